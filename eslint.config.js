@@ -1,0 +1,47 @@
+// Lint: type-aware rules that catch what strict tsc does not — floating promises, `any`,
+// and imports that cross layer boundaries the wrong way (see docs/design/foundation.md).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layerRule = (from, forbidden) => ({
+  files: [`src/${from}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: forbidden.map((layer) => ({ group: [`**/${layer}/*`, `../${layer}/*`], message: `src/${from} must not import from src/${layer} (layering).` })),
+    }],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'fixtures/**', 'scripts/fixtures/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': ['error', {
+        selector: "ThrowStatement > NewExpression[callee.name='Error']",
+        message: 'Throw a FerryError from the catalog (src/core/errors.ts), not a bare Error.',
+      }],
+    },
+  },
+  // Layering: the core knows nothing above it; runtimes and stores know only the core;
+  // only the CLI (and later the servers) sit on top.
+  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli']),
+  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli']),
+  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli']),
+  layerRule('registry', ['scoring', 'data', 'cli']),
+  layerRule('scoring', ['data', 'cli']),
+  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli']),
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'off',
+      'no-restricted-syntax': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

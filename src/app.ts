@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import { LocalArtifactStore } from './artifacts/local-store.js';
+import type { FerryConfig } from './core/config.js';
+import { openPostgresStore } from './registry/postgres-store.js';
+import { Registry } from './registry/registry.js';
+import { openSqliteStore } from './registry/sqlite-store.js';
+import type { RegistryStore } from './registry/store.js';
+import { RuntimeCatalog } from './runtimes/catalog.js';
+import type { RuntimeOptions } from './runtimes/model-runtime.js';
+import { ModelLoader } from './scoring/model-loader.js';
+
+/** Everything a command or server needs, wired once from the config. */
+export interface Ferry {
+  readonly config: FerryConfig;
+  readonly registry: Registry;
+  readonly runtimes: RuntimeCatalog;
+  readonly loader: ModelLoader;
+  close(): Promise<void>;
+}
+
+/** The composition root: open the stores named by the config and wire the parts. */
+export async function openFerry(config: FerryConfig): Promise<Ferry> {
+  const store: RegistryStore = config.databaseUrl
+    ? await openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
+    : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
+  const artifacts = new LocalArtifactStore(config.artifactsDir);
+  const runtimes = new RuntimeCatalog();
+  const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads };
+  const registry = new Registry(store, artifacts, runtimes, runtimeOptions);
+  const loader = new ModelLoader(registry, runtimes, runtimeOptions);
+  return {
+    config,
+    registry,
+    runtimes,
+    loader,
+    async close() {
+      await loader.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { collect, parseInputColumns, parseNumberPairs, parsePairs, print, printJson, wantsJson, withFerry, type CliContext } from '../context.js';
+import { signatureLines } from '../format.js';
+
+interface RegisterOptions {
+  name: string;
+  format?: string;
+  inputColumns?: string[];
+  metric?: string[];
+  param?: string[];
+  tag?: string[];
+  alias?: string[];
+  description?: string;
+  trainingData?: string;
+  codeRef?: string;
+  parentVersion?: string;
+}
+
+export function registerCommand(program: Command, ctx: CliContext): void {
+  program.command('register')
+    .description('Register a model artifact as the next version of a model')
+    .argument('<file>', 'the model artifact (ONNX)')
+    .requiredOption('-n, --name <model>', 'model name (created on first registration)')
+    .option('--format <format>', 'artifact format (detected from the content when omitted)')
+    .option('--input-columns <input=cols>', 'data columns that fill an input, in order: input=a,b,c (repeat per input)', collect)
+    .option('--metric <k=v>', 'a numeric metric, e.g. auc=0.97 (repeatable)', collect)
+    .option('--param <k=v>', 'a training parameter (repeatable)', collect)
+    .option('--tag <k=v>', 'a tag on the version (repeatable)', collect)
+    .option('--alias <alias>', 'point this alias at the new version (repeatable)', collect)
+    .option('--description <text>', 'what this version is')
+    .option('--training-data <ref>', 'lineage: reference to the training data')
+    .option('--code-ref <ref>', 'lineage: reference to the training code (commit, URL)')
+    .option('--parent-version <n>', 'lineage: the version this one derives from')
+    .option('--json', 'print the new version as JSON')
+    .action(async (file: string, opts: RegisterOptions, cmd: Command) => {
+      const version = await withFerry(ctx, (app, config) => app.registry.register({
+        path: file,
+        name: opts.name,
+        ...(opts.format ? { format: opts.format } : {}),
+        ...(opts.inputColumns ? { inputColumns: parseInputColumns(opts.inputColumns) ?? {} } : {}),
+        metrics: parseNumberPairs(opts.metric, '--metric'),
+        params: parsePairs(opts.param, '--param'),
+        tags: parsePairs(opts.tag, '--tag'),
+        aliases: opts.alias ?? [],
+        lineage: {
+          ...(opts.trainingData ? { trainingData: opts.trainingData } : {}),
+          ...(opts.codeRef ? { code: opts.codeRef } : {}),
+          ...(opts.parentVersion ? { parentVersion: Number(opts.parentVersion) } : {}),
+        },
+        ...(opts.description ? { description: opts.description } : {}),
+        actor: config.actor,
+      }));
+      if (wantsJson(cmd)) return printJson(ctx, version);
+      const aliases = version.aliases.length ? ` (${version.aliases.map((a) => `@${a}`).join(', ')})` : '';
+      print(ctx, [
+        `Registered ${version.model}:${version.version}${aliases} — ${version.format}, ${version.digest}`,
+        ...signatureLines(version.signature),
+        `Try: ferry predict ${version.model}:${version.version} --input <data.csv>`,
+      ].join('\n'));
+    });
+}

@@ -1,0 +1,50 @@
+import { Command, CommanderError } from 'commander';
+import { asFerryError, ExitCode } from '../core/errors.js';
+import { aliasCommand } from './commands/alias.js';
+import { archiveCommand } from './commands/archive.js';
+import { demoCommand } from './commands/demo.js';
+import { modelsCommand } from './commands/models.js';
+import { predictCommand } from './commands/predict.js';
+import { registerCommand } from './commands/register.js';
+import { versionsCommand } from './commands/versions.js';
+import type { CliContext } from './context.js';
+
+const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, demoCommand];
+
+/** Build the `ferry` program. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('ferry')
+    .description('Ferry: register, version and serve machine-learning models from Node.js')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
+    .exitOverride();
+  for (const add of COMMANDS) add(program, ctx);
+  for (const cmd of program.commands) applyExitOverride(cmd);
+  return program;
+}
+
+function applyExitOverride(cmd: Command): void {
+  cmd.exitOverride();
+  cmd.configureOutput({});
+  for (const sub of cmd.commands) applyExitOverride(sub);
+}
+
+/** Run the CLI; returns the process exit code (see docs/errors.md for their meaning). */
+export async function main(argv: readonly string[], ctx: CliContext = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync([...argv]);
+    return ExitCode.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    const error = asFerryError(err);
+    if (argv.includes('--json')) ctx.stderr.write(`${JSON.stringify({ error: error.toJSON() })}\n`);
+    else ctx.stderr.write(`error ${error.code}: ${error.message}\n`);
+    if (error.code === 'FERRY_E_INTERNAL' && ctx.env.FERRY_DEBUG && err instanceof Error) ctx.stderr.write(`${err.stack ?? ''}\n`);
+    return error.exitCode;
+  }
+}

@@ -1,0 +1,63 @@
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { ferry } from './errors.js';
+
+/** Ferry's settings, validated once at start, frozen, and passed down explicitly. */
+export interface FerryConfig {
+  /** The embedded home: SQLite registry and local artifacts live here. */
+  readonly home: string;
+  /** `postgres://…` to keep the registry in PostgreSQL; undefined → SQLite in `home`. */
+  readonly databaseUrl: string | undefined;
+  /** Directory of the local content-addressed artifact store. */
+  readonly artifactsDir: string;
+  /** How long a write waits for another process's lock before FERRY_E_REGISTRY_BUSY. */
+  readonly busyTimeoutMs: number;
+  /** Who is acting: recorded as creator of versions and mover of aliases. */
+  readonly actor: string;
+  readonly onnx: Readonly<{ intraOpThreads: number | undefined; interOpThreads: number | undefined }>;
+}
+
+/** Environment variables Ferry reads (documented in the README's configuration table). */
+export type FerryEnv = Readonly<Record<string, string | undefined>>;
+
+/** Build the config from environment variables; invalid values fail here, not deep in the code. */
+export function loadConfig(env: FerryEnv = process.env): FerryConfig {
+  const home = resolve(env.FERRY_HOME || '.ferry');
+  const databaseUrl = env.FERRY_DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_DATABASE_URL must start with postgres:// (got "${databaseUrl}")` });
+  }
+  return Object.freeze({
+    home,
+    databaseUrl,
+    artifactsDir: resolve(home, env.FERRY_ARTIFACTS_DIR || 'artifacts'),
+    busyTimeoutMs: intVar(env, 'FERRY_BUSY_TIMEOUT_MS', 5000, 0),
+    actor: env.FERRY_ACTOR || safeUserName(),
+    onnx: Object.freeze({
+      intraOpThreads: optionalIntVar(env, 'FERRY_ONNX_INTRA_OP_THREADS', 1),
+      interOpThreads: optionalIntVar(env, 'FERRY_ONNX_INTER_OP_THREADS', 1),
+    }),
+  });
+}
+
+function intVar(env: FerryEnv, name: string, fallback: number, min: number): number {
+  return optionalIntVar(env, name, min) ?? fallback;
+}
+
+function optionalIntVar(env: FerryEnv, name: string, min: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw ferry('FERRY_E_CONFIG_INVALID', { detail: `${name} must be an integer ≥ ${min} (got "${raw}")` });
+  }
+  return value;
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

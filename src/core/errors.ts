@@ -1,0 +1,142 @@
+/**
+ * The one error catalog. Every error Ferry reports has a stable code from this table, a
+ * message template a person can act on, the HTTP status and gRPC status it maps to, and
+ * the CLI exit code. `docs/errors.md` lists the same table; test/errors.test.ts keeps the
+ * two in sync.
+ */
+
+/** gRPC status codes used by the catalog (numeric values from grpc/status.proto). */
+export const GrpcStatus = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+} as const;
+
+/** CLI exit codes, one per family of failure, so scripts can branch on them. */
+export const ExitCode = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  BAD_INPUT: 4,
+  INTEGRITY: 5,
+  CONFLICT: 6,
+  UNAVAILABLE: 7,
+  STORAGE_FULL: 8,
+} as const;
+
+interface ErrorSpec {
+  readonly http: number;
+  readonly grpc: number;
+  readonly exit: number;
+  /** Template with `{param}` placeholders filled from the error's params. */
+  readonly message: string;
+}
+
+const spec = (http: number, grpc: number, exit: number, message: string): ErrorSpec => ({ http, grpc, exit, message });
+const { INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, INTERNAL, UNAVAILABLE, DATA_LOSS } = GrpcStatus;
+const X = ExitCode;
+
+export const errorCatalog = {
+  FERRY_E_INTERNAL: spec(500, INTERNAL, X.INTERNAL, 'Internal error: {detail}. This is a bug in Ferry; please report it with the command you ran.'),
+  FERRY_E_USAGE: spec(400, INVALID_ARGUMENT, X.USAGE, '{detail}'),
+  FERRY_E_CONFIG_INVALID: spec(500, FAILED_PRECONDITION, X.USAGE, 'Invalid configuration: {detail}.'),
+
+  FERRY_E_NAME_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, '{kind} name "{name}" is not valid: use 1-128 characters from letters, digits, ".", "_" and "-", starting with a letter or digit.'),
+  FERRY_E_MODEL_REF_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Model reference "{ref}" is not valid: use "name", "name:3" (a version number) or "name@alias".'),
+  FERRY_E_MODEL_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Model "{model}" is not registered. Run `ferry models` to list registered models.'),
+  FERRY_E_VERSION_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Model "{model}" has no version {version}. Run `ferry versions {model}` to list its versions.'),
+  FERRY_E_ALIAS_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Model "{model}" has no alias "{alias}". Run `ferry models show {model}` to list its aliases.'),
+  FERRY_E_NO_LIVE_VERSION: spec(404, NOT_FOUND, X.NOT_FOUND, 'Model "{model}" has no version that is not archived. Refer to an archived version explicitly (e.g. "{model}:1") or register a new one.'),
+  FERRY_E_ALIAS_IN_USE: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Version {version} of "{model}" cannot be {action}: alias(es) {aliases} point at it. Move the alias first (`ferry alias set {model} <alias> <version>`).'),
+  FERRY_E_VERSION_ARCHIVED: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Version {version} of "{model}" is archived; an alias cannot point at it. Restore it first (`ferry archive {model}:{version} --restore`).'),
+  FERRY_E_ROLLBACK_UNAVAILABLE: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Alias "{alias}" of "{model}" has no earlier version to roll back to.'),
+
+  FERRY_E_REGISTRY_BUSY: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'The registry is locked by another process and stayed locked for {timeoutMs} ms. Retry when the other Ferry command has finished, or raise FERRY_BUSY_TIMEOUT_MS.'),
+  FERRY_E_REGISTRY_UNAVAILABLE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot open the registry at {location}: {detail}.'),
+  FERRY_E_REGISTRY_SCHEMA_NEWER: spec(500, FAILED_PRECONDITION, X.USAGE, 'The registry at {location} was migrated by a newer Ferry (migration "{migration}" is unknown to this version). Upgrade Ferry.'),
+
+  FERRY_E_FILE_NOT_FOUND: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'File "{path}" does not exist or cannot be read.'),
+  FERRY_E_ARTIFACT_FORMAT_UNKNOWN: spec(415, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot tell the model format of "{path}": {detail}. Supported formats: {formats}; pass --format to choose one.'),
+  FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED: spec(415, INVALID_ARGUMENT, X.BAD_INPUT, '"{path}" looks like {what}, which Ferry does not load: {hint}'),
+  FERRY_E_ARTIFACT_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, '"{path}" is not a valid {format} model: {detail}'),
+  FERRY_E_ARTIFACT_MISSING: spec(500, DATA_LOSS, X.INTEGRITY, 'The artifact {digest} of {model} is missing from the artifact store at {location}. Restore it from backup or re-register the model.'),
+  FERRY_E_ARTIFACT_INTEGRITY: spec(500, DATA_LOSS, X.INTEGRITY, 'The artifact of {model} failed its integrity check: expected sha256 {expected}, found {actual} ({size} bytes). The stored file was modified or truncated; it will not be loaded. Restore it or re-register the model.'),
+  FERRY_E_STORAGE_FULL: spec(507, RESOURCE_EXHAUSTED, X.STORAGE_FULL, 'No space left while writing {what} to {location}. Free some disk space and retry; nothing was registered.'),
+  FERRY_E_STORAGE_IO: spec(500, INTERNAL, X.INTERNAL, 'Cannot write {what} to {location}: {detail}.'),
+
+  FERRY_E_RUNTIME_UNAVAILABLE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'No runtime for model format "{format}". Supported formats: {formats}.'),
+  FERRY_E_MODEL_OUTPUT_UNSUPPORTED: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Output "{output}" of the model is not a tensor ({detail}); Ferry serves tensor outputs only. Re-export without it (e.g. skl2onnx options={"zipmap": False}).'),
+  FERRY_E_PREDICTION_FAILED: spec(500, INTERNAL, X.INTERNAL, 'The {format} runtime failed to score {model}: {detail}'),
+
+  FERRY_E_INPUT_FORMAT: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, '{source} is not valid {format}: {detail}'),
+  FERRY_E_INPUT_EMPTY: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, '{source} holds no rows to score.'),
+  FERRY_E_COLUMN_MISSING: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Input "{input}" needs column(s) {columns}, which the data does not have. Columns present: {present}.'),
+  FERRY_E_COLUMN_UNEXPECTED: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Column(s) {columns} are not used by the model. Expected exactly: {expected}. Mark identifiers with --key, or drop the columns.'),
+  FERRY_E_INPUT_MAPPING_REQUIRED: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'The model has several inputs ({inputs}) and no saved column mapping; pass --input-columns <input>=<col>,<col>,… once per input.'),
+  FERRY_E_INPUT_MAPPING_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Invalid input mapping: {detail}'),
+  FERRY_E_TENSOR_SHAPE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Input "{input}" expects {expected} but got {actual}.'),
+  FERRY_E_VALUE_TYPE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Row {row}, column "{column}": expected {expected} but got {actual}.'),
+  FERRY_E_VALUE_MISSING: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Row {row}, column "{column}": a value is required ({expected}) but the cell is empty.'),
+  FERRY_E_OUTPUT_UNKNOWN: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'The model has no output "{output}". Outputs: {outputs}.'),
+  FERRY_E_OUTPUT_FORMAT: spec(400, INVALID_ARGUMENT, X.USAGE, 'Cannot write "{path}": {detail}'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+export type ErrorParams = Readonly<Record<string, string | number | boolean>>;
+
+/** The one error type Ferry throws across module boundaries. */
+export class FerryError extends Error {
+  override readonly name = 'FerryError';
+  readonly code: ErrorCode;
+  readonly params: ErrorParams;
+
+  constructor(code: ErrorCode, params: ErrorParams = {}, options?: { cause?: unknown }) {
+    super(renderMessage(errorCatalog[code].message, params), options);
+    this.code = code;
+    this.params = params;
+  }
+
+  get httpStatus(): number { return errorCatalog[this.code].http; }
+  get grpcStatus(): number { return errorCatalog[this.code].grpc; }
+  get exitCode(): number { return errorCatalog[this.code].exit; }
+
+  toJSON(): { code: ErrorCode; message: string; details: ErrorParams } {
+    return { code: this.code, message: this.message, details: this.params };
+  }
+}
+
+function renderMessage(template: string, params: ErrorParams): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => {
+    const value = params[key];
+    return value === undefined ? whole : String(value);
+  });
+}
+
+/** Shorthand: `throw ferry('FERRY_E_MODEL_NOT_FOUND', { model })`. */
+export function ferry(code: ErrorCode, params: ErrorParams = {}, cause?: unknown): FerryError {
+  return new FerryError(code, params, cause === undefined ? undefined : { cause });
+}
+
+export function isFerryError(err: unknown, code?: ErrorCode): err is FerryError {
+  return err instanceof FerryError && (code === undefined || err.code === code);
+}
+
+/** Any thrown value as a FerryError; unknown errors become FERRY_E_INTERNAL with their message. */
+export function asFerryError(err: unknown): FerryError {
+  if (err instanceof FerryError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return ferry('FERRY_E_INTERNAL', { detail }, err);
+}
+
+/** Quote a list of names for messages: `"a", "b"`. */
+export function quoteList(names: readonly string[], max = 12): string {
+  const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
+  return names.length > max ? `${shown} … (${names.length} in all)` : shown || '(none)';
+}

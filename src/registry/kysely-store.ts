@@ -1,0 +1,329 @@
+import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { asFerryError, ferry, FerryError, quoteList } from '../core/errors.js';
+import type { ModelSignature } from '../core/signature.js';
+import { migrationProvider, type Dialect } from './migrations.js';
+import type { AliasesTable, AliasEventsTable, ModelsTable, RegistryDatabase, VersionsTable } from './schema.js';
+import type { RegistryStore } from './store.js';
+import type { Alias, AliasEvent, Model, ModelFilter, ModelVersion, NewVersion, Tags, VersionFilter } from './types.js';
+
+type Db = Kysely<RegistryDatabase> | Transaction<RegistryDatabase>;
+
+/** What differs between databases; everything else is shared SQL through Kysely. */
+export interface DialectHooks {
+  readonly dialect: Dialect;
+  /** Whether `SELECT … FOR UPDATE` exists (PostgreSQL); SQLite serialises writers instead. */
+  readonly lockRows: boolean;
+  /** Map a driver error to the catalog (busy, unavailable), or undefined to keep it. */
+  mapError(err: unknown): FerryError | undefined;
+}
+
+/** The registry over any Kysely dialect. sqlite-store.ts and postgres-store.ts configure it. */
+export class KyselyRegistryStore implements RegistryStore {
+  readonly location: string;
+  readonly #db: Kysely<RegistryDatabase>;
+  readonly #hooks: DialectHooks;
+
+  constructor(db: Kysely<RegistryDatabase>, hooks: DialectHooks, location: string) {
+    this.#db = db;
+    this.#hooks = hooks;
+    this.location = location;
+  }
+
+  /** Apply pending migrations; refuse a database migrated by a newer Ferry. */
+  async migrate(): Promise<void> {
+    await this.#guard(async () => {
+      const migrator = new Migrator({ db: this.#db, provider: migrationProvider(this.#hooks.dialect), migrationTableName: 'ferry_migrations', migrationLockTableName: 'ferry_migrations_lock' });
+      const known = Object.keys(await migrationProvider(this.#hooks.dialect).getMigrations());
+      const executed = (await migrator.getMigrations()).filter((m) => m.executedAt).map((m) => m.name);
+      const unknown = executed.find((name) => !known.includes(name));
+      if (unknown) throw ferry('FERRY_E_REGISTRY_SCHEMA_NEWER', { location: this.location, migration: unknown });
+      const { error } = await migrator.migrateToLatest();
+      if (error) throw error;
+    });
+  }
+
+  upsertModel(name: string, fields: { description?: string; tags?: Tags }): Promise<Model> {
+    return this.#write(async (trx) => {
+      const now = new Date().toISOString();
+      await ensureModel(trx, name, now, fields.description);
+      const update: Partial<ModelsTable> = { updated_at: now };
+      if (fields.description !== undefined) update.description = fields.description;
+      if (fields.tags !== undefined) update.tags = JSON.stringify(fields.tags);
+      await trx.updateTable('models').set(update).where('name', '=', name).execute();
+      const row = await trx.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
+      return toModel(row);
+    });
+  }
+
+  getModel(name: string): Promise<Model | undefined> {
+    return this.#guard(async () => {
+      const row = await this.#db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
+      return row ? toModel(row) : undefined;
+    });
+  }
+
+  listModels(filter: ModelFilter = {}): Promise<Model[]> {
+    return this.#guard(async () => {
+      let q = this.#db.selectFrom('models').selectAll().orderBy('name');
+      if (filter.search) {
+        const like = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        q = q.where((eb) => eb.or([
+          eb(eb.fn('lower', ['name']), 'like', like),
+          eb(eb.fn('lower', ['description']), 'like', like),
+        ]));
+      }
+      const rows = await q.execute();
+      return rows.map(toModel).filter((m) => matchesTags(m.tags, filter.tags));
+    });
+  }
+
+  createVersion(input: NewVersion): Promise<ModelVersion> {
+    return this.#write(async (trx) => {
+      const now = new Date().toISOString();
+      await ensureModel(trx, input.model, now, input.modelDescription);
+      // The counter update takes the model row's write lock: concurrent registrations of
+      // one model queue here and each gets the next number.
+      const { last_version: version } = await trx.updateTable('models')
+        .set((eb) => ({ last_version: eb('last_version', '+', 1), updated_at: now }))
+        .where('name', '=', input.model)
+        .returning('last_version')
+        .executeTakeFirstOrThrow();
+      await trx.insertInto('model_versions').values({
+        model_name: input.model,
+        version,
+        digest: input.digest,
+        size: input.size,
+        format: input.format,
+        signature: JSON.stringify(input.signature),
+        metrics: JSON.stringify(input.metrics ?? {}),
+        params: JSON.stringify(input.params ?? {}),
+        tags: JSON.stringify(input.tags ?? {}),
+        lineage: JSON.stringify(input.lineage ?? {}),
+        description: input.description ?? '',
+        created_by: input.createdBy,
+        created_at: now,
+        archived_at: null,
+      }).execute();
+      for (const alias of input.aliases ?? []) {
+        await moveAlias(trx, input.model, alias, version, input.createdBy, now, 'set at registration');
+      }
+      return this.#readVersion(trx, input.model, version);
+    });
+  }
+
+  getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
+    return this.#guard(async () => {
+      const row = await this.#db.selectFrom('model_versions').selectAll()
+        .where('model_name', '=', model).where('version', '=', version).executeTakeFirst();
+      return row ? toVersion(row, await aliasesOf(this.#db, model, version)) : undefined;
+    });
+  }
+
+  latestVersion(model: string): Promise<ModelVersion | undefined> {
+    return this.#guard(async () => {
+      const row = await this.#db.selectFrom('model_versions').selectAll()
+        .where('model_name', '=', model).where('archived_at', 'is', null)
+        .orderBy('version', 'desc').limit(1).executeTakeFirst();
+      return row ? toVersion(row, await aliasesOf(this.#db, model, row.version)) : undefined;
+    });
+  }
+
+  listVersions(model: string, filter: VersionFilter = {}): Promise<ModelVersion[]> {
+    return this.#guard(async () => {
+      let q = this.#db.selectFrom('model_versions').selectAll().where('model_name', '=', model).orderBy('version');
+      if (!filter.includeArchived) q = q.where('archived_at', 'is', null);
+      if (filter.format) q = q.where('format', '=', filter.format);
+      const rows = await q.execute();
+      const aliases = await this.#db.selectFrom('aliases').select(['alias', 'version']).where('model_name', '=', model).execute();
+      return rows
+        .map((r) => toVersion(r, aliases.filter((a) => a.version === r.version).map((a) => a.alias)))
+        .filter((v) => matchesTags(v.tags, filter.tags));
+    });
+  }
+
+  setArchived(model: string, version: number, archived: boolean): Promise<ModelVersion> {
+    return this.#write(async (trx) => {
+      await this.#lockVersion(trx, model, version);
+      if (archived) await refuseIfAliased(trx, model, version, 'archived');
+      await trx.updateTable('model_versions')
+        .set({ archived_at: archived ? new Date().toISOString() : null })
+        .where('model_name', '=', model).where('version', '=', version).execute();
+      return this.#readVersion(trx, model, version);
+    });
+  }
+
+  deleteVersion(model: string, version: number): Promise<ModelVersion> {
+    return this.#write(async (trx) => {
+      const existing = await this.#lockVersion(trx, model, version);
+      await refuseIfAliased(trx, model, version, 'deleted');
+      await trx.deleteFrom('model_versions').where('model_name', '=', model).where('version', '=', version).execute();
+      return existing;
+    });
+  }
+
+  isDigestReferenced(digest: string): Promise<boolean> {
+    return this.#guard(async () => {
+      const row = await this.#db.selectFrom('model_versions').select('version').where('digest', '=', digest).limit(1).executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
+  setAlias(model: string, alias: string, version: number, actor: string, note?: string): Promise<AliasEvent> {
+    return this.#write(async (trx) => {
+      const target = await this.#lockVersion(trx, model, version);
+      if (target.archivedAt) throw ferry('FERRY_E_VERSION_ARCHIVED', { model, version });
+      return moveAlias(trx, model, alias, version, actor, new Date().toISOString(), note ?? null);
+    });
+  }
+
+  deleteAlias(model: string, alias: string, actor: string): Promise<AliasEvent> {
+    return this.#write(async (trx) => {
+      const current = await trx.selectFrom('aliases').selectAll().where('model_name', '=', model).where('alias', '=', alias).executeTakeFirst();
+      if (!current) throw ferry('FERRY_E_ALIAS_NOT_FOUND', { model, alias });
+      await trx.deleteFrom('aliases').where('model_name', '=', model).where('alias', '=', alias).execute();
+      return recordEvent(trx, { model_name: model, alias, from_version: current.version, to_version: null, actor, at: new Date().toISOString(), note: 'deleted' });
+    });
+  }
+
+  getAlias(model: string, alias: string): Promise<Alias | undefined> {
+    return this.#guard(async () => {
+      const row = await this.#db.selectFrom('aliases').selectAll().where('model_name', '=', model).where('alias', '=', alias).executeTakeFirst();
+      return row ? toAlias(row) : undefined;
+    });
+  }
+
+  listAliases(model: string): Promise<Alias[]> {
+    return this.#guard(async () => {
+      const rows = await this.#db.selectFrom('aliases').selectAll().where('model_name', '=', model).orderBy('alias').execute();
+      return rows.map(toAlias);
+    });
+  }
+
+  aliasHistory(model: string, alias?: string): Promise<AliasEvent[]> {
+    return this.#guard(async () => {
+      let q = this.#db.selectFrom('alias_events').selectAll().where('model_name', '=', model).orderBy('id', 'desc');
+      if (alias !== undefined) q = q.where('alias', '=', alias);
+      return (await q.execute()).map(toEvent);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy();
+  }
+
+  /** Run `fn` in one transaction (IMMEDIATE on SQLite), with driver errors mapped to the catalog. */
+  #write<T>(fn: (trx: Transaction<RegistryDatabase>) => Promise<T>): Promise<T> {
+    return this.#guard(() => this.#db.transaction().execute(fn));
+  }
+
+  async #guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof FerryError) throw err;
+      throw this.#hooks.mapError(err) ?? asFerryError(err);
+    }
+  }
+
+  async #lockVersion(trx: Db, model: string, version: number): Promise<ModelVersion> {
+    let q = trx.selectFrom('model_versions').selectAll().where('model_name', '=', model).where('version', '=', version);
+    if (this.#hooks.lockRows) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    if (!row) throw await notFound(trx, model, version);
+    return toVersion(row, []);
+  }
+
+  async #readVersion(trx: Db, model: string, version: number): Promise<ModelVersion> {
+    const row = await trx.selectFrom('model_versions').selectAll()
+      .where('model_name', '=', model).where('version', '=', version).executeTakeFirstOrThrow();
+    return toVersion(row, await aliasesOf(trx, model, version));
+  }
+}
+
+async function ensureModel(trx: Db, name: string, now: string, description: string | undefined): Promise<void> {
+  await trx.insertInto('models')
+    .values({ name, description: description ?? '', tags: '{}', created_at: now, updated_at: now, last_version: 0 })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+}
+
+async function moveAlias(trx: Db, model: string, alias: string, version: number, actor: string, at: string, note: string | null): Promise<AliasEvent> {
+  const current = await trx.selectFrom('aliases').select('version').where('model_name', '=', model).where('alias', '=', alias).executeTakeFirst();
+  await trx.insertInto('aliases')
+    .values({ model_name: model, alias, version, updated_by: actor, updated_at: at })
+    .onConflict((oc) => oc.columns(['model_name', 'alias']).doUpdateSet({ version, updated_by: actor, updated_at: at }))
+    .execute();
+  return recordEvent(trx, { model_name: model, alias, from_version: current?.version ?? null, to_version: version, actor, at, note });
+}
+
+async function recordEvent(trx: Db, event: Omit<Selectable<AliasEventsTable>, 'id'>): Promise<AliasEvent> {
+  const row = await trx.insertInto('alias_events').values(event).returningAll().executeTakeFirstOrThrow();
+  return toEvent(row);
+}
+
+async function refuseIfAliased(trx: Db, model: string, version: number, action: string): Promise<void> {
+  const aliases = await aliasesOf(trx, model, version);
+  if (aliases.length > 0) throw ferry('FERRY_E_ALIAS_IN_USE', { model, version, action, aliases: quoteList(aliases) });
+}
+
+async function aliasesOf(db: Db, model: string, version: number): Promise<string[]> {
+  const rows = await db.selectFrom('aliases').select('alias').where('model_name', '=', model).where('version', '=', version).orderBy('alias').execute();
+  return rows.map((r) => r.alias);
+}
+
+async function notFound(db: Db, model: string, version: number): Promise<FerryError> {
+  const exists = await db.selectFrom('models').select('name').where('name', '=', model).executeTakeFirst();
+  return exists ? ferry('FERRY_E_VERSION_NOT_FOUND', { model, version }) : ferry('FERRY_E_MODEL_NOT_FOUND', { model });
+}
+
+function matchesTags(tags: Tags, wanted: Tags | undefined): boolean {
+  return !wanted || Object.entries(wanted).every(([k, v]) => tags[k] === v);
+}
+
+function toModel(row: Selectable<ModelsTable>): Model {
+  return {
+    name: row.name,
+    description: row.description,
+    tags: JSON.parse(row.tags) as Tags,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastVersion: Number(row.last_version),
+  };
+}
+
+function toVersion(row: Selectable<VersionsTable>, aliases: string[]): ModelVersion {
+  return {
+    model: row.model_name,
+    version: Number(row.version),
+    digest: row.digest,
+    size: Number(row.size),
+    format: row.format,
+    signature: JSON.parse(row.signature) as ModelSignature,
+    metrics: JSON.parse(row.metrics) as Record<string, number>,
+    params: JSON.parse(row.params) as Record<string, string>,
+    tags: JSON.parse(row.tags) as Tags,
+    lineage: JSON.parse(row.lineage) as ModelVersion['lineage'],
+    description: row.description,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    archivedAt: row.archived_at,
+    aliases,
+  };
+}
+
+function toAlias(row: Selectable<AliasesTable>): Alias {
+  return { model: row.model_name, alias: row.alias, version: Number(row.version), updatedBy: row.updated_by, updatedAt: row.updated_at };
+}
+
+function toEvent(row: Selectable<AliasEventsTable>): AliasEvent {
+  return {
+    id: Number(row.id),
+    model: row.model_name,
+    alias: row.alias,
+    fromVersion: row.from_version === null ? null : Number(row.from_version),
+    toVersion: row.to_version === null ? null : Number(row.to_version),
+    actor: row.actor,
+    at: row.at,
+    note: row.note,
+  };
+}

@@ -1,0 +1,81 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import { ferry, type FerryError } from '../core/errors.js';
+import { KyselyRegistryStore, type DialectHooks } from './kysely-store.js';
+import type { RegistryDatabase } from './schema.js';
+
+/** Options for the PostgreSQL registry. */
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:port/db`; an optional `?schema=name` keeps Ferry's tables in that schema. */
+  readonly url: string;
+  /** How long a statement waits for a row lock before FERRY_E_REGISTRY_BUSY. */
+  readonly busyTimeoutMs: number;
+  readonly maxConnections?: number;
+}
+
+/**
+ * The registry in PostgreSQL, for more than one machine. Version numbers come from an
+ * UPDATE of the model's counter row, which takes a row lock: concurrent registrations of
+ * one model serialise on it, across processes and machines.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<KyselyRegistryStore> {
+  const { connectionString, schema, location } = parseUrl(options.url);
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.maxConnections ?? 5,
+    connectionTimeoutMillis: 10_000,
+    options: `-c lock_timeout=${options.busyTimeoutMs}${schema ? ` -c search_path=${schema}` : ''}`,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const hooks: DialectHooks = {
+    dialect: 'postgres',
+    lockRows: true,
+    mapError: (err) => mapPgError(err, location, options.busyTimeoutMs),
+  };
+  const db = new Kysely<RegistryDatabase>({ dialect: new PostgresDialect({ pool }) });
+  const store = new KyselyRegistryStore(db, hooks, location);
+  try {
+    if (schema) await createSchema(pool, schema, hooks);
+    await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+async function createSchema(pool: pg.Pool, schema: string, hooks: DialectHooks): Promise<void> {
+  try {
+    await pool.query(`create schema if not exists "${schema}"`);
+  } catch (err) {
+    // Two processes creating the schema at once: one wins, the other sees a duplicate — fine.
+    if ((err as { code?: unknown }).code !== '23505') throw hooks.mapError(err) ?? err;
+  }
+}
+
+function parseUrl(url: string): { connectionString: string; schema: string | undefined; location: string } {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? undefined;
+  if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw ferry('FERRY_E_CONFIG_INVALID', { detail: `schema "${schema}" in FERRY_DATABASE_URL must be a plain identifier` });
+  }
+  parsed.searchParams.delete('schema');
+  const connectionString = parsed.toString();
+  parsed.password = parsed.password ? '***' : '';
+  return { connectionString, schema, location: parsed.toString() + (schema ? ` (schema ${schema})` : '') };
+}
+
+function mapPgError(err: unknown, location: string, busyTimeoutMs: number): FerryError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (code === '55P03' || code === '40P01') return ferry('FERRY_E_REGISTRY_BUSY', { timeoutMs: busyTimeoutMs }, err);
+  if (code === '53100') return ferry('FERRY_E_STORAGE_FULL', { what: 'registry metadata', location }, err);
+  const detail = err instanceof Error ? err.message : String(err);
+  if (typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P') || code === '3D000' || code === '28000' || code === '28P01' || ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH'].includes(code))) {
+    return ferry('FERRY_E_REGISTRY_UNAVAILABLE', { location, detail }, err);
+  }
+  if (err instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(err.message)) {
+    return ferry('FERRY_E_REGISTRY_UNAVAILABLE', { location, detail }, err);
+  }
+  return undefined;
+}

@@ -1,0 +1,95 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CompiledQuery, Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type DialectAdapter } from 'kysely';
+import { ferry, type FerryError } from '../core/errors.js';
+import { KyselyRegistryStore, type DialectHooks } from './kysely-store.js';
+import type { RegistryDatabase } from './schema.js';
+
+/** Options for the embedded registry. */
+export interface SqliteStoreOptions {
+  /** Path of the SQLite file (created with its folder if missing). */
+  readonly path: string;
+  /** How long a writer waits for another process's lock before FERRY_E_REGISTRY_BUSY. */
+  readonly busyTimeoutMs: number;
+}
+
+/**
+ * The embedded registry: one SQLite file in WAL mode. Every transaction starts with
+ * BEGIN IMMEDIATE, so a writer takes the write lock up front and waits (busy timeout) instead
+ * of failing halfway when another process writes — two processes registering at once queue.
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<KyselyRegistryStore> {
+  const { path, busyTimeoutMs } = options;
+  let database: Database.Database;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    database = new Database(path);
+    database.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+  } catch (err) {
+    throw mapSqliteError(err, path, busyTimeoutMs) ?? ferry('FERRY_E_REGISTRY_UNAVAILABLE', { location: path, detail: String(err) }, err);
+  }
+  const hooks: DialectHooks = {
+    dialect: 'sqlite',
+    lockRows: false,
+    mapError: (err) => mapSqliteError(err, path, busyTimeoutMs),
+  };
+  const db = new Kysely<RegistryDatabase>({ dialect: new ImmediateSqliteDialect({ database }) });
+  const store = new KyselyRegistryStore(db, hooks, path);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+function mapSqliteError(err: unknown, path: string, busyTimeoutMs: number): FerryError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return ferry('FERRY_E_REGISTRY_BUSY', { timeoutMs: busyTimeoutMs }, err);
+  }
+  if (code === 'SQLITE_FULL') return ferry('FERRY_E_STORAGE_FULL', { what: 'registry metadata', location: path }, err);
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return ferry('FERRY_E_REGISTRY_UNAVAILABLE', { location: path, detail: (err as Error).message }, err);
+  }
+  return undefined;
+}
+
+type SqliteConfig = ConstructorParameters<typeof SqliteDriver>[0];
+
+/** Kysely's SQLite dialect with IMMEDIATE transactions and transactional migrations. */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #driverConfig: SqliteConfig;
+
+  constructor(config: SqliteConfig) {
+    super(config);
+    this.#driverConfig = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#driverConfig);
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/** SQLite does run DDL inside transactions; saying so makes Kysely's Migrator use one. */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}

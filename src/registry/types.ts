@@ -1,0 +1,100 @@
+import type { ModelSignature } from '../core/signature.js';
+
+/** Free-form labels on models and versions. */
+export type Tags = Readonly<Record<string, string>>;
+
+/** A registered model: a name under which versions accumulate. */
+export interface Model {
+  readonly name: string;
+  readonly description: string;
+  readonly tags: Tags;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Highest version number ever allocated (numbers are never reused). */
+  readonly lastVersion: number;
+}
+
+/** Where a version came from. */
+export interface Lineage {
+  /** Training data reference: a URI, table name, data set version… */
+  readonly trainingData?: string;
+  /** Code reference: a git commit, a notebook URL… */
+  readonly code?: string;
+  /** The version this one was trained from or replaces. */
+  readonly parentVersion?: number;
+}
+
+/** One immutable version of a model. Only `archivedAt` changes after creation. */
+export interface ModelVersion {
+  readonly model: string;
+  readonly version: number;
+  readonly digest: string;
+  readonly size: number;
+  readonly format: string;
+  readonly signature: ModelSignature;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly params: Readonly<Record<string, string>>;
+  readonly tags: Tags;
+  readonly lineage: Lineage;
+  readonly description: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly archivedAt: string | null;
+  /** Aliases pointing at this version (filled by reads). */
+  readonly aliases: readonly string[];
+}
+
+/** An alias and the version it points at. */
+export interface Alias {
+  readonly model: string;
+  readonly alias: string;
+  readonly version: number;
+  readonly updatedBy: string;
+  readonly updatedAt: string;
+}
+
+/** One move of an alias: who moved it, when, from which version to which (null = none). */
+export interface AliasEvent {
+  readonly id: number;
+  readonly model: string;
+  readonly alias: string;
+  readonly fromVersion: number | null;
+  readonly toVersion: number | null;
+  readonly actor: string;
+  readonly at: string;
+  readonly note: string | null;
+}
+
+/** What registration stores for a new version (the number is allocated by the store). */
+export interface NewVersion {
+  readonly model: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly format: string;
+  readonly signature: ModelSignature;
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly params?: Readonly<Record<string, string>>;
+  readonly tags?: Tags;
+  readonly lineage?: Lineage;
+  readonly description?: string;
+  /** Description of the model, used when this version creates it. */
+  readonly modelDescription?: string;
+  readonly createdBy: string;
+  /** Aliases to point at the new version in the same transaction. */
+  readonly aliases?: readonly string[];
+}
+
+/** Filters for listing models. */
+export interface ModelFilter {
+  /** Substring of the name or description (case-insensitive). */
+  readonly search?: string;
+  /** Every given tag must match. */
+  readonly tags?: Tags;
+}
+
+/** Filters for listing versions. */
+export interface VersionFilter {
+  readonly includeArchived?: boolean;
+  readonly tags?: Tags;
+  readonly format?: string;
+}

@@ -1,0 +1,33 @@
+import type { ModelSignature } from '../core/signature.js';
+import type { Tensor } from '../core/tensor.js';
+
+/** Options a runtime may honour when loading a model. */
+export interface RuntimeOptions {
+  /** Threads used inside one operator (ONNX Runtime intra-op). */
+  readonly intraOpThreads?: number | undefined;
+  /** Threads used to run independent operators in parallel (ONNX Runtime inter-op). */
+  readonly interOpThreads?: number | undefined;
+}
+
+/** A loaded model, ready to score. Runtimes see only tensors, never rows or protocols. */
+export interface ModelRuntime {
+  readonly format: string;
+  /** Inputs and outputs as the artifact declares them. */
+  signature(): ModelSignature;
+  /** Score one batch. `outputs` limits which outputs are computed (all when omitted). */
+  predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  close(): Promise<void>;
+}
+
+/** What sniffing an artifact's first bytes concluded. */
+export type SniffResult = 'yes' | 'no';
+
+/** A model format: how to recognise its artifacts and load them. One per folder under runtimes/. */
+export interface RuntimeFactory {
+  /** The key used in the registry (`onnx`, `pmml`, …). */
+  readonly format: string;
+  /** Does this artifact look like this format? Cheap: looks at the first bytes. */
+  sniff(bytes: Uint8Array): SniffResult;
+  /** Load an artifact. A file that is not a valid model fails with FERRY_E_ARTIFACT_INVALID. */
+  load(bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime>;
+}
