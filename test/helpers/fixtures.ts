@@ -1,0 +1,68 @@
+/** The committed fixture models and their reference predictions (scripts/fixtures/make.py). */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { FIXTURES } from './env.js';
+
+export interface Fixture {
+  name: string;
+  dir: string;
+  model: string;
+  input: string;
+  meta: { inputs: { name: string; dtype: string; shape: number[] }[]; outputs: { name: string; dtype: string; shape: number[] }[]; input_columns: Record<string, string[]> };
+  expected: { outputs: Record<string, unknown[]>; tolerance: Record<string, number>; reference: string };
+}
+
+export function fixtures(): Fixture[] {
+  return readdirSync(FIXTURES).sort().map((name) => fixture(name));
+}
+
+export function fixture(name: string): Fixture {
+  const dir = join(FIXTURES, name);
+  return {
+    name,
+    dir,
+    model: join(dir, 'model.onnx'),
+    input: join(dir, 'input.csv'),
+    meta: JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Fixture['meta'],
+    expected: JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Fixture['expected'],
+  };
+}
+
+/** `--input-columns` flags for a fixture with several inputs (single-input models need none). */
+export function inputColumnFlags(f: Fixture): string[] {
+  if (f.meta.inputs.length === 1) return [];
+  return Object.entries(f.meta.input_columns).flatMap(([input, cols]) => ['--input-columns', `${input}=${cols.join(',')}`]);
+}
+
+/** Assert predictions (one record per row, outputs by name) match the reference within tolerance. */
+export function assertMatchesReference(f: Fixture, rows: readonly Record<string, unknown>[]): { maxError: Record<string, number> } {
+  const maxError: Record<string, number> = {};
+  for (const [output, expected] of Object.entries(f.expected.outputs)) {
+    assert.equal(rows.length, expected.length, `${f.name}: row count`);
+    const tol = f.expected.tolerance[output] ?? 0;
+    let worst = 0;
+    expected.forEach((want, i) => {
+      const got = rows[i]?.[output];
+      worst = Math.max(worst, compare(got, want, tol, `${f.name} row ${i} output ${output}`));
+    });
+    maxError[output] = worst;
+  }
+  return { maxError };
+}
+
+function compare(got: unknown, want: unknown, tol: number, where: string): number {
+  if (Array.isArray(want)) {
+    assert.ok(Array.isArray(got), `${where}: expected an array, got ${JSON.stringify(got)}`);
+    assert.equal(got.length, want.length, `${where}: length`);
+    return Math.max(0, ...want.map((w, j) => compare((got as unknown[])[j], w, tol, `${where}[${j}]`)));
+  }
+  if (typeof want === 'number') {
+    assert.equal(typeof got, 'number', `${where}: expected a number, got ${JSON.stringify(got)}`);
+    const err = Math.abs((got as number) - want);
+    assert.ok(err <= tol, `${where}: |${String(got)} - ${want}| = ${err} > ${tol}`);
+    return err;
+  }
+  assert.deepEqual(got, want, where);
+  return 0;
+}
