@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { asFerryError, ferry, FerryError, quoteList } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
 import { migrationProvider, type Dialect } from './migrations.js';
@@ -8,11 +8,18 @@ import type { Alias, AliasEvent, Model, ModelFilter, ModelVersion, NewVersion, T
 
 type Db = Kysely<RegistryDatabase> | Transaction<RegistryDatabase>;
 
+const MIGRATION_TABLE = 'ferry_migrations';
+
 /** What differs between databases; everything else is shared SQL through Kysely. */
 export interface DialectHooks {
   readonly dialect: Dialect;
   /** Whether `SELECT … FOR UPDATE` exists (PostgreSQL); SQLite serialises writers instead. */
   readonly lockRows: boolean;
+  /**
+   * The schema holding Ferry's tables (PostgreSQL). Kysely's Migrator looks for its table in
+   * every schema unless told which one, and would find another registry's.
+   */
+  readonly migrationTableSchema?: string;
   /** Map a driver error to the catalog (busy, unavailable), or undefined to keep it. */
   mapError(err: unknown): FerryError | undefined;
 }
@@ -32,14 +39,30 @@ export class KyselyRegistryStore implements RegistryStore {
   /** Apply pending migrations; refuse a database migrated by a newer Ferry. */
   async migrate(): Promise<void> {
     await this.#guard(async () => {
-      const migrator = new Migrator({ db: this.#db, provider: migrationProvider(this.#hooks.dialect), migrationTableName: 'ferry_migrations', migrationLockTableName: 'ferry_migrations_lock' });
+      const schema = this.#hooks.migrationTableSchema;
+      const migrator = new Migrator({
+        db: this.#db,
+        provider: migrationProvider(this.#hooks.dialect),
+        migrationTableName: MIGRATION_TABLE,
+        migrationLockTableName: 'ferry_migrations_lock',
+        ...(schema ? { migrationTableSchema: schema } : {}),
+      });
       const known = Object.keys(await migrationProvider(this.#hooks.dialect).getMigrations());
-      const executed = (await migrator.getMigrations()).filter((m) => m.executedAt).map((m) => m.name);
-      const unknown = executed.find((name) => !known.includes(name));
+      const unknown = (await this.#executedMigrations()).find((name) => !known.includes(name));
       if (unknown) throw ferry('FERRY_E_REGISTRY_SCHEMA_NEWER', { location: this.location, migration: unknown });
       const { error } = await migrator.migrateToLatest();
       if (error) throw error;
     });
+  }
+
+  /** Names recorded in the migration table. (Migrator.getMigrations() lists only the migrations it knows.) */
+  async #executedMigrations(): Promise<string[]> {
+    const schema = this.#hooks.migrationTableSchema;
+    const tables = await this.#db.introspection.getTables({ withInternalKyselyTables: true });
+    if (!tables.some((t) => t.name === MIGRATION_TABLE && (!schema || t.schema === schema))) return [];
+    const table = sql.table(schema ? `${schema}.${MIGRATION_TABLE}` : MIGRATION_TABLE);
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(this.#db);
+    return rows.map((r) => r.name);
   }
 
   upsertModel(name: string, fields: { description?: string; tags?: Tags }): Promise<Model> {
@@ -67,9 +90,10 @@ export class KyselyRegistryStore implements RegistryStore {
       let q = this.#db.selectFrom('models').selectAll().orderBy('name');
       if (filter.search) {
         const like = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        // ESCAPE is explicit: SQLite has no default escape character for LIKE.
         q = q.where((eb) => eb.or([
-          eb(eb.fn('lower', ['name']), 'like', like),
-          eb(eb.fn('lower', ['description']), 'like', like),
+          sql<boolean>`lower(name) like ${like} escape '\\'`,
+          sql<boolean>`lower(description) like ${like} escape '\\'`,
         ]));
       }
       const rows = await q.execute();

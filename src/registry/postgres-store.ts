@@ -28,15 +28,25 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  const mapError = (err: unknown): FerryError | undefined => mapPgError(err, location, options.busyTimeoutMs);
+  let tablesSchema: string | undefined;
+  try {
+    if (schema) await createSchema(pool, schema, mapError);
+    // Name the schema of Ferry's tables explicitly, or the migrator finds another schema's.
+    tablesSchema = schema ?? await currentSchema(pool, mapError);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
   const hooks: DialectHooks = {
     dialect: 'postgres',
     lockRows: true,
-    mapError: (err) => mapPgError(err, location, options.busyTimeoutMs),
+    ...(tablesSchema ? { migrationTableSchema: tablesSchema } : {}),
+    mapError,
   };
   const db = new Kysely<RegistryDatabase>({ dialect: new PostgresDialect({ pool }) });
   const store = new KyselyRegistryStore(db, hooks, location);
   try {
-    if (schema) await createSchema(pool, schema, hooks);
     await store.migrate();
   } catch (err) {
     await store.close();
@@ -45,12 +55,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return store;
 }
 
-async function createSchema(pool: pg.Pool, schema: string, hooks: DialectHooks): Promise<void> {
+async function currentSchema(pool: pg.Pool, mapError: (err: unknown) => FerryError | undefined): Promise<string | undefined> {
+  try {
+    const { rows } = await pool.query<{ schema: string | null }>('select current_schema() as schema');
+    return rows[0]?.schema ?? undefined;
+  } catch (err) {
+    throw mapError(err) ?? err;
+  }
+}
+
+async function createSchema(pool: pg.Pool, schema: string, mapError: (err: unknown) => FerryError | undefined): Promise<void> {
   try {
     await pool.query(`create schema if not exists "${schema}"`);
   } catch (err) {
     // Two processes creating the schema at once: one wins, the other sees a duplicate — fine.
-    if ((err as { code?: unknown }).code !== '23505') throw hooks.mapError(err) ?? err;
+    if ((err as { code?: unknown }).code !== '23505') throw mapError(err) ?? err;
   }
 }
 

@@ -1,0 +1,58 @@
+/** The ONNX runtime behind ModelRuntime: signatures from the graph, typed tensors, errors. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { isFerryError } from '../src/core/errors.js';
+import { RuntimeCatalog } from '../src/runtimes/catalog.js';
+import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
+import { fixture, fixtures } from './helpers/fixtures.js';
+
+describe('onnx runtime', () => {
+  for (const f of fixtures()) {
+    it(`${f.name}: signature derived from the graph matches the exporter's`, async () => {
+      const runtime = await onnxRuntime.load(readFileSync(f.model), { intraOpThreads: 1, interOpThreads: 1 }, f.name);
+      try {
+        const sig = runtime.signature();
+        assert.deepEqual(sig.inputs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.shape })), f.meta.inputs);
+        assert.deepEqual(sig.outputs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.shape })), f.meta.outputs);
+      } finally {
+        await runtime.close();
+      }
+    });
+  }
+
+  it('string inputs and outputs, int64 outputs', async () => {
+    const f = fixture('iris_string');
+    const runtime = await onnxRuntime.load(readFileSync(f.model), {}, f.name);
+    try {
+      const out = await runtime.predict({
+        sepal: { dtype: 'float32', shape: [2, 2], data: new Float32Array([5.1, 3.5, 6.7, 3.0]) },
+        petal_size: { dtype: 'string', shape: [2, 1], data: ['small', 'large'] },
+      });
+      assert.deepEqual(out.species?.data, ['setosa', 'virginica']);
+      assert.equal(out.probabilities?.dtype, 'float32');
+      assert.deepEqual(out.probabilities?.shape, [2, 3]);
+    } finally {
+      await runtime.close();
+    }
+    const wine = fixture('wine_two_inputs');
+    const w = await onnxRuntime.load(readFileSync(wine.model), {}, wine.name);
+    try {
+      const out = await w.predict({
+        numeric: { dtype: 'float32', shape: [1, 12], data: new Float32Array(12).fill(1) },
+        bucket: { dtype: 'int64', shape: [1, 1], data: new BigInt64Array([2n]) },
+      }, ['label']);
+      assert.equal(out.label?.dtype, 'int64');
+      assert.deepEqual(Object.keys(out), ['label'], 'only the requested output is computed');
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('sniffs ONNX by content and refuses what is not a model', async () => {
+    const catalog = new RuntimeCatalog();
+    assert.equal(catalog.detect(readFileSync(fixture('breast_mlp').model), 'x').format, 'onnx');
+    await assert.rejects(onnxRuntime.load(Buffer.from('not a model at all'), {}, 'junk.onnx'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /junk\.onnx/.test(e.message));
+    assert.throws(() => catalog.get('pmml'), (e) => isFerryError(e, 'FERRY_E_RUNTIME_UNAVAILABLE') && /onnx/.test(e.message));
+  });
+});
