@@ -163,7 +163,8 @@ describe('bad input', () => {
       assert.equal(reg.code, 0, reg.stderr);
       const blob = await blobOf('tamper');
       const bytes = readFileSync(blob);
-      bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+      const at = Math.floor(bytes.length / 2);
+      bytes[at] = bytes[at]! ^ 0x01;
       execFileSync('chmod', ['u+w', blob]);
       writeFileSync(blob, bytes);
       const r = await ferryCli(['predict', 'tamper', '--input', fixture('diabetes_regressor').input, '--key', 'id'], env);

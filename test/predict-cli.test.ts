@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ferryCli, tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixtures, inputColumnFlags } from './helpers/fixtures.js';
 

@@ -29,9 +29,14 @@ export function printJson(ctx: CliContext, value: unknown): void {
   print(ctx, JSON.stringify(value, null, 2));
 }
 
+function cellText(c: unknown): string {
+  if (c === null || c === undefined) return '-';
+  return typeof c === 'string' ? c : typeof c === 'number' || typeof c === 'boolean' || typeof c === 'bigint' ? c.toString() : JSON.stringify(c);
+}
+
 /** A plain aligned table (no borders), easy to read and to grep. */
 export function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const text = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
+  const text = rows.map((r) => r.map(cellText));
   const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(header.map((h) => h.toUpperCase())), ...text.map(line)].join('\n');
@@ -84,5 +89,5 @@ export function parseInputColumns(specs: readonly string[] | undefined): Record<
 
 /** Every command accepts --json; this is how a command reads it. */
 export function wantsJson(cmd: Command): boolean {
-  return (cmd.optsWithGlobals() as { json?: boolean }).json === true;
+  return cmd.optsWithGlobals<{ json?: boolean }>().json === true;
 }

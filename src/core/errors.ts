@@ -40,7 +40,7 @@ interface ErrorSpec {
 }
 
 const spec = (http: number, grpc: number, exit: number, message: string): ErrorSpec => ({ http, grpc, exit, message });
-const { INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, INTERNAL, UNAVAILABLE, DATA_LOSS } = GrpcStatus;
+const { INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, INTERNAL, UNAVAILABLE, DATA_LOSS } = GrpcStatus;
 const X = ExitCode;
 
 export const errorCatalog = {

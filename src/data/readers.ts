@@ -44,7 +44,7 @@ export function parseText(text: string, format: InputFormat, source: string): Fr
 function parseCsvText(text: string, source: string): Frame {
   let records: string[][];
   try {
-    records = parseCsv(text, { bom: true, skip_empty_lines: true, relax_quotes: false }) as string[][];
+    records = parseCsv(text, { bom: true, skip_empty_lines: true, relax_quotes: false });
   } catch (err) {
     throw ferry('FERRY_E_INPUT_FORMAT', { source, format: 'CSV', detail: err instanceof Error ? err.message : String(err) }, err);
   }

@@ -77,5 +77,5 @@ function flatten(name: string, value: unknown, out: Record<string, Cell>): void 
 function cellText(cell: Cell | undefined): string {
   if (cell === null || cell === undefined) return '';
   if (typeof cell === 'number') return Number.isFinite(cell) ? String(cell) : '';
-  return String(cell as string | boolean | bigint);
+  return typeof cell === 'object' ? JSON.stringify(cell) : String(cell);
 }

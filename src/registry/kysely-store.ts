@@ -51,7 +51,7 @@ export class KyselyRegistryStore implements RegistryStore {
       const unknown = (await this.#executedMigrations()).find((name) => !known.includes(name));
       if (unknown) throw ferry('FERRY_E_REGISTRY_SCHEMA_NEWER', { location: this.location, migration: unknown });
       const { error } = await migrator.migrateToLatest();
-      if (error) throw error;
+      if (error) throw error instanceof Error ? error : ferry('FERRY_E_INTERNAL', { detail: `migration failed: ${JSON.stringify(error)}` });
     });
   }
 

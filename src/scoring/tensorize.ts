@@ -23,7 +23,7 @@ export function validateRows(plan: InputPlan, frame: Frame): { valid: number[]; 
   const values: ConvertedColumns = new Map();
   const firstError = new Map<number, FerryError>();
   for (const binding of plan.bindings) {
-    const rows: (readonly (number | bigint | string)[] | undefined)[] = new Array(frame.length);
+    const rows = new Array<readonly (number | bigint | string)[] | undefined>(frame.length);
     for (let r = 0; r < frame.length; r++) {
       const result = rowValues(binding, frame, r);
       if (result instanceof Array) rows[r] = result;
@@ -74,7 +74,7 @@ function rowValues(binding: InputBinding, frame: Frame, row: number): (number | 
     cells = source.columns.map((column) => ({ column, cell: frame.column(column)?.[row] ?? null }));
   } else {
     const cell = frame.column(source.column)?.[row] ?? null;
-    const flat = Array.isArray(cell) ? (cell as Cell[]).flat(Infinity as 1) as Cell[] : [cell];
+    const flat: Cell[] = Array.isArray(cell) ? flattenCells(cell as readonly Cell[]) : [cell];
     if (width !== undefined && flat.length !== width) {
       return ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `${width} value(s) per row (shape ${describeShape(spec.shape)})`, actual: `${flat.length} in row ${row + 1}` });
     }
@@ -143,4 +143,12 @@ function describeCell(cell: Cell): string {
   if (Array.isArray(cell)) return `a list of ${cell.length}`;
   if (typeof cell === 'string') return `"${cell.length > 40 ? `${cell.slice(0, 40)}…` : cell}"`;
   return `${typeof cell} ${String(cell)}`;
+}
+
+function flattenCells(cells: readonly Cell[], out: Cell[] = []): Cell[] {
+  for (const c of cells) {
+    if (Array.isArray(c)) flattenCells(c as readonly Cell[], out);
+    else out.push(c);
+  }
+  return out;
 }

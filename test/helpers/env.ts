@@ -20,10 +20,10 @@ export function tempDir(prefix = 'ferry-test-'): { dir: string; cleanup: () => v
 }
 
 /** A PostgreSQL schema of the test's own, dropped by the returned cleanup. */
-export async function pgSchema(prefix = 'ferry_t'): Promise<{ url: string; schema: string; cleanup: () => Promise<void> }> {
+export function pgSchema(prefix = 'ferry_t'): Promise<{ url: string; schema: string; cleanup: () => Promise<void> }> {
   const schema = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
-  return {
+  return Promise.resolve({
     url,
     schema,
     cleanup: async () => {
@@ -35,7 +35,7 @@ export async function pgSchema(prefix = 'ferry_t'): Promise<{ url: string; schem
         await client.end();
       }
     },
-  };
+  });
 }
 
 export interface CliResult {

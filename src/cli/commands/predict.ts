@@ -78,7 +78,8 @@ function rejectFailure(ctx: CliContext, rejects: readonly [Reject, ...Reject[]] 
 function shortValue(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => (typeof v === 'number' ? round(v) : JSON.stringify(v))).join(', ')}]`;
   if (typeof value === 'number') return round(value);
-  return value === null || value === undefined ? '' : String(value as string);
+  if (value === null || value === undefined) return '';
+  return typeof value === 'string' ? value : typeof value === 'boolean' || typeof value === 'bigint' ? value.toString() : JSON.stringify(value);
 }
 
 function round(n: number): string {

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { isDType, type DType } from '../../core/dtype.js';
 import { ferry } from '../../core/errors.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
-import type { Tensor, TensorData } from '../../core/tensor.js';
+import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions, SniffResult } from '../model-runtime.js';
 
 /** ONNX models through onnxruntime-node (CPU). */
@@ -61,7 +61,7 @@ class OnnxModel implements ModelRuntime {
   async predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(inputs)) {
-      feeds[name] = new ort.Tensor(t.dtype, t.data as ort.Tensor.DataType, [...t.shape]);
+      feeds[name] = new ort.Tensor(t.dtype, t.data, [...t.shape]);
     }
     const fetches = [...(outputs ?? this.#signature.outputs.map((o) => o.name))];
     let result: ort.InferenceSession.ReturnType;
@@ -74,7 +74,7 @@ class OnnxModel implements ModelRuntime {
     for (const name of fetches) {
       const t = result[name];
       if (!t) continue;
-      out[name] = { dtype: t.type as DType, shape: t.dims.map(Number), data: t.data as TensorData };
+      out[name] = { dtype: t.type as DType, shape: t.dims.map(Number), data: t.data };
       t.dispose();
     }
     return out;
