@@ -113,11 +113,12 @@ describe('bad input', () => {
       const rej = join(tmp.dir, 'rejects.jsonl');
       const r = await ferryCli(['predict', 'bc', '--input', file('some-bad.csv', rows.map((x) => x.join(',')).join('\n')), '--key', 'id', '--output', out, '--rejects', rej], env);
       assert.equal(r.code, 0, r.stderr);
-      const good = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string });
-      const bad = readFileSync(rej, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { row: number; id: string; code: string; reason: string });
+      const good = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number });
+      const bad = readFileSync(rej, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { row: number; id: number; code: string; reason: string });
       assert.equal(good.length, csv.length - 1 - 2);
-      assert.deepEqual(bad.map((b) => [b.row, b.id, b.code]), [[2, rows[2]![0], 'FERRY_E_VALUE_TYPE'], [7, rows[7]![0], 'FERRY_E_VALUE_MISSING']]);
-      assert.ok(!good.some((g) => g.id === rows[2]![0] || g.id === rows[7]![0]));
+      assert.deepEqual(bad.map((b) => [b.row, b.id, b.code]), [[2, Number(rows[2]![0]), 'FERRY_E_VALUE_TYPE'], [7, Number(rows[7]![0]), 'FERRY_E_VALUE_MISSING']]);
+      assert.match(bad[0]!.reason, /Row 2, column "[a-z_]+": expected a number \(float32\) but got "n\/a"/);
+      assert.ok(!good.some((g) => g.id === bad[0]!.id || g.id === bad[1]!.id));
     });
     it('a two-input model without a mapping asks for --input-columns', async () => {
       const r = await ferryCli(['register', wine.model, '--name', 'wine-nomap', '--json'], env);
@@ -132,7 +133,7 @@ describe('bad input', () => {
       rows[1]![b] = '2.5';
       const r = await ferryCli(['predict', 'wine', '--input', file('frac.csv', rows.map((x) => x.join(',')).join('\n')), '--key', 'id'], env);
       assert.equal(r.code, 4);
-      assert.match(r.stderr, /Row 1, column "bucket": expected an integer \(int64\) but got "2.5"/);
+      assert.match(r.stderr, /Row 1, column "bucket": expected an integer \(int64\) but got number 2.5/);
     });
   });
 

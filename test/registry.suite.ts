@@ -498,8 +498,8 @@ export function registrySuite(name: string, open: () => Promise<OpenedRegistry>)
         const { store } = r.get();
         // Sorted here: the order of names is the database's collation.
         const names = async (filter?: Parameters<RegistryStore['listModels']>[0]) => (await store.listModels(filter)).map((m) => m.name).sort();
-        assert.deepEqual(await names(), ['Abc', 'iris_v2', 'irisXv3', 'vers', 'wine']);
-        assert.deepEqual(await names({ search: 'IRIS' }), ['iris_v2', 'irisXv3']);
+        assert.deepEqual(await names(), ['Abc', 'irisXv3', 'iris_v2', 'vers', 'wine']);
+        assert.deepEqual(await names({ search: 'IRIS' }), ['irisXv3', 'iris_v2']);
         assert.deepEqual(await names({ search: 'abc' }), ['Abc']);
         assert.deepEqual(await names({ search: 'red wine' }), ['wine']);
         assert.deepEqual(await names({ search: 'species' }), ['iris_v2']);
@@ -514,7 +514,7 @@ export function registrySuite(name: string, open: () => Promise<OpenedRegistry>)
       it('filters models by tags (all must match) together with search', async () => {
         const { store } = r.get();
         const names = async (filter: Parameters<RegistryStore['listModels']>[0]) => (await store.listModels(filter)).map((m) => m.name).sort();
-        assert.deepEqual(await names({ tags: { team: 'bio' } }), ['iris_v2', 'irisXv3']);
+        assert.deepEqual(await names({ tags: { team: 'bio' } }), ['irisXv3', 'iris_v2']);
         assert.deepEqual(await names({ tags: { team: 'bio', tier: '1' } }), ['iris_v2']);
         assert.deepEqual(await names({ tags: { team: 'bio', tier: '2' } }), []);
         assert.deepEqual(await names({ tags: { team: 'bio' }, search: 'look' }), ['irisXv3']);

@@ -55,7 +55,18 @@ function parseCsvText(text: string, source: string): Frame {
   if (dup !== undefined) throw ferry('FERRY_E_INPUT_FORMAT', { source, format: 'CSV', detail: `the header names column "${dup}" twice` });
   const blank = names.findIndex((n) => n === '');
   if (blank >= 0) throw ferry('FERRY_E_INPUT_FORMAT', { source, format: 'CSV', detail: `header column ${blank + 1} has no name` });
-  return ColumnFrame.fromRecords(names, rows);
+  return ColumnFrame.fromRecords(names, rows.map((r) => r.map(csvCell)));
+}
+
+/**
+ * CSV has no types: a cell whose text is exactly a number's canonical form ("3", "0.25",
+ * "-1e-7") becomes that number, so keys and passthrough columns come out as numbers; any other
+ * text ("007", "1.50", "abc") stays as written. Validation accepts numbers and numeric text alike.
+ */
+function csvCell(text: string): Cell {
+  if (text === '' || text.length > 24) return text;
+  const n = Number(text);
+  return Number.isFinite(n) && String(n) === text ? n : text;
 }
 
 function parseJsonLines(text: string, source: string): Frame {

@@ -27,6 +27,25 @@ export function modelsCommand(program: Command, ctx: CliContext): void {
       ])));
     });
 
+  models.command('update')
+    .description("Change a model's description or tags")
+    .argument('<name>', 'model name')
+    .option('--description <text>', 'new description')
+    .option('--tag <k=v>', 'set a tag (repeatable; other tags are kept)', collect)
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { description?: string; tag?: string[] }, cmd: Command) => {
+      const model = await withFerry(ctx, async (app) => {
+        const existing = await app.registry.store.getModel(name);
+        if (!existing) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: name });
+        return app.registry.store.upsertModel(name, {
+          ...(opts.description !== undefined ? { description: opts.description } : {}),
+          ...(opts.tag ? { tags: { ...existing.tags, ...parsePairs(opts.tag, '--tag') } } : {}),
+        });
+      });
+      if (wantsJson(cmd)) return printJson(ctx, model);
+      print(ctx, `Updated ${model.name}: ${model.description || '(no description)'}; tags ${Object.entries(model.tags).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`);
+    });
+
   models.command('show')
     .description('Show one model: description, tags, aliases and versions')
     .argument('<name>', 'model name')
