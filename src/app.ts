@@ -8,6 +8,7 @@ import type { RegistryStore } from './registry/store.js';
 import { RuntimeCatalog } from './runtimes/catalog.js';
 import type { RuntimeOptions } from './runtimes/model-runtime.js';
 import { ModelLoader } from './scoring/model-loader.js';
+import { Scorer, type ScorerOptions } from './scoring/scorer.js';
 
 /** Everything a command or server needs, wired once from the config. */
 export interface Ferry {
@@ -15,11 +16,13 @@ export interface Ferry {
   readonly registry: Registry;
   readonly runtimes: RuntimeCatalog;
   readonly loader: ModelLoader;
+  /** The one scoring core. */
+  readonly scorer: Scorer;
   close(): Promise<void>;
 }
 
 /** The composition root: open the stores named by the config and wire the parts. */
-export async function openFerry(config: FerryConfig): Promise<Ferry> {
+export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}): Promise<Ferry> {
   const store: RegistryStore = config.databaseUrl
     ? await openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
     : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
@@ -28,12 +31,15 @@ export async function openFerry(config: FerryConfig): Promise<Ferry> {
   const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads };
   const registry = new Registry(store, artifacts, runtimes, runtimeOptions);
   const loader = new ModelLoader(registry, runtimes, runtimeOptions);
+  const scorer = new Scorer(scorerOptions);
   return {
     config,
     registry,
     runtimes,
     loader,
+    scorer,
     async close() {
+      scorer.close();
       await loader.close();
       await store.close();
     },

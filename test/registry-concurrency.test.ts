@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openFerry, type Ferry } from '../src/app.js';
@@ -119,7 +119,11 @@ interface CliError { error: { code: string; details: Record<string, unknown> } }
 
 describe('concurrent registration (sqlite)', () => {
   const home = tempDir('ferry-conc-sqlite-');
-  after(() => home.cleanup());
+  const busyHome = tempDir('ferry-busy-sqlite-');
+  after(() => {
+    home.cleanup();
+    busyHome.cleanup();
+  });
 
   it(`gives ${WORKERS} processes × ${PER_WORKER} registrations of one model the numbers 1..${WORKERS * PER_WORKER}`, { timeout: 60_000 }, async () => {
     const app = await openFerry(loadConfig({ FERRY_HOME: home.dir }));
@@ -132,17 +136,17 @@ describe('concurrent registration (sqlite)', () => {
   });
 
   it('fails with FERRY_E_REGISTRY_BUSY (exit 7) while another process holds the write lock', { timeout: 30_000 }, async () => {
-    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir }));
+    const app = await openFerry(loadConfig({ FERRY_HOME: busyHome.dir }));
     const versionsBefore = await app.registry.store.listVersions('busy', { includeArchived: true });
     const blobsBefore = (await app.registry.artifacts.list()).sort();
     await app.close();
 
-    const lock = new Database(join(home.dir, 'registry.db'));
+    const lock = new Database(join(busyHome.dir, 'registry.db'));
     let result;
     try {
       lock.exec('BEGIN IMMEDIATE');
       const startedAt = Date.now();
-      result = await ferryCli(['register', fixturePath('digits_cnn'), '--name', 'busy', '--json'], { FERRY_HOME: home.dir, FERRY_BUSY_TIMEOUT_MS: '300' });
+      result = await ferryCli(['register', fixturePath('digits_cnn'), '--name', 'busy', '--json'], { FERRY_HOME: busyHome.dir, FERRY_BUSY_TIMEOUT_MS: '300' });
       assert.ok(Date.now() - startedAt >= 300, 'the CLI waited for the busy timeout');
     } finally {
       lock.exec('ROLLBACK');
@@ -155,7 +159,7 @@ describe('concurrent registration (sqlite)', () => {
     assert.equal(err.error.details.timeoutMs, 300);
     assert.equal(result.stdout, '');
 
-    const after = await openFerry(loadConfig({ FERRY_HOME: home.dir }));
+    const after = await openFerry(loadConfig({ FERRY_HOME: busyHome.dir }));
     try {
       assert.deepEqual(await after.registry.store.listVersions('busy', { includeArchived: true }), versionsBefore);
       assert.deepEqual((await after.registry.artifacts.list()).sort(), blobsBefore);
@@ -163,14 +167,14 @@ describe('concurrent registration (sqlite)', () => {
       await after.close();
     }
     // With the lock released the same command succeeds.
-    const ok = await ferryCli(['register', fixturePath('digits_cnn'), '--name', 'busy', '--json'], { FERRY_HOME: home.dir, FERRY_BUSY_TIMEOUT_MS: '300' });
+    const ok = await ferryCli(['register', fixturePath('digits_cnn'), '--name', 'busy', '--json'], { FERRY_HOME: busyHome.dir, FERRY_BUSY_TIMEOUT_MS: '300' });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((JSON.parse(ok.stdout) as { version: number }).version, 1);
   });
 
   it('removes the blob it wrote when the lock times out at the metadata write', async () => {
-    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir, FERRY_BUSY_TIMEOUT_MS: '200' }));
-    const lock = new Database(join(home.dir, 'registry.db'));
+    const app = await openFerry(loadConfig({ FERRY_HOME: busyHome.dir, FERRY_BUSY_TIMEOUT_MS: '200' }));
+    const lock = new Database(join(busyHome.dir, 'registry.db'));
     try {
       const blobsBefore = (await app.registry.artifacts.list()).sort();
       const digest = sha256(readFileSync(fixturePath('wine_two_inputs')));
@@ -192,56 +196,66 @@ describe('concurrent registration (sqlite)', () => {
 });
 
 describe('concurrent registration (postgres)', () => {
-  const home = tempDir('ferry-conc-pg-');
-  let schema: Awaited<ReturnType<typeof pgSchema>>;
-  let app: Ferry;
-  before(async () => {
-    schema = await pgSchema('ferry_conc');
-    // Migrate before the workers start, so they race on registration only.
-    app = await openFerry(loadConfig({ FERRY_HOME: home.dir, FERRY_DATABASE_URL: schema.url }));
-  });
-  after(async () => {
-    await app.close();
-    await schema.cleanup();
-    home.cleanup();
-  });
+  /** A migrated schema and artifacts home of the test's own, opened in this process. */
+  async function withPgRegistry(fn: (app: Ferry, env: Record<string, string>, schema: string) => Promise<void>): Promise<void> {
+    const home = tempDir('ferry-conc-pg-');
+    const schema = await pgSchema('ferry_conc');
+    try {
+      const env = { FERRY_HOME: home.dir, FERRY_DATABASE_URL: schema.url };
+      // Opening migrates, so the workers race on registration only.
+      const app = await openFerry(loadConfig(env));
+      try {
+        await fn(app, env, schema.schema);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await schema.cleanup();
+      home.cleanup();
+    }
+  }
 
   it(`gives ${WORKERS} processes × ${PER_WORKER} registrations of one model the numbers 1..${WORKERS * PER_WORKER}`, { timeout: 60_000 }, async () => {
-    const reports = await runWorkers({ FERRY_HOME: home.dir, FERRY_DATABASE_URL: schema.url }, 'm');
-    await checkConcurrentRun(app, 'm', reports);
+    await withPgRegistry(async (app, env) => {
+      const reports = await runWorkers(env, 'm');
+      await checkConcurrentRun(app, 'm', reports);
+    });
   });
 
   it('fails with FERRY_E_REGISTRY_BUSY (exit 7) while another transaction holds the model row', { timeout: 30_000 }, async () => {
-    const env = { FERRY_HOME: home.dir, FERRY_DATABASE_URL: schema.url, FERRY_BUSY_TIMEOUT_MS: '300' };
-    const first = await ferryCli(['register', fixturePath('breast_mlp'), '--name', 'busy', '--json'], env);
-    assert.equal(first.code, 0, first.stderr);
-    const versionsBefore = await app.registry.store.listVersions('busy', { includeArchived: true });
-    const blobsBefore = (await app.registry.artifacts.list()).sort();
-    assert.ok(!blobsBefore.includes(sha256(readFileSync(fixturePath('wine_two_inputs')))));
+    await withPgRegistry(async (app, baseEnv, schema) => {
+      const env = { ...baseEnv, FERRY_BUSY_TIMEOUT_MS: '300' };
+      const first = await ferryCli(['register', fixturePath('breast_mlp'), '--name', 'busy', '--json'], env);
+      assert.equal(first.code, 0, first.stderr);
+      const versionsBefore = await app.registry.store.listVersions('busy', { includeArchived: true });
+      const blobsBefore = await app.registry.artifacts.list();
+      assert.equal(blobsBefore.length, 1);
 
-    const locker = new pg.Client({ connectionString: PG_URL });
-    await locker.connect();
-    let result;
-    try {
-      await locker.query('begin');
-      const locked = await locker.query(`select name from "${schema.schema}".models where name = 'busy' for update`);
-      assert.equal(locked.rowCount, 1);
-      result = await ferryCli(['register', fixturePath('wine_two_inputs'), '--name', 'busy', '--json'], env);
-    } finally {
-      await locker.query('rollback').catch(() => undefined);
-      await locker.end();
-    }
-    assert.equal(result.code, 7, result.stderr);
-    assert.match(result.stderr, /FERRY_E_REGISTRY_BUSY/);
-    assert.equal((JSON.parse(result.stderr) as CliError).error.details.timeoutMs, 300);
+      const locker = new pg.Client({ connectionString: PG_URL });
+      await locker.connect();
+      let result;
+      try {
+        await locker.query('begin');
+        const locked = await locker.query(`select name from "${schema}".models where name = 'busy' for update`);
+        assert.equal(locked.rowCount, 1);
+        result = await ferryCli(['register', fixturePath('wine_two_inputs'), '--name', 'busy', '--json'], env);
+      } finally {
+        await locker.query('rollback').catch(() => undefined);
+        await locker.end();
+      }
+      assert.equal(result.code, 7, result.stderr);
+      assert.match(result.stderr, /FERRY_E_REGISTRY_BUSY/);
+      assert.equal((JSON.parse(result.stderr) as CliError).error.details.timeoutMs, 300);
 
-    // Nothing was registered, and the blob the failed command wrote was removed.
-    assert.deepEqual(await app.registry.store.listVersions('busy', { includeArchived: true }), versionsBefore);
-    assert.equal((await app.registry.store.getModel('busy'))?.lastVersion, 1);
-    assert.deepEqual((await app.registry.artifacts.list()).sort(), blobsBefore);
+      // Nothing was registered, and the blob the failed command wrote was removed.
+      assert.deepEqual(await app.registry.store.listVersions('busy', { includeArchived: true }), versionsBefore);
+      assert.equal((await app.registry.store.getModel('busy'))?.lastVersion, 1);
+      assert.deepEqual(await app.registry.artifacts.list(), blobsBefore);
 
-    const ok = await ferryCli(['register', fixturePath('wine_two_inputs'), '--name', 'busy', '--json'], env);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal((JSON.parse(ok.stdout) as { version: number }).version, 2);
+      const ok = await ferryCli(['register', fixturePath('wine_two_inputs'), '--name', 'busy', '--json'], env);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal((JSON.parse(ok.stdout) as { version: number }).version, 2);
+      assert.equal((await app.registry.artifacts.list()).length, 2);
+    });
   });
 });

@@ -10,7 +10,10 @@ import type { ModelVersion } from '../src/registry/types.js';
 import type { ModelRuntime } from '../src/runtimes/model-runtime.js';
 import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
 import { planInputs } from '../src/scoring/input-plan.js';
-import { score, type LoadedModel } from '../src/scoring/scorer.js';
+import { Scorer, type LoadedModel } from '../src/scoring/scorer.js';
+
+const scorer = new Scorer();
+const score = scorer.frame.bind(scorer);
 import { fixture } from './helpers/fixtures.js';
 
 const sig = (inputs: ModelSignature['inputs'], outputs: ModelSignature['outputs'] = [{ name: 'y', dtype: 'float32', shape: [-1] }]): ModelSignature => ({ inputs, outputs });

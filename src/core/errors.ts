@@ -8,14 +8,17 @@
 /** gRPC status codes used by the catalog (numeric values from grpc/status.proto). */
 export const GrpcStatus = {
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
   DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
 } as const;
 
 /** CLI exit codes, one per family of failure, so scripts can branch on them. */
@@ -40,7 +43,7 @@ interface ErrorSpec {
 }
 
 const spec = (http: number, grpc: number, exit: number, message: string): ErrorSpec => ({ http, grpc, exit, message });
-const { INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, INTERNAL, UNAVAILABLE, DATA_LOSS } = GrpcStatus;
+const { INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED } = GrpcStatus;
 const X = ExitCode;
 
 export const errorCatalog = {
@@ -85,6 +88,22 @@ export const errorCatalog = {
   FERRY_E_VALUE_TYPE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Row {row}, column "{column}": expected {expected} but got {actual}.'),
   FERRY_E_VALUE_MISSING: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Row {row}, column "{column}": a value is required ({expected}) but the cell is empty.'),
   FERRY_E_OUTPUT_UNKNOWN: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'The model has no output "{output}". Outputs: {outputs}.'),
+  FERRY_E_INPUT_MISSING: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'The model needs input "{input}" ({expected}); the request has {present}.'),
+  FERRY_E_INPUT_UNKNOWN: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'The model has no input "{input}". Its inputs: {inputs}.'),
+  FERRY_E_DTYPE_MISMATCH: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Input "{input}" must be {expected} but the request sent {actual}.'),
+
+  FERRY_E_REQUEST_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Invalid {protocol} request: {detail}'),
+  FERRY_E_MEDIA_TYPE: spec(415, INVALID_ARGUMENT, X.BAD_INPUT, 'Content type "{contentType}" is not accepted here; send {accepted}.'),
+  FERRY_E_PAYLOAD_TOO_LARGE: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, 'The request body is larger than the limit of {limit} bytes (serve --body-limit).'),
+  FERRY_E_ROUTE_NOT_FOUND: spec(404, UNIMPLEMENTED, X.NOT_FOUND, 'No endpoint {method} {path}. See GET /openapi.json for the endpoints this server has.'),
+  FERRY_E_MODEL_NOT_SERVED: spec(404, NOT_FOUND, X.NOT_FOUND, 'Model "{model}" is not served here. Served models: {models}.'),
+  FERRY_E_MODEL_NOT_READY: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Model {model} is not ready ({state}){reason}. Retry shortly or check GET /v2/repository/index.'),
+  FERRY_E_QUEUE_FULL: spec(429, RESOURCE_EXHAUSTED, X.UNAVAILABLE, 'The request queue of {model} is full ({limit} waiting). Retry after {retryAfter} s or raise max_queue_size.'),
+  FERRY_E_TIMEOUT: spec(504, DEADLINE_EXCEEDED, X.UNAVAILABLE, 'The request to {model} did not finish within {timeoutMs} ms.'),
+  FERRY_E_SHUTTING_DOWN: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'The server is shutting down; send the request to another instance.'),
+  FERRY_E_UNAUTHENTICATED: spec(401, UNAUTHENTICATED, X.USAGE, 'An API key is required: send "Authorization: Bearer <key>" (create one with `ferry apikey create`).'),
+  FERRY_E_FORBIDDEN: spec(403, PERMISSION_DENIED, X.USAGE, 'This API key lacks the "{scope}" scope needed for {action}.'),
+
   FERRY_E_OUTPUT_FORMAT: spec(400, INVALID_ARGUMENT, X.USAGE, 'Cannot write "{path}": {detail}'),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type DatabaseMetadata, type PostgresDialectConfig, type SchemaMetadata, type TableMetadata } from 'kysely';
 import { ferry, type FerryError } from '../core/errors.js';
 import { KyselyRegistryStore, type DialectHooks } from './kysely-store.js';
 import type { RegistryDatabase } from './schema.js';
@@ -44,7 +44,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...(tablesSchema ? { migrationTableSchema: tablesSchema } : {}),
     mapError,
   };
-  const db = new Kysely<RegistryDatabase>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<RegistryDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }, tablesSchema) });
   const store = new KyselyRegistryStore(db, hooks, location);
   try {
     await store.migrate();
@@ -53,6 +53,54 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw err;
   }
   return store;
+}
+
+/** PostgreSQL with an introspector that looks at Ferry's schema only. */
+class SchemaScopedPostgresDialect extends PostgresDialect {
+  readonly #schema: string | undefined;
+
+  constructor(config: PostgresDialectConfig, schema: string | undefined) {
+    super(config);
+    this.#schema = schema;
+  }
+
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new SchemaScopedIntrospector(db, this.#schema);
+  }
+}
+
+/**
+ * What the migrator asks: which schemas and tables exist. Kysely's own introspector reads
+ * every schema of the database through functions that look schemas up by name, so it fails
+ * ("schema … does not exist") whenever another session drops a schema meanwhile. This one
+ * reads the catalog for Ferry's schema alone (names only; no columns).
+ */
+class SchemaScopedIntrospector implements DatabaseIntrospector {
+  readonly #db: Kysely<unknown>;
+  readonly #schema: string | undefined;
+
+  constructor(db: Kysely<unknown>, schema: string | undefined) {
+    this.#db = db;
+    this.#schema = schema;
+  }
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    const { rows } = await sql<{ name: string }>`select nspname as name from pg_catalog.pg_namespace`.execute(this.#db);
+    return rows;
+  }
+
+  async getTables(): Promise<TableMetadata[]> {
+    const schema = this.#schema === undefined ? sql`current_schema()` : sql`${this.#schema}`;
+    const { rows } = await sql<{ name: string; schema: string; kind: string }>`
+      select c.relname as name, n.nspname as schema, c.relkind as kind
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p', 'v') and n.nspname = ${schema}`.execute(this.#db);
+    return rows.map((r) => ({ name: r.name, schema: r.schema, isView: r.kind === 'v', columns: [] }));
+  }
+
+  async getMetadata(): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables() };
+  }
 }
 
 async function currentSchema(pool: pg.Pool, mapError: (err: unknown) => FerryError | undefined): Promise<string | undefined> {

@@ -1,10 +1,14 @@
 import { ferry, quoteList } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
-import type { ModelRuntime } from '../runtimes/model-runtime.js';
+import type { Tensor } from '../core/tensor.js';
 import type { ModelVersion } from '../registry/types.js';
+import type { ModelRuntime } from '../runtimes/model-runtime.js';
+import { Batcher, type BatchObserver, type BatchPolicy } from './batcher.js';
+import type { ResponseCache } from './cache.js';
 import { planInputs, type PlanOptions } from './input-plan.js';
-import { splitRows, type OutputColumn, type OutputValue } from './outputs.js';
+import { splitRows, type OutputColumn } from './outputs.js';
 import { packTensors, validateRows, type Reject } from './tensorize.js';
+import { checkTensors, concatRows, sliceRows, takeRows } from './tensor-ops.js';
 
 /** A registered version with its runtime loaded. */
 export interface LoadedModel {
@@ -29,45 +33,165 @@ export interface ScoreResult {
   readonly rejects: readonly Reject[];
 }
 
+/** The predictions for named tensors. */
+export interface TensorScoreResult {
+  readonly model: string;
+  readonly version: number;
+  readonly rows: number;
+  readonly outputs: Readonly<Record<string, Tensor>>;
+  readonly cached: boolean;
+  /** Time waiting for a batch, and running the model (ms). */
+  readonly queueMs: number;
+  readonly computeMs: number;
+}
+
+/** Hooks for metrics; every hook is optional. */
+export interface ScoreObserver extends BatchObserver {
+  onCompute?(model: string, ms: number): void;
+}
+
+export interface ScorerOptions {
+  /** Dynamic batching for a model, or undefined to call the runtime per request (the default). */
+  readonly batchPolicy?: (model: LoadedModel) => BatchPolicy | undefined;
+  /** Response cache for a model, or undefined (the default). */
+  readonly cache?: (model: LoadedModel) => ResponseCache | undefined;
+  readonly observer?: ScoreObserver;
+}
+
 /**
- * The one scoring function. Every deployment mode — CLI, servers, batch jobs, stream
- * consumers — turns its input into a Frame and calls this; nothing else calls a runtime.
- * Whole-batch problems (missing columns, unknown outputs) throw; bad rows are rejected
- * individually and the rest are scored.
+ * The one scoring core. Every deployment mode — CLI, servers, batch jobs, stream
+ * consumers — hands it a Frame (rows) or named Tensors; nothing else calls a runtime.
+ * Whole-batch problems (missing columns, unknown outputs, wrong tensor shapes) throw; bad
+ * rows of a Frame are rejected one by one and the rest are scored. Batching and the
+ * response cache live here, so every protocol gets them alike.
  */
-export async function score(model: LoadedModel, frame: Frame, options: ScoreOptions = {}): Promise<ScoreResult> {
-  const { version, runtime } = model;
-  const signature = version.signature;
-  const label = `${version.model}:${version.version}`;
-  const outputNames = options.outputs ?? signature.outputs.map((o) => o.name);
-  const unknown = outputNames.filter((n) => !signature.outputs.some((o) => o.name === n));
-  if (unknown[0] !== undefined) throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: unknown[0], outputs: quoteList(signature.outputs.map((o) => o.name)) });
+export class Scorer {
+  readonly #options: ScorerOptions;
+  readonly #batchers = new Map<LoadedModel, Batcher>();
 
-  const plan = planInputs(signature, frame, options);
-  const { valid, rejects, values } = validateRows(plan, frame);
-  const columns = outputNames.map((name) => ({ name, values: [] as OutputValue[], column: undefined as OutputColumn | undefined }));
-
-  // A model exported with a fixed batch size (e.g. [1, 30]) is run in chunks of that size,
-  // the last chunk padded by repeating its final row.
-  const fixed = signature.inputs.map((i) => i.shape[0] ?? -1).find((d) => d > 0);
-  const chunk = fixed ?? Math.max(valid.length, 1);
-  for (let start = 0; start < valid.length; start += chunk) {
-    const rows = valid.slice(start, start + chunk);
-    const real = rows.length;
-    while (fixed !== undefined && rows.length < fixed) rows.push(rows[rows.length - 1] ?? 0);
-    const tensors = packTensors(plan, values, rows);
-    const result = await runtime.predict(tensors, outputNames);
-    for (const col of columns) {
-      const tensor = result[col.name];
-      if (!tensor) throw ferry('FERRY_E_PREDICTION_FAILED', { format: runtime.format, model: label, detail: `the runtime returned no output "${col.name}"` });
-      const split = splitRows(col.name, tensor, rows.length, label);
-      col.column ??= split;
-      col.values.push(...split.values.slice(0, real));
-    }
+  constructor(options: ScorerOptions = {}) {
+    this.#options = options;
   }
-  const outputs = columns.map((c): OutputColumn => {
-    const spec = signature.outputs.find((o) => o.name === c.name);
-    return { name: c.name, dtype: c.column?.dtype ?? spec?.dtype ?? 'float32', rowShape: c.column?.rowShape ?? [], values: c.values };
-  });
-  return { model: version.model, version: version.version, rows: valid, outputs, rejects };
+
+  /** Score rows: map columns onto inputs, validate each row, run the valid ones. */
+  async frame(model: LoadedModel, frame: Frame, options: ScoreOptions = {}): Promise<ScoreResult> {
+    const { version } = model;
+    const outputNames = this.#outputNames(version, options.outputs);
+    const plan = planInputs(version.signature, frame, options);
+    const { valid, rejects, values } = validateRows(plan, frame);
+    let outputs: OutputColumn[] = outputNames.map((name) => ({ name, dtype: outputDtype(version, name), rowShape: [], values: [] }));
+    if (valid.length > 0) {
+      const tensors = packTensors(plan, values, valid);
+      const result = await this.#run(model, tensors, valid.length, outputNames);
+      outputs = outputNames.map((name) => {
+        const t = result.outputs[name];
+        if (!t) throw ferry('FERRY_E_PREDICTION_FAILED', { format: model.runtime.format, model: label(version), detail: `the runtime returned no output "${name}"` });
+        return splitRows(name, t, valid.length, label(version));
+      });
+    }
+    return { model: version.model, version: version.version, rows: valid, outputs, rejects };
+  }
+
+  /** Score named tensors (Open Inference Protocol, gRPC): checked against the signature first. */
+  async tensors(model: LoadedModel, tensors: Readonly<Record<string, Tensor>>, options: { outputs?: readonly string[] } = {}): Promise<TensorScoreResult> {
+    const { version } = model;
+    const outputNames = this.#outputNames(version, options.outputs);
+    const rows = checkTensors(version.signature, tensors);
+    const result = await this.#run(model, tensors, rows, outputNames);
+    return { model: version.model, version: version.version, rows, ...result };
+  }
+
+  /** Stop batching for a version that is being unloaded (queued requests fail). */
+  release(model: LoadedModel): void {
+    this.#batchers.get(model)?.close();
+    this.#batchers.delete(model);
+  }
+
+  close(): void {
+    for (const b of this.#batchers.values()) b.close();
+    this.#batchers.clear();
+  }
+
+  #outputNames(version: ModelVersion, wanted: readonly string[] | undefined): readonly string[] {
+    const all = version.signature.outputs.map((o) => o.name);
+    const unknown = (wanted ?? []).find((n) => !all.includes(n));
+    if (unknown !== undefined) throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: unknown, outputs: quoteList(all) });
+    return wanted && wanted.length > 0 ? wanted : all;
+  }
+
+  async #run(model: LoadedModel, tensors: Readonly<Record<string, Tensor>>, rows: number, outputs: readonly string[]): Promise<Omit<TensorScoreResult, 'model' | 'version' | 'rows'>> {
+    const cache = this.#options.cache?.(model);
+    const key = cache?.key(label(model.version), tensors, outputs);
+    if (cache && key !== undefined) {
+      const hit = cache.get(model.version.model, key);
+      if (hit) return { outputs: hit, cached: true, queueMs: 0, computeMs: 0 };
+    }
+    const started = performance.now();
+    let result: Record<string, Tensor>;
+    let queueMs = 0;
+    const batcher = this.#batcher(model);
+    if (batcher) {
+      const batched = await batcher.submit(tensors, rows);
+      queueMs = batched.queueMs;
+      result = pick(batched.outputs, outputs);
+    } else {
+      result = await runDirect(model, tensors, rows, outputs);
+    }
+    const computeMs = performance.now() - started - queueMs;
+    this.#options.observer?.onCompute?.(model.version.model, computeMs);
+    if (cache && key !== undefined) cache.set(key, result);
+    return { outputs: result, cached: false, queueMs, computeMs };
+  }
+
+  #batcher(model: LoadedModel): Batcher | undefined {
+    const existing = this.#batchers.get(model);
+    if (existing) return existing;
+    const policy = this.#options.batchPolicy?.(model);
+    if (!policy || fixedBatch(model) !== undefined) return undefined;
+    const batcher = new Batcher((t) => model.runtime.predict(t), policy, label(model.version), this.#options.observer);
+    this.#batchers.set(model, batcher);
+    return batcher;
+  }
+}
+
+/**
+ * Call the runtime once — or, for a model exported with a fixed batch size (e.g. [1, 30]),
+ * once per chunk of that size, the last chunk padded by repeating its final row.
+ */
+async function runDirect(model: LoadedModel, tensors: Readonly<Record<string, Tensor>>, rows: number, outputs: readonly string[]): Promise<Record<string, Tensor>> {
+  const fixed = fixedBatch(model);
+  if (fixed === undefined || fixed === rows) return model.runtime.predict(tensors, outputs);
+  const parts: Record<string, Tensor>[] = [];
+  for (let start = 0; start < rows; start += fixed) {
+    const index = Array.from({ length: fixed }, (_, i) => Math.min(start + i, rows - 1));
+    const chunk: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(tensors)) chunk[name] = takeRows(t, index);
+    const out = await model.runtime.predict(chunk, outputs);
+    const real = Math.min(fixed, rows - start);
+    const trimmed: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(out)) trimmed[name] = sliceRows(t, 0, real);
+    parts.push(trimmed);
+  }
+  const result: Record<string, Tensor> = {};
+  for (const name of outputs) result[name] = concatRows(parts.map((p) => p[name] as Tensor));
+  return result;
+}
+
+function fixedBatch(model: LoadedModel): number | undefined {
+  const d = model.version.signature.inputs.map((i) => i.shape[0] ?? -1).find((x) => x > 0);
+  return d;
+}
+
+function pick(all: Record<string, Tensor>, names: readonly string[]): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const n of names) if (all[n]) out[n] = all[n];
+  return out;
+}
+
+function outputDtype(version: ModelVersion, name: string): OutputColumn['dtype'] {
+  return version.signature.outputs.find((o) => o.name === name)?.dtype ?? 'float32';
+}
+
+function label(version: ModelVersion): string {
+  return `${version.model}:${version.version}`;
 }

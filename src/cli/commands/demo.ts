@@ -5,7 +5,6 @@ import { sha256Digest } from '../../artifacts/artifact-store.js';
 import type { Ferry } from '../../app.js';
 import { readFrame } from '../../data/readers.js';
 import { predictionRecords } from '../../scoring/records.js';
-import { score } from '../../scoring/scorer.js';
 import { print, table, withFerry, type CliContext } from '../context.js';
 
 /** The bundled demo models (the test fixtures, trained by scripts/fixtures/make.py). */
@@ -27,7 +26,7 @@ export function demoCommand(program: Command, ctx: CliContext): void {
         const sample = `${fixturesDir}breast_mlp/input.csv`;
         const frame = await readFrame(sample);
         const model = await app.loader.load('breast-cancer@champion');
-        const result = await score(model, frame, { ignore: ['id'] });
+        const result = await app.scorer.frame(model, frame, { ignore: ['id'] });
         const records = predictionRecords(result, frame, ['id']).slice(0, 5);
         print(ctx, `\nOne-off prediction: breast-cancer@champion on ${frame.length} rows of ${sample} (first 5):`);
         print(ctx, table(['id', 'label', 'p(malignant)', 'p(benign)'], records.map((r) => {

@@ -3,7 +3,6 @@ import { ferry, type FerryError } from '../../core/errors.js';
 import { readFrame } from '../../data/readers.js';
 import { outputFormatOf, serialise, writeFileAtomic } from '../../data/writers.js';
 import { predictionRecords } from '../../scoring/records.js';
-import { score } from '../../scoring/scorer.js';
 import type { Reject } from '../../scoring/tensorize.js';
 import { collect, collectList, parseInputColumns, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 
@@ -41,7 +40,7 @@ export function predictCommand(program: Command, ctx: CliContext): void {
       const { result, records } = await withFerry(ctx, async (app) => {
         const model = await app.loader.load(ref);
         const inputColumns = parseInputColumns(opts.inputColumns);
-        const result = await score(model, frame, { ignore: carry, ...(inputColumns ? { inputColumns } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}) });
+        const result = await app.scorer.frame(model, frame, { ignore: carry, ...(inputColumns ? { inputColumns } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}) });
         return { result, records: predictionRecords(result, frame, carry) };
       });
       const ms = performance.now() - started;
