@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
+import { migrations } from '../src/registry/migrations.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import { ferryCli, PG_URL, pgSchema, ROOT, tempDir } from './helpers/env.js';
 import type { WorkerReport } from './helpers/registry-worker.js';
@@ -23,7 +24,7 @@ const WORKER_SCRIPT = join(ROOT, 'test/helpers/registry-worker.ts');
 const STARTUP_TIMEOUT_MS = 30_000;
 
 /** Spawn the workers, release them together once all are ready, and collect their reports. */
-async function runWorkers(env: Record<string, string>, model: string): Promise<WorkerReport[]> {
+async function runWorkers(env: Record<string, string>, model: string, perWorker = PER_WORKER): Promise<WorkerReport[]> {
   const children: ChildProcessWithoutNullStreams[] = [];
   const ready: Promise<void>[] = [];
   const done: Promise<WorkerReport>[] = [];
@@ -34,7 +35,7 @@ async function runWorkers(env: Record<string, string>, model: string): Promise<W
         PATH: process.env.PATH ?? '',
         ...env,
         FERRY_ACTOR: `worker-${i}`,
-        WORKER_COUNT: String(PER_WORKER),
+        WORKER_COUNT: String(perWorker),
         WORKER_MODEL: model,
         WORKER_FIXTURE_OFFSET: String(i),
       },
@@ -75,14 +76,14 @@ async function runWorkers(env: Record<string, string>, model: string): Promise<W
 }
 
 /** What every concurrent run must leave: versions 1..N×K, each from the worker that reported it, each loadable. */
-async function checkConcurrentRun(app: Ferry, model: string, reports: readonly WorkerReport[]): Promise<void> {
-  const total = WORKERS * PER_WORKER;
+async function checkConcurrentRun(app: Ferry, model: string, reports: readonly WorkerReport[], perWorker = PER_WORKER): Promise<void> {
+  const total = WORKERS * perWorker;
   const expected = Array.from({ length: total }, (_, i) => i + 1);
   const all = reports.flatMap((r) => r.registered.map((x) => x.version));
   assert.deepEqual([...all].sort((a, b) => a - b), expected, 'every number 1..N×K exactly once');
   for (const r of reports) {
     const mine = r.registered.map((x) => x.version);
-    assert.equal(mine.length, PER_WORKER);
+    assert.equal(mine.length, perWorker);
     assert.deepEqual(mine, [...mine].sort((a, b) => a - b), `${r.actor} got increasing numbers`);
   }
   // The runs overlapped in time: every worker started before any worker finished.
@@ -132,6 +133,28 @@ describe('concurrent registration (sqlite)', () => {
       await checkConcurrentRun(app, 'm', reports);
     } finally {
       await app.close();
+    }
+  });
+
+  it('lets processes open a brand-new registry at the same moment (migrated once)', { timeout: 60_000 }, async () => {
+    const fresh = tempDir('ferry-conc-sqlite-fresh-');
+    try {
+      const reports = await runWorkers({ FERRY_HOME: fresh.dir }, 'first', 2);
+      const app = await openFerry(loadConfig({ FERRY_HOME: fresh.dir }));
+      try {
+        await checkConcurrentRun(app, 'first', reports, 2);
+      } finally {
+        await app.close();
+      }
+      const db = new Database(join(fresh.dir, 'registry.db'), { readonly: true });
+      try {
+        const applied = (db.prepare('select name from ferry_migrations order by name').all() as { name: string }[]).map((r) => r.name);
+        assert.deepEqual(applied, Object.keys(migrations('sqlite')).sort());
+      } finally {
+        db.close();
+      }
+    } finally {
+      fresh.cleanup();
     }
   });
 
@@ -220,6 +243,32 @@ describe('concurrent registration (postgres)', () => {
       const reports = await runWorkers(env, 'm');
       await checkConcurrentRun(app, 'm', reports);
     });
+  });
+
+  it('lets processes create and migrate a brand-new schema at the same moment', { timeout: 60_000 }, async () => {
+    const home = tempDir('ferry-conc-pg-fresh-');
+    const schema = await pgSchema('ferry_fresh');
+    try {
+      const env = { FERRY_HOME: home.dir, FERRY_DATABASE_URL: schema.url };
+      const reports = await runWorkers(env, 'first', 2);
+      const app = await openFerry(loadConfig(env));
+      try {
+        await checkConcurrentRun(app, 'first', reports, 2);
+      } finally {
+        await app.close();
+      }
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ name: string }>(`select name from "${schema.schema}".ferry_migrations order by name`);
+        assert.deepEqual(rows.map((r) => r.name), Object.keys(migrations('postgres')).sort());
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await schema.cleanup();
+      home.cleanup();
+    }
   });
 
   it('fails with FERRY_E_REGISTRY_BUSY (exit 7) while another transaction holds the model row', { timeout: 30_000 }, async () => {

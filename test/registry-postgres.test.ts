@@ -4,8 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
+import { migrations } from '../src/registry/migrations.js';
 import { PG_URL, pgSchema, tempDir } from './helpers/env.js';
 import { fixturePath, registrySuite, rejectsWith } from './registry.suite.js';
+
+/** Every migration this Ferry knows, by name. */
+const KNOWN_MIGRATIONS = Object.keys(migrations('postgres')).sort();
 
 async function openSchema(home: string, url: string): Promise<Ferry> {
   return openFerry(loadConfig({ FERRY_HOME: home, FERRY_DATABASE_URL: url }));
@@ -61,8 +65,8 @@ describe('postgres registry: migrations and persistence', () => {
          where table_name in ('models', 'model_versions', 'aliases', 'alias_events', 'ferry_migrations', 'ferry_migrations_lock')
            and table_schema = $1 order by table_name`, [schema.schema]);
       assert.deepEqual(tables.rows.map((r) => r.table_name), ['alias_events', 'aliases', 'ferry_migrations', 'ferry_migrations_lock', 'model_versions', 'models']);
-      const migrations = await client.query<{ name: string }>(`select name from "${schema.schema}".ferry_migrations order by name`);
-      assert.deepEqual(migrations.rows.map((r) => r.name), ['0001_registry']);
+      const applied = await client.query<{ name: string }>(`select name from "${schema.schema}".ferry_migrations order by name`);
+      assert.deepEqual(applied.rows.map((r) => r.name), KNOWN_MIGRATIONS);
       const inPublic = await client.query(`select 1 from information_schema.tables where table_schema = 'public' and table_name in ('models', 'ferry_migrations')`);
       assert.equal(inPublic.rowCount, 0);
     });
@@ -86,7 +90,7 @@ describe('postgres registry: migrations and persistence', () => {
       await app.close();
     }
     const count = await withClient((c) => c.query<{ n: string }>(`select count(*) as n from "${schema.schema}".ferry_migrations`));
-    assert.equal(count.rows[0]?.n, '1');
+    assert.equal(count.rows[0]?.n, String(KNOWN_MIGRATIONS.length));
   });
 
   it('keeps registries in different schemas apart, each opening while the other exists', async () => {
@@ -115,7 +119,7 @@ describe('postgres registry: migrations and persistence', () => {
     await rejectsWith(openSchema(home.dir, schema.url), 'FERRY_E_REGISTRY_SCHEMA_NEWER', { migration: '9999_from_the_future' });
     await withClient(async (c) => {
       const names = await c.query<{ name: string }>(`select name from "${schema.schema}".ferry_migrations order by name`);
-      assert.deepEqual(names.rows.map((r) => r.name), ['0001_registry', '9999_from_the_future']);
+      assert.deepEqual(names.rows.map((r) => r.name), [...KNOWN_MIGRATIONS, '9999_from_the_future']);
       const versions = await c.query<{ n: string }>(`select count(*) as n from "${schema.schema}".model_versions where model_name = 'keep'`);
       assert.equal(versions.rows[0]?.n, '3');
     });

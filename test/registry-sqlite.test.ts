@@ -6,8 +6,12 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
+import { migrations } from '../src/registry/migrations.js';
 import { tempDir } from './helpers/env.js';
 import { fixturePath, registrySuite, rejectsWith } from './registry.suite.js';
+
+/** Every migration this Ferry knows, by name. */
+const KNOWN_MIGRATIONS = Object.keys(migrations('sqlite')).sort();
 
 async function openHome(home: string): Promise<Ferry> {
   return openFerry(loadConfig({ FERRY_HOME: home }));
@@ -37,8 +41,9 @@ describe('sqlite registry: migrations and persistence', () => {
     await app.close();
     const db = new Database(dbPath, { readonly: true });
     try {
-      const migrations = db.prepare('select name from ferry_migrations order by name').all() as { name: string }[];
-      assert.deepEqual(migrations.map((m) => m.name), ['0001_registry']);
+      const applied = db.prepare('select name from ferry_migrations order by name').all() as { name: string }[];
+      assert.deepEqual(applied.map((m) => m.name), KNOWN_MIGRATIONS);
+      assert.ok(KNOWN_MIGRATIONS.includes('0001_registry'));
       const tables = (db.prepare("select name from sqlite_master where type = 'table' order by name").all() as { name: string }[]).map((t) => t.name);
       for (const t of ['alias_events', 'aliases', 'model_versions', 'models']) assert.ok(tables.includes(t), `table ${t} in ${tables.join(', ')}`);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
@@ -67,7 +72,7 @@ describe('sqlite registry: migrations and persistence', () => {
     }
     const db = new Database(dbPath, { readonly: true });
     try {
-      assert.deepEqual(db.prepare('select count(*) as n from ferry_migrations').get(), { n: 1 });
+      assert.deepEqual(db.prepare('select count(*) as n from ferry_migrations').get(), { n: KNOWN_MIGRATIONS.length });
     } finally {
       db.close();
     }
@@ -80,7 +85,7 @@ describe('sqlite registry: migrations and persistence', () => {
     await rejectsWith(openHome(home.dir), 'FERRY_E_REGISTRY_SCHEMA_NEWER', { location: dbPath, migration: '9999_from_the_future' });
     const check = new Database(dbPath, { readonly: true });
     try {
-      assert.deepEqual((check.prepare('select name from ferry_migrations order by name').all() as { name: string }[]).map((r) => r.name), ['0001_registry', '9999_from_the_future']);
+      assert.deepEqual((check.prepare('select name from ferry_migrations order by name').all() as { name: string }[]).map((r) => r.name), [...KNOWN_MIGRATIONS, '9999_from_the_future']);
       assert.deepEqual(check.prepare("select count(*) as n from model_versions where model_name = 'keep'").get(), { n: 3 });
     } finally {
       check.close();

@@ -1,21 +1,23 @@
 import { Command, CommanderError } from 'commander';
 import { asFerryError, ExitCode } from '../core/errors.js';
+import { FERRY_VERSION } from '../core/version.js';
 import { aliasCommand } from './commands/alias.js';
 import { archiveCommand } from './commands/archive.js';
 import { demoCommand } from './commands/demo.js';
 import { modelsCommand } from './commands/models.js';
 import { predictCommand } from './commands/predict.js';
 import { registerCommand } from './commands/register.js';
+import { serveCommand } from './commands/serve.js';
 import { versionsCommand } from './commands/versions.js';
 import type { CliContext } from './context.js';
 
-const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, demoCommand];
+const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, serveCommand, demoCommand];
 
 /** Build the `ferry` program. */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('ferry')
     .description('Ferry: register, version and serve machine-learning models from Node.js')
-    .version('0.1.0')
+    .version(FERRY_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .exitOverride();

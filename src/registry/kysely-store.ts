@@ -2,9 +2,9 @@ import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'k
 import { asFerryError, ferry, FerryError, quoteList } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
 import { migrationProvider, type Dialect } from './migrations.js';
-import type { AliasesTable, AliasEventsTable, ModelsTable, RegistryDatabase, VersionsTable } from './schema.js';
+import type { AliasesTable, AliasEventsTable, ApiKeysTable, ModelsTable, RegistryDatabase, VersionsTable } from './schema.js';
 import type { RegistryStore } from './store.js';
-import type { Alias, AliasEvent, Model, ModelFilter, ModelVersion, NewVersion, Tags, VersionFilter } from './types.js';
+import type { Alias, AliasEvent, ApiKey, ApiScope, Model, ModelFilter, ModelVersion, NewVersion, ShadowResult, Tags, VersionFilter } from './types.js';
 
 type Db = Kysely<RegistryDatabase> | Transaction<RegistryDatabase>;
 
@@ -231,6 +231,61 @@ export class KyselyRegistryStore implements RegistryStore {
     });
   }
 
+  recordShadow(results: readonly ShadowResult[]): Promise<void> {
+    if (results.length === 0) return Promise.resolve();
+    return this.#guard(async () => {
+      await this.#db.insertInto('shadow_results').values(results.map((r) => ({
+        model_name: r.model,
+        primary_version: r.primaryVersion,
+        shadow_version: r.shadowVersion,
+        request_id: r.requestId,
+        primary_output: JSON.stringify(r.primaryOutput),
+        shadow_output: r.shadowOutput === undefined ? null : JSON.stringify(r.shadowOutput),
+        error: r.error,
+        max_abs_diff: r.maxAbsDiff,
+        at: r.at,
+      }))).execute();
+    });
+  }
+
+  listShadow(model: string, limit = 1000): Promise<ShadowResult[]> {
+    return this.#guard(async () => {
+      const rows = await this.#db.selectFrom('shadow_results').selectAll().where('model_name', '=', model).orderBy('id', 'desc').limit(limit).execute();
+      return rows.map((r) => ({
+        model: r.model_name,
+        primaryVersion: Number(r.primary_version),
+        shadowVersion: Number(r.shadow_version),
+        requestId: r.request_id,
+        primaryOutput: JSON.parse(r.primary_output) as unknown,
+        shadowOutput: r.shadow_output === null ? null : JSON.parse(r.shadow_output) as unknown,
+        error: r.error,
+        maxAbsDiff: r.max_abs_diff === null ? null : Number(r.max_abs_diff),
+        at: r.at,
+      }));
+    });
+  }
+
+  createApiKey(key: Omit<ApiKey, 'revokedAt'>): Promise<void> {
+    return this.#guard(async () => {
+      await this.#db.insertInto('api_keys').values({
+        id: key.id, name: key.name, hash: key.hash, scopes: key.scopes.join(','), created_by: key.createdBy, created_at: key.createdAt, revoked_at: null,
+      }).execute();
+    });
+  }
+
+  listApiKeys(): Promise<ApiKey[]> {
+    return this.#guard(async () => (await this.#db.selectFrom('api_keys').selectAll().orderBy('created_at').execute()).map(toApiKey));
+  }
+
+  revokeApiKey(id: string): Promise<ApiKey> {
+    return this.#write(async (trx) => {
+      await trx.updateTable('api_keys').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+      const row = await trx.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw ferry('FERRY_E_USAGE', { detail: `There is no API key "${id}". Run \`ferry apikey list\`.` });
+      return toApiKey(row);
+    });
+  }
+
   async close(): Promise<void> {
     await this.#db.destroy();
   }
@@ -332,6 +387,13 @@ function toVersion(row: Selectable<VersionsTable>, aliases: string[]): ModelVers
     createdAt: row.created_at,
     archivedAt: row.archived_at,
     aliases,
+  };
+}
+
+function toApiKey(row: Selectable<ApiKeysTable>): ApiKey {
+  return {
+    id: row.id, name: row.name, hash: row.hash, scopes: row.scopes.split(',').filter(Boolean) as ApiScope[],
+    createdBy: row.created_by, createdAt: row.created_at, revokedAt: row.revoked_at,
   };
 }
 

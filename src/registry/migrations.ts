@@ -60,6 +60,36 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('alias_events_model').on('alias_events').columns(['model_name', 'alias']).execute();
       },
     },
+    '0002_shadow_results': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.createTable('shadow_results')
+          .addColumn('id', sql.raw(serial), (c) => c.primaryKey())
+          .addColumn('model_name', 'text', (c) => c.notNull())
+          .addColumn('primary_version', 'integer', (c) => c.notNull())
+          .addColumn('shadow_version', 'integer', (c) => c.notNull())
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .addColumn('primary_output', 'text', (c) => c.notNull())
+          .addColumn('shadow_output', 'text')
+          .addColumn('error', 'text')
+          .addColumn('max_abs_diff', 'double precision')
+          .addColumn('at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('shadow_results_model').on('shadow_results').columns(['model_name', 'id']).execute();
+      },
+    },
+    '0003_api_keys': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.createTable('api_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .execute();
+      },
+    },
   };
 }
 

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { openFerry } from '../../app.js';
+import { loadConfig } from '../../core/config.js';
+import { ResponseCache } from '../../scoring/cache.js';
+import { loadServeConfig, type ServeFlags } from '../../serving/config.js';
+import { ServingMetrics } from '../../serving/metrics.js';
+import { startServer } from '../../serving/server.js';
+import type { CliContext } from '../context.js';
+
+export function serveCommand(program: Command, ctx: CliContext): void {
+  program.command('serve')
+    .description('Serve registered models over HTTP (Open Inference Protocol v2, MLflow, KServe v1) and gRPC')
+    .option('-p, --port <port>', 'HTTP port (0 = any free port)', '8080')
+    .option('--grpc-port <port>', 'gRPC port (0 = any free port, "off" = no gRPC)', '8081')
+    .option('--host <host>', 'address to bind', undefined)
+    .option('-c, --config <file>', 'ferry.yaml: which models, batching, traffic, cache, auth, TLS (see docs/serving.md)')
+    .option('--lazy', 'load models on their first request instead of at start')
+    .option('--batching', 'turn on dynamic batching for every model with the default policy')
+    .option('--auth', 'require API keys (create them with `ferry apikey create`)')
+    .option('--tls-cert <file>', 'serve HTTPS and gRPC over TLS with this certificate (PEM)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option('--body-limit <bytes>', 'largest request body accepted (413 beyond it)')
+    .option('--poll-interval <ms>', 'how often alias moves in the registry are checked')
+    .action(async (opts: ServeFlags) => {
+      const config = loadConfig(ctx.env);
+      const serve = loadServeConfig(opts);
+      const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry' } });
+      const metrics = new ServingMetrics();
+      const caches = new Map<string, ResponseCache>();
+      const modelConfig = (name: string) => serve.models?.find((m) => m.name === name) ?? serve.defaults;
+      const app = await openFerry(config, {
+        batchPolicy: (m) => modelConfig(m.version.model).batching,
+        cache: (m) => {
+          const bytes = modelConfig(m.version.model).cacheBytes;
+          if (bytes === undefined) return undefined;
+          let cache = caches.get(m.version.model);
+          if (!cache) {
+            cache = new ResponseCache(bytes, { onLookup: (model, hit) => metrics.cacheLookups.labels(model, hit ? 'hit' : 'miss').inc() });
+            caches.set(m.version.model, cache);
+          }
+          return cache;
+        },
+        observer: metrics.scoreObserver(),
+      });
+      let server;
+      try {
+        server = await startServer(app, serve, metrics, logger);
+      } catch (err) {
+        await app.close();
+        throw err;
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'shutting down: draining in-flight requests');
+          resolve();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await server.close();
+      await app.close();
+      logger.info('stopped');
+    });
+}

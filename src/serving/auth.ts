@@ -1,0 +1,72 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ferry } from '../core/errors.js';
+import type { RegistryStore } from '../registry/store.js';
+import type { ApiKey, ApiScope } from '../registry/types.js';
+
+/** Anything carrying request headers (Fastify requests, gRPC metadata as a record). */
+export interface HasHeaders {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** Who may call what. `check` throws FERRY_E_UNAUTHENTICATED (401) or FERRY_E_FORBIDDEN (403). */
+export interface Auth {
+  readonly enabled: boolean;
+  check(req: HasHeaders, scope: ApiScope, action?: string): void;
+}
+
+/** Auth switched off: everything is allowed (the server binds 127.0.0.1 by default). */
+export const openAuth: Auth = { enabled: false, check: () => undefined };
+
+const KEY_RE = /^fk_([a-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
+
+/** A new key: `fk_<id>_<secret>`. Only the sha256 of the whole key is stored. */
+export function newApiKey(): { id: string; key: string; hash: string } {
+  const id = randomBytes(6).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 8);
+  const key = `fk_${id}_${randomBytes(24).toString('base64url')}`;
+  return { id, key, hash: hashKey(key) };
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * API keys from the registry, held in memory (refreshed periodically so revocations apply
+ * without a restart). Keys come as `Authorization: Bearer <key>` or `x-api-key: <key>`.
+ */
+export class ApiKeyAuth implements Auth {
+  readonly enabled = true;
+  readonly #store: RegistryStore;
+  #keys = new Map<string, ApiKey>();
+
+  constructor(store: RegistryStore) {
+    this.#store = store;
+  }
+
+  async refresh(): Promise<void> {
+    const keys = await this.#store.listApiKeys();
+    this.#keys = new Map(keys.filter((k) => !k.revokedAt).map((k) => [k.id, k]));
+  }
+
+  check(req: HasHeaders, scope: ApiScope, action = scope === 'admin' ? 'changing models' : 'predictions'): void {
+    const presented = keyFrom(req);
+    const match = presented ? KEY_RE.exec(presented) : null;
+    const stored = match?.[1] ? this.#keys.get(match[1]) : undefined;
+    if (!presented || !stored || !sameHash(hashKey(presented), stored.hash)) throw ferry('FERRY_E_UNAUTHENTICATED');
+    if (!stored.scopes.includes(scope) && !stored.scopes.includes('admin')) throw ferry('FERRY_E_FORBIDDEN', { scope, action });
+  }
+}
+
+function keyFrom(req: HasHeaders): string | undefined {
+  const auth = req.headers.authorization;
+  const header = Array.isArray(auth) ? auth[0] : auth;
+  if (header?.toLowerCase().startsWith('bearer ')) return header.slice(7).trim();
+  const x = req.headers['x-api-key'];
+  return Array.isArray(x) ? x[0] : x;
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ferry } from '../core/errors.js';
+import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '../scoring/batcher.js';
+
+/** One weighted route of a canary split: a pointer (`latest`, an alias or a version number). */
+export interface CanaryRoute {
+  readonly target: string;
+  readonly weight: number;
+}
+
+/** How one model is served. */
+export interface ModelServeConfig {
+  readonly name: string;
+  /** `eager`: load at start; `lazy`: on first request. */
+  readonly load: 'eager' | 'lazy';
+  /** Pointers served: `latest`, aliases, version numbers. Undefined = latest + every alias. */
+  readonly versions: readonly string[] | undefined;
+  /** What a request without a version gets (when no canary is set). */
+  readonly route: string;
+  readonly warmup: boolean;
+  readonly batching: BatchPolicy | undefined;
+  /** Response cache size in bytes; undefined = off. */
+  readonly cacheBytes: number | undefined;
+  readonly canary: readonly CanaryRoute[] | undefined;
+  readonly shadow: { readonly target: string; readonly share: number } | undefined;
+}
+
+/** Everything `ferry serve` runs with, validated once. */
+export interface ServeConfig {
+  readonly host: string;
+  readonly port: number;
+  /** gRPC port; null disables gRPC. */
+  readonly grpcPort: number | null;
+  readonly bodyLimit: number;
+  readonly requestTimeoutMs: number;
+  readonly grpcMaxMessageBytes: number;
+  /** How often aliases are checked for moves (ms). */
+  readonly pollIntervalMs: number;
+  readonly auth: boolean;
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  /** Explicit model list; undefined = every registered model with the defaults. */
+  readonly models: readonly ModelServeConfig[] | undefined;
+  readonly defaults: Omit<ModelServeConfig, 'name'>;
+}
+
+/** Command-line flags of `ferry serve` (they win over the file). */
+export interface ServeFlags {
+  port?: string | undefined;
+  grpcPort?: string | undefined;
+  host?: string | undefined;
+  config?: string | undefined;
+  bodyLimit?: string | undefined;
+  auth?: boolean | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  lazy?: boolean | undefined;
+  batching?: boolean | undefined;
+  pollInterval?: string | undefined;
+}
+
+type Raw = Record<string, unknown>;
+
+const MiB = 1024 * 1024;
+
+/** Read the optional YAML file, apply flags and defaults, validate, freeze. */
+export function loadServeConfig(flags: ServeFlags): ServeConfig {
+  let file: Raw = {};
+  if (flags.config) {
+    let text: string;
+    try {
+      text = readFileSync(flags.config, 'utf8');
+    } catch (err) {
+      throw ferry('FERRY_E_FILE_NOT_FOUND', { path: flags.config }, err);
+    }
+    try {
+      file = asObject(parseYaml(text) ?? {}, flags.config);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'FerryError') throw err;
+      throw ferry('FERRY_E_CONFIG_INVALID', { detail: `${flags.config}: ${err instanceof Error ? err.message : String(err)}` }, err);
+    }
+  }
+  return parseServeConfig(file, flags, flags.config ?? 'serve config');
+}
+
+/** Validate a parsed config object (exported for tests). */
+export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'auth', 'tls', 'models', 'defaults'], where);
+  const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
+  if (flags.lazy) rawDefaults.load = 'lazy';
+  if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
+  const defaults = modelFields(rawDefaults, `${where}: defaults`, BASE_MODEL);
+  const tlsRaw = file.tls === undefined ? undefined : asObject(file.tls, `${where}: tls`);
+  const cert = flags.tlsCert ?? str(tlsRaw?.cert, `${where}: tls.cert`);
+  const key = flags.tlsKey ?? str(tlsRaw?.key, `${where}: tls.key`);
+  if ((cert === undefined) !== (key === undefined)) throw invalid(`${where}: TLS needs both a certificate and a key`);
+  const grpcPortFlag = flags.grpcPort === undefined ? undefined : flags.grpcPort === 'off' ? null : int(flags.grpcPort, '--grpc-port', 0, 65535);
+  const models = file.models === undefined ? undefined : asArray(file.models, `${where}: models`).map((m, i) => {
+    const raw = asObject(m, `${where}: models[${i}]`);
+    const name = str(raw.name, `${where}: models[${i}].name`);
+    if (!name) throw invalid(`${where}: models[${i}] needs a name`);
+    return { name, ...modelFields(raw, `${where}: models[${i}] (${name})`, defaults, ['name']) };
+  });
+  return Object.freeze({
+    host: flags.host ?? str(file.host, `${where}: host`) ?? '127.0.0.1',
+    port: (flags.port !== undefined ? int(flags.port, '--port', 0, 65535) : int(file.port, `${where}: port`, 0, 65535)) ?? 8080,
+    grpcPort: grpcPortFlag !== undefined ? grpcPortFlag : file.grpc_port === null || file.grpc_port === 'off' ? null : int(file.grpc_port, `${where}: grpc_port`, 0, 65535) ?? 8081,
+    bodyLimit: flags.bodyLimit !== undefined ? int(flags.bodyLimit, '--body-limit', 1024) ?? 0 : int(file.body_limit, `${where}: body_limit`, 1024) ?? 64 * MiB,
+    requestTimeoutMs: int(file.request_timeout_ms, `${where}: request_timeout_ms`, 1) ?? 60_000,
+    grpcMaxMessageBytes: int(file.grpc_max_message_bytes, `${where}: grpc_max_message_bytes`, 4 * MiB) ?? 256 * MiB,
+    pollIntervalMs: flags.pollInterval !== undefined ? int(flags.pollInterval, '--poll-interval', 50) ?? 2000 : int(file.poll_interval_ms, `${where}: poll_interval_ms`, 50) ?? 2000,
+    auth: flags.auth ?? bool(file.auth === undefined ? undefined : asObject(file.auth, `${where}: auth`).enabled, `${where}: auth.enabled`) ?? false,
+    tls: cert && key ? { cert, key } : undefined,
+    models,
+    defaults,
+  });
+}
+
+const BASE_MODEL: Omit<ModelServeConfig, 'name'> = {
+  load: 'eager', versions: undefined, route: 'latest', warmup: true, batching: undefined, cacheBytes: undefined, canary: undefined, shadow: undefined,
+};
+
+function modelFields(raw: Raw, where: string, base: Omit<ModelServeConfig, 'name'>, extra: string[] = []): Omit<ModelServeConfig, 'name'> {
+  known(raw, [...extra, 'load', 'versions', 'route', 'warmup', 'batching', 'cache', 'canary', 'shadow'], where);
+  const load = raw.load ?? base.load;
+  if (load !== 'eager' && load !== 'lazy') throw invalid(`${where}: load must be "eager" or "lazy"`);
+  const versions = raw.versions === undefined ? base.versions : asArray(raw.versions, `${where}: versions`).map((v) => String(v as string | number));
+  const canary = raw.canary === undefined ? base.canary : asArray(raw.canary, `${where}: canary`).map((c, i) => {
+    const r = asObject(c, `${where}: canary[${i}]`);
+    const target = r.target === undefined ? undefined : String(r.target as string | number);
+    const weight = num(r.weight, `${where}: canary[${i}].weight`);
+    if (!target || weight === undefined || weight < 0) throw invalid(`${where}: canary[${i}] needs a target and a weight ≥ 0`);
+    return { target, weight };
+  });
+  if (canary && canary.reduce((s, c) => s + c.weight, 0) <= 0) throw invalid(`${where}: canary weights must add up to more than 0`);
+  let shadow = base.shadow;
+  if (raw.shadow !== undefined) {
+    const s = asObject(raw.shadow, `${where}: shadow`);
+    const share = num(s.share, `${where}: shadow.share`) ?? 1;
+    if (s.target === undefined || share < 0 || share > 1) throw invalid(`${where}: shadow needs a target and a share between 0 and 1`);
+    shadow = { target: String(s.target as string | number), share };
+  }
+  return {
+    load,
+    versions,
+    route: raw.route === undefined ? base.route : String(raw.route as string | number),
+    warmup: bool(raw.warmup, `${where}: warmup`) ?? base.warmup,
+    batching: raw.batching === undefined ? base.batching : raw.batching === false ? undefined : batchPolicy(raw.batching === true ? {} : asObject(raw.batching, `${where}: batching`), `${where}: batching`),
+    cacheBytes: raw.cache === undefined ? base.cacheBytes : raw.cache === false ? undefined : int(asObject(raw.cache === true ? {} : raw.cache, `${where}: cache`).max_bytes, `${where}: cache.max_bytes`, 1024) ?? 64 * MiB,
+    canary,
+    shadow,
+  };
+}
+
+function batchPolicy(raw: Raw, where: string): BatchPolicy {
+  known(raw, ['max_batch_size', 'max_queue_delay_us', 'preferred_batch_sizes', 'max_queue_size', 'timeout_ms', 'max_inflight'], where);
+  const d = DEFAULT_BATCH_POLICY;
+  const preferred = raw.preferred_batch_sizes === undefined ? d.preferredBatchSizes
+    : asArray(raw.preferred_batch_sizes, `${where}.preferred_batch_sizes`).map((v, i) => int(v, `${where}.preferred_batch_sizes[${i}]`, 1) ?? 1);
+  return Object.freeze({
+    maxBatchSize: int(raw.max_batch_size, `${where}.max_batch_size`, 1) ?? d.maxBatchSize,
+    maxQueueDelayUs: int(raw.max_queue_delay_us, `${where}.max_queue_delay_us`, 0) ?? d.maxQueueDelayUs,
+    preferredBatchSizes: preferred,
+    maxQueueSize: int(raw.max_queue_size, `${where}.max_queue_size`, 1) ?? d.maxQueueSize,
+    timeoutMs: int(raw.timeout_ms, `${where}.timeout_ms`, 0) ?? d.timeoutMs,
+    maxInflight: int(raw.max_inflight, `${where}.max_inflight`, 1) ?? d.maxInflight,
+  });
+}
+
+function invalid(detail: string) {
+  return ferry('FERRY_E_CONFIG_INVALID', { detail });
+}
+
+function known(raw: Raw, keys: readonly string[], where: string): void {
+  const unknown = Object.keys(raw).filter((k) => !keys.includes(k));
+  if (unknown.length > 0) throw invalid(`${where}: unknown key(s) ${unknown.join(', ')} (known: ${keys.join(', ')})`);
+}
+
+function asObject(v: unknown, where: string): Raw {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`${where} must be a mapping`);
+  return { ...(v as Raw) };
+}
+
+function asArray(v: unknown, where: string): unknown[] {
+  if (!Array.isArray(v)) throw invalid(`${where} must be a list`);
+  return v;
+}
+
+function str(v: unknown, where: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw invalid(`${where} must be a string`);
+  return v;
+}
+
+function bool(v: unknown, where: string): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw invalid(`${where} must be true or false`);
+  return v;
+}
+
+function num(v: unknown, where: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw invalid(`${where} must be a number`);
+  return n;
+}
+
+function int(v: unknown, where: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const n = num(v, where);
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < min || n > max) throw invalid(`${where} must be an integer between ${min} and ${max} (got ${String(v as string)})`);
+  return n;
+}

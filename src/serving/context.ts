@@ -1,0 +1,20 @@
+import type { Logger } from 'pino';
+import type { Ferry } from '../app.js';
+import type { Auth } from './auth.js';
+import type { ServeConfig } from './config.js';
+import type { Deployments } from './deployments.js';
+import type { InferenceService } from './inference.js';
+import type { ServingMetrics } from './metrics.js';
+
+/** What every protocol adapter is given (wired once in server.ts). */
+export interface ServingContext {
+  readonly app: Ferry;
+  readonly config: ServeConfig;
+  readonly deployments: Deployments;
+  readonly inference: InferenceService;
+  readonly metrics: ServingMetrics;
+  readonly auth: Auth;
+  readonly logger: Logger;
+  /** Ferry's version, reported by server metadata. */
+  readonly version: string;
+}

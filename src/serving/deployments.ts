@@ -1,0 +1,387 @@
+import type { Ferry } from '../app.js';
+import { ferry, FerryError, quoteList } from '../core/errors.js';
+import { allocate, type Tensor } from '../core/tensor.js';
+import type { ModelVersion } from '../registry/types.js';
+import type { LoadedModel } from '../scoring/scorer.js';
+import type { ModelServeConfig, ServeConfig } from './config.js';
+
+/** Model states as the repository extension names them. */
+export type ModelState = 'UNKNOWN' | 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
+
+/** A loaded version and who is using it. */
+interface Entry {
+  readonly loaded: LoadedModel;
+  leases: number;
+  retired: boolean;
+}
+
+/** A served name for a version: `latest`, an alias, or `:<n>` for an explicit version. */
+interface Pointer {
+  readonly name: string;
+  version: number | undefined;
+  entry: Entry | undefined;
+  state: ModelState;
+  reason: string;
+  loading: Promise<Entry> | undefined;
+}
+
+interface Served {
+  readonly name: string;
+  readonly config: ModelServeConfig;
+  readonly pointers: Map<string, Pointer>;
+  /** Loaded (or loading) versions, shared by the pointers that name them. */
+  readonly entries: Map<number, Promise<Entry>>;
+  /** False after a repository unload: requests get 503 until it is loaded again. */
+  enabled: boolean;
+}
+
+/** A version lent to one request; `release` when the request is done. */
+export interface Lease {
+  readonly loaded: LoadedModel;
+  /** The pointer that answered (`latest`, an alias, `:3`). */
+  readonly pointer: string;
+  release(): void;
+}
+
+/** One row of the repository index. */
+export interface IndexEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly state: ModelState;
+  readonly reason: string;
+}
+
+export interface DeploymentsLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Which model versions this server serves, and their lifecycle: discovery from the
+ * registry, eager or lazy loading, warm-up, readiness, and hot reload when an alias moves.
+ * A request leases the version it starts with; a replaced version is closed only after
+ * its last lease is released, so in-flight requests finish on it.
+ */
+export class Deployments {
+  readonly #app: Ferry;
+  readonly #config: ServeConfig;
+  readonly #log: DeploymentsLog;
+  readonly #served = new Map<string, Served>();
+  readonly #onLoadedChange: (delta: number) => void;
+  #poll: NodeJS.Timeout | undefined;
+  #refreshing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(app: Ferry, config: ServeConfig, log: DeploymentsLog, onLoadedChange: (delta: number) => void = () => undefined) {
+    this.#app = app;
+    this.#config = config;
+    this.#log = log;
+    this.#onLoadedChange = onLoadedChange;
+  }
+
+  /** Discover served models, load the eager ones, start watching aliases. */
+  async start(): Promise<void> {
+    await this.refresh();
+    await Promise.all([...this.#served.values()].filter((s) => s.config.load === 'eager').flatMap((s) => [...s.pointers.values()].map((p) => this.#ensure(s, p).catch(() => undefined))));
+    this.#poll = setInterval(() => { this.refresh().catch((err: unknown) => this.#log.warn({ err }, 'registry poll failed')); }, this.#config.pollIntervalMs);
+    this.#poll.unref();
+  }
+
+  /** Names of the served models. */
+  get models(): string[] {
+    return [...this.#served.keys()].sort();
+  }
+
+  config(model: string): ModelServeConfig {
+    return this.#get(model).config;
+  }
+
+  /** Whether the server can answer: every enabled eager model has its pointers loaded. */
+  get ready(): boolean {
+    return [...this.#served.values()].every((s) => !s.enabled || s.config.load === 'lazy' || [...s.pointers.values()].every((p) => p.state === 'READY'));
+  }
+
+  /** Whether one model (optionally one version or alias) is ready to answer now. */
+  isReady(model: string, pointer?: string): boolean {
+    const served = this.#served.get(model);
+    if (!served?.enabled) return false;
+    const name = pointer === undefined ? served.config.route : pointerName(pointer);
+    const p = served.pointers.get(name) ?? [...served.pointers.values()].find((x) => pointer !== undefined && String(x.version) === pointer);
+    return p?.state === 'READY';
+  }
+
+  /** The registry version a pointer names now (no loading). */
+  async describe(model: string, pointer?: string): Promise<ModelVersion> {
+    const served = this.#get(model);
+    const p = await this.#pointer(served, pointer ?? served.config.route);
+    if (p.entry) return p.entry.loaded.version;
+    if (p.version === undefined) throw ferry('FERRY_E_NO_LIVE_VERSION', { model });
+    return this.#app.registry.resolve(`${model}:${p.version}`);
+  }
+
+  /** Lease the version a request should use: a pointer, a version number, or the model's route. */
+  async acquire(model: string, pointer?: string): Promise<Lease> {
+    const served = this.#get(model);
+    if (!served.enabled) throw ferry('FERRY_E_MODEL_NOT_READY', { model, state: 'UNAVAILABLE', reason: ': unloaded through the repository API' });
+    const p = await this.#pointer(served, pointer ?? served.config.route);
+    const entry = await this.#ensure(served, p);
+    entry.leases++;
+    let released = false;
+    return {
+      loaded: entry.loaded,
+      pointer: p.name,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.leases--;
+        this.#maybeClose(entry);
+      },
+    };
+  }
+
+  /** Repository index: one row per served pointer. */
+  index(readyOnly = false): IndexEntry[] {
+    const rows: IndexEntry[] = [];
+    for (const s of [...this.#served.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      const seen = new Set<string>();
+      for (const p of s.pointers.values()) {
+        const state = s.enabled ? p.state : 'UNAVAILABLE';
+        const version = p.version === undefined ? p.name : String(p.version);
+        // Several pointers (latest, champion) may name one version: one row per version.
+        if ((readyOnly && state !== 'READY') || seen.has(version)) continue;
+        seen.add(version);
+        rows.push({ name: s.name, version, state, reason: s.enabled ? p.reason : 'unloaded' });
+      }
+    }
+    return rows;
+  }
+
+  /** Repository load: (re)enable a model and load its pointers now. */
+  async load(model: string): Promise<void> {
+    await this.refresh();
+    let served = this.#served.get(model);
+    if (!served) {
+      await this.#app.registry.resolve(model);
+      served = this.#add(model, { ...this.#config.defaults, name: model });
+      await this.#syncPointers(served);
+    }
+    served.enabled = true;
+    const results = await Promise.allSettled([...served.pointers.values()].map((p) => this.#ensure(served, p)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Repository unload: stop answering for a model and close its versions once idle. */
+  unload(model: string): void {
+    const served = this.#get(model);
+    served.enabled = false;
+    for (const p of served.pointers.values()) {
+      const entry = p.entry;
+      p.entry = undefined;
+      p.state = 'UNAVAILABLE';
+      p.reason = 'unloaded';
+      if (entry) this.#retire(served, entry);
+    }
+  }
+
+  /**
+   * Re-read the registry: new models (when serving everything), moved aliases, new latest
+   * versions. Loaded pointers whose version changed load and warm the new version, then switch.
+   */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#refresh().finally(() => { this.#refreshing = undefined; });
+    return this.#refreshing;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#poll) clearInterval(this.#poll);
+    await this.#refreshing?.catch(() => undefined);
+    for (const s of this.#served.values()) {
+      for (const p of s.pointers.values()) {
+        const entry = p.entry ?? (await p.loading?.catch(() => undefined));
+        p.entry = undefined;
+        if (entry) this.#retire(s, entry);
+      }
+    }
+  }
+
+  async #refresh(): Promise<void> {
+    if (this.#closed) return;
+    const wanted = this.#config.models ?? (await this.#app.registry.store.listModels()).map((m) => ({ ...this.#config.defaults, name: m.name }));
+    for (const cfg of wanted) if (!this.#served.has(cfg.name)) this.#add(cfg.name, cfg);
+    await Promise.all([...this.#served.values()].map((s) => this.#syncPointers(s).catch((err: unknown) => {
+      this.#log.warn({ model: s.name, err }, 'could not read the registry for this model');
+    })));
+  }
+
+  #add(name: string, config: ModelServeConfig): Served {
+    const served: Served = { name, config, pointers: new Map(), entries: new Map(), enabled: true };
+    this.#served.set(name, served);
+    return served;
+  }
+
+  /** Bring pointer targets up to date; reload loaded pointers whose version moved. */
+  async #syncPointers(served: Served): Promise<void> {
+    const targets = await this.#targets(served);
+    for (const [name, version] of targets) {
+      let p = served.pointers.get(name);
+      if (!p) {
+        p = { name, version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined };
+        served.pointers.set(name, p);
+        if (served.config.load === 'eager' && served.enabled && this.#poll) this.#ensure(served, p).catch(() => undefined);
+        continue;
+      }
+      if (p.version === version) continue;
+      const from = p.version;
+      p.version = version;
+      if (p.entry || p.loading) {
+        // Hot reload: load and warm the new version; the old one serves until the switch.
+        this.#log.info({ model: served.name, pointer: name, from, to: version }, 'pointer moved; loading the new version');
+        this.#swap(served, p).catch(() => undefined);
+      }
+    }
+    // Aliases deleted in the registry stop being served.
+    for (const [name, p] of served.pointers) {
+      if (!targets.has(name) && !name.startsWith(':')) {
+        served.pointers.delete(name);
+        if (p.entry) this.#retire(served, p.entry);
+      }
+    }
+  }
+
+  async #targets(served: Served): Promise<Map<string, number | undefined>> {
+    const store = this.#app.registry.store;
+    const out = new Map<string, number | undefined>();
+    const aliases = await store.listAliases(served.name);
+    const latest = await store.latestVersion(served.name);
+    const wanted = served.config.versions ?? ['latest', ...aliases.map((a) => a.alias)];
+    for (const w of wanted) {
+      if (w === 'latest') out.set('latest', latest?.version);
+      else if (/^\d+$/.test(w)) out.set(`:${w}`, Number(w));
+      else {
+        const a = aliases.find((x) => x.alias === w);
+        if (a) out.set(w, a.version);
+      }
+    }
+    // Explicit versions requested earlier stay served.
+    for (const [name, p] of served.pointers) if (name.startsWith(':') && !out.has(name)) out.set(name, p.version);
+    return out;
+  }
+
+  async #pointer(served: Served, requested: string): Promise<Pointer> {
+    const name = pointerName(requested);
+    const existing = served.pointers.get(name);
+    if (existing) return existing;
+    if (/^\d+$/.test(requested)) {
+      // An explicit version: served on demand once it exists in the registry.
+      const v = await this.#app.registry.resolve(`${served.name}:${requested}`);
+      const p: Pointer = { name, version: v.version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined };
+      served.pointers.set(name, p);
+      return p;
+    }
+    // Maybe an alias created since the last poll.
+    await this.refresh();
+    const fresh = served.pointers.get(name);
+    if (fresh) return fresh;
+    await this.#app.registry.resolve(`${served.name}@${requested}`);
+    throw ferry('FERRY_E_MODEL_NOT_SERVED', { model: `${served.name}@${requested}`, models: quoteList(this.models) });
+  }
+
+  /** The pointer's entry, loading it first if needed. */
+  async #ensure(served: Served, p: Pointer): Promise<Entry> {
+    if (p.entry && !p.loading) return p.entry;
+    if (p.loading) return p.entry ?? p.loading;
+    return this.#swap(served, p);
+  }
+
+  /** Load the pointer's target version, warm it, then make it current; the old entry retires. */
+  #swap(served: Served, p: Pointer): Promise<Entry> {
+    const version = p.version;
+    const loading = (async () => {
+      if (version === undefined) throw ferry('FERRY_E_NO_LIVE_VERSION', { model: served.name });
+      if (!p.entry) p.state = 'LOADING';
+      const entry = await this.#entry(served, version);
+      if (p.version !== version) return entry; // moved again meanwhile; a newer swap is running
+      const old = p.entry;
+      p.entry = entry;
+      p.state = 'READY';
+      p.reason = '';
+      if (old && old !== entry) this.#retire(served, old);
+      return entry;
+    })();
+    p.loading = loading;
+    loading.then(
+      () => { if (p.loading === loading) p.loading = undefined; },
+      (err: unknown) => {
+        if (p.loading === loading) p.loading = undefined;
+        // A failed load keeps the old version serving.
+        p.state = p.entry ? 'READY' : 'UNAVAILABLE';
+        p.reason = `loading version ${version ?? '?'} failed: ${err instanceof Error ? err.message : String(err)}`;
+        this.#log.warn({ model: served.name, pointer: p.name, version, err }, 'load failed');
+      },
+    );
+    return loading;
+  }
+
+  /** The entry of a version, loading it once however many pointers ask at the same time. */
+  #entry(served: Served, version: number): Promise<Entry> {
+    let entry = served.entries.get(version);
+    if (!entry) {
+      entry = this.#loadEntry(served, version);
+      served.entries.set(version, entry);
+      entry.catch(() => { if (served.entries.get(version) === entry) served.entries.delete(version); });
+    }
+    return entry;
+  }
+
+  async #loadEntry(served: Served, version: number): Promise<Entry> {
+    const v = await this.#app.registry.resolve(`${served.name}:${version}`);
+    const loaded = await this.#app.loader.loadVersion(v);
+    if (served.config.warmup) await this.#warm(loaded);
+    this.#onLoadedChange(1);
+    this.#log.info({ model: served.name, version }, 'version loaded');
+    return { loaded, leases: 0, retired: false };
+  }
+
+  /** One request of zeros (batch 1, free axes 1) so the first real request is not slow. */
+  async #warm(loaded: LoadedModel): Promise<void> {
+    const tensors: Record<string, Tensor> = {};
+    for (const spec of loaded.version.signature.inputs) {
+      const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
+      const n = shape.reduce((a, b) => a * b, 1);
+      tensors[spec.name] = { dtype: spec.dtype, shape, data: allocate(spec.dtype, n) };
+    }
+    try {
+      await this.#app.scorer.tensors(loaded, tensors);
+    } catch (err) {
+      await this.#app.loader.unload(loaded.version).catch(() => undefined);
+      throw err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: loaded.runtime.format, model: `${loaded.version.model}:${loaded.version.version}`, detail: `warm-up failed: ${String(err)}` });
+    }
+  }
+
+  #retire(served: Served, entry: Entry): void {
+    if ([...served.pointers.values()].some((q) => q.entry === entry)) return;
+    entry.retired = true;
+    served.entries.delete(entry.loaded.version.version);
+    this.#maybeClose(entry);
+  }
+
+  #maybeClose(entry: Entry): void {
+    if (!entry.retired || entry.leases !== 0) return;
+    entry.leases = -1; // closed; never again
+    this.#app.scorer.release(entry.loaded);
+    this.#app.loader.unload(entry.loaded.version).catch(() => undefined);
+    this.#onLoadedChange(-1);
+  }
+
+  #get(model: string): Served {
+    const served = this.#served.get(model);
+    if (!served) throw ferry('FERRY_E_MODEL_NOT_SERVED', { model, models: quoteList(this.models) });
+    return served;
+  }
+}
+
+function pointerName(requested: string): string {
+  return /^\d+$/.test(requested) ? `:${requested}` : requested;
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { asFerryError, ferry, type FerryError } from '../../core/errors.js';
+import type { ServeConfig } from '../config.js';
+
+/** Fastify with Ferry's conventions: raw bodies, request ids, errors from the catalog. */
+export function createHttpApp(config: ServeConfig, logger: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger,
+    // Per-request log lines cost more than the inference of a small model; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimit,
+    requestTimeout: config.requestTimeoutMs,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
+  }) as unknown as FastifyInstance;
+
+  // Every protocol parses its own body: keep it as bytes (JSON, CSV and binary tensors alike).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body); });
+
+  app.addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', req.id);
+    done();
+  });
+  app.addHook('onResponse', (req, reply, done) => {
+    if (reply.statusCode >= 500) req.log.error({ url: req.url, status: reply.statusCode }, 'request failed');
+    done();
+  });
+  app.setErrorHandler((err: FastifyError | FerryError, req, reply) => sendError(reply, toFerry(err, req), 'oip'));
+  app.setNotFoundHandler((req, reply) => sendError(reply, ferry('FERRY_E_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? req.url }), 'oip'));
+  return app;
+}
+
+/** Map Fastify's own errors (body too large, bad content length, timeouts) to the catalog. */
+export function toFerry(err: unknown, req: FastifyRequest): FerryError {
+  const code = (err as FastifyError).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return ferry('FERRY_E_PAYLOAD_TOO_LARGE', { limit: (req.routeOptions.config as { bodyLimit?: number } | undefined)?.bodyLimit ?? req.server.initialConfig.bodyLimit ?? 0 });
+  if (typeof code === 'string' && code.startsWith('FST_ERR_CTP')) return ferry('FERRY_E_REQUEST_INVALID', { protocol: 'HTTP', detail: (err as Error).message });
+  const status = (err as FastifyError).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500 && !(err instanceof Error && err.name === 'FerryError')) {
+    return ferry('FERRY_E_REQUEST_INVALID', { protocol: 'HTTP', detail: (err as Error).message });
+  }
+  return asFerryError(err);
+}
+
+export type ErrorStyle = 'oip' | 'mlflow';
+
+/** Send an error in the protocol's shape: OIP/KServe `{"error"}`, MLflow `{"error_code","message"}`. */
+export function sendError(reply: FastifyReply, error: FerryError, style: ErrorStyle): FastifyReply {
+  const status = error.httpStatus;
+  if (error.code === 'FERRY_E_QUEUE_FULL' || error.code === 'FERRY_E_MODEL_NOT_READY' || error.code === 'FERRY_E_SHUTTING_DOWN') void reply.header('retry-after', '1');
+  if (status >= 500) reply.log.error({ code: error.code, err: error.cause ?? error }, error.message);
+  const body = style === 'mlflow'
+    ? { error_code: status >= 500 ? 'INTERNAL_ERROR' : status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'BAD_REQUEST', message: error.message, ferry_code: error.code }
+    : { error: error.message, code: error.code };
+  return reply.code(status).type('application/json').send(body);
+}
+
+/** The body as text (JSON and CSV routes). */
+export function bodyText(req: FastifyRequest): string {
+  const body = req.body;
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  return typeof body === 'string' ? body : '';
+}
+
+/** Parse a JSON body or fail with a 400 saying where. */
+export function parseJsonBody(text: string, protocol: string): unknown {
+  if (text.trim() === '') throw ferry('FERRY_E_REQUEST_INVALID', { protocol, detail: 'the body is empty; send a JSON document' });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw ferry('FERRY_E_REQUEST_INVALID', { protocol, detail: `the body is not valid JSON (${(err as Error).message})` });
+  }
+}
+
+/** The media type of a request without parameters, lower-cased. */
+export function mediaType(req: FastifyRequest): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}

@@ -1,0 +1,161 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ferry } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { ServingContext } from '../context.js';
+import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorFromJson, tensorToBytes, tensorToJson } from '../oip-codec.js';
+import { bodyText, parseJsonBody } from './app.js';
+
+const PROTOCOL = 'Open Inference Protocol';
+
+/** Extensions this server implements, as reported by `GET /v2`. */
+export const OIP_EXTENSIONS = ['binary_tensor_data', 'model_repository'];
+
+interface ModelParams { model: string; version?: string }
+
+/** Open Inference Protocol v2 over REST, with the binary tensor data and model repository extensions. */
+export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  app.get('/v2/health/live', (_req, reply) => reply.code(200).send({ live: true }));
+  app.get('/v2/health/ready', (_req, reply) => reply.code(ctx.deployments.ready ? 200 : 503).send({ ready: ctx.deployments.ready }));
+  app.get('/v2', () => ({ name: 'ferry', version: ctx.version, extensions: OIP_EXTENSIONS }));
+
+  const ready = (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    ctx.auth.check(req, 'predict');
+    const ok = ctx.deployments.isReady(req.params.model, req.params.version);
+    return reply.code(ok ? 200 : 400).send();
+  };
+  app.get('/v2/models/:model/ready', ready);
+  app.get('/v2/models/:model/versions/:version/ready', ready);
+
+  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
+    ctx.auth.check(req, 'predict');
+    const { model, version } = req.params;
+    const v = await ctx.deployments.describe(model, version);
+    const versions = [...new Set(ctx.deployments.index().filter((e) => e.name === model && /^\d+$/.test(e.version)).map((e) => e.version))];
+    return {
+      name: model,
+      versions,
+      platform: `${v.format === 'onnx' ? 'onnxruntime_onnx' : v.format}`,
+      inputs: v.signature.inputs.map((s) => ({ name: s.name, datatype: datatypeOf(s.dtype), shape: [...s.shape] })),
+      outputs: v.signature.outputs.map((s) => ({ name: s.name, datatype: datatypeOf(s.dtype), shape: [...s.shape] })),
+    };
+  };
+  app.get('/v2/models/:model', metadata);
+  app.get('/v2/models/:model/versions/:version', metadata);
+
+  const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    ctx.auth.check(req, 'predict');
+    const parsed = parseInferRequest(req);
+    const result = await ctx.inference.infer({
+      model: req.params.model,
+      version: req.params.version,
+      input: { kind: 'tensors', tensors: parsed.inputs },
+      outputs: parsed.outputs.map((o) => o.name),
+      protocol: 'oip-rest',
+      requestId: parsed.id ?? req.id,
+    });
+    if (result.kind !== 'tensors') throw ferry('FERRY_E_INTERNAL', { detail: 'tensor request answered with rows' });
+    void reply.header('x-ferry-model-version', String(result.version));
+    const names = parsed.outputs.length > 0 ? parsed.outputs.map((o) => o.name) : Object.keys(result.outputs);
+    const binary: Buffer[] = [];
+    const outputs = names.map((name) => {
+      const t = result.outputs[name] as Tensor;
+      const wantsBinary = parsed.outputs.find((o) => o.name === name)?.binary ?? parsed.binaryOutput;
+      const head = { name, datatype: datatypeOf(t.dtype), shape: [...t.shape] };
+      if (!wantsBinary && t.dtype !== 'float16') return { ...head, data: tensorToJson(t) };
+      const bytes = tensorToBytes(t);
+      binary.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return { ...head, parameters: { binary_data_size: bytes.byteLength } };
+    });
+    const body = { model_name: result.model, model_version: String(result.version), ...(parsed.id !== undefined ? { id: parsed.id } : { id: req.id }), outputs };
+    if (binary.length === 0) return reply.type('application/json').send(body);
+    const json = Buffer.from(JSON.stringify(body));
+    return reply
+      .header('inference-header-content-length', String(json.length))
+      .type('application/octet-stream')
+      .send(Buffer.concat([json, ...binary]));
+  };
+  app.post('/v2/models/:model/infer', infer);
+  app.post('/v2/models/:model/versions/:version/infer', infer);
+
+  // Model repository extension.
+  app.post('/v2/repository/index', async (req) => {
+    ctx.auth.check(req, 'predict');
+    const text = bodyText(req);
+    const body = text.trim() === '' ? {} : parseJsonBody(text, PROTOCOL);
+    const readyOnly = typeof body === 'object' && body !== null && (body as { ready?: unknown }).ready === true;
+    await ctx.deployments.refresh();
+    return ctx.deployments.index(readyOnly);
+  });
+  app.post('/v2/repository/models/:model/load', async (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
+    ctx.auth.check(req, 'admin');
+    await ctx.deployments.load(req.params.model);
+    return reply.code(200).send({});
+  });
+  app.post('/v2/repository/models/:model/unload', (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
+    ctx.auth.check(req, 'admin');
+    ctx.deployments.unload(req.params.model);
+    return reply.code(200).send({});
+  });
+}
+
+interface ParsedInfer {
+  id: string | undefined;
+  inputs: Record<string, Tensor>;
+  outputs: { name: string; binary: boolean | undefined }[];
+  binaryOutput: boolean;
+}
+
+/** Parse an infer request: JSON, or JSON header + binary tensor data (Inference-Header-Content-Length). */
+export function parseInferRequest(req: FastifyRequest): ParsedInfer {
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const headerLength = req.headers['inference-header-content-length'];
+  let jsonPart: Buffer = body;
+  let binaryPart: Buffer = Buffer.alloc(0);
+  if (headerLength !== undefined) {
+    const n = Number(headerLength);
+    if (!Number.isInteger(n) || n < 0 || n > body.length) {
+      throw ferry('FERRY_E_REQUEST_INVALID', { protocol: PROTOCOL, detail: `Inference-Header-Content-Length ${String(headerLength)} does not fit a body of ${body.length} bytes` });
+    }
+    jsonPart = body.subarray(0, n);
+    binaryPart = body.subarray(n);
+  }
+  const doc = parseJsonBody(jsonPart.toString('utf8'), PROTOCOL);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('the body must be a JSON object with "inputs"');
+  const { id, inputs, outputs, parameters } = doc as Record<string, unknown>;
+  if (id !== undefined && typeof id !== 'string') throw bad('"id" must be a string');
+  if (!Array.isArray(inputs) || inputs.length === 0) throw bad('"inputs" must be a non-empty list of tensors');
+  const tensors: Record<string, Tensor> = {};
+  let offset = 0;
+  inputs.forEach((raw: unknown, i) => {
+    if (typeof raw !== 'object' || raw === null) throw bad(`inputs[${i}] must be an object`);
+    const input = raw as Record<string, unknown>;
+    if (typeof input.name !== 'string' || input.name === '') throw bad(`inputs[${i}] needs a "name"`);
+    const name = input.name;
+    if (tensors[name]) throw bad(`input "${name}" is given twice`);
+    const dtype = dtypeOf(input.datatype, name, PROTOCOL);
+    const shape = checkShape(input.shape, name, PROTOCOL);
+    const size = (input.parameters as { binary_data_size?: unknown } | undefined)?.binary_data_size;
+    if (size !== undefined) {
+      if (!Number.isInteger(size) || (size as number) < 0 || offset + (size as number) > binaryPart.length) {
+        throw bad(`input "${name}" binary_data_size ${String(size as number)} runs past the end of the body`);
+      }
+      tensors[name] = tensorFromBytes(name, dtype, shape, binaryPart.subarray(offset, offset + (size as number)), PROTOCOL);
+      offset += size as number;
+    } else {
+      tensors[name] = tensorFromJson(name, dtype, shape, input.data, PROTOCOL);
+    }
+  });
+  if (offset !== binaryPart.length) throw bad(`${binaryPart.length - offset} byte(s) of binary data are not claimed by any input's binary_data_size`);
+  const binaryOutput = (parameters as { binary_data_output?: unknown } | undefined)?.binary_data_output === true;
+  if (outputs !== undefined && !Array.isArray(outputs)) throw bad('"outputs" must be a list');
+  const wanted = (outputs ?? []).map((o: unknown, i) => {
+    if (typeof o !== 'object' || o === null || typeof (o as { name?: unknown }).name !== 'string') throw bad(`outputs[${i}] needs a "name"`);
+    const b = ((o as { parameters?: { binary_data?: unknown } }).parameters)?.binary_data;
+    return { name: (o as { name: string }).name, binary: typeof b === 'boolean' ? b : undefined };
+  });
+  return { id, inputs: tensors, outputs: wanted, binaryOutput };
+}
+
+function bad(detail: string) {
+  return ferry('FERRY_E_REQUEST_INVALID', { protocol: PROTOCOL, detail });
+}

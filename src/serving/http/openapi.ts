@@ -1,0 +1,59 @@
+/** The OpenAPI 3 description of the REST surface, served at GET /openapi.json. */
+
+const json = (schema: object) => ({ 'application/json': { schema } });
+const error = { description: 'Error', content: json({ $ref: '#/components/schemas/Error' }) };
+const modelParam = { name: 'model', in: 'path', required: true, schema: { type: 'string' } };
+const versionParam = { name: 'version', in: 'path', required: true, description: 'A version number or an alias (e.g. champion).', schema: { type: 'string' } };
+
+function op(summary: string, tags: string[], extra: object = {}) {
+  return { summary, tags, responses: { 200: { description: 'OK' }, 400: error, 404: error, 503: error }, ...extra };
+}
+
+const inferBody = { required: true, content: { ...json({ $ref: '#/components/schemas/InferRequest' }), 'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'Binary tensor data extension: JSON header (length in Inference-Header-Content-Length) followed by raw tensors.' } } } };
+
+export function openApiDocument(version: string): object {
+  const oip = ['Open Inference Protocol v2'];
+  const repo = ['Model repository extension'];
+  const mlflow = ['MLflow scoring protocol'];
+  const kserve = ['KServe v1'];
+  const withVersion = (path: string) => path.replace('{model}', '{model}/versions/{version}');
+  const paths: Record<string, object> = {
+    '/v2/health/live': { get: op('Server liveness', oip) },
+    '/v2/health/ready': { get: op('Server readiness (every eager model loaded)', oip) },
+    '/v2': { get: op('Server metadata: name, version, extensions', oip) },
+    '/v2/models/{model}': { get: op('Model metadata: versions, platform, inputs, outputs', oip, { parameters: [modelParam] }) },
+    '/v2/models/{model}/ready': { get: op('Model readiness (200 ready, 400 not)', oip, { parameters: [modelParam] }) },
+    '/v2/models/{model}/infer': { post: op('Inference (JSON or binary tensor data)', oip, { parameters: [modelParam], requestBody: inferBody }) },
+    '/v2/repository/index': { post: op('Served models and their states', repo) },
+    '/v2/repository/models/{model}/load': { post: op('Load (or reload) a model; needs the admin scope', repo, { parameters: [modelParam] }) },
+    '/v2/repository/models/{model}/unload': { post: op('Unload a model; needs the admin scope', repo, { parameters: [modelParam] }) },
+    '/invocations': { post: op('Score with the only served model (dataframe_split, dataframe_records, instances, inputs, or text/csv)', mlflow) },
+    '/models/{model}/invocations': { post: op('Score with one model, MLflow payloads', mlflow, { parameters: [modelParam] }) },
+    '/ping': { get: op('200 when the models are loaded', mlflow) },
+    '/health': { get: op('200 when the models are loaded', mlflow) },
+    '/version': { get: op('Server version', mlflow) },
+    '/v1/models/{model}': { get: op('Model status {"name","ready"}', kserve, { parameters: [modelParam] }) },
+    '/v1/models/{model}:predict': { post: op('Predict with "instances" or "inputs"', kserve, { parameters: [modelParam] }) },
+    '/metrics': { get: op('Prometheus metrics', ['Operations']) },
+    '/openapi.json': { get: op('This document', ['Operations']) },
+  };
+  for (const p of ['/v2/models/{model}', '/v2/models/{model}/ready', '/v2/models/{model}/infer']) {
+    const item = paths[p] as Record<string, { parameters?: object[] }>;
+    const copy: Record<string, object> = {};
+    for (const [method, o] of Object.entries(item)) copy[method] = { ...o, parameters: [modelParam, versionParam] };
+    paths[withVersion(p)] = copy;
+  }
+  return {
+    openapi: '3.0.3',
+    info: { title: 'Ferry inference server', version, description: 'Open Inference Protocol v2 (REST), MLflow scoring protocol and KServe v1 over one scoring core.' },
+    paths,
+    components: {
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Only when the server runs with --auth.' } },
+      schemas: {
+        Error: { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string' } }, required: ['error'] },
+        Tensor: { type: 'object', required: ['name', 'shape', 'datatype'], properties: { name: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } }, datatype: { type: 'string', enum: ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] }, parameters: { type: 'object' }, data: { type: 'array', items: {} } } },
+        InferRequest: { type: 'object', required: ['inputs'], properties: { id: { type: 'string' }, parameters: { type: 'object' }, inputs: { type: 'array', items: { $ref: '#/components/schemas/Tensor' } }, outputs: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, parameters: { type: 'object' } } } } } },
+      },
+    },
+  };
+}

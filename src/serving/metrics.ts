@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ScoreObserver } from '../scoring/scorer.js';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The server's Prometheus metrics, on a registry passed in (never the global one), named
+ * after Prometheus conventions (`ferry_` prefix, `_total` counters, `_seconds` durations).
+ */
+export class ServingMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'model' | 'version' | 'protocol' | 'code'>;
+  readonly requestDuration: Histogram<'model' | 'protocol'>;
+  readonly queueDuration: Histogram<'model'>;
+  readonly computeDuration: Histogram<'model'>;
+  readonly batchSize: Histogram<never>;
+  readonly modelsLoaded: Gauge<never>;
+  readonly cacheLookups: Counter<'model' | 'result'>;
+  readonly shadowRequests: Counter<'model' | 'outcome'>;
+
+  constructor(registry: Registry = new Registry()) {
+    this.registry = registry;
+    collectDefaultMetrics({ register: registry, prefix: 'ferry_process_' });
+    this.requests = new Counter({ name: 'ferry_requests_total', help: 'Inference requests by model, version, protocol and result code (HTTP status).', labelNames: ['model', 'version', 'protocol', 'code'], registers: [registry] });
+    this.requestDuration = new Histogram({ name: 'ferry_request_duration_seconds', help: 'Time from request parsed to response ready.', labelNames: ['model', 'protocol'], buckets: LATENCY_BUCKETS, registers: [registry] });
+    this.queueDuration = new Histogram({ name: 'ferry_queue_duration_seconds', help: 'Time requests waited in a dynamic-batching queue.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [registry] });
+    this.computeDuration = new Histogram({ name: 'ferry_compute_duration_seconds', help: 'Time spent in the model runtime per request.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [registry] });
+    this.batchSize = new Histogram({ name: 'ferry_batch_size', help: 'Rows per runtime call under dynamic batching (average = sum / count).', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] });
+    this.modelsLoaded = new Gauge({ name: 'ferry_models_loaded', help: 'Model versions loaded in this server.', registers: [registry] });
+    this.cacheLookups = new Counter({ name: 'ferry_cache_lookups_total', help: 'Response cache lookups by result (hit or miss).', labelNames: ['model', 'result'], registers: [registry] });
+    this.shadowRequests = new Counter({ name: 'ferry_shadow_requests_total', help: 'Requests mirrored to a shadow version, by outcome (agree, differ, error).', labelNames: ['model', 'outcome'], registers: [registry] });
+  }
+
+  /** Hooks for the scoring core. */
+  scoreObserver(): ScoreObserver {
+    return {
+      onBatch: (rows) => this.batchSize.observe(rows),
+      onQueued: () => undefined,
+      onCompute: (model, ms) => this.computeDuration.labels(model).observe(ms / 1000),
+    };
+  }
+}

@@ -1,0 +1,171 @@
+import type { DType } from '../core/dtype.js';
+import { ferry } from '../core/errors.js';
+import { allocate, elementCount, type Tensor, type TensorData } from '../core/tensor.js';
+
+/**
+ * Open Inference Protocol tensors ↔ Ferry tensors, shared by the REST (JSON and binary
+ * extension) and gRPC adapters: datatype names, element checks, raw little-endian bytes.
+ */
+
+const TO_DTYPE: Readonly<Record<string, DType>> = {
+  BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
+  INT8: 'int8', INT16: 'int16', INT32: 'int32', INT64: 'int64',
+  FP16: 'float16', FP32: 'float32', FP64: 'float64', BYTES: 'string',
+};
+
+const TO_DATATYPE: Readonly<Record<DType, string>> = {
+  bool: 'BOOL', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64',
+  int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64',
+  float16: 'FP16', float32: 'FP32', float64: 'FP64', string: 'BYTES',
+};
+
+const BYTE_SIZE: Readonly<Partial<Record<DType, number>>> = {
+  bool: 1, uint8: 1, int8: 1, uint16: 2, int16: 2, float16: 2, uint32: 4, int32: 4, float32: 4, uint64: 8, int64: 8, float64: 8,
+};
+
+/** OIP datatype name of a dtype (`float32` → `FP32`). */
+export function datatypeOf(dtype: DType): string {
+  return TO_DATATYPE[dtype];
+}
+
+/** Ferry dtype of an OIP datatype name, or a 400 naming the input. */
+export function dtypeOf(datatype: unknown, input: string, protocol: string): DType {
+  const dtype = typeof datatype === 'string' ? TO_DTYPE[datatype] : undefined;
+  if (!dtype) throw bad(protocol, `input "${input}" has datatype ${JSON.stringify(datatype)}; use one of ${Object.keys(TO_DTYPE).join(', ')}`);
+  return dtype;
+}
+
+export function checkShape(shape: unknown, input: string, protocol: string): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
+    throw bad(protocol, `input "${input}" needs "shape": a list of non-negative integers`);
+  }
+  const dims = shape as number[];
+  if (elementCount(dims) > 2 ** 31) throw bad(protocol, `input "${input}" shape [${dims.join(', ')}] is too large`);
+  return dims;
+}
+
+/** A tensor from JSON `data` (flat or nested, row-major). */
+export function tensorFromJson(name: string, dtype: DType, shape: number[], data: unknown, protocol: string): Tensor {
+  if (dtype === 'float16') throw bad(protocol, `input "${name}" is FP16, which JSON cannot carry; use the binary tensor extension`);
+  const flat = Array.isArray(data) ? (data as unknown[]).flat(Infinity) : data === undefined ? undefined : [data];
+  if (!flat) throw bad(protocol, `input "${name}" has no "data"`);
+  const n = elementCount(shape);
+  if (flat.length !== n) throw bad(protocol, `input "${name}" has ${flat.length} element(s) but shape [${shape.join(', ')}] needs ${n}`);
+  const out = allocate(dtype, n);
+  for (let i = 0; i < n; i++) {
+    const v = flat[i];
+    if (!setJsonElement(out, dtype, i, v)) {
+      throw bad(protocol, `input "${name}" element ${i} is ${describe(v)}, not ${TO_DATATYPE[dtype]}`);
+    }
+  }
+  return { dtype, shape, data: out };
+}
+
+function setJsonElement(out: TensorData, dtype: DType, i: number, v: unknown): boolean {
+  if (dtype === 'string') {
+    if (typeof v !== 'string') return false;
+    (out as string[])[i] = v;
+    return true;
+  }
+  if (dtype === 'bool') {
+    if (typeof v !== 'boolean') return false;
+    (out as Uint8Array)[i] = v ? 1 : 0;
+    return true;
+  }
+  if (typeof v !== 'number' || !Number.isFinite(v)) return dtype.startsWith('float') && typeof v === 'number';
+  if (dtype.startsWith('float')) {
+    (out as Float32Array)[i] = v;
+    return true;
+  }
+  if (!Number.isInteger(v)) return false;
+  if (dtype === 'int64' || dtype === 'uint64') {
+    if (dtype === 'uint64' && v < 0) return false;
+    (out as BigInt64Array)[i] = BigInt(v);
+    return true;
+  }
+  const view = out as Int32Array;
+  view[i] = v;
+  return view[i] === v; // out of range for the element type
+}
+
+/** A tensor from raw little-endian bytes (binary extension, gRPC raw contents). */
+export function tensorFromBytes(name: string, dtype: DType, shape: number[], bytes: Uint8Array, protocol: string): Tensor {
+  const n = elementCount(shape);
+  if (dtype === 'string') {
+    const out: string[] = [];
+    let off = 0;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const decoder = new TextDecoder();
+    while (off < bytes.byteLength) {
+      if (off + 4 > bytes.byteLength) throw bad(protocol, `input "${name}" BYTES data is truncated`);
+      const len = view.getUint32(off, true);
+      off += 4;
+      if (off + len > bytes.byteLength) throw bad(protocol, `input "${name}" BYTES element ${out.length} is truncated`);
+      out.push(decoder.decode(bytes.subarray(off, off + len)));
+      off += len;
+    }
+    if (out.length !== n) throw bad(protocol, `input "${name}" has ${out.length} BYTES element(s) but shape [${shape.join(', ')}] needs ${n}`);
+    return { dtype, shape, data: out };
+  }
+  const size = BYTE_SIZE[dtype] ?? 1;
+  if (bytes.byteLength !== n * size) {
+    throw bad(protocol, `input "${name}" has ${bytes.byteLength} byte(s) of data but shape [${shape.join(', ')}] of ${TO_DATATYPE[dtype]} needs ${n * size}`);
+  }
+  // Copy into an aligned buffer: the body's offset need not be a multiple of the element size.
+  const aligned = new Uint8Array(bytes.byteLength);
+  aligned.set(bytes);
+  const data = allocateView(dtype, aligned.buffer);
+  if (dtype === 'bool' && (data as Uint8Array).some((b) => b > 1)) throw bad(protocol, `input "${name}" BOOL bytes must be 0 or 1`);
+  return { dtype, shape, data };
+}
+
+function allocateView(dtype: DType, buffer: ArrayBuffer): TensorData {
+  switch (dtype) {
+    case 'float32': return new Float32Array(buffer);
+    case 'float64': return new Float64Array(buffer);
+    case 'float16': case 'uint16': return new Uint16Array(buffer);
+    case 'int8': return new Int8Array(buffer);
+    case 'int16': return new Int16Array(buffer);
+    case 'int32': return new Int32Array(buffer);
+    case 'int64': return new BigInt64Array(buffer);
+    case 'uint32': return new Uint32Array(buffer);
+    case 'uint64': return new BigUint64Array(buffer);
+    default: return new Uint8Array(buffer);
+  }
+}
+
+/** Raw little-endian bytes of a tensor (BYTES: 4-byte length prefix per element). */
+export function tensorToBytes(t: Tensor): Uint8Array {
+  if (Array.isArray(t.data)) {
+    const parts = (t.data as readonly string[]).map((s) => Buffer.from(s, 'utf8'));
+    const out = Buffer.allocUnsafe(parts.reduce((n, p) => n + 4 + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      out.writeUInt32LE(p.length, off);
+      p.copy(out, off + 4);
+      off += 4 + p.length;
+    }
+    return out;
+  }
+  const v = t.data as Float32Array;
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** JSON `data` of a tensor: flat, row-major; 64-bit integers as numbers, bools as booleans. */
+export function tensorToJson(t: Tensor): unknown[] {
+  if (Array.isArray(t.data)) return [...(t.data as readonly string[])];
+  if (t.dtype === 'bool') return Array.from(t.data as Uint8Array, (b) => b !== 0);
+  if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) return Array.from(t.data, Number);
+  if (t.dtype === 'float32' || t.dtype === 'float64') return Array.from(t.data as Float32Array, (x) => (Number.isFinite(x) ? x : null));
+  return Array.from(t.data as Int32Array);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'string' ? 'a string' : typeof v;
+}
+
+function bad(protocol: string, detail: string) {
+  return ferry('FERRY_E_REQUEST_INVALID', { protocol, detail });
+}
