@@ -48,8 +48,11 @@ export class KyselyRegistryStore implements RegistryStore {
         ...(schema ? { migrationTableSchema: schema } : {}),
       });
       const known = Object.keys(await migrationProvider(this.#hooks.dialect).getMigrations());
-      const unknown = (await this.#executedMigrations()).find((name) => !known.includes(name));
+      const executed = await this.#executedMigrations();
+      const unknown = executed.find((name) => !known.includes(name));
       if (unknown) throw ferry('FERRY_E_REGISTRY_SCHEMA_NEWER', { location: this.location, migration: unknown });
+      // Up to date: skip the migrator, which would take the write lock just to find nothing to do.
+      if (known.every((name) => executed.includes(name))) return;
       const { error } = await migrator.migrateToLatest();
       if (error) throw error instanceof Error ? error : ferry('FERRY_E_INTERNAL', { detail: `migration failed: ${JSON.stringify(error)}` });
     });
