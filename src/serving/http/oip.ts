@@ -20,6 +20,7 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
 
   const ready = (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     ctx.auth.check(req, 'predict');
+    ctx.deployments.config(req.params.model); // 404 for a model this server does not serve
     const ok = ctx.deployments.isReady(req.params.model, req.params.version);
     return reply.code(ok ? 200 : 400).send();
   };
@@ -44,6 +45,7 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
 
   const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     ctx.auth.check(req, 'predict');
+    ctx.deployments.config(req.params.model); // an unknown model is a 404, whatever the body
     const parsed = parseInferRequest(req);
     const result = await ctx.inference.infer({
       model: req.params.model,
