@@ -8,10 +8,11 @@ import { modelsCommand } from './commands/models.js';
 import { predictCommand } from './commands/predict.js';
 import { registerCommand } from './commands/register.js';
 import { serveCommand } from './commands/serve.js';
+import { shadowCommand } from './commands/shadow.js';
 import { versionsCommand } from './commands/versions.js';
 import type { CliContext } from './context.js';
 
-const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, serveCommand, demoCommand];
+const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, serveCommand, shadowCommand, demoCommand];
 
 /** Build the `ferry` program. */
 export function buildProgram(ctx: CliContext): Command {

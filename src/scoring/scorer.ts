@@ -45,6 +45,13 @@ export interface TensorScoreResult {
   readonly computeMs: number;
 }
 
+export interface TensorOptions {
+  /** Only these outputs (all when omitted). */
+  readonly outputs?: readonly string[];
+  /** Call the runtime straight away: no cache, no batching, no metrics (warm-up requests). */
+  readonly direct?: boolean;
+}
+
 /** Hooks for metrics; every hook is optional. */
 export interface ScoreObserver extends BatchObserver {
   onCompute?(model: string, ms: number): void;
@@ -93,11 +100,11 @@ export class Scorer {
   }
 
   /** Score named tensors (Open Inference Protocol, gRPC): checked against the signature first. */
-  async tensors(model: LoadedModel, tensors: Readonly<Record<string, Tensor>>, options: { outputs?: readonly string[] } = {}): Promise<TensorScoreResult> {
+  async tensors(model: LoadedModel, tensors: Readonly<Record<string, Tensor>>, options: TensorOptions = {}): Promise<TensorScoreResult> {
     const { version } = model;
     const outputNames = this.#outputNames(version, options.outputs);
     const rows = checkTensors(version.signature, tensors);
-    const result = await this.#run(model, tensors, rows, outputNames);
+    const result = await this.#run(model, tensors, rows, outputNames, options.direct === true);
     return { model: version.model, version: version.version, rows, ...result };
   }
 
@@ -119,7 +126,8 @@ export class Scorer {
     return wanted && wanted.length > 0 ? wanted : all;
   }
 
-  async #run(model: LoadedModel, tensors: Readonly<Record<string, Tensor>>, rows: number, outputs: readonly string[]): Promise<Omit<TensorScoreResult, 'model' | 'version' | 'rows'>> {
+  async #run(model: LoadedModel, tensors: Readonly<Record<string, Tensor>>, rows: number, outputs: readonly string[], direct = false): Promise<Omit<TensorScoreResult, 'model' | 'version' | 'rows'>> {
+    if (direct) return { outputs: await runDirect(model, tensors, rows, outputs), cached: false, queueMs: 0, computeMs: 0 };
     const cache = this.#options.cache?.(model);
     const key = cache?.key(label(model.version), tensors, outputs);
     if (cache && key !== undefined) {

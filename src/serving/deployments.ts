@@ -353,7 +353,7 @@ export class Deployments {
       tensors[spec.name] = { dtype: spec.dtype, shape, data: allocate(spec.dtype, n) };
     }
     try {
-      await this.#app.scorer.tensors(loaded, tensors);
+      await this.#app.scorer.tensors(loaded, tensors, { direct: true });
     } catch (err) {
       await this.#app.loader.unload(loaded.version).catch(() => undefined);
       throw err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: loaded.runtime.format, model: `${loaded.version.model}:${loaded.version.version}`, detail: `warm-up failed: ${String(err)}` });

@@ -6,7 +6,7 @@ import type { ShadowResult } from '../registry/types.js';
 import type { PlanOptions } from '../scoring/input-plan.js';
 import type { OutputValue } from '../scoring/outputs.js';
 import type { ScoreResult } from '../scoring/scorer.js';
-import type { ModelServeConfig } from './config.js';
+import type { CanaryRoute, ModelServeConfig } from './config.js';
 import type { Deployments, Lease } from './deployments.js';
 import type { ServingMetrics } from './metrics.js';
 
@@ -43,6 +43,8 @@ export class InferenceService {
   readonly #deployments: Deployments;
   readonly #metrics: ServingMetrics;
   readonly #shadowBuffer: ShadowResult[] = [];
+  readonly #routers = new Map<string, TrafficSplit>();
+  readonly #shadowCounts = new Map<string, number>();
   #shadowFlush: NodeJS.Timeout | undefined;
 
   constructor(app: Ferry, deployments: Deployments, metrics: ServingMetrics) {
@@ -56,7 +58,7 @@ export class InferenceService {
     let version = '';
     try {
       const config = this.#deployments.config(req.model);
-      const pointer = req.version ?? pickRoute(config);
+      const pointer = req.version ?? this.#route(req.model, config);
       const lease = await this.#deployments.acquire(req.model, pointer);
       version = String(lease.loaded.version.version);
       let result: InferResult;
@@ -67,7 +69,7 @@ export class InferenceService {
       }
       this.#metrics.requests.labels(req.model, version, req.protocol, '200').inc();
       this.#metrics.requestDuration.labels(req.model, req.protocol).observe((performance.now() - started) / 1000);
-      if (req.version === undefined && config.shadow && Math.random() < config.shadow.share) {
+      if (req.version === undefined && config.shadow && this.#shouldMirror(req.model, config.shadow.share)) {
         this.#mirror(req, config, result).catch(() => undefined);
       }
       return result;
@@ -82,6 +84,23 @@ export class InferenceService {
   async close(): Promise<void> {
     if (this.#shadowFlush) clearTimeout(this.#shadowFlush);
     await this.#flushShadow();
+  }
+
+  #route(model: string, config: ModelServeConfig): string {
+    if (!config.canary || config.canary.length === 0) return config.route;
+    let split = this.#routers.get(model);
+    if (!split) {
+      split = new TrafficSplit(config.canary);
+      this.#routers.set(model, split);
+    }
+    return split.next();
+  }
+
+  /** Mirror exactly `share` of the requests, spread evenly (deterministic, unlike a coin toss). */
+  #shouldMirror(model: string, share: number): boolean {
+    const n = this.#shadowCounts.get(model) ?? 0;
+    this.#shadowCounts.set(model, n + 1);
+    return Math.floor((n + 1) * share) > Math.floor(n * share);
   }
 
   async #score(lease: Lease, req: InferRequest): Promise<InferResult> {
@@ -135,17 +154,30 @@ export class InferenceService {
   }
 }
 
-/** A canary split picks a pointer at random by weight; otherwise the model's route. */
-function pickRoute(config: ModelServeConfig): string {
-  const canary = config.canary;
-  if (!canary || canary.length === 0) return config.route;
-  const total = canary.reduce((s, c) => s + c.weight, 0);
-  let r = Math.random() * total;
-  for (const c of canary) {
-    r -= c.weight;
-    if (r < 0) return c.target;
+/**
+ * A canary split: smooth weighted round-robin (as nginx balances upstreams), so 90/10 sends
+ * exactly 9 of every 10 requests to the first target, interleaved rather than in runs.
+ */
+class TrafficSplit {
+  readonly #routes: readonly CanaryRoute[];
+  readonly #current: number[];
+  readonly #total: number;
+
+  constructor(routes: readonly CanaryRoute[]) {
+    this.#routes = routes;
+    this.#current = routes.map(() => 0);
+    this.#total = routes.reduce((s, r) => s + r.weight, 0);
   }
-  return canary[canary.length - 1]?.target ?? config.route;
+
+  next(): string {
+    let best = 0;
+    this.#routes.forEach((r, i) => {
+      this.#current[i] = (this.#current[i] ?? 0) + r.weight;
+      if ((this.#current[i] ?? 0) > (this.#current[best] ?? 0)) best = i;
+    });
+    this.#current[best] = (this.#current[best] ?? 0) - this.#total;
+    return this.#routes[best]?.target ?? '';
+  }
 }
 
 /** Outputs as JSON values by name (rows in order). */

@@ -1,0 +1,115 @@
+/**
+ * Traffic policies: a weighted canary between versions, and a shadow that mirrors requests to
+ * a challenger whose answers are recorded but never returned. Also dynamic batching and the
+ * response cache through a real server.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ferryCli, tempDir } from './helpers/env.js';
+import { fixture } from './helpers/fixtures.js';
+import { postJson, startServe, type ServeProcess } from './helpers/server.js';
+
+const breast = fixture('breast_mlp');
+const diabetes = fixture('diabetes_regressor');
+const rowsOf = (path: string) => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number));
+const bcRows = rowsOf(breast.input);
+const bcBody = (r: number[]) => ({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: r }] });
+
+describe('traffic policies, batching and cache', () => {
+  const tmp = tempDir();
+  const env = { FERRY_HOME: join(tmp.dir, 'home') };
+  let server: ServeProcess;
+
+  before(async () => {
+    const reg = async (...args: string[]) => {
+      const r = await ferryCli(['register', ...args], env);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await reg(breast.model, '--name', 'bc');
+    await reg(breast.model, '--name', 'bc');
+    await reg(diabetes.model, '--name', 'reg');
+    await reg(diabetes.model, '--name', 'reg', '--alias', 'challenger');
+    await reg(breast.model, '--name', 'batched');
+    await reg(breast.model, '--name', 'cached');
+    const config = join(tmp.dir, 'ferry.yaml');
+    writeFileSync(config, [
+      'models:',
+      '  - name: bc',
+      '    versions: ["1", "2"]',
+      '    canary: [{ target: "1", weight: 70 }, { target: "2", weight: 30 }]',
+      '  - name: reg',
+      '    shadow: { target: challenger, share: 0.5 }',
+      '  - name: batched',
+      '    batching: { max_batch_size: 16, max_queue_delay_us: 20000 }',
+      '  - name: cached',
+      '    cache: { max_bytes: 1000000 }',
+    ].join('\n'));
+    server = await startServe(env, ['--config', config]);
+  });
+  after(async () => {
+    assert.equal(await server.stop(), 0);
+    tmp.cleanup();
+  });
+
+  it('a 70/30 canary sends exactly 70% and 30% of requests, and says which version answered', async () => {
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 100; i++) {
+      const res = await postJson(`${server.url}/v2/models/bc/infer`, bcBody(bcRows[i % bcRows.length]!));
+      assert.equal(res.status, 200);
+      const v = res.headers.get('x-ferry-model-version')!;
+      counts[v] = (counts[v] ?? 0) + 1;
+      assert.equal((res.body as { model_version: string }).model_version, v);
+    }
+    assert.deepEqual(counts, { 1: 70, 2: 30 });
+    // Explicit versions bypass the split.
+    const pinned = await postJson(`${server.url}/v2/models/bc/versions/2/infer`, bcBody(bcRows[0]!));
+    assert.equal(pinned.headers.get('x-ferry-model-version'), '2');
+  });
+
+  it('a shadow gets half the requests mirrored; callers see only the primary; both answers are recorded', async () => {
+    const rows = rowsOf(diabetes.input);
+    for (let i = 0; i < 20; i++) {
+      const res = await postJson(`${server.url}/v2/models/reg/infer`, { inputs: [{ name: 'input', shape: [1, 10], datatype: 'FP32', data: rows[i]! }] });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-ferry-model-version'), '2', 'the primary (latest) answers');
+      const out = (res.body as { outputs: { data: number[] }[] }).outputs[0]!.data[0]!;
+      assert.ok(Math.abs(out - (diabetes.expected.outputs.variable![i] as number)) < 1e-3);
+    }
+    // The recorder flushes every 200 ms; wait for the 10 mirrored requests to land.
+    const deadline = Date.now() + 10_000;
+    let shadow: { summary: { primary: number; shadow: number; n: number; agreement: number; errors: number }[] } | undefined;
+    while (Date.now() < deadline) {
+      const r = await ferryCli(['shadow', 'reg', '--json'], env);
+      shadow = JSON.parse(r.stdout) as typeof shadow;
+      if ((shadow?.summary[0]?.n ?? 0) >= 10) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.deepEqual(shadow?.summary, [{ primary: 2, shadow: 2, n: 10, agree: 10, errors: 0, maxDiff: 0, agreement: 1 }]);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /ferry_shadow_requests_total\{model="reg",outcome="agree"\} 10/);
+  });
+
+  it('dynamic batching joins concurrent requests and gives each its own answer', async () => {
+    const results = await Promise.all(bcRows.slice(0, 48).map((r) => postJson(`${server.url}/v2/models/batched/infer`, bcBody(r))));
+    results.forEach((res, i) => {
+      assert.equal(res.status, 200);
+      const label = (res.body as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === 'label')!.data[0];
+      assert.equal(label, breast.expected.outputs.label![i], `row ${i}`);
+    });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const sum = Number(/ferry_batch_size_sum (\d+)/.exec(metrics)?.[1]);
+    const count = Number(/ferry_batch_size_count (\d+)/.exec(metrics)?.[1]);
+    assert.equal(sum, 48, 'every row went through the batcher');
+    assert.ok(count < 48, `requests were joined: ${count} runtime calls for 48 requests`);
+  });
+
+  it('the response cache answers repeated inputs from memory', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await postJson(`${server.url}/v2/models/cached/infer`, bcBody(bcRows[0]!))).status, 200);
+    assert.equal((await postJson(`${server.url}/v2/models/cached/infer`, bcBody(bcRows[1]!))).status, 200);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /ferry_cache_lookups_total\{model="cached",result="hit"\} 2/);
+    assert.match(metrics, /ferry_cache_lookups_total\{model="cached",result="miss"\} 2/);
+  });
+});
