@@ -120,7 +120,7 @@ describe('Open Inference Protocol v2 (REST)', () => {
     const probs = head.outputs.find((o) => o.name === 'probabilities')!;
     const label = head.outputs.find((o) => o.name === 'label')!;
     assert.equal(probs.parameters?.binary_data_size, probs.shape[0]! * 2 * 4);
-    assert.equal(buf.length, jsonLen + probs.parameters!.binary_data_size);
+    assert.equal(buf.length, jsonLen + probs.parameters.binary_data_size);
     const p = new Float32Array(buf.buffer.slice(buf.byteOffset + jsonLen, buf.byteOffset + buf.length));
     const rows = Array.from({ length: probs.shape[0]! }, (_, r) => ({ probabilities: [p[r * 2]!, p[r * 2 + 1]!], label: label.data![r] }));
     assertMatchesReference(breast, rows);

@@ -54,11 +54,22 @@ export class ColumnFrame implements Frame {
   }
 }
 
+/** Arrays nested deeper than this are not tensors anyone sends; they fail validation as text. */
+const MAX_CELL_DEPTH = 32;
+
 /** A JSON value as a Cell (objects are kept as JSON text and fail validation). */
 export function toCell(value: unknown): Cell {
+  return cellAt(value, 0);
+}
+
+function cellAt(value: unknown, depth: number): Cell {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value;
-  if (Array.isArray(value)) return value.map(toCell);
-  // Objects are kept as JSON text; validation reports them as wrong types.
-  return JSON.stringify(value);
+  if (Array.isArray(value)) return depth >= MAX_CELL_DEPTH ? `[a list nested more than ${MAX_CELL_DEPTH} deep]` : value.map((v) => cellAt(v, depth + 1));
+  // Objects are kept as JSON text; numeric inputs reject them as wrong types.
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return '[an object]';
+  }
 }

@@ -50,6 +50,8 @@ export function planInputs(signature: ModelSignature, frame: Frame, options: Pla
   const bindings = inputs.map((spec): InputBinding => {
     const width = rowWidth(spec);
     const mapped = options.inputColumns?.[spec.name] ?? spec.columns;
+    // A mapping of exactly the input's own name is a whole-row cell: `3` and `[3]` both fit it.
+    if (mapped?.length === 1 && mapped[0] === spec.name && presentSet.has(spec.name)) return { spec, source: { kind: 'cell', column: spec.name }, width };
     if (mapped) {
       const missing = mapped.filter((c) => !presentSet.has(c));
       // A row may also give the whole input under the input's own name.

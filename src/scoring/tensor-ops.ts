@@ -20,6 +20,7 @@ export function checkTensors(signature: ModelSignature, tensors: Readonly<Record
     const fits = t.shape.length === spec.shape.length && spec.shape.every((d, i) => d < 0 || d === t.shape[i]);
     if (!fits) throw ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `shape ${describeShape(spec.shape)}`, actual: `[${t.shape.join(', ')}]` });
     const n = t.shape.length === 0 ? 1 : (t.shape[0] ?? 1);
+    if (n === 0) throw ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: 'at least one row', actual: `shape [${t.shape.join(', ')}]` });
     if (rows !== undefined && n !== rows) {
       throw ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `batch size ${rows} like the other inputs`, actual: `${n}` });
     }

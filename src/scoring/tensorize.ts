@@ -1,5 +1,6 @@
 import { describeDType, integerRange, isFloatType, isIntegerType, type DType } from '../core/dtype.js';
 import { ferry, type FerryError } from '../core/errors.js';
+import { flattenNested } from '../core/nested.js';
 import type { Cell, Frame } from '../core/frame.js';
 import { describeShape, rowShape } from '../core/signature.js';
 import { allocate, type Tensor, type TensorData } from '../core/tensor.js';
@@ -74,7 +75,7 @@ function rowValues(binding: InputBinding, frame: Frame, row: number): (number | 
     cells = source.columns.map((column) => ({ column, cell: frame.column(column)?.[row] ?? null }));
   } else {
     const cell = frame.column(source.column)?.[row] ?? null;
-    const flat: Cell[] = Array.isArray(cell) ? flattenCells(cell as readonly Cell[]) : [cell];
+    const flat = (flattenNested(cell) ?? [cell]) as Cell[];
     if (width !== undefined && flat.length !== width) {
       return ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `${width} value(s) per row (shape ${describeShape(spec.shape)})`, actual: `${flat.length} in row ${row + 1}` });
     }
@@ -145,10 +146,3 @@ function describeCell(cell: Cell): string {
   return `${typeof cell} ${String(cell)}`;
 }
 
-function flattenCells(cells: readonly Cell[], out: Cell[] = []): Cell[] {
-  for (const c of cells) {
-    if (Array.isArray(c)) flattenCells(c as readonly Cell[], out);
-    else out.push(c);
-  }
-  return out;
-}

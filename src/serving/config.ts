@@ -124,10 +124,10 @@ function modelFields(raw: Raw, where: string, base: Omit<ModelServeConfig, 'name
   known(raw, [...extra, 'load', 'versions', 'route', 'warmup', 'batching', 'cache', 'canary', 'shadow'], where);
   const load = raw.load ?? base.load;
   if (load !== 'eager' && load !== 'lazy') throw invalid(`${where}: load must be "eager" or "lazy"`);
-  const versions = raw.versions === undefined ? base.versions : asArray(raw.versions, `${where}: versions`).map((v) => String(v as string | number));
+  const versions = raw.versions === undefined ? base.versions : asArray(raw.versions, `${where}: versions`).map((v, i) => pointer(v, `${where}: versions[${i}]`));
   const canary = raw.canary === undefined ? base.canary : asArray(raw.canary, `${where}: canary`).map((c, i) => {
     const r = asObject(c, `${where}: canary[${i}]`);
-    const target = r.target === undefined ? undefined : String(r.target as string | number);
+    const target = r.target === undefined ? undefined : pointer(r.target, `${where}: canary[${i}].target`);
     const weight = num(r.weight, `${where}: canary[${i}].weight`);
     if (!target || weight === undefined || weight < 0) throw invalid(`${where}: canary[${i}] needs a target and a weight ≥ 0`);
     return { target, weight };
@@ -138,12 +138,12 @@ function modelFields(raw: Raw, where: string, base: Omit<ModelServeConfig, 'name
     const s = asObject(raw.shadow, `${where}: shadow`);
     const share = num(s.share, `${where}: shadow.share`) ?? 1;
     if (s.target === undefined || share < 0 || share > 1) throw invalid(`${where}: shadow needs a target and a share between 0 and 1`);
-    shadow = { target: String(s.target as string | number), share };
+    shadow = { target: pointer(s.target, `${where}: shadow.target`), share };
   }
   return {
     load,
     versions,
-    route: raw.route === undefined ? base.route : String(raw.route as string | number),
+    route: raw.route === undefined ? base.route : pointer(raw.route, `${where}: route`),
     warmup: bool(raw.warmup, `${where}: warmup`) ?? base.warmup,
     batching: raw.batching === undefined ? base.batching : raw.batching === false ? undefined : batchPolicy(raw.batching === true ? {} : asObject(raw.batching, `${where}: batching`), `${where}: batching`),
     cacheBytes: raw.cache === undefined ? base.cacheBytes : raw.cache === false ? undefined : int(asObject(raw.cache === true ? {} : raw.cache, `${where}: cache`).max_bytes, `${where}: cache.max_bytes`, 1024) ?? 64 * MiB,
@@ -165,6 +165,13 @@ function batchPolicy(raw: Raw, where: string): BatchPolicy {
     timeoutMs: int(raw.timeout_ms, `${where}.timeout_ms`, 0) ?? d.timeoutMs,
     maxInflight: int(raw.max_inflight, `${where}.max_inflight`, 1) ?? d.maxInflight,
   });
+}
+
+/** A version pointer: `latest`, an alias, or a version number (YAML may give it as a number). */
+function pointer(v: unknown, where: string): string {
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return String(v);
+  if (typeof v === 'string' && v !== '') return v;
+  throw invalid(`${where} must be latest, an alias or a version number`);
 }
 
 function invalid(detail: string) {
@@ -208,6 +215,6 @@ function num(v: unknown, where: string): number | undefined {
 function int(v: unknown, where: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const n = num(v, where);
   if (n === undefined) return undefined;
-  if (!Number.isInteger(n) || n < min || n > max) throw invalid(`${where} must be an integer between ${min} and ${max} (got ${String(v as string)})`);
+  if (!Number.isInteger(n) || n < min || n > max) throw invalid(`${where} must be an integer between ${min} and ${max} (got ${JSON.stringify(v)})`);
   return n;
 }

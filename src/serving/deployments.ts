@@ -71,6 +71,7 @@ export class Deployments {
   #poll: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #closed = false;
+  #lastRefresh = 0;
 
   constructor(app: Ferry, config: ServeConfig, log: DeploymentsLog, onLoadedChange: (delta: number) => void = () => undefined) {
     this.#app = app;
@@ -208,6 +209,7 @@ export class Deployments {
 
   async #refresh(): Promise<void> {
     if (this.#closed) return;
+    this.#lastRefresh = performance.now();
     const wanted = this.#config.models ?? (await this.#app.registry.store.listModels()).map((m) => ({ ...this.#config.defaults, name: m.name }));
     for (const cfg of wanted) if (!this.#served.has(cfg.name)) this.#add(cfg.name, cfg);
     await Promise.all([...this.#served.values()].map((s) => this.#syncPointers(s).catch((err: unknown) => {
@@ -280,8 +282,8 @@ export class Deployments {
       served.pointers.set(name, p);
       return p;
     }
-    // Maybe an alias created since the last poll.
-    await this.refresh();
+    // Maybe an alias created since the last poll (at most one extra registry read per 250 ms).
+    if (performance.now() - this.#lastRefresh > 250) await this.refresh();
     const fresh = served.pointers.get(name);
     if (fresh) return fresh;
     await this.#app.registry.resolve(`${served.name}@${requested}`);

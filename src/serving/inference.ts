@@ -1,6 +1,7 @@
 import type { Ferry } from '../app.js';
 import { asFerryError, type FerryError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
+import { flattenNested } from '../core/nested.js';
 import { elementAt, type Tensor } from '../core/tensor.js';
 import type { ShadowResult } from '../registry/types.js';
 import type { PlanOptions } from '../scoring/input-plan.js';
@@ -196,8 +197,8 @@ function maxAbsDiff(a: Record<string, OutputValue[]>, b: Record<string, OutputVa
   for (const [name, values] of Object.entries(a)) {
     const other = b[name];
     if (!other || other.length !== values.length) return null;
-    const flatA = values.flat(Infinity as 1) as OutputValue[];
-    const flatB = other.flat(Infinity as 1) as OutputValue[];
+    const flatA = flattenNested(values) ?? [];
+    const flatB = flattenNested(other) ?? [];
     if (flatA.length !== flatB.length) return null;
     for (let i = 0; i < flatA.length; i++) {
       const x = flatA[i];

@@ -1,5 +1,6 @@
 import type { DType } from '../core/dtype.js';
 import { ferry } from '../core/errors.js';
+import { flattenNested } from '../core/nested.js';
 import { allocate, elementCount, type Tensor, type TensorData } from '../core/tensor.js';
 
 /**
@@ -47,8 +48,9 @@ export function checkShape(shape: unknown, input: string, protocol: string): num
 /** A tensor from JSON `data` (flat or nested, row-major). */
 export function tensorFromJson(name: string, dtype: DType, shape: number[], data: unknown, protocol: string): Tensor {
   if (dtype === 'float16') throw bad(protocol, `input "${name}" is FP16, which JSON cannot carry; use the binary tensor extension`);
-  const flat = Array.isArray(data) ? (data as unknown[]).flat(Infinity) : data === undefined ? undefined : [data];
-  if (!flat) throw bad(protocol, `input "${name}" has no "data"`);
+  if (data === undefined) throw bad(protocol, `input "${name}" has no "data"`);
+  const flat = flattenNested(data, MAX_DEPTH);
+  if (!flat) throw bad(protocol, `input "${name}" "data" is nested more than ${MAX_DEPTH} levels deep`);
   const n = elementCount(shape);
   if (flat.length !== n) throw bad(protocol, `input "${name}" has ${flat.length} element(s) but shape [${shape.join(', ')}] needs ${n}`);
   const out = allocate(dtype, n);
@@ -61,6 +63,8 @@ export function tensorFromJson(name: string, dtype: DType, shape: number[], data
   return { dtype, shape, data: out };
 }
 
+const MAX_DEPTH = 32;
+
 function setJsonElement(out: TensorData, dtype: DType, i: number, v: unknown): boolean {
   if (dtype === 'string') {
     if (typeof v !== 'string') return false;
@@ -72,7 +76,7 @@ function setJsonElement(out: TensorData, dtype: DType, i: number, v: unknown): b
     (out as Uint8Array)[i] = v ? 1 : 0;
     return true;
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) return dtype.startsWith('float') && typeof v === 'number';
+  if (typeof v !== 'number' || !Number.isFinite(v)) return false;
   if (dtype.startsWith('float')) {
     (out as Float32Array)[i] = v;
     return true;

@@ -48,9 +48,17 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   let grpcServer: grpc.Server | undefined;
   let grpcPort: number | null = null;
   if (config.grpcPort !== null) {
-    const started = await startGrpc(context);
-    grpcServer = started.server;
-    grpcPort = started.port;
+    try {
+      const started = await startGrpc(context);
+      grpcServer = started.server;
+      grpcPort = started.port;
+    } catch (err) {
+      // Do not leave the HTTP side listening with nothing to stop it.
+      if (authRefresh) clearInterval(authRefresh);
+      await http.close();
+      await deployments.close();
+      throw err;
+    }
   }
   logger.info({ http: address, grpc: grpcPort, models: deployments.models, auth: auth.enabled, tls: config.tls !== undefined }, 'ferry serving');
 

@@ -28,7 +28,8 @@ export function createHttpApp(config: ServeConfig, logger: Logger): FastifyInsta
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
-    if (reply.statusCode >= 500) req.log.error({ url: req.url, status: reply.statusCode }, 'request failed');
+    // 503 is an answer (not ready, queue full, shutting down), not a failure worth an error line.
+    if (reply.statusCode >= 500 && reply.statusCode !== 503) req.log.error({ url: req.url, status: reply.statusCode }, 'request failed');
     done();
   });
   app.setErrorHandler((err: FastifyError | FerryError, req, reply) => sendError(reply, toFerry(err, req), 'oip'));
@@ -56,7 +57,7 @@ export function sendError(reply: FastifyReply, error: FerryError, style: ErrorSt
   if (error.code === 'FERRY_E_QUEUE_FULL' || error.code === 'FERRY_E_MODEL_NOT_READY' || error.code === 'FERRY_E_SHUTTING_DOWN') void reply.header('retry-after', '1');
   if (status >= 500) reply.log.error({ code: error.code, err: error.cause ?? error }, error.message);
   const body = style === 'mlflow'
-    ? { error_code: status >= 500 ? 'INTERNAL_ERROR' : status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'BAD_REQUEST', message: error.message, ferry_code: error.code }
+    ? { error_code: status === 503 ? 'TEMPORARILY_UNAVAILABLE' : status >= 500 ? 'INTERNAL_ERROR' : status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'BAD_REQUEST', message: error.message, ferry_code: error.code }
     : { error: error.message, code: error.code };
   return reply.code(status).type('application/json').send(body);
 }

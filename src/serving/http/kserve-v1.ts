@@ -1,5 +1,121 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ferry, quoteList } from '../../core/errors.js';
+import { ColumnFrame, toCell, type Frame } from '../../core/frame.js';
+import { frameFromJson } from '../../data/readers.js';
+import type { OutputValue } from '../../scoring/outputs.js';
+import type { ScoreResult } from '../../scoring/scorer.js';
 import type { ServingContext } from '../context.js';
+import type { Protocol } from '../inference.js';
+import { bodyText, parseJsonBody } from './app.js';
 
-/** PLACEHOLDER until the KServe v1 adapter lands (being written now). */
-export function kserveV1Routes(_app: FastifyInstance, _ctx: ServingContext): void {}
+const PROTOCOL = 'KServe v1';
+
+/**
+ * KServe v1 (the TensorFlow Serving REST dialect): list, status and `:predict`. Thin
+ * translation only: `instances` / `inputs` become a Frame, the scoring core does the rest.
+ * Errors keep the server's `{"error"}` shape (KServe and TFS answer `{"error": "…"}`).
+ */
+export function kserveV1Routes(app: FastifyInstance, ctx: ServingContext): void {
+  app.get('/v1/models', (req) => {
+    ctx.auth.check(req, 'predict');
+    return { models: ctx.deployments.models };
+  });
+
+  // Ready → 200 {"name","ready":true}; served but not (yet) loaded → 503 {"name","ready":false},
+  // as KServe answers (a readiness probe on this URL passes only once the model can answer).
+  app.get('/v1/models/:model', (req: FastifyRequest<{ Params: { model: string } }>, reply) => {
+    ctx.auth.check(req, 'predict');
+    const { model } = req.params;
+    ctx.deployments.config(model); // 404 FERRY_E_MODEL_NOT_SERVED for models not served here
+    const ready = ctx.deployments.isReady(model);
+    return reply.code(ready ? 200 : 503).send({ name: model, ready });
+  });
+
+  // `POST /v1/models/{m}:predict`. The colon is part of one path segment; Fastify reads `:` as a
+  // parameter marker and `/:model::predict` does not work after a parameter (find-my-way takes
+  // "model::predict" as the parameter's name), so take the whole segment and split on its last ':'.
+  app.post('/v1/models/:modelAction', async (req: FastifyRequest<{ Params: { modelAction: string } }>, reply) => {
+    const segment = req.params.modelAction;
+    const at = segment.lastIndexOf(':');
+    const verb = at < 0 ? '' : segment.slice(at + 1);
+    if (verb !== 'predict') throw ferry('FERRY_E_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? req.url });
+    const model = segment.slice(0, at);
+    ctx.auth.check(req, 'predict');
+    ctx.deployments.config(model);
+    const doc = parseJsonBody(bodyText(req), PROTOCOL);
+    const frame = await tfsFrame(ctx, model, doc, PROTOCOL);
+    return predict(ctx, req, reply, model, frame, 'kserve-v1');
+  });
+}
+
+/**
+ * The Frame of a TFS-style body `{"instances": […]}` or `{"inputs": …}` (exactly one of them;
+ * other keys such as `signature_name` are ignored).
+ */
+export async function tfsFrame(ctx: ServingContext, model: string, doc: unknown, protocol: string): Promise<Frame> {
+  if (!isPlainObject(doc)) throw invalid(protocol, 'the body must be a JSON object with "instances" or "inputs"');
+  const has = (['instances', 'inputs'] as const).filter((k) => doc[k] !== undefined);
+  if (has.length !== 1) throw invalid(protocol, has.length === 0 ? 'the body needs "instances" (a list of rows) or "inputs" (columns or a list of rows)' : 'the body has both "instances" and "inputs"; send one of them');
+  const key = has[0] as 'instances' | 'inputs';
+  return key === 'instances' ? instancesFrame(ctx, model, doc.instances, '"instances"', protocol) : inputsFrame(ctx, model, doc.inputs, '"inputs"', protocol);
+}
+
+/**
+ * `instances`: a list of rows. Row objects are records (keys are column names, or input
+ * names holding the whole row of that input). Lists or scalars are whole rows of the model's
+ * only input (a model with several inputs needs row objects).
+ */
+export async function instancesFrame(ctx: ServingContext, model: string, rows: unknown, what: string, protocol: string): Promise<Frame> {
+  if (!Array.isArray(rows)) throw invalid(protocol, `${what} must be a list of rows`);
+  if (rows.length === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `The ${what} of the request` });
+  const objects = rows.filter(isPlainObject).length;
+  if (objects === rows.length) return frameFromJson(rows, `The ${what} of the request`);
+  if (objects > 0) throw invalid(protocol, `${what} mixes row objects with lists or values; send every row the same way`);
+  const input = await onlyInput(ctx, model, what, protocol);
+  return new ColumnFrame(new Map([[input, rows.map(toCell)]]), rows.length);
+}
+
+/** `inputs`: an object of columns `{name: [one value or array per row]}`, or a list of rows like `instances`. */
+export async function inputsFrame(ctx: ServingContext, model: string, inputs: unknown, what: string, protocol: string): Promise<Frame> {
+  if (Array.isArray(inputs)) return instancesFrame(ctx, model, inputs, what, protocol);
+  if (!isPlainObject(inputs)) throw invalid(protocol, `${what} must be an object of columns ({"name": [values]}) or a list of rows`);
+  const frame = frameFromJson(inputs, `The ${what} of the request`);
+  if (frame.length === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `The ${what} of the request` });
+  return frame;
+}
+
+/** Run a frame through the one inference call; answer `{"predictions": […]}` with the version header. */
+export async function predict(ctx: ServingContext, req: FastifyRequest, reply: FastifyReply, model: string, frame: Frame, protocol: Protocol): Promise<FastifyReply> {
+  const result = await ctx.inference.infer({ model, input: { kind: 'frame', frame }, protocol, requestId: req.id });
+  if (result.kind !== 'frame') throw ferry('FERRY_E_INTERNAL', { detail: 'a frame request was answered with tensors' });
+  void reply.header('x-ferry-model-version', String(result.version));
+  return reply.type('application/json').send({ predictions: rowPredictions(result.result) });
+}
+
+/**
+ * One prediction per row: the value itself for a model with one output (a scalar, or an
+ * array in the output's row shape), else an object `{output: value}` per row.
+ */
+export function rowPredictions(result: ScoreResult): OutputValue[] | Record<string, OutputValue>[] {
+  const [only, ...more] = result.outputs;
+  if (only && more.length === 0) return only.values;
+  return result.rows.map((_, i) => Object.fromEntries(result.outputs.map((o) => [o.name, o.values[i] ?? null])));
+}
+
+/** The name of the model's only input, for rows sent as bare lists. */
+async function onlyInput(ctx: ServingContext, model: string, what: string, protocol: string): Promise<string> {
+  const { signature } = await ctx.deployments.describe(model);
+  const [input, ...more] = signature.inputs;
+  if (!input || more.length > 0) {
+    throw invalid(protocol, `model "${model}" has ${signature.inputs.length} inputs (${quoteList(signature.inputs.map((i) => i.name))}); send each row of ${what} as an object keyed by column or input name`);
+  }
+  return input.name;
+}
+
+function invalid(protocol: string, detail: string) {
+  return ferry('FERRY_E_REQUEST_INVALID', { protocol, detail });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

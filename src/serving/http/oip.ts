@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ferry } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ServingContext } from '../context.js';
+import { modelMetadata } from '../metadata.js';
 import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorFromJson, tensorToBytes, tensorToJson } from '../oip-codec.js';
 import { bodyText, parseJsonBody } from './app.js';
 
@@ -27,18 +28,9 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
   app.get('/v2/models/:model/ready', ready);
   app.get('/v2/models/:model/versions/:version/ready', ready);
 
-  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
+  const metadata = (req: FastifyRequest<{ Params: ModelParams }>) => {
     ctx.auth.check(req, 'predict');
-    const { model, version } = req.params;
-    const v = await ctx.deployments.describe(model, version);
-    const versions = [...new Set(ctx.deployments.index().filter((e) => e.name === model && /^\d+$/.test(e.version)).map((e) => e.version))];
-    return {
-      name: model,
-      versions,
-      platform: `${v.format === 'onnx' ? 'onnxruntime_onnx' : v.format}`,
-      inputs: v.signature.inputs.map((s) => ({ name: s.name, datatype: datatypeOf(s.dtype), shape: [...s.shape] })),
-      outputs: v.signature.outputs.map((s) => ({ name: s.name, datatype: datatypeOf(s.dtype), shape: [...s.shape] })),
-    };
+    return modelMetadata(ctx.deployments, req.params.model, req.params.version);
   };
   app.get('/v2/models/:model', metadata);
   app.get('/v2/models/:model/versions/:version', metadata);
@@ -136,10 +128,11 @@ export function parseInferRequest(req: FastifyRequest): ParsedInfer {
     if (tensors[name]) throw bad(`input "${name}" is given twice`);
     const dtype = dtypeOf(input.datatype, name, PROTOCOL);
     const shape = checkShape(input.shape, name, PROTOCOL);
+    if (input.parameters !== undefined && !isObject(input.parameters)) throw bad(`input "${name}" "parameters" must be an object`);
     const size = (input.parameters as { binary_data_size?: unknown } | undefined)?.binary_data_size;
     if (size !== undefined) {
       if (!Number.isInteger(size) || (size as number) < 0 || offset + (size as number) > binaryPart.length) {
-        throw bad(`input "${name}" binary_data_size ${String(size as number)} runs past the end of the body`);
+        throw bad(`input "${name}" binary_data_size ${JSON.stringify(size)} runs past the end of the body`);
       }
       tensors[name] = tensorFromBytes(name, dtype, shape, binaryPart.subarray(offset, offset + (size as number)), PROTOCOL);
       offset += size as number;
@@ -148,6 +141,7 @@ export function parseInferRequest(req: FastifyRequest): ParsedInfer {
     }
   });
   if (offset !== binaryPart.length) throw bad(`${binaryPart.length - offset} byte(s) of binary data are not claimed by any input's binary_data_size`);
+  if (parameters !== undefined && !isObject(parameters)) throw bad('"parameters" must be an object');
   const binaryOutput = (parameters as { binary_data_output?: unknown } | undefined)?.binary_data_output === true;
   if (outputs !== undefined && !Array.isArray(outputs)) throw bad('"outputs" must be a list');
   const wanted = (outputs ?? []).map((o: unknown, i) => {
@@ -156,6 +150,10 @@ export function parseInferRequest(req: FastifyRequest): ParsedInfer {
     return { name: (o as { name: string }).name, binary: typeof b === 'boolean' ? b : undefined };
   });
   return { id, inputs: tensors, outputs: wanted, binaryOutput };
+}
+
+function isObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function bad(detail: string) {

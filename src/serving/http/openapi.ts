@@ -32,6 +32,7 @@ export function openApiDocument(version: string): object {
     '/ping': { get: op('200 when the models are loaded', mlflow) },
     '/health': { get: op('200 when the models are loaded', mlflow) },
     '/version': { get: op('Server version', mlflow) },
+    '/v1/models': { get: op('Served model names', kserve) },
     '/v1/models/{model}': { get: op('Model status {"name","ready"}', kserve, { parameters: [modelParam] }) },
     '/v1/models/{model}:predict': { post: op('Predict with "instances" or "inputs"', kserve, { parameters: [modelParam] }) },
     '/metrics': { get: op('Prometheus metrics', ['Operations']) },
