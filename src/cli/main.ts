@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { asFerryError, ExitCode } from '../core/errors.js';
 import { FERRY_VERSION } from '../core/version.js';
 import { aliasCommand } from './commands/alias.js';
+import { apikeyCommand } from './commands/apikey.js';
 import { archiveCommand } from './commands/archive.js';
 import { demoCommand } from './commands/demo.js';
 import { modelsCommand } from './commands/models.js';
@@ -12,7 +13,7 @@ import { shadowCommand } from './commands/shadow.js';
 import { versionsCommand } from './commands/versions.js';
 import type { CliContext } from './context.js';
 
-const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, serveCommand, shadowCommand, demoCommand];
+const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, serveCommand, shadowCommand, apikeyCommand, demoCommand];
 
 /** Build the `ferry` program. */
 export function buildProgram(ctx: CliContext): Command {

@@ -1,0 +1,110 @@
+/** The two servers under load: `ferry serve` (built CLI) and the bare node:http floor. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startChild, type Child } from './children.js';
+import { MODEL_PATH, ROOT } from './fixture.js';
+
+const FERRY_BIN = join(ROOT, 'bin/ferry.js');
+
+/** Model names in the bench's ferry.yaml. */
+export const MODELS = { off: 'bc', on: 'bcb' } as const;
+
+export interface BatchingOptions {
+  readonly maxBatchSize: number;
+  readonly maxQueueDelayUs: number;
+}
+
+export interface FerryServer {
+  readonly url: string;
+  readonly grpcAddress: string;
+  readonly child: Child;
+  /** Stop the server and remove its FERRY_HOME. */
+  stop(): Promise<void>;
+}
+
+export interface BareServer {
+  readonly url: string;
+  readonly child: Child;
+  stop(): Promise<void>;
+}
+
+/** `--cpu-prof` flags when profiling, to write `<name>.cpuprofile` under `dir` on exit. */
+function profileFlags(dir: string | undefined, name: string): string[] {
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+}
+
+/** Environment of a server child: nothing inherited but PATH (and ORT thread settings, if set). */
+function childEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...extra };
+  for (const key of ['FERRY_ONNX_INTRA_OP_THREADS', 'FERRY_ONNX_INTER_OP_THREADS']) {
+    const v = process.env[key];
+    if (v) env[key] = v;
+  }
+  return env;
+}
+
+function runCli(args: readonly string[], env: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [FERRY_BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    proc.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    proc.on('error', reject);
+    proc.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ferry ${args.join(' ')} exited with ${code}:\n${out}`))));
+  });
+}
+
+function ferryYaml(batching: BatchingOptions): string {
+  return [
+    'models:',
+    `  - name: ${MODELS.off}`,
+    `  - name: ${MODELS.on}`,
+    '    batching:',
+    `      max_batch_size: ${batching.maxBatchSize}`,
+    `      max_queue_delay_us: ${batching.maxQueueDelayUs}`,
+    '',
+  ].join('\n');
+}
+
+/** A temporary FERRY_HOME with the fixture registered twice (batching off / on), and `ferry serve` on it. */
+export async function startFerry(batching: BatchingOptions, profileDir?: string): Promise<FerryServer> {
+  const home = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+  try {
+    const env = childEnv({ FERRY_HOME: home });
+    for (const name of [MODELS.off, MODELS.on]) await runCli(['register', MODEL_PATH, '--name', name], env);
+    const config = join(home, 'ferry.yaml');
+    writeFileSync(config, ferryYaml(batching));
+    const { child, info } = await startChild<{ http: string; grpc: number }>('ferry serve', {
+      cwd: ROOT,
+      args: [...profileFlags(profileDir, 'ferry'), FERRY_BIN, 'serve', '--port', '0', '--grpc-port', '0', '--config', config],
+      // info: the "ferry serving" line carries the URL and gRPC port; per-request logs are off at this level anyway.
+      env: { ...env, FERRY_LOG_LEVEL: 'info' },
+      ready: (line) => (line.includes('"ferry serving"') ? JSON.parse(line) as { http: string; grpc: number } : undefined),
+    });
+    return {
+      url: info.http,
+      grpcAddress: `127.0.0.1:${info.grpc}`,
+      child,
+      stop: async () => {
+        await child.stop();
+        rmSync(home, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(home, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** bench/bare-server.ts in its own process (TypeScript through tsx, compiled once at start). */
+export async function startBare(profileDir?: string): Promise<BareServer> {
+  const { child, info } = await startChild<{ port: number }>('bare server', {
+    cwd: ROOT,
+    args: [...profileFlags(profileDir, 'bare'), '--import', 'tsx', join(ROOT, 'bench/bare-server.ts'), MODEL_PATH],
+    env: childEnv({}),
+    ready: (line) => (line.startsWith('{"port":') ? JSON.parse(line) as { port: number } : undefined),
+  });
+  return { url: `http://127.0.0.1:${info.port}`, child, stop: () => child.stop() };
+}

@@ -1,0 +1,62 @@
+/** Latency samples and the numbers a table cell shows. */
+
+/** What one measured run produced. */
+export interface Measurement {
+  /** Successful (2xx / OK) responses. */
+  readonly ok: number;
+  /** Failed requests: non-2xx answers, connection errors, timeouts, gRPC errors. */
+  readonly errors: number;
+  /** Wall time of the measured run. */
+  readonly seconds: number;
+  /** Latency of every successful request, in milliseconds. */
+  readonly latenciesMs: readonly number[];
+}
+
+/** What a table cell shows. */
+export interface Summary {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly ok: number;
+}
+
+/** Collects per-request latencies (ms) with a hard cap on how many are kept. */
+export class LatencyRecorder {
+  readonly #samples: number[] = [];
+  #errors = 0;
+
+  ok(ms: number): void {
+    this.#samples.push(ms);
+  }
+
+  error(): void {
+    this.#errors++;
+  }
+
+  get count(): number {
+    return this.#samples.length + this.#errors;
+  }
+
+  measurement(seconds: number, extraErrors = 0): Measurement {
+    return { ok: this.#samples.length, errors: this.#errors + extraErrors, seconds, latenciesMs: this.#samples };
+  }
+}
+
+/** Nearest-rank percentile of already sorted samples (NaN when empty). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? Number.NaN;
+}
+
+export function summarize(m: Measurement): Summary {
+  const sorted = [...m.latenciesMs].sort((a, b) => a - b);
+  return {
+    rps: m.seconds > 0 ? m.ok / m.seconds : 0,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    errors: m.errors,
+    ok: m.ok,
+  };
+}

@@ -1,0 +1,57 @@
+/** The issue's performance targets, judged from one run's numbers. */
+import { ms, rate, type LargeRow, type ResultRow, type TargetResult } from './report.js';
+import type { Summary } from './stats.js';
+
+export const LABELS = {
+  raw: 'onnxruntime-node `run` (in process)',
+  bare: 'bare node:http + ORT',
+  oipJson: 'OIP REST JSON',
+  oipBinary: 'OIP REST binary',
+  grpc: 'OIP gRPC (raw contents)',
+  mlflow: 'MLflow invocations',
+} as const;
+
+function find(rows: readonly ResultRow[], target: string, batching: string, concurrency: number): Summary | undefined {
+  return rows.find((r) => r.target === target && r.batching === batching && r.concurrency === concurrency)?.summary;
+}
+
+function batchedJsonVsBare(rows: readonly ResultRow[], bare: ReadonlyMap<number, Summary>): TargetResult {
+  const name = 'batching on, concurrency 64: OIP JSON ≥ 1.5× the bare server\'s requests/s with no worse p99';
+  const ferry = find(rows, LABELS.oipJson, 'on', 64);
+  const floor = bare.get(64);
+  if (!ferry || !floor) return { name, met: undefined, detail: 'cell not run' };
+  const x = ferry.rps / floor.rps;
+  const met = x >= 1.5 && ferry.p99 <= floor.p99 && ferry.errors === 0;
+  return {
+    name,
+    met,
+    detail: `${rate(ferry.rps)} vs ${rate(floor.rps)} req/s = ${x.toFixed(2)}× (need 1.5×); p99 ${ms(ferry.p99)} vs ${ms(floor.p99)} ms; ${ferry.errors} error(s)`,
+  };
+}
+
+function jsonOverheadVsRaw(rows: readonly ResultRow[], raw: Summary | undefined): TargetResult {
+  const name = 'concurrency 1: p50 of OIP JSON minus p50 of raw `run` ≤ 0.3 ms';
+  const off = find(rows, LABELS.oipJson, 'off', 1);
+  if (!off || !raw) return { name, met: undefined, detail: 'cell not run' };
+  const overhead = off.p50 - raw.p50;
+  const on = find(rows, LABELS.oipJson, 'on', 1);
+  const onNote = on ? `; with batching on the p50 is ${ms(on.p50)} ms (a lone request waits max_queue_delay for company)` : '';
+  return { name, met: overhead <= 0.3, detail: `batching off: ${ms(off.p50)} − ${ms(raw.p50)} = ${ms(overhead)} ms (need ≤ 0.300)${onNote}` };
+}
+
+function largeBinaryVsJson(large: readonly LargeRow[]): TargetResult {
+  const name = '100 020-element FP32 tensor: binary and gRPC ≥ 2× OIP JSON requests/s';
+  const json = large.find((r) => r.protocol === LABELS.oipJson)?.summary;
+  const others = large.filter((r) => r.protocol !== LABELS.oipJson);
+  if (!json || others.length === 0) return { name, met: undefined, detail: 'cells not run' };
+  const parts = others.map((r) => ({ r, x: r.summary.rps / json.rps }));
+  return {
+    name,
+    met: parts.every((p) => p.x >= 2 && p.r.summary.errors === 0),
+    detail: `JSON ${json.rps.toFixed(1)} req/s; ${parts.map((p) => `${p.r.protocol} ${p.r.summary.rps.toFixed(1)} req/s = ${p.x.toFixed(2)}×`).join('; ')}`,
+  };
+}
+
+export function judgeTargets(rows: readonly ResultRow[], bare: ReadonlyMap<number, Summary>, raw: Summary | undefined, large: readonly LargeRow[]): TargetResult[] {
+  return [batchedJsonVsBare(rows, bare), jsonOverheadVsRaw(rows, raw), largeBinaryVsJson(large)];
+}

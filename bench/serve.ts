@@ -1,0 +1,180 @@
+/**
+ * `npm run bench:serve`: bounded closed-loop load on 127.0.0.1 against `ferry serve` (OIP REST
+ * JSON and binary, gRPC, MLflow; dynamic batching off and on), beside two floors measured in the
+ * same run — onnxruntime-node's `run` in process and a bare node:http + ORT server — plus a
+ * 100 020-element tensor section. Prints Markdown and writes it to bench/results/serve.md.
+ * Knobs (BENCH_SECONDS, BENCH_FILTER, BENCH_CPU_PROF, …): see bench/README.md.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { stopAll } from './lib/children.js';
+import type { Driver } from './lib/driver.js';
+import { cycleRows, FEATURES, fixtureRows, ROOT } from './lib/fixture.js';
+import { GrpcDriver } from './lib/grpc-driver.js';
+import { HttpDriver } from './lib/http-driver.js';
+import { bareJson, grpcInferRequest, mlflow, oipBinary, oipJson } from './lib/payloads.js';
+import { rawRun } from './lib/raw-run.js';
+import { largeTable, mainTable, ms, rate, targetsList, type LargeRow, type ResultRow } from './lib/report.js';
+import { MODELS, startBare, startFerry, type FerryServer } from './lib/servers.js';
+import { loadSettings, type Settings } from './lib/settings.js';
+import { summarize, type Summary } from './lib/stats.js';
+import { judgeTargets, LABELS } from './lib/targets.js';
+
+const OUTPUTS = ['label', 'probabilities'];
+
+/** A response check: HTTP 200 and a body mentioning `text`. */
+function expect(text: string) {
+  return (status: number, body: Buffer): string | undefined =>
+    status !== 200 ? 'expected HTTP 200' : body.includes(text) ? undefined : `expected "${text}" in the answer`;
+}
+
+interface ProtocolSpec {
+  readonly id: string;
+  readonly label: string;
+  driver(server: FerryServer, model: string, rows: readonly number[][]): Driver;
+}
+
+const PROTOCOLS: readonly ProtocolSpec[] = [
+  { id: 'oip-json', label: LABELS.oipJson, driver: (s, m, r) => new HttpDriver(s.url, oipJson(m, r), expect('"probabilities"')) },
+  { id: 'oip-binary', label: LABELS.oipBinary, driver: (s, m, r) => new HttpDriver(s.url, oipBinary(m, r), expect('"binary_data_size"')) },
+  { id: 'grpc', label: LABELS.grpc, driver: (s, m, r) => new GrpcDriver(s.grpcAddress, grpcInferRequest(m, r), OUTPUTS) },
+  { id: 'mlflow', label: LABELS.mlflow, driver: (s, m, r) => new HttpDriver(s.url, mlflow(m, r), expect('"predictions"')) },
+];
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** Check the endpoint, warm up, then measure one cell. */
+async function measure(id: string, driver: Driver, concurrency: number, s: Settings): Promise<Summary> {
+  await driver.preflight();
+  if (s.warmupSeconds > 0) await driver.run({ concurrency, seconds: s.warmupSeconds, maxRequests: s.maxRequests });
+  const summary = summarize(await driver.run({ concurrency, seconds: s.seconds, maxRequests: s.maxRequests }));
+  log(`${id.padEnd(22)} ${rate(summary.rps).padStart(7)} req/s  p50 ${ms(summary.p50)} ms  p99 ${ms(summary.p99)} ms  errors ${summary.errors}`);
+  return summary;
+}
+
+interface Results {
+  raw: Summary | undefined;
+  readonly bare: Map<number, Summary>;
+  readonly rows: ResultRow[];
+  readonly large: LargeRow[];
+}
+
+async function rawCell(s: Settings, row: readonly number[], out: Results): Promise<void> {
+  const summary = summarize(await rawRun(row, s.seconds, s.warmupSeconds, s.maxRequests));
+  log(`raw                    ${rate(summary.rps).padStart(7)} run/s  p50 ${ms(summary.p50)} ms  p99 ${ms(summary.p99)} ms`);
+  out.raw = summary;
+  out.rows.push({ target: LABELS.raw, batching: '—', concurrency: 1, summary });
+}
+
+async function bareCells(s: Settings, one: readonly number[][], wanted: (id: string) => boolean, out: Results): Promise<void> {
+  const levels = s.concurrency.filter((c) => wanted(`bare/c${c}`));
+  if (levels.length === 0) return;
+  const server = await startBare(s.profileDir);
+  try {
+    const driver = new HttpDriver(server.url, bareJson(one), expect('"probabilities"'));
+    for (const c of levels) {
+      const summary = await measure(`bare/c${c}`, driver, c, s);
+      out.bare.set(c, summary);
+      out.rows.push({ target: LABELS.bare, batching: '—', concurrency: c, summary });
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+async function ferryCells(server: FerryServer, s: Settings, one: readonly number[][], wanted: (id: string) => boolean, out: Results): Promise<void> {
+  for (const p of PROTOCOLS) {
+    for (const batching of ['off', 'on'] as const) {
+      const levels = s.concurrency.filter((c) => wanted(`${p.id}/${batching}/c${c}`));
+      if (levels.length === 0) continue;
+      const driver = p.driver(server, MODELS[batching], one);
+      try {
+        for (const c of levels) out.rows.push({ target: p.label, batching, concurrency: c, summary: await measure(`${p.id}/${batching}/c${c}`, driver, c, s) });
+      } finally {
+        driver.close();
+      }
+    }
+  }
+}
+
+async function largeCells(server: FerryServer, s: Settings, wanted: (id: string) => boolean, out: Results): Promise<void> {
+  const rows = cycleRows(fixtureRows(), s.largeRows);
+  for (const p of PROTOCOLS.filter((x) => x.id !== 'mlflow' && wanted(`large/${x.id}`))) {
+    const driver = p.driver(server, MODELS.off, rows);
+    try {
+      const summary = await measure(`large/${p.id}`, driver, s.largeConcurrency, s);
+      out.large.push({ protocol: p.label, requestBytes: driver.requestBytes, tensorBytes: rows.length * FEATURES * 4, summary });
+    } finally {
+      driver.close();
+    }
+  }
+}
+
+function ortVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function markdown(s: Settings, r: Results): string {
+  const cpu = cpus();
+  const targets = judgeTargets(r.rows, r.bare, r.raw, r.large);
+  return [
+    '## Serving benchmark (`npm run bench:serve`)',
+    '',
+    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB · Node ${process.versions.node} · onnxruntime-node ${ortVersion()} · model breast_mlp (30 FP32 inputs, 1 row per request)`,
+    `${s.seconds} s measured after ${s.warmupSeconds} s warm-up per cell, closed loop (each of N clients sends its next request when the last one is answered) · batching on: max_batch_size ${s.batching.maxBatchSize}, max_queue_delay_us ${s.batching.maxQueueDelayUs}.`,
+    '**The load generator and the server share these cores**, so absolute numbers are low and compare only within one run.',
+    '',
+    mainTable(r.rows, r.bare),
+    '',
+    `### Large tensor: ${s.largeRows.toLocaleString('en-US')} rows × ${FEATURES} = ${(s.largeRows * FEATURES).toLocaleString('en-US')} FP32 elements per request (batching off)`,
+    '',
+    r.large.length > 0 ? largeTable(r.large, s.largeConcurrency) : '_not run_',
+    '',
+    'Tensor MB/s counts the 4-byte FP32 payload delivered; wire MB/s the request bodies (JSON text, header + raw bytes, protobuf).',
+    '',
+    '### Targets',
+    '',
+    targetsList(targets),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const s = loadSettings();
+  const wanted = (id: string) => !s.filter || s.filter.test(id);
+  const one = [fixtureRows()[0] ?? []];
+  const out: Results = { raw: undefined, bare: new Map(), rows: [], large: [] };
+  if (s.profileDir) mkdirSync(s.profileDir, { recursive: true });
+
+  if (wanted('raw')) await rawCell(s, one[0]!, out);
+  await bareCells(s, one, wanted, out);
+  const ferryIds = [...PROTOCOLS.flatMap((p) => ['off', 'on'].flatMap((b) => s.concurrency.map((c) => `${p.id}/${b}/c${c}`))), ...PROTOCOLS.map((p) => `large/${p.id}`)];
+  if (ferryIds.some(wanted)) {
+    const server = await startFerry(s.batching, s.profileDir);
+    try {
+      await ferryCells(server, s, one, wanted, out);
+      await largeCells(server, s, wanted, out);
+    } finally {
+      await server.stop();
+    }
+  }
+
+  const text = markdown(s, out);
+  process.stdout.write(`${text}\n`);
+  mkdirSync(dirname(s.output), { recursive: true });
+  writeFileSync(s.output, text);
+  log(`written to ${s.output}${s.profileDir ? `; CPU profiles in ${s.profileDir}` : ''}`);
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`[bench] failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { ferry } from '../../core/errors.js';
+import type { ApiScope } from '../../registry/types.js';
+import { newApiKey } from '../../serving/auth.js';
+import { collectList, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
+
+const SCOPES: readonly ApiScope[] = ['predict', 'admin'];
+
+export function apikeyCommand(program: Command, ctx: CliContext): void {
+  const apikey = program.command('apikey').description('API keys for `ferry serve --auth` (stored hashed in the registry)');
+
+  apikey.command('create')
+    .description('Create a key and print it once (it cannot be shown again)')
+    .requiredOption('--name <name>', 'what the key is for, e.g. "checkout-service"')
+    .option('--scope <scope>', 'predict (inference and metadata) or admin (also repository load/unload); repeatable', collectList)
+    .option('--json', 'print JSON')
+    .action(async (opts: { name: string; scope?: string[] }, cmd: Command) => {
+      const scopes = [...new Set(opts.scope ?? ['predict'])];
+      const unknown = scopes.find((s) => !SCOPES.includes(s as ApiScope));
+      if (unknown) throw ferry('FERRY_E_USAGE', { detail: `Unknown scope "${unknown}"; use predict or admin.` });
+      const { id, key, hash } = newApiKey();
+      await withFerry(ctx, (app, config) => app.registry.store.createApiKey({
+        id, name: opts.name, hash, scopes: scopes as ApiScope[], createdBy: config.actor, createdAt: new Date().toISOString(),
+      }));
+      if (wantsJson(cmd)) return printJson(ctx, { id, name: opts.name, scopes, key });
+      print(ctx, `${key}\n(key ${id}, scopes ${scopes.join(', ')}: store it now; only its hash is kept. Send it as "Authorization: Bearer <key>".)`);
+    });
+
+  apikey.command('list')
+    .description('List keys (never the keys themselves)')
+    .option('--json', 'print JSON')
+    .action(async (_o: unknown, cmd: Command) => {
+      const keys = await withFerry(ctx, (app) => app.registry.store.listApiKeys());
+      const rows = keys.map(({ hash: _hash, ...k }) => k);
+      if (wantsJson(cmd)) return printJson(ctx, rows);
+      if (rows.length === 0) return print(ctx, 'No API keys. Create one: ferry apikey create --name <who> --scope predict');
+      print(ctx, table(['id', 'name', 'scopes', 'created by', 'created at', 'revoked at'], rows.map((k) => [k.id, k.name, k.scopes.join(','), k.createdBy, k.createdAt, k.revokedAt ?? '-'])));
+    });
+
+  apikey.command('revoke')
+    .description('Revoke a key (servers stop accepting it within their poll interval)')
+    .argument('<id>', 'the key id shown by `ferry apikey list`')
+    .option('--json', 'print JSON')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const key = await withFerry(ctx, (app) => app.registry.store.revokeApiKey(id));
+      const { hash: _hash, ...shown } = key;
+      if (wantsJson(cmd)) return printJson(ctx, shown);
+      print(ctx, `Revoked ${key.id} (${key.name})`);
+    });
+}
