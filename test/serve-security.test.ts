@@ -151,7 +151,7 @@ describe('TLS, loopback and graceful shutdown', () => {
       headers: { 'inference-header-content-length': String(header.length), 'content-length': String(header.length + images.length) },
       body: stream,
       duplex: 'half',
-    } as RequestInit);
+    });
     await new Promise((r) => setTimeout(r, 200));
     const exit = server.stop();
     await new Promise((r) => setTimeout(r, 100));
