@@ -1,0 +1,107 @@
+/** Dynamic batching in the scoring core: joining, limits, preferred sizes, queue bound, timeouts. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isFerryError } from '../src/core/errors.js';
+import type { Tensor } from '../src/core/tensor.js';
+import { Batcher, DEFAULT_BATCH_POLICY, type BatchPolicy } from '../src/scoring/batcher.js';
+
+/** A runtime stand-in that doubles its input and records the batch sizes it was called with. */
+function doubler(delayMs = 0) {
+  const calls: number[] = [];
+  let gate: Promise<void> = Promise.resolve();
+  let open: () => void = () => undefined;
+  const run = async (inputs: Record<string, Tensor>) => {
+    const x = inputs.x!;
+    calls.push(x.shape[0]!);
+    await gate;
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    const data = Float32Array.from(x.data as Float32Array, (v) => v * 2);
+    return { y: { dtype: 'float32' as const, shape: [...x.shape], data } };
+  };
+  return {
+    calls,
+    run,
+    /** Hold every runtime call until `release()`. */
+    hold: () => { gate = new Promise((r) => { open = r; }); },
+    release: () => open(),
+  };
+}
+
+const req = (values: number[], width = 1): Record<string, Tensor> => ({ x: { dtype: 'float32', shape: [values.length / width, width], data: Float32Array.from(values) } });
+const policy = (p: Partial<BatchPolicy>): BatchPolicy => ({ ...DEFAULT_BATCH_POLICY, ...p });
+const values = (r: { outputs: Record<string, Tensor> }) => Array.from(r.outputs.y!.data as Float32Array);
+
+describe('Batcher', () => {
+  it('joins concurrent requests into one call and splits the answers back in order', async () => {
+    const rt = doubler();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 8, maxQueueDelayUs: 20_000, maxInflight: 1 }), 'm');
+    const results = await Promise.all([req([1]), req([2, 3], 1), req([4])].map((t) => b.submit(t, t.x!.shape[0]!)));
+    assert.deepEqual(rt.calls, [4]);
+    assert.deepEqual(results.map(values), [[2], [4, 6], [8]]);
+  });
+
+  it('dispatches as soon as max_batch_size rows are waiting, without waiting for the delay', async () => {
+    const rt = doubler();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 2, maxQueueDelayUs: 10_000_000, maxInflight: 4 }), 'm');
+    const results = await Promise.all([1, 2, 3, 4].map((v) => b.submit(req([v]), 1)));
+    assert.deepEqual(rt.calls, [2, 2]);
+    assert.deepEqual(results.map(values), [[2], [4], [6], [8]]);
+  });
+
+  it('dispatches at a preferred batch size', async () => {
+    const rt = doubler();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 64, preferredBatchSizes: [3], maxQueueDelayUs: 10_000_000, maxInflight: 4 }), 'm');
+    await Promise.all([1, 2, 3].map((v) => b.submit(req([v]), 1)));
+    assert.deepEqual(rt.calls, [3]);
+  });
+
+  it('never mixes requests whose non-batch shapes differ', async () => {
+    const rt = doubler();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 16, maxQueueDelayUs: 20_000, maxInflight: 1 }), 'm');
+    const [a, w, c] = await Promise.all([b.submit(req([1, 2], 2), 1), b.submit(req([5, 6, 7], 3), 1), b.submit(req([3, 4], 2), 1)]);
+    assert.deepEqual(rt.calls.sort(), [1, 2]);
+    assert.deepEqual([values(a), values(w), values(c)], [[2, 4], [10, 12, 14], [6, 8]]);
+  });
+
+  it('a full queue refuses new requests with FERRY_E_QUEUE_FULL (429) instead of growing', async () => {
+    const rt = doubler();
+    rt.hold();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 1, maxQueueDelayUs: 0, maxQueueSize: 2, maxInflight: 1 }), 'm');
+    const running = b.submit(req([1]), 1); // taken by the (held) runtime
+    await new Promise((r) => setImmediate(r));
+    const queued = [b.submit(req([2]), 1), b.submit(req([3]), 1)];
+    await assert.rejects(b.submit(req([4]), 1), (e) => isFerryError(e, 'FERRY_E_QUEUE_FULL') && e.httpStatus === 429);
+    rt.release();
+    assert.deepEqual((await Promise.all([running, ...queued])).map(values), [[2], [4], [6]]);
+  });
+
+  it('a request that waits longer than its timeout fails with FERRY_E_TIMEOUT (504) and leaves the queue', async () => {
+    const rt = doubler();
+    rt.hold();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 1, maxQueueDelayUs: 0, timeoutMs: 50, maxInflight: 1 }), 'm');
+    const first = b.submit(req([1]), 1);
+    const firstFails = assert.rejects(first, (e) => isFerryError(e, 'FERRY_E_TIMEOUT'), 'the held call also passed its deadline');
+    await new Promise((r) => setImmediate(r));
+    const second = b.submit(req([2]), 1);
+    await assert.rejects(second, (e) => isFerryError(e, 'FERRY_E_TIMEOUT') && e.httpStatus === 504);
+    assert.equal(b.queued, 0);
+    rt.release();
+    await firstFails;
+    assert.deepEqual(rt.calls, [1], 'the timed-out queued request never reached the runtime');
+  });
+
+  it('a runtime failure fails exactly the requests of that batch', async () => {
+    let n = 0;
+    const b = new Batcher(async (inputs) => {
+      n++;
+      if (n === 1) throw new Error('boom');
+      return { y: inputs.x! };
+    }, policy({ maxBatchSize: 2, maxQueueDelayUs: 10_000_000, maxInflight: 1 }), 'm');
+    const [a, c, d] = [b.submit(req([1]), 1), b.submit(req([2]), 1), b.submit(req([3]), 1)];
+    const dFails = assert.rejects(d, (e) => isFerryError(e, 'FERRY_E_SHUTTING_DOWN'));
+    await assert.rejects(a, (e) => isFerryError(e, 'FERRY_E_PREDICTION_FAILED'));
+    await assert.rejects(c, (e) => isFerryError(e, 'FERRY_E_PREDICTION_FAILED'));
+    b.close();
+    await dFails;
+  });
+});

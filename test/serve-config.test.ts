@@ -1,0 +1,83 @@
+/** ferry.yaml validation: defaults, per-model settings, and errors that name the bad key. */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isFerryError } from '../src/core/errors.js';
+import { loadServeConfig, parseServeConfig } from '../src/serving/config.js';
+import { tempDir } from './helpers/env.js';
+
+describe('serve config', () => {
+  it('defaults: loopback, 8080/8081, every model eager, no batching or cache', () => {
+    const c = parseServeConfig({});
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.port, 8080);
+    assert.equal(c.grpcPort, 8081);
+    assert.equal(c.models, undefined);
+    assert.deepEqual({ load: c.defaults.load, route: c.defaults.route, batching: c.defaults.batching, cache: c.defaults.cacheBytes }, { load: 'eager', route: 'latest', batching: undefined, cache: undefined });
+    assert.ok(c.grpcMaxMessageBytes > 4 * 1024 * 1024);
+  });
+
+  it('reads a YAML file; flags win; per-model settings inherit the defaults', () => {
+    const tmp = tempDir();
+    try {
+      const file = join(tmp.dir, 'ferry.yaml');
+      writeFileSync(file, [
+        'port: 9000',
+        'defaults:',
+        '  load: lazy',
+        '  batching: { max_batch_size: 8 }',
+        'models:',
+        '  - name: churn',
+        '    versions: [latest, champion, 3]',
+        '    canary: [{ target: champion, weight: 9 }, { target: 3, weight: 1 }]',
+        '  - name: fraud',
+        '    load: eager',
+        '    batching: false',
+        '    cache: { max_bytes: 2048 }',
+        '    shadow: { target: challenger, share: 0.25 }',
+      ].join('\n'));
+      const c = loadServeConfig({ config: file, port: '9100', grpcPort: 'off' });
+      assert.equal(c.port, 9100);
+      assert.equal(c.grpcPort, null);
+      const [churn, fraud] = c.models!;
+      assert.deepEqual(churn!.versions, ['latest', 'champion', '3']);
+      assert.deepEqual(churn!.canary, [{ target: 'champion', weight: 9 }, { target: '3', weight: 1 }]);
+      assert.equal(churn!.load, 'lazy');
+      assert.equal(churn!.batching?.maxBatchSize, 8);
+      assert.equal(fraud!.load, 'eager');
+      assert.equal(fraud!.batching, undefined);
+      assert.equal(fraud!.cacheBytes, 2048);
+      assert.deepEqual(fraud!.shadow, { target: 'challenger', share: 0.25 });
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  for (const [raw, message] of [
+    [{ prot: 80 }, /unknown key\(s\) prot/],
+    [{ port: 70000 }, /port must be an integer between 0 and 65535/],
+    [{ models: [{ name: 'm', load: 'sometimes' }] }, /models\[0\] \(m\): load must be "eager" or "lazy"/],
+    [{ models: [{ name: 'm', batching: { max_batch_size: 0 } }] }, /batching.max_batch_size must be an integer between 1/],
+    [{ models: [{ name: 'm', canary: [{ target: 'a', weight: 0 }] }] }, /canary weights must add up to more than 0/],
+    [{ models: [{ name: 'm', shadow: { target: 'b', share: 2 } }] }, /shadow needs a target and a share between 0 and 1/],
+    [{ models: [{ load: 'lazy' }] }, /models\[0\] needs a name/],
+    [{ tls: { cert: 'a.pem' } }, /TLS needs both a certificate and a key/],
+  ] as const) {
+    it(`refuses ${JSON.stringify(raw)}`, () => {
+      assert.throws(() => parseServeConfig(raw as Record<string, unknown>), (e) => isFerryError(e, 'FERRY_E_CONFIG_INVALID') && message.test(e.message));
+    });
+  }
+
+  it('a file that is not YAML, or missing, is a clear error', () => {
+    const tmp = tempDir();
+    try {
+      const file = join(tmp.dir, 'bad.yaml');
+      writeFileSync(file, 'models: [unclosed');
+      assert.throws(() => loadServeConfig({ config: file }), (e) => isFerryError(e, 'FERRY_E_CONFIG_INVALID') && e.message.includes('bad.yaml'));
+      assert.throws(() => loadServeConfig({ config: join(tmp.dir, 'none.yaml') }), (e) => isFerryError(e, 'FERRY_E_FILE_NOT_FOUND'));
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
