@@ -30,9 +30,12 @@ export interface BareServer {
   stop(): Promise<void>;
 }
 
-/** `--cpu-prof` flags when profiling, to write `<name>.cpuprofile` under `dir` on exit. */
+/**
+ * `--cpu-prof` flags when profiling: profiles go to `<dir>/<name>/` on exit, one per thread
+ * (Node's default file names; under tsx the loader thread writes one too, the small one).
+ */
 function profileFlags(dir: string | undefined, name: string): string[] {
-  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', join(dir, name)] : [];
 }
 
 /** Environment of a server child: nothing inherited but PATH (and ORT thread settings, if set). */

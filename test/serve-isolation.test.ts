@@ -1,0 +1,52 @@
+/**
+ * A slow model never blocks requests to other models: while one huge request runs on the CNN,
+ * small requests to another model keep being answered (inference runs off the event loop).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ferryCli, tempDir } from './helpers/env.js';
+import { fixture } from './helpers/fixtures.js';
+import { postJson, startServe, type ServeProcess } from './helpers/server.js';
+
+const breast = fixture('breast_mlp');
+const row = readFileSync(breast.input, 'utf8').trim().split('\n')[1]!.split(',').slice(1).map(Number);
+
+describe('isolation between models', () => {
+  const tmp = tempDir();
+  const env = { FERRY_HOME: join(tmp.dir, 'home') };
+  let server: ServeProcess;
+
+  before(async () => {
+    assert.equal((await ferryCli(['register', breast.model, '--name', 'fast'], env)).code, 0);
+    assert.equal((await ferryCli(['register', fixture('digits_cnn').model, '--name', 'slow'], env)).code, 0);
+    server = await startServe(env, ['--grpc-port', 'off']);
+  });
+  after(async () => {
+    assert.equal(await server.stop(), 0);
+    tmp.cleanup();
+  });
+
+  it('small requests to one model are answered while another model runs a huge request', async () => {
+    const n = 150_000; // ~0.4 s of CNN work on this machine, sent as 38 MB of binary tensor data
+    const images = Buffer.from(new Float32Array(n * 64).fill(0.5).buffer);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'image', shape: [n, 1, 8, 8], datatype: 'FP32', parameters: { binary_data_size: images.length } }], outputs: [{ name: 'label' }] }));
+    const started = performance.now();
+    let bigDone = 0;
+    const big = fetch(`${server.url}/v2/models/slow/infer`, { method: 'POST', headers: { 'inference-header-content-length': String(header.length) }, body: Buffer.concat([header, images]) })
+      .then(async (res) => { bigDone = performance.now(); assert.equal(res.status, 200); await res.arrayBuffer(); });
+    const latencies: number[] = [];
+    while (bigDone === 0) {
+      const t0 = performance.now();
+      const res = await postJson(`${server.url}/v2/models/fast/infer`, { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] });
+      assert.equal(res.status, 200);
+      if (bigDone === 0) latencies.push(performance.now() - t0);
+    }
+    await big;
+    const bigMs = bigDone - started;
+    const worst = Math.max(...latencies);
+    assert.ok(latencies.length >= 3, `only ${latencies.length} small requests were answered during the ${bigMs.toFixed(0)} ms big one`);
+    assert.ok(worst < bigMs / 2, `a small request waited ${worst.toFixed(0)} ms while the big one took ${bigMs.toFixed(0)} ms`);
+  });
+});
