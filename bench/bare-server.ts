@@ -3,7 +3,10 @@
  * else. Parses an Open Inference Protocol JSON body, builds the tensor, runs, replies JSON. No
  * routing, validation, metrics, logging, batching or request ids. Prints `{"port": N}` once listening.
  *
- *   node --import tsx bench/bare-server.ts <model.onnx>
+ * With `--canned` it reads the body and answers the same bytes every time, with no JSON parse and
+ * no model: the most a node:http server can answer here, i.e. the load generator's ceiling.
+ *
+ *   node --import tsx bench/bare-server.ts <model.onnx> [--canned]
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,8 +39,17 @@ async function infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/json' }).end(body);
 }
 
+const CANNED = '{"model_name":"bare","outputs":[{"name":"label","datatype":"INT64","shape":[1],"data":[0]},{"name":"probabilities","datatype":"FP32","shape":[1,2],"data":[0.997943639755249,0.0020563602447509766]}]}';
+
+async function canned(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  await readBody(req);
+  res.writeHead(200, { 'content-type': 'application/json' }).end(CANNED);
+}
+
+const handle = process.argv.includes('--canned') ? canned : infer;
+
 const server = createServer((req, res) => {
-  infer(req, res).catch((err: unknown) => {
+  handle(req, res).catch((err: unknown) => {
     res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(err) }));
   });
 });

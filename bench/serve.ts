@@ -69,16 +69,17 @@ async function rawCell(s: Settings, row: readonly number[], out: Results): Promi
   out.rows.push({ target: LABELS.raw, batching: '—', concurrency: 1, summary });
 }
 
-async function bareCells(s: Settings, one: readonly number[][], wanted: (id: string) => boolean, out: Results): Promise<void> {
-  const levels = s.concurrency.filter((c) => wanted(`bare/c${c}`));
+/** The bare node:http + ORT server (the floor), or its canned-reply variant (the load generator's ceiling). */
+async function bareCells(kind: 'bare' | 'ceiling', s: Settings, one: readonly number[][], wanted: (id: string) => boolean, out: Results): Promise<void> {
+  const levels = s.concurrency.filter((c) => wanted(`${kind}/c${c}`));
   if (levels.length === 0) return;
-  const server = await startBare(s.profileDir);
+  const server = await startBare(s.profileDir, kind === 'ceiling');
   try {
     const driver = new HttpDriver(server.url, bareJson(one), expect('"probabilities"'));
     for (const c of levels) {
-      const summary = await measure(`bare/c${c}`, driver, c, s);
-      out.bare.set(c, summary);
-      out.rows.push({ target: LABELS.bare, batching: '—', concurrency: c, summary });
+      const summary = await measure(`${kind}/c${c}`, driver, c, s);
+      if (kind === 'bare') out.bare.set(c, summary);
+      out.rows.push({ target: LABELS[kind], batching: '—', concurrency: c, summary });
     }
   } finally {
     await server.stop();
@@ -151,7 +152,8 @@ async function main(): Promise<void> {
   if (s.profileDir) mkdirSync(s.profileDir, { recursive: true });
 
   if (wanted('raw')) await rawCell(s, one[0]!, out);
-  await bareCells(s, one, wanted, out);
+  await bareCells('ceiling', s, one, wanted, out);
+  await bareCells('bare', s, one, wanted, out);
   const ferryIds = [...PROTOCOLS.flatMap((p) => ['off', 'on'].flatMap((b) => s.concurrency.map((c) => `${p.id}/${b}/c${c}`))), ...PROTOCOLS.map((p) => `large/${p.id}`)];
   if (ferryIds.some(wanted)) {
     const server = await startFerry(s.batching, s.profileDir);

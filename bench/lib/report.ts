@@ -54,7 +54,8 @@ export function mainTable(rows: readonly ResultRow[], bare: ReadonlyMap<number, 
     ['Target', 'Batching', 'Concurrency', 'Requests/s', 'p50 ms', 'p99 ms', 'Errors', 'vs bare'],
     ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows.map((r) => {
-      const floor = bare.get(r.concurrency);
+      // The in-process run has no HTTP at all: a ratio to the bare server would mean nothing.
+      const floor = r.batching === '—' && r.target.includes('in process') ? undefined : bare.get(r.concurrency);
       return [r.target, r.batching, String(r.concurrency), rate(r.summary.rps), ms(r.summary.p50), ms(r.summary.p99), String(r.summary.errors), floor ? ratio(r.summary.rps / floor.rps) : ''];
     }),
   );

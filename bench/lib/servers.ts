@@ -101,11 +101,15 @@ export async function startFerry(batching: BatchingOptions, profileDir?: string)
   }
 }
 
-/** bench/bare-server.ts in its own process (TypeScript through tsx, compiled once at start). */
-export async function startBare(profileDir?: string): Promise<BareServer> {
-  const { child, info } = await startChild<{ port: number }>('bare server', {
+/**
+ * bench/bare-server.ts in its own process (TypeScript through tsx, compiled once at start);
+ * `canned`: the no-model variant that measures the load generator's ceiling.
+ */
+export async function startBare(profileDir?: string, canned = false): Promise<BareServer> {
+  const name = canned ? 'canned' : 'bare';
+  const { child, info } = await startChild<{ port: number }>(`${name} server`, {
     cwd: ROOT,
-    args: [...profileFlags(profileDir, 'bare'), '--import', 'tsx', join(ROOT, 'bench/bare-server.ts'), MODEL_PATH],
+    args: [...profileFlags(profileDir, name), '--import', 'tsx', join(ROOT, 'bench/bare-server.ts'), MODEL_PATH, ...(canned ? ['--canned'] : [])],
     env: childEnv({}),
     ready: (line) => (line.startsWith('{"port":') ? JSON.parse(line) as { port: number } : undefined),
   });

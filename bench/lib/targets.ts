@@ -4,6 +4,7 @@ import type { Summary } from './stats.js';
 
 export const LABELS = {
   raw: 'onnxruntime-node `run` (in process)',
+  ceiling: 'node:http canned reply (load ceiling)',
   bare: 'bare node:http + ORT',
   oipJson: 'OIP REST JSON',
   oipBinary: 'OIP REST binary',

@@ -6,6 +6,7 @@ import type { Ferry } from '../../app.js';
 import { readFrame } from '../../data/readers.js';
 import { predictionRecords } from '../../scoring/records.js';
 import { print, table, withFerry, type CliContext } from '../context.js';
+import { runServe } from './serve.js';
 
 /** The bundled demo models (the test fixtures, trained by scripts/fixtures/make.py). */
 const DEMO_MODELS: readonly { dir: string; name: string; description: string; inputColumns: Record<string, string[]> | undefined }[] = [
@@ -18,8 +19,11 @@ const fixturesDir = fileURLToPath(new URL('../../../fixtures/models/', import.me
 
 export function demoCommand(program: Command, ctx: CliContext): void {
   program.command('demo')
-    .description('Register the bundled demo models into the current home and score a few rows (what `npm start` runs)')
-    .action(async () => {
+    .description('Register the bundled demo models into the current home, score a few rows, and with --serve serve them (what `npm start` runs)')
+    .option('--serve', 'then start `ferry serve` on 127.0.0.1:8080 (HTTP) and :8081 (gRPC)')
+    .option('-p, --port <port>', 'HTTP port with --serve', '8080')
+    .option('--grpc-port <port>', 'gRPC port with --serve', '8081')
+    .action(async (opts: { serve?: boolean; port: string; grpcPort: string }) => {
       await withFerry(ctx, async (app, config) => {
         print(ctx, `Ferry home: ${config.home}${config.databaseUrl ? ` (registry in ${app.registry.store.location})` : ''}`);
         for (const demo of DEMO_MODELS) await registerDemo(ctx, app, demo);
@@ -34,8 +38,18 @@ export function demoCommand(program: Command, ctx: CliContext): void {
           return [r.id, r.label, p[0]?.toFixed(4), p[1]?.toFixed(4)];
         })));
       });
+      const row = '[17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,0.04904,0.05373,0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,0.2654,0.4601,0.1189]';
+      const base = `http://127.0.0.1:${opts.port}`;
       print(ctx, [
         '',
+        ...(opts.serve ? [
+          `Serving on ${base} (Open Inference Protocol v2, MLflow, KServe v1) and gRPC on 127.0.0.1:${opts.grpcPort}. Try:`,
+          `  curl -s ${base}/v2/models/breast-cancer`,
+          `  curl -s ${base}/v2/models/breast-cancer/versions/champion/infer -H 'content-type: application/json' -d '{"inputs":[{"name":"input","shape":[1,30],"datatype":"FP32","data":${row}}]}'`,
+          `  curl -s ${base}/models/breast-cancer/invocations -H 'content-type: application/json' -d '{"instances":[${row}]}'`,
+          `  curl -s ${base}/metrics | grep ferry_requests_total`,
+          '',
+        ] : []),
         'Try next:',
         '  npx ferry models                       # what is registered',
         '  npx ferry versions breast-cancer        # its versions, aliases and digests',
@@ -44,6 +58,7 @@ export function demoCommand(program: Command, ctx: CliContext): void {
         '  npx ferry alias history breast-cancer',
         '  npx ferry --help',
       ].join('\n'));
+      if (opts.serve) await runServe(ctx, { port: opts.port, grpcPort: opts.grpcPort });
     });
 }
 

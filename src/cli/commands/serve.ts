@@ -22,7 +22,11 @@ export function serveCommand(program: Command, ctx: CliContext): void {
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
     .option('--body-limit <bytes>', 'largest request body accepted (413 beyond it)')
     .option('--poll-interval <ms>', 'how often alias moves in the registry are checked')
-    .action(async (opts: ServeFlags) => {
+    .action((opts: ServeFlags) => runServe(ctx, opts));
+}
+
+/** Start the server and run until SIGTERM/SIGINT (also used by `ferry demo --serve`). */
+export async function runServe(ctx: CliContext, opts: ServeFlags): Promise<void> {
       const config = loadConfig(ctx.env);
       const serve = loadServeConfig(opts);
       const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry' } });
@@ -61,5 +65,4 @@ export function serveCommand(program: Command, ctx: CliContext): void {
       await server.close();
       await app.close();
       logger.info('stopped');
-    });
 }
