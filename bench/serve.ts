@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stopAll } from './lib/children.js';
+import { processCpuMs, selfCpuMs } from './lib/cpu.js';
 import type { Driver } from './lib/driver.js';
 import { cycleRows, FEATURES, fixtureRows, ROOT } from './lib/fixture.js';
 import { GrpcDriver } from './lib/grpc-driver.js';
@@ -46,12 +47,15 @@ function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-/** Check the endpoint, warm up, then measure one cell. */
-async function measure(id: string, driver: Driver, concurrency: number, s: Settings): Promise<Summary> {
+/** Check the endpoint, warm up, then measure one cell (and the CPU the server and this process spent on it). */
+async function measure(id: string, driver: Driver, concurrency: number, s: Settings, serverPid: number | undefined): Promise<Summary> {
   await driver.preflight();
   if (s.warmupSeconds > 0) await driver.run({ concurrency, seconds: s.warmupSeconds, maxRequests: s.maxRequests });
-  const summary = summarize(await driver.run({ concurrency, seconds: s.seconds, maxRequests: s.maxRequests }));
-  log(`${id.padEnd(22)} ${rate(summary.rps).padStart(7)} req/s  p50 ${ms(summary.p50)} ms  p99 ${ms(summary.p99)} ms  errors ${summary.errors}`);
+  const server0 = processCpuMs(serverPid);
+  const client0 = selfCpuMs();
+  const m = await driver.run({ concurrency, seconds: s.seconds, maxRequests: s.maxRequests });
+  const summary = summarize({ ...m, serverCpuMs: processCpuMs(serverPid) - server0, clientCpuMs: selfCpuMs() - client0 });
+  log(`${id.padEnd(22)} ${rate(summary.rps).padStart(7)} req/s  p50 ${ms(summary.p50)} ms  p99 ${ms(summary.p99)} ms  errors ${summary.errors}  CPU µs/req server ${summary.serverCpuUs.toFixed(0)} client ${summary.clientCpuUs.toFixed(0)}`);
   return summary;
 }
 
@@ -77,7 +81,7 @@ async function bareCells(kind: 'bare' | 'ceiling', s: Settings, one: readonly nu
   try {
     const driver = new HttpDriver(server.url, bareJson(one), expect('"probabilities"'));
     for (const c of levels) {
-      const summary = await measure(`${kind}/c${c}`, driver, c, s);
+      const summary = await measure(`${kind}/c${c}`, driver, c, s, server.child.proc.pid);
       if (kind === 'bare') out.bare.set(c, summary);
       out.rows.push({ target: LABELS[kind], batching: '—', concurrency: c, summary });
     }
@@ -93,7 +97,7 @@ async function ferryCells(server: FerryServer, s: Settings, one: readonly number
       if (levels.length === 0) continue;
       const driver = p.driver(server, MODELS[batching], one);
       try {
-        for (const c of levels) out.rows.push({ target: p.label, batching, concurrency: c, summary: await measure(`${p.id}/${batching}/c${c}`, driver, c, s) });
+        for (const c of levels) out.rows.push({ target: p.label, batching, concurrency: c, summary: await measure(`${p.id}/${batching}/c${c}`, driver, c, s, server.child.proc.pid) });
       } finally {
         driver.close();
       }
@@ -106,7 +110,7 @@ async function largeCells(server: FerryServer, s: Settings, wanted: (id: string)
   for (const p of PROTOCOLS.filter((x) => x.id !== 'mlflow' && wanted(`large/${x.id}`))) {
     const driver = p.driver(server, MODELS.off, rows);
     try {
-      const summary = await measure(`large/${p.id}`, driver, s.largeConcurrency, s);
+      const summary = await measure(`large/${p.id}`, driver, s.largeConcurrency, s, server.child.proc.pid);
       out.large.push({ protocol: p.label, requestBytes: driver.requestBytes, tensorBytes: rows.length * FEATURES * 4, summary });
     } finally {
       driver.close();

@@ -213,9 +213,10 @@ describe('MLflow scoring protocol', () => {
       const data = rows.slice(0, 3).map((r) => [...r]);
       data[1]![columns.indexOf('mean_texture')] = 'abc';
       const r = await postJson(url('/models/bc/invocations'), { dataframe_split: { columns, data } });
-      assertMlflowError(r, 400, /Row 2, column "mean_texture".*"abc"/);
+      assertMlflowError(r, 400, /Row 2, column "mean_texture": expected a number \(float32\) but got text\.$/);
+      assert.doesNotMatch(JSON.stringify(r.body), /abc/, 'the data is not echoed back');
       const csv = `${columns.join(',')}\n${rows[0]!.join(',')}\n${rows[1]!.map((v, j) => (j === 3 ? 'n/a' : v)).join(',')}\n`;
-      assertMlflowError(await post(url('/models/bc/invocations'), csv, 'text/csv'), 400, /Row 2, column "mean_area".*"n\/a"/);
+      assertMlflowError(await post(url('/models/bc/invocations'), csv, 'text/csv'), 400, /Row 2, column "mean_area": expected a number \(float32\) but got text\.$/);
     });
 
     it('400 for row lists sent to a model with several inputs, and for a wrong row width', async () => {

@@ -67,6 +67,21 @@ describe('API keys', () => {
     assert.equal((await fetch(`${server.url}/v2/health/live`)).status, 200, 'health stays open for probes');
   });
 
+  it('moving an alias through the server needs the admin scope and records who moved it', async () => {
+    assert.equal((await ferryCli(['register', breast.model, '--name', 'bc'], env)).code, 0);
+    const move = (key: string) => fetch(`${server.url}/ferry/v1/models/bc/aliases/champion`, { method: 'PUT', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ version: 2 }) });
+    assert.equal((await move(predictKey.key)).status, 403);
+    const res = await move(adminKey.key);
+    assert.equal(res.status, 200);
+    const event = (await res.json()) as { toVersion: number; actor: string };
+    assert.equal(event.toVersion, 2);
+    assert.equal(event.actor, `apikey:${adminKey.id} (t-admin)`);
+    const answered = await postJson(`${server.url}/v2/models/bc/versions/champion/infer`, body, { authorization: `Bearer ${predictKey.key}` });
+    assert.equal(answered.headers.get('x-ferry-model-version'), '2', 'this server reloaded at once');
+    const history = await ferryCli(['alias', 'history', 'bc', 'champion', '--json'], env);
+    assert.equal((JSON.parse(history.stdout) as { actor: string }[])[0]!.actor, event.actor);
+  });
+
   it('gRPC checks the same keys from call metadata', async () => {
     const def = protoLoader.loadSync(join(ROOT, 'proto/open_inference_grpc.proto'), { keepCase: true, longs: String, defaults: true, oneofs: true });
     const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };

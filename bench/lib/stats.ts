@@ -10,6 +10,9 @@ export interface Measurement {
   readonly seconds: number;
   /** Latency of every successful request, in milliseconds. */
   readonly latenciesMs: readonly number[];
+  /** CPU time the server process (all threads) and the load generator used during the run, in ms. */
+  readonly serverCpuMs?: number;
+  readonly clientCpuMs?: number;
 }
 
 /** What a table cell shows. */
@@ -19,6 +22,9 @@ export interface Summary {
   readonly p99: number;
   readonly errors: number;
   readonly ok: number;
+  /** CPU microseconds per successful request in the server and in the load generator (NaN: not measured). */
+  readonly serverCpuUs: number;
+  readonly clientCpuUs: number;
 }
 
 /** Collects per-request latencies (ms) with a hard cap on how many are kept. */
@@ -58,5 +64,11 @@ export function summarize(m: Measurement): Summary {
     p99: percentile(sorted, 99),
     errors: m.errors,
     ok: m.ok,
+    serverCpuUs: perRequestUs(m.serverCpuMs, m.ok),
+    clientCpuUs: perRequestUs(m.clientCpuMs, m.ok),
   };
+}
+
+function perRequestUs(ms: number | undefined, ok: number): number {
+  return ms === undefined || ok === 0 ? Number.NaN : (ms * 1000) / ok;
 }

@@ -140,9 +140,15 @@ function toBool(cell: Cell): number | typeof INVALID {
   return INVALID;
 }
 
+/**
+ * What kind of value came, never the value itself: messages end up in logs and HTTP
+ * responses, and the data may be personal. Row and column locate the cell.
+ */
 function describeCell(cell: Cell): string {
   if (Array.isArray(cell)) return `a list of ${cell.length}`;
-  if (typeof cell === 'string') return `"${cell.length > 40 ? `${cell.slice(0, 40)}…` : cell}"`;
-  return `${typeof cell} ${String(cell)}`;
+  if (typeof cell === 'string') return /^\s*[+-]?(\d|\.\d)/.test(cell) ? 'text that is not a plain decimal number' : 'text';
+  if (typeof cell === 'number') return Number.isInteger(cell) ? 'an integer out of range' : 'a fractional number';
+  if (typeof cell === 'boolean') return 'a boolean';
+  return typeof cell;
 }
 

@@ -8,14 +8,17 @@ export interface HasHeaders {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
-/** Who may call what. `check` throws FERRY_E_UNAUTHENTICATED (401) or FERRY_E_FORBIDDEN (403). */
+/**
+ * Who may call what. `check` throws FERRY_E_UNAUTHENTICATED (401) or FERRY_E_FORBIDDEN (403),
+ * and returns who is calling (recorded as the actor of alias moves).
+ */
 export interface Auth {
   readonly enabled: boolean;
-  check(req: HasHeaders, scope: ApiScope, action?: string): void;
+  check(req: HasHeaders, scope: ApiScope, action?: string): string;
 }
 
 /** Auth switched off: everything is allowed (the server binds 127.0.0.1 by default). */
-export const openAuth: Auth = { enabled: false, check: () => undefined };
+export const openAuth: Auth = { enabled: false, check: () => 'api' };
 
 const KEY_RE = /^fk_([a-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
 
@@ -48,12 +51,13 @@ export class ApiKeyAuth implements Auth {
     this.#keys = new Map(keys.filter((k) => !k.revokedAt).map((k) => [k.id, k]));
   }
 
-  check(req: HasHeaders, scope: ApiScope, action = scope === 'admin' ? 'changing models' : 'predictions'): void {
+  check(req: HasHeaders, scope: ApiScope, action = scope === 'admin' ? 'changing models' : 'predictions'): string {
     const presented = keyFrom(req);
     const match = presented ? KEY_RE.exec(presented) : null;
     const stored = match?.[1] ? this.#keys.get(match[1]) : undefined;
     if (!presented || !stored || !sameHash(hashKey(presented), stored.hash)) throw ferry('FERRY_E_UNAUTHENTICATED');
     if (!stored.scopes.includes(scope) && !stored.scopes.includes('admin')) throw ferry('FERRY_E_FORBIDDEN', { scope, action });
+    return `apikey:${stored.id} (${stored.name})`;
   }
 }
 

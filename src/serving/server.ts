@@ -8,6 +8,7 @@ import type { ServeConfig } from './config.js';
 import type { ServingContext } from './context.js';
 import { Deployments } from './deployments.js';
 import { startGrpc } from './grpc/grpc-server.js';
+import { adminRoutes } from './http/admin.js';
 import { createHttpApp } from './http/app.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
 import { mlflowRoutes } from './http/mlflow.js';
@@ -42,7 +43,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
 
   await deployments.start();
   const http: FastifyInstance = createHttpApp(config, logger);
-  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, opsRoutes]) routes(http, context);
+  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, opsRoutes]) routes(http, context);
   const address = await http.listen({ host: config.host, port: config.port });
 
   let grpcServer: grpc.Server | undefined;

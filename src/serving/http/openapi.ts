@@ -35,6 +35,9 @@ export function openApiDocument(version: string): object {
     '/v1/models': { get: op('Served model names', kserve) },
     '/v1/models/{model}': { get: op('Model status {"name","ready"}', kserve, { parameters: [modelParam] }) },
     '/v1/models/{model}:predict': { post: op('Predict with "instances" or "inputs"', kserve, { parameters: [modelParam] }) },
+    '/ferry/v1/models/{model}/aliases': { get: op('Aliases of a model and their history', ['Ferry admin'], { parameters: [modelParam] }) },
+    '/ferry/v1/models/{model}/aliases/{alias}': { put: op('Point an alias at a version ({"version": n}); admin scope; hot-reloads at once', ['Ferry admin'], { parameters: [modelParam, { name: 'alias', in: 'path', required: true, schema: { type: 'string' } }] }) },
+    '/ferry/v1/models/{model}/aliases/{alias}/rollback': { post: op('Move an alias back to its previous version; admin scope', ['Ferry admin'], { parameters: [modelParam, { name: 'alias', in: 'path', required: true, schema: { type: 'string' } }] }) },
     '/metrics': { get: op('Prometheus metrics', ['Operations']) },
     '/openapi.json': { get: op('This document', ['Operations']) },
   };

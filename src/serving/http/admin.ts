@@ -1,0 +1,39 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ferry } from '../../core/errors.js';
+import type { ServingContext } from '../context.js';
+import { bodyText, parseJsonBody } from './app.js';
+
+interface AliasParams { model: string; alias: string }
+
+/**
+ * Ferry's own admin endpoints (admin scope): move or roll back an alias through the server.
+ * The move is recorded in the registry like `ferry alias set`, then this server reloads at
+ * once (other replicas pick it up on their next registry poll).
+ */
+export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  app.put('/ferry/v1/models/:model/aliases/:alias', async (req: FastifyRequest<{ Params: AliasParams }>) => {
+    const actor = ctx.auth.check(req, 'admin', 'moving aliases');
+    const body = parseJsonBody(bodyText(req), 'alias move');
+    const version = (body as { version?: unknown } | null)?.version;
+    if (typeof version !== 'number' && typeof version !== 'string') {
+      throw ferry('FERRY_E_REQUEST_INVALID', { protocol: 'alias move', detail: 'send {"version": <number or reference>}' });
+    }
+    const event = await ctx.app.registry.setAlias(req.params.model, req.params.alias, version, actor);
+    await ctx.deployments.refresh();
+    return event;
+  });
+
+  app.post('/ferry/v1/models/:model/aliases/:alias/rollback', async (req: FastifyRequest<{ Params: AliasParams }>) => {
+    const actor = ctx.auth.check(req, 'admin', 'moving aliases');
+    const event = await ctx.app.registry.rollbackAlias(req.params.model, req.params.alias, actor);
+    await ctx.deployments.refresh();
+    return event;
+  });
+
+  app.get('/ferry/v1/models/:model/aliases', async (req: FastifyRequest<{ Params: { model: string } }>) => {
+    ctx.auth.check(req, 'predict');
+    const model = await ctx.app.registry.store.getModel(req.params.model);
+    if (!model) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: req.params.model });
+    return { aliases: await ctx.app.registry.store.listAliases(req.params.model), history: await ctx.app.registry.store.aliasHistory(req.params.model) };
+  });
+}
