@@ -92,10 +92,9 @@ describe('Batcher', () => {
 
   it('a runtime failure fails exactly the requests of that batch', async () => {
     let n = 0;
-    const b = new Batcher(async (inputs) => {
+    const b = new Batcher((inputs) => {
       n++;
-      if (n === 1) throw new Error('boom');
-      return { y: inputs.x! };
+      return n === 1 ? Promise.reject(new Error('boom')) : Promise.resolve({ y: inputs.x! });
     }, policy({ maxBatchSize: 2, maxQueueDelayUs: 10_000_000, maxInflight: 1 }), 'm');
     const [a, c, d] = [b.submit(req([1]), 1), b.submit(req([2]), 1), b.submit(req([3]), 1)];
     const dFails = assert.rejects(d, (e) => isFerryError(e, 'FERRY_E_SHUTTING_DOWN'));

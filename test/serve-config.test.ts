@@ -65,7 +65,7 @@ describe('serve config', () => {
     [{ tls: { cert: 'a.pem' } }, /TLS needs both a certificate and a key/],
   ] as const) {
     it(`refuses ${JSON.stringify(raw)}`, () => {
-      assert.throws(() => parseServeConfig(raw as Record<string, unknown>), (e) => isFerryError(e, 'FERRY_E_CONFIG_INVALID') && message.test(e.message));
+      assert.throws(() => parseServeConfig(raw), (e) => isFerryError(e, 'FERRY_E_CONFIG_INVALID') && message.test(e.message));
     });
   }
 
