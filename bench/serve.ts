@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stopAll } from './lib/children.js';
-import { processCpuMs, selfCpuMs } from './lib/cpu.js';
+import { cpuSnapshot, cpuUsed } from './lib/cpu.js';
 import type { Driver } from './lib/driver.js';
 import { cycleRows, FEATURES, fixtureRows, ROOT } from './lib/fixture.js';
 import { GrpcDriver } from './lib/grpc-driver.js';
@@ -51,11 +51,10 @@ function log(message: string): void {
 async function measure(id: string, driver: Driver, concurrency: number, s: Settings, serverPid: number | undefined): Promise<Summary> {
   await driver.preflight();
   if (s.warmupSeconds > 0) await driver.run({ concurrency, seconds: s.warmupSeconds, maxRequests: s.maxRequests });
-  const server0 = processCpuMs(serverPid);
-  const client0 = selfCpuMs();
+  const before = cpuSnapshot(serverPid);
   const m = await driver.run({ concurrency, seconds: s.seconds, maxRequests: s.maxRequests });
-  const summary = summarize({ ...m, serverCpuMs: processCpuMs(serverPid) - server0, clientCpuMs: selfCpuMs() - client0 });
-  log(`${id.padEnd(22)} ${rate(summary.rps).padStart(7)} req/s  p50 ${ms(summary.p50)} ms  p99 ${ms(summary.p99)} ms  errors ${summary.errors}  CPU µs/req server ${summary.serverCpuUs.toFixed(0)} client ${summary.clientCpuUs.toFixed(0)}`);
+  const summary = summarize({ ...m, ...cpuUsed(before, cpuSnapshot(serverPid), m.seconds) });
+  log(`${id.padEnd(22)} ${rate(summary.rps).padStart(7)} req/s  p50 ${ms(summary.p50)} ms  p99 ${ms(summary.p99)} ms  errors ${summary.errors}  CPU µs/req server ${summary.serverCpuUs.toFixed(0)} client ${summary.clientCpuUs.toFixed(0)}  other load ${summary.otherCores.toFixed(2)} cores`);
   return summary;
 }
 
@@ -132,6 +131,7 @@ function markdown(s: Settings, r: Results): string {
     `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB · Node ${process.versions.node} · onnxruntime-node ${ortVersion()} · model breast_mlp (30 FP32 inputs, 1 row per request)`,
     `${s.seconds} s measured after ${s.warmupSeconds} s warm-up per cell, closed loop (each of N clients sends its next request when the last one is answered) · batching on: max_batch_size ${s.batching.maxBatchSize}, max_queue_delay_us ${s.batching.maxQueueDelayUs}.`,
     '**The load generator and the server share these cores**, so absolute numbers are low and compare only within one run.',
+    'CPU µs/req: CPU time (all threads) of the server process and of the load generator per answered request. Other load: cores kept busy by other processes during the measured run; above ~0.1 that row is disturbed.',
     '',
     mainTable(r.rows, r.bare),
     '',

@@ -24,3 +24,34 @@ export function selfCpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }
+
+/** Busy CPU time of the whole machine so far (all cores, /proc/stat at USER_HZ = 100), in ms; NaN where unavailable. */
+export function machineBusyMs(): number {
+  try {
+    const [cpu = ''] = readFileSync('/proc/stat', 'utf8').split('\n');
+    const [, user, nice, system, , , irq, softirq, steal] = cpu.trim().split(/\s+/).map(Number);
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU readings around a measured run: the server's, this process's and the whole machine's. */
+export interface CpuSnapshot {
+  readonly server: number;
+  readonly client: number;
+  readonly machine: number;
+}
+
+export function cpuSnapshot(serverPid: number | undefined): CpuSnapshot {
+  return { server: processCpuMs(serverPid), client: selfCpuMs(), machine: machineBusyMs() };
+}
+
+/** What the run used: server and client ms, and the cores other processes kept busy meanwhile. */
+export function cpuUsed(before: CpuSnapshot, after: CpuSnapshot, seconds: number): { serverCpuMs: number; clientCpuMs: number; otherCores: number } {
+  const serverCpuMs = after.server - before.server;
+  const clientCpuMs = after.client - before.client;
+  const own = (Number.isFinite(serverCpuMs) ? serverCpuMs : 0) + clientCpuMs;
+  const other = Math.max(0, after.machine - before.machine - own);
+  return { serverCpuMs, clientCpuMs, otherCores: other / 1000 / seconds };
+}

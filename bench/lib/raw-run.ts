@@ -1,5 +1,5 @@
 /** The floor: `InferenceSession.run` on one row, in process, one call after another. */
-import { selfCpuMs } from './cpu.js';
+import { cpuSnapshot, cpuUsed } from './cpu.js';
 import { FEATURES, INPUT_NAME, MODEL_PATH } from './fixture.js';
 import { openSession, ort } from './ort-session.js';
 import { LatencyRecorder, type Measurement } from './stats.js';
@@ -11,7 +11,7 @@ export async function rawRun(row: readonly number[], seconds: number, warmupSeco
     const loop = async (secs: number): Promise<Measurement> => {
       const recorder = new LatencyRecorder();
       const started = performance.now();
-      const cpu0 = selfCpuMs();
+      const before = cpuSnapshot(undefined);
       const deadline = started + secs * 1000;
       while (performance.now() < deadline && recorder.count < maxRequests) {
         const t0 = performance.now();
@@ -19,7 +19,10 @@ export async function rawRun(row: readonly number[], seconds: number, warmupSeco
         recorder.ok(performance.now() - t0);
         for (const t of Object.values(out)) t.dispose();
       }
-      return { ...recorder.measurement((performance.now() - started) / 1000), serverCpuMs: selfCpuMs() - cpu0 };
+      const m = recorder.measurement((performance.now() - started) / 1000);
+      const used = cpuUsed(before, cpuSnapshot(undefined), m.seconds);
+      // In process: the bench itself is the "server".
+      return { ...m, serverCpuMs: used.clientCpuMs, otherCores: used.otherCores };
     };
     await loop(warmupSeconds);
     return await loop(seconds);

@@ -39,6 +39,10 @@ function us(v: number): string {
   return Number.isFinite(v) ? v.toFixed(v < 10 ? 1 : 0) : '—';
 }
 
+function cores(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(2) : '—';
+}
+
 function ratio(v: number | undefined): string {
   return v === undefined || !Number.isFinite(v) ? '' : `${v.toFixed(2)}×`;
 }
@@ -55,12 +59,12 @@ function table(head: readonly string[], align: readonly ('l' | 'r')[], rows: rea
 /** The main table; "vs bare" is requests/s over the bare server's at the same concurrency. */
 export function mainTable(rows: readonly ResultRow[], bare: ReadonlyMap<number, Summary>): string {
   return table(
-    ['Target', 'Batching', 'Concurrency', 'Requests/s', 'p50 ms', 'p99 ms', 'Errors', 'vs bare', 'Server CPU µs/req', 'Client CPU µs/req'],
-    ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['Target', 'Batching', 'Concurrency', 'Requests/s', 'p50 ms', 'p99 ms', 'Errors', 'vs bare', 'Server CPU µs/req', 'Client CPU µs/req', 'Other load (cores)'],
+    ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows.map((r) => {
       // The in-process run has no HTTP at all: a ratio to the bare server would mean nothing.
       const floor = r.batching === '—' && r.target.includes('in process') ? undefined : bare.get(r.concurrency);
-      return [r.target, r.batching, String(r.concurrency), rate(r.summary.rps), ms(r.summary.p50), ms(r.summary.p99), String(r.summary.errors), floor ? ratio(r.summary.rps / floor.rps) : '', us(r.summary.serverCpuUs), us(r.summary.clientCpuUs)];
+      return [r.target, r.batching, String(r.concurrency), rate(r.summary.rps), ms(r.summary.p50), ms(r.summary.p99), String(r.summary.errors), floor ? ratio(r.summary.rps / floor.rps) : '', us(r.summary.serverCpuUs), us(r.summary.clientCpuUs), cores(r.summary.otherCores)];
     }),
   );
 }
@@ -68,12 +72,12 @@ export function mainTable(rows: readonly ResultRow[], bare: ReadonlyMap<number, 
 export function largeTable(rows: readonly LargeRow[], concurrency: number): string {
   const json = rows.find((r) => r.protocol.startsWith('OIP REST JSON'))?.summary.rps;
   return table(
-    ['Protocol', 'Concurrency', 'Request MB', 'Requests/s', 'Tensor MB/s', 'Wire MB/s (requests)', 'p50 ms', 'p99 ms', 'Errors', 'vs JSON', 'Server CPU ms/req', 'Client CPU ms/req'],
-    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['Protocol', 'Concurrency', 'Request MB', 'Requests/s', 'Tensor MB/s', 'Wire MB/s (requests)', 'p50 ms', 'p99 ms', 'Errors', 'vs JSON', 'Server CPU ms/req', 'Client CPU ms/req', 'Other load (cores)'],
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows.map((r) => [
       r.protocol, String(concurrency), mb(r.requestBytes), r.summary.rps.toFixed(1), mb(r.summary.rps * r.tensorBytes), mb(r.summary.rps * r.requestBytes),
       ms(r.summary.p50), ms(r.summary.p99), String(r.summary.errors), json ? ratio(r.summary.rps / json) : '',
-      ms(r.summary.serverCpuUs / 1000), ms(r.summary.clientCpuUs / 1000),
+      ms(r.summary.serverCpuUs / 1000), ms(r.summary.clientCpuUs / 1000), cores(r.summary.otherCores),
     ]),
   );
 }

@@ -13,6 +13,8 @@ export interface Measurement {
   /** CPU time the server process (all threads) and the load generator used during the run, in ms. */
   readonly serverCpuMs?: number;
   readonly clientCpuMs?: number;
+  /** Cores other processes on the machine kept busy during the run (noise). */
+  readonly otherCores?: number;
 }
 
 /** What a table cell shows. */
@@ -25,6 +27,7 @@ export interface Summary {
   /** CPU microseconds per successful request in the server and in the load generator (NaN: not measured). */
   readonly serverCpuUs: number;
   readonly clientCpuUs: number;
+  readonly otherCores: number;
 }
 
 /** Collects per-request latencies (ms) with a hard cap on how many are kept. */
@@ -66,6 +69,7 @@ export function summarize(m: Measurement): Summary {
     ok: m.ok,
     serverCpuUs: perRequestUs(m.serverCpuMs, m.ok),
     clientCpuUs: perRequestUs(m.clientCpuMs, m.ok),
+    otherCores: m.otherCores ?? Number.NaN,
   };
 }
 
