@@ -31,36 +31,63 @@ const req = (values: number[], width = 1): Record<string, Tensor> => ({ x: { dty
 const policy = (p: Partial<BatchPolicy>): BatchPolicy => ({ ...DEFAULT_BATCH_POLICY, ...p });
 const values = (r: { outputs: Record<string, Tensor> }) => Array.from(r.outputs.y!.data as Float32Array);
 
+/** Let queued work and timers that are due run. */
+const tick = () => new Promise((r) => setImmediate(r));
+
 describe('Batcher', () => {
-  it('joins concurrent requests into one call and splits the answers back in order', async () => {
+  it('a lone request on an idle runtime runs at once, without waiting the delay', async () => {
     const rt = doubler();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 8, maxQueueDelayUs: 10_000_000 }), 'm');
+    assert.deepEqual(values(await b.submit(req([21]), 1)), [42]);
+    assert.deepEqual(rt.calls, [1]);
+  });
+
+  it('requests arriving while a batch runs are joined into one call, answers split back in order', async () => {
+    const rt = doubler();
+    rt.hold();
     const b = new Batcher(rt.run, policy({ maxBatchSize: 8, maxQueueDelayUs: 20_000, maxInflight: 1 }), 'm');
-    const results = await Promise.all([req([1]), req([2, 3], 1), req([4])].map((t) => b.submit(t, t.x!.shape[0]!)));
-    assert.deepEqual(rt.calls, [4]);
-    assert.deepEqual(results.map(values), [[2], [4, 6], [8]]);
+    const first = b.submit(req([0]), 1);
+    await tick();
+    const rest = [req([1]), req([2, 3], 1), req([4])].map((t) => b.submit(t, t.x!.shape[0]!));
+    rt.release();
+    const results = await Promise.all([first, ...rest]);
+    assert.deepEqual(rt.calls, [1, 4]);
+    assert.deepEqual(results.map(values), [[0], [2], [4, 6], [8]]);
   });
 
   it('dispatches as soon as max_batch_size rows are waiting, without waiting for the delay', async () => {
     const rt = doubler();
-    const b = new Batcher(rt.run, policy({ maxBatchSize: 2, maxQueueDelayUs: 10_000_000, maxInflight: 4 }), 'm');
-    const results = await Promise.all([1, 2, 3, 4].map((v) => b.submit(req([v]), 1)));
-    assert.deepEqual(rt.calls, [2, 2]);
-    assert.deepEqual(results.map(values), [[2], [4], [6], [8]]);
+    rt.hold();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 2, maxQueueDelayUs: 10_000_000, maxInflight: 2 }), 'm');
+    const all = [0, 1, 2].map((v) => b.submit(req([v]), 1));
+    await tick();
+    assert.deepEqual(rt.calls, [1, 2], 'the second call started while the first was still running');
+    rt.release();
+    assert.deepEqual((await Promise.all(all)).map(values), [[0], [2], [4]]);
   });
 
   it('dispatches at a preferred batch size', async () => {
     const rt = doubler();
-    const b = new Batcher(rt.run, policy({ maxBatchSize: 64, preferredBatchSizes: [3], maxQueueDelayUs: 10_000_000, maxInflight: 4 }), 'm');
-    await Promise.all([1, 2, 3].map((v) => b.submit(req([v]), 1)));
-    assert.deepEqual(rt.calls, [3]);
+    rt.hold();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 64, preferredBatchSizes: [3], maxQueueDelayUs: 10_000_000, maxInflight: 2 }), 'm');
+    const all = [0, 1, 2, 3].map((v) => b.submit(req([v]), 1));
+    await tick();
+    assert.deepEqual(rt.calls, [1, 3]);
+    rt.release();
+    await Promise.all(all);
   });
 
   it('never mixes requests whose non-batch shapes differ', async () => {
     const rt = doubler();
+    rt.hold();
     const b = new Batcher(rt.run, policy({ maxBatchSize: 16, maxQueueDelayUs: 20_000, maxInflight: 1 }), 'm');
-    const [a, w, c] = await Promise.all([b.submit(req([1, 2], 2), 1), b.submit(req([5, 6, 7], 3), 1), b.submit(req([3, 4], 2), 1)]);
-    assert.deepEqual(rt.calls.sort(), [1, 2]);
-    assert.deepEqual([values(a), values(w), values(c)], [[2, 4], [10, 12, 14], [6, 8]]);
+    const first = b.submit(req([9, 9], 2), 1);
+    await tick();
+    const queued = [b.submit(req([1, 2], 2), 1), b.submit(req([5, 6, 7], 3), 1), b.submit(req([3, 4], 2), 1)];
+    rt.release();
+    const [, a, w, c] = await Promise.all([first, ...queued]);
+    assert.deepEqual(rt.calls, [1, 2, 1]);
+    assert.deepEqual([values(a!), values(w!), values(c!)], [[2, 4], [10, 12, 14], [6, 8]]);
   });
 
   it('a full queue refuses new requests with FERRY_E_QUEUE_FULL (429) instead of growing', async () => {
@@ -68,7 +95,7 @@ describe('Batcher', () => {
     rt.hold();
     const b = new Batcher(rt.run, policy({ maxBatchSize: 1, maxQueueDelayUs: 0, maxQueueSize: 2, maxInflight: 1 }), 'm');
     const running = b.submit(req([1]), 1); // taken by the (held) runtime
-    await new Promise((r) => setImmediate(r));
+    await tick();
     const queued = [b.submit(req([2]), 1), b.submit(req([3]), 1)];
     await assert.rejects(b.submit(req([4]), 1), (e) => isFerryError(e, 'FERRY_E_QUEUE_FULL') && e.httpStatus === 429);
     rt.release();
@@ -81,7 +108,7 @@ describe('Batcher', () => {
     const b = new Batcher(rt.run, policy({ maxBatchSize: 1, maxQueueDelayUs: 0, timeoutMs: 50, maxInflight: 1 }), 'm');
     const first = b.submit(req([1]), 1);
     const firstFails = assert.rejects(first, (e) => isFerryError(e, 'FERRY_E_TIMEOUT'), 'the held call also passed its deadline');
-    await new Promise((r) => setImmediate(r));
+    await tick();
     const second = b.submit(req([2]), 1);
     await assert.rejects(second, (e) => isFerryError(e, 'FERRY_E_TIMEOUT') && e.httpStatus === 504);
     assert.equal(b.queued, 0);
@@ -90,17 +117,38 @@ describe('Batcher', () => {
     assert.deepEqual(rt.calls, [1], 'the timed-out queued request never reached the runtime');
   });
 
-  it('a runtime failure fails exactly the requests of that batch', async () => {
+  it('a runtime failure fails exactly the requests of that batch; closing fails what is queued', async () => {
     let n = 0;
-    const b = new Batcher((inputs) => {
-      n++;
-      return n === 1 ? Promise.reject(new Error('boom')) : Promise.resolve({ y: inputs.x! });
-    }, policy({ maxBatchSize: 2, maxQueueDelayUs: 10_000_000, maxInflight: 1 }), 'm');
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => { open = r; });
+    const b = new Batcher(async (inputs) => {
+      const call = ++n;
+      await gate;
+      if (call === 2) throw new Error('boom');
+      return { y: inputs.x! };
+    }, policy({ maxBatchSize: 2, maxQueueDelayUs: 10_000_000, maxInflight: 2 }), 'm');
+    const first = b.submit(req([0]), 1);
+    await tick();
     const [a, c, d] = [b.submit(req([1]), 1), b.submit(req([2]), 1), b.submit(req([3]), 1)];
-    const dFails = assert.rejects(d, (e) => isFerryError(e, 'FERRY_E_SHUTTING_DOWN'));
-    await assert.rejects(a, (e) => isFerryError(e, 'FERRY_E_PREDICTION_FAILED'));
-    await assert.rejects(c, (e) => isFerryError(e, 'FERRY_E_PREDICTION_FAILED'));
+    const failed = (e: unknown) => isFerryError(e, 'FERRY_E_PREDICTION_FAILED') && /boom/.test(e.message);
+    const settled = [assert.rejects(a, failed), assert.rejects(c, failed)];
+    open();
+    assert.deepEqual(values(await first), [0]);
+    await Promise.all(settled);
+    assert.deepEqual(values(await d), [3], 'the next batch runs normally');
+  });
+
+  it('closing fails what is still queued with FERRY_E_SHUTTING_DOWN and refuses new work', async () => {
+    const rt = doubler();
+    rt.hold();
+    const b = new Batcher(rt.run, policy({ maxInflight: 1 }), 'm');
+    const running = b.submit(req([1]), 1);
+    await tick();
+    const queued = assert.rejects(b.submit(req([2]), 1), (e) => isFerryError(e, 'FERRY_E_SHUTTING_DOWN'));
     b.close();
-    await dFails;
+    await queued;
+    await assert.rejects(b.submit(req([3]), 1), (e) => isFerryError(e, 'FERRY_E_SHUTTING_DOWN'));
+    rt.release();
+    assert.deepEqual(values(await running), [2], 'a batch already running still finishes');
   });
 });

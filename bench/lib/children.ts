@@ -1,12 +1,24 @@
-/** Child processes of the bench: started, waited for, and always stopped (even on error). */
+/** Child processes (and temporary directories) of the bench: always stopped and removed, even on error. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
 
-/** SIGKILL whatever is still running when the bench process exits, however it exits. */
+/** SIGKILL whatever is still running and remove temporary directories when the bench exits, however it exits. */
 process.on('exit', () => {
   for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** A fresh temporary directory, removed by the returned function or at exit at the latest. */
+export function tempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(dir);
+  return { dir, remove: () => { rmSync(dir, { recursive: true, force: true }); dirs.delete(dir); } };
+}
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void stopAll().finally(() => process.exit(130));

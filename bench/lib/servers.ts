@@ -1,9 +1,8 @@
 /** The two servers under load: `ferry serve` (built CLI) and the bare node:http floor. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startChild, type Child } from './children.js';
+import { startChild, tempDir, type Child } from './children.js';
 import { MODEL_PATH, ROOT } from './fixture.js';
 
 const FERRY_BIN = join(ROOT, 'bin/ferry.js');
@@ -73,7 +72,7 @@ function ferryYaml(batching: BatchingOptions): string {
 
 /** A temporary FERRY_HOME with the fixture registered twice (batching off / on), and `ferry serve` on it. */
 export async function startFerry(batching: BatchingOptions, profileDir?: string): Promise<FerryServer> {
-  const home = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+  const { dir: home, remove } = tempDir('ferry-bench-');
   try {
     const env = childEnv({ FERRY_HOME: home });
     for (const name of [MODELS.off, MODELS.on]) await runCli(['register', MODEL_PATH, '--name', name], env);
@@ -92,11 +91,11 @@ export async function startFerry(batching: BatchingOptions, profileDir?: string)
       child,
       stop: async () => {
         await child.stop();
-        rmSync(home, { recursive: true, force: true });
+        remove();
       },
     };
   } catch (err) {
-    rmSync(home, { recursive: true, force: true });
+    remove();
     throw err;
   }
 }

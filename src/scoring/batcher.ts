@@ -53,9 +53,11 @@ interface Pending {
 }
 
 /**
- * Joins concurrent requests for one model version into larger runtime calls. A request
- * waits at most `maxQueueDelayUs` for company; the queue is bounded; each request has its
- * own timeout. Requests with different non-batch shapes never share a batch.
+ * Joins concurrent requests for one model version into larger runtime calls. When the
+ * runtime is idle a request runs at once; while a batch runs, new requests gather and wait at
+ * most `maxQueueDelayUs` (or until `maxBatchSize` rows or a preferred size are waiting). The
+ * queue is bounded; each request has its own timeout. Requests with different non-batch
+ * shapes never share a batch.
  */
 export class Batcher {
   readonly #run: Run;
@@ -112,7 +114,10 @@ export class Batcher {
       const ready = this.#rowsReady(head.key);
       const waitedUs = (performance.now() - head.enqueuedAt) * 1000;
       const full = ready >= this.#policy.maxBatchSize || this.#policy.preferredBatchSizes.includes(ready);
-      if (!full && waitedUs < this.#policy.maxQueueDelayUs) {
+      // An idle runtime starts at once: waiting for company only pays while another batch
+      // runs (requests then gather behind it), so a lone request never waits the delay.
+      const idle = this.#inflight === 0;
+      if (!full && !idle && waitedUs < this.#policy.maxQueueDelayUs) {
         this.#armTimer((this.#policy.maxQueueDelayUs - waitedUs) / 1000);
         return;
       }
@@ -173,7 +178,7 @@ export class Batcher {
         }
       })
       .catch((err: unknown) => {
-        const error = err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'runtime', model: this.#label, detail: String(err) }, err);
+        const error = err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'model', model: this.#label, detail: err instanceof Error ? err.message : String(err) }, err);
         for (const p of live) settle(p, () => p.reject(error));
       })
       .finally(() => {
