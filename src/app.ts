@@ -28,7 +28,7 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
     : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
   const artifacts = new LocalArtifactStore(config.artifactsDir);
   const runtimes = new RuntimeCatalog();
-  const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads };
+  const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning };
   const registry = new Registry(store, artifacts, runtimes, runtimeOptions);
   const loader = new ModelLoader(registry, runtimes, runtimeOptions);
   const scorer = new Scorer(scorerOptions);

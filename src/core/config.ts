@@ -14,7 +14,7 @@ export interface FerryConfig {
   readonly busyTimeoutMs: number;
   /** Who is acting: recorded as creator of versions and mover of aliases. */
   readonly actor: string;
-  readonly onnx: Readonly<{ intraOpThreads: number | undefined; interOpThreads: number | undefined }>;
+  readonly onnx: Readonly<{ intraOpThreads: number | undefined; interOpThreads: number | undefined; spinning: boolean }>;
 }
 
 /** Environment variables Ferry reads (documented in the README's configuration table). */
@@ -36,6 +36,7 @@ export function loadConfig(env: FerryEnv = process.env): FerryConfig {
     onnx: Object.freeze({
       intraOpThreads: optionalIntVar(env, 'FERRY_ONNX_INTRA_OP_THREADS', 1),
       interOpThreads: optionalIntVar(env, 'FERRY_ONNX_INTER_OP_THREADS', 1),
+      spinning: env.FERRY_ONNX_SPINNING === '1' || env.FERRY_ONNX_SPINNING === 'true',
     }),
   });
 }

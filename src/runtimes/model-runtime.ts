@@ -7,6 +7,8 @@ export interface RuntimeOptions {
   readonly intraOpThreads?: number | undefined;
   /** Threads used to run independent operators in parallel (ONNX Runtime inter-op). */
   readonly interOpThreads?: number | undefined;
+  /** Let idle runtime threads spin waiting for work (lower latency, but they burn CPU the server needs). */
+  readonly spinning?: boolean | undefined;
 }
 
 /** A loaded model, ready to score. Runtimes see only tensors, never rows or protocols. */

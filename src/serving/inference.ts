@@ -68,15 +68,17 @@ export class InferenceService {
       } finally {
         lease.release();
       }
-      this.#metrics.requests.labels(req.model, version, req.protocol, '200').inc();
-      this.#metrics.requestDuration.labels(req.model, req.protocol).observe((performance.now() - started) / 1000);
+      this.#metrics.countRequest(req.model, version, req.protocol, '200');
+      this.#metrics.observeRequest(req.model, req.protocol, (performance.now() - started) / 1000);
       if (req.version === undefined && config.shadow && this.#shouldMirror(req.model, config.shadow.share)) {
         this.#mirror(req, config, result).catch(() => undefined);
       }
       return result;
     } catch (err) {
       const error = asFerryError(err);
-      this.#metrics.requests.labels(req.model, version || 'none', req.protocol, String(error.httpStatus)).inc();
+      // Unknown model names come from URLs: never let them become metric label values.
+      const model = error.code === 'FERRY_E_MODEL_NOT_SERVED' ? '(not served)' : req.model;
+      this.#metrics.countRequest(model, version || 'none', req.protocol, String(error.httpStatus));
       throw error;
     }
   }

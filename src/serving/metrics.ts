@@ -31,6 +31,30 @@ export class ServingMetrics {
     this.shadowRequests = new Counter({ name: 'ferry_shadow_requests_total', help: 'Requests mirrored to a shadow version, by outcome (agree, differ, error).', labelNames: ['model', 'outcome'], registers: [registry] });
   }
 
+  readonly #children = new Map<string, { inc(): void }>();
+  readonly #durations = new Map<string, { observe(v: number): void }>();
+
+  /** Count one request. Label children are cached: prom-client hashes labels on every `.labels()` call. */
+  countRequest(model: string, version: string, protocol: string, code: string): void {
+    const key = `${model}\u0000${version}\u0000${protocol}\u0000${code}`;
+    let child = this.#children.get(key);
+    if (!child) {
+      child = this.requests.labels(model, version, protocol, code);
+      this.#children.set(key, child);
+    }
+    child.inc();
+  }
+
+  observeRequest(model: string, protocol: string, seconds: number): void {
+    const key = `${model}\u0000${protocol}`;
+    let child = this.#durations.get(key);
+    if (!child) {
+      child = this.requestDuration.labels(model, protocol);
+      this.#durations.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
   /** Hooks for the scoring core. */
   scoreObserver(): ScoreObserver {
     return {

@@ -49,6 +49,11 @@ export function checkShape(shape: unknown, input: string, protocol: string): num
 export function tensorFromJson(name: string, dtype: DType, shape: number[], data: unknown, protocol: string): Tensor {
   if (dtype === 'float16') throw bad(protocol, `input "${name}" is FP16, which JSON cannot carry; use the binary tensor extension`);
   if (data === undefined) throw bad(protocol, `input "${name}" has no "data"`);
+  // Fast path: a flat list of numbers into a numeric tensor (the common case; no copy, no branching per element).
+  if (Array.isArray(data) && (dtype === 'float32' || dtype === 'float64' || dtype === 'int32')) {
+    const fast = flatNumbers(data, dtype, shape);
+    if (fast) return { dtype, shape, data: fast };
+  }
   const flat = flattenNested(data, MAX_DEPTH);
   if (!flat) throw bad(protocol, `input "${name}" "data" is nested more than ${MAX_DEPTH} levels deep`);
   const n = elementCount(shape);
@@ -64,6 +69,20 @@ export function tensorFromJson(name: string, dtype: DType, shape: number[], data
 }
 
 const MAX_DEPTH = 32;
+
+/** A flat array of finite numbers (integers for int32) as a typed array, or undefined to take the general path. */
+function flatNumbers(data: readonly unknown[], dtype: 'float32' | 'float64' | 'int32', shape: readonly number[]): Float32Array | Float64Array | Int32Array | undefined {
+  const n = elementCount(shape);
+  if (data.length !== n) return undefined;
+  const out = dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = data[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+    out[i] = v;
+    if (dtype === 'int32' && out[i] !== v) return undefined;
+  }
+  return out;
+}
 
 function setJsonElement(out: TensorData, dtype: DType, i: number, v: unknown): boolean {
   if (dtype === 'string') {

@@ -23,6 +23,8 @@ export const onnxRuntime: RuntimeFactory = {
         executionMode: 'sequential',
         ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
         ...(options.interOpThreads ? { interOpNumThreads: options.interOpThreads } : {}),
+        // Spinning threads take the CPU the event loop needs on a small machine (measured in bench:serve).
+        extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' }, inter_op: { allow_spinning: options.spinning ? '1' : '0' } } },
       });
     } catch (err) {
       throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: cleanOrtMessage(err) }, err);

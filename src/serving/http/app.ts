@@ -15,21 +15,21 @@ export function createHttpApp(config: ServeConfig, logger: Logger): FastifyInsta
     requestTimeout: config.requestTimeoutMs,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // No child logger per request (measured: 2–4 µs each); error lines carry the request id.
+    childLoggerFactory: (parent) => parent,
     return503OnClosing: true,
     ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
   }) as unknown as FastifyInstance;
 
   // Every protocol parses its own body: keep it as bytes (JSON, CSV and binary tensors alike).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body); });
+  const keep = (_req: FastifyRequest, body: Buffer, done: (err: null, body: Buffer) => void) => { done(null, body); };
+  app.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' }, keep);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, keep);
 
+  // The one per-request hook: return the request id (taken from x-request-id or generated).
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
-    done();
-  });
-  app.addHook('onResponse', (req, reply, done) => {
-    // 503 is an answer (not ready, queue full, shutting down), not a failure worth an error line.
-    if (reply.statusCode >= 500 && reply.statusCode !== 503) req.log.error({ url: req.url, status: reply.statusCode }, 'request failed');
     done();
   });
   app.setErrorHandler((err: FastifyError | FerryError, req, reply) => sendError(reply, toFerry(err, req), 'oip'));
@@ -55,7 +55,8 @@ export type ErrorStyle = 'oip' | 'mlflow';
 export function sendError(reply: FastifyReply, error: FerryError, style: ErrorStyle): FastifyReply {
   const status = error.httpStatus;
   if (error.code === 'FERRY_E_QUEUE_FULL' || error.code === 'FERRY_E_MODEL_NOT_READY' || error.code === 'FERRY_E_SHUTTING_DOWN') void reply.header('retry-after', '1');
-  if (status >= 500) reply.log.error({ code: error.code, err: error.cause ?? error }, error.message);
+  // 503 is an answer (not ready, queue full, shutting down), not a failure worth an error line.
+  if (status >= 500 && status !== 503) reply.log.error({ reqId: reply.request.id, url: reply.request.url, code: error.code, err: error.cause ?? error }, error.message);
   const body = style === 'mlflow'
     ? { error_code: status === 503 ? 'TEMPORARILY_UNAVAILABLE' : status >= 500 ? 'INTERNAL_ERROR' : status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'BAD_REQUEST', message: error.message, ferry_code: error.code }
     : { error: error.message, code: error.code };
@@ -71,10 +72,10 @@ export function bodyText(req: FastifyRequest): string {
 
 /** Parse a JSON body or fail with a 400 saying where. */
 export function parseJsonBody(text: string, protocol: string): unknown {
-  if (text.trim() === '') throw ferry('FERRY_E_REQUEST_INVALID', { protocol, detail: 'the body is empty; send a JSON document' });
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
+    if (text.trim() === '') throw ferry('FERRY_E_REQUEST_INVALID', { protocol, detail: 'the body is empty; send a JSON document' });
     throw ferry('FERRY_E_REQUEST_INVALID', { protocol, detail: `the body is not valid JSON (${(err as Error).message})` });
   }
 }
