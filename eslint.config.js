@@ -13,7 +13,7 @@ const layerRule = (from, forbidden) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'fixtures/**', 'scripts/fixtures/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'fixtures/**', 'scripts/fixtures/**', 'src/**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -22,13 +22,13 @@ export interface Ferry {
 }
 
 /** The composition root: open the stores named by the config and wire the parts. */
-export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}): Promise<Ferry> {
+export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}): Promise<Ferry> {
   const store: RegistryStore = config.databaseUrl
     ? await openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
     : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
   const artifacts = new LocalArtifactStore(config.artifactsDir);
   const runtimes = new RuntimeCatalog();
-  const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning };
+  const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning, ...runtimeOverrides };
   const registry = new Registry(store, artifacts, runtimes, runtimeOptions);
   const loader = new ModelLoader(registry, runtimes, runtimeOptions);
   const scorer = new Scorer(scorerOptions);

@@ -9,6 +9,8 @@ export interface RuntimeOptions {
   readonly interOpThreads?: number | undefined;
   /** Let idle runtime threads spin waiting for work (lower latency, but they burn CPU the server needs). */
   readonly spinning?: boolean | undefined;
+  /** Run the model in this many worker threads (0 or undefined: on the calling thread). */
+  readonly workers?: number | undefined;
 }
 
 /** A loaded model, ready to score. Runtimes see only tensors, never rows or protocols. */

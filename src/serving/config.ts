@@ -38,6 +38,8 @@ export interface ServeConfig {
   /** How often aliases are checked for moves (ms). */
   readonly pollIntervalMs: number;
   readonly auth: boolean;
+  /** Worker threads per loaded model version (inference off the event loop); 0 = on the main thread. */
+  readonly runtimeWorkers: number;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   /** Explicit model list; undefined = every registered model with the defaults. */
   readonly models: readonly ModelServeConfig[] | undefined;
@@ -57,6 +59,7 @@ export interface ServeFlags {
   lazy?: boolean | undefined;
   batching?: boolean | undefined;
   pollInterval?: string | undefined;
+  runtimeWorkers?: string | undefined;
 }
 
 type Raw = Record<string, unknown>;
@@ -85,7 +88,7 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'auth', 'tls', 'models', 'defaults'], where);
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'runtime_workers', 'auth', 'tls', 'models', 'defaults'], where);
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
@@ -109,6 +112,7 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     requestTimeoutMs: int(file.request_timeout_ms, `${where}: request_timeout_ms`, 1) ?? 60_000,
     grpcMaxMessageBytes: int(file.grpc_max_message_bytes, `${where}: grpc_max_message_bytes`, 4 * MiB) ?? 256 * MiB,
     pollIntervalMs: flags.pollInterval !== undefined ? int(flags.pollInterval, '--poll-interval', 50) ?? 2000 : int(file.poll_interval_ms, `${where}: poll_interval_ms`, 50) ?? 2000,
+    runtimeWorkers: (flags.runtimeWorkers !== undefined ? int(flags.runtimeWorkers, '--runtime-workers', 0, 64) : int(file.runtime_workers, `${where}: runtime_workers`, 0, 64)) ?? 1,
     auth: flags.auth ?? bool(file.auth === undefined ? undefined : asObject(file.auth, `${where}: auth`).enabled, `${where}: auth.enabled`) ?? false,
     tls: cert && key ? { cert, key } : undefined,
     models,

@@ -42,7 +42,8 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   const context: ServingContext = { app, config, deployments, inference, metrics, auth, logger, version: FERRY_VERSION };
 
   await deployments.start();
-  const http: FastifyInstance = createHttpApp(config, logger);
+  const httpState = { closing: false };
+  const http: FastifyInstance = createHttpApp(config, logger, httpState);
   for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, opsRoutes]) routes(http, context);
   const address = await http.listen({ host: config.host, port: config.port });
 
@@ -69,6 +70,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     context,
     async close() {
       if (authRefresh) clearInterval(authRefresh);
+      httpState.closing = true;
       await Promise.all([
         http.close(),
         new Promise<void>((resolve) => {

@@ -22,6 +22,7 @@ export function serveCommand(program: Command, ctx: CliContext): void {
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
     .option('--body-limit <bytes>', 'largest request body accepted (413 beyond it)')
     .option('--poll-interval <ms>', 'how often alias moves in the registry are checked')
+    .option('--runtime-workers <n>', 'worker threads per loaded model, so inference never blocks the event loop (0 = main thread)', undefined)
     .action((opts: ServeFlags) => runServe(ctx, opts));
 }
 
@@ -46,7 +47,7 @@ export async function runServe(ctx: CliContext, opts: ServeFlags): Promise<void>
           return cache;
         },
         observer: metrics.scoreObserver(),
-      });
+      }, { workers: serve.runtimeWorkers });
       let server;
       try {
         server = await startServer(app, serve, metrics, logger);

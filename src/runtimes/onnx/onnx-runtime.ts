@@ -1,11 +1,16 @@
-import * as ort from 'onnxruntime-node';
-import { isDType, type DType } from '../../core/dtype.js';
-import { ferry } from '../../core/errors.js';
-import type { ModelSignature, TensorSpec } from '../../core/signature.js';
+import { Piscina } from 'piscina';
+import type * as ort from 'onnxruntime-node';
+import { ferry, FerryError } from '../../core/errors.js';
+import type { ModelSignature } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions, SniffResult } from '../model-runtime.js';
+import { createSession, runSession, sessionOptions, sessionSignature } from './onnx-session.js';
 
-/** ONNX models through onnxruntime-node (CPU). */
+/**
+ * ONNX models through onnxruntime-node (CPU). With `workers: 0` the session lives on the
+ * calling thread (the CLI, batch jobs); with `workers: n` it lives in n worker threads, so a
+ * server's event loop keeps answering while a model computes.
+ */
 export const onnxRuntime: RuntimeFactory = {
   format: 'onnx',
 
@@ -16,21 +21,10 @@ export const onnxRuntime: RuntimeFactory = {
   },
 
   async load(bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime> {
-    let session: ort.InferenceSession;
+    if (options.workers && options.workers > 0) return WorkerOnnxModel.start(bytes, options, label);
+    const session = await createSession(bytes, sessionOptions(options), label);
     try {
-      session = await ort.InferenceSession.create(bytes, {
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
-        ...(options.interOpThreads ? { interOpNumThreads: options.interOpThreads } : {}),
-        // Spinning threads take the CPU the event loop needs on a small machine (measured in bench:serve).
-        extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' }, inter_op: { allow_spinning: options.spinning ? '1' : '0' } } },
-      });
-    } catch (err) {
-      throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: cleanOrtMessage(err) }, err);
-    }
-    try {
-      return new OnnxModel(session, label);
+      return new OnnxModel(session, sessionSignature(session, label), label);
     } catch (err) {
       await session.release();
       throw err;
@@ -38,48 +32,25 @@ export const onnxRuntime: RuntimeFactory = {
   },
 };
 
+/** A session on the calling thread. */
 class OnnxModel implements ModelRuntime {
   readonly format = 'onnx';
   readonly #session: ort.InferenceSession;
   readonly #signature: ModelSignature;
   readonly #label: string;
 
-  constructor(session: ort.InferenceSession, label: string) {
+  constructor(session: ort.InferenceSession, signature: ModelSignature, label: string) {
     this.#session = session;
+    this.#signature = signature;
     this.#label = label;
-    const inputs = session.inputMetadata.map((m) => toSpec(m, 'input', label));
-    const outputs = session.outputMetadata.filter((m) => m.isTensor).map((m) => toSpec(m, 'output', label));
-    const nonTensor = session.outputMetadata.find((m) => !m.isTensor);
-    if (outputs.length === 0 && nonTensor) {
-      throw ferry('FERRY_E_MODEL_OUTPUT_UNSUPPORTED', { output: nonTensor.name, detail: 'a sequence or map' });
-    }
-    this.#signature = { inputs, outputs };
   }
 
   signature(): ModelSignature {
     return this.#signature;
   }
 
-  async predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(inputs)) {
-      feeds[name] = new ort.Tensor(t.dtype, t.data, [...t.shape]);
-    }
-    const fetches = [...(outputs ?? this.#signature.outputs.map((o) => o.name))];
-    let result: ort.InferenceSession.ReturnType;
-    try {
-      result = await this.#session.run(feeds, fetches);
-    } catch (err) {
-      throw ferry('FERRY_E_PREDICTION_FAILED', { format: 'ONNX', model: this.#label, detail: cleanOrtMessage(err) }, err);
-    }
-    const out: Record<string, Tensor> = {};
-    for (const name of fetches) {
-      const t = result[name];
-      if (!t) continue;
-      out[name] = { dtype: t.type as DType, shape: t.dims.map(Number), data: t.data };
-      t.dispose();
-    }
-    return out;
+  predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    return runSession(this.#session, inputs, outputs ?? this.#signature.outputs.map((o) => o.name), this.#label);
   }
 
   async close(): Promise<void> {
@@ -87,20 +58,68 @@ class OnnxModel implements ModelRuntime {
   }
 }
 
-function toSpec(meta: ort.InferenceSession.ValueMetadata, role: 'input' | 'output', label: string): TensorSpec {
-  if (!meta.isTensor) {
-    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: `${role} "${meta.name}" is not a tensor; Ferry feeds tensor inputs only` });
+// The worker is a sibling module: onnx-worker.js once built; from the TypeScript sources
+// (tests under tsx) a small bootstrap registers tsx in the worker first.
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './onnx-worker-dev.mjs' : './onnx-worker.js', import.meta.url).href;
+
+/** Sessions in worker threads (piscina), one per thread; inputs are copied over, outputs moved back. */
+class WorkerOnnxModel implements ModelRuntime {
+  readonly format = 'onnx';
+  readonly #pool: Piscina;
+  readonly #signature: ModelSignature;
+  readonly #label: string;
+
+  private constructor(pool: Piscina, signature: ModelSignature, label: string) {
+    this.#pool = pool;
+    this.#signature = signature;
+    this.#label = label;
   }
-  if (!isDType(meta.type)) {
-    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: `${role} "${meta.name}" has element type ${meta.type}, which Ferry does not support` });
+
+  static async start(bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<WorkerOnnxModel> {
+    const threads = options.workers ?? 1;
+    const pool = new Piscina({
+      filename: WORKER,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: { bytes, options: sessionOptions(options), label },
+    });
+    try {
+      const signature = (await pool.run(null, { name: 'describe' })) as ModelSignature;
+      return new WorkerOnnxModel(pool, signature, label);
+    } catch (err) {
+      await pool.destroy();
+      throw revive(err, 'FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX' });
+    }
   }
-  // Symbolic dimensions ("batch", "N") are free axes.
-  const shape = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
-  return { name: meta.name, dtype: meta.type, shape };
+
+  signature(): ModelSignature {
+    return this.#signature;
+  }
+
+  async predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    let result: Record<string, Tensor> | { failed: { code: FerryError['code']; params: FerryError['params'] } };
+    try {
+      result = (await this.#pool.run({ inputs, outputs: outputs ?? this.#signature.outputs.map((o) => o.name) })) as typeof result;
+    } catch (err) {
+      throw revive(err, 'FERRY_E_PREDICTION_FAILED', { format: 'ONNX', model: this.#label });
+    }
+    if ('failed' in result && !Array.isArray(result.failed) && typeof result.failed === 'object' && 'code' in result.failed) {
+      throw new FerryError(result.failed.code, result.failed.params);
+    }
+    return result as Record<string, Tensor>;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
 }
 
-/** onnxruntime's messages carry a C++ source location prefix people do not need. */
-function cleanOrtMessage(err: unknown): string {
+/** A worker failure (a crashed thread, a model that did not load) as a catalog error. */
+function revive(err: unknown, code: 'FERRY_E_ARTIFACT_INVALID' | 'FERRY_E_PREDICTION_FAILED', params: Record<string, string>): FerryError {
+  if (err instanceof FerryError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/^\[[^\]]*\]\s*/, '').replace(/\s+/g, ' ').trim();
+  // The worker's load error already says "<label> is not a valid ONNX model: …"; keep its detail only.
+  const detail = message.replace(/^"[^"]*" is not a valid ONNX model: /, '');
+  return ferry(code, { ...params, detail }, err);
 }

@@ -5,8 +5,13 @@ import type { Logger } from 'pino';
 import { asFerryError, ferry, type FerryError } from '../../core/errors.js';
 import type { ServeConfig } from '../config.js';
 
+/** Shared with the server's shutdown: once closing, every response ends its connection. */
+export interface HttpState {
+  closing: boolean;
+}
+
 /** Fastify with Ferry's conventions: raw bodies, request ids, errors from the catalog. */
-export function createHttpApp(config: ServeConfig, logger: Logger): FastifyInstance {
+export function createHttpApp(config: ServeConfig, logger: Logger, state: HttpState = { closing: false }): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
     // Per-request log lines cost more than the inference of a small model; errors are still logged.
@@ -27,10 +32,16 @@ export function createHttpApp(config: ServeConfig, logger: Logger): FastifyInsta
   app.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' }, keep);
   app.addContentTypeParser('*', { parseAs: 'buffer' }, keep);
 
-  // The one per-request hook: return the request id (taken from x-request-id or generated).
+  // The one per-request hook: return the request id (taken from x-request-id or generated);
+  // while shutting down, close each connection after its response so the drain ends promptly
+  // (otherwise keep-alive connections hold the server open until their timeout).
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     done();
+  });
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (state.closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
   app.setErrorHandler((err: FastifyError | FerryError, req, reply) => sendError(reply, toFerry(err, req), 'oip'));
   app.setNotFoundHandler((req, reply) => sendError(reply, ferry('FERRY_E_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? req.url }), 'oip'));

@@ -1,0 +1,89 @@
+import * as ort from 'onnxruntime-node';
+import { isDType, type DType } from '../../core/dtype.js';
+import { ferry } from '../../core/errors.js';
+import type { ModelSignature, TensorSpec } from '../../core/signature.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { RuntimeOptions } from '../model-runtime.js';
+
+/**
+ * onnxruntime-node sessions, shared by the in-process model and the worker-thread model:
+ * create, read the signature from the graph, run with Ferry tensors.
+ */
+
+/** The options of the session Ferry creates (the same on every thread). */
+export interface SessionOptions {
+  readonly intraOpThreads?: number | undefined;
+  readonly interOpThreads?: number | undefined;
+  readonly spinning?: boolean | undefined;
+}
+
+export function sessionOptions(options: RuntimeOptions): SessionOptions {
+  return { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads, spinning: options.spinning };
+}
+
+export async function createSession(bytes: Uint8Array, options: SessionOptions, label: string): Promise<ort.InferenceSession> {
+  const spin = options.spinning ? '1' : '0';
+  try {
+    return await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+      ...(options.interOpThreads ? { interOpNumThreads: options.interOpThreads } : {}),
+      // Spinning threads take the CPU the event loop needs on a small machine (measured in bench:serve).
+      extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+    });
+  } catch (err) {
+    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: cleanOrtMessage(err) }, err);
+  }
+}
+
+/** Inputs and tensor outputs as the graph declares them (non-tensor outputs are left out). */
+export function sessionSignature(session: ort.InferenceSession, label: string): ModelSignature {
+  const inputs = session.inputMetadata.map((m) => toSpec(m, 'input', label));
+  const outputs = session.outputMetadata.filter((m) => m.isTensor).map((m) => toSpec(m, 'output', label));
+  const nonTensor = session.outputMetadata.find((m) => !m.isTensor);
+  if (outputs.length === 0 && nonTensor) {
+    throw ferry('FERRY_E_MODEL_OUTPUT_UNSUPPORTED', { output: nonTensor.name, detail: 'a sequence or map' });
+  }
+  return { inputs, outputs };
+}
+
+/** Run one batch. Note: onnxruntime-node's run is synchronous on the calling thread. */
+export async function runSession(session: ort.InferenceSession, inputs: Readonly<Record<string, Tensor>>, fetches: readonly string[], label: string): Promise<Record<string, Tensor>> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(inputs)) {
+    feeds[name] = new ort.Tensor(t.dtype, t.data, [...t.shape]);
+  }
+  let result: ort.InferenceSession.ReturnType;
+  try {
+    result = await session.run(feeds, [...fetches]);
+  } catch (err) {
+    throw ferry('FERRY_E_PREDICTION_FAILED', { format: 'ONNX', model: label, detail: cleanOrtMessage(err) }, err);
+  }
+  const out: Record<string, Tensor> = {};
+  for (const name of fetches) {
+    const t = result[name];
+    if (!t) continue;
+    out[name] = { dtype: t.type as DType, shape: t.dims.map(Number), data: t.data };
+    t.dispose();
+  }
+  return out;
+}
+
+function toSpec(meta: ort.InferenceSession.ValueMetadata, role: 'input' | 'output', label: string): TensorSpec {
+  if (!meta.isTensor) {
+    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: `${role} "${meta.name}" is not a tensor; Ferry feeds tensor inputs only` });
+  }
+  if (!isDType(meta.type)) {
+    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: `${role} "${meta.name}" has element type ${meta.type}, which Ferry does not support` });
+  }
+  // Symbolic dimensions ("batch", "N") are free axes.
+  const shape = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+  return { name: meta.name, dtype: meta.type, shape };
+}
+
+/** onnxruntime's messages carry a C++ source location prefix people do not need. */
+export function cleanOrtMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/^\[[^\]]*\]\s*/, '').replace(/\s+/g, ' ').trim();
+}
