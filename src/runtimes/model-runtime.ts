@@ -11,6 +11,12 @@ export interface RuntimeOptions {
   readonly spinning?: boolean | undefined;
   /** Run the model in this many worker threads (0 or undefined: on the calling thread). */
   readonly workers?: number | undefined;
+  /**
+   * With workers: batches expected to compute for less than this many milliseconds run on the
+   * calling thread instead (a thread hop costs more than they do). Needs a second copy of the
+   * model on the calling thread; 0 sends everything to the workers.
+   */
+  readonly inlineBelowMs?: number | undefined;
 }
 
 /** A loaded model, ready to score. Runtimes see only tensors, never rows or protocols. */

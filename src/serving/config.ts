@@ -40,6 +40,8 @@ export interface ServeConfig {
   readonly auth: boolean;
   /** Worker threads per loaded model version (inference off the event loop); 0 = on the main thread. */
   readonly runtimeWorkers: number;
+  /** Batches expected to compute faster than this (ms) run on the main thread; 0 = always the workers. */
+  readonly inlineBelowMs: number;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   /** Explicit model list; undefined = every registered model with the defaults. */
   readonly models: readonly ModelServeConfig[] | undefined;
@@ -88,7 +90,7 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'runtime_workers', 'auth', 'tls', 'models', 'defaults'], where);
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'runtime_workers', 'inline_below_ms', 'auth', 'tls', 'models', 'defaults'], where);
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
@@ -113,6 +115,7 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     grpcMaxMessageBytes: int(file.grpc_max_message_bytes, `${where}: grpc_max_message_bytes`, 4 * MiB) ?? 256 * MiB,
     pollIntervalMs: flags.pollInterval !== undefined ? int(flags.pollInterval, '--poll-interval', 50) ?? 2000 : int(file.poll_interval_ms, `${where}: poll_interval_ms`, 50) ?? 2000,
     runtimeWorkers: (flags.runtimeWorkers !== undefined ? int(flags.runtimeWorkers, '--runtime-workers', 0, 64) : int(file.runtime_workers, `${where}: runtime_workers`, 0, 64)) ?? 1,
+    inlineBelowMs: num(file.inline_below_ms, `${where}: inline_below_ms`) ?? 0.5,
     auth: flags.auth ?? bool(file.auth === undefined ? undefined : asObject(file.auth, `${where}: auth`).enabled, `${where}: auth.enabled`) ?? false,
     tls: cert && key ? { cert, key } : undefined,
     models,

@@ -47,7 +47,7 @@ export async function runServe(ctx: CliContext, opts: ServeFlags): Promise<void>
           return cache;
         },
         observer: metrics.scoreObserver(),
-      }, { workers: serve.runtimeWorkers });
+      }, { workers: serve.runtimeWorkers, inlineBelowMs: serve.inlineBelowMs });
       let server;
       try {
         server = await startServer(app, serve, metrics, logger);

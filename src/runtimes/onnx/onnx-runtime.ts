@@ -62,17 +62,28 @@ class OnnxModel implements ModelRuntime {
 // (tests under tsx) a small bootstrap registers tsx in the worker first.
 const WORKER = new URL(import.meta.url.endsWith('.ts') ? './onnx-worker-dev.mjs' : './onnx-worker.js', import.meta.url).href;
 
-/** Sessions in worker threads (piscina), one per thread; inputs are copied over, outputs moved back. */
+/**
+ * Sessions in worker threads (piscina), one per thread; inputs are copied over, outputs moved
+ * back. Optionally a second session on the calling thread takes the batches that compute for
+ * less than `inlineBelowMs` (judged from the measured time per row), where the hop to a
+ * thread would cost more than the work: small requests stay fast, large ones never block.
+ */
 class WorkerOnnxModel implements ModelRuntime {
   readonly format = 'onnx';
   readonly #pool: Piscina;
   readonly #signature: ModelSignature;
   readonly #label: string;
+  readonly #inline: OnnxModel | undefined;
+  readonly #inlineBelowMs: number;
+  /** Moving average of compute milliseconds per row; undefined until measured. */
+  #msPerRow: number | undefined;
 
-  private constructor(pool: Piscina, signature: ModelSignature, label: string) {
+  private constructor(pool: Piscina, signature: ModelSignature, label: string, inline: OnnxModel | undefined, inlineBelowMs: number) {
     this.#pool = pool;
     this.#signature = signature;
     this.#label = label;
+    this.#inline = inline;
+    this.#inlineBelowMs = inlineBelowMs;
   }
 
   static async start(bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<WorkerOnnxModel> {
@@ -84,13 +95,20 @@ class WorkerOnnxModel implements ModelRuntime {
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData: { bytes, options: sessionOptions(options), label },
     });
+    let signature: ModelSignature;
     try {
-      const signature = (await pool.run(null, { name: 'describe' })) as ModelSignature;
-      return new WorkerOnnxModel(pool, signature, label);
+      signature = (await pool.run(null, { name: 'describe' })) as ModelSignature;
     } catch (err) {
       await pool.destroy();
       throw revive(err, 'FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX' });
     }
+    const inlineBelowMs = options.inlineBelowMs ?? 0;
+    let inline: OnnxModel | undefined;
+    if (inlineBelowMs > 0) {
+      const session = await createSession(bytes, sessionOptions(options), label);
+      inline = new OnnxModel(session, signature, label);
+    }
+    return new WorkerOnnxModel(pool, signature, label, inline, inlineBelowMs);
   }
 
   signature(): ModelSignature {
@@ -98,20 +116,33 @@ class WorkerOnnxModel implements ModelRuntime {
   }
 
   async predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    let result: Record<string, Tensor> | { failed: { code: FerryError['code']; params: FerryError['params'] } };
+    const rows = Object.values(inputs)[0]?.shape[0] ?? 1;
+    if (this.#inline && this.#msPerRow !== undefined && this.#msPerRow * rows < this.#inlineBelowMs) {
+      const started = performance.now();
+      const out = await this.#inline.predict(inputs, outputs);
+      this.#learn(performance.now() - started, rows);
+      return out;
+    }
+    type Answer = { outputs: Record<string, Tensor>; computeMs: number } | { failed: { code: FerryError['code']; params: FerryError['params'] } };
+    let answer: Answer;
     try {
-      result = (await this.#pool.run({ inputs, outputs: outputs ?? this.#signature.outputs.map((o) => o.name) })) as typeof result;
+      answer = (await this.#pool.run({ inputs, outputs: outputs ?? this.#signature.outputs.map((o) => o.name) })) as Answer;
     } catch (err) {
       throw revive(err, 'FERRY_E_PREDICTION_FAILED', { format: 'ONNX', model: this.#label });
     }
-    if ('failed' in result && !Array.isArray(result.failed) && typeof result.failed === 'object' && 'code' in result.failed) {
-      throw new FerryError(result.failed.code, result.failed.params);
-    }
-    return result as Record<string, Tensor>;
+    if ('failed' in answer) throw new FerryError(answer.failed.code, answer.failed.params);
+    this.#learn(answer.computeMs, rows);
+    return answer.outputs;
   }
 
   async close(): Promise<void> {
     await this.#pool.destroy();
+    await this.#inline?.close();
+  }
+
+  #learn(ms: number, rows: number): void {
+    const perRow = ms / Math.max(1, rows);
+    this.#msPerRow = this.#msPerRow === undefined ? perRow : 0.8 * this.#msPerRow + 0.2 * perRow;
   }
 }
 

@@ -29,6 +29,7 @@ export function describe(): ModelSignature {
  */
 export default async function run(task: { inputs: Record<string, Tensor>; outputs: readonly string[] }): Promise<unknown> {
   let out: Record<string, Tensor>;
+  const started = performance.now();
   try {
     out = await runSession(session, task.inputs, task.outputs, label);
   } catch (err) {
@@ -39,5 +40,6 @@ export default async function run(task: { inputs: Record<string, Tensor>; output
   for (const t of Object.values(out)) {
     if (!Array.isArray(t.data)) buffers.push((t.data as Float32Array).buffer as ArrayBuffer);
   }
-  return move({ [transferableSymbol]: buffers, [valueSymbol]: out });
+  const result = { outputs: out, computeMs: performance.now() - started };
+  return move({ [transferableSymbol]: buffers, [valueSymbol]: result });
 }
