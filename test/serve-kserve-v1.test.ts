@@ -4,35 +4,20 @@
  * and 4xx errors as `{"error"}`.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ferryCli, tempDir } from './helpers/env.js';
-import { assertMatchesReference, fixture, type Fixture } from './helpers/fixtures.js';
+import { assertMatchesReference, columnar, fixture, records, table, type Fixture } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
 const bc = fixture('breast_mlp');
 const wine = fixture('wine_two_inputs');
 const diabetes = fixture('diabetes_regressor');
 
-type Value = number | string;
 
-/** A fixture's input.csv without its `id` column: column names and typed rows. */
-function table(f: Fixture): { columns: string[]; rows: Value[][] } {
-  const [head = '', ...lines] = readFileSync(f.input, 'utf8').trim().split('\n');
-  const cells = (line: string) => line.split(',').map((c): Value => (c !== '' && Number.isFinite(Number(c)) ? Number(c) : c)).slice(1);
-  return { columns: head.split(',').slice(1), rows: lines.map(cells) };
-}
 
-function records(f: Fixture): Record<string, Value>[] {
-  const { columns, rows } = table(f);
-  return rows.map((r) => Object.fromEntries(columns.map((c, j) => [c, r[j] as Value])));
-}
 
-function columnar(f: Fixture): Record<string, Value[]> {
-  const { columns, rows } = table(f);
-  return Object.fromEntries(columns.map((c, j) => [c, rows.map((r) => r[j] as Value)]));
-}
 
 function mapping(f: Fixture): string[] {
   return Object.entries(f.meta.input_columns).flatMap(([input, cols]) => ['--input-columns', `${input}=${cols.join(',')}`]);

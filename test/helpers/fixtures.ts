@@ -66,3 +66,25 @@ function compare(got: unknown, want: unknown, tol: number, where: string): numbe
   assert.deepEqual(got, want, where);
   return 0;
 }
+
+/** A cell of a fixture's input.csv: numbers as numbers, the rest as text. */
+export type Value = number | string;
+
+/** A fixture's input.csv without its `id` column: column names and typed rows. */
+export function table(f: Fixture): { columns: string[]; rows: Value[][] } {
+  const [head = '', ...lines] = readFileSync(f.input, 'utf8').trim().split('\n');
+  const cells = (line: string) => line.split(',').map((c): Value => (c !== '' && Number.isFinite(Number(c)) ? Number(c) : c)).slice(1);
+  return { columns: head.split(',').slice(1), rows: lines.map(cells) };
+}
+
+/** Rows as records `{column: value}`. */
+export function records(f: Fixture): Record<string, Value>[] {
+  const { columns, rows } = table(f);
+  return rows.map((r) => Object.fromEntries(columns.map((c, j) => [c, r[j] as Value])));
+}
+
+/** Columns as `{column: [values]}`. */
+export function columnar(f: Fixture): Record<string, Value[]> {
+  const { columns, rows } = table(f);
+  return Object.fromEntries(columns.map((c, j) => [c, rows.map((r) => r[j] as Value)]));
+}
