@@ -92,6 +92,21 @@ function cases(seed: number, n: number): Case[] {
     () => ({ kind: 'wrong BYTES', path: '/v2/models/iris/infer', body: json({ inputs: [{ name: 'sepal', shape: [1, 2], datatype: 'FP32', data: [1, 2] }, { name: 'petal_size', shape: [1, 1], datatype: 'BYTES', data: [notString()] }] }), headers: {} }),
     () => ({ kind: 'zero rows', body: json({ inputs: [{ name: 'input', shape: [0, 30], datatype: 'FP32', data: [] }] }), headers: {} }),
     () => ({ kind: 'empty body', body: Buffer.alloc(0), headers: { 'content-type': pick(['application/json', 'text/plain', 'application/octet-stream']) } }),
+    () => {
+      // MLflow and KServe v1 bodies: wrong keys, wrong kinds, truncated, wrong content types, garbage CSV.
+      const mlflowPath = pick(['/models/bc/invocations', '/invocations', '/v1/models/bc:predict']);
+      const payload = pick<unknown>([
+        { dataframe_split: junk() }, { dataframe_records: junk() }, { instances: junk() }, { inputs: junk() },
+        { instances: [row.slice(0, 29)] }, { instances: [[...row.slice(0, 29), 'x']] }, { dataframe_split: { columns: ['a'], data: [[1, 2]] } },
+        { instances: [row], inputs: [row] }, {}, [], 'x', { instances: [{}] }, { dataframe_records: [{ mean_radius: 'a' }] },
+      ]);
+      const text = JSON.stringify(payload);
+      const kind = int(4);
+      if (kind === 0) return { kind: 'mlflow truncated', path: mlflowPath, body: Buffer.from(text.slice(0, Math.max(1, int(text.length)))), headers: { 'content-type': 'application/json' } };
+      if (kind === 1) return { kind: 'mlflow content type', path: mlflowPath, body: Buffer.from(text), headers: { 'content-type': pick(['text/plain', 'application/xml', 'application/json; charset=latin1', 'multipart/form-data']) } };
+      if (kind === 2) return { kind: 'mlflow csv', path: '/models/bc/invocations', body: Buffer.from(pick(['a,b\n1', '"unclosed\n1,2', 'x\n' + '1,'.repeat(40), '\u0000\u0001'])), headers: { 'content-type': 'text/csv' } };
+      return { kind: 'mlflow bad payload', path: mlflowPath, body: Buffer.from(text), headers: { 'content-type': 'application/json' } };
+    },
   ];
   return Array.from({ length: n }, () => {
     const g = pick(gens)();
@@ -115,7 +130,7 @@ describe('malformed requests never produce a 5xx', () => {
     tmp.cleanup();
   });
 
-  it('3000 seeded bad requests: all 4xx with an error body; the server stays up and still scores', async () => {
+  it('3000 seeded bad requests (OIP, MLflow, KServe v1): all 4xx with an error body; the server stays up and still scores', async () => {
     const all = cases(20261121, 3000);
     const byStatus = new Map<number, number>();
     const bad: string[] = [];
@@ -135,7 +150,15 @@ describe('malformed requests never produce a 5xx', () => {
           throw err;
         }
         byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-        const hasError = (() => { try { return typeof (JSON.parse(text) as { error?: unknown }).error === 'string'; } catch { return false; } })();
+        // OIP and KServe answer {"error"}; MLflow answers {"error_code", "message"}.
+        const hasError = (() => {
+          try {
+            const b = JSON.parse(text) as { error?: unknown; error_code?: unknown; message?: unknown };
+            return typeof b.error === 'string' || (typeof b.error_code === 'string' && typeof b.message === 'string');
+          } catch {
+            return false;
+          }
+        })();
         if (status < 400 || status >= 500 || !hasError) bad.push(`${c.kind} → ${status} ${text.slice(0, 160)}`);
       }
     };
