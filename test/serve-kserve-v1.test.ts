@@ -4,11 +4,10 @@
  * and 4xx errors as `{"error"}`.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli, tempDir } from './helpers/env.js';
-import { assertMatchesReference, columnar, fixture, records, table, type Fixture } from './helpers/fixtures.js';
+import { corruptArtifacts, ferryCli, tempDir } from './helpers/env.js';
+import { assertMatchesReference, columnar, fixture, inputColumnFlags, records, table } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
 const bc = fixture('breast_mlp');
@@ -19,18 +18,7 @@ const diabetes = fixture('diabetes_regressor');
 
 
 
-function mapping(f: Fixture): string[] {
-  return Object.entries(f.meta.input_columns).flatMap(([input, cols]) => ['--input-columns', `${input}=${cols.join(',')}`]);
-}
 
-/** Truncate every stored artifact of a Ferry home so that loading fails its integrity check. */
-function corruptArtifacts(home: string): void {
-  const dir = join(home, 'artifacts');
-  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    const path = join(dir, entry);
-    if (statSync(path).isFile()) writeFileSync(path, 'x');
-  }
-}
 
 function assertError(r: { status: number; body: unknown }, status: number, message: RegExp, code?: string): void {
   assert.equal(r.status, status, JSON.stringify(r.body));
@@ -51,7 +39,7 @@ describe('KServe v1', () => {
 
   before(async () => {
     for (const [f, name] of [[bc, 'bc'], [wine, 'wine'], [diabetes, 'diabetes']] as const) {
-      const r = await ferryCli(['register', f.model, '--name', name, ...mapping(f)], env);
+      const r = await ferryCli(['register', f.model, '--name', name, ...inputColumnFlags(f, true)], env);
       assert.equal(r.code, 0, r.stderr);
     }
     const brokenEnv = { FERRY_HOME: join(tmp.dir, 'broken') };

@@ -4,12 +4,12 @@
  * shape, `/invocations` on one- and several-model servers, `/ping`, `/health`, `/version`.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FERRY_VERSION } from '../src/core/version.js';
-import { ferryCli, tempDir } from './helpers/env.js';
-import { assertMatchesReference, columnar, fixture, records, table, type Fixture, type Value } from './helpers/fixtures.js';
+import { corruptArtifacts, ferryCli, tempDir } from './helpers/env.js';
+import { assertMatchesReference, columnar, fixture, inputColumnFlags, records, table, type Fixture, type Value } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
 const bc = fixture('breast_mlp');
@@ -30,19 +30,7 @@ function namedRows(f: Fixture): Record<string, Value | Value[]>[] {
   return records(f).map((rec) => Object.fromEntries(Object.entries(f.meta.input_columns).map(([input, cols]) => [input, cols.length === 1 && cols[0] === input ? rec[input] as Value : cols.map((c) => rec[c] as Value)])));
 }
 
-/** `--input-columns` for every input of a fixture (its saved mapping). */
-function mapping(f: Fixture): string[] {
-  return Object.entries(f.meta.input_columns).flatMap(([input, cols]) => ['--input-columns', `${input}=${cols.join(',')}`]);
-}
 
-/** Truncate every stored artifact of a Ferry home so that loading fails its integrity check. */
-function corruptArtifacts(home: string): void {
-  const dir = join(home, 'artifacts');
-  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    const path = join(dir, entry);
-    if (statSync(path).isFile()) writeFileSync(path, 'x');
-  }
-}
 
 function post(url: string, body: string, contentType: string) {
   return postJson(url, body, { 'content-type': contentType });
@@ -68,7 +56,7 @@ describe('MLflow scoring protocol', () => {
 
   before(async () => {
     for (const [f, name] of [[bc, 'bc'], [wine, 'wine'], [iris, 'iris']] as const) {
-      const r = await ferryCli(['register', f.model, '--name', name, ...mapping(f)], env);
+      const r = await ferryCli(['register', f.model, '--name', name, ...inputColumnFlags(f, true)], env);
       assert.equal(r.code, 0, r.stderr);
     }
     // diabetes: no saved mapping — its 10 columns fill the one input in order.

@@ -1,6 +1,6 @@
 /** Shared test plumbing: temporary homes, PostgreSQL schemas, the fixtures folder, the CLI. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,4 +59,13 @@ export function ferryCli(args: readonly string[], env: Readonly<Record<string, s
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(input ?? '');
   });
+}
+
+/** Truncate every stored artifact of a Ferry home so that loading fails its integrity check. */
+export function corruptArtifacts(home: string): void {
+  const dir = join(home, 'artifacts');
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const path = join(dir, entry);
+    if (statSync(path).isFile()) writeFileSync(path, 'x');
+  }
 }

@@ -29,9 +29,12 @@ export function fixture(name: string): Fixture {
   };
 }
 
-/** `--input-columns` flags for a fixture with several inputs (single-input models need none). */
-export function inputColumnFlags(f: Fixture): string[] {
-  if (f.meta.inputs.length === 1) return [];
+/**
+ * `--input-columns` flags of a fixture's saved mapping: by default only for models with several
+ * inputs (single-input models need none); `all` gives them for every model.
+ */
+export function inputColumnFlags(f: Fixture, all = false): string[] {
+  if (f.meta.inputs.length === 1 && !all) return [];
   return Object.entries(f.meta.input_columns).flatMap(([input, cols]) => ['--input-columns', `${input}=${cols.join(',')}`]);
 }
 
