@@ -19,21 +19,30 @@ export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** Bytes per element of each fixed-size dtype (strings have no fixed size). */
+export const BYTES_PER_ELEMENT: Readonly<Record<Exclude<DType, 'string'>, number>> = {
+  bool: 1, uint8: 1, int8: 1, uint16: 2, int16: 2, float16: 2, uint32: 4, int32: 4, float32: 4, uint64: 8, int64: 8, float64: 8,
+};
+
 /** Allocate flat storage for `n` elements of `dtype`. */
 export function allocate(dtype: DType, n: number): TensorData {
+  if (dtype === 'string') return new Array<string>(n).fill('');
+  return viewOf(dtype, new ArrayBuffer(n * BYTES_PER_ELEMENT[dtype]));
+}
+
+/** The typed array of `dtype` over a whole buffer (raw little-endian tensor bytes). */
+export function viewOf(dtype: Exclude<DType, 'string'>, buffer: ArrayBuffer): Exclude<TensorData, readonly string[]> {
   switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'float16': return new Uint16Array(n);
-    case 'int8': return new Int8Array(n);
-    case 'int16': return new Int16Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'uint8': case 'bool': return new Uint8Array(n);
-    case 'uint16': return new Uint16Array(n);
-    case 'uint32': return new Uint32Array(n);
-    case 'uint64': return new BigUint64Array(n);
-    case 'string': return new Array<string>(n).fill('');
+    case 'float32': return new Float32Array(buffer);
+    case 'float64': return new Float64Array(buffer);
+    case 'float16': case 'uint16': return new Uint16Array(buffer);
+    case 'int8': return new Int8Array(buffer);
+    case 'int16': return new Int16Array(buffer);
+    case 'int32': return new Int32Array(buffer);
+    case 'int64': return new BigInt64Array(buffer);
+    case 'uint32': return new Uint32Array(buffer);
+    case 'uint64': return new BigUint64Array(buffer);
+    case 'uint8': case 'bool': return new Uint8Array(buffer);
   }
 }
 

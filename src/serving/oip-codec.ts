@@ -1,7 +1,7 @@
 import type { DType } from '../core/dtype.js';
 import { ferry } from '../core/errors.js';
 import { flattenNested } from '../core/nested.js';
-import { allocate, elementCount, type Tensor, type TensorData } from '../core/tensor.js';
+import { allocate, BYTES_PER_ELEMENT, elementCount, viewOf, type Tensor, type TensorData } from '../core/tensor.js';
 
 /**
  * Open Inference Protocol tensors ↔ Ferry tensors, shared by the REST (JSON and binary
@@ -18,10 +18,6 @@ const TO_DATATYPE: Readonly<Record<DType, string>> = {
   bool: 'BOOL', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64',
   int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64',
   float16: 'FP16', float32: 'FP32', float64: 'FP64', string: 'BYTES',
-};
-
-const BYTE_SIZE: Readonly<Partial<Record<DType, number>>> = {
-  bool: 1, uint8: 1, int8: 1, uint16: 2, int16: 2, float16: 2, uint32: 4, int32: 4, float32: 4, uint64: 8, int64: 8, float64: 8,
 };
 
 /** OIP datatype name of a dtype (`float32` → `FP32`). */
@@ -130,32 +126,18 @@ export function tensorFromBytes(name: string, dtype: DType, shape: number[], byt
     if (out.length !== n) throw bad(protocol, `input "${name}" has ${out.length} BYTES element(s) but shape [${shape.join(', ')}] needs ${n}`);
     return { dtype, shape, data: out };
   }
-  const size = BYTE_SIZE[dtype] ?? 1;
+  const size = BYTES_PER_ELEMENT[dtype];
   if (bytes.byteLength !== n * size) {
     throw bad(protocol, `input "${name}" has ${bytes.byteLength} byte(s) of data but shape [${shape.join(', ')}] of ${TO_DATATYPE[dtype]} needs ${n * size}`);
   }
   // Copy into an aligned buffer: the body's offset need not be a multiple of the element size.
   const aligned = new Uint8Array(bytes.byteLength);
   aligned.set(bytes);
-  const data = allocateView(dtype, aligned.buffer);
+  const data = viewOf(dtype, aligned.buffer);
   if (dtype === 'bool' && (data as Uint8Array).some((b) => b > 1)) throw bad(protocol, `input "${name}" BOOL bytes must be 0 or 1`);
   return { dtype, shape, data };
 }
 
-function allocateView(dtype: DType, buffer: ArrayBuffer): TensorData {
-  switch (dtype) {
-    case 'float32': return new Float32Array(buffer);
-    case 'float64': return new Float64Array(buffer);
-    case 'float16': case 'uint16': return new Uint16Array(buffer);
-    case 'int8': return new Int8Array(buffer);
-    case 'int16': return new Int16Array(buffer);
-    case 'int32': return new Int32Array(buffer);
-    case 'int64': return new BigInt64Array(buffer);
-    case 'uint32': return new Uint32Array(buffer);
-    case 'uint64': return new BigUint64Array(buffer);
-    default: return new Uint8Array(buffer);
-  }
-}
 
 /** Raw little-endian bytes of a tensor (BYTES: 4-byte length prefix per element). */
 export function tensorToBytes(t: Tensor): Uint8Array {
