@@ -125,7 +125,10 @@ export class Deployments {
     const served = this.#get(model);
     if (!served.enabled) throw ferry('FERRY_E_MODEL_NOT_READY', { model, state: 'UNAVAILABLE', reason: ': unloaded through the repository API' });
     const p = await this.#pointer(served, pointer ?? served.config.route);
-    const entry = await this.#ensure(served, p);
+    let entry = await this.#ensure(served, p);
+    // A swap may have retired this entry while we awaited; take the pointer's current one.
+    for (let tries = 0; entry.retired && tries < 3; tries++) entry = await this.#ensure(served, p);
+    if (entry.leases < 0) throw ferry('FERRY_E_MODEL_NOT_READY', { model, state: 'UNLOADING', reason: '' });
     entry.leases++;
     let released = false;
     return {
