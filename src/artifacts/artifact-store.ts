@@ -22,6 +22,10 @@ export interface ArtifactStore {
   delete(digest: string): Promise<void>;
   /** Every stored digest (for garbage collection). */
   list(): Promise<string[]>;
+  /** When a blob was stored, or undefined if it is not there. */
+  storedAt(digest: string): Promise<Date | undefined>;
+  /** Remove leftovers of writes that never finished (a crash mid-write), older than `olderThanMs`. */
+  sweepIncomplete(olderThanMs: number): Promise<number>;
 }
 
 /** `sha256:<hex>` of some bytes. */

@@ -102,6 +102,34 @@ export class LocalArtifactStore implements ArtifactStore {
     return out;
   }
 
+  async storedAt(digest: string): Promise<Date | undefined> {
+    try {
+      return (await stat(this.#path(digest))).mtime;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async sweepIncomplete(olderThanMs: number): Promise<number> {
+    const dir = join(this.location, 'tmp');
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const path = join(dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > olderThanMs) {
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   #path(digest: string): string {
     if (!isDigest(digest)) throw ferry('FERRY_E_INTERNAL', { detail: `malformed artifact digest "${digest}"` });
     const hex = digest.slice('sha256:'.length);

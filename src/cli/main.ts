@@ -5,6 +5,7 @@ import { aliasCommand } from './commands/alias.js';
 import { apikeyCommand } from './commands/apikey.js';
 import { archiveCommand } from './commands/archive.js';
 import { demoCommand } from './commands/demo.js';
+import { gcCommand } from './commands/gc.js';
 import { modelsCommand } from './commands/models.js';
 import { predictCommand } from './commands/predict.js';
 import { registerCommand } from './commands/register.js';
@@ -13,7 +14,7 @@ import { shadowCommand } from './commands/shadow.js';
 import { versionsCommand } from './commands/versions.js';
 import type { CliContext } from './context.js';
 
-const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, serveCommand, shadowCommand, apikeyCommand, demoCommand];
+const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, serveCommand, shadowCommand, apikeyCommand, gcCommand, demoCommand];
 
 /** Build the `ferry` program. */
 export function buildProgram(ctx: CliContext): Command {

@@ -151,6 +151,24 @@ export class Registry {
     return this.store.setArchived(parsed.model, version, !restore);
   }
 
+  /**
+   * Remove artifacts no version references (left by a crash between writing the blob and
+   * committing the version) and unfinished writes, older than `minAgeMs` so that a
+   * registration in progress is never disturbed. With `dryRun`, only report.
+   */
+  async gc(options: { minAgeMs: number; dryRun: boolean }): Promise<{ orphans: string[]; incomplete: number }> {
+    const orphans: string[] = [];
+    for (const digest of await this.artifacts.list()) {
+      if (await this.store.isDigestReferenced(digest)) continue;
+      const at = await this.artifacts.storedAt(digest);
+      if (!at || Date.now() - at.getTime() < options.minAgeMs) continue;
+      orphans.push(digest);
+      if (!options.dryRun) await this.artifacts.delete(digest);
+    }
+    const incomplete = options.dryRun ? 0 : await this.artifacts.sweepIncomplete(options.minAgeMs);
+    return { orphans, incomplete };
+  }
+
   /** Delete a version's metadata and, when no other version uses it, its artifact. */
   async deleteVersion(model: string, version: number): Promise<ModelVersion> {
     const removed = await this.store.deleteVersion(model, version);
