@@ -1,11 +1,12 @@
 import { ferry } from '../core/errors.js';
 import type { RuntimeFactory } from './model-runtime.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
+import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
 
 /**
  * The table of model formats. Adding a format means adding its folder and one line here.
  */
-export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime];
+export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime];
 
 /** Formats we recognise only to refuse them with advice. */
 const refused: readonly { what: string; test: (b: Uint8Array) => boolean; hint: string }[] = [

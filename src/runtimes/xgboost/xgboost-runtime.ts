@@ -1,0 +1,176 @@
+import { ferry, FerryError } from '../../core/errors.js';
+import type { ModelSignature, TensorSpec } from '../../core/signature.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime.js';
+import { decodeUbjson, UbjsonError } from './ubjson.js';
+import { compileModel, computeMargins, ModelError, transformMargins, type CompiledModel } from './xgboost-model.js';
+
+/**
+ * XGBoost models saved by `save_model` (JSON or UBJSON), scored natively: the trees are
+ * compiled once into flat typed arrays and evaluated with xgboost 1.7's float32 arithmetic.
+ * No Python, no native library. Runs on the calling thread (tree ensembles are cheap).
+ */
+export const xgboostRuntime: RuntimeFactory = {
+  format: 'xgboost',
+
+  sniff(bytes: Uint8Array): SniffResult {
+    return sniffJson(bytes) || sniffUbjson(bytes) ? 'yes' : 'no';
+  },
+
+  load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
+    try {
+      const model = compileModel(parse(bytes));
+      return Promise.resolve(new XgboostModel(model, label));
+    } catch (err) {
+      if (err instanceof FerryError) return Promise.reject(err);
+      const detail = err instanceof ModelError || err instanceof UbjsonError || err instanceof SyntaxError ? err.message : String(err);
+      return Promise.reject(ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'XGBoost', detail }, err));
+    }
+  },
+};
+
+const LEARNER = new TextEncoder().encode('learner');
+const SNIFF_BYTES = 4096;
+
+/** JSON text whose first value is an object, with a "learner" key near the start. */
+function sniffJson(bytes: Uint8Array): boolean {
+  let i = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3; // UTF-8 BOM
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  if (bytes[i] !== 0x7b) return false;
+  const head = new TextDecoder().decode(bytes.subarray(i, i + SNIFF_BYTES));
+  return /"learner"\s*:/.test(head);
+}
+
+/** UBJSON: `{`, then a key length (an integer marker) and, among the first keys, `learner`. */
+function sniffUbjson(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 0x7b || !'iUIlL'.includes(String.fromCharCode(bytes[1] ?? 0))) return false;
+  const end = Math.min(bytes.length, SNIFF_BYTES) - LEARNER.length;
+  outer: for (let i = 2; i <= end; i++) {
+    for (let j = 0; j < LEARNER.length; j++) if (bytes[i + j] !== LEARNER[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+function parse(bytes: Uint8Array): unknown {
+  if (sniffJson(bytes)) {
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new ModelError('the file is not valid UTF-8 text');
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new ModelError(`the JSON does not parse (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+  if (bytes[0] === 0x7b) return decodeUbjson(bytes);
+  throw new ModelError('expected the JSON or UBJSON written by xgboost\'s save_model (a top-level object with "learner"); binary .model/.bin files from before xgboost 1.0 are not supported, re-save the booster as .json or .ubj');
+}
+
+/** Outputs by objective kind. */
+function outputsOf(m: CompiledModel): TensorSpec[] {
+  const label: TensorSpec = { name: 'label', dtype: 'int64', shape: [-1] };
+  switch (m.kind) {
+    case 'regression': return [{ name: 'prediction', dtype: 'float32', shape: [-1] }];
+    case 'logitraw': return [{ name: 'margin', dtype: 'float32', shape: [-1] }];
+    case 'binary': return [{ name: 'probabilities', dtype: 'float32', shape: [-1, 2] }, label];
+    case 'softprob': return [{ name: 'probabilities', dtype: 'float32', shape: [-1, m.numGroup] }, label];
+    case 'softmax': return [label];
+  }
+}
+
+class XgboostModel implements ModelRuntime {
+  readonly format = 'xgboost';
+  readonly #model: CompiledModel;
+  readonly #signature: ModelSignature;
+  readonly #label: string;
+
+  constructor(model: CompiledModel, label: string) {
+    this.#model = model;
+    this.#label = label;
+    const input: TensorSpec = {
+      name: 'input',
+      dtype: 'float32',
+      shape: [-1, model.numFeature],
+      ...(model.featureNames ? { columns: model.featureNames } : {}),
+      nullable: true,
+    };
+    this.#signature = { inputs: [input], outputs: outputsOf(model) };
+  }
+
+  signature(): ModelSignature {
+    return this.#signature;
+  }
+
+  predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    try {
+      return Promise.resolve(this.#predict(inputs, outputs));
+    } catch (err) {
+      return Promise.reject(err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'XGBoost', model: this.#label, detail: String(err) }, err));
+    }
+  }
+
+  #predict(inputs: Readonly<Record<string, Tensor>>, wanted?: readonly string[]): Record<string, Tensor> {
+    const m = this.#model;
+    const input = inputs.input;
+    const expected = `float32 [N, ${m.numFeature}]`;
+    if (!input) {
+      throw ferry('FERRY_E_INPUT_MISSING', { input: 'input', expected, present: Object.keys(inputs).join(', ') || 'no inputs' });
+    }
+    const [rows, width] = input.shape;
+    if (input.shape.length !== 2 || rows === undefined || width !== m.numFeature) {
+      throw ferry('FERRY_E_TENSOR_SHAPE', { input: 'input', expected, actual: `${input.dtype} [${input.shape.join(', ')}]` });
+    }
+    let x: Float32Array;
+    if (input.data instanceof Float32Array) x = input.data;
+    else if (input.data instanceof Float64Array) x = Float32Array.from(input.data);
+    else throw ferry('FERRY_E_TENSOR_SHAPE', { input: 'input', expected, actual: `${input.dtype} [${input.shape.join(', ')}]` });
+
+    const names = wanted ?? this.#signature.outputs.map((o) => o.name);
+    for (const name of names) {
+      if (!this.#signature.outputs.some((o) => o.name === name)) {
+        throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: name, outputs: this.#signature.outputs.map((o) => o.name).join(', ') });
+      }
+    }
+    const scores = transformMargins(m, computeMargins(m, x, rows), rows);
+    const out: Record<string, Tensor> = {};
+    const G = m.numGroup;
+    for (const name of names) {
+      if (name === 'prediction' || name === 'margin') {
+        out[name] = { dtype: 'float32', shape: [rows], data: scores };
+      } else if (name === 'probabilities' && m.kind === 'binary') {
+        const p = new Float32Array(rows * 2);
+        for (let r = 0; r < rows; r++) {
+          const p1 = scores[r]!;
+          p[2 * r] = Math.fround(1 - p1);
+          p[2 * r + 1] = p1;
+        }
+        out[name] = { dtype: 'float32', shape: [rows, 2], data: p };
+      } else if (name === 'probabilities') {
+        out[name] = { dtype: 'float32', shape: [rows, G], data: scores };
+      } else if (name === 'label') {
+        const labels = new BigInt64Array(rows);
+        for (let r = 0; r < rows; r++) {
+          if (m.kind === 'binary') {
+            labels[r] = scores[r]! > 0.5 ? 1n : 0n;
+            continue;
+          }
+          // First maximum, like numpy's argmax (and xgboost's softmax).
+          let best = 0;
+          for (let g = 1; g < G; g++) if (scores[r * G + g]! > scores[r * G + best]!) best = g;
+          labels[r] = BigInt(best);
+        }
+        out[name] = { dtype: 'int64', shape: [rows], data: labels };
+      }
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
