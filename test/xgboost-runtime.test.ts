@@ -195,3 +195,17 @@ describe('ferry register + predict an XGBoost model', () => {
     assert.ok(max <= TOLERANCE, `max abs error ${max}`);
   });
 });
+
+describe('xgboost in worker threads (how the server runs models)', () => {
+  it('RuntimeCatalog.load with workers gives the same predictions, off the calling thread', async () => {
+    const f = fixtures.find((x) => x.name === 'breast_nan')!;
+    const runtime = await new RuntimeCatalog().load('xgboost', readFileSync(join(f.dir, 'model.json')), { workers: 1 }, f.name);
+    try {
+      assert.equal(runtime.constructor.name, 'ThreadedRuntime');
+      const out = await runtime.predict({ input: { dtype: 'float32', shape: [f.rows, f.columns.length], data: f.x } });
+      for (const name of expectedOutputs(f.expected)) assert.ok(maxError(out[name]!, reference(f, name)) <= TOLERANCE, name);
+    } finally {
+      await runtime.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { ferry } from '../core/errors.js';
-import type { RuntimeFactory } from './model-runtime.js';
+import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
+import { ThreadedRuntime } from './threaded.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
 
@@ -33,6 +34,15 @@ export class RuntimeCatalog {
 
   get formats(): string[] {
     return [...this.#factories.keys()];
+  }
+
+  /**
+   * Load an artifact of a known format: in `options.workers` worker threads when asked (the
+   * server), else on the calling thread (CLI, batch, registration).
+   */
+  load(format: string, bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime> {
+    const factory = this.get(format);
+    return options.workers && options.workers > 0 ? ThreadedRuntime.start(factory, bytes, options, label) : factory.load(bytes, options, label);
   }
 
   get(format: string): RuntimeFactory {

@@ -52,7 +52,7 @@ export class ModelLoader {
 
   async #load(version: ModelVersion, key: string): Promise<LoadedModel> {
     const bytes = await this.#registry.loadArtifact(version);
-    const runtime = await this.#runtimes.get(version.format).load(bytes, this.#options, key);
+    const runtime = await this.#runtimes.load(version.format, bytes, this.#options, key);
     return { version, runtime };
   }
 }

@@ -1,26 +1,29 @@
 /**
- * Worker-thread entry of the ONNX runtime (run by piscina): one session per thread, so
- * inference — synchronous in onnxruntime-node — never blocks the server's event loop.
+ * Worker-thread entry for any model format (run by piscina): the thread loads the model with
+ * the format's own runtime, on its own thread, so inference — synchronous in onnxruntime-node
+ * and in the native evaluators — never blocks the server's event loop.
  */
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { ferry, FerryError } from '../../core/errors.js';
-import type { ModelSignature } from '../../core/signature.js';
-import type { Tensor } from '../../core/tensor.js';
-import { createSession, runSession, sessionSignature, type SessionOptions } from './onnx-session.js';
+import { ferry, FerryError } from '../core/errors.js';
+import type { ModelSignature } from '../core/signature.js';
+import type { Tensor } from '../core/tensor.js';
+import { RuntimeCatalog } from './catalog.js';
+import type { RuntimeOptions } from './model-runtime.js';
 
 interface WorkerData {
+  readonly format: string;
   readonly bytes: Uint8Array;
-  readonly options: SessionOptions;
+  readonly options: RuntimeOptions;
   readonly label: string;
 }
 
-const { bytes, options, label } = workerData as WorkerData;
-const session = await createSession(bytes, options, label);
+const { format, bytes, options, label } = workerData as WorkerData;
+const runtime = await new RuntimeCatalog().get(format).load(bytes, { ...options, workers: 0 }, label);
 
 /** The signature, asked once by the main thread after the pool starts. */
 export function describe(): ModelSignature {
-  return sessionSignature(session, label);
+  return runtime.signature();
 }
 
 /**
@@ -31,9 +34,9 @@ export default async function run(task: { inputs: Record<string, Tensor>; output
   let out: Record<string, Tensor>;
   const started = performance.now();
   try {
-    out = await runSession(session, task.inputs, task.outputs, label);
+    out = await runtime.predict(task.inputs, task.outputs);
   } catch (err) {
-    const e = err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'ONNX', model: label, detail: String(err) });
+    const e = err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format, model: label, detail: String(err) });
     return { failed: { code: e.code, params: e.params } };
   }
   const buffers: ArrayBuffer[] = [];

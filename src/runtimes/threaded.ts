@@ -1,0 +1,97 @@
+import { Piscina } from 'piscina';
+import { ferry, FerryError } from '../core/errors.js';
+import type { ModelSignature } from '../core/signature.js';
+import type { Tensor } from '../core/tensor.js';
+import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
+
+// The worker is a sibling module: runtime-worker.js once built; from the TypeScript sources
+// (tests under tsx) a small bootstrap registers tsx in the worker first.
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './runtime-worker-dev.mjs' : './runtime-worker.js', import.meta.url).href;
+
+type Answer = { outputs: Record<string, Tensor>; computeMs: number } | { failed: { code: FerryError['code']; params: FerryError['params'] } };
+
+/**
+ * Any model format in worker threads (piscina), one model copy per thread: inputs are copied
+ * over, outputs moved back. Optionally a second copy on the calling thread takes the batches
+ * expected to compute for less than `inlineBelowMs` (from the time per row the workers
+ * measure), where the hop to a thread would cost more than the work: small requests stay fast,
+ * large ones never block the event loop.
+ */
+export class ThreadedRuntime implements ModelRuntime {
+  readonly format: string;
+  readonly #pool: Piscina;
+  readonly #signature: ModelSignature;
+  readonly #label: string;
+  readonly #inline: ModelRuntime | undefined;
+  readonly #inlineBelowMs: number;
+  /** Moving average of compute milliseconds per row, as timed in the workers; undefined until measured. */
+  #msPerRow: number | undefined;
+
+  private constructor(format: string, pool: Piscina, signature: ModelSignature, label: string, inline: ModelRuntime | undefined, inlineBelowMs: number) {
+    this.format = format;
+    this.#pool = pool;
+    this.#signature = signature;
+    this.#label = label;
+    this.#inline = inline;
+    this.#inlineBelowMs = inlineBelowMs;
+  }
+
+  /** Start `options.workers` threads that each load the model with `factory`. */
+  static async start(factory: RuntimeFactory, bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ThreadedRuntime> {
+    const threads = Math.max(1, options.workers ?? 1);
+    const pool = new Piscina({
+      filename: WORKER,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: { format: factory.format, bytes, options: { ...options, workers: 0 }, label },
+    });
+    let signature: ModelSignature;
+    try {
+      signature = (await pool.run(null, { name: 'describe' })) as ModelSignature;
+    } catch (err) {
+      await pool.destroy();
+      throw revive(err, 'FERRY_E_ARTIFACT_INVALID', { path: label, format: factory.format });
+    }
+    const inlineBelowMs = options.inlineBelowMs ?? 0;
+    const inline = inlineBelowMs > 0 ? await factory.load(bytes, { ...options, workers: 0 }, label) : undefined;
+    return new ThreadedRuntime(factory.format, pool, signature, label, inline, inlineBelowMs);
+  }
+
+  signature(): ModelSignature {
+    return this.#signature;
+  }
+
+  async predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    const rows = Object.values(inputs)[0]?.shape[0] ?? 1;
+    if (this.#inline && this.#msPerRow !== undefined && this.#msPerRow * rows < this.#inlineBelowMs) {
+      // Not timed here: on a busy event loop the wait before the runtime starts would count as
+      // compute. The estimate comes from the workers, which time the run alone.
+      return this.#inline.predict(inputs, outputs);
+    }
+    let answer: Answer;
+    try {
+      answer = (await this.#pool.run({ inputs, outputs: outputs ?? this.#signature.outputs.map((o) => o.name) })) as Answer;
+    } catch (err) {
+      throw revive(err, 'FERRY_E_PREDICTION_FAILED', { format: this.format, model: this.#label });
+    }
+    if ('failed' in answer) throw new FerryError(answer.failed.code, answer.failed.params);
+    const perRow = answer.computeMs / Math.max(1, rows);
+    this.#msPerRow = this.#msPerRow === undefined ? perRow : 0.8 * this.#msPerRow + 0.2 * perRow;
+    return answer.outputs;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+    await this.#inline?.close();
+  }
+}
+
+/** A worker failure (a crashed thread, a model that did not load) as a catalog error. */
+function revive(err: unknown, code: 'FERRY_E_ARTIFACT_INVALID' | 'FERRY_E_PREDICTION_FAILED', params: Record<string, string>): FerryError {
+  if (err instanceof FerryError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  // A load error from the worker already says "<label> is not a valid <format> model: …"; keep its detail only.
+  const detail = message.replace(/^"[^"]*" is not a valid \S+ model: /, '');
+  return ferry(code, { ...params, detail }, err);
+}
