@@ -56,3 +56,22 @@ describe('onnx runtime', () => {
     assert.throws(() => catalog.get('pmml'), (e) => isFerryError(e, 'FERRY_E_RUNTIME_UNAVAILABLE') && /onnx/.test(e.message));
   });
 });
+
+describe('onnx in worker threads', () => {
+  it('predicts like the in-process session, and a file that is no model is refused with its catalog error', async () => {
+    const f = fixture('breast_mlp');
+    const catalog = new RuntimeCatalog();
+    const threaded = await catalog.load('onnx', readFileSync(f.model), { workers: 1 }, f.name);
+    const inline = await catalog.load('onnx', readFileSync(f.model), {}, f.name);
+    try {
+      const x = { input: { dtype: 'float32' as const, shape: [2, 30], data: new Float32Array(60).fill(0.5) } };
+      assert.deepEqual(Array.from((await threaded.predict(x)).probabilities!.data as Float32Array), Array.from((await inline.predict(x)).probabilities!.data as Float32Array));
+      await assert.rejects(threaded.predict({ input: { dtype: 'float32', shape: [1, 3], data: new Float32Array(3) } }), (e) => isFerryError(e, 'FERRY_E_PREDICTION_FAILED') && /input/.test(e.message));
+    } finally {
+      await threaded.close();
+      await inline.close();
+    }
+    await assert.rejects(catalog.load('onnx', Buffer.from('not a model at all'), { workers: 1 }, 'junk.onnx'),
+      (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /^"junk\.onnx" is not a valid ONNX model: [^"]+$/.test(e.message));
+  });
+});

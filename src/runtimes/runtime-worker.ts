@@ -9,7 +9,7 @@ import { ferry, FerryError } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
 import type { Tensor } from '../core/tensor.js';
 import { RuntimeCatalog } from './catalog.js';
-import type { RuntimeOptions } from './model-runtime.js';
+import type { ModelRuntime, RuntimeOptions } from './model-runtime.js';
 
 interface WorkerData {
   readonly format: string;
@@ -18,12 +18,23 @@ interface WorkerData {
   readonly label: string;
 }
 
-const { format, bytes, options, label } = workerData as WorkerData;
-const runtime = await new RuntimeCatalog().get(format).load(bytes, { ...options, workers: 0 }, label);
+/** How a failure crosses the thread boundary: an Error would lose its code and params. */
+type Failed = { failed: { code: FerryError['code']; params: FerryError['params'] } };
 
-/** The signature, asked once by the main thread after the pool starts. */
-export function describe(): ModelSignature {
-  return runtime.signature();
+function failed(err: unknown, fallback: () => FerryError): Failed {
+  const e = err instanceof FerryError ? err : fallback();
+  return { failed: { code: e.code, params: e.params } };
+}
+
+const { format, bytes, options, label } = workerData as WorkerData;
+// Loading never throws out of the module: a model that does not load is reported by describe().
+const loading: Promise<ModelRuntime | Failed> = new RuntimeCatalog().get(format).load(bytes, { ...options, workers: 0 }, label)
+  .catch((err: unknown) => failed(err, () => ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format, detail: String(err) })));
+
+/** The signature (or why the model did not load), asked once by the main thread after the pool starts. */
+export async function describe(): Promise<{ signature: ModelSignature } | Failed> {
+  const runtime = await loading;
+  return 'failed' in runtime ? runtime : { signature: runtime.signature() };
 }
 
 /**
@@ -31,13 +42,14 @@ export function describe(): ModelSignature {
  * comes back as `{ failed: {code, params} }`: an Error crossing threads loses its code.
  */
 export default async function run(task: { inputs: Record<string, Tensor>; outputs: readonly string[] }): Promise<unknown> {
+  const runtime = await loading;
+  if ('failed' in runtime) return runtime;
   let out: Record<string, Tensor>;
   const started = performance.now();
   try {
     out = await runtime.predict(task.inputs, task.outputs);
   } catch (err) {
-    const e = err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format, model: label, detail: String(err) });
-    return { failed: { code: e.code, params: e.params } };
+    return failed(err, () => ferry('FERRY_E_PREDICTION_FAILED', { format, model: label, detail: String(err) }));
   }
   const buffers: ArrayBuffer[] = [];
   for (const t of Object.values(out)) {

@@ -8,7 +8,9 @@ import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runti
 // (tests under tsx) a small bootstrap registers tsx in the worker first.
 const WORKER = new URL(import.meta.url.endsWith('.ts') ? './runtime-worker-dev.mjs' : './runtime-worker.js', import.meta.url).href;
 
-type Answer = { outputs: Record<string, Tensor>; computeMs: number } | { failed: { code: FerryError['code']; params: FerryError['params'] } };
+/** A failure reported by a worker with its catalog code (see runtime-worker.ts). */
+type Failed = { failed: { code: FerryError['code']; params: FerryError['params'] } };
+type Answer = { outputs: Record<string, Tensor>; computeMs: number } | Failed;
 
 /**
  * Any model format in worker threads (piscina), one model copy per thread: inputs are copied
@@ -46,13 +48,17 @@ export class ThreadedRuntime implements ModelRuntime {
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData: { format: factory.format, bytes, options: { ...options, workers: 0 }, label },
     });
-    let signature: ModelSignature;
+    let described: { signature: ModelSignature } | Failed;
     try {
-      signature = (await pool.run(null, { name: 'describe' })) as ModelSignature;
+      described = (await pool.run(null, { name: 'describe' })) as typeof described;
     } catch (err) {
-      await pool.destroy();
-      throw revive(err, 'FERRY_E_ARTIFACT_INVALID', { path: label, format: factory.format });
+      described = { failed: { code: 'FERRY_E_ARTIFACT_INVALID', params: { path: label, format: factory.format, detail: err instanceof Error ? err.message : String(err) } } };
     }
+    if ('failed' in described) {
+      await pool.destroy();
+      throw new FerryError(described.failed.code, described.failed.params);
+    }
+    const { signature } = described;
     const inlineBelowMs = options.inlineBelowMs ?? 0;
     const inline = inlineBelowMs > 0 ? await factory.load(bytes, { ...options, workers: 0 }, label) : undefined;
     return new ThreadedRuntime(factory.format, pool, signature, label, inline, inlineBelowMs);
@@ -73,7 +79,8 @@ export class ThreadedRuntime implements ModelRuntime {
     try {
       answer = (await this.#pool.run({ inputs, outputs: outputs ?? this.#signature.outputs.map((o) => o.name) })) as Answer;
     } catch (err) {
-      throw revive(err, 'FERRY_E_PREDICTION_FAILED', { format: this.format, model: this.#label });
+      // Only a crashed thread ends up here; model errors come back as answers.
+      throw ferry('FERRY_E_PREDICTION_FAILED', { format: this.format, model: this.#label, detail: err instanceof Error ? err.message : String(err) }, err);
     }
     if ('failed' in answer) throw new FerryError(answer.failed.code, answer.failed.params);
     const perRow = answer.computeMs / Math.max(1, rows);
@@ -85,13 +92,4 @@ export class ThreadedRuntime implements ModelRuntime {
     await this.#pool.destroy();
     await this.#inline?.close();
   }
-}
-
-/** A worker failure (a crashed thread, a model that did not load) as a catalog error. */
-function revive(err: unknown, code: 'FERRY_E_ARTIFACT_INVALID' | 'FERRY_E_PREDICTION_FAILED', params: Record<string, string>): FerryError {
-  if (err instanceof FerryError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  // A load error from the worker already says "<label> is not a valid <format> model: …"; keep its detail only.
-  const detail = message.replace(/^"[^"]*" is not a valid \S+ model: /, '');
-  return ferry(code, { ...params, detail }, err);
 }

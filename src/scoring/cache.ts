@@ -45,8 +45,4 @@ export class ResponseCache {
   set(key: string, outputs: Record<string, Tensor>): void {
     this.#lru.set(key, outputs);
   }
-
-  get size(): number {
-    return this.#lru.size;
-  }
 }
