@@ -4,11 +4,10 @@
  * bodies come from a seeded generator.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ferryCli, tempDir } from './helpers/env.js';
-import { fixture } from './helpers/fixtures.js';
+import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { startServe, type ServeProcess } from './helpers/server.js';
 
 /** mulberry32: a small seeded PRNG, so every run sends the same requests. */
@@ -27,8 +26,8 @@ interface Case { path: string; body: Buffer; headers: Record<string, string>; ki
 
 const breast = fixture('breast_mlp');
 const iris = fixture('iris_string');
-const row = readFileSync(breast.input, 'utf8').trim().split('\n')[1]!.split(',').slice(1).map(Number);
-const valid = { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] };
+const valid = oneRowRequest(breast);
+const row = valid.inputs[0]!.data;
 const validText = JSON.stringify(valid);
 const BODY_LIMIT = 64 * 1024;
 

@@ -3,15 +3,14 @@
  * small requests to another model keep being answered (inference runs off the event loop).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ferryCli, tempDir } from './helpers/env.js';
-import { fixture } from './helpers/fixtures.js';
+import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
 const breast = fixture('breast_mlp');
-const row = readFileSync(breast.input, 'utf8').trim().split('\n')[1]!.split(',').slice(1).map(Number);
+const small = oneRowRequest(breast);
 
 describe('isolation between models', () => {
   const tmp = tempDir();
@@ -40,7 +39,7 @@ describe('isolation between models', () => {
     const latencies: number[] = [];
     while (bigDone === 0) {
       const t0 = performance.now();
-      const res = await postJson(`${server.url}/v2/models/fast/infer`, { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] });
+      const res = await postJson(`${server.url}/v2/models/fast/infer`, small);
       assert.equal(res.status, 200);
       // Every small request sent while the big one was running counts, even one that ends after it.
       latencies.push(performance.now() - t0);

@@ -8,12 +8,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ferryCli, tempDir } from './helpers/env.js';
-import { fixture } from './helpers/fixtures.js';
+import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
 const breast = fixture('breast_mlp');
-const row = readFileSync(breast.input, 'utf8').trim().split('\n')[1]!.split(',').slice(1).map(Number);
-const body = { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] };
+const body = oneRowRequest(breast);
 
 describe('hot reload', () => {
   const tmp = tempDir();
@@ -89,10 +88,23 @@ describe('hot reload', () => {
       reason = index.find((e) => e.reason.includes('failed'))?.reason ?? '';
       await new Promise((r) => setTimeout(r, 50));
     }
+    const index = (await postJson(`${server.url}/v2/repository/index`, {})).body as { version: string; reason: string }[];
+    assert.deepEqual(index.filter((e) => e.reason.includes('failed')).map((e) => e.version), [before], 'the index shows the version still answering');
     for (let i = 0; i < 20; i++) {
       const res = await postJson(`${server.url}/v2/models/bc/versions/champion/infer`, body);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('x-ferry-model-version'), before);
     }
+  });
+
+  it('a version no served alias points at is loaded on its first explicit request', async () => {
+    const before = (await postJson(`${server.url}/v2/repository/index`, {})).body as { version: string }[];
+    assert.ok(!before.some((e) => e.version === '3'), 'version 3 is not served before it is asked for');
+    const res = await postJson(`${server.url}/v2/models/bc/versions/3/infer`, body);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-ferry-model-version'), '3');
+    const after = (await postJson(`${server.url}/v2/repository/index`, {})).body as { version: string; state: string }[];
+    assert.deepEqual(after.filter((e) => e.version === '3').map((e) => e.state), ['READY']);
+    assert.equal((await postJson(`${server.url}/v2/models/bc/versions/9/infer`, body)).status, 404);
   });
 });

@@ -12,12 +12,11 @@ import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import * as protoLoader from '@grpc/proto-loader';
 import { ferryCli, ROOT, tempDir } from './helpers/env.js';
-import { fixture } from './helpers/fixtures.js';
+import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
 const breast = fixture('breast_mlp');
-const row = readFileSync(breast.input, 'utf8').trim().split('\n')[1]!.split(',').slice(1).map(Number);
-const body = { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] };
+const body = oneRowRequest(breast);
 
 describe('API keys', () => {
   const tmp = tempDir();

@@ -4,17 +4,16 @@
  * response cache through a real server.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ferryCli, tempDir } from './helpers/env.js';
-import { fixture } from './helpers/fixtures.js';
+import { fixture, numericRows } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
 const breast = fixture('breast_mlp');
 const diabetes = fixture('diabetes_regressor');
-const rowsOf = (path: string) => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number));
-const bcRows = rowsOf(breast.input);
+const bcRows = numericRows(breast);
 const bcBody = (r: number[]) => ({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: r }] });
 
 describe('traffic policies, batching and cache', () => {
@@ -69,7 +68,7 @@ describe('traffic policies, batching and cache', () => {
   });
 
   it('a shadow gets half the requests mirrored; callers see only the primary; both answers are recorded', async () => {
-    const rows = rowsOf(diabetes.input);
+    const rows = numericRows(diabetes);
     for (let i = 0; i < 20; i++) {
       const res = await postJson(`${server.url}/v2/models/reg/infer`, { inputs: [{ name: 'input', shape: [1, 10], datatype: 'FP32', data: rows[i]! }] });
       assert.equal(res.status, 200);

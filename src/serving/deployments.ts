@@ -150,7 +150,9 @@ export class Deployments {
       const seen = new Set<string>();
       for (const p of s.pointers.values()) {
         const state = s.enabled ? p.state : 'UNAVAILABLE';
-        const version = p.version === undefined ? p.name : String(p.version);
+        // The version answering now: after a failed reload that is still the old one.
+        const serving = p.entry?.loaded.version.version ?? p.version;
+        const version = serving === undefined ? p.name : String(serving);
         // Several pointers (latest, champion) may name one version: one row per version.
         if ((readyOnly && state !== 'READY') || seen.has(version)) continue;
         seen.add(version);

@@ -91,3 +91,14 @@ export function columnar(f: Fixture): Record<string, Value[]> {
   const { columns, rows } = table(f);
   return Object.fromEntries(columns.map((c, j) => [c, rows.map((r) => r[j] as Value)]));
 }
+
+/** The numeric feature rows of a fixture's input.csv (without the id column). */
+export function numericRows(f: Fixture): number[][] {
+  return table(f).rows.map((r) => r.map(Number));
+}
+
+/** An OIP infer request with one row for a single-input FP32 model (e.g. breast_mlp's `input`). */
+export function oneRowRequest(f: Fixture, row = 0): { inputs: { name: string; shape: number[]; datatype: string; data: number[] }[] } {
+  const data = numericRows(f)[row] ?? [];
+  return { inputs: [{ name: f.meta.inputs[0]?.name ?? 'input', shape: [1, data.length], datatype: 'FP32', data }] };
+}
