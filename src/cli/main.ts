@@ -14,7 +14,27 @@ import { shadowCommand } from './commands/shadow.js';
 import { versionsCommand } from './commands/versions.js';
 import type { CliContext } from './context.js';
 
-const COMMANDS = [registerCommand, modelsCommand, versionsCommand, aliasCommand, archiveCommand, predictCommand, serveCommand, shadowCommand, apikeyCommand, gcCommand, demoCommand];
+const COMMANDS = [
+  registerCommand,
+  modelsCommand,
+  versionsCommand,
+  aliasCommand,
+  archiveCommand,
+  predictCommand,
+  serveCommand,
+  shadowCommand,
+  apikeyCommand,
+  gcCommand,
+  // batch (issue #5)
+
+  // stream (issue #6)
+
+  // prediction log, feedback (issue #7)
+
+  // profile, drift, evaluate, compare, promote, alerts (issue #7)
+
+  demoCommand,
+];
 
 /** Build the `ferry` program. */
 export function buildProgram(ctx: CliContext): Command {

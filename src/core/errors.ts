@@ -105,6 +105,21 @@ export const errorCatalog = {
   FERRY_E_FORBIDDEN: spec(403, PERMISSION_DENIED, X.USAGE, 'This API key lacks the "{scope}" scope needed for {action}.'),
 
   FERRY_E_OUTPUT_FORMAT: spec(400, INVALID_ARGUMENT, X.USAGE, 'Cannot write "{path}": {detail}'),
+
+  // --- runtimes: PMML, LightGBM, XGBoost (issue #4) ---
+  // (add this area's codes directly below this line)
+
+  // --- batch (issue #5) ---
+  // (add this area's codes directly below this line)
+
+  // --- streaming (issue #6) ---
+  // (add this area's codes directly below this line)
+
+  // --- evaluation: prediction log, feedback, live metrics (issue #7) ---
+  // (add this area's codes directly below this line)
+
+  // --- evaluation: profiles, drift, comparison, promotion, alerts (issue #7) ---
+  // (add this area's codes directly below this line)
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -90,6 +90,14 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    // '0004_batch' (issue #5) goes below this line
+
+    // '0005_prediction_log' (issue #7: prediction log, feedback) goes below this line
+
+    // '0006_evaluation' (issue #7: profiles, drift, alerts) goes below this line
+
+    // '0007_streams' (issue #6, if streams need registry state) goes below this line
+
   };
 }
 

@@ -1,0 +1,131 @@
+/**
+ * The contract between the PMML evaluator's core (document, fields, MiningSchema,
+ * transformations, Targets, Output, segmentation) and the per-model "kernels" under
+ * `models/`. A kernel is compiled once from its model element into closures over typed
+ * arrays and maps; scoring a row never walks XML.
+ *
+ * The core wraps every kernel (top level and each segment) in the same way:
+ *   row values → MiningSchema (missing/invalid/outlier treatment) → LocalTransformations
+ *   → kernel.evaluate(row) → Targets (rescale, cast, priors) → Output fields.
+ * A kernel therefore reads already-treated, already-typed field values through `Row.get`.
+ */
+import type { XmlElement } from './xml.js';
+
+/** A field value. `null` is PMML's missing value. Numbers for integer/float/double, strings for string, booleans for boolean. */
+export type Value = number | string | boolean | null;
+
+export type DataType = 'string' | 'integer' | 'float' | 'double' | 'boolean' | 'date' | 'time' | 'dateTime'
+  | 'dateDaysSince[0]' | 'dateDaysSince[1960]' | 'dateDaysSince[1970]' | 'dateDaysSince[1980]'
+  | 'timeSeconds' | 'dateTimeSecondsSince[0]' | 'dateTimeSecondsSince[1960]' | 'dateTimeSecondsSince[1970]' | 'dateTimeSecondsSince[1980]';
+
+export type OpType = 'categorical' | 'ordinal' | 'continuous';
+
+/** What is known about a field at a point of the document (DataDictionary, DerivedField or OutputField). */
+export interface FieldInfo {
+  readonly name: string;
+  readonly dataType: DataType;
+  readonly opType: OpType;
+  /** Valid values declared for a categorical/ordinal field, in document order (empty when none). */
+  readonly values: readonly string[];
+}
+
+/** Field lookup during the evaluation of one row. Derived fields are computed on first use and kept for the row. */
+export interface Row {
+  get(name: string): Value;
+}
+
+/** A compiled expression (Constant, FieldRef, NormContinuous, Apply, …). */
+export type Expr = (row: Row) => Value;
+
+/** One association rule that fired for a transaction (AssociationModel). */
+export interface FiredRule {
+  readonly id: string;
+  readonly antecedent: readonly string[];
+  readonly consequent: readonly string[];
+  readonly support: number;
+  readonly confidence: number;
+  readonly lift: number | null;
+  readonly leverage: number | null;
+  readonly affinity: number | null;
+}
+
+/** What a kernel computed for one row (or one transaction). Only `value` is required. */
+export interface Prediction {
+  /** The predicted value of the model's (first) target: a category for classification, a number for regression, the cluster id for clustering, the score for anomaly detection. `null` when missing. */
+  readonly value: Value;
+  /** Classification: probability per category (keys are the category's text as declared). */
+  readonly probabilities?: ReadonlyMap<string, number>;
+  /** Confidence per category where the model defines it separately from probability (RuleSet, TreeModel ScoreDistribution confidence). */
+  readonly confidences?: ReadonlyMap<string, number>;
+  /** Display value (predictedDisplayValue), e.g. a cluster's name. */
+  readonly displayValue?: string;
+  /** Entity id of the winning entity (tree node, cluster, rule, nearest neighbour). */
+  readonly entityId?: string;
+  /** Entities ranked best first, with the affinity used to rank them (KNN neighbours, clusters by distance). Output `rank` n reads index n-1. */
+  readonly entities?: readonly { readonly id: string; readonly affinity: number; readonly value?: Value }[];
+  /** Affinity per category or cluster id (clustering: the distance/similarity to each cluster). */
+  readonly affinities?: ReadonlyMap<string, number>;
+  /** Scorecard reason codes, best first. */
+  readonly reasonCodes?: readonly string[];
+  /** Multi-target models: every target's value by field name (`value` is the first). */
+  readonly targets?: ReadonlyMap<string, Value>;
+  /** AssociationModel: the rules that fired. */
+  readonly rules?: readonly FiredRule[];
+  /** Anything else a kernel's own output features need, by feature name (e.g. `standardError`, `anomaly`). */
+  readonly extra?: ReadonlyMap<string, Value>;
+}
+
+/** Reads one OutputField's value from a Prediction. */
+export type OutputGetter = (prediction: Prediction, row: Row) => Value;
+
+/** A compiled model body. */
+export interface ModelKernel {
+  evaluate(row: Row): Prediction;
+  /**
+   * Optional: handle an OutputField this kernel knows better than the core (e.g. AssociationModel's
+   * `ruleValue`, `antecedent`, `consequent`; AnomalyDetection's `anomaly`). Return undefined to let the
+   * core handle it (predictedValue, predictedDisplayValue, probability, affinity, entityId, clusterId,
+   * clusterAffinity, reasonCode, transformedValue, decision, …).
+   */
+  resolveOutput?(outputField: XmlElement): OutputGetter | undefined;
+}
+
+/** What the core gives a kernel compiler. */
+export interface CompileContext {
+  /** Fields visible inside this model (DataDictionary, TransformationDictionary, this model's LocalTransformations, and for segments the outputs of earlier segments). */
+  field(name: string): FieldInfo | undefined;
+  /** This model's target field (MiningField usageType target/predicted; the first when several), if any. */
+  readonly target: FieldInfo | undefined;
+  /** Every target field of this model, in MiningSchema order. */
+  readonly targets: readonly FieldInfo[];
+  /** The MiningSchema's active fields, in order. */
+  readonly activeFields: readonly FieldInfo[];
+  /** Compile an expression element (Constant, FieldRef, NormContinuous, NormDiscrete, Discretize, MapValues, Apply, …). */
+  expression(el: XmlElement): Expr;
+  /** Compile a predicate element (SimplePredicate, SimpleSetPredicate, CompoundPredicate, True, False) into a three-valued test: true, false or null (unknown). */
+  predicate(el: XmlElement): (row: Row) => boolean | null;
+  /** Convert attribute text to a value of the named field's data type (e.g. "2" → 2 for a double field). */
+  parse(fieldName: string, text: string): Value;
+  /** Compile a nested model element (segments; used by MiningModel). */
+  model(el: XmlElement): CompiledModel;
+  /** Refuse the document: an element or attribute value this evaluator does not implement. Names the element. */
+  unsupported(el: XmlElement, what?: string): never;
+  /** Refuse the document: it is not valid PMML (missing attribute, bad number…). */
+  invalid(el: XmlElement, detail: string): never;
+}
+
+/** Compiles one model element (e.g. `<NeuralNetwork>`) into a kernel. */
+export type KernelCompiler = (el: XmlElement, ctx: CompileContext) => ModelKernel;
+
+/** A whole model as the core compiled it: MiningSchema, LocalTransformations, kernel, Targets and Output together. */
+export interface CompiledModel {
+  readonly functionName: string;
+  /** Score one row given raw input values by field name (missing: absent or null). Returns the prediction and the model's output fields by name. */
+  score(inputs: Row): ScoredRow;
+}
+
+export interface ScoredRow {
+  readonly prediction: Prediction;
+  /** Values of this model's target fields and OutputFields, by field name (missing → null). */
+  readonly fields: ReadonlyMap<string, Value>;
+}
