@@ -3,11 +3,12 @@ import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runti
 import { ThreadedRuntime } from './threaded.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
+import { lightgbmRuntime } from './lightgbm/lightgbm-runtime.js';
 
 /**
  * The table of model formats. Adding a format means adding its folder and one line here.
  */
-export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime];
+export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, lightgbmRuntime];
 
 /** Formats we recognise only to refuse them with advice. */
 const refused: readonly { what: string; test: (b: Uint8Array) => boolean; hint: string }[] = [
