@@ -108,6 +108,7 @@ export const errorCatalog = {
 
   // --- runtimes: PMML, LightGBM, XGBoost (issue #4) ---
   // (add this area's codes directly below this line)
+  FERRY_E_ARTIFACT_FORMAT_AMBIGUOUS: spec(415, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot tell the model format of "{path}": its content fits several formats ({matches}). Supported formats: {formats}; pass --format to choose one.'),
 
   // --- batch (issue #5) ---
   // (add this area's codes directly below this line)
