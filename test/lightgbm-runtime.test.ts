@@ -130,6 +130,16 @@ describe('lightgbm runtime', () => {
     });
   });
 
+  it('breast_bench (xgboost trees rewritten as LightGBM) gives xgboost 1.7.4\'s own probabilities', async () => {
+    const f = load('breast_bench');
+    const xgb = JSON.parse(readFileSync(join(f.dir, 'xgboost_expected.json'), 'utf8')) as { probabilities: number[][]; label: number[] };
+    const runtime = await lightgbmRuntime.load(Buffer.from(f.text), {}, f.name);
+    const out = await runtime.predict({ input: tensor(f) });
+    // xgboost adds leaves in float32, LightGBM in double: the sums differ in the last float32 bits.
+    assert.ok(maxError(out.probabilities!, xgb.probabilities.flat()) <= 1e-6);
+    assert.deepEqual([...out.label!.data].map(Number), xgb.label);
+  });
+
   it('the catalog detects LightGBM text models by content', () => {
     const catalog = new RuntimeCatalog();
     assert.equal(catalog.detect(Buffer.from(fixtures[0]!.text), 'model.txt').format, 'lightgbm');

@@ -10,6 +10,7 @@ import { isFerryError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import { decodeUbjson } from '../src/runtimes/xgboost/ubjson.js';
+import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
 import { xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { ferryCli, FERRY_BIN, ROOT, tempDir } from './helpers/env.js';
 
@@ -131,6 +132,22 @@ describe('xgboost runtime', () => {
       const codes = [...f.x].filter((_, i) => i % 4 >= 2);
       for (const odd of [-1, 100, 1e9, 5.5]) assert.ok(codes.includes(odd), `${name} probes code ${odd}`);
       assert.ok(codes.some((v) => Number.isNaN(v)), `${name} has a missing category`);
+    }
+  });
+
+  it('an ONNX TreeEnsembleClassifier built from breast_bench\'s trees (onnxruntime) agrees with Ferry and xgboost', async () => {
+    const f = load('breast_bench');
+    const onnx = await onnxRuntime.load(readFileSync(join(f.dir, 'model.onnx')), { intraOpThreads: 1 }, 'breast_bench.onnx');
+    const ferryModel = await xgboostRuntime.load(readFileSync(join(f.dir, 'model.json')), {}, f.name);
+    try {
+      const input = { input: { dtype: 'float32' as const, shape: [f.rows, f.columns.length], data: f.x } };
+      const [a, b] = [await onnx.predict(input), await ferryModel.predict(input)];
+      assert.ok(maxError(a.probabilities!, reference(f, 'probabilities')) <= 1e-6, 'onnxruntime vs xgboost');
+      assert.ok(maxError(b.probabilities!, [...a.probabilities!.data].map(Number)) <= 1e-6, 'Ferry vs onnxruntime');
+      assert.deepEqual([...a.label!.data], [...b.label!.data]);
+    } finally {
+      await onnx.close();
+      await ferryModel.close();
     }
   });
 
