@@ -61,10 +61,10 @@ export interface Forest {
   readonly feature: Int32Array;
   /** Per node: split threshold (go left when value < threshold), or the leaf value. */
   readonly value: Float32Array;
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-  /** Per node: 1 when a missing value goes left. */
-  readonly defaultLeft: Uint8Array;
+  /** Per split: its left child; the right child is the next node (kid + 1). */
+  readonly kid: Int32Array;
+  /** Per split: the child a missing value goes to (default_left: kid, else kid + 1). */
+  readonly missing: Int32Array;
   /**
    * Categorical splits, when the model has any: per node the start of its category bitset in
    * `catBits` and its number of 32-bit words (0: a numerical split).
@@ -242,37 +242,46 @@ function compileForest(model: Record<string, Doc>, numFeature: number, numGroup:
   const groups = new Int32Array(used);
   const feature = new Int32Array(total);
   const value = new Float32Array(total);
-  const left = new Int32Array(total);
-  const right = new Int32Array(total);
-  const defaultLeft = new Uint8Array(total);
+  const kid = new Int32Array(total);
+  const missing = new Int32Array(total);
   const anyCategorical = parsed.some((p) => p.cats !== undefined);
   const catStart = new Int32Array(anyCategorical ? total : 0);
   const catWords = new Int32Array(anyCategorical ? total : 0);
   const bits: number[] = [];
-  let base = 0;
+  // Each tree breadth-first from its root, so that a node's two children sit side by side:
+  // right = left + 1 saves a load per step (and keeps a tree's top levels together in memory).
+  let next = 0;
   for (let t = 0; t < used; t++) {
     const tree = parsed[t];
     if (!tree) continue;
     const g = treeInfo[t] ?? -1;
     if (!Number.isInteger(g) || g < 0 || g >= numGroup) throw new ModelError(`tree_info[${t}] = ${g} is not a class in 0..${numGroup - 1}`);
-    roots[t] = base;
+    roots[t] = next;
     groups[t] = g;
-    for (let i = 0; i < tree.n; i++) {
+    const queue = [0];
+    const at = [next++];
+    for (let q = 0; q < queue.length; q++) {
+      const i = queue[q] ?? 0;
+      const k = at[q] ?? 0;
       const l = tree.left[i] ?? -1;
-      const leaf = l === -1;
-      feature[base + i] = leaf ? -1 : (tree.split[i] ?? 0);
-      value[base + i] = tree.cond[i] ?? 0;
-      left[base + i] = leaf ? -1 : base + l;
-      right[base + i] = leaf ? -1 : base + (tree.right[i] ?? 0);
-      defaultLeft[base + i] = tree.defaultLeft[i] ? 1 : 0;
+      value[k] = tree.cond[i] ?? 0;
+      if (l === -1) {
+        feature[k] = -1;
+        continue;
+      }
+      feature[k] = tree.split[i] ?? 0;
+      kid[k] = next;
+      missing[k] = tree.defaultLeft[i] ? next : next + 1;
+      queue.push(l, tree.right[i] ?? 0);
+      at.push(next, next + 1);
+      next += 2;
       const set = tree.cats?.get(i);
       if (set) {
-        catStart[base + i] = bits.length;
-        catWords[base + i] = set.length;
+        catStart[k] = bits.length;
+        catWords[k] = set.length;
         bits.push(...set);
       }
     }
-    base += tree.n;
   }
   let weights: Float32Array | undefined;
   if (weightDrop) {
@@ -280,7 +289,7 @@ function compileForest(model: Record<string, Doc>, numFeature: number, numGroup:
     for (let t = 0; t < used; t++) weights[t] = weightDrop[t] ?? 0;
   }
   const categorical = anyCategorical ? { start: catStart, words: catWords, bits: Uint32Array.from(bits) } : undefined;
-  return { type: 'trees', roots, groups, weights, feature, value, left, right, defaultLeft, categorical };
+  return { type: 'trees', roots, groups, weights, feature, value, kid, missing, categorical };
 }
 
 interface ParsedTree {
@@ -415,17 +424,33 @@ export function computeMargins(m: CompiledModel, x: Float32Array, rows: number):
     return out;
   }
   if (model.categorical) return categoricalMargins(model, model.categorical, out, x, rows, F, G);
-  const { roots, groups, weights, feature, value, left, right, defaultLeft } = model;
+  const { roots, groups, weights, feature, value, kid, missing } = model;
   const T = roots.length;
   for (let r = 0; r < rows; r++) {
     const row = r * F;
     const o = r * G;
+    if (G === 1 && !weights) {
+      // The common case, kept tight: one margin per row, accumulated in a local.
+      let acc = out[o]!;
+      for (let t = 0; t < T; t++) {
+        let n = roots[t]!;
+        let f = feature[n]!;
+        while (f >= 0) {
+          const v = x[row + f]!;
+          n = v !== v ? missing[n]! : v < value[n]! ? kid[n]! : kid[n]! + 1;
+          f = feature[n]!;
+        }
+        acc = f32(acc + value[n]!);
+      }
+      out[o] = acc;
+      continue;
+    }
     for (let t = 0; t < T; t++) {
       let n = roots[t]!;
       let f = feature[n]!;
       while (f >= 0) {
         const v = x[row + f]!;
-        n = v !== v ? (defaultLeft[n] ? left[n]! : right[n]!) : v < value[n]! ? left[n]! : right[n]!;
+        n = v !== v ? missing[n]! : v < value[n]! ? kid[n]! : kid[n]! + 1;
         f = feature[n]!;
       }
       const leaf = weights ? f32(value[n]! * weights[t]!) : value[n]!;
@@ -444,7 +469,7 @@ export function computeMargins(m: CompiledModel, x: Float32Array, rows: number):
  * missing value follows the default direction.
  */
 function categoricalMargins(model: Forest, cats: NonNullable<Forest['categorical']>, out: Float32Array, x: Float32Array, rows: number, F: number, G: number): Float32Array {
-  const { roots, groups, weights, feature, value, left, right, defaultLeft } = model;
+  const { roots, groups, weights, feature, value, kid, missing } = model;
   const { start, words, bits } = cats;
   const T = roots.length;
   for (let r = 0; r < rows; r++) {
@@ -457,14 +482,14 @@ function categoricalMargins(model: Forest, cats: NonNullable<Forest['categorical
         const v = x[row + f]!;
         const w = words[n]!;
         if (v !== v) {
-          n = defaultLeft[n] ? left[n]! : right[n]!;
+          n = missing[n]!;
         } else if (w === 0) {
-          n = v < value[n]! ? left[n]! : right[n]!;
+          n = v < value[n]! ? kid[n]! : kid[n]! + 1;
         } else if (v < 0 || v >= w * 32) {
-          n = left[n]!;
+          n = kid[n]!;
         } else {
           const c = Math.trunc(v);
-          n = (bits[start[n]! + (c >>> 5)]! >>> (c & 31)) & 1 ? right[n]! : left[n]!;
+          n = kid[n]! + ((bits[start[n]! + (c >>> 5)]! >>> (c & 31)) & 1);
         }
         f = feature[n]!;
       }
