@@ -19,29 +19,35 @@ export const ZERO_THRESHOLD = Math.fround(1e-35);
 /** Decision bits of `decision_type`: bit 0 categorical, bit 1 default_left, bits 2–3 missing type (0 None, 1 Zero, 2 NaN). */
 const CATEGORICAL = 1;
 const DEFAULT_LEFT = 2;
-const MISSING_ZERO = 1;
-const MISSING_NAN = 2;
 
-/** All trees in shared arrays. Child pointers: ≥ 0 an internal node, < 0 `~leaf` (global indices). */
+/** Node kinds: how a split decides. */
+const NUM_NONE = 0;
+const NUM_ZERO = 1;
+const NUM_NAN = 2;
+const CATEGORY = 3;
+
+/**
+ * All trees in shared arrays, splits and leaves alike, each tree laid out breadth-first so
+ * that a split's children sit side by side (right = kid + 1).
+ */
 export interface LgbmForest {
-  /** Per tree: the root (an internal node, or `~leaf` for a one-leaf tree) and its class. */
+  /** Per tree: its root node and its class. */
   readonly roots: Int32Array;
   readonly classes: Int32Array;
-  /** Per internal node. */
+  /** Per node: the split feature, or −1 for a leaf. */
   readonly feature: Int32Array;
-  readonly threshold: Float64Array;
-  /** Per internal node: 0 numerical, 1 categorical. */
-  readonly categorical: Uint8Array;
-  readonly defaultLeft: Uint8Array;
-  readonly missingType: Uint8Array;
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-  /** Categorical nodes: their bitset in `catBits` (start, number of 32-bit words). */
+  /** Per split: NUM_NONE, NUM_ZERO or NUM_NAN (numerical, by missing type) or CATEGORY. */
+  readonly kind: Uint8Array;
+  /** Per split: the threshold; per leaf: the leaf value. */
+  readonly value: Float64Array;
+  /** Per split: the left child (the right one is kid + 1); per leaf: its index in the lin* arrays. */
+  readonly kid: Int32Array;
+  /** Per split: the child a missing value takes (default_left: kid, else kid + 1). */
+  readonly missing: Int32Array;
+  /** Categorical splits: their bitset in `catBits` (start, number of 32-bit words). */
   readonly catStart: Int32Array;
   readonly catWords: Int32Array;
   readonly catBits: Uint32Array;
-  /** Per leaf. */
-  readonly leafValue: Float64Array;
   /** Linear trees: per leaf the constant and its terms in linFeature/linCoeff (count −1: not linear). */
   readonly linConst: Float64Array;
   readonly linStart: Int32Array;
@@ -312,7 +318,7 @@ function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest 
   let words = 0;
   let terms = 0;
   for (const p of parts) {
-    nodes += p.numLeaves - 1;
+    nodes += 2 * p.numLeaves - 1;
     leaves += p.numLeaves;
     words += p.catThreshold.length;
     terms += p.linear ? p.linear.features.length : 0;
@@ -321,54 +327,62 @@ function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest 
     roots: new Int32Array(parts.length),
     classes: new Int32Array(parts.length),
     feature: new Int32Array(nodes),
-    threshold: new Float64Array(nodes),
-    categorical: new Uint8Array(nodes),
-    defaultLeft: new Uint8Array(nodes),
-    missingType: new Uint8Array(nodes),
-    left: new Int32Array(nodes),
-    right: new Int32Array(nodes),
+    kind: new Uint8Array(nodes),
+    value: new Float64Array(nodes),
+    kid: new Int32Array(nodes),
+    missing: new Int32Array(nodes),
     catStart: new Int32Array(nodes),
     catWords: new Int32Array(nodes),
     catBits: new Uint32Array(words),
-    leafValue: new Float64Array(leaves),
     linConst: new Float64Array(leaves),
     linStart: new Int32Array(leaves),
     linCount: new Int32Array(leaves).fill(-1),
     linFeature: new Int32Array(terms),
     linCoeff: new Float64Array(terms),
   };
-  let nodeBase = 0;
+  let next = 0;
   let leafBase = 0;
   let wordBase = 0;
   let termBase = 0;
   parts.forEach((p, t) => {
-    const n = p.numLeaves - 1;
-    f.roots[t] = n > 0 ? nodeBase : ~leafBase;
+    f.roots[t] = next;
     f.classes[t] = t % perIteration;
-    const child = (c: number): number => (c >= 0 ? nodeBase + c : ~(leafBase + ~c));
-    for (let i = 0; i < n; i++) {
-      const d = p.decision[i] ?? 0;
-      const k = nodeBase + i;
-      f.feature[k] = p.feature[i] ?? 0;
-      f.categorical[k] = d & CATEGORICAL ? 1 : 0;
-      f.defaultLeft[k] = d & DEFAULT_LEFT ? 1 : 0;
-      f.missingType[k] = (d >> 2) & 3;
-      f.left[k] = child(p.left[i] ?? 0);
-      f.right[k] = child(p.right[i] ?? 0);
+    // Breadth-first from the root; tree-local references: ≥ 0 a split, < 0 ~leaf.
+    const queue = [p.numLeaves > 1 ? 0 : ~0];
+    const at = [next++];
+    for (let q = 0; q < queue.length; q++) {
+      const ref = queue[q] ?? 0;
+      const k = at[q] ?? 0;
+      if (ref < 0) {
+        const leaf = ~ref;
+        f.feature[k] = -1;
+        f.value[k] = p.leafValue[leaf] ?? 0;
+        f.kid[k] = leafBase + leaf;
+        continue;
+      }
+      const d = p.decision[ref] ?? 0;
+      f.feature[k] = p.feature[ref] ?? 0;
+      f.kid[k] = next;
+      f.missing[k] = d & DEFAULT_LEFT ? next : next + 1;
+      queue.push(p.left[ref] ?? 0, p.right[ref] ?? 0);
+      at.push(next, next + 1);
+      next += 2;
       if (d & CATEGORICAL) {
-        const c = p.threshold[i] ?? 0;
+        const c = p.threshold[ref] ?? 0;
         const start = p.catBoundaries[c] ?? 0;
+        f.kind[k] = CATEGORY;
         f.catStart[k] = wordBase + start;
         f.catWords[k] = (p.catBoundaries[c + 1] ?? 0) - start;
       } else {
-        f.threshold[k] = p.threshold[i] ?? 0;
+        const mt = (d >> 2) & 3;
+        f.kind[k] = mt === 1 ? NUM_ZERO : mt === 2 ? NUM_NAN : NUM_NONE;
+        f.value[k] = p.threshold[ref] ?? 0;
       }
     }
     for (let j = 0; j < p.catThreshold.length; j++) f.catBits[wordBase + j] = p.catThreshold[j] ?? 0;
     let term = 0;
-    for (let j = 0; j < p.numLeaves; j++) {
-      f.leafValue[leafBase + j] = p.leafValue[j] ?? 0;
-      if (p.linear) {
+    if (p.linear) {
+      for (let j = 0; j < p.numLeaves; j++) {
         const count = p.linear.counts[j] ?? 0;
         f.linConst[leafBase + j] = p.linear.consts[j] ?? 0;
         f.linStart[leafBase + j] = termBase + term;
@@ -379,7 +393,6 @@ function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest 
         }
       }
     }
-    nodeBase += n;
     leafBase += p.numLeaves;
     wordBase += p.catThreshold.length;
     termBase += term;
@@ -397,7 +410,8 @@ export function rawScores(m: LgbmModel, x: ArrayLike<number>, rows: number): Flo
   const K = m.numClass;
   const F = m.numFeature;
   const out = new Float64Array(rows * K);
-  const { roots, classes, feature, threshold, categorical, defaultLeft, missingType, left, right, catStart, catWords, catBits, leafValue, linConst, linStart, linCount, linFeature, linCoeff } = m.forest;
+  const { roots, classes, feature, kind, value, kid, missing, catStart, catWords, catBits, linConst, linStart, linCount, linFeature, linCoeff } = m.forest;
+  const linear = linCount.some((c) => c >= 0);
   const T = roots.length;
   const row = new Float64Array(F);
   for (let r = 0; r < rows; r++) {
@@ -407,50 +421,60 @@ export function rawScores(m: LgbmModel, x: ArrayLike<number>, rows: number): Flo
       row[j] = v >= -ZERO_THRESHOLD && v <= ZERO_THRESHOLD ? 0 : v;
     }
     const o = r * K;
+    let acc = 0; // one class: summed in a local, in the same order
     for (let t = 0; t < T; t++) {
       let n = roots[t]!;
-      while (n >= 0) {
-        let v = row[feature[n]!]!;
-        if (categorical[n]) {
-          // CategoricalDecision: NaN and negative values go right; else the truncated integer's bit.
+      let f = feature[n]!;
+      while (f >= 0) {
+        const v = row[f]!;
+        const k = kind[n]!;
+        if (k === NUM_NAN) {
+          n = v !== v ? missing[n]! : v <= value[n]! ? kid[n]! : kid[n]! + 1;
+        } else if (k === NUM_NONE) {
+          // NaN reads as 0 when NaN is not the missing type.
+          n = (v !== v ? 0 : v) <= value[n]! ? kid[n]! : kid[n]! + 1;
+        } else if (k === NUM_ZERO) {
+          // Inputs are already cleaned: a zero is exactly 0, and NaN reads as 0 too.
+          n = v === 0 || v !== v ? missing[n]! : v <= value[n]! ? kid[n]! : kid[n]! + 1;
+        } else {
+          // CategoricalDecision: NaN and negative codes go right; else left when the truncated code's bit is set.
           let goLeft = false;
-          if (v === v && v > -1 && v < 2147483648) {
+          if (v > -1 && v < 2147483648) {
             const c = Math.trunc(v);
             const word = c >>> 5;
             goLeft = word < catWords[n]! && ((catBits[catStart[n]! + word]! >>> (c & 31)) & 1) === 1;
           }
-          n = goLeft ? left[n]! : right[n]!;
-          continue;
+          n = goLeft ? kid[n]! : kid[n]! + 1;
         }
-        const mt = missingType[n]!;
-        if (v !== v && mt !== MISSING_NAN) v = 0;
-        if ((mt === MISSING_ZERO && v >= -ZERO_THRESHOLD && v <= ZERO_THRESHOLD) || (mt === MISSING_NAN && v !== v)) {
-          n = defaultLeft[n] ? left[n]! : right[n]!;
-        } else {
-          n = v <= threshold[n]! ? left[n]! : right[n]!;
-        }
+        f = feature[n]!;
       }
-      const leaf = ~n;
-      let value = leafValue[leaf]!;
-      const count = linCount[leaf]!;
-      if (count >= 0) {
-        // Linear leaf: const + Σ coeff·x, or the plain leaf value when one of its features is missing.
-        let sum = linConst[leaf]!;
-        const s = linStart[leaf]!;
-        let nan = false;
-        for (let c = 0; c < count; c++) {
-          const fv = row[linFeature[s + c]!]!;
-          if (fv !== fv) {
-            nan = true;
-            break;
+      let leafValue = value[n]!;
+      if (linear) {
+        const leaf = kid[n]!;
+        const count = linCount[leaf]!;
+        if (count >= 0) {
+          // Linear leaf: const + Σ coeff·x, or the plain leaf value when one of its features is missing.
+          let sum = linConst[leaf]!;
+          const s = linStart[leaf]!;
+          let nan = false;
+          for (let c = 0; c < count; c++) {
+            const fv = row[linFeature[s + c]!]!;
+            if (fv !== fv) {
+              nan = true;
+              break;
+            }
+            sum += linCoeff[s + c]! * fv;
           }
-          sum += linCoeff[s + c]! * fv;
+          if (!nan) leafValue = sum;
         }
-        if (!nan) value = sum;
       }
-      const k = o + classes[t]!;
-      out[k] = out[k]! + value;
+      if (K === 1) acc += leafValue;
+      else {
+        const k = o + classes[t]!;
+        out[k] = out[k]! + leafValue;
+      }
     }
+    if (K === 1) out[o] = acc;
   }
   if (m.averageOutput) for (let i = 0; i < out.length; i++) out[i] = out[i]! / m.iterations;
   return out;
