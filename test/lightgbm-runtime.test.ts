@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
+import { compileLightgbm } from '../src/runtimes/lightgbm/lightgbm-model.js';
 import { lightgbmRuntime } from '../src/runtimes/lightgbm/lightgbm-runtime.js';
 import { ferryCli, FERRY_BIN, ROOT, tempDir } from './helpers/env.js';
 
@@ -85,6 +86,9 @@ describe('lightgbm runtime', () => {
     const types = new Set(all.split('\n').filter((l) => l.startsWith('decision_type=')).flatMap((l) => l.slice(14).split(' ')).map(Number));
     for (const t of [0, 2, 4, 6, 8, 10, 1, 9]) assert.ok(types.has(t), `decision_type ${t}`);
     assert.ok(fixtures.every((f) => f.x.some((v) => Number.isNaN(v))), 'every input has missing cells');
+    // Both evaluation loops are exercised: the fast one (plain splits only) and the general one.
+    const simple = fixtures.map((f) => compileLightgbm(f.text).simple);
+    assert.ok(simple.includes(true) && simple.includes(false), 'fast and general evaluation paths');
   });
 
   for (const f of fixtures) {

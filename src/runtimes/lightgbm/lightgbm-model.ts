@@ -20,11 +20,13 @@ export const ZERO_THRESHOLD = Math.fround(1e-35);
 const CATEGORICAL = 1;
 const DEFAULT_LEFT = 2;
 
-/** Node kinds: how a split decides. */
-const NUM_NONE = 0;
-const NUM_ZERO = 1;
-const NUM_NAN = 2;
-const CATEGORY = 3;
+/**
+ * Node kinds: how a split decides. Missing types None and NaN both become PLAIN: a NaN takes
+ * `missing`, which for type None is the side 0 goes to (LightGBM reads NaN as 0 there).
+ */
+const PLAIN = 0;
+const ZERO = 1;
+const CATEGORY = 2;
 
 /**
  * All trees in shared arrays, splits and leaves alike, each tree laid out breadth-first so
@@ -36,13 +38,13 @@ export interface LgbmForest {
   readonly classes: Int32Array;
   /** Per node: the split feature, or −1 for a leaf. */
   readonly feature: Int32Array;
-  /** Per split: NUM_NONE, NUM_ZERO or NUM_NAN (numerical, by missing type) or CATEGORY. */
+  /** Per split: PLAIN or ZERO (numerical: missing type None/NaN, or Zero) or CATEGORY. */
   readonly kind: Uint8Array;
   /** Per split: the threshold; per leaf: the leaf value. */
   readonly value: Float64Array;
   /** Per split: the left child (the right one is kid + 1); per leaf: its index in the lin* arrays. */
   readonly kid: Int32Array;
-  /** Per split: the child a missing value takes (default_left: kid, else kid + 1). */
+  /** Per split: the child a NaN takes (default_left: kid, else kid + 1; type None: where 0 goes). */
   readonly missing: Int32Array;
   /** Categorical splits: their bitset in `catBits` (start, number of 32-bit words). */
   readonly catStart: Int32Array;
@@ -71,6 +73,12 @@ export interface LgbmModel {
   readonly iterations: number;
   readonly featureNames: readonly string[];
   readonly forest: LgbmForest;
+  /**
+   * Only PLAIN splits, no linear leaves, and no threshold in [−kZeroThreshold, kZeroThreshold):
+   * then a value with |v| ≤ kZeroThreshold decides exactly as the 0 LightGBM reads it as, and
+   * the fast loop can skip cleaning rows.
+   */
+  readonly simple: boolean;
 }
 
 interface ObjectiveInfo {
@@ -297,6 +305,13 @@ export function compileLightgbm(text: string): LgbmModel {
   if (new Set(featureNames).size !== featureNames.length) throw new LgbmError('feature_names holds duplicate names');
 
   const parts = trees.map((b, t) => parseTree(b, t, numFeature));
+  const forest = flatten(parts, perIteration);
+  let simple = !parts.some((p) => p.linear);
+  for (let n = 0; n < forest.feature.length && simple; n++) {
+    if (forest.feature[n]! < 0) continue;
+    const v = forest.value[n]!;
+    if (forest.kind[n] !== PLAIN || (v >= -ZERO_THRESHOLD && v < ZERO_THRESHOLD)) simple = false;
+  }
   return {
     version,
     objective: name,
@@ -308,7 +323,8 @@ export function compileLightgbm(text: string): LgbmModel {
     averageOutput: flags.has('average_output'),
     iterations: trees.length / perIteration,
     featureNames,
-    forest: flatten(parts, perIteration),
+    forest,
+    simple,
   };
 }
 
@@ -361,9 +377,10 @@ function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest 
         continue;
       }
       const d = p.decision[ref] ?? 0;
+      const leftChild = next;
       f.feature[k] = p.feature[ref] ?? 0;
-      f.kid[k] = next;
-      f.missing[k] = d & DEFAULT_LEFT ? next : next + 1;
+      f.kid[k] = leftChild;
+      f.missing[k] = d & DEFAULT_LEFT ? leftChild : leftChild + 1;
       queue.push(p.left[ref] ?? 0, p.right[ref] ?? 0);
       at.push(next, next + 1);
       next += 2;
@@ -375,8 +392,10 @@ function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest 
         f.catWords[k] = (p.catBoundaries[c + 1] ?? 0) - start;
       } else {
         const mt = (d >> 2) & 3;
-        f.kind[k] = mt === 1 ? NUM_ZERO : mt === 2 ? NUM_NAN : NUM_NONE;
-        f.value[k] = p.threshold[ref] ?? 0;
+        const threshold = p.threshold[ref] ?? 0;
+        f.kind[k] = mt === 1 ? ZERO : PLAIN;
+        f.value[k] = threshold;
+        if (mt === 0) f.missing[k] = 0 <= threshold ? leftChild : leftChild + 1;
       }
     }
     for (let j = 0; j < p.catThreshold.length; j++) f.catBits[wordBase + j] = p.catThreshold[j] ?? 0;
@@ -406,10 +425,48 @@ function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest 
  * Raw scores, rows × numClass, for a row-major matrix rows × numFeature (NaN = missing).
  * Like LightGBM's dense-row reader, values with |v| ≤ kZeroThreshold count as exactly 0.
  */
-export function rawScores(m: LgbmModel, x: ArrayLike<number>, rows: number): Float64Array {
+export function rawScores(m: LgbmModel, input: ArrayLike<number>, rows: number): Float64Array {
   const K = m.numClass;
   const F = m.numFeature;
   const out = new Float64Array(rows * K);
+  const forest = m.forest;
+  const x = input instanceof Float64Array ? input : Float64Array.from(input);
+  const T = forest.roots.length;
+  const { roots, classes, feature, value, kid, missing } = forest;
+  if (m.simple) {
+    // Only PLAIN splits, no linear leaves, no threshold near zero: raw values decide exactly as
+    // cleaned ones would, so no per-row copy and no per-node kind (like LightGBM's num_cat == 0 path).
+    for (let r = 0; r < rows; r++) {
+      const base = r * F;
+      const o = r * K;
+      let acc = 0;
+      for (let t = 0; t < T; t++) {
+        let n = roots[t]!;
+        let f = feature[n]!;
+        while (f >= 0) {
+          const v = x[base + f]!;
+          n = v !== v ? missing[n]! : v <= value[n]! ? kid[n]! : kid[n]! + 1;
+          f = feature[n]!;
+        }
+        if (K === 1) acc += value[n]!;
+        else {
+          const k = o + classes[t]!;
+          out[k] = out[k]! + value[n]!;
+        }
+      }
+      if (K === 1) out[o] = acc;
+    }
+  } else {
+    generalScores(m, x, rows, out);
+  }
+  if (m.averageOutput) for (let i = 0; i < out.length; i++) out[i] = out[i]! / m.iterations;
+  return out;
+}
+
+/** Every kind of split and linear leaves, on rows cleaned by the kZeroThreshold rule. */
+function generalScores(m: LgbmModel, x: Float64Array, rows: number, out: Float64Array): void {
+  const K = m.numClass;
+  const F = m.numFeature;
   const { roots, classes, feature, kind, value, kid, missing, catStart, catWords, catBits, linConst, linStart, linCount, linFeature, linCoeff } = m.forest;
   const linear = linCount.some((c) => c >= 0);
   const T = roots.length;
@@ -428,13 +485,10 @@ export function rawScores(m: LgbmModel, x: ArrayLike<number>, rows: number): Flo
       while (f >= 0) {
         const v = row[f]!;
         const k = kind[n]!;
-        if (k === NUM_NAN) {
+        if (k === PLAIN) {
           n = v !== v ? missing[n]! : v <= value[n]! ? kid[n]! : kid[n]! + 1;
-        } else if (k === NUM_NONE) {
-          // NaN reads as 0 when NaN is not the missing type.
-          n = (v !== v ? 0 : v) <= value[n]! ? kid[n]! : kid[n]! + 1;
-        } else if (k === NUM_ZERO) {
-          // Inputs are already cleaned: a zero is exactly 0, and NaN reads as 0 too.
+        } else if (k === ZERO) {
+          // Missing type Zero: a zero (exactly 0 once cleaned) or a NaN (read as 0) takes the default side.
           n = v === 0 || v !== v ? missing[n]! : v <= value[n]! ? kid[n]! : kid[n]! + 1;
         } else {
           // CategoricalDecision: NaN and negative codes go right; else left when the truncated code's bit is set.
@@ -476,8 +530,6 @@ export function rawScores(m: LgbmModel, x: ArrayLike<number>, rows: number): Flo
     }
     if (K === 1) out[o] = acc;
   }
-  if (m.averageOutput) for (let i = 0; i < out.length; i++) out[i] = out[i]! / m.iterations;
-  return out;
 }
 
 /** The objective's transform of raw scores, in place (rows × numClass). */
