@@ -32,6 +32,11 @@ export interface FieldInfo {
 /** Field lookup during the evaluation of one row. Derived fields are computed on first use and kept for the row. */
 export interface Row {
   get(name: string): Value;
+  /**
+   * Grouped input (a MiningField with usageType="group", e.g. AssociationModel transactions): every value of
+   * `name` in the current group, in input order. Optional: when absent, a kernel reads the one value of `get(name)`.
+   */
+  values?(name: string): readonly Value[];
 }
 
 /** A compiled expression (Constant, FieldRef, NormContinuous, Apply, …). */
