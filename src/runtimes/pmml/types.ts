@@ -111,6 +111,13 @@ export interface CompileContext {
   predicate(el: XmlElement): (row: Row) => boolean | null;
   /** Convert attribute text to a value of the named field's data type (e.g. "2" → 2 for a double field). */
   parse(fieldName: string, text: string): Value;
+  /**
+   * Optional: a Row over the given raw field values that computes this model's derived fields
+   * (TransformationDictionary and LocalTransformations) on demand, with no MiningSchema treatment.
+   * NearestNeighborModel uses it to transform TrainingInstances (isTransformed="false") at compile time;
+   * without it, the kernel evaluates the model's own LocalTransformations itself.
+   */
+  row?(values: ReadonlyMap<string, Value>): Row;
   /** Compile a nested model element (segments; used by MiningModel). */
   model(el: XmlElement): CompiledModel;
   /** Refuse the document: an element or attribute value this evaluator does not implement. Names the element. */
