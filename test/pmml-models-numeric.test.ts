@@ -1,0 +1,85 @@
+/**
+ * PMML kernels NeuralNetwork, NaiveBayesModel and SupportVectorMachineModel on small hand-made
+ * documents (fixtures/pmml/kernels/); every expected value is derived by hand in the comments.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { doc, near, pmml } from './helpers/pmml-kernels.js';
+
+describe('PMML NeuralNetwork', () => {
+  it('scores a regression network: layer-level rectifier, identity output, inverted NormContinuous target', () => {
+    const score = pmml('neural-regression.pmml');
+    // x1=2, x2=5: i1=2, i2=5/10=0.5; h1=relu(0.5+2·1−2·0.5)=1.5; h2=relu(−1+0.5·2+0.5)=0.5;
+    // o=1+2·1.5−1·0.5=3.5; y = 3.5 through norm 0..1 ↔ orig 0..100 = 350
+    near(score({ x1: 2, x2: 5 }).get('y'), 350);
+    // x1=−3, x2=0: h1=relu(0.5−3)=0, h2=relu(−1−1.5)=0, o=1 → y=100
+    near(score({ x1: -3, x2: 0 }).get('y'), 100);
+    assert.equal(score({ x2: 5 }).get('y'), null, 'a missing input gives a missing prediction');
+  });
+
+  it('scores a classification network: threshold neuron, softmax layer, NormDiscrete outputs', () => {
+    const score = pmml('neural-classification.pmml');
+    // x=1 > threshold 0.5 → h=1; o_a = ln 12, o_b = ln 4 → softmax 12/16 = 0.75, 4/16 = 0.25
+    let r = score({ x: 1 });
+    assert.equal(r.get('c'), 'a');
+    near(r.get('p_a'), 0.75);
+    near(r.get('p_b'), 0.25);
+    // x=0.5 is not above the threshold → h=0; o_a = 0, o_b = ln 4 → 1/5, 4/5
+    r = score({ x: 0.5 });
+    assert.equal(r.get('c'), 'b');
+    near(r.get('p_a'), 0.2);
+  });
+
+  it('refuses an activation function it does not know, naming it', () => {
+    const text = doc('<DataField name="x" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/>',
+      `<NeuralNetwork functionName="regression" activationFunction="softsign"><MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>
+       <NeuralInputs><NeuralInput id="0"><DerivedField optype="continuous" dataType="double"><FieldRef field="x"/></DerivedField></NeuralInput></NeuralInputs>
+       <NeuralLayer><Neuron id="1"><Con from="0" weight="1"/></Neuron></NeuralLayer>
+       <NeuralOutputs><NeuralOutput outputNeuron="1"><DerivedField optype="continuous" dataType="double"><FieldRef field="y"/></DerivedField></NeuralOutput></NeuralOutputs></NeuralNetwork>`);
+    assert.throws(() => pmml(text), /softsign/);
+  });
+});
+
+describe('PMML NaiveBayesModel', () => {
+  const score = pmml('naive-bayes.pmml');
+  it('multiplies prior counts by conditional probabilities, a zero count becoming the threshold', () => {
+    // red, len missing (skipped): yes ∝ 3 · 2/3 = 2; no ∝ 1 · 0.01 (count 0 → threshold) → P(yes) = 2/2.01
+    const r = score({ color: 'red' });
+    assert.equal(r.get('c'), 'yes');
+    near(r.get('p_yes'), 2 / 2.01);
+  });
+  it('uses Gaussian densities for continuous inputs', () => {
+    // blue, len=2: yes ∝ 3 · (1/3) · φ(2; 0, 1); no ∝ 1 · (1/1) · φ(2; 2, 1) → P(yes) = e^−2 / (1 + e^−2)
+    const r = score({ color: 'blue', len: 2 });
+    assert.equal(r.get('c'), 'no');
+    near(r.get('p_yes'), Math.exp(-2) / (1 + Math.exp(-2)));
+  });
+  it('floors a density at the threshold and skips values with no PairCounts', () => {
+    // green has no PairCounts (skipped); len=10: φ(10;0,1) and φ(10;2,1) are both < 0.01 → 0.01 each → priors 3:1
+    near(score({ color: 'green', len: 10 }).get('p_yes'), 0.75);
+  });
+});
+
+describe('PMML SupportVectorMachineModel', () => {
+  it('votes one-against-one with a polynomial kernel and a categorical vector field', () => {
+    const score = pmml('svm-classification.pmml');
+    // input vector (x, k=="u"); K(a, b) = (a·b + 1)². Machines: A|B: (x+1)² − 5; A|C: ([k=u]+1)² − 2;
+    // B|C: (x+1)² − ([k=u]+1)². A value < 0 votes for targetCategory, else for the alternate.
+    // x=2, k=u: A|B 9−5=4 → B; A|C 4−2=2 → C; B|C 9−4=5 → C ⇒ C with 2 of 3 votes
+    let r = score({ x: 2, k: 'u' });
+    assert.equal(r.get('c'), 'C');
+    near(r.get('p_A'), 0);
+    // x=0, k=v: A|B 1−5 → A; A|C 1−2 → A; B|C 1−1=0 (not < 0) → C ⇒ A with 2/3
+    r = score({ x: 0, k: 'v' });
+    assert.equal(r.get('c'), 'A');
+    near(r.get('p_A'), 2 / 3);
+  });
+  it('computes a radial-basis regression', () => {
+    const score = pmml('svm-regression.pmml');
+    // x=(1,0): 2·e^(−0.5·1) − 1·e^(−0.5·(0+1)) + 0.25 = e^−0.5 + 0.25
+    near(score({ x1: 1, x2: 0 }).get('y'), Math.exp(-0.5) + 0.25);
+    // x=(0,0): 2·1 − e^(−0.5·2) + 0.25
+    near(score({ x1: 0, x2: 0 }).get('y'), 2.25 - Math.exp(-1));
+    assert.equal(score({ x1: 0 }).get('y'), null);
+  });
+});
