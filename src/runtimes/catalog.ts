@@ -2,12 +2,13 @@ import { ferry } from '../core/errors.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
 import { ThreadedRuntime } from './threaded.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
+import { pmmlRuntime } from './pmml/pmml-runtime.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
 
 /**
  * The table of model formats. Adding a format means adding its folder and one line here.
  */
-export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime];
+export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, pmmlRuntime];
 
 /** Formats we recognise only to refuse them with advice. */
 const refused: readonly { what: string; test: (b: Uint8Array) => boolean; hint: string }[] = [

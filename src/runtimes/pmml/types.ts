@@ -93,6 +93,11 @@ export interface ModelKernel {
    * clusterAffinity, reasonCode, transformedValue, decision, …).
    */
   resolveOutput?(outputField: XmlElement): OutputGetter | undefined;
+  /**
+   * Optional: fields this kernel computes besides its prediction and exposes as results of the
+   * enclosing model (MiningModel modelChain: the segments' OutputFields). Values come in `Prediction.extra`.
+   */
+  readonly exposedFields?: readonly FieldInfo[];
 }
 
 /** What the core gives a kernel compiler. */
@@ -118,8 +123,8 @@ export interface CompileContext {
    * without it, the kernel evaluates the model's own LocalTransformations itself.
    */
   row?(values: ReadonlyMap<string, Value>): Row;
-  /** Compile a nested model element (segments; used by MiningModel). */
-  model(el: XmlElement): CompiledModel;
+  /** Compile a nested model element (segments; used by MiningModel). `visible`: extra fields it may read (outputs of earlier segments in a modelChain). */
+  model(el: XmlElement, visible?: readonly FieldInfo[]): CompiledModel;
   /** Refuse the document: an element or attribute value this evaluator does not implement. Names the element. */
   unsupported(el: XmlElement, what?: string): never;
   /** Refuse the document: it is not valid PMML (missing attribute, bad number…). */
@@ -134,6 +139,8 @@ export interface CompiledModel {
   readonly functionName: string;
   /** Score one row given raw input values by field name (missing: absent or null). Returns the prediction and the model's output fields by name. */
   score(inputs: Row): ScoredRow;
+  /** The model's OutputFields (and fields its kernel exposes), as later segments of a modelChain see them. */
+  readonly outputs?: readonly FieldInfo[];
 }
 
 export interface ScoredRow {
