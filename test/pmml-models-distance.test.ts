@@ -74,6 +74,18 @@ describe('PMML NearestNeighborModel', () => {
     // equal training counts → the smaller value, "p"
     assert.equal(pmml(knn('<row><x>1</x><c>q</c></row><row><x>2</x><c>p</c></row>'))({ x: 1.5 }).get('c'), 'p');
   });
+  it('compares a categorical input with delta', () => {
+    const text = doc('<DataField name="color" optype="categorical" dataType="string"/><DataField name="n" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/>',
+      `<NearestNeighborModel functionName="regression" numberOfNeighbors="1"><MiningSchema><MiningField name="color"/><MiningField name="n"/><MiningField name="y" usageType="target"/></MiningSchema>
+       <TrainingInstances isTransformed="true"><InstanceFields><InstanceField field="color" column="c"/><InstanceField field="n" column="n"/><InstanceField field="y" column="y"/></InstanceFields>
+       <InlineTable><row><c>red</c><n>0</n><y>1</y></row><row><c>blue</c><n>1</n><y>2</y></row></InlineTable></TrainingInstances>
+       <ComparisonMeasure kind="distance"><cityBlock/></ComparisonMeasure>
+       <KNNInputs><KNNInput field="color" compareFunction="delta"/><KNNInput field="n" compareFunction="absDiff"/></KNNInputs></NearestNeighborModel>`);
+    // (red, 0.8): to red/0 → 0 + 0.8 = 0.8; to blue/1 → 1 + 0.2 = 1.2 → y = 1
+    near(pmml(text)({ color: 'red', n: 0.8 }).get('y'), 1);
+    // (green, 0.8): unseen category differs from both → 1.8 and 1.2 → y = 2
+    near(pmml(text)({ color: 'green', n: 0.8 }).get('y'), 2);
+  });
 });
 
 describe('PMML AnomalyDetectionModel', () => {

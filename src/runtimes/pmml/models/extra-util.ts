@@ -156,8 +156,11 @@ export interface MeasureField {
 /** A compiled ComparisonMeasure over numeric vectors (NaN = missing input). */
 export interface Measure {
   readonly kind: 'distance' | 'similarity';
-  /** x: the row, y: the reference (cluster centre or training instance). Missing x entries are left out and the sum is adjusted. */
-  readonly compare: (x: Float64Array, y: Float64Array) => number;
+  /**
+   * x: the row; y (from `offset`): the reference (cluster centre or training instance). Missing (NaN) x entries
+   * are left out and the sum is scaled by Σq / Σq(present), q = MissingValueWeights.
+   */
+  readonly compare: (x: Float64Array, y: Float64Array, offset?: number) => number;
   /** True when `a` ranks better than `b` (smaller distance, larger similarity). */
   readonly better: (a: number, b: number) => boolean;
 }
@@ -201,14 +204,14 @@ export function compileMeasure(el: XmlElement, fields: readonly MeasureField[], 
   return {
     kind,
     better: kind === 'distance' ? (a, b) => a < b : (a, b) => a > b,
-    compare(x, y) {
+    compare(x, y, offset = 0) {
       let acc = 0;
       let present = 0;
       for (let i = 0; i < n; i++) {
         const xi = x[i]!;
         if (Number.isNaN(xi)) continue;
         present += q[i]!;
-        const c = cmp(i, xi, y[i]!);
+        const c = cmp(i, xi, y[offset + i]!);
         switch (name) {
           case 'euclidean': case 'squaredEuclidean': acc += w[i]! * c * c; break;
           case 'cityBlock': acc += w[i]! * Math.abs(c); break;
@@ -239,12 +242,12 @@ function similarity(m: XmlElement, kind: 'distance' | 'similarity', fields: read
   return {
     kind,
     better: kind === 'distance' ? (a, b) => a < b : (a, b) => a > b,
-    compare(x, y) {
+    compare(x, y, offset = 0) {
       let a11 = 0, a10 = 0, a01 = 0, a00 = 0;
       for (let i = 0; i < n; i++) {
         const xi = x[i]!;
         if (Number.isNaN(xi)) continue;
-        const bx = xi !== 0, by = y[i]! !== 0;
+        const bx = xi !== 0, by = y[offset + i]! !== 0;
         if (bx && by) a11++; else if (bx) a10++; else if (by) a01++; else a00++;
       }
       switch (name) {

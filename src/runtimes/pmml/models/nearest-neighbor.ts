@@ -44,11 +44,26 @@ export const compileNearestNeighbor: KernelCompiler = (el, ctx) => {
   }));
   const measure = compileMeasure(cm, fields, undefined, ctx);
   const m = inputNames.length;
-  // Row-major instance matrix: instance j's inputs at [j*m, j*m+m).
+  // Row-major instance matrix: instance j's inputs at [j*m, j*m+m). A categorical input (text values, compared
+  // with delta/equal) is coded by the order its values first appear; an unseen row value gets a code of its own.
   const matrix = new Float64Array(n * m);
+  const codes: (Map<string, number> | undefined)[] = inputNames.map((f, i) => {
+    const texts = instances.map((r) => r.get(f));
+    if (!texts.some((v) => typeof v === 'string' && toNum(v) === null)) return undefined;
+    if (fields[i]!.compareFunction !== 'delta' && fields[i]!.compareFunction !== 'equal') return ctx.unsupported(inputs[i]!, `compareFunction="${fields[i]!.compareFunction}" on a categorical field`);
+    const map = new Map<string, number>();
+    for (const v of texts) if (v !== null && !map.has(keyOf(v))) map.set(keyOf(v), map.size);
+    return map;
+  });
+  const encode = (i: number, v: Value): number => {
+    if (v === null) return NaN;
+    const map = codes[i];
+    if (map) return map.get(keyOf(v)) ?? -1;
+    return toNum(v) ?? NaN;
+  };
   instances.forEach((r, j) => inputNames.forEach((f, i) => {
-    const v = toNum(r.get(f));
-    if (v === null) return ctx.invalid(table, `training instance ${j + 1} has no value for ${f}`);
+    const v = encode(i, r.get(f));
+    if (Number.isNaN(v)) return ctx.invalid(table, `training instance ${j + 1} has no value for ${f}`);
     matrix[j * m + i] = v;
   }));
 
@@ -75,13 +90,9 @@ export const compileNearestNeighbor: KernelCompiler = (el, ctx) => {
   return {
     evaluate(row: Row): Prediction {
       const x = new Float64Array(m);
-      for (let i = 0; i < m; i++) { const v = toNum(row.get(inputNames[i]!)); x[i] = v === null ? NaN : v; }
+      for (let i = 0; i < m; i++) x[i] = encode(i, row.get(inputNames[i]!));
       const scores = new Float64Array(n);
-      const y = new Float64Array(m);
-      for (let j = 0; j < n; j++) {
-        y.set(matrix.subarray(j * m, j * m + m));
-        scores[j] = measure.compare(x, y);
-      }
+      for (let j = 0; j < n; j++) scores[j] = measure.compare(x, matrix, j * m);
       const neighbours = rank(scores, measure.better).slice(0, kk);
       if (neighbours.some((j) => Number.isNaN(scores[j]!))) return { value: null };
       const entities = neighbours.map((j) => ({ id: ids[j]!, affinity: scores[j]! }));

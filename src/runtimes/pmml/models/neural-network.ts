@@ -6,7 +6,7 @@
  * regression, NormDiscrete (one neuron per category = its probability) for classification.
  */
 import type { CompileContext, Expr, KernelCompiler, Prediction, Row, Value } from '../types.js';
-import { attr, child, children, type XmlElement } from '../xml.js';
+import { attr, children, type XmlElement } from '../xml.js';
 import { categoryKey, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
 
 type Activation = (z: number, threshold: number) => number;
@@ -215,10 +215,7 @@ function outputMap(df: XmlElement, slot: number, ctx: CompileContext): OutputMap
         norm: Float64Array.from(pts, (p) => numAttr(p, 'norm', ctx, NaN)),
       };
     }
-    default: {
-      const inner = child(expr, 'FieldRef');
-      return inner ? ctx.unsupported(expr, 'NeuralOutput expression') : ctx.unsupported(expr, 'NeuralOutput expression');
-    }
+    default: return ctx.unsupported(expr, 'NeuralOutput expression (FieldRef, NormContinuous or NormDiscrete)');
   }
 }
 
