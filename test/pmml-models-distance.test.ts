@@ -89,8 +89,8 @@ describe('PMML NearestNeighborModel', () => {
 });
 
 describe('PMML AnomalyDetectionModel', () => {
-  it('iforest: 2^(−E(h)/c(n)) over the nested model, with c(n) = 2(ln(n−1) + γ) − 2(n−1)/n', () => {
-    const c256 = 2 * (Math.log(255) + 0.5772156649015329) - (2 * 255) / 256;
+  it('iforest: 2^(−E(h)/c(n)) over the nested model, with c(n) = 2(ln(n−1) + 0.57721566) − 2(n−1)/n', () => {
+    const c256 = 2 * (Math.log(255) + 0.57721566) - (2 * 255) / 256;
     near(averagePathLength(256), c256);
     assert.equal(averagePathLength(2), 1);
     const score = pmml('anomaly-iforest.pmml');

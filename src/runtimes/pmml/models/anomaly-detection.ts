@@ -2,7 +2,7 @@
  * AnomalyDetectionModel wraps one nested model (compiled by the core) and turns its result into an
  * anomaly score:
  *   iforest          2^(−E(h)/c(n)): E(h) = the nested ensemble's average path length, n = sampleDataSize,
- *                    c(n) = 2·H(n−1) − 2(n−1)/n with H(i) = ln i + γ (c(2) = 1, c(n<2) = 0);
+ *                    c(n) = 2·H(n−1) − 2(n−1)/n with H(i) ≈ ln i + 0.57721566 (c(2) = 1, c(n<2) = 0);
  *   clusterMeanDist  distance to the winning cluster / MeanClusterDistances of that cluster;
  *   ocsvm, other     the nested model's value.
  * An OutputField feature="anomaly" (with a `threshold` on the field or the model) is true when score > threshold;
@@ -14,7 +14,11 @@ import { childArray, numAttr, reqAttr, toNum } from './extra-util.js';
 
 const NESTED = new Set(['MiningModel', 'TreeModel', 'ClusteringModel', 'SupportVectorMachineModel', 'RegressionModel',
   'GeneralRegressionModel', 'NeuralNetwork', 'NearestNeighborModel', 'NaiveBayesModel', 'Scorecard', 'RuleSetModel']);
-const EULER_GAMMA = 0.5772156649015329;
+/**
+ * Euler's constant as the PMML 4.4 AnomalyDetectionModel page gives it ("H(x) may be reasonably approximated as
+ * ln(x) + 0.57721566"), and as pmml4s uses it; the full-precision value moves scores by ~1e-9 relative.
+ */
+const EULER_GAMMA = 0.57721566;
 
 /** Average path length of an unsuccessful search in a binary search tree of n points. */
 export function averagePathLength(n: number): number {
