@@ -204,13 +204,15 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   for (const f of output.fields) if (f.final) addResult(f.info);
   for (const t of targetFields) addResult(t);
   for (const f of chained) addResult(f);
-  const model: TopModel & { outputs: readonly FieldInfo[] } = {
+  const model: TopModel = {
     functionName,
     score,
     inputs: activeFields,
     groups: fields.filter((f) => f.usage === 'group').map((f) => fieldInfoOf(f.name)),
     results,
     outputs: [...output.fields.map((f) => f.info), ...chained],
+    finalOutputs: [...output.fields.filter((f) => f.final).map((f) => f.info), ...chained],
+    targets: targetFields,
   };
   return model;
 }

@@ -141,6 +141,10 @@ export interface CompiledModel {
   score(inputs: Row): ScoredRow;
   /** The model's OutputFields (and fields its kernel exposes), as later segments of a modelChain see them. */
   readonly outputs?: readonly FieldInfo[];
+  /** Of those, the final results (isFinalResult is not "false"), which an enclosing modelChain passes on as its own results. */
+  readonly finalOutputs?: readonly FieldInfo[];
+  /** The model's target fields (MiningSchema usageType target/predicted), in order. */
+  readonly targets?: readonly FieldInfo[];
 }
 
 export interface ScoredRow {

@@ -1,0 +1,187 @@
+/**
+ * TreeModel: nodes compiled into objects with predicate closures, walked per row with the
+ * model's missingValueStrategy (none, lastPrediction, nullPrediction, defaultChild,
+ * weightedConfidence, aggregateNodes) and noTrueChildStrategy.
+ */
+import type { CompileContext, KernelCompiler, Prediction, Row, Value } from '../types.js';
+import { attr, children, type XmlElement } from '../xml.js';
+import { looksNumeric, parseNumber } from '../values.js';
+import { MODEL_ELEMENTS } from '../model.js';
+
+interface TreeNode {
+  readonly id: string | undefined;
+  readonly test: (row: Row) => boolean | null;
+  readonly score: Value;
+  readonly recordCount: number;
+  readonly children: readonly TreeNode[];
+  readonly defaultChild: TreeNode | undefined;
+  /** Probability per category (ScoreDistribution probability, else recordCount share). */
+  readonly probabilities: ReadonlyMap<string, number> | undefined;
+  /** Confidence per category when ScoreDistribution declares it. */
+  readonly confidences: ReadonlyMap<string, number> | undefined;
+  /** Record count per category (aggregateNodes). */
+  readonly counts: ReadonlyMap<string, number> | undefined;
+}
+
+const PREDICATES = new Set(['SimplePredicate', 'SimpleSetPredicate', 'CompoundPredicate', 'True', 'False']);
+
+function num(el: XmlElement, name: string, ctx: CompileContext): number | undefined {
+  const t = attr(el, name);
+  if (t === undefined) return undefined;
+  const n = parseNumber(t);
+  if (Number.isNaN(n)) ctx.invalid(el, `attribute ${name}="${t}" is not a number`);
+  return n;
+}
+
+function compileNode(el: XmlElement, ctx: CompileContext, targetName: string | undefined, counter: { n: number }): TreeNode {
+  counter.n++;
+  const implicitId = String(counter.n);
+  const predicateEl = el.children.find((c) => PREDICATES.has(c.name));
+  if (!predicateEl) ctx.invalid(el, 'Node has no predicate');
+  const embedded = el.children.find((c) => MODEL_ELEMENTS.has(c.name));
+  if (embedded) ctx.unsupported(embedded, `a model embedded in a tree Node (<${embedded.name}>) is not supported`);
+  if (el.children.some((c) => c.name === 'Partition')) {
+    // Partition statistics are informative only.
+  }
+  const sds = children(el, 'ScoreDistribution');
+  let probabilities: Map<string, number> | undefined;
+  let confidences: Map<string, number> | undefined;
+  let counts: Map<string, number> | undefined;
+  let bestCategory: string | undefined;
+  if (sds.length > 0) {
+    probabilities = new Map();
+    counts = new Map();
+    let total = 0;
+    for (const sd of sds) total += num(sd, 'recordCount', ctx) ?? 0;
+    let best = -Infinity;
+    for (const sd of sds) {
+      const value = attr(sd, 'value') ?? ctx.invalid(sd, 'attribute "value" is required');
+      const rc = num(sd, 'recordCount', ctx) ?? 0;
+      const p = num(sd, 'probability', ctx) ?? (total > 0 ? rc / total : 0);
+      probabilities.set(value, p);
+      counts.set(value, rc);
+      const c = num(sd, 'confidence', ctx);
+      if (c !== undefined) (confidences ??= new Map()).set(value, c);
+      if (p > best) { best = p; bestCategory = value; }
+    }
+  }
+  const scoreText = attr(el, 'score') ?? bestCategory;
+  const score: Value = scoreText === undefined ? null : targetName ? ctx.parse(targetName, scoreText) : looksNumeric(scoreText) ? parseNumber(scoreText) : scoreText;
+  const kids = children(el, 'Node').map((c) => compileNode(c, ctx, targetName, counter));
+  const defaultChildId = attr(el, 'defaultChild');
+  const defaultChild = defaultChildId === undefined ? undefined : kids.find((k) => k.id === defaultChildId);
+  if (defaultChildId !== undefined && !defaultChild) ctx.invalid(el, `defaultChild="${defaultChildId}" names no child Node`);
+  return {
+    id: attr(el, 'id') ?? implicitId,
+    test: ctx.predicate(predicateEl),
+    score,
+    recordCount: num(el, 'recordCount', ctx) ?? sumCounts(counts),
+    children: kids,
+    defaultChild,
+    probabilities,
+    confidences,
+    counts,
+  };
+}
+
+function sumCounts(counts: ReadonlyMap<string, number> | undefined): number {
+  let s = 0;
+  for (const v of counts?.values() ?? []) s += v;
+  return s;
+}
+
+/** Where the walk ended: a node (with the missing-value penalty count), or no prediction. */
+type Walk = { node: TreeNode; penalties: number } | { node: null } | { weighted: Map<string, number> };
+
+export const treeModel: KernelCompiler = (el, ctx) => {
+  const strategy = attr(el, 'missingValueStrategy') ?? 'none';
+  const noTrueChild = attr(el, 'noTrueChildStrategy') ?? 'returnNullPrediction';
+  if (!['none', 'lastPrediction', 'nullPrediction', 'defaultChild', 'weightedConfidence', 'aggregateNodes'].includes(strategy)) {
+    ctx.unsupported(el, `missingValueStrategy="${strategy}" is not supported`);
+  }
+  if (noTrueChild !== 'returnNullPrediction' && noTrueChild !== 'returnLastPrediction') ctx.unsupported(el, `noTrueChildStrategy="${noTrueChild}" is not supported`);
+  const penalty = num(el, 'missingValuePenalty', ctx) ?? 1;
+  const classification = attr(el, 'functionName') === 'classification';
+  const rootEl = children(el, 'Node')[0] ?? ctx.invalid(el, 'TreeModel has no Node');
+  const root = compileNode(rootEl, ctx, ctx.target?.name, { n: 0 });
+  const returnLast = noTrueChild === 'returnLastPrediction';
+
+  /** Weighted confidences of the subtree under `node` (weightedConfidence / aggregateNodes). */
+  const distribution = (node: TreeNode, row: Row): Map<string, number> => {
+    const live = node.children.filter((c) => c.test(row) !== false);
+    const known = live.find((c) => c.test(row) === true);
+    if (node.children.length === 0 || live.length === 0) {
+      const src = strategy === 'aggregateNodes' ? node.counts : node.confidences ?? node.probabilities;
+      return new Map(src ?? (node.score === null ? [] : [[String(node.score), 1]]));
+    }
+    if (known && !live.some((c) => c.test(row) === null)) return distribution(known, row);
+    const out = new Map<string, number>();
+    for (const c of live) {
+      const w = strategy === 'aggregateNodes' ? 1 : node.recordCount > 0 ? c.recordCount / node.recordCount : 0;
+      for (const [k, v] of distribution(c, row)) out.set(k, (out.get(k) ?? 0) + w * v);
+    }
+    return out;
+  };
+
+  const walk = (row: Row): Walk => {
+    const rootTest = root.test(row);
+    if (rootTest !== true) {
+      if (rootTest === null && strategy === 'nullPrediction') return { node: null };
+      if (rootTest === false || strategy === 'none') return { node: null };
+    }
+    let node = root;
+    let penalties = 0;
+    for (;;) {
+      if (node.children.length === 0) return { node, penalties };
+      let next: TreeNode | undefined;
+      for (const c of node.children) {
+        const t = c.test(row);
+        if (t === true) { next = c; break; }
+        if (t === null) {
+          switch (strategy) {
+            case 'lastPrediction': return { node, penalties };
+            case 'nullPrediction': return { node: null };
+            case 'defaultChild':
+              if (!node.defaultChild) return { node, penalties };
+              next = node.defaultChild;
+              penalties++;
+              break;
+            case 'weightedConfidence': case 'aggregateNodes':
+              return { weighted: distribution(node, row) };
+            default: continue; // none: unknown counts as false
+          }
+          break;
+        }
+      }
+      if (!next) return returnLast ? { node, penalties } : { node: null };
+      node = next;
+    }
+  };
+
+  return {
+    evaluate(row): Prediction {
+      const w = walk(row);
+      if ('weighted' in w) {
+        let total = 0;
+        for (const v of w.weighted.values()) total += v;
+        let best: string | undefined;
+        let bestV = -Infinity;
+        for (const [k, v] of w.weighted) if (v > bestV) { bestV = v; best = k; }
+        const value = best === undefined ? null : ctx.target ? ctx.parse(ctx.target.name, best) : best;
+        const probabilities = strategy === 'aggregateNodes' && total > 0 ? new Map([...w.weighted].map(([k, v]) => [k, v / total])) : w.weighted;
+        return { value, probabilities, confidences: w.weighted };
+      }
+      const { node } = w;
+      if (!node) return { value: null };
+      const factor = Math.pow(penalty, w.penalties);
+      let confidences = node.confidences ?? (classification ? node.probabilities : undefined);
+      if (confidences && factor !== 1) confidences = new Map([...confidences].map(([k, v]) => [k, v * factor]));
+      return {
+        value: node.score,
+        ...(node.probabilities ? { probabilities: node.probabilities } : {}),
+        ...(confidences ? { confidences } : {}),
+        ...(node.id !== undefined ? { entityId: node.id } : {}),
+      };
+    },
+  };
+};
