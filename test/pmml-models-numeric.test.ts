@@ -74,6 +74,17 @@ describe('PMML SupportVectorMachineModel', () => {
     assert.equal(r.get('c'), 'A');
     near(r.get('p_A'), 2 / 3);
   });
+  it('rounds a binary model to 0/1 with alternateBinaryTargetCategory', () => {
+    const text = doc('<DataField name="x" optype="continuous" dataType="double"/><DataField name="c" optype="categorical" dataType="string"><Value value="no"/><Value value="yes"/></DataField>',
+      `<SupportVectorMachineModel functionName="classification" alternateBinaryTargetCategory="no"><MiningSchema><MiningField name="x"/><MiningField name="c" usageType="target"/></MiningSchema>
+       <LinearKernelType/><VectorDictionary><VectorFields><FieldRef field="x"/></VectorFields><VectorInstance id="1"><Array n="1" type="real">1</Array></VectorInstance></VectorDictionary>
+       <SupportVectorMachine targetCategory="yes"><SupportVectors><SupportVector vectorId="1"/></SupportVectors><Coefficients absoluteValue="0"><Coefficient value="1"/></Coefficients></SupportVectorMachine></SupportVectorMachineModel>`);
+    const score = pmml(text);
+    // f(x) = 1·(x·1) + 0 = x: round(0.2) = 0 → "no"; round(0.8) = 1 → "yes"; round(3) is neither → missing
+    assert.equal(score({ x: 0.2 }).get('c'), 'no');
+    assert.equal(score({ x: 0.8 }).get('c'), 'yes');
+    assert.equal(score({ x: 3 }).get('c'), null);
+  });
   it('computes a radial-basis regression', () => {
     const score = pmml('svm-regression.pmml');
     // x=(1,0): 2·e^(−0.5·1) − 1·e^(−0.5·(0+1)) + 0.25 = e^−0.5 + 0.25

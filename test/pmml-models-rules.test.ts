@@ -64,6 +64,7 @@ describe('PMML RuleSetModel', () => {
     const r = withCriterion('weightedSum')({ x: 12, y: 'a' });
     assert.equal(r.get('r'), 'mid');
     near(r.get('conf'), 0.8 / 3);
+    assert.equal(r.get('rule'), 'r2', 'the entity is the first fired rule with the winning score');
   });
 });
 

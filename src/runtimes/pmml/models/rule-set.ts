@@ -91,7 +91,9 @@ export const compileRuleSet: KernelCompiler = (el, ctx) => {
       for (const [score, s] of sums) if (best === undefined || s > sums.get(best)!) best = score;
       const confidences = new Map<string, number>();
       for (const [score, s] of sums) confidences.set(score, s / fired.length);
-      return { value: typed(best!), confidences };
+      // The entity is the first fired rule with the winning score (as JPMML reports it).
+      const id = fired.find((r) => r.score === best)?.id;
+      return { value: typed(best!), confidences, ...(id !== undefined ? { entityId: id } : {}) };
     },
   };
 };
