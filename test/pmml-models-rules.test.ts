@@ -79,6 +79,8 @@ describe('PMML AssociationModel', () => {
     assert.equal(r.get('assoc1'), null);
     near(r.get('liftTop'), 2.0);
     near(r.get('supportLow'), 0.2);
+    near(r.get('conf1'), 0.8, 'feature="confidence" (PMML 4.2 style) is the rule\'s confidence');
+    assert.equal(r.get('ruleId1'), 'R2');
     // {bread, butter}: R1..R4 all have their antecedent; by confidence R3 .9 (→jam), R2 .8 (→jam), R1, R4.
     // exclusive drops R1 (butter present) and R4 (bread present) → R3; ruleAssociation keeps R1 (.6) and R4 (.5) → R1
     r = scoreGroup(score, 'item', ['bread', 'butter']);

@@ -109,7 +109,8 @@ export const compileAssociation: KernelCompiler = (el, ctx) => {
       let ruleFeature: string;
       if (feature === 'ruleValue') ruleFeature = attr(of, 'ruleFeature') ?? 'consequent';
       else if (feature === 'entityId') ruleFeature = 'ruleId';
-      else if (feature === 'rule' || feature === 'antecedent' || feature === 'consequent') ruleFeature = feature;
+      // PMML 4.2+ names rule features directly (feature="ruleId", "support", …); 4.0/4.1 use ruleValue + ruleFeature.
+      else if (RULE_FEATURES.has(feature)) ruleFeature = feature;
       else return undefined;
       if (!RULE_FEATURES.has(ruleFeature)) return ctx.unsupported(of, `ruleFeature="${ruleFeature}"`);
       if (attr(of, 'isMultiValued') === '1' || attr(of, 'isMultiValued') === 'true') return ctx.unsupported(of, 'isMultiValued');
