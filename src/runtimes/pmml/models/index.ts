@@ -1,5 +1,6 @@
 import type { KernelCompiler } from '../types.js';
 import { extraKernels } from './extra.js';
+import { generalRegressionModel } from './general-regression.js';
 import { miningModel } from './mining.js';
 import { regressionModel } from './regression.js';
 import { treeModel } from './tree.js';
@@ -9,5 +10,6 @@ export const KERNELS: Readonly<Record<string, KernelCompiler>> = {
   RegressionModel: regressionModel,
   TreeModel: treeModel,
   MiningModel: miningModel,
+  GeneralRegressionModel: generalRegressionModel,
   ...extraKernels,
 };
