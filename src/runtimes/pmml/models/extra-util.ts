@@ -113,6 +113,21 @@ export function categoryKey(ctx: CompileContext, field: string | undefined, text
   return text;
 }
 
+/**
+ * Converts category labels (attribute text) to values of the target field's type, memoised: the conversions
+ * happen at compile time for the labels a kernel knows, so scoring only looks them up.
+ */
+export function labelTyper(ctx: CompileContext, target: string | undefined, labels: readonly string[] = []): (label: string) => Value {
+  const cache = new Map<string, Value>();
+  const convert = (label: string): Value => (target !== undefined && ctx.field(target) ? ctx.parse(target, label) : label);
+  for (const l of labels) cache.set(l, convert(l));
+  return (label) => {
+    let v = cache.get(label);
+    if (v === undefined) { v = convert(label); cache.set(label, v); }
+    return v;
+  };
+}
+
 /** A value as a number, or null when missing/not numeric. */
 export function toNum(v: Value): number | null {
   if (v === null) return null;

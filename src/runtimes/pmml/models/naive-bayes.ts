@@ -7,7 +7,7 @@
  */
 import type { Expr, KernelCompiler, Prediction, Row } from '../types.js';
 import { attr, child, children, type XmlElement } from '../xml.js';
-import { categoryKey, keyOf, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
+import { categoryKey, keyOf, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
 
 type Input =
   | { kind: 'discrete'; field: string; derive: Expr | undefined; table: Map<string, Float64Array> }
@@ -24,6 +24,7 @@ export const compileNaiveBayes: KernelCompiler = (el, ctx) => {
   const classIndex = new Map(classes.map((c, i) => [categoryKey(ctx, target, c), i]));
   const logPrior = Float64Array.from(priors, (p) => Math.log(numAttr(p, 'count', ctx, NaN)));
   const k = classes.length;
+  const typed = labelTyper(ctx, target, classes);
   const clsOf = (e: XmlElement): number => {
     const i = classIndex.get(categoryKey(ctx, target, reqAttr(e, 'value', ctx)));
     if (i === undefined) return ctx.invalid(e, `value="${attr(e, 'value') ?? ''}" is not a BayesOutput category`);
@@ -114,7 +115,7 @@ export const compileNaiveBayes: KernelCompiler = (el, ctx) => {
         if (e[c]! > e[best]!) best = c;
       }
       const label = classes[best]!;
-      return { value: target && ctx.field(target) ? ctx.parse(target, label) : label, probabilities };
+      return { value: typed(label), probabilities };
     },
   };
 };

@@ -7,7 +7,7 @@
  */
 import type { CompileContext, Expr, KernelCompiler, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
-import { categoryKey, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
+import { categoryKey, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
 
 type Activation = (z: number, threshold: number) => number;
 
@@ -133,6 +133,7 @@ export const compileNeuralNetwork: KernelCompiler = (el, ctx) => {
     categoriesOf.set(o.target, list);
   }
   const valueOutputs = outputs.filter((o) => o.kind !== 'category');
+  const typers = new Map([...categoriesOf].map(([t, cats]) => [t, labelTyper(ctx, t, cats.map((c) => c.category))]));
 
   const forward = (row: Row): Float64Array | null => {
     const v = new Float64Array(total);
@@ -186,7 +187,7 @@ export const compileNeuralNetwork: KernelCompiler = (el, ctx) => {
           probs.set(c.category, v[c.slot]!);
           if (best < 0 || v[c.slot]! > v[cats[best]!.slot]!) best = i;
         });
-        targets.set(target, best < 0 ? null : ctx.field(target) ? ctx.parse(target, cats[best]!.category) : cats[best]!.category);
+        targets.set(target, best < 0 ? null : typers.get(target)!(cats[best]!.category));
         if (target === primary) probabilities = probs;
       }
       const value = primary !== undefined ? targets.get(primary) ?? null : null;

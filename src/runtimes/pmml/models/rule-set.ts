@@ -4,9 +4,9 @@
  * of largest weight, first on ties) or weightedSum (the score with the largest sum of weights; confidence =
  * that sum / number of fired rules). No rule fired: defaultScore / defaultConfidence.
  */
-import type { KernelCompiler, Prediction, Row, Value } from '../types.js';
+import type { KernelCompiler, Prediction, Row } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
-import { numAttr, reqAttr, reqChild, reqChildren } from './extra-util.js';
+import { labelTyper, numAttr, reqAttr, reqChild, reqChildren } from './extra-util.js';
 
 interface Rule {
   readonly id: string | undefined;
@@ -27,7 +27,7 @@ export const compileRuleSet: KernelCompiler = (el, ctx) => {
   const defaultScore = attr(rs, 'defaultScore');
   const defaultConfidence = numAttr(rs, 'defaultConfidence', ctx);
   const target = ctx.target?.name;
-  const typed = (label: string): Value => (target && ctx.field(target) ? ctx.parse(target, label) : label);
+  const typed = labelTyper(ctx, target, defaultScore === undefined ? [] : [defaultScore]);
 
   const compileRules = (parent: XmlElement): Node[] => parent.children.filter((c) => c.name === 'SimpleRule' || c.name === 'CompoundRule').map((r): Node => {
     const pred = r.children.find((c) => !['Extension', 'SimpleRule', 'CompoundRule', 'ScoreDistribution'].includes(c.name));
@@ -40,11 +40,13 @@ export const compileRuleSet: KernelCompiler = (el, ctx) => {
       const total = sds.reduce((s, d) => s + numAttr(d, 'recordCount', ctx, 0), 0);
       distribution = new Map(sds.map((d) => [reqAttr(d, 'value', ctx), numAttr(d, 'probability', ctx) ?? (total > 0 ? numAttr(d, 'recordCount', ctx, 0) / total : 0)]));
     }
+    const score = reqAttr(r, 'score', ctx);
+    typed(score); // converted now, looked up when scoring
     return {
       test,
       rule: {
         id: attr(r, 'id'),
-        score: reqAttr(r, 'score', ctx),
+        score,
         weight: numAttr(r, 'weight', ctx, 1),
         confidence: numAttr(r, 'confidence', ctx, 1),
         distribution,

@@ -6,9 +6,9 @@
  * alternateTargetCategory; probabilities are vote shares), OneAgainstAll picks the smallest value
  * (largest with maxWins), and a binary model with alternateBinaryTargetCategory rounds to 0/1.
  */
-import type { KernelCompiler, Prediction, Row, Value } from '../types.js';
+import type { KernelCompiler, Prediction, Row } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
-import { categoryKey, childArray, keyOf, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
+import { categoryKey, childArray, keyOf, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
 
 type Kernel = (x: Float64Array, sv: Float64Array, offset: number, n: number) => number;
 
@@ -96,7 +96,7 @@ export const compileSupportVectorMachine: KernelCompiler = (el, ctx) => {
   if (fn !== 'classification') return ctx.unsupported(el, `functionName="${fn ?? ''}"`);
 
   const target = ctx.target?.name;
-  const typed = (label: string): Value => (target && ctx.field(target) ? ctx.parse(target, label) : label);
+  const typed = labelTyper(ctx, target, machines.flatMap((m) => [m.target, m.alternate].filter((l): l is string => l !== undefined)));
   const binaryAlt = attr(el, 'alternateBinaryTargetCategory');
   const declared = attr(el, 'classificationMethod');
   const method = declared ?? (binaryAlt !== undefined || machines.every((m) => m.alternate !== undefined) ? 'OneAgainstOne' : 'OneAgainstAll');
@@ -121,6 +121,7 @@ export const compileSupportVectorMachine: KernelCompiler = (el, ctx) => {
     };
   }
 
+  if (binaryAlt === undefined && machines.some((m) => m.alternate === undefined)) return ctx.invalid(el, 'OneAgainstOne needs alternateTargetCategory on every SupportVectorMachine');
   // Vote labels in first-seen order, so ties go to the category named first.
   const labels: string[] = [];
   for (const m of machines) for (const l of [m.target, m.alternate ?? binaryAlt]) if (l !== undefined && !labels.includes(l)) labels.push(l);
@@ -137,8 +138,7 @@ export const compileSupportVectorMachine: KernelCompiler = (el, ctx) => {
           if (r !== 0 && r !== 1) return { value: null };
           label = r === 1 ? m.target! : binaryAlt;
         } else {
-          if (m.alternate === undefined) return ctx.invalid(el, 'OneAgainstOne needs alternateTargetCategory');
-          label = d < m.threshold ? m.target! : m.alternate;
+          label = d < m.threshold ? m.target! : m.alternate!;
         }
         votes.set(label, votes.get(label)! + 1);
       }
