@@ -23,6 +23,8 @@ interface CaseInfo {
   readonly zero: number;
   readonly flags: readonly string[];
   readonly groupField: string | undefined;
+  /** The model file when it is not cases/<id>/model.pmml (relative to the corpus folder). */
+  readonly modelFile: string | undefined;
 }
 
 interface Outcome {
@@ -66,7 +68,7 @@ function cases(dir: string): CaseInfo[] {
   const manifestPath = join(dir, 'manifest.json');
   if (existsSync(manifestPath)) {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-      cases: { id: string; model: { top_level: string }; tolerance?: { relative?: number; absolute_zero_threshold?: number }; flags?: string[]; mining_schema?: { group_fields?: string[] } }[];
+      cases: { id: string; model: { top_level: string }; model_file?: string; tolerance?: { relative?: number; absolute_zero_threshold?: number }; flags?: string[]; mining_schema?: { group_fields?: string[] } }[];
     };
     return manifest.cases.map((c) => ({
       id: c.id,
@@ -75,6 +77,7 @@ function cases(dir: string): CaseInfo[] {
       zero: c.tolerance?.absolute_zero_threshold ?? 1e-9,
       flags: c.flags ?? [],
       groupField: c.mining_schema?.group_fields?.[0],
+      modelFile: c.model_file,
     }));
   }
   // No manifest: every folder under cases/, the model type read from the document.
@@ -82,7 +85,7 @@ function cases(dir: string): CaseInfo[] {
     const text = readFileSync(join(dir, 'cases', id, 'model.pmml'), 'utf8');
     const type = /<(\w+Model|NeuralNetwork|Scorecard)[\s>]/.exec(text)?.[1] ?? 'unknown';
     const group = /<MiningField[^>]*name="([^"]+)"[^>]*usageType="group"/.exec(text)?.[1];
-    return { id, type, relative: 1e-9, zero: 1e-9, flags: [], groupField: group };
+    return { id, type, relative: 1e-9, zero: 1e-9, flags: [], groupField: group, modelFile: undefined };
   });
 }
 
@@ -115,7 +118,7 @@ function matches(expected: string, actual: unknown, relative: number, zero: numb
 async function runCase(dir: string, info: CaseInfo, catalog: RuntimeCatalog, scorer: Scorer): Promise<Outcome> {
   const base = join(dir, 'cases', info.id);
   const fail = (detail: string, checked = 0): Outcome => ({ id: info.id, type: info.type, ok: false, detail, checked });
-  const modelPath = join(base, 'model.pmml');
+  const modelPath = info.modelFile === undefined ? join(base, 'model.pmml') : join(dir, info.modelFile);
   const bytes = new Uint8Array(readFileSync(modelPath));
   let runtime;
   try {

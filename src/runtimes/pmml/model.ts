@@ -47,6 +47,7 @@ interface MiningFieldPlan {
 }
 
 const INVALID = Symbol('invalid');
+const NO_DERIVED: ReadonlyMap<string, Expr> = new Map<string, Expr>();
 
 function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPlan {
   const name = need(el, 'name');
@@ -190,7 +191,8 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
       results.set(targetNames[0], castResult(targetFields[0]!, prediction.value));
     }
     if (prediction.extra) for (const f of chained) results.set(f.name, prediction.extra.get(f.name) ?? null);
-    output.evaluate(prediction, row, results);
+    // Output expressions may read what the segments of a chain computed.
+    output.evaluate(prediction, prediction.extra && output.fields.length > 0 ? new ModelRow(row, new Map(prediction.extra), NO_DERIVED) : row, results);
     return { prediction, fields: results };
   };
 

@@ -147,7 +147,12 @@ export function compileOutput(el: XmlElement | undefined, env: OutputEnv): Outpu
     const get = getter(of, env);
     fields.push({ info, final: attr(of, 'isFinalResult') !== 'false', get });
   }
-  const typed = fields.map((f) => ({ ...f, cast: (v: Value): Value => (v === null ? null : toType(f.info.dataType, v) ?? (isNumeric(f.info.dataType) ? null : v)) }));
+  // A float OutputField keeps the double it was computed as: output tensors are float64, and
+  // rounding to float32 would only lose digits the model computed.
+  const typed = fields.map((f) => {
+    const dataType = f.info.dataType === 'float' ? 'double' : f.info.dataType;
+    return { ...f, cast: (v: Value): Value => (v === null ? null : toType(dataType, v) ?? (isNumeric(dataType) ? null : v)) };
+  });
   void valuesEqual;
   return {
     fields,
