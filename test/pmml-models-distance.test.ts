@@ -74,6 +74,15 @@ describe('PMML NearestNeighborModel', () => {
     // equal training counts → the smaller value, "p"
     assert.equal(pmml(knn('<row><x>1</x><c>q</c></row><row><x>2</x><c>p</c></row>'))({ x: 1.5 }).get('c'), 'p');
   });
+  it('weightedMajorityVote weights each neighbour by 1/(distance + threshold)', () => {
+    const text = doc('<DataField name="x" optype="continuous" dataType="double"/><DataField name="c" optype="categorical" dataType="string"/>',
+      `<NearestNeighborModel functionName="classification" numberOfNeighbors="3" categoricalScoringMethod="weightedMajorityVote" threshold="0.5"><MiningSchema><MiningField name="x"/><MiningField name="c" usageType="target"/></MiningSchema>
+       <TrainingInstances><InstanceFields><InstanceField field="x" column="x"/><InstanceField field="c" column="c"/></InstanceFields>
+       <InlineTable><row><x>0</x><c>p</c></row><row><x>3</x><c>q</c></row><row><x>4</x><c>q</c></row></InlineTable></TrainingInstances>
+       <ComparisonMeasure kind="distance"><cityBlock/></ComparisonMeasure><KNNInputs><KNNInput field="x"/></KNNInputs></NearestNeighborModel>`);
+    // x=0.5: p at 0.5 → 1/(0.5+0.5) = 1; q at 2.5 and 3.5 → 1/3 + 1/4 = 0.583 → p (a plain majority would say q)
+    assert.equal(pmml(text)({ x: 0.5 }).get('c'), 'p');
+  });
   it('compares a categorical input with delta', () => {
     const text = doc('<DataField name="color" optype="categorical" dataType="string"/><DataField name="n" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/>',
       `<NearestNeighborModel functionName="regression" numberOfNeighbors="1"><MiningSchema><MiningField name="color"/><MiningField name="n"/><MiningField name="y" usageType="target"/></MiningSchema>

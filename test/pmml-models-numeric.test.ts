@@ -30,6 +30,22 @@ describe('PMML NeuralNetwork', () => {
     near(r.get('p_a'), 0.2);
   });
 
+  it('radialBasis neurons and a simplemax output layer', () => {
+    const text = doc('<DataField name="x" optype="continuous" dataType="double"/><DataField name="c" optype="categorical" dataType="string"><Value value="a"/><Value value="b"/></DataField>',
+      `<NeuralNetwork functionName="classification" activationFunction="radialBasis" width="1" altitude="1"><MiningSchema><MiningField name="x"/><MiningField name="c" usageType="target"/></MiningSchema>
+       <Output><OutputField name="p_a" optype="continuous" dataType="double" feature="probability" value="a"/></Output>
+       <NeuralInputs><NeuralInput id="0"><DerivedField optype="continuous" dataType="double"><FieldRef field="x"/></DerivedField></NeuralInput></NeuralInputs>
+       <NeuralLayer><Neuron id="1"><Con from="0" weight="0"/></Neuron><Neuron id="2"><Con from="0" weight="2"/></Neuron></NeuralLayer>
+       <NeuralLayer activationFunction="identity" normalizationMethod="simplemax"><Neuron id="3"><Con from="1" weight="1"/></Neuron><Neuron id="4"><Con from="2" weight="1"/></Neuron></NeuralLayer>
+       <NeuralOutputs><NeuralOutput outputNeuron="3"><DerivedField optype="categorical" dataType="string"><NormDiscrete field="c" value="a"/></DerivedField></NeuralOutput>
+       <NeuralOutput outputNeuron="4"><DerivedField optype="categorical" dataType="string"><NormDiscrete field="c" value="b"/></DerivedField></NeuralOutput></NeuralOutputs></NeuralNetwork>`);
+    // radialBasis: exp(fanIn·ln(altitude) − ‖x − w‖² / (2·width²)) = exp(−(x − w)²/2) with altitude 1, width 1.
+    // x=0: h1 = 1, h2 = e^−2; simplemax → P(a) = 1 / (1 + e^−2)
+    const r = pmml(text)({ x: 0 });
+    assert.equal(r.get('c'), 'a');
+    near(r.get('p_a'), 1 / (1 + Math.exp(-2)));
+  });
+
   it('refuses an activation function it does not know, naming it', () => {
     const text = doc('<DataField name="x" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/>',
       `<NeuralNetwork functionName="regression" activationFunction="softsign"><MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>
@@ -60,6 +76,20 @@ describe('PMML NaiveBayesModel', () => {
   });
 });
 
+describe('PMML NaiveBayesModel, Poisson', () => {
+  it('uses the Poisson probability e^−λ λ^x / x!', () => {
+    const text = doc('<DataField name="n" optype="continuous" dataType="integer"/><DataField name="c" optype="categorical" dataType="string"><Value value="lo"/><Value value="hi"/></DataField>',
+      `<NaiveBayesModel functionName="classification" threshold="0.0001"><MiningSchema><MiningField name="n"/><MiningField name="c" usageType="target"/></MiningSchema>
+       <Output><OutputField name="p_lo" optype="continuous" dataType="double" feature="probability" value="lo"/></Output>
+       <BayesInputs><BayesInput fieldName="n"><TargetValueStats>
+         <TargetValueStat value="lo"><PoissonDistribution mean="1"/></TargetValueStat><TargetValueStat value="hi"><PoissonDistribution mean="3"/></TargetValueStat>
+       </TargetValueStats></BayesInput></BayesInputs>
+       <BayesOutput fieldName="c"><TargetValueCounts><TargetValueCount value="lo" count="5"/><TargetValueCount value="hi" count="5"/></TargetValueCounts></BayesOutput></NaiveBayesModel>`);
+    // n=2: lo ∝ 5 · e^−1·1²/2!, hi ∝ 5 · e^−3·3²/2! → P(lo) = e^−1 / (e^−1 + 9e^−3) = 1 / (1 + 9e^−2)
+    near(pmml(text)({ n: 2 }).get('p_lo'), 1 / (1 + 9 * Math.exp(-2)));
+  });
+});
+
 describe('PMML SupportVectorMachineModel', () => {
   it('votes one-against-one with a polynomial kernel and a categorical vector field', () => {
     const score = pmml('svm-classification.pmml');
@@ -84,6 +114,16 @@ describe('PMML SupportVectorMachineModel', () => {
     assert.equal(score({ x: 0.2 }).get('c'), 'no');
     assert.equal(score({ x: 0.8 }).get('c'), 'yes');
     assert.equal(score({ x: 3 }).get('c'), null);
+  });
+  it('one-against-all: the smallest value wins, the largest with maxWins', () => {
+    const model = (maxWins: string): string => doc('<DataField name="x" optype="continuous" dataType="double"/><DataField name="c" optype="categorical" dataType="string"><Value value="A"/><Value value="B"/></DataField>',
+      `<SupportVectorMachineModel functionName="classification" classificationMethod="OneAgainstAll" ${maxWins}><MiningSchema><MiningField name="x"/><MiningField name="c" usageType="target"/></MiningSchema>
+       <SigmoidKernelType gamma="1" coef0="0"/><VectorDictionary><VectorFields><FieldRef field="x"/></VectorFields><VectorInstance id="1"><Array n="1" type="real">1</Array></VectorInstance></VectorDictionary>
+       <SupportVectorMachine targetCategory="A"><SupportVectors><SupportVector vectorId="1"/></SupportVectors><Coefficients absoluteValue="0"><Coefficient value="1"/></Coefficients></SupportVectorMachine>
+       <SupportVectorMachine targetCategory="B"><SupportVectors><SupportVector vectorId="1"/></SupportVectors><Coefficients absoluteValue="0"><Coefficient value="-1"/></Coefficients></SupportVectorMachine></SupportVectorMachineModel>`);
+    // sigmoid kernel tanh(x·1): A = tanh(x), B = −tanh(x); x=0.5 → A ≈ 0.46, B ≈ −0.46
+    assert.equal(pmml(model(''))({ x: 0.5 }).get('c'), 'B');
+    assert.equal(pmml(model('maxWins="true"'))({ x: 0.5 }).get('c'), 'A');
   });
   it('computes a radial-basis regression', () => {
     const score = pmml('svm-regression.pmml');
