@@ -46,6 +46,17 @@ describe('PMML NeuralNetwork', () => {
     near(r.get('p_a'), 1 / (1 + Math.exp(-2)));
   });
 
+  it('follows a NeuralOutput FieldRef to a LocalTransformations field that normalises the target', () => {
+    const text = doc('<DataField name="x" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/>',
+      `<NeuralNetwork functionName="regression" activationFunction="identity"><MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>
+       <LocalTransformations><DerivedField name="y_norm" optype="continuous" dataType="double"><NormContinuous field="y"><LinearNorm orig="10" norm="0"/><LinearNorm orig="20" norm="1"/></NormContinuous></DerivedField></LocalTransformations>
+       <NeuralInputs><NeuralInput id="0"><DerivedField optype="continuous" dataType="double"><FieldRef field="x"/></DerivedField></NeuralInput></NeuralInputs>
+       <NeuralLayer><Neuron id="1" bias="0.25"><Con from="0" weight="0.5"/></Neuron></NeuralLayer>
+       <NeuralOutputs><NeuralOutput outputNeuron="1"><DerivedField optype="continuous" dataType="double"><FieldRef field="y_norm"/></DerivedField></NeuralOutput></NeuralOutputs></NeuralNetwork>`);
+    // x=1: neuron = 0.25 + 0.5 = 0.75; y_norm⁻¹(0.75) = 10 + 0.75·(20 − 10) = 17.5
+    near(pmml(text)({ x: 1 }).get('y'), 17.5);
+  });
+
   it('refuses an activation function it does not know, naming it', () => {
     const text = doc('<DataField name="x" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/>',
       `<NeuralNetwork functionName="regression" activationFunction="softsign"><MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>

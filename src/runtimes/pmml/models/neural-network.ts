@@ -116,12 +116,15 @@ export const compileNeuralNetwork: KernelCompiler = (el, ctx) => {
   }
   const total = next;
 
+  // A NeuralOutput may name a LocalTransformations field (FieldRef) that in turn normalises the target.
+  const lt = el.children.find((c) => c.name === 'LocalTransformations');
+  const localDerived = new Map((lt ? children(lt, 'DerivedField') : []).map((d) => [attr(d, 'name') ?? '', d]));
   const outputs: OutputMap[] = [];
   for (const no of reqChildren(reqChild(el, 'NeuralOutputs', ctx), 'NeuralOutput', ctx)) {
     const slot = slots.get(reqAttr(no, 'outputNeuron', ctx));
     if (slot === undefined) return ctx.invalid(no, `outputNeuron="${attr(no, 'outputNeuron') ?? ''}" names no neuron`);
     const df = reqChild(no, 'DerivedField', ctx);
-    outputs.push(outputMap(df, slot, ctx));
+    outputs.push(outputMap(df, slot, ctx, localDerived));
   }
   const targetNames = [...new Set(outputs.map((o) => o.target))];
   const primary = ctx.target?.name ?? targetNames[0];
@@ -196,13 +199,18 @@ export const compileNeuralNetwork: KernelCompiler = (el, ctx) => {
   };
 };
 
-function outputMap(df: XmlElement, slot: number, ctx: CompileContext): OutputMap {
+function outputMap(df: XmlElement, slot: number, ctx: CompileContext, localDerived: ReadonlyMap<string, XmlElement>, depth = 0): OutputMap {
   const expr = df.children.find((c) => c.name !== 'Extension');
   if (!expr) return ctx.invalid(df, 'an expression is required');
   const field = attr(expr, 'field');
   if (!field) return ctx.unsupported(expr, 'NeuralOutput expression');
   switch (expr.name) {
-    case 'FieldRef': return { kind: 'value', slot, target: field };
+    case 'FieldRef': {
+      const next = localDerived.get(field);
+      const isTarget = ctx.targets.some((t) => t.name === field);
+      if (next && !isTarget && depth < 16) return outputMap(next, slot, ctx, localDerived, depth + 1);
+      return { kind: 'value', slot, target: field };
+    }
     case 'NormDiscrete': {
       const category = reqAttr(expr, 'value', ctx);
       return { kind: 'category', slot, target: field, category, key: categoryKey(ctx, field, category) };
