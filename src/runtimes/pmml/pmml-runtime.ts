@@ -182,7 +182,8 @@ function reader(t: Tensor): (r: number) => Value {
   if (Array.isArray(data)) {
     return (r) => {
       const v = (data as readonly (string | null | undefined)[])[r];
-      return v === null || v === undefined ? null : v;
+      // An empty cell (CSV has no other way to leave a text value out) is missing too.
+      return v === null || v === undefined || v === '' ? null : v;
     };
   }
   if (t.dtype === 'bool') return (r) => (data as Uint8Array)[r] !== 0;
