@@ -118,7 +118,9 @@ export const compileAssociation: KernelCompiler = (el, ctx) => {
       if (!ALGORITHMS.has(algorithm)) return ctx.unsupported(of, `algorithm="${algorithm}"`);
       const basis = attr(of, 'rankBasis') ?? 'confidence';
       if (!BASES.has(basis)) return ctx.unsupported(of, `rankBasis="${basis}"`);
-      const ascending = (attr(of, 'rankOrder') ?? 'descending') === 'ascending';
+      const order = attr(of, 'rankOrder') ?? 'descending';
+      if (order !== 'descending' && order !== 'ascending') return ctx.unsupported(of, `rankOrder="${order}"`);
+      const ascending = order === 'ascending';
       const rankN = numAttr(of, 'rank', ctx, 1);
       const dataType = attr(of, 'dataType');
       const pick = select(algorithm, basis, ascending);

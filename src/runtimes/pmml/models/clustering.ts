@@ -11,6 +11,8 @@ import { childArray, compileMeasure, numAttr, rank, reqChild, reqChildren, toNum
 export const compileClustering: KernelCompiler = (el, ctx) => {
   const modelClass = attr(el, 'modelClass') ?? 'centerBased';
   if (modelClass !== 'centerBased') ctx.unsupported(el, `modelClass="${modelClass}"`);
+  const centerFields = child(el, 'CenterFields');
+  if (centerFields) ctx.unsupported(centerFields, 'CenterFields (PMML 3.x cluster centres)');
   const cm = reqChild(el, 'ComparisonMeasure', ctx);
   const defaultCompare = attr(cm, 'compareFunction') ?? 'absDiff';
   const cfs = children(el, 'ClusteringField').filter((f) => attr(f, 'isCenterField') !== 'false');
