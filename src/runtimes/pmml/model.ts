@@ -26,6 +26,8 @@ export interface ModelEnv {
   readonly globals: ReadonlyMap<string, Expr>;
   readonly top: boolean;
   readonly version: string;
+  /** Fields whose values the enclosing models already made valid (or missing): a segment need not check them again. */
+  readonly validated?: ReadonlySet<string>;
 }
 
 /** The top-level model, with what the runtime's signature needs. */
@@ -44,6 +46,8 @@ interface MiningFieldPlan {
   readonly usage: string;
   readonly treat: (raw: Value) => Value | typeof INVALID;
   readonly identity: boolean;
+  /** After treatment the value is valid or missing (invalid values were refused or made missing). */
+  readonly validates: boolean;
 }
 
 const INVALID = Symbol('invalid');
@@ -73,16 +77,19 @@ function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPl
   const categorical = opType === 'categorical' || opType === 'ordinal';
   const isValid = (v: Value): boolean => {
     if (!def) return true;
-    const k = valueKey(v);
-    if (def.invalidValues.has(k)) return false;
     if (typeof v === 'number' && Number.isNaN(v)) return false;
-    if (categorical) return def.valid.size === 0 || def.valid.has(k);
+    if (def.invalidValues.size > 0 && def.invalidValues.has(valueKey(v))) return false;
+    if (categorical) return def.valid.size === 0 || def.valid.has(valueKey(v));
     if (def.intervals.length > 0 && typeof v === 'number') return def.intervals.some((t) => t(v));
-    if (def.valid.size > 0 && !isNumeric(def.dataType)) return def.valid.has(k);
+    if (def.valid.size > 0 && !isNumeric(def.dataType)) return def.valid.has(valueKey(v));
     return true;
   };
   const returnInvalidOnMissing = missingTreatment === 'returnInvalid';
-  const identity = replacement === undefined && !returnInvalidOnMissing && (!checkValidity) && outliers === 'asIs' && (def?.missingValues.size ?? 0) === 0;
+  // Nothing to check when no value can be invalid (no declared values or intervals) or when an enclosing model already checked.
+  const trivialValidity = def === undefined || (def.invalidValues.size === 0 && (categorical ? def.valid.size === 0 : def.intervals.length === 0 && (def.valid.size === 0 || isNumeric(def.dataType))));
+  const validated = env.validated?.has(name) === true && (invalidTreatment === 'returnInvalid' || invalidTreatment === 'asMissing');
+  const identity = replacement === undefined && !returnInvalidOnMissing && (!checkValidity || trivialValidity || validated) && outliers === 'asIs' && (def?.missingValues.size ?? 0) === 0;
+  const validates = invalidTreatment === 'returnInvalid' || invalidTreatment === 'asMissing';
   const treat = (raw: Value): Value | typeof INVALID => {
     let v: Value = raw;
     if (v !== null && dataType) {
@@ -108,7 +115,7 @@ function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPl
     }
     return v;
   };
-  return { name, usage, treat, identity };
+  return { name, usage, treat, identity, validates };
 }
 
 /** Compile a model element in an environment. */
@@ -154,7 +161,8 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     model: (m, visible) => {
       const segScope = new Scope(scope);
       for (const f of visible ?? []) segScope.add(f);
-      return compileModel(m, { ...env, scope: segScope, top: false });
+      const validated = new Set([...(env.validated ?? []), ...treated.filter((f) => f.validates).map((f) => f.name)]);
+      return compileModel(m, { ...env, scope: segScope, top: false, validated });
     },
     unsupported: (e, what) => unsupported(e, what),
     invalid: (e, detail) => invalid(e, detail),
@@ -215,6 +223,7 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     outputs: [...output.fields.map((f) => f.info), ...chained],
     finalOutputs: [...output.fields.filter((f) => f.final).map((f) => f.info), ...chained],
     targets: targetFields,
+    ...(passThrough && !targets && output.fields.length === 0 && kernel.numeric ? { numeric: kernel.numeric } : {}),
   };
   return model;
 }

@@ -98,6 +98,17 @@ export interface ModelKernel {
    * enclosing model (MiningModel modelChain: the segments' OutputFields). Values come in `Prediction.extra`.
    */
   readonly exposedFields?: readonly FieldInfo[];
+  /** Optional fast path for ensembles: the prediction from numeric field values (NaN = missing). */
+  readonly numeric?: NumericKernel;
+}
+
+/**
+ * A kernel that reads only numeric fields can score from an array: field i of `fields` is
+ * `x[slots[i]]`. Used by MiningModel to read each field once per row for all its segments.
+ */
+export interface NumericKernel {
+  readonly fields: readonly string[];
+  evaluate(x: Float64Array, slots: Int32Array): Prediction;
 }
 
 /** What the core gives a kernel compiler. */
@@ -145,6 +156,8 @@ export interface CompiledModel {
   readonly finalOutputs?: readonly FieldInfo[];
   /** The model's target fields (MiningSchema usageType target/predicted), in order. */
   readonly targets?: readonly FieldInfo[];
+  /** The kernel's numeric fast path, when scoring the model is nothing more than the kernel (no treatment, Targets or Output). */
+  readonly numeric?: NumericKernel;
 }
 
 export interface ScoredRow {

@@ -17,6 +17,13 @@ interface Segment {
   /** VariableWeight: the weight is this output field of the segment's model. */
   readonly weightField: string | undefined;
   readonly model: CompiledModel;
+  /** The predicate is <True/>. */
+  readonly always: boolean;
+}
+
+interface Voted {
+  readonly p: Prediction;
+  readonly weight: number;
 }
 
 const NO_DERIVED: ReadonlyMap<string, Expr> = new Map<string, Expr>();
@@ -43,6 +50,10 @@ export const miningModel: KernelCompiler = (el, ctx) => {
   if (!METHODS.has(method)) ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported`);
   const classification = attr(el, 'functionName') === 'classification';
   const chain = method === 'modelChain';
+  const allowed = classification
+    ? ['modelChain', 'selectFirst', 'majorityVote', 'weightedMajorityVote', 'average', 'weightedAverage', 'median', 'max', 'sum']
+    : ['modelChain', 'selectFirst', 'sum', 'weightedSum', 'average', 'weightedAverage', 'median', 'max'];
+  if (!allowed.includes(method)) ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported for ${attr(el, 'functionName') ?? 'this function'}`);
   const visible: FieldInfo[] = [];
   const exposed: FieldInfo[] = [];
   const segments: Segment[] = children(segmentation, 'Segment').map((s, i) => {
@@ -58,7 +69,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     }
     const variable = child(s, 'VariableWeight');
     const weightField = variable ? attr(variable, 'field') ?? ctx.invalid(variable, 'attribute "field" is required') : undefined;
-    return { id: attr(s, 'id') ?? String(i + 1), test, weight, weightField, model };
+    return { id: attr(s, 'id') ?? String(i + 1), test, weight, weightField, model, always: predicateEl.name === 'True' };
   });
   const targetNames = ctx.targets.map((t) => t.name);
   const parseCategory = (text: string): Value => (ctx.target ? ctx.parse(ctx.target.name, text) : text);
@@ -91,16 +102,46 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     return { value: null };
   };
 
-  const regression = (row: Row): Prediction => {
-    const values: number[] = [];
-    const weights: number[] = [];
+  /** Each segment whose predicate is true: its prediction and weight. */
+  const collect = (row: Row): Voted[] => {
+    const out: Voted[] = [];
     for (const s of segments) {
       if (s.test(row) !== true) continue;
       const r = s.model.score(row);
-      const v = r.prediction.value;
+      out.push({ p: r.prediction, weight: weightOf(s, r) });
+    }
+    return out;
+  };
+
+  // Fast path for ensembles of numeric trees (every segment True, no weights from outputs):
+  // the field values are read once per row into an array the trees index.
+  const fastSegments = !chain && method !== 'selectFirst' && segments.every((s) => s.always && s.weightField === undefined && s.model.numeric !== undefined);
+  const fastFields = fastSegments ? [...new Set(segments.flatMap((s) => s.model.numeric!.fields))] : [];
+  const slotOf = new Map(fastFields.map((f, i) => [f, i]));
+  const fastSlots = fastSegments ? segments.map((s) => Int32Array.from(s.model.numeric!.fields, (f) => slotOf.get(f)!)) : [];
+  const x = new Float64Array(fastFields.length);
+  const collectFast = (row: Row): Voted[] => {
+    for (let i = 0; i < fastFields.length; i++) {
+      const v = row.get(fastFields[i]!);
+      x[i] = v === null ? Number.NaN : typeof v === 'number' ? v : parseNumber(String(v));
+    }
+    const out: Voted[] = new Array<Voted>(segments.length);
+    for (let i = 0; i < segments.length; i++) {
+      const s = segments[i]!;
+      out[i] = { p: s.model.numeric!.evaluate(x, fastSlots[i]!), weight: s.weight };
+    }
+    return out;
+  };
+  const gather = fastSegments ? collectFast : collect;
+
+  const regression = (row: Row): Prediction => {
+    const values: number[] = [];
+    const weights: number[] = [];
+    for (const { p, weight } of gather(row)) {
+      const v = p.value;
       if (v === null) return { value: null };
       values.push(typeof v === 'number' ? v : parseNumber(String(v)));
-      weights.push(weightOf(s, r));
+      weights.push(weight);
     }
     if (values.length === 0) return { value: null };
     switch (method) {
@@ -119,16 +160,60 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     }
   };
 
+  // Averaging a numeric tree ensemble: each leaf's probabilities as a vector over the declared
+  // categories, computed once per leaf, summed per row in segment order.
+  const categories = ctx.target?.values ?? [];
+  const vectorVote = fastSegments && classification && categories.length > 0 && (method === 'average' || method === 'weightedAverage' || method === 'sum');
+  const catIndex = new Map(categories.map((c, i) => [c, i]));
+  const vectors = new Map<Prediction, Float64Array | null>();
+  const vectorOf = (p: Prediction): Float64Array | null => {
+    let v = vectors.get(p);
+    if (v !== undefined) return v;
+    v = new Float64Array(categories.length);
+    const entries = p.probabilities ? [...p.probabilities] : p.value === null ? [] : [[String(p.value), 1] as const];
+    for (const [k, x] of entries) {
+      const i = catIndex.get(k);
+      if (i === undefined) { v = null; break; }
+      v[i] = x;
+    }
+    vectors.set(p, v);
+    return v;
+  };
+  const acc = new Float64Array(categories.length);
+  const voteVectors = (row: Row): Prediction | undefined => {
+    acc.fill(0);
+    let n = 0;
+    let sw = 0;
+    const weighted = method === 'weightedAverage';
+    for (const { p, weight } of collectFast(row)) {
+      if (!p.probabilities && p.value === null) continue;
+      const v = vectorOf(p);
+      if (!v) return undefined; // a category the target does not declare: take the general path
+      n++;
+      sw += weight;
+      for (let i = 0; i < v.length; i++) acc[i] = acc[i]! + (weighted ? v[i]! * weight : v[i]!);
+    }
+    if (n === 0) return { value: null };
+    const divide = method === 'sum' ? 1 : weighted ? sw : n;
+    const probabilities = new Map<string, number>();
+    let best = 0;
+    for (let i = 0; i < categories.length; i++) {
+      probabilities.set(categories[i]!, acc[i]! / divide);
+      if (acc[i]! > acc[best]!) best = i;
+    }
+    return { value: parseCategory(categories[best]!), probabilities };
+  };
+
   const vote = (row: Row): Prediction => {
+    if (vectorVote) {
+      const p = voteVectors(row);
+      if (p) return p;
+    }
     const scores = new Map<string, number>();
     const typed = new Map<string, Value>();
     let total = 0;
     const perSegment: { probabilities: ReadonlyMap<string, number>; weight: number; value: Value }[] = [];
-    for (const s of segments) {
-      if (s.test(row) !== true) continue;
-      const r = s.model.score(row);
-      const p = r.prediction;
-      const weight = weightOf(s, r);
+    for (const { p, weight } of gather(row)) {
       if (method === 'majorityVote' || method === 'weightedMajorityVote') {
         if (p.value === null) continue;
         const k = String(p.value);
@@ -152,8 +237,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
       return { value: typed.get(best) ?? parseCategory(best), probabilities };
     }
     if (perSegment.length === 0) return { value: null };
-    const keys = [...new Set(perSegment.flatMap((s) => [...s.probabilities.keys()]))];
-    const probabilities = new Map<string, number>();
+    let probabilities = new Map<string, number>();
     if (method === 'max') {
       // The segment most confident in its own prediction wins.
       let best = perSegment[0]!;
@@ -163,16 +247,21 @@ export const miningModel: KernelCompiler = (el, ctx) => {
         if (p > bestP) { bestP = p; best = s; }
       }
       for (const [k, v] of best.probabilities) probabilities.set(k, v);
+    } else if (method === 'median') {
+      const keys = [...new Set(perSegment.flatMap((s) => [...s.probabilities.keys()]))];
+      for (const k of keys) probabilities.set(k, median(perSegment.map((s) => s.probabilities.get(k) ?? 0)));
     } else {
-      for (const k of keys) {
-        const xs = perSegment.map((s) => s.probabilities.get(k) ?? 0);
-        if (method === 'average') probabilities.set(k, xs.reduce((a, b) => a + b, 0) / xs.length);
-        else if (method === 'weightedAverage') {
-          const sw = perSegment.reduce((a, s) => a + s.weight, 0);
-          probabilities.set(k, perSegment.reduce((a, s, i) => a + xs[i]! * s.weight, 0) / sw);
-        } else if (method === 'median') probabilities.set(k, median(xs));
-        else if (method === 'sum') probabilities.set(k, xs.reduce((a, b) => a + b, 0));
-        else return ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported for classification`);
+      // Sums in segment order (as scikit-learn's forests add up their trees' probabilities).
+      const weighted = method === 'weightedAverage';
+      let sw = 0;
+      for (const s of perSegment) {
+        const w = weighted ? s.weight : 1;
+        sw += w;
+        for (const [k, v] of s.probabilities) probabilities.set(k, (probabilities.get(k) ?? 0) + (weighted ? v * w : v));
+      }
+      if (method !== 'sum') {
+        const divide = weighted ? sw : perSegment.length;
+        probabilities = new Map([...probabilities].map(([k, v]) => [k, v / divide]));
       }
     }
     let best = '';
