@@ -34,6 +34,25 @@ describe('PMML runtime', () => {
     for (const o of outcomes) assert.ok(o.ok && o.checked > 0, `${o.id}: ${o.detail}`);
   });
 
+  it('a tree ensemble scores the same through its array path and the general path', async () => {
+    const text = readFileSync(join(FIXTURES, 'forest.pmml'), 'utf8');
+    // A segment predicate other than <True/> (always true on these rows) turns the array path off.
+    const general = text.replace(/(<Segment id="\d+">\s*)<True\/>/g, '$1<SimplePredicate field="mean_texture" operator="greaterThan" value="-1"/>');
+    assert.notEqual(general, text);
+    const [head, ...lines] = readFileSync(join(FIXTURES, 'cases/sklearn-forest/input.csv'), 'utf8').trim().split('\n');
+    const names = head!.split(',');
+    const inputs: Record<string, Tensor> = Object.fromEntries(names.map((n, j) => [n, {
+      dtype: 'float64', shape: [lines.length], data: Float64Array.from(lines, (l, i) => (i % 5 === 0 && j % 7 === 0 ? Number.NaN : Number(l.split(',')[j]))),
+    } satisfies Tensor]));
+    const fast = await pmmlRuntime.load(bytes(text), {}, 'fast');
+    const slow = await pmmlRuntime.load(bytes(general), {}, 'general');
+    const a = await fast.predict(inputs);
+    const b = await slow.predict(inputs);
+    for (const name of Object.keys(a)) assert.deepEqual(b[name]!.data, a[name]!.data, name);
+    await fast.close();
+    await slow.close();
+  });
+
   it('recognises PMML by content: declaration, comments, namespace prefix; not other XML', () => {
     const catalog = new RuntimeCatalog();
     assert.equal(catalog.detect(readFileSync(join(FIXTURES, 'forest.pmml')), 'forest.pmml').format, 'pmml');
