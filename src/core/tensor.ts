@@ -49,7 +49,8 @@ export function viewOf(dtype: Exclude<DType, 'string'>, buffer: ArrayBuffer): Ex
 /** One element as a JSON-friendly value: 64-bit integers become numbers, bools booleans. */
 export function elementAt(tensor: Tensor, index: number): number | string | boolean | null {
   const value = tensor.data[index];
-  if (value === undefined) return null;
+  // A string tensor may hold null for a missing value (PMML outputs, nullable text inputs).
+  if (value === undefined || value === null) return null;
   if (typeof value === 'bigint') return Number(value);
   if (tensor.dtype === 'bool') return value !== 0;
   if (typeof value === 'number' && !Number.isFinite(value)) return null;

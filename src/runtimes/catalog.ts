@@ -3,13 +3,14 @@ import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runti
 import { ThreadedRuntime } from './threaded.js';
 import { refusalFor } from './unsafe-formats.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
+import { pmmlRuntime } from './pmml/pmml-runtime.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
 import { lightgbmRuntime } from './lightgbm/lightgbm-runtime.js';
 
 /**
  * The table of model formats. Adding a format means adding its folder and one line here.
  */
-export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, lightgbmRuntime];
+export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, lightgbmRuntime, pmmlRuntime];
 
 /** Picks a runtime by format key, or by sniffing the artifact when no format is given. */
 export class RuntimeCatalog {

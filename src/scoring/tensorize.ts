@@ -14,7 +14,7 @@ export interface Reject {
 }
 
 /** A converted element, or the reason the cell cannot be one. */
-type Converted = number | bigint | string | FerryError;
+type Converted = number | bigint | string | null | FerryError;
 
 /**
  * Validate every row against the plan's dtypes and widths. Returns the rows that passed
@@ -24,7 +24,7 @@ export function validateRows(plan: InputPlan, frame: Frame): { valid: number[]; 
   const values: ConvertedColumns = new Map();
   const firstError = new Map<number, FerryError>();
   for (const binding of plan.bindings) {
-    const rows = new Array<readonly (number | bigint | string)[] | undefined>(frame.length);
+    const rows = new Array<readonly (number | bigint | string | null)[] | undefined>(frame.length);
     for (let r = 0; r < frame.length; r++) {
       const result = rowValues(binding, frame, r);
       if (result instanceof Array) rows[r] = result;
@@ -43,7 +43,7 @@ export function validateRows(plan: InputPlan, frame: Frame): { valid: number[]; 
 }
 
 /** Per input, per row, the converted elements (undefined for a rejected row). */
-export type ConvertedColumns = Map<string, (readonly (number | bigint | string)[] | undefined)[]>;
+export type ConvertedColumns = Map<string, (readonly (number | bigint | string | null)[] | undefined)[]>;
 
 /** Pack the given rows of validated values into one tensor per input. */
 export function packTensors(plan: InputPlan, values: ConvertedColumns, rows: readonly number[]): Record<string, Tensor> {
@@ -54,7 +54,7 @@ export function packTensors(plan: InputPlan, values: ConvertedColumns, rows: rea
     const data = allocate(spec.dtype, rows.length * w);
     rows.forEach((r, i) => {
       const elements = perRow[r] ?? [];
-      for (let j = 0; j < w; j++) setElement(data, i * w + j, elements[j] ?? 0);
+      for (let j = 0; j < w; j++) setElement(data, i * w + j, elements[j] === undefined ? 0 : elements[j]!);
     });
     const tail = rowShape(spec).map((d) => (d < 0 ? w : d));
     tensors[spec.name] = { dtype: spec.dtype, shape: [rows.length, ...(spec.shape.length <= 1 ? [] : tail)], data };
@@ -62,13 +62,13 @@ export function packTensors(plan: InputPlan, values: ConvertedColumns, rows: rea
   return tensors;
 }
 
-function setElement(data: TensorData, index: number, value: number | bigint | string): void {
-  if (Array.isArray(data)) (data as string[])[index] = String(value);
-  else if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[index] = typeof value === 'bigint' ? value : BigInt(value);
-  else (data as Float32Array)[index] = Number(value);
+function setElement(data: TensorData, index: number, value: number | bigint | string | null): void {
+  if (Array.isArray(data)) (data as (string | null)[])[index] = value === null ? null : String(value);
+  else if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[index] = typeof value === 'bigint' ? value : BigInt(value ?? 0);
+  else (data as Float32Array)[index] = value === null ? Number.NaN : Number(value);
 }
 
-function rowValues(binding: InputBinding, frame: Frame, row: number): (number | bigint | string)[] | FerryError {
+function rowValues(binding: InputBinding, frame: Frame, row: number): (number | bigint | string | null)[] | FerryError {
   const { spec, source, width } = binding;
   let cells: { column: string; cell: Cell }[];
   if (source.kind === 'columns') {
@@ -81,10 +81,10 @@ function rowValues(binding: InputBinding, frame: Frame, row: number): (number | 
     }
     cells = flat.map((c) => ({ column: source.column, cell: c }));
   }
-  const out: (number | bigint | string)[] = [];
+  const out: (number | bigint | string | null)[] = [];
   for (const { column, cell } of cells) {
     const v = convert(cell, spec.dtype, spec.nullable === true);
-    if (typeof v === 'object') return v;
+    if (v !== null && typeof v === 'object') return v;
     if (v === MISSING) return ferry('FERRY_E_VALUE_MISSING', { row: row + 1, column, expected: describeDType(spec.dtype) });
     if (v === INVALID) return ferry('FERRY_E_VALUE_TYPE', { row: row + 1, column, expected: describeDType(spec.dtype), actual: describeCell(cell) });
     out.push(v);
@@ -98,6 +98,7 @@ const INVALID = Symbol('invalid');
 /** One cell as an element of `dtype`, or why not. CSV cells arrive as strings. */
 function convert(cell: Cell, dtype: DType, nullable: boolean): Converted | typeof MISSING | typeof INVALID {
   if (cell === null || (typeof cell === 'string' && cell.trim() === '' && dtype !== 'string')) {
+    if (nullable && dtype === 'string') return null; // a missing text value (PMML inputs)
     return nullable && isFloatType(dtype) ? Number.NaN : MISSING;
   }
   if (Array.isArray(cell)) return INVALID;

@@ -32,6 +32,11 @@ export interface FieldInfo {
 /** Field lookup during the evaluation of one row. Derived fields are computed on first use and kept for the row. */
 export interface Row {
   get(name: string): Value;
+  /**
+   * Grouped input (a MiningField with usageType="group", e.g. AssociationModel transactions): every value of
+   * `name` in the current group, in input order. Optional: when absent, a kernel reads the one value of `get(name)`.
+   */
+  values?(name: string): readonly Value[];
 }
 
 /** A compiled expression (Constant, FieldRef, NormContinuous, Apply, …). */
@@ -88,6 +93,22 @@ export interface ModelKernel {
    * clusterAffinity, reasonCode, transformedValue, decision, …).
    */
   resolveOutput?(outputField: XmlElement): OutputGetter | undefined;
+  /**
+   * Optional: fields this kernel computes besides its prediction and exposes as results of the
+   * enclosing model (MiningModel modelChain: the segments' OutputFields). Values come in `Prediction.extra`.
+   */
+  readonly exposedFields?: readonly FieldInfo[];
+  /** Optional fast path for ensembles: the prediction from numeric field values (NaN = missing). */
+  readonly numeric?: NumericKernel;
+}
+
+/**
+ * A kernel that reads only numeric fields can score from an array: field i of `fields` is
+ * `x[slots[i]]`. Used by MiningModel to read each field once per row for all its segments.
+ */
+export interface NumericKernel {
+  readonly fields: readonly string[];
+  evaluate(x: Float64Array, slots: Int32Array): Prediction;
 }
 
 /** What the core gives a kernel compiler. */
@@ -106,8 +127,15 @@ export interface CompileContext {
   predicate(el: XmlElement): (row: Row) => boolean | null;
   /** Convert attribute text to a value of the named field's data type (e.g. "2" → 2 for a double field). */
   parse(fieldName: string, text: string): Value;
-  /** Compile a nested model element (segments; used by MiningModel). */
-  model(el: XmlElement): CompiledModel;
+  /**
+   * Optional: a Row over the given raw field values that computes this model's derived fields
+   * (TransformationDictionary and LocalTransformations) on demand, with no MiningSchema treatment.
+   * NearestNeighborModel uses it to transform TrainingInstances (isTransformed="false") at compile time;
+   * without it, the kernel evaluates the model's own LocalTransformations itself.
+   */
+  row?(values: ReadonlyMap<string, Value>): Row;
+  /** Compile a nested model element (segments; used by MiningModel). `visible`: extra fields it may read (outputs of earlier segments in a modelChain). */
+  model(el: XmlElement, visible?: readonly FieldInfo[]): CompiledModel;
   /** Refuse the document: an element or attribute value this evaluator does not implement. Names the element. */
   unsupported(el: XmlElement, what?: string): never;
   /** Refuse the document: it is not valid PMML (missing attribute, bad number…). */
@@ -122,6 +150,14 @@ export interface CompiledModel {
   readonly functionName: string;
   /** Score one row given raw input values by field name (missing: absent or null). Returns the prediction and the model's output fields by name. */
   score(inputs: Row): ScoredRow;
+  /** The model's OutputFields (and fields its kernel exposes), as later segments of a modelChain see them. */
+  readonly outputs?: readonly FieldInfo[];
+  /** Of those, the final results (isFinalResult is not "false"), which an enclosing modelChain passes on as its own results. */
+  readonly finalOutputs?: readonly FieldInfo[];
+  /** The model's target fields (MiningSchema usageType target/predicted), in order. */
+  readonly targets?: readonly FieldInfo[];
+  /** The kernel's numeric fast path, when scoring the model is nothing more than the kernel (no treatment, Targets or Output). */
+  readonly numeric?: NumericKernel;
 }
 
 export interface ScoredRow {

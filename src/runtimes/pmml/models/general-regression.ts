@@ -1,0 +1,260 @@
+/**
+ * GeneralRegressionModel: the PPMatrix turns predictors into a design vector x (factor
+ * indicators, covariate powers, their products); the ParamMatrix holds β per target category.
+ * modelType regression/generalLinear (η = xβ), generalizedLinear (link function, offset,
+ * trials), multinomialLogistic (softmax against the reference category), ordinalMultinomial
+ * (cumulative link), CoxRegression (baseline cumulative hazard × exp(β·(x − reference))).
+ */
+import { normalCdf } from '../functions.js';
+import type { CompileContext, KernelCompiler, Prediction, Row, Value } from '../types.js';
+import { attr, child, children, type XmlElement } from '../xml.js';
+import { parseNumber, valuesEqual } from '../values.js';
+
+type Design = (row: Row) => Float64Array | null;
+
+function num(el: XmlElement, name: string, ctx: CompileContext): number | undefined {
+  const t = attr(el, name);
+  if (t === undefined) return undefined;
+  const n = parseNumber(t);
+  if (Number.isNaN(n)) ctx.invalid(el, `attribute ${name}="${t}" is not a number`);
+  return n;
+}
+
+function req(el: XmlElement, name: string, ctx: CompileContext): string {
+  return attr(el, name) ?? ctx.invalid(el, `attribute "${name}" is required`);
+}
+
+/** Inverse link functions of generalizedLinear models. */
+function inverseLink(name: string, d: number, el: XmlElement, ctx: CompileContext): (eta: number) => number {
+  switch (name) {
+    case 'identity': return (e) => e;
+    case 'log': return Math.exp;
+    case 'logit': return (e) => 1 / (1 + Math.exp(-e));
+    case 'probit': return normalCdf;
+    case 'cloglog': return (e) => 1 - Math.exp(-Math.exp(e));
+    case 'loglog': return (e) => Math.exp(-Math.exp(-e));
+    case 'cauchit': return (e) => 0.5 + Math.atan(e) / Math.PI;
+    case 'logc': return (e) => 1 - Math.exp(e);
+    case 'power': return d === 0 ? Math.exp : (e) => Math.pow(e, 1 / d);
+    case 'oddspower': return d === 0 ? (e) => 1 / (1 + Math.exp(-e)) : (e) => 1 / (1 + Math.pow(1 + d * e, -1 / d));
+    case 'negbin': return (e) => 1 / (d * (Math.exp(-e) - 1));
+    default: return ctx.unsupported(el, `linkFunction="${name}" is not supported`);
+  }
+}
+
+/** Inverse cumulative links of ordinalMultinomial models. */
+function cumulativeLink(name: string, el: XmlElement, ctx: CompileContext): (eta: number) => number {
+  switch (name) {
+    case 'logit': return (e) => 1 / (1 + Math.exp(-e));
+    case 'probit': return normalCdf;
+    case 'cloglog': return (e) => 1 - Math.exp(-Math.exp(e));
+    case 'loglog': return (e) => Math.exp(-Math.exp(-e));
+    case 'cauchit': return (e) => 0.5 + Math.atan(e) / Math.PI;
+    default: return ctx.unsupported(el, `cumulativeLink="${name}" is not supported`);
+  }
+}
+
+export const generalRegressionModel: KernelCompiler = (el, ctx) => {
+  const modelType = req(el, 'modelType', ctx);
+  const params = children(child(el, 'ParameterList') ?? el, 'Parameter').map((p) => ({ name: req(p, 'name', ctx), ref: num(p, 'referencePoint', ctx) ?? 0 }));
+  const index = new Map(params.map((p, i) => [p.name, i]));
+  const factors = new Set(children(child(el, 'FactorList') ?? el, 'Predictor').map((p) => {
+    if (attr(p, 'contrastMatrixType') !== undefined || child(p, 'Matrix')) ctx.unsupported(p, 'factor contrast matrices are not supported');
+    return req(p, 'name', ctx);
+  }));
+  for (const p of children(child(el, 'CovariateList') ?? el, 'Predictor')) req(p, 'name', ctx);
+
+  // Design vector: per parameter, the product of its PPCells (1 when it has none: an intercept).
+  const cells = children(child(el, 'PPMatrix') ?? el, 'PPCell').map((c) => {
+    const predictor = req(c, 'predictorName', ctx);
+    const parameter = req(c, 'parameterName', ctx);
+    const i = index.get(parameter) ?? ctx.invalid(c, `parameterName="${parameter}" is not in the ParameterList`);
+    if (attr(c, 'targetCategory') !== undefined) ctx.unsupported(c, 'PPCell targetCategory is not supported');
+    const text = req(c, 'value', ctx);
+    if (factors.has(predictor)) return { i, predictor, factor: true, level: ctx.parse(predictor, text), exponent: 1 };
+    return { i, predictor, factor: false, level: null as Value, exponent: parseNumber(text) };
+  });
+  const k = params.length;
+  const design: Design = (row) => {
+    const x = new Float64Array(k).fill(1);
+    for (const c of cells) {
+      const v = row.get(c.predictor);
+      if (v === null) return null;
+      if (c.factor) {
+        if (!valuesEqual(v, c.level)) x[c.i] = 0;
+      } else {
+        const n = typeof v === 'number' ? v : parseNumber(String(v));
+        x[c.i] = x[c.i]! * (c.exponent === 1 ? n : Math.pow(n, c.exponent));
+      }
+    }
+    return x;
+  };
+
+  // β per target category ('' when a PCell names none).
+  const betas = new Map<string, Float64Array>();
+  for (const pc of children(child(el, 'ParamMatrix') ?? el, 'PCell')) {
+    const category = attr(pc, 'targetCategory') ?? '';
+    const parameter = req(pc, 'parameterName', ctx);
+    const i = index.get(parameter) ?? ctx.invalid(pc, `parameterName="${parameter}" is not in the ParameterList`);
+    let b = betas.get(category);
+    if (!b) betas.set(category, (b = new Float64Array(k)));
+    b[i] = num(pc, 'beta', ctx) ?? ctx.invalid(pc, 'attribute "beta" is required');
+  }
+  const dot = (x: Float64Array, b: Float64Array | undefined): number => {
+    if (!b) return 0;
+    let s = 0;
+    for (let i = 0; i < k; i++) s += x[i]! * b[i]!;
+    return s;
+  };
+  const offsetField = attr(el, 'offsetVariable');
+  const offsetValue = num(el, 'offsetValue', ctx) ?? 0;
+  const offset = (row: Row): number | null => {
+    if (offsetField === undefined) return offsetValue;
+    const v = row.get(offsetField);
+    return v === null ? null : typeof v === 'number' ? v : parseNumber(String(v));
+  };
+  const target = ctx.target;
+  const parseCategory = (text: string): Value => (target ? ctx.parse(target.name, text) : text);
+
+  switch (modelType) {
+    case 'regression': case 'generalLinear': case 'generalizedLinear': {
+      const link = modelType === 'generalizedLinear'
+        ? inverseLink(attr(el, 'linkFunction') ?? 'identity', num(el, 'linkParameter', ctx) ?? 1, el, ctx)
+        : (e: number) => e;
+      const trialsField = attr(el, 'trialsVariable');
+      const trialsValue = num(el, 'trialsValue', ctx);
+      if (attr(el, 'functionName') === 'classification') {
+        // Binary: μ is the probability of the category the PCells name (else the second one).
+        const categories = target?.values.length ? target.values : [...betas.keys()].filter((c) => c !== '');
+        const named = [...betas.keys()].find((c) => c !== '');
+        const b = betas.get(named ?? '');
+        const event = named ?? categories[1] ?? categories[0] ?? '';
+        const other = categories.find((c) => c !== event) ?? '';
+        return {
+          evaluate(row): Prediction {
+            const x = design(row);
+            const o = offset(row);
+            if (!x || o === null) return { value: null };
+            const mu = link(dot(x, b) + o);
+            const probabilities = new Map<string, number>();
+            for (const c of categories) probabilities.set(c, c === event ? mu : 1 - mu);
+            if (!probabilities.has(event)) probabilities.set(event, mu);
+            if (!probabilities.has(other) && other !== '') probabilities.set(other, 1 - mu);
+            let best = event;
+            let bestP = -Infinity;
+            for (const [c, p] of probabilities) if (p > bestP) { bestP = p; best = c; }
+            return { value: parseCategory(best), probabilities };
+          },
+        };
+      }
+      const b = betas.get('') ?? betas.values().next().value;
+      return {
+        evaluate(row): Prediction {
+          const x = design(row);
+          const o = offset(row);
+          if (!x || o === null) return { value: null };
+          let mu = link(dot(x, b) + o);
+          if (trialsField !== undefined || trialsValue !== undefined) {
+            const t = trialsField === undefined ? trialsValue! : row.get(trialsField);
+            if (t === null) return { value: null };
+            mu *= typeof t === 'number' ? t : parseNumber(String(t));
+          }
+          return { value: mu };
+        },
+      };
+    }
+    case 'multinomialLogistic': {
+      const declared = target?.values.length ? target.values : [...betas.keys()].filter((c) => c !== '');
+      const reference = attr(el, 'targetReferenceCategory');
+      const categories = reference !== undefined && !declared.includes(reference) ? [...declared, reference] : declared;
+      const tables = categories.map((c) => betas.get(c));
+      return {
+        evaluate(row): Prediction {
+          const x = design(row);
+          const o = offset(row);
+          if (!x || o === null) return { value: null };
+          const eta = tables.map((b) => (b ? dot(x, b) + o : 0));
+          const max = Math.max(...eta);
+          const e = eta.map((v) => Math.exp(v - max));
+          const sum = e.reduce((a, v) => a + v, 0);
+          const probabilities = new Map<string, number>();
+          let best = 0;
+          categories.forEach((c, i) => {
+            probabilities.set(c, e[i]! / sum);
+            if (e[i]! > e[best]!) best = i;
+          });
+          return { value: parseCategory(categories[best]!), probabilities };
+        },
+      };
+    }
+    case 'ordinalMultinomial': {
+      const categories = target?.values.length ? target.values : [...betas.keys()].filter((c) => c !== '');
+      const link = cumulativeLink(attr(el, 'cumulativeLink') ?? 'logit', el, ctx);
+      const shared = betas.get('');
+      const thresholds = categories.map((c) => betas.get(c));
+      return {
+        evaluate(row): Prediction {
+          const x = design(row);
+          const o = offset(row);
+          if (!x || o === null) return { value: null };
+          const xb = dot(x, shared) + o;
+          const probabilities = new Map<string, number>();
+          let prev = 0;
+          let best = 0;
+          let bestP = -Infinity;
+          categories.forEach((c, i) => {
+            const t = thresholds[i];
+            const cum = i === categories.length - 1 || !t ? 1 : link(dot(x, t) + xb);
+            const p = cum - prev;
+            prev = cum;
+            probabilities.set(c, p);
+            if (p > bestP) { bestP = p; best = i; }
+          });
+          return { value: parseCategory(categories[best]!), probabilities };
+        },
+      };
+    }
+    case 'CoxRegression': return cox(el, ctx, design, betas.get('') ?? new Float64Array(k), Float64Array.from(params.map((p) => p.ref)));
+    default: return ctx.unsupported(el, `modelType="${modelType}" is not supported`);
+  }
+};
+
+/** Cumulative hazard H(t) = H0(t) · exp(β·(x − reference)), H0 from the (stratum's) baseline table. */
+function cox(el: XmlElement, ctx: CompileContext, design: Design, beta: Float64Array, ref: Float64Array) {
+  const endTime = req(el, 'endTimeVariable', ctx);
+  const strataField = attr(el, 'baselineStrataVariable');
+  const tables = child(el, 'BaseCumHazardTables') ?? ctx.invalid(el, 'CoxRegression needs BaseCumHazardTables');
+  const table = (e: XmlElement, maxTime: number | undefined) => {
+    const cellEls = children(e, 'BaselineCell');
+    return {
+      times: Float64Array.from(cellEls.map((c) => num(c, 'time', ctx) ?? ctx.invalid(c, 'attribute "time" is required'))),
+      hazards: Float64Array.from(cellEls.map((c) => num(c, 'cumHazard', ctx) ?? ctx.invalid(c, 'attribute "cumHazard" is required'))),
+      maxTime: maxTime ?? Infinity,
+    };
+  };
+  const strata = new Map<string, ReturnType<typeof table>>();
+  for (const s of children(tables, 'BaselineStratum')) strata.set(String(strataField ? ctx.parse(strataField, req(s, 'value', ctx)) : req(s, 'value', ctx)), table(s, num(s, 'maxTime', ctx)));
+  const single = strata.size === 0 ? table(tables, num(tables, 'maxTime', ctx)) : undefined;
+  const k = beta.length;
+  return {
+    evaluate(row: Row): Prediction {
+      const x = design(row);
+      const t = row.get(endTime);
+      if (!x || t === null) return { value: null };
+      let tab = single;
+      if (strataField !== undefined) {
+        const s = row.get(strataField);
+        if (s === null) return { value: null };
+        tab = strata.get(String(s));
+      }
+      if (!tab) return { value: null };
+      const time = typeof t === 'number' ? t : parseNumber(String(t));
+      if (time > tab.maxTime) return { value: null };
+      let h0 = 0;
+      for (let i = 0; i < tab.times.length && tab.times[i]! <= time; i++) h0 = tab.hazards[i]!;
+      let r = 0;
+      for (let i = 0; i < k; i++) r += beta[i]! * (x[i]! - ref[i]!);
+      return { value: h0 * Math.exp(r) };
+    },
+  };
+}

@@ -1,0 +1,196 @@
+import { ferry, FerryError } from '../../core/errors.js';
+import type { DType } from '../../core/dtype.js';
+import type { ModelSignature, TensorSpec } from '../../core/signature.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime.js';
+import { compileDocument, type CompiledDocument } from './document.js';
+import type { DataType, Row, Value } from './types.js';
+import { isNumeric, PmmlError } from './values.js';
+import { parseXml } from './xml.js';
+
+/**
+ * PMML 3.x–4.4 documents, evaluated natively in TypeScript: the document is compiled once into
+ * closures (document.ts, model.ts, models/); each row is scored by the compiled model. Inputs:
+ * one tensor `[N]` per active MiningField, named by the field; outputs: one tensor per target
+ * and final OutputField. Missing values are NaN (numbers) or null (strings) both ways.
+ */
+export const pmmlRuntime: RuntimeFactory = {
+  format: 'pmml',
+
+  sniff(bytes: Uint8Array): SniffResult {
+    const head = new TextDecoder().decode(bytes.subarray(0, 4096)).replace(/^\uFEFF/, '');
+    if (!/^\s*</.test(head)) return 'no';
+    // The root element (after the XML declaration, comments and doctype) is PMML.
+    const body = head.replace(/<\?[\s\S]*?\?>/g, '').replace(/<!--[\s\S]*?-->/g, '').replace(/<![^>]*>/g, '');
+    return /^\s*<([A-Za-z_][\w.-]*:)?PMML[\s>/]/.test(body) ? 'yes' : 'no';
+  },
+
+  load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
+    try {
+      return Promise.resolve(new PmmlModel(loadDocument(bytes, label), label));
+    } catch (err) {
+      return Promise.reject(err instanceof FerryError ? err : ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'PMML', detail: String(err) }, err));
+    }
+  },
+};
+
+/** Parse and compile a document, with catalog errors for malformed XML, invalid PMML and unsupported elements. */
+export function loadDocument(bytes: Uint8Array, label: string): CompiledDocument {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'PMML', detail: 'the file is not valid UTF-8 text' }, err);
+  }
+  let root;
+  try {
+    root = parseXml(text);
+  } catch (err) {
+    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'PMML', detail: `the XML does not parse (${err instanceof Error ? err.message : String(err)})` }, err);
+  }
+  try {
+    return compileDocument(root);
+  } catch (err) {
+    if (err instanceof PmmlError) {
+      throw ferry(err.kind === 'unsupported' ? 'FERRY_E_PMML_UNSUPPORTED' : 'FERRY_E_PMML_INVALID', { path: label, element: err.element, detail: err.detail }, err);
+    }
+    throw err;
+  }
+}
+
+function dtypeOf(dataType: DataType): DType {
+  if (isNumeric(dataType)) return 'float64';
+  if (dataType === 'boolean') return 'bool';
+  return 'string';
+}
+
+/** Outputs carry booleans as text ("true"/"false") so that a missing one can be null. */
+function outputDtype(dataType: DataType): DType {
+  return isNumeric(dataType) ? 'float64' : 'string';
+}
+
+class PmmlModel implements ModelRuntime {
+  readonly format = 'pmml';
+  readonly #doc: CompiledDocument;
+  readonly #signature: ModelSignature;
+  readonly #label: string;
+
+  constructor(doc: CompiledDocument, label: string) {
+    this.#doc = doc;
+    this.#label = label;
+    const inputs: TensorSpec[] = [...doc.model.groups, ...doc.model.inputs].map((f) => ({ name: f.name, dtype: dtypeOf(f.dataType), shape: [-1], nullable: true }));
+    const outputs: TensorSpec[] = doc.model.results.map((f) => ({ name: f.name, dtype: outputDtype(f.dataType), shape: [-1], nullable: true }));
+    this.#signature = { inputs, outputs };
+  }
+
+  signature(): ModelSignature {
+    return this.#signature;
+  }
+
+  predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    try {
+      return Promise.resolve(this.#predict(inputs, outputs));
+    } catch (err) {
+      return Promise.reject(err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'PMML', model: this.#label, detail: err instanceof Error ? err.message : String(err) }, err));
+    }
+  }
+
+  #predict(inputs: Readonly<Record<string, Tensor>>, wanted?: readonly string[]): Record<string, Tensor> {
+    const specs = this.#signature.inputs;
+    let rows = -1;
+    const readers: { name: string; read: (r: number) => Value }[] = [];
+    for (const spec of specs) {
+      const t = inputs[spec.name];
+      if (!t) throw ferry('FERRY_E_INPUT_MISSING', { input: spec.name, expected: `${spec.dtype} [N]`, present: Object.keys(inputs).join(', ') || 'no inputs' });
+      const n = t.shape[0] ?? 0;
+      if (t.shape.length !== 1 || (rows >= 0 && n !== rows)) {
+        throw ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `${spec.dtype} [N] (one value per row, N the same for every input)`, actual: `${t.dtype} [${t.shape.join(', ')}]` });
+      }
+      rows = n;
+      readers.push({ name: spec.name, read: reader(t) });
+    }
+    if (rows < 0) rows = Object.values(inputs)[0]?.shape[0] ?? 0;
+    const names = wanted ?? this.#signature.outputs.map((o) => o.name);
+    const outSpecs = names.map((name) => {
+      const spec = this.#signature.outputs.find((o) => o.name === name);
+      if (!spec) throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: name, outputs: this.#signature.outputs.map((o) => o.name).join(', ') });
+      return spec;
+    });
+    const columns = outSpecs.map((s) => (s.dtype === 'float64' ? new Float64Array(rows) : new Array<string | null>(rows).fill(null)));
+    const values = new Map<string, Value>();
+    const row: Row = { get: (name) => values.get(name) ?? null };
+    const model = this.#doc.model;
+    const write = (r: number, fields: ReadonlyMap<string, Value>): void => {
+      for (let j = 0; j < outSpecs.length; j++) {
+        const v = fields.get(outSpecs[j]!.name) ?? null;
+        const col = columns[j]!;
+        if (col instanceof Float64Array) col[r] = v === null ? Number.NaN : typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+        else col[r] = v === null ? null : typeof v === 'string' ? v : String(v);
+      }
+    };
+    if (model.groups.length > 0) {
+      for (const group of groupRows(readers, model.groups.map((g) => g.name), rows)) {
+        const first = group[0]!;
+        const transaction: Row = {
+          get: (name) => readers.find((x) => x.name === name)?.read(first) ?? null,
+          values: (name) => {
+            const read = readers.find((x) => x.name === name)?.read;
+            return read ? group.map(read).filter((v) => v !== null) : [];
+          },
+        };
+        const { fields } = model.score(transaction);
+        for (const r of group) write(r, fields);
+      }
+    } else {
+      for (let r = 0; r < rows; r++) {
+        values.clear();
+        for (const { name, read } of readers) values.set(name, read(r));
+        write(r, model.score(row).fields);
+      }
+    }
+    const out: Record<string, Tensor> = {};
+    outSpecs.forEach((s, j) => {
+      out[s.name] = { dtype: s.dtype, shape: [rows], data: columns[j] as Tensor['data'] };
+    });
+    return out;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Rows with equal group-field values, in order of first appearance (one transaction each). Every
+ * row of a group gets the group's result.
+ */
+function groupRows(readers: readonly { name: string; read: (r: number) => Value }[], groupFields: readonly string[], rows: number): number[][] {
+  const keyReaders = groupFields.map((g) => readers.find((x) => x.name === g)!.read);
+  const groups = new Map<string, number[]>();
+  for (let r = 0; r < rows; r++) {
+    const key = JSON.stringify(keyReaders.map((read) => read(r)));
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  return [...groups.values()];
+}
+
+/** Read row r of a 1-D tensor as a PMML value: NaN and null are missing, bools become booleans. */
+function reader(t: Tensor): (r: number) => Value {
+  const data = t.data;
+  if (Array.isArray(data)) {
+    return (r) => {
+      const v = (data as readonly (string | null | undefined)[])[r];
+      // An empty cell (CSV has no other way to leave a text value out) is missing too.
+      return v === null || v === undefined || v === '' ? null : v;
+    };
+  }
+  if (t.dtype === 'bool') return (r) => (data as Uint8Array)[r] !== 0;
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return (r) => Number(data[r]);
+  const nums = data as Float64Array;
+  return (r) => {
+    const v = nums[r]!;
+    return Number.isNaN(v) ? null : v;
+  };
+}

@@ -1,0 +1,44 @@
+/** Score small PMML fixtures (fixtures/pmml/kernels/) through the PMML core, for the kernel tests. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileDocument } from '../../src/runtimes/pmml/document.js';
+import type { Row, Value } from '../../src/runtimes/pmml/types.js';
+import { parseXml } from '../../src/runtimes/pmml/xml.js';
+import { ROOT } from './env.js';
+
+export type Scorer = (inputs: Record<string, Value>) => ReadonlyMap<string, Value>;
+
+/** Compile a fixture (file name under fixtures/pmml/kernels/) or a PMML text. */
+export function pmml(nameOrText: string): Scorer {
+  const text = nameOrText.trimStart().startsWith('<') ? nameOrText : readFileSync(join(ROOT, 'fixtures/pmml/kernels', nameOrText), 'utf8');
+  const doc = compileDocument(parseXml(text));
+  return (inputs) => doc.model.score(row(inputs)).fields;
+}
+
+/** A transaction: the group's rows, each giving the item field one value. */
+export function scoreGroup(score: (r: Row) => ReadonlyMap<string, Value>, field: string, items: readonly Value[]): ReadonlyMap<string, Value> {
+  return score({ get: (n) => (n === field ? items[0] ?? null : null), values: (n) => (n === field ? items : []) });
+}
+
+/** Compile a fixture and return the raw row scorer (for grouped input). */
+export function pmmlRows(name: string): (r: Row) => ReadonlyMap<string, Value> {
+  const doc = compileDocument(parseXml(readFileSync(join(ROOT, 'fixtures/pmml/kernels', name), 'utf8')));
+  return (r) => doc.model.score(r).fields;
+}
+
+export function row(inputs: Record<string, Value>): Row {
+  return { get: (n) => inputs[n] ?? null };
+}
+
+/** Numbers agree to 1e-12 relative (hand-derived values are exact up to the last few ULPs). */
+export function near(actual: Value | undefined, expected: number, message?: string): void {
+  assert.equal(typeof actual, 'number', message ?? `expected a number, got ${String(actual)}`);
+  const a = actual as number;
+  assert.ok(Math.abs(a - expected) <= 1e-12 * Math.max(1, Math.abs(expected)), `${message ?? ''} ${a} ≠ ${expected}`);
+}
+
+/** A document with one model, for refusal tests. */
+export function doc(dataDictionary: string, model: string): string {
+  return `<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header/><DataDictionary>${dataDictionary}</DataDictionary>${model}</PMML>`;
+}
