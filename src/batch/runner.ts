@@ -222,7 +222,7 @@ async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: 
   }
   const after = spec.watermark?.after ?? null;
   const kept: number[] = [];
-  const rejects: OutputRecord[] = [];
+  const rejects: Record<string, unknown>[] = [];
   let skipped = 0;
   let highWater: WatermarkValue | null = null;
   let rejectedUnread = 0;
@@ -236,7 +236,7 @@ async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: 
     }
     if (bad) {
       rejectedUnread++;
-      rejects.push(rejectRecord(positions[i] ?? { source: '?', row: i }, frame, i, spec.key, bad.code, bad.message, spec.runId));
+      rejects.push({ ...rejectRecord(positions[i] ?? { source: '?', row: i }, frame, i, spec.key, bad.code, bad.message, spec.runId), at: i });
       continue;
     }
     if (wmCol) {
@@ -258,13 +258,15 @@ async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: 
     scored = result.rows.length;
     for (const r of result.rejects) {
       const at = kept[r.row] ?? r.row;
-      rejects.push(rejectRecord(positions[at] ?? { source: '?', row: at }, frame, at, spec.key, r.error.code, sourceMessage(r.error, positions[at]?.row), spec.runId));
+      rejects.push({ ...rejectRecord(positions[at] ?? { source: '?', row: at }, frame, at, spec.key, r.error.code, sourceMessage(r.error, positions[at]?.row), spec.runId), at });
     }
     if (scored > 0) {
       records = outputRecords(result, sub, carry, spec.runId, new Date().toISOString());
       columns = outputColumns(carry, types(), result);
     }
   }
+  rejects.sort((a, b) => Number(a.at) - Number(b.at));
+  for (const r of rejects) delete r.at;
   return { chunk, records, columns, rejects, kept: kept.length + rejectedUnread, scored, skipped, highWater };
 }
 
