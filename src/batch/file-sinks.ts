@@ -171,7 +171,8 @@ export class ParquetFileSink implements BatchSink {
 async function writeParquet(duck: DuckDBConnection, path: string, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<void> {
   const staged = `${path}.jsonl`;
   try {
-    await writeFile(staged, serialise(records, 'jsonl'));
+    // No replacer: output records hold no bigints, and JSON.stringify is much faster without one.
+    await writeFile(staged, records.map((r) => JSON.stringify(r)).join('\n'));
     const types = columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
     const select = columns.map((c) => sqlIdent(c.name)).join(', ');
     await duck.run(`copy (select ${select} from read_json(${sqlString(staged)}, format='newline_delimited', columns={${types}})) to ${sqlString(path)} (format parquet)`);

@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
 import { csvCell } from '../data/readers.js';
-import { duckCell, sqlString } from './duckdb.js';
+import { duckCell, sqlIdent, sqlString } from './duckdb.js';
 import { fileFormatOf, type FileFormat } from './locations.js';
 import type { BatchSource, ColumnTypes, SourceChunk } from './source.js';
 import type { SourcePosition } from './types.js';
@@ -22,9 +22,12 @@ export class FileSource implements BatchSource {
   readonly #files: readonly string[];
   readonly #format: string | undefined;
   readonly #types = new Map<string, string>();
+  readonly #textColumns: ReadonlySet<string>;
 
-  constructor(duck: DuckDBConnection, files: readonly string[], format: string | undefined, description: string) {
+  /** `textColumns`: CSV columns kept exactly as `ferry predict` reads them (keys, passthrough, watermark). */
+  constructor(duck: DuckDBConnection, files: readonly string[], format: string | undefined, description: string, textColumns: readonly string[] = []) {
     this.#duck = duck;
+    this.#textColumns = new Set(textColumns);
     this.#files = files;
     this.#format = format;
     this.description = description;
@@ -61,12 +64,12 @@ export class FileSource implements BatchSource {
 
   async *#readDuck(f: number, file: string, format: Exclude<FileFormat, 'jsonl'>, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
     // Types first: a query on the connection ends a streaming result that is still open.
-    if (format === 'csv') await this.#csvTypes(file);
-    const sql = `select * from ${reader(file, format)}${skip > 0 ? ` offset ${skip}` : ''}`;
+    const plan = format === 'csv' ? csvPlan(await this.#csvTypes(file), this.#textColumns) : undefined;
+    const select = plan ? plan.map((p) => p.sql).join(', ') : '*';
+    const sql = `select ${select} from ${reader(file, format)}${skip > 0 ? ` offset ${skip}` : ''}`;
     const result = await this.#run(file, () => this.#duck.stream(sql));
-    const names = result.columnNames();
-    if (format !== 'csv') result.columnTypes().forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
-    const convert = format === 'csv' ? (v: unknown) => (typeof v === 'string' ? csvCell(v) : v === null ? '' : duckCell(v as never)) : duckCell;
+    const names = plan ? plan.map((p) => p.name) : result.columnNames();
+    if (!plan) result.columnTypes().forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
     let columns = names.map(() => [] as Cell[]);
     let row = skip;
     let rows = 0;
@@ -82,7 +85,7 @@ export class FileSource implements BatchSource {
       if (!chunk || chunk.rowCount === 0) break;
       const values = chunk.getColumns();
       for (let r = 0; r < chunk.rowCount; r++) {
-        for (let c = 0; c < names.length; c++) columns[c]?.push(convert(values[c]?.[r] ?? null));
+        for (let c = 0; c < names.length; c++) columns[c]?.push(plan ? csvValue(plan[c], values, r) : duckCell(values[c]?.[r] ?? null));
         row++;
         rows++;
         if (rows === chunkSize) yield flush();
@@ -92,9 +95,14 @@ export class FileSource implements BatchSource {
   }
 
   /** CSV cells are read as text; the output keeps the types DuckDB detects (keys as BIGINT, …). */
-  async #csvTypes(file: string): Promise<void> {
+  async #csvTypes(file: string): Promise<string[]> {
     const result = await this.#run(file, () => this.#duck.runAndReadAll(`describe select * from read_csv(${sqlString(file)}, header=true)`));
-    for (const [name, type] of result.getRows()) if (!this.#types.has(String(name))) this.#types.set(String(name), String(type));
+    const names: string[] = [];
+    for (const [name, type] of result.getRows()) {
+      names.push(String(name));
+      if (!this.#types.has(String(name))) this.#types.set(String(name), String(type));
+    }
+    return names;
   }
 
   async *#readLines(f: number, file: string, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
@@ -189,4 +197,42 @@ async function countLines(file: string): Promise<number> {
     }
   }
   return pending ? lines + 1 : lines;
+}
+
+/** How one CSV column is selected and turned into cells. */
+interface CsvColumn {
+  readonly name: string;
+  readonly sql: string;
+  /** Index of the numeric value (or of the text, for text columns) and of the fallback text. */
+  readonly value: number;
+  readonly text: number | undefined;
+}
+
+/**
+ * Carried columns come as text and are converted by `csvCell`, exactly as `ferry predict` does
+ * ("007" stays text). Feature columns are parsed by DuckDB: a finite number comes as a double —
+ * the same double validation would parse from the text — and anything else as its text, which
+ * validation then accepts or rejects as it would in `ferry predict`. Parsing in DuckDB is
+ * several times faster than converting every cell from text in JavaScript.
+ */
+function csvPlan(names: readonly string[], text: ReadonlySet<string>): CsvColumn[] {
+  let index = 0;
+  return names.map((name) => {
+    const id = sqlIdent(name);
+    if (text.has(name)) return { name, sql: id, value: index++, text: undefined };
+    const num = `try_cast(${id} as double)`;
+    const sql = `case when isfinite(${num}) then ${num} end, case when ${num} is null or not isfinite(${num}) then ${id} end`;
+    const column = { name, sql, value: index, text: index + 1 };
+    index += 2;
+    return column;
+  });
+}
+
+function csvValue(column: CsvColumn | undefined, values: readonly (readonly unknown[])[], row: number): Cell {
+  if (!column) return null;
+  const v = values[column.value]?.[row] ?? null;
+  if (column.text === undefined) return typeof v === 'string' ? csvCell(v) : '';
+  if (typeof v === 'number') return v;
+  const t = values[column.text]?.[row] ?? null;
+  return typeof t === 'string' ? csvCell(t) : '';
 }

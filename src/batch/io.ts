@@ -20,7 +20,7 @@ export async function listInputFiles(duck: DuckDb, input: string, format: string
 export async function openSource(spec: RunSpec, duck: DuckDb): Promise<BatchSource> {
   if (isPostgres(spec.input)) return new PgSource({ location: spec.input, query: spec.query, key: spec.key, watermark: spec.watermark });
   if (spec.query !== undefined) throw ferry('FERRY_E_USAGE', { detail: '--query reads from PostgreSQL: give a postgres://… --input.' });
-  return new FileSource(await duck.connect(), spec.files ?? [spec.input], spec.inputFormat, spec.input);
+  return new FileSource(await duck.connect(), spec.files ?? [spec.input], spec.inputFormat, spec.input, [...spec.key, ...spec.passthrough, ...(spec.watermark ? [spec.watermark.column] : [])]);
 }
 
 /**

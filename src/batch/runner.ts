@@ -182,15 +182,21 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   };
   const sourceTypes = () => source.columnTypes();
 
+  // Reading, scoring and writing overlap: while chunk k is written and checkpointed (in
+  // order, one at a time), chunk k+1 is scored and chunk k+2 read. At most `workers + 1`
+  // chunks wait, so memory is set by the chunk size, not the input size.
   const workers = Math.max(1, spec.workers);
-  const inflight: Promise<Scored>[] = [];
+  let committed: Promise<void> = Promise.resolve();
+  const waiting: Promise<void>[] = [];
   for await (const chunk of source.read(cp?.source, spec.chunkSize)) {
     const scored = scoreChunk(app, model, spec, chunk, carry, sourceTypes);
     scored.catch(() => undefined);
-    inflight.push(scored);
-    if (inflight.length >= workers) await commit(await (inflight.shift() as Promise<Scored>));
+    committed = committed.then(async () => commit(await scored));
+    committed.catch(() => undefined);
+    waiting.push(committed);
+    if (waiting.length > workers) await waiting.shift();
   }
-  while (inflight.length > 0) await commit(await (inflight.shift() as Promise<Scored>));
+  await committed;
   progress?.update(counts, true);
   progress?.end();
 
