@@ -47,12 +47,12 @@ describe('batch jobs and schedules', () => {
 
     let r = await ferryCli(['batch', 'job', 'run', 'daily', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(pick(JSON.parse(r.stdout)), { rows: 120, scored: 120, skipped: 0 });
+    assert.deepEqual(pick(JSON.parse(r.stdout) as Summary), { rows: 120, scored: 120, skipped: 0 });
     writeFileSync(at('landing/day2.csv'), breastCsv(30, 120));
     r = await ferryCli(['batch', 'job', 'run', 'daily', '--json'], env);
-    assert.deepEqual(pick(JSON.parse(r.stdout)), { rows: 30, scored: 30, skipped: 120 });
+    assert.deepEqual(pick(JSON.parse(r.stdout) as Summary), { rows: 30, scored: 30, skipped: 120 });
     r = await ferryCli(['batch', 'job', 'run', 'daily', '--json'], env);
-    assert.deepEqual(pick(JSON.parse(r.stdout)), { rows: 0, scored: 0, skipped: 150 });
+    assert.deepEqual(pick(JSON.parse(r.stdout) as Summary), { rows: 0, scored: 0, skipped: 150 });
 
     const ids = (await readRows(filesIn(at('lake')))).map((x) => x.id as number).sort((a, b) => a - b);
     assert.deepEqual(ids, Array.from({ length: 150 }, (_, i) => i), 'each row scored once across the runs');
@@ -138,6 +138,8 @@ describe('batch jobs and schedules', () => {
   });
 });
 
-function pick(s: { rows: number; scored: number; skipped: number }) {
+type Summary = { rows: number; scored: number; skipped: number };
+
+function pick(s: Summary) {
   return { rows: s.rows, scored: s.scored, skipped: s.skipped };
 }

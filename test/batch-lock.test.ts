@@ -22,7 +22,7 @@ const SPEC: RunSpec = { runId: 'r', modelRef: 'm', model: 'm', version: 1, input
 
 interface Dialect {
   name: string;
-  open(): Promise<{ store: KyselyRegistryStore; env: Record<string, string>; cleanup(): Promise<void> }>;
+  open(): Promise<{ store: KyselyRegistryStore; env: Record<string, string>; cleanup: () => Promise<void> }>;
 }
 
 const dialects: Dialect[] = [
