@@ -123,6 +123,10 @@ for (const d of dialects) {
         const second = await ferryCli(args, env);
         assert.equal(second.code, 6, second.stderr);
         assert.match(second.stderr, /FERRY_E_BATCH_LOCKED: Batch run "once" is already running \(held by [^/]+\/\d+\//);
+        const [running] = JSON.parse((await ferryCli(['batch', 'runs', '--json'], env)).stdout) as { id: string; status: string; total: number; rowsIn: number; progress: string }[];
+        assert.deepEqual([running!.id, running!.status, running!.total], ['once', 'running', 4000], '`batch runs` shows the running run');
+        assert.ok(running!.rowsIn >= 200 && running!.rowsIn < 4000);
+        assert.match(running!.progress, /^\d+% \d+\/4000/);
       } finally {
         first.child.kill('SIGCONT');
       }
