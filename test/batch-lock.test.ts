@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BatchStore } from '../src/batch/store.js';
+import { BatchStore, newOwner } from '../src/batch/store.js';
 import type { RunSpec } from '../src/batch/types.js';
 import { openPostgresStore } from '../src/registry/postgres-store.js';
 import { openSqliteStore } from '../src/registry/sqlite-store.js';
@@ -82,15 +82,20 @@ for (const d of dialects) {
       assert.deepEqual(await batch.acquire('job:x', a, 60_000), { ok: true }, 'an expired lease is taken over');
     });
 
-    it('a lease held by a process of this host that no longer exists is taken over at once', async () => {
+    it('a lease held by a process of this host that no longer exists (or an earlier process with our pid) is taken over at once', async () => {
       const { store, cleanup } = await d.open();
       cleanups.push(cleanup);
       const batch = new BatchStore(store.sql());
       const gone = spawn(process.execPath, ['-e', '']);
       await new Promise((r) => gone.on('exit', r));
       assert.deepEqual(await batch.acquire('run:r', `${hostname()}/${gone.pid}/x`, 60_000), { ok: true });
-      assert.deepEqual(await batch.acquire('run:r', `${hostname()}/${process.pid}/y`, 60_000), { ok: true });
+      const me = newOwner();
+      assert.deepEqual(await batch.acquire('run:r', me, 60_000), { ok: true });
       assert.equal((await batch.acquire('run:r', `${hostname()}/${gone.pid}/z`, 60_000)).ok, false, 'a live holder keeps it');
+      assert.equal((await batch.acquire('run:r', newOwner(), 60_000)).ok, false, 'another owner in the same process waits too');
+      await batch.release('run:r', me);
+      assert.deepEqual(await batch.acquire('run:q', `${hostname()}/${process.pid}/1-abc`, 60_000), { ok: true });
+      assert.deepEqual(await batch.acquire('run:q', me, 60_000), { ok: true }, 'our pid, but started at another time: a restarted container\'s earlier process');
     });
 
     it('checkpoints are fenced: only the run\'s current owner moves them', async () => {

@@ -16,9 +16,12 @@ type LeasesTable = { name: string; owner: string; expires_at: string };
 type BatchTables = { batch_jobs: JobsTable; batch_runs: RunsTable; batch_leases: LeasesTable };
 
 
-/** Who holds a lease: host, process id and a random tag (so a restarted pid is not mistaken for us). */
+/** When this process started (ms since the epoch): tells a reused pid from this process. */
+const PROCESS_START = Math.round(performance.timeOrigin);
+
+/** Who holds a lease: host, process id, process start time and a random tag. */
 export function newOwner(): string {
-  return `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+  return `${hostname()}/${process.pid}/${PROCESS_START}-${randomBytes(3).toString('hex')}`;
 }
 
 /**
@@ -198,6 +201,8 @@ function deadLocalOwner(owner: string): boolean {
   if (host !== hostname() || pidText === undefined) return false;
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return false;
+  // Our own pid, started at another time: an earlier process that had this pid (a restarted container's pid 1).
+  if (pid === process.pid) return !owner.split('/')[2]?.startsWith(`${PROCESS_START}-`);
   try {
     process.kill(pid, 0);
     return false;
