@@ -31,12 +31,14 @@ export default tseslint.config(
   },
   // Layering: the core knows nothing above it; runtimes and stores know only the core;
   // only the CLI (and later the servers) sit on top.
-  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli']),
-  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli']),
-  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli']),
-  layerRule('registry', ['scoring', 'data', 'cli']),
-  layerRule('scoring', ['data', 'cli']),
-  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli']),
+  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch']),
+  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch']),
+  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch']),
+  layerRule('registry', ['scoring', 'data', 'cli', 'batch']),
+  layerRule('scoring', ['data', 'cli', 'batch']),
+  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch']),
+  // batch (issue #5) sits on the scoring core and the data layer; servers and the CLI call it, not the reverse.
+  layerRule('batch', ['cli', 'serving']),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {

@@ -40,3 +40,32 @@ describe('deployment files', () => {
     assert.match(dockerfile, /^USER node$/m, 'the server does not run as root');
   });
 });
+
+describe('batch Indexed Job manifest', () => {
+  const job = parseAllDocuments(readFileSync(join(ROOT, 'deploy/kubernetes/batch-job.yaml'), 'utf8')).map((d) => {
+    assert.deepEqual(d.errors, []);
+    return d.toJSON() as K8s;
+  });
+
+  it('is an Indexed Job whose pods each run one shard of the same run with options `ferry batch run` has', async () => {
+    const { buildProgram } = await import('../src/cli/main.js');
+    const { parseShard } = await import('../src/batch/shard.js');
+    assert.deepEqual(job.map((d) => d.kind), ['Job']);
+    const spec = job[0]!.spec as { completionMode: string; completions: number; parallelism: number; template: { spec: { restartPolicy: string; containers: { args: string[]; env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[] }[] } } };
+    assert.equal(spec.completionMode, 'Indexed');
+    assert.equal(spec.template.spec.restartPolicy, 'OnFailure', 'a restarted pod resumes its shard');
+    const container = spec.template.spec.containers[0]!;
+    const args = container.args;
+    assert.deepEqual(args.slice(0, 2), ['batch', 'run']);
+    const shard = args[args.indexOf('--shard') + 1]!;
+    assert.equal(shard, `$(SHARD_INDEX)/${spec.completions}`);
+    for (let i = 0; i < spec.completions; i++) assert.deepEqual(parseShard(shard.replace('$(SHARD_INDEX)', String(i))), { index: i, count: spec.completions });
+    assert.match(container.env.find((e) => e.name === 'SHARD_INDEX')!.valueFrom!.fieldRef!.fieldPath, /job-completion-index/);
+    assert.ok(args.includes('--run-id') && args.includes('--key'), 'shards share one run id and hash the key');
+    const program = buildProgram({ stdout: process.stdout, stderr: process.stderr, env: {} });
+    const run = program.commands.find((c) => c.name() === 'batch')!.commands.find((c) => c.name() === 'run')!;
+    const known = new Set(run.options.map((o) => o.long));
+    for (const a of args.filter((x) => x.startsWith('--'))) assert.ok(known.has(a), `${a} is an option of ferry batch run`);
+    for (const ref of args.flatMap((a) => [...a.matchAll(/\$\((\w+)\)/g)].map((m) => m[1]))) assert.ok(container.env.some((e) => e.name === ref), `$(${ref}) is defined in env`);
+  });
+});

@@ -4,11 +4,13 @@ import { FERRY_VERSION } from '../core/version.js';
 import { aliasCommand } from './commands/alias.js';
 import { apikeyCommand } from './commands/apikey.js';
 import { archiveCommand } from './commands/archive.js';
+import { batchCommand } from './commands/batch.js';
 import { demoCommand } from './commands/demo.js';
 import { gcCommand } from './commands/gc.js';
 import { modelsCommand } from './commands/models.js';
 import { predictCommand } from './commands/predict.js';
 import { registerCommand } from './commands/register.js';
+import { schedulerCommand } from './commands/scheduler.js';
 import { serveCommand } from './commands/serve.js';
 import { shadowCommand } from './commands/shadow.js';
 import { versionsCommand } from './commands/versions.js';
@@ -26,6 +28,8 @@ const COMMANDS = [
   apikeyCommand,
   gcCommand,
   // batch (issue #5)
+  batchCommand,
+  schedulerCommand,
 
   // stream (issue #6)
 

@@ -114,6 +114,16 @@ export const errorCatalog = {
 
   // --- batch (issue #5) ---
   // (add this area's codes directly below this line)
+  FERRY_E_BATCH_SOURCE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot read batch input {source}: {detail}'),
+  FERRY_E_BATCH_SINK: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot write batch output {sink}: {detail}'),
+  FERRY_E_BATCH_RUN_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Batch run "{run}" does not exist. Run `ferry batch runs` to list runs.'),
+  FERRY_E_BATCH_RUN_CONFLICT: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Batch run "{run}" already exists with other settings ({detail}). Resume it with `ferry batch resume {run}`, or pick another --run-id.'),
+  FERRY_E_BATCH_LOCKED: spec(409, FAILED_PRECONDITION, X.CONFLICT, '{what} is already running (held by {owner} until {until}); a run or job never overlaps itself. Wait for it to finish, or retry after the lease expires if that process died.'),
+  FERRY_E_BATCH_LEASE_LOST: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Batch run "{run}" lost its lease (now held by {owner}); this process stopped without writing more. Check `ferry batch runs`.'),
+  FERRY_E_BATCH_REJECT_RATE: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Batch run "{run}" rejected {rejected} of {rows} row(s) ({rate}), more than --max-reject-rate {max}; the run failed and its output was not finalised. The rejected rows and their reasons are in {rejects}.'),
+  FERRY_E_BATCH_JOB_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Batch job "{job}" does not exist. Run `ferry batch job list` to list jobs.'),
+  FERRY_E_BATCH_JOB_EXISTS: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Batch job "{job}" already exists. Delete it first (`ferry batch job delete {job}`) or pick another name.'),
+  FERRY_E_BATCH_CRON_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Invalid cron expression "{cron}": {detail}. Use five or six fields, e.g. "0 3 * * *" (daily at 03:00).'),
 
   // --- streaming (issue #6) ---
   // (add this area's codes directly below this line)

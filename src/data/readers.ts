@@ -63,7 +63,7 @@ function parseCsvText(text: string, source: string): Frame {
  * "-1e-7") becomes that number, so keys and passthrough columns come out as numbers; any other
  * text ("007", "1.50", "abc") stays as written. Validation accepts numbers and numeric text alike.
  */
-function csvCell(text: string): Cell {
+export function csvCell(text: string): Cell {
   if (text === '' || text.length > 24) return text;
   const n = Number(text);
   return Number.isFinite(n) && String(n) === text ? n : text;

@@ -24,6 +24,14 @@ export interface DialectHooks {
   mapError(err: unknown): FerryError | undefined;
 }
 
+/** The registry database, for tables owned by other areas (see `KyselyRegistryStore.sql`). */
+export interface RegistrySql {
+  readonly db: Kysely<RegistryDatabase>;
+  readonly dialect: Dialect;
+  /** Map a driver error to the catalog (busy, unavailable), or undefined to keep it. */
+  mapError(err: unknown): FerryError | undefined;
+}
+
 /** The registry over any Kysely dialect. sqlite-store.ts and postgres-store.ts configure it. */
 export class KyselyRegistryStore implements RegistryStore {
   readonly location: string;
@@ -34,6 +42,14 @@ export class KyselyRegistryStore implements RegistryStore {
     this.#db = db;
     this.#hooks = hooks;
     this.location = location;
+  }
+
+  /**
+   * The database itself, for areas that keep their own tables beside the registry's (batch
+   * runs, jobs and leases); their migrations live in migrations.ts with the others.
+   */
+  sql(): RegistrySql {
+    return { db: this.#db, dialect: this.#hooks.dialect, mapError: (err) => this.#hooks.mapError(err) };
   }
 
   /** Apply pending migrations; refuse a database migrated by a newer Ferry. */

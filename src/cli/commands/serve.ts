@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { openFerry } from '../../app.js';
+import { startServeScheduler } from '../../batch/serve-hook.js';
 import { loadConfig } from '../../core/config.js';
 import { ResponseCache } from '../../scoring/cache.js';
 import { loadServeConfig, type ServeFlags } from '../../serving/config.js';
@@ -23,11 +24,12 @@ export function serveCommand(program: Command, ctx: CliContext): void {
     .option('--body-limit <bytes>', 'largest request body accepted (413 beyond it)')
     .option('--poll-interval <ms>', 'how often alias moves in the registry are checked')
     .option('--runtime-workers <n>', 'worker threads per loaded model, so inference never blocks the event loop (0 = main thread)', undefined)
-    .action((opts: ServeFlags) => runServe(ctx, opts));
+    .option('--no-scheduler', 'do not run scheduled batch jobs in this server')
+    .action((opts: ServeFlags & { scheduler?: boolean }) => runServe(ctx, opts));
 }
 
 /** Start the server and run until SIGTERM/SIGINT (also used by `ferry demo --serve`). */
-export async function runServe(ctx: CliContext, opts: ServeFlags): Promise<void> {
+export async function runServe(ctx: CliContext, opts: ServeFlags & { scheduler?: boolean }): Promise<void> {
       const config = loadConfig(ctx.env);
       const serve = loadServeConfig(opts);
       const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry' } });
@@ -55,6 +57,15 @@ export async function runServe(ctx: CliContext, opts: ServeFlags): Promise<void>
         await app.close();
         throw err;
       }
+      // Scheduled batch jobs (issue #5) run beside the server; their lease keeps replicas from overlapping.
+      let scheduler;
+      try {
+        scheduler = opts.scheduler === false ? undefined : await startServeScheduler(app, opts.config, logger);
+      } catch (err) {
+        await server.close();
+        await app.close();
+        throw err;
+      }
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, 'shutting down: draining in-flight requests');
@@ -63,6 +74,7 @@ export async function runServe(ctx: CliContext, opts: ServeFlags): Promise<void>
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      await scheduler?.stop();
       await server.close();
       await app.close();
       logger.info('stopped');

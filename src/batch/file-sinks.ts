@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { ferry, FerryError } from '../core/errors.js';
+import { serialise, type OutputRecord } from '../data/writers.js';
+import { sqlIdent, sqlString } from './duckdb.js';
+import type { FileFormat } from './locations.js';
+import type { OutputColumnSpec } from './records.js';
+import type { BatchSink } from './sink.js';
+import type { SinkState } from './types.js';
+
+type TextFormat = 'csv' | 'jsonl';
+
+/**
+ * One CSV or JSON Lines file, appended chunk by chunk (each append fsynced). The checkpoint
+ * holds the file's length; resuming truncates the file to it, so rows written after the last
+ * checkpoint by a killed process are dropped and written again exactly once.
+ */
+export class AppendFileSink implements BatchSink {
+  readonly description: string;
+  readonly #path: string;
+  readonly #format: TextFormat;
+  #bytes = 0;
+
+  constructor(path: string, format: TextFormat) {
+    this.#path = path;
+    this.#format = format;
+    this.description = path;
+  }
+
+  async open(state: SinkState | null): Promise<void> {
+    this.#bytes = typeof state?.bytes === 'number' ? state.bytes : 0;
+    await guard(this.#path, async () => {
+      await mkdir(dirname(this.#path), { recursive: true });
+      const exists = await stat(this.#path).catch(() => undefined);
+      if (exists) await truncate(this.#path, this.#bytes);
+      else await writeFile(this.#path, '');
+    });
+  }
+
+  async write(_seq: number, records: readonly OutputRecord[]): Promise<SinkState> {
+    let text = serialise(records, this.#format);
+    if (this.#format === 'csv' && this.#bytes > 0) text = text.slice(text.indexOf('\n') + 1);
+    const bytes = Buffer.byteLength(text);
+    await guard(this.#path, async () => {
+      const fh = await open(this.#path, 'r+');
+      try {
+        await fh.write(text, this.#bytes, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
+    this.#bytes += bytes;
+    return { bytes: this.#bytes };
+  }
+
+  finish(): Promise<void> { return Promise.resolve(); }
+  cleanup(): Promise<void> { return Promise.resolve(); }
+  close(): Promise<void> { return Promise.resolve(); }
+}
+
+/**
+ * A folder of part files, one per chunk: `part-<run>-000001.parquet`, … Each part is written
+ * under a temporary name and renamed when complete; resuming deletes this run's parts past the
+ * checkpoint. Other runs' parts in the folder are left alone (a data-lake folder many runs append to).
+ */
+export class PartsSink implements BatchSink {
+  readonly description: string;
+  readonly #dir: string;
+  readonly #tag: string;
+  readonly #format: FileFormat;
+  readonly #duck: () => Promise<DuckDBConnection>;
+
+  constructor(dir: string, tag: string, format: FileFormat, duck: () => Promise<DuckDBConnection>) {
+    this.#dir = dir;
+    this.#tag = tag;
+    this.#format = format === 'json' ? 'jsonl' : format;
+    this.#duck = duck;
+    this.description = `${dir}/part-${tag}-*.${this.#format}`;
+  }
+
+  async open(state: SinkState | null): Promise<void> {
+    const done = typeof state?.seq === 'number' ? state.seq : 0;
+    await guard(this.#dir, async () => {
+      await mkdir(this.#dir, { recursive: true });
+      for (const name of await readdir(this.#dir)) {
+        const seq = this.#seqOf(name);
+        if (seq !== undefined && seq > done) await rm(join(this.#dir, name), { force: true });
+        if (name.startsWith(`.part-${this.#tag}-`)) await rm(join(this.#dir, name), { force: true });
+      }
+    });
+  }
+
+  /** The parts of this run, in order. */
+  async parts(): Promise<string[]> {
+    const names = await readdir(this.#dir).catch(() => [] as string[]);
+    return names.filter((n) => this.#seqOf(n) !== undefined).sort().map((n) => join(this.#dir, n));
+  }
+
+  #seqOf(name: string): number | undefined {
+    const prefix = `part-${this.#tag}-`;
+    if (!name.startsWith(prefix) || !name.endsWith(`.${this.#format}`)) return undefined;
+    const seq = Number(name.slice(prefix.length, -this.#format.length - 1));
+    return Number.isInteger(seq) ? seq : undefined;
+  }
+
+  async write(seq: number, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<SinkState> {
+    const name = `part-${this.#tag}-${String(seq).padStart(6, '0')}.${this.#format}`;
+    const tmp = join(this.#dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
+    await guard(this.#dir, async () => {
+      if (this.#format === 'parquet') await writeParquet(await this.#duck(), tmp, records, columns);
+      else await writeSynced(tmp, serialise(records, this.#format));
+      await rename(tmp, join(this.#dir, name));
+    }, tmp);
+    return { seq };
+  }
+
+  finish(): Promise<void> { return Promise.resolve(); }
+  cleanup(): Promise<void> { return Promise.resolve(); }
+  close(): Promise<void> { return Promise.resolve(); }
+}
+
+/**
+ * One Parquet file. Chunks are staged as parts in a hidden folder beside it; `finish` joins them
+ * into a temporary file and renames it, so the file appears under its name only when complete.
+ */
+export class ParquetFileSink implements BatchSink {
+  readonly description: string;
+  readonly #path: string;
+  readonly #parts: PartsSink;
+  readonly #stage: string;
+  readonly #duck: () => Promise<DuckDBConnection>;
+
+  constructor(path: string, tag: string, duck: () => Promise<DuckDBConnection>) {
+    this.#path = path;
+    this.#stage = join(dirname(path), `.${basename(path)}.parts`);
+    this.#parts = new PartsSink(this.#stage, tag, 'parquet', duck);
+    this.#duck = duck;
+    this.description = path;
+  }
+
+  open(state: SinkState | null): Promise<void> { return this.#parts.open(state); }
+
+  write(seq: number, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<SinkState> {
+    return this.#parts.write(seq, records, columns);
+  }
+
+  async finish(): Promise<void> {
+    const parts = await this.#parts.parts();
+    const tmp = join(dirname(this.#path), `.${basename(this.#path)}.${randomBytes(4).toString('hex')}.tmp`);
+    await guard(this.#path, async () => {
+      const duck = await this.#duck();
+      if (parts.length === 0) await duck.run(`copy (select null::varchar as no_rows where false) to ${sqlString(tmp)} (format parquet)`);
+      else await duck.run(`copy (select * from read_parquet([${parts.map(sqlString).join(', ')}])) to ${sqlString(tmp)} (format parquet)`);
+      await rename(tmp, this.#path);
+    }, tmp);
+  }
+
+  async cleanup(): Promise<void> {
+    const parts = await this.#parts.parts();
+    for (const p of parts) await rm(p, { force: true });
+    await rm(this.#stage, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  close(): Promise<void> { return Promise.resolve(); }
+}
+
+/** Records → Parquet through DuckDB, with the columns' declared types (lists stay lists). */
+async function writeParquet(duck: DuckDBConnection, path: string, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<void> {
+  const staged = `${path}.jsonl`;
+  try {
+    // No replacer: output records hold no bigints, and JSON.stringify is much faster without one.
+    await writeFile(staged, records.map((r) => JSON.stringify(r)).join('\n'));
+    const types = columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
+    const select = columns.map((c) => sqlIdent(c.name)).join(', ');
+    await duck.run(`copy (select ${select} from read_json(${sqlString(staged)}, format='newline_delimited', columns={${types}})) to ${sqlString(path)} (format parquet)`);
+    const fh = await open(path, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } finally {
+    await rm(staged, { force: true });
+  }
+}
+
+async function writeSynced(path: string, text: string): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function guard(location: string, fn: () => Promise<void>, tmp?: string): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (tmp) await rm(tmp, { force: true }).catch(() => undefined);
+    if (err instanceof FerryError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw ferry('FERRY_E_STORAGE_FULL', { what: 'batch output', location }, err);
+    throw ferry('FERRY_E_BATCH_SINK', { sink: location, detail: err instanceof Error ? err.message : String(err) }, err);
+  }
+}
+
+/** Whether an output path names one file (by its extension) rather than a folder of parts. */
+export function isSingleFile(path: string): boolean {
+  return ['.csv', '.jsonl', '.ndjson', '.parquet', '.pq', '.json'].includes(extname(path).toLowerCase()) && !path.endsWith('/');
+}

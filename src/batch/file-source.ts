@@ -1,0 +1,238 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { ferry, FerryError } from '../core/errors.js';
+import { ColumnFrame, type Cell } from '../core/frame.js';
+import { csvCell } from '../data/readers.js';
+import { duckCell, sqlIdent, sqlString } from './duckdb.js';
+import { fileFormatOf, type FileFormat } from './locations.js';
+import type { BatchSource, ColumnTypes, SourceChunk } from './source.js';
+import type { SourcePosition } from './types.js';
+
+/**
+ * CSV, JSON Lines, JSON and Parquet files, one after the other in a fixed order. CSV is read
+ * by DuckDB as text and converted cell by cell exactly as `ferry predict` does (so bad cells
+ * become per-row rejects, not a failed read); Parquet and JSON keep DuckDB's types; JSON Lines
+ * are read line by line so a malformed line is a reject at its line number. Nothing is read
+ * whole: rows stream in chunks.
+ */
+export class FileSource implements BatchSource {
+  readonly description: string;
+  readonly #duck: DuckDBConnection;
+  readonly #files: readonly string[];
+  readonly #format: string | undefined;
+  readonly #types = new Map<string, string>();
+  readonly #textColumns: ReadonlySet<string>;
+
+  /** `textColumns`: CSV columns kept exactly as `ferry predict` reads them (keys, passthrough, watermark). */
+  constructor(duck: DuckDBConnection, files: readonly string[], format: string | undefined, description: string, textColumns: readonly string[] = []) {
+    this.#duck = duck;
+    this.#textColumns = new Set(textColumns);
+    this.#files = files;
+    this.#format = format;
+    this.description = description;
+  }
+
+  columnTypes(): ColumnTypes {
+    return this.#types;
+  }
+
+  async count(): Promise<number | undefined> {
+    let total = 0;
+    for (const file of this.#files) {
+      const format = fileFormatOf(file, this.#format);
+      if (format === 'jsonl') {
+        total += await countLines(file);
+        continue;
+      }
+      const result = await this.#run(file, () => this.#duck.runAndReadAll(`select count(*) from ${reader(file, format)}`));
+      total += Number(result.getRows()[0]?.[0] ?? 0);
+    }
+    return total;
+  }
+
+  async *read(from: SourcePosition | undefined, chunkSize: number): AsyncIterable<SourceChunk> {
+    const start = from?.kind === 'files' ? from : { kind: 'files' as const, file: 0, row: 0 };
+    for (let f = start.file; f < this.#files.length; f++) {
+      const file = this.#files[f] ?? '';
+      const skip = f === start.file ? start.row : 0;
+      const format = fileFormatOf(file, this.#format);
+      if (format === 'jsonl') yield* this.#readLines(f, file, skip, chunkSize);
+      else yield* this.#readDuck(f, file, format, skip, chunkSize);
+    }
+  }
+
+  async *#readDuck(f: number, file: string, format: Exclude<FileFormat, 'jsonl'>, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
+    // Types first: a query on the connection ends a streaming result that is still open.
+    const plan = format === 'csv' ? csvPlan(await this.#csvTypes(file), this.#textColumns) : undefined;
+    const select = plan ? plan.map((p) => p.sql).join(', ') : '*';
+    const sql = `select ${select} from ${reader(file, format)}${skip > 0 ? ` offset ${skip}` : ''}`;
+    const result = await this.#run(file, () => this.#duck.stream(sql));
+    const names = plan ? plan.map((p) => p.name) : result.columnNames();
+    if (!plan) result.columnTypes().forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
+    let columns = names.map(() => [] as Cell[]);
+    let row = skip;
+    let rows = 0;
+    const flush = (): SourceChunk => {
+      const frame = new ColumnFrame(new Map(names.map((n, i) => [n, columns[i] ?? []])), rows);
+      const positions = Array.from({ length: rows }, (_, i) => ({ source: file, row: row - rows + i + 1 }));
+      columns = names.map(() => [] as Cell[]);
+      rows = 0;
+      return { frame, unreadable: [], positions, end: { kind: 'files', file: f, row } };
+    };
+    for (;;) {
+      const chunk = await this.#run(file, () => result.fetchChunk());
+      if (!chunk || chunk.rowCount === 0) break;
+      const values = chunk.getColumns();
+      for (let r = 0; r < chunk.rowCount; r++) {
+        for (let c = 0; c < names.length; c++) columns[c]?.push(plan ? csvValue(plan[c], values, r) : duckCell(values[c]?.[r] ?? null));
+        row++;
+        rows++;
+        if (rows === chunkSize) yield flush();
+      }
+    }
+    if (rows > 0) yield flush();
+  }
+
+  /** CSV cells are read as text; the output keeps the types DuckDB detects (keys as BIGINT, …). */
+  async #csvTypes(file: string): Promise<string[]> {
+    const result = await this.#run(file, () => this.#duck.runAndReadAll(`describe select * from read_csv(${sqlString(file)}, header=true)`));
+    const names: string[] = [];
+    for (const [name, type] of result.getRows()) {
+      names.push(String(name));
+      if (!this.#types.has(String(name))) this.#types.set(String(name), String(type));
+    }
+    return names;
+  }
+
+  async *#readLines(f: number, file: string, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
+    const stream = createReadStream(file, { encoding: 'utf8' });
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    let line = 0;
+    let records: Record<string, unknown>[] = [];
+    let positions: { source: string; row: number }[] = [];
+    let unreadable: SourceChunk['unreadable'][number][] = [];
+    const flush = (): SourceChunk => {
+      const frame = ColumnFrame.fromRows(records);
+      for (const [name, cells] of frame.columns.map((n) => [n, frame.column(n)] as const)) if (!this.#types.has(name)) this.#types.set(name, inferType(cells ?? []));
+      const chunk: SourceChunk = { frame, unreadable, positions, end: { kind: 'files', file: f, row: line } };
+      records = [];
+      positions = [];
+      unreadable = [];
+      return chunk;
+    };
+    try {
+      for await (const text of lines) {
+        line++;
+        if (line <= skip || text.trim() === '') continue;
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (err) {
+          value = err instanceof Error ? err : undefined;
+        }
+        if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Error) {
+          const detail = value instanceof Error ? value.message : 'the line is not an object of column values';
+          unreadable.push({ index: records.length, code: 'FERRY_E_INPUT_FORMAT', message: ferry('FERRY_E_INPUT_FORMAT', { source: `"${file}"`, format: 'JSON Lines', detail: `line ${line}: ${detail}` }).message });
+          value = {};
+        }
+        records.push(value as Record<string, unknown>);
+        positions.push({ source: file, row: line });
+        if (records.length === chunkSize) yield flush();
+      }
+    } catch (err) {
+      throw err instanceof FerryError ? err : ferry('FERRY_E_BATCH_SOURCE', { source: file, detail: err instanceof Error ? err.message : String(err) }, err);
+    } finally {
+      lines.close();
+      stream.destroy();
+    }
+    if (records.length > 0) yield flush();
+  }
+
+  async #run<T>(file: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw ferry('FERRY_E_BATCH_SOURCE', { source: file, detail: err instanceof Error ? err.message : String(err) }, err);
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function reader(file: string, format: FileFormat): string {
+  switch (format) {
+    case 'csv': return `read_csv(${sqlString(file)}, header=true, all_varchar=true)`;
+    case 'parquet': return `read_parquet(${sqlString(file)})`;
+    case 'json': return `read_json(${sqlString(file)})`;
+    case 'jsonl': return `read_json(${sqlString(file)}, format='newline_delimited')`;
+  }
+}
+
+/** A column type for values that came without one (JSON): numbers as DOUBLE, so any later number fits. */
+export function inferType(cells: readonly Cell[]): string {
+  const sample = cells.find((c) => c !== null);
+  if (typeof sample === 'number' || typeof sample === 'bigint') return 'DOUBLE';
+  if (typeof sample === 'boolean') return 'BOOLEAN';
+  if (Array.isArray(sample)) return 'JSON';
+  return 'VARCHAR';
+}
+
+/** Non-empty lines of a file, counted while streaming it. */
+async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  let pending = false;
+  for await (const chunk of createReadStream(file)) {
+    const buf = chunk as Buffer;
+    for (let i = 0; i < buf.length; i++) {
+      const b = buf[i];
+      if (b === 10) {
+        if (pending) lines++;
+        pending = false;
+      } else if (b !== 13 && b !== 32 && b !== 9) {
+        pending = true;
+      }
+    }
+  }
+  return pending ? lines + 1 : lines;
+}
+
+/** How one CSV column is selected and turned into cells. */
+interface CsvColumn {
+  readonly name: string;
+  readonly sql: string;
+  /** Index of the numeric value (or of the text, for text columns) and of the fallback text. */
+  readonly value: number;
+  readonly text: number | undefined;
+}
+
+/**
+ * Carried columns come as text and are converted by `csvCell`, exactly as `ferry predict` does
+ * ("007" stays text). Feature columns are parsed by DuckDB: a finite number comes as a double —
+ * the same double validation would parse from the text — and anything else as its text, which
+ * validation then accepts or rejects as it would in `ferry predict`. Parsing in DuckDB is
+ * several times faster than converting every cell from text in JavaScript.
+ */
+function csvPlan(names: readonly string[], text: ReadonlySet<string>): CsvColumn[] {
+  let index = 0;
+  return names.map((name) => {
+    const id = sqlIdent(name);
+    if (text.has(name)) return { name, sql: id, value: index++, text: undefined };
+    const num = `try_cast(${id} as double)`;
+    const sql = `case when isfinite(${num}) then ${num} end, case when ${num} is null or not isfinite(${num}) then ${id} end`;
+    const column = { name, sql, value: index, text: index + 1 };
+    index += 2;
+    return column;
+  });
+}
+
+function csvValue(column: CsvColumn | undefined, values: readonly (readonly unknown[])[], row: number): Cell {
+  if (!column) return null;
+  const v = values[column.value]?.[row] ?? null;
+  if (column.text === undefined) return typeof v === 'string' ? csvCell(v) : '';
+  if (typeof v === 'number') return v;
+  const t = values[column.text]?.[row] ?? null;
+  return typeof t === 'string' ? csvCell(t) : '';
+}

@@ -1,0 +1,104 @@
+import type pg from 'pg';
+import { ferry } from '../core/errors.js';
+import { ColumnFrame, type Cell } from '../core/frame.js';
+import { connectPg, pgError, pgIdent, pgTypeName } from './pg.js';
+import { parsePgLocation, redact } from './locations.js';
+import type { BatchSource, ColumnTypes, SourceChunk } from './source.js';
+import type { SourcePosition, WatermarkValue } from './types.js';
+
+export interface PgSourceOptions {
+  readonly location: string;
+  readonly query: string | undefined;
+  /** Rows are read in key order, one page at a time (keyset pagination): resuming starts after the last key. */
+  readonly key: readonly string[];
+  /** Only rows whose watermark column is beyond this value (pushed into the query). */
+  readonly watermark: { readonly column: string; readonly after: WatermarkValue | null } | undefined;
+}
+
+/** A PostgreSQL table (`?table=`) or query (`--query`), paged by key. */
+export class PgSource implements BatchSource {
+  readonly description: string;
+  readonly #options: PgSourceOptions;
+  readonly #from: string;
+  readonly #url: string;
+  readonly #types = new Map<string, string>();
+  #client: pg.Client | undefined;
+
+  constructor(options: PgSourceOptions) {
+    this.#options = options;
+    const location = parsePgLocation(options.location);
+    this.#url = location.url;
+    if (options.key.length === 0) throw ferry('FERRY_E_USAGE', { detail: 'A PostgreSQL input is read in key order: name its key column(s) with --key.' });
+    if (options.query !== undefined) this.#from = `(${options.query}) as ferry_q`;
+    else if (location.table) this.#from = location.table.schema ? `${pgIdent(location.table.schema)}.${pgIdent(location.table.name)}` : pgIdent(location.table.name);
+    else throw ferry('FERRY_E_USAGE', { detail: `Name the table to read (${redact(options.location)}?table=name) or pass --query.` });
+    this.description = options.query !== undefined ? `query on ${redact(location.url)}` : redact(options.location);
+  }
+
+  columnTypes(): ColumnTypes {
+    return this.#types;
+  }
+
+  async count(): Promise<number | undefined> {
+    const { where, params } = this.#where(null);
+    const res = await this.#query<{ n: number }>(`select count(*)::int8 as n from ${this.#from} ${where}`, params);
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
+  async *read(from: SourcePosition | undefined, chunkSize: number): AsyncIterable<SourceChunk> {
+    let after = from?.kind === 'postgres' ? from.after : null;
+    let rows = from?.kind === 'postgres' ? from.rows : 0;
+    const keys = this.#options.key.map(pgIdent).join(', ');
+    for (;;) {
+      const { where, params } = this.#where(after);
+      const res = await this.#query<Record<string, unknown>>(`select * from ${this.#from} ${where} order by ${keys} limit ${chunkSize}`, params);
+      for (const f of res.fields) if (!this.#types.has(f.name)) this.#types.set(f.name, pgTypeName(f.dataTypeID));
+      if (res.rows.length === 0) return;
+      const frame = ColumnFrame.fromRows(res.rows);
+      const last = res.rows[res.rows.length - 1] ?? {};
+      after = this.#options.key.map((k) => keyValue(last[k]));
+      const positions = res.rows.map((r) => ({ source: this.description, row: JSON.stringify(this.#options.key.map((k) => keyValue(r[k]))) }));
+      rows += res.rows.length;
+      yield { frame, unreadable: [], positions, end: { kind: 'postgres', after, rows } };
+      if (res.rows.length < chunkSize) return;
+    }
+  }
+
+  #where(after: readonly Cell[] | null): { where: string; params: unknown[] } {
+    const params: unknown[] = [];
+    const clauses: string[] = [];
+    const wm = this.#options.watermark;
+    if (wm && wm.after !== null) {
+      params.push(String(wm.after));
+      clauses.push(`${pgIdent(wm.column)} > $${params.length}`);
+    }
+    if (after) {
+      const placeholders = after.map((v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+      clauses.push(`(${this.#options.key.map(pgIdent).join(', ')}) > (${placeholders.join(', ')})`);
+    }
+    return { where: clauses.length > 0 ? `where ${clauses.join(' and ')}` : '', params };
+  }
+
+  async #query<R extends Record<string, unknown>>(text: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    this.#client ??= await connectPg(this.#url, 'source');
+    try {
+      return await this.#client.query<R>(text, params);
+    } catch (err) {
+      throw pgError('source', this.#options.location, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#client?.end().catch(() => undefined);
+    this.#client = undefined;
+  }
+}
+
+function keyValue(v: unknown): string | number | boolean | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  return typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
+}

@@ -1,0 +1,66 @@
+import { ferry, quoteList } from '../core/errors.js';
+import type { Frame } from '../core/frame.js';
+import type { OutputRecord } from '../data/writers.js';
+import { predictionRecords } from '../scoring/records.js';
+import type { ScoreResult } from '../scoring/scorer.js';
+import type { ColumnTypes, RowPosition } from './source.js';
+
+/** A column of the output and its type (DuckDB type names: BIGINT, DOUBLE, VARCHAR, DOUBLE[] …). */
+export interface OutputColumnSpec {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** Columns every output row carries besides keys, passthrough and model outputs. */
+export const META_COLUMNS: readonly OutputColumnSpec[] = [
+  { name: 'model', type: 'VARCHAR' },
+  { name: 'model_version', type: 'INTEGER' },
+  { name: 'run_id', type: 'VARCHAR' },
+  { name: 'scored_at', type: 'TIMESTAMPTZ' },
+];
+
+/** The columns of rejected rows. */
+export function rejectColumns(carry: readonly string[], types: ColumnTypes): OutputColumnSpec[] {
+  return [
+    { name: 'source', type: 'VARCHAR' }, { name: 'source_row', type: 'VARCHAR' },
+    ...carry.map((name) => ({ name, type: types.get(name) ?? 'VARCHAR' })),
+    { name: 'code', type: 'VARCHAR' }, { name: 'reason', type: 'VARCHAR' }, { name: 'run_id', type: 'VARCHAR' },
+  ];
+}
+
+/** Output columns for a scored chunk: carried columns with their source types, outputs by dtype and row shape, then the metadata. */
+export function outputColumns(carry: readonly string[], types: ColumnTypes, result: ScoreResult): OutputColumnSpec[] {
+  const clash = META_COLUMNS.map((m) => m.name).filter((n) => carry.includes(n) || result.outputs.some((o) => o.name === n));
+  if (clash.length > 0) throw ferry('FERRY_E_USAGE', { detail: `Column(s) ${quoteList(clash)} clash with the metadata columns batch adds (${quoteList(META_COLUMNS.map((m) => m.name))}); rename them.` });
+  const outputs = result.outputs.map((o) => {
+    const base = o.dtype === 'string' ? 'VARCHAR' : o.dtype === 'bool' ? 'BOOLEAN' : o.dtype.startsWith('int') || o.dtype.startsWith('uint') ? 'BIGINT' : 'DOUBLE';
+    return { name: o.name, type: base + '[]'.repeat(o.rowShape.length) };
+  });
+  return [...carry.map((name) => ({ name, type: types.get(name) ?? 'VARCHAR' })), ...outputs, ...META_COLUMNS];
+}
+
+/** The output rows of a chunk: exactly `ferry predict`'s records, plus the metadata columns. */
+export function outputRecords(result: ScoreResult, frame: Frame, carry: readonly string[], runId: string, scoredAt: string): OutputRecord[] {
+  return predictionRecords(result, frame, carry).map((r) => {
+    for (const [k, v] of Object.entries(r)) if (typeof v === 'bigint') r[k] = Number(v);
+    r.model = result.model;
+    r.model_version = result.version;
+    r.run_id = runId;
+    r.scored_at = scoredAt;
+    return r;
+  });
+}
+
+/** A rejected row: where it came from, its key columns, and why (catalog code and message). */
+export function rejectRecord(position: RowPosition, frame: Frame, row: number, carry: readonly string[], code: string, reason: string, runId: string): OutputRecord {
+  const record: Record<string, unknown> = { source: position.source, source_row: String(position.row) };
+  for (const c of carry) {
+    const v = frame.column(c)?.[row] ?? null;
+    record[c] = typeof v === 'bigint' ? Number(v) : v;
+  }
+  record.code = code;
+  record.reason = reason;
+  record.run_id = runId;
+  return record;
+}
+

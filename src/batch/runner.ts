@@ -1,0 +1,340 @@
+import { randomBytes } from 'node:crypto';
+import type { Ferry } from '../app.js';
+import { asFerryError, ferry, isFerryError, type FerryError } from '../core/errors.js';
+import { ColumnFrame, type Cell, type Frame } from '../core/frame.js';
+import type { OutputRecord } from '../data/writers.js';
+import type { LoadedModel } from '../scoring/scorer.js';
+import { openDuckDb, type DuckDb } from './duckdb.js';
+import { listInputFiles, openSink, openSource } from './io.js';
+import { redact } from './locations.js';
+import type { Progress } from './progress.js';
+import { outputColumns, outputRecords, rejectColumns, rejectRecord, type OutputColumnSpec } from './records.js';
+import { shardOf } from './shard.js';
+import type { BatchSink } from './sink.js';
+import type { SourceChunk } from './source.js';
+import { newOwner, type BatchStore } from './store.js';
+import type { BatchRun, Checkpoint, RunCounts, RunSpec, SinkState, WatermarkValue } from './types.js';
+
+/** What `ferry batch run` asks for (the model reference is resolved when the run is created). */
+export type RunRequest = Omit<RunSpec, 'model' | 'version' | 'files' | 'runId'> & { readonly runId?: string };
+
+/** How a run ended. */
+export interface RunSummary {
+  readonly run: string;
+  readonly runId: string;
+  readonly status: 'succeeded' | 'failed';
+  readonly model: string;
+  readonly version: number;
+  readonly rows: number;
+  readonly scored: number;
+  readonly rejected: number;
+  readonly skipped: number;
+  readonly chunks: number;
+  readonly seconds: number;
+  readonly rowsPerSecond: number;
+  readonly output: string;
+  readonly rejects: string | null;
+  readonly highWater: WatermarkValue | null;
+  /** True when the run had already finished and nothing was done. */
+  readonly alreadyDone: boolean;
+}
+
+export interface RunnerOptions {
+  readonly app: Ferry;
+  readonly store: BatchStore;
+  readonly progress?: Progress | undefined;
+  /** Lease length; renewed every third of it while the run is alive. */
+  readonly leaseMs?: number;
+}
+
+const DEFAULT_LEASE_MS = 60_000;
+
+/** The registry id of a run: the run id, plus the shard for a sharded run. */
+export function runKey(runId: string, shard: RunSpec['shard']): string {
+  return shard ? `${runId}.shard-${shard.index}-of-${shard.count}` : runId;
+}
+
+/** Fields that must match when the same --run-id is given again (the run is then resumed). */
+const IDENTITY: readonly (keyof RunSpec)[] = ['modelRef', 'input', 'query', 'output', 'rejects', 'key', 'passthrough', 'chunkSize', 'shard', 'outputFormat', 'inputFormat'];
+
+/**
+ * Start a run, or resume it when a run with this id exists already with the same settings.
+ */
+export async function startRun(options: RunnerOptions, request: RunRequest): Promise<RunSummary> {
+  const runId = request.runId ?? defaultRunId(request.modelRef);
+  const id = runKey(runId, request.shard);
+  const existing = await options.store.getRun(id);
+  if (existing) {
+    const differs = IDENTITY.filter((k) => JSON.stringify(existing.spec[k]) !== JSON.stringify((request as Partial<RunSpec>)[k]));
+    if (differs.length > 0) throw ferry('FERRY_E_BATCH_RUN_CONFLICT', { run: id, detail: `different ${differs.join(', ')}` });
+    return execute(options, existing);
+  }
+  const duck = await openDuckDb();
+  try {
+    const version = await options.app.registry.resolve(request.modelRef);
+    const files = await listInputFiles(duck, request.input, request.inputFormat);
+    const spec: RunSpec = { ...request, runId, model: version.model, version: version.version, ...(files ? { files } : {}) };
+    const source = await openSource(spec, duck);
+    let total: number | undefined;
+    try {
+      total = await source.count();
+    } finally {
+      await source.close();
+    }
+    const { run } = await options.store.createRun(id, spec, total);
+    return await execute(options, run, duck);
+  } finally {
+    duck.close();
+  }
+}
+
+/** Resume a run from its last checkpoint (a finished run is reported, not run again). */
+export async function resumeRun(options: RunnerOptions, id: string): Promise<RunSummary> {
+  return execute(options, await options.store.requireRun(id));
+}
+
+async function execute(options: RunnerOptions, run: BatchRun, sharedDuck?: DuckDb): Promise<RunSummary> {
+  const { store } = options;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const owner = newOwner();
+  const lease = `run:${run.id}`;
+  const got = await store.acquire(lease, owner, leaseMs);
+  if (!got.ok) throw ferry('FERRY_E_BATCH_LOCKED', { what: `Batch run "${run.id}"`, owner: got.owner, until: got.until });
+  let leaseLost = false;
+  const heartbeat = setInterval(() => {
+    store.renew(lease, owner, leaseMs).then((ok) => { if (!ok) leaseLost = true; }, () => undefined);
+  }, Math.max(1000, Math.floor(leaseMs / 3)));
+  heartbeat.unref();
+  const duck = sharedDuck ?? await openDuckDb();
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const fresh = await store.requireRun(run.id);
+    if (fresh.status === 'succeeded') return summaryOf(fresh, true);
+    await store.startRun(run.id, owner);
+    const result = await scoreRun(options, fresh, owner, duck, closers, () => leaseLost);
+    return result;
+  } catch (err) {
+    const error = asFerryError(err);
+    if (!isFerryError(error, 'FERRY_E_BATCH_LEASE_LOST')) await store.finishRun(run.id, owner, 'failed', error).catch(() => undefined);
+    throw error;
+  } finally {
+    clearInterval(heartbeat);
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    if (!sharedDuck) duck.close();
+    await store.release(lease, owner).catch(() => undefined);
+  }
+}
+
+interface Scored {
+  readonly chunk: SourceChunk;
+  readonly records: OutputRecord[];
+  readonly columns: OutputColumnSpec[] | undefined;
+  readonly rejects: OutputRecord[];
+  readonly kept: number;
+  readonly scored: number;
+  readonly skipped: number;
+  readonly highWater: WatermarkValue | null;
+}
+
+async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, duck: DuckDb, closers: (() => Promise<void>)[], lost: () => boolean): Promise<RunSummary> {
+  const { app, store, progress } = options;
+  const spec = run.spec;
+  const model = await app.loader.loadVersion(await app.registry.resolve(`${spec.model}:${spec.version}`));
+  const source = await openSource(spec, duck);
+  closers.push(() => source.close());
+  const tag = safeTag(run.id);
+  const sink = openSink(spec.output, spec.outputFormat, spec, tag, duck);
+  closers.push(() => sink.close());
+  const rejectsSink: BatchSink | undefined = spec.rejects ? openSink(spec.rejects, undefined, spec, `${tag}-rejects`, duck) : undefined;
+  if (rejectsSink) closers.push(() => rejectsSink.close());
+
+  const cp = run.checkpoint;
+  await sink.open(cp?.sink ?? null);
+  await rejectsSink?.open(cp?.rejects ?? null);
+  let seq = cp?.seq ?? 0;
+  let sinkState: SinkState = cp?.sink ?? {};
+  let rejectsState: SinkState | null = cp?.rejects ?? null;
+  let highWater: WatermarkValue | null = cp?.highWater ?? null;
+  let counts: RunCounts = run.counts;
+  let activeMs = run.activeMs;
+  let columns: OutputColumnSpec[] | undefined;
+  let started = performance.now();
+  progress?.start(run.id, run.total, counts);
+
+  const carry = [...spec.key, ...spec.passthrough];
+  const commit = async (s: Scored): Promise<void> => {
+    if (lost()) throw ferry('FERRY_E_BATCH_LEASE_LOST', { run: run.id, owner: 'another process' });
+    seq++;
+    columns ??= s.columns;
+    if (s.records.length > 0 && columns) sinkState = await sink.write(seq, s.records, columns);
+    if (s.rejects.length > 0) {
+      if (!rejectsSink) throw firstReject(s.rejects, spec);
+      rejectsState = await rejectsSink.write(seq, s.rejects, rejectColumns(spec.key, sourceTypes()));
+    }
+    counts = { rowsIn: counts.rowsIn + s.kept, scored: counts.scored + s.scored, rejected: counts.rejected + s.rejects.length, skipped: counts.skipped + s.skipped };
+    highWater = maxWatermark(highWater, s.highWater);
+    const now = performance.now();
+    activeMs += now - started;
+    started = now;
+    const checkpoint: Checkpoint = { seq, source: s.chunk.end, sink: sinkState, rejects: rejectsState, highWater };
+    await store.checkpoint(run.id, owner, checkpoint, counts, activeMs);
+    progress?.update(counts);
+  };
+  const sourceTypes = () => source.columnTypes();
+
+  // Reading, scoring and writing overlap: while chunk k is written and checkpointed (in
+  // order, one at a time), chunk k+1 is scored and chunk k+2 read. At most `workers + 1`
+  // chunks wait, so memory is set by the chunk size, not the input size.
+  const workers = Math.max(1, spec.workers);
+  let committed: Promise<void> = Promise.resolve();
+  const waiting: Promise<void>[] = [];
+  for await (const chunk of source.read(cp?.source, spec.chunkSize)) {
+    const scored = scoreChunk(app, model, spec, chunk, carry, sourceTypes);
+    scored.catch(() => undefined);
+    committed = committed.then(async () => commit(await scored));
+    committed.catch(() => undefined);
+    waiting.push(committed);
+    if (waiting.length > workers) await waiting.shift();
+  }
+  await committed;
+  progress?.update(counts, true);
+  progress?.end();
+
+  if (spec.maxRejectRate !== undefined && counts.rowsIn > 0 && counts.rejected / counts.rowsIn > spec.maxRejectRate) {
+    throw ferry('FERRY_E_BATCH_REJECT_RATE', {
+      run: run.id, rejected: counts.rejected, rows: counts.rowsIn, rate: `${((counts.rejected / counts.rowsIn) * 100).toFixed(2)}%`,
+      max: spec.maxRejectRate, rejects: spec.rejects ? redact(spec.rejects) : '(no --rejects output)',
+    });
+  }
+  await sink.finish();
+  await rejectsSink?.finish();
+  await store.finishRun(run.id, owner, 'succeeded');
+  await sink.cleanup();
+  await rejectsSink?.cleanup();
+  return summaryOf(await store.requireRun(run.id), false);
+}
+
+/** Keep the chunk's rows that belong to this run (shard, watermark), score them, build the output rows. */
+async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: SourceChunk, carry: readonly string[], types: () => ReadonlyMap<string, string>): Promise<Scored> {
+  const { frame, positions } = chunk;
+  const unreadable = new Map(chunk.unreadable.map((u) => [u.index, u]));
+  const keyCols = spec.key.map((k) => frame.column(k));
+  const wmCol = spec.watermark ? frame.column(spec.watermark.column) : undefined;
+  if (spec.watermark && !wmCol && frame.length > unreadable.size) {
+    throw ferry('FERRY_E_COLUMN_MISSING', { input: '--watermark', columns: `"${spec.watermark.column}"`, present: frame.columns.map((c) => `"${c}"`).join(', ') });
+  }
+  if (spec.shard && keyCols.some((c) => c === undefined) && frame.length > unreadable.size) {
+    throw ferry('FERRY_E_COLUMN_MISSING', { input: '--key (for --shard)', columns: spec.key.map((k) => `"${k}"`).join(', '), present: frame.columns.map((c) => `"${c}"`).join(', ') });
+  }
+  const after = spec.watermark?.after ?? null;
+  const kept: number[] = [];
+  const rejects: Record<string, unknown>[] = [];
+  let skipped = 0;
+  let highWater: WatermarkValue | null = null;
+  let rejectedUnread = 0;
+  for (let i = 0; i < frame.length; i++) {
+    const bad = unreadable.get(i);
+    // A row that could not be read has no key: its shard comes from its position instead.
+    const shardKey = bad ? [positions[i]?.source ?? '', positions[i]?.row ?? i] : keyCols.map((c) => c?.[i] ?? null);
+    if (spec.shard && shardOf(shardKey, spec.shard.count) !== spec.shard.index) {
+      skipped++;
+      continue;
+    }
+    if (bad) {
+      rejectedUnread++;
+      rejects.push({ ...rejectRecord(positions[i] ?? { source: '?', row: i }, frame, i, spec.key, bad.code, bad.message, spec.runId), at: i });
+      continue;
+    }
+    if (wmCol) {
+      const wm = watermarkOf(wmCol[i] ?? null);
+      if (after !== null && (wm === null || compareWatermarks(wm, after) <= 0)) {
+        skipped++;
+        continue;
+      }
+      highWater = maxWatermark(highWater, wm);
+    }
+    kept.push(i);
+  }
+  const sub = kept.length === frame.length ? frame : subset(frame, kept);
+  let records: OutputRecord[] = [];
+  let columns: OutputColumnSpec[] | undefined;
+  let scored = 0;
+  if (kept.length > 0) {
+    const result = await app.scorer.frame(model, sub, { ignore: carry, ...(spec.inputColumns ? { inputColumns: spec.inputColumns } : {}), ...(spec.outputs ? { outputs: spec.outputs } : {}) });
+    scored = result.rows.length;
+    for (const r of result.rejects) {
+      const at = kept[r.row] ?? r.row;
+      rejects.push({ ...rejectRecord(positions[at] ?? { source: '?', row: at }, frame, at, spec.key, r.error.code, sourceMessage(r.error, positions[at]?.row), spec.runId), at });
+    }
+    if (scored > 0) {
+      records = outputRecords(result, sub, carry, spec.runId, new Date().toISOString());
+      columns = outputColumns(carry, types(), result);
+    }
+  }
+  rejects.sort((a, b) => Number(a.at) - Number(b.at));
+  for (const r of rejects) delete r.at;
+  return { chunk, records, columns, rejects, kept: kept.length + rejectedUnread, scored, skipped, highWater };
+}
+
+/** The scorer numbers rows within the chunk; say the row's place in the source instead. */
+function sourceMessage(error: FerryError, row: number | string | undefined): string {
+  if (row === undefined || error.params.row === undefined) return error.message;
+  return ferry(error.code, { ...error.params, row }).message;
+}
+
+function subset(frame: Frame, rows: readonly number[]): Frame {
+  const data = new Map<string, Cell[]>();
+  for (const name of frame.columns) {
+    const col = frame.column(name) ?? [];
+    data.set(name, rows.map((r) => col[r] ?? null));
+  }
+  return new ColumnFrame(data, rows.length);
+}
+
+/** Without a rejects output, the first bad row fails the run (as `ferry predict` does without --rejects). */
+function firstReject(rejects: readonly OutputRecord[], _spec: RunSpec): FerryError {
+  const r = rejects[0] ?? {};
+  return ferry('FERRY_E_BATCH_SOURCE', {
+    source: `${String(r.source)} row ${String(r.source_row)}`,
+    detail: `${String(r.code)}: ${String(r.reason)} (pass --rejects <file> to set bad rows aside and score the rest)`,
+  });
+}
+
+/** A cell as a watermark value: numbers compare as numbers, anything else as text. */
+export function watermarkOf(cell: Cell): WatermarkValue | null {
+  if (cell === null || cell === '') return null;
+  if (typeof cell === 'number' || typeof cell === 'bigint') return Number(cell);
+  return typeof cell === 'string' ? cell : JSON.stringify(cell);
+}
+
+export function compareWatermarks(a: WatermarkValue, b: WatermarkValue): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = String(a);
+  const y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function maxWatermark(a: WatermarkValue | null, b: WatermarkValue | null): WatermarkValue | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return compareWatermarks(a, b) >= 0 ? a : b;
+}
+
+export function summaryOf(run: BatchRun, alreadyDone: boolean): RunSummary {
+  const seconds = run.activeMs / 1000;
+  return {
+    run: run.id, runId: run.spec.runId, status: run.status === 'succeeded' ? 'succeeded' : 'failed', model: run.model, version: run.version,
+    rows: run.counts.rowsIn, scored: run.counts.scored, rejected: run.counts.rejected, skipped: run.counts.skipped, chunks: run.chunks,
+    seconds: Math.round(seconds * 10) / 10, rowsPerSecond: seconds > 0 ? Math.round((run.counts.rowsIn + run.counts.skipped) / seconds) : 0,
+    output: redact(run.spec.output), rejects: run.spec.rejects ? redact(run.spec.rejects) : null, highWater: run.checkpoint?.highWater ?? null, alreadyDone,
+  };
+}
+
+function defaultRunId(ref: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${ref.replace(/[^A-Za-z0-9_.-]/g, '-')}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+function safeTag(id: string): string {
+  return id.replace(/[^A-Za-z0-9_.-]/g, '_');
+}

@@ -1,0 +1,20 @@
+import type { OutputRecord } from '../data/writers.js';
+import type { OutputColumnSpec } from './records.js';
+import type { SinkState } from './types.js';
+
+/**
+ * One kind of output. Exactly once: `write` makes a chunk durable and returns the state to
+ * checkpoint; `open` puts the destination back to a checkpointed state, dropping whatever a
+ * crashed attempt wrote after it (or, for PostgreSQL, lets the uniqueness constraint skip it).
+ */
+export interface BatchSink {
+  readonly description: string;
+  open(state: SinkState | null): Promise<void>;
+  /** Write chunk `seq` (1, 2, …); resolves once it is durable. */
+  write(seq: number, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<SinkState>;
+  /** Make the output final (Parquet: the complete file appears under its name). Safe to repeat. */
+  finish(): Promise<void>;
+  /** Remove what only `finish` needed (staged parts); called once the run is recorded as finished. */
+  cleanup(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,251 @@
+import type { Command } from 'commander';
+import { openFerry, type Ferry } from '../../app.js';
+import { checkCron } from '../../batch/config.js';
+import { syncDeclaredJobs } from '../../batch/declared.js';
+import { runJob } from '../../batch/jobs.js';
+import { formatSeconds, Progress } from '../../batch/progress.js';
+import { resumeRun, startRun, type RunnerOptions, type RunSummary } from '../../batch/runner.js';
+import { parseShard } from '../../batch/shard.js';
+import { BatchStore } from '../../batch/store.js';
+import type { BatchRun, JobSpec } from '../../batch/types.js';
+import { loadConfig } from '../../core/config.js';
+import { ferry } from '../../core/errors.js';
+import { collect, collectList, parseInputColumns, print, printJson, table, wantsJson, type CliContext } from '../context.js';
+
+interface RunFlags {
+  input: string;
+  output: string;
+  query?: string;
+  inputFormat?: string;
+  outputFormat?: string;
+  key?: string[];
+  passthrough?: string[];
+  inputColumns?: string[];
+  outputs?: string[];
+  chunkSize: string;
+  workers: string;
+  runId?: string;
+  rejects?: string;
+  maxRejectRate?: string;
+  shard?: string;
+  progressInterval: string;
+}
+
+interface JobFlags {
+  model: string;
+  input: string;
+  output: string;
+  query?: string;
+  inputFormat?: string;
+  outputFormat?: string;
+  key?: string[];
+  passthrough?: string[];
+  inputColumns?: string[];
+  watermark?: string;
+  rejects?: string;
+  chunkSize?: string;
+  workers?: string;
+  maxRejectRate?: string;
+  cron?: string;
+  replace?: boolean;
+}
+
+export function batchCommand(program: Command, ctx: CliContext): void {
+  const batch = program.command('batch').description('Score files and tables in bulk: resumable runs, incremental jobs, schedules (see docs/batch.md)');
+
+  batch.command('run')
+    .description('Score an input (CSV/JSONL/Parquet files, folders, globs, or a PostgreSQL table/query) into an output, checkpointed per chunk')
+    .argument('<model-ref>', 'model reference: name, name:3 or name@alias')
+    .requiredOption('-i, --input <src>', 'file, folder, glob ("data/*.parquet"), or postgres://…/db?table=[schema.]name')
+    .requiredOption('-o, --output <dst>', 'file (.parquet, .csv, .jsonl), folder (part files), or postgres://…/db?table=name')
+    .option('--query <sql>', 'read the rows of this query from the postgres:// --input')
+    .option('--input-format <format>', 'csv | jsonl | json | parquet (default: from each file extension)')
+    .option('--output-format <format>', 'format of part files in an output folder: parquet | csv | jsonl (default: parquet)')
+    .option('-k, --key <col>', 'key column(s): copied to output rows, used for sharding, PostgreSQL paging and uniqueness (repeatable, or a,b)', collectList)
+    .option('--passthrough <col>', 'other column(s) copied to each output row (repeatable, or a,b)', collectList)
+    .option('--input-columns <input=cols>', 'data columns that fill an input, overriding the saved mapping (repeat per input)', collect)
+    .option('--outputs <names>', 'only these model outputs (comma-separated)', collectList)
+    .option('--chunk-size <n>', 'rows per chunk (one checkpoint per chunk)', '10000')
+    .option('--workers <n>', 'chunks scored at once, each on a runtime worker thread', '1')
+    .option('--run-id <id>', 'name of the run; the same command with the same --run-id resumes it (default: generated)')
+    .option('--rejects <dst>', 'where rows that fail validation go, with reason and source position (file or postgres://); without it a bad row fails the run')
+    .option('--max-reject-rate <r>', 'fail the run when more than this share of rows (0-1) is rejected')
+    .option('--shard <i/n>', 'score only shard i of n (stable hash of --key), e.g. a Kubernetes Indexed Job pod')
+    .option('--progress-interval <ms>', 'how often a JSON progress line is printed when stderr is not a terminal', '5000')
+    .option('--json', 'print the summary as JSON')
+    .action(async (ref: string, opts: RunFlags, cmd: Command) => {
+      const chunkSize = positiveInt(opts.chunkSize, '--chunk-size');
+      const workers = positiveInt(opts.workers, '--workers');
+      const inputColumns = parseInputColumns(opts.inputColumns);
+      const maxRejectRate = opts.maxRejectRate === undefined ? undefined : rate(opts.maxRejectRate);
+      const summary = await withBatch(ctx, workers, async (options) => startRun({ ...options, progress: progress(ctx, opts.progressInterval, cmd) }, {
+        modelRef: ref, input: opts.input, output: opts.output, key: opts.key ?? [], passthrough: opts.passthrough ?? [], chunkSize, workers,
+        ...(opts.query !== undefined ? { query: opts.query } : {}), ...(opts.inputFormat !== undefined ? { inputFormat: opts.inputFormat } : {}),
+        ...(opts.outputFormat !== undefined ? { outputFormat: opts.outputFormat } : {}), ...(opts.rejects !== undefined ? { rejects: opts.rejects } : {}),
+        ...(inputColumns ? { inputColumns } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}),
+        ...(maxRejectRate !== undefined ? { maxRejectRate } : {}), ...(opts.shard !== undefined ? { shard: parseShard(opts.shard) } : {}),
+        ...(opts.runId !== undefined ? { runId: opts.runId } : {}),
+      }));
+      report(ctx, cmd, summary);
+    });
+
+  batch.command('resume')
+    .description('Finish a run that was interrupted (crash, SIGKILL) from its last checkpoint')
+    .argument('<run-id>', 'the run (as `ferry batch runs` lists it)')
+    .option('--progress-interval <ms>', 'how often a JSON progress line is printed when stderr is not a terminal', '5000')
+    .option('--json', 'print the summary as JSON')
+    .action(async (id: string, opts: { progressInterval: string }, cmd: Command) => {
+      const summary = await withBatch(ctx, undefined, (options) => resumeRun({ ...options, progress: progress(ctx, opts.progressInterval, cmd) }, id));
+      report(ctx, cmd, summary);
+    });
+
+  batch.command('runs')
+    .description('Run history, newest first: status, counts, duration, error; running runs with their progress')
+    .argument('[job]', 'only the runs of this job')
+    .option('--limit <n>', 'how many runs', '20')
+    .option('--json', 'print JSON')
+    .action(async (job: string | undefined, opts: { limit: string }, cmd: Command) => {
+      const runs = await withBatch(ctx, undefined, ({ store }) => store.listRuns({ ...(job !== undefined ? { job } : {}), limit: positiveInt(opts.limit, '--limit') }));
+      if (wantsJson(cmd)) return printJson(ctx, runs.map(runView));
+      if (runs.length === 0) return print(ctx, job ? `No runs of job "${job}" yet.` : 'No batch runs yet.');
+      print(ctx, table(['run', 'job', 'model', 'status', 'progress', 'in', 'scored', 'rejected', 'rows/s', 'duration', 'started', 'error'], runs.map((r) => {
+        const v = runView(r);
+        return [r.id, r.job ?? '', `${r.model}:${r.version}`, r.status, v.progress, r.counts.rowsIn, r.counts.scored, r.counts.rejected, v.rowsPerSecond, formatSeconds(v.seconds), r.startedAt.replace('T', ' ').slice(0, 19), r.error?.code ?? ''];
+      })));
+    });
+
+  const job = batch.command('job').description('Named incremental jobs: each run scores only rows beyond the last high-water mark');
+
+  job.command('create')
+    .description('Store a named job')
+    .argument('<name>', 'job name')
+    .requiredOption('-m, --model <ref>', 'model reference (an alias such as name@champion follows promotions)')
+    .requiredOption('-i, --input <src>', 'file, folder, glob, or postgres://…?table=')
+    .requiredOption('-o, --output <dst>', 'folder (each run adds its part files), file, or postgres://…?table=')
+    .option('--watermark <col>', 'column that grows with new data (timestamp, id); each run scores rows beyond the previous run\'s largest value')
+    .option('--query <sql>', 'read the rows of this query from the postgres:// --input')
+    .option('--input-format <format>', 'csv | jsonl | json | parquet')
+    .option('--output-format <format>', 'format of part files in an output folder (default: parquet)')
+    .option('-k, --key <col>', 'key column(s) (repeatable, or a,b)', collectList)
+    .option('--passthrough <col>', 'other column(s) copied to output rows (repeatable, or a,b)', collectList)
+    .option('--input-columns <input=cols>', 'data columns that fill an input (repeat per input)', collect)
+    .option('--rejects <dst>', 'where rejected rows go')
+    .option('--chunk-size <n>', 'rows per chunk')
+    .option('--workers <n>', 'chunks scored at once')
+    .option('--max-reject-rate <r>', 'fail a run when more than this share of rows (0-1) is rejected')
+    .option('--cron <expr>', 'schedule (croner syntax, e.g. "0 3 * * *")')
+    .option('--replace', 'replace a job of the same name (its high-water mark is kept)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: JobFlags, cmd: Command) => {
+      if (opts.cron !== undefined) checkCron(opts.cron);
+      const inputColumns = parseInputColumns(opts.inputColumns);
+      const spec: JobSpec = {
+        model: opts.model, input: opts.input, output: opts.output, key: opts.key ?? [], passthrough: opts.passthrough ?? [],
+        ...(opts.query !== undefined ? { query: opts.query } : {}), ...(opts.inputFormat !== undefined ? { inputFormat: opts.inputFormat } : {}),
+        ...(opts.outputFormat !== undefined ? { outputFormat: opts.outputFormat } : {}), ...(opts.rejects !== undefined ? { rejects: opts.rejects } : {}),
+        ...(opts.watermark !== undefined ? { watermark: opts.watermark } : {}), ...(inputColumns ? { inputColumns } : {}),
+        ...(opts.chunkSize !== undefined ? { chunkSize: positiveInt(opts.chunkSize, '--chunk-size') } : {}),
+        ...(opts.workers !== undefined ? { workers: positiveInt(opts.workers, '--workers') } : {}),
+        ...(opts.maxRejectRate !== undefined ? { maxRejectRate: rate(opts.maxRejectRate) } : {}), ...(opts.cron !== undefined ? { cron: opts.cron } : {}),
+      };
+      const created = await withBatch(ctx, undefined, ({ store }) => store.createJob(name, spec, 'cli', opts.replace === true));
+      if (wantsJson(cmd)) return printJson(ctx, created);
+      print(ctx, `Job "${name}" saved: ${spec.model} ${spec.input} → ${spec.output}${spec.watermark ? ` (watermark ${spec.watermark})` : ''}${spec.cron ? `, schedule "${spec.cron}"` : ''}. Run it with \`ferry batch job run ${name}\`.`);
+    });
+
+  job.command('list')
+    .description('List jobs with their schedule and high-water mark')
+    .option('--json', 'print JSON')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const jobs = await withBatch(ctx, undefined, ({ store }) => store.listJobs());
+      if (wantsJson(cmd)) return printJson(ctx, jobs);
+      if (jobs.length === 0) return print(ctx, 'No batch jobs yet (`ferry batch job create`).');
+      print(ctx, table(['job', 'model', 'input', 'output', 'watermark', 'high water', 'schedule', 'from'], jobs.map((j) => [j.name, j.spec.model, j.spec.input, j.spec.output, j.spec.watermark ?? '', j.highWater ?? '', j.cron ?? '', j.origin])));
+    });
+
+  job.command('run')
+    .description('Run a job now: score the rows beyond its high-water mark (resumes the job\'s unfinished run first)')
+    .argument('<name>', 'job name')
+    .option('-c, --config <file>', 'ferry.yaml whose batch.jobs are saved first')
+    .option('--run-id <id>', 'name of the run (default: <job>-<time>)')
+    .option('--progress-interval <ms>', 'how often a JSON progress line is printed when stderr is not a terminal', '5000')
+    .option('--json', 'print the summary as JSON')
+    .action(async (name: string, opts: { config?: string; runId?: string; progressInterval: string }, cmd: Command) => {
+      const summary = await withBatch(ctx, undefined, async (options) => {
+        if (opts.config) await syncDeclaredJobs(options.store, opts.config);
+        return runJob({ ...options, progress: progress(ctx, opts.progressInterval, cmd) }, name, opts.runId);
+      });
+      report(ctx, cmd, summary);
+    });
+
+  job.command('schedule')
+    .description('Set or remove a job\'s cron schedule (runs inside `ferry serve` or `ferry scheduler`)')
+    .argument('<name>', 'job name')
+    .option('--cron <expr>', 'cron expression (croner syntax: 5 or 6 fields, e.g. "*/15 * * * *")')
+    .option('--off', 'remove the schedule')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { cron?: string; off?: boolean }, cmd: Command) => {
+      if ((opts.cron === undefined) === (opts.off !== true)) throw ferry('FERRY_E_USAGE', { detail: 'Pass either --cron "<expr>" or --off.' });
+      if (opts.cron !== undefined) checkCron(opts.cron);
+      const updated = await withBatch(ctx, undefined, ({ store }) => store.setSchedule(name, opts.cron ?? null));
+      if (wantsJson(cmd)) return printJson(ctx, updated);
+      print(ctx, opts.cron ? `Job "${name}" runs on "${opts.cron}" wherever \`ferry serve\` or \`ferry scheduler\` runs.` : `Job "${name}" is no longer scheduled.`);
+    });
+
+  job.command('delete')
+    .description('Delete a job (its runs stay in the history)')
+    .argument('<name>', 'job name')
+    .action(async (name: string) => {
+      await withBatch(ctx, undefined, ({ store }) => store.deleteJob(name));
+      print(ctx, `Job "${name}" deleted.`);
+    });
+}
+
+/** Open Ferry (with runtime worker threads when asked) and the batch store for one command. */
+export async function withBatch<T>(ctx: CliContext, workers: number | undefined, fn: (options: RunnerOptions & { app: Ferry; store: BatchStore }) => Promise<T>): Promise<T> {
+  const config = loadConfig(ctx.env);
+  const app = await openFerry(config, {}, workers !== undefined && workers > 1 ? { workers } : {});
+  try {
+    const leaseMs = ctx.env.FERRY_BATCH_LEASE_MS ? positiveInt(ctx.env.FERRY_BATCH_LEASE_MS, 'FERRY_BATCH_LEASE_MS') : undefined;
+    return await fn({ app, store: new BatchStore(app.registrySql), ...(leaseMs !== undefined ? { leaseMs } : {}) });
+  } finally {
+    await app.close();
+  }
+}
+
+function progress(ctx: CliContext, interval: string, cmd: Command): Progress {
+  return new Progress({ stream: ctx.stderr, intervalMs: positiveInt(interval, '--progress-interval'), json: wantsJson(cmd) });
+}
+
+function report(ctx: CliContext, cmd: Command, s: RunSummary): void {
+  if (wantsJson(cmd)) return print(ctx, JSON.stringify({ event: 'summary', ...s }));
+  const prefix = s.alreadyDone ? `Run ${s.run} had already finished` : `Run ${s.run} ${s.status}`;
+  print(ctx, `${prefix}: ${s.rows} row(s) in, ${s.scored} scored, ${s.rejected} rejected${s.skipped ? `, ${s.skipped} skipped (other shards or below the watermark)` : ''} with ${s.model}:${s.version} in ${s.seconds} s (${s.rowsPerSecond} rows/s) → ${s.output}${s.rejected && s.rejects ? `; rejects → ${s.rejects}` : ''}`);
+}
+
+/** A run for `ferry batch runs`: counts, progress of running runs, rows/s. */
+function runView(r: BatchRun): Record<string, unknown> & { progress: string; rowsPerSecond: number; seconds: number } {
+  const seconds = r.status === 'running' && r.finishedAt === null ? Math.max(r.activeMs / 1000, (Date.parse(r.updatedAt) - Date.parse(r.startedAt)) / 1000) : r.activeMs / 1000;
+  const read = r.counts.rowsIn + r.counts.skipped;
+  const rowsPerSecond = seconds > 0 ? Math.round(read / seconds) : 0;
+  const share = r.total ? Math.min(1, read / r.total) : null;
+  const eta = r.status === 'running' && r.total && rowsPerSecond > 0 ? (r.total - read) / rowsPerSecond : null;
+  const progressText = r.status === 'succeeded' ? 'done' : `${share === null ? '' : `${Math.round(share * 100)}% `}${read}${r.total !== null ? `/${r.total}` : ''}${eta !== null ? ` ETA ${formatSeconds(eta)}` : ''}`;
+  return {
+    id: r.id, runId: r.spec.runId, job: r.job, model: r.model, version: r.version, status: r.status, startedAt: r.startedAt, updatedAt: r.updatedAt, finishedAt: r.finishedAt,
+    total: r.total, ...r.counts, chunks: r.chunks, seconds: Math.round(seconds * 10) / 10, rowsPerSecond, progress: progressText, etaSeconds: eta === null ? null : Math.round(eta),
+    input: r.spec.input, output: r.spec.output, shard: r.spec.shard ?? null, error: r.error,
+  };
+}
+
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw ferry('FERRY_E_USAGE', { detail: `${flag} must be a whole number ≥ 1 (got "${text}").` });
+  return n;
+}
+
+function rate(text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw ferry('FERRY_E_USAGE', { detail: `--max-reject-rate must be a number from 0 to 1 (got "${text}").` });
+  return n;
+}
