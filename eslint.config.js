@@ -37,6 +37,8 @@ export default tseslint.config(
   layerRule('registry', ['scoring', 'data', 'cli']),
   layerRule('scoring', ['data', 'cli']),
   layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli']),
+  // monitoring (issue #7) may use core, registry, artifacts, runtimes, scoring and data.
+  layerRule('monitoring', ['serving', 'cli']),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {
