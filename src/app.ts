@@ -4,7 +4,8 @@ import type { FerryConfig } from './core/config.js';
 import { openPostgresStore } from './registry/postgres-store.js';
 import { Registry } from './registry/registry.js';
 import { openSqliteStore } from './registry/sqlite-store.js';
-import type { RegistryStore } from './registry/store.js';
+import type { KyselyRegistryStore } from './registry/kysely-store.js';
+import type { RegistryDb } from './registry/registry-db.js';
 import { RuntimeCatalog } from './runtimes/catalog.js';
 import type { RuntimeOptions } from './runtimes/model-runtime.js';
 import { ModelLoader } from './scoring/model-loader.js';
@@ -14,6 +15,8 @@ import { Scorer, type ScorerOptions } from './scoring/scorer.js';
 export interface Ferry {
   readonly config: FerryConfig;
   readonly registry: Registry;
+  /** The registry database, for modules with their own tables in it (src/monitoring). */
+  readonly database: RegistryDb;
   readonly runtimes: RuntimeCatalog;
   readonly loader: ModelLoader;
   /** The one scoring core. */
@@ -23,7 +26,7 @@ export interface Ferry {
 
 /** The composition root: open the stores named by the config and wire the parts. */
 export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}): Promise<Ferry> {
-  const store: RegistryStore = config.databaseUrl
+  const store: KyselyRegistryStore = config.databaseUrl
     ? await openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
     : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
   const artifacts = new LocalArtifactStore(config.artifactsDir);
@@ -35,6 +38,7 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
   return {
     config,
     registry,
+    database: store.database,
     runtimes,
     loader,
     scorer,

@@ -3,6 +3,7 @@ import { asFerryError, ferry, FerryError, quoteList } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
 import { migrationProvider, type Dialect } from './migrations.js';
 import type { AliasesTable, AliasEventsTable, ApiKeysTable, ModelsTable, RegistryDatabase, VersionsTable } from './schema.js';
+import type { RegistryDb } from './registry-db.js';
 import type { RegistryStore } from './store.js';
 import type { Alias, AliasEvent, ApiKey, ApiScope, Model, ModelFilter, ModelVersion, NewVersion, ShadowResult, Tags, VersionFilter } from './types.js';
 
@@ -34,6 +35,11 @@ export class KyselyRegistryStore implements RegistryStore {
     this.#db = db;
     this.#hooks = hooks;
     this.location = location;
+  }
+
+  /** The database handle for modules with their own tables in the registry database (monitoring). */
+  get database(): RegistryDb {
+    return { kysely: this.#db, dialect: this.#hooks.dialect, location: this.location, mapError: (err) => this.#hooks.mapError(err) };
   }
 
   /** Apply pending migrations; refuse a database migrated by a newer Ferry. */

@@ -93,6 +93,27 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     // '0004_batch' (issue #5) goes below this line
 
     // '0005_prediction_log' (issue #7: prediction log, feedback) goes below this line
+    '0005_prediction_log': {
+      async up(db: Kysely<unknown>) {
+        // One row per prediction (row of a request). Inputs and outputs are compact JSON
+        // objects; times are epoch milliseconds, so windows compare integers.
+        await db.schema.createTable('prediction_log')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('model_name', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('inputs', 'text', (c) => c.notNull())
+          .addColumn('outputs', 'text', (c) => c.notNull())
+          .addColumn('latency_ms', 'double precision', (c) => c.notNull())
+          .addColumn('confidence', 'double precision')
+          .addColumn('low_confidence', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('actual', 'text')
+          .addColumn('actual_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('prediction_log_model_at').on('prediction_log').columns(['model_name', 'at', 'id']).execute();
+      },
+    },
 
     // '0006_evaluation' (issue #7: profiles, drift, alerts) goes below this line
 
