@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chiSquare, jensenShannon, ksStatistic, wasserstein, zTest } from '../src/monitoring/drift.js';
+import { chiSquare, chiSquareTwoSample, jensenShannon, ksStatistic, wasserstein, zTest } from '../src/monitoring/drift.js';
 import { chiSquareSf, gammaQ, kolmogorovSf, ksTwoSampleP, normalCdf } from '../src/monitoring/stats.js';
 import { ROOT } from './helpers/env.js';
 
@@ -13,7 +13,7 @@ interface Ref {
   kolmogorov: [number, number][];
   gammaincc: [number, number, number][];
   ks: { a: number[]; b: number[]; statistic: number; p_exact: number; p_asymp: number; wasserstein: number; std_a: number }[];
-  chisquare: { ref: number[]; cur: number[]; statistic: number; p: number }[];
+  chisquare: { ref: number[]; cur: number[]; statistic: number; p: number; contingency_statistic: number; contingency_p: number }[];
   jensenshannon: { p: number[]; q: number[]; distance: number }[];
   ztest: { n1: number; k1: number; n2: number; k2: number; z: number; p: number }[];
 }
@@ -53,12 +53,15 @@ test('two-sample KS: statistic exact, p-value close to scipy ks_2samp, Wasserste
   }
 });
 
-test('chi-square test matches scipy.stats.chisquare against reference shares', () => {
+test('chi-square: goodness of fit matches scipy.stats.chisquare, the two-sample form scipy.stats.chi2_contingency', () => {
   for (const c of ref.chisquare) {
     const n = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
     const r = chiSquare(c.ref, c.cur, n(c.ref), n(c.cur));
     close(r.statistic, c.statistic, 1e-9, 1e-12, 'chi2 statistic');
     close(r.p, c.p, 1e-9, 1e-300, 'chi2 p');
+    const t = chiSquareTwoSample(c.ref, c.cur);
+    close(t.statistic, c.contingency_statistic, 1e-9, 1e-12, 'chi2_contingency statistic');
+    close(t.p, c.contingency_p, 1e-9, 1e-300, 'chi2_contingency p');
   }
   assert.deepEqual(chiSquare([10, 0], [5, 3], 10, 8), { statistic: Number.POSITIVE_INFINITY, p: 0 }, 'a category unseen in the reference is drift');
 });

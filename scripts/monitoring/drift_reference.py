@@ -38,7 +38,9 @@ for ref, cur in [([50, 30, 20], [45, 35, 20]), ([100, 100, 100, 100], [80, 120, 
     ref = np.array(ref, float); cur = np.array(cur, float)
     exp = ref / ref.sum() * cur.sum()
     r = stats.chisquare(cur, exp)
-    chi.append({"ref": ref.tolist(), "cur": cur.tolist(), "statistic": float(r.statistic), "p": float(r.pvalue)})
+    c2 = stats.chi2_contingency(np.array([ref, cur]), correction=False)
+    chi.append({"ref": ref.tolist(), "cur": cur.tolist(), "statistic": float(r.statistic), "p": float(r.pvalue),
+                "contingency_statistic": float(c2[0]), "contingency_p": float(c2[1])})
 out["chisquare"] = chi
 
 js = []
