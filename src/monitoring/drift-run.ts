@@ -14,7 +14,7 @@ import { requireProfile } from './profile-store.js';
 /** Where the current data comes from. */
 export type DriftSource =
   | { readonly kind: 'data'; readonly frame: Frame; readonly ignore?: readonly string[] }
-  | { readonly kind: 'log'; readonly sinceMs?: number | undefined; readonly last?: number | undefined };
+  | { readonly kind: 'log'; readonly sinceMs?: number | undefined; readonly last?: number | undefined; /** Traffic of every version of the model, not only this one's. */ readonly allVersions?: boolean };
 
 /** Feature drift and prediction drift of one version, with what was compared. */
 export interface DriftReport {
@@ -53,7 +53,7 @@ export async function driftReport(app: Ferry, version: ModelVersion, source: Dri
     rows = result.rows.length;
   } else {
     const predictions: LoggedPrediction[] = [];
-    for await (const chunk of readPredictionChunks(app.database, { model: version.model, version: version.version, since: source.sinceMs, last: source.last })) predictions.push(...chunk);
+    for await (const chunk of readPredictionChunks(app.database, { model: version.model, version: source.allVersions ? undefined : version.version, since: source.sinceMs, last: source.last })) predictions.push(...chunk);
     if (predictions.length === 0) {
       throw ferry('FERRY_E_DRIFT_NO_DATA', { detail: `the prediction log has no predictions of ${version.model}:${version.version}${source.sinceMs !== undefined ? ' in that window' : ''}; turn logging on for the model, or test a file with --data` });
     }

@@ -90,3 +90,13 @@ export async function profileData(app: Ferry, model: LoadedModel, frame: Frame, 
   const profile = buildProfile(featureRows, outputColumns(result.outputs), result.rows.length);
   return { profile, inputs, rejected: result.rejects.length };
 }
+
+/** Profile a data file for a registered version and store it as the version's reference. */
+export async function storeReference(app: Ferry, version: ModelVersion, frame: Frame, source: string, ignore: readonly string[], actor: string): Promise<StoredProfile & { rejected: number }> {
+  const model = await app.loader.loadVersion(version);
+  const { profile, inputs, rejected } = await profileData(app, model, frame, ignore);
+  if (profile.rows === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `${source} (no row passed validation)` });
+  const stored: StoredProfile = { model: version.model, version: version.version, source, createdBy: actor, createdAt: new Date().toISOString(), inputs, profile };
+  await saveProfile(app.database, stored);
+  return { ...stored, rejected };
+}
