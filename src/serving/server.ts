@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Ferry } from '../app.js';
 import { FERRY_VERSION } from '../core/version.js';
+import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { ServingContext } from './context.js';
@@ -10,6 +11,7 @@ import { Deployments } from './deployments.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
 import { createHttpApp } from './http/app.js';
+import { feedbackRoutes } from './http/feedback.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
 import { mlflowRoutes } from './http/mlflow.js';
 import { oipRoutes } from './http/oip.js';
@@ -29,7 +31,8 @@ export interface RunningServer {
 /** Wire the serving parts around an opened Ferry and start listening. */
 export async function startServer(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
   const deployments = new Deployments(app, config, logger, (d) => metrics.modelsLoaded.inc(d));
-  const inference = new InferenceService(app, deployments, metrics);
+  const predictionLog = openPredictionLog(app, config, metrics, logger);
+  const inference = new InferenceService(app, deployments, metrics, predictionLog);
   let auth: Auth = openAuth;
   let authRefresh: NodeJS.Timeout | undefined;
   if (config.auth) {
@@ -39,12 +42,12 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     authRefresh.unref();
     auth = keys;
   }
-  const context: ServingContext = { app, config, deployments, inference, metrics, auth, logger, version: FERRY_VERSION };
+  const context: ServingContext = { app, config, deployments, inference, predictionLog, metrics, auth, logger, version: FERRY_VERSION };
 
   await deployments.start();
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
-  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, opsRoutes]) routes(http, context);
+  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes]) routes(http, context);
   const address = await http.listen({ host: config.host, port: config.port });
 
   let grpcServer: grpc.Server | undefined;
@@ -58,6 +61,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
       // Do not leave the HTTP side listening with nothing to stop it.
       if (authRefresh) clearInterval(authRefresh);
       await http.close();
+      await predictionLog.close();
       await deployments.close();
       throw err;
     }
@@ -79,7 +83,34 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
         }),
       ]);
       await inference.close().catch(() => undefined);
+      await predictionLog.close().catch((err: unknown) => logger.warn({ err }, 'prediction log: final flush failed'));
       await deployments.close();
     },
   };
+}
+
+/** The prediction log writer over the registry database, with each model's `log:` and `confidence:` settings. */
+function openPredictionLog(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger): PredictionLogWriter {
+  const modelConfig = (name: string) => config.models ? config.models.find((m) => m.name === name) : config.defaults;
+  const { bufferRows, flushRows, flushIntervalMs, retentionDays } = config.predictionLog;
+  let lastError = 0;
+  const writer: PredictionLogWriter = new PredictionLogWriter(app.database, {
+    policy: (model) => {
+      const m = modelConfig(model);
+      return m?.log ? { sample: m.log.sample, confidence: m.confidence } : undefined;
+    },
+    bufferRows,
+    flushRows,
+    flushIntervalMs,
+    retentionDays,
+    observer: {
+      ...metrics.predictionLogObserver(() => writer.stats()),
+      onError: (err) => {
+        // At most one line a minute: a database outage must not flood the log.
+        if (Date.now() - lastError > 60_000) logger.warn({ err }, 'prediction log: writing failed; predictions are dropped and counted (ferry_prediction_log_dropped_total)');
+        lastError = Date.now();
+      },
+    },
+  });
+  return writer;
 }
