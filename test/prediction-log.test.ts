@@ -4,6 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log.js';
+import { PredictionLogWriter, predictionIds, type PredictionEntry } from '../src/monitoring/prediction-log-writer.js';
+import type { ModelSignature } from '../src/core/signature.js';
 import { pgSchema, tempDir } from './helpers/env.js';
 
 interface Store { app: Ferry; cleanup(): Promise<void> }
@@ -96,3 +98,113 @@ for (const [name, open] of Object.entries(stores)) {
     });
   });
 }
+
+const SIGNATURE: ModelSignature = {
+  inputs: [
+    { name: 'x', dtype: 'float32', shape: [-1, 2], columns: ['a', 'b'] },
+    { name: 'tag', dtype: 'string', shape: [-1, 1] },
+  ],
+  outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }, { name: 'probabilities', dtype: 'float32', shape: [-1, 2] }],
+};
+
+/** A scored request of `n` rows, as the server hands it to the logger. */
+function entry(n: number, model = 'w'): PredictionEntry {
+  return {
+    model, version: 3, signature: SIGNATURE, source: 'batch', rows: n, latencyMs: 2,
+    inputs: { kind: 'tensors', tensors: {
+      x: { dtype: 'float32', shape: [n, 2], data: Float32Array.from({ length: 2 * n }, (_, i) => (i === 1 ? NaN : i + 0.5)) },
+      tag: { dtype: 'string', shape: [n, 1], data: Array.from({ length: n }, (_, i) => `t"${i}`) },
+    } },
+    outputs: { kind: 'tensors', tensors: {
+      label: { dtype: 'int64', shape: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 2)) },
+      probabilities: { dtype: 'float32', shape: [n, 2], data: Float32Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? 0.25 : 0.75)) },
+    } },
+  };
+}
+
+for (const [name, open] of Object.entries(stores)) {
+  describe(`prediction log writer on ${name}`, () => {
+    let store: Store;
+    before(async () => { store = await open(); });
+    after(() => store.cleanup());
+
+    it('queues without waiting, drops and counts what does not fit the buffer, writes on flush', async () => {
+      const writer = new PredictionLogWriter(store.app.database, {
+        policy: (m) => (m === 'w' ? { sample: 1, confidence: { min: 0.8, respond: false } } : undefined),
+        bufferRows: 5, flushRows: 5, flushIntervalMs: 60_000,
+      });
+      assert.equal(writer.log(entry(2, 'not-logged')), undefined);
+      const ids = writer.log(entry(3));
+      assert.equal(ids?.length, 3);
+      assert.equal(writer.log(entry(3)), undefined, 'a request that does not fit is dropped');
+      assert.deepEqual(writer.stats(), { queued: 3, written: 0, dropped: 3, failed: 0 });
+      await writer.flush();
+      assert.deepEqual(writer.stats(), { queued: 0, written: 3, dropped: 3, failed: 0 });
+      const rows = await listPredictions(store.app.database, { model: 'w' });
+      assert.deepEqual(rows.map((p) => p.id), [...(ids ?? [])].sort());
+      const byId = new Map(rows.map((p) => [p.id, p]));
+      const first = byId.get(ids?.[0] ?? '');
+      assert.deepEqual(first?.inputs, { a: 0.5, b: null, tag: 't"0' });
+      assert.deepEqual(byId.get(ids?.[2] ?? '')?.inputs, { a: 4.5, b: 5.5, tag: 't"2' });
+      assert.deepEqual(first?.outputs, { label: 0, probabilities: [0.25, 0.75] });
+      assert.equal(first?.confidence, 0.75);
+      assert.equal(first?.lowConfidence, true);
+      assert.equal(first?.source, 'batch');
+      assert.equal(first?.version, 3);
+      await writer.close();
+      assert.equal(writer.log(entry(1)), undefined, 'a closed writer takes nothing');
+    });
+
+    it('flushes by itself once flush_rows are queued, and on close', async () => {
+      const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 1 }), bufferRows: 100, flushRows: 4, flushIntervalMs: 60_000 });
+      writer.log(entry(4, 'auto'));
+      while (writer.stats().written < 4) await new Promise((r) => setTimeout(r, 5));
+      writer.log(entry(1, 'auto'));
+      await writer.close();
+      assert.equal((await countPredictions(store.app.database, { model: 'auto' })).total, 5);
+    });
+
+    it('samples the given share of requests, evenly', async () => {
+      const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 0.25 }), flushIntervalMs: 60_000 });
+      const answered = Array.from({ length: 12 }, () => writer.log(entry(1, 's')) !== undefined);
+      assert.deepEqual(answered.map((a) => (a ? 1 : 0)).join(''), '000100010001');
+      await writer.close();
+    });
+
+    it('counts a batch the database refuses as dropped (write_failed) and keeps serving', async () => {
+      const other = await open();
+      const dropped: string[] = [];
+      const writer = new PredictionLogWriter(other.app.database, {
+        policy: () => ({ sample: 1 }), flushIntervalMs: 60_000,
+        observer: { onDropped: (n, reason) => dropped.push(`${n} ${reason}`), onError: () => undefined },
+      });
+      await other.cleanup(); // the database is gone
+      assert.equal(writer.log(entry(2))?.length, 2);
+      await writer.flush();
+      assert.deepEqual(writer.stats(), { queued: 0, written: 0, dropped: 2, failed: 2 });
+      assert.deepEqual(dropped, ['2 write_failed']);
+      await writer.close();
+    });
+
+    it('prunes predictions older than the retention', async () => {
+      const db = store.app.database;
+      const now = Date.now();
+      await insertPredictions(db, [row(1, { id: 'old', model: 'r', at: now - 3 * 86_400_000 }), row(2, { id: 'new', model: 'r', at: now - 3_600_000 })]);
+      const writer = new PredictionLogWriter(db, { policy: () => undefined, retentionDays: 2 });
+      await writer.prune(); // the constructor starts one too; this one is awaited
+      await writer.close();
+      assert.deepEqual((await listPredictions(db, { model: 'r' })).map((p) => p.id), ['new']);
+    });
+  });
+}
+
+describe('prediction ids', () => {
+  it('are RFC 9562 version 7 UUIDs that start with the time and differ', () => {
+    const before = Date.now();
+    const ids = predictionIds(1000);
+    assert.equal(new Set(ids).size, 1000);
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const t = parseInt((ids[0] ?? '').replace('-', '').slice(0, 12), 16);
+    assert.ok(t >= before && t <= Date.now());
+  });
+});
