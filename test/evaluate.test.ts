@@ -11,7 +11,7 @@ import { loadConfig } from '../src/core/config.js';
 import { openFerry } from '../src/app.js';
 import { ferryCli, ROOT } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';
-import { storeEnvs, type StoreEnv } from './helpers/stores.js';
+import { storeEnvs } from './helpers/stores.js';
 
 const MON = join(ROOT, 'fixtures/monitoring');
 const expected = JSON.parse(readFileSync(join(MON, 'evaluation-expected.json'), 'utf8')) as Record<string, Record<string, number>>;
