@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { asFerryError, ExitCode } from '../core/errors.js';
 import { FERRY_VERSION } from '../core/version.js';
+import { alertsCommand } from './commands/alerts.js';
 import { aliasCommand } from './commands/alias.js';
 import { apikeyCommand } from './commands/apikey.js';
 import { archiveCommand } from './commands/archive.js';
@@ -48,6 +49,7 @@ const COMMANDS = [
   compareCommand,
   promoteCommand,
   bestCommand,
+  alertsCommand,
 
   demoCommand,
 ];
