@@ -3,7 +3,8 @@ import type { ModelSignature } from '../core/signature.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import { confidenceOf, confidenceOutput, type ConfidenceSpec, type ScoredOutputs } from './log-confidence.js';
 import { RowEncoder, type ScoredInputs } from './log-encode.js';
-import { deletePredictionsBefore, insertPredictions, type PredictionRow, type PredictionSource } from './prediction-log.js';
+import { openLogSink, type LogSink } from './log-sink.js';
+import { deletePredictionsBefore, type PredictionRow, type PredictionSource } from './prediction-log.js';
 
 /** One scored request (or batch chunk, or stream message batch) to log. */
 export interface PredictionEntry {
@@ -88,6 +89,7 @@ export interface LogStats {
  */
 export class PredictionLogWriter implements PredictionLogger {
   readonly #db: RegistryDb;
+  readonly #sink: LogSink;
   readonly #options: LogWriterOptions;
   readonly #bufferRows: number;
   readonly #flushRows: number;
@@ -108,6 +110,7 @@ export class PredictionLogWriter implements PredictionLogger {
 
   constructor(db: RegistryDb, options: LogWriterOptions) {
     this.#db = db;
+    this.#sink = openLogSink(db);
     this.#options = options;
     this.#bufferRows = options.bufferRows ?? 10_000;
     this.#flushRows = Math.min(options.flushRows ?? 1000, this.#bufferRows);
@@ -169,6 +172,7 @@ export class PredictionLogWriter implements PredictionLogger {
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = undefined;
     this.#immediate = undefined;
+    await this.#sink.close();
   }
 
   /** Log exactly `share` of requests, spread evenly (deterministic, as the shadow mirror). */
@@ -211,7 +215,7 @@ export class PredictionLogWriter implements PredictionLogger {
     let encoded: PredictionRow[];
     try {
       encoded = this.#encode(entries, ids);
-      await insertPredictions(this.#db, encoded);
+      await this.#sink.write(encoded);
     } catch (err) {
       this.#failed += rows;
       this.#dropped += rows;

@@ -21,6 +21,8 @@ export interface DialectHooks {
    * every schema unless told which one, and would find another registry's.
    */
   readonly migrationTableSchema?: string;
+  /** The SQLite file and busy timeout (SQLite only), for modules that open a connection of their own. */
+  readonly sqlite?: { readonly path: string; readonly busyTimeoutMs: number };
   /** Map a driver error to the catalog (busy, unavailable), or undefined to keep it. */
   mapError(err: unknown): FerryError | undefined;
 }
@@ -39,7 +41,7 @@ export class KyselyRegistryStore implements RegistryStore {
 
   /** The database handle for modules with their own tables in the registry database (monitoring). */
   get database(): RegistryDb {
-    return { kysely: this.#db, dialect: this.#hooks.dialect, location: this.location, mapError: (err) => this.#hooks.mapError(err) };
+    return { kysely: this.#db, dialect: this.#hooks.dialect, location: this.location, sqlite: this.#hooks.sqlite, mapError: (err) => this.#hooks.mapError(err) };
   }
 
   /** Apply pending migrations; refuse a database migrated by a newer Ferry. */

@@ -13,6 +13,8 @@ export interface RegistryDb {
   readonly dialect: Dialect;
   /** Where the database is, for messages. */
   readonly location: string;
+  /** The SQLite file, for a second connection of its own (the prediction log's writer thread). */
+  readonly sqlite?: { readonly path: string; readonly busyTimeoutMs: number } | undefined;
   /** Map a driver error to the catalog (busy, unavailable, storage full), or undefined to keep it. */
   mapError(err: unknown): FerryError | undefined;
 }
