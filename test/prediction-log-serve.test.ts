@@ -211,10 +211,15 @@ for (const [store, open] of Object.entries(stores)) {
       assert.equal(bad.status, 400);
     });
 
-    it('counts written predictions in Prometheus', async () => {
+    it('counts written predictions and shows live metrics in Prometheus', async () => {
       const text = await (await fetch(url('/metrics'))).text();
       assert.match(text, /^ferry_prediction_log_written_total 9$/m);
       assert.match(text, /^ferry_prediction_log_queued 0$/m);
+      assert.match(text, /^ferry_live_label_coverage\{model="bc"\} 1$/m);
+      assert.match(text, /^ferry_live_predictions\{model="bc",kind="labelled"\} 7$/m);
+      const accuracy = /^ferry_live_metric\{model="bc",metric="accuracy"\} (\S+)$/m.exec(text)?.[1];
+      assert.ok(Math.abs(Number(accuracy) - 6 / 7) < 1e-12, `accuracy gauge ${accuracy}`);
+      assert.match(text, /^ferry_live_label_coverage\{model="diab"\} 0$/m);
     });
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ferry } from '../../core/errors.js';
 import { applyFeedback } from '../../monitoring/feedback.js';
+import { LiveMetricGauges } from '../../monitoring/live-metrics-gauges.js';
 import { liveMetrics } from '../../monitoring/live-metrics.js';
 import { windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
 import type { ServingContext } from '../context.js';
@@ -12,9 +13,14 @@ const PROTOCOL = 'feedback';
  * Ground truth and live metrics over the prediction log:
  * `POST /v1/feedback` attaches actual values to logged predictions by id (one object or a
  * list; unknown ids are reported, not fatal), and
- * `GET /ferry/v1/models/{model}/metrics?window=1h` answers the live metrics with label coverage.
+ * `GET /ferry/v1/models/{model}/metrics?window=1h` answers the live metrics with label coverage;
+ * the same metrics over the last hour are Prometheus gauges of every logged model (`/metrics`).
  */
 export function feedbackRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  const { config } = ctx;
+  const logged = () => (config.models ? config.models.filter((m) => m.log).map((m) => m.name) : config.defaults.log ? ctx.deployments.models : []);
+  new LiveMetricGauges(ctx.app.database, ctx.metrics.registry, logged);
+
   app.post('/v1/feedback', async (req) => {
     ctx.auth.check(req, 'predict');
     const doc = parseJsonBody(bodyText(req), PROTOCOL);
