@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import type { Ferry } from '../app.js';
 import { asFerryError, ferry } from '../core/errors.js';
 import { listEvents, listRules, recordEvent, type AlertEvent, type AlertRule } from './alerts-store.js';
-import { driftReport, parseWindow } from './drift-run.js';
+import { driftReport, parseWindow, type DriftReport } from './drift-run.js';
 import { liveMetrics } from './live-metrics.js';
 import { higherIsBetter } from './metrics-fns.js';
 import { readPredictionChunks } from './prediction-log.js';
@@ -55,6 +55,8 @@ export interface AlertEngineOptions {
   readonly requestCounter?: RequestCounter | undefined;
   readonly now?: () => number;
   readonly log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Called with every drift report a rule computed (the server sets its drift gauges). */
+  readonly onDrift?: (report: DriftReport) => void;
 }
 
 /** Evaluates rules and delivers alerts; keeps the previous request counts for error rates. */
@@ -116,6 +118,7 @@ export class AlertEngine {
     switch (rule.kind) {
       case 'drift': {
         const report = await driftReport(this.#app, version, { kind: 'log', sinceMs }, { share: rule.threshold });
+        this.#options.onDrift?.(report);
         if (report.currentRows < minRows) return { state: 'unknown', value: null, message: `only ${report.currentRows} logged row(s)` };
         const f = report.features;
         const drifted = f.features.filter((c) => c.drift).map((c) => c.name);

@@ -61,6 +61,8 @@ export interface ServeConfig {
   readonly models: readonly ModelServeConfig[] | undefined;
   readonly defaults: Omit<ModelServeConfig, 'name'>;
   readonly predictionLog: PredictionLogSettings;
+  /** How often alert rules are evaluated inside the server (ms); 0 = not at all. */
+  readonly alertsIntervalMs: number;
 }
 
 /** Command-line flags of `ferry serve` (they win over the file). */
@@ -79,6 +81,8 @@ export interface ServeFlags {
   runtimeWorkers?: string | undefined;
   /** `--log-predictions [share]`: log every model's predictions (true = all of them). */
   logPredictions?: string | boolean | undefined;
+  /** `--alerts-interval <ms>`: evaluate alert rules this often (0 = off). */
+  alertsInterval?: string | undefined;
 }
 
 type Raw = Record<string, unknown>;
@@ -107,7 +111,7 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'runtime_workers', 'inline_below_ms', 'auth', 'tls', 'models', 'defaults', 'prediction_log'], where);
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'runtime_workers', 'inline_below_ms', 'auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms'], where);
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
@@ -139,6 +143,7 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     models,
     defaults,
     predictionLog: predictionLogSettings(file.prediction_log === undefined ? {} : asObject(file.prediction_log, `${where}: prediction_log`), `${where}: prediction_log`),
+    alertsIntervalMs: (flags.alertsInterval !== undefined ? int(flags.alertsInterval, '--alerts-interval', 0) : int(file.alerts_interval_ms, `${where}: alerts_interval_ms`, 0)) ?? 60_000,
   });
 }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Ferry } from '../app.js';
 import { FERRY_VERSION } from '../core/version.js';
+import { AlertEngine, countsFromPrometheus } from '../monitoring/alerts.js';
 import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
@@ -14,6 +15,7 @@ import { createHttpApp } from './http/app.js';
 import { feedbackRoutes } from './http/feedback.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
 import { mlflowRoutes } from './http/mlflow.js';
+import { DriftGauges, monitoringRoutes } from './http/monitoring.js';
 import { oipRoutes } from './http/oip.js';
 import { opsRoutes } from './http/ops.js';
 import { InferenceService } from './inference.js';
@@ -48,6 +50,9 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
   for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes]) routes(http, context);
+  const driftGauges = new DriftGauges(metrics.registry);
+  monitoringRoutes(http, context, driftGauges);
+  const alerts = startAlerts(app, config, metrics, logger, driftGauges);
   const address = await http.listen({ host: config.host, port: config.port });
 
   let grpcServer: grpc.Server | undefined;
@@ -60,6 +65,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     } catch (err) {
       // Do not leave the HTTP side listening with nothing to stop it.
       if (authRefresh) clearInterval(authRefresh);
+      await alerts?.stop();
       await http.close();
       await predictionLog.close();
       await deployments.close();
@@ -74,6 +80,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     context,
     async close() {
       if (authRefresh) clearInterval(authRefresh);
+      await alerts?.stop();
       httpState.closing = true;
       await Promise.all([
         http.close(),
@@ -113,4 +120,16 @@ function openPredictionLog(app: Ferry, config: ServeConfig, metrics: ServingMetr
     },
   });
   return writer;
+}
+
+/** Evaluate alert rules inside the server (`alerts_interval_ms`, 0 = off); error rates come from this server's own counters. */
+function startAlerts(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges): AlertEngine | undefined {
+  if (config.alertsIntervalMs <= 0) return undefined;
+  const engine = new AlertEngine(app, {
+    requestCounter: async (model) => countsFromPrometheus(await metrics.registry.getSingleMetricAsString('ferry_requests_total'), model),
+    onDrift: (report) => gauges.record(report),
+    log: (msg, extra) => logger.info(extra ?? {}, msg),
+  });
+  engine.start(config.alertsIntervalMs);
+  return engine;
 }
