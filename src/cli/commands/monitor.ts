@@ -105,7 +105,7 @@ async function logTarget(app: Ferry, ref: string): Promise<{ model: string; vers
   const parsed = parseModelRef(ref);
   if (!(await app.registry.store.getModel(parsed.model))) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: parsed.model });
   if (parsed.kind === 'latest') return { model: parsed.model, version: undefined };
-  const version = parsed.kind === 'version' ? parsed.version : (await app.registry.resolve(parsed)).version;
+  const version = (await app.registry.resolve(parsed)).version;
   return { model: parsed.model, version: String(version) };
 }
 
