@@ -83,7 +83,7 @@ for (const [name, open] of Object.entries(stores)) {
       writeFileSync(jsonl, '{"pid":"p7","label":1}\n');
       const r = await ferryCli(['feedback', '--file', jsonl, '--id-column', 'pid', '--actual-column', 'label', '--json'], store.env);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(JSON.parse(r.stdout).attached, 1);
+      assert.equal((JSON.parse(r.stdout) as { attached: number }).attached, 1);
       const missing = await ferryCli(['feedback', '--file', jsonl], store.env);
       assert.equal(missing.code, 2);
       assert.match(missing.stderr, /no column named by --id-column prediction_id; its columns are pid, label/);
@@ -125,7 +125,7 @@ for (const [name, open] of Object.entries(stores)) {
     it('ferry monitor prune deletes predictions older than the given age', async () => {
       const r = await ferryCli(['monitor', 'prune', '--older-than', '30d', '--json'], store.env);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(JSON.parse(r.stdout).deleted, 2);
+      assert.equal((JSON.parse(r.stdout) as { deleted: number }).deleted, 2);
     });
   });
 }
