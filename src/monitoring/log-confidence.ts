@@ -25,6 +25,22 @@ const FLOAT = new Set(['float32', 'float64', 'float16']);
  * output of one value per row whose name says it is a probability (binary `[N]`/`[N,1]`).
  */
 export function confidenceOutput(signature: ModelSignature, spec: ConfidenceSpec | undefined): TensorSpec | undefined {
+  // Called per request: remember the answer per signature (and named output).
+  const key = spec?.output ?? '';
+  let bySpec = FOUND.get(signature);
+  if (!bySpec) {
+    bySpec = new Map();
+    FOUND.set(signature, bySpec);
+  }
+  if (bySpec.has(key)) return bySpec.get(key);
+  const found = findConfidenceOutput(signature, spec);
+  bySpec.set(key, found);
+  return found;
+}
+
+const FOUND = new WeakMap<ModelSignature, Map<string, TensorSpec | undefined>>();
+
+function findConfidenceOutput(signature: ModelSignature, spec: ConfidenceSpec | undefined): TensorSpec | undefined {
   if (spec?.output !== undefined) return signature.outputs.find((o) => o.name === spec.output);
   const floats = signature.outputs.filter((o) => FLOAT.has(o.dtype));
   return floats.find((o) => o.shape.length === 2 && (o.shape[1] ?? 0) >= 2)

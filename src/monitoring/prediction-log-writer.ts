@@ -53,7 +53,7 @@ export interface LogPolicy {
 }
 
 export interface LogWriterOptions {
-  /** The policy of a model, or undefined when it is not logged. */
+  /** The policy of a model, or undefined when it is not logged (asked once per model, then remembered). */
   readonly policy: (model: string) => LogPolicy | undefined;
   /** Rows the buffer holds before it drops (default 10 000). */
   readonly bufferRows?: number;
@@ -96,7 +96,9 @@ export class PredictionLogWriter implements PredictionLogger {
   readonly #flushIntervalMs: number;
   readonly #queue: PredictionEntry[] = [];
   readonly #ids: (readonly string[])[] = [];
+  readonly #at: number[] = [];
   readonly #sampleCounts = new Map<string, number>();
+  readonly #policies = new Map<string, LogPolicy | undefined>();
   readonly #encoders = new WeakMap<ModelSignature, RowEncoder>();
   #queuedRows = 0;
   #written = 0;
@@ -124,12 +126,12 @@ export class PredictionLogWriter implements PredictionLogger {
   }
 
   enabled(model: string): boolean {
-    return !this.#closed && (this.#options.policy(model)?.sample ?? 0) > 0;
+    return !this.#closed && (this.#policy(model)?.sample ?? 0) > 0;
   }
 
   log(entry: PredictionEntry): readonly string[] | undefined {
     if (this.#closed || entry.rows <= 0) return undefined;
-    const policy = this.#options.policy(entry.model);
+    const policy = this.#policy(entry.model);
     if (!policy || !this.#sampled(entry.model, policy.sample)) return undefined;
     if (this.#queuedRows + entry.rows > this.#bufferRows) {
       this.#dropped += entry.rows;
@@ -137,8 +139,9 @@ export class PredictionLogWriter implements PredictionLogger {
       return undefined;
     }
     const ids = predictionIds(entry.rows);
-    this.#queue.push(entry.at === undefined ? { ...entry, at: Date.now() } : entry);
+    this.#queue.push(entry);
     this.#ids.push(ids);
+    this.#at.push(entry.at ?? Date.now());
     this.#queuedRows += entry.rows;
     this.#schedule();
     return ids;
@@ -175,6 +178,13 @@ export class PredictionLogWriter implements PredictionLogger {
     await this.#sink.close();
   }
 
+  #policy(model: string): LogPolicy | undefined {
+    if (this.#policies.has(model)) return this.#policies.get(model);
+    const policy = this.#options.policy(model);
+    if (this.#policies.size < 10_000) this.#policies.set(model, policy);
+    return policy;
+  }
+
   /** Log exactly `share` of requests, spread evenly (deterministic, as the shadow mirror). */
   #sampled(model: string, share: number): boolean {
     if (share >= 1) return true;
@@ -202,8 +212,9 @@ export class PredictionLogWriter implements PredictionLogger {
     }
     const entries = this.#queue.splice(0);
     const ids = this.#ids.splice(0);
+    const at = this.#at.splice(0);
     const rows = entries.reduce((n, e) => n + e.rows, 0);
-    this.#flushing = this.#write(entries, ids, rows).finally(() => {
+    this.#flushing = this.#write(entries, ids, at, rows).finally(() => {
       this.#queuedRows -= rows;
       this.#flushing = undefined;
       if (this.#queue.length > 0) this.#schedule();
@@ -211,10 +222,10 @@ export class PredictionLogWriter implements PredictionLogger {
     return this.#flushing;
   }
 
-  async #write(entries: readonly PredictionEntry[], ids: readonly (readonly string[])[], rows: number): Promise<void> {
+  async #write(entries: readonly PredictionEntry[], ids: readonly (readonly string[])[], at: readonly number[], rows: number): Promise<void> {
     let encoded: PredictionRow[];
     try {
-      encoded = this.#encode(entries, ids);
+      encoded = this.#encode(entries, ids, at);
       await this.#sink.write(encoded);
     } catch (err) {
       this.#failed += rows;
@@ -227,16 +238,17 @@ export class PredictionLogWriter implements PredictionLogger {
     this.#options.observer?.onWritten?.(rows);
   }
 
-  #encode(entries: readonly PredictionEntry[], ids: readonly (readonly string[])[]): PredictionRow[] {
+  #encode(entries: readonly PredictionEntry[], ids: readonly (readonly string[])[], at: readonly number[]): PredictionRow[] {
     const out: PredictionRow[] = [];
     entries.forEach((e, k) => {
+      const time = at[k] ?? Date.now();
       const rowIds = ids[k] ?? [];
       let encoder = this.#encoders.get(e.signature);
       if (!encoder) {
         encoder = new RowEncoder(e.signature);
         this.#encoders.set(e.signature, encoder);
       }
-      const spec = this.#options.policy(e.model)?.confidence;
+      const spec = this.#policy(e.model)?.confidence;
       const confidence = e.confidence ?? confidenceOf(confidenceOutput(e.signature, spec), e.outputs, e.rows);
       const min = spec?.min;
       const latency = e.latencyMs;
@@ -247,7 +259,7 @@ export class PredictionLogWriter implements PredictionLogger {
           id: rowIds[r] ?? randomUUID(),
           model: e.model,
           version: e.version,
-          at: e.at ?? Date.now(),
+          at: time,
           source: e.source,
           inputs: encoder.inputs(e.inputs, r),
           outputs: encoder.outputs(e.outputs, r, e.rows),
