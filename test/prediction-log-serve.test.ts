@@ -177,9 +177,10 @@ for (const [store, open] of Object.entries(stores)) {
         if (probs) assert.ok(Math.abs(p.confidence - Math.max(...probs)) < 1e-6);
         assert.equal(p.lowConfidence, p.confidence < 0.99);
       }
-      // MLflow rows keep the request's columns (one input given as a whole row).
+      // MLflow rows giving the whole input under its name are logged by column too.
       const mlflowRow = byId.get(ids.mlflow?.[0] ?? '');
-      assert.deepEqual(Object.keys(mlflowRow?.inputs ?? {}), ['input']);
+      assert.deepEqual(Object.keys(mlflowRow?.inputs ?? {}), columns);
+      assert.equal(mlflowRow?.inputs.mean_radius, bcRows[4]?.[0]);
       assert.equal((await listPredictions(env.app.database, { model: 'diab' })).length, 2);
       assert.ok(logged.some((p) => p.lowConfidence) || logged.every((p) => (p.confidence ?? 0) >= 0.99));
     });

@@ -22,9 +22,11 @@ export type ScoredInputs =
  */
 export class RowEncoder {
   readonly #inputs: readonly InputPlan[];
+  readonly #byName: ReadonlyMap<string, InputPlan>;
 
   constructor(signature: ModelSignature) {
     this.#inputs = signature.inputs.map(planInput);
+    this.#byName = new Map(this.#inputs.map((p) => [p.name, p]));
   }
 
   /** Inputs of row `r` as a JSON object. */
@@ -33,8 +35,15 @@ export class RowEncoder {
       const row = inputs.rows[r] ?? r;
       let s = '{';
       for (const name of inputs.frame.columns) {
-        const col = inputs.frame.column(name);
-        s += `${s.length > 1 ? ',' : ''}${JSON.stringify(name)}:${json(col?.[row] ?? null)}`;
+        const cell = inputs.frame.column(name)?.[row] ?? null;
+        // A whole input given under its name (`{"input": [30 values]}`) is logged by column, like tensors.
+        const keys = Array.isArray(cell) ? this.#byName.get(name)?.keys : undefined;
+        const flat = keys ? (cell as unknown[]).flat(8) : undefined;
+        if (keys && flat && flat.length === keys.length) {
+          for (let j = 0; j < keys.length; j++) s += (s.length > 1 ? ',' : '') + (keys[j] as string) + json(flat[j]);
+        } else {
+          s += `${s.length > 1 ? ',' : ''}${JSON.stringify(name)}:${json(cell)}`;
+        }
       }
       return `${s}}`;
     }
