@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chiSquare, chiSquareTwoSample, jensenShannon, ksStatistic, wasserstein, zTest } from '../src/monitoring/drift.js';
+import * as stats from '../src/monitoring/stats.js';
 import { chiSquareSf, gammaQ, kolmogorovSf, ksTwoSampleP, normalCdf } from '../src/monitoring/stats.js';
 import { ROOT } from './helpers/env.js';
 
@@ -76,4 +77,14 @@ test('two-proportion Z-test', () => {
     close(r.statistic, c.z, 1e-9, 1e-12, 'z');
     close(r.p, c.p, 1e-9, 1e-300, 'z p');
   }
+});
+
+test('sortFloat64 (radix) sorts like TypedArray#sort: negatives, zeros, infinities, subnormals', () => {
+  const { sortFloat64 } = stats;
+  let seed = 1;
+  const r = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const a = Float64Array.from({ length: 5000 }, () => (r() - 0.5) * 10 ** Math.floor(r() * 12 - 6));
+  a.set([-0, 0, -Infinity, Infinity, 5e-324, -5e-324, 1, 1, -1], 0);
+  assert.deepEqual([...sortFloat64(a)], [...Float64Array.from(a).sort()]);
+  assert.deepEqual([...sortFloat64(Float64Array.from([3, -1, 2]))], [-1, 2, 3]);
 });

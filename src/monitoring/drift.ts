@@ -16,7 +16,7 @@
 import { ferry } from '../core/errors.js';
 import { categoryKey, isMissing, numericValue, stdOf, type ColumnProfile, type NumericColumnProfile, type Profile } from './profile.js';
 import { KllSketch } from './sketch.js';
-import { chiSquareSf, ksTwoSampleP, normalCdf } from './stats.js';
+import { chiSquareSf, ksTwoSampleP, normalCdf, sortFloat64 } from './stats.js';
 
 export const DRIFT_TESTS = ['ks', 'wasserstein', 'chisquare', 'z', 'jensenshannon', 'psi'] as const;
 export type DriftTestName = (typeof DRIFT_TESTS)[number];
@@ -61,7 +61,7 @@ export interface DriftOptions {
 }
 
 /** Current data: column name → raw values. */
-export type CurrentColumns = ReadonlyMap<string, readonly unknown[]>;
+export type CurrentColumns = ReadonlyMap<string, ArrayLike<unknown>>;
 
 /** Test every reference column that the current data has; columns absent from it are an error. */
 export function driftOf(reference: Readonly<Record<string, ColumnProfile>>, current: CurrentColumns, options: DriftOptions = {}): DriftResult {
@@ -90,7 +90,7 @@ export function profileDrift(profile: Profile, inputs: CurrentColumns, outputs: 
 }
 
 /** Test one column; undefined when the current data holds no values for it. */
-export function columnDrift(name: string, ref: ColumnProfile, values: readonly unknown[], options: DriftOptions = {}): ColumnDrift | undefined {
+export function columnDrift(name: string, ref: ColumnProfile, values: ArrayLike<unknown>, options: DriftOptions = {}): ColumnDrift | undefined {
   const numeric = ref.kind === 'numeric';
   const cur = numeric ? currentNumbers(values) : undefined;
   const curCounts = numeric && cur ? undefined : categoryCounts(values);
@@ -105,7 +105,7 @@ export function columnDrift(name: string, ref: ColumnProfile, values: readonly u
     const union = new Set([...Object.keys(ref.distinct), ...distinctUpTo(cur, FEW_DISTINCT + 1)]);
     if (union.size <= FEW_DISTINCT) {
       refCounts = new Map(Object.entries(ref.distinct));
-      curCategorical = categoryCounts(cur.map(String));
+      curCategorical = categoryCounts(Array.from(cur, String));
     }
   }
   const nUnique = refCounts && curCategorical ? new Set([...refCounts.keys(), ...curCategorical.counts.keys()]).size : Number.POSITIVE_INFINITY;
@@ -130,7 +130,7 @@ export function columnDrift(name: string, ref: ColumnProfile, values: readonly u
     }
   } else {
     const refNum = ref as NumericColumnProfile;
-    const sorted = Float64Array.from(cur ?? []).sort();
+    const sorted = sortFloat64(cur as Float64Array);
     const { values: rv, weights: rw } = KllSketch.fromJSON(refNum.sketch).sorted();
     switch (test) {
       case 'ks': {
@@ -149,22 +149,28 @@ export function columnDrift(name: string, ref: ColumnProfile, values: readonly u
   return { name, test, statistic, ...(p !== undefined ? { p_value: p } : { distance: distance as number }), threshold, drift };
 }
 
-function currentNumbers(values: readonly unknown[]): number[] | undefined {
-  const out: number[] = [];
-  for (const v of values) {
+/** The numeric values of a column (missing and non-numeric cells left out, as not comparable). */
+function currentNumbers(values: ArrayLike<unknown>): Float64Array {
+  const out = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'number') {
+      if (v === v && v !== Infinity && v !== -Infinity) out[n++] = v;
+      continue;
+    }
     if (isMissing(v)) continue;
     const x = numericValue(v);
-    // A non-number in a numeric column: test it as categories instead? The reference is
-    // numeric, so such a value is simply not comparable; it is left out like a missing one.
-    if (x !== undefined) out.push(x);
+    if (x !== undefined) out[n++] = x;
   }
-  return out;
+  return out.subarray(0, n);
 }
 
-function categoryCounts(values: readonly unknown[]): { counts: Map<string, number>; total: number } {
+function categoryCounts(values: ArrayLike<unknown>): { counts: Map<string, number>; total: number } {
   const counts = new Map<string, number>();
   let total = 0;
-  for (const v of values) {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     if (isMissing(v)) continue;
     const k = typeof v === 'number' ? String(v) : categoryKey(v);
     counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -173,7 +179,7 @@ function categoryCounts(values: readonly unknown[]): { counts: Map<string, numbe
   return { counts, total };
 }
 
-function distinctUpTo(values: readonly number[], limit: number): string[] {
+function distinctUpTo(values: Float64Array, limit: number): string[] {
   const seen = new Set<string>();
   for (const v of values) {
     seen.add(String(v));

@@ -126,3 +126,62 @@ export function ksTwoSampleP(d: number, n: number, m: number): number {
   const s = Math.sqrt(ne);
   return kolmogorovSf((s + 0.12 + 0.11 / s) * d);
 }
+
+/**
+ * Sort doubles ascending (NaN last), by LSD radix sort on their bit patterns: 4 passes of 16
+ * bits. V8's TypedArray#sort takes ~25 ms for 100 000 values; this takes a few, which is what
+ * keeps drift over 100 000 rows × 30 columns under a second.
+ */
+export function sortFloat64(input: Float64Array): Float64Array {
+  const n = input.length;
+  if (n < 512) return Float64Array.from(input).sort();
+  let keys = new Float64Array(input);
+  let k32 = new Uint32Array(keys.buffer);
+  // Order-preserving transform: flip every bit of negatives, only the sign bit of the rest.
+  for (let i = 0; i < n; i++) {
+    const hi = k32[2 * i + 1] as number;
+    if (hi & 0x80000000) {
+      k32[2 * i + 1] = ~hi >>> 0;
+      k32[2 * i] = ~(k32[2 * i] as number) >>> 0;
+    } else {
+      k32[2 * i + 1] = (hi | 0x80000000) >>> 0;
+    }
+  }
+  let other = new Float64Array(n);
+  let o32 = new Uint32Array(other.buffer);
+  const counts = new Uint32Array(65536);
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass < 2 ? 0 : 1;
+    const shift = (pass % 2) * 16;
+    counts.fill(0);
+    for (let i = 0; i < n; i++) {
+      const d = ((k32[2 * i + word] as number) >>> shift) & 0xffff;
+      counts[d] = (counts[d] as number) + 1;
+    }
+    let sum = 0;
+    for (let b = 0; b < 65536; b++) {
+      const c = counts[b] as number;
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const d = ((k32[2 * i + word] as number) >>> shift) & 0xffff;
+      const j = (counts[d] as number);
+      counts[d] = j + 1;
+      o32[2 * j] = k32[2 * i] as number;
+      o32[2 * j + 1] = k32[2 * i + 1] as number;
+    }
+    [keys, other] = [other, keys];
+    [k32, o32] = [o32, k32];
+  }
+  for (let i = 0; i < n; i++) {
+    const hi = k32[2 * i + 1] as number;
+    if (hi & 0x80000000) {
+      k32[2 * i + 1] = (hi & 0x7fffffff) >>> 0;
+    } else {
+      k32[2 * i + 1] = ~hi >>> 0;
+      k32[2 * i] = ~(k32[2 * i] as number) >>> 0;
+    }
+  }
+  return keys;
+}
