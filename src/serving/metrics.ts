@@ -36,6 +36,8 @@ export class ServingMetrics {
     this.shadowRequests = new Counter({ name: 'ferry_shadow_requests_total', help: 'Requests mirrored to a shadow version, by outcome (agree, differ, error).', labelNames: ['model', 'outcome'], registers: [registry] });
     this.predictionLogWritten = new Counter({ name: 'ferry_prediction_log_written_total', help: 'Predictions (rows) written to the prediction log.', registers: [registry] });
     this.predictionLogDropped = new Counter({ name: 'ferry_prediction_log_dropped_total', help: 'Predictions (rows) not logged: buffer_full (the bounded buffer was full) or write_failed (the database refused the batch).', labelNames: ['reason'], registers: [registry] });
+    // Both series exist from the start, so `rate(…[5m]) > 0` alerts work before the first drop.
+    for (const reason of ['buffer_full', 'write_failed']) this.predictionLogDropped.labels(reason).inc(0);
     const queued = () => this.#logStats?.().queued ?? 0;
     this.predictionLogQueued = new Gauge({
       name: 'ferry_prediction_log_queued', help: 'Predictions (rows) waiting in the prediction log buffer.', registers: [registry],
