@@ -13,6 +13,7 @@ import { openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { listEvents, removeRule, saveRule, type AlertRule } from '../src/monitoring/alerts-store.js';
 import { AlertEngine, countsFromPrometheus } from '../src/monitoring/alerts.js';
+import { applyFeedback } from '../src/monitoring/feedback.js';
 import { insertPredictions } from '../src/monitoring/prediction-log.js';
 import { ferryCli } from './helpers/env.js';
 import { fixture, table } from './helpers/fixtures.js';
@@ -141,6 +142,22 @@ for (const store of envs) {
       assert.equal(none?.action, 'skipped');
       await removeRule(app.database, 'errors');
       assert.equal(countsFromPrometheus('# HELP x\nferry_requests_total{model="breast",version="1",protocol="oip",code="200"} 90\nferry_requests_total{model="breast",version="1",protocol="oip",code="500"} 10\nferry_requests_total{model="other",version="1",protocol="oip",code="500"} 7\n', 'breast')?.errors, 10);
+    });
+
+    it('a live metric below its threshold fires once enough labelled predictions exist', async () => {
+      await saveRule(app.database, rule({ name: 'accuracy', kind: 'metric', metric: 'accuracy', threshold: 0.9, minRows: 20 }));
+      try {
+        const engine = new AlertEngine(app, { delivery: FAST, now: () => T });
+        const pick = async () => (await engine.tick()).find((x) => x.rule === 'accuracy');
+        assert.equal((await pick())?.action, 'skipped', 'no labels yet: no verdict');
+        // Every shifted row was predicted 1; label 30 of the 50 as 1 → accuracy 0.6.
+        await applyFeedback(app.database, Array.from({ length: 50 }, (_, i) => ({ prediction_id: `shifted-${i}`, actual: i < 30 ? 1 : 0 })));
+        const fired = await pick();
+        assert.deepEqual([fired?.verdict.state, fired?.verdict.value, fired?.event?.delivery], ['firing', 0.6, 'no-webhook']);
+        assert.match(fired?.verdict.message ?? '', /live accuracy 0.6 below 0.9 over 50 labelled prediction\(s\)/);
+      } finally {
+        await removeRule(app.database, 'accuracy');
+      }
     });
 
     it('CLI: add validates rules, list, run --once, history', async () => {
