@@ -39,6 +39,8 @@ export default tseslint.config(
   layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch']),
   // batch (issue #5) sits on the scoring core and the data layer; servers and the CLI call it, not the reverse.
   layerRule('batch', ['cli', 'serving']),
+  // monitoring (issue #7) may use core, registry, artifacts, runtimes, scoring and data.
+  layerRule('monitoring', ['serving', 'cli', 'batch']),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {

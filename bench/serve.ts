@@ -16,6 +16,7 @@ import { GrpcDriver } from './lib/grpc-driver.js';
 import { HttpDriver } from './lib/http-driver.js';
 import { bareJson, grpcInferRequest, mlflow, oipBinary, oipJson } from './lib/payloads.js';
 import { rawRun } from './lib/raw-run.js';
+import { LOG_CONCURRENCY, logCells, logTable, logTarget, type LogRow } from './lib/log-cost.js';
 import { largeTable, mainTable, ms, rate, targetsList, type LargeRow, type ResultRow } from './lib/report.js';
 import { MODELS, startBare, startFerry, type FerryServer } from './lib/servers.js';
 import { loadSettings, type Settings } from './lib/settings.js';
@@ -63,6 +64,7 @@ interface Results {
   readonly bare: Map<number, Summary>;
   readonly rows: ResultRow[];
   readonly large: LargeRow[];
+  log: LogRow[];
 }
 
 async function rawCell(s: Settings, row: readonly number[], out: Results): Promise<void> {
@@ -117,6 +119,19 @@ async function largeCells(server: FerryServer, s: Settings, wanted: (id: string)
   }
 }
 
+/** Prediction log off vs on (bench/lib/log-cost.ts). */
+async function logCostCells(server: FerryServer, s: Settings, one: readonly number[][], wanted: (id: string) => boolean, out: Results): Promise<void> {
+  if (!wanted(`log/c${LOG_CONCURRENCY}`)) return;
+  const off = PROTOCOLS[0]!.driver(server, MODELS.on, one);
+  const on = PROTOCOLS[0]!.driver(server, MODELS.onLogged, one);
+  try {
+    out.log = await logCells(server.url, { off, on }, (id, d) => measure(id, d, LOG_CONCURRENCY, s, server.child.proc.pid));
+  } finally {
+    off.close();
+    on.close();
+  }
+}
+
 function ortVersion(): string {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string };
   return pkg.version;
@@ -141,9 +156,13 @@ function markdown(s: Settings, r: Results): string {
     '',
     'Tensor MB/s counts the 4-byte FP32 payload delivered; wire MB/s the request bodies (JSON text, header + raw bytes, protobuf).',
     '',
+    `### Prediction log cost: OIP REST JSON, batching on, concurrency ${LOG_CONCURRENCY}, logging off vs on (100 % sampling), alternated`,
+    '',
+    r.log.length > 0 ? logTable(r.log) : '_not run_',
+    '',
     '### Targets',
     '',
-    targetsList(targets),
+    targetsList([...targets, logTarget(r.log)]),
     '',
   ].join('\n');
 }
@@ -152,18 +171,19 @@ async function main(): Promise<void> {
   const s = loadSettings();
   const wanted = (id: string) => !s.filter || s.filter.test(id);
   const one = [fixtureRows()[0] ?? []];
-  const out: Results = { raw: undefined, bare: new Map(), rows: [], large: [] };
+  const out: Results = { raw: undefined, bare: new Map(), rows: [], large: [], log: [] };
   if (s.profileDir) mkdirSync(s.profileDir, { recursive: true });
 
   if (wanted('raw')) await rawCell(s, one[0]!, out);
   await bareCells('ceiling', s, one, wanted, out);
   await bareCells('bare', s, one, wanted, out);
-  const ferryIds = [...PROTOCOLS.flatMap((p) => ['off', 'on'].flatMap((b) => s.concurrency.map((c) => `${p.id}/${b}/c${c}`))), ...PROTOCOLS.map((p) => `large/${p.id}`)];
+  const ferryIds = [...PROTOCOLS.flatMap((p) => ['off', 'on'].flatMap((b) => s.concurrency.map((c) => `${p.id}/${b}/c${c}`))), ...PROTOCOLS.map((p) => `large/${p.id}`), `log/c${LOG_CONCURRENCY}`];
   if (ferryIds.some(wanted)) {
     const server = await startFerry(s.batching, s.profileDir);
     try {
       await ferryCells(server, s, one, wanted, out);
       await largeCells(server, s, wanted, out);
+      await logCostCells(server, s, one, wanted, out);
     } finally {
       await server.stop();
     }

@@ -5,6 +5,7 @@ import { openPostgresStore } from './registry/postgres-store.js';
 import { Registry } from './registry/registry.js';
 import { openSqliteStore } from './registry/sqlite-store.js';
 import type { KyselyRegistryStore, RegistrySql } from './registry/kysely-store.js';
+import type { RegistryDb } from './registry/registry-db.js';
 import { RuntimeCatalog } from './runtimes/catalog.js';
 import type { RuntimeOptions } from './runtimes/model-runtime.js';
 import { ModelLoader } from './scoring/model-loader.js';
@@ -16,6 +17,8 @@ export interface Ferry {
   readonly registry: Registry;
   /** The registry database, for areas with tables of their own (batch runs, jobs, leases). */
   readonly registrySql: RegistrySql;
+  /** The registry database, for modules with their own tables in it (src/monitoring). */
+  readonly database: RegistryDb;
   readonly runtimes: RuntimeCatalog;
   readonly loader: ModelLoader;
   /** The one scoring core. */
@@ -38,6 +41,7 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
     config,
     registry,
     registrySql: store.sql(),
+    database: store.database,
     runtimes,
     loader,
     scorer,

@@ -8,7 +8,7 @@ import { MODEL_PATH, ROOT } from './fixture.js';
 const FERRY_BIN = join(ROOT, 'bin/ferry.js');
 
 /** Model names in the bench's ferry.yaml. */
-export const MODELS = { off: 'bc', on: 'bcb' } as const;
+export const MODELS = { off: 'bc', on: 'bcb', onLogged: 'bcbl' } as const;
 
 export interface BatchingOptions {
   readonly maxBatchSize: number;
@@ -66,6 +66,12 @@ function ferryYaml(batching: BatchingOptions): string {
     '    batching:',
     `      max_batch_size: ${batching.maxBatchSize}`,
     `      max_queue_delay_us: ${batching.maxQueueDelayUs}`,
+    // The same model and batching with every request in the prediction log (bench/lib/log-cost.ts).
+    `  - name: ${MODELS.onLogged}`,
+    '    log: true',
+    '    batching:',
+    `      max_batch_size: ${batching.maxBatchSize}`,
+    `      max_queue_delay_us: ${batching.maxQueueDelayUs}`,
     '',
   ].join('\n');
 }
@@ -75,7 +81,7 @@ export async function startFerry(batching: BatchingOptions, profileDir?: string)
   const { dir: home, remove } = tempDir('ferry-bench-');
   try {
     const env = childEnv({ FERRY_HOME: home });
-    for (const name of [MODELS.off, MODELS.on]) await runCli(['register', MODEL_PATH, '--name', name], env);
+    for (const name of [MODELS.off, MODELS.on, MODELS.onLogged]) await runCli(['register', MODEL_PATH, '--name', name], env);
     const config = join(home, 'ferry.yaml');
     writeFileSync(config, ferryYaml(batching));
     const { child, info } = await startChild<{ http: string; grpc: number }>('ferry serve', {

@@ -1,14 +1,23 @@
 import { Command, CommanderError } from 'commander';
 import { asFerryError, ExitCode } from '../core/errors.js';
 import { FERRY_VERSION } from '../core/version.js';
+import { alertsCommand } from './commands/alerts.js';
 import { aliasCommand } from './commands/alias.js';
 import { apikeyCommand } from './commands/apikey.js';
 import { archiveCommand } from './commands/archive.js';
 import { batchCommand } from './commands/batch.js';
+import { bestCommand } from './commands/best.js';
+import { compareCommand } from './commands/compare.js';
 import { demoCommand } from './commands/demo.js';
+import { monitorDriftCommand } from './commands/drift.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { feedbackCommand } from './commands/feedback.js';
 import { gcCommand } from './commands/gc.js';
 import { modelsCommand } from './commands/models.js';
+import { monitorCommand } from './commands/monitor.js';
 import { predictCommand } from './commands/predict.js';
+import { profileCommand } from './commands/profile.js';
+import { promoteCommand } from './commands/promote.js';
 import { registerCommand } from './commands/register.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { serveCommand } from './commands/serve.js';
@@ -34,8 +43,17 @@ const COMMANDS = [
   // stream (issue #6)
 
   // prediction log, feedback (issue #7)
+  feedbackCommand,
+  monitorCommand,
 
   // profile, drift, evaluate, compare, promote, alerts (issue #7)
+  profileCommand,
+  monitorDriftCommand,
+  evaluateCommand,
+  compareCommand,
+  promoteCommand,
+  bestCommand,
+  alertsCommand,
 
   demoCommand,
 ];

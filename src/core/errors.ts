@@ -133,6 +133,15 @@ export const errorCatalog = {
 
   // --- evaluation: profiles, drift, comparison, promotion, alerts (issue #7) ---
   // (add this area's codes directly below this line)
+  FERRY_E_PROFILE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, '{model}:{version} has no reference profile. Store one with `ferry profile {model}:{version} <data>` or `ferry register … --reference <data>`.'),
+  FERRY_E_PROFILE_MISMATCH: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Profiles of column "{column}" cannot be combined: {detail}.'),
+  FERRY_E_DRIFT_NO_DATA: spec(400, FAILED_PRECONDITION, X.BAD_INPUT, 'No current data to test for drift: {detail}.'),
+  FERRY_E_LABEL_MISSING: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'The label column "{label}" is not in the data. Columns present: {present}.'),
+  FERRY_E_METRIC_UNAVAILABLE: spec(400, FAILED_PRECONDITION, X.BAD_INPUT, 'Metric "{metric}" is not known for {subject}. {hint}'),
+  FERRY_E_GATE_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Promotion gate "{gate}" is not valid: {detail}. Write "<metric> >= champion.<metric>", "<metric> >= 0.9" (also >, <=, <) or "no-drift".'),
+  FERRY_E_PROMOTION_REFUSED: spec(409, FAILED_PRECONDITION, X.CONFLICT, '{model}:{version} was not promoted to @{alias}; failed gate(s): {failed}. The alias is unchanged.'),
+  FERRY_E_ALERT_RULE_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Alert rule is not valid: {detail}.'),
+  FERRY_E_ALERT_RULE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'There is no alert rule "{rule}". Run `ferry alerts list` to see the rules.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -3,6 +3,7 @@ import { asFerryError, ferry, FerryError, quoteList } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
 import { migrationProvider, type Dialect } from './migrations.js';
 import type { AliasesTable, AliasEventsTable, ApiKeysTable, ModelsTable, RegistryDatabase, VersionsTable } from './schema.js';
+import type { RegistryDb } from './registry-db.js';
 import type { RegistryStore } from './store.js';
 import type { Alias, AliasEvent, ApiKey, ApiScope, Model, ModelFilter, ModelVersion, NewVersion, ShadowResult, Tags, VersionFilter } from './types.js';
 
@@ -20,6 +21,8 @@ export interface DialectHooks {
    * every schema unless told which one, and would find another registry's.
    */
   readonly migrationTableSchema?: string;
+  /** The SQLite file and busy timeout (SQLite only), for modules that open a connection of their own. */
+  readonly sqlite?: { readonly path: string; readonly busyTimeoutMs: number };
   /** Map a driver error to the catalog (busy, unavailable), or undefined to keep it. */
   mapError(err: unknown): FerryError | undefined;
 }
@@ -50,6 +53,11 @@ export class KyselyRegistryStore implements RegistryStore {
    */
   sql(): RegistrySql {
     return { db: this.#db, dialect: this.#hooks.dialect, mapError: (err) => this.#hooks.mapError(err) };
+  }
+
+  /** The database handle for modules with their own tables in the registry database (monitoring). */
+  get database(): RegistryDb {
+    return { kysely: this.#db, dialect: this.#hooks.dialect, location: this.location, sqlite: this.#hooks.sqlite, mapError: (err) => this.#hooks.mapError(err) };
   }
 
   /** Apply pending migrations; refuse a database migrated by a newer Ferry. */

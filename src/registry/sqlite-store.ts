@@ -35,6 +35,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
   const hooks: DialectHooks = {
     dialect: 'sqlite',
     lockRows: false,
+    sqlite: { path, busyTimeoutMs },
     mapError: (err) => mapSqliteError(err, path, busyTimeoutMs),
   };
   const db = new Kysely<RegistryDatabase>({ dialect: new ImmediateSqliteDialect({ database }) });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ferry } from '../core/errors.js';
+import type { ConfidenceSpec } from '../monitoring/log-confidence.js';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '../scoring/batcher.js';
 
 /** One weighted route of a canary split: a pointer (`latest`, an alias or a version number). */
@@ -24,6 +25,19 @@ export interface ModelServeConfig {
   readonly cacheBytes: number | undefined;
   readonly canary: readonly CanaryRoute[] | undefined;
   readonly shadow: { readonly target: string; readonly share: number } | undefined;
+  /** Prediction log: share of requests logged (0..1); undefined = not logged. */
+  readonly log: { readonly sample: number } | undefined;
+  /** Confidence score of a classifier (top-class probability); undefined = found from the signature, not in responses. */
+  readonly confidence: ConfidenceSpec | undefined;
+}
+
+/** The prediction log's buffer and retention (ferry.yaml `prediction_log:`). */
+export interface PredictionLogSettings {
+  readonly bufferRows: number;
+  readonly flushRows: number;
+  readonly flushIntervalMs: number;
+  /** Delete logged predictions older than this; undefined = keep them. */
+  readonly retentionDays: number | undefined;
 }
 
 /** Everything `ferry serve` runs with, validated once. */
@@ -46,6 +60,9 @@ export interface ServeConfig {
   /** Explicit model list; undefined = every registered model with the defaults. */
   readonly models: readonly ModelServeConfig[] | undefined;
   readonly defaults: Omit<ModelServeConfig, 'name'>;
+  readonly predictionLog: PredictionLogSettings;
+  /** How often alert rules are evaluated inside the server (ms); 0 = not at all. */
+  readonly alertsIntervalMs: number;
 }
 
 /** Command-line flags of `ferry serve` (they win over the file). */
@@ -62,6 +79,10 @@ export interface ServeFlags {
   batching?: boolean | undefined;
   pollInterval?: string | undefined;
   runtimeWorkers?: string | undefined;
+  /** `--log-predictions [share]`: log every model's predictions (true = all of them). */
+  logPredictions?: string | boolean | undefined;
+  /** `--alerts-interval <ms>`: evaluate alert rules this often (0 = off). */
+  alertsInterval?: string | undefined;
 }
 
 type Raw = Record<string, unknown>;
@@ -90,10 +111,11 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'runtime_workers', 'inline_below_ms', 'auth', 'tls', 'models', 'defaults', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'runtime_workers', 'inline_below_ms', 'auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
+  if (flags.logPredictions !== undefined && flags.logPredictions !== false) rawDefaults.log = flags.logPredictions === true ? true : { sample: flags.logPredictions };
   const defaults = modelFields(rawDefaults, `${where}: defaults`, BASE_MODEL);
   const tlsRaw = file.tls === undefined ? undefined : asObject(file.tls, `${where}: tls`);
   const cert = flags.tlsCert ?? str(tlsRaw?.cert, `${where}: tls.cert`);
@@ -120,15 +142,50 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     tls: cert && key ? { cert, key } : undefined,
     models,
     defaults,
+    predictionLog: predictionLogSettings(file.prediction_log === undefined ? {} : asObject(file.prediction_log, `${where}: prediction_log`), `${where}: prediction_log`),
+    alertsIntervalMs: (flags.alertsInterval !== undefined ? int(flags.alertsInterval, '--alerts-interval', 0) : int(file.alerts_interval_ms, `${where}: alerts_interval_ms`, 0)) ?? 60_000,
   });
 }
 
+function predictionLogSettings(raw: Raw, where: string): PredictionLogSettings {
+  known(raw, ['buffer_rows', 'flush_rows', 'flush_interval_ms', 'retention_days'], where);
+  const bufferRows = int(raw.buffer_rows, `${where}.buffer_rows`, 1) ?? 10_000;
+  const retentionDays = num(raw.retention_days, `${where}.retention_days`);
+  if (retentionDays !== undefined && retentionDays <= 0) throw invalid(`${where}.retention_days must be a number of days > 0`);
+  return Object.freeze({
+    bufferRows,
+    flushRows: int(raw.flush_rows, `${where}.flush_rows`, 1, bufferRows) ?? Math.min(1000, bufferRows),
+    flushIntervalMs: int(raw.flush_interval_ms, `${where}.flush_interval_ms`, 1) ?? 250,
+    retentionDays,
+  });
+}
+
+function logSettings(raw: unknown, where: string): { sample: number } | undefined {
+  if (raw === false) return undefined;
+  if (raw === true) return { sample: 1 };
+  const r = asObject(raw, where);
+  known(r, ['sample'], where);
+  const sample = num(r.sample, `${where}.sample`) ?? 1;
+  if (sample < 0 || sample > 1) throw invalid(`${where}.sample must be between 0 and 1 (the share of requests logged)`);
+  return sample === 0 ? undefined : { sample };
+}
+
+function confidenceSettings(raw: unknown, where: string): ConfidenceSpec | undefined {
+  if (raw === false) return undefined;
+  if (raw === true) return { respond: true };
+  const r = asObject(raw, where);
+  known(r, ['output', 'min', 'respond'], where);
+  const min = num(r.min, `${where}.min`);
+  if (min !== undefined && (min < 0 || min > 1)) throw invalid(`${where}.min must be a probability between 0 and 1`);
+  return { output: str(r.output, `${where}.output`), min, respond: bool(r.respond, `${where}.respond`) ?? false };
+}
+
 const BASE_MODEL: Omit<ModelServeConfig, 'name'> = {
-  load: 'eager', versions: undefined, route: 'latest', warmup: true, batching: undefined, cacheBytes: undefined, canary: undefined, shadow: undefined,
+  load: 'eager', versions: undefined, route: 'latest', warmup: true, batching: undefined, cacheBytes: undefined, canary: undefined, shadow: undefined, log: undefined, confidence: undefined,
 };
 
 function modelFields(raw: Raw, where: string, base: Omit<ModelServeConfig, 'name'>, extra: string[] = []): Omit<ModelServeConfig, 'name'> {
-  known(raw, [...extra, 'load', 'versions', 'route', 'warmup', 'batching', 'cache', 'canary', 'shadow'], where);
+  known(raw, [...extra, 'load', 'versions', 'route', 'warmup', 'batching', 'cache', 'canary', 'shadow', 'log', 'confidence'], where);
   const load = raw.load ?? base.load;
   if (load !== 'eager' && load !== 'lazy') throw invalid(`${where}: load must be "eager" or "lazy"`);
   const versions = raw.versions === undefined ? base.versions : asArray(raw.versions, `${where}: versions`).map((v, i) => pointer(v, `${where}: versions[${i}]`));
@@ -156,6 +213,8 @@ function modelFields(raw: Raw, where: string, base: Omit<ModelServeConfig, 'name
     cacheBytes: raw.cache === undefined ? base.cacheBytes : raw.cache === false ? undefined : int(asObject(raw.cache === true ? {} : raw.cache, `${where}: cache`).max_bytes, `${where}: cache.max_bytes`, 1024) ?? 64 * MiB,
     canary,
     shadow,
+    log: raw.log === undefined ? base.log : logSettings(raw.log, `${where}: log`),
+    confidence: raw.confidence === undefined ? base.confidence : confidenceSettings(raw.confidence, `${where}: confidence`),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Ferry } from '../app.js';
+import type { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
 import type { Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { Deployments } from './deployments.js';
@@ -12,6 +13,8 @@ export interface ServingContext {
   readonly config: ServeConfig;
   readonly deployments: Deployments;
   readonly inference: InferenceService;
+  /** The prediction log writer (models without `log:` are not logged). */
+  readonly predictionLog: PredictionLogWriter;
   readonly metrics: ServingMetrics;
   readonly auth: Auth;
   readonly logger: Logger;

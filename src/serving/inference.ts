@@ -3,7 +3,9 @@ import { asFerryError, type FerryError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import { flattenNested } from '../core/nested.js';
 import { elementAt, type Tensor } from '../core/tensor.js';
-import type { ShadowResult } from '../registry/types.js';
+import { confidenceOf, confidenceOutput, type ScoredOutputs } from '../monitoring/log-confidence.js';
+import type { PredictionLogger } from '../monitoring/prediction-log-writer.js';
+import type { ModelVersion, ShadowResult } from '../registry/types.js';
 import type { PlanOptions } from '../scoring/input-plan.js';
 import type { OutputValue } from '../scoring/outputs.js';
 import type { ScoreResult } from '../scoring/scorer.js';
@@ -27,12 +29,22 @@ export interface InferRequest {
   readonly outputs?: readonly string[] | undefined;
   readonly protocol: Protocol;
   readonly requestId: string;
+  /** Ask for the confidence score (undefined = the model's `confidence.respond`). */
+  readonly confidence?: boolean | undefined;
+}
+
+/** What monitoring adds to an answer. */
+export interface InferExtras {
+  /** One id per row when the request was logged (prediction log on, sampled in, buffer not full). */
+  readonly predictionIds?: readonly string[] | undefined;
+  /** Top-class probability per row, when asked for and the model has a probability output. */
+  readonly confidence?: Float64Array | undefined;
 }
 
 /** The answer, in the shape of the input: tensors for tensors, columns for a frame. */
-export type InferResult =
+export type InferResult = InferExtras & (
   | { readonly kind: 'tensors'; readonly model: string; readonly version: number; readonly outputs: Readonly<Record<string, Tensor>> }
-  | { readonly kind: 'frame'; readonly model: string; readonly version: number; readonly result: ScoreResult };
+  | { readonly kind: 'frame'; readonly model: string; readonly version: number; readonly result: ScoreResult });
 
 /**
  * The one call every protocol makes. Routes the request (version, alias, canary), leases
@@ -47,11 +59,13 @@ export class InferenceService {
   readonly #routers = new Map<string, TrafficSplit>();
   readonly #shadowCounts = new Map<string, number>();
   #shadowFlush: NodeJS.Timeout | undefined;
+  readonly #log: PredictionLogger | undefined;
 
-  constructor(app: Ferry, deployments: Deployments, metrics: ServingMetrics) {
+  constructor(app: Ferry, deployments: Deployments, metrics: ServingMetrics, log?: PredictionLogger) {
     this.#app = app;
     this.#deployments = deployments;
     this.#metrics = metrics;
+    this.#log = log;
   }
 
   async infer(req: InferRequest): Promise<InferResult> {
@@ -61,15 +75,22 @@ export class InferenceService {
       const config = this.#deployments.config(req.model);
       const pointer = req.version ?? this.#route(req.model, config);
       const lease = await this.#deployments.acquire(req.model, pointer);
-      version = String(lease.loaded.version.version);
+      const served = lease.loaded.version;
+      version = String(served.version);
+      const wantConfidence = req.confidence ?? config.confidence?.respond ?? false;
+      const logged = this.#log?.enabled(req.model) ?? false;
+      // The probability output is scored whenever confidence is needed, even if not asked for.
+      const extra = wantConfidence || logged ? confidenceOutput(served.signature, config.confidence)?.name : undefined;
       let result: InferResult;
       try {
-        result = await this.#score(lease, req);
+        result = await this.#score(lease, req, extra);
       } finally {
         lease.release();
       }
+      const latencyMs = performance.now() - started;
+      if (wantConfidence || logged) result = this.#monitor(req, config, served, result, latencyMs, wantConfidence, extra);
       this.#metrics.countRequest(req.model, version, req.protocol, '200');
-      this.#metrics.observeRequest(req.model, req.protocol, (performance.now() - started) / 1000);
+      this.#metrics.observeRequest(req.model, req.protocol, latencyMs / 1000);
       if (req.version === undefined && config.shadow && this.#shouldMirror(req.model, config.shadow.share)) {
         this.#mirror(req, config, result).catch(() => undefined);
       }
@@ -106,9 +127,43 @@ export class InferenceService {
     return Math.floor((n + 1) * share) > Math.floor(n * share);
   }
 
-  async #score(lease: Lease, req: InferRequest): Promise<InferResult> {
+  /**
+   * Confidence and the prediction log: compute the confidence (for the answer or the log),
+   * queue the request for the log (never waits), and drop an output scored only for confidence.
+   */
+  #monitor(req: InferRequest, config: ModelServeConfig, served: ModelVersion, result: InferResult, latencyMs: number, wantConfidence: boolean, extra: string | undefined): InferResult {
+    const outputs: ScoredOutputs = result.kind === 'tensors' ? { kind: 'tensors', tensors: result.outputs } : { kind: 'columns', columns: result.result.outputs };
+    const rows = result.kind === 'tensors' ? Object.values(result.outputs)[0]?.shape[0] ?? 0 : result.result.rows.length;
+    const confidence = wantConfidence || config.confidence?.min !== undefined ? confidenceOf(confidenceOutput(served.signature, config.confidence), outputs, rows) : undefined;
+    const predictionIds = this.#log?.log({
+      model: req.model,
+      version: served.version,
+      signature: served.signature,
+      source: req.protocol,
+      rows,
+      inputs: req.input.kind === 'tensors' ? { kind: 'tensors', tensors: req.input.tensors } : { kind: 'frame', frame: req.input.frame, rows: result.kind === 'frame' ? result.result.rows : [] },
+      outputs,
+      latencyMs,
+      confidence,
+    });
+    const wanted = req.outputs && req.outputs.length > 0 ? req.outputs : undefined;
+    let answer: InferResult = result;
+    if (extra !== undefined && wanted && !wanted.includes(extra)) {
+      if (result.kind === 'tensors') {
+        const kept = { ...result.outputs };
+        delete kept[extra];
+        answer = { ...result, outputs: kept };
+      } else {
+        answer = { ...result, result: { ...result.result, outputs: result.result.outputs.filter((o) => o.name !== extra) } };
+      }
+    }
+    return { ...answer, ...(predictionIds ? { predictionIds } : {}), ...(wantConfidence && confidence ? { confidence } : {}) };
+  }
+
+  async #score(lease: Lease, req: InferRequest, extraOutput?: string): Promise<InferResult> {
     const { loaded } = lease;
-    const outputs = req.outputs && req.outputs.length > 0 ? req.outputs : undefined;
+    let outputs = req.outputs && req.outputs.length > 0 ? req.outputs : undefined;
+    if (outputs && extraOutput !== undefined && !outputs.includes(extraOutput)) outputs = [...outputs, extraOutput];
     if (req.input.kind === 'tensors') {
       const r = await this.#app.scorer.tensors(loaded, req.input.tensors, { ...(outputs ? { outputs } : {}) });
       if (r.queueMs > 0) this.#metrics.queueDuration.labels(req.model).observe(r.queueMs / 1000);

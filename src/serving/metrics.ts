@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LogObserver, LogStats } from '../monitoring/prediction-log-writer.js';
 import type { ScoreObserver } from '../scoring/scorer.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -17,6 +18,10 @@ export class ServingMetrics {
   readonly modelsLoaded: Gauge<never>;
   readonly cacheLookups: Counter<'model' | 'result'>;
   readonly shadowRequests: Counter<'model' | 'outcome'>;
+  readonly predictionLogWritten: Counter<never>;
+  readonly predictionLogDropped: Counter<'reason'>;
+  readonly predictionLogQueued: Gauge<never>;
+  #logStats: (() => LogStats) | undefined;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -29,6 +34,15 @@ export class ServingMetrics {
     this.modelsLoaded = new Gauge({ name: 'ferry_models_loaded', help: 'Model versions loaded in this server.', registers: [registry] });
     this.cacheLookups = new Counter({ name: 'ferry_cache_lookups_total', help: 'Response cache lookups by result (hit or miss).', labelNames: ['model', 'result'], registers: [registry] });
     this.shadowRequests = new Counter({ name: 'ferry_shadow_requests_total', help: 'Requests mirrored to a shadow version, by outcome (agree, differ, error).', labelNames: ['model', 'outcome'], registers: [registry] });
+    this.predictionLogWritten = new Counter({ name: 'ferry_prediction_log_written_total', help: 'Predictions (rows) written to the prediction log.', registers: [registry] });
+    this.predictionLogDropped = new Counter({ name: 'ferry_prediction_log_dropped_total', help: 'Predictions (rows) not logged: buffer_full (the bounded buffer was full) or write_failed (the database refused the batch).', labelNames: ['reason'], registers: [registry] });
+    // Both series exist from the start, so `rate(…[5m]) > 0` alerts work before the first drop.
+    for (const reason of ['buffer_full', 'write_failed']) this.predictionLogDropped.labels(reason).inc(0);
+    const queued = () => this.#logStats?.().queued ?? 0;
+    this.predictionLogQueued = new Gauge({
+      name: 'ferry_prediction_log_queued', help: 'Predictions (rows) waiting in the prediction log buffer.', registers: [registry],
+      collect() { this.set(queued()); },
+    });
   }
 
   readonly #children = new Map<string, { inc(): void }>();
@@ -53,6 +67,15 @@ export class ServingMetrics {
       this.#durations.set(key, child);
     }
     child.observe(seconds);
+  }
+
+  /** Counters for the prediction log writer; `stats` feeds the queue gauge on scrape. */
+  predictionLogObserver(stats: () => LogStats): LogObserver {
+    this.#logStats = stats;
+    return {
+      onWritten: (rows) => this.predictionLogWritten.inc(rows),
+      onDropped: (rows, reason) => this.predictionLogDropped.labels(reason).inc(rows),
+    };
   }
 
   /** Hooks for the scoring core. */

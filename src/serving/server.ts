@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Ferry } from '../app.js';
 import { FERRY_VERSION } from '../core/version.js';
+import { AlertEngine, countsFromPrometheus } from '../monitoring/alerts.js';
+import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { ServingContext } from './context.js';
@@ -10,8 +12,10 @@ import { Deployments } from './deployments.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
 import { createHttpApp } from './http/app.js';
+import { feedbackRoutes } from './http/feedback.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
 import { mlflowRoutes } from './http/mlflow.js';
+import { DriftGauges, monitoringRoutes } from './http/monitoring.js';
 import { oipRoutes } from './http/oip.js';
 import { opsRoutes } from './http/ops.js';
 import { InferenceService } from './inference.js';
@@ -29,7 +33,8 @@ export interface RunningServer {
 /** Wire the serving parts around an opened Ferry and start listening. */
 export async function startServer(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
   const deployments = new Deployments(app, config, logger, (d) => metrics.modelsLoaded.inc(d));
-  const inference = new InferenceService(app, deployments, metrics);
+  const predictionLog = openPredictionLog(app, config, metrics, logger);
+  const inference = new InferenceService(app, deployments, metrics, predictionLog);
   let auth: Auth = openAuth;
   let authRefresh: NodeJS.Timeout | undefined;
   if (config.auth) {
@@ -39,12 +44,15 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     authRefresh.unref();
     auth = keys;
   }
-  const context: ServingContext = { app, config, deployments, inference, metrics, auth, logger, version: FERRY_VERSION };
+  const context: ServingContext = { app, config, deployments, inference, predictionLog, metrics, auth, logger, version: FERRY_VERSION };
 
   await deployments.start();
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
-  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, opsRoutes]) routes(http, context);
+  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes]) routes(http, context);
+  const driftGauges = new DriftGauges(metrics.registry);
+  monitoringRoutes(http, context, driftGauges);
+  const alerts = startAlerts(app, config, metrics, logger, driftGauges);
   const address = await http.listen({ host: config.host, port: config.port });
 
   let grpcServer: grpc.Server | undefined;
@@ -57,7 +65,9 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     } catch (err) {
       // Do not leave the HTTP side listening with nothing to stop it.
       if (authRefresh) clearInterval(authRefresh);
+      await alerts?.stop();
       await http.close();
+      await predictionLog.close();
       await deployments.close();
       throw err;
     }
@@ -70,6 +80,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     context,
     async close() {
       if (authRefresh) clearInterval(authRefresh);
+      await alerts?.stop();
       httpState.closing = true;
       await Promise.all([
         http.close(),
@@ -79,7 +90,46 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
         }),
       ]);
       await inference.close().catch(() => undefined);
+      await predictionLog.close().catch((err: unknown) => logger.warn({ err }, 'prediction log: final flush failed'));
       await deployments.close();
     },
   };
+}
+
+/** The prediction log writer over the registry database, with each model's `log:` and `confidence:` settings. */
+function openPredictionLog(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger): PredictionLogWriter {
+  const modelConfig = (name: string) => config.models ? config.models.find((m) => m.name === name) : config.defaults;
+  const { bufferRows, flushRows, flushIntervalMs, retentionDays } = config.predictionLog;
+  let lastError = 0;
+  const writer: PredictionLogWriter = new PredictionLogWriter(app.database, {
+    policy: (model) => {
+      const m = modelConfig(model);
+      return m?.log ? { sample: m.log.sample, confidence: m.confidence } : undefined;
+    },
+    bufferRows,
+    flushRows,
+    flushIntervalMs,
+    retentionDays,
+    observer: {
+      ...metrics.predictionLogObserver(() => writer.stats()),
+      onError: (err) => {
+        // At most one line a minute: a database outage must not flood the log.
+        if (Date.now() - lastError > 60_000) logger.warn({ err }, 'prediction log: writing failed; predictions are dropped and counted (ferry_prediction_log_dropped_total)');
+        lastError = Date.now();
+      },
+    },
+  });
+  return writer;
+}
+
+/** Evaluate alert rules inside the server (`alerts_interval_ms`, 0 = off); error rates come from this server's own counters. */
+function startAlerts(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges): AlertEngine | undefined {
+  if (config.alertsIntervalMs <= 0) return undefined;
+  const engine = new AlertEngine(app, {
+    requestCounter: async (model) => countsFromPrometheus(await metrics.registry.getSingleMetricAsString('ferry_requests_total'), model),
+    onDrift: (report) => gauges.record(report),
+    log: (msg, extra) => logger.info(extra ?? {}, msg),
+  });
+  engine.start(config.alertsIntervalMs);
+  return engine;
 }

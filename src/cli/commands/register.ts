@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { collect, parseInputColumns, parseNumberPairs, parsePairs, print, printJson, wantsJson, withFerry, type CliContext } from '../context.js';
+import { readFrame } from '../../data/readers.js';
+import { storeReference } from '../../monitoring/profile-store.js';
+import { collect, collectList, parseInputColumns, parseNumberPairs, parsePairs, print, printJson, wantsJson, withFerry, type CliContext } from '../context.js';
 import { signatureLines } from '../format.js';
 
 interface RegisterOptions {
@@ -14,6 +16,8 @@ interface RegisterOptions {
   trainingData?: string;
   codeRef?: string;
   parentVersion?: string;
+  reference?: string;
+  referenceIgnore?: string[];
 }
 
 export function registerCommand(program: Command, ctx: CliContext): void {
@@ -31,30 +35,39 @@ export function registerCommand(program: Command, ctx: CliContext): void {
     .option('--training-data <ref>', 'lineage: reference to the training data')
     .option('--code-ref <ref>', 'lineage: reference to the training code (commit, URL)')
     .option('--parent-version <n>', 'lineage: the version this one derives from')
+    .option('--reference <data>', 'profile this training/validation data (.csv, .jsonl, .json) and its predictions as the drift baseline')
+    .option('--reference-ignore <cols>', 'columns of --reference that are not model inputs (keys, the label), repeatable or a,b', collectList)
     .option('--json', 'print the new version as JSON')
     .action(async (file: string, opts: RegisterOptions, cmd: Command) => {
-      const version = await withFerry(ctx, (app, config) => app.registry.register({
-        path: file,
-        name: opts.name,
-        ...(opts.format ? { format: opts.format } : {}),
-        ...(opts.inputColumns ? { inputColumns: parseInputColumns(opts.inputColumns) ?? {} } : {}),
-        metrics: parseNumberPairs(opts.metric, '--metric'),
-        params: parsePairs(opts.param, '--param'),
-        tags: parsePairs(opts.tag, '--tag'),
-        aliases: opts.alias ?? [],
-        lineage: {
-          ...(opts.trainingData ? { trainingData: opts.trainingData } : {}),
-          ...(opts.codeRef ? { code: opts.codeRef } : {}),
-          ...(opts.parentVersion ? { parentVersion: Number(opts.parentVersion) } : {}),
-        },
-        ...(opts.description ? { description: opts.description } : {}),
-        actor: config.actor,
-      }));
+      // Read the reference first, so a bad path fails before anything is registered.
+      const reference = opts.reference ? await readFrame(opts.reference) : undefined;
+      const version = await withFerry(ctx, async (app, config) => {
+        const registered = await app.registry.register({
+          path: file,
+          name: opts.name,
+          ...(opts.format ? { format: opts.format } : {}),
+          ...(opts.inputColumns ? { inputColumns: parseInputColumns(opts.inputColumns) ?? {} } : {}),
+          metrics: parseNumberPairs(opts.metric, '--metric'),
+          params: parsePairs(opts.param, '--param'),
+          tags: parsePairs(opts.tag, '--tag'),
+          aliases: opts.alias ?? [],
+          lineage: {
+            ...(opts.trainingData ? { trainingData: opts.trainingData } : {}),
+            ...(opts.codeRef ? { code: opts.codeRef } : {}),
+            ...(opts.parentVersion ? { parentVersion: Number(opts.parentVersion) } : {}),
+          },
+          ...(opts.description ? { description: opts.description } : {}),
+          actor: config.actor,
+        });
+        if (reference && opts.reference) await storeReference(app, registered, reference, opts.reference, opts.referenceIgnore ?? [], config.actor);
+        return registered;
+      });
       if (wantsJson(cmd)) return printJson(ctx, version);
       const aliases = version.aliases.length ? ` (${version.aliases.map((a) => `@${a}`).join(', ')})` : '';
       print(ctx, [
         `Registered ${version.model}:${version.version}${aliases} — ${version.format}, ${version.digest}`,
         ...signatureLines(version.signature),
+        ...(opts.reference ? [`  reference profile stored from ${opts.reference}`] : []),
         `Try: ferry predict ${version.model}:${version.version} --input <data.csv>`,
       ].join('\n'));
     });

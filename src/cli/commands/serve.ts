@@ -25,6 +25,8 @@ export function serveCommand(program: Command, ctx: CliContext): void {
     .option('--poll-interval <ms>', 'how often alias moves in the registry are checked')
     .option('--runtime-workers <n>', 'worker threads per loaded model, so inference never blocks the event loop (0 = main thread)', undefined)
     .option('--no-scheduler', 'do not run scheduled batch jobs in this server')
+    .option('--alerts-interval <ms>', 'evaluate alert rules (`ferry alerts add`) this often inside the server; 0 = off (default 60000)')
+    .option('--log-predictions [share]', 'log predictions of every model to the prediction log (share of requests, default 1; see docs/monitoring.md)')
     .action((opts: ServeFlags & { scheduler?: boolean }) => runServe(ctx, opts));
 }
 

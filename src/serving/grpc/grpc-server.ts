@@ -12,7 +12,7 @@ import { OIP_EXTENSIONS } from '../http/oip.js';
 import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorToBytes } from '../oip-codec.js';
 import { contentsFromTensor, hasContents, hasContentsField, tensorFromContents } from './contents.js';
 import type {
-  Empty, ModelInferRequest, ModelInferResponse, ModelMetadataRequest, ModelMetadataResponse, ModelReadyRequest, ModelReadyResponse,
+  Empty, InferParameter, ModelInferRequest, ModelInferResponse, ModelMetadataRequest, ModelMetadataResponse, ModelReadyRequest, ModelReadyResponse,
   ServerLiveResponse, ServerMetadataResponse, ServerReadyResponse,
 } from './messages.js';
 
@@ -113,10 +113,15 @@ async function modelInfer(ctx: ServingContext, call: grpc.ServerUnaryCall<ModelI
     outputs: wanted,
     protocol: 'oip-grpc',
     requestId,
+    confidence: boolParam(req.parameters?.confidence, 'confidence'),
   });
   if (result.kind !== 'tensors') throw ferry('FERRY_E_INTERNAL', { detail: 'tensor request answered with rows' });
   const headers = new grpc.Metadata();
   headers.set('x-ferry-model-version', String(result.version));
+  if (result.predictionIds) {
+    headers.set('x-prediction-count', String(result.predictionIds.length));
+    if (result.predictionIds.length <= 100) headers.set('x-prediction-id', result.predictionIds.join(','));
+  }
   call.sendMetadata(headers);
 
   const names = wanted.length > 0 ? wanted : Object.keys(result.outputs);
@@ -126,11 +131,13 @@ async function modelInfer(ctx: ServingContext, call: grpc.ServerUnaryCall<ModelI
     return [name, t];
   });
   // Raw answers raw; FP16 has no typed field, and the proto forbids mixing raw and typed outputs.
+  if (result.confidence) outputs.push(['confidence', { dtype: 'float64', shape: [result.confidence.length], data: result.confidence }]);
   const answerRaw = raw || outputs.some(([, t]) => !hasContentsField(t.dtype));
   return {
     model_name: result.model,
     model_version: String(result.version),
     id: requestId,
+    ...(result.predictionIds ? { parameters: { prediction_ids: { string_param: result.predictionIds.join(',') } } } : {}),
     outputs: outputs.map(([name, t]) => ({
       name,
       datatype: datatypeOf(t.dtype),
@@ -224,4 +231,11 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 function bad(detail: string) {
   return ferry('FERRY_E_REQUEST_INVALID', { protocol: PROTOCOL, detail });
+}
+
+/** A request parameter that must be a bool when given (e.g. `confidence`). */
+function boolParam(p: InferParameter | undefined, name: string): boolean | undefined {
+  if (!p) return undefined;
+  if (p.parameter_choice === 'bool_param') return p.bool_param === true;
+  throw bad(`parameter "${name}" must be a bool_param`);
 }

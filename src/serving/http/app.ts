@@ -74,6 +74,19 @@ export function sendError(reply: FastifyReply, error: FerryError, style: ErrorSt
   return reply.code(status).type('application/json').send(body);
 }
 
+/** Rows above this many get their prediction ids in the body only (a header line stays well under 8 KiB). */
+const MAX_HEADER_IDS = 100;
+
+/**
+ * `x-prediction-id`: the logged rows' ids, comma-separated in row order (up to 100 rows; larger
+ * requests find them in the body), and `x-prediction-count`: how many rows were logged.
+ */
+export function setPredictionHeaders(reply: FastifyReply, ids: readonly string[] | undefined): void {
+  if (!ids) return;
+  void reply.header('x-prediction-count', String(ids.length));
+  if (ids.length <= MAX_HEADER_IDS) void reply.header('x-prediction-id', ids.join(','));
+}
+
 /** The body as text (JSON and CSV routes). */
 export function bodyText(req: FastifyRequest): string {
   const body = req.body;

@@ -6,7 +6,7 @@ import type { OutputValue } from '../../scoring/outputs.js';
 import type { ScoreResult } from '../../scoring/scorer.js';
 import type { ServingContext } from '../context.js';
 import type { Protocol } from '../inference.js';
-import { bodyText, parseJsonBody } from './app.js';
+import { bodyText, parseJsonBody, setPredictionHeaders } from './app.js';
 
 const PROTOCOL = 'KServe v1';
 
@@ -86,10 +86,26 @@ export async function inputsFrame(ctx: ServingContext, model: string, inputs: un
 
 /** Run a frame through the one inference call; answer `{"predictions": […]}` with the version header. */
 export async function predict(ctx: ServingContext, req: FastifyRequest, reply: FastifyReply, model: string, frame: Frame, protocol: Protocol): Promise<FastifyReply> {
-  const result = await ctx.inference.infer({ model, input: { kind: 'frame', frame }, protocol, requestId: req.id });
+  const confidence = confidenceQuery(req);
+  const result = await ctx.inference.infer({ model, input: { kind: 'frame', frame }, protocol, requestId: req.id, confidence });
   if (result.kind !== 'frame') throw ferry('FERRY_E_INTERNAL', { detail: 'a frame request was answered with tensors' });
   void reply.header('x-ferry-model-version', String(result.version));
-  return reply.type('application/json').send({ predictions: rowPredictions(result.result) });
+  setPredictionHeaders(reply, result.predictionIds);
+  // Extra keys next to "predictions" (clients read "predictions" and ignore the rest).
+  return reply.type('application/json').send({
+    predictions: rowPredictions(result.result),
+    ...(result.predictionIds ? { prediction_ids: result.predictionIds } : {}),
+    ...(result.confidence ? { confidence: Array.from(result.confidence, (v) => (Number.isFinite(v) ? v : null)) } : {}),
+  });
+}
+
+/** `?confidence=true|false` on the URL (MLflow and KServe v1 bodies have no place for it). */
+function confidenceQuery(req: FastifyRequest): boolean | undefined {
+  const v = (req.query as Record<string, unknown> | undefined)?.confidence;
+  if (v === undefined) return undefined;
+  if (v === 'true' || v === '1' || v === '') return true;
+  if (v === 'false' || v === '0') return false;
+  throw ferry('FERRY_E_REQUEST_INVALID', { protocol: 'HTTP', detail: `?confidence must be true or false, not ${JSON.stringify(v)}` });
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Tensor } from '../../core/tensor.js';
 import type { ServingContext } from '../context.js';
 import { modelMetadata } from '../metadata.js';
 import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorFromJson, tensorToBytes, tensorToJson } from '../oip-codec.js';
-import { bodyText, parseJsonBody } from './app.js';
+import { bodyText, parseJsonBody, setPredictionHeaders } from './app.js';
 
 const PROTOCOL = 'Open Inference Protocol';
 
@@ -46,9 +46,11 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
       outputs: parsed.outputs.map((o) => o.name),
       protocol: 'oip-rest',
       requestId: parsed.id ?? req.id,
+      confidence: parsed.confidence,
     });
     if (result.kind !== 'tensors') throw ferry('FERRY_E_INTERNAL', { detail: 'tensor request answered with rows' });
     void reply.header('x-ferry-model-version', String(result.version));
+    setPredictionHeaders(reply, result.predictionIds);
     const names = parsed.outputs.length > 0 ? parsed.outputs.map((o) => o.name) : Object.keys(result.outputs);
     const binary: Buffer[] = [];
     const outputs = names.map((name) => {
@@ -60,7 +62,14 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
       binary.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { ...head, parameters: { binary_data_size: bytes.byteLength } };
     });
-    const body = { model_name: result.model, model_version: String(result.version), ...(parsed.id !== undefined ? { id: parsed.id } : { id: req.id }), outputs };
+    // Confidence is one more output tensor (FP64, one value per row), so the answer stays valid OIP.
+    if (result.confidence) outputs.push({ name: 'confidence', datatype: 'FP64', shape: [result.confidence.length], data: Array.from(result.confidence, finiteOrNull) as unknown as ReturnType<typeof tensorToJson> });
+    const body = {
+      model_name: result.model, model_version: String(result.version), ...(parsed.id !== undefined ? { id: parsed.id } : { id: req.id }),
+      // OIP parameters are scalars, so the ids are one comma-separated string (as in the header).
+      ...(result.predictionIds ? { parameters: { prediction_ids: result.predictionIds.join(',') } } : {}),
+      outputs,
+    };
     if (binary.length === 0) return reply.type('application/json').send(body);
     const json = Buffer.from(JSON.stringify(body));
     return reply
@@ -97,6 +106,8 @@ interface ParsedInfer {
   inputs: Record<string, Tensor>;
   outputs: { name: string; binary: boolean | undefined }[];
   binaryOutput: boolean;
+  /** `parameters.confidence`: true/false to ask for (or refuse) the confidence score. */
+  confidence: boolean | undefined;
 }
 
 /** Parse an infer request: JSON, or JSON header + binary tensor data (Inference-Header-Content-Length). */
@@ -143,13 +154,19 @@ export function parseInferRequest(req: FastifyRequest): ParsedInfer {
   if (offset !== binaryPart.length) throw bad(`${binaryPart.length - offset} byte(s) of binary data are not claimed by any input's binary_data_size`);
   if (parameters !== undefined && !isObject(parameters)) throw bad('"parameters" must be an object');
   const binaryOutput = (parameters as { binary_data_output?: unknown } | undefined)?.binary_data_output === true;
+  const confidence = (parameters as { confidence?: unknown } | undefined)?.confidence;
+  if (confidence !== undefined && typeof confidence !== 'boolean') throw bad('"parameters.confidence" must be true or false');
   if (outputs !== undefined && !Array.isArray(outputs)) throw bad('"outputs" must be a list');
   const wanted = (outputs ?? []).map((o: unknown, i) => {
     if (typeof o !== 'object' || o === null || typeof (o as { name?: unknown }).name !== 'string') throw bad(`outputs[${i}] needs a "name"`);
     const b = ((o as { parameters?: { binary_data?: unknown } }).parameters)?.binary_data;
     return { name: (o as { name: string }).name, binary: typeof b === 'boolean' ? b : undefined };
   });
-  return { id, inputs: tensors, outputs: wanted, binaryOutput };
+  return { id, inputs: tensors, outputs: wanted, binaryOutput, confidence };
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
 }
 
 function isObject(v: unknown): boolean {

@@ -38,6 +38,8 @@ export function openApiDocument(version: string): object {
     '/ferry/v1/models/{model}/aliases': { get: op('Aliases of a model and their history', ['Ferry admin'], { parameters: [modelParam] }) },
     '/ferry/v1/models/{model}/aliases/{alias}': { put: op('Point an alias at a version ({"version": n}); admin scope; hot-reloads at once', ['Ferry admin'], { parameters: [modelParam, { name: 'alias', in: 'path', required: true, schema: { type: 'string' } }] }) },
     '/ferry/v1/models/{model}/aliases/{alias}/rollback': { post: op('Move an alias back to its previous version; admin scope', ['Ferry admin'], { parameters: [modelParam, { name: 'alias', in: 'path', required: true, schema: { type: 'string' } }] }) },
+    '/v1/feedback': { post: op('Attach ground truth to logged predictions: {"prediction_id", "actual"} or a list; answers {"attached", "unknown", "rejected"}', ['Monitoring']) },
+    '/ferry/v1/models/{model}/metrics': { get: op('Live metrics from ground truth with label coverage (?window=1h, since, until, last, version, task, output)', ['Monitoring'], { parameters: [modelParam] }) },
     '/metrics': { get: op('Prometheus metrics', ['Operations']) },
     '/openapi.json': { get: op('This document', ['Operations']) },
   };

@@ -1,0 +1,77 @@
+import { sql } from 'kysely';
+import type { RegistryDb } from '../registry/registry-db.js';
+import { guarded, logDb } from './prediction-log.js';
+
+/** Ground truth for one logged prediction. `actual: null` removes a label given before. */
+export interface FeedbackItem {
+  readonly predictionId: string;
+  readonly actual: unknown;
+}
+
+/** An item that could not be used, with the reason (the others are still attached). */
+export interface FeedbackReject {
+  /** 0-based position in the list (a file's reader turns it into a line number). */
+  readonly index: number;
+  readonly reason: string;
+}
+
+/** What feedback did: labels attached, ids not in the log (not fatal), malformed items. */
+export interface FeedbackResult {
+  readonly attached: number;
+  readonly unknown: readonly string[];
+  readonly rejected: readonly FeedbackReject[];
+}
+
+const CHUNK = 500;
+
+/**
+ * Check raw feedback items (`{"prediction_id": "…", "actual": …}`, from a request body or
+ * a file's rows): the good ones become FeedbackItems, the rest rejects with a reason.
+ */
+export function parseFeedback(raw: readonly unknown[]): { items: FeedbackItem[]; rejected: FeedbackReject[] } {
+  const items: FeedbackItem[] = [];
+  const rejected: FeedbackReject[] = [];
+  raw.forEach((r, index) => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) return rejected.push({ index, reason: 'each item must be an object {"prediction_id": "…", "actual": …}' });
+    const { prediction_id: id, actual } = r as Record<string, unknown>;
+    if (typeof id !== 'string' || id.trim() === '') return rejected.push({ index, reason: '"prediction_id" must be a non-empty string' });
+    if (actual === undefined || actual === '') return rejected.push({ index, reason: `"actual" is missing for prediction ${id}` });
+    if (typeof actual === 'number' && !Number.isFinite(actual)) return rejected.push({ index, reason: `"actual" of prediction ${id} is not a finite number` });
+    return items.push({ predictionId: id.trim(), actual });
+  });
+  return { items, rejected };
+}
+
+/**
+ * Attach ground truth to logged predictions by id: one `UPDATE … FROM (VALUES …)` per chunk of
+ * 500, in one transaction; ids the log does not hold are returned in `unknown`. The last
+ * value wins when an id is given twice.
+ */
+export async function attachFeedback(db: RegistryDb, items: readonly FeedbackItem[], now = Date.now()): Promise<{ attached: number; unknown: string[] }> {
+  const byId = new Map<string, string | null>();
+  for (const item of items) byId.set(item.predictionId, item.actual === null ? null : JSON.stringify(item.actual));
+  const entries = [...byId.entries()];
+  if (entries.length === 0) return { attached: 0, unknown: [] };
+  const found = new Set<string>();
+  const k = logDb(db);
+  await guarded(db, () => k.transaction().execute(async (trx) => {
+    for (let start = 0; start < entries.length; start += CHUNK) {
+      const part = entries.slice(start, start + CHUNK);
+      const values = sql.join(part.map(([id, actual]) => sql`(${id}, ${actual})`));
+      // SQLite names VALUES columns column1, column2 and has no column aliases for them.
+      const query = db.dialect === 'postgres'
+        ? sql<{ id: string }>`update prediction_log set actual = v.actual, actual_at = ${now} from (values ${values}) as v(id, actual) where prediction_log.id = v.id returning prediction_log.id as id`
+        : sql<{ id: string }>`update prediction_log set actual = v.column2, actual_at = ${now} from (values ${values}) as v where prediction_log.id = v.column1 returning prediction_log.id as id`;
+      const { rows } = await query.execute(trx);
+      for (const r of rows) found.add(r.id);
+    }
+  }));
+  return { attached: found.size, unknown: entries.map(([id]) => id).filter((id) => !found.has(id)) };
+}
+
+/** Parse and attach in one go (REST and CLI). */
+export async function applyFeedback(db: RegistryDb, raw: readonly unknown[], now = Date.now()): Promise<FeedbackResult> {
+  const { items, rejected } = parseFeedback(raw);
+  const { attached, unknown } = await attachFeedback(db, items, now);
+  return { attached, unknown, rejected };
+}

@@ -1,0 +1,187 @@
+import type { Frame } from '../core/frame.js';
+import type { ModelSignature, TensorSpec } from '../core/signature.js';
+import type { Tensor } from '../core/tensor.js';
+import type { ScoredOutputs } from './log-confidence.js';
+
+/** The inputs of a scored request, as the caller already holds them (no copy is made). */
+export type ScoredInputs =
+  | { readonly kind: 'tensors'; readonly tensors: Readonly<Record<string, Tensor>> }
+  /** A Frame and the indexes of its rows that were scored (rejected rows are not logged). */
+  | { readonly kind: 'frame'; readonly frame: Frame; readonly rows: readonly number[] };
+
+/**
+ * Serialises logged rows to the compact JSON objects stored in `prediction_log.inputs` and
+ * `.outputs`. Runs in the background writer, never on the request path.
+ *
+ * A numeric tensor input is stored packed: `"@input": "float32:<base64 of the row's
+ * little-endian bytes>"` — a 30-feature row is 160 characters and costs one base64 encode,
+ * where decimal text would cost 30 float-to-string conversions (measured: the largest share
+ * of the log's CPU). The reader (prediction-log.ts) unpacks it into one key per column using the
+ * version's signature. Strings and frame cells are JSON; outputs are JSON (NaN/±Infinity →
+ * null, int64 → number).
+ */
+export class RowEncoder {
+  readonly #inputs: readonly InputPlan[];
+  readonly #byName: ReadonlyMap<string, InputPlan>;
+
+  constructor(signature: ModelSignature) {
+    this.#inputs = signature.inputs.map(planInput);
+    this.#byName = new Map(this.#inputs.map((p) => [p.name, p]));
+  }
+
+  /** Inputs of row `r` as a JSON object. */
+  inputs(inputs: ScoredInputs, r: number): string {
+    if (inputs.kind === 'frame') {
+      const row = inputs.rows[r] ?? r;
+      let s = '{';
+      for (const name of inputs.frame.columns) {
+        const cell = inputs.frame.column(name)?.[row] ?? null;
+        // A whole input given under its name (`{"input": [30 values]}`) is logged by column, like tensors.
+        const keys = Array.isArray(cell) ? this.#byName.get(name)?.keys : undefined;
+        const flat = keys ? (cell as unknown[]).flat(8) : undefined;
+        if (keys && flat && flat.length === keys.length) {
+          for (let j = 0; j < keys.length; j++) s += (s.length > 1 ? ',' : '') + (keys[j] as string) + json(flat[j]);
+        } else {
+          s += `${s.length > 1 ? ',' : ''}${JSON.stringify(name)}:${json(cell)}`;
+        }
+      }
+      return `${s}}`;
+    }
+    let s = '{';
+    for (const plan of this.#inputs) {
+      const t = inputs.tensors[plan.name];
+      if (!t) continue;
+      const width = plan.width ?? (t.shape.slice(1).reduce((a, b) => a * b, 1));
+      const offset = r * width;
+      if (t.dtype !== 'string' && typeof t.data[0] !== 'string') {
+        const data = t.data as Exclude<typeof t.data, readonly string[]>;
+        const bytes = data.BYTES_PER_ELEMENT;
+        const packed = Buffer.from(data.buffer, data.byteOffset + offset * bytes, width * bytes).toString('base64');
+        s += `${s.length > 1 ? ',' : ''}${plan.packedKey}"${t.dtype}:${packed}"`;
+      } else if (plan.keys && plan.keys.length === width) {
+        for (let j = 0; j < width; j++) s += (s.length > 1 ? ',' : '') + (plan.keys[j] as string) + element(t, offset + j);
+      } else {
+        s += (s.length > 1 ? ',' : '') + plan.key;
+        if (width === 1) s += element(t, offset);
+        else {
+          s += '[';
+          for (let j = 0; j < width; j++) s += (j > 0 ? ',' : '') + element(t, offset + j);
+          s += ']';
+        }
+      }
+    }
+    return `${s}}`;
+  }
+
+  /** Outputs of row `r` as a JSON object (a scalar per row, else a flat array in row-major order). */
+  outputs(outputs: ScoredOutputs, r: number, rows: number): string {
+    let s = '{';
+    if (outputs.kind === 'columns') {
+      for (const col of outputs.columns) s += `${s.length > 1 ? ',' : ''}${JSON.stringify(col.name)}:${json(col.values[r] ?? null)}`;
+      return `${s}}`;
+    }
+    for (const name in outputs.tensors) {
+      const t = outputs.tensors[name] as Tensor;
+      const width = rows > 0 ? t.data.length / rows : 0;
+      s += `${s.length > 1 ? ',' : ''}${keyOf(name)}`;
+      if (width === 1) s += element(t, r);
+      else {
+        s += '[';
+        for (let j = 0; j < width; j++) s += (j > 0 ? ',' : '') + element(t, r * width + j);
+        s += ']';
+      }
+    }
+    return `${s}}`;
+  }
+}
+
+interface InputPlan {
+  readonly name: string;
+  /** `"name":` */
+  readonly key: string;
+  /** `"@name":` (a packed numeric tensor row) */
+  readonly packedKey: string;
+  /** `"column":` per element, when the input has a column mapping. */
+  readonly keys: readonly string[] | undefined;
+  readonly width: number | undefined;
+}
+
+function planInput(spec: TensorSpec): InputPlan {
+  const rest = spec.shape.slice(1);
+  const width = rest.some((d) => d < 0) ? undefined : rest.reduce((a, b) => a * b, 1);
+  return {
+    name: spec.name,
+    key: `${JSON.stringify(spec.name)}:`,
+    packedKey: `${JSON.stringify(`@${spec.name}`)}:`,
+    keys: spec.columns?.map((c) => `${JSON.stringify(c)}:`),
+    width,
+  };
+}
+
+const KEYS = new Map<string, string>();
+
+/** `"name":`, built once per output name. */
+function keyOf(name: string): string {
+  let k = KEYS.get(name);
+  if (k === undefined) {
+    k = `${JSON.stringify(name)}:`;
+    if (KEYS.size < 10_000) KEYS.set(name, k);
+  }
+  return k;
+}
+
+const PACKED: Readonly<Record<string, new (buffer: ArrayBuffer) => ArrayLike<number | bigint>>> = {
+  float32: Float32Array, float64: Float64Array, float16: Uint16Array, int8: Int8Array, int16: Int16Array, int32: Int32Array,
+  int64: BigInt64Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, bool: Uint8Array,
+};
+
+/**
+ * Unpack `"<dtype>:<base64>"` into the row's values (NaN → null, int64 → number, bool →
+ * boolean), or undefined when the text is not a packed row.
+ */
+export function unpackRow(text: string): (number | boolean | null)[] | undefined {
+  const colon = text.indexOf(':');
+  const dtype = text.slice(0, colon);
+  const Ctor = PACKED[dtype];
+  if (colon < 0 || !Ctor) return undefined;
+  const raw = Buffer.from(text.slice(colon + 1), 'base64');
+  const copy = new Uint8Array(raw.length);
+  copy.set(raw);
+  const view = new Ctor(copy.buffer);
+  const out = new Array<number | boolean | null>(view.length);
+  for (let i = 0; i < view.length; i++) {
+    const v = view[i];
+    const n = dtype === 'float16' ? halfToFloat(v as number) : v;
+    out[i] = dtype === 'bool' ? n !== 0 : typeof n === 'bigint' ? Number(n) : n === undefined || !Number.isFinite(n) ? null : n;
+  }
+  return out;
+}
+
+/** IEEE 754 half precision bits → number. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+function element(t: Tensor, i: number): string {
+  const v = t.data[i];
+  if (typeof v === 'number') {
+    if (t.dtype === 'bool') return v !== 0 ? 'true' : 'false';
+    return Number.isFinite(v) ? String(v) : 'null';
+  }
+  if (typeof v === 'bigint') return String(Number(v));
+  if (typeof v === 'string') return JSON.stringify(v);
+  return 'null';
+}
+
+function json(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  if (typeof v === 'bigint') return String(Number(v));
+  if (v === undefined) return 'null';
+  if (Array.isArray(v)) return `[${v.map(json).join(',')}]`;
+  return JSON.stringify(v);
+}

@@ -1,0 +1,286 @@
+import { randomUUID } from 'node:crypto';
+import type { ModelSignature } from '../core/signature.js';
+import type { RegistryDb } from '../registry/registry-db.js';
+import { confidenceOf, confidenceOutput, type ConfidenceSpec, type ScoredOutputs } from './log-confidence.js';
+import { RowEncoder, type ScoredInputs } from './log-encode.js';
+import { openLogSink, type LogSink } from './log-sink.js';
+import { deletePredictionsBefore, type PredictionRow, type PredictionSource } from './prediction-log.js';
+
+/** One scored request (or batch chunk, or stream message batch) to log. */
+export interface PredictionEntry {
+  readonly model: string;
+  readonly version: number;
+  /** The version's signature: names tensor elements after their columns. */
+  readonly signature: ModelSignature;
+  readonly source: PredictionSource;
+  /** Rows scored (one prediction id each). */
+  readonly rows: number;
+  readonly inputs: ScoredInputs;
+  readonly outputs: ScoredOutputs;
+  /** Time to answer the whole request (ms). */
+  readonly latencyMs: number;
+  /** When it was scored (epoch ms); now when omitted. */
+  readonly at?: number;
+  /** Per-row confidence when the caller computed it already (for the response). */
+  readonly confidence?: ArrayLike<number> | undefined;
+}
+
+/**
+ * What the server, batch jobs and stream consumers call after scoring. Never blocks and never
+ * throws: the entry is queued (by reference, no copy) for a background writer.
+ *
+ * @example
+ *   const ids = logger.log({ model, version, signature, source: 'batch', rows: result.rows.length,
+ *     inputs: { kind: 'frame', frame, rows: result.rows }, outputs: { kind: 'columns', columns: result.outputs }, latencyMs });
+ */
+export interface PredictionLogger {
+  /** Whether anything of `model` is logged (callers may skip building an entry). */
+  enabled(model: string): boolean;
+  /**
+   * Queue a scored request. Returns one prediction id per row (uuid v7, in row order), or
+   * undefined when the model is not logged, the request was sampled out, or the buffer was
+   * full (the rows are counted as dropped).
+   */
+  log(entry: PredictionEntry): readonly string[] | undefined;
+}
+
+/** Per-model logging policy. */
+export interface LogPolicy {
+  /** Share of requests logged, 0..1 (spread evenly: 0.25 logs every 4th request). */
+  readonly sample: number;
+  /** Confidence: which output, and the minimum below which rows are flagged. */
+  readonly confidence?: ConfidenceSpec | undefined;
+}
+
+export interface LogWriterOptions {
+  /** The policy of a model, or undefined when it is not logged (asked once per model, then remembered). */
+  readonly policy: (model: string) => LogPolicy | undefined;
+  /** Rows the buffer holds before it drops (default 10 000). */
+  readonly bufferRows?: number;
+  /** Write as soon as this many rows are queued (default 1000). */
+  readonly flushRows?: number;
+  /** Otherwise write queued rows after this long (ms, default 250). */
+  readonly flushIntervalMs?: number;
+  /** Delete predictions older than this many days (checked hourly); undefined = keep. */
+  readonly retentionDays?: number | undefined;
+  readonly observer?: LogObserver;
+}
+
+/** Counters for metrics (the server maps them to Prometheus). */
+export interface LogObserver {
+  onWritten?(rows: number): void;
+  onDropped?(rows: number, reason: 'buffer_full' | 'write_failed'): void;
+  onError?(err: unknown): void;
+}
+
+/** Counts since start. */
+export interface LogStats {
+  readonly queued: number;
+  readonly written: number;
+  readonly dropped: number;
+  readonly failed: number;
+}
+
+/**
+ * The bounded, asynchronous prediction log writer. `log()` pushes a reference to the request's
+ * tensors/frame and outputs into a queue bounded in rows; a background flush serialises the
+ * queued rows and writes them with multi-row INSERTs in one transaction. When the queue is
+ * full, new entries are dropped and counted, never waited for. One flush runs at a time.
+ */
+export class PredictionLogWriter implements PredictionLogger {
+  readonly #db: RegistryDb;
+  readonly #sink: LogSink;
+  readonly #options: LogWriterOptions;
+  readonly #bufferRows: number;
+  readonly #flushRows: number;
+  readonly #flushIntervalMs: number;
+  readonly #queue: PredictionEntry[] = [];
+  readonly #ids: (readonly string[])[] = [];
+  readonly #at: number[] = [];
+  readonly #sampleCounts = new Map<string, number>();
+  readonly #policies = new Map<string, LogPolicy | undefined>();
+  readonly #encoders = new WeakMap<ModelSignature, RowEncoder>();
+  #queuedRows = 0;
+  #written = 0;
+  #dropped = 0;
+  #failed = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  #flushing: Promise<void> | undefined;
+  #retention: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(db: RegistryDb, options: LogWriterOptions) {
+    this.#db = db;
+    this.#sink = openLogSink(db);
+    this.#options = options;
+    this.#bufferRows = options.bufferRows ?? 10_000;
+    this.#flushRows = Math.min(options.flushRows ?? 1000, this.#bufferRows);
+    this.#flushIntervalMs = options.flushIntervalMs ?? 250;
+    if (options.retentionDays !== undefined) {
+      const prune = () => { this.prune().catch((err: unknown) => options.observer?.onError?.(err)); };
+      prune();
+      this.#retention = setInterval(prune, 3_600_000);
+      this.#retention.unref();
+    }
+  }
+
+  enabled(model: string): boolean {
+    return !this.#closed && (this.#policy(model)?.sample ?? 0) > 0;
+  }
+
+  log(entry: PredictionEntry): readonly string[] | undefined {
+    if (this.#closed || entry.rows <= 0) return undefined;
+    const policy = this.#policy(entry.model);
+    if (!policy || !this.#sampled(entry.model, policy.sample)) return undefined;
+    if (this.#queuedRows + entry.rows > this.#bufferRows) {
+      this.#dropped += entry.rows;
+      this.#options.observer?.onDropped?.(entry.rows, 'buffer_full');
+      return undefined;
+    }
+    const ids = predictionIds(entry.rows);
+    this.#queue.push(entry);
+    this.#ids.push(ids);
+    this.#at.push(entry.at ?? Date.now());
+    this.#queuedRows += entry.rows;
+    this.#schedule();
+    return ids;
+  }
+
+  stats(): LogStats {
+    return { queued: this.#queuedRows, written: this.#written, dropped: this.#dropped, failed: this.#failed };
+  }
+
+  /** Write everything queued now (and wait for it). */
+  async flush(): Promise<void> {
+    while (this.#flushing || this.#queue.length > 0) {
+      if (this.#flushing) await this.#flushing;
+      else await this.#startFlush();
+    }
+  }
+
+  /** Delete predictions older than the retention; returns how many. */
+  async prune(now = Date.now()): Promise<number> {
+    const days = this.#options.retentionDays;
+    if (days === undefined) return 0;
+    return deletePredictionsBefore(this.#db, now - days * 86_400_000);
+  }
+
+  /** Stop taking entries, write what is queued, stop the timers. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retention) clearInterval(this.#retention);
+    await this.flush();
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#timer = undefined;
+    this.#immediate = undefined;
+    await this.#sink.close();
+  }
+
+  #policy(model: string): LogPolicy | undefined {
+    if (this.#policies.has(model)) return this.#policies.get(model);
+    const policy = this.#options.policy(model);
+    if (this.#policies.size < 10_000) this.#policies.set(model, policy);
+    return policy;
+  }
+
+  /** Log exactly `share` of requests, spread evenly (deterministic, as the shadow mirror). */
+  #sampled(model: string, share: number): boolean {
+    if (share >= 1) return true;
+    if (share <= 0) return false;
+    const n = this.#sampleCounts.get(model) ?? 0;
+    this.#sampleCounts.set(model, n + 1);
+    return Math.floor((n + 1) * share) > Math.floor(n * share);
+  }
+
+  #schedule(): void {
+    if (this.#flushing) return; // the running flush reschedules when it ends
+    if (this.#queuedRows >= this.#flushRows) {
+      this.#immediate ??= setImmediate(() => { this.#immediate = undefined; void this.#startFlush(); });
+    } else {
+      this.#timer ??= setTimeout(() => { this.#timer = undefined; void this.#startFlush(); }, this.#flushIntervalMs);
+    }
+  }
+
+  #startFlush(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    if (this.#queue.length === 0) return Promise.resolve();
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    const entries = this.#queue.splice(0);
+    const ids = this.#ids.splice(0);
+    const at = this.#at.splice(0);
+    const rows = entries.reduce((n, e) => n + e.rows, 0);
+    this.#flushing = this.#write(entries, ids, at, rows).finally(() => {
+      this.#queuedRows -= rows;
+      this.#flushing = undefined;
+      if (this.#queue.length > 0) this.#schedule();
+    });
+    return this.#flushing;
+  }
+
+  async #write(entries: readonly PredictionEntry[], ids: readonly (readonly string[])[], at: readonly number[], rows: number): Promise<void> {
+    let encoded: PredictionRow[];
+    try {
+      encoded = this.#encode(entries, ids, at);
+      await this.#sink.write(encoded);
+    } catch (err) {
+      this.#failed += rows;
+      this.#dropped += rows;
+      this.#options.observer?.onDropped?.(rows, 'write_failed');
+      this.#options.observer?.onError?.(err);
+      return;
+    }
+    this.#written += rows;
+    this.#options.observer?.onWritten?.(rows);
+  }
+
+  #encode(entries: readonly PredictionEntry[], ids: readonly (readonly string[])[], at: readonly number[]): PredictionRow[] {
+    const out: PredictionRow[] = [];
+    entries.forEach((e, k) => {
+      const time = at[k] ?? Date.now();
+      const rowIds = ids[k] ?? [];
+      let encoder = this.#encoders.get(e.signature);
+      if (!encoder) {
+        encoder = new RowEncoder(e.signature);
+        this.#encoders.set(e.signature, encoder);
+      }
+      const spec = this.#policy(e.model)?.confidence;
+      const confidence = e.confidence ?? confidenceOf(confidenceOutput(e.signature, spec), e.outputs, e.rows);
+      const min = spec?.min;
+      const latency = e.latencyMs;
+      for (let r = 0; r < e.rows; r++) {
+        const c = confidence?.[r];
+        const known = c !== undefined && Number.isFinite(c);
+        out.push({
+          id: rowIds[r] ?? randomUUID(),
+          model: e.model,
+          version: e.version,
+          at: time,
+          source: e.source,
+          inputs: encoder.inputs(e.inputs, r),
+          outputs: encoder.outputs(e.outputs, r, e.rows),
+          latencyMs: latency,
+          confidence: known ? c : null,
+          lowConfidence: known && min !== undefined && c < min,
+        });
+      }
+    });
+    return out;
+  }
+}
+
+/**
+ * `n` prediction ids: UUID version 7 (RFC 9562) — 48-bit millisecond time then random bits —
+ * so ids sort by time and index well. Built from `randomUUID()` (a cached entropy pool).
+ */
+export function predictionIds(n: number): string[] {
+  const hex = Date.now().toString(16).padStart(12, '0');
+  const head = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7`;
+  const ids = new Array<string>(n);
+  for (let i = 0; i < n; i++) ids[i] = head + randomUUID().slice(15);
+  return ids;
+}

@@ -1,0 +1,226 @@
+/**
+ * The prediction log behind a real server (in-process, real HTTP and gRPC on port 0), on
+ * SQLite and PostgreSQL: ids in headers and bodies of every protocol, what is stored,
+ * sampling, confidence in answers and the low-confidence flag, feedback and live metrics
+ * over REST, Prometheus counters.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import pino from 'pino';
+import { openFerry, type Ferry } from '../src/app.js';
+import { loadConfig } from '../src/core/config.js';
+import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log.js';
+import { parseServeConfig } from '../src/serving/config.js';
+import { ServingMetrics } from '../src/serving/metrics.js';
+import { startServer, type RunningServer } from '../src/serving/server.js';
+import { pgSchema, ROOT, tempDir } from './helpers/env.js';
+import { fixture, numericRows } from './helpers/fixtures.js';
+import { postJson } from './helpers/server.js';
+
+const bc = fixture('breast_mlp');
+const diabetes = fixture('diabetes_regressor');
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+interface Env { app: Ferry; cleanup(): Promise<void> }
+
+const stores: Record<string, () => Promise<Env>> = {
+  sqlite: async () => {
+    const home = tempDir('ferry-plogs-');
+    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir }));
+    return { app, cleanup: async () => { await app.close(); home.cleanup(); } };
+  },
+  postgres: async () => {
+    const home = tempDir('ferry-plogs-');
+    const schema = await pgSchema('ferry_plogs');
+    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir, FERRY_DATABASE_URL: schema.url }));
+    return { app, cleanup: async () => { await app.close(); await schema.cleanup(); home.cleanup(); } };
+  },
+};
+
+type Callback = (err: grpc.ServiceError | null, res: unknown) => void;
+type Client = grpc.Client & Record<string, (req: object, md: grpc.Metadata, cb: Callback) => grpc.ClientUnaryCall>;
+
+function grpcInfer(port: number, request: object): Promise<{ res: Record<string, unknown>; headers: grpc.Metadata }> {
+  const definition = protoLoader.loadSync(join(ROOT, 'proto/open_inference_grpc.proto'), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
+  const client = new pkg.inference.GRPCInferenceService(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as Client;
+  return new Promise((resolve, reject) => {
+    let headers = new grpc.Metadata();
+    const call = client.ModelInfer!.call(client, request, new grpc.Metadata(), (err: grpc.ServiceError | null, res: unknown) => {
+      client.close();
+      return err ? reject(err) : resolve({ res: res as Record<string, unknown>, headers });
+    });
+    call.on('metadata', (md: grpc.Metadata) => { headers = md; });
+  });
+}
+
+const bcRows = numericRows(bc).slice(0, 6);
+const diabetesRows = numericRows(diabetes).slice(0, 4);
+const oipBody = (rows: number[][], extra: object = {}) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, rows[0]?.length ?? 0], data: rows.flat() }], ...extra });
+
+for (const [store, open] of Object.entries(stores)) {
+  describe(`prediction log behind the server (${store})`, () => {
+    let env: Env;
+    let server: RunningServer;
+    const url = (path: string) => `${server.httpUrl}${path}`;
+
+    before(async () => {
+      env = await open();
+      await env.app.registry.register({ path: bc.model, name: 'bc', inputColumns: bc.meta.input_columns, actor: 'test' });
+      await env.app.registry.register({ path: diabetes.model, name: 'diab', inputColumns: diabetes.meta.input_columns, actor: 'test' });
+      const config = parseServeConfig({
+        port: 0, grpc_port: 0, runtime_workers: 0,
+        prediction_log: { flush_interval_ms: 10 },
+        models: [
+          { name: 'bc', log: true, confidence: { min: 0.99 } },
+          { name: 'diab', log: { sample: 0.5 } },
+        ],
+      });
+      server = await startServer(env.app, config, new ServingMetrics(), pino({ level: 'silent' }));
+    });
+    after(async () => {
+      await server?.close();
+      await env?.cleanup();
+    });
+
+    let logged: LoggedPrediction[] = [];
+    const ids: Record<string, string[]> = {};
+
+    it('returns one uuid v7 per row in x-prediction-id and the OIP parameters, and confidence when asked', async () => {
+      const plain = await postJson(url('/v2/models/bc/infer'), oipBody(bcRows.slice(0, 2)));
+      assert.equal(plain.status, 200, JSON.stringify(plain.body));
+      const header = plain.headers.get('x-prediction-id')?.split(',') ?? [];
+      assert.equal(header.length, 2);
+      assert.ok(header.every((id) => UUID_V7.test(id)), header.join());
+      assert.equal(plain.headers.get('x-prediction-count'), '2');
+      const body = plain.body as { parameters: { prediction_ids: string }; outputs: { name: string; data: number[] }[] };
+      assert.deepEqual(body.parameters.prediction_ids.split(','), header);
+      assert.deepEqual(body.outputs.map((o) => o.name), ['label', 'probabilities']);
+      ids.oip = header;
+
+      // Only "label" asked for, and confidence: the probabilities are scored for it but not returned.
+      const withConf = await postJson(url('/v2/models/bc/infer'), oipBody(bcRows.slice(2, 4), { outputs: [{ name: 'label' }], parameters: { confidence: true } }));
+      assert.equal(withConf.status, 200, JSON.stringify(withConf.body));
+      const out = (withConf.body as { outputs: { name: string; datatype: string; shape: number[]; data: number[] }[] }).outputs;
+      assert.deepEqual(out.map((o) => o.name), ['label', 'confidence']);
+      assert.deepEqual(out[1]?.shape, [2]);
+      assert.equal(out[1]?.datatype, 'FP64');
+      const probs = bc.expected.outputs.probabilities as number[][];
+      out[1]?.data.forEach((c, i) => assert.ok(Math.abs(c - Math.max(...(probs[2 + i] as number[]))) < 1e-5, `confidence row ${i}: ${c}`));
+      ids.oipConfidence = withConf.headers.get('x-prediction-id')?.split(',') ?? [];
+
+      const bad = await postJson(url('/v2/models/bc/infer'), oipBody(bcRows.slice(0, 1), { parameters: { confidence: 'yes' } }));
+      assert.equal(bad.status, 400);
+    });
+
+    it('MLflow and KServe v1 answer the ids (and confidence with ?confidence=true) next to "predictions"', async () => {
+      const mlflow = await postJson(url('/models/bc/invocations?confidence=true'), { instances: [bcRows[4]] });
+      assert.equal(mlflow.status, 200, JSON.stringify(mlflow.body));
+      const m = mlflow.body as { predictions: unknown[]; prediction_ids: string[]; confidence: number[] };
+      assert.equal(m.predictions.length, 1);
+      assert.deepEqual(m.prediction_ids, mlflow.headers.get('x-prediction-id')?.split(','));
+      assert.equal(m.confidence.length, 1);
+      ids.mlflow = m.prediction_ids;
+      const kserve = await postJson(url('/v1/models/bc:predict'), { instances: [bcRows[5]] });
+      const k = kserve.body as { predictions: unknown[]; prediction_ids: string[]; confidence?: number[] };
+      assert.equal(k.prediction_ids.length, 1);
+      assert.equal(k.confidence, undefined);
+      ids.kserve = k.prediction_ids;
+    });
+
+    it('gRPC answers the ids in metadata and parameters', async () => {
+      assert.ok(server.grpcPort);
+      const { res, headers } = await grpcInfer(server.grpcPort, {
+        model_name: 'bc', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 30], contents: { fp32_contents: bcRows[0] } }],
+        parameters: { confidence: { bool_param: true } },
+      });
+      const idsParam = (res.parameters as Record<string, { string_param: string }>).prediction_ids?.string_param ?? '';
+      assert.match(idsParam, UUID_V7);
+      assert.equal(headers.get('x-prediction-id')[0], idsParam);
+      assert.deepEqual((res.outputs as { name: string }[]).map((o) => o.name), ['label', 'probabilities', 'confidence']);
+      ids.grpc = [idsParam];
+    });
+
+    it('logs exactly the sampled share of requests', async () => {
+      let answered = 0;
+      for (const row of diabetesRows) {
+        const r = await postJson(url('/v2/models/diab/infer'), oipBody([row]));
+        assert.equal(r.status, 200);
+        if (r.headers.get('x-prediction-id')) answered++;
+      }
+      assert.equal(answered, 2);
+    });
+
+    it('stores id, version, time, source, inputs by column, outputs, latency and confidence', async () => {
+      await server.context.predictionLog.flush();
+      logged = await listPredictions(env.app.database, { model: 'bc' });
+      assert.equal(logged.length, 7);
+      const byId = new Map(logged.map((p) => [p.id, p]));
+      const sources = Object.fromEntries(Object.entries(ids).map(([k, v]) => [k, v.map((id) => byId.get(id)?.source)]));
+      assert.deepEqual(sources, { oip: ['oip-rest', 'oip-rest'], oipConfidence: ['oip-rest', 'oip-rest'], mlflow: ['mlflow'], kserve: ['kserve-v1'], grpc: ['oip-grpc'] });
+      const first = byId.get(ids.oip?.[0] ?? '');
+      assert.ok(first);
+      assert.equal(first.version, 1);
+      assert.ok(Math.abs(Date.now() - first.at) < 60_000);
+      const columns = bc.meta.input_columns.input ?? [];
+      assert.deepEqual(Object.keys(first.inputs), columns);
+      columns.forEach((c, j) => assert.equal(first.inputs[c], Math.fround(bcRows[0]?.[j] ?? NaN)));
+      assert.equal(first.outputs.label, (bc.expected.outputs.label as number[])[0]);
+      assert.equal((first.outputs.probabilities as number[]).length, 2);
+      assert.ok(first.latencyMs > 0);
+      for (const p of logged) {
+        const probs = p.outputs.probabilities as number[] | undefined;
+        assert.ok(p.confidence !== null);
+        if (probs) assert.ok(Math.abs(p.confidence - Math.max(...probs)) < 1e-6);
+        assert.equal(p.lowConfidence, p.confidence < 0.99);
+      }
+      // MLflow rows giving the whole input under its name are logged by column too.
+      const mlflowRow = byId.get(ids.mlflow?.[0] ?? '');
+      assert.deepEqual(Object.keys(mlflowRow?.inputs ?? {}), columns);
+      assert.equal(mlflowRow?.inputs.mean_radius, bcRows[4]?.[0]);
+      assert.equal((await listPredictions(env.app.database, { model: 'diab' })).length, 2);
+      assert.ok(logged.some((p) => p.lowConfidence) || logged.every((p) => (p.confidence ?? 0) >= 0.99));
+    });
+
+    it('POST /v1/feedback attaches ground truth, reports unknown ids and malformed items', async () => {
+      const truth = bc.expected.outputs.label as number[];
+      const items = logged.map((p, i) => ({ prediction_id: p.id, actual: i === 0 ? 1 - (p.outputs.label as number) : p.outputs.label }));
+      const r = await postJson(url('/v1/feedback'), [...items, { prediction_id: 'no-such-id', actual: 1 }, { actual: 0 }]);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(r.body, { attached: 7, unknown: ['no-such-id'], rejected: [{ index: 8, reason: '"prediction_id" must be a non-empty string' }] });
+      const single = await postJson(url('/v1/feedback'), { prediction_id: logged[1]?.id, actual: truth[1] });
+      assert.deepEqual(single.body, { attached: 1, unknown: [], rejected: [] });
+      const malformed = await postJson(url('/v1/feedback'), '{"prediction_id":');
+      assert.equal(malformed.status, 400);
+    });
+
+    it('GET /ferry/v1/models/{m}/metrics answers live metrics with label coverage', async () => {
+      const r = await fetch(url('/ferry/v1/models/bc/metrics?window=1h'));
+      assert.equal(r.status, 200);
+      const m = await r.json() as { total: number; labelled: number; coverage: number; task: string; output: string; metrics: Record<string, number | null>; lowConfidence: number };
+      assert.equal(m.total, 7);
+      assert.equal(m.labelled, 7);
+      assert.equal(m.coverage, 1);
+      assert.equal(m.task, 'classification');
+      assert.equal(m.output, 'label');
+      assert.ok(Math.abs((m.metrics.accuracy ?? 0) - 6 / 7) < 1e-12, JSON.stringify(m.metrics));
+      assert.equal(m.lowConfidence, logged.filter((p) => p.lowConfidence).length);
+      const bad = await fetch(url('/ferry/v1/models/bc/metrics?window=soon'));
+      assert.equal(bad.status, 400);
+    });
+
+    it('counts written predictions and shows live metrics in Prometheus', async () => {
+      const text = await (await fetch(url('/metrics'))).text();
+      assert.match(text, /^ferry_prediction_log_written_total 9$/m);
+      assert.match(text, /^ferry_prediction_log_queued 0$/m);
+      assert.match(text, /^ferry_live_label_coverage\{model="bc"\} 1$/m);
+      assert.match(text, /^ferry_live_predictions\{model="bc",kind="labelled"\} 7$/m);
+      const accuracy = /^ferry_live_metric\{model="bc",metric="accuracy"\} (\S+)$/m.exec(text)?.[1];
+      assert.ok(Math.abs(Number(accuracy) - 6 / 7) < 1e-12, `accuracy gauge ${accuracy}`);
+      assert.match(text, /^ferry_live_label_coverage\{model="diab"\} 0$/m);
+    });
+  });
+}

@@ -1,0 +1,211 @@
+/** The prediction log's storage and read API, on SQLite and on PostgreSQL. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { openFerry, type Ferry } from '../src/app.js';
+import { loadConfig } from '../src/core/config.js';
+import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log.js';
+import { PredictionLogWriter, predictionIds, type PredictionEntry } from '../src/monitoring/prediction-log-writer.js';
+import type { ModelSignature } from '../src/core/signature.js';
+import { pgSchema, tempDir } from './helpers/env.js';
+
+interface Store { app: Ferry; cleanup(): Promise<void> }
+
+const stores: Record<string, () => Promise<Store>> = {
+  sqlite: async () => {
+    const home = tempDir('ferry-plog-');
+    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir }));
+    return { app, cleanup: async () => { await app.close(); home.cleanup(); } };
+  },
+  postgres: async () => {
+    const home = tempDir('ferry-plog-');
+    const schema = await pgSchema('ferry_plog');
+    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir, FERRY_DATABASE_URL: schema.url }));
+    return { app, cleanup: async () => { await app.close(); await schema.cleanup(); home.cleanup(); } };
+  },
+};
+
+const T0 = Date.UTC(2026, 10, 1);
+
+function row(i: number, over: Partial<PredictionRow> = {}): PredictionRow {
+  return {
+    id: `p${String(i).padStart(5, '0')}`,
+    model: 'm',
+    version: i % 2 === 0 ? 1 : 2,
+    at: T0 + Math.floor(i / 3) * 1000, // three rows share each timestamp: ties are ordered by id
+    source: 'oip-rest',
+    inputs: JSON.stringify({ a: i, b: `c${i % 3}` }),
+    outputs: JSON.stringify({ label: i % 2, probabilities: [0.25, 0.75] }),
+    latencyMs: 0.5,
+    confidence: i % 5 === 0 ? 0.55 : 0.9,
+    lowConfidence: i % 5 === 0,
+    ...over,
+  };
+}
+
+for (const [name, open] of Object.entries(stores)) {
+  describe(`prediction log on ${name}`, () => {
+    let store: Store;
+    before(async () => {
+      store = await open();
+      await insertPredictions(store.app.database, Array.from({ length: 1000 }, (_, i) => row(i)));
+      await insertPredictions(store.app.database, [row(0, { id: 'other-1', model: 'other' })]);
+    });
+    after(() => store.cleanup());
+
+    it('reads every row of a model oldest first, in chunks, with inputs and outputs decoded', async () => {
+      const chunks: number[] = [];
+      const ids: string[] = [];
+      for await (const chunk of readPredictionChunks(store.app.database, { model: 'm' }, { chunkSize: 300 })) {
+        chunks.push(chunk.length);
+        ids.push(...chunk.map((p) => p.id));
+      }
+      assert.deepEqual(chunks, [300, 300, 300, 100]);
+      assert.equal(new Set(ids).size, 1000);
+      assert.deepEqual(ids, [...ids].sort());
+      const [first] = await listPredictions(store.app.database, { model: 'm', last: 1 });
+      assert.ok(first);
+      assert.equal(first.id, 'p00999');
+      assert.deepEqual(first.inputs, { a: 999, b: 'c0' });
+      assert.deepEqual(first.outputs, { label: 1, probabilities: [0.25, 0.75] });
+      assert.equal(first.version, 2);
+      assert.equal(first.at, T0 + 333_000);
+      assert.equal(first.actual, undefined);
+    });
+
+    it('filters by version, time window, newest N and low confidence', async () => {
+      const db = store.app.database;
+      assert.equal((await listPredictions(db, { model: 'm', version: 1 })).length, 500);
+      const window = await listPredictions(db, { model: 'm', since: T0 + 10_000, until: new Date(T0 + 20_000) });
+      assert.deepEqual(window.map((p) => p.id), Array.from({ length: 30 }, (_, i) => `p${String(30 + i).padStart(5, '0')}`));
+      const last = await listPredictions(db, { model: 'm', last: 10 }, { chunkSize: 4 });
+      assert.deepEqual(last.map((p) => p.id), Array.from({ length: 10 }, (_, i) => `p${String(990 + i).padStart(5, '0')}`));
+      assert.equal((await listPredictions(db, { model: 'm', last: 5000 })).length, 1000);
+      assert.equal((await listPredictions(db, { model: 'm', last: 0 })).length, 0);
+      const low = await listPredictions(db, { model: 'm', lowConfidence: true }, { inputs: false });
+      assert.equal(low.length, 200);
+      assert.ok(low.every((p) => p.lowConfidence && p.confidence === 0.55));
+      assert.deepEqual(low[0]?.inputs, {});
+      assert.deepEqual(await countPredictions(db, { model: 'm' }), { total: 1000, labelled: 0, lowConfidence: 200 });
+      assert.deepEqual(await countPredictions(db, { model: 'm', last: 10 }), { total: 10, labelled: 0, lowConfidence: 2 });
+      assert.equal((await getPrediction(db, 'other-1'))?.model, 'other');
+      assert.equal(await getPrediction(db, 'nope'), undefined);
+    });
+
+    it('deletes rows older than a cutoff (retention)', async () => {
+      const db = store.app.database;
+      assert.equal(await deletePredictionsBefore(db, T0 + 1000), 4); // m: p0..p2, other-1
+      assert.equal((await countPredictions(db, { model: 'm' })).total, 997);
+    });
+  });
+}
+
+const SIGNATURE: ModelSignature = {
+  inputs: [
+    { name: 'x', dtype: 'float32', shape: [-1, 2], columns: ['a', 'b'] },
+    { name: 'tag', dtype: 'string', shape: [-1, 1] },
+  ],
+  outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }, { name: 'probabilities', dtype: 'float32', shape: [-1, 2] }],
+};
+
+/** A scored request of `n` rows, as the server hands it to the logger. */
+function entry(n: number, model = 'w'): PredictionEntry {
+  return {
+    model, version: 3, signature: SIGNATURE, source: 'batch', rows: n, latencyMs: 2,
+    inputs: { kind: 'tensors', tensors: {
+      x: { dtype: 'float32', shape: [n, 2], data: Float32Array.from({ length: 2 * n }, (_, i) => (i === 1 ? NaN : i + 0.5)) },
+      tag: { dtype: 'string', shape: [n, 1], data: Array.from({ length: n }, (_, i) => `t"${i}`) },
+    } },
+    outputs: { kind: 'tensors', tensors: {
+      label: { dtype: 'int64', shape: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 2)) },
+      probabilities: { dtype: 'float32', shape: [n, 2], data: Float32Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? 0.25 : 0.75)) },
+    } },
+  };
+}
+
+for (const [name, open] of Object.entries(stores)) {
+  describe(`prediction log writer on ${name}`, () => {
+    let store: Store;
+    before(async () => { store = await open(); });
+    after(() => store.cleanup());
+
+    it('queues without waiting, drops and counts what does not fit the buffer, writes on flush', async () => {
+      const writer = new PredictionLogWriter(store.app.database, {
+        policy: (m) => (m === 'w' ? { sample: 1, confidence: { min: 0.8, respond: false } } : undefined),
+        bufferRows: 5, flushRows: 5, flushIntervalMs: 60_000,
+      });
+      assert.equal(writer.log(entry(2, 'not-logged')), undefined);
+      const ids = writer.log(entry(3));
+      assert.equal(ids?.length, 3);
+      assert.equal(writer.log(entry(3)), undefined, 'a request that does not fit is dropped');
+      assert.deepEqual(writer.stats(), { queued: 3, written: 0, dropped: 3, failed: 0 });
+      await writer.flush();
+      assert.deepEqual(writer.stats(), { queued: 0, written: 3, dropped: 3, failed: 0 });
+      const rows = await listPredictions(store.app.database, { model: 'w' });
+      assert.deepEqual(rows.map((p) => p.id), [...(ids ?? [])].sort());
+      const byId = new Map(rows.map((p) => [p.id, p]));
+      const first = byId.get(ids?.[0] ?? '');
+      // Model "w" is not registered, so its packed tensor rows cannot be named after columns.
+      assert.deepEqual(first?.inputs, { x: [0.5, null], tag: 't"0' });
+      assert.deepEqual(byId.get(ids?.[2] ?? '')?.inputs, { x: [4.5, 5.5], tag: 't"2' });
+      assert.deepEqual(first?.outputs, { label: 0, probabilities: [0.25, 0.75] });
+      assert.equal(first?.confidence, 0.75);
+      assert.equal(first?.lowConfidence, true);
+      assert.equal(first?.source, 'batch');
+      assert.equal(first?.version, 3);
+      await writer.close();
+      assert.equal(writer.log(entry(1)), undefined, 'a closed writer takes nothing');
+    });
+
+    it('flushes by itself once flush_rows are queued, and on close', async () => {
+      const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 1 }), bufferRows: 100, flushRows: 4, flushIntervalMs: 60_000 });
+      writer.log(entry(4, 'auto'));
+      while (writer.stats().written < 4) await new Promise((r) => setTimeout(r, 5));
+      writer.log(entry(1, 'auto'));
+      await writer.close();
+      assert.equal((await countPredictions(store.app.database, { model: 'auto' })).total, 5);
+    });
+
+    it('samples the given share of requests, evenly', async () => {
+      const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 0.25 }), flushIntervalMs: 60_000 });
+      const answered = Array.from({ length: 12 }, () => writer.log(entry(1, 's')) !== undefined);
+      assert.deepEqual(answered.map((a) => (a ? 1 : 0)).join(''), '000100010001');
+      await writer.close();
+    });
+
+    it('counts a batch the database refuses as dropped (write_failed) and keeps serving', async () => {
+      const other = await open();
+      const dropped: string[] = [];
+      const writer = new PredictionLogWriter(other.app.database, {
+        policy: () => ({ sample: 1 }), flushIntervalMs: 60_000,
+        observer: { onDropped: (n, reason) => dropped.push(`${n} ${reason}`), onError: () => undefined },
+      });
+      await other.cleanup(); // the database is gone
+      assert.equal(writer.log(entry(2))?.length, 2);
+      await writer.flush();
+      assert.deepEqual(writer.stats(), { queued: 0, written: 0, dropped: 2, failed: 2 });
+      assert.deepEqual(dropped, ['2 write_failed']);
+      await writer.close();
+    });
+
+    it('prunes predictions older than the retention', async () => {
+      const db = store.app.database;
+      const now = Date.now();
+      await insertPredictions(db, [row(1, { id: 'old', model: 'r', at: now - 3 * 86_400_000 }), row(2, { id: 'new', model: 'r', at: now - 3_600_000 })]);
+      const writer = new PredictionLogWriter(db, { policy: () => undefined, retentionDays: 2 });
+      await writer.prune(); // the constructor starts one too; this one is awaited
+      await writer.close();
+      assert.deepEqual((await listPredictions(db, { model: 'r' })).map((p) => p.id), ['new']);
+    });
+  });
+}
+
+describe('prediction ids', () => {
+  it('are RFC 9562 version 7 UUIDs that start with the time and differ', () => {
+    const before = Date.now();
+    const ids = predictionIds(1000);
+    assert.equal(new Set(ids).size, 1000);
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const t = parseInt((ids[0] ?? '').replace('-', '').slice(0, 12), 16);
+    assert.ok(t >= before && t <= Date.now());
+  });
+});
