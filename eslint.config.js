@@ -37,6 +37,7 @@ export default tseslint.config(
   layerRule('registry', ['scoring', 'data', 'cli']),
   layerRule('scoring', ['data', 'cli']),
   layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli']),
+  layerRule('stream', ['serving', 'cli']),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {

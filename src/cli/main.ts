@@ -11,6 +11,7 @@ import { predictCommand } from './commands/predict.js';
 import { registerCommand } from './commands/register.js';
 import { serveCommand } from './commands/serve.js';
 import { shadowCommand } from './commands/shadow.js';
+import { streamCommand } from './commands/stream.js';
 import { versionsCommand } from './commands/versions.js';
 import type { CliContext } from './context.js';
 
@@ -28,6 +29,7 @@ const COMMANDS = [
   // batch (issue #5)
 
   // stream (issue #6)
+  streamCommand,
 
   // prediction log, feedback (issue #7)
 
