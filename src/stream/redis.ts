@@ -85,6 +85,7 @@ class RedisSource implements StreamSource {
     }
     const args: (string | number)[] = ['XREADGROUP', 'GROUP', group, consumer, 'COUNT', max];
     if (waitMs > 0) args.push('BLOCK', Math.max(1, Math.round(waitMs)));
+    args.push('STREAMS', key, '>');
     const entries = streamEntries(await this.#reader.call(...(args as [string, ...(string | number)[]])));
     return entries.map(([id, fields]) => toDelivery(id, fields, 1));
   }
@@ -188,6 +189,8 @@ function toDelivery(id: string, fields: string[] | null, attempts: number): Deli
 
 function streamEntries(reply: unknown): Entry[] {
   if (!Array.isArray(reply)) return [];
+  // One stream read: [[key, entries]] (or [key, entries] as this client may flatten it).
+  if (typeof reply[0] === 'string') return (reply[1] as Entry[] | undefined) ?? [];
   const first = reply[0] as [string, Entry[]] | undefined;
   return first?.[1] ?? [];
 }
