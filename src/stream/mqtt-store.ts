@@ -33,6 +33,11 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`;
 
+const RELEASE_IF_DROPPED = `
+local p = redis.call('HGET', KEYS[1], ARGV[1])
+if not p or not string.find(p, ARGV[2], 1, true) then redis.call('DEL', KEYS[2]) end
+return 1`;
+
 export const KEY_PROPERTY = 'ferry-key';
 
 export class RedisOutgoingStore {
@@ -40,6 +45,8 @@ export class RedisOutgoingStore {
   readonly #hash: string;
   readonly #claimKey: (key: string) => string;
   readonly #ttlSeconds: number;
+  /** Packet id under which each key was stored (until its publish settles). */
+  readonly #stored = new Map<string, number>();
   /** Called instead of storing when the packet's key was already claimed. */
   onDuplicate: (key: string, messageId: number) => void = () => undefined;
 
@@ -54,11 +61,26 @@ export class RedisOutgoingStore {
     const key = packet.cmd === 'publish' ? keyOf(packet) : undefined;
     this.#redis.eval(STORE_AND_CLAIM, 1, this.#hash, String(packet.messageId ?? 0), encode(packet), key === undefined ? '' : this.#claimKey(key), String(this.#ttlSeconds))
       .then((stored) => {
+        if (key !== undefined && Number(stored) === 1) this.#stored.set(key, packet.messageId ?? 0);
         if (Number(stored) === 1 || key === undefined) cb();
         // Not stored: the packet must not be sent either, so `cb` is never called.
         else this.onDuplicate(key, packet.messageId ?? 0);
       }, (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))));
     return this;
+  }
+
+  /** After a failed publish: free the key unless its packet is still stored (to be sent again). */
+  async releaseIfDropped(key: string): Promise<void> {
+    const mid = this.#stored.get(key);
+    this.#stored.delete(key);
+    if (mid === undefined) return;
+    // The packet id may already carry another packet: compare the key it holds.
+    await this.#redis.eval(RELEASE_IF_DROPPED, 2, this.#hash, this.#claimKey(key), String(mid), JSON.stringify(key));
+  }
+
+  /** The publish of `key` completed. */
+  forget(key: string): void {
+    this.#stored.delete(key);
   }
 
   get(packet: Pick<StoredPacket, 'messageId'>, cb: PacketDone): this {

@@ -23,10 +23,13 @@ export const mqttBroker: StreamBroker = {
     const clientId = `ferry-${safeName(options.group)}-${safeName(options.consumer)}`;
     let client: MqttClient;
     try {
-      client = await connectMqtt(url, clientId, { receiveMaximum: Math.max(options.maxBatch * 2, 20) }, (c) => holdPubacks(c));
-      client.on('message', (_topic, payload, packet) => {
-        const enqueued = Number(packet.properties?.userProperties?.['ferry-enqueued-at']);
-        queue.push({ messageId: packet.messageId ?? 0, payload, enqueuedAt: Number.isFinite(enqueued) ? enqueued : Date.now(), attempts: packet.dup ? 2 : 1 });
+      // Listen before connecting: a resumed session's unacknowledged messages arrive right after CONNACK.
+      client = await connectMqtt(url, clientId, { receiveMaximum: Math.max(options.maxBatch * 2, 20) }, (c) => {
+        holdPubacks(c);
+        c.on('message', (_topic, payload, packet) => {
+          const enqueued = Number(packet.properties?.userProperties?.['ferry-enqueued-at']);
+          queue.push({ messageId: packet.messageId ?? 0, payload, enqueuedAt: Number.isFinite(enqueued) ? enqueued : Date.now(), attempts: packet.dup ? 2 : 1 });
+        });
       });
       await client.subscribeAsync(`$share/${options.group}/${url.name}`, { qos: 1 });
     } catch (err) {
@@ -37,7 +40,8 @@ export const mqttBroker: StreamBroker = {
   },
   async openSink(url, options) {
     const state = await connectState(options.stateUrl);
-    const clientId = `ferry-${safeName(options.group)}-${safeName(options.consumer)}-out`;
+    // One session per destination: outputs and dead letters must not share a client id.
+    const clientId = `ferry-${safeName(options.group)}-${safeName(options.consumer)}-out-${safeName(url.name)}`;
     const store = new RedisOutgoingStore(state, `ferry:stream:mqtt-out:${clientId}`, (key) => idempotencyKey(url, key), options.dedupeTtlSeconds);
     try {
       const client = await connectMqtt(url, clientId, { outgoingStore: store as unknown as IClientOptions['outgoingStore'] });
@@ -166,11 +170,15 @@ class MqttSink implements StreamSink {
   readonly #client: MqttClient;
   readonly #state: Redis;
   readonly #duplicates = new Map<string, () => void>();
+  readonly #store: RedisOutgoingStore;
+  readonly #waiting: (() => void)[] = [];
+  #inflight = 0;
 
   constructor(url: StreamUrl, client: MqttClient, state: Redis, store: RedisOutgoingStore) {
     this.#url = url;
     this.#client = client;
     this.#state = state;
+    this.#store = store;
     store.onDuplicate = (key, messageId) => {
       // The publish is abandoned before it is sent: free its packet id and settle it.
       const raw = client as unknown as ClientInternals;
@@ -183,17 +191,42 @@ class MqttSink implements StreamSink {
   async publish(messages: readonly OutMessage[]): Promise<PublishOutcome[]> {
     // Cheap first pass: keys already claimed are duplicates without a round trip to the broker.
     const claimed = await this.#state.pipeline(messages.map((m) => ['exists', idempotencyKey(this.#url, m.key)])).exec();
-    return Promise.all(messages.map((m, i) => {
-      if (Number(claimed?.[i]?.[1]) === 1) return Promise.resolve<PublishOutcome>('duplicate');
-      return new Promise<PublishOutcome>((resolve, reject) => {
-        this.#duplicates.set(m.key, () => resolve('duplicate'));
-        this.#client.publish(this.#url.name, m.payload, { qos: 2, properties: { userProperties: { [KEY_PROPERTY]: m.key } } }, (err) => {
-          this.#duplicates.delete(m.key);
-          if (err) reject(unavailable(this.#url, err));
-          else resolve('published');
-        });
-      }).finally(() => this.#duplicates.delete(m.key));
+    return Promise.all(messages.map(async (m, i) => {
+      if (Number(claimed?.[i]?.[1]) === 1) return 'duplicate';
+      await this.#slot();
+      try {
+        return await this.#publishOne(m);
+      } finally {
+        this.#release();
+      }
     }));
+  }
+
+  #publishOne(m: OutMessage): Promise<PublishOutcome> {
+    return new Promise<PublishOutcome>((resolve, reject) => {
+      this.#duplicates.set(m.key, () => resolve('duplicate'));
+      this.#client.publish(this.#url.name, m.payload, { qos: 2, properties: { userProperties: { [KEY_PROPERTY]: m.key } } }, (err) => {
+        if (!err) {
+          this.#store.forget(m.key);
+          return resolve('published');
+        }
+        // Refused by the broker (a PUBREC error): the packet left the store, so the key is free again.
+        // Lost connection: the packet stays stored and is sent again on reconnect; the key stays claimed.
+        this.#store.releaseIfDropped(m.key).then(() => reject(unavailable(this.#url, err)), () => reject(unavailable(this.#url, err)));
+      });
+    }).finally(() => this.#duplicates.delete(m.key));
+  }
+
+  /** QoS 2 publishes in flight are limited to the broker's Receive Maximum (Mosquitto: 20). */
+  async #slot(): Promise<void> {
+    const limit = (this.#client as unknown as { connackPacket?: { properties?: { receiveMaximum?: number } } }).connackPacket?.properties?.receiveMaximum ?? 20;
+    while (this.#inflight >= limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#inflight++;
+  }
+
+  #release(): void {
+    this.#inflight--;
+    this.#waiting.shift()?.();
   }
 
   async close(): Promise<void> {

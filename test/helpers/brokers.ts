@@ -36,7 +36,7 @@ export function uniqueName(prefix: string): string {
 function collector(poll: () => Promise<void>, messages: Record<string, unknown>[], close: () => Promise<void>): Collector {
   return {
     messages,
-    async until(done, what, guardMs = 180_000) {
+    async until(done, what, guardMs = Number(process.env.FERRY_TEST_GUARD_MS ?? 180_000)) {
       const start = Date.now();
       for (;;) {
         await poll();
@@ -159,11 +159,11 @@ export function mqttBroker(): TestBroker {
       for (const { group, consumers } of groups) {
         for (const consumer of consumers) {
           const base = `ferry-${safe(group)}-${safe(consumer)}`;
-          for (const id of [base, `${base}-out`]) {
+          for (const id of [base, ...names.map((name) => `${base}-out-${safe(name)}`)]) {
             const c = await mqtt.connectAsync({ host: MQTT.host, port: MQTT.port, protocolVersion: 5, clientId: id, clean: true, properties: { sessionExpiryInterval: 0 } });
             await c.endAsync();
           }
-          await redis.del(`ferry:stream:mqtt-out:${base}-out`);
+          for (const name of names) await redis.del(`ferry:stream:mqtt-out:${base}-out-${safe(name)}`);
         }
       }
       for (const name of names) {
