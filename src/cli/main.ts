@@ -22,6 +22,7 @@ import { registerCommand } from './commands/register.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { serveCommand } from './commands/serve.js';
 import { shadowCommand } from './commands/shadow.js';
+import { streamCommand } from './commands/stream.js';
 import { versionsCommand } from './commands/versions.js';
 import type { CliContext } from './context.js';
 
@@ -41,6 +42,7 @@ const COMMANDS = [
   schedulerCommand,
 
   // stream (issue #6)
+  streamCommand,
 
   // prediction log, feedback (issue #7)
   feedbackCommand,

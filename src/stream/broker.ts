@@ -1,0 +1,146 @@
+import { ferry } from '../core/errors.js';
+
+/**
+ * The one seam between stream consumers and message brokers. A broker adapter (one file
+ * per broker: redis.ts, nats.ts, mqtt.ts) opens a `StreamSource` to consume a stream in a
+ * consumer group and a `StreamSink` to publish to one. The runner (runner.ts) owns
+ * batching, scoring, dead letters and metrics; adapters only move bytes.
+ */
+
+/** A parsed stream URL: `redis://host:port/<stream>`, `nats://host:port/<subject>`, `mqtt://host:port/<topic>`. */
+export interface StreamUrl {
+  readonly scheme: string;
+  readonly host: string;
+  readonly port: number;
+  /** Stream key, subject or topic (the URL path without its leading slash). */
+  readonly name: string;
+  /** `scheme://host:port`, for messages and connections. */
+  readonly location: string;
+  readonly text: string;
+}
+
+/** One message handed to the consumer, not yet acknowledged. */
+export interface Delivery {
+  /** The broker's handle for this delivery (entry id, stream sequence, packet id). */
+  readonly handle: string;
+  readonly payload: Uint8Array;
+  /** When the broker accepted the message (epoch ms), if it says. */
+  readonly enqueuedAt: number | undefined;
+  /** How many times it has been delivered, this time included. */
+  readonly attempts: number;
+}
+
+/** A message to publish; `key` makes the publish idempotent (a second publish of a key is dropped). */
+export interface OutMessage {
+  readonly key: string;
+  readonly payload: string;
+}
+
+export type PublishOutcome = 'published' | 'duplicate';
+
+/** One live consumer as its heartbeat last reported it. */
+export interface ConsumerHeartbeat {
+  readonly consumer: string;
+  readonly group: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly model: string;
+  readonly version: number | null;
+  readonly processed: number;
+  readonly deadLetters: number;
+  readonly startedAt: string;
+  readonly at: string;
+}
+
+/** What the broker knows about a consumer group. */
+export interface GroupStatus {
+  readonly stream: string;
+  readonly group: string;
+  /** Messages not yet delivered to the group; null when the broker cannot tell (MQTT). */
+  readonly lag: number | null;
+  /** Delivered but not acknowledged; null when the broker cannot tell. */
+  readonly pending: number | null;
+  readonly consumers: readonly ConsumerHeartbeat[];
+}
+
+export interface SourceOptions {
+  readonly group: string;
+  readonly consumer: string;
+  /** Unacknowledged messages idle this long are taken over from (dead) consumers. */
+  readonly reclaimIdleMs: number;
+  /** Largest batch the runner asks for (sizes client-side buffers). */
+  readonly maxBatch: number;
+  /** Deliveries before the broker itself gives up (the runner dead-letters one delivery earlier). */
+  readonly maxDeliver: number;
+  /** Redis URL of the idempotency store, for brokers without their own (MQTT). */
+  readonly stateUrl: string;
+}
+
+export interface SinkOptions {
+  readonly consumer: string;
+  readonly group: string;
+  /** How long an idempotency record is kept (s): a redelivery later than this is published again. */
+  readonly dedupeTtlSeconds: number;
+  readonly stateUrl: string;
+}
+
+/** A consumer-group subscription to one stream. */
+export interface StreamSource {
+  /** Up to `max` deliveries that are ready, waiting at most `waitMs` for the first one. */
+  fetch(max: number, waitMs: number): Promise<Delivery[]>;
+  /** Done with these: the broker forgets them. */
+  ack(deliveries: readonly Delivery[]): Promise<void>;
+  /** Not done: deliver again later (possibly to another consumer). */
+  nak(deliveries: readonly Delivery[]): Promise<void>;
+  /** Messages waiting for the group (not yet delivered), when the broker can tell. */
+  lag(): Promise<number | null>;
+  heartbeat(beat: ConsumerHeartbeat, ttlMs: number): Promise<void>;
+  /** Stop receiving; unacknowledged deliveries go back to the broker. */
+  close(): Promise<void>;
+}
+
+/** Idempotent publishing to one stream. */
+export interface StreamSink {
+  publish(messages: readonly OutMessage[]): Promise<PublishOutcome[]>;
+  close(): Promise<void>;
+}
+
+/** A broker adapter. */
+export interface StreamBroker {
+  readonly scheme: string;
+  openSource(url: StreamUrl, options: SourceOptions): Promise<StreamSource>;
+  openSink(url: StreamUrl, options: SinkOptions): Promise<StreamSink>;
+  /** Group status from the broker plus the consumers' heartbeats. */
+  status(url: StreamUrl, group: string, stateUrl: string): Promise<GroupStatus>;
+}
+
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { redis: 6379, nats: 4222, mqtt: 1883 };
+
+/** Parse and check a stream URL. */
+export function parseStreamUrl(text: string): StreamUrl {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'it is not a URL' });
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  const port = DEFAULT_PORTS[scheme];
+  if (port === undefined) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: `unknown scheme "${scheme}"` });
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!name) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'the path must name the stream, subject or topic' });
+  if (/[+#]/.test(name) || (scheme === 'nats' && /[*>\s]/.test(name))) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'wildcards are not allowed: name one stream, subject or topic' });
+  const host = url.hostname || '127.0.0.1';
+  const p = url.port ? Number(url.port) : port;
+  return Object.freeze({ scheme, host, port: p, name, location: `${scheme}://${host}:${p}`, text });
+}
+
+/** The same broker and server, another stream name (default dead-letter destinations). */
+export function siblingUrl(url: StreamUrl, name: string): StreamUrl {
+  return Object.freeze({ ...url, name, text: `${url.location}/${encodeURIComponent(name)}` });
+}
+
+/** A name safe in NATS KV keys, stream names and Redis keys. */
+export function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, '_');
+}

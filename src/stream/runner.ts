@@ -1,0 +1,318 @@
+import { hostname } from 'node:os';
+import { asFerryError, ExitCode, ferry, type FerryError } from '../core/errors.js';
+import { ColumnFrame } from '../core/frame.js';
+import { predictionRecords } from '../scoring/records.js';
+import type { LoadedModel, Scorer } from '../scoring/scorer.js';
+import type { ConsumerHeartbeat, Delivery, OutMessage, PublishOutcome, StreamSink, StreamSource } from './broker.js';
+import { deadLetterKey, deadLetterMessage, idOf, outputMessage, parseMessage, type InputMessage } from './messages.js';
+import type { StreamMetrics } from './metrics.js';
+
+/** A model version lent to one micro-batch; `release` when the batch is scored. */
+export interface ModelLease {
+  readonly loaded: LoadedModel;
+  release(): void;
+}
+
+/** Where the runner gets the version to score with (the CLI wires the server's Deployments: alias moves are picked up live). */
+export interface ModelSource {
+  acquire(): Promise<ModelLease>;
+}
+
+export interface RunnerOptions {
+  readonly group: string;
+  readonly consumer: string;
+  /** Most messages in one micro-batch. */
+  readonly maxBatch: number;
+  /** Longest a micro-batch waits to fill up after its first message (ms). */
+  readonly maxWaitMs: number;
+  /** Micro-batches scored or published at once; the next fetch waits for a free slot (backpressure). */
+  readonly maxInflight: number;
+  /** Deliveries of one message before it goes to the dead letters. */
+  readonly maxDeliver: number;
+  readonly heartbeatMs: number;
+  /** The model reference being served, for heartbeats. */
+  readonly model: string;
+}
+
+export interface RunnerLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface RunnerParts {
+  readonly source: StreamSource;
+  readonly sink: StreamSink;
+  readonly deadLetters: StreamSink;
+  readonly models: ModelSource;
+  readonly scorer: Scorer;
+  readonly metrics: StreamMetrics;
+  readonly log: RunnerLog;
+}
+
+/** What one message became. */
+type Outcome =
+  | { readonly kind: 'output'; readonly delivery: Delivery; readonly message: OutMessage }
+  | { readonly kind: 'dead'; readonly delivery: Delivery; readonly message: OutMessage; readonly code: string }
+  | { readonly kind: 'retry'; readonly delivery: Delivery };
+
+/**
+ * The stream consumer: fetch a micro-batch (up to maxBatch messages, at most maxWaitMs
+ * after the first), score it in one call of the scoring core, publish each output with the
+ * input id as its idempotency key, send bad messages to the dead letters, and only then
+ * acknowledge. A crash anywhere before the ack means redelivery, and the idempotent publish
+ * turns the redelivery into at most one output per id.
+ */
+export class StreamRunner {
+  readonly #parts: RunnerParts;
+  readonly #options: RunnerOptions;
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #lastError = new Map<string, string>();
+  readonly #startedAt = new Date().toISOString();
+  #stopping = false;
+  #slotFreed: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #version: number | null = null;
+  readonly stats = { scored: 0, duplicates: 0, deadLetters: 0, retried: 0 };
+
+  constructor(parts: RunnerParts, options: RunnerOptions) {
+    this.#parts = parts;
+    this.#options = options;
+  }
+
+  /** Consume until `stop()`; in-flight batches finish (and are acknowledged) before it resolves. */
+  async run(): Promise<void> {
+    await this.#beat();
+    this.#timer = setInterval(() => { this.#beat().catch((err: unknown) => this.#parts.log.warn({ err }, 'heartbeat failed')); }, this.#options.heartbeatMs);
+    this.#timer.unref();
+    let failures = 0;
+    while (!this.#stopping) {
+      if (this.#inflight.size >= this.#options.maxInflight) {
+        await new Promise<void>((resolve) => { this.#slotFreed = resolve; });
+        continue;
+      }
+      let batch: Delivery[];
+      try {
+        batch = await this.#collect();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.#parts.log.warn({ err: asFerryError(err).message }, 'fetching from the broker failed; retrying');
+        await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      if (batch.length === 0) continue;
+      const job = this.#process(batch)
+        .catch((err: unknown) => this.#parts.log.warn({ err: asFerryError(err).message }, 'batch failed; its messages will be delivered again'))
+        .finally(() => {
+          this.#inflight.delete(job);
+          this.#parts.metrics.inflight.set(this.#inflight.size);
+          this.#slotFreed?.();
+          this.#slotFreed = undefined;
+        });
+      this.#inflight.add(job);
+      this.#parts.metrics.inflight.set(this.#inflight.size);
+    }
+    await Promise.all([...this.#inflight]);
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  /** Stop fetching; `run()` resolves once in-flight batches are done. */
+  stop(): void {
+    this.#stopping = true;
+    this.#slotFreed?.();
+  }
+
+  /** Up to maxBatch messages: wait for the first (briefly, to notice a stop), then at most maxWaitMs for more. */
+  async #collect(): Promise<Delivery[]> {
+    const { maxBatch, maxWaitMs } = this.#options;
+    const batch = await this.#parts.source.fetch(maxBatch, 250);
+    if (batch.length === 0 || maxWaitMs <= 0) return batch;
+    const deadline = performance.now() + maxWaitMs;
+    while (batch.length < maxBatch && !this.#stopping) {
+      const left = deadline - performance.now();
+      if (left < 1) break;
+      const more = await this.#parts.source.fetch(maxBatch - batch.length, left);
+      batch.push(...more);
+    }
+    return batch;
+  }
+
+  async #process(batch: Delivery[]): Promise<void> {
+    const { metrics } = this.#parts;
+    metrics.batchSize.observe(batch.length);
+    const outcomes = await this.#score(batch);
+    const outputs = outcomes.filter((o): o is Extract<Outcome, { kind: 'output' }> => o.kind === 'output');
+    const dead = outcomes.filter((o): o is Extract<Outcome, { kind: 'dead' }> => o.kind === 'dead');
+    const retry = outcomes.filter((o) => o.kind === 'retry').map((o) => o.delivery);
+    const [published, deadPublished] = await Promise.all([
+      this.#publish(this.#parts.sink, outputs),
+      this.#publish(this.#parts.deadLetters, dead),
+    ]);
+    const now = Date.now();
+    const done: Delivery[] = [];
+    for (const [i, o] of outputs.entries()) {
+      const r = published[i];
+      if (r === undefined) { retry.push(o.delivery); continue; }
+      done.push(o.delivery);
+      if (r === 'published') {
+        this.stats.scored++;
+        metrics.messages.labels('scored').inc();
+        if (o.delivery.enqueuedAt !== undefined) metrics.endToEnd.observe(Math.max(0, now - o.delivery.enqueuedAt) / 1000);
+      } else {
+        this.stats.duplicates++;
+        metrics.messages.labels('duplicate').inc();
+      }
+    }
+    for (const [i, o] of dead.entries()) {
+      if (deadPublished[i] === undefined) { retry.push(o.delivery); continue; }
+      done.push(o.delivery);
+      if (deadPublished[i] === 'published') {
+        this.stats.deadLetters++;
+        metrics.messages.labels('dead_letter').inc();
+        metrics.deadLetters.labels(o.code).inc();
+      }
+    }
+    // Acknowledge only what was produced; the rest comes back.
+    await this.#parts.source.ack(done);
+    if (retry.length > 0) {
+      await sleep(200); // a failing model or broker is not hammered in a tight loop
+      this.stats.retried += retry.length;
+      metrics.messages.labels('retried').inc(retry.length);
+      await this.#parts.source.nak(retry);
+    }
+  }
+
+  /** Publish; a failed publish leaves its messages unacknowledged (undefined outcomes). */
+  async #publish(sink: StreamSink, items: readonly { message: OutMessage }[]): Promise<(PublishOutcome | undefined)[]> {
+    if (items.length === 0) return [];
+    try {
+      return await sink.publish(items.map((i) => i.message));
+    } catch (err) {
+      this.#parts.log.warn({ err: asFerryError(err).message, messages: items.length }, 'publishing failed; the messages will be delivered again');
+      return items.map(() => undefined);
+    }
+  }
+
+  /** Parse and score a batch: one scoring-core call for every valid message. */
+  async #score(batch: readonly Delivery[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    const parsed: { delivery: Delivery; input: InputMessage }[] = [];
+    for (const delivery of batch) {
+      let input: InputMessage;
+      try {
+        input = parseMessage(delivery.payload);
+      } catch (err) {
+        outcomes.push(this.#dead(delivery, idOf(delivery.payload), asFerryError(err)));
+        continue;
+      }
+      if (delivery.attempts > this.#options.maxDeliver) {
+        const detail = this.#lastError.get(input.id) ?? 'its consumer failed or stopped before acknowledging it';
+        outcomes.push(this.#dead(delivery, input.id, ferry('FERRY_E_STREAM_MAX_DELIVER', { id: input.id, attempts: delivery.attempts, detail })));
+        this.#lastError.delete(input.id);
+        continue;
+      }
+      parsed.push({ delivery, input });
+    }
+    if (parsed.length === 0) return outcomes;
+    let lease: ModelLease;
+    try {
+      lease = await this.#parts.models.acquire();
+    } catch (err) {
+      return [...outcomes, ...this.#retry(parsed, asFerryError(err))];
+    }
+    try {
+      this.#version = lease.loaded.version.version;
+      const scoredAt = new Date();
+      for (const r of await this.#scoreMessages(lease.loaded, parsed.map((p) => p.input))) {
+        const { delivery, input } = parsed[r.index] as { delivery: Delivery; input: InputMessage };
+        if ('error' in r) {
+          if (r.error.exitCode === ExitCode.BAD_INPUT) outcomes.push(this.#dead(delivery, input.id, r.error));
+          else outcomes.push(...this.#retry([{ delivery, input }], r.error));
+        } else {
+          const { version } = lease.loaded;
+          outcomes.push({ kind: 'output', delivery, message: { key: input.id, payload: outputMessage(input, version.model, version.version, r.outputs, scoredAt) } });
+        }
+      }
+    } finally {
+      lease.release();
+    }
+    return outcomes;
+  }
+
+  /**
+   * Score messages in one call; when the batch as a whole is refused for bad input (a column
+   * no model input uses, say) or some rows are rejected, score those messages alone, so each
+   * gets its own verdict with row numbers of its own.
+   */
+  async #scoreMessages(model: LoadedModel, inputs: readonly InputMessage[]): Promise<({ index: number; outputs: Record<string, unknown>[] } | { index: number; error: FerryError })[]> {
+    const rows = inputs.flatMap((m) => m.rows);
+    const owner = inputs.flatMap((m, i) => m.rows.map(() => i));
+    const frame = ColumnFrame.fromRows(rows);
+    let result;
+    try {
+      result = await this.#parts.scorer.frame(model, frame);
+    } catch (err) {
+      const error = asFerryError(err);
+      if (inputs.length === 1 || error.exitCode !== ExitCode.BAD_INPUT) return inputs.map((_, index) => ({ index, error }));
+      return (await Promise.all(inputs.map((m, index) => this.#scoreMessages(model, [m]).then((r) => r.map((x) => ({ ...x, index })))))).flat();
+    }
+    const records = predictionRecords(result, frame);
+    const byRow = new Map<number, Record<string, unknown>>();
+    result.rows.forEach((row, i) => byRow.set(row, records[i] ?? {}));
+    const rejected = new Map<number, FerryError>();
+    for (const r of result.rejects) {
+      const index = owner[r.row] ?? 0;
+      if (!rejected.has(index)) rejected.set(index, r.error);
+    }
+    const out: ({ index: number; outputs: Record<string, unknown>[] } | { index: number; error: FerryError })[] = [];
+    let row = 0;
+    for (const [index, m] of inputs.entries()) {
+      const first = row;
+      row += m.rows.length;
+      const error = rejected.get(index);
+      if (error) {
+        if (inputs.length === 1) out.push({ index, error });
+        else out.push(...(await this.#scoreMessages(model, [m])).map((x) => ({ ...x, index })));
+        continue;
+      }
+      out.push({ index, outputs: m.rows.map((_, j) => byRow.get(first + j) ?? {}) });
+    }
+    return out;
+  }
+
+  #dead(delivery: Delivery, id: string | null, error: FerryError): Outcome {
+    const message = deadLetterMessage(delivery.payload, id, error, { consumer: this.#options.consumer, group: this.#options.group, attempts: delivery.attempts, at: new Date() });
+    return { kind: 'dead', delivery, message: { key: deadLetterKey(delivery.payload, id), payload: message }, code: error.code };
+  }
+
+  #retry(items: readonly { delivery: Delivery; input: InputMessage }[], error: FerryError): Outcome[] {
+    this.#parts.log.warn({ code: error.code, err: error.message, messages: items.length }, 'scoring failed; the messages will be delivered again');
+    for (const { input } of items) {
+      if (this.#lastError.size > 10_000) this.#lastError.clear();
+      this.#lastError.set(input.id, `${error.code}: ${error.message}`);
+    }
+    return items.map(({ delivery }) => ({ kind: 'retry', delivery }));
+  }
+
+  async #beat(): Promise<void> {
+    const beat: ConsumerHeartbeat = {
+      consumer: this.#options.consumer,
+      group: this.#options.group,
+      pid: process.pid,
+      host: hostname(),
+      model: this.#options.model,
+      version: this.#version,
+      processed: this.stats.scored,
+      deadLetters: this.stats.deadLetters,
+      startedAt: this.#startedAt,
+      at: new Date().toISOString(),
+    };
+    await this.#parts.source.heartbeat(beat, this.#options.heartbeatMs * 3);
+    const lag = await this.#parts.source.lag().catch(() => null);
+    this.#parts.metrics.lag.set(lag ?? -1);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
