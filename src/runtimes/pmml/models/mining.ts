@@ -79,6 +79,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     const extra = new Map<string, Value>();
     const targets = new Map<string, Value>();
     let last: ScoredRow | undefined;
+    let lastId = '';
     for (const s of segments) {
       if (s.test(chainRow) !== true) continue;
       const r = s.model.score(chainRow);
@@ -88,8 +89,11 @@ export const miningModel: KernelCompiler = (el, ctx) => {
         if (targetNames.includes(k)) targets.set(k, v);
       }
       last = r;
+      lastId = s.id;
     }
     if (!last) return { value: null, extra };
+    // OutputField feature="segmentId": the segment that gave the result.
+    extra.set('segmentId', lastId);
     return { ...last.prediction, ...(targetNames.length > 1 ? { targets } : {}), extra };
   };
 
@@ -97,7 +101,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     for (const s of segments) {
       if (s.test(row) !== true) continue;
       const r = s.model.score(row);
-      return { ...r.prediction, extra: new Map([...(r.prediction.extra ?? []), ...r.fields]) };
+      return { ...r.prediction, extra: new Map([...(r.prediction.extra ?? []), ...r.fields, ['segmentId', s.id]]) };
     }
     return { value: null };
   };
