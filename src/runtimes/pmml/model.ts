@@ -90,9 +90,10 @@ function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPl
   const validated = env.validated?.has(name) === true && (invalidTreatment === 'returnInvalid' || invalidTreatment === 'asMissing');
   const identity = replacement === undefined && !returnInvalidOnMissing && (!checkValidity || trivialValidity || validated) && outliers === 'asIs' && (def?.missingValues.size ?? 0) === 0;
   const validates = invalidTreatment === 'returnInvalid' || invalidTreatment === 'asMissing';
+  const isDouble = dataType === 'double';
   const treat = (raw: Value): Value | typeof INVALID => {
     let v: Value = raw;
-    if (v !== null && dataType) {
+    if (v !== null && dataType && !(typeof v === 'number' && isDouble)) {
       const c = toType(dataType, v);
       if (c === undefined) {
         // Not even of the right type: an invalid value.

@@ -187,6 +187,8 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     return v;
   };
   const acc = new Float64Array(categories.length);
+  const EMPTY = new Float64Array(0);
+  const leafVectors: (Float64Array | null | undefined)[][] = segments.map(() => []);
   const voteVectors = (row: Row): Prediction | undefined => {
     acc.fill(0);
     let n = 0;
@@ -195,10 +197,27 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     readFields(row);
     for (let s = 0; s < segments.length; s++) {
       const segment = segments[s]!;
-      const p = segment.model.numeric!.evaluate(x, fastSlots[s]!);
+      const numeric = segment.model.numeric!;
       const weight = segment.weight;
-      if (!p.probabilities && p.value === null) continue;
-      const v = vectorOf(p);
+      let v: Float64Array | null;
+      if (numeric.leaf && numeric.outcomes) {
+        // Vectors by leaf index: no hashing per tree.
+        const i = numeric.leaf(x, fastSlots[s]!);
+        if (i < 0) continue;
+        const cache = leafVectors[s]!;
+        let c = cache[i];
+        if (c === undefined) {
+          const p = numeric.outcomes[i]!;
+          c = !p.probabilities && p.value === null ? EMPTY : vectorOf(p);
+          cache[i] = c;
+        }
+        if (c === EMPTY) continue;
+        v = c;
+      } else {
+        const p = numeric.evaluate(x, fastSlots[s]!);
+        if (!p.probabilities && p.value === null) continue;
+        v = vectorOf(p);
+      }
       if (!v) return undefined; // a category the target does not declare: take the general path
       n++;
       sw += weight;

@@ -241,7 +241,7 @@ const DEFAULT = 3;
  * or True — as one comparison per node. Undefined when the tree has another shape.
  */
 function binaryForm(count: number, op: Uint8Array, field: Int32Array, value: Float64Array, first: Int32Array, kids: Int32Array, childList: Int32Array,
-  dflt: Int32Array, predictions: readonly Prediction[], mode: number, returnLast: boolean): ((x: Float64Array, slots: Int32Array) => Prediction) | undefined {
+  dflt: Int32Array, mode: number, returnLast: boolean): ((x: Float64Array, slots: Int32Array) => number) | undefined {
   const slot = new Int32Array(count);
   const thr = new Float64Array(count);
   const strict = new Uint8Array(count);
@@ -269,20 +269,20 @@ function binaryForm(count: number, op: Uint8Array, field: Int32Array, value: Flo
     let node = 0;
     for (;;) {
       const l = left[node]!;
-      if (l < 0) return predictions[node]!;
+      if (l < 0) return node;
       const v = x[slots[slot[node]!]!]!;
       if (v !== v) {
         // Missing: the first child's predicate is unknown.
-        if (mode === LAST) return predictions[node]!;
-        if (mode === NULL) return NULL_PREDICTION;
+        if (mode === LAST) return node;
+        if (mode === NULL) return -1;
         if (mode === DEFAULT) {
           const d = dflt[node]!;
-          if (d < 0) return predictions[node]!;
+          if (d < 0) return node;
           node = d;
           continue;
         }
         if (rightAlways[node] === 1) { node = right[node]!; continue; }
-        return returnLast ? predictions[node]! : NULL_PREDICTION;
+        return returnLast ? node : -1;
       }
       const t = thr[node]!;
       node = (strict[node] === 1 ? v < t : v <= t) ? l : right[node]!;
@@ -340,34 +340,38 @@ function arrayForm(root: TreeNode, strategy: string, returnLast: boolean, penalt
       default: return v !== t ? 1 : 0;
     }
   };
-  const binary = binaryForm(count, op, field, value, first, kids, childList, dflt, predictions, mode, returnLast);
-  if (binary) return { fields, evaluate: binary };
-  return {
-    fields,
-    evaluate(x, slots) {
-      let node = 0;
-      for (;;) {
-        const n = kids[node]!;
-        if (n === 0) return predictions[node]!;
-        let next = -1;
-        const start = first[node]!;
-        for (let j = 0; j < n; j++) {
-          const c = childList[start + j]!;
-          const t = test(c, x, slots);
-          if (t === 1) { next = c; break; }
-          if (t === 2) {
-            if (mode === LAST) return predictions[node]!;
-            if (mode === NULL) return NULL_PREDICTION;
-            if (mode === DEFAULT) {
-              if (dflt[node]! < 0) return predictions[node]!;
-              next = dflt[node]!;
-              break;
-            }
+  const leaf = binaryForm(count, op, field, value, first, kids, childList, dflt, mode, returnLast) ?? ((x: Float64Array, slots: Int32Array): number => {
+    let node = 0;
+    for (;;) {
+      const n = kids[node]!;
+      if (n === 0) return node;
+      let next = -1;
+      const start = first[node]!;
+      for (let j = 0; j < n; j++) {
+        const c = childList[start + j]!;
+        const t = test(c, x, slots);
+        if (t === 1) { next = c; break; }
+        if (t === 2) {
+          if (mode === LAST) return node;
+          if (mode === NULL) return -1;
+          if (mode === DEFAULT) {
+            if (dflt[node]! < 0) return node;
+            next = dflt[node]!;
+            break;
           }
         }
-        if (next < 0) return returnLast ? predictions[node]! : NULL_PREDICTION;
-        node = next;
       }
+      if (next < 0) return returnLast ? node : -1;
+      node = next;
+    }
+  });
+  return {
+    fields,
+    leaf,
+    outcomes: predictions,
+    evaluate: (x, slots) => {
+      const i = leaf(x, slots);
+      return i < 0 ? NULL_PREDICTION : predictions[i]!;
     },
   };
 }
