@@ -48,6 +48,8 @@ interface MiningFieldPlan {
   readonly identity: boolean;
   /** After treatment the value is valid or missing (invalid values were refused or made missing). */
   readonly validates: boolean;
+  /** Input values (float64 or text tensors) already have the field's type: no conversion needed. */
+  readonly typed: boolean;
 }
 
 const INVALID = Symbol('invalid');
@@ -116,7 +118,8 @@ function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPl
     }
     return v;
   };
-  return { name, usage, treat, identity, validates };
+  const typed = dataType === undefined || dataType === 'double' || !isNumeric(dataType);
+  return { name, usage, treat, identity, validates, typed };
 }
 
 /** Compile a model element in an environment. */
@@ -173,8 +176,9 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   const outputEl = child(el, 'Output');
   const output: OutputPlan = compileOutput(outputEl, { scope, ctx, kernel, targets: targetFields, targetsInfo: targets, functionName });
 
-  // A segment that reads its inputs as they are needs no row of its own.
-  const passThrough = !env.top && !lt && treated.every((f) => f.identity);
+  // A model that reads its inputs as they are needs no row of its own: a segment whose treatment
+  // its parent already did, or a top-level model over doubles and text with nothing to treat or derive.
+  const passThrough = !lt && treated.every((f) => f.identity) && (!env.top || (derived.size === 0 && treated.every((f) => f.typed)));
   const chained = kernel.exposedFields ?? [];
 
   const score = (inputs: Row): ScoredRow => {
