@@ -48,6 +48,8 @@ interface MiningFieldPlan {
   readonly identity: boolean;
   /** After treatment the value is valid or missing (invalid values were refused or made missing). */
   readonly validates: boolean;
+  /** Input values (float64 or text tensors) already have the field's type: no conversion needed. */
+  readonly typed: boolean;
 }
 
 const INVALID = Symbol('invalid');
@@ -90,9 +92,10 @@ function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPl
   const validated = env.validated?.has(name) === true && (invalidTreatment === 'returnInvalid' || invalidTreatment === 'asMissing');
   const identity = replacement === undefined && !returnInvalidOnMissing && (!checkValidity || trivialValidity || validated) && outliers === 'asIs' && (def?.missingValues.size ?? 0) === 0;
   const validates = invalidTreatment === 'returnInvalid' || invalidTreatment === 'asMissing';
+  const isDouble = dataType === 'double';
   const treat = (raw: Value): Value | typeof INVALID => {
     let v: Value = raw;
-    if (v !== null && dataType) {
+    if (v !== null && dataType && !(typeof v === 'number' && isDouble)) {
       const c = toType(dataType, v);
       if (c === undefined) {
         // Not even of the right type: an invalid value.
@@ -115,7 +118,8 @@ function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPl
     }
     return v;
   };
-  return { name, usage, treat, identity, validates };
+  const typed = dataType === undefined || dataType === 'double' || !isNumeric(dataType);
+  return { name, usage, treat, identity, validates, typed };
 }
 
 /** Compile a model element in an environment. */
@@ -172,8 +176,9 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   const outputEl = child(el, 'Output');
   const output: OutputPlan = compileOutput(outputEl, { scope, ctx, kernel, targets: targetFields, targetsInfo: targets, functionName });
 
-  // A segment that reads its inputs as they are needs no row of its own.
-  const passThrough = !env.top && !lt && treated.every((f) => f.identity);
+  // A model that reads its inputs as they are needs no row of its own: a segment whose treatment
+  // its parent already did, or a top-level model over doubles and text with nothing to treat or derive.
+  const passThrough = !lt && treated.every((f) => f.identity) && (!env.top || (derived.size === 0 && treated.every((f) => f.typed)));
   const chained = kernel.exposedFields ?? [];
 
   const score = (inputs: Row): ScoredRow => {

@@ -117,8 +117,15 @@ class PmmlModel implements ModelRuntime {
       return spec;
     });
     const columns = outSpecs.map((s) => (s.dtype === 'float64' ? new Float64Array(rows) : new Array<string | null>(rows).fill(null)));
-    const values = new Map<string, Value>();
-    const row: Row = { get: (name) => values.get(name) ?? null };
+    // The row being scored reads its inputs straight from the tensors.
+    let current = 0;
+    const readerOf = new Map(readers.map((x) => [x.name, x.read]));
+    const row: Row = {
+      get: (name) => {
+        const read = readerOf.get(name);
+        return read ? read(current) : null;
+      },
+    };
     const model = this.#doc.model;
     const write = (r: number, fields: ReadonlyMap<string, Value>): void => {
       for (let j = 0; j < outSpecs.length; j++) {
@@ -143,8 +150,7 @@ class PmmlModel implements ModelRuntime {
       }
     } else {
       for (let r = 0; r < rows; r++) {
-        values.clear();
-        for (const { name, read } of readers) values.set(name, read(r));
+        current = r;
         write(r, model.score(row).fields);
       }
     }

@@ -109,6 +109,9 @@ export interface ModelKernel {
 export interface NumericKernel {
   readonly fields: readonly string[];
   evaluate(x: Float64Array, slots: Int32Array): Prediction;
+  /** Optional: the index into `outcomes` of the prediction (-1: missing), when there are finitely many. */
+  leaf?(x: Float64Array, slots: Int32Array): number;
+  readonly outcomes?: readonly Prediction[];
 }
 
 /** What the core gives a kernel compiler. */
