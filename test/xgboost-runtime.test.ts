@@ -11,7 +11,7 @@ import type { Tensor } from '../src/core/tensor.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import { decodeUbjson } from '../src/runtimes/xgboost/ubjson.js';
 import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
-import { xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
+import { jsonWithNaN, xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { ferryCli, FERRY_BIN, ROOT, tempDir } from './helpers/env.js';
 
 const DIR = join(ROOT, 'fixtures/xgboost');
@@ -187,6 +187,12 @@ describe('xgboost runtime', () => {
     await refuses('{"learner": {}}', /learner_model_param is missing/);
     const ubj = readFileSync(join(DIR, 'breast_hist/model.ubj'));
     await refuses(ubj.subarray(0, ubj.length - 100), /unexpected end of data/);
+  });
+
+  it('reads the bare NaN/Infinity tokens xgboost writes, leaving strings alone', () => {
+    const text = '{"a":[NaN,1.5E0,-Infinity],"b":"NaN, \\"Infinity\\"","c":Infinity}';
+    assert.deepEqual(JSON.parse(jsonWithNaN(text)), { a: [null, 1.5, null], b: 'NaN, "Infinity"', c: null });
+    assert.equal(jsonWithNaN('{"x": 1}'), '{"x": 1}');
   });
 
   it('decodes UBJSON containers, typed arrays and big-endian numbers', () => {
