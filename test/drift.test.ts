@@ -81,6 +81,17 @@ test(`false alarms on held-back data stay within α = ${ALPHA} (+${MARGIN.toFixe
   }
 });
 
+test('re-samples of the reference itself (bootstrap) raise false alarms within α too', () => {
+  const reference = population(11, 500);
+  const r = rng(4242);
+  const hits = new Map<string, number>();
+  for (let run = 0; run < RUNS; run++) {
+    const boot = Array.from({ length: 300 }, () => reference[Math.floor(r.uniform() * reference.length)] as Row);
+    for (const f of driftOf(SMALL, columns(boot)).features) hits.set(`${f.name} (${f.test})`, (hits.get(`${f.name} (${f.test})`) ?? 0) + (f.drift ? 1 : 0));
+  }
+  for (const [name, n] of hits) assert.ok(n / RUNS <= ALPHA + MARGIN, `${name}: false-alarm rate ${n / RUNS}`);
+});
+
 test('distance tests (Wasserstein, Jensen–Shannon) with a large reference do not fire on held-back data', () => {
   const rates = alarmRates(LARGE, HELD_OUT, RUNS, 1000, 5000);
   for (const [name, { test: t, rate }] of rates) assert.ok(rate <= ALPHA, `${name} (${t}): false-alarm rate ${rate}`);

@@ -27,7 +27,7 @@ export function monitorDriftCommand(program: Command, ctx: CliContext): void {
 /** `drift` under the `monitor` group: the reference profile against the prediction log or a file. */
 export function driftSubcommand(parent: Command, ctx: CliContext): void {
   parent.command('drift')
-    .description('Test a model version for data drift and prediction drift against its reference profile: over the prediction log (--window/--last) or a data file (--data)')
+    .description('Test a model version for data drift and prediction drift against its reference profile: over the prediction log (--window/--last; all logged predictions of the version without them) or a data file (--data)')
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
     .option('--window <duration>', 'logged predictions of the last duration, e.g. 1h, 30m, 7d')
     .option('--last <n>', 'the newest n logged predictions')
