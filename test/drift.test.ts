@@ -72,6 +72,9 @@ test('tests are chosen as Evidently chooses them', () => {
   const few = buildProfile(new Map([['k', [1, 2, 3, 1, 2, 3, 1]]]), new Map(), 7).features;
   assert.equal(driftOf(few, new Map([['k', [1, 2, 2, 3]]])).features[0]?.test, 'chisquare', 'a numeric column with ≤ 5 distinct values is tested as categories');
   assert.equal(driftOf(SMALL, cur, { test: 'psi' }).features.every((f) => f.test === 'psi'), true);
+  const forced = Object.fromEntries(driftOf(SMALL, cur, { test: 'chisquare', threshold: 0.01 }).features.map((f) => [f.name, [f.test, f.threshold]]));
+  assert.deepEqual(forced, { num: ['ks', 0.05], skew: ['ks', 0.05], cat: ['chisquare', 0.01], bin: ['chisquare', 0.01] }, 'a forced test applies where it can; the other columns keep their default test and threshold');
+  assert.equal(driftOf(SMALL, cur, { test: 'ks' }).features.find((f) => f.name === 'cat')?.test, 'chisquare');
 });
 
 test(`false alarms on held-back data stay within α = ${ALPHA} (+${MARGIN.toFixed(3)}) for KS, chi-square and Z (${RUNS} re-samples)`, () => {

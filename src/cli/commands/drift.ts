@@ -34,7 +34,7 @@ export function driftSubcommand(parent: Command, ctx: CliContext): void {
     .option('--data <file>', 'test this data set (.csv, .jsonl, .json) instead of the log; it is scored to test prediction drift')
     .option('--input-format <format>', 'csv | jsonl | json for --data (default: from the extension)')
     .option('--ignore <cols>', 'columns of --data that are not model inputs (keys, labels), repeatable or a,b', collectList)
-    .option('--test <name>', `use this test for every column: ${DRIFT_TESTS.join(', ')} (default: chosen per column as Evidently does)`)
+    .option('--test <name>', `use this test for every column it applies to: ${DRIFT_TESTS.join(', ')} (default: chosen per column as Evidently does)`)
     .option('--threshold <x>', 'p-value level or distance threshold of the test (defaults: 0.05 for p-values, 0.1 for distances)')
     .option('--share <x>', 'dataset drift when this share of columns drifted', '0.5')
     .option('--outputs', 'with --json: report prediction drift (the model outputs) instead of feature drift')
