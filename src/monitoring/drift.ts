@@ -342,7 +342,7 @@ function psiNumeric(ref: NumericColumnProfile, rv: Float64Array, rw: Float64Arra
   return psi(binShares(edges, rv, rw), binShares(edges, cur));
 }
 
-/** Jensen–Shannon over equal-width bins of ref ∪ cur (Sturges' rule on the current size, as numpy's "sturges"). */
+/** Jensen–Shannon over equal-width bins of ref ∪ cur, ⌈log₂ N⌉ + 1 of them for N values in all (numpy's "sturges", as Evidently bins). */
 function jsNumeric(rv: Float64Array, rw: Float64Array, cur: Float64Array): number {
   const lo = Math.min(rv[0] ?? Infinity, cur[0] ?? Infinity);
   const hi = Math.max(rv[rv.length - 1] ?? -Infinity, cur[cur.length - 1] ?? -Infinity);
