@@ -165,6 +165,15 @@ for (const [name, open] of Object.entries(stores)) {
       assert.equal((await countPredictions(store.app.database, { model: 'auto' })).total, 5);
     });
 
+    it('writes a full buffer in batches of at most flush_rows rows', async () => {
+      const batches: number[] = [];
+      const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 1 }), bufferRows: 100, flushRows: 10, flushIntervalMs: 60_000, observer: { onWritten: (n) => batches.push(n) } });
+      for (let i = 0; i < 7; i++) writer.log(entry(4, 'batches'));
+      await writer.flush();
+      assert.deepEqual(batches, [8, 8, 8, 4]);
+      await writer.close();
+    });
+
     it('samples the given share of requests, evenly', async () => {
       const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 0.25 }), flushIntervalMs: 60_000 });
       const answered = Array.from({ length: 12 }, () => writer.log(entry(1, 's')) !== undefined);

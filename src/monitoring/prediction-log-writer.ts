@@ -210,10 +210,14 @@ export class PredictionLogWriter implements PredictionLogger {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    const entries = this.#queue.splice(0);
-    const ids = this.#ids.splice(0);
-    const at = this.#at.splice(0);
-    const rows = entries.reduce((n, e) => n + e.rows, 0);
+    // At most flush_rows rows per batch (at least one entry): encoding runs on the event loop,
+    // so one batch must stay a few milliseconds of work even when the buffer is full.
+    let take = 0;
+    let rows = 0;
+    while (take < this.#queue.length && (take === 0 || rows + (this.#queue[take]?.rows ?? 0) <= this.#flushRows)) rows += this.#queue[take++]?.rows ?? 0;
+    const entries = this.#queue.splice(0, take);
+    const ids = this.#ids.splice(0, take);
+    const at = this.#at.splice(0, take);
     this.#flushing = this.#write(entries, ids, at, rows).finally(() => {
       this.#queuedRows -= rows;
       this.#flushing = undefined;
