@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { Frame } from '../core/frame.js';
 import type { ModelSignature } from '../core/signature.js';
+import type { ModelVersion } from '../registry/types.js';
+import type { ScoreResult } from '../scoring/scorer.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import { confidenceOf, confidenceOutput, type ConfidenceSpec, type ScoredOutputs } from './log-confidence.js';
 import { RowEncoder, type ScoredInputs } from './log-encode.js';
@@ -42,6 +45,28 @@ export interface PredictionLogger {
    * full (the rows are counted as dropped).
    */
   log(entry: PredictionEntry): readonly string[] | undefined;
+}
+
+/**
+ * The entry of a scored Frame (batch chunk, stream messages): the rows that were scored (not the
+ * rejected ones), their outputs, and the chunk's time split evenly over its rows.
+ *
+ * @example
+ *   const result = await app.scorer.frame(loaded, frame);
+ *   logger.log(frameEntry(loaded.version, frame, result, 'batch', performance.now() - started));
+ */
+export function frameEntry(version: ModelVersion, frame: Frame, result: ScoreResult, source: PredictionSource, latencyMs: number): PredictionEntry {
+  const rows = result.rows.length;
+  return {
+    model: version.model,
+    version: version.version,
+    signature: version.signature,
+    source,
+    rows,
+    inputs: { kind: 'frame', frame, rows: result.rows },
+    outputs: { kind: 'columns', columns: result.outputs },
+    latencyMs: rows > 0 ? latencyMs / rows : latencyMs,
+  };
 }
 
 /** Per-model logging policy. */
