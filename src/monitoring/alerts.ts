@@ -277,7 +277,7 @@ export function scrapeCounter(serverUrl: string): RequestCounter {
     try {
       res = await fetch(url, { signal: AbortSignal.timeout(5000) });
     } catch (err) {
-      throw ferry('FERRY_E_ALERT_RULE_INVALID', { detail: `cannot read ${url}: ${err instanceof Error ? err.message : String(err)}` });
+      throw ferry('FERRY_E_USAGE', { detail: `Cannot read request counts from ${url} (${err instanceof Error ? err.message : String(err)}); check --server.` });
     }
     return countsFromPrometheus(await res.text(), model);
   };

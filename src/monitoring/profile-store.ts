@@ -12,7 +12,7 @@ import type { ModelVersion } from '../registry/types.js';
 import { planInputs } from '../scoring/input-plan.js';
 import type { LoadedModel } from '../scoring/scorer.js';
 import { guarded } from './prediction-log.js';
-import { buildProfile, outputColumns, type Profile } from './profile.js';
+import { buildProfile, mergeProfiles, outputColumns, type Profile } from './profile.js';
 
 export type ReferenceProfilesTable = {
   model_name: string;
@@ -92,11 +92,17 @@ export async function profileData(app: Ferry, model: LoadedModel, frame: Frame, 
 }
 
 /** Profile a data file for a registered version and store it as the version's reference. */
-export async function storeReference(app: Ferry, version: ModelVersion, frame: Frame, source: string, ignore: readonly string[], actor: string): Promise<StoredProfile & { rejected: number }> {
+export async function storeReference(app: Ferry, version: ModelVersion, frame: Frame, source: string, ignore: readonly string[], actor: string, merge = false): Promise<StoredProfile & { rejected: number }> {
   const model = await app.loader.loadVersion(version);
-  const { profile, inputs, rejected } = await profileData(app, model, frame, ignore);
-  if (profile.rows === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `${source} (no row passed validation)` });
-  const stored: StoredProfile = { model: version.model, version: version.version, source, createdBy: actor, createdAt: new Date().toISOString(), inputs, profile };
+  const { profile: fresh, inputs, rejected } = await profileData(app, model, frame, ignore);
+  if (fresh.rows === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `${source} (no row passed validation)` });
+  // --merge: fold the new data into the stored profile (profiles merge; windows roll up).
+  const previous = merge ? await requireProfile(app.database, version) : undefined;
+  const profile = previous ? mergeProfiles(previous.profile, fresh) : fresh;
+  const stored: StoredProfile = {
+    model: version.model, version: version.version, source: previous ? `${previous.source} + ${source}` : source,
+    createdBy: actor, createdAt: new Date().toISOString(), inputs, profile,
+  };
   await saveProfile(app.database, stored);
   return { ...stored, rejected };
 }

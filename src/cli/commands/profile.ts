@@ -10,13 +10,14 @@ export function profileCommand(program: Command, ctx: CliContext): void {
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
     .argument('[data]', 'reference data (.csv, .jsonl or .json) to profile and store; omit to show the stored profile')
     .option('--ignore <cols>', 'columns that are not model inputs (keys, the label), repeatable or a,b', collectList)
+    .option('--merge', 'fold <data> into the stored profile instead of replacing it (profiles merge, so windows roll up)')
     .option('--input-format <format>', 'csv | jsonl | json (default: from the file extension)')
     .option('--json', 'print the profile summary as JSON')
-    .action(async (ref: string, data: string | undefined, opts: { ignore?: string[]; inputFormat?: string }, cmd: Command) => {
+    .action(async (ref: string, data: string | undefined, opts: { ignore?: string[]; merge?: boolean; inputFormat?: string }, cmd: Command) => {
       const frame = data ? await readFrame(data, opts.inputFormat) : undefined;
       const result = await withFerry(ctx, async (app, config) => {
         const version = await app.registry.resolve(ref);
-        if (frame && data) return { stored: await storeReference(app, version, frame, data, opts.ignore ?? [], config.actor), fresh: true };
+        if (frame && data) return { stored: await storeReference(app, version, frame, data, opts.ignore ?? [], config.actor, opts.merge === true), fresh: true };
         return { stored: { ...(await loadProfile(app.database, version.model, version.version) ?? await requireProfile(app.database, version)), rejected: 0 }, fresh: false };
       });
       const { stored } = result;
