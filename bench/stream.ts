@@ -128,7 +128,7 @@ async function run(h: Harness, mode: 'scoring' | 'identity', consumers: number, 
       const args = mode === 'scoring'
         ? [join(ROOT, 'bin/ferry.js'), 'stream', 'run', 'bmlp', '--from', h.url(input), '--to', h.url(output), '--group', group, '--consumer', `c${i}`, '--max-batch', String(MAX_BATCH), '--runtime-workers', '0']
         : ['--import', 'tsx', join(ROOT, 'bench/lib/stream-identity.ts'), h.url(input), h.url(output), group, `c${i}`, String(MAX_BATCH)];
-      const { child } = await startChild(`${mode} consumer`, { args, cwd: ROOT, env: { PATH: process.env.PATH ?? '', FERRY_HOME: home, FERRY_LOG_LEVEL: 'warn' }, ready: (l) => (l.includes('stream consumer ready') ? true : undefined) });
+      const { child } = await startChild(`${mode} consumer`, { args, cwd: ROOT, env: { PATH: process.env.PATH ?? '', FERRY_HOME: home, FERRY_LOG_LEVEL: 'info' }, ready: (l) => (l.includes('stream consumer ready') ? true : undefined) });
       children.push(child);
     }
     const started = performance.now();
