@@ -31,7 +31,7 @@ test('an input message has an id and exactly one of inputs and rows', () => {
 test('outputs keep the id; rows give a list of outputs', () => {
   const at = new Date('2026-01-01T00:00:00Z');
   assert.deepEqual(JSON.parse(outputMessage({ id: 'a', rows: [{}], many: false }, 'm', 2, [{ y: 1 }], at)), { id: 'a', model: 'm', version: 2, outputs: { y: 1 }, scored_at: '2026-01-01T00:00:00.000Z' });
-  assert.deepEqual(JSON.parse(outputMessage({ id: 'b', rows: [{}, {}], many: true }, 'm', 2, [{ y: 1 }, { y: 0 }], at)).outputs, [{ y: 1 }, { y: 0 }]);
+  assert.deepEqual((JSON.parse(outputMessage({ id: 'b', rows: [{}, {}], many: true }, 'm', 2, [{ y: 1 }, { y: 0 }], at)) as { outputs: unknown }).outputs, [{ y: 1 }, { y: 0 }]);
 });
 
 test('dead letters carry the reason and the original payload (base64 when not UTF-8)', () => {
@@ -40,7 +40,7 @@ test('dead letters carry the reason and the original payload (base64 when not UT
   assert.equal(dl.payload, '{"id": "x", "inputs": 3}');
   assert.deepEqual((dl.reason as { code: string }).code, 'FERRY_E_STREAM_MESSAGE_INVALID');
   const binary = Buffer.from([0xff, 0xfe, 0x00]);
-  assert.equal(JSON.parse(deadLetterMessage(binary, null, ferry('FERRY_E_STREAM_MESSAGE_INVALID', { detail: 'd' }), context)).payload_base64, binary.toString('base64'));
+  assert.equal((JSON.parse(deadLetterMessage(binary, null, ferry('FERRY_E_STREAM_MESSAGE_INVALID', { detail: 'd' }), context)) as { payload_base64: string }).payload_base64, binary.toString('base64'));
   assert.equal(idOf(bytes('{"id": "q", "rows": 5}')), 'q');
   assert.equal(idOf(binary), null);
   assert.equal(deadLetterKey(binary, null), deadLetterKey(Buffer.from(binary), null));
