@@ -81,8 +81,9 @@ export class StreamRunner {
 
   /** Consume until `stop()`; in-flight batches finish (and are acknowledged) before it resolves. */
   async run(): Promise<void> {
-    await this.#beat();
-    this.#timer = setInterval(() => { this.#beat().catch((err: unknown) => this.#parts.log.warn({ err }, 'heartbeat failed')); }, this.#options.heartbeatMs);
+    // Heartbeats are for operators: a failing one is logged, never fatal.
+    await this.#beat().catch((err: unknown) => this.#parts.log.warn({ err: asFerryError(err).message }, 'heartbeat failed'));
+    this.#timer = setInterval(() => { this.#beat().catch((err: unknown) => this.#parts.log.warn({ err: asFerryError(err).message }, 'heartbeat failed')); }, this.#options.heartbeatMs);
     this.#timer.unref();
     let failures = 0;
     while (!this.#stopping) {

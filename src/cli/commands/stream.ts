@@ -27,6 +27,7 @@ interface RunOptions {
   dedupeTtl: string;
   state: string;
   metricsPort?: string;
+  metricsHost: string;
   pollInterval: string;
   heartbeatMs: string;
   runtimeWorkers: string;
@@ -59,6 +60,7 @@ export function streamCommand(program: Command, ctx: CliContext): void {
     .option('--dedupe-ttl <seconds>', 'how long output idempotency records are kept (NATS: the output stream\'s duplicate window when Ferry creates it)', '86400')
     .option('--state <url>', 'Redis for heartbeats and MQTT idempotency records', DEFAULT_STATE)
     .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port (0 = any free port)')
+    .option('--metrics-host <host>', 'address the metrics endpoint binds (0.0.0.0 in a pod)', '127.0.0.1')
     .option('--poll-interval <ms>', 'how often alias moves in the registry are checked', '2000')
     .option('--heartbeat-ms <ms>', 'how often this consumer reports itself to `ferry stream status`', '5000')
     .option('--runtime-workers <n>', 'worker threads for the model (0 = main thread)', '1')
@@ -131,7 +133,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
     const sink = await open(brokerFor(to).openSink(to, sinkOptions));
     const deadLetters = await open(brokerFor(deadLetter).openSink(deadLetter, sinkOptions));
     const metrics = new StreamMetrics();
-    const server = metricsPort === undefined ? undefined : await metrics.listen(metricsPort);
+    const server = metricsPort === undefined ? undefined : await metrics.listen(metricsPort, opts.metricsHost);
     if (server) closers.push(() => server.close());
     const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state }));
     const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, scorer: app.scorer, metrics, log: logger }, options);
