@@ -52,6 +52,20 @@ async function stop(c: Consumer, signal: NodeJS.Signals = 'SIGTERM'): Promise<nu
   return c.exited;
 }
 
+/**
+ * The consumer's metrics once they match every pattern. A counter moves when the broker has
+ * confirmed a publish (e.g. MQTT QoS 2's PUBCOMP), which can come after the test has already
+ * received the message, so wait for the condition (bounded) rather than read once.
+ */
+async function metricsMatching(port: number, patterns: readonly RegExp[], timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    if (patterns.every((p) => p.test(text)) || Date.now() > deadline) return text;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export function streamSuite(makeBroker: () => TestBroker): void {
   const broker = makeBroker();
   const kind = broker.kind;
@@ -117,8 +131,9 @@ export function streamSuite(makeBroker: () => TestBroker): void {
       const many = byId.get('many')!.outputs as Record<string, unknown>[];
       assert.equal(many.length, 3);
       assert.deepEqual(many[1], byId.get('row-1')!.outputs);
-      const metrics = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
-      assert.match(metrics, new RegExp(`ferry_stream_messages_total\\{outcome="scored"\\} ${ids.length + 1}\\b`));
+      const scored = new RegExp(`ferry_stream_messages_total\\{outcome="scored"\\} ${ids.length + 1}\\b`);
+      const metrics = await metricsMatching(c.metricsPort, [scored]);
+      assert.match(metrics, scored);
       assert.match(metrics, /ferry_stream_end_to_end_seconds_count \d+/);
       assert.match(metrics, /ferry_stream_consumer_lag /);
       assertExactlyOnce(out.messages, [...ids, 'many']);
@@ -157,8 +172,9 @@ export function streamSuite(makeBroker: () => TestBroker): void {
       assert.equal(reasons.get(bad[6]!)?.code, 'FERRY_E_VALUE_MISSING');
       assert.match(reasons.get(bad[6]!)!.message, /Row 2, column "mean_area"/);
       assert.equal(dead.messages.find((m) => m.payload === bad[3])?.id, 'wrong-value');
-      const metrics = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
-      assert.match(metrics, /ferry_stream_dead_letters_total\{code="FERRY_E_VALUE_TYPE"\} 1\b/);
+      const deadCounted = /ferry_stream_dead_letters_total\{code="FERRY_E_VALUE_TYPE"\} 1\b/;
+      const metrics = await metricsMatching(c.metricsPort, [deadCounted]);
+      assert.match(metrics, deadCounted);
       assert.equal(c.child.exitCode, null, 'the consumer is still running');
       assert.equal(await stop(c), 0);
       await Promise.all([out.close(), dead.close()]);
