@@ -12,7 +12,7 @@ import { loadConfig } from '../src/core/config.js';
 import { insertPredictions } from '../src/monitoring/prediction-log.js';
 import { ferryCli } from './helpers/env.js';
 import { fixture, table } from './helpers/fixtures.js';
-import { startServe } from './helpers/server.js';
+import { postJson, startServe } from './helpers/server.js';
 import { storeEnvs } from './helpers/stores.js';
 
 const breast = fixture('breast_mlp');
@@ -90,6 +90,28 @@ for (const store of envs) {
       assert.match(empty.stderr, /FERRY_E_DRIFT_NO_DATA/);
       const bad = await cli(['monitor', 'drift', 'breast:1', '--test', 'magic']);
       assert.equal(bad.code, 2);
+    });
+
+    it('end to end: predictions served with --log-predictions (packed tensor rows) are tested against the profile', async () => {
+      const reg = await cli(['register', breast.model, '-n', 'served', '--reference', breast.input, '--reference-ignore', 'id', '--input-columns', `input=${breast.meta.input_columns.input?.join(',')}`]);
+      assert.equal(reg.code, 0, reg.stderr);
+      const server = await startServe(store.env, ['--log-predictions', '--grpc-port', 'off', '--alerts-interval', '0']);
+      try {
+        const rows = table(breast).rows.map((r) => r.map((v) => Number(v) * 1.6));
+        const res = await postJson(`${server.url}/v2/models/served/infer`, { inputs: [{ name: 'input', shape: [rows.length, 30], datatype: 'FP32', data: rows.flat() }] });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal(res.headers.get('x-prediction-count'), '50');
+      } finally {
+        await server.stop();
+      }
+      const r = await cli(['monitor', 'drift', 'served:1', '--last', '50', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const d = JSON.parse(r.stdout) as { dataset_drift: boolean; features: { name: string }[] };
+      assert.equal(d.dataset_drift, true);
+      assert.equal(d.features.length, 30);
+      assert.equal(d.features[0]?.name, 'mean_radius', 'packed rows are spread onto the data columns');
+      const out = await cli(['monitor', 'drift', 'served:1', '--last', '50', '--outputs', '--json']);
+      assert.deepEqual((JSON.parse(out.stdout) as { features: { name: string }[] }).features.map((f) => f.name), ['label', 'probabilities[0]', 'probabilities[1]']);
     });
 
     it('REST: GET /ferry/v1/models/breast/drift and the Prometheus drift gauges; alert rules run inside serve', async () => {

@@ -72,6 +72,9 @@ test('tests are chosen as Evidently chooses them', () => {
   const few = buildProfile(new Map([['k', [1, 2, 3, 1, 2, 3, 1]]]), new Map(), 7).features;
   assert.equal(driftOf(few, new Map([['k', [1, 2, 2, 3]]])).features[0]?.test, 'chisquare', 'a numeric column with ≤ 5 distinct values is tested as categories');
   assert.equal(driftOf(SMALL, cur, { test: 'psi' }).features.every((f) => f.test === 'psi'), true);
+  const forced = Object.fromEntries(driftOf(SMALL, cur, { test: 'chisquare', threshold: 0.01 }).features.map((f) => [f.name, [f.test, f.threshold]]));
+  assert.deepEqual(forced, { num: ['ks', 0.05], skew: ['ks', 0.05], cat: ['chisquare', 0.01], bin: ['chisquare', 0.01] }, 'a forced test applies where it can; the other columns keep their default test and threshold');
+  assert.equal(driftOf(SMALL, cur, { test: 'ks' }).features.find((f) => f.name === 'cat')?.test, 'chisquare');
 });
 
 test(`false alarms on held-back data stay within α = ${ALPHA} (+${MARGIN.toFixed(3)}) for KS, chi-square and Z (${RUNS} re-samples)`, () => {
@@ -79,6 +82,17 @@ test(`false alarms on held-back data stay within α = ${ALPHA} (+${MARGIN.toFixe
   for (const [name, { test: t, rate }] of rates) {
     assert.ok(rate <= ALPHA + MARGIN, `${name} (${t}): false-alarm rate ${rate}`);
   }
+});
+
+test('re-samples of the reference itself (bootstrap) raise false alarms within α too', () => {
+  const reference = population(11, 500);
+  const r = rng(4242);
+  const hits = new Map<string, number>();
+  for (let run = 0; run < RUNS; run++) {
+    const boot = Array.from({ length: 300 }, () => reference[Math.floor(r.uniform() * reference.length)] as Row);
+    for (const f of driftOf(SMALL, columns(boot)).features) hits.set(`${f.name} (${f.test})`, (hits.get(`${f.name} (${f.test})`) ?? 0) + (f.drift ? 1 : 0));
+  }
+  for (const [name, n] of hits) assert.ok(n / RUNS <= ALPHA + MARGIN, `${name}: false-alarm rate ${n / RUNS}`);
 });
 
 test('distance tests (Wasserstein, Jensen–Shannon) with a large reference do not fire on held-back data', () => {

@@ -4,7 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log.js';
-import { PredictionLogWriter, predictionIds, type PredictionEntry } from '../src/monitoring/prediction-log-writer.js';
+import { frameEntry, PredictionLogWriter, predictionIds, type PredictionEntry } from '../src/monitoring/prediction-log-writer.js';
+import { ColumnFrame } from '../src/core/frame.js';
+import type { ModelVersion } from '../src/registry/types.js';
 import type { ModelSignature } from '../src/core/signature.js';
 import { pgSchema, tempDir } from './helpers/env.js';
 
@@ -163,6 +165,28 @@ for (const [name, open] of Object.entries(stores)) {
       writer.log(entry(1, 'auto'));
       await writer.close();
       assert.equal((await countPredictions(store.app.database, { model: 'auto' })).total, 5);
+    });
+
+    it('writes a full buffer in batches of at most flush_rows rows', async () => {
+      const batches: number[] = [];
+      const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 1 }), bufferRows: 100, flushRows: 10, flushIntervalMs: 60_000, observer: { onWritten: (n) => batches.push(n) } });
+      for (let i = 0; i < 7; i++) writer.log(entry(4, 'batches'));
+      await writer.flush();
+      assert.deepEqual(batches, [8, 8, 8, 4]);
+      await writer.close();
+    });
+
+    it('logs a scored Frame (batch, stream) through frameEntry: scored rows only, by column', async () => {
+      const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 1 }), flushIntervalMs: 60_000 });
+      const frame = ColumnFrame.fromRows([{ k: 'a', x: 1.5 }, { k: 'b', x: 'bad' }, { k: 'c', x: 3 }]);
+      const version = { model: 'frames', version: 2, signature: { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 1] }], outputs: [{ name: 'y', dtype: 'float32', shape: [-1] }] } } as unknown as ModelVersion;
+      const result = { model: 'frames', version: 2, rows: [0, 2], rejects: [], outputs: [{ name: 'y', dtype: 'float32' as const, rowShape: [], values: [10, 30] }] };
+      const ids = writer.log(frameEntry(version, frame, result, 'batch', 8));
+      assert.equal(ids?.length, 2);
+      await writer.close();
+      const rows = await listPredictions(store.app.database, { model: 'frames' });
+      rows.sort((a, b) => (a.outputs.y as number) - (b.outputs.y as number));
+      assert.deepEqual(rows.map((p) => [p.inputs, p.outputs, p.latencyMs, p.source]), [[{ k: 'a', x: 1.5 }, { y: 10 }, 4, 'batch'], [{ k: 'c', x: 3 }, { y: 30 }, 4, 'batch']]);
     });
 
     it('samples the given share of requests, evenly', async () => {

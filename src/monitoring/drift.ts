@@ -31,6 +31,9 @@ export const DEFAULT_THRESHOLDS: Readonly<Record<DriftTestName, number>> = {
 };
 
 const P_VALUE_TESTS: ReadonlySet<DriftTestName> = new Set(['ks', 'chisquare', 'z']);
+/** Tests that apply to numeric columns, and to categories (or numbers with few distinct values). */
+const NUMERIC_TESTS: ReadonlySet<string> = new Set(['ks', 'wasserstein', 'psi', 'jensenshannon']);
+const CATEGORY_TESTS: ReadonlySet<string> = new Set(['chisquare', 'z', 'psi', 'jensenshannon']);
 
 /** The result for one column, shaped as `ferry monitor drift --json` prints it. */
 export interface ColumnDrift {
@@ -52,9 +55,9 @@ export interface DriftResult {
 }
 
 export interface DriftOptions {
-  /** Force one test for every column it applies to (numeric-only tests fall back on categories). */
+  /** Force one test for every column it applies to (ks and wasserstein: numbers; chisquare and z: categories); other columns keep their default. */
   readonly test?: DriftTestName | undefined;
-  /** Threshold of the forced or default tests (p-value level or distance). */
+  /** Threshold of the forced test (p-value level or distance); the default tests keep theirs. Without a forced test, it applies to every column. */
   readonly threshold?: number | undefined;
   /** Share of drifted columns that makes dataset drift (default 0.5). */
   readonly share?: number | undefined;
@@ -112,10 +115,12 @@ export function columnDrift(name: string, ref: ColumnProfile, values: ArrayLike<
   const small = ref.count <= SMALL_REFERENCE;
 
   let test: DriftTestName;
-  if (options.test && (refCounts ? options.test !== 'ks' && options.test !== 'wasserstein' : true)) test = options.test;
+  const forced = options.test !== undefined && (refCounts ? CATEGORY_TESTS : NUMERIC_TESTS).has(options.test);
+  if (forced) test = options.test;
   else if (refCounts) test = small ? (nUnique > 2 ? 'chisquare' : 'z') : 'jensenshannon';
   else test = small ? 'ks' : 'wasserstein';
-  const threshold = options.threshold ?? DEFAULT_THRESHOLDS[test];
+  // A forced test that does not apply to this column falls back to the default, with its own threshold.
+  const threshold = (options.test === undefined || forced ? options.threshold : undefined) ?? DEFAULT_THRESHOLDS[test];
 
   let statistic: number;
   let p: number | undefined;
@@ -337,7 +342,7 @@ function psiNumeric(ref: NumericColumnProfile, rv: Float64Array, rw: Float64Arra
   return psi(binShares(edges, rv, rw), binShares(edges, cur));
 }
 
-/** Jensen–Shannon over equal-width bins of ref ∪ cur (Sturges' rule on the current size, as numpy's "sturges"). */
+/** Jensen–Shannon over equal-width bins of ref ∪ cur, ⌈log₂ N⌉ + 1 of them for N values in all (numpy's "sturges", as Evidently bins). */
 function jsNumeric(rv: Float64Array, rw: Float64Array, cur: Float64Array): number {
   const lo = Math.min(rv[0] ?? Infinity, cur[0] ?? Infinity);
   const hi = Math.max(rv[rv.length - 1] ?? -Infinity, cur[cur.length - 1] ?? -Infinity);

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { Frame } from '../core/frame.js';
 import type { ModelSignature } from '../core/signature.js';
+import type { ModelVersion } from '../registry/types.js';
+import type { ScoreResult } from '../scoring/scorer.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import { confidenceOf, confidenceOutput, type ConfidenceSpec, type ScoredOutputs } from './log-confidence.js';
 import { RowEncoder, type ScoredInputs } from './log-encode.js';
@@ -42,6 +45,28 @@ export interface PredictionLogger {
    * full (the rows are counted as dropped).
    */
   log(entry: PredictionEntry): readonly string[] | undefined;
+}
+
+/**
+ * The entry of a scored Frame (batch chunk, stream messages): the rows that were scored (not the
+ * rejected ones), their outputs, and the chunk's time split evenly over its rows.
+ *
+ * @example
+ *   const result = await app.scorer.frame(loaded, frame);
+ *   logger.log(frameEntry(loaded.version, frame, result, 'batch', performance.now() - started));
+ */
+export function frameEntry(version: ModelVersion, frame: Frame, result: ScoreResult, source: PredictionSource, latencyMs: number): PredictionEntry {
+  const rows = result.rows.length;
+  return {
+    model: version.model,
+    version: version.version,
+    signature: version.signature,
+    source,
+    rows,
+    inputs: { kind: 'frame', frame, rows: result.rows },
+    outputs: { kind: 'columns', columns: result.outputs },
+    latencyMs: rows > 0 ? latencyMs / rows : latencyMs,
+  };
 }
 
 /** Per-model logging policy. */
@@ -210,10 +235,14 @@ export class PredictionLogWriter implements PredictionLogger {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    const entries = this.#queue.splice(0);
-    const ids = this.#ids.splice(0);
-    const at = this.#at.splice(0);
-    const rows = entries.reduce((n, e) => n + e.rows, 0);
+    // At most flush_rows rows per batch (at least one entry): encoding runs on the event loop,
+    // so one batch must stay a few milliseconds of work even when the buffer is full.
+    let take = 0;
+    let rows = 0;
+    while (take < this.#queue.length && (take === 0 || rows + (this.#queue[take]?.rows ?? 0) <= this.#flushRows)) rows += this.#queue[take++]?.rows ?? 0;
+    const entries = this.#queue.splice(0, take);
+    const ids = this.#ids.splice(0, take);
+    const at = this.#at.splice(0, take);
     this.#flushing = this.#write(entries, ids, at, rows).finally(() => {
       this.#queuedRows -= rows;
       this.#flushing = undefined;

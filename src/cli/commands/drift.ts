@@ -27,14 +27,14 @@ export function monitorDriftCommand(program: Command, ctx: CliContext): void {
 /** `drift` under the `monitor` group: the reference profile against the prediction log or a file. */
 export function driftSubcommand(parent: Command, ctx: CliContext): void {
   parent.command('drift')
-    .description('Test a model version for data drift and prediction drift against its reference profile: over the prediction log (--window/--last) or a data file (--data)')
+    .description('Test a model version for data drift and prediction drift against its reference profile: over the prediction log (--window/--last; all logged predictions of the version without them) or a data file (--data)')
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
     .option('--window <duration>', 'logged predictions of the last duration, e.g. 1h, 30m, 7d')
     .option('--last <n>', 'the newest n logged predictions')
     .option('--data <file>', 'test this data set (.csv, .jsonl, .json) instead of the log; it is scored to test prediction drift')
     .option('--input-format <format>', 'csv | jsonl | json for --data (default: from the extension)')
     .option('--ignore <cols>', 'columns of --data that are not model inputs (keys, labels), repeatable or a,b', collectList)
-    .option('--test <name>', `use this test for every column: ${DRIFT_TESTS.join(', ')} (default: chosen per column as Evidently does)`)
+    .option('--test <name>', `use this test for every column it applies to: ${DRIFT_TESTS.join(', ')} (default: chosen per column as Evidently does)`)
     .option('--threshold <x>', 'p-value level or distance threshold of the test (defaults: 0.05 for p-values, 0.1 for distances)')
     .option('--share <x>', 'dataset drift when this share of columns drifted', '0.5')
     .option('--outputs', 'with --json: report prediction drift (the model outputs) instead of feature drift')
