@@ -120,6 +120,16 @@ export class BatchStore {
     return rows.map(toRun);
   }
 
+  /** Which of these runs marked `running` have no live process holding them (crashed, killed): resume them. */
+  async interrupted(runs: readonly BatchRun[]): Promise<Set<string>> {
+    const running = runs.filter((r) => r.status === 'running');
+    if (running.length === 0) return new Set();
+    const leases = await this.#guard(() => this.#db.selectFrom('batch_leases').selectAll().where('name', 'in', running.map((r) => `run:${r.id}`)).execute());
+    const now = new Date().toISOString();
+    const alive = new Set(leases.filter((l) => l.owner !== '' && l.expires_at >= now && !deadLocalOwner(l.owner)).map((l) => l.name.slice(4)));
+    return new Set(running.filter((r) => !alive.has(r.id)).map((r) => r.id));
+  }
+
   /** Mark a (resumed) run running under `owner`. */
   async startRun(id: string, owner: string): Promise<void> {
     await this.#guard(() => this.#db.updateTable('batch_runs').set({ status: 'running', owner, error: null, finished_at: null, updated_at: new Date().toISOString() }).where('id', '=', id).execute());

@@ -105,12 +105,17 @@ export function batchCommand(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'how many runs', '20')
     .option('--json', 'print JSON')
     .action(async (job: string | undefined, opts: { limit: string }, cmd: Command) => {
-      const runs = await withBatch(ctx, undefined, ({ store }) => store.listRuns({ ...(job !== undefined ? { job } : {}), limit: positiveInt(opts.limit, '--limit') }));
-      if (wantsJson(cmd)) return printJson(ctx, runs.map(runView));
+      const { runs, interrupted } = await withBatch(ctx, undefined, async ({ store }) => {
+        const list = await store.listRuns({ ...(job !== undefined ? { job } : {}), limit: positiveInt(opts.limit, '--limit') });
+        return { runs: list, interrupted: await store.interrupted(list) };
+      });
+      // A `running` run whose process is gone is shown as interrupted: `ferry batch resume <run>` finishes it.
+      const status = (r: BatchRun) => (interrupted.has(r.id) ? 'interrupted' : r.status);
+      if (wantsJson(cmd)) return printJson(ctx, runs.map((r) => ({ ...runView(r), status: status(r) })));
       if (runs.length === 0) return print(ctx, job ? `No runs of job "${job}" yet.` : 'No batch runs yet.');
       print(ctx, table(['run', 'job', 'model', 'status', 'progress', 'in', 'scored', 'rejected', 'rows/s', 'duration', 'started', 'error'], runs.map((r) => {
         const v = runView(r);
-        return [r.id, r.job ?? '', `${r.model}:${r.version}`, r.status, v.progress, r.counts.rowsIn, r.counts.scored, r.counts.rejected, v.rowsPerSecond, formatSeconds(v.seconds), r.startedAt.replace('T', ' ').slice(0, 19), r.error?.code ?? ''];
+        return [r.id, r.job ?? '', `${r.model}:${r.version}`, status(r), v.progress, r.counts.rowsIn, r.counts.scored, r.counts.rejected, v.rowsPerSecond, formatSeconds(v.seconds), r.startedAt.replace('T', ' ').slice(0, 19), r.error?.code ?? ''];
       })));
     });
 
