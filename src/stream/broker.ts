@@ -129,7 +129,7 @@ export function parseStreamUrl(text: string): StreamUrl {
   if (port === undefined) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: `unknown scheme "${scheme}"` });
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!name) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'the path must name the stream, subject or topic' });
-  if (/[+#]/.test(name) || (scheme === 'nats' && /[*>\s]/.test(name))) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'wildcards are not allowed: name one stream, subject or topic' });
+  if (/[+#]/.test(name) || url.hash !== '' || text.endsWith('#') || (scheme === 'nats' && /[*>\s]/.test(name))) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'wildcards are not allowed: name one stream, subject or topic' });
   const host = url.hostname || '127.0.0.1';
   const p = url.port ? Number(url.port) : port;
   return Object.freeze({ scheme, host, port: p, name, location: `${scheme}://${host}:${p}`, text });

@@ -54,10 +54,10 @@ export function redisBroker(): TestBroker {
   return {
     kind: 'redis',
     url: (name) => `redis://${REDIS.host}:${REDIS.port}/${name}`,
-    async collect(name) {
+    collect(name) {
       const messages: Record<string, unknown>[] = [];
       let last = '-';
-      return collector(async () => {
+      return Promise.resolve(collector(async () => {
         for (;;) {
           const entries = await redis.xrange(name, last === '-' ? '-' : `(${last}`, '+', 'COUNT', 1000);
           for (const [id, fields] of entries) {
@@ -66,7 +66,7 @@ export function redisBroker(): TestBroker {
           }
           if (entries.length < 1000) return;
         }
-      }, messages, () => Promise.resolve());
+      }, messages, () => Promise.resolve()));
     },
     async publish(name, payloads) {
       for (let i = 0; i < payloads.length; i += 200) {
