@@ -9,6 +9,7 @@
  * exits 1 on a failure not listed in conformance/pmml-known-failures.json.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCorpus } from './pmml-corpus.js';
 
 const KNOWN_FILE = new URL('../conformance/pmml-known-failures.json', import.meta.url);
@@ -33,7 +34,15 @@ function parseArgs(argv: readonly string[]): { dir: string; only: string | undef
 async function main(): Promise<void> {
   const { dir, only, verbose } = parseArgs(process.argv.slice(2));
   const known = existsSync(KNOWN_FILE) ? (JSON.parse(readFileSync(KNOWN_FILE, 'utf8')) as { cases: Record<string, string> }).cases : {};
+  if (!existsSync(join(dir, 'manifest.json')) && !existsSync(join(dir, 'cases'))) {
+    process.stderr.write(`conformance:pmml: ${dir} is not a PMML corpus (no manifest.json nor cases/ folder)\n`);
+    process.exit(2);
+  }
   const { cases: all, outcomes } = await runCorpus(dir, only);
+  if (all.length === 0) {
+    process.stderr.write(`conformance:pmml: no case${only === undefined ? '' : ` named ${only}`} in ${dir}\n`);
+    process.exit(2);
+  }
   if (verbose) for (const o of outcomes) process.stdout.write(`${o.ok ? 'pass' : 'FAIL'} ${o.id} (${o.checked} values)${o.ok ? '' : `: ${o.detail}`}\n`);
   const types = [...new Set(all.map((c) => c.type))].sort();
   const rows = types.map((t) => {

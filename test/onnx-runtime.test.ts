@@ -53,7 +53,7 @@ describe('onnx runtime', () => {
     const catalog = new RuntimeCatalog();
     assert.equal(catalog.detect(readFileSync(fixture('breast_mlp').model), 'x').format, 'onnx');
     await assert.rejects(onnxRuntime.load(Buffer.from('not a model at all'), {}, 'junk.onnx'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /junk\.onnx/.test(e.message));
-    assert.throws(() => catalog.get('pmml'), (e) => isFerryError(e, 'FERRY_E_RUNTIME_UNAVAILABLE') && /onnx/.test(e.message));
+    assert.throws(() => catalog.get('caffe'), (e) => isFerryError(e, 'FERRY_E_RUNTIME_UNAVAILABLE') && /onnx/.test(e.message));
   });
 });
 

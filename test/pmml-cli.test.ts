@@ -31,10 +31,10 @@ describe('PMML through ferry register + predict', () => {
     assert.equal(pred.code, 0, pred.stderr);
     const rows = readJsonl(out);
     assert.deepEqual(rows, [
-      { id: 1, y_hat: 3, exp_y: Math.exp(3), tree_label: 'yes', p_yes: 0.75, y: 3 },
-      { id: 2, y_hat: null, exp_y: null, tree_label: 'no', p_yes: 0.2, y: null },
-      { id: 3, y_hat: 2, exp_y: Math.exp(2), tree_label: null, p_yes: null, y: 2 },
-      { id: 4, y_hat: null, exp_y: null, tree_label: null, p_yes: null, y: null },
+      { id: 1, y_hat: 3, exp_y: Math.exp(3), tree_label: 'yes', p_yes: 0.75, segment: 'regression', y: 3 },
+      { id: 2, y_hat: null, exp_y: null, tree_label: 'no', p_yes: 0.2, segment: 'regression', y: null },
+      { id: 3, y_hat: 2, exp_y: Math.exp(2), tree_label: null, p_yes: null, segment: 'regression', y: 2 },
+      { id: 4, y_hat: null, exp_y: null, tree_label: null, p_yes: null, segment: 'regression', y: null },
     ]);
   });
 

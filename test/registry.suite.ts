@@ -615,7 +615,7 @@ export function registrySuite(name: string, open: () => Promise<OpenedRegistry>)
           ['empty file as onnx', () => registry.register({ path: file('empty2.onnx', new Uint8Array()), name: 'bad', format: 'onnx', actor: 't' }), 'FERRY_E_ARTIFACT_INVALID', { format: 'ONNX' }],
           ['random bytes as onnx', () => registry.register({ path: file('random2.bin', Buffer.from('not onnx at all'.repeat(10))), name: 'bad', format: 'onnx', actor: 't' }), 'FERRY_E_ARTIFACT_INVALID'],
           ['truncated onnx', () => registry.register({ path: file('truncated.onnx', onnx.subarray(0, Math.floor(onnx.byteLength / 2))), name: 'bad', actor: 't' }), 'FERRY_E_ARTIFACT_INVALID'],
-          ['unknown format', () => registry.register({ path: fixturePath('breast_mlp'), name: 'bad', format: 'pmml', actor: 't' }), 'FERRY_E_RUNTIME_UNAVAILABLE', { format: 'pmml' }],
+          ['unknown format', () => registry.register({ path: fixturePath('breast_mlp'), name: 'bad', format: 'caffe', actor: 't' }), 'FERRY_E_RUNTIME_UNAVAILABLE', { format: 'caffe' }],
           ['missing file', () => registry.register({ path: join(dir.dir, 'does-not-exist.onnx'), name: 'bad', actor: 't' }), 'FERRY_E_FILE_NOT_FOUND', { path: join(dir.dir, 'does-not-exist.onnx') }],
           ['a directory', () => registry.register({ path: dir.dir, name: 'bad', actor: 't' }), 'FERRY_E_FILE_NOT_FOUND'],
         ];

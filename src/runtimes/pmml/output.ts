@@ -84,13 +84,18 @@ function getter(el: XmlElement, env: OutputEnv): OutputGetter {
   switch (feature) {
     case 'predictedValue':
       return (p) => targetValue(p, targetField, env);
-    case 'predictedDisplayValue':
+    case 'predictedDisplayValue': {
+      // A target Value's displayValue in the DataDictionary, when Targets gives none.
+      const info = env.scope.field(targetField ?? env.targets[0]?.name ?? '');
+      const displays = info && 'displayValues' in info ? (info as { displayValues: ReadonlyMap<string, string> }).displayValues : undefined;
+      const declaredDisplay = (v: Value): string | undefined => displays?.get(valueKey(v));
       return (p) => {
         if (p.displayValue !== undefined) return p.displayValue;
         const v = targetValue(p, targetField, env);
         if (v === null) return null;
-        return env.targetsInfo?.displayValue(v) ?? (typeof v === 'string' ? v : String(v));
+        return env.targetsInfo?.displayValue(v) ?? declaredDisplay(v) ?? (typeof v === 'string' ? v : String(v));
       };
+    }
     case 'probability':
       return (p) => {
         const category = valueText ?? targetValue(p, targetField, env);

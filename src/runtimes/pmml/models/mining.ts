@@ -79,6 +79,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     const extra = new Map<string, Value>();
     const targets = new Map<string, Value>();
     let last: ScoredRow | undefined;
+    let lastId = '';
     for (const s of segments) {
       if (s.test(chainRow) !== true) continue;
       const r = s.model.score(chainRow);
@@ -88,8 +89,11 @@ export const miningModel: KernelCompiler = (el, ctx) => {
         if (targetNames.includes(k)) targets.set(k, v);
       }
       last = r;
+      lastId = s.id;
     }
     if (!last) return { value: null, extra };
+    // OutputField feature="segmentId": the segment that gave the result.
+    extra.set('segmentId', lastId);
     return { ...last.prediction, ...(targetNames.length > 1 ? { targets } : {}), extra };
   };
 
@@ -97,7 +101,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     for (const s of segments) {
       if (s.test(row) !== true) continue;
       const r = s.model.score(row);
-      return { ...r.prediction, extra: new Map([...(r.prediction.extra ?? []), ...r.fields]) };
+      return { ...r.prediction, extra: new Map([...(r.prediction.extra ?? []), ...r.fields, ['segmentId', s.id]]) };
     }
     return { value: null };
   };
@@ -120,11 +124,14 @@ export const miningModel: KernelCompiler = (el, ctx) => {
   const slotOf = new Map(fastFields.map((f, i) => [f, i]));
   const fastSlots = fastSegments ? segments.map((s) => Int32Array.from(s.model.numeric!.fields, (f) => slotOf.get(f)!)) : [];
   const x = new Float64Array(fastFields.length);
-  const collectFast = (row: Row): Voted[] => {
+  const readFields = (row: Row): void => {
     for (let i = 0; i < fastFields.length; i++) {
       const v = row.get(fastFields[i]!);
       x[i] = v === null ? Number.NaN : typeof v === 'number' ? v : parseNumber(String(v));
     }
+  };
+  const collectFast = (row: Row): Voted[] => {
+    readFields(row);
     const out: Voted[] = new Array<Voted>(segments.length);
     for (let i = 0; i < segments.length; i++) {
       const s = segments[i]!;
@@ -185,7 +192,11 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     let n = 0;
     let sw = 0;
     const weighted = method === 'weightedAverage';
-    for (const { p, weight } of collectFast(row)) {
+    readFields(row);
+    for (let s = 0; s < segments.length; s++) {
+      const segment = segments[s]!;
+      const p = segment.model.numeric!.evaluate(x, fastSlots[s]!);
+      const weight = segment.weight;
       if (!p.probabilities && p.value === null) continue;
       const v = vectorOf(p);
       if (!v) return undefined; // a category the target does not declare: take the general path

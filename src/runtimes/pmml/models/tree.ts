@@ -231,6 +231,65 @@ const NULL_PREDICTION: Prediction = { value: null };
  * True/False) and the strategy needs no per-row distributions: the same walk as `walk`, over
  * typed arrays, reading field values from an array (NaN = missing).
  */
+const NONE = 0;
+const LAST = 1;
+const NULL = 2;
+const DEFAULT = 3;
+
+/**
+ * The common shape — every inner node has two children, `x <= t` (or `x < t`) then its complement
+ * or True — as one comparison per node. Undefined when the tree has another shape.
+ */
+function binaryForm(count: number, op: Uint8Array, field: Int32Array, value: Float64Array, first: Int32Array, kids: Int32Array, childList: Int32Array,
+  dflt: Int32Array, predictions: readonly Prediction[], mode: number, returnLast: boolean): ((x: Float64Array, slots: Int32Array) => Prediction) | undefined {
+  const slot = new Int32Array(count);
+  const thr = new Float64Array(count);
+  const strict = new Uint8Array(count);
+  const left = new Int32Array(count).fill(-1);
+  const right = new Int32Array(count).fill(-1);
+  const rightAlways = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    if (kids[i] === 0) continue;
+    if (kids[i] !== 2) return undefined;
+    const a = childList[first[i]!]!;
+    const b = childList[first[i]! + 1]!;
+    const oa = op[a]!;
+    if (oa !== 1 && oa !== 2) return undefined;
+    const ob = op[b]!;
+    const complement = (oa === 2 && ob === 3) || (oa === 1 && ob === 4);
+    if (ob !== TRUE_OP && !(complement && field[b] === field[a] && value[b] === value[a])) return undefined;
+    slot[i] = field[a]!;
+    thr[i] = value[a]!;
+    strict[i] = oa === 1 ? 1 : 0;
+    left[i] = a;
+    right[i] = b;
+    rightAlways[i] = ob === TRUE_OP ? 1 : 0;
+  }
+  return (x, slots) => {
+    let node = 0;
+    for (;;) {
+      const l = left[node]!;
+      if (l < 0) return predictions[node]!;
+      const v = x[slots[slot[node]!]!]!;
+      if (v !== v) {
+        // Missing: the first child's predicate is unknown.
+        if (mode === LAST) return predictions[node]!;
+        if (mode === NULL) return NULL_PREDICTION;
+        if (mode === DEFAULT) {
+          const d = dflt[node]!;
+          if (d < 0) return predictions[node]!;
+          node = d;
+          continue;
+        }
+        if (rightAlways[node] === 1) { node = right[node]!; continue; }
+        return returnLast ? predictions[node]! : NULL_PREDICTION;
+      }
+      const t = thr[node]!;
+      node = (strict[node] === 1 ? v < t : v <= t) ? l : right[node]!;
+    }
+  };
+}
+
 function arrayForm(root: TreeNode, strategy: string, returnLast: boolean, penalty: number, predictionOf: (n: TreeNode) => Prediction): NumericKernel | undefined {
   if (!['none', 'lastPrediction', 'nullPrediction', 'defaultChild'].includes(strategy)) return undefined;
   if (strategy === 'defaultChild' && penalty !== 1) return undefined;
@@ -263,7 +322,6 @@ function arrayForm(root: TreeNode, strategy: string, returnLast: boolean, penalt
   });
   const childList = Int32Array.from(order);
   const predictions = nodes.map(predictionOf);
-  const NONE = 0; const LAST = 1; const NULL = 2; const DEFAULT = 3;
   const mode = strategy === 'lastPrediction' ? LAST : strategy === 'nullPrediction' ? NULL : strategy === 'defaultChild' ? DEFAULT : NONE;
   /** 1 true, 0 false, 2 unknown. */
   const test = (i: number, x: Float64Array, slots: Int32Array): number => {
@@ -282,6 +340,8 @@ function arrayForm(root: TreeNode, strategy: string, returnLast: boolean, penalt
       default: return v !== t ? 1 : 0;
     }
   };
+  const binary = binaryForm(count, op, field, value, first, kids, childList, dflt, predictions, mode, returnLast);
+  if (binary) return { fields, evaluate: binary };
   return {
     fields,
     evaluate(x, slots) {
