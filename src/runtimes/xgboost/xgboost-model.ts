@@ -59,8 +59,11 @@ export interface Forest {
   readonly weights: Float32Array | undefined;
   /** Per node: feature index, or -1 for a leaf. */
   readonly feature: Int32Array;
-  /** Per node: split threshold (go left when value < threshold), or the leaf value. */
-  readonly value: Float32Array;
+  /**
+   * Per node: split threshold (go left when value < threshold), or the leaf value: float32
+   * numbers, held as doubles (exactly) because V8 reads Float64Arrays faster.
+   */
+  readonly value: Float64Array;
   /** Per split: its left child; the right child is the next node (kid + 1). */
   readonly kid: Int32Array;
   /** Per split: the child a missing value goes to (default_left: kid, else kid + 1). */
@@ -241,7 +244,7 @@ function compileForest(model: Record<string, Doc>, numFeature: number, numGroup:
   const roots = new Int32Array(used);
   const groups = new Int32Array(used);
   const feature = new Int32Array(total);
-  const value = new Float32Array(total);
+  const value = new Float64Array(total);
   const kid = new Int32Array(total);
   const missing = new Int32Array(total);
   const anyCategorical = parsed.some((p) => p.cats !== undefined);
@@ -264,7 +267,7 @@ function compileForest(model: Record<string, Doc>, numFeature: number, numGroup:
       const i = queue[q] ?? 0;
       const k = at[q] ?? 0;
       const l = tree.left[i] ?? -1;
-      value[k] = tree.cond[i] ?? 0;
+      value[k] = f32(tree.cond[i] ?? 0);
       if (l === -1) {
         feature[k] = -1;
         continue;
@@ -401,50 +404,21 @@ function compileLinear(model: Record<string, Doc>, numFeature: number, numGroup:
 // ---------------------------------------------------------------- evaluate
 
 /** Raw margins, rows × numGroup, for a row-major float32 matrix rows × numFeature (NaN = missing). */
-export function computeMargins(m: CompiledModel, x: Float32Array, rows: number): Float32Array {
+export function computeMargins(m: CompiledModel, x32: Float32Array, rows: number): Float32Array {
+  // The same float32 values as doubles: reading a Float64Array is cheaper in the hot loop.
+  const x = Float64Array.from(x32);
   const G = m.numGroup;
   const F = m.numFeature;
   const out = new Float32Array(rows * G).fill(m.baseMargin);
   const model = m.model;
-  if (model.type === 'linear') {
-    const { weights, bias } = model;
-    for (let r = 0; r < rows; r++) {
-      const row = r * F;
-      for (let g = 0; g < G; g++) {
-        // GBLinear::Pred: psum = bias + base margin, then += fvalue * weight for each present value.
-        let psum = f32(bias[g]! + out[r * G + g]!);
-        for (let j = 0; j < F; j++) {
-          const v = x[row + j]!;
-          if (v !== v) continue;
-          psum = f32(psum + f32(v * weights[j * G + g]!));
-        }
-        out[r * G + g] = psum;
-      }
-    }
-    return out;
-  }
+  if (model.type === 'linear') return linearMargins(model, out, x, rows, F, G);
   if (model.categorical) return categoricalMargins(model, model.categorical, out, x, rows, F, G);
+  if (G === 1 && !model.weights) return singleMargins(model, out, x, rows, F);
   const { roots, groups, weights, feature, value, kid, missing } = model;
   const T = roots.length;
   for (let r = 0; r < rows; r++) {
     const row = r * F;
     const o = r * G;
-    if (G === 1 && !weights) {
-      // The common case, kept tight: one margin per row, accumulated in a local.
-      let acc = out[o]!;
-      for (let t = 0; t < T; t++) {
-        let n = roots[t]!;
-        let f = feature[n]!;
-        while (f >= 0) {
-          const v = x[row + f]!;
-          n = v !== v ? missing[n]! : v < value[n]! ? kid[n]! : kid[n]! + 1;
-          f = feature[n]!;
-        }
-        acc = f32(acc + value[n]!);
-      }
-      out[o] = acc;
-      continue;
-    }
     for (let t = 0; t < T; t++) {
       let n = roots[t]!;
       let f = feature[n]!;
@@ -462,13 +436,56 @@ export function computeMargins(m: CompiledModel, x: Float32Array, rows: number):
 }
 
 /**
+ * The common case — one margin per row, no dart weights — in a small function of its own so
+ * V8 optimises the loop tightly: the margin is accumulated in a local.
+ */
+function singleMargins(model: Forest, out: Float32Array, x: Float64Array, rows: number, F: number): Float32Array {
+  const { roots, feature, value, kid, missing } = model;
+  const T = roots.length;
+  for (let r = 0; r < rows; r++) {
+    const row = r * F;
+    let acc = out[r]!;
+    for (let t = 0; t < T; t++) {
+      let n = roots[t]!;
+      let f = feature[n]!;
+      while (f >= 0) {
+        const v = x[row + f]!;
+        n = v !== v ? missing[n]! : v < value[n]! ? kid[n]! : kid[n]! + 1;
+        f = feature[n]!;
+      }
+      acc = f32(acc + value[n]!);
+    }
+    out[r] = acc;
+  }
+  return out;
+}
+
+/** GBLinear::Pred: per group, psum = bias + base margin, then += fvalue × weight for each present value (float32). */
+function linearMargins(model: Linear, out: Float32Array, x: Float64Array, rows: number, F: number, G: number): Float32Array {
+  const { weights, bias } = model;
+  for (let r = 0; r < rows; r++) {
+    const row = r * F;
+    for (let g = 0; g < G; g++) {
+      let psum = f32(bias[g]! + out[r * G + g]!);
+      for (let j = 0; j < F; j++) {
+        const v = x[row + j]!;
+        if (v !== v) continue;
+        psum = f32(psum + f32(v * weights[j * G + g]!));
+      }
+      out[r * G + g] = psum;
+    }
+  }
+  return out;
+}
+
+/**
  * Trees with categorical splits (a separate loop keeps the numerical one tight). A category
  * code, truncated to an integer, goes right when its bit is set and left otherwise; codes
  * outside the node's bitset — negative, or past its largest category — go left whatever the
  * default direction (checked against xgboost 1.7.4 with pred_leaf on the cat_* fixtures); a
  * missing value follows the default direction.
  */
-function categoricalMargins(model: Forest, cats: NonNullable<Forest['categorical']>, out: Float32Array, x: Float32Array, rows: number, F: number, G: number): Float32Array {
+function categoricalMargins(model: Forest, cats: NonNullable<Forest['categorical']>, out: Float32Array, x: Float64Array, rows: number, F: number, G: number): Float32Array {
   const { roots, groups, weights, feature, value, kid, missing } = model;
   const { start, words, bits } = cats;
   const T = roots.length;
