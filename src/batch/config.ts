@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
 import { parse as parseYaml } from 'yaml';
 import { ferry } from '../core/errors.js';
+import { logShare } from '../monitoring/log-share.js';
 import type { JobSpec } from './types.js';
 
 /** A job declared in the config file (`batch.jobs` in ferry.yaml). */
@@ -12,7 +13,7 @@ export interface DeclaredJob {
 
 type Raw = Record<string, unknown>;
 
-const JOB_KEYS = ['name', 'model', 'input', 'query', 'input_format', 'output', 'output_format', 'rejects', 'key', 'passthrough', 'input_columns', 'watermark', 'chunk_size', 'workers', 'max_reject_rate', 'cron'];
+const JOB_KEYS = ['name', 'model', 'input', 'query', 'input_format', 'output', 'output_format', 'rejects', 'key', 'passthrough', 'input_columns', 'watermark', 'chunk_size', 'workers', 'max_reject_rate', 'cron', 'log'];
 
 /** Read `batch.jobs` from a ferry.yaml (other sections belong to `ferry serve`). */
 export function loadBatchConfig(path: string): DeclaredJob[] {
@@ -59,6 +60,7 @@ export function parseBatchConfig(doc: unknown, where: string): DeclaredJob[] {
       ...opt('chunkSize', int(job.chunk_size, `${at}.chunk_size`, 1)), ...opt('workers', int(job.workers, `${at}.workers`, 1)),
       ...opt('maxRejectRate', rate(job.max_reject_rate, `${at}.max_reject_rate`)),
       ...opt('inputColumns', columns(job.input_columns, `${at}.input_columns`)),
+      ...opt('logPredictions', logShare(job.log, `${at}.log`, 'FERRY_E_CONFIG_INVALID')),
     };
     return { name, spec };
   });

@@ -36,6 +36,7 @@ function jobRequest(job: BatchJob): Parameters<typeof startRun>[1] {
     ...(s.outputFormat !== undefined ? { outputFormat: s.outputFormat } : {}), ...(s.rejects !== undefined ? { rejects: s.rejects } : {}),
     ...(s.inputColumns !== undefined ? { inputColumns: s.inputColumns } : {}), ...(s.maxRejectRate !== undefined ? { maxRejectRate: s.maxRejectRate } : {}),
     ...(s.watermark !== undefined ? { watermark: { column: s.watermark, after } } : {}),
+    ...(s.logPredictions !== undefined ? { logPredictions: s.logPredictions } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { ColumnFrame, type Cell, type Frame } from '../core/frame.js';
 import type { OutputRecord } from '../data/writers.js';
 import type { LoadedModel } from '../scoring/scorer.js';
 import { openDuckDb, type DuckDb } from './duckdb.js';
+import { RunLog } from './prediction-log.js';
 import { listInputFiles, openSink, openSource } from './io.js';
 import { redact } from './locations.js';
 import type { Progress } from './progress.js';
@@ -147,6 +148,8 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   closers.push(() => sink.close());
   const rejectsSink: BatchSink | undefined = spec.rejects ? openSink(spec.rejects, undefined, spec, `${tag}-rejects`, duck) : undefined;
   if (rejectsSink) closers.push(() => rejectsSink.close());
+  const log = RunLog.open(app, spec);
+  if (log) closers.push(() => log.close());
 
   const cp = run.checkpoint;
   await sink.open(cp?.sink ?? null);
@@ -189,7 +192,7 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   let committed: Promise<void> = Promise.resolve();
   const waiting: Promise<void>[] = [];
   for await (const chunk of source.read(cp?.source, spec.chunkSize)) {
-    const scored = scoreChunk(app, model, spec, chunk, carry, sourceTypes);
+    const scored = scoreChunk(app, model, spec, chunk, carry, sourceTypes, log);
     scored.catch(() => undefined);
     committed = committed.then(async () => commit(await scored));
     committed.catch(() => undefined);
@@ -215,7 +218,7 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
 }
 
 /** Keep the chunk's rows that belong to this run (shard, watermark), score them, build the output rows. */
-async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: SourceChunk, carry: readonly string[], types: () => ReadonlyMap<string, string>): Promise<Scored> {
+async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: SourceChunk, carry: readonly string[], types: () => ReadonlyMap<string, string>, log?: RunLog): Promise<Scored> {
   const { frame, positions } = chunk;
   const unreadable = new Map(chunk.unreadable.map((u) => [u.index, u]));
   const keyCols = spec.key.map((k) => frame.column(k));
@@ -260,6 +263,7 @@ async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: 
   let columns: OutputColumnSpec[] | undefined;
   let scored = 0;
   if (kept.length > 0) {
+    const t0 = performance.now();
     const result = await app.scorer.frame(model, sub, { ignore: carry, ...(spec.inputColumns ? { inputColumns: spec.inputColumns } : {}), ...(spec.outputs ? { outputs: spec.outputs } : {}) });
     scored = result.rows.length;
     for (const r of result.rejects) {
@@ -269,6 +273,7 @@ async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: 
     if (scored > 0) {
       records = outputRecords(result, sub, carry, spec.runId, new Date().toISOString());
       columns = outputColumns(carry, types(), result);
+      await log?.chunk(model, sub, result, performance.now() - t0, records, columns);
     }
   }
   rejects.sort((a, b) => Number(a.at) - Number(b.at));

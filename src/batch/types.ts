@@ -57,6 +57,8 @@ export interface RunSpec {
   readonly shard?: { readonly index: number; readonly count: number };
   readonly watermark?: { readonly column: string; readonly after: WatermarkValue | null };
   readonly job?: string;
+  /** Share of scored chunks logged to the prediction log (`--log-predictions`); absent = off. */
+  readonly logPredictions?: number;
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'failed';
@@ -98,6 +100,8 @@ export interface JobSpec {
   readonly workers?: number;
   readonly maxRejectRate?: number;
   readonly cron?: string;
+  /** Share of scored chunks logged to the prediction log (`log:`); absent = off. */
+  readonly logPredictions?: number;
 }
 
 export interface BatchJob {

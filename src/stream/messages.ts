@@ -4,7 +4,8 @@ import { ferry, type FerryError } from '../core/errors.js';
 /**
  * The stream message format. Input: `{"id": "…", "inputs": {col: value, …}}` (one row) or
  * `{"id": "…", "rows": [{…}, …]}`. Output: `{"id", "model", "version", "outputs", "scored_at"}`
- * where `outputs` is `{name: value}` for `inputs` and a list of them for `rows`.
+ * where `outputs` is `{name: value}` for `inputs` and a list of them for `rows`; with
+ * `--log-predictions`, also `prediction_id` (`inputs`) or `prediction_ids` (`rows`).
  */
 
 /** A parsed input message. */
@@ -41,8 +42,9 @@ export function parseMessage(payload: Uint8Array): InputMessage {
 }
 
 /** The output message of one input. */
-export function outputMessage(input: InputMessage, model: string, version: number, outputs: readonly Record<string, unknown>[], scoredAt: Date): string {
-  return JSON.stringify({ id: input.id, model, version, outputs: input.many ? outputs : (outputs[0] ?? {}), scored_at: scoredAt.toISOString() });
+export function outputMessage(input: InputMessage, model: string, version: number, outputs: readonly Record<string, unknown>[], scoredAt: Date, ids?: readonly string[]): string {
+  const logged = ids ? (input.many ? { prediction_ids: ids } : { prediction_id: ids[0] ?? null }) : {};
+  return JSON.stringify({ id: input.id, model, version, outputs: input.many ? outputs : (outputs[0] ?? {}), scored_at: scoredAt.toISOString(), ...logged });
 }
 
 /** The dead-letter message: reason (catalog code and message) and the original payload. */

@@ -5,7 +5,9 @@ import { predictionRecords } from '../scoring/records.js';
 import type { LoadedModel, Scorer } from '../scoring/scorer.js';
 import type { ConsumerHeartbeat, Delivery, OutMessage, PublishOutcome, StreamSink, StreamSource } from './broker.js';
 import { deadLetterKey, deadLetterMessage, idOf, outputMessage, parseMessage, type InputMessage } from './messages.js';
+import type { PredictionLogger } from '../monitoring/prediction-log-writer.js';
 import type { StreamMetrics } from './metrics.js';
+import { logStreamBatch, messageIds } from './prediction-log.js';
 
 /** A model version lent to one micro-batch; `release` when the batch is scored. */
 export interface ModelLease {
@@ -47,6 +49,8 @@ export interface RunnerParts {
   readonly scorer: Scorer;
   readonly metrics: StreamMetrics;
   readonly log: RunnerLog;
+  /** Where scored messages are logged (`--log-predictions`); absent = not logged. */
+  readonly predictionLog?: PredictionLogger | undefined;
 }
 
 /** What one message became. */
@@ -231,7 +235,7 @@ export class StreamRunner {
           else outcomes.push(...this.#retry([{ delivery, input }], r.error));
         } else {
           const { version } = lease.loaded;
-          outcomes.push({ kind: 'output', delivery, message: { key: input.id, payload: outputMessage(input, version.model, version.version, r.outputs, scoredAt) } });
+          outcomes.push({ kind: 'output', delivery, message: { key: input.id, payload: outputMessage(input, version.model, version.version, r.outputs, scoredAt, r.ids) } });
         }
       }
     } finally {
@@ -245,11 +249,12 @@ export class StreamRunner {
    * no model input uses, say) or some rows are rejected, score those messages alone, so each
    * gets its own verdict with row numbers of its own.
    */
-  async #scoreMessages(model: LoadedModel, inputs: readonly InputMessage[]): Promise<({ index: number; outputs: Record<string, unknown>[] } | { index: number; error: FerryError })[]> {
+  async #scoreMessages(model: LoadedModel, inputs: readonly InputMessage[]): Promise<({ index: number; outputs: Record<string, unknown>[]; ids?: string[] | undefined } | { index: number; error: FerryError })[]> {
     const rows = inputs.flatMap((m) => m.rows);
     const owner = inputs.flatMap((m, i) => m.rows.map(() => i));
     const frame = ColumnFrame.fromRows(rows);
     let result;
+    const started = performance.now();
     try {
       result = await this.#parts.scorer.frame(model, frame);
     } catch (err) {
@@ -265,7 +270,8 @@ export class StreamRunner {
       const index = owner[r.row] ?? 0;
       if (!rejected.has(index)) rejected.set(index, r.error);
     }
-    const out: ({ index: number; outputs: Record<string, unknown>[] } | { index: number; error: FerryError })[] = [];
+    const ids = logStreamBatch(this.#parts.predictionLog, model, frame, result, performance.now() - started, (row) => !rejected.has(owner[row] ?? 0));
+    const out: ({ index: number; outputs: Record<string, unknown>[]; ids?: string[] | undefined } | { index: number; error: FerryError })[] = [];
     let row = 0;
     for (const [index, m] of inputs.entries()) {
       const first = row;
@@ -276,7 +282,7 @@ export class StreamRunner {
         else out.push(...(await this.#scoreMessages(model, [m])).map((x) => ({ ...x, index })));
         continue;
       }
-      out.push({ index, outputs: m.rows.map((_, j) => byRow.get(first + j) ?? {}) });
+      out.push({ index, outputs: m.rows.map((_, j) => byRow.get(first + j) ?? {}), ids: messageIds(ids, first, m.rows.length) });
     }
     return out;
   }

@@ -10,6 +10,7 @@ import { BatchStore } from '../../batch/store.js';
 import type { BatchRun, JobSpec } from '../../batch/types.js';
 import { loadConfig } from '../../core/config.js';
 import { ferry } from '../../core/errors.js';
+import { logShare } from '../../monitoring/log-share.js';
 import { collect, collectList, parseInputColumns, print, printJson, table, wantsJson, type CliContext } from '../context.js';
 
 interface RunFlags {
@@ -29,6 +30,7 @@ interface RunFlags {
   maxRejectRate?: string;
   shard?: string;
   progressInterval: string;
+  logPredictions?: string | boolean;
 }
 
 interface JobFlags {
@@ -48,6 +50,7 @@ interface JobFlags {
   maxRejectRate?: string;
   cron?: string;
   replace?: boolean;
+  logPredictions?: string | boolean;
 }
 
 export function batchCommand(program: Command, ctx: CliContext): void {
@@ -72,19 +75,21 @@ export function batchCommand(program: Command, ctx: CliContext): void {
     .option('--max-reject-rate <r>', 'fail the run when more than this share of rows (0-1) is rejected')
     .option('--shard <i/n>', 'score only shard i of n (stable hash of --key), e.g. a Kubernetes Indexed Job pod')
     .option('--progress-interval <ms>', 'how often a JSON progress line is printed when stderr is not a terminal', '5000')
+    .option('--log-predictions [share]', 'log the scored rows to the prediction log (share of chunks, default 1) and add a prediction_id column; see docs/monitoring.md')
     .option('--json', 'print the summary as JSON')
     .action(async (ref: string, opts: RunFlags, cmd: Command) => {
       const chunkSize = positiveInt(opts.chunkSize, '--chunk-size');
       const workers = positiveInt(opts.workers, '--workers');
       const inputColumns = parseInputColumns(opts.inputColumns);
       const maxRejectRate = opts.maxRejectRate === undefined ? undefined : rate(opts.maxRejectRate);
+      const logPredictions = logShare(opts.logPredictions, '--log-predictions');
       const summary = await withBatch(ctx, workers, async (options) => startRun({ ...options, progress: progress(ctx, opts.progressInterval, cmd) }, {
         modelRef: ref, input: opts.input, output: opts.output, key: opts.key ?? [], passthrough: opts.passthrough ?? [], chunkSize, workers,
         ...(opts.query !== undefined ? { query: opts.query } : {}), ...(opts.inputFormat !== undefined ? { inputFormat: opts.inputFormat } : {}),
         ...(opts.outputFormat !== undefined ? { outputFormat: opts.outputFormat } : {}), ...(opts.rejects !== undefined ? { rejects: opts.rejects } : {}),
         ...(inputColumns ? { inputColumns } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}),
         ...(maxRejectRate !== undefined ? { maxRejectRate } : {}), ...(opts.shard !== undefined ? { shard: parseShard(opts.shard) } : {}),
-        ...(opts.runId !== undefined ? { runId: opts.runId } : {}),
+        ...(opts.runId !== undefined ? { runId: opts.runId } : {}), ...(logPredictions !== undefined ? { logPredictions } : {}),
       }));
       report(ctx, cmd, summary);
     });
@@ -140,10 +145,12 @@ export function batchCommand(program: Command, ctx: CliContext): void {
     .option('--max-reject-rate <r>', 'fail a run when more than this share of rows (0-1) is rejected')
     .option('--cron <expr>', 'schedule (croner syntax, e.g. "0 3 * * *")')
     .option('--replace', 'replace a job of the same name (its high-water mark is kept)')
+    .option('--log-predictions [share]', 'log the scored rows of each run to the prediction log (share of chunks, default 1) and add a prediction_id column; see docs/monitoring.md')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: JobFlags, cmd: Command) => {
       if (opts.cron !== undefined) checkCron(opts.cron);
       const inputColumns = parseInputColumns(opts.inputColumns);
+      const logPredictions = logShare(opts.logPredictions, '--log-predictions');
       const spec: JobSpec = {
         model: opts.model, input: opts.input, output: opts.output, key: opts.key ?? [], passthrough: opts.passthrough ?? [],
         ...(opts.query !== undefined ? { query: opts.query } : {}), ...(opts.inputFormat !== undefined ? { inputFormat: opts.inputFormat } : {}),
@@ -152,6 +159,7 @@ export function batchCommand(program: Command, ctx: CliContext): void {
         ...(opts.chunkSize !== undefined ? { chunkSize: positiveInt(opts.chunkSize, '--chunk-size') } : {}),
         ...(opts.workers !== undefined ? { workers: positiveInt(opts.workers, '--workers') } : {}),
         ...(opts.maxRejectRate !== undefined ? { maxRejectRate: rate(opts.maxRejectRate) } : {}), ...(opts.cron !== undefined ? { cron: opts.cron } : {}),
+        ...(logPredictions !== undefined ? { logPredictions } : {}),
       };
       const created = await withBatch(ctx, undefined, ({ store }) => store.createJob(name, spec, 'cli', opts.replace === true));
       if (wantsJson(cmd)) return printJson(ctx, created);

@@ -11,6 +11,8 @@ import { parseStreamUrl, siblingUrl, type StreamSink, type StreamSource, type St
 import { brokerFor } from '../../stream/brokers.js';
 import { StreamMetrics } from '../../stream/metrics.js';
 import { StreamRunner } from '../../stream/runner.js';
+import { openStreamLog } from '../../stream/prediction-log.js';
+import { logShare } from '../../monitoring/log-share.js';
 import { print, printJson, table, wantsJson, type CliContext } from '../context.js';
 
 interface RunOptions {
@@ -31,6 +33,7 @@ interface RunOptions {
   pollInterval: string;
   heartbeatMs: string;
   runtimeWorkers: string;
+  logPredictions?: string | boolean;
 }
 
 interface StatusOptions {
@@ -64,6 +67,7 @@ export function streamCommand(program: Command, ctx: CliContext): void {
     .option('--poll-interval <ms>', 'how often alias moves in the registry are checked', '2000')
     .option('--heartbeat-ms <ms>', 'how often this consumer reports itself to `ferry stream status`', '5000')
     .option('--runtime-workers <n>', 'worker threads for the model (0 = main thread)', '1')
+    .option('--log-predictions [share]', 'log scored messages to the prediction log (share of micro-batches, default 1); outputs then carry prediction_id; see docs/monitoring.md')
     .action((ref: string, opts: RunOptions) => runStream(ctx, ref, opts));
   stream.command('status')
     .description('Show a consumer group: lag, pending messages and its live consumers')
@@ -109,6 +113,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
   };
   const reclaimIdleMs = n(opts.reclaimIdleMs, '--reclaim-idle-ms', 100);
   const dedupeTtlSeconds = n(opts.dedupeTtl, '--dedupe-ttl', 1);
+  const logPredictions = logShare(opts.logPredictions, '--log-predictions');
   const metricsPort = opts.metricsPort === undefined ? undefined : n(opts.metricsPort, '--metrics-port', 0);
   const pointer = ref.kind === 'alias' ? ref.alias : ref.kind === 'version' ? String(ref.version) : 'latest';
   const serve = parseServeConfig({ poll_interval_ms: n(opts.pollInterval, '--poll-interval', 50), models: [{ name: ref.model, versions: [pointer], route: pointer, load: 'eager' }] });
@@ -121,6 +126,8 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
   };
   try {
     await app.registry.resolve(refText); // an unknown model fails now, not on every message
+    const predictionLog = logPredictions === undefined ? undefined : openStreamLog(app.database, logPredictions, logger);
+    if (predictionLog) closers.push(() => predictionLog.close()); // after the consumer stopped, before the database closes
     const deployments = new Deployments(app, serve, logger);
     closers.push(() => deployments.close());
     await deployments.start();
@@ -136,7 +143,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
     const server = metricsPort === undefined ? undefined : await metrics.listen(metricsPort, opts.metricsHost);
     if (server) closers.push(() => server.close());
     const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state }));
-    const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, scorer: app.scorer, metrics, log: logger }, options);
+    const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, scorer: app.scorer, metrics, log: logger, predictionLog }, options);
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping: finishing in-flight batches');
       runner.stop();
