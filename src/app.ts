@@ -4,7 +4,7 @@ import type { FerryConfig } from './core/config.js';
 import { openPostgresStore } from './registry/postgres-store.js';
 import { Registry } from './registry/registry.js';
 import { openSqliteStore } from './registry/sqlite-store.js';
-import type { KyselyRegistryStore, RegistrySql } from './registry/kysely-store.js';
+import type { KyselyRegistryStore } from './registry/kysely-store.js';
 import type { RegistryDb } from './registry/registry-db.js';
 import { RuntimeCatalog } from './runtimes/catalog.js';
 import type { RuntimeOptions } from './runtimes/model-runtime.js';
@@ -15,9 +15,7 @@ import { Scorer, type ScorerOptions } from './scoring/scorer.js';
 export interface Ferry {
   readonly config: FerryConfig;
   readonly registry: Registry;
-  /** The registry database, for areas with tables of their own (batch runs, jobs, leases). */
-  readonly registrySql: RegistrySql;
-  /** The registry database, for modules with their own tables in it (src/monitoring). */
+  /** The registry database, for areas with tables of their own in it (batch runs, jobs and leases; the prediction log, profiles, alerts). */
   readonly database: RegistryDb;
   readonly runtimes: RuntimeCatalog;
   readonly loader: ModelLoader;
@@ -40,7 +38,6 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
   return {
     config,
     registry,
-    registrySql: store.sql(),
     database: store.database,
     runtimes,
     loader,

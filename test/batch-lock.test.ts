@@ -67,7 +67,7 @@ for (const d of dialects) {
     it('a lease excludes other owners until it expires or is released; renewals extend it', async () => {
       const { store, cleanup } = await d.open();
       cleanups.push(cleanup);
-      const batch = new BatchStore(store.sql());
+      const batch = new BatchStore(store.database);
       const a = `${hostname()}/1/a`;
       const b = 'elsewhere/1/b';
       assert.deepEqual(await batch.acquire('job:x', a, 60_000), { ok: true });
@@ -85,7 +85,7 @@ for (const d of dialects) {
     it('a lease held by a process of this host that no longer exists (or an earlier process with our pid) is taken over at once', async () => {
       const { store, cleanup } = await d.open();
       cleanups.push(cleanup);
-      const batch = new BatchStore(store.sql());
+      const batch = new BatchStore(store.database);
       const gone = spawn(process.execPath, ['-e', '']);
       await new Promise((r) => gone.on('exit', r));
       assert.deepEqual(await batch.acquire('run:r', `${hostname()}/${gone.pid}/x`, 60_000), { ok: true });
@@ -101,7 +101,7 @@ for (const d of dialects) {
     it('checkpoints are fenced: only the run\'s current owner moves them', async () => {
       const { store, cleanup } = await d.open();
       cleanups.push(cleanup);
-      const batch = new BatchStore(store.sql());
+      const batch = new BatchStore(store.database);
       await batch.createRun('r', SPEC, 100);
       await batch.startRun('r', 'owner-a');
       const cp = { seq: 1, source: { kind: 'files' as const, file: 0, row: 10 }, sink: { bytes: 5 }, rejects: null, highWater: null };

@@ -6,7 +6,7 @@ import { BatchStore } from './store.js';
 /** Run scheduled batch jobs inside `ferry serve` (jobs from the registry and the config's batch.jobs). */
 export async function startServeScheduler(app: Ferry, configPath: string | undefined, log: SchedulerLog): Promise<{ stop(): Promise<void> }> {
   const declared = configPath ? loadBatchConfig(configPath) : [];
-  const scheduler = new BatchScheduler({ app, store: new BatchStore(app.registrySql), log, declared });
+  const scheduler = new BatchScheduler({ app, store: new BatchStore(app.database), log, declared });
   await scheduler.start();
   return scheduler;
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { asFerryError, ferry, FerryError } from '../core/errors.js';
-import type { RegistrySql } from '../registry/kysely-store.js';
+import type { RegistryDb } from '../registry/registry-db.js';
 import type { BatchJob, BatchRun, Checkpoint, JobSpec, RunCounts, RunSpec, RunStatus } from './types.js';
 
 type JobsTable = { name: string; spec: string; high_water: string | null; cron: string | null; origin: string; created_at: string; updated_at: string };
@@ -32,11 +32,11 @@ export function newOwner(): string {
  */
 export class BatchStore {
   readonly #db: Kysely<BatchTables>;
-  readonly #sql: RegistrySql;
+  readonly #sql: RegistryDb;
 
-  constructor(sql: RegistrySql) {
+  constructor(sql: RegistryDb) {
     this.#sql = sql;
-    this.#db = sql.db.withTables<BatchTables>() as unknown as Kysely<BatchTables>;
+    this.#db = sql.kysely.withTables<BatchTables>() as unknown as Kysely<BatchTables>;
   }
 
   // --- jobs ---

@@ -27,14 +27,6 @@ export interface DialectHooks {
   mapError(err: unknown): FerryError | undefined;
 }
 
-/** The registry database, for tables owned by other areas (see `KyselyRegistryStore.sql`). */
-export interface RegistrySql {
-  readonly db: Kysely<RegistryDatabase>;
-  readonly dialect: Dialect;
-  /** Map a driver error to the catalog (busy, unavailable), or undefined to keep it. */
-  mapError(err: unknown): FerryError | undefined;
-}
-
 /** The registry over any Kysely dialect. sqlite-store.ts and postgres-store.ts configure it. */
 export class KyselyRegistryStore implements RegistryStore {
   readonly location: string;
@@ -47,15 +39,7 @@ export class KyselyRegistryStore implements RegistryStore {
     this.location = location;
   }
 
-  /**
-   * The database itself, for areas that keep their own tables beside the registry's (batch
-   * runs, jobs and leases); their migrations live in migrations.ts with the others.
-   */
-  sql(): RegistrySql {
-    return { db: this.#db, dialect: this.#hooks.dialect, mapError: (err) => this.#hooks.mapError(err) };
-  }
-
-  /** The database handle for modules with their own tables in the registry database (monitoring). */
+  /** The database itself, for areas that keep their own tables beside the registry's (batch, monitoring); their migrations live in migrations.ts with the others. */
   get database(): RegistryDb {
     return { kysely: this.#db, dialect: this.#hooks.dialect, location: this.location, sqlite: this.#hooks.sqlite, mapError: (err) => this.#hooks.mapError(err) };
   }

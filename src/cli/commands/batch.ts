@@ -220,7 +220,7 @@ export async function withBatch<T>(ctx: CliContext, workers: number | undefined,
   const app = await openFerry(config, {}, workers !== undefined && workers > 1 ? { workers } : {});
   try {
     const leaseMs = ctx.env.FERRY_BATCH_LEASE_MS ? positiveInt(ctx.env.FERRY_BATCH_LEASE_MS, 'FERRY_BATCH_LEASE_MS') : undefined;
-    return await fn({ app, store: new BatchStore(app.registrySql), ...(leaseMs !== undefined ? { leaseMs } : {}) });
+    return await fn({ app, store: new BatchStore(app.database), ...(leaseMs !== undefined ? { leaseMs } : {}) });
   } finally {
     await app.close();
   }
