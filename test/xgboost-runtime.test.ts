@@ -10,7 +10,8 @@ import { isFerryError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import { decodeUbjson } from '../src/runtimes/xgboost/ubjson.js';
-import { xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
+import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
+import { jsonWithNaN, xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { ferryCli, FERRY_BIN, ROOT, tempDir } from './helpers/env.js';
 
 const DIR = join(ROOT, 'fixtures/xgboost');
@@ -75,7 +76,8 @@ function expectedOutputs(e: Expected): string[] {
 describe('xgboost runtime', () => {
   it('has fixtures for every objective and booster it claims', () => {
     const objectives = new Set(fixtures.map((f) => f.expected.objective));
-    for (const o of ['reg:squarederror', 'reg:logistic', 'binary:logistic', 'binary:logitraw', 'multi:softprob', 'multi:softmax', 'count:poisson']) {
+    for (const o of ['reg:squarederror', 'reg:logistic', 'binary:logistic', 'binary:logitraw', 'multi:softprob', 'multi:softmax', 'count:poisson',
+      'reg:pseudohubererror', 'binary:hinge', 'reg:gamma', 'reg:tweedie', 'survival:cox', 'rank:pairwise', 'rank:ndcg', 'rank:map']) {
       assert.ok(objectives.has(o), o);
     }
     assert.deepEqual(new Set(fixtures.map((f) => f.expected.booster)), new Set(['gbtree', 'dart', 'gblinear']));
@@ -121,6 +123,34 @@ describe('xgboost runtime', () => {
     assert.ok(f && f.x.some((v) => Number.isNaN(v)), 'the breast_nan fixture has missing cells');
   });
 
+  it('the categorical fixtures use one-hot and partition splits and probe odd category codes', () => {
+    const partition = JSON.parse(readFileSync(join(DIR, 'cat_partition/model.json'), 'utf8').replace(/NaN/g, 'null')) as { learner: { feature_types: string[]; gradient_booster: { model: { trees: { categories_sizes: number[] }[] } } } };
+    assert.deepEqual(partition.learner.feature_types, ['float', 'float', 'c', 'c']);
+    assert.ok(partition.learner.gradient_booster.model.trees.some((t) => t.categories_sizes.some((n) => n > 1)), 'partition splits hold several categories');
+    for (const name of ['cat_onehot', 'cat_partition']) {
+      const f = load(name);
+      const codes = [...f.x].filter((_, i) => i % 4 >= 2);
+      for (const odd of [-1, 100, 1e9, 5.5]) assert.ok(codes.includes(odd), `${name} probes code ${odd}`);
+      assert.ok(codes.some((v) => Number.isNaN(v)), `${name} has a missing category`);
+    }
+  });
+
+  it('an ONNX TreeEnsembleClassifier built from breast_bench\'s trees (onnxruntime) agrees with Ferry and xgboost', async () => {
+    const f = load('breast_bench');
+    const onnx = await onnxRuntime.load(readFileSync(join(f.dir, 'model.onnx')), { intraOpThreads: 1 }, 'breast_bench.onnx');
+    const ferryModel = await xgboostRuntime.load(readFileSync(join(f.dir, 'model.json')), {}, f.name);
+    try {
+      const input = { input: { dtype: 'float32' as const, shape: [f.rows, f.columns.length], data: f.x } };
+      const [a, b] = [await onnx.predict(input), await ferryModel.predict(input)];
+      assert.ok(maxError(a.probabilities!, reference(f, 'probabilities')) <= 1e-6, 'onnxruntime vs xgboost');
+      assert.ok(maxError(b.probabilities!, [...a.probabilities!.data].map(Number)) <= 1e-6, 'Ferry vs onnxruntime');
+      assert.deepEqual([...a.label!.data], [...b.label!.data]);
+    } finally {
+      await onnx.close();
+      await ferryModel.close();
+    }
+  });
+
   it('honours best_iteration like the sklearn wrapper (early stopping)', async () => {
     const f = load('diabetes_early_stop');
     const e = f.expected as Expected & { best_iteration: number; booster_predict_all_trees: number[] };
@@ -148,14 +178,21 @@ describe('xgboost runtime', () => {
       );
     };
     await refuses(text.slice(0, text.length / 2), /JSON does not parse/);
-    await refuses(text.replace('"binary:logistic"', '"rank:pairwise"'), /objective "rank:pairwise" is not supported/);
-    await refuses(text.replace('"split_type":[0', '"split_type":[1'), /categorical splits/);
+    await refuses(text.replace('"binary:logistic"', '"reg:quantileerror"'), /objective "reg:quantileerror" is not supported/);
+    await refuses(text.replace('"split_type":[0', '"split_type":[1'), /categorical node 0 has no category set/);
+    await refuses(text.replace('"split_type":[0', '"split_type":[7'), /split_type\[0\] = 7/);
     await refuses(text.replace('"left_children":[1,', '"left_children":[0,'), /reached twice/);
     await refuses(text.replace('"split_indices":[27,', '"split_indices":[99,'), /feature 99/);
     await refuses(text.replace('"name":"gbtree"', '"name":"boosted-forest"'), /booster "boosted-forest" is not supported/);
     await refuses('{"learner": {}}', /learner_model_param is missing/);
     const ubj = readFileSync(join(DIR, 'breast_hist/model.ubj'));
     await refuses(ubj.subarray(0, ubj.length - 100), /unexpected end of data/);
+  });
+
+  it('reads the bare NaN/Infinity tokens xgboost writes, leaving strings alone', () => {
+    const text = '{"a":[NaN,1.5E0,-Infinity],"b":"NaN, \\"Infinity\\"","c":Infinity}';
+    assert.deepEqual(JSON.parse(jsonWithNaN(text)), { a: [null, 1.5, null], b: 'NaN, "Infinity"', c: null });
+    assert.equal(jsonWithNaN('{"x": 1}'), '{"x": 1}');
   });
 
   it('decodes UBJSON containers, typed arrays and big-endian numbers', () => {

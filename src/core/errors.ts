@@ -110,6 +110,7 @@ export const errorCatalog = {
   // (add this area's codes directly below this line)
   FERRY_E_PMML_UNSUPPORTED: spec(422, UNIMPLEMENTED, X.BAD_INPUT, '"{path}" uses <{element}>: {detail}. Ferry\'s PMML evaluator does not implement it, so the model was not loaded rather than scored wrongly. See docs/pmml.md for what is supported.'),
   FERRY_E_PMML_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, '"{path}" is not valid PMML: <{element}>: {detail}. Fix the document (or re-export it) and register it again.'),
+  FERRY_E_ARTIFACT_FORMAT_AMBIGUOUS: spec(415, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot tell the model format of "{path}": its content fits several formats ({matches}). Supported formats: {formats}; pass --format to choose one.'),
 
   // --- batch (issue #5) ---
   // (add this area's codes directly below this line)

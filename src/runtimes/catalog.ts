@@ -1,29 +1,16 @@
 import { ferry } from '../core/errors.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
 import { ThreadedRuntime } from './threaded.js';
+import { refusalFor } from './unsafe-formats.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { pmmlRuntime } from './pmml/pmml-runtime.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
+import { lightgbmRuntime } from './lightgbm/lightgbm-runtime.js';
 
 /**
  * The table of model formats. Adding a format means adding its folder and one line here.
  */
-export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, pmmlRuntime];
-
-/** Formats we recognise only to refuse them with advice. */
-const refused: readonly { what: string; test: (b: Uint8Array) => boolean; hint: string }[] = [
-  {
-    what: 'a Python pickle (joblib/pickle model file)',
-    // Pickle protocol 2+ starts with 0x80 <protocol>; joblib files are zlib/pickle.
-    test: (b) => b[0] === 0x80 && (b[1] ?? 0) >= 2 && (b[1] ?? 0) <= 5,
-    hint: 'pickles run arbitrary code when loaded. Export the model to ONNX (skl2onnx, torch.onnx.export) and register that file.',
-  },
-  {
-    what: 'a ZIP archive (e.g. a PyTorch .pt checkpoint or a Keras file)',
-    test: (b) => b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04,
-    hint: 'export the model to ONNX (torch.onnx.export, tf2onnx) and register that file.',
-  },
-];
+export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, lightgbmRuntime, pmmlRuntime];
 
 /** Picks a runtime by format key, or by sniffing the artifact when no format is given. */
 export class RuntimeCatalog {
@@ -52,18 +39,21 @@ export class RuntimeCatalog {
     return factory;
   }
 
-  /** The format of an artifact: the one given, else the first runtime whose sniff says yes. */
+  /**
+   * The format of an artifact: the one given, else the one runtime whose sniff says yes.
+   * Pickles and the like are refused first, even with a format given: they are never loaded.
+   */
   detect(bytes: Uint8Array, path: string, given?: string): RuntimeFactory {
+    const refusal = refusalFor(bytes);
+    if (refusal) throw ferry('FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED', { path, what: refusal.what, hint: refusal.hint });
     if (given) return this.get(given);
-    for (const r of refused) {
-      if (r.test(bytes)) throw ferry('FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED', { path, what: r.what, hint: r.hint });
-    }
     const matches = [...this.#factories.values()].filter((f) => f.sniff(bytes) === 'yes');
-    const first = matches[0];
+    const [first, second] = matches;
     if (!first) {
       const detail = bytes.byteLength === 0 ? 'the file is empty' : 'its content matches none of the supported formats';
       throw ferry('FERRY_E_ARTIFACT_FORMAT_UNKNOWN', { path, detail, formats: this.formats.join(', ') });
     }
+    if (second) throw ferry('FERRY_E_ARTIFACT_FORMAT_AMBIGUOUS', { path, matches: matches.map((f) => f.format).join(', '), formats: this.formats.join(', ') });
     return first;
   }
 }

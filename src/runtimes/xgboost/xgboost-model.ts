@@ -10,7 +10,7 @@ export class ModelError extends Error {}
 
 /** How predictions are presented, by objective. */
 export type ObjectiveKind = 'regression' | 'binary' | 'logitraw' | 'softprob' | 'softmax';
-type Transform = 'identity' | 'sigmoid' | 'exp' | 'softmax';
+type Transform = 'identity' | 'sigmoid' | 'exp' | 'softmax' | 'hinge';
 
 interface ObjectiveInfo {
   readonly kind: ObjectiveKind;
@@ -35,6 +35,17 @@ const OBJECTIVES: Readonly<Record<string, ObjectiveInfo>> = {
   'binary:logitraw': { kind: 'logitraw', transform: 'identity', toMargin: identity },
   'multi:softprob': { kind: 'softprob', transform: 'softmax', toMargin: identity },
   'multi:softmax': { kind: 'softmax', transform: 'softmax', toMargin: identity },
+  'reg:pseudohubererror': { kind: 'regression', transform: 'identity', toMargin: identity },
+  // Hinge: the margin's sign as a 0/1 class (PredTransform); presented like a binary classifier.
+  'binary:hinge': { kind: 'binary', transform: 'hinge', toMargin: identity },
+  'reg:gamma': { kind: 'regression', transform: 'exp', toMargin: logf },
+  'reg:tweedie': { kind: 'regression', transform: 'exp', toMargin: logf },
+  // Cox: predict gives the hazard ratio exp(margin).
+  'survival:cox': { kind: 'regression', transform: 'exp', toMargin: logf },
+  // Ranking: predict gives the raw margin.
+  'rank:pairwise': { kind: 'regression', transform: 'identity', toMargin: identity },
+  'rank:ndcg': { kind: 'regression', transform: 'identity', toMargin: identity },
+  'rank:map': { kind: 'regression', transform: 'identity', toMargin: identity },
 };
 
 /** Trees of a gbtree or dart booster, all nodes of all trees in shared arrays. */
@@ -48,12 +59,20 @@ export interface Forest {
   readonly weights: Float32Array | undefined;
   /** Per node: feature index, or -1 for a leaf. */
   readonly feature: Int32Array;
-  /** Per node: split threshold (go left when value < threshold), or the leaf value. */
-  readonly value: Float32Array;
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-  /** Per node: 1 when a missing value goes left. */
-  readonly defaultLeft: Uint8Array;
+  /**
+   * Per node: split threshold (go left when value < threshold), or the leaf value: float32
+   * numbers, held as doubles (exactly) because V8 reads Float64Arrays faster.
+   */
+  readonly value: Float64Array;
+  /** Per split: its left child; the right child is the next node (kid + 1). */
+  readonly kid: Int32Array;
+  /** Per split: the child a missing value goes to (default_left: kid, else kid + 1). */
+  readonly missing: Int32Array;
+  /**
+   * Categorical splits, when the model has any: per node the start of its category bitset in
+   * `catBits` and its number of 32-bit words (0: a numerical split).
+   */
+  readonly categorical: { readonly start: Int32Array; readonly words: Int32Array; readonly bits: Uint32Array } | undefined;
 }
 
 /** A gblinear booster: weights[feature * groups + g], bias[g]. */
@@ -116,10 +135,13 @@ function int(v: Doc, path: string, min = 0): number {
 function numbers(v: Doc, path: string, length?: number): Numbers {
   let out: Numbers;
   if (Array.isArray(v)) {
+    let copy: number[] | undefined;
     for (let i = 0; i < v.length; i++) {
-      if (typeof v[i] !== 'number') throw new ModelError(`${path}[${i}] is not a number`);
+      // null: a NaN written by xgboost (categorical nodes' split_conditions), see jsonWithNaN.
+      if (v[i] === null) (copy ??= (v as number[]).slice())[i] = Number.NaN;
+      else if (typeof v[i] !== 'number') throw new ModelError(`${path}[${i}] is not a number`);
     }
-    out = v as number[];
+    out = copy ?? (v as number[]);
   } else if (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array)) {
     out = v as unknown as Numbers;
   } else {
@@ -155,8 +177,6 @@ export function compileModel(doc: Doc): CompiledModel {
   if (multi !== numGroup > 1) throw new ModelError(`objective "${objective}" does not fit num_class=${numClass}`);
 
   const featureNames = featureList(learner.feature_names, numFeature);
-  const types = learner.feature_types;
-  if (Array.isArray(types) && types.some((t) => t === 'c')) throw new ModelError('categorical features (feature_types "c") are not supported: categorical splits');
 
   const attributes = learner.attributes === undefined ? {} : obj(learner.attributes, 'learner.attributes');
   const best = attributes.best_iteration === undefined ? undefined : int(attributes.best_iteration, 'attributes.best_iteration');
@@ -224,35 +244,55 @@ function compileForest(model: Record<string, Doc>, numFeature: number, numGroup:
   const roots = new Int32Array(used);
   const groups = new Int32Array(used);
   const feature = new Int32Array(total);
-  const value = new Float32Array(total);
-  const left = new Int32Array(total);
-  const right = new Int32Array(total);
-  const defaultLeft = new Uint8Array(total);
-  let base = 0;
+  const value = new Float64Array(total);
+  const kid = new Int32Array(total);
+  const missing = new Int32Array(total);
+  const anyCategorical = parsed.some((p) => p.cats !== undefined);
+  const catStart = new Int32Array(anyCategorical ? total : 0);
+  const catWords = new Int32Array(anyCategorical ? total : 0);
+  const bits: number[] = [];
+  // Each tree breadth-first from its root, so that a node's two children sit side by side:
+  // right = left + 1 saves a load per step (and keeps a tree's top levels together in memory).
+  let next = 0;
   for (let t = 0; t < used; t++) {
     const tree = parsed[t];
     if (!tree) continue;
     const g = treeInfo[t] ?? -1;
     if (!Number.isInteger(g) || g < 0 || g >= numGroup) throw new ModelError(`tree_info[${t}] = ${g} is not a class in 0..${numGroup - 1}`);
-    roots[t] = base;
+    roots[t] = next;
     groups[t] = g;
-    for (let i = 0; i < tree.n; i++) {
+    const queue = [0];
+    const at = [next++];
+    for (let q = 0; q < queue.length; q++) {
+      const i = queue[q] ?? 0;
+      const k = at[q] ?? 0;
       const l = tree.left[i] ?? -1;
-      const leaf = l === -1;
-      feature[base + i] = leaf ? -1 : (tree.split[i] ?? 0);
-      value[base + i] = tree.cond[i] ?? 0;
-      left[base + i] = leaf ? -1 : base + l;
-      right[base + i] = leaf ? -1 : base + (tree.right[i] ?? 0);
-      defaultLeft[base + i] = tree.defaultLeft[i] ? 1 : 0;
+      value[k] = f32(tree.cond[i] ?? 0);
+      if (l === -1) {
+        feature[k] = -1;
+        continue;
+      }
+      feature[k] = tree.split[i] ?? 0;
+      kid[k] = next;
+      missing[k] = tree.defaultLeft[i] ? next : next + 1;
+      queue.push(l, tree.right[i] ?? 0);
+      at.push(next, next + 1);
+      next += 2;
+      const set = tree.cats?.get(i);
+      if (set) {
+        catStart[k] = bits.length;
+        catWords[k] = set.length;
+        bits.push(...set);
+      }
     }
-    base += tree.n;
   }
   let weights: Float32Array | undefined;
   if (weightDrop) {
     weights = new Float32Array(used);
     for (let t = 0; t < used; t++) weights[t] = weightDrop[t] ?? 0;
   }
-  return { type: 'trees', roots, groups, weights, feature, value, left, right, defaultLeft };
+  const categorical = anyCategorical ? { start: catStart, words: catWords, bits: Uint32Array.from(bits) } : undefined;
+  return { type: 'trees', roots, groups, weights, feature, value, kid, missing, categorical };
 }
 
 interface ParsedTree {
@@ -262,6 +302,8 @@ interface ParsedTree {
   split: Numbers;
   cond: Numbers;
   defaultLeft: Numbers;
+  /** Categorical nodes: node → its category bitset (bit c set: category c goes right). */
+  cats: Map<number, number[]> | undefined;
 }
 
 function parseTree(v: Doc, t: number, numFeature: number): ParsedTree {
@@ -273,12 +315,7 @@ function parseTree(v: Doc, t: number, numFeature: number): ParsedTree {
   const split = numbers(tree.split_indices, `${at}.split_indices`, n);
   const cond = numbers(tree.split_conditions, `${at}.split_conditions`, n);
   const defaultLeft = numbers(tree.default_left, `${at}.default_left`, n);
-  if (tree.split_type !== undefined) {
-    const types = numbers(tree.split_type, `${at}.split_type`, n);
-    for (let i = 0; i < n; i++) {
-      if (types[i] !== 0 && (left[i] ?? -1) !== -1) throw new ModelError(`${at} uses categorical splits, which are not supported`);
-    }
-  }
+  const cats = categorySets(tree, at, n, left);
   // Every node reachable from the root exactly once: no cycles, no shared children, so evaluation ends.
   const seen = new Uint8Array(n);
   const stack = [0];
@@ -295,10 +332,60 @@ function parseTree(v: Doc, t: number, numFeature: number): ParsedTree {
     stack.push(r, l);
   }
   for (let i = 0; i < n; i++) {
-    if (seen[i] && !Number.isFinite(cond[i] ?? Number.NaN)) throw new ModelError(`${at}: node ${i} has a non-finite split condition or leaf value`);
+    if (seen[i] && !cats?.has(i) && !Number.isFinite(cond[i] ?? Number.NaN)) throw new ModelError(`${at}: node ${i} has a non-finite split condition or leaf value`);
   }
-  return { n, left, right, split, cond, defaultLeft };
+  return { n, left, right, split, cond, defaultLeft, cats };
 }
+
+/**
+ * The category sets of a tree's categorical splits (`split_type` 1): `categories_nodes[k]` owns
+ * `categories[categories_segments[k] .. + categories_sizes[k]]`, kept as a bitset sized for
+ * its largest category, as xgboost builds it when loading.
+ */
+function categorySets(tree: Record<string, Doc>, at: string, n: number, left: Numbers): Map<number, number[]> | undefined {
+  if (tree.split_type === undefined) return undefined;
+  const types = numbers(tree.split_type, `${at}.split_type`, n);
+  let any = false;
+  for (let i = 0; i < n; i++) {
+    const t = types[i];
+    if (t !== 0 && t !== 1) throw new ModelError(`${at}.split_type[${i}] = ${t} is not 0 (numerical) or 1 (categorical)`);
+    if (t === 1 && (left[i] ?? -1) !== -1) any = true;
+  }
+  if (!any) return undefined;
+  const nodes = numbers(tree.categories_nodes, `${at}.categories_nodes`);
+  const segments = numbers(tree.categories_segments, `${at}.categories_segments`, nodes.length);
+  const sizes = numbers(tree.categories_sizes, `${at}.categories_sizes`, nodes.length);
+  const categories = numbers(tree.categories, `${at}.categories`);
+  const sets = new Map<number, number[]>();
+  for (let k = 0; k < nodes.length; k++) {
+    const node = nodes[k] ?? -1;
+    const start = segments[k] ?? -1;
+    const size = sizes[k] ?? -1;
+    if (!isIndex(node, n) || types[node] !== 1) throw new ModelError(`${at}.categories_nodes[${k}] = ${node} is not a categorical split`);
+    if (!Number.isInteger(start) || !Number.isInteger(size) || start < 0 || size < 1 || start + size > categories.length) {
+      throw new ModelError(`${at}: the category segment of node ${node} lies outside "categories"`);
+    }
+    let max = 0;
+    for (let j = start; j < start + size; j++) {
+      const c = categories[j] ?? -1;
+      if (!Number.isInteger(c) || c < 0 || c >= MAX_CATEGORY) throw new ModelError(`${at}: category ${c} of node ${node} is not an integer in 0..${MAX_CATEGORY - 1}`);
+      max = Math.max(max, c);
+    }
+    const set = new Array<number>(Math.floor(max / 32) + 1).fill(0);
+    for (let j = start; j < start + size; j++) {
+      const c = categories[j] ?? 0;
+      set[c >>> 5] = ((set[c >>> 5] ?? 0) | (1 << (c & 31))) >>> 0;
+    }
+    sets.set(node, set);
+  }
+  for (let i = 0; i < n; i++) {
+    if (types[i] === 1 && (left[i] ?? -1) !== -1 && !sets.has(i)) throw new ModelError(`${at}: categorical node ${i} has no category set`);
+  }
+  return sets;
+}
+
+/** xgboost's largest usable category code: 2^24, the end of float32's exact integers. */
+const MAX_CATEGORY = 1 << 24;
 
 function isIndex(i: number, n: number): boolean {
   return Number.isInteger(i) && i >= 0 && i < n;
@@ -317,29 +404,17 @@ function compileLinear(model: Record<string, Doc>, numFeature: number, numGroup:
 // ---------------------------------------------------------------- evaluate
 
 /** Raw margins, rows × numGroup, for a row-major float32 matrix rows × numFeature (NaN = missing). */
-export function computeMargins(m: CompiledModel, x: Float32Array, rows: number): Float32Array {
+export function computeMargins(m: CompiledModel, x32: Float32Array, rows: number): Float32Array {
+  // The same float32 values as doubles: reading a Float64Array is cheaper in the hot loop.
+  const x = Float64Array.from(x32);
   const G = m.numGroup;
   const F = m.numFeature;
   const out = new Float32Array(rows * G).fill(m.baseMargin);
   const model = m.model;
-  if (model.type === 'linear') {
-    const { weights, bias } = model;
-    for (let r = 0; r < rows; r++) {
-      const row = r * F;
-      for (let g = 0; g < G; g++) {
-        // GBLinear::Pred: psum = bias + base margin, then += fvalue * weight for each present value.
-        let psum = f32(bias[g]! + out[r * G + g]!);
-        for (let j = 0; j < F; j++) {
-          const v = x[row + j]!;
-          if (v !== v) continue;
-          psum = f32(psum + f32(v * weights[j * G + g]!));
-        }
-        out[r * G + g] = psum;
-      }
-    }
-    return out;
-  }
-  const { roots, groups, weights, feature, value, left, right, defaultLeft } = model;
+  if (model.type === 'linear') return linearMargins(model, out, x, rows, F, G);
+  if (model.categorical) return categoricalMargins(model, model.categorical, out, x, rows, F, G);
+  if (G === 1 && !model.weights) return singleMargins(model, out, x, rows, F);
+  const { roots, groups, weights, feature, value, kid, missing } = model;
   const T = roots.length;
   for (let r = 0; r < rows; r++) {
     const row = r * F;
@@ -349,7 +424,90 @@ export function computeMargins(m: CompiledModel, x: Float32Array, rows: number):
       let f = feature[n]!;
       while (f >= 0) {
         const v = x[row + f]!;
-        n = v !== v ? (defaultLeft[n] ? left[n]! : right[n]!) : v < value[n]! ? left[n]! : right[n]!;
+        n = v !== v ? missing[n]! : v < value[n]! ? kid[n]! : kid[n]! + 1;
+        f = feature[n]!;
+      }
+      const leaf = weights ? f32(value[n]! * weights[t]!) : value[n]!;
+      const k = o + groups[t]!;
+      out[k] = f32(out[k]! + leaf);
+    }
+  }
+  return out;
+}
+
+/**
+ * The common case — one margin per row, no dart weights — in a small function of its own so
+ * V8 optimises the loop tightly: the margin is accumulated in a local.
+ */
+function singleMargins(model: Forest, out: Float32Array, x: Float64Array, rows: number, F: number): Float32Array {
+  const { roots, feature, value, kid, missing } = model;
+  const T = roots.length;
+  for (let r = 0; r < rows; r++) {
+    const row = r * F;
+    let acc = out[r]!;
+    for (let t = 0; t < T; t++) {
+      let n = roots[t]!;
+      let f = feature[n]!;
+      while (f >= 0) {
+        const v = x[row + f]!;
+        n = v !== v ? missing[n]! : v < value[n]! ? kid[n]! : kid[n]! + 1;
+        f = feature[n]!;
+      }
+      acc = f32(acc + value[n]!);
+    }
+    out[r] = acc;
+  }
+  return out;
+}
+
+/** GBLinear::Pred: per group, psum = bias + base margin, then += fvalue × weight for each present value (float32). */
+function linearMargins(model: Linear, out: Float32Array, x: Float64Array, rows: number, F: number, G: number): Float32Array {
+  const { weights, bias } = model;
+  for (let r = 0; r < rows; r++) {
+    const row = r * F;
+    for (let g = 0; g < G; g++) {
+      let psum = f32(bias[g]! + out[r * G + g]!);
+      for (let j = 0; j < F; j++) {
+        const v = x[row + j]!;
+        if (v !== v) continue;
+        psum = f32(psum + f32(v * weights[j * G + g]!));
+      }
+      out[r * G + g] = psum;
+    }
+  }
+  return out;
+}
+
+/**
+ * Trees with categorical splits (a separate loop keeps the numerical one tight). A category
+ * code, truncated to an integer, goes right when its bit is set and left otherwise; codes
+ * outside the node's bitset — negative, or past its largest category — go left whatever the
+ * default direction (checked against xgboost 1.7.4 with pred_leaf on the cat_* fixtures); a
+ * missing value follows the default direction.
+ */
+function categoricalMargins(model: Forest, cats: NonNullable<Forest['categorical']>, out: Float32Array, x: Float64Array, rows: number, F: number, G: number): Float32Array {
+  const { roots, groups, weights, feature, value, kid, missing } = model;
+  const { start, words, bits } = cats;
+  const T = roots.length;
+  for (let r = 0; r < rows; r++) {
+    const row = r * F;
+    const o = r * G;
+    for (let t = 0; t < T; t++) {
+      let n = roots[t]!;
+      let f = feature[n]!;
+      while (f >= 0) {
+        const v = x[row + f]!;
+        const w = words[n]!;
+        if (v !== v) {
+          n = missing[n]!;
+        } else if (w === 0) {
+          n = v < value[n]! ? kid[n]! : kid[n]! + 1;
+        } else if (v < 0 || v >= w * 32) {
+          n = kid[n]!;
+        } else {
+          const c = Math.trunc(v);
+          n = kid[n]! + ((bits[start[n]! + (c >>> 5)]! >>> (c & 31)) & 1);
+        }
         f = feature[n]!;
       }
       const leaf = weights ? f32(value[n]! * weights[t]!) : value[n]!;
@@ -371,6 +529,9 @@ export function transformMargins(m: CompiledModel, margins: Float32Array, rows: 
       return margins;
     case 'exp':
       for (let i = 0; i < margins.length; i++) margins[i] = f32(Math.exp(margins[i]!));
+      return margins;
+    case 'hinge':
+      for (let i = 0; i < margins.length; i++) margins[i] = margins[i]! > 0 ? 1 : 0;
       return margins;
     case 'softmax':
       for (let r = 0; r < rows; r++) {

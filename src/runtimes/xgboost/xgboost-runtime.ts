@@ -62,13 +62,43 @@ function parse(bytes: Uint8Array): unknown {
       throw new ModelError('the file is not valid UTF-8 text');
     }
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(jsonWithNaN(text)) as unknown;
     } catch (err) {
       throw new ModelError(`the JSON does not parse (${err instanceof Error ? err.message : String(err)})`);
     }
   }
   if (bytes[0] === 0x7b) return decodeUbjson(bytes);
   throw new ModelError('expected the JSON or UBJSON written by xgboost\'s save_model (a top-level object with "learner"); binary .model/.bin files from before xgboost 1.0 are not supported, re-save the booster as .json or .ubj');
+}
+
+/**
+ * xgboost writes NaN (and ±Infinity) as bare tokens, which JSON.parse refuses: the split
+ * conditions of categorical nodes are NaN. Outside strings they become null, read back as NaN.
+ */
+export function jsonWithNaN(text: string): string {
+  if (!text.includes('NaN') && !text.includes('Infinity')) return text;
+  let out = '';
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+      continue;
+    }
+    const token = text.startsWith('NaN', i) ? 3 : text.startsWith('-Infinity', i) ? 9 : text.startsWith('Infinity', i) ? 8 : 0;
+    if (token > 0) {
+      out += text.slice(from, i) + 'null';
+      i += token - 1;
+      from = i + 1;
+    }
+  }
+  return out + text.slice(from);
 }
 
 /** Outputs by objective kind. */

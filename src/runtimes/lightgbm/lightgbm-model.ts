@@ -1,0 +1,566 @@
+/**
+ * A LightGBM text model (what `Booster.save_model` writes) parsed and compiled into flat typed
+ * arrays, and the arithmetic of LightGBM's CPU predictor on them: double-precision raw scores,
+ * one per class, each tree's output added in tree order, averaged for random forests, then the
+ * objective's transform. Decisions follow LightGBM's `Tree::NumericalDecision` and
+ * `Tree::CategoricalDecision` (include/LightGBM/tree.h), missing types and all.
+ */
+
+/** What is wrong with a model file; the runtime reports it as FERRY_E_ARTIFACT_INVALID. */
+export class LgbmError extends Error {}
+
+/** How predictions are presented, by objective. */
+export type LgbmKind = 'regression' | 'binary' | 'multiclass';
+type Transform = 'identity' | 'sigmoid' | 'softmax' | 'exp' | 'square';
+
+/** LightGBM's kZeroThreshold is the float literal 1e-35f, compared as a double. */
+export const ZERO_THRESHOLD = Math.fround(1e-35);
+
+/** Decision bits of `decision_type`: bit 0 categorical, bit 1 default_left, bits 2–3 missing type (0 None, 1 Zero, 2 NaN). */
+const CATEGORICAL = 1;
+const DEFAULT_LEFT = 2;
+
+/**
+ * Node kinds: how a split decides. Missing types None and NaN both become PLAIN: a NaN takes
+ * `missing`, which for type None is the side 0 goes to (LightGBM reads NaN as 0 there).
+ */
+const PLAIN = 0;
+const ZERO = 1;
+const CATEGORY = 2;
+
+/**
+ * All trees in shared arrays, splits and leaves alike, each tree laid out breadth-first so
+ * that a split's children sit side by side (right = kid + 1).
+ */
+export interface LgbmForest {
+  /** Per tree: its root node and its class. */
+  readonly roots: Int32Array;
+  readonly classes: Int32Array;
+  /** Per node: the split feature, or −1 for a leaf. */
+  readonly feature: Int32Array;
+  /** Per split: PLAIN or ZERO (numerical: missing type None/NaN, or Zero) or CATEGORY. */
+  readonly kind: Uint8Array;
+  /** Per split: the threshold; per leaf: the leaf value. */
+  readonly value: Float64Array;
+  /** Per split: the left child (the right one is kid + 1); per leaf: its index in the lin* arrays. */
+  readonly kid: Int32Array;
+  /** Per split: the child a NaN takes (default_left: kid, else kid + 1; type None: where 0 goes). */
+  readonly missing: Int32Array;
+  /** Categorical splits: their bitset in `catBits` (start, number of 32-bit words). */
+  readonly catStart: Int32Array;
+  readonly catWords: Int32Array;
+  readonly catBits: Uint32Array;
+  /** Linear trees: per leaf the constant and its terms in linFeature/linCoeff (count −1: not linear). */
+  readonly linConst: Float64Array;
+  readonly linStart: Int32Array;
+  readonly linCount: Int32Array;
+  readonly linFeature: Int32Array;
+  readonly linCoeff: Float64Array;
+}
+
+export interface LgbmModel {
+  readonly version: string;
+  readonly objective: string;
+  readonly kind: LgbmKind;
+  readonly transform: Transform;
+  /** The sigmoid's parameter (binary, multiclassova). */
+  readonly sigmoid: number;
+  readonly numFeature: number;
+  /** Scores per row: num_tree_per_iteration (the number of classes for multiclass models). */
+  readonly numClass: number;
+  /** Random forest (`average_output`): the sum is divided by the number of iterations. */
+  readonly averageOutput: boolean;
+  readonly iterations: number;
+  readonly featureNames: readonly string[];
+  readonly forest: LgbmForest;
+  /**
+   * Only PLAIN splits, no linear leaves, and no threshold in [−kZeroThreshold, kZeroThreshold):
+   * then a value with |v| ≤ kZeroThreshold decides exactly as the 0 LightGBM reads it as, and
+   * the fast loop can skip cleaning rows.
+   */
+  readonly simple: boolean;
+}
+
+interface ObjectiveInfo {
+  readonly kind: LgbmKind;
+  readonly transform: Transform;
+}
+
+const REGRESSION: ObjectiveInfo = { kind: 'regression', transform: 'identity' };
+const EXP: ObjectiveInfo = { kind: 'regression', transform: 'exp' };
+const OBJECTIVES: Readonly<Record<string, ObjectiveInfo>> = {
+  regression: REGRESSION,
+  regression_l1: REGRESSION,
+  huber: REGRESSION,
+  fair: REGRESSION,
+  quantile: REGRESSION,
+  mape: REGRESSION,
+  poisson: EXP,
+  gamma: EXP,
+  tweedie: EXP,
+  binary: { kind: 'binary', transform: 'sigmoid' },
+  cross_entropy: { kind: 'regression', transform: 'sigmoid' },
+  multiclass: { kind: 'multiclass', transform: 'softmax' },
+  multiclassova: { kind: 'multiclass', transform: 'sigmoid' },
+  lambdarank: REGRESSION,
+  rank_xendcg: REGRESSION,
+};
+
+// ---------------------------------------------------------------- parse
+
+interface Block {
+  readonly line: number;
+  readonly values: Map<string, string>;
+}
+
+interface ParsedFile {
+  readonly header: Map<string, string>;
+  readonly flags: Set<string>;
+  readonly trees: Block[];
+}
+
+/** Split the text into the header (before the first `Tree=`) and one block per tree, up to `end of trees`. */
+function split(text: string): ParsedFile {
+  const lines = text.split(/\r?\n/);
+  if ((lines[0] ?? '').trim() !== 'tree') throw new LgbmError('the first line is not "tree" (a LightGBM text model starts with it)');
+  const header = new Map<string, string>();
+  const flags = new Set<string>();
+  const trees: Block[] = [];
+  let current: Map<string, string> = header;
+  let ended = false;
+  for (let i = 1; i < lines.length; i++) {
+    const line = (lines[i] ?? '').trim();
+    if (line === '') continue;
+    if (line === 'end of trees') {
+      ended = true;
+      break;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0) {
+      if (current === header) flags.add(line);
+      continue;
+    }
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (key === 'Tree') {
+      const index = Number(value);
+      if (!Number.isInteger(index) || index !== trees.length) throw new LgbmError(`line ${i + 1}: "Tree=${value}" is out of order (expected Tree=${trees.length})`);
+      current = new Map();
+      trees.push({ line: i + 1, values: current });
+      continue;
+    }
+    current.set(key, value);
+  }
+  if (!ended) throw new LgbmError('"end of trees" is missing: the file is truncated or not a complete LightGBM model');
+  return { header, flags, trees };
+}
+
+function required(m: Map<string, string>, key: string, where: string): string {
+  const v = m.get(key);
+  if (v === undefined) throw new LgbmError(`${where}: "${key}" is missing`);
+  return v;
+}
+
+function int(text: string, what: string, min = 0): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < min) throw new LgbmError(`${what} must be an integer ≥ ${min} (got "${text.slice(0, 40)}")`);
+  return n;
+}
+
+/** A whitespace-separated list of numbers (LightGBM writes `nan`/`inf` the C way, which are refused). */
+function list(m: Map<string, string>, key: string, where: string, length: number, parse: (s: string) => number = Number): number[] {
+  const text = m.get(key);
+  if (text === undefined) {
+    if (length === 0) return [];
+    throw new LgbmError(`${where}: "${key}" is missing`);
+  }
+  const parts = text.trim() === '' ? [] : text.trim().split(/\s+/);
+  if (parts.length !== length) throw new LgbmError(`${where}: "${key}" has ${parts.length} values, expected ${length}`);
+  return parts.map((p, i) => {
+    const n = parse(p);
+    if (!Number.isFinite(n)) throw new LgbmError(`${where}: ${key}[${i}] = "${p}" is not a finite number`);
+    return n;
+  });
+}
+
+function objectiveOf(text: string | undefined, numClass: number): { name: string; info: ObjectiveInfo; sigmoid: number; sqrt: boolean } {
+  if (text === undefined) throw new LgbmError('"objective" is missing (models trained with a custom objective have none; Ferry needs it to know the output transform)');
+  const [name = '', ...params] = text.trim().split(/\s+/);
+  const info = OBJECTIVES[name];
+  if (!info) throw new LgbmError(`objective "${name}" is not supported (supported: ${Object.keys(OBJECTIVES).join(', ')})`);
+  let sigmoid = 1;
+  let sqrt = false;
+  for (const p of params) {
+    const [k, v] = p.split(':');
+    if (k === 'sigmoid') {
+      sigmoid = Number(v);
+      if (!Number.isFinite(sigmoid) || sigmoid <= 0) throw new LgbmError(`objective parameter "${p}" must be a positive number`);
+    } else if (k === 'num_class') {
+      if (Number(v) !== numClass) throw new LgbmError(`objective says ${p} but the header says num_class=${numClass}`);
+    } else if (k === 'sqrt') {
+      sqrt = true;
+    }
+  }
+  return { name, info: sqrt && info === REGRESSION ? { kind: 'regression', transform: 'square' } : info, sigmoid, sqrt };
+}
+
+// ---------------------------------------------------------------- compile
+
+interface TreeParts {
+  numLeaves: number;
+  numCat: number;
+  feature: number[];
+  threshold: number[];
+  decision: number[];
+  left: number[];
+  right: number[];
+  leafValue: number[];
+  catBoundaries: number[];
+  catThreshold: number[];
+  linear: { consts: number[]; counts: number[]; features: number[]; coeffs: number[] } | undefined;
+}
+
+function parseTree(block: Block, t: number, numFeature: number): TreeParts {
+  const at = `Tree=${t} (line ${block.line})`;
+  const v = block.values;
+  const numLeaves = int(required(v, 'num_leaves', at), `${at}: num_leaves`, 1);
+  const numCat = v.has('num_cat') ? int(v.get('num_cat') ?? '', `${at}: num_cat`) : 0;
+  const n = numLeaves - 1;
+  const leafValue = list(v, 'leaf_value', at, numLeaves);
+  const feature = list(v, 'split_feature', at, n);
+  const threshold = list(v, 'threshold', at, n);
+  const decision = v.has('decision_type') ? list(v, 'decision_type', at, n) : new Array<number>(n).fill(0);
+  const left = list(v, 'left_child', at, n);
+  const right = list(v, 'right_child', at, n);
+  const catBoundaries = numCat > 0 ? list(v, 'cat_boundaries', at, numCat + 1) : [0];
+  const words = catBoundaries[catBoundaries.length - 1] ?? 0;
+  const catThreshold = numCat > 0 ? list(v, 'cat_threshold', at, words) : [];
+  for (let i = 0; i < catBoundaries.length - 1; i++) {
+    if (!((catBoundaries[i] ?? 0) <= (catBoundaries[i + 1] ?? 0)) || catBoundaries[0] !== 0) throw new LgbmError(`${at}: cat_boundaries must start at 0 and not decrease`);
+  }
+  for (const w of catThreshold) if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new LgbmError(`${at}: cat_threshold holds ${w}, not a 32-bit word`);
+
+  // Every node and every leaf reached from the root exactly once, so evaluation ends.
+  if (n > 0) {
+    const seenNode = new Uint8Array(n);
+    const seenLeaf = new Uint8Array(numLeaves);
+    const stack = [0];
+    while (stack.length > 0) {
+      const i = stack.pop() ?? 0;
+      if (seenNode[i]) throw new LgbmError(`${at}: node ${i} is reached twice (the tree is not a tree)`);
+      seenNode[i] = 1;
+      const f = feature[i] ?? -1;
+      if (!Number.isInteger(f) || f < 0 || f >= numFeature) throw new LgbmError(`${at}: node ${i} splits on feature ${f}, but the model has ${numFeature} features (max_feature_idx=${numFeature - 1})`);
+      const d = decision[i] ?? 0;
+      if (!Number.isInteger(d) || d < 0 || d > 127 || ((d >> 2) & 3) === 3) throw new LgbmError(`${at}: decision_type[${i}] = ${d} is not a valid decision type`);
+      if (d & CATEGORICAL) {
+        const c = threshold[i] ?? -1;
+        if (!Number.isInteger(c) || c < 0 || c >= numCat) throw new LgbmError(`${at}: categorical node ${i} names category set ${c}, but the tree has num_cat=${numCat}`);
+      }
+      for (const child of [left[i] ?? 0, right[i] ?? 0]) {
+        if (!Number.isInteger(child)) throw new LgbmError(`${at}: node ${i} has a non-integer child`);
+        if (child >= 0) {
+          if (child >= n) throw new LgbmError(`${at}: node ${i} has child ${child} outside 0..${n - 1}`);
+          stack.push(child);
+        } else {
+          const leaf = ~child;
+          if (leaf >= numLeaves) throw new LgbmError(`${at}: node ${i} points to leaf ${leaf}, but the tree has ${numLeaves} leaves`);
+          if (seenLeaf[leaf]) throw new LgbmError(`${at}: leaf ${leaf} is reached twice`);
+          seenLeaf[leaf] = 1;
+        }
+      }
+    }
+  }
+
+  let linear: TreeParts['linear'];
+  if (v.get('is_linear') === '1') {
+    const consts = list(v, 'leaf_const', at, numLeaves);
+    const counts = list(v, 'num_features', at, numLeaves);
+    const total = counts.reduce((a, b) => a + b, 0);
+    const features = list(v, 'leaf_features', at, total);
+    const coeffs = list(v, 'leaf_coeff', at, total);
+    for (const f of features) if (!Number.isInteger(f) || f < 0 || f >= numFeature) throw new LgbmError(`${at}: a linear leaf uses feature ${f}, but the model has ${numFeature} features`);
+    linear = { consts, counts, features, coeffs };
+  } else if (v.has('is_linear') && v.get('is_linear') !== '0') {
+    throw new LgbmError(`${at}: is_linear must be 0 or 1`);
+  }
+  return { numLeaves, numCat, feature, threshold, decision, left, right, leafValue, catBoundaries, catThreshold, linear };
+}
+
+/** Parse and compile a LightGBM text model. */
+export function compileLightgbm(text: string): LgbmModel {
+  const { header, flags, trees } = split(text);
+  const version = header.get('version') ?? 'v2';
+  const numClass = int(required(header, 'num_class', 'header'), 'num_class', 1);
+  const perIteration = int(header.get('num_tree_per_iteration') ?? String(numClass), 'num_tree_per_iteration', 1);
+  const numFeature = int(required(header, 'max_feature_idx', 'header'), 'max_feature_idx') + 1;
+  const { name, info, sigmoid } = objectiveOf(header.get('objective'), numClass);
+  if ((info.kind === 'multiclass') !== perIteration > 1) throw new LgbmError(`objective "${name}" does not fit num_tree_per_iteration=${perIteration}`);
+  if (trees.length === 0) throw new LgbmError('the model has no trees');
+  if (trees.length % perIteration !== 0) throw new LgbmError(`${trees.length} trees is not a whole number of iterations of ${perIteration} trees`);
+
+  const names = (header.get('feature_names') ?? '').trim().split(/\s+/).filter((s) => s !== '');
+  const featureNames = names.length === 0 ? Array.from({ length: numFeature }, (_, i) => `Column_${i}`) : names;
+  if (featureNames.length !== numFeature) throw new LgbmError(`feature_names has ${featureNames.length} names for ${numFeature} features`);
+  if (new Set(featureNames).size !== featureNames.length) throw new LgbmError('feature_names holds duplicate names');
+
+  const parts = trees.map((b, t) => parseTree(b, t, numFeature));
+  const forest = flatten(parts, perIteration);
+  let simple = !parts.some((p) => p.linear);
+  for (let n = 0; n < forest.feature.length && simple; n++) {
+    if (forest.feature[n]! < 0) continue;
+    const v = forest.value[n]!;
+    if (forest.kind[n] !== PLAIN || (v >= -ZERO_THRESHOLD && v < ZERO_THRESHOLD)) simple = false;
+  }
+  return {
+    version,
+    objective: name,
+    kind: info.kind,
+    transform: info.transform,
+    sigmoid,
+    numFeature,
+    numClass: perIteration,
+    averageOutput: flags.has('average_output'),
+    iterations: trees.length / perIteration,
+    featureNames,
+    forest,
+    simple,
+  };
+}
+
+function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest {
+  let nodes = 0;
+  let leaves = 0;
+  let words = 0;
+  let terms = 0;
+  for (const p of parts) {
+    nodes += 2 * p.numLeaves - 1;
+    leaves += p.numLeaves;
+    words += p.catThreshold.length;
+    terms += p.linear ? p.linear.features.length : 0;
+  }
+  const f: LgbmForest = {
+    roots: new Int32Array(parts.length),
+    classes: new Int32Array(parts.length),
+    feature: new Int32Array(nodes),
+    kind: new Uint8Array(nodes),
+    value: new Float64Array(nodes),
+    kid: new Int32Array(nodes),
+    missing: new Int32Array(nodes),
+    catStart: new Int32Array(nodes),
+    catWords: new Int32Array(nodes),
+    catBits: new Uint32Array(words),
+    linConst: new Float64Array(leaves),
+    linStart: new Int32Array(leaves),
+    linCount: new Int32Array(leaves).fill(-1),
+    linFeature: new Int32Array(terms),
+    linCoeff: new Float64Array(terms),
+  };
+  let next = 0;
+  let leafBase = 0;
+  let wordBase = 0;
+  let termBase = 0;
+  parts.forEach((p, t) => {
+    f.roots[t] = next;
+    f.classes[t] = t % perIteration;
+    // Breadth-first from the root; tree-local references: ≥ 0 a split, < 0 ~leaf.
+    const queue = [p.numLeaves > 1 ? 0 : ~0];
+    const at = [next++];
+    for (let q = 0; q < queue.length; q++) {
+      const ref = queue[q] ?? 0;
+      const k = at[q] ?? 0;
+      if (ref < 0) {
+        const leaf = ~ref;
+        f.feature[k] = -1;
+        f.value[k] = p.leafValue[leaf] ?? 0;
+        f.kid[k] = leafBase + leaf;
+        continue;
+      }
+      const d = p.decision[ref] ?? 0;
+      const leftChild = next;
+      f.feature[k] = p.feature[ref] ?? 0;
+      f.kid[k] = leftChild;
+      f.missing[k] = d & DEFAULT_LEFT ? leftChild : leftChild + 1;
+      queue.push(p.left[ref] ?? 0, p.right[ref] ?? 0);
+      at.push(next, next + 1);
+      next += 2;
+      if (d & CATEGORICAL) {
+        const c = p.threshold[ref] ?? 0;
+        const start = p.catBoundaries[c] ?? 0;
+        f.kind[k] = CATEGORY;
+        f.catStart[k] = wordBase + start;
+        f.catWords[k] = (p.catBoundaries[c + 1] ?? 0) - start;
+      } else {
+        const mt = (d >> 2) & 3;
+        const threshold = p.threshold[ref] ?? 0;
+        f.kind[k] = mt === 1 ? ZERO : PLAIN;
+        f.value[k] = threshold;
+        if (mt === 0) f.missing[k] = 0 <= threshold ? leftChild : leftChild + 1;
+      }
+    }
+    for (let j = 0; j < p.catThreshold.length; j++) f.catBits[wordBase + j] = p.catThreshold[j] ?? 0;
+    let term = 0;
+    if (p.linear) {
+      for (let j = 0; j < p.numLeaves; j++) {
+        const count = p.linear.counts[j] ?? 0;
+        f.linConst[leafBase + j] = p.linear.consts[j] ?? 0;
+        f.linStart[leafBase + j] = termBase + term;
+        f.linCount[leafBase + j] = count;
+        for (let c = 0; c < count; c++, term++) {
+          f.linFeature[termBase + term] = p.linear.features[term] ?? 0;
+          f.linCoeff[termBase + term] = p.linear.coeffs[term] ?? 0;
+        }
+      }
+    }
+    leafBase += p.numLeaves;
+    wordBase += p.catThreshold.length;
+    termBase += term;
+  });
+  return f;
+}
+
+// ---------------------------------------------------------------- evaluate
+
+/**
+ * Raw scores, rows × numClass, for a row-major matrix rows × numFeature (NaN = missing).
+ * Like LightGBM's dense-row reader, values with |v| ≤ kZeroThreshold count as exactly 0.
+ */
+export function rawScores(m: LgbmModel, input: ArrayLike<number>, rows: number): Float64Array {
+  const K = m.numClass;
+  const F = m.numFeature;
+  const out = new Float64Array(rows * K);
+  const forest = m.forest;
+  const x = input instanceof Float64Array ? input : Float64Array.from(input);
+  const T = forest.roots.length;
+  const { roots, classes, feature, value, kid, missing } = forest;
+  if (m.simple) {
+    // Only PLAIN splits, no linear leaves, no threshold near zero: raw values decide exactly as
+    // cleaned ones would, so no per-row copy and no per-node kind (like LightGBM's num_cat == 0 path).
+    for (let r = 0; r < rows; r++) {
+      const base = r * F;
+      const o = r * K;
+      let acc = 0;
+      for (let t = 0; t < T; t++) {
+        let n = roots[t]!;
+        let f = feature[n]!;
+        while (f >= 0) {
+          const v = x[base + f]!;
+          n = v !== v ? missing[n]! : v <= value[n]! ? kid[n]! : kid[n]! + 1;
+          f = feature[n]!;
+        }
+        if (K === 1) acc += value[n]!;
+        else {
+          const k = o + classes[t]!;
+          out[k] = out[k]! + value[n]!;
+        }
+      }
+      if (K === 1) out[o] = acc;
+    }
+  } else {
+    generalScores(m, x, rows, out);
+  }
+  if (m.averageOutput) for (let i = 0; i < out.length; i++) out[i] = out[i]! / m.iterations;
+  return out;
+}
+
+/** Every kind of split and linear leaves, on rows cleaned by the kZeroThreshold rule. */
+function generalScores(m: LgbmModel, x: Float64Array, rows: number, out: Float64Array): void {
+  const K = m.numClass;
+  const F = m.numFeature;
+  const { roots, classes, feature, kind, value, kid, missing, catStart, catWords, catBits, linConst, linStart, linCount, linFeature, linCoeff } = m.forest;
+  const linear = linCount.some((c) => c >= 0);
+  const T = roots.length;
+  const row = new Float64Array(F);
+  for (let r = 0; r < rows; r++) {
+    const base = r * F;
+    for (let j = 0; j < F; j++) {
+      const v = x[base + j]!;
+      row[j] = v >= -ZERO_THRESHOLD && v <= ZERO_THRESHOLD ? 0 : v;
+    }
+    const o = r * K;
+    let acc = 0; // one class: summed in a local, in the same order
+    for (let t = 0; t < T; t++) {
+      let n = roots[t]!;
+      let f = feature[n]!;
+      while (f >= 0) {
+        const v = row[f]!;
+        const k = kind[n]!;
+        if (k === PLAIN) {
+          n = v !== v ? missing[n]! : v <= value[n]! ? kid[n]! : kid[n]! + 1;
+        } else if (k === ZERO) {
+          // Missing type Zero: a zero (exactly 0 once cleaned) or a NaN (read as 0) takes the default side.
+          n = v === 0 || v !== v ? missing[n]! : v <= value[n]! ? kid[n]! : kid[n]! + 1;
+        } else {
+          // CategoricalDecision: NaN and negative codes go right; else left when the truncated code's bit is set.
+          let goLeft = false;
+          if (v > -1 && v < 2147483648) {
+            const c = Math.trunc(v);
+            const word = c >>> 5;
+            goLeft = word < catWords[n]! && ((catBits[catStart[n]! + word]! >>> (c & 31)) & 1) === 1;
+          }
+          n = goLeft ? kid[n]! : kid[n]! + 1;
+        }
+        f = feature[n]!;
+      }
+      let leafValue = value[n]!;
+      if (linear) {
+        const leaf = kid[n]!;
+        const count = linCount[leaf]!;
+        if (count >= 0) {
+          // Linear leaf: const + Σ coeff·x, or the plain leaf value when one of its features is missing.
+          let sum = linConst[leaf]!;
+          const s = linStart[leaf]!;
+          let nan = false;
+          for (let c = 0; c < count; c++) {
+            const fv = row[linFeature[s + c]!]!;
+            if (fv !== fv) {
+              nan = true;
+              break;
+            }
+            sum += linCoeff[s + c]! * fv;
+          }
+          if (!nan) leafValue = sum;
+        }
+      }
+      if (K === 1) acc += leafValue;
+      else {
+        const k = o + classes[t]!;
+        out[k] = out[k]! + leafValue;
+      }
+    }
+    if (K === 1) out[o] = acc;
+  }
+}
+
+/** The objective's transform of raw scores, in place (rows × numClass). */
+export function transformScores(m: LgbmModel, s: Float64Array, rows: number): Float64Array {
+  const K = m.numClass;
+  switch (m.transform) {
+    case 'identity':
+      return s;
+    case 'sigmoid':
+      for (let i = 0; i < s.length; i++) s[i] = 1 / (1 + Math.exp(-m.sigmoid * s[i]!));
+      return s;
+    case 'exp':
+      for (let i = 0; i < s.length; i++) s[i] = Math.exp(s[i]!);
+      return s;
+    case 'square':
+      // regression with sqrt:true trained on sqrt(label); LightGBM squares back with the sign.
+      for (let i = 0; i < s.length; i++) s[i] = Math.sign(s[i]!) * s[i]! * s[i]!;
+      return s;
+    case 'softmax':
+      for (let r = 0; r < rows; r++) {
+        const o = r * K;
+        let max = s[o]!;
+        for (let k = 1; k < K; k++) max = Math.max(max, s[o + k]!);
+        let sum = 0;
+        for (let k = 0; k < K; k++) {
+          const e = Math.exp(s[o + k]! - max);
+          s[o + k] = e;
+          sum += e;
+        }
+        for (let k = 0; k < K; k++) s[o + k] = s[o + k]! / sum;
+      }
+      return s;
+  }
+}
