@@ -4,6 +4,7 @@ import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime.js';
 import { compileDocument, type CompiledDocument } from './document.js';
+import type { TopBatch } from './model.js';
 import type { DataType, Row, Value } from './types.js';
 import { isNumeric, PmmlError } from './values.js';
 import { parseXml } from './xml.js';
@@ -74,6 +75,8 @@ class PmmlModel implements ModelRuntime {
   readonly #doc: CompiledDocument;
   readonly #signature: ModelSignature;
   readonly #label: string;
+  /** The batch path's row-major input array, reused across calls. */
+  #x = new Float64Array(0);
 
   constructor(doc: CompiledDocument, label: string) {
     this.#doc = doc;
@@ -117,6 +120,9 @@ class PmmlModel implements ModelRuntime {
       return spec;
     });
     const columns = outSpecs.map((s) => (s.dtype === 'float64' ? new Float64Array(rows) : new Array<string | null>(rows).fill(null)));
+    if (this.#doc.model.batch && this.#doc.model.groups.length === 0 && this.#batch(this.#doc.model.batch, inputs, rows, outSpecs, columns)) {
+      return Object.fromEntries(outSpecs.map((s, j) => [s.name, { dtype: s.dtype, shape: [rows], data: columns[j] as Tensor['data'] } satisfies Tensor]));
+    }
     // The row being scored reads its inputs straight from the tensors.
     let current = 0;
     const readerOf = new Map(readers.map((x) => [x.name, x.read]));
@@ -159,6 +165,54 @@ class PmmlModel implements ModelRuntime {
       out[s.name] = { dtype: s.dtype, shape: [rows], data: columns[j] as Tensor['data'] };
     });
     return out;
+  }
+
+  /**
+   * The batch path (tree ensembles): every input column copied once into one row-major Float64Array,
+   * the kernel scores the whole batch, results are read from its arrays. False (nothing written) when an
+   * input is not a float64 tensor; the general path then scores.
+   */
+  #batch(plan: TopBatch, inputs: Readonly<Record<string, Tensor>>, rows: number, outSpecs: readonly TensorSpec[], columns: (Float64Array | (string | null)[])[]): boolean {
+    const { kernel } = plan;
+    const F = kernel.fields.length;
+    const cols: (Float64Array | undefined)[] = [];
+    for (const name of kernel.fields) {
+      const t = inputs[name];
+      if (t && !(t.data instanceof Float64Array)) return false;
+      cols.push(t?.data as Float64Array | undefined);
+    }
+    if (this.#x.length < rows * F) this.#x = new Float64Array(rows * F);
+    const x = this.#x;
+    for (let f = 0; f < F; f++) {
+      const c = cols[f];
+      if (!c) for (let r = 0; r < rows; r++) x[r * F + f] = Number.NaN;
+      else for (let r = 0; r < rows; r++) x[r * F + f] = c[r]!;
+    }
+    const K = kernel.categories.length;
+    const value = new Float64Array(rows);
+    const probabilities = new Float64Array(rows * K);
+    kernel.run(x, rows, value, probabilities);
+    for (let j = 0; j < outSpecs.length; j++) {
+      const how = plan.results.get(outSpecs[j]!.name);
+      const col = columns[j]!;
+      if (!how) {
+        if (col instanceof Float64Array) col.fill(Number.NaN);
+        continue;
+      }
+      for (let r = 0; r < rows; r++) {
+        let v: Value;
+        if (how.kind === 'probability') {
+          const p = probabilities[r * K + how.index]!;
+          v = Number.isNaN(p) ? null : p;
+        } else {
+          const i = value[r]!;
+          v = Number.isNaN(i) ? null : K > 0 ? plan.categoryValues[i]! : i;
+        }
+        if (col instanceof Float64Array) col[r] = v === null ? Number.NaN : typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+        else col[r] = v === null ? null : typeof v === 'string' ? v : String(v);
+      }
+    }
+    return true;
   }
 
   close(): Promise<void> {

@@ -9,6 +9,7 @@ import type { CompiledModel, Expr, FieldInfo, KernelCompiler, Prediction, Row, S
 import { attr, child, children } from '../xml.js';
 import { MODEL_ELEMENTS } from '../model.js';
 import { parseNumber } from '../values.js';
+import { compileEnsemble } from './ensemble.js';
 
 interface Segment {
   readonly id: string;
@@ -301,8 +302,16 @@ export const miningModel: KernelCompiler = (el, ctx) => {
   };
 
   const evaluate = chain ? chained : method === 'selectFirst' ? firstMatch : classification ? vote : regression;
+  // The whole ensemble as one flat layout, scored a batch at a time (models/ensemble.ts).
+  const batch = fastSegments
+    ? compileEnsemble({
+      method, classification, fields: fastFields, categories, categoryValues: categories.map(parseCategory),
+      segments: segments.map((s, i) => ({ numeric: s.model.numeric!, slots: fastSlots[i]!, weight: s.weight })),
+    })
+    : undefined;
   return {
     evaluate,
+    ...(batch ? { batch } : {}),
     ...(chain ? { exposedFields: exposed } : {}),
   };
 };
