@@ -78,6 +78,8 @@ export interface Prediction {
   readonly rules?: readonly FiredRule[];
   /** Anything else a kernel's own output features need, by feature name (e.g. `standardError`, `anomaly`). */
   readonly extra?: ReadonlyMap<string, Value>;
+  /** MiningModel selectAll: each selected segment's result, by Segment id (OutputFields with a `segmentId` read these). */
+  readonly segments?: ReadonlyMap<string, ScoredRow>;
 }
 
 /** Reads one OutputField's value from a Prediction. */
@@ -100,6 +102,12 @@ export interface ModelKernel {
   readonly exposedFields?: readonly FieldInfo[];
   /** Optional fast path for ensembles: the prediction from numeric field values (NaN = missing). */
   readonly numeric?: NumericKernel;
+  /**
+   * Optional: the kernel reports each segment's result in `Prediction.segments` (MiningModel selectAll).
+   * `ids`: the Segment ids an OutputField's `segmentId` may name. Its own prediction is multi-valued in
+   * PMML, so an OutputField must read one segment's result.
+   */
+  readonly segmentResults?: { readonly ids: ReadonlySet<string> };
   /** Optional batch path (tree ensembles): scores a whole batch from typed arrays, exactly like `evaluate`. */
   readonly batch?: BatchKernel;
 }
