@@ -1,8 +1,9 @@
 /**
  * MiningModel: a Segmentation of nested models combined by multipleModelMethod — modelChain
- * (segment outputs feed later segments), selectFirst, sum/average/weightedAverage/median/max
- * (regression), majorityVote/weightedMajorityVote/average/weightedAverage/median/max
- * (classification). Segments are compiled once; their predicates are closures.
+ * (segment outputs feed later segments), selectFirst, selectAll (each selected segment's result,
+ * read by OutputFields with a segmentId), sum/average/weightedAverage/median/max (regression),
+ * majorityVote/weightedMajorityVote/average/weightedAverage/median/max (classification). Segments
+ * are compiled once; their predicates are closures. Tree ensembles also get a batch form (ensemble.ts).
  */
 import { ModelRow } from '../row.js';
 import type { CompiledModel, Expr, FieldInfo, KernelCompiler, Prediction, Row, ScoredRow, Value } from '../types.js';
