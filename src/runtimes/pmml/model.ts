@@ -5,10 +5,10 @@
 import { compileExpression, compilePredicate, invalid, need, numberAttr, parseFor, unsupported } from './expressions.js';
 import { derivedField, fieldInfo, Scope, type DataFieldDef } from './document.js';
 import { KERNELS } from './models/index.js';
-import { compileOutput, type OutputPlan } from './output.js';
+import { byCategory, compileOutput, type OutputPlan } from './output.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
 import { compileTargets } from './targets.js';
-import type { CompileContext, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
+import type { BatchKernel, CompileContext, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
 import { attr, child, children, type XmlElement } from './xml.js';
 import { isNumeric, toType, valueKey } from './values.js';
 
@@ -38,6 +38,19 @@ export interface TopModel extends CompiledModel {
   readonly groups: readonly FieldInfo[];
   /** Results in signature order: target fields and final OutputFields (and chained segment outputs). */
   readonly results: readonly FieldInfo[];
+  /** The batch path, when the whole model is a batch kernel plus results it can read directly. */
+  readonly batch?: TopBatch;
+}
+
+/** How a result reads the batch kernel's arrays: the predicted value, or one category's probability column. */
+export type BatchResult = { readonly kind: 'value' } | { readonly kind: 'probability'; readonly index: number };
+
+export interface TopBatch {
+  readonly kernel: BatchKernel;
+  /** Every result field by name. */
+  readonly results: ReadonlyMap<string, BatchResult>;
+  /** Classification: each category's value as the general path returns it (typed, cast to the target's data type). */
+  readonly categoryValues: readonly Value[];
 }
 
 /** What a MiningSchema does to one input value. */
@@ -175,6 +188,10 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
 
   const outputEl = child(el, 'Output');
   const output: OutputPlan = compileOutput(outputEl, { scope, ctx, kernel, targets: targetFields, targetsInfo: targets, functionName });
+  if (kernel.segmentResults && !(outputEl && children(outputEl, 'OutputField').some((f) => attr(f, 'segmentId') !== undefined))) {
+    // selectAll's own result is the list of every selected segment's value: without an OutputField naming a segment there is no one-value-per-row result.
+    unsupported(el, 'multipleModelMethod="selectAll" needs OutputFields with a segmentId (each reads one segment\'s result); this MiningModel has none');
+  }
 
   // A model that reads its inputs as they are needs no row of its own: a segment whose treatment
   // its parent already did, or a top-level model over doubles and text with nothing to treat or derive.
@@ -219,7 +236,11 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   for (const f of output.fields) if (f.final) addResult(f.info);
   for (const t of targetFields) addResult(t);
   for (const f of chained) addResult(f);
+  const batch = env.top && passThrough && !targets && kernel.batch && chained.length === 0
+    ? batchPlan(kernel.batch, outputEl, targetFields, output, functionName)
+    : undefined;
   const model: TopModel = {
+    ...(batch ? { batch } : {}),
     functionName,
     score,
     inputs: activeFields,
@@ -231,6 +252,40 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     ...(passThrough && !targets && output.fields.length === 0 && kernel.numeric ? { numeric: kernel.numeric } : {}),
   };
   return model;
+}
+
+/**
+ * The batch path's results, when every one is the target's predicted value or a declared category's
+ * probability (OutputFields with no expression, no other target, the same data type as the general
+ * path would give); undefined otherwise.
+ */
+function batchPlan(kernel: BatchKernel, outputEl: XmlElement | undefined, targetFields: readonly FieldInfo[], output: OutputPlan, functionName: string): TopBatch | undefined {
+  const target = targetFields[0];
+  if (!target || targetFields.length !== 1) return undefined;
+  const classification = kernel.categories.length > 0;
+  if (classification !== (functionName === 'classification')) return undefined;
+  if (!classification && !isNumeric(target.dataType)) return undefined;
+  const results = new Map<string, BatchResult>([[target.name, { kind: 'value' }]]);
+  const catIndex = new Map(kernel.categories.map((c, i) => [c, i]));
+  const fieldEls = outputEl ? children(outputEl, 'OutputField') : [];
+  if (fieldEls.length !== output.fields.length) return undefined;
+  for (let i = 0; i < fieldEls.length; i++) {
+    const el = fieldEls[i]!;
+    const info = output.fields[i]!.info;
+    if (el.children.length > 0) return undefined;
+    const targetField = attr(el, 'targetField');
+    if (targetField !== undefined && targetField !== target.name) return undefined;
+    const feature = attr(el, 'feature') ?? 'predictedValue';
+    if (feature === 'predictedValue' && info.dataType === target.dataType) results.set(info.name, { kind: 'value' });
+    else if (feature === 'probability' && classification && isNumeric(info.dataType) && attr(el, 'value') !== undefined) {
+      const k = byCategory(catIndex, attr(el, 'value')!);
+      if (k === undefined) return undefined;
+      results.set(info.name, { kind: 'probability', index: k });
+    } else return undefined;
+  }
+  // The predicted category as the general path gives it: parsed for the target, then cast to its data type.
+  const categoryValues = kernel.categories.map((c) => castResult(target, toType(target.dataType, c) ?? c));
+  return { kernel, results, categoryValues };
 }
 
 function castResult(info: FieldInfo, v: Value): Value {

@@ -74,7 +74,31 @@ function defaultDataType(feature: string, el: XmlElement, env: OutputEnv): DataT
   }
 }
 
+/** Features that read a model's prediction (as opposed to computing an expression over the row). */
+const EXPRESSION_FEATURES = new Set(['transformedValue', 'decision']);
+
 function getter(el: XmlElement, env: OutputEnv): OutputGetter {
+  const segmentId = attr(el, 'segmentId');
+  const feature = attr(el, 'feature') ?? 'predictedValue';
+  const perSegment = env.kernel.segmentResults;
+  if (segmentId !== undefined) {
+    // The feature of one segment's result (MiningModel selectAll); missing when that segment was not selected.
+    if (!perSegment) return env.ctx.unsupported(el, `OutputField segmentId="${segmentId}" is supported only in a MiningModel with multipleModelMethod="selectAll"`);
+    if (!perSegment.ids.has(segmentId)) return env.ctx.invalid(el, `OutputField segmentId="${segmentId}" names no Segment of this MiningModel (ids: ${[...perSegment.ids].join(', ')})`);
+    if (EXPRESSION_FEATURES.has(feature) && expressionChild(el)) return env.ctx.unsupported(el, `OutputField segmentId="${segmentId}" with a ${feature} expression is not supported`);
+    const inner = predictionGetter(el, env);
+    return (p, row) => {
+      const r = p.segments?.get(segmentId);
+      return r ? inner(r.prediction, row) : null;
+    };
+  }
+  if (perSegment && !(EXPRESSION_FEATURES.has(feature) && expressionChild(el))) {
+    return env.ctx.unsupported(el, `OutputField "${attr(el, 'name') ?? ''}" reads the whole selectAll result, which PMML defines as the list of every selected segment's value (one value per row cannot hold it): give it a segmentId naming one Segment`);
+  }
+  return predictionGetter(el, env);
+}
+
+function predictionGetter(el: XmlElement, env: OutputEnv): OutputGetter {
   const own = env.kernel.resolveOutput?.(el);
   if (own) return own;
   const feature = attr(el, 'feature') ?? 'predictedValue';

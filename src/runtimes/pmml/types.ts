@@ -78,6 +78,8 @@ export interface Prediction {
   readonly rules?: readonly FiredRule[];
   /** Anything else a kernel's own output features need, by feature name (e.g. `standardError`, `anomaly`). */
   readonly extra?: ReadonlyMap<string, Value>;
+  /** MiningModel selectAll: each selected segment's result, by Segment id (OutputFields with a `segmentId` read these). */
+  readonly segments?: ReadonlyMap<string, ScoredRow>;
 }
 
 /** Reads one OutputField's value from a Prediction. */
@@ -100,6 +102,14 @@ export interface ModelKernel {
   readonly exposedFields?: readonly FieldInfo[];
   /** Optional fast path for ensembles: the prediction from numeric field values (NaN = missing). */
   readonly numeric?: NumericKernel;
+  /**
+   * Optional: the kernel reports each segment's result in `Prediction.segments` (MiningModel selectAll).
+   * `ids`: the Segment ids an OutputField's `segmentId` may name. Its own prediction is multi-valued in
+   * PMML, so an OutputField must read one segment's result.
+   */
+  readonly segmentResults?: { readonly ids: ReadonlySet<string> };
+  /** Optional batch path (tree ensembles): scores a whole batch from typed arrays, exactly like `evaluate`. */
+  readonly batch?: BatchKernel;
 }
 
 /**
@@ -112,6 +122,44 @@ export interface NumericKernel {
   /** Optional: the index into `outcomes` of the prediction (-1: missing), when there are finitely many. */
   leaf?(x: Float64Array, slots: Int32Array): number;
   readonly outcomes?: readonly Prediction[];
+  /** Optional: the tree as one comparison per inner node (see `BinaryTree`); `leaf` walks exactly these arrays. */
+  readonly binary?: BinaryTree;
+}
+
+/**
+ * A tree whose inner nodes all have two children, `x <= t` (or `x < t`) then the complement or True.
+ * Node 0 is the root; a node with `left < 0` is a leaf; node indexes are `outcomes` indexes.
+ */
+export interface BinaryTree {
+  /** Index into the kernel's `fields` of the field each inner node compares. */
+  readonly slot: Int32Array;
+  readonly thr: Float64Array;
+  /** 1: the first child is `x < t`; 0: `x <= t`. */
+  readonly strict: Uint8Array;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  /** 1: the second child's predicate is True (taken when the value is missing and the mode is none). */
+  readonly rightAlways: Uint8Array;
+  /** defaultChild per node (-1: none). */
+  readonly dflt: Int32Array;
+  /** Missing-value strategy: 0 none, 1 lastPrediction, 2 nullPrediction, 3 defaultChild. */
+  readonly mode: number;
+  readonly returnLast: boolean;
+}
+
+/**
+ * A whole model scored over a batch from one row-major array (MiningModel of binary trees):
+ * no per-row objects. `x` holds `rows × fields.length` values (NaN = missing).
+ */
+export interface BatchKernel {
+  readonly fields: readonly string[];
+  /** Classification: the categories, in the order of the probability columns; empty for regression. */
+  readonly categories: readonly string[];
+  /**
+   * Writes `value[r]` (regression: the prediction; classification: the index of the predicted category;
+   * NaN: missing) and for classification `probabilities[r * K + k]` (NaN when the row has no probabilities).
+   */
+  run(x: Float64Array, rows: number, value: Float64Array, probabilities: Float64Array): void;
 }
 
 /** What the core gives a kernel compiler. */

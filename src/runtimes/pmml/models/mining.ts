@@ -1,14 +1,16 @@
 /**
  * MiningModel: a Segmentation of nested models combined by multipleModelMethod — modelChain
- * (segment outputs feed later segments), selectFirst, sum/average/weightedAverage/median/max
- * (regression), majorityVote/weightedMajorityVote/average/weightedAverage/median/max
- * (classification). Segments are compiled once; their predicates are closures.
+ * (segment outputs feed later segments), selectFirst, selectAll (each selected segment's result,
+ * read by OutputFields with a segmentId), sum/average/weightedAverage/median/max (regression),
+ * majorityVote/weightedMajorityVote/average/weightedAverage/median/max (classification). Segments
+ * are compiled once; their predicates are closures. Tree ensembles also get a batch form (ensemble.ts).
  */
 import { ModelRow } from '../row.js';
 import type { CompiledModel, Expr, FieldInfo, KernelCompiler, Prediction, Row, ScoredRow, Value } from '../types.js';
 import { attr, child, children } from '../xml.js';
 import { MODEL_ELEMENTS } from '../model.js';
 import { parseNumber } from '../values.js';
+import { compileEnsemble } from './ensemble.js';
 
 interface Segment {
   readonly id: string;
@@ -28,7 +30,7 @@ interface Voted {
 
 const NO_DERIVED: ReadonlyMap<string, Expr> = new Map<string, Expr>();
 const PREDICATES = new Set(['SimplePredicate', 'SimpleSetPredicate', 'CompoundPredicate', 'True', 'False']);
-const METHODS = new Set(['modelChain', 'selectFirst', 'sum', 'average', 'weightedAverage', 'median', 'max', 'majorityVote', 'weightedMajorityVote', 'weightedSum']);
+const METHODS = new Set(['modelChain', 'selectFirst', 'selectAll', 'sum', 'average', 'weightedAverage', 'median', 'max', 'majorityVote', 'weightedMajorityVote', 'weightedSum']);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -51,8 +53,8 @@ export const miningModel: KernelCompiler = (el, ctx) => {
   const classification = attr(el, 'functionName') === 'classification';
   const chain = method === 'modelChain';
   const allowed = classification
-    ? ['modelChain', 'selectFirst', 'majorityVote', 'weightedMajorityVote', 'average', 'weightedAverage', 'median', 'max', 'sum']
-    : ['modelChain', 'selectFirst', 'sum', 'weightedSum', 'average', 'weightedAverage', 'median', 'max'];
+    ? ['modelChain', 'selectFirst', 'selectAll', 'majorityVote', 'weightedMajorityVote', 'average', 'weightedAverage', 'median', 'max', 'sum']
+    : ['modelChain', 'selectFirst', 'selectAll', 'sum', 'weightedSum', 'average', 'weightedAverage', 'median', 'max'];
   if (!allowed.includes(method)) ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported for ${attr(el, 'functionName') ?? 'this function'}`);
   const visible: FieldInfo[] = [];
   const exposed: FieldInfo[] = [];
@@ -106,6 +108,15 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     return { value: null };
   };
 
+  // selectAll: every segment whose predicate is true is scored, in document order; each result is
+  // kept by Segment id for the OutputFields that name a segmentId. The model's own predicted value
+  // (in PMML the list of all selected segments' values) is missing: a result column holds one value per row.
+  const selectAll = (row: Row): Prediction => {
+    const results = new Map<string, ScoredRow>();
+    for (const s of segments) if (s.test(row) === true) results.set(s.id, s.model.score(row));
+    return { value: null, segments: results };
+  };
+
   /** Each segment whose predicate is true: its prediction and weight. */
   const collect = (row: Row): Voted[] => {
     const out: Voted[] = [];
@@ -119,7 +130,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
 
   // Fast path for ensembles of numeric trees (every segment True, no weights from outputs):
   // the field values are read once per row into an array the trees index.
-  const fastSegments = !chain && method !== 'selectFirst' && segments.every((s) => s.always && s.weightField === undefined && s.model.numeric !== undefined);
+  const fastSegments = !chain && method !== 'selectFirst' && method !== 'selectAll' && segments.every((s) => s.always && s.weightField === undefined && s.model.numeric !== undefined);
   const fastFields = fastSegments ? [...new Set(segments.flatMap((s) => s.model.numeric!.fields))] : [];
   const slotOf = new Map(fastFields.map((f, i) => [f, i]));
   const fastSlots = fastSegments ? segments.map((s) => Int32Array.from(s.model.numeric!.fields, (f) => slotOf.get(f)!)) : [];
@@ -300,9 +311,18 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     return { value: parseCategory(best), probabilities };
   };
 
-  const evaluate = chain ? chained : method === 'selectFirst' ? firstMatch : classification ? vote : regression;
+  const evaluate = chain ? chained : method === 'selectFirst' ? firstMatch : method === 'selectAll' ? selectAll : classification ? vote : regression;
+  // The whole ensemble as one flat layout, scored a batch at a time (models/ensemble.ts).
+  const batch = fastSegments
+    ? compileEnsemble({
+      method, classification, fields: fastFields, categories, categoryValues: categories.map(parseCategory),
+      segments: segments.map((s, i) => ({ numeric: s.model.numeric!, slots: fastSlots[i]!, weight: s.weight })),
+    })
+    : undefined;
   return {
     evaluate,
+    ...(batch ? { batch } : {}),
+    ...(method === 'selectAll' ? { segmentResults: { ids: new Set(segments.map((s) => s.id)) } } : {}),
     ...(chain ? { exposedFields: exposed } : {}),
   };
 };

@@ -3,7 +3,7 @@
  * model's missingValueStrategy (none, lastPrediction, nullPrediction, defaultChild,
  * weightedConfidence, aggregateNodes) and noTrueChildStrategy.
  */
-import type { CompileContext, KernelCompiler, NumericKernel, Prediction, Row, Value } from '../types.js';
+import type { BinaryTree, CompileContext, KernelCompiler, NumericKernel, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
 import { isNumeric, looksNumeric, parseNumber } from '../values.js';
 import { MODEL_ELEMENTS } from '../model.js';
@@ -235,13 +235,15 @@ const NONE = 0;
 const LAST = 1;
 const NULL = 2;
 const DEFAULT = 3;
+/** The missing-value modes of `BinaryTree.mode`. */
+export const TREE_MODES = { NONE, LAST, NULL, DEFAULT } as const;
 
 /**
  * The common shape — every inner node has two children, `x <= t` (or `x < t`) then its complement
  * or True — as one comparison per node. Undefined when the tree has another shape.
  */
 function binaryForm(count: number, op: Uint8Array, field: Int32Array, value: Float64Array, first: Int32Array, kids: Int32Array, childList: Int32Array,
-  dflt: Int32Array, mode: number, returnLast: boolean): ((x: Float64Array, slots: Int32Array) => number) | undefined {
+  dflt: Int32Array, mode: number, returnLast: boolean): { walk: (x: Float64Array, slots: Int32Array) => number; binary: BinaryTree } | undefined {
   const slot = new Int32Array(count);
   const thr = new Float64Array(count);
   const strict = new Uint8Array(count);
@@ -265,7 +267,8 @@ function binaryForm(count: number, op: Uint8Array, field: Int32Array, value: Flo
     right[i] = b;
     rightAlways[i] = ob === TRUE_OP ? 1 : 0;
   }
-  return (x, slots) => {
+  const binary: BinaryTree = { slot, thr, strict, left, right, rightAlways, dflt, mode, returnLast };
+  const walk = (x: Float64Array, slots: Int32Array): number => {
     let node = 0;
     for (;;) {
       const l = left[node]!;
@@ -288,6 +291,7 @@ function binaryForm(count: number, op: Uint8Array, field: Int32Array, value: Flo
       node = (strict[node] === 1 ? v < t : v <= t) ? l : right[node]!;
     }
   };
+  return { walk, binary };
 }
 
 function arrayForm(root: TreeNode, strategy: string, returnLast: boolean, penalty: number, predictionOf: (n: TreeNode) => Prediction): NumericKernel | undefined {
@@ -340,7 +344,8 @@ function arrayForm(root: TreeNode, strategy: string, returnLast: boolean, penalt
       default: return v !== t ? 1 : 0;
     }
   };
-  const leaf = binaryForm(count, op, field, value, first, kids, childList, dflt, mode, returnLast) ?? ((x: Float64Array, slots: Int32Array): number => {
+  const bin = binaryForm(count, op, field, value, first, kids, childList, dflt, mode, returnLast);
+  const leaf = bin?.walk ?? ((x: Float64Array, slots: Int32Array): number => {
     let node = 0;
     for (;;) {
       const n = kids[node]!;
@@ -369,6 +374,7 @@ function arrayForm(root: TreeNode, strategy: string, returnLast: boolean, penalt
     fields,
     leaf,
     outcomes: predictions,
+    ...(bin ? { binary: bin.binary } : {}),
     evaluate: (x, slots) => {
       const i = leaf(x, slots);
       return i < 0 ? NULL_PREDICTION : predictions[i]!;
