@@ -2,6 +2,7 @@ import { ferry, FerryError } from '../../core/errors.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime.js';
+import { matrixInput, requestedOutputs, scoreOutputs, settle } from '../tree-outputs.js';
 import { compileLightgbm, LgbmError, rawScores, transformScores, type LgbmModel } from './lightgbm-model.js';
 
 /**
@@ -83,59 +84,13 @@ class LightgbmModel implements ModelRuntime {
   }
 
   predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    try {
-      return Promise.resolve(this.#predict(inputs, outputs));
-    } catch (err) {
-      return Promise.reject(err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'LightGBM', model: this.#label, detail: String(err) }, err));
-    }
-  }
-
-  #predict(inputs: Readonly<Record<string, Tensor>>, wanted?: readonly string[]): Record<string, Tensor> {
-    const m = this.#model;
-    const input = inputs.input;
-    const expected = `float64 [N, ${m.numFeature}]`;
-    if (!input) throw ferry('FERRY_E_INPUT_MISSING', { input: 'input', expected, present: Object.keys(inputs).join(', ') || 'no inputs' });
-    const [rows, width] = input.shape;
-    const ok = input.data instanceof Float64Array || input.data instanceof Float32Array;
-    if (input.shape.length !== 2 || rows === undefined || width !== m.numFeature || !ok) {
-      throw ferry('FERRY_E_TENSOR_SHAPE', { input: 'input', expected, actual: `${input.dtype} [${input.shape.join(', ')}]` });
-    }
-    const names = wanted ?? this.#signature.outputs.map((o) => o.name);
-    for (const name of names) {
-      if (!this.#signature.outputs.some((o) => o.name === name)) {
-        throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: name, outputs: this.#signature.outputs.map((o) => o.name).join(', ') });
-      }
-    }
-    const scores = transformScores(m, rawScores(m, input.data, rows), rows);
-    const out: Record<string, Tensor> = {};
-    const K = m.numClass;
-    for (const name of names) {
-      if (name === 'prediction') {
-        out[name] = { dtype: 'float64', shape: [rows], data: scores };
-      } else if (name === 'probabilities' && m.kind === 'binary') {
-        const p = new Float64Array(rows * 2);
-        for (let r = 0; r < rows; r++) {
-          p[2 * r] = 1 - scores[r]!;
-          p[2 * r + 1] = scores[r]!;
-        }
-        out[name] = { dtype: 'float64', shape: [rows, 2], data: p };
-      } else if (name === 'probabilities') {
-        out[name] = { dtype: 'float64', shape: [rows, K], data: scores };
-      } else if (name === 'label') {
-        const labels = new BigInt64Array(rows);
-        for (let r = 0; r < rows; r++) {
-          if (m.kind === 'binary') {
-            labels[r] = scores[r]! > 0.5 ? 1n : 0n;
-            continue;
-          }
-          let best = 0; // first maximum, like numpy's argmax in LGBMClassifier.predict
-          for (let k = 1; k < K; k++) if (scores[r * K + k]! > scores[r * K + best]!) best = k;
-          labels[r] = BigInt(best);
-        }
-        out[name] = { dtype: 'int64', shape: [rows], data: labels };
-      }
-    }
-    return out;
+    return settle('LightGBM', this.#label, () => {
+      const m = this.#model;
+      const { data, rows } = matrixInput(inputs, m.numFeature, 'float64');
+      const names = requestedOutputs(this.#signature, outputs);
+      const scores = transformScores(m, rawScores(m, data, rows), rows);
+      return scoreOutputs(names, scores, rows, m.numClass, m.kind === 'binary');
+    });
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@ import { ferry, FerryError } from '../../core/errors.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime.js';
+import { matrixInput, requestedOutputs, scoreOutputs, settle } from '../tree-outputs.js';
 import { decodeUbjson, UbjsonError } from './ubjson.js';
 import { compileModel, computeMargins, ModelError, transformMargins, type CompiledModel } from './xgboost-model.js';
 
@@ -137,67 +138,14 @@ class XgboostModel implements ModelRuntime {
   }
 
   predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    try {
-      return Promise.resolve(this.#predict(inputs, outputs));
-    } catch (err) {
-      return Promise.reject(err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'XGBoost', model: this.#label, detail: String(err) }, err));
-    }
-  }
-
-  #predict(inputs: Readonly<Record<string, Tensor>>, wanted?: readonly string[]): Record<string, Tensor> {
-    const m = this.#model;
-    const input = inputs.input;
-    const expected = `float32 [N, ${m.numFeature}]`;
-    if (!input) {
-      throw ferry('FERRY_E_INPUT_MISSING', { input: 'input', expected, present: Object.keys(inputs).join(', ') || 'no inputs' });
-    }
-    const [rows, width] = input.shape;
-    if (input.shape.length !== 2 || rows === undefined || width !== m.numFeature) {
-      throw ferry('FERRY_E_TENSOR_SHAPE', { input: 'input', expected, actual: `${input.dtype} [${input.shape.join(', ')}]` });
-    }
-    let x: Float32Array;
-    if (input.data instanceof Float32Array) x = input.data;
-    else if (input.data instanceof Float64Array) x = Float32Array.from(input.data);
-    else throw ferry('FERRY_E_TENSOR_SHAPE', { input: 'input', expected, actual: `${input.dtype} [${input.shape.join(', ')}]` });
-
-    const names = wanted ?? this.#signature.outputs.map((o) => o.name);
-    for (const name of names) {
-      if (!this.#signature.outputs.some((o) => o.name === name)) {
-        throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: name, outputs: this.#signature.outputs.map((o) => o.name).join(', ') });
-      }
-    }
-    const scores = transformMargins(m, computeMargins(m, x, rows), rows);
-    const out: Record<string, Tensor> = {};
-    const G = m.numGroup;
-    for (const name of names) {
-      if (name === 'prediction' || name === 'margin') {
-        out[name] = { dtype: 'float32', shape: [rows], data: scores };
-      } else if (name === 'probabilities' && m.kind === 'binary') {
-        const p = new Float32Array(rows * 2);
-        for (let r = 0; r < rows; r++) {
-          const p1 = scores[r]!;
-          p[2 * r] = Math.fround(1 - p1);
-          p[2 * r + 1] = p1;
-        }
-        out[name] = { dtype: 'float32', shape: [rows, 2], data: p };
-      } else if (name === 'probabilities') {
-        out[name] = { dtype: 'float32', shape: [rows, G], data: scores };
-      } else if (name === 'label') {
-        const labels = new BigInt64Array(rows);
-        for (let r = 0; r < rows; r++) {
-          if (m.kind === 'binary') {
-            labels[r] = scores[r]! > 0.5 ? 1n : 0n;
-            continue;
-          }
-          // First maximum, like numpy's argmax (and xgboost's softmax).
-          let best = 0;
-          for (let g = 1; g < G; g++) if (scores[r * G + g]! > scores[r * G + best]!) best = g;
-          labels[r] = BigInt(best);
-        }
-        out[name] = { dtype: 'int64', shape: [rows], data: labels };
-      }
-    }
-    return out;
+    return settle('XGBoost', this.#label, () => {
+      const m = this.#model;
+      const { data, rows } = matrixInput(inputs, m.numFeature, 'float32');
+      const x = data instanceof Float32Array ? data : Float32Array.from(data);
+      const names = requestedOutputs(this.#signature, outputs);
+      const scores = transformMargins(m, computeMargins(m, x, rows), rows);
+      return scoreOutputs(names, scores, rows, m.numGroup, m.kind === 'binary');
+    });
   }
 
   close(): Promise<void> {
