@@ -6,8 +6,26 @@ import { insertPredictions, type PredictionRow } from './prediction-log.js';
 
 /** Where encoded prediction rows go. */
 export interface LogSink {
-  write(rows: readonly PredictionRow[]): Promise<void>;
+  /** A new batch: rows are added one by one (no row object is kept), then sent together. */
+  batch(): LogBatch;
   close(): Promise<void>;
+}
+
+/** One flush's rows, on their way to the database. */
+export interface LogBatch {
+  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void;
+  send(): Promise<void>;
+}
+
+/** Rows kept as objects, for the PostgreSQL pool. */
+class RowBatch implements LogBatch {
+  readonly #rows: PredictionRow[] = [];
+  readonly #db: RegistryDb;
+  constructor(db: RegistryDb) { this.#db = db; }
+  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void {
+    this.#rows.push({ id, model, version, at, source, inputs, outputs, latencyMs, confidence, lowConfidence });
+  }
+  send(): Promise<void> { return insertPredictions(this.#db, this.#rows); }
 }
 
 /**
@@ -17,7 +35,7 @@ export interface LogSink {
  */
 export function openLogSink(db: RegistryDb): LogSink {
   if (db.sqlite) return new SqliteWorkerSink(db, db.sqlite);
-  return { write: (rows) => insertPredictions(db, rows), close: () => Promise.resolve() };
+  return { batch: () => new RowBatch(db), close: () => Promise.resolve() };
 }
 
 const COLUMNS = 10;
@@ -37,34 +55,45 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 db.pragma('synchronous = NORMAL');
-const CHUNK = 64;
+db.pragma('cache_size = -16000');
+const CHUNK = 128;
 const head = 'insert into prediction_log (id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence) values ';
 const tuple = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const many = db.prepare(head + new Array(CHUNK).fill(tuple).join(', '));
 const one = db.prepare(head + tuple);
-const insert = db.transaction((values) => {
-  const rows = values.length / ${COLUMNS};
-  let i = 0;
-  for (; i + CHUNK <= rows; i += CHUNK) many.run(values.slice(i * ${COLUMNS}, (i + CHUNK) * ${COLUMNS}));
-  for (; i < rows; i++) one.run(values.slice(i * ${COLUMNS}, (i + 1) * ${COLUMNS}));
-});
+const chunk = new Array(CHUNK * ${COLUMNS});
+const row = new Array(${COLUMNS});
 // A batch arrives as one string (one copy to cross threads, instead of a structured clone per
-// value): rows separated by RS, fields by US; version, at, latency, confidence and flag are numbers.
-function parse(text) {
-  const rows = text.split('\u001e');
-  const values = new Array(rows.length * ${COLUMNS});
-  let j = 0;
-  for (const row of rows) {
-    const f = row.split('\u001f');
-    values[j++] = f[0]; values[j++] = f[1]; values[j++] = Number(f[2]); values[j++] = Number(f[3]); values[j++] = f[4];
-    values[j++] = f[5]; values[j++] = f[6]; values[j++] = Number(f[7]); values[j++] = f[8] === '' ? null : Number(f[8]); values[j++] = Number(f[9]);
+// value): rows separated by RS, fields by US; version, at, latency, confidence and flag are
+// numbers. It is cut into the bound parameters of one CHUNK-row INSERT at a time (two reused
+// arrays: no per-row array, no slice).
+function fill(out, o, text, start) {
+  let p = start;
+  for (let k = 0; k < ${COLUMNS}; k++) {
+    let e = k < ${COLUMNS - 1} ? text.indexOf('\u001f', p) : text.indexOf('\u001e', p);
+    if (e < 0) e = text.length;
+    const f = text.slice(p, e);
+    out[o + k] = k === 2 || k === 3 || k === 7 || k === 9 ? Number(f) : k === 8 ? (f === '' ? null : Number(f)) : f;
+    p = e + 1;
   }
-  return values;
+  return p;
 }
+const insert = db.transaction((text, rows) => {
+  let p = 0;
+  let i = 0;
+  for (; i + CHUNK <= rows; i += CHUNK) {
+    for (let r = 0; r < CHUNK; r++) p = fill(chunk, r * ${COLUMNS}, text, p);
+    many.run(chunk);
+  }
+  for (; i < rows; i++) {
+    p = fill(row, 0, text, p);
+    one.run(row);
+  }
+});
 parentPort.on('message', (m) => {
   if (m.close) { db.close(); process.exit(0); }
   try {
-    insert.immediate(parse(m.text));
+    insert.immediate(m.text, m.rows);
     parentPort.postMessage({ id: m.id, ok: true });
   } catch (e) {
     parentPort.postMessage({ id: m.id, ok: false, code: e && e.code, message: String(e && e.message || e) });
@@ -104,20 +133,19 @@ class SqliteWorkerSink implements LogSink {
     this.#worker.on('exit', () => fail(new Error('the prediction log writer thread exited')));
   }
 
-  write(rows: readonly PredictionRow[]): Promise<void> {
+  batch(): LogBatch {
+    return new TextBatch(this);
+  }
+
+  /** Send one batch text of `rows` rows to the writer thread. */
+  send(text: string, rows: number): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
-    if (rows.length === 0) return Promise.resolve();
-    let text = '';
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as PredictionRow;
-      text += (i > 0 ? ROW : '') + r.id + FIELD + r.model + FIELD + r.version + FIELD + r.at + FIELD + r.source + FIELD + r.inputs + FIELD + r.outputs
-        + FIELD + r.latencyMs + FIELD + (r.confidence === null ? '' : r.confidence) + FIELD + (r.lowConfidence ? '1' : '0');
-    }
+    if (rows === 0) return Promise.resolve();
     const id = this.#next++;
     return new Promise<void>((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, text });
+      this.#worker.postMessage({ id, text, rows });
     });
   }
 
@@ -128,4 +156,17 @@ class SqliteWorkerSink implements LogSink {
     this.#worker.postMessage({ close: true });
     await exited;
   }
+}
+
+/** Rows appended to one string as they are added (see WORKER_CODE for the layout). */
+class TextBatch implements LogBatch {
+  readonly #sink: SqliteWorkerSink;
+  #text = '';
+  #rows = 0;
+  constructor(sink: SqliteWorkerSink) { this.#sink = sink; }
+  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void {
+    this.#text += (this.#rows++ > 0 ? ROW : '') + id + FIELD + model + FIELD + version + FIELD + at + FIELD + source + FIELD + inputs + FIELD + outputs
+      + FIELD + latencyMs + FIELD + (confidence === null ? '' : confidence) + FIELD + (lowConfidence ? '1' : '0');
+  }
+  send(): Promise<void> { return this.#sink.send(this.#text, this.#rows); }
 }
