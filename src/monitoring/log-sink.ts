@@ -63,37 +63,38 @@ const many = db.prepare(head + new Array(CHUNK).fill(tuple).join(', '));
 const one = db.prepare(head + tuple);
 const chunk = new Array(CHUNK * ${COLUMNS});
 const row = new Array(${COLUMNS});
-// A batch arrives as one string (one copy to cross threads, instead of a structured clone per
-// value): rows separated by RS, fields by US; version, at, latency, confidence and flag are
-// numbers. It is cut into the bound parameters of one CHUNK-row INSERT at a time (two reused
-// arrays: no per-row array, no slice).
-function fill(out, o, text, start) {
-  let p = start;
-  for (let k = 0; k < ${COLUMNS}; k++) {
-    let e = k < ${COLUMNS - 1} ? text.indexOf('\u001f', p) : text.indexOf('\u001e', p);
-    if (e < 0) e = text.length;
-    const f = text.slice(p, e);
-    out[o + k] = k === 2 || k === 3 || k === 7 || k === 9 ? Number(f) : k === 8 ? (f === '' ? null : Number(f)) : f;
-    p = e + 1;
-  }
-  return p;
+// A batch arrives as one string and one Float64Array, both moved rather than cloned per value:
+// the string holds id, model, source, inputs and outputs of each row (fields separated by US,
+// rows by RS); the array holds version, at, latency, confidence (NaN = none) and the flag, five
+// per row (no number is printed and parsed again). They are cut into the bound parameters of
+// one CHUNK-row INSERT at a time (two reused arrays: no per-row array, no slice).
+let p = 0;
+function fill(out, o, text, nums, r) {
+  let e = text.indexOf('\u001f', p); out[o] = text.slice(p, e); p = e + 1;
+  e = text.indexOf('\u001f', p); out[o + 1] = text.slice(p, e); p = e + 1;
+  e = text.indexOf('\u001f', p); out[o + 4] = text.slice(p, e); p = e + 1;
+  e = text.indexOf('\u001f', p); out[o + 5] = text.slice(p, e); p = e + 1;
+  e = text.indexOf('\u001e', p); if (e < 0) e = text.length; out[o + 6] = text.slice(p, e); p = e + 1;
+  const n = r * 5;
+  const c = nums[n + 3];
+  out[o + 2] = nums[n]; out[o + 3] = nums[n + 1]; out[o + 7] = nums[n + 2]; out[o + 8] = c === c ? c : null; out[o + 9] = nums[n + 4];
 }
-const insert = db.transaction((text, rows) => {
-  let p = 0;
+const insert = db.transaction((text, nums, rows) => {
+  p = 0;
   let i = 0;
   for (; i + CHUNK <= rows; i += CHUNK) {
-    for (let r = 0; r < CHUNK; r++) p = fill(chunk, r * ${COLUMNS}, text, p);
+    for (let r = 0; r < CHUNK; r++) fill(chunk, r * ${COLUMNS}, text, nums, i + r);
     many.run(chunk);
   }
   for (; i < rows; i++) {
-    p = fill(row, 0, text, p);
+    fill(row, 0, text, nums, i);
     one.run(row);
   }
 });
 parentPort.on('message', (m) => {
   if (m.close) { db.close(); process.exit(0); }
   try {
-    insert.immediate(m.text, m.rows);
+    insert.immediate(m.text, new Float64Array(m.nums), m.rows);
     parentPort.postMessage({ id: m.id, ok: true });
   } catch (e) {
     parentPort.postMessage({ id: m.id, ok: false, code: e && e.code, message: String(e && e.message || e) });
@@ -137,15 +138,16 @@ class SqliteWorkerSink implements LogSink {
     return new TextBatch(this);
   }
 
-  /** Send one batch text of `rows` rows to the writer thread. */
-  send(text: string, rows: number): Promise<void> {
+  /** Send one batch of `rows` rows to the writer thread (`nums` is moved, not copied). */
+  send(text: string, nums: Float64Array, rows: number): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (rows === 0) return Promise.resolve();
     const id = this.#next++;
     return new Promise<void>((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, text, rows });
+      const buffer = nums.buffer as ArrayBuffer;
+      this.#worker.postMessage({ id, text, nums: buffer, rows }, [buffer]);
     });
   }
 
@@ -158,15 +160,27 @@ class SqliteWorkerSink implements LogSink {
   }
 }
 
-/** Rows appended to one string as they are added (see WORKER_CODE for the layout). */
+/** Rows appended to one string and one Float64Array as they are added (see WORKER_CODE for the layout). */
 class TextBatch implements LogBatch {
   readonly #sink: SqliteWorkerSink;
   #text = '';
+  #nums = new Float64Array(5 * 256);
   #rows = 0;
   constructor(sink: SqliteWorkerSink) { this.#sink = sink; }
   add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void {
-    this.#text += (this.#rows++ > 0 ? ROW : '') + id + FIELD + model + FIELD + version + FIELD + at + FIELD + source + FIELD + inputs + FIELD + outputs
-      + FIELD + latencyMs + FIELD + (confidence === null ? '' : confidence) + FIELD + (lowConfidence ? '1' : '0');
+    this.#text += (this.#rows > 0 ? ROW : '') + id + FIELD + model + FIELD + source + FIELD + inputs + FIELD + outputs;
+    let n = this.#rows++ * 5;
+    if (n + 5 > this.#nums.length) {
+      const grown = new Float64Array(this.#nums.length * 2);
+      grown.set(this.#nums);
+      this.#nums = grown;
+    }
+    const nums = this.#nums;
+    nums[n++] = version;
+    nums[n++] = at;
+    nums[n++] = latencyMs;
+    nums[n++] = confidence ?? Number.NaN;
+    nums[n] = lowConfidence ? 1 : 0;
   }
-  send(): Promise<void> { return this.#sink.send(this.#text, this.#rows); }
+  send(): Promise<void> { return this.#sink.send(this.#text, this.#nums.subarray(0, this.#rows * 5).slice(), this.#rows); }
 }
