@@ -6,8 +6,26 @@ import { insertPredictions, type PredictionRow } from './prediction-log.js';
 
 /** Where encoded prediction rows go. */
 export interface LogSink {
-  write(rows: readonly PredictionRow[]): Promise<void>;
+  /** A new batch: rows are added one by one (no row object is kept), then sent together. */
+  batch(): LogBatch;
   close(): Promise<void>;
+}
+
+/** One flush's rows, on their way to the database. */
+export interface LogBatch {
+  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void;
+  send(): Promise<void>;
+}
+
+/** Rows kept as objects, for the PostgreSQL pool. */
+class RowBatch implements LogBatch {
+  readonly #rows: PredictionRow[] = [];
+  readonly #db: RegistryDb;
+  constructor(db: RegistryDb) { this.#db = db; }
+  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void {
+    this.#rows.push({ id, model, version, at, source, inputs, outputs, latencyMs, confidence, lowConfidence });
+  }
+  send(): Promise<void> { return insertPredictions(this.#db, this.#rows); }
 }
 
 /**
@@ -17,7 +35,7 @@ export interface LogSink {
  */
 export function openLogSink(db: RegistryDb): LogSink {
   if (db.sqlite) return new SqliteWorkerSink(db, db.sqlite);
-  return { write: (rows) => insertPredictions(db, rows), close: () => Promise.resolve() };
+  return { batch: () => new RowBatch(db), close: () => Promise.resolve() };
 }
 
 const COLUMNS = 10;
@@ -37,34 +55,46 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 db.pragma('synchronous = NORMAL');
-const CHUNK = 64;
+db.pragma('cache_size = -16000');
+const CHUNK = 128;
 const head = 'insert into prediction_log (id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence) values ';
 const tuple = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const many = db.prepare(head + new Array(CHUNK).fill(tuple).join(', '));
 const one = db.prepare(head + tuple);
-const insert = db.transaction((values) => {
-  const rows = values.length / ${COLUMNS};
-  let i = 0;
-  for (; i + CHUNK <= rows; i += CHUNK) many.run(values.slice(i * ${COLUMNS}, (i + CHUNK) * ${COLUMNS}));
-  for (; i < rows; i++) one.run(values.slice(i * ${COLUMNS}, (i + 1) * ${COLUMNS}));
-});
-// A batch arrives as one string (one copy to cross threads, instead of a structured clone per
-// value): rows separated by RS, fields by US; version, at, latency, confidence and flag are numbers.
-function parse(text) {
-  const rows = text.split('\u001e');
-  const values = new Array(rows.length * ${COLUMNS});
-  let j = 0;
-  for (const row of rows) {
-    const f = row.split('\u001f');
-    values[j++] = f[0]; values[j++] = f[1]; values[j++] = Number(f[2]); values[j++] = Number(f[3]); values[j++] = f[4];
-    values[j++] = f[5]; values[j++] = f[6]; values[j++] = Number(f[7]); values[j++] = f[8] === '' ? null : Number(f[8]); values[j++] = Number(f[9]);
-  }
-  return values;
+const chunk = new Array(CHUNK * ${COLUMNS});
+const row = new Array(${COLUMNS});
+// A batch arrives as one string and one Float64Array, both moved rather than cloned per value:
+// the string holds id, model, source, inputs and outputs of each row (fields separated by US,
+// rows by RS); the array holds version, at, latency, confidence (NaN = none) and the flag, five
+// per row (no number is printed and parsed again). They are cut into the bound parameters of
+// one CHUNK-row INSERT at a time (two reused arrays: no per-row array, no slice).
+let p = 0;
+function fill(out, o, text, nums, r) {
+  let e = text.indexOf('\u001f', p); out[o] = text.slice(p, e); p = e + 1;
+  e = text.indexOf('\u001f', p); out[o + 1] = text.slice(p, e); p = e + 1;
+  e = text.indexOf('\u001f', p); out[o + 4] = text.slice(p, e); p = e + 1;
+  e = text.indexOf('\u001f', p); out[o + 5] = text.slice(p, e); p = e + 1;
+  e = text.indexOf('\u001e', p); if (e < 0) e = text.length; out[o + 6] = text.slice(p, e); p = e + 1;
+  const n = r * 5;
+  const c = nums[n + 3];
+  out[o + 2] = nums[n]; out[o + 3] = nums[n + 1]; out[o + 7] = nums[n + 2]; out[o + 8] = c === c ? c : null; out[o + 9] = nums[n + 4];
 }
+const insert = db.transaction((text, nums, rows) => {
+  p = 0;
+  let i = 0;
+  for (; i + CHUNK <= rows; i += CHUNK) {
+    for (let r = 0; r < CHUNK; r++) fill(chunk, r * ${COLUMNS}, text, nums, i + r);
+    many.run(chunk);
+  }
+  for (; i < rows; i++) {
+    fill(row, 0, text, nums, i);
+    one.run(row);
+  }
+});
 parentPort.on('message', (m) => {
   if (m.close) { db.close(); process.exit(0); }
   try {
-    insert.immediate(parse(m.text));
+    insert.immediate(m.text, new Float64Array(m.nums), m.rows);
     parentPort.postMessage({ id: m.id, ok: true });
   } catch (e) {
     parentPort.postMessage({ id: m.id, ok: false, code: e && e.code, message: String(e && e.message || e) });
@@ -104,20 +134,20 @@ class SqliteWorkerSink implements LogSink {
     this.#worker.on('exit', () => fail(new Error('the prediction log writer thread exited')));
   }
 
-  write(rows: readonly PredictionRow[]): Promise<void> {
+  batch(): LogBatch {
+    return new TextBatch(this);
+  }
+
+  /** Send one batch of `rows` rows to the writer thread (`nums` is moved, not copied). */
+  send(text: string, nums: Float64Array, rows: number): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
-    if (rows.length === 0) return Promise.resolve();
-    let text = '';
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as PredictionRow;
-      text += (i > 0 ? ROW : '') + r.id + FIELD + r.model + FIELD + r.version + FIELD + r.at + FIELD + r.source + FIELD + r.inputs + FIELD + r.outputs
-        + FIELD + r.latencyMs + FIELD + (r.confidence === null ? '' : r.confidence) + FIELD + (r.lowConfidence ? '1' : '0');
-    }
+    if (rows === 0) return Promise.resolve();
     const id = this.#next++;
     return new Promise<void>((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, text });
+      const buffer = nums.buffer as ArrayBuffer;
+      this.#worker.postMessage({ id, text, nums: buffer, rows }, [buffer]);
     });
   }
 
@@ -128,4 +158,29 @@ class SqliteWorkerSink implements LogSink {
     this.#worker.postMessage({ close: true });
     await exited;
   }
+}
+
+/** Rows appended to one string and one Float64Array as they are added (see WORKER_CODE for the layout). */
+class TextBatch implements LogBatch {
+  readonly #sink: SqliteWorkerSink;
+  #text = '';
+  #nums = new Float64Array(5 * 256);
+  #rows = 0;
+  constructor(sink: SqliteWorkerSink) { this.#sink = sink; }
+  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void {
+    this.#text += (this.#rows > 0 ? ROW : '') + id + FIELD + model + FIELD + source + FIELD + inputs + FIELD + outputs;
+    let n = this.#rows++ * 5;
+    if (n + 5 > this.#nums.length) {
+      const grown = new Float64Array(this.#nums.length * 2);
+      grown.set(this.#nums);
+      this.#nums = grown;
+    }
+    const nums = this.#nums;
+    nums[n++] = version;
+    nums[n++] = at;
+    nums[n++] = latencyMs;
+    nums[n++] = confidence ?? Number.NaN;
+    nums[n] = lowConfidence ? 1 : 0;
+  }
+  send(): Promise<void> { return this.#sink.send(this.#text, this.#nums.subarray(0, this.#rows * 5).slice(), this.#rows); }
 }
