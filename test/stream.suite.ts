@@ -66,6 +66,17 @@ async function metricsMatching(port: number, patterns: readonly RegExp[], timeou
   }
 }
 
+/** The first log line of `c` containing `text`, waiting for it (bounded). */
+async function logLine(c: Consumer, text: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = c.log.find((l) => l.includes(text));
+    if (line !== undefined) return line;
+    assert.ok(Date.now() < deadline, `no log line with ${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export function streamSuite(makeBroker: () => TestBroker): void {
   const broker = makeBroker();
   const kind = broker.kind;
@@ -205,7 +216,7 @@ export function streamSuite(makeBroker: () => TestBroker): void {
       const out = await broker.collect(n.output);
       const ids = Array.from({ length: 2000 }, (_, i) => `s-${i}`);
       const a = await consumer(n, 'a', ['--max-batch', '16']);
-      let b = await consumer(n, 'b', ['--max-batch', '16']);
+      const b = await consumer(n, 'b', ['--max-batch', '16']);
       let killed = false;
       await publishWindowed(broker, n.input, ids, out, 400, async () => {
         if (!killed && out.messages.length >= 500) {
@@ -214,15 +225,18 @@ export function streamSuite(makeBroker: () => TestBroker): void {
           assert.equal(status.code, 0, status.stderr);
           const consumers = (JSON.parse(status.stdout) as { consumers: { consumer: string }[] }).consumers.map((x) => x.consumer);
           assert.deepEqual(consumers, ['a', 'b']);
-          await stop(b, 'SIGKILL');
-          // MQTT sessions belong to a client id: b's unacknowledged messages come back when b does.
-          if (kind === 'mqtt') b = await consumer(n, 'b', ['--max-batch', '16']);
+          // Not restarted: a takes over what b held (XAUTOCLAIM, ack wait, MQTT session takeover).
+          assert.equal(await stop(b, 'SIGKILL'), 'SIGKILL');
         }
       });
       await out.until((m) => counts(m).size >= ids.length, 'an output for every id');
       assert.ok(killed);
+      if (kind === 'mqtt') {
+        // The survivor resumed b's session under b's client id and ended it.
+        const tookOver = await logLine(a, '"msg":"took over the session of a dead consumer"');
+        assert.match(tookOver, /"dead":"b"/);
+      }
       assert.equal(await stop(a), 0);
-      if (kind === 'mqtt') assert.equal(await stop(b), 0);
       assertExactlyOnce(out.messages, ids);
       await out.close();
     });

@@ -142,7 +142,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
     const metrics = new StreamMetrics();
     const server = metricsPort === undefined ? undefined : await metrics.listen(metricsPort, opts.metricsHost);
     if (server) closers.push(() => server.close());
-    const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state }));
+    const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state, log: logger }));
     const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, scorer: app.scorer, metrics, log: logger, predictionLog }, options);
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping: finishing in-flight batches');
