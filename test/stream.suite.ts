@@ -2,7 +2,8 @@
  * The shared stream test suite: every broker adapter runs the same cases against the real
  * broker through real `ferry stream run` processes — delivery (with reference predictions
  * and metrics), dead letters, SIGKILL and restart with exactly one output per input id,
- * scale-out with a consumer killed mid-stream, and graceful SIGTERM.
+ * scale-out with a consumer killed mid-stream and not restarted (the others take its messages
+ * over), a killed member started again while the others take over, and graceful SIGTERM.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -237,6 +238,29 @@ export function streamSuite(makeBroker: () => TestBroker): void {
         assert.match(tookOver, /"dead":"b"/);
       }
       assert.equal(await stop(a), 0);
+      assertExactlyOnce(out.messages, ids);
+      await out.close();
+    });
+
+    test('a killed member started again while the others take over: still exactly one output per id', async () => {
+      const n = setup('back');
+      const out = await broker.collect(n.output);
+      const ids = Array.from({ length: 1500 }, (_, i) => `r-${i}`);
+      const a = await consumer(n, 'a', ['--max-batch', '16']);
+      let b = await consumer(n, 'b', ['--max-batch', '16']);
+      let killed = false;
+      await publishWindowed(broker, n.input, ids, out, 400, async () => {
+        if (!killed && out.messages.length >= 400) {
+          killed = true;
+          assert.equal(await stop(b, 'SIGKILL'), 'SIGKILL');
+          // Whichever gets b's messages (b itself, or a taking them over), none is lost or doubled.
+          b = await consumer(n, 'b', ['--max-batch', '16']);
+        }
+      });
+      await out.until((m) => counts(m).size >= ids.length, 'an output for every id');
+      assert.ok(killed);
+      assert.equal(await stop(a), 0);
+      assert.equal(await stop(b), 0);
       assertExactlyOnce(out.messages, ids);
       await out.close();
     });

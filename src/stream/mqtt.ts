@@ -228,7 +228,8 @@ class MqttSource implements StreamSource {
         if (await this.#state.exists(heartbeatKey(this.#url, group, dead)) === 1) continue;
         this.#options.log?.info({ dead }, 'taking over the session of a consumer whose heartbeat expired');
         const drained = await this.#takeOver(dead, lock, token);
-        this.#options.log?.info({ dead, messages: drained }, 'took over the session of a dead consumer');
+        if (drained === null) this.#options.log?.info({ dead }, 'takeover stopped: the session was taken back (the consumer returned) or the connection was lost; retried while the consumer stays silent');
+        else this.#options.log?.info({ dead, messages: drained }, 'took over the session of a dead consumer');
       } finally {
         await this.#state.eval(RELEASE_LOCK, 1, lock, token).catch(() => undefined);
       }
@@ -238,9 +239,11 @@ class MqttSource implements StreamSource {
   /**
    * Take over a dead member: first its output sessions (their stored QoS 2 publishes are
    * resent, so keys it claimed are delivered), then its input session, drained through our
-   * own queue. Throws (leaving everything for a later attempt) if a session is taken back.
+   * own queue. The number of messages drained; null if the input session was lost (see
+   * #drainInput). Throws if stored outputs cannot be confirmed. Either way nothing of the
+   * member is forgotten, and a later beat tries again while its heartbeat stays absent.
    */
-  async #takeOver(dead: string, lock: string, token: string): Promise<number> {
+  async #takeOver(dead: string, lock: string, token: string): Promise<number | null> {
     const { group } = this.#options;
     const refresh = () => this.#state.eval(REFRESH_LOCK, 1, lock, token, String(LOCK_MS)).then((n) => {
       if (Number(n) !== 1) throw unavailable(this.#url, 'the takeover lock was lost (another consumer took over)');
@@ -252,6 +255,7 @@ class MqttSource implements StreamSource {
       await refresh();
     }
     const drained = await this.#drainInput(dead, refresh);
+    if (drained === null) return null;
     await this.#state.multi().srem(membersKey(this.#url, group), dead).del(heartbeatKey(this.#url, group, dead)).del(sinksKey(group, dead)).exec();
     return drained;
   }
@@ -272,8 +276,12 @@ class MqttSource implements StreamSource {
     }
   }
 
-  /** Resume a dead member's input session, stop its subscription, and drain what it holds. */
-  async #drainInput(dead: string, refresh: () => Promise<void>): Promise<number> {
+  /**
+   * Resume a dead member's input session, stop its subscription, and drain what it holds.
+   * The number of messages drained, or null if the connection was lost (usually: the member
+   * returned and took its session back, as Mosquitto closes the older connection).
+   */
+  async #drainInput(dead: string, refresh: () => Promise<void>): Promise<number | null> {
     const { group, maxBatch } = this.#options;
     let outstanding = 0;
     let received = 0;
@@ -298,8 +306,10 @@ class MqttSource implements StreamSource {
       await client.unsubscribeAsync(`$share/${group}/${this.#url.name}`);
       let refreshed = Date.now();
       for (;;) {
-        // Taken back by the dead member returning (or lost): stop; what we got is deduped on redelivery.
-        if (!client.connected || this.#closed) throw unavailable(this.#url, `the session of ${dead} was taken back or lost during the takeover`);
+        if (this.#closed) throw unavailable(this.#url, `the takeover of ${dead} was stopped: this consumer is closing`);
+        // Taken back by the member itself (Mosquitto closes the older connection) or lost: stop.
+        // What we already got is deduped when it is delivered again; a later beat retries if the member stays silent.
+        if (!client.connected) return null;
         if (outstanding === 0 && Date.now() - lastActivity >= QUIET_MS) break;
         if (Date.now() - refreshed >= 1000) {
           await refresh();
