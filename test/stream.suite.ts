@@ -2,7 +2,8 @@
  * The shared stream test suite: every broker adapter runs the same cases against the real
  * broker through real `ferry stream run` processes — delivery (with reference predictions
  * and metrics), dead letters, SIGKILL and restart with exactly one output per input id,
- * scale-out with a consumer killed mid-stream, and graceful SIGTERM.
+ * scale-out with a consumer killed mid-stream and not restarted (the others take its messages
+ * over), a killed member started again while the others take over, and graceful SIGTERM.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -62,6 +63,17 @@ async function metricsMatching(port: number, patterns: readonly RegExp[], timeou
   for (;;) {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     if (patterns.every((p) => p.test(text)) || Date.now() > deadline) return text;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The first log line of `c` containing `text`, waiting for it (bounded). */
+async function logLine(c: Consumer, text: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = c.log.find((l) => l.includes(text));
+    if (line !== undefined) return line;
+    assert.ok(Date.now() < deadline, `no log line with ${text}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -205,7 +217,7 @@ export function streamSuite(makeBroker: () => TestBroker): void {
       const out = await broker.collect(n.output);
       const ids = Array.from({ length: 2000 }, (_, i) => `s-${i}`);
       const a = await consumer(n, 'a', ['--max-batch', '16']);
-      let b = await consumer(n, 'b', ['--max-batch', '16']);
+      const b = await consumer(n, 'b', ['--max-batch', '16']);
       let killed = false;
       await publishWindowed(broker, n.input, ids, out, 400, async () => {
         if (!killed && out.messages.length >= 500) {
@@ -214,15 +226,41 @@ export function streamSuite(makeBroker: () => TestBroker): void {
           assert.equal(status.code, 0, status.stderr);
           const consumers = (JSON.parse(status.stdout) as { consumers: { consumer: string }[] }).consumers.map((x) => x.consumer);
           assert.deepEqual(consumers, ['a', 'b']);
-          await stop(b, 'SIGKILL');
-          // MQTT sessions belong to a client id: b's unacknowledged messages come back when b does.
-          if (kind === 'mqtt') b = await consumer(n, 'b', ['--max-batch', '16']);
+          // Not restarted: a takes over what b held (XAUTOCLAIM, ack wait, MQTT session takeover).
+          assert.equal(await stop(b, 'SIGKILL'), 'SIGKILL');
+        }
+      });
+      await out.until((m) => counts(m).size >= ids.length, 'an output for every id');
+      assert.ok(killed);
+      if (kind === 'mqtt') {
+        // The survivor resumed b's session under b's client id and ended it.
+        const tookOver = await logLine(a, '"msg":"took over the session of a dead consumer"');
+        assert.match(tookOver, /"dead":"b"/);
+      }
+      assert.equal(await stop(a), 0);
+      assertExactlyOnce(out.messages, ids);
+      await out.close();
+    });
+
+    test('a killed member started again while the others take over: still exactly one output per id', async () => {
+      const n = setup('back');
+      const out = await broker.collect(n.output);
+      const ids = Array.from({ length: 1500 }, (_, i) => `r-${i}`);
+      const a = await consumer(n, 'a', ['--max-batch', '16']);
+      let b = await consumer(n, 'b', ['--max-batch', '16']);
+      let killed = false;
+      await publishWindowed(broker, n.input, ids, out, 400, async () => {
+        if (!killed && out.messages.length >= 400) {
+          killed = true;
+          assert.equal(await stop(b, 'SIGKILL'), 'SIGKILL');
+          // Whichever gets b's messages (b itself, or a taking them over), none is lost or doubled.
+          b = await consumer(n, 'b', ['--max-batch', '16']);
         }
       });
       await out.until((m) => counts(m).size >= ids.length, 'an output for every id');
       assert.ok(killed);
       assert.equal(await stop(a), 0);
-      if (kind === 'mqtt') assert.equal(await stop(b), 0);
+      assert.equal(await stop(b), 0);
       assertExactlyOnce(out.messages, ids);
       await out.close();
     });

@@ -74,6 +74,8 @@ export interface SourceOptions {
   readonly maxDeliver: number;
   /** Redis URL of the idempotency store, for brokers without their own (MQTT). */
   readonly stateUrl: string;
+  /** Where the adapter reports background work (MQTT session takeovers); optional. */
+  readonly log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
 export interface SinkOptions {

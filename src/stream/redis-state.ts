@@ -34,8 +34,11 @@ export function connectState(stateUrl: string): Promise<Redis> {
 
 const heartbeatPrefix = (url: StreamUrl, group: string) => `ferry:stream:hb:${url.scheme}:${url.name}:${group}:`;
 
+/** The Redis key holding one consumer's heartbeat (gone once it expires). */
+export const heartbeatKey = (url: StreamUrl, group: string, consumer: string) => `${heartbeatPrefix(url, group)}${consumer}`;
+
 export async function writeHeartbeat(redis: Redis, url: StreamUrl, beat: ConsumerHeartbeat, ttlMs: number): Promise<void> {
-  await redis.set(`${heartbeatPrefix(url, beat.group)}${beat.consumer}`, JSON.stringify(beat), 'PX', Math.max(1, Math.round(ttlMs)));
+  await redis.set(heartbeatKey(url, beat.group, beat.consumer), JSON.stringify(beat), 'PX', Math.max(1, Math.round(ttlMs)));
 }
 
 /** Heartbeats of live consumers of a group (expired ones are gone). */

@@ -168,8 +168,13 @@ export function mqttBroker(): TestBroker {
       }
       for (const name of names) {
         await delPattern(redis, `ferry:stream:idem:mqtt:${name}:*`);
-        for (const { group } of groups) await delPattern(redis, `ferry:stream:hb:mqtt:${name}:${group}:*`);
+        for (const { group } of groups) {
+          await delPattern(redis, `ferry:stream:hb:mqtt:${name}:${group}:*`);
+          await delPattern(redis, `ferry:stream:mqtt-takeover:${name}:${group}:*`);
+          await redis.del(`ferry:stream:mqtt-members:${name}:${group}`);
+        }
       }
+      for (const { group, consumers } of groups) for (const consumer of consumers) await redis.del(`ferry:stream:mqtt-sinks:${safe(group)}:${safe(consumer)}`);
       for (const c of clients) await c.endAsync().catch(() => undefined);
       await pub?.endAsync();
       redis.disconnect();

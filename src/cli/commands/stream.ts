@@ -65,7 +65,7 @@ export function streamCommand(program: Command, ctx: CliContext): void {
     .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port (0 = any free port)')
     .option('--metrics-host <host>', 'address the metrics endpoint binds (0.0.0.0 in a pod)', '127.0.0.1')
     .option('--poll-interval <ms>', 'how often alias moves in the registry are checked', '2000')
-    .option('--heartbeat-ms <ms>', 'how often this consumer reports itself to `ferry stream status`', '5000')
+    .option('--heartbeat-ms <ms>', 'how often this consumer reports itself to `ferry stream status`; MQTT: a consumer silent for three periods is taken over by another', '5000')
     .option('--runtime-workers <n>', 'worker threads for the model (0 = main thread)', '1')
     .option('--log-predictions [share]', 'log scored messages to the prediction log (share of micro-batches, default 1); outputs then carry prediction_id; see docs/monitoring.md')
     .action((ref: string, opts: RunOptions) => runStream(ctx, ref, opts));
@@ -142,7 +142,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
     const metrics = new StreamMetrics();
     const server = metricsPort === undefined ? undefined : await metrics.listen(metricsPort, opts.metricsHost);
     if (server) closers.push(() => server.close());
-    const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state }));
+    const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state, log: logger }));
     const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, scorer: app.scorer, metrics, log: logger, predictionLog }, options);
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping: finishing in-flight batches');
