@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import { asFerryError, ferry, FerryError } from '../core/errors.js';
-import type { RegistryDb } from '../registry/registry-db.js';
+import { ferry, FerryError } from '../core/errors.js';
+import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import type { BatchJob, BatchRun, Checkpoint, JobSpec, RunCounts, RunSpec, RunStatus } from './types.js';
 
 type JobsTable = { name: string; spec: string; high_water: string | null; cron: string | null; origin: string; created_at: string; updated_at: string };
@@ -195,13 +195,8 @@ export class BatchStore {
     return this.#guard(() => this.#db.transaction().execute(fn));
   }
 
-  async #guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof FerryError) throw err;
-      throw this.#sql.mapError(err) ?? asFerryError(err);
-    }
+  #guard<T>(fn: () => Promise<T>): Promise<T> {
+    return guarded(this.#sql, fn);
   }
 }
 

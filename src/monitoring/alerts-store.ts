@@ -4,9 +4,8 @@
  */
 import type { Generated, Kysely } from 'kysely';
 import { ferry } from '../core/errors.js';
-import type { RegistryDb } from '../registry/registry-db.js';
+import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import type { RegistryDatabase } from '../registry/schema.js';
-import { guarded } from './prediction-log.js';
 
 export type AlertRulesTable = {
   name: string;

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { RegistryDb } from '../registry/registry-db.js';
-import { guarded, logDb } from './prediction-log.js';
+import { guarded, type RegistryDb } from '../registry/registry-db.js';
+import { logDb } from './prediction-log.js';
 
 /** Ground truth for one logged prediction. `actual: null` removes a label given before. */
 export interface FeedbackItem {

@@ -1,7 +1,6 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
-import { asFerryError } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
-import type { RegistryDb } from '../registry/registry-db.js';
+import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import type { RegistryDatabase } from '../registry/schema.js';
 import { unpackRow } from './log-encode.js';
 
@@ -116,14 +115,6 @@ export function logDb(db: RegistryDb): Kysely<RegistryDatabase & PredictionLogTa
   return db.kysely.withTables<PredictionLogTables>();
 }
 
-/** Run a query with driver errors mapped to the catalog (busy, unavailable, storage full). */
-export async function guarded<T>(db: RegistryDb, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw db.mapError(err) ?? asFerryError(err);
-  }
-}
 
 const INSERT_CHUNK = 200;
 const INSERT_COLUMNS = '(id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence)';

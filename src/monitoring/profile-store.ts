@@ -6,12 +6,11 @@ import type { Kysely } from 'kysely';
 import type { Ferry } from '../app.js';
 import { ferry } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
-import type { RegistryDb } from '../registry/registry-db.js';
+import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import type { RegistryDatabase } from '../registry/schema.js';
 import type { ModelVersion } from '../registry/types.js';
 import { planInputs } from '../scoring/input-plan.js';
 import type { LoadedModel } from '../scoring/scorer.js';
-import { guarded } from './prediction-log.js';
 import { buildProfile, mergeProfiles, outputColumns, type Profile } from './profile.js';
 
 export type ReferenceProfilesTable = {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { FerryError } from '../core/errors.js';
+import { asFerryError, FerryError } from '../core/errors.js';
 import type { Dialect } from './migrations.js';
 import type { RegistryDatabase } from './schema.js';
 
@@ -17,4 +17,14 @@ export interface RegistryDb {
   readonly sqlite?: { readonly path: string; readonly busyTimeoutMs: number } | undefined;
   /** Map a driver error to the catalog (busy, unavailable, storage full), or undefined to keep it. */
   mapError(err: unknown): FerryError | undefined;
+}
+
+/** Run a query on a registry database with driver errors mapped to the catalog (busy, unavailable, storage full). */
+export async function guarded<T>(db: RegistryDb, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof FerryError) throw err;
+    throw db.mapError(err) ?? asFerryError(err);
+  }
 }
