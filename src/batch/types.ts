@@ -31,25 +31,29 @@ export interface RunCounts {
   readonly skipped: number;
 }
 
-/** Everything a run needs; stored with the run so `resume` repeats it exactly. */
-export interface RunSpec {
-  /** The logical run id written into output rows (the same for every shard). */
-  readonly runId: string;
-  readonly modelRef: string;
-  /** Resolved when the run was created: a resumed run scores with the same version. */
-  readonly model: string;
-  readonly version: number;
+/** Where a run or job reads and writes, and which columns it carries through. */
+export interface IoSpec {
   readonly input: string;
   readonly query?: string;
   readonly inputFormat?: string;
-  /** The files matched when the run started (globs and folders are expanded once). */
-  readonly files?: readonly string[];
   readonly output: string;
   readonly outputFormat?: string;
   readonly rejects?: string;
   readonly key: readonly string[];
   readonly passthrough: readonly string[];
   readonly inputColumns?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Everything a run needs; stored with the run so `resume` repeats it exactly. */
+export interface RunSpec extends IoSpec {
+  /** The logical run id written into output rows (the same for every shard). */
+  readonly runId: string;
+  readonly modelRef: string;
+  /** Resolved when the run was created: a resumed run scores with the same version. */
+  readonly model: string;
+  readonly version: number;
+  /** The files matched when the run started (globs and folders are expanded once). */
+  readonly files?: readonly string[];
   readonly outputs?: readonly string[];
   readonly chunkSize: number;
   readonly workers: number;
@@ -84,17 +88,8 @@ export interface BatchRun {
 }
 
 /** A named, incremental job: a run template plus the watermark column. */
-export interface JobSpec {
+export interface JobSpec extends IoSpec {
   readonly model: string;
-  readonly input: string;
-  readonly query?: string;
-  readonly inputFormat?: string;
-  readonly output: string;
-  readonly outputFormat?: string;
-  readonly rejects?: string;
-  readonly key: readonly string[];
-  readonly passthrough: readonly string[];
-  readonly inputColumns?: Readonly<Record<string, readonly string[]>>;
   readonly watermark?: string;
   readonly chunkSize?: number;
   readonly workers?: number;

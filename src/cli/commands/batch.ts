@@ -13,7 +13,8 @@ import { ferry } from '../../core/errors.js';
 import { logShare } from '../../monitoring/log-share.js';
 import { collect, collectList, parseInputColumns, print, printJson, table, wantsJson, type CliContext } from '../context.js';
 
-interface RunFlags {
+/** Options `batch run` and `batch job create` share: where to read and write, which columns to carry. */
+interface IoFlags {
   input: string;
   output: string;
   query?: string;
@@ -22,6 +23,9 @@ interface RunFlags {
   key?: string[];
   passthrough?: string[];
   inputColumns?: string[];
+}
+
+interface RunFlags extends IoFlags {
   outputs?: string[];
   chunkSize: string;
   workers: string;
@@ -33,16 +37,8 @@ interface RunFlags {
   logPredictions?: string | boolean;
 }
 
-interface JobFlags {
+interface JobFlags extends IoFlags {
   model: string;
-  input: string;
-  output: string;
-  query?: string;
-  inputFormat?: string;
-  outputFormat?: string;
-  key?: string[];
-  passthrough?: string[];
-  inputColumns?: string[];
   watermark?: string;
   rejects?: string;
   chunkSize?: string;
