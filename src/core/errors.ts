@@ -146,6 +146,10 @@ export const errorCatalog = {
   FERRY_E_PROMOTION_REFUSED: spec(409, FAILED_PRECONDITION, X.CONFLICT, '{model}:{version} was not promoted to @{alias}; failed gate(s): {failed}. The alias is unchanged.'),
   FERRY_E_ALERT_RULE_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Alert rule is not valid: {detail}.'),
   FERRY_E_ALERT_RULE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'There is no alert rule "{rule}". Run `ferry alerts list` to see the rules.'),
+
+  // --- hardening: limits on what a caller can make the server hold (issue #18) ---
+  // (add this area's codes directly below this line)
+  FERRY_E_REQUEST_LIMIT: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, 'Invalid {protocol} request: it has {count} {what}, more than the limit of {limit}.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;
