@@ -146,6 +146,12 @@ export const errorCatalog = {
   FERRY_E_PROMOTION_REFUSED: spec(409, FAILED_PRECONDITION, X.CONFLICT, '{model}:{version} was not promoted to @{alias}; failed gate(s): {failed}. The alias is unchanged.'),
   FERRY_E_ALERT_RULE_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Alert rule is not valid: {detail}.'),
   FERRY_E_ALERT_RULE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'There is no alert rule "{rule}". Run `ferry alerts list` to see the rules.'),
+
+  // --- explanations (issue #14) ---
+  // (add this area's codes directly below this line)
+  FERRY_E_EXPLAIN_UNSUPPORTED: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, '{model} cannot be explained: {detail}. See docs/explain.md for which models get exact, linear or sampled explanations.'),
+  FERRY_E_EXPLAIN_SPACE: spec(400, INVALID_ARGUMENT, X.USAGE, 'Output space "{space}" is not available for {model}: {detail}. Available: {spaces}.'),
+  FERRY_E_EXPLAIN_BACKGROUND: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Explaining {model} needs background rows: {detail}. Pass --background <file>, or store a reference profile (`ferry profile {model} <data>`).'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;
