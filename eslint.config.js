@@ -31,12 +31,14 @@ export default tseslint.config(
   },
   // Layering: the core knows nothing above it; runtimes and stores know only the core;
   // only the CLI (and later the servers) sit on top.
-  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('registry', ['scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
+  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  layerRule('registry', ['scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
   layerRule('scoring', ['data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
+  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  // explain: explanations read runtimes' model structures; the scoring layer calls them.
+  layerRule('explain', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
   // batch sits on the scoring core and the data layer; servers and the CLI call it, not the reverse.
   layerRule('batch', ['cli', 'serving', 'stream']),
   // stream: the same, for message brokers.

@@ -150,6 +150,12 @@ export const errorCatalog = {
   // --- hardening: limits on what a caller can make the server hold (issue #18) ---
   // (add this area's codes directly below this line)
   FERRY_E_REQUEST_LIMIT: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, 'Invalid {protocol} request: it has {count} {what}, more than the limit of {limit}.'),
+
+  // --- explanations ---
+  // (add this area's codes directly below this line)
+  FERRY_E_EXPLAIN_UNSUPPORTED: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, '{model} cannot be explained: {detail}. See docs/explain.md for which models get exact, linear or sampled explanations.'),
+  FERRY_E_EXPLAIN_SPACE: spec(400, INVALID_ARGUMENT, X.USAGE, 'Output space "{space}" is not available for {model}: {detail}. Available: {spaces}.'),
+  FERRY_E_EXPLAIN_BACKGROUND: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Explaining {model} needs background rows: {detail}. Pass --background <file>, or store a reference profile (`ferry profile {model} <data>`).'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;
