@@ -10,7 +10,8 @@ import { isFerryError } from '../src/core/errors.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import type { RuntimeFactory } from '../src/runtimes/model-runtime.js';
 import { isPickle, refusalFor } from '../src/runtimes/unsafe-formats.js';
-import { ferryCli, FERRY_BIN, FIXTURES, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { FIXTURES, ROOT, tempDir } from './helpers/env.js';
 
 const UNSAFE = join(ROOT, 'fixtures/unsafe');
 const unsafeFiles = readdirSync(UNSAFE).filter((n) => n !== 'README.md').sort();
@@ -118,16 +119,15 @@ describe('ferry register: detection and refusal end to end', () => {
   const tmp = tempDir();
   const env = { FERRY_HOME: join(tmp.dir, 'home') };
   after(() => tmp.cleanup());
-  const built = !existsSync(FERRY_BIN) && 'bin/ferry.js not built';
 
-  it('registers a LightGBM text model without --format', { skip: built }, async () => {
-    const reg = await ferryCli(['register', join(ROOT, 'fixtures/lightgbm/multiclass/model.txt'), '--name', 'lgb'], env);
+  it('registers a LightGBM text model without --format', async () => {
+    const reg = await runCli(['register', join(ROOT, 'fixtures/lightgbm/multiclass/model.txt'), '--name', 'lgb'], env);
     assert.equal(reg.code, 0, reg.stderr);
     assert.match(reg.stdout, /lightgbm/);
   });
 
-  it('refuses a joblib file with the explanation', { skip: built }, async () => {
-    const reg = await ferryCli(['register', join(UNSAFE, 'sklearn.joblib.zlib'), '--name', 'pkl'], env);
+  it('refuses a joblib file with the explanation', async () => {
+    const reg = await runCli(['register', join(UNSAFE, 'sklearn.joblib.zlib'), '--name', 'pkl'], env);
     assert.notEqual(reg.code, 0);
     assert.match(reg.stderr, /FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED|arbitrary code/);
     assert.match(reg.stderr, /skl2onnx/);
