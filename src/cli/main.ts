@@ -11,6 +11,7 @@ import { compareCommand } from './commands/compare.js';
 import { demoCommand } from './commands/demo.js';
 import { monitorDriftCommand } from './commands/drift.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { exportCommand } from './commands/export.js';
 import { feedbackCommand } from './commands/feedback.js';
 import { gcCommand } from './commands/gc.js';
 import { modelsCommand } from './commands/models.js';
@@ -56,6 +57,9 @@ const COMMANDS = [
   promoteCommand,
   bestCommand,
   alertsCommand,
+
+  // edge export
+  exportCommand,
 
   demoCommand,
 ];

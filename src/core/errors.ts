@@ -146,6 +146,11 @@ export const errorCatalog = {
   FERRY_E_PROMOTION_REFUSED: spec(409, FAILED_PRECONDITION, X.CONFLICT, '{model}:{version} was not promoted to @{alias}; failed gate(s): {failed}. The alias is unchanged.'),
   FERRY_E_ALERT_RULE_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Alert rule is not valid: {detail}.'),
   FERRY_E_ALERT_RULE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'There is no alert rule "{rule}". Run `ferry alerts list` to see the rules.'),
+
+  // --- edge export ---
+  FERRY_E_EXPORT_UNSUPPORTED: spec(422, UNIMPLEMENTED, X.BAD_INPUT, 'Cannot export {model} ({format}) to --target {target}: {reason}'),
+  FERRY_E_EXPORT_PARITY: spec(500, INTERNAL, X.INTERNAL, 'The {target} export of {model} does not give the server\'s predictions: {detail}. The export was not written; please report this with the model and the sample rows.'),
+  FERRY_E_EXPORT_TOO_LARGE: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, 'The {target} export of {model} is {size} bytes gzipped, over --max-size {limit}. Nothing was written; raise the budget or export a smaller model.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

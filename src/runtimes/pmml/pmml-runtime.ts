@@ -70,7 +70,8 @@ function outputDtype(dataType: DataType): DType {
   return isNumeric(dataType) ? 'float64' : 'string';
 }
 
-class PmmlModel implements ModelRuntime {
+/** A compiled document as a runtime; the edge export compiles the document it ships into one. */
+export class PmmlModel implements ModelRuntime {
   readonly format = 'pmml';
   readonly #doc: CompiledDocument;
   readonly #signature: ModelSignature;
