@@ -1,10 +1,10 @@
 import type { EdgeEvaluator } from '../types.js';
-import { loadDocument, PmmlModel } from '../../../runtimes/pmml/pmml-runtime.js';
+import { loadPmmlModel } from '../../../runtimes/pmml/pmml-model.js';
 
 /**
  * PMML: the document itself is the data (its compiled form is closures, not arrays); the
- * server's compiler and PmmlModel run inside the package.
+ * server's compiler and PMML model run inside the package.
  */
 export const evaluator: EdgeEvaluator = {
-  load: (data, label) => new PmmlModel(loadDocument(data, label), label),
+  load: (data, label) => loadPmmlModel(data, label),
 };
