@@ -36,6 +36,8 @@ export interface ModelDeployment {
 export interface DeploymentsConfig {
   /** How often aliases are checked for moves (ms). */
   readonly pollIntervalMs: number;
+  /** Explicitly requested versions (`/versions/3`) kept loaded per model beyond the configured pointers; the least recently used idle one goes first. */
+  readonly maxOnDemandVersions: number;
   /** Explicit model list; undefined = every registered model with the defaults. */
   readonly models: readonly ModelDeployment[] | undefined;
   readonly defaults: Omit<ModelDeployment, 'name'>;
@@ -57,6 +59,7 @@ export const DEFAULT_DEPLOYMENT: Omit<ModelDeployment, 'name'> = Object.freeze({
 export function singleDeployment(model: string, pointer: string, pollIntervalMs: number): DeploymentsConfig {
   return Object.freeze({
     pollIntervalMs,
+    maxOnDemandVersions: 4,
     models: [Object.freeze({ ...DEFAULT_DEPLOYMENT, name: model, versions: [pointer], route: pointer })],
     defaults: DEFAULT_DEPLOYMENT,
   });
