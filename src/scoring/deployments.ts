@@ -1,9 +1,11 @@
-import type { Ferry } from '../app.js';
 import { ferry, FerryError, quoteList } from '../core/errors.js';
 import { allocate, type Tensor } from '../core/tensor.js';
+import type { Registry } from '../registry/registry.js';
 import type { ModelVersion } from '../registry/types.js';
-import type { LoadedModel } from '../scoring/scorer.js';
-import type { ModelServeConfig, ServeConfig } from './config.js';
+import type { DeploymentsConfig, ModelDeployment } from './deployment-config.js';
+import type { ModelLoader } from './model-loader.js';
+import type { LoadedModel, Scorer } from './scorer.js';
+import { TrafficSplit } from './traffic-split.js';
 
 /** Model states as the repository extension names them. */
 export type ModelState = 'UNKNOWN' | 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
@@ -23,11 +25,15 @@ interface Pointer {
   state: ModelState;
   reason: string;
   loading: Promise<Entry> | undefined;
+  /** False for an explicit version served on demand (`:3` asked by a request, not by the config). */
+  readonly configured: boolean;
+  /** performance.now() of the last lease (least recently used on-demand versions are evicted first). */
+  lastUsed: number;
 }
 
 interface Served {
   readonly name: string;
-  readonly config: ModelServeConfig;
+  readonly config: ModelDeployment;
   readonly pointers: Map<string, Pointer>;
   /** Loaded (or loading) versions, shared by the pointers that name them. */
   readonly entries: Map<number, Promise<Entry>>;
@@ -38,8 +44,10 @@ interface Served {
 /** A version lent to one request; `release` when the request is done. */
 export interface Lease {
   readonly loaded: LoadedModel;
-  /** The pointer that answered (`latest`, an alias, `:3`). */
+  /** The pointer it was leased through (`latest`, an alias, or `:<n>` for an explicit version). */
   readonly pointer: string;
+  /** The model's deployment settings. */
+  readonly deployment: ModelDeployment;
   release(): void;
 }
 
@@ -51,30 +59,38 @@ export interface IndexEntry {
   readonly reason: string;
 }
 
+/** What Deployments reads and loads with. */
+export interface DeploymentsParts {
+  readonly registry: Pick<Registry, 'resolve' | 'store'>;
+  readonly loader: Pick<ModelLoader, 'loadVersion' | 'unload'>;
+  readonly scorer: Pick<Scorer, 'tensors' | 'release'>;
+}
+
 export interface DeploymentsLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
 /**
- * Which model versions this server serves, and their lifecycle: discovery from the
+ * Which model versions a server or stream consumer keeps loaded, and their lifecycle: discovery from the
  * registry, eager or lazy loading, warm-up, readiness, and hot reload when an alias moves.
  * A request leases the version it starts with; a replaced version is closed only after
  * its last lease is released, so in-flight requests finish on it.
  */
 export class Deployments {
-  readonly #app: Ferry;
-  readonly #config: ServeConfig;
+  readonly #parts: DeploymentsParts;
+  readonly #config: DeploymentsConfig;
   readonly #log: DeploymentsLog;
   readonly #served = new Map<string, Served>();
+  readonly #routers = new Map<string, TrafficSplit>();
   readonly #onLoadedChange: (delta: number) => void;
   #poll: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #closed = false;
   #lastRefresh = 0;
 
-  constructor(app: Ferry, config: ServeConfig, log: DeploymentsLog, onLoadedChange: (delta: number) => void = () => undefined) {
-    this.#app = app;
+  constructor(parts: DeploymentsParts, config: DeploymentsConfig, log: DeploymentsLog, onLoadedChange: (delta: number) => void = () => undefined) {
+    this.#parts = parts;
     this.#config = config;
     this.#log = log;
     this.#onLoadedChange = onLoadedChange;
@@ -93,13 +109,32 @@ export class Deployments {
     return [...this.#served.keys()].sort();
   }
 
-  config(model: string): ModelServeConfig {
+  config(model: string): ModelDeployment {
     return this.#get(model).config;
   }
 
-  /** Whether the server can answer: every enabled eager model has its pointers loaded. */
+  /**
+   * The pointer a request without a version goes to: the model's route, or the next target
+   * of its canary split.
+   */
+  route(model: string): string {
+    const config = this.#get(model).config;
+    if (!config.canary || config.canary.length === 0) return config.route;
+    let split = this.#routers.get(model);
+    if (!split) {
+      split = new TrafficSplit(config.canary);
+      this.#routers.set(model, split);
+    }
+    return split.next();
+  }
+
+  /**
+   * Whether the server can answer: every enabled eager model has its configured pointers
+   * loaded. Versions requested on demand never count, so no request can take a replica out
+   * of rotation.
+   */
   get ready(): boolean {
-    return [...this.#served.values()].every((s) => !s.enabled || s.config.load === 'lazy' || [...s.pointers.values()].every((p) => p.state === 'READY'));
+    return [...this.#served.values()].every((s) => !s.enabled || s.config.load === 'lazy' || [...s.pointers.values()].every((p) => !p.configured || p.state === 'READY'));
   }
 
   /** Whether one model (optionally one version or alias) is ready to answer now. */
@@ -111,13 +146,15 @@ export class Deployments {
     return p?.state === 'READY';
   }
 
-  /** The registry version a pointer names now (no loading). */
+  /** The registry version a pointer names now: no loading, and no serving state created. */
   async describe(model: string, pointer?: string): Promise<ModelVersion> {
     const served = this.#get(model);
-    const p = await this.#pointer(served, pointer ?? served.config.route);
+    const requested = pointer ?? served.config.route;
+    const p = served.pointers.get(pointerName(requested)) ?? (/^\d+$/.test(requested) ? undefined : await this.#pointer(served, requested));
+    if (!p) return this.#servable(served, Number(requested));
     if (p.entry) return p.entry.loaded.version;
     if (p.version === undefined) throw ferry('FERRY_E_NO_LIVE_VERSION', { model });
-    return this.#app.registry.resolve(`${model}:${p.version}`);
+    return this.#parts.registry.resolve(`${model}:${p.version}`);
   }
 
   /** Lease the version a request should use: a pointer, a version number, or the model's route. */
@@ -130,10 +167,12 @@ export class Deployments {
     for (let tries = 0; entry.retired && tries < 3; tries++) entry = await this.#ensure(served, p);
     if (entry.leases < 0) throw ferry('FERRY_E_MODEL_NOT_READY', { model, state: 'UNLOADING', reason: '' });
     entry.leases++;
+    p.lastUsed = performance.now();
     let released = false;
     return {
       loaded: entry.loaded,
       pointer: p.name,
+      deployment: served.config,
       release: () => {
         if (released) return;
         released = true;
@@ -167,7 +206,7 @@ export class Deployments {
     await this.refresh();
     let served = this.#served.get(model);
     if (!served) {
-      await this.#app.registry.resolve(model);
+      await this.#parts.registry.resolve(model);
       served = this.#add(model, { ...this.#config.defaults, name: model });
       await this.#syncPointers(served);
     }
@@ -215,14 +254,14 @@ export class Deployments {
   async #refresh(): Promise<void> {
     if (this.#closed) return;
     this.#lastRefresh = performance.now();
-    const wanted = this.#config.models ?? (await this.#app.registry.store.listModels()).map((m) => ({ ...this.#config.defaults, name: m.name }));
+    const wanted = this.#config.models ?? (await this.#parts.registry.store.listModels()).map((m) => ({ ...this.#config.defaults, name: m.name }));
     for (const cfg of wanted) if (!this.#served.has(cfg.name)) this.#add(cfg.name, cfg);
     await Promise.all([...this.#served.values()].map((s) => this.#syncPointers(s).catch((err: unknown) => {
       this.#log.warn({ model: s.name, err }, 'could not read the registry for this model');
     })));
   }
 
-  #add(name: string, config: ModelServeConfig): Served {
+  #add(name: string, config: ModelDeployment): Served {
     const served: Served = { name, config, pointers: new Map(), entries: new Map(), enabled: true };
     this.#served.set(name, served);
     return served;
@@ -234,7 +273,7 @@ export class Deployments {
     for (const [name, version] of targets) {
       let p = served.pointers.get(name);
       if (!p) {
-        p = { name, version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined };
+        p = { name, version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined, configured: true, lastUsed: 0 };
         served.pointers.set(name, p);
         if (served.config.load === 'eager' && served.enabled && this.#poll) this.#ensure(served, p).catch(() => undefined);
         continue;
@@ -258,7 +297,7 @@ export class Deployments {
   }
 
   async #targets(served: Served): Promise<Map<string, number | undefined>> {
-    const store = this.#app.registry.store;
+    const store = this.#parts.registry.store;
     const out = new Map<string, number | undefined>();
     const aliases = await store.listAliases(served.name);
     const latest = await store.latestVersion(served.name);
@@ -271,8 +310,8 @@ export class Deployments {
         if (a) out.set(w, a.version);
       }
     }
-    // Explicit versions requested earlier stay served.
-    for (const [name, p] of served.pointers) if (name.startsWith(':') && !out.has(name)) out.set(name, p.version);
+    // Explicit versions requested earlier stay served (until evicted).
+    for (const [name, p] of served.pointers) if (!p.configured && !out.has(name)) out.set(name, p.version);
     return out;
   }
 
@@ -281,9 +320,12 @@ export class Deployments {
     const existing = served.pointers.get(name);
     if (existing) return existing;
     if (/^\d+$/.test(requested)) {
-      // An explicit version: served on demand once it exists in the registry.
-      const v = await this.#app.registry.resolve(`${served.name}:${requested}`);
-      const p: Pointer = { name, version: v.version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined };
+      // An explicit version the configuration allows: served on demand, evicted when idle and least recently used.
+      const v = await this.#servable(served, Number(requested));
+      const again = served.pointers.get(name);
+      if (again) return again;
+      this.#evictOnDemand(served);
+      const p: Pointer = { name, version: v.version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined, configured: false, lastUsed: performance.now() };
       served.pointers.set(name, p);
       return p;
     }
@@ -291,8 +333,42 @@ export class Deployments {
     if (performance.now() - this.#lastRefresh > 250) await this.refresh();
     const fresh = served.pointers.get(name);
     if (fresh) return fresh;
-    await this.#app.registry.resolve(`${served.name}@${requested}`);
+    await this.#parts.registry.resolve(`${served.name}@${requested}`);
     throw ferry('FERRY_E_MODEL_NOT_SERVED', { model: `${served.name}@${requested}`, models: quoteList(this.models) });
+  }
+
+  /**
+   * A version a request may name explicitly: one a configured pointer serves now, or (when
+   * the model's `versions:` does not list pointers) any version that is not archived, or one
+   * listed by number in `versions:`.
+   */
+  async #servable(served: Served, version: number): Promise<ModelVersion> {
+    const v = await this.#parts.registry.resolve(`${served.name}:${version}`);
+    const targeted = [...served.pointers.values()].some((p) => p.configured && p.version === version);
+    if (targeted) return v;
+    const listed = served.config.versions?.includes(String(version)) ?? false;
+    if (!listed && served.config.versions !== undefined) {
+      throw ferry('FERRY_E_MODEL_NOT_SERVED', { model: `${served.name}:${version}`, models: `${quoteList(this.models)} (versions of "${served.name}" served here: ${quoteList(served.config.versions)})` });
+    }
+    if (!listed && v.archivedAt) throw ferry('FERRY_E_MODEL_NOT_SERVED', { model: `${served.name}:${version}`, models: `${quoteList(this.models)} (version ${version} is archived; list it in the model's versions: to serve it)` });
+    return v;
+  }
+
+  /** Make room for one more on-demand version: drop the least recently used idle ones past the cap. */
+  #evictOnDemand(served: Served): void {
+    const cap = this.#config.maxOnDemandVersions;
+    const onDemand = [...served.pointers.values()].filter((p) => !p.configured).sort((a, b) => a.lastUsed - b.lastUsed);
+    let excess = onDemand.length + 1 - cap;
+    for (const p of onDemand) {
+      if (excess <= 0) break;
+      const busy = (p.entry?.leases ?? 0) > 0 || p.loading !== undefined;
+      if (busy) continue;
+      served.pointers.delete(p.name);
+      if (p.entry) this.#retire(served, p.entry);
+      this.#log.info({ model: served.name, pointer: p.name }, 'on-demand version evicted (least recently used)');
+      excess--;
+    }
+    if (excess > 0) throw ferry('FERRY_E_MODEL_NOT_READY', { model: served.name, state: 'UNAVAILABLE', reason: `: ${cap} explicitly requested versions are busy (max_on_demand_versions)` });
   }
 
   /** The pointer's entry, loading it first if needed. */
@@ -343,8 +419,8 @@ export class Deployments {
   }
 
   async #loadEntry(served: Served, version: number): Promise<Entry> {
-    const v = await this.#app.registry.resolve(`${served.name}:${version}`);
-    const loaded = await this.#app.loader.loadVersion(v);
+    const v = await this.#parts.registry.resolve(`${served.name}:${version}`);
+    const loaded = await this.#parts.loader.loadVersion(v);
     if (served.config.warmup) await this.#warm(loaded);
     this.#onLoadedChange(1);
     this.#log.info({ model: served.name, version }, 'version loaded');
@@ -360,9 +436,9 @@ export class Deployments {
       tensors[spec.name] = { dtype: spec.dtype, shape, data: allocate(spec.dtype, n) };
     }
     try {
-      await this.#app.scorer.tensors(loaded, tensors, { direct: true });
+      await this.#parts.scorer.tensors(loaded, tensors, { direct: true });
     } catch (err) {
-      await this.#app.loader.unload(loaded.version).catch(() => undefined);
+      await this.#parts.loader.unload(loaded.version).catch(() => undefined);
       throw err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: loaded.runtime.format, model: `${loaded.version.model}:${loaded.version.version}`, detail: `warm-up failed: ${String(err)}` });
     }
   }
@@ -377,8 +453,8 @@ export class Deployments {
   #maybeClose(entry: Entry): void {
     if (!entry.retired || entry.leases !== 0) return;
     entry.leases = -1; // closed; never again
-    this.#app.scorer.release(entry.loaded);
-    this.#app.loader.unload(entry.loaded.version).catch(() => undefined);
+    this.#parts.scorer.release(entry.loaded);
+    this.#parts.loader.unload(entry.loaded.version).catch(() => undefined);
     this.#onLoadedChange(-1);
   }
 
