@@ -54,6 +54,10 @@ export interface ServeConfig {
   /** Explicitly requested versions (`/versions/3`) kept loaded per model beyond the configured pointers; the least recently used idle one goes first. */
   readonly maxOnDemandVersions: number;
   readonly auth: boolean;
+  /** A file of API keys (one `<key> [scope,scope]` a line, e.g. a mounted Secret), accepted beside the registry's keys. */
+  readonly apiKeysFile: string | undefined;
+  /** Listening on a non-loopback address without auth was asked for explicitly (`--insecure-no-auth`). */
+  readonly insecureNoAuth: boolean;
   /** Worker threads per loaded model version (inference off the event loop); 0 = on the main thread. */
   readonly runtimeWorkers: number;
   /** Batches expected to compute faster than this (ms) run on the main thread; 0 = always the workers. */
@@ -75,6 +79,8 @@ export interface ServeFlags {
   config?: string | undefined;
   bodyLimit?: string | undefined;
   auth?: boolean | undefined;
+  apiKeysFile?: string | undefined;
+  insecureNoAuth?: boolean | undefined;
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   lazy?: boolean | undefined;
@@ -113,7 +119,7 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
@@ -130,9 +136,17 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     if (!name) throw invalid(`${where}: models[${i}] needs a name`);
     return { name, ...modelFields(raw, `${where}: models[${i}] (${name})`, defaults, ['name']) };
   });
+  const authRaw = file.auth === undefined ? {} : asObject(file.auth, `${where}: auth`);
+  known(authRaw, ['enabled', 'keys_file'], `${where}: auth`);
+  const auth = flags.auth ?? bool(authRaw.enabled, `${where}: auth.enabled`) ?? false;
+  const host = flags.host ?? str(file.host, `${where}: host`) ?? '127.0.0.1';
+  const insecureNoAuth = flags.insecureNoAuth ?? bool(file.insecure_no_auth, `${where}: insecure_no_auth`) ?? false;
+  if (!auth && !insecureNoAuth && !isLoopback(host)) {
+    throw invalid(`listening on ${host} without auth would let anyone on the network predict, move aliases and unload models; turn auth on (serve --auth, keys from \`ferry apikey create\` or --api-keys-file) or, on a network you trust, pass --insecure-no-auth`);
+  }
   const bodyLimit = flags.bodyLimit !== undefined ? int(flags.bodyLimit, '--body-limit', 1024) ?? 0 : int(file.body_limit, `${where}: body_limit`, 1024) ?? 64 * MiB;
   return Object.freeze({
-    host: flags.host ?? str(file.host, `${where}: host`) ?? '127.0.0.1',
+    host,
     port: (flags.port !== undefined ? int(flags.port, '--port', 0, 65535) : int(file.port, `${where}: port`, 0, 65535)) ?? 8080,
     grpcPort: grpcPortFlag !== undefined ? grpcPortFlag : file.grpc_port === null || file.grpc_port === 'off' ? null : int(file.grpc_port, `${where}: grpc_port`, 0, 65535) ?? 8081,
     bodyLimit,
@@ -143,7 +157,9 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     maxOnDemandVersions: int(file.max_on_demand_versions, `${where}: max_on_demand_versions`, 1, 1000) ?? 4,
     runtimeWorkers: (flags.runtimeWorkers !== undefined ? int(flags.runtimeWorkers, '--runtime-workers', 0, 64) : int(file.runtime_workers, `${where}: runtime_workers`, 0, 64)) ?? 1,
     inlineBelowMs: num(file.inline_below_ms, `${where}: inline_below_ms`) ?? 0.5,
-    auth: flags.auth ?? bool(file.auth === undefined ? undefined : asObject(file.auth, `${where}: auth`).enabled, `${where}: auth.enabled`) ?? false,
+    auth,
+    apiKeysFile: flags.apiKeysFile ?? str(authRaw.keys_file, `${where}: auth.keys_file`),
+    insecureNoAuth,
     tls: cert && key ? { cert, key } : undefined,
     models,
     defaults,
@@ -243,6 +259,12 @@ function pointer(v: unknown, where: string): string {
   if (typeof v === 'number' && Number.isInteger(v) && v > 0) return String(v);
   if (typeof v === 'string' && v !== '') return v;
   throw invalid(`${where} must be latest, an alias or a version number`);
+}
+
+/** Whether an address only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
 function invalid(detail: string) {

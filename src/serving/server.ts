@@ -38,7 +38,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   let auth: Auth = openAuth;
   let authRefresh: NodeJS.Timeout | undefined;
   if (config.auth) {
-    const keys = new ApiKeyAuth(app.registry.store);
+    const keys = new ApiKeyAuth(app.registry.store, config.apiKeysFile);
     await keys.refresh();
     authRefresh = setInterval(() => { keys.refresh().catch((err: unknown) => logger.warn({ err }, 'API key refresh failed')); }, config.pollIntervalMs);
     authRefresh.unref();
@@ -72,6 +72,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
       throw err;
     }
   }
+  if (!auth.enabled && config.insecureNoAuth) logger.warn({ host: config.host }, 'listening beyond loopback WITHOUT auth (--insecure-no-auth): anyone who can reach these ports can predict, move aliases and unload models');
   logger.info({ http: address, grpc: grpcPort, models: deployments.models, auth: auth.enabled, tls: config.tls !== undefined }, 'ferry serving');
 
   return {
