@@ -158,6 +158,7 @@ function compileTrees(e: Obj, width: number, classes: readonly (string | number)
   const feature = i32(e.feature, 'estimator.feature', total);
   const threshold = f64(e.threshold, 'estimator.threshold', total, false);
   const value = f64(e.value, 'estimator.value', total * valueWidth, false);
+  const cover = f64(e.cover, 'estimator.cover', total, false);
   const missingLeft = i32(e.missingLeft, 'estimator.missingLeft', total);
   const catIndex = i32(e.catIndex, 'estimator.catIndex', total);
   const catBits = i32(e.catBits, 'estimator.catBits');
@@ -171,7 +172,7 @@ function compileTrees(e: Obj, width: number, classes: readonly (string | number)
     const s = start[t]!;
     const n = start[t + 1]! - s;
     if (n < 1 || s < 0 || s + n > total) throw new DocumentError(`tree ${t} has ${n} nodes`);
-    parts.push(treeParts(t, s, n, { left, right, feature, threshold, value, missingLeft, catIndex, catBits }, width, valueWidth, leafNodes));
+    parts.push(treeParts(t, s, n, { cover, left, right, feature, threshold, value, missingLeft, catIndex, catBits }, width, valueWidth, leafNodes));
   }
   const forest = flatten(parts, 1);
   // Leaf values in the flat layout's leaf order (trees in order, each tree's leaves as numbered in treeParts).
@@ -187,6 +188,7 @@ function compileTrees(e: Obj, width: number, classes: readonly (string | number)
 }
 
 interface NodeArrays {
+  readonly cover: Float64Array;
   readonly left: Int32Array;
   readonly right: Int32Array;
   readonly feature: Int32Array;
@@ -236,13 +238,16 @@ function treeParts(t: number, s: number, n: number, a: NodeArrays, width: number
   const p: TreeParts = {
     numLeaves, numCat: 0, feature: new Array<number>(splits), threshold: new Array<number>(splits), decision: new Array<number>(splits),
     left: new Array<number>(splits), right: new Array<number>(splits), leafValue: new Array<number>(numLeaves).fill(0), catBoundaries: [0], catThreshold: [], linear: undefined,
+    counts: { internal: new Array<number>(splits).fill(0), leaf: new Array<number>(numLeaves).fill(0) },
   };
   for (const i of order) {
     if (leafOf[i]! >= 0) {
       leafNodes.push(s + i);
+      p.counts!.leaf[leafOf[i]!] = a.cover[s + i]!;
       continue;
     }
     const k = splitOf[i]!;
+    p.counts!.internal[k] = a.cover[s + i]!;
     p.feature[k] = a.feature[s + i]!;
     p.left[k] = ref(a.left[s + i]!);
     p.right[k] = ref(a.right[s + i]!);
