@@ -32,7 +32,7 @@ export interface ModelExplainer {
   /** The input column of each feature, in order. */
   readonly names: readonly string[];
   /** Rows × features (float64, NaN = missing) from the model's validated input tensors. */
-  matrix(inputs: Readonly<Record<string, Tensor>>): { x: Float64Array; rows: number };
+  readonly matrix: (inputs: Readonly<Record<string, Tensor>>) => { x: Float64Array; rows: number };
 }
 
 function columnsOf(spec: TensorSpec, width: number): string[] {
