@@ -50,7 +50,7 @@ function assertSame(got: Record<string, unknown>[], want: Record<string, unknown
     const g = byId.get(Number(w.id));
     assert.ok(g, `${where}: row id ${String(w.id)} missing`);
     for (const [k, v] of Object.entries(w)) {
-      const gv = typeof g[k] === 'bigint' ? Number(g[k]) : g[k];
+      const gv: unknown = typeof g[k] === 'bigint' ? Number(g[k]) : g[k];
       if (typeof v === 'number') {
         // REAL comes back as float32 from both databases: compare at float32 precision.
         assert.ok(typeof gv === 'number' && Math.abs(gv - v) <= 1e-6 * Math.max(1, Math.abs(v)), `${where} id ${String(w.id)} ${k}: ${String(gv)} vs ${v}`);
