@@ -1,35 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ferry } from '../core/errors.js';
-import type { ConfidenceSpec } from '../monitoring/log-confidence.js';
+import { DEFAULT_DEPLOYMENT, type CanaryRoute, type DeploymentsConfig, type ModelDeployment } from '../scoring/deployment-config.js';
+import type { ConfidenceSpec } from '../scoring/confidence.js';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '../scoring/batcher.js';
 
-/** One weighted route of a canary split: a pointer (`latest`, an alias or a version number). */
-export interface CanaryRoute {
-  readonly target: string;
-  readonly weight: number;
-}
-
-/** How one model is served. */
-export interface ModelServeConfig {
-  readonly name: string;
-  /** `eager`: load at start; `lazy`: on first request. */
-  readonly load: 'eager' | 'lazy';
-  /** Pointers served: `latest`, aliases, version numbers. Undefined = latest + every alias. */
-  readonly versions: readonly string[] | undefined;
-  /** What a request without a version gets (when no canary is set). */
-  readonly route: string;
-  readonly warmup: boolean;
-  readonly batching: BatchPolicy | undefined;
-  /** Response cache size in bytes; undefined = off. */
-  readonly cacheBytes: number | undefined;
-  readonly canary: readonly CanaryRoute[] | undefined;
-  readonly shadow: { readonly target: string; readonly share: number } | undefined;
-  /** Prediction log: share of requests logged (0..1); undefined = not logged. */
-  readonly log: { readonly sample: number } | undefined;
-  /** Confidence score of a classifier (top-class probability); undefined = found from the signature, not in responses. */
-  readonly confidence: ConfidenceSpec | undefined;
-}
+/** How one model is served (ferry.yaml `models:` entry): the scoring layer's deployment settings. */
+export type ModelServeConfig = ModelDeployment;
+export type { CanaryRoute };
 
 /** The prediction log's buffer and retention (ferry.yaml `prediction_log:`). */
 export interface PredictionLogSettings {
@@ -41,7 +19,7 @@ export interface PredictionLogSettings {
 }
 
 /** Everything `ferry serve` runs with, validated once. */
-export interface ServeConfig {
+export interface ServeConfig extends DeploymentsConfig {
   readonly host: string;
   readonly port: number;
   /** gRPC port; null disables gRPC. */
@@ -49,10 +27,6 @@ export interface ServeConfig {
   readonly bodyLimit: number;
   readonly requestTimeoutMs: number;
   readonly grpcMaxMessageBytes: number;
-  /** How often aliases are checked for moves (ms). */
-  readonly pollIntervalMs: number;
-  /** Explicitly requested versions (`/versions/3`) kept loaded per model beyond the configured pointers; the least recently used idle one goes first. */
-  readonly maxOnDemandVersions: number;
   readonly auth: boolean;
   /** A file of API keys (one `<key> [scope,scope]` a line, e.g. a mounted Secret), accepted beside the registry's keys. */
   readonly apiKeysFile: string | undefined;
@@ -63,9 +37,6 @@ export interface ServeConfig {
   /** Batches expected to compute faster than this (ms) run on the main thread; 0 = always the workers. */
   readonly inlineBelowMs: number;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
-  /** Explicit model list; undefined = every registered model with the defaults. */
-  readonly models: readonly ModelServeConfig[] | undefined;
-  readonly defaults: Omit<ModelServeConfig, 'name'>;
   readonly predictionLog: PredictionLogSettings;
   /** How often alert rules are evaluated inside the server (ms); 0 = not at all. */
   readonly alertsIntervalMs: number;
@@ -201,9 +172,7 @@ function confidenceSettings(raw: unknown, where: string): ConfidenceSpec | undef
   return { output: str(r.output, `${where}.output`), min, respond: bool(r.respond, `${where}.respond`) ?? false };
 }
 
-const BASE_MODEL: Omit<ModelServeConfig, 'name'> = {
-  load: 'eager', versions: undefined, route: 'latest', warmup: true, batching: undefined, cacheBytes: undefined, canary: undefined, shadow: undefined, log: undefined, confidence: undefined,
-};
+const BASE_MODEL = DEFAULT_DEPLOYMENT;
 
 function modelFields(raw: Raw, where: string, base: Omit<ModelServeConfig, 'name'>, extra: string[] = []): Omit<ModelServeConfig, 'name'> {
   known(raw, [...extra, 'load', 'versions', 'route', 'warmup', 'batching', 'cache', 'canary', 'shadow', 'log', 'confidence'], where);
