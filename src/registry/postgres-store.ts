@@ -2,6 +2,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type DatabaseMetadata, type PostgresDialectConfig, type SchemaMetadata, type TableMetadata } from 'kysely';
 import { ferry, type FerryError } from '../core/errors.js';
 import { KyselyRegistryStore, type DialectHooks } from './kysely-store.js';
+import { REGISTRY_CHANNEL, RegistryChangeListener } from './postgres-notify.js';
 import type { RegistryDatabase } from './schema.js';
 
 /** Options for the PostgreSQL registry. */
@@ -38,11 +39,20 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end();
     throw err;
   }
+  const channelSchema = tablesSchema ?? 'public';
   const hooks: DialectHooks = {
     dialect: 'postgres',
     lockRows: true,
     ...(tablesSchema ? { migrationTableSchema: tablesSchema } : {}),
     mapError,
+    async notifyChange(trx, model) {
+      await sql`select pg_notify(${REGISTRY_CHANNEL}, ${JSON.stringify({ schema: channelSchema, model })})`.execute(trx);
+    },
+    async watch(listener) {
+      const watcher = new RegistryChangeListener(connectionString, channelSchema, listener);
+      await watcher.start();
+      return watcher;
+    },
   };
   const db = new Kysely<RegistryDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }, tablesSchema) });
   const store = new KyselyRegistryStore(db, hooks, location);
