@@ -26,9 +26,9 @@ export interface DialectHooks {
   /** Map a driver error to the catalog (busy, unavailable), or undefined to keep it. */
   mapError(err: unknown): FerryError | undefined;
   /** Tell watchers, inside the writing transaction, that `model` changed (delivered at commit). */
-  notifyChange?(trx: Transaction<RegistryDatabase>, model: string): Promise<void>;
+  readonly notifyChange?: (trx: Transaction<RegistryDatabase>, model: string) => Promise<void>;
   /** Push changes to a listener (see RegistryStore.watch). */
-  watch?(listener: (model: string | undefined) => void): Promise<{ close(): Promise<void> }>;
+  readonly watch?: (listener: (model: string | undefined) => void) => Promise<{ close(): Promise<void> }>;
 }
 
 /** The registry over any Kysely dialect. sqlite-store.ts and postgres-store.ts configure it. */

@@ -12,6 +12,8 @@ export interface PostgresStoreOptions {
   /** How long a statement waits for a row lock before FERRY_E_REGISTRY_BUSY. */
   readonly busyTimeoutMs: number;
   readonly maxConnections?: number;
+  /** Push changes to watchers with LISTEN/NOTIFY (default true). */
+  readonly listen?: boolean;
 }
 
 /**
@@ -45,14 +47,17 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     lockRows: true,
     ...(tablesSchema ? { migrationTableSchema: tablesSchema } : {}),
     mapError,
-    async notifyChange(trx, model) {
+    // Writers always notify (a cheap statement inside their transaction); listening is what a pooler may forbid.
+    notifyChange: async (trx, model) => {
       await sql`select pg_notify(${REGISTRY_CHANNEL}, ${JSON.stringify({ schema: channelSchema, model })})`.execute(trx);
     },
-    async watch(listener) {
-      const watcher = new RegistryChangeListener(connectionString, channelSchema, listener);
-      await watcher.start();
-      return watcher;
-    },
+    ...(options.listen === false ? {} : {
+      watch: async (listener: (model: string | undefined) => void) => {
+        const watcher = new RegistryChangeListener(connectionString, channelSchema, listener);
+        await watcher.start();
+        return watcher;
+      },
+    }),
   };
   const db = new Kysely<RegistryDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }, tablesSchema) });
   const store = new KyselyRegistryStore(db, hooks, location);

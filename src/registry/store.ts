@@ -54,7 +54,7 @@ export interface RegistryStore {
    * poll. Undefined where the store cannot push (SQLite: readers poll). The listener gets the
    * model's name, or undefined when anything may have changed (after a reconnect).
    */
-  watch?(listener: (model: string | undefined) => void): Promise<{ close(): Promise<void> }>;
+  readonly watch?: (listener: (model: string | undefined) => void) => Promise<{ close(): Promise<void> }>;
 
   close(): Promise<void>;
 }

@@ -110,7 +110,7 @@ export class Deployments {
     const watch = this.#parts.registry.store.watch;
     if (watch) {
       try {
-        this.#watch = await watch.call(this.#parts.registry.store, () => this.#changed());
+        this.#watch = await watch(() => this.#changed());
       } catch (err) {
         this.#log.warn({ err }, 'registry change notifications unavailable; polling only');
       }
