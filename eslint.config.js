@@ -34,7 +34,7 @@ export default tseslint.config(
   layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
   layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
   layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('registry', ['scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
+  layerRule('registry', ['runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
   layerRule('scoring', ['data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
   layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
   // batch sits on the scoring core and the data layer; servers and the CLI call it, not the reverse.

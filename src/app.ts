@@ -1,15 +1,27 @@
 import { join } from 'node:path';
 import { LocalArtifactStore } from './artifacts/local-store.js';
 import type { FerryConfig } from './core/config.js';
+import { batchMigrations } from './batch/migrations.js';
+import { monitoringMigrations } from './monitoring/migrations.js';
 import { openPostgresStore } from './registry/postgres-store.js';
 import { Registry } from './registry/registry.js';
 import { openSqliteStore } from './registry/sqlite-store.js';
 import type { KyselyRegistryStore } from './registry/kysely-store.js';
-import type { RegistryDb } from './registry/registry-db.js';
+import { registryMigrations } from './registry/migrations.js';
+import type { AreaMigrations, RegistryDb, SqlCapabilities } from './registry/registry-db.js';
 import { RuntimeCatalog } from './runtimes/catalog.js';
 import type { RuntimeOptions } from './runtimes/model-runtime.js';
 import { ModelLoader } from './scoring/model-loader.js';
 import { Scorer, type ScorerOptions } from './scoring/scorer.js';
+import { servingMigrations } from './serving/migrations.js';
+
+/** Every area's tables besides the registry's own, applied with them on every open. */
+export const AREA_MIGRATIONS: readonly AreaMigrations[] = [batchMigrations, monitoringMigrations, servingMigrations];
+
+/** Names of every migration this Ferry applies (the registry's and the areas'), sorted. */
+export function migrationNames(capabilities: SqlCapabilities): string[] {
+  return [registryMigrations, ...AREA_MIGRATIONS].flatMap((area) => Object.keys(area(capabilities))).sort();
+}
 
 /** Everything a command or server needs, wired once from the config. */
 export interface Ferry {
@@ -27,12 +39,12 @@ export interface Ferry {
 /** The composition root: open the stores named by the config and wire the parts. */
 export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}): Promise<Ferry> {
   const store: KyselyRegistryStore = config.databaseUrl
-    ? await openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
-    : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
+    ? await openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs, migrations: AREA_MIGRATIONS })
+    : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs, migrations: AREA_MIGRATIONS });
   const artifacts = new LocalArtifactStore(config.artifactsDir);
   const runtimes = new RuntimeCatalog();
   const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning, ...runtimeOverrides };
-  const registry = new Registry(store, artifacts, runtimes, runtimeOptions);
+  const registry = new Registry(store, artifacts, runtimes.inspector(runtimeOptions));
   const loader = new ModelLoader(registry, runtimes, runtimeOptions);
   const scorer = new Scorer(scorerOptions);
   return {

@@ -34,7 +34,7 @@ class RowBatch implements LogBatch {
  * database never stalls requests); on PostgreSQL the pool (the database does the work).
  */
 export function openLogSink(db: RegistryDb): LogSink {
-  if (db.sqlite) return new SqliteWorkerSink(db, db.sqlite);
+  if (db.capabilities.file) return new SqliteWorkerSink(db, db.capabilities.file);
   return { batch: () => new RowBatch(db), close: () => Promise.resolve() };
 }
 
@@ -111,7 +111,7 @@ class SqliteWorkerSink implements LogSink {
   #next = 0;
   #failed: Error | undefined;
 
-  constructor(db: RegistryDb, sqlite: NonNullable<RegistryDb['sqlite']>) {
+  constructor(db: RegistryDb, sqlite: NonNullable<RegistryDb['capabilities']['file']>) {
     this.#db = db;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(WORKER_CODE, { eval: true, workerData: { driver, path: sqlite.path, busyTimeoutMs: sqlite.busyTimeoutMs } });

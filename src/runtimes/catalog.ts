@@ -1,4 +1,5 @@
 import { ferry } from '../core/errors.js';
+import type { ModelSignature } from '../core/signature.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
 import { ThreadedRuntime } from './threaded.js';
 import { refusalFor } from './unsafe-formats.js';
@@ -31,6 +32,24 @@ export class RuntimeCatalog {
   load(format: string, bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime> {
     const factory = this.get(format);
     return options.workers && options.workers > 0 ? ThreadedRuntime.start(factory, bytes, options, label) : factory.load(bytes, options, label);
+  }
+
+  /**
+   * The format of an artifact and its signature, proving the bytes load: what registration
+   * needs (the registry's `ArtifactInspector` port, bound to `options`).
+   */
+  inspector(options: RuntimeOptions): { inspect(bytes: Uint8Array, path: string, format?: string): Promise<{ format: string; signature: ModelSignature }> } {
+    return {
+      inspect: async (bytes, path, format) => {
+        const factory = this.detect(bytes, path, format);
+        const runtime = await factory.load(bytes, options, path);
+        try {
+          return { format: factory.format, signature: runtime.signature() };
+        } finally {
+          await runtime.close();
+        }
+      },
+    };
   }
 
   get(format: string): RuntimeFactory {

@@ -1,7 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ferry } from '../core/errors.js';
-import type { RegistryStore } from '../registry/store.js';
-import type { ApiKey, ApiScope } from '../registry/types.js';
+import type { ApiKey, ApiKeyStore, ApiScope } from './api-key-store.js';
 
 /** Anything carrying request headers (Fastify requests, gRPC metadata as a record). */
 export interface HasHeaders {
@@ -34,20 +33,20 @@ export function hashKey(key: string): string {
 }
 
 /**
- * API keys from the registry, held in memory (refreshed periodically so revocations apply
+ * API keys from the registry database, held in memory (refreshed periodically so revocations apply
  * without a restart). Keys come as `Authorization: Bearer <key>` or `x-api-key: <key>`.
  */
 export class ApiKeyAuth implements Auth {
   readonly enabled = true;
-  readonly #store: RegistryStore;
+  readonly #store: Pick<ApiKeyStore, 'list'>;
   #keys = new Map<string, ApiKey>();
 
-  constructor(store: RegistryStore) {
+  constructor(store: Pick<ApiKeyStore, 'list'>) {
     this.#store = store;
   }
 
   async refresh(): Promise<void> {
-    const keys = await this.#store.listApiKeys();
+    const keys = await this.#store.list();
     this.#keys = new Map(keys.filter((k) => !k.revokedAt).map((k) => [k.id, k]));
   }
 

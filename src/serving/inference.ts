@@ -5,7 +5,8 @@ import { flattenNested } from '../core/nested.js';
 import { elementAt, type Tensor } from '../core/tensor.js';
 import { confidenceOf, confidenceOutput, type ScoredOutputs } from '../monitoring/log-confidence.js';
 import type { PredictionLogger } from '../monitoring/prediction-log-writer.js';
-import type { ModelVersion, ShadowResult } from '../registry/types.js';
+import type { ModelVersion } from '../registry/types.js';
+import { ShadowResultStore, type ShadowResult } from '../monitoring/shadow-store.js';
 import type { PlanOptions } from '../scoring/input-plan.js';
 import type { OutputValue } from '../scoring/outputs.js';
 import type { ScoreResult } from '../scoring/scorer.js';
@@ -208,7 +209,7 @@ export class InferenceService {
   async #flushShadow(): Promise<void> {
     this.#shadowFlush = undefined;
     const batch = this.#shadowBuffer.splice(0);
-    await this.#app.registry.store.recordShadow(batch);
+    await new ShadowResultStore(this.#app.database).record(batch);
   }
 }
 

@@ -5,6 +5,7 @@ import type { Ferry } from '../app.js';
 import { FERRY_VERSION } from '../core/version.js';
 import { AlertEngine, countsFromPrometheus } from '../monitoring/alerts.js';
 import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
+import { ApiKeyStore } from './api-key-store.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { ServingContext } from './context.js';
@@ -38,7 +39,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   let auth: Auth = openAuth;
   let authRefresh: NodeJS.Timeout | undefined;
   if (config.auth) {
-    const keys = new ApiKeyAuth(app.registry.store);
+    const keys = new ApiKeyAuth(new ApiKeyStore(app.database));
     await keys.refresh();
     authRefresh = setInterval(() => { keys.refresh().catch((err: unknown) => logger.warn({ err }, 'API key refresh failed')); }, config.pollIntervalMs);
     authRefresh.unref();

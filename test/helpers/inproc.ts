@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { openFerry, type Ferry } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
-import type { ApiScope } from '../../src/registry/types.js';
+import { ApiKeyStore, type ApiScope } from '../../src/serving/api-key-store.js';
 import { newApiKey } from '../../src/serving/auth.js';
 import { parseServeConfig, type ServeFlags } from '../../src/serving/config.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
@@ -81,6 +81,6 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
 /** Create an API key in the registry; returns the secret. */
 export async function createKey(app: Ferry, scopes: readonly ApiScope[]): Promise<string> {
   const { id, key, hash } = newApiKey();
-  await app.registry.store.createApiKey({ id, name: `test-${id}`, hash, scopes, createdBy: 'test', createdAt: new Date().toISOString() });
+  await new ApiKeyStore(app.database).create({ id, name: `test-${id}`, hash, scopes, createdBy: 'test', createdAt: new Date().toISOString() });
   return key;
 }
