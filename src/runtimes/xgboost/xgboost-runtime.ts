@@ -5,6 +5,8 @@ import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime
 import { matrixInput, requestedOutputs, scoreOutputs, settle } from '../tree-outputs.js';
 import { decodeUbjson, UbjsonError } from './ubjson.js';
 import { compileModel, computeMargins, ModelError, transformMargins, type CompiledModel } from './xgboost-model.js';
+import type { ModelStructure } from '../model-structure.js';
+import { xgboostStructure } from './xgboost-structure.js';
 
 /**
  * XGBoost models saved by `save_model` (JSON or UBJSON), scored natively: the trees are
@@ -54,7 +56,8 @@ function sniffUbjson(bytes: Uint8Array): boolean {
   return false;
 }
 
-function parse(bytes: Uint8Array): unknown {
+/** The model document of an artifact (JSON or UBJSON), before compiling. */
+export function parse(bytes: Uint8Array): unknown {
   if (sniffJson(bytes)) {
     let text: string;
     try {
@@ -114,7 +117,8 @@ function outputsOf(m: CompiledModel): TensorSpec[] {
   }
 }
 
-class XgboostModel implements ModelRuntime {
+/** A compiled model as a runtime; the edge export builds one from the compiled arrays it ships. */
+export class XgboostModel implements ModelRuntime {
   readonly format = 'xgboost';
   readonly #model: CompiledModel;
   readonly #signature: ModelSignature;
@@ -146,6 +150,10 @@ class XgboostModel implements ModelRuntime {
       const scores = transformMargins(m, computeMargins(m, x, rows), rows);
       return scoreOutputs(names, scores, rows, m.numGroup, m.kind === 'binary');
     });
+  }
+
+  structure(): Promise<ModelStructure | undefined> {
+    return Promise.resolve(xgboostStructure(this.#model));
   }
 
   close(): Promise<void> {
