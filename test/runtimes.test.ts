@@ -12,6 +12,7 @@ import { builtinRuntimes } from '../src/runtimes/catalog.js';
 import { lightgbmRuntime } from '../src/runtimes/lightgbm/lightgbm-runtime.js';
 import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
+import { sklearnRuntime } from '../src/runtimes/sklearn/sklearn-runtime.js';
 import { xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { ROOT } from './helpers/env.js';
 import { runtimeSuite, type RuntimeSpec } from './runtime.suite.js';
@@ -22,10 +23,10 @@ const json = <T>(path: string): T => JSON.parse(file(path).toString('utf8')) as 
 /** The first bytes of a file: a download cut short. */
 const cut = (path: string): Uint8Array => { const b = file(path); return b.subarray(0, Math.floor(b.length / 2)); };
 
-/** The first ROWS rows of a fixture CSV whose first column is an id, as one [rows, features] tensor. */
-function features(path: string, dtype: 'float32' | 'float64'): Tensor {
+/** The first ROWS rows of a fixture CSV (after its id column, when it has one) as one [rows, features] tensor. */
+function features(path: string, dtype: 'float32' | 'float64', idColumn = true): Tensor {
   const lines = file(path).toString('utf8').trim().split('\n').slice(1, ROWS + 1);
-  const cells = lines.flatMap((l) => l.split(',').slice(1).map((c) => (c === '' ? Number.NaN : Number(c))));
+  const cells = lines.flatMap((l) => l.split(',').slice(idColumn ? 1 : 0).map((c) => (c === '' ? Number.NaN : Number(c))));
   const width = cells.length / lines.length;
   return { dtype, shape: [lines.length, width], data: dtype === 'float32' ? Float32Array.from(cells) : Float64Array.from(cells) };
 }
@@ -83,6 +84,18 @@ const SPECS: Readonly<Record<string, RuntimeSpec>> = {
       expected: { score: [14, 48, 17, 14], x_bin_out: ['low', 'high', 'mid', 'mid'] }, tolerance: 1e-12,
     }),
     damaged: () => cut('pmml/forest.pmml'),
+  },
+  // scikit-learn 1.2.1's own predict / predict_proba on the pickled estimator.
+  sklearn: {
+    factory: sklearnRuntime,
+    reference: () => {
+      const e = json<{ probabilities: number[][]; label: string[] }>('sklearn/rf_breast/expected.json');
+      return {
+        label: 'rf_breast', artifact: file('sklearn/rf_breast/model.joblib'), inputs: { input: features('sklearn/rf_breast/input.csv', 'float64', false) },
+        expected: { probabilities: firstRows(e.probabilities).flat(), label: firstRows(e.label) }, tolerance: 1e-9,
+      };
+    },
+    damaged: () => cut('sklearn/rf_breast/model.joblib'),
   },
 };
 

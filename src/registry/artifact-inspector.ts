@@ -6,6 +6,12 @@ export interface InspectedArtifact {
   readonly format: string;
   /** The signature the artifact declares. */
   readonly signature: ModelSignature;
+  /**
+   * For formats whose files are translated at registration (a scikit-learn pickle becomes
+   * Ferry's model document): the artifact to store instead of the file, and facts about the
+   * original file for the version's lineage.
+   */
+  readonly translation?: { readonly artifact: Uint8Array; readonly lineage: Readonly<Record<string, string | number | null>> } | undefined;
 }
 
 /**

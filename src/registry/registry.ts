@@ -46,8 +46,10 @@ export class Registry {
   async register(req: RegisterRequest): Promise<ModelVersion> {
     checkName('Model', req.name);
     for (const alias of req.aliases ?? []) checkName('Alias', alias);
-    const bytes = await readArtifactFile(req.path);
-    const inspected = await this.#inspector.inspect(bytes, req.path, req.format);
+    const file = await readArtifactFile(req.path);
+    const inspected = await this.#inspector.inspect(file, req.path, req.format);
+    // Some formats store a translation of the file (a scikit-learn pickle becomes Ferry's model document).
+    const bytes = inspected.translation?.artifact ?? file;
     const signature = applyInputColumns(inspected.signature, req.inputColumns ?? {});
 
     const put = await this.artifacts.put(bytes);
@@ -61,7 +63,7 @@ export class Registry {
         metrics: req.metrics ?? {},
         params: req.params ?? {},
         tags: req.tags ?? {},
-        lineage: req.lineage ?? {},
+        lineage: { ...req.lineage, ...(inspected.translation ? { source: inspected.translation.lineage } : {}) },
         description: req.description ?? '',
         modelDescription: req.description ?? '',
         createdBy: req.actor,

@@ -1,16 +1,17 @@
 import { ferry } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
-import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
+import type { ModelRuntime, RuntimeFactory, RuntimeOptions, Translation } from './model-runtime.js';
 import { refusalFor } from './unsafe-formats.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { pmmlRuntime } from './pmml/pmml-runtime.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
 import { lightgbmRuntime } from './lightgbm/lightgbm-runtime.js';
+import { sklearnRuntime } from './sklearn/sklearn-runtime.js';
 
 /**
  * The table of model formats. Adding a format means adding its folder and one line here.
  */
-export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, lightgbmRuntime, pmmlRuntime];
+export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, lightgbmRuntime, pmmlRuntime, sklearnRuntime];
 
 /** Picks a runtime by format key, or by sniffing the artifact when no format is given. */
 export class RuntimeCatalog {
@@ -37,16 +38,18 @@ export class RuntimeCatalog {
   }
 
   /**
-   * The format of an artifact and its signature, proving the bytes load: what registration
-   * needs (the registry's `ArtifactInspector` port, bound to `options`).
+   * The format of an artifact and its signature, proving the bytes load (after translating
+   * them, for formats that store a translation): what registration needs (the registry's
+   * `ArtifactInspector` port, bound to `options`).
    */
-  inspector(options: RuntimeOptions): { inspect(bytes: Uint8Array, path: string, format?: string): Promise<{ format: string; signature: ModelSignature }> } {
+  inspector(options: RuntimeOptions): { inspect(bytes: Uint8Array, path: string, format?: string): Promise<{ format: string; signature: ModelSignature; translation: Translation | undefined }> } {
     return {
-      inspect: async (bytes, path, format) => {
-        const factory = this.detect(bytes, path, format);
-        const runtime = await factory.load(bytes, options, path);
+      inspect: async (file, path, format) => {
+        const factory = this.detect(file, path, format);
+        const translation = factory.translate ? await factory.translate(file, path) : undefined;
+        const runtime = await factory.load(translation?.artifact ?? file, options, path);
         try {
-          return { format: factory.format, signature: runtime.signature() };
+          return { format: factory.format, signature: runtime.signature(), translation };
         } finally {
           await runtime.close();
         }
@@ -62,7 +65,7 @@ export class RuntimeCatalog {
 
   /**
    * The format of an artifact: the one given, else the one runtime whose sniff says yes.
-   * Pickles and the like are refused first, even with a format given: they are never loaded.
+   * PyTorch checkpoints, ZIP and HDF5 files are refused first, even with a format given.
    */
   detect(bytes: Uint8Array, path: string, given?: string): RuntimeFactory {
     const refusal = refusalFor(bytes);
