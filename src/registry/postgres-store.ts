@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type DatabaseM
 import { ferry, type FerryError } from '../core/errors.js';
 import { KyselyRegistryStore, type DialectHooks } from './kysely-store.js';
 import type { AreaMigrations, SqlCapabilities } from './registry-db.js';
+import { REGISTRY_CHANNEL, RegistryChangeListener } from './postgres-notify.js';
 import type { RegistryDatabase } from './schema.js';
 
 /** Options for the PostgreSQL registry. */
@@ -14,6 +15,8 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number;
   /** Other areas' migrations, applied with the registry's (the composition root lists them). */
   readonly migrations?: readonly AreaMigrations[];
+  /** Push changes to watchers with LISTEN/NOTIFY (default true). */
+  readonly listen?: boolean;
 }
 
 /** What PostgreSQL can do, for code that writes SQL for either database. */
@@ -49,10 +52,22 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end();
     throw err;
   }
+  const channelSchema = tablesSchema ?? 'public';
   const hooks: DialectHooks = {
     capabilities: POSTGRES_CAPABILITIES,
     ...(tablesSchema ? { migrationTableSchema: tablesSchema } : {}),
     mapError,
+    // Writers always notify (a cheap statement inside their transaction); listening is what a pooler may forbid.
+    notifyChange: async (trx, model) => {
+      await sql`select pg_notify(${REGISTRY_CHANNEL}, ${JSON.stringify({ schema: channelSchema, model })})`.execute(trx);
+    },
+    ...(options.listen === false ? {} : {
+      watch: async (listener: (model: string | undefined) => void) => {
+        const watcher = new RegistryChangeListener(connectionString, channelSchema, listener);
+        await watcher.start();
+        return watcher;
+      },
+    }),
   };
   const db = new Kysely<RegistryDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }, tablesSchema) });
   const store = new KyselyRegistryStore(db, hooks, location);

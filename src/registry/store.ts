@@ -38,5 +38,12 @@ export interface RegistryStore {
   /** Moves of one alias (or all aliases of the model), newest first. */
   aliasHistory(model: string, alias?: string): Promise<AliasEvent[]>;
 
+  /**
+   * Be told when a model's versions or aliases change (PostgreSQL LISTEN/NOTIFY), sooner than any
+   * poll. Undefined where the store cannot push (SQLite: readers poll). The listener gets the
+   * model's name, or undefined when anything may have changed (after a reconnect).
+   */
+  readonly watch?: (listener: (model: string | undefined) => void) => Promise<{ close(): Promise<void> }>;
+
   close(): Promise<void>;
 }
