@@ -88,9 +88,11 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     context,
     async close() {
       if (authRefresh) clearInterval(authRefresh);
-      await alerts?.stop();
+      // Alert deliveries and hooks in flight are abandoned, never waited for before the listeners close.
+      const alertsStopped = alerts?.stop();
       httpState.closing = true;
       await Promise.all([
+        alertsStopped,
         http.close(),
         new Promise<void>((resolve) => {
           if (!grpcServer) return resolve();
