@@ -13,6 +13,7 @@ import type { ServeConfig } from './config.js';
 import type { ServingContext } from './context.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
+import { authenticateBeforeBody } from './http/early-auth.js';
 import { createHttpApp } from './http/fastify.js';
 import { feedbackRoutes } from './http/feedback.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
@@ -56,6 +57,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   await deployments.start();
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
+  authenticateBeforeBody(http, auth);
   for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes]) routes(http, context);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);
