@@ -37,7 +37,7 @@ describe('alert hooks that hang', () => {
     tmp.cleanup();
   });
 
-  const failing = async () => ({ total: 100, errors: 50 });
+  const failing = () => Promise.resolve({ total: 100, errors: 50 });
 
   it('a hook command that hangs is killed after hookTimeoutMs, with its children, and evaluation goes on', async () => {
     const engine = new AlertEngine(app, { requestCounter: failing, delivery: { ...DEFAULT_DELIVERY, hookTimeoutMs: 300 } });
