@@ -54,9 +54,9 @@ describe('alert hooks that hang', () => {
   });
 
   it('stop() does not wait for a hook in flight', async () => {
-    // A fresh start: no earlier event, so the rule fires (and calls its hook) again.
-    await app.database.kysely.deleteFrom('alert_events').execute();
+    // A rule with no history yet fires (and calls its hook); the first one is deduplicated.
     rmSync(pidFile, { force: true });
+    await saveRule(app.database, { name: 'errors-2', model: 'bc', kind: 'error-rate', threshold: 0.1, webhooks: [], hook: { command: `echo $$ > ${pidFile}; sleep 600 & wait` }, enabled: true, createdAt: new Date().toISOString() });
     const engine = new AlertEngine(app, { requestCounter: failing, delivery: { ...DEFAULT_DELIVERY, hookTimeoutMs: 600_000 } });
     engine.start(60_000);
     const deadline = Date.now() + 10_000;

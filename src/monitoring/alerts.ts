@@ -30,8 +30,8 @@ export interface DeliveryPolicy {
   /** Backoff before retry i (1-based) is baseDelayMs · 2^(i−1). */
   readonly baseDelayMs: number;
   readonly timeoutMs: number;
-  /** A hook command still running after this long is killed (its whole process group). */
-  readonly hookTimeoutMs: number;
+  /** A hook command still running after this long is killed (its whole process group); default 60 s. */
+  readonly hookTimeoutMs?: number;
 }
 
 export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 5, baseDelayMs: 500, timeoutMs: 5000, hookTimeoutMs: 60_000 };
@@ -272,7 +272,8 @@ export async function callHook(hook: { readonly url: string } | { readonly comma
       }
       finish({ ok: false, error: why });
     };
-    const timer = setTimeout(() => killGroup(`command killed after ${policy.hookTimeoutMs} ms`), policy.hookTimeoutMs);
+    const limitMs = policy.hookTimeoutMs ?? 60_000;
+    const timer = setTimeout(() => killGroup(`command killed after ${limitMs} ms`), limitMs);
     timer.unref();
     const onStop = () => killGroup('command killed: shutting down');
     stop?.addEventListener('abort', onStop);
