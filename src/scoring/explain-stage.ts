@@ -26,7 +26,7 @@ export function explainOptions(value: unknown, protocol: string): ExplainOptions
   if (space !== undefined && !SPACES.includes(space as OutputSpace)) throw ferry('FERRY_E_REQUEST_INVALID', { protocol, detail: `explain.space must be one of ${SPACES.join(', ')}` });
   const k = o.top_k ?? o.topK;
   if (k !== undefined && !(typeof k === 'number' && Number.isInteger(k) && k >= 0 && k <= 10_000)) throw ferry('FERRY_E_REQUEST_INVALID', { protocol, detail: 'explain.top_k must be a whole number from 0' });
-  return { space: space as OutputSpace | undefined, topK: k as number | undefined };
+  return { space: space as OutputSpace | undefined, topK: k };
 }
 
 /** The tensors form: contributions with the base value last, and their column names. */
