@@ -10,6 +10,7 @@ import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { Deployments } from '../scoring/deployments.js';
 import { Pipeline } from '../scoring/pipeline.js';
+import { explainStage } from '../scoring/explain-stage.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { ServingContext } from './context.js';
@@ -39,6 +40,7 @@ export interface RunningServer {
 export async function startServer(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
   const deployments = new Deployments(app, config, logger, (d) => metrics.modelsLoaded.inc(d));
   const pipeline = new Pipeline({ registry: app.registry, loader: app.loader, scorer: app.scorer, deployments });
+  pipeline.use(explainStage(app.explanations));
   const predictionLog = openPredictionLog(app, config, metrics, logger);
   const shadow = new ShadowMirror(pipeline, metrics, new ShadowResultStore(app.database));
   // The prediction log first: the ids it hands out go into the answer.
