@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ferry, quoteList, type FerryError } from '../../core/errors.js';
 import { ColumnFrame, toCell, type Frame } from '../../core/frame.js';
-import { frameFromJson, parseText } from '../../data/readers.js';
+import { frameFromJson } from '../../data/formats/json.js';
+import { parseText } from '../../data/readers.js';
 import type { ServingContext } from '../context.js';
 import { bodyText, mediaType, parseJsonBody, sendError, toFerry } from './fastify.js';
 import { inputsFrame, instancesFrame, predict } from './kserve-v1.js';
