@@ -2,7 +2,7 @@
  * The same row gives the same explanation on every path: `ferry explain` (CLI), KServe v1
  * `:explain`, MLflow `/invocations` with `params: {"explain": true}`, the Open Inference Protocol
  * with `parameters: {"explain": true}` (a `contributions` output), against a real `ferry serve`,
- * and a `ferry stream run --explain` consumer on Redis Streams; every one equals xgboost's own
+ * a `ferry stream run --explain` consumer on Redis Streams and `ferry batch run --explain`; every one equals xgboost's own
  * pred_contribs.
  */
 import assert from 'node:assert/strict';
@@ -111,5 +111,16 @@ describe('explanations on every path', () => {
       await out.close();
       await broker.cleanup([n.input, n.output, n.dead], [{ group: n.group, consumers: ['c1'] }]);
     }
+  });
+
+  it('batch run --explain: contrib_<feature> columns with the same numbers', async () => {
+    const out = join(tmp.dir, 'batch.jsonl');
+    const r = await ferryCli(['batch', 'run', 'breast', '--input', join(DIR, 'input.csv'), '--output', out, '--key', 'id', '--explain', '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+    lines.sort((a, b) => Number(a.id) - Number(b.id));
+    const got = lines.map((l) => [...columns.map((c) => l[`contrib_${c}`] as number), l.base_value as number]);
+    assert.deepEqual(got, cli);
+    assert.equal(lines[0]!.explain_method, 'tree-shap');
   });
 });
