@@ -3,7 +3,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ferry, quoteList } from '../core/errors.js';
 import { rowWidth, withInputColumns, type ModelSignature } from '../core/signature.js';
 import type { RuntimeCatalog } from '../runtimes/catalog.js';
-import type { RuntimeOptions } from '../runtimes/model-runtime.js';
+import type { ModelRuntime, RuntimeOptions } from '../runtimes/model-runtime.js';
 import { checkName, formatModelRef, parseModelRef, type ModelRef } from './refs.js';
 import type { RegistryStore } from './store.js';
 import type { AliasEvent, Lineage, ModelVersion, Tags } from './types.js';
@@ -22,6 +22,11 @@ export interface RegisterRequest {
   readonly aliases?: readonly string[];
   readonly description?: string;
   readonly actor: string;
+  /**
+   * Called with the loaded model before anything is stored (`--sample/--expected`): throwing
+   * refuses the registration.
+   */
+  readonly check?: (runtime: ModelRuntime, signature: ModelSignature) => Promise<void>;
 }
 
 /**
@@ -58,6 +63,7 @@ export class Registry {
     let signature: ModelSignature;
     try {
       signature = applyInputColumns(runtime.signature(), req.inputColumns ?? {});
+      if (req.check) await req.check(runtime, signature);
     } finally {
       await runtime.close();
     }
