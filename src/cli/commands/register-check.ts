@@ -4,10 +4,12 @@
  * when Ferry's answers differ from the expected ones — labels exactly, numbers within a relative
  * tolerance.
  */
+import { readFile } from 'node:fs/promises';
 import { ferry } from '../../core/errors.js';
 import type { Frame } from '../../core/frame.js';
 import type { ModelSignature } from '../../core/signature.js';
 import type { ModelVersion } from '../../registry/types.js';
+import { RuntimeCatalog } from '../../runtimes/catalog.js';
 import type { ModelRuntime } from '../../runtimes/model-runtime.js';
 import { Scorer } from '../../scoring/scorer.js';
 
@@ -19,8 +21,23 @@ export interface SampleCheck {
   readonly tolerance: number;
 }
 
+/** Load the file as registration would (translation included) and run the check on it. */
+export async function checkBeforeRegistering(path: string, format: string | undefined, name: string, check: SampleCheck): Promise<void> {
+  const file = await readFile(path).catch(() => {
+    throw ferry('FERRY_E_FILE_NOT_FOUND', { path });
+  });
+  const factory = new RuntimeCatalog().detect(file, path, format);
+  const translated = factory.translate ? await factory.translate(file, path) : undefined;
+  const runtime = await factory.load(translated?.artifact ?? file, {}, path);
+  try {
+    await sampleCheck(check, name)(runtime, runtime.signature());
+  } finally {
+    await runtime.close();
+  }
+}
+
 /** The registration check: throws FERRY_E_REGISTRATION_MISMATCH naming the first difference. */
-export function sampleCheck(check: SampleCheck, name: string): (runtime: ModelRuntime, signature: ModelSignature) => Promise<void> {
+function sampleCheck(check: SampleCheck, name: string): (runtime: ModelRuntime, signature: ModelSignature) => Promise<void> {
   return async (runtime, signature) => {
     const { sample, expected } = check;
     const fail = (detail: string): never => {

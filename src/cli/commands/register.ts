@@ -4,7 +4,7 @@ import { storeReference } from '../../monitoring/profile-store.js';
 import { collect, collectList, parseInputColumns, parseNumberPairs, parsePairs, print, printJson, wantsJson, withFerry, type CliContext } from '../context.js';
 import { ferry } from '../../core/errors.js';
 import { signatureLines } from '../format.js';
-import { sampleCheck } from './register-check.js';
+import { checkBeforeRegistering } from './register-check.js';
 
 interface RegisterOptions {
   name: string;
@@ -51,8 +51,10 @@ export function registerCommand(program: Command, ctx: CliContext): void {
       const reference = opts.reference ? await readFrame(opts.reference) : undefined;
       if ((opts.sample === undefined) !== (opts.expected === undefined)) throw ferry('FERRY_E_USAGE', { detail: '--sample and --expected go together.' });
       const check = opts.sample && opts.expected
-        ? sampleCheck({ sample: await readFrame(opts.sample), expected: await readFrame(opts.expected), samplePath: opts.sample, expectedPath: opts.expected, tolerance: Number(opts.tolerance ?? '1e-9') }, opts.name)
+        ? { sample: await readFrame(opts.sample), expected: await readFrame(opts.expected), samplePath: opts.sample, expectedPath: opts.expected, tolerance: Number(opts.tolerance ?? '1e-9') }
         : undefined;
+      // Checked before anything is registered: the file is loaded as registration will load it.
+      if (check) await checkBeforeRegistering(file, opts.format, opts.name, check);
       const version = await withFerry(ctx, async (app, config) => {
         const registered = await app.registry.register({
           path: file,
@@ -70,7 +72,6 @@ export function registerCommand(program: Command, ctx: CliContext): void {
           },
           ...(opts.description ? { description: opts.description } : {}),
           actor: config.actor,
-          ...(check ? { check } : {}),
         });
         if (reference && opts.reference) await storeReference(app, registered, reference, opts.reference, opts.referenceIgnore ?? [], config.actor);
         return registered;
