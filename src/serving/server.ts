@@ -16,6 +16,7 @@ import type { ServeConfig } from './config.js';
 import type { ServingContext } from './context.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
+import { authenticateBeforeBody } from './http/early-auth.js';
 import { createHttpApp } from './http/fastify.js';
 import { feedbackRoutes } from './http/feedback.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
@@ -60,6 +61,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   await deployments.start();
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
+  authenticateBeforeBody(http, auth);
   for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes]) routes(http, context);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);
@@ -92,9 +94,11 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     context,
     async close() {
       if (authRefresh) clearInterval(authRefresh);
-      await alerts?.stop();
+      // Alert deliveries and hooks in flight are abandoned, never waited for before the listeners close.
+      const alertsStopped = alerts?.stop();
       httpState.closing = true;
       await Promise.all([
+        alertsStopped,
         http.close(),
         new Promise<void>((resolve) => {
           if (!grpcServer) return resolve();
