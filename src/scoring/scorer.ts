@@ -32,7 +32,7 @@ export interface ScoreResult {
   /** Rows that failed validation, with the reason. */
   readonly rejects: readonly Reject[];
   /** Columns of the Frame no input used (ignored; refused with `strictColumns`). */
-  readonly ignoredColumns: readonly string[];
+  readonly ignoredColumns?: readonly string[];
 }
 
 /** The predictions for named tensors. */

@@ -55,9 +55,9 @@ export function predictCommand(program: Command, ctx: CliContext): void {
       const summary = {
         model: result.model, version: result.version, rows: frame.length, scored: result.rows.length,
         rejected: result.rejects.length, output: opts.output ?? null, rejects: opts.rejects ?? null, ms: Math.round(ms),
-        ignored_columns: result.ignoredColumns,
+        ignored_columns: result.ignoredColumns ?? [],
       };
-      const ignoredNote = result.ignoredColumns.length > 0 ? `; ignored column(s) the model does not use: ${result.ignoredColumns.join(', ')}` : '';
+      const ignoredNote = result.ignoredColumns?.length ? `; ignored column(s) the model does not use: ${result.ignoredColumns.join(', ')}` : '';
       if (opts.output && outputFormat) {
         await writeFileAtomic(opts.output, serialise(records, outputFormat));
         if (wantsJson(cmd)) return printJson(ctx, summary);
