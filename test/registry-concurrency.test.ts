@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { openFerry, type Ferry } from '../src/app.js';
+import { openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { migrations } from '../src/registry/migrations.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { openFerry, type Ferry } from '../src/app.js';
+import { openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { migrations } from '../src/registry/migrations.js';
 import { PG_URL, pgSchema, tempDir } from './helpers/env.js';

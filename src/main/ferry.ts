@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { LocalArtifactStore } from '../artifacts/local-store.js';
+import type { FerryConfig } from '../core/config.js';
+import { lazyPredictionLog } from '../monitoring/prediction-log-observer.js';
+import { PredictionLogWriter, type LogObserver } from '../monitoring/prediction-log-writer.js';
+import type { KyselyRegistryStore } from '../registry/kysely-store.js';
+import { openPostgresStore } from '../registry/postgres-store.js';
+import type { RegistryDb } from '../registry/registry-db.js';
+import { Registry } from '../registry/registry.js';
+import { openSqliteStore } from '../registry/sqlite-store.js';
+import { RuntimeCatalog } from '../runtimes/catalog.js';
+import type { RuntimeOptions } from '../runtimes/model-runtime.js';
+import { ModelLoader } from '../scoring/model-loader.js';
+import { Pipeline } from '../scoring/pipeline.js';
+import { Scorer, type ScorerOptions } from '../scoring/scorer.js';
+
+/**
+ * Everything a command needs, wired once from the config. Only the CLI (and tests) hold this;
+ * each area is handed the narrow parts it uses (`registry`, `database`, `pipeline`, …).
+ */
+export interface Ferry {
+  readonly config: FerryConfig;
+  readonly registry: Registry;
+  /** The registry database, for areas with tables of their own in it (batch runs, jobs and leases; the prediction log, profiles, alerts). */
+  readonly database: RegistryDb;
+  readonly runtimes: RuntimeCatalog;
+  readonly loader: ModelLoader;
+  /** The scoring core (below the pipeline: servers hand it to `Deployments`). */
+  readonly scorer: Scorer;
+  /**
+   * The one inference pipeline, with the prediction log registered as an observer (opened on
+   * the first run that logs). A server builds its own around its `Deployments` (main/serve.ts).
+   */
+  readonly pipeline: Pipeline;
+  close(): Promise<void>;
+}
+
+/** Extra wiring for one process. */
+export interface FerryOptions {
+  /** Reports of the prediction log's write failures (a stream consumer logs them). */
+  readonly predictionLog?: LogObserver | undefined;
+}
+
+/** The composition root: open the stores named by the config and wire the parts. */
+export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}, options: FerryOptions = {}): Promise<Ferry> {
+  const store: KyselyRegistryStore = config.databaseUrl
+    ? await openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
+    : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
+  const artifacts = new LocalArtifactStore(config.artifactsDir);
+  const runtimes = new RuntimeCatalog();
+  const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning, ...runtimeOverrides };
+  const registry = new Registry(store, artifacts, runtimes, runtimeOptions);
+  const loader = new ModelLoader(registry, runtimes, runtimeOptions);
+  const scorer = new Scorer(scorerOptions);
+  const pipeline = new Pipeline({ registry, loader, scorer });
+  const predictionLog = lazyPredictionLog(() => new PredictionLogWriter(store.database, { ...(options.predictionLog ? { observer: options.predictionLog } : {}) }));
+  pipeline.observe(predictionLog.observer);
+  return {
+    config,
+    registry,
+    database: store.database,
+    runtimes,
+    loader,
+    scorer,
+    pipeline,
+    async close() {
+      await predictionLog.close();
+      scorer.close();
+      await loader.close();
+      await store.close();
+    },
+  };
+}
