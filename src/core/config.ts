@@ -8,8 +8,16 @@ export interface FerryConfig {
   readonly home: string;
   /** `postgres://…` to keep the registry in PostgreSQL; undefined → SQLite in `home`. */
   readonly databaseUrl: string | undefined;
-  /** Directory of the local content-addressed artifact store. */
+  /** Directory of the local content-addressed artifact store (or of the local cache of a shared one). */
   readonly artifactsDir: string;
+  /**
+   * Whether a PostgreSQL registry pushes changes to servers with LISTEN/NOTIFY (default on).
+   * Off for a connection pooler in transaction mode (PgBouncer), which cannot hold a LISTEN:
+   * servers then see alias moves on their next poll.
+   */
+  readonly registryListen: boolean;
+  /** A shared artifact store (`postgres://…[?schema=s]`); undefined → the local directory alone. */
+  readonly artifactsUrl: string | undefined;
   /** How long a write waits for another process's lock before FERRY_E_REGISTRY_BUSY. */
   readonly busyTimeoutMs: number;
   /** Who is acting: recorded as creator of versions and mover of aliases. */
@@ -27,9 +35,15 @@ export function loadConfig(env: FerryEnv = process.env): FerryConfig {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_DATABASE_URL must start with postgres:// (got "${databaseUrl}")` });
   }
+  const artifactsUrl = env.FERRY_ARTIFACTS_URL || undefined;
+  if (artifactsUrl && !/^postgres(ql)?:\/\//.test(artifactsUrl)) {
+    throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_ARTIFACTS_URL must start with postgres:// (got "${artifactsUrl}"); S3 is not available yet` });
+  }
   return Object.freeze({
     home,
     databaseUrl,
+    artifactsUrl,
+    registryListen: !['0', 'false', 'off'].includes((env.FERRY_REGISTRY_LISTEN ?? '').toLowerCase()),
     artifactsDir: resolve(home, env.FERRY_ARTIFACTS_DIR || 'artifacts'),
     busyTimeoutMs: intVar(env, 'FERRY_BUSY_TIMEOUT_MS', 5000, 0),
     actor: env.FERRY_ACTOR || safeUserName(),

@@ -1,16 +1,15 @@
 import { join } from 'node:path';
-import { LocalArtifactStore } from '../artifacts/local-store.js';
+import { openArtifactStore } from '../artifacts/open.js';
 import type { FerryConfig } from '../core/config.js';
 import { lazyPredictionLog } from '../monitoring/prediction-log-observer.js';
 import { PredictionLogWriter, type LogObserver } from '../monitoring/prediction-log-writer.js';
 import type { KyselyRegistryStore } from '../registry/kysely-store.js';
-import { openPostgresStore } from '../registry/postgres-store.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import { Registry } from '../registry/registry.js';
-import { openSqliteStore } from '../registry/sqlite-store.js';
 import { RuntimeCatalog } from '../runtimes/catalog.js';
 import type { RuntimeOptions } from '../runtimes/model-runtime.js';
 import { ModelLoader } from '../scoring/model-loader.js';
+import { Explanations } from '../scoring/explanations.js';
 import { Pipeline } from '../scoring/pipeline.js';
 import { Scorer, type ScorerOptions } from '../scoring/scorer.js';
 
@@ -32,6 +31,8 @@ export interface Ferry {
    * the first run that logs). A server builds its own around its `Deployments` (main/serve.ts).
    */
   readonly pipeline: Pipeline;
+  /** Explanations of scored rows (means and background rows from each version's reference profile). */
+  readonly explanations: Explanations;
   close(): Promise<void>;
 }
 
@@ -43,15 +44,21 @@ export interface FerryOptions {
 
 /** The composition root: open the stores named by the config and wire the parts. */
 export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}, options: FerryOptions = {}): Promise<Ferry> {
+  // Only the configured database's driver is loaded (pg and better-sqlite3 each cost start-up time).
   const store: KyselyRegistryStore = config.databaseUrl
-    ? await openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
-    : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
-  const artifacts = new LocalArtifactStore(config.artifactsDir);
+    ? await (await import('../registry/postgres-store.js')).openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs, listen: config.registryListen })
+    : await (await import('../registry/sqlite-store.js')).openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
+  const artifacts = await openArtifactStore(config);
   const runtimes = new RuntimeCatalog();
   const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning, ...runtimeOverrides };
   const registry = new Registry(store, artifacts, runtimes, runtimeOptions);
   const loader = new ModelLoader(registry, runtimes, runtimeOptions);
   const scorer = new Scorer(scorerOptions);
+  // The profile store loads with the first explanation that needs it, not with every command.
+  const explanations = new Explanations(async (v) => {
+    const [{ explainSourcesOf }, { loadProfile }] = await Promise.all([import('../monitoring/explain-sources.js'), import('../monitoring/profile-store.js')]);
+    return explainSourcesOf(await loadProfile(store.database, v.model, v.version));
+  });
   const pipeline = new Pipeline({ registry, loader, scorer });
   const predictionLog = lazyPredictionLog(() => new PredictionLogWriter(store.database, { ...(options.predictionLog ? { observer: options.predictionLog } : {}) }));
   pipeline.observe(predictionLog.observer);
@@ -63,11 +70,13 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
     loader,
     scorer,
     pipeline,
+    explanations,
     async close() {
       await predictionLog.close();
       scorer.close();
       await loader.close();
       await store.close();
+      await artifacts.close?.();
     },
   };
 }

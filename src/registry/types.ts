@@ -22,6 +22,11 @@ export interface Lineage {
   readonly code?: string;
   /** The version this one was trained from or replaces. */
   readonly parentVersion?: number;
+  /**
+   * The file registered, when Ferry translated it into its own artifact (a scikit-learn pickle):
+   * its sha256, container, library versions.
+   */
+  readonly source?: Readonly<Record<string, string | number | null>>;
 }
 
 /** One immutable version of a model. Only `archivedAt` changes after creation. */
@@ -99,8 +104,8 @@ export interface ShadowResult {
   readonly at: string;
 }
 
-/** Scopes an API key can hold: `admin` implies `predict`. */
-export type ApiScope = 'predict' | 'admin';
+/** Scopes an API key can hold: `admin` implies the others; `feedback` posts ground truth (labels feed live metrics, alerts and retraining). */
+export type ApiScope = 'predict' | 'feedback' | 'admin';
 
 /** A stored API key: only the sha256 of the secret is kept. */
 export interface ApiKey {

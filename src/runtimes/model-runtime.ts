@@ -3,6 +3,13 @@ import type { Tensor } from '../core/tensor.js';
 import type { ModelStructure } from './model-structure.js';
 
 /** Options a runtime may honour when loading a model. */
+/**
+ * The widest input row a tree model may declare. A tree file states its width in one number
+ * (XGBoost num_feature, LightGBM max_feature_idx) that costs nothing to write but a buffer of that
+ * width per row to serve; no exporter's dense input comes near it.
+ */
+export const MAX_INPUT_WIDTH = 1 << 20;
+
 export interface RuntimeOptions {
   /** Threads used inside one operator (ONNX Runtime intra-op). */
   readonly intraOpThreads?: number | undefined;
@@ -38,6 +45,13 @@ export interface ModelRuntime {
 /** What sniffing an artifact's first bytes concluded. */
 export type SniffResult = 'yes' | 'no';
 
+/** What a format's `translate` made of a registered file: the artifact to store, and where it came from. */
+export interface Translation {
+  readonly artifact: Uint8Array;
+  /** Facts about the original file for the version's lineage (sha256, library versions). */
+  readonly lineage: Readonly<Record<string, string | number | null>>;
+}
+
 /** A model format: how to recognise its artifacts and load them. One per folder under runtimes/. */
 export interface RuntimeFactory {
   /** The key used in the registry (`onnx`, `pmml`, …). */
@@ -46,4 +60,9 @@ export interface RuntimeFactory {
   sniff(bytes: Uint8Array): SniffResult;
   /** Load an artifact. A file that is not a valid model fails with FERRY_E_ARTIFACT_INVALID. */
   load(bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime>;
+  /**
+   * Formats whose files are translated at registration (scikit-learn pickles → Ferry's model
+   * document): the artifact to store instead of the file, or undefined when the file already is one.
+   */
+  translate?(bytes: Uint8Array, label: string): Promise<Translation | undefined>;
 }
