@@ -33,12 +33,14 @@ export default tseslint.config(
   // scoring layer (Pipeline, Deployments, Scorer) sits on registry and runtimes; transports and
   // monitoring sit on scoring; the composition root (src/main) sits on everything and only the
   // CLI imports it.
-  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main']),
-  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main']),
-  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main']),
-  layerRule('registry', ['scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main']),
+  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
+  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
+  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
+  layerRule('registry', ['runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
   layerRule('scoring', ['data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main']),
-  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main']),
+  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
+  // explain: explanations read runtimes' model structures; the scoring layer calls them.
+  layerRule('explain', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main']),
   // batch and stream sit on the scoring core and the data layer; servers and the CLI call them, not the reverse.
   layerRule('batch', ['cli', 'serving', 'stream', 'main']),
   layerRule('stream', ['cli', 'serving', 'batch', 'main']),
@@ -46,10 +48,24 @@ export default tseslint.config(
   layerRule('monitoring', ['serving', 'cli', 'batch', 'stream', 'main']),
   // The servers are transports: they never reach another transport or the composition root.
   layerRule('serving', ['cli', 'batch', 'stream', 'main']),
+  // edge: exports sit on the scoring core, the registry and the data layer, like batch and stream.
+  layerRule('edge', ['cli', 'serving', 'batch', 'stream', 'monitoring', 'main']),
+  // The code bundled into exported packages runs in browsers and workers: no Node APIs, no stores.
+  {
+    files: ['src/edge/package/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*'], message: 'Package code runs in browsers and workers: no Node APIs.' },
+          ...['registry', 'artifacts', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main'].map((layer) => ({ group: [`**/${layer}/*`], message: `Package code must not import src/${layer} (it is bundled into exported packages).` })),
+        ],
+      }],
+    },
+  },
   // Any other area (new folders included) stays below the composition root and the CLI.
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/{core,artifacts,runtimes,registry,scoring,data,batch,stream,monitoring,serving,cli,main}/**'],
+    ignores: ['src/{core,artifacts,runtimes,registry,scoring,data,explain,batch,stream,monitoring,serving,edge,cli,main}/**'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: ['main', 'cli'].map((layer) => ({ group: [`**/${layer}/*`, `../${layer}/*`], message: `only src/cli imports src/${layer} (layering).` })),
