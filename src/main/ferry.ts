@@ -12,6 +12,7 @@ import { Registry } from '../registry/registry.js';
 import { RuntimeCatalog } from '../runtimes/catalog.js';
 import type { RuntimeOptions } from '../runtimes/model-runtime.js';
 import { ModelLoader } from '../scoring/model-loader.js';
+import { explainStage } from '../scoring/explain-stage.js';
 import { Explanations } from '../scoring/explanations.js';
 import { Pipeline } from '../scoring/pipeline.js';
 import { Scorer, type ScorerOptions } from '../scoring/scorer.js';
@@ -72,6 +73,7 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
     return explainSourcesOf(await loadProfile(store.database, v.model, v.version));
   });
   const pipeline = new Pipeline({ registry, loader, scorer });
+  pipeline.use(explainStage(explanations));
   const predictionLog = lazyPredictionLog(() => new PredictionLogWriter(store.database, { ...(options.predictionLog ? { observer: options.predictionLog } : {}) }));
   pipeline.observe(predictionLog.observer);
   return {

@@ -3,6 +3,7 @@ import type { MonitoringParts } from '../monitoring/parts.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import type { Registry } from '../registry/registry.js';
 import type { ModelLoader } from '../scoring/model-loader.js';
+import type { Explanations } from '../scoring/explanations.js';
 import type { Scorer } from '../scoring/scorer.js';
 import type { Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
@@ -17,6 +18,8 @@ export interface ServingParts {
   readonly database: RegistryDb;
   readonly loader: ModelLoader;
   readonly scorer: Scorer;
+  /** Explanations of scored rows (the `explain` output stage). */
+  readonly explanations: Explanations;
 }
 
 /** What every protocol adapter is given (wired once in server.ts). */
