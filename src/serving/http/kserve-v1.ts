@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ferry, quoteList } from '../../core/errors.js';
 import { ColumnFrame, toCell, type Frame } from '../../core/frame.js';
-import { frameFromJson } from '../../data/readers.js';
+import { frameFromJson } from '../../data/formats/json.js';
 import type { OutputValue } from '../../scoring/outputs.js';
 import type { ScoreResult } from '../../scoring/scorer.js';
 import type { ServingContext } from '../context.js';

@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ferry, quoteList, type FerryError } from '../../core/errors.js';
 import { ColumnFrame, toCell, type Frame } from '../../core/frame.js';
-import { frameFromJson, parseText } from '../../data/readers.js';
+import { frameFromJson } from '../../data/formats/json.js';
+import { parseText } from '../../data/readers.js';
 import type { ServingContext } from '../context.js';
 import { explainOptions } from '../../scoring/explain-stage.js';
 import type { ExplainOptions } from '../../scoring/explanations.js';
