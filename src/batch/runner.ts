@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EXPLAIN_STAGE } from '../scoring/explain-stage.js';
 import { asFerryError, ferry, isFerryError, type FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell, type Frame } from '../core/frame.js';
 import type { OutputRecord } from '../data/writers.js';
@@ -270,8 +271,12 @@ async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion
     const run = await pipeline.run({
       model: { version }, input: { kind: 'frame', frame: sub, plan: { ignore: carry, ...(spec.inputColumns ? { inputColumns: spec.inputColumns } : {}) } },
       outputs: spec.outputs, source: 'batch', log, lossless: true,
+      // The same explain stage as every other mode, on the rows just scored.
+      ...(spec.explain ? { extras: { [EXPLAIN_STAGE]: {} } } : {}),
     });
-    const { result } = run;
+    let { result } = run;
+    const explained = run.extras?.[EXPLAIN_STAGE];
+    if (explained?.kind === 'columns') result = { ...result, outputs: [...result.outputs, ...explained.columns] };
     scored = result.rows.length;
     for (const r of result.rejects) {
       const at = kept[r.row] ?? r.row;
