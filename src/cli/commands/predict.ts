@@ -40,9 +40,8 @@ export function predictCommand(program: Command, ctx: CliContext): void {
       const frame = await readFrame(opts.input, opts.inputFormat);
       const started = performance.now();
       const { result, records } = await withFerry(ctx, async (app) => {
-        const model = await app.loader.load(ref);
         const inputColumns = parseInputColumns(opts.inputColumns);
-        const result = await app.scorer.frame(model, frame, { ignore: carry, strictColumns: opts.strictColumns === true, ...(inputColumns ? { inputColumns } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}) });
+        const { result } = await app.pipeline.run({ model: { ref }, input: { kind: 'frame', frame, plan: { ignore: carry, strictColumns: opts.strictColumns === true, ...(inputColumns ? { inputColumns } : {}) } }, outputs: opts.outputs, source: 'cli' });
         return { result, records: predictionRecords(result, frame, carry) };
       });
       const ms = performance.now() - started;
