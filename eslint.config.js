@@ -31,17 +31,19 @@ export default tseslint.config(
   },
   // Layering: the core knows nothing above it; runtimes and stores know only the core;
   // only the CLI (and later the servers) sit on top.
-  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('registry', ['scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
+  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  layerRule('registry', ['scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
   layerRule('scoring', ['data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  // batch (issue #5) sits on the scoring core and the data layer; servers and the CLI call it, not the reverse.
+  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  // explain: explanations read runtimes' model structures; the scoring layer calls them.
+  layerRule('explain', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
+  // batch sits on the scoring core and the data layer; servers and the CLI call it, not the reverse.
   layerRule('batch', ['cli', 'serving', 'stream']),
-  // stream (issue #6): the same, for message brokers.
+  // stream: the same, for message brokers.
   layerRule('stream', ['cli', 'serving', 'batch']),
-  // monitoring (issue #7) may use core, registry, artifacts, runtimes, scoring and data.
+  // monitoring may use core, registry, artifacts, runtimes, scoring and data.
   layerRule('monitoring', ['serving', 'cli', 'batch', 'stream']),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],

@@ -37,18 +37,18 @@ const COMMANDS = [
   shadowCommand,
   apikeyCommand,
   gcCommand,
-  // batch (issue #5)
+  // batch
   batchCommand,
   schedulerCommand,
 
-  // stream (issue #6)
+  // stream
   streamCommand,
 
-  // prediction log, feedback (issue #7)
+  // prediction log, feedback
   feedbackCommand,
   monitorCommand,
 
-  // profile, drift, evaluate, compare, promote, alerts (issue #7)
+  // profile, drift, evaluate, compare, promote, alerts
   profileCommand,
   monitorDriftCommand,
   evaluateCommand,

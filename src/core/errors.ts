@@ -106,13 +106,13 @@ export const errorCatalog = {
 
   FERRY_E_OUTPUT_FORMAT: spec(400, INVALID_ARGUMENT, X.USAGE, 'Cannot write "{path}": {detail}'),
 
-  // --- runtimes: PMML, LightGBM, XGBoost (issue #4) ---
+  // --- runtimes: PMML, LightGBM, XGBoost ---
   // (add this area's codes directly below this line)
   FERRY_E_ARTIFACT_FORMAT_AMBIGUOUS: spec(415, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot tell the model format of "{path}": its content fits several formats ({matches}). Supported formats: {formats}; pass --format to choose one.'),
   FERRY_E_PMML_UNSUPPORTED: spec(422, UNIMPLEMENTED, X.BAD_INPUT, '"{path}" uses <{element}>: {detail}. Ferry\'s PMML evaluator does not implement it, so the model was not loaded rather than scored wrongly. See docs/pmml.md for what is supported.'),
   FERRY_E_PMML_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, '"{path}" is not valid PMML: <{element}>: {detail}. Fix the document (or re-export it) and register it again.'),
 
-  // --- batch (issue #5) ---
+  // --- batch ---
   // (add this area's codes directly below this line)
   FERRY_E_BATCH_SOURCE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot read batch input {source}: {detail}'),
   FERRY_E_BATCH_SINK: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot write batch output {sink}: {detail}'),
@@ -125,17 +125,17 @@ export const errorCatalog = {
   FERRY_E_BATCH_JOB_EXISTS: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Batch job "{job}" already exists. Delete it first (`ferry batch job delete {job}`) or pick another name.'),
   FERRY_E_BATCH_CRON_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Invalid cron expression "{cron}": {detail}. Use five or six fields, e.g. "0 3 * * *" (daily at 03:00).'),
 
-  // --- streaming (issue #6) ---
+  // --- streaming ---
   // (add this area's codes directly below this line)
   FERRY_E_STREAM_URL_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Stream URL "{url}" is not valid: {detail}. Use redis://host:port/<stream>, nats://host:port/<subject> or mqtt://host:port/<topic>.'),
   FERRY_E_STREAM_UNAVAILABLE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot reach the {broker} broker at {location}: {detail}. Check that it is running and reachable.'),
   FERRY_E_STREAM_MESSAGE_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Stream message is not valid: {detail}. Send JSON {"id": "…", "inputs": {…}} or {"id": "…", "rows": [{…}, …]}.'),
   FERRY_E_STREAM_MAX_DELIVER: spec(500, INTERNAL, X.INTERNAL, 'Message "{id}" was delivered {attempts} times without being scored (last error: {detail}); it goes to the dead letters.'),
 
-  // --- evaluation: prediction log, feedback, live metrics (issue #7) ---
+  // --- evaluation: prediction log, feedback, live metrics ---
   // (add this area's codes directly below this line)
 
-  // --- evaluation: profiles, drift, comparison, promotion, alerts (issue #7) ---
+  // --- evaluation: profiles, drift, comparison, promotion, alerts ---
   // (add this area's codes directly below this line)
   FERRY_E_PROFILE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, '{model}:{version} has no reference profile. Store one with `ferry profile {model}:{version} <data>` or `ferry register … --reference <data>`.'),
   FERRY_E_PROFILE_MISMATCH: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Profiles of column "{column}" cannot be combined: {detail}.'),
@@ -146,6 +146,16 @@ export const errorCatalog = {
   FERRY_E_PROMOTION_REFUSED: spec(409, FAILED_PRECONDITION, X.CONFLICT, '{model}:{version} was not promoted to @{alias}; failed gate(s): {failed}. The alias is unchanged.'),
   FERRY_E_ALERT_RULE_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Alert rule is not valid: {detail}.'),
   FERRY_E_ALERT_RULE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'There is no alert rule "{rule}". Run `ferry alerts list` to see the rules.'),
+
+  // --- hardening: limits on what a caller can make the server hold (issue #18) ---
+  // (add this area's codes directly below this line)
+  FERRY_E_REQUEST_LIMIT: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, 'Invalid {protocol} request: it has {count} {what}, more than the limit of {limit}.'),
+
+  // --- explanations ---
+  // (add this area's codes directly below this line)
+  FERRY_E_EXPLAIN_UNSUPPORTED: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, '{model} cannot be explained: {detail}. See docs/explain.md for which models get exact, linear or sampled explanations.'),
+  FERRY_E_EXPLAIN_SPACE: spec(400, INVALID_ARGUMENT, X.USAGE, 'Output space "{space}" is not available for {model}: {detail}. Available: {spaces}.'),
+  FERRY_E_EXPLAIN_BACKGROUND: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Explaining {model} needs background rows: {detail}. Pass --background <file>, or store a reference profile (`ferry profile {model} <data>`).'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

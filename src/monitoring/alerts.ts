@@ -12,7 +12,7 @@ import { asFerryError, ferry } from '../core/errors.js';
 import { listEvents, listRules, recordEvent, type AlertEvent, type AlertRule } from './alerts-store.js';
 import { driftReport, parseWindow, type DriftReport } from './drift-run.js';
 import { liveMetrics } from './live-metrics.js';
-import { higherIsBetter } from './metrics-fns.js';
+import { higherIsBetter } from './quality-metrics.js';
 import { readPredictionChunks } from './prediction-log.js';
 
 /** Request counts of a model (cumulative), for the error-rate rule. */

@@ -1,13 +1,13 @@
 /**
  * Offline evaluation: score a labelled data set with one or more versions through the one
- * scoring core and compute the quality metrics (metrics-fns.ts) of each.
+ * scoring core and compute the quality metrics (quality-metrics.ts) of each.
  */
 import type { Ferry } from '../app.js';
 import { ferry, quoteList } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { OutputColumn, OutputValue } from '../scoring/outputs.js';
-import { classesOf, classificationMetrics, regressionMetrics, type Label } from './metrics-fns.js';
+import { classesOf, classificationMetrics, regressionMetrics, type Label } from './quality-metrics.js';
 import { isMissing, numericValue } from './profile.js';
 
 export type Task = 'classification' | 'regression';

@@ -1,6 +1,6 @@
 import { ferry } from '../core/errors.js';
 import type { RegistryDb } from '../registry/registry-db.js';
-import { accuracy, classesOf, classScores, logLoss, regressionMetrics, rocAuc, rocAucOvr, type Label } from './metrics-fns.js';
+import { accuracy, classesOf, classScores, logLoss, regressionMetrics, rocAuc, rocAucOvr, type Label } from './quality-metrics.js';
 import { readPredictionChunks, type LoggedPrediction, type PredictionQuery } from './prediction-log.js';
 
 /** What kind of model the metrics are for; `auto` decides from the logged outputs. */

@@ -1,19 +1,11 @@
+import { isDuration, parseDuration } from '../core/duration.js';
 import { ferry } from '../core/errors.js';
 import type { PredictionQuery } from './prediction-log.js';
-
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `90s`, `30m`, `1h`, `7d`, `2w` → milliseconds. */
-export function parseDuration(text: string, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(text);
-  if (!m?.[1] || !m[2]) throw ferry('FERRY_E_USAGE', { detail: `${what} "${text}" must be a number with a unit: ms, s, m, h, d or w (e.g. 1h).` });
-  return Number(m[1]) * (UNITS[m[2]] ?? 1);
-}
 
 /** A point in time: an ISO date/time, epoch milliseconds, or a duration ago (`2h` = two hours ago). */
 export function parseTime(text: string, what: string, now = Date.now()): number {
   if (/^\d{12,}$/.test(text.trim())) return Number(text);
-  if (/^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d|w)\s*$/.test(text)) return now - parseDuration(text, what);
+  if (isDuration(text)) return now - parseDuration(text, what);
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw ferry('FERRY_E_USAGE', { detail: `${what} "${text}" must be an ISO date/time (2026-11-22T10:00:00Z), epoch milliseconds or a duration ago (2h).` });
   return t;

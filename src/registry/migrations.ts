@@ -90,7 +90,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
-    // '0004_batch' (issue #5) goes below this line
     '0004_batch': {
       async up(db: Kysely<unknown>) {
         // Batch jobs, runs (with their checkpoints) and leases (no overlap across processes and machines).
@@ -133,7 +132,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
 
-    // '0005_prediction_log' (issue #7: prediction log, feedback) goes below this line
     '0005_prediction_log': {
       async up(db: Kysely<unknown>) {
         // One row per prediction (row of a request). Inputs and outputs are compact JSON
@@ -156,7 +154,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
 
-    // '0006_evaluation' (issue #7: profiles, drift, alerts) goes below this line
     '0006_evaluation': {
       async up(db: Kysely<unknown>) {
         // One reference profile per version (src/monitoring/profile.ts): JSON statistics.
@@ -195,7 +192,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
 
-    // '0007_streams' (issue #6, if streams need registry state) goes below this line
 
   };
 }

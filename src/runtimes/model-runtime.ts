@@ -1,5 +1,6 @@
 import type { ModelSignature } from '../core/signature.js';
 import type { Tensor } from '../core/tensor.js';
+import type { ModelStructure } from './model-structure.js';
 
 /** Options a runtime may honour when loading a model. */
 export interface RuntimeOptions {
@@ -26,6 +27,11 @@ export interface ModelRuntime {
   signature(): ModelSignature;
   /** Score one batch. `outputs` limits which outputs are computed (all when omitted). */
   predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  /**
+   * The model's inside in the neutral form explanations read (trees with covers, linear weights),
+   * when the runtime can give it; absent or undefined for opaque formats (ONNX).
+   */
+  structure?(): Promise<ModelStructure | undefined>;
   close(): Promise<void>;
 }
 

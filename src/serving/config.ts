@@ -128,13 +128,15 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     if (!name) throw invalid(`${where}: models[${i}] needs a name`);
     return { name, ...modelFields(raw, `${where}: models[${i}] (${name})`, defaults, ['name']) };
   });
+  const bodyLimit = flags.bodyLimit !== undefined ? int(flags.bodyLimit, '--body-limit', 1024) ?? 0 : int(file.body_limit, `${where}: body_limit`, 1024) ?? 64 * MiB;
   return Object.freeze({
     host: flags.host ?? str(file.host, `${where}: host`) ?? '127.0.0.1',
     port: (flags.port !== undefined ? int(flags.port, '--port', 0, 65535) : int(file.port, `${where}: port`, 0, 65535)) ?? 8080,
     grpcPort: grpcPortFlag !== undefined ? grpcPortFlag : file.grpc_port === null || file.grpc_port === 'off' ? null : int(file.grpc_port, `${where}: grpc_port`, 0, 65535) ?? 8081,
-    bodyLimit: flags.bodyLimit !== undefined ? int(flags.bodyLimit, '--body-limit', 1024) ?? 0 : int(file.body_limit, `${where}: body_limit`, 1024) ?? 64 * MiB,
+    bodyLimit,
     requestTimeoutMs: int(file.request_timeout_ms, `${where}: request_timeout_ms`, 1) ?? 60_000,
-    grpcMaxMessageBytes: int(file.grpc_max_message_bytes, `${where}: grpc_max_message_bytes`, 4 * MiB) ?? 256 * MiB,
+    // gRPC messages are held whole before decoding: by default no larger than a REST body.
+    grpcMaxMessageBytes: int(file.grpc_max_message_bytes, `${where}: grpc_max_message_bytes`, 1024) ?? bodyLimit,
     pollIntervalMs: flags.pollInterval !== undefined ? int(flags.pollInterval, '--poll-interval', 50) ?? 2000 : int(file.poll_interval_ms, `${where}: poll_interval_ms`, 50) ?? 2000,
     runtimeWorkers: (flags.runtimeWorkers !== undefined ? int(flags.runtimeWorkers, '--runtime-workers', 0, 64) : int(file.runtime_workers, `${where}: runtime_workers`, 0, 64)) ?? 1,
     inlineBelowMs: num(file.inline_below_ms, `${where}: inline_below_ms`) ?? 0.5,

@@ -11,7 +11,7 @@ import type { ServingContext } from './context.js';
 import { Deployments } from './deployments.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
-import { createHttpApp } from './http/app.js';
+import { createHttpApp } from './http/fastify.js';
 import { feedbackRoutes } from './http/feedback.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
 import { mlflowRoutes } from './http/mlflow.js';

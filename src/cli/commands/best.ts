@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
-import { higherIsBetter } from '../../monitoring/metrics-fns.js';
+import { higherIsBetter } from '../../monitoring/quality-metrics.js';
 import { print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 
 export function bestCommand(program: Command, ctx: CliContext): void {

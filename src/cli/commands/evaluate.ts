@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
 import { readFrame } from '../../data/readers.js';
 import { evaluateVersion, type Evaluation, type Task } from '../../monitoring/evaluate.js';
-import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from '../../monitoring/metrics-fns.js';
+import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from '../../monitoring/quality-metrics.js';
 import { collectList, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 import { fmt } from './profile.js';
 

@@ -59,7 +59,7 @@ export async function runServe(ctx: CliContext, opts: ServeFlags & { scheduler?:
         await app.close();
         throw err;
       }
-      // Scheduled batch jobs (issue #5) run beside the server; their lease keeps replicas from overlapping.
+      // Scheduled batch jobs run beside the server; their lease keeps replicas from overlapping.
       let scheduler;
       try {
         scheduler = opts.scheduler === false ? undefined : await startServeScheduler(app, opts.config, logger);

@@ -56,6 +56,8 @@ export interface LgbmForest {
   readonly linCount: Int32Array;
   readonly linFeature: Int32Array;
   readonly linCoeff: Float64Array;
+  /** Per node: its training count (`internal_count`, `leaf_count`), for TreeSHAP; undefined when a tree lacks them. */
+  readonly cover: Float64Array | undefined;
 }
 
 export interface LgbmModel {
@@ -218,6 +220,8 @@ interface TreeParts {
   catBoundaries: number[];
   catThreshold: number[];
   linear: { consts: number[]; counts: number[]; features: number[]; coeffs: number[] } | undefined;
+  /** internal_count and leaf_count, when written. */
+  counts: { internal: number[]; leaf: number[] } | undefined;
 }
 
 function parseTree(block: Block, t: number, numFeature: number): TreeParts {
@@ -284,7 +288,10 @@ function parseTree(block: Block, t: number, numFeature: number): TreeParts {
   } else if (v.has('is_linear') && v.get('is_linear') !== '0') {
     throw new LgbmError(`${at}: is_linear must be 0 or 1`);
   }
-  return { numLeaves, numCat, feature, threshold, decision, left, right, leafValue, catBoundaries, catThreshold, linear };
+  const counts = v.has('leaf_count') && (n === 0 || v.has('internal_count'))
+    ? { internal: list(v, 'internal_count', at, n), leaf: list(v, 'leaf_count', at, numLeaves) }
+    : undefined;
+  return { numLeaves, numCat, feature, threshold, decision, left, right, leafValue, catBoundaries, catThreshold, linear, counts };
 }
 
 /** Parse and compile a LightGBM text model. */
@@ -355,6 +362,7 @@ function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest 
     linCount: new Int32Array(leaves).fill(-1),
     linFeature: new Int32Array(terms),
     linCoeff: new Float64Array(terms),
+    cover: parts.every((p) => p.counts) ? new Float64Array(nodes) : undefined,
   };
   let next = 0;
   let leafBase = 0;
@@ -374,10 +382,12 @@ function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest 
         f.feature[k] = -1;
         f.value[k] = p.leafValue[leaf] ?? 0;
         f.kid[k] = leafBase + leaf;
+        if (f.cover) f.cover[k] = p.counts?.leaf[leaf] ?? 0;
         continue;
       }
       const d = p.decision[ref] ?? 0;
       const leftChild = next;
+      if (f.cover) f.cover[k] = p.counts?.internal[ref] ?? 0;
       f.feature[k] = p.feature[ref] ?? 0;
       f.kid[k] = leftChild;
       f.missing[k] = d & DEFAULT_LEFT ? leftChild : leftChild + 1;
@@ -563,4 +573,21 @@ export function transformScores(m: LgbmModel, s: Float64Array, rows: number): Fl
       }
       return s;
   }
+}
+
+/**
+ * The child a split node sends value v to (v already cleaned by the kZeroThreshold rule): the
+ * decision generalScores makes inline, for readers that route one node at a time (TreeSHAP).
+ */
+export function nextNode(f: LgbmForest, n: number, v: number): number {
+  const k = f.kind[n]!;
+  if (k === PLAIN) return v !== v ? f.missing[n]! : v <= f.value[n]! ? f.kid[n]! : f.kid[n]! + 1;
+  if (k === ZERO) return v === 0 || v !== v ? f.missing[n]! : v <= f.value[n]! ? f.kid[n]! : f.kid[n]! + 1;
+  let goLeft = false;
+  if (v > -1 && v < 2147483648) {
+    const c = Math.trunc(v);
+    const word = c >>> 5;
+    goLeft = word < f.catWords[n]! && ((f.catBits[f.catStart[n]! + word]! >>> (c & 31)) & 1) === 1;
+  }
+  return goLeft ? f.kid[n]! : f.kid[n]! + 1;
 }

@@ -4,6 +4,8 @@ import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime.js';
 import { matrixInput, requestedOutputs, scoreOutputs, settle } from '../tree-outputs.js';
 import { compileLightgbm, LgbmError, rawScores, transformScores, type LgbmModel } from './lightgbm-model.js';
+import type { ModelStructure } from '../model-structure.js';
+import { lightgbmStructure } from './lightgbm-structure.js';
 
 /**
  * LightGBM text models (what `Booster.save_model` writes), scored natively: trees compiled once
@@ -91,6 +93,10 @@ class LightgbmModel implements ModelRuntime {
       const scores = transformScores(m, rawScores(m, data, rows), rows);
       return scoreOutputs(names, scores, rows, m.numClass, m.kind === 'binary');
     });
+  }
+
+  structure(): Promise<ModelStructure | undefined> {
+    return Promise.resolve(lightgbmStructure(this.#model));
   }
 
   close(): Promise<void> {

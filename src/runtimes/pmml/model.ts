@@ -3,7 +3,8 @@
  * the kernel (models/index.ts), Targets and Output, into a `CompiledModel`.
  */
 import { compileExpression, compilePredicate, invalid, need, numberAttr, parseFor, unsupported } from './expressions.js';
-import { derivedField, fieldInfo, Scope, type DataFieldDef } from './document.js';
+import { MODEL_ELEMENTS } from './model-elements.js';
+import { derivedField, fieldInfo, Scope, type DataFieldDef } from './scope.js';
 import { KERNELS } from './models/index.js';
 import { byCategory, compileOutput, type OutputPlan } from './output.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
@@ -11,13 +12,6 @@ import { compileTargets } from './targets.js';
 import type { BatchKernel, CompileContext, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
 import { attr, child, children, type XmlElement } from './xml.js';
 import { isNumeric, toType, valueKey } from './values.js';
-
-/** Model elements of PMML 4.4 (those without a kernel are refused by name). */
-export const MODEL_ELEMENTS: ReadonlySet<string> = new Set([
-  'AssociationModel', 'AnomalyDetectionModel', 'BayesianNetworkModel', 'BaselineModel', 'ClusteringModel', 'GaussianProcessModel',
-  'GeneralRegressionModel', 'MiningModel', 'NaiveBayesModel', 'NearestNeighborModel', 'NeuralNetwork', 'RegressionModel',
-  'RuleSetModel', 'SequenceModel', 'Scorecard', 'SupportVectorMachineModel', 'TextModel', 'TimeSeriesModel', 'TreeModel',
-]);
 
 export interface ModelEnv {
   readonly scope: Scope;

@@ -4,7 +4,7 @@
  * once; later fields may read earlier ones by name.
  */
 import { compileExpression, expressionChild, need, numberAttr } from './expressions.js';
-import type { Scope } from './document.js';
+import type { Scope } from './scope.js';
 import { ModelRow } from './row.js';
 import type { TargetsPlan } from './targets.js';
 import type { CompileContext, DataType, Expr, FieldInfo, ModelKernel, OpType, OutputGetter, Prediction, Row, Value } from './types.js';

@@ -4,7 +4,7 @@
  * no prediction, and display values.
  */
 import { invalid, need, numberAttr } from './expressions.js';
-import type { Scope } from './document.js';
+import type { Scope } from './scope.js';
 import type { Prediction, Value } from './types.js';
 import { attr, children, type XmlElement } from './xml.js';
 import { toType, valueKey } from './values.js';

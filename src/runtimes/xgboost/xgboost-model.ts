@@ -73,6 +73,8 @@ export interface Forest {
    * `catBits` and its number of 32-bit words (0: a numerical split).
    */
   readonly categorical: { readonly start: Int32Array; readonly words: Int32Array; readonly bits: Uint32Array } | undefined;
+  /** Per node: its training cover (`sum_hessian`), for TreeSHAP; undefined when a tree lacks it. */
+  readonly cover: Float64Array | undefined;
 }
 
 /** A gblinear booster: weights[feature * groups + g], bias[g]. */
@@ -247,6 +249,8 @@ function compileForest(model: Record<string, Doc>, numFeature: number, numGroup:
   const value = new Float64Array(total);
   const kid = new Int32Array(total);
   const missing = new Int32Array(total);
+  const hasCover = parsed.every((p) => p.cover !== undefined);
+  const cover = hasCover ? new Float64Array(total) : undefined;
   const anyCategorical = parsed.some((p) => p.cats !== undefined);
   const catStart = new Int32Array(anyCategorical ? total : 0);
   const catWords = new Int32Array(anyCategorical ? total : 0);
@@ -268,6 +272,7 @@ function compileForest(model: Record<string, Doc>, numFeature: number, numGroup:
       const k = at[q] ?? 0;
       const l = tree.left[i] ?? -1;
       value[k] = f32(tree.cond[i] ?? 0);
+      if (cover) cover[k] = f32(tree.cover?.[i] ?? 0);
       if (l === -1) {
         feature[k] = -1;
         continue;
@@ -292,7 +297,7 @@ function compileForest(model: Record<string, Doc>, numFeature: number, numGroup:
     for (let t = 0; t < used; t++) weights[t] = weightDrop[t] ?? 0;
   }
   const categorical = anyCategorical ? { start: catStart, words: catWords, bits: Uint32Array.from(bits) } : undefined;
-  return { type: 'trees', roots, groups, weights, feature, value, kid, missing, categorical };
+  return { type: 'trees', roots, groups, weights, feature, value, kid, missing, categorical, cover };
 }
 
 interface ParsedTree {
@@ -302,6 +307,8 @@ interface ParsedTree {
   split: Numbers;
   cond: Numbers;
   defaultLeft: Numbers;
+  /** sum_hessian per node, when the document has it. */
+  cover: Numbers | undefined;
   /** Categorical nodes: node → its category bitset (bit c set: category c goes right). */
   cats: Map<number, number[]> | undefined;
 }
@@ -315,6 +322,7 @@ function parseTree(v: Doc, t: number, numFeature: number): ParsedTree {
   const split = numbers(tree.split_indices, `${at}.split_indices`, n);
   const cond = numbers(tree.split_conditions, `${at}.split_conditions`, n);
   const defaultLeft = numbers(tree.default_left, `${at}.default_left`, n);
+  const cover = tree.sum_hessian === undefined ? undefined : numbers(tree.sum_hessian, `${at}.sum_hessian`, n);
   const cats = categorySets(tree, at, n, left);
   // Every node reachable from the root exactly once: no cycles, no shared children, so evaluation ends.
   const seen = new Uint8Array(n);
@@ -334,7 +342,7 @@ function parseTree(v: Doc, t: number, numFeature: number): ParsedTree {
   for (let i = 0; i < n; i++) {
     if (seen[i] && !cats?.has(i) && !Number.isFinite(cond[i] ?? Number.NaN)) throw new ModelError(`${at}: node ${i} has a non-finite split condition or leaf value`);
   }
-  return { n, left, right, split, cond, defaultLeft, cats };
+  return { n, left, right, split, cond, defaultLeft, cover, cats };
 }
 
 /**

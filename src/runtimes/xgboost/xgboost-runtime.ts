@@ -5,6 +5,8 @@ import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime
 import { matrixInput, requestedOutputs, scoreOutputs, settle } from '../tree-outputs.js';
 import { decodeUbjson, UbjsonError } from './ubjson.js';
 import { compileModel, computeMargins, ModelError, transformMargins, type CompiledModel } from './xgboost-model.js';
+import type { ModelStructure } from '../model-structure.js';
+import { xgboostStructure } from './xgboost-structure.js';
 
 /**
  * XGBoost models saved by `save_model` (JSON or UBJSON), scored natively: the trees are
@@ -146,6 +148,10 @@ class XgboostModel implements ModelRuntime {
       const scores = transformMargins(m, computeMargins(m, x, rows), rows);
       return scoreOutputs(names, scores, rows, m.numGroup, m.kind === 'binary');
     });
+  }
+
+  structure(): Promise<ModelStructure | undefined> {
+    return Promise.resolve(xgboostStructure(this.#model));
   }
 
   close(): Promise<void> {

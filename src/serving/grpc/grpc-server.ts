@@ -5,12 +5,12 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { asFerryError, ferry, GrpcStatus } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import type { HasHeaders } from '../auth.js';
 import type { ServingContext } from '../context.js';
 import { modelMetadata } from '../metadata.js';
 import { OIP_EXTENSIONS } from '../http/oip.js';
 import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorToBytes } from '../oip-codec.js';
 import { contentsFromTensor, hasContents, hasContentsField, tensorFromContents } from './contents.js';
+import { authInterceptor, boundedDeserializer, isRefused, type MessageLimits } from './guard.js';
 import type {
   Empty, InferParameter, ModelInferRequest, ModelInferResponse, ModelMetadataRequest, ModelMetadataResponse, ModelReadyRequest, ModelReadyResponse,
   ServerLiveResponse, ServerMetadataResponse, ServerReadyResponse,
@@ -27,6 +27,9 @@ export const PROTO_OPTIONS: protoLoader.Options = { keepCase: true, longs: Strin
 const SERVICE = 'inference.GRPCInferenceService';
 
 let service: grpc.ServiceDefinition | undefined;
+
+/** Bounds on one ModelInfer message's repeated fields (no real request comes near them). */
+export const INFER_LIMITS: Omit<MessageLimits, 'maxDecodedBytes'> = { maxEntries: 1024, maxDims: 64 };
 
 /** The `inference.GRPCInferenceService` definition, loaded once. */
 export function inferenceService(): grpc.ServiceDefinition {
@@ -49,8 +52,10 @@ export async function startGrpc(ctx: ServingContext): Promise<{ server: grpc.Ser
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.grpcMaxMessageBytes,
     'grpc.max_send_message_length': config.grpcMaxMessageBytes,
+    // The key is checked on the call's metadata, before its message is read or decoded.
+    interceptors: [authInterceptor(ctx.auth, 'predict', (err) => statusOf(ctx, 'auth', err))],
   });
-  server.addService(inferenceService(), handlers(ctx));
+  server.addService(boundedService(inferenceService(), config.grpcMaxMessageBytes), handlers(ctx));
   const credentials = config.tls
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readPem(config.tls.cert), private_key: readPem(config.tls.key) }], false)
     : grpc.ServerCredentials.createInsecure();
@@ -65,25 +70,31 @@ export async function startGrpc(ctx: ServingContext): Promise<{ server: grpc.Ser
   return { server, port };
 }
 
-/** The RPC implementations; every one answers errors as a gRPC status with Ferry's message. */
+/**
+ * The service with ModelInfer's repeated fields counted before decoding: typed contents may
+ * take at most twice the message limit once decoded (large tensors belong in raw contents).
+ */
+function boundedService(def: grpc.ServiceDefinition, maxMessageBytes: number): grpc.ServiceDefinition {
+  const infer = def.ModelInfer;
+  if (!infer) throw ferry('FERRY_E_INTERNAL', { detail: 'the gRPC service definition has no ModelInfer' });
+  const limits: MessageLimits = { ...INFER_LIMITS, maxDecodedBytes: 2 * maxMessageBytes };
+  return { ...def, ModelInfer: { ...infer, requestDeserialize: boundedDeserializer(infer.requestDeserialize, limits, PROTOCOL) } };
+}
+
+/** The RPC implementations; every one answers errors as a gRPC status with Ferry's message. API keys are checked by the interceptor. */
 export function handlers(ctx: ServingContext): grpc.UntypedServiceImplementation {
-  const authorize = (call: { readonly metadata: grpc.Metadata }) => {
-    if (ctx.auth.enabled) ctx.auth.check(headersOf(call.metadata), 'predict');
-  };
   return {
     ServerLive: unary<Empty, ServerLiveResponse>(ctx, 'ServerLive', () => ({ live: true })),
     ServerReady: unary<Empty, ServerReadyResponse>(ctx, 'ServerReady', () => ({ ready: ctx.deployments.ready })),
     ServerMetadata: unary<Empty, ServerMetadataResponse>(ctx, 'ServerMetadata', () => ({ name: 'ferry', version: ctx.version, extensions: [...OIP_EXTENSIONS] })),
     ModelReady: unary<ModelReadyRequest, ModelReadyResponse>(ctx, 'ModelReady', (call) => {
-      authorize(call);
       return { ready: ctx.deployments.isReady(call.request.name, call.request.version || undefined) };
     }),
     ModelMetadata: unary<ModelMetadataRequest, ModelMetadataResponse>(ctx, 'ModelMetadata', (call) => {
-      authorize(call);
       return grpcModelMetadata(ctx, call.request);
     }),
     ModelInfer: unary<ModelInferRequest, ModelInferResponse>(ctx, 'ModelInfer', (call) => {
-      authorize(call);
+      if (isRefused(call.request)) throw call.request.refused;
       return modelInfer(ctx, call);
     }),
   };
@@ -103,7 +114,8 @@ async function modelInfer(ctx: ServingContext, call: grpc.ServerUnaryCall<ModelI
     if (!o.name) throw bad(`outputs[${i}] needs a "name"`);
     return o.name;
   });
-  const twice = wanted.find((name, i) => wanted.indexOf(name) !== i);
+  const seen = new Set<string>();
+  const twice = wanted.find((name) => seen.size === seen.add(name).size);
   if (twice !== undefined) throw bad(`output "${twice}" is requested twice`);
   const requestId = req.id || firstString(call.metadata.get('x-request-id')) || randomUUID();
   const result = await ctx.inference.infer({
@@ -198,13 +210,6 @@ function statusOf(ctx: ServingContext, rpc: string, err: unknown): Partial<grpc.
   const metadata = new grpc.Metadata();
   metadata.set('x-ferry-error-code', error.code);
   return { code, details: error.message, metadata };
-}
-
-/** Call metadata as request headers for Auth (`authorization`, `x-api-key`; binary entries skipped). */
-function headersOf(metadata: grpc.Metadata): HasHeaders {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata.getMap())) if (typeof value === 'string') headers[key] = value;
-  return { headers };
 }
 
 function firstString(values: grpc.MetadataValue[]): string | undefined {

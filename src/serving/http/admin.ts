@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ferry } from '../../core/errors.js';
 import type { ServingContext } from '../context.js';
-import { bodyText, parseJsonBody } from './app.js';
+import { bodyText, parseJsonBody } from './fastify.js';
 
 interface AliasParams { model: string; alias: string }
 

@@ -5,7 +5,7 @@ import { LiveMetricGauges } from '../../monitoring/live-metrics-gauges.js';
 import { liveMetrics } from '../../monitoring/live-metrics.js';
 import { windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
 import type { ServingContext } from '../context.js';
-import { bodyText, parseJsonBody } from './app.js';
+import { bodyText, parseJsonBody } from './fastify.js';
 
 const PROTOCOL = 'feedback';
 

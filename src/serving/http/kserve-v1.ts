@@ -6,7 +6,7 @@ import type { OutputValue } from '../../scoring/outputs.js';
 import type { ScoreResult } from '../../scoring/scorer.js';
 import type { ServingContext } from '../context.js';
 import type { Protocol } from '../inference.js';
-import { bodyText, parseJsonBody, setPredictionHeaders } from './app.js';
+import { bodyText, parseJsonBody, setPredictionHeaders } from './fastify.js';
 
 const PROTOCOL = 'KServe v1';
 

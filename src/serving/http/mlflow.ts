@@ -3,7 +3,7 @@ import { ferry, quoteList, type FerryError } from '../../core/errors.js';
 import { ColumnFrame, toCell, type Frame } from '../../core/frame.js';
 import { frameFromJson, parseText } from '../../data/readers.js';
 import type { ServingContext } from '../context.js';
-import { bodyText, mediaType, parseJsonBody, sendError, toFerry } from './app.js';
+import { bodyText, mediaType, parseJsonBody, sendError, toFerry } from './fastify.js';
 import { inputsFrame, instancesFrame, predict } from './kserve-v1.js';
 
 const PROTOCOL = 'MLflow scoring';

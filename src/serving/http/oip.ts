@@ -4,7 +4,7 @@ import type { Tensor } from '../../core/tensor.js';
 import type { ServingContext } from '../context.js';
 import { modelMetadata } from '../metadata.js';
 import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorFromJson, tensorToBytes, tensorToJson } from '../oip-codec.js';
-import { bodyText, parseJsonBody, setPredictionHeaders } from './app.js';
+import { bodyText, parseJsonBody, setPredictionHeaders } from './fastify.js';
 
 const PROTOCOL = 'Open Inference Protocol';
 

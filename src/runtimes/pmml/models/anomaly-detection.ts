@@ -10,7 +10,7 @@
  */
 import type { KernelCompiler, OutputGetter, Prediction, Row } from '../types.js';
 import { attr, child, children, type XmlElement } from '../xml.js';
-import { childArray, numAttr, reqAttr, toNum } from './extra-util.js';
+import { childArray, numAttr, reqAttr, toNum } from './kernel-helpers.js';
 
 const NESTED = new Set(['MiningModel', 'TreeModel', 'ClusteringModel', 'SupportVectorMachineModel', 'RegressionModel',
   'GeneralRegressionModel', 'NeuralNetwork', 'NearestNeighborModel', 'NaiveBayesModel', 'Scorecard', 'RuleSetModel']);

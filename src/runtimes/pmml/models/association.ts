@@ -8,7 +8,7 @@
  */
 import type { FiredRule, KernelCompiler, OutputGetter, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
-import { castTo, keyOf, numAttr, reqAttr, reqChildren } from './extra-util.js';
+import { castTo, keyOf, numAttr, reqAttr, reqChildren } from './kernel-helpers.js';
 
 interface Rule extends FiredRule {
   readonly ante: Int32Array; // item indices

@@ -6,7 +6,7 @@
  */
 import type { KernelCompiler, Prediction, Row } from '../types.js';
 import { attr, child, children } from '../xml.js';
-import { childArray, compileMeasure, numAttr, rank, reqChild, reqChildren, toNum, type MeasureField } from './extra-util.js';
+import { childArray, compileMeasure, numAttr, rank, reqChild, reqChildren, toNum, type MeasureField } from './kernel-helpers.js';
 
 export const compileClustering: KernelCompiler = (el, ctx) => {
   const modelClass = attr(el, 'modelClass') ?? 'centerBased';

@@ -8,7 +8,7 @@
 import { ModelRow } from '../row.js';
 import type { CompiledModel, Expr, FieldInfo, KernelCompiler, Prediction, Row, ScoredRow, Value } from '../types.js';
 import { attr, child, children } from '../xml.js';
-import { MODEL_ELEMENTS } from '../model.js';
+import { MODEL_ELEMENTS } from '../model-elements.js';
 import { parseNumber } from '../values.js';
 import { compileEnsemble } from './ensemble.js';
 

@@ -7,7 +7,7 @@
  */
 import type { Expr, KernelCompiler, Prediction, Row } from '../types.js';
 import { attr, child, children, type XmlElement } from '../xml.js';
-import { categoryKey, keyOf, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
+import { categoryKey, keyOf, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum } from './kernel-helpers.js';
 
 type Input =
   | { kind: 'discrete'; field: string; derive: Expr | undefined; table: Map<string, Float64Array> }

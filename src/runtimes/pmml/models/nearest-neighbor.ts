@@ -8,7 +8,7 @@
  */
 import type { CompileContext, Expr, KernelCompiler, Prediction, Row, Value } from '../types.js';
 import { attr, child, children, type XmlElement } from '../xml.js';
-import { compileMeasure, keyOf, numAttr, rank, reqAttr, reqChild, reqChildren, toNum, type MeasureField } from './extra-util.js';
+import { compileMeasure, keyOf, numAttr, rank, reqAttr, reqChild, reqChildren, toNum, type MeasureField } from './kernel-helpers.js';
 
 export const compileNearestNeighbor: KernelCompiler = (el, ctx) => {
   const k = numAttr(el, 'numberOfNeighbors', ctx);

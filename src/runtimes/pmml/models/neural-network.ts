@@ -7,7 +7,7 @@
  */
 import type { CompileContext, Expr, KernelCompiler, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
-import { categoryKey, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
+import { categoryKey, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum } from './kernel-helpers.js';
 
 type Activation = (z: number, threshold: number) => number;
 

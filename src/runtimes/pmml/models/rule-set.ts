@@ -6,7 +6,7 @@
  */
 import type { KernelCompiler, Prediction, Row } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
-import { labelTyper, numAttr, reqAttr, reqChild, reqChildren } from './extra-util.js';
+import { labelTyper, numAttr, reqAttr, reqChild, reqChildren } from './kernel-helpers.js';
 
 interface Rule {
   readonly id: string | undefined;

@@ -7,7 +7,7 @@
  */
 import type { Expr, KernelCompiler, Prediction, Row } from '../types.js';
 import { attr, child } from '../xml.js';
-import { numAttr, reqChild, reqChildren, toNum } from './extra-util.js';
+import { numAttr, reqChild, reqChildren, toNum } from './kernel-helpers.js';
 
 interface Attribute {
   readonly test: (row: Row) => boolean | null;

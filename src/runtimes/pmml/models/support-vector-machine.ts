@@ -8,7 +8,7 @@
  */
 import type { KernelCompiler, Prediction, Row } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
-import { categoryKey, childArray, keyOf, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum } from './extra-util.js';
+import { categoryKey, childArray, keyOf, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum } from './kernel-helpers.js';
 
 type Kernel = (x: Float64Array, sv: Float64Array, offset: number, n: number) => number;
 

@@ -6,7 +6,7 @@
 import type { BinaryTree, CompileContext, KernelCompiler, NumericKernel, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
 import { isNumeric, looksNumeric, parseNumber } from '../values.js';
-import { MODEL_ELEMENTS } from '../model.js';
+import { MODEL_ELEMENTS } from '../model-elements.js';
 
 interface TreeNode {
   readonly id: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * Helpers shared by the kernels in extra.ts: attribute parsing, PMML arrays, category keys,
+ * Helpers shared by the kernels: attribute parsing, PMML arrays, category keys,
  * and the ComparisonMeasure (distance/similarity) used by ClusteringModel and NearestNeighborModel.
  */
 import type { CompileContext, Value } from '../types.js';

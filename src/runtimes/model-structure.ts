@@ -1,0 +1,87 @@
+/**
+ * The inside of a model in one neutral form, for readers other than the runtime that scores it:
+ * explanations (TreeSHAP, linear attributions) and exports. Each native runtime that can describe
+ * itself this way returns its compiled arrays through `ModelRuntime.structure()`; nothing here is
+ * copied per request.
+ */
+
+/** How a margin becomes the model's presented score (what "probability space" means). */
+export type Link =
+  | { readonly kind: 'identity' }
+  /** p = 1 / (1 + exp(−scale · margin)), per output (binary, one-vs-rest). */
+  | { readonly kind: 'sigmoid'; readonly scale: number }
+  /** p = softmax over the margins of one row. */
+  | { readonly kind: 'softmax' }
+  /** exp(margin) (Poisson, gamma, Tweedie, Cox). */
+  | { readonly kind: 'exp' };
+
+/**
+ * A tree ensemble with binary splits, all trees' nodes in shared arrays. A row's margin for
+ * output g is `base[g] + Σ_{trees t of g} scale[t] · value[leaf reached by t]`.
+ */
+export interface TreeStructure {
+  readonly kind: 'trees';
+  /** Width of the input row (the model's features, in input order). */
+  readonly numFeature: number;
+  /** Margins per row: classes of a multi-class model, else 1. */
+  readonly numGroup: number;
+  /** The margin each output starts from. */
+  readonly base: Float64Array;
+  readonly link: Link;
+  /** Per tree: its root node, its output, the factor on its leaves (dart weights, 1/iterations for averaged forests). */
+  readonly roots: Int32Array;
+  readonly groups: Int32Array;
+  readonly scale: Float64Array;
+  /** Per node: the split feature, or −1 for a leaf. */
+  readonly feature: Int32Array;
+  /** Per split node: its two children. */
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  /** Per leaf: its value. */
+  readonly value: Float64Array;
+  /** Per node: the training cover (XGBoost sum_hessian, LightGBM counts, PMML recordCount). */
+  readonly cover: Float64Array;
+  /** Deepest root-to-leaf path (splits), for sizing work space. */
+  readonly maxDepth: number;
+  /**
+   * The decisions of the model's own evaluator for one row: sets `goesLeft[n]` to 1 or 0 for every
+   * split node n (missing values, categories and the format's comparison included).
+   */
+  route(x: Float64Array, offset: number, goesLeft: Uint8Array): void;
+  /** The model's own margins for rows × numFeature values (NaN = missing), rows × numGroup. */
+  margins(x: Float64Array, rows: number): Float64Array;
+}
+
+/** A linear model: margin[g] = bias[g] + Σ_j weights[j · numGroup + g] · x_j. */
+export interface LinearStructure {
+  readonly kind: 'linear';
+  readonly numFeature: number;
+  readonly numGroup: number;
+  readonly weights: Float64Array;
+  readonly bias: Float64Array;
+  readonly link: Link;
+  /** What a missing value counts as (XGBoost gblinear skips it: 0). */
+  readonly missingAs: 'zero' | 'mean';
+  margins(x: Float64Array, rows: number): Float64Array;
+}
+
+export type ModelStructure = TreeStructure | LinearStructure;
+
+/** Depth (splits on the longest path) of the trees under `roots`. */
+export function treeDepth(roots: Int32Array, feature: Int32Array, left: Int32Array, right: Int32Array): number {
+  let max = 0;
+  const stack: number[] = [];
+  for (const root of roots) {
+    stack.push(root, 0);
+    while (stack.length > 0) {
+      const depth = stack.pop()!;
+      const n = stack.pop()!;
+      if (feature[n]! < 0) {
+        if (depth > max) max = depth;
+        continue;
+      }
+      stack.push(left[n]!, depth + 1, right[n]!, depth + 1);
+    }
+  }
+  return max;
+}
