@@ -2,4 +2,4 @@
 import { writeFileSync } from 'node:fs';
 import { renderCliDoc } from '../src/cli/cli-doc.js';
 
-writeFileSync(new URL('../docs/cli.md', import.meta.url), renderCliDoc());
+writeFileSync(new URL('../docs/cli.md', import.meta.url), await renderCliDoc());

@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import { LocalArtifactStore } from './artifacts/local-store.js';
 import type { FerryConfig } from './core/config.js';
-import { openPostgresStore } from './registry/postgres-store.js';
 import { Registry } from './registry/registry.js';
-import { openSqliteStore } from './registry/sqlite-store.js';
 import type { KyselyRegistryStore } from './registry/kysely-store.js';
 import type { RegistryDb } from './registry/registry-db.js';
 import { RuntimeCatalog } from './runtimes/catalog.js';
@@ -26,9 +24,10 @@ export interface Ferry {
 
 /** The composition root: open the stores named by the config and wire the parts. */
 export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}): Promise<Ferry> {
+  // Only the configured database's driver is loaded (pg and better-sqlite3 each cost start-up time).
   const store: KyselyRegistryStore = config.databaseUrl
-    ? await openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
-    : await openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
+    ? await (await import('./registry/postgres-store.js')).openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
+    : await (await import('./registry/sqlite-store.js')).openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
   const artifacts = new LocalArtifactStore(config.artifactsDir);
   const runtimes = new RuntimeCatalog();
   const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning, ...runtimeOverrides };

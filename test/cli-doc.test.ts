@@ -7,8 +7,8 @@ import { renderCliDoc } from '../src/cli/cli-doc.js';
 import { ferryCli, ROOT } from './helpers/env.js';
 
 describe('CLI reference', () => {
-  it('docs/cli.md is current (run `npm run docs:cli` after changing a command)', () => {
-    assert.equal(readFileSync(join(ROOT, 'docs/cli.md'), 'utf8'), renderCliDoc());
+  it('docs/cli.md is current (run `npm run docs:cli` after changing a command)', async () => {
+    assert.equal(readFileSync(join(ROOT, 'docs/cli.md'), 'utf8'), await renderCliDoc());
   });
   it('--help exits 0, an unknown option exits 2 (usage)', async () => {
     const help = await ferryCli(['predict', '--help'], {});

@@ -62,7 +62,7 @@ describe('batch Indexed Job manifest', () => {
     for (let i = 0; i < spec.completions; i++) assert.deepEqual(parseShard(shard.replace('$(SHARD_INDEX)', String(i))), { index: i, count: spec.completions });
     assert.match(container.env.find((e) => e.name === 'SHARD_INDEX')!.valueFrom!.fieldRef!.fieldPath, /job-completion-index/);
     assert.ok(args.includes('--run-id') && args.includes('--key'), 'shards share one run id and hash the key');
-    const program = buildProgram({ stdout: process.stdout, stderr: process.stderr, env: {} });
+    const program = await buildProgram({ stdout: process.stdout, stderr: process.stderr, env: {} });
     const run = program.commands.find((c) => c.name() === 'batch')!.commands.find((c) => c.name() === 'run')!;
     const known = new Set(run.options.map((o) => o.long));
     for (const a of args.filter((x) => x.startsWith('--'))) assert.ok(known.has(a), `${a} is an option of ferry batch run`);

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Tensor } from '../src/core/tensor.js';
-import { loadDocument, pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
+import { loadDocument } from '../src/runtimes/pmml/pmml-model.js';
+import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import { ROOT } from './helpers/env.js';
 
 const FIXTURES = join(ROOT, 'fixtures/pmml');

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { buildProgram } from './main.js';
 
 /** docs/cli.md, generated from the commands' own help (`npm run docs:cli`; a test checks it is current). */
-export function renderCliDoc(): string {
+export async function renderCliDoc(): Promise<string> {
   const sink = { write: () => true } as unknown as NodeJS.WritableStream;
-  const program = buildProgram({ stdout: sink, stderr: sink, env: {} });
+  const program = await buildProgram({ stdout: sink, stderr: sink, env: {} });
   // A fixed width, so the page does not depend on the terminal it was generated in.
   const fixWidth = (cmd: Command): void => { cmd.configureHelp({ helpWidth: 80 }); cmd.commands.forEach(fixWidth); };
   fixWidth(program);

@@ -1,74 +1,72 @@
 import { Command, CommanderError } from 'commander';
 import { asFerryError, ExitCode } from '../core/errors.js';
 import { FERRY_VERSION } from '../core/version.js';
-import { alertsCommand } from './commands/alerts.js';
-import { aliasCommand } from './commands/alias.js';
-import { apikeyCommand } from './commands/apikey.js';
-import { archiveCommand } from './commands/archive.js';
-import { batchCommand } from './commands/batch.js';
-import { bestCommand } from './commands/best.js';
-import { compareCommand } from './commands/compare.js';
-import { demoCommand } from './commands/demo.js';
-import { monitorDriftCommand } from './commands/drift.js';
-import { evaluateCommand } from './commands/evaluate.js';
-import { feedbackCommand } from './commands/feedback.js';
-import { gcCommand } from './commands/gc.js';
-import { modelsCommand } from './commands/models.js';
-import { monitorCommand } from './commands/monitor.js';
-import { predictCommand } from './commands/predict.js';
-import { profileCommand } from './commands/profile.js';
-import { promoteCommand } from './commands/promote.js';
-import { registerCommand } from './commands/register.js';
-import { schedulerCommand } from './commands/scheduler.js';
-import { serveCommand } from './commands/serve.js';
-import { shadowCommand } from './commands/shadow.js';
-import { streamCommand } from './commands/stream.js';
-import { versionsCommand } from './commands/versions.js';
 import type { CliContext } from './context.js';
 
-const COMMANDS = [
-  registerCommand,
-  modelsCommand,
-  versionsCommand,
-  aliasCommand,
-  archiveCommand,
-  predictCommand,
-  serveCommand,
-  shadowCommand,
-  apikeyCommand,
-  gcCommand,
-  // batch
-  batchCommand,
-  schedulerCommand,
+/** Adds one command (or a group's subcommands) to the program. */
+type AddCommand = (program: Command, ctx: CliContext) => void;
 
-  // stream
-  streamCommand,
-
-  // prediction log, feedback
-  feedbackCommand,
-  monitorCommand,
-
-  // profile, drift, evaluate, compare, promote, alerts
-  profileCommand,
-  monitorDriftCommand,
-  evaluateCommand,
-  compareCommand,
-  promoteCommand,
-  bestCommand,
-  alertsCommand,
-
-  demoCommand,
+/**
+ * The table of commands, in the order `ferry --help` lists them. Each row names the top-level
+ * commands its module adds and loads that module only when one of them runs, so a command pays
+ * only for its own dependencies (`ferry --version` loads none; `--help` and docs load all).
+ */
+const COMMANDS: readonly { readonly names: readonly string[]; readonly load: () => Promise<AddCommand> }[] = [
+  { names: ['register'], load: async () => (await import('./commands/register.js')).registerCommand },
+  { names: ['models'], load: async () => (await import('./commands/models.js')).modelsCommand },
+  { names: ['versions'], load: async () => (await import('./commands/versions.js')).versionsCommand },
+  { names: ['alias'], load: async () => (await import('./commands/alias.js')).aliasCommand },
+  { names: ['archive', 'delete'], load: async () => (await import('./commands/archive.js')).archiveCommand },
+  { names: ['predict'], load: async () => (await import('./commands/predict.js')).predictCommand },
+  { names: ['serve'], load: async () => (await import('./commands/serve.js')).serveCommand },
+  { names: ['shadow'], load: async () => (await import('./commands/shadow.js')).shadowCommand },
+  { names: ['apikey'], load: async () => (await import('./commands/apikey.js')).apikeyCommand },
+  { names: ['gc'], load: async () => (await import('./commands/gc.js')).gcCommand },
+  { names: ['batch'], load: async () => (await import('./commands/batch.js')).batchCommand },
+  { names: ['scheduler'], load: async () => (await import('./commands/scheduler.js')).schedulerCommand },
+  { names: ['stream'], load: async () => (await import('./commands/stream.js')).streamCommand },
+  { names: ['feedback'], load: async () => (await import('./commands/feedback.js')).feedbackCommand },
+  { names: ['monitor'], load: async () => (await import('./commands/monitor.js')).monitorCommand },
+  { names: ['profile'], load: async () => (await import('./commands/profile.js')).profileCommand },
+  { names: ['monitor'], load: async () => (await import('./commands/drift.js')).monitorDriftCommand },
+  { names: ['evaluate'], load: async () => (await import('./commands/evaluate.js')).evaluateCommand },
+  { names: ['compare'], load: async () => (await import('./commands/compare.js')).compareCommand },
+  { names: ['promote'], load: async () => (await import('./commands/promote.js')).promoteCommand },
+  { names: ['best'], load: async () => (await import('./commands/best.js')).bestCommand },
+  { names: ['alerts'], load: async () => (await import('./commands/alerts.js')).alertsCommand },
+  { names: ['demo'], load: async () => (await import('./commands/demo.js')).demoCommand },
 ];
 
-/** Build the `ferry` program. */
-export function buildProgram(ctx: CliContext): Command {
+/** The top-level command names of the table (a test checks each row adds exactly these). */
+export const COMMAND_NAMES: readonly string[] = [...new Set(COMMANDS.flatMap((c) => c.names))];
+
+/**
+ * The rows a command line needs: none for `--version` alone, the named command's rows, and
+ * every row otherwise (`--help`, no command, `help`, an unknown command and its suggestions).
+ */
+function rowsFor(argv: readonly string[] | undefined): typeof COMMANDS {
+  if (!argv) return COMMANDS;
+  const args = argv.slice(2);
+  const first = args[0];
+  if (first === undefined) return COMMANDS;
+  if (args.length === 1 && (first === '--version' || first === '-V')) return [];
+  const rows = COMMANDS.filter((c) => c.names.includes(first));
+  return rows.length > 0 ? rows : COMMANDS;
+}
+
+/**
+ * Build the `ferry` program: with `argv`, only the commands that command line runs; without,
+ * every command (docs/cli.md).
+ */
+export async function buildProgram(ctx: CliContext, argv?: readonly string[]): Promise<Command> {
   const program = new Command('ferry')
     .description('Ferry: register, version and serve machine-learning models from Node.js')
     .version(FERRY_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .exitOverride();
-  for (const add of COMMANDS) add(program, ctx);
+  const adders = await Promise.all(rowsFor(argv).map((c) => c.load()));
+  for (const add of adders) add(program, ctx);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }
@@ -81,8 +79,8 @@ function applyExitOverride(cmd: Command): void {
 
 /** Run the CLI; returns the process exit code (see docs/errors.md for their meaning). */
 export async function main(argv: readonly string[], ctx: CliContext = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  const program = buildProgram(ctx);
   try {
+    const program = await buildProgram(ctx, argv);
     await program.parseAsync([...argv]);
     return ExitCode.OK;
   } catch (err) {

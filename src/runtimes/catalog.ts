@@ -1,6 +1,5 @@
 import { ferry } from '../core/errors.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
-import { ThreadedRuntime } from './threaded.js';
 import { refusalFor } from './unsafe-formats.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { pmmlRuntime } from './pmml/pmml-runtime.js';
@@ -28,9 +27,12 @@ export class RuntimeCatalog {
    * Load an artifact of a known format: in `options.workers` worker threads when asked (the
    * server), else on the calling thread (CLI, batch, registration).
    */
-  load(format: string, bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime> {
+  async load(format: string, bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime> {
     const factory = this.get(format);
-    return options.workers && options.workers > 0 ? ThreadedRuntime.start(factory, bytes, options, label) : factory.load(bytes, options, label);
+    if (!options.workers || options.workers <= 0) return factory.load(bytes, options, label);
+    // The worker pool (piscina) loads only where models run in threads: the server.
+    const { ThreadedRuntime } = await import('./threaded.js');
+    return ThreadedRuntime.start(factory, bytes, options, label);
   }
 
   get(format: string): RuntimeFactory {

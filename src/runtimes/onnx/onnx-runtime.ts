@@ -2,7 +2,6 @@ import type * as ort from 'onnxruntime-node';
 import type { ModelSignature } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions, SniffResult } from '../model-runtime.js';
-import { createSession, runSession, sessionOptions, sessionSignature } from './onnx-session.js';
 
 /**
  * ONNX models through onnxruntime-node (CPU), on the calling thread. (The server runs models in
@@ -18,9 +17,11 @@ export const onnxRuntime: RuntimeFactory = {
   },
 
   async load(bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime> {
+    // onnxruntime (and its native library) loads with the first ONNX model, not with the catalog.
+    const { createSession, runSession, sessionOptions, sessionSignature } = await import('./onnx-session.js');
     const session = await createSession(bytes, sessionOptions(options), label);
     try {
-      return new OnnxModel(session, sessionSignature(session, label), label);
+      return new OnnxModel(session, sessionSignature(session, label), label, runSession);
     } catch (err) {
       await session.release();
       throw err;
@@ -28,17 +29,21 @@ export const onnxRuntime: RuntimeFactory = {
   },
 };
 
+type RunSession = typeof import('./onnx-session.js').runSession;
+
 /** A session on the calling thread. */
 class OnnxModel implements ModelRuntime {
   readonly format = 'onnx';
   readonly #session: ort.InferenceSession;
   readonly #signature: ModelSignature;
   readonly #label: string;
+  readonly #run: RunSession;
 
-  constructor(session: ort.InferenceSession, signature: ModelSignature, label: string) {
+  constructor(session: ort.InferenceSession, signature: ModelSignature, label: string, run: RunSession) {
     this.#session = session;
     this.#signature = signature;
     this.#label = label;
+    this.#run = run;
   }
 
   signature(): ModelSignature {
@@ -46,7 +51,7 @@ class OnnxModel implements ModelRuntime {
   }
 
   predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    return runSession(this.#session, inputs, outputs ?? this.#signature.outputs.map((o) => o.name), this.#label);
+    return this.#run(this.#session, inputs, outputs ?? this.#signature.outputs.map((o) => o.name), this.#label);
   }
 
   async close(): Promise<void> {

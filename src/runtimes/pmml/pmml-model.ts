@@ -1,0 +1,290 @@
+import { ferry, FerryError } from '../../core/errors.js';
+import type { DType } from '../../core/dtype.js';
+import type { ModelSignature, TensorSpec } from '../../core/signature.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { ModelRuntime } from '../model-runtime.js';
+import { compileDocument, type CompiledDocument } from './document.js';
+import type { BatchResult, TopBatch } from './model.js';
+import type { DataType, Row, Value } from './types.js';
+import { isNumeric, PmmlError } from './values.js';
+import { parseXml } from './xml.js';
+
+/**
+ * A compiled PMML document as a runtime. Kept apart from the factory (pmml-runtime.ts) so that
+ * the XML parser and the model kernels load when a PMML model does, not with the catalog.
+ */
+export function loadPmmlModel(bytes: Uint8Array, label: string): ModelRuntime {
+  try {
+    return new PmmlModel(loadDocument(bytes, label), label);
+  } catch (err) {
+    throw err instanceof FerryError ? err : ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'PMML', detail: String(err) }, err);
+  }
+}
+
+/** Parse and compile a document, with catalog errors for malformed XML, invalid PMML and unsupported elements. */
+export function loadDocument(bytes: Uint8Array, label: string): CompiledDocument {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'PMML', detail: 'the file is not valid UTF-8 text' }, err);
+  }
+  let root;
+  try {
+    root = parseXml(text);
+  } catch (err) {
+    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'PMML', detail: `the XML does not parse (${err instanceof Error ? err.message : String(err)})` }, err);
+  }
+  try {
+    return compileDocument(root);
+  } catch (err) {
+    if (err instanceof PmmlError) {
+      throw ferry(err.kind === 'unsupported' ? 'FERRY_E_PMML_UNSUPPORTED' : 'FERRY_E_PMML_INVALID', { path: label, element: err.element, detail: err.detail }, err);
+    }
+    throw err;
+  }
+}
+
+function dtypeOf(dataType: DataType): DType {
+  if (isNumeric(dataType)) return 'float64';
+  if (dataType === 'boolean') return 'bool';
+  return 'string';
+}
+
+/** Outputs carry booleans as text ("true"/"false") so that a missing one can be null. */
+function outputDtype(dataType: DataType): DType {
+  return isNumeric(dataType) ? 'float64' : 'string';
+}
+
+class PmmlModel implements ModelRuntime {
+  readonly format = 'pmml';
+  readonly #doc: CompiledDocument;
+  readonly #signature: ModelSignature;
+  readonly #label: string;
+  /** The batch path's buffers (row-major inputs, the kernel's values and probabilities), reused across calls. */
+  #x = new Float64Array(0);
+  #value = new Float64Array(0);
+  #probabilities = new Float64Array(0);
+  #batchColumns: (Float64Array | undefined)[] = [];
+  /** The batch path's results in signature order, each with how it reads the kernel's arrays. */
+  readonly #batchOutputs: { readonly spec: TensorSpec; readonly how: BatchResult }[] = [];
+
+  constructor(doc: CompiledDocument, label: string) {
+    this.#doc = doc;
+    this.#label = label;
+    const inputs: TensorSpec[] = [...doc.model.groups, ...doc.model.inputs].map((f) => ({ name: f.name, dtype: dtypeOf(f.dataType), shape: [-1], nullable: true }));
+    const outputs: TensorSpec[] = doc.model.results.map((f) => ({ name: f.name, dtype: outputDtype(f.dataType), shape: [-1], nullable: true }));
+    this.#signature = { inputs, outputs };
+    const batch = doc.model.batch;
+    if (batch) {
+      for (const spec of outputs) {
+        const how = batch.results.get(spec.name);
+        // A result the batch path cannot read: the general path scores every call.
+        if (!how) {
+          // A result the batch path cannot read (none: batchPlan maps every result): the general path scores.
+          this.#batchOutputs.length = 0;
+          break;
+        }
+        this.#batchOutputs.push({ spec, how });
+      }
+    }
+  }
+
+  signature(): ModelSignature {
+    return this.#signature;
+  }
+
+  predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    try {
+      return Promise.resolve(this.#predict(inputs, outputs));
+    } catch (err) {
+      return Promise.reject(err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'PMML', model: this.#label, detail: err instanceof Error ? err.message : String(err) }, err));
+    }
+  }
+
+  #predict(inputs: Readonly<Record<string, Tensor>>, wanted?: readonly string[]): Record<string, Tensor> {
+    const batch = this.#doc.model.batch;
+    if (batch && this.#batchOutputs.length > 0 && this.#doc.model.groups.length === 0) {
+      const out = this.#batch(batch, inputs, wanted);
+      if (out) return out;
+    }
+    const specs = this.#signature.inputs;
+    let rows = -1;
+    const readers: { name: string; read: (r: number) => Value }[] = [];
+    for (const spec of specs) {
+      const t = inputs[spec.name];
+      if (!t) throw ferry('FERRY_E_INPUT_MISSING', { input: spec.name, expected: `${spec.dtype} [N]`, present: Object.keys(inputs).join(', ') || 'no inputs' });
+      const n = t.shape[0] ?? 0;
+      if (t.shape.length !== 1 || (rows >= 0 && n !== rows)) {
+        throw ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `${spec.dtype} [N] (one value per row, N the same for every input)`, actual: `${t.dtype} [${t.shape.join(', ')}]` });
+      }
+      rows = n;
+      readers.push({ name: spec.name, read: reader(t) });
+    }
+    if (rows < 0) rows = Object.values(inputs)[0]?.shape[0] ?? 0;
+    const names = wanted ?? this.#signature.outputs.map((o) => o.name);
+    const outSpecs = names.map((name) => {
+      const spec = this.#signature.outputs.find((o) => o.name === name);
+      if (!spec) throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: name, outputs: this.#signature.outputs.map((o) => o.name).join(', ') });
+      return spec;
+    });
+    const columns = outSpecs.map((s) => (s.dtype === 'float64' ? new Float64Array(rows) : new Array<string | null>(rows).fill(null)));
+    // The row being scored reads its inputs straight from the tensors.
+    let current = 0;
+    const readerOf = new Map(readers.map((x) => [x.name, x.read]));
+    const row: Row = {
+      get: (name) => {
+        const read = readerOf.get(name);
+        return read ? read(current) : null;
+      },
+    };
+    const model = this.#doc.model;
+    const write = (r: number, fields: ReadonlyMap<string, Value>): void => {
+      for (let j = 0; j < outSpecs.length; j++) {
+        const v = fields.get(outSpecs[j]!.name) ?? null;
+        const col = columns[j]!;
+        if (col instanceof Float64Array) col[r] = v === null ? Number.NaN : typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+        else col[r] = v === null ? null : typeof v === 'string' ? v : String(v);
+      }
+    };
+    if (model.groups.length > 0) {
+      for (const group of groupRows(readers, model.groups.map((g) => g.name), rows)) {
+        const first = group[0]!;
+        const transaction: Row = {
+          get: (name) => readers.find((x) => x.name === name)?.read(first) ?? null,
+          values: (name) => {
+            const read = readers.find((x) => x.name === name)?.read;
+            return read ? group.map(read).filter((v) => v !== null) : [];
+          },
+        };
+        const { fields } = model.score(transaction);
+        for (const r of group) write(r, fields);
+      }
+    } else {
+      for (let r = 0; r < rows; r++) {
+        current = r;
+        write(r, model.score(row).fields);
+      }
+    }
+    const out: Record<string, Tensor> = {};
+    outSpecs.forEach((s, j) => {
+      out[s.name] = { dtype: s.dtype, shape: [rows], data: columns[j] as Tensor['data'] };
+    });
+    return out;
+  }
+
+  /**
+   * The batch path (tree ensembles): every input column copied once into one row-major Float64Array,
+   * the kernel scores the whole batch, results are read from its arrays. Undefined (nothing done) when
+   * an input is absent, not a float64 `[N]` tensor, or an output is unknown: the general path then
+   * scores or reports the error.
+   */
+  #batch(plan: TopBatch, inputs: Readonly<Record<string, Tensor>>, wanted?: readonly string[]): Record<string, Tensor> | undefined {
+    const specs = this.#signature.inputs;
+    let rows = -1;
+    for (const spec of specs) {
+      const t = inputs[spec.name];
+      if (!t || t.shape.length !== 1 || (rows >= 0 && t.shape[0] !== rows)) return undefined;
+      rows = t.shape[0] ?? 0;
+    }
+    if (rows < 0) return undefined;
+    const { kernel } = plan;
+    const F = kernel.fields.length;
+    const cols = this.#batchColumns;
+    for (let f = 0; f < F; f++) {
+      const t = inputs[kernel.fields[f]!];
+      if (t && !(t.data instanceof Float64Array)) return undefined;
+      cols[f] = t ? t.data as Float64Array : undefined;
+    }
+    let outs = this.#batchOutputs;
+    if (wanted) {
+      outs = [];
+      for (const name of wanted) {
+        const o = this.#batchOutputs.find((x) => x.spec.name === name);
+        if (!o) return undefined;
+        outs.push(o);
+      }
+    }
+    const K = kernel.categories.length;
+    if (this.#x.length < rows * F) this.#x = new Float64Array(rows * F);
+    if (this.#value.length < rows) this.#value = new Float64Array(rows);
+    if (this.#probabilities.length < rows * K) this.#probabilities = new Float64Array(rows * K);
+    const x = this.#x;
+    const value = this.#value;
+    const probabilities = this.#probabilities;
+    for (let f = 0; f < F; f++) {
+      const c = cols[f];
+      if (!c) for (let r = 0; r < rows; r++) x[r * F + f] = Number.NaN;
+      else for (let r = 0; r < rows; r++) x[r * F + f] = c[r]!;
+    }
+    kernel.run(x, rows, value, probabilities);
+    const out: Record<string, Tensor> = {};
+    for (const { spec, how } of outs) {
+      let data: Float64Array | (string | null)[];
+      if (spec.dtype === 'float64') {
+        const col = new Float64Array(rows);
+        if (how.kind === 'probability') for (let r = 0; r < rows; r++) col[r] = probabilities[r * K + how.index]!;
+        else if (K === 0) for (let r = 0; r < rows; r++) col[r] = value[r]!;
+        else for (let r = 0; r < rows; r++) col[r] = Number.isNaN(value[r]!) ? Number.NaN : toNumber(plan.categoryValues[value[r]!]!);
+        data = col;
+      } else {
+        const col = new Array<string | null>(rows);
+        for (let r = 0; r < rows; r++) {
+          const v: Value = how.kind === 'probability' ? nullIfNaN(probabilities[r * K + how.index]!) : Number.isNaN(value[r]!) ? null : K > 0 ? plan.categoryValues[value[r]!]! : value[r]!;
+          col[r] = v === null ? null : typeof v === 'string' ? v : String(v);
+        }
+        data = col;
+      }
+      out[spec.name] = { dtype: spec.dtype, shape: [rows], data: data as Tensor['data'] };
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Rows with equal group-field values, in order of first appearance (one transaction each). Every
+ * row of a group gets the group's result.
+ */
+function groupRows(readers: readonly { name: string; read: (r: number) => Value }[], groupFields: readonly string[], rows: number): number[][] {
+  const keyReaders = groupFields.map((g) => readers.find((x) => x.name === g)!.read);
+  const groups = new Map<string, number[]>();
+  for (let r = 0; r < rows; r++) {
+    const key = JSON.stringify(keyReaders.map((read) => read(r)));
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  return [...groups.values()];
+}
+
+/** Read row r of a 1-D tensor as a PMML value: NaN and null are missing, bools become booleans. */
+function reader(t: Tensor): (r: number) => Value {
+  const data = t.data;
+  if (Array.isArray(data)) {
+    return (r) => {
+      const v = (data as readonly (string | null | undefined)[])[r];
+      // An empty cell (CSV has no other way to leave a text value out) is missing too.
+      return v === null || v === undefined || v === '' ? null : v;
+    };
+  }
+  if (t.dtype === 'bool') return (r) => (data as Uint8Array)[r] !== 0;
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return (r) => Number(data[r]);
+  const nums = data as Float64Array;
+  return (r) => {
+    const v = nums[r]!;
+    return Number.isNaN(v) ? null : v;
+  };
+}
+
+function nullIfNaN(v: number): Value {
+  return Number.isNaN(v) ? null : v;
+}
+
+/** A value in a float64 result column, as the general path writes it. */
+function toNumber(v: Value): number {
+  return v === null ? Number.NaN : typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+}
