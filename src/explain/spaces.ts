@@ -11,6 +11,7 @@ import { residuals, type Attributions, type ExplainMethod, type OutputSpace } fr
 
 /** The spaces a link allows: probability only where the link makes one (sigmoid, softmax). */
 export function spacesOf(link: Link): readonly OutputSpace[] {
+  if (link.kind === 'probability') return ['probability'];
   return link.kind === 'sigmoid' || link.kind === 'softmax' ? ['margin', 'probability'] : ['margin'];
 }
 
@@ -46,7 +47,7 @@ function linked(link: Link, m: Float64Array, rows: number, groups: number): Floa
 /** Margin-space attributions as `Attributions` in the asked space. */
 export function inSpace(method: ExplainMethod, space: OutputSpace, link: Link, base: Float64Array, values: Float64Array, margins: Float64Array,
   rows: number, groups: number, features: number): Attributions {
-  if (space !== 'probability') {
+  if (space !== 'probability' || link.kind === 'probability') {
     return { method, approximate: false, space, rows, groups, features, base, values, scores: margins, residual: residuals(base, values, margins, rows, groups, features) };
   }
   const pBase = linked(link, base, 1, groups);

@@ -13,7 +13,9 @@ export type Link =
   /** p = softmax over the margins of one row. */
   | { readonly kind: 'softmax' }
   /** exp(margin) (Poisson, gamma, Tweedie, Cox). */
-  | { readonly kind: 'exp' };
+  | { readonly kind: 'exp' }
+  /** The margins are already probabilities (a forest averaging its trees' class distributions). */
+  | { readonly kind: 'probability' };
 
 /**
  * A tree ensemble with binary splits, all trees' nodes in shared arrays. A row's margin for
@@ -25,6 +27,11 @@ export interface TreeStructure {
   readonly numFeature: number;
   /** Margins per row: classes of a multi-class model, else 1. */
   readonly numGroup: number;
+  /**
+   * Where the features come from: feature j is the scalar input named inputs[j] (PMML fields);
+   * absent: the model's single input, a matrix [N, numFeature].
+   */
+  readonly inputs?: readonly string[] | undefined;
   /** The margin each output starts from. */
   readonly base: Float64Array;
   readonly link: Link;
@@ -57,6 +64,8 @@ export interface LinearStructure {
   readonly kind: 'linear';
   readonly numFeature: number;
   readonly numGroup: number;
+  /** As TreeStructure.inputs. */
+  readonly inputs?: readonly string[] | undefined;
   readonly weights: Float64Array;
   readonly bias: Float64Array;
   readonly link: Link;

@@ -3,6 +3,7 @@ import type { DType } from '../../core/dtype.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime } from '../model-runtime.js';
+import type { ModelStructure } from '../model-structure.js';
 import { compileDocument, type CompiledDocument } from './document.js';
 import type { BatchResult, TopBatch } from './model.js';
 import type { DataType, Row, Value } from './types.js';
@@ -238,6 +239,13 @@ class PmmlModel implements ModelRuntime {
       out[spec.name] = { dtype: spec.dtype, shape: [rows], data: data as Tensor['data'] };
     }
     return out;
+  }
+
+  /** Tree ensembles scored by the batch path have a neutral tree structure (explanations). */
+  structure(): Promise<ModelStructure | undefined> {
+    const batch = this.#doc.model.batch;
+    const usable = batch && this.#batchOutputs.length > 0 && this.#doc.model.groups.length === 0;
+    return Promise.resolve(usable ? batch.kernel.structure?.() : undefined);
   }
 
   close(): Promise<void> {

@@ -10,6 +10,7 @@
  * A kernel therefore reads already-treated, already-typed field values through `Row.get`.
  */
 import type { XmlElement } from './xml.js';
+import type { TreeStructure } from '../model-structure.js';
 
 /** A field value. `null` is PMML's missing value. Numbers for integer/float/double, strings for string, booleans for boolean. */
 export type Value = number | string | boolean | null;
@@ -145,6 +146,8 @@ export interface BinaryTree {
   /** Missing-value strategy: 0 none, 1 lastPrediction, 2 nullPrediction, 3 defaultChild. */
   readonly mode: number;
   readonly returnLast: boolean;
+  /** Per node: its recordCount (0 when the document gives none), the cover TreeSHAP weighs children by. */
+  readonly cover: Float64Array;
 }
 
 /**
@@ -160,6 +163,8 @@ export interface BatchKernel {
    * NaN: missing) and for classification `probabilities[r * K + k]` (NaN when the row has no probabilities).
    */
   run(x: Float64Array, rows: number, value: Float64Array, probabilities: Float64Array): void;
+  /** Optional: the ensemble as a neutral tree structure (explanations), when it has one. */
+  structure?(): TreeStructure | undefined;
 }
 
 /** What the core gives a kernel compiler. */

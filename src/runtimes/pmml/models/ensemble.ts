@@ -10,6 +10,7 @@
 import type { BatchKernel, NumericKernel, Prediction, Value } from '../types.js';
 import { parseNumber, valueKey } from '../values.js';
 import { TREE_MODES } from './tree.js';
+import { ensembleStructure } from './ensemble-structure.js';
 
 export interface EnsembleSegment {
   readonly numeric: NumericKernel;
@@ -60,6 +61,7 @@ export function compileEnsemble(spec: EnsembleSpec): BatchKernel | undefined {
   const right = new Int32Array(total);
   const rightAlways = new Uint8Array(total);
   const dflt = new Int32Array(total);
+  const cover = new Float64Array(total);
   const kind = new Uint8Array(total);
   /** Regression: the node's value; majority vote: its category index. */
   const leafValue = new Float64Array(total);
@@ -85,6 +87,7 @@ export function compileEnsemble(spec: EnsembleSpec): BatchKernel | undefined {
       right[g] = l < 0 ? -1 : base + b.right[i]!;
       rightAlways[g] = b.rightAlways[i]!;
       dflt[g] = b.dflt[i]! < 0 ? -1 : base + b.dflt[i]!;
+      cover[g] = b.cover[i]!;
       const p: Prediction | undefined = outcomes[i];
       if (!p) return undefined;
       if (!classification) {
@@ -245,9 +248,20 @@ export function compileEnsemble(spec: EnsembleSpec): BatchKernel | undefined {
     }
   };
 
+  const margins = (x: Float64Array, rows: number): Float64Array => {
+    const value = new Float64Array(rows);
+    const probabilities = new Float64Array(rows * K);
+    grow(rows);
+    if (classification) runVectors(x, rows, value, probabilities);
+    else runRegression(x, rows, value);
+    return classification ? probabilities : value;
+  };
   return {
     fields,
     categories: classification ? categories : [],
+    structure: () => (vote ? undefined : ensembleStructure({
+      method, fields, groups: classification ? K : 1, root, mode, returnLast, weight, feature, thr, strict, left, right, rightAlways, dflt, cover, kind, leafValue, leafVector, margins,
+    })),
     run(x, rows, value, probabilities) {
       grow(rows);
       if (!classification) runRegression(x, rows, value);

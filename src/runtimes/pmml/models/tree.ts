@@ -243,7 +243,7 @@ export const TREE_MODES = { NONE, LAST, NULL, DEFAULT } as const;
  * or True — as one comparison per node. Undefined when the tree has another shape.
  */
 function binaryForm(count: number, op: Uint8Array, field: Int32Array, value: Float64Array, first: Int32Array, kids: Int32Array, childList: Int32Array,
-  dflt: Int32Array, mode: number, returnLast: boolean): { walk: (x: Float64Array, slots: Int32Array) => number; binary: BinaryTree } | undefined {
+  dflt: Int32Array, mode: number, returnLast: boolean, cover: Float64Array): { walk: (x: Float64Array, slots: Int32Array) => number; binary: BinaryTree } | undefined {
   const slot = new Int32Array(count);
   const thr = new Float64Array(count);
   const strict = new Uint8Array(count);
@@ -267,7 +267,7 @@ function binaryForm(count: number, op: Uint8Array, field: Int32Array, value: Flo
     right[i] = b;
     rightAlways[i] = ob === TRUE_OP ? 1 : 0;
   }
-  const binary: BinaryTree = { slot, thr, strict, left, right, rightAlways, dflt, mode, returnLast };
+  const binary: BinaryTree = { slot, thr, strict, left, right, rightAlways, dflt, mode, returnLast, cover };
   const walk = (x: Float64Array, slots: Int32Array): number => {
     let node = 0;
     for (;;) {
@@ -344,7 +344,8 @@ function arrayForm(root: TreeNode, strategy: string, returnLast: boolean, penalt
       default: return v !== t ? 1 : 0;
     }
   };
-  const bin = binaryForm(count, op, field, value, first, kids, childList, dflt, mode, returnLast);
+  const cover = Float64Array.from(nodes, (n) => (Number.isFinite(n.recordCount) ? n.recordCount : 0));
+  const bin = binaryForm(count, op, field, value, first, kids, childList, dflt, mode, returnLast, cover);
   const leaf = bin?.walk ?? ((x: Float64Array, slots: Int32Array): number => {
     let node = 0;
     for (;;) {
