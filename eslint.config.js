@@ -45,6 +45,20 @@ export default tseslint.config(
   layerRule('stream', ['cli', 'serving', 'batch']),
   // monitoring may use core, registry, artifacts, runtimes, scoring and data.
   layerRule('monitoring', ['serving', 'cli', 'batch', 'stream']),
+  // edge: exports sit on the scoring core, the registry and the data layer, like batch and stream.
+  layerRule('edge', ['cli', 'serving', 'batch', 'stream', 'monitoring']),
+  // The code bundled into exported packages runs in browsers and workers: no Node APIs, no stores.
+  {
+    files: ['src/edge/package/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*'], message: 'Package code runs in browsers and workers: no Node APIs.' },
+          ...['registry', 'artifacts', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving'].map((layer) => ({ group: [`**/${layer}/*`], message: `Package code must not import src/${layer} (it is bundled into exported packages).` })),
+        ],
+      }],
+    },
+  },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {

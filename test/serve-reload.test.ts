@@ -97,14 +97,13 @@ describe('hot reload', () => {
     }
   });
 
-  it('a version no served alias points at is loaded on its first explicit request', async () => {
-    const before = (await postJson(`${server.url}/v2/repository/index`, {})).body as { version: string }[];
-    assert.ok(!before.some((e) => e.version === '3'), 'version 3 is not served before it is asked for');
+  it('a version outside `versions:` is not served on an explicit request (nor loaded)', async () => {
+    // Explicit versions of a model without `versions:` load on demand: test/hardening-serving.test.ts.
     const res = await postJson(`${server.url}/v2/models/bc/versions/3/infer`, body);
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get('x-ferry-model-version'), '3');
-    const after = (await postJson(`${server.url}/v2/repository/index`, {})).body as { version: string; state: string }[];
-    assert.deepEqual(after.filter((e) => e.version === '3').map((e) => e.state), ['READY']);
+    assert.equal(res.status, 404);
+    assert.match((res.body as { error: string }).error, /not served/);
+    const after = (await postJson(`${server.url}/v2/repository/index`, {})).body as { version: string }[];
+    assert.ok(!after.some((e) => e.version === '3'), 'version 3 was not loaded');
     assert.equal((await postJson(`${server.url}/v2/models/bc/versions/9/infer`, body)).status, 404);
   });
 });

@@ -34,6 +34,7 @@ const COMMANDS: readonly { readonly names: readonly string[]; readonly load: () 
   { names: ['promote'], load: async () => (await import('./commands/promote.js')).promoteCommand },
   { names: ['best'], load: async () => (await import('./commands/best.js')).bestCommand },
   { names: ['alerts'], load: async () => (await import('./commands/alerts.js')).alertsCommand },
+  { names: ['export'], load: async () => (await import('./commands/export.js')).exportCommand },
   { names: ['demo'], load: async () => (await import('./commands/demo.js')).demoCommand },
 ];
 

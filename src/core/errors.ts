@@ -156,6 +156,11 @@ export const errorCatalog = {
   FERRY_E_EXPLAIN_UNSUPPORTED: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, '{model} cannot be explained: {detail}. See docs/explain.md for which models get exact, linear or sampled explanations.'),
   FERRY_E_EXPLAIN_SPACE: spec(400, INVALID_ARGUMENT, X.USAGE, 'Output space "{space}" is not available for {model}: {detail}. Available: {spaces}.'),
   FERRY_E_EXPLAIN_BACKGROUND: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Explaining {model} needs background rows: {detail}. Pass --background <file>, or store a reference profile (`ferry profile {model} <data>`).'),
+
+  // --- edge export ---
+  FERRY_E_EXPORT_UNSUPPORTED: spec(422, UNIMPLEMENTED, X.BAD_INPUT, 'Cannot export {model} ({format}) to --target {target}: {reason}'),
+  FERRY_E_EXPORT_PARITY: spec(500, INTERNAL, X.INTERNAL, 'The {target} export of {model} does not give the server\'s predictions: {detail}. The export was not written; please report this with the model and the sample rows.'),
+  FERRY_E_EXPORT_TOO_LARGE: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, 'The {target} export of {model} is {size} bytes gzipped, over --max-size {limit}. Nothing was written; raise the budget or export a smaller model.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

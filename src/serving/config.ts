@@ -51,6 +51,8 @@ export interface ServeConfig {
   readonly grpcMaxMessageBytes: number;
   /** How often aliases are checked for moves (ms). */
   readonly pollIntervalMs: number;
+  /** Explicitly requested versions (`/versions/3`) kept loaded per model beyond the configured pointers; the least recently used idle one goes first. */
+  readonly maxOnDemandVersions: number;
   readonly auth: boolean;
   /** Worker threads per loaded model version (inference off the event loop); 0 = on the main thread. */
   readonly runtimeWorkers: number;
@@ -111,7 +113,7 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'runtime_workers', 'inline_below_ms', 'auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
@@ -138,6 +140,7 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     // gRPC messages are held whole before decoding: by default no larger than a REST body.
     grpcMaxMessageBytes: int(file.grpc_max_message_bytes, `${where}: grpc_max_message_bytes`, 1024) ?? bodyLimit,
     pollIntervalMs: flags.pollInterval !== undefined ? int(flags.pollInterval, '--poll-interval', 50) ?? 2000 : int(file.poll_interval_ms, `${where}: poll_interval_ms`, 50) ?? 2000,
+    maxOnDemandVersions: int(file.max_on_demand_versions, `${where}: max_on_demand_versions`, 1, 1000) ?? 4,
     runtimeWorkers: (flags.runtimeWorkers !== undefined ? int(flags.runtimeWorkers, '--runtime-workers', 0, 64) : int(file.runtime_workers, `${where}: runtime_workers`, 0, 64)) ?? 1,
     inlineBelowMs: num(file.inline_below_ms, `${where}: inline_below_ms`) ?? 0.5,
     auth: flags.auth ?? bool(file.auth === undefined ? undefined : asObject(file.auth, `${where}: auth`).enabled, `${where}: auth.enabled`) ?? false,

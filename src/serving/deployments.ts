@@ -23,6 +23,10 @@ interface Pointer {
   state: ModelState;
   reason: string;
   loading: Promise<Entry> | undefined;
+  /** False for an explicit version served on demand (`:3` asked by a request, not by the config). */
+  readonly configured: boolean;
+  /** performance.now() of the last lease (least recently used on-demand versions are evicted first). */
+  lastUsed: number;
 }
 
 interface Served {
@@ -97,9 +101,13 @@ export class Deployments {
     return this.#get(model).config;
   }
 
-  /** Whether the server can answer: every enabled eager model has its pointers loaded. */
+  /**
+   * Whether the server can answer: every enabled eager model has its configured pointers
+   * loaded. Versions requested on demand never count, so no request can take a replica out
+   * of rotation.
+   */
   get ready(): boolean {
-    return [...this.#served.values()].every((s) => !s.enabled || s.config.load === 'lazy' || [...s.pointers.values()].every((p) => p.state === 'READY'));
+    return [...this.#served.values()].every((s) => !s.enabled || s.config.load === 'lazy' || [...s.pointers.values()].every((p) => !p.configured || p.state === 'READY'));
   }
 
   /** Whether one model (optionally one version or alias) is ready to answer now. */
@@ -111,10 +119,12 @@ export class Deployments {
     return p?.state === 'READY';
   }
 
-  /** The registry version a pointer names now (no loading). */
+  /** The registry version a pointer names now: no loading, and no serving state created. */
   async describe(model: string, pointer?: string): Promise<ModelVersion> {
     const served = this.#get(model);
-    const p = await this.#pointer(served, pointer ?? served.config.route);
+    const requested = pointer ?? served.config.route;
+    const p = served.pointers.get(pointerName(requested)) ?? (/^\d+$/.test(requested) ? undefined : await this.#pointer(served, requested));
+    if (!p) return this.#servable(served, Number(requested));
     if (p.entry) return p.entry.loaded.version;
     if (p.version === undefined) throw ferry('FERRY_E_NO_LIVE_VERSION', { model });
     return this.#app.registry.resolve(`${model}:${p.version}`);
@@ -130,6 +140,7 @@ export class Deployments {
     for (let tries = 0; entry.retired && tries < 3; tries++) entry = await this.#ensure(served, p);
     if (entry.leases < 0) throw ferry('FERRY_E_MODEL_NOT_READY', { model, state: 'UNLOADING', reason: '' });
     entry.leases++;
+    p.lastUsed = performance.now();
     let released = false;
     return {
       loaded: entry.loaded,
@@ -234,7 +245,7 @@ export class Deployments {
     for (const [name, version] of targets) {
       let p = served.pointers.get(name);
       if (!p) {
-        p = { name, version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined };
+        p = { name, version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined, configured: true, lastUsed: 0 };
         served.pointers.set(name, p);
         if (served.config.load === 'eager' && served.enabled && this.#poll) this.#ensure(served, p).catch(() => undefined);
         continue;
@@ -271,8 +282,8 @@ export class Deployments {
         if (a) out.set(w, a.version);
       }
     }
-    // Explicit versions requested earlier stay served.
-    for (const [name, p] of served.pointers) if (name.startsWith(':') && !out.has(name)) out.set(name, p.version);
+    // Explicit versions requested earlier stay served (until evicted).
+    for (const [name, p] of served.pointers) if (!p.configured && !out.has(name)) out.set(name, p.version);
     return out;
   }
 
@@ -281,9 +292,12 @@ export class Deployments {
     const existing = served.pointers.get(name);
     if (existing) return existing;
     if (/^\d+$/.test(requested)) {
-      // An explicit version: served on demand once it exists in the registry.
-      const v = await this.#app.registry.resolve(`${served.name}:${requested}`);
-      const p: Pointer = { name, version: v.version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined };
+      // An explicit version the configuration allows: served on demand, evicted when idle and least recently used.
+      const v = await this.#servable(served, Number(requested));
+      const again = served.pointers.get(name);
+      if (again) return again;
+      this.#evictOnDemand(served);
+      const p: Pointer = { name, version: v.version, entry: undefined, state: 'UNKNOWN', reason: 'not loaded yet', loading: undefined, configured: false, lastUsed: performance.now() };
       served.pointers.set(name, p);
       return p;
     }
@@ -293,6 +307,40 @@ export class Deployments {
     if (fresh) return fresh;
     await this.#app.registry.resolve(`${served.name}@${requested}`);
     throw ferry('FERRY_E_MODEL_NOT_SERVED', { model: `${served.name}@${requested}`, models: quoteList(this.models) });
+  }
+
+  /**
+   * A version a request may name explicitly: one a configured pointer serves now, or (when
+   * the model's `versions:` does not list pointers) any version that is not archived, or one
+   * listed by number in `versions:`.
+   */
+  async #servable(served: Served, version: number): Promise<ModelVersion> {
+    const v = await this.#app.registry.resolve(`${served.name}:${version}`);
+    const targeted = [...served.pointers.values()].some((p) => p.configured && p.version === version);
+    if (targeted) return v;
+    const listed = served.config.versions?.includes(String(version)) ?? false;
+    if (!listed && served.config.versions !== undefined) {
+      throw ferry('FERRY_E_MODEL_NOT_SERVED', { model: `${served.name}:${version}`, models: `${quoteList(this.models)} (versions of "${served.name}" served here: ${quoteList(served.config.versions)})` });
+    }
+    if (!listed && v.archivedAt) throw ferry('FERRY_E_MODEL_NOT_SERVED', { model: `${served.name}:${version}`, models: `${quoteList(this.models)} (version ${version} is archived; list it in the model's versions: to serve it)` });
+    return v;
+  }
+
+  /** Make room for one more on-demand version: drop the least recently used idle ones past the cap. */
+  #evictOnDemand(served: Served): void {
+    const cap = this.#config.maxOnDemandVersions;
+    const onDemand = [...served.pointers.values()].filter((p) => !p.configured).sort((a, b) => a.lastUsed - b.lastUsed);
+    let excess = onDemand.length + 1 - cap;
+    for (const p of onDemand) {
+      if (excess <= 0) break;
+      const busy = (p.entry?.leases ?? 0) > 0 || p.loading !== undefined;
+      if (busy) continue;
+      served.pointers.delete(p.name);
+      if (p.entry) this.#retire(served, p.entry);
+      this.#log.info({ model: served.name, pointer: p.name }, 'on-demand version evicted (least recently used)');
+      excess--;
+    }
+    if (excess > 0) throw ferry('FERRY_E_MODEL_NOT_READY', { model: served.name, state: 'UNAVAILABLE', reason: `: ${cap} explicitly requested versions are busy (max_on_demand_versions)` });
   }
 
   /** The pointer's entry, loading it first if needed. */

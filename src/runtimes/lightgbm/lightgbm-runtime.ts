@@ -61,7 +61,8 @@ function outputsOf(m: LgbmModel): TensorSpec[] {
   }
 }
 
-class LightgbmModel implements ModelRuntime {
+/** A compiled model as a runtime; the edge export builds one from the compiled arrays it ships. */
+export class LightgbmModel implements ModelRuntime {
   readonly format = 'lightgbm';
   readonly #model: LgbmModel;
   readonly #signature: ModelSignature;

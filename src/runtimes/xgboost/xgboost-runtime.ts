@@ -56,7 +56,8 @@ function sniffUbjson(bytes: Uint8Array): boolean {
   return false;
 }
 
-function parse(bytes: Uint8Array): unknown {
+/** The model document of an artifact (JSON or UBJSON), before compiling. */
+export function parse(bytes: Uint8Array): unknown {
   if (sniffJson(bytes)) {
     let text: string;
     try {
@@ -116,7 +117,8 @@ function outputsOf(m: CompiledModel): TensorSpec[] {
   }
 }
 
-class XgboostModel implements ModelRuntime {
+/** A compiled model as a runtime; the edge export builds one from the compiled arrays it ships. */
+export class XgboostModel implements ModelRuntime {
   readonly format = 'xgboost';
   readonly #model: CompiledModel;
   readonly #signature: ModelSignature;

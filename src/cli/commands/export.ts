@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { ferry } from '../../core/errors.js';
+import { exportModel, type ExportReport } from '../../edge/export.js';
+import { parseSize } from '../../edge/size-report.js';
+import { collectList, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
+
+interface ExportFlags {
+  target: string;
+  out: string;
+  sample?: string;
+  sampleRows?: string;
+  key?: string[];
+  maxSize?: string;
+  dialect?: string;
+  table?: string;
+}
+
+export function exportCommand(program: Command, ctx: CliContext): void {
+  program.command('export')
+    .description('Export a registered model for edge deployment: a self-contained package for Node or browsers, checked against the server')
+    .argument('<ref>', 'model reference: name, name:3 or name@alias')
+    .requiredOption('-t, --target <target>', 'node | browser')
+    .requiredOption('-o, --out <path>', 'folder to write the package to (an earlier export there is replaced)')
+    .option('--sample <file>', 'rows (.csv, .jsonl or .json) whose server predictions become the parity vectors the export is checked against')
+    .option('--sample-rows <n>', 'at most this many sample rows (default 200)')
+    .option('-k, --key <col>', 'identifier column(s) of the sample, not fed to the model (repeatable, or a,b)', collectList)
+    .option('--max-size <size>', 'fail when the export is larger than this gzipped (e.g. 200kb, 2mb)')
+    .option('--json', 'print the report as JSON')
+    .action(async (ref: string, opts: ExportFlags, cmd: Command) => {
+      const maxSize = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
+      if (opts.maxSize !== undefined && maxSize === undefined) throw ferry('FERRY_E_USAGE', { detail: `--max-size ${opts.maxSize}: use bytes or a size like 200kb or 2mb.` });
+      const sampleRows = opts.sampleRows === undefined ? undefined : Number(opts.sampleRows);
+      if (sampleRows !== undefined && !(Number.isInteger(sampleRows) && sampleRows > 0)) throw ferry('FERRY_E_USAGE', { detail: '--sample-rows must be a positive integer.' });
+      const report = await withFerry(ctx, (app) => exportModel(app, {
+        ref, target: opts.target, out: opts.out, keys: opts.key ?? [],
+        ...(opts.sample !== undefined ? { sample: opts.sample } : {}),
+        ...(sampleRows !== undefined ? { sampleRows } : {}),
+        ...(maxSize !== undefined ? { maxSize } : {}),
+      }));
+      if (wantsJson(cmd)) return printJson(ctx, report);
+      printReport(ctx, report);
+    });
+}
+
+function printReport(ctx: CliContext, r: ExportReport): void {
+  print(ctx, `Exported ${r.model}:${r.version} for ${r.target} → ${r.out}`);
+  print(ctx, table(['kind', 'files', 'raw', 'gzip'], [...r.size.lines.map((l) => [l.kind, l.files, kb(l.raw), kb(l.gzip)]), ['total', r.files.length, kb(r.size.raw), kb(r.size.gzip)]]));
+  if (r.parity) print(ctx, `Parity: ${r.parity.rows} sample row(s) give the server's predictions; largest difference ${r.parity.maxDiff}.`);
+}
+
+function kb(bytes: number): string {
+  return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KB`;
+}

@@ -1,0 +1,61 @@
+/**
+ * Bundles the package's code from Ferry's own sources (./package/) with esbuild: the server's
+ * scoring steps and the runtime of one format, minified into one dependency-free ES module.
+ * The bundle is made at export time from the very files the server runs, so the package
+ * cannot drift from the server's evaluator.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+import { ferry } from '../core/errors.js';
+
+const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'package');
+
+/** Package modules bundled on their own: each becomes one file of the package. */
+export type PackageModule = 'index' | 'check' | 'test-main' | 'worker' | 'client';
+
+/** Files every package module may import from its neighbours at run time (left as imports). */
+const SIBLINGS = /^\.\/(index|model|parity|check)\.js$/;
+
+/** A source file of ./package/, whether Ferry runs from TypeScript (tests) or from dist/. */
+function source(relative: string): string {
+  const ts = join(PACKAGE_DIR, `${relative}.ts`);
+  return existsSync(ts) ? ts : join(PACKAGE_DIR, `${relative}.js`);
+}
+
+/** `./evaluator.js` → the format's evaluator; the package's sibling modules stay imports. */
+function packagePlugin(format: string, entry: PackageModule): Plugin {
+  return {
+    name: 'ferry-edge-package',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/evaluator\.js$/ }, () => ({ path: source(`evaluators/${format}`) }));
+      b.onResolve({ filter: SIBLINGS }, (args) => {
+        const name = SIBLINGS.exec(args.path)?.[1];
+        if (dirname(args.importer) !== PACKAGE_DIR || name === entry) return undefined;
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+/** One module of a package for a model of `format`, as minified ES2022 source text. */
+export async function bundleModule(entry: PackageModule, format: string): Promise<string> {
+  if (!existsSync(source(`evaluators/${format}`))) throw ferry('FERRY_E_INTERNAL', { detail: `no edge evaluator for format "${format}"` });
+  const result = await build({
+    entryPoints: [source(entry)],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: entry === 'test-main' ? 'node' : 'neutral',
+    mainFields: ['module', 'main'],
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+    plugins: [packagePlugin(format, entry)],
+  });
+  const file = result.outputFiles[0];
+  if (!file) throw ferry('FERRY_E_INTERNAL', { detail: `esbuild produced no output for ${entry}` });
+  return file.text;
+}

@@ -1,0 +1,154 @@
+/**
+ * `ferry export`: resolve a version, score the sample rows through the one scoring core (the
+ * parity vectors), let the target build its files, write them to a staging folder, run the
+ * export's own parity test there, check the size budget, and only then move the result into
+ * place. A failed check leaves nothing behind.
+ */
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ferry, quoteList } from '../core/errors.js';
+import type { Cell, Frame } from '../core/frame.js';
+import { readFrame } from '../data/readers.js';
+import type { Registry } from '../registry/registry.js';
+import type { ModelLoader } from '../scoring/model-loader.js';
+import { predictionRecords } from '../scoring/records.js';
+import type { Scorer } from '../scoring/scorer.js';
+import type { ExportFile, ExportModel, ExportOptions, ExportTarget, ParityCheck } from './export-target.js';
+import type { ParityVectors } from './package/types.js';
+import { sizeReport, type SizeReport } from './size-report.js';
+import { EXPORT_TARGETS } from './targets.js';
+
+/** What `ferry export` needs of Ferry: resolve, load and score. */
+export interface ExportDeps {
+  readonly registry: Registry;
+  readonly loader: ModelLoader;
+  readonly scorer: Scorer;
+}
+
+export interface ExportRequest extends ExportOptions {
+  readonly ref: string;
+  readonly target: string;
+  readonly out: string;
+  /** Rows for the parity vectors (CSV, JSONL or JSON). */
+  readonly sample?: string;
+  /** At most this many sample rows go into the parity vectors. */
+  readonly sampleRows?: number;
+  /** Fail when the export's gzipped size is over this many bytes. */
+  readonly maxSize?: number;
+}
+
+export interface ExportReport {
+  readonly model: string;
+  readonly version: number;
+  readonly target: string;
+  readonly out: string;
+  readonly files: readonly string[];
+  readonly size: SizeReport;
+  /** The export's own parity test (undefined when the target ships none, e.g. SQL). */
+  readonly parity: ParityCheck | undefined;
+}
+
+const DEFAULT_SAMPLE_ROWS = 200;
+
+/** Numbers must agree to float32 precision (the runtimes compute in float32 or float64, identically). */
+const TOLERANCE = { abs: 1e-6, rel: 1e-6 };
+
+export function exportTarget(name: string): ExportTarget {
+  const target = EXPORT_TARGETS.find((t) => t.name === name);
+  if (!target) throw ferry('FERRY_E_USAGE', { detail: `--target "${name}" is not known; choose one of ${quoteList(EXPORT_TARGETS.map((t) => t.name))}.` });
+  return target;
+}
+
+export async function exportModel(deps: ExportDeps, req: ExportRequest): Promise<ExportReport> {
+  const target = exportTarget(req.target);
+  const loaded = await deps.loader.load(req.ref);
+  const { version } = loaded;
+  const label = `${version.model}:${version.version}`;
+  const artifact = await deps.registry.loadArtifact(version);
+
+  if (!req.sample) throw ferry('FERRY_E_USAGE', { detail: `--sample <file> is needed: rows (CSV, JSONL or JSON) whose server predictions become the export's parity vectors, e.g. the model's reference data.` });
+  const frame = await readFrame(req.sample);
+  const keys = req.keys ?? [];
+  const limited = firstRows(frame, req.sampleRows ?? DEFAULT_SAMPLE_ROWS);
+  const result = await deps.scorer.frame(loaded, limited, { ignore: keys });
+  if (result.rows.length === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `${req.sample} (no sample row passed validation${result.rejects[0] ? `: ${result.rejects[0].error.message}` : ''})` });
+  const parity: ParityVectors = {
+    keys,
+    rows: result.rows.map((r) => rowObject(limited, r)),
+    expected: predictionRecords(result, limited, keys),
+    tolerance: TOLERANCE,
+  };
+  const model: ExportModel = { version, artifact, label, parity };
+
+  const refusal = target.refusal(model, req);
+  if (refusal) throw ferry('FERRY_E_EXPORT_UNSUPPORTED', { model: label, format: version.format, target: target.name, reason: refusal });
+  const files = await target.build(model, req);
+  const size = sizeReport(files);
+  if (req.maxSize !== undefined && size.gzip > req.maxSize) {
+    throw ferry('FERRY_E_EXPORT_TOO_LARGE', { target: target.name, model: label, size: size.gzip, limit: req.maxSize });
+  }
+
+  const out = resolve(req.out);
+  const staging = join(dirname(out), `.${basename(out)}.ferry-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  let parityCheck: ParityCheck | undefined;
+  try {
+    if (target.output === 'folder') {
+      await writeFiles(staging, files);
+      parityCheck = await target.verify?.(staging);
+      if (parityCheck && !parityCheck.ok) {
+        throw ferry('FERRY_E_EXPORT_PARITY', { target: target.name, model: label, detail: `${parityCheck.mismatches.length} value(s) differ (largest difference ${parityCheck.maxDiff}): ${parityCheck.mismatches.slice(0, 3).join('; ')}` });
+      }
+      replaceFolder(staging, out);
+    } else {
+      const [file] = files;
+      if (!file) throw ferry('FERRY_E_INTERNAL', { detail: `target ${target.name} produced no file` });
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(staging, file.bytes);
+      renameSync(staging, out);
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return { model: version.model, version: version.version, target: target.name, out, files: files.map((f) => f.path), size, parity: parityCheck };
+}
+
+async function writeFiles(dir: string, files: readonly ExportFile[]): Promise<void> {
+  for (const f of files) {
+    const path = join(dir, f.path);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, f.bytes);
+  }
+}
+
+/** Move the staged package to `out`; an earlier Ferry export there is replaced, anything else is refused. */
+function replaceFolder(staging: string, out: string): void {
+  if (existsSync(out)) {
+    let previous = false;
+    try {
+      previous = (JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')) as { ferry?: unknown }).ferry !== undefined;
+    } catch {
+      previous = false;
+    }
+    if (!previous) throw ferry('FERRY_E_USAGE', { detail: `--out ${out} exists and is not an earlier Ferry export; choose another folder or remove it.` });
+    rmSync(out, { recursive: true, force: true });
+  }
+  renameSync(staging, out);
+}
+
+function firstRows(frame: Frame, n: number): Frame {
+  if (frame.length <= n) return frame;
+  const cut = new Map<string, readonly Cell[] | undefined>();
+  const column = (name: string): readonly Cell[] | undefined => {
+    if (!cut.has(name)) cut.set(name, frame.column(name)?.slice(0, n));
+    return cut.get(name);
+  };
+  return { columns: frame.columns, length: n, column };
+}
+
+function rowObject(frame: Frame, row: number): Record<string, Cell> {
+  const out: Record<string, Cell> = {};
+  for (const c of frame.columns) out[c] = frame.column(c)?.[row] ?? null;
+  return out;
+}

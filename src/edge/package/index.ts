@@ -1,0 +1,103 @@
+/**
+ * The code of an exported package (bundled into its index.js): rows are checked and turned
+ * into tensors by the server's own scoring steps (input mapping, validation, missing values),
+ * scored by the server's own runtime class for the format, and split into one record per row
+ * the way `ferry predict --output x.jsonl` writes them. Runs in Node, browsers and Web
+ * Workers: no Node APIs, no eval, no dependencies.
+ */
+import { ferry } from '../../core/errors.js';
+import { ColumnFrame } from '../../core/frame.js';
+import type { Tensor } from '../../core/tensor.js';
+import { planInputs } from '../../scoring/input-plan.js';
+import { splitRows, type OutputValue } from '../../scoring/outputs.js';
+import { packTensors, validateRows } from '../../scoring/tensorize.js';
+import { evaluator } from './evaluator.js';
+import { data, meta } from './model.js';
+import type { EdgeModel } from './types.js';
+
+/** Model name, version, aliases, format, artifact digest, export time. */
+export const provenance = meta.provenance;
+/** The registered signature: inputs (with their column mapping) and outputs. */
+export const signature = meta.signature;
+
+const label = `${provenance.model}:${provenance.version}`;
+let loading: Promise<EdgeModel> | undefined;
+
+/** The model, built on first use (decoding is cheap, but a page may never need it). */
+function model(): Promise<EdgeModel> {
+  loading ??= Promise.resolve().then(() => evaluator.load(fromBase64(data), label));
+  return loading;
+}
+
+export interface PredictOptions {
+  /** Columns copied to each prediction and not fed to the model (like `ferry predict --key`). */
+  readonly keys?: readonly string[];
+  /** Only these outputs (all when omitted). */
+  readonly outputs?: readonly string[];
+}
+
+/** A prediction: the key columns, then every output by name. */
+export type Prediction = Record<string, unknown>;
+
+/**
+ * Score rows: plain objects keyed by column name (`null` or an absent column = missing).
+ * Returns one object per row keyed by output name. A bad row fails the call with the
+ * server's error (code, row and column in the message).
+ */
+export async function predict(rows: readonly Readonly<Record<string, unknown>>[], options: PredictOptions = {}): Promise<Prediction[]> {
+  const given: unknown = rows; // callers from plain JavaScript may pass anything
+  if (!Array.isArray(given)) throw ferry('FERRY_E_USAGE', { detail: 'predict(rows) takes an array of objects keyed by column name' });
+  const keys = options.keys ?? [];
+  const names = outputNames(options.outputs);
+  if (rows.length === 0) return [];
+  const frame = ColumnFrame.fromRows(rows);
+  const plan = planInputs(signature, frame, { ignore: keys });
+  const { valid, rejects, values } = validateRows(plan, frame);
+  if (rejects[0]) throw rejects[0].error;
+  const out = await (await model()).predict(packTensors(plan, values, valid), names);
+  const columns = names.map((name) => {
+    const tensor = out[name];
+    if (!tensor) throw ferry('FERRY_E_PREDICTION_FAILED', { format: provenance.format, model: label, detail: `no output "${name}"` });
+    return splitRows(name, tensor, rows.length, label);
+  });
+  return rows.map((row, i) => {
+    const record: Prediction = {};
+    for (const key of keys) record[key] = row[key] ?? null;
+    for (const column of columns) record[column.name] = column.values[i] ?? null;
+    return record;
+  });
+}
+
+/**
+ * Score `n` rows already packed row-major into one typed array (the model's one input, e.g.
+ * `Float32Array` of n × features, NaN = missing). Returns the output tensors.
+ */
+export async function predictBatch(x: Float32Array | Float64Array, n: number, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+  const [input, ...more] = signature.inputs;
+  if (!input || more.length > 0) throw ferry('FERRY_E_USAGE', { detail: 'predictBatch needs a model with one input; use predictTensors' });
+  const width = x.length / n;
+  if (!Number.isInteger(width)) throw ferry('FERRY_E_TENSOR_SHAPE', { input: input.name, expected: `n × features values`, actual: `${x.length} values for n = ${n}` });
+  return predictTensors({ [input.name]: { dtype: x instanceof Float32Array ? 'float32' : 'float64', shape: [n, width], data: x } }, outputs);
+}
+
+/** Score named tensors (the server's Open Inference Protocol view of the model). */
+export async function predictTensors(tensors: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+  return (await model()).predict(tensors, outputNames(outputs));
+}
+
+/** Prediction values as plain JSON values (numbers, strings, nested arrays). */
+export type { OutputValue };
+
+function outputNames(wanted: readonly string[] | undefined): readonly string[] {
+  const all = signature.outputs.map((o) => o.name);
+  const unknown = (wanted ?? []).find((n) => !all.includes(n));
+  if (unknown !== undefined) throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: unknown, outputs: all.join(', ') });
+  return wanted && wanted.length > 0 ? wanted : all;
+}
+
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}

@@ -1,0 +1,6 @@
+/** The package's model module (model.js), written by the export next to the bundled code. */
+import type { EdgeMeta } from './types.js';
+
+export declare const meta: EdgeMeta;
+/** The model's bytes, base64. */
+export declare const data: string;

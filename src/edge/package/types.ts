@@ -1,0 +1,47 @@
+/**
+ * What an exported package is made of: the model's data, what it records about where it came
+ * from, and the evaluator of its format. Shared by the exporter (src/edge) and the package's
+ * own code (bundled from this folder), so both read the same shapes.
+ */
+import type { ModelSignature } from '../../core/signature.js';
+import type { Tensor } from '../../core/tensor.js';
+
+/** A model the package can score: the runtime class the server uses, built from shipped data. */
+export interface EdgeModel {
+  predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+}
+
+/** One model format's evaluator inside a package: the server's runtime, built from the shipped bytes. */
+export interface EdgeEvaluator {
+  load(data: Uint8Array, label: string): EdgeModel | Promise<EdgeModel>;
+}
+
+/** Where the exported model came from (also in package.json under "ferry"). */
+export interface Provenance {
+  readonly model: string;
+  readonly version: number;
+  readonly aliases: readonly string[];
+  readonly format: string;
+  /** sha256 of the registered artifact. */
+  readonly digest: string;
+  readonly exportedAt: string;
+  readonly ferryVersion: string;
+}
+
+/** Everything the package knows besides the model's bytes. */
+export interface EdgeMeta {
+  readonly provenance: Provenance;
+  /** The registered signature (with its input column mapping): what `predict` validates rows against. */
+  readonly signature: ModelSignature;
+}
+
+/** The parity vectors shipped with a package: sample rows and the server's predictions for them. */
+export interface ParityVectors {
+  /** Columns copied from each row to its prediction (`--key`), not fed to the model. */
+  readonly keys: readonly string[];
+  readonly rows: readonly Record<string, unknown>[];
+  /** What the server predicted for each row, as `ferry predict --output x.jsonl` writes it. */
+  readonly expected: readonly Record<string, unknown>[];
+  /** Largest allowed difference: |a − b| ≤ abs + rel·|b| for numbers; labels and text exactly. */
+  readonly tolerance: { readonly abs: number; readonly rel: number };
+}

@@ -1,0 +1,147 @@
+/**
+ * `ferry export --target node`: the package runs from a folder outside the project with no
+ * node_modules, and gives the server's predictions (`ferry predict`) for XGBoost, LightGBM and
+ * PMML models; the reference library's own numbers for XGBoost. Unsupported models and
+ * over-budget exports are refused with their catalog codes, and nothing is left behind.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { ferryCli, ROOT, tempDir } from './helpers/env.js';
+
+interface Case {
+  name: string;
+  model: string;
+  input: string;
+  keys: string[];
+}
+
+const X = (n: string): Case => ({ name: `xgb_${n}`, model: `fixtures/xgboost/${n}/model.json`, input: `fixtures/xgboost/${n}/input.csv`, keys: ['id'] });
+const L = (n: string): Case => ({ name: `lgb_${n}`, model: `fixtures/lightgbm/${n}/model.txt`, input: `fixtures/lightgbm/${n}/input.csv`, keys: ['id'] });
+const CASES: Case[] = [
+  X('breast_nan'), X('iris_softprob'), X('diabetes_reg'), X('diabetes_linear'), X('cat_partition'),
+  L('binary_missing'), L('multiclass'), L('regression_l1'),
+  { name: 'pmml_logistic', model: 'fixtures/pmml/cases/sklearn-logistic/model.pmml', input: 'fixtures/pmml/cases/sklearn-logistic/input.csv', keys: [] },
+];
+
+const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** CSV rows as the objects an application would pass: numbers, and null for empty cells. */
+function csvObjects(path: string): Record<string, unknown>[] {
+  const [head = '', ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const header = head.split(',');
+  return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [header[i]!, v === '' ? null : Number.isNaN(Number(v)) ? v : Number(v)])));
+}
+
+function assertClose(got: unknown, want: unknown, where: string): void {
+  if (Array.isArray(want)) {
+    assert.ok(Array.isArray(got) && got.length === want.length, `${where}: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+    want.forEach((w, i) => assertClose(got[i], w, `${where}[${i}]`));
+  } else if (typeof want === 'number') {
+    assert.equal(typeof got, 'number', `${where}: ${JSON.stringify(got)} vs ${want}`);
+    assert.ok(Math.abs((got as number) - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${where}: ${String(got)} vs ${want}`);
+  } else {
+    assert.deepEqual(got, want, where);
+  }
+}
+
+describe('ferry export --target node', () => {
+  const tmp = tempDir('ferry-edge-');
+  const env = { FERRY_HOME: join(tmp.dir, 'home') };
+  after(() => tmp.cleanup());
+
+  before(async () => {
+    for (const c of CASES) {
+      const r = await ferryCli(['register', join(ROOT, c.model), '--name', c.name], env);
+      assert.equal(r.code, 0, r.stderr);
+    }
+  });
+
+  for (const c of CASES) {
+    it(`${c.name}: the package, copied outside the project, gives the server's predictions`, async () => {
+      const out = join(tmp.dir, 'exports', c.name);
+      const keyFlags = c.keys.flatMap((k) => ['--key', k]);
+      const exp = await ferryCli(['export', c.name, '--target', 'node', '--out', out, '--sample', join(ROOT, c.input), ...keyFlags, '--json'], env);
+      assert.equal(exp.code, 0, exp.stderr);
+      const report = JSON.parse(exp.stdout) as { parity: { ok: boolean; maxDiff: number; rows: number }; size: { gzip: number } };
+      assert.equal(report.parity.ok, true);
+      assert.ok(report.parity.rows > 0);
+
+      const served = join(tmp.dir, `${c.name}.jsonl`);
+      const pred = await ferryCli(['predict', c.name, '--input', join(ROOT, c.input), ...keyFlags, '--output', served], env);
+      assert.equal(pred.code, 0, pred.stderr);
+
+      // A folder of its own: no node_modules above it, nothing of Ferry's reachable.
+      const away = join(tempDir('ferry-edge-away-').dir, 'pkg');
+      cpSync(out, away, { recursive: true });
+      assert.equal(existsSync(join(away, 'node_modules')), false);
+      const pkg = JSON.parse(readFileSync(join(away, 'package.json'), 'utf8')) as { type: string; name: string; version: string; ferry: { model: string; version: number; digest: string } };
+      assert.equal(pkg.type, 'module');
+      assert.equal(pkg.name, c.name);
+      assert.equal(pkg.version, '1.0.0');
+      assert.equal(pkg.ferry.model, c.name);
+      assert.match(pkg.ferry.digest, /^sha256:[0-9a-f]{64}$/);
+      const mod = (await import(pathToFileURL(join(away, 'index.js')).href)) as { predict: (rows: unknown[], o?: { keys?: string[] }) => Promise<Record<string, unknown>[]> };
+      const got = await mod.predict(csvObjects(join(ROOT, c.input)), { keys: c.keys });
+      const want = readJsonl(served);
+      assert.equal(got.length, want.length);
+      want.forEach((w, i) => assertClose(got[i], w, `${c.name} row ${i + 1}`));
+      // The shipped test passes where the package now lives.
+      const test = JSON.parse(execFileSync(process.execPath, ['test.js'], { cwd: away, encoding: 'utf8' }).trim()) as { ok: boolean };
+      assert.equal(test.ok, true);
+    });
+  }
+
+  it('xgboost: the package reproduces xgboost\'s own probabilities (float32, missing values)', async () => {
+    const away = join(tmp.dir, 'exports', 'xgb_breast_nan');
+    const mod = (await import(pathToFileURL(join(away, 'index.js')).href)) as { predict: (rows: unknown[], o?: { keys?: string[] }) => Promise<{ probabilities: number[]; label: number }[]>; predictBatch: (x: Float32Array, n: number) => Promise<Record<string, { data: ArrayLike<number> }>> };
+    const expected = JSON.parse(readFileSync(join(ROOT, 'fixtures/xgboost/breast_nan/expected.json'), 'utf8')) as { probabilities: number[][]; label: number[] };
+    const rows = csvObjects(join(ROOT, 'fixtures/xgboost/breast_nan/input.csv'));
+    const got = await mod.predict(rows, { keys: ['id'] });
+    got.forEach((p, i) => {
+      assert.ok(Math.abs(p.probabilities[1]! - expected.probabilities[i]![1]!) < 1e-6, `row ${i}`);
+      assert.equal(p.label, expected.label[i]);
+    });
+    // The typed-array entry point: rows packed in a Float32Array, NaN = missing.
+    const columns = Object.keys(rows[0]!).filter((k) => k !== 'id');
+    const x = Float32Array.from(rows.flatMap((r) => columns.map((c) => (r[c] === null ? Number.NaN : (r[c] as number)))));
+    const batch = await mod.predictBatch(x, rows.length);
+    const probs = batch.probabilities!.data;
+    expected.probabilities.forEach((p, i) => assert.ok(Math.abs(probs[2 * i + 1]! - p[1]!) < 1e-6));
+  });
+
+  it('a bad row fails predict with the server\'s error code', async () => {
+    const mod = (await import(pathToFileURL(join(tmp.dir, 'exports', 'xgb_breast_nan', 'index.js')).href)) as { predict: (rows: unknown[], o?: { keys?: string[] }) => Promise<unknown> };
+    const rows = csvObjects(join(ROOT, 'fixtures/xgboost/breast_nan/input.csv')).slice(0, 2);
+    rows[1]!.mean_radius = 'twelve';
+    await assert.rejects(mod.predict(rows, { keys: ['id'] }), (err: { code?: string; message: string }) => err.code === 'FERRY_E_VALUE_TYPE' && /Row 2, column "mean_radius"/.test(err.message));
+  });
+
+  it('index.d.ts declares the input columns and outputs', () => {
+    const dts = readFileSync(join(tmp.dir, 'exports', 'xgb_breast_nan', 'index.d.ts'), 'utf8');
+    assert.match(dts, /"mean_radius"\?: number \| string \| null;/);
+    assert.match(dts, /"probabilities": number\[\];/);
+    assert.match(dts, /"label": number \| null;/);
+  });
+
+  it('an ONNX model is refused with FERRY_E_EXPORT_UNSUPPORTED, and nothing is written', async () => {
+    const reg = await ferryCli(['register', join(ROOT, 'fixtures/models/breast_mlp/model.onnx'), '--name', 'mlp'], env);
+    assert.equal(reg.code, 0, reg.stderr);
+    const out = join(tmp.dir, 'exports', 'mlp');
+    const r = await ferryCli(['export', 'mlp', '--target', 'node', '--out', out, '--sample', join(ROOT, 'fixtures/models/breast_mlp/input.csv'), '--key', 'id'], env);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /FERRY_E_EXPORT_UNSUPPORTED/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('--max-size refuses an export over budget and leaves nothing behind', async () => {
+    const out = join(tmp.dir, 'exports', 'too-big');
+    const r = await ferryCli(['export', 'xgb_breast_nan', '--target', 'node', '--out', out, '--sample', join(ROOT, 'fixtures/xgboost/breast_nan/input.csv'), '--key', 'id', '--max-size', '2kb'], env);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /FERRY_E_EXPORT_TOO_LARGE/);
+    assert.equal(existsSync(out), false);
+  });
+});
