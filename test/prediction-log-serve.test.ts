@@ -155,7 +155,7 @@ for (const [store, open] of Object.entries(stores)) {
     });
 
     it('stores id, version, time, source, inputs by column, outputs, latency and confidence', async () => {
-      await server.context.predictionLog.flush();
+      await server.context.pipeline.flush();
       logged = await listPredictions(env.app.database, { model: 'bc' });
       assert.equal(logged.length, 7);
       const byId = new Map(logged.map((p) => [p.id, p]));

@@ -16,7 +16,7 @@ const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'package');
 export type PackageModule = 'index' | 'check' | 'test-main' | 'worker' | 'client';
 
 /** Files every package module may import from its neighbours at run time (left as imports). */
-const SIBLINGS = /^\.\/(index|model|parity|check)\.js$/;
+const SIBLINGS = /^\.\/(index|model|parity|check|worker)\.js$/;
 
 /** A source file of ./package/, whether Ferry runs from TypeScript (tests) or from dist/. */
 function source(relative: string): string {

@@ -1,7 +1,7 @@
 import type { Frame } from '../core/frame.js';
 import type { ModelSignature, TensorSpec } from '../core/signature.js';
 import type { Tensor } from '../core/tensor.js';
-import type { ScoredOutputs } from './log-confidence.js';
+import type { ScoredOutputs } from '../scoring/confidence.js';
 
 /** The inputs of a scored request, as the caller already holds them (no copy is made). */
 export type ScoredInputs =

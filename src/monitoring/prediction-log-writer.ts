@@ -4,7 +4,7 @@ import type { ModelSignature } from '../core/signature.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { ScoreResult } from '../scoring/scorer.js';
 import type { RegistryDb } from '../registry/registry-db.js';
-import { confidenceOf, confidenceOutput, type ConfidenceSpec, type ScoredOutputs } from './log-confidence.js';
+import { confidenceOf, confidenceOutput, type ConfidenceSpec, type ScoredOutputs } from '../scoring/confidence.js';
 import { RowEncoder, type ScoredInputs } from './log-encode.js';
 import { openLogSink, type LogBatch, type LogSink } from './log-sink.js';
 import { deletePredictionsBefore, type PredictionSource } from './prediction-log.js';
@@ -26,6 +26,8 @@ export interface PredictionEntry {
   readonly at?: number;
   /** Per-row confidence when the caller computed it already (for the response). */
   readonly confidence?: ArrayLike<number> | undefined;
+  /** This entry's sampling and confidence policy, when the caller decides it (the pipeline's log observer); otherwise the writer's `policy(model)`. */
+  readonly policy?: LogPolicy | undefined;
 }
 
 /**
@@ -78,8 +80,8 @@ export interface LogPolicy {
 }
 
 export interface LogWriterOptions {
-  /** The policy of a model, or undefined when it is not logged (asked once per model, then remembered). */
-  readonly policy: (model: string) => LogPolicy | undefined;
+  /** The policy of a model, or undefined when it is not logged (asked once per model, then remembered); entries may carry their own. Default: none. */
+  readonly policy?: ((model: string) => LogPolicy | undefined) | undefined;
   /** Rows the buffer holds before it drops (default 10 000). */
   readonly bufferRows?: number;
   /** Write as soon as this many rows are queued (default 1000). */
@@ -156,9 +158,26 @@ export class PredictionLogWriter implements PredictionLogger {
 
   log(entry: PredictionEntry): readonly string[] | undefined {
     if (this.#closed || entry.rows <= 0) return undefined;
-    const policy = this.#policy(entry.model);
+    const policy = entry.policy ?? this.#policy(entry.model);
     if (!policy || !this.#sampled(entry.model, policy.sample)) return undefined;
-    if (this.#queuedRows + entry.rows > this.#bufferRows) {
+    return this.#enqueue(entry, false);
+  }
+
+  /**
+   * As `log`, for a caller that can wait (a batch run): instead of dropping when the buffer is
+   * full, wait for the writer to catch up. An entry larger than the buffer is taken once the
+   * queue is empty.
+   */
+  async logWaiting(entry: PredictionEntry): Promise<readonly string[] | undefined> {
+    if (this.#closed || entry.rows <= 0) return undefined;
+    const policy = entry.policy ?? this.#policy(entry.model);
+    if (!policy || !this.#sampled(entry.model, policy.sample)) return undefined;
+    while (this.#queuedRows > 0 && this.#queuedRows + entry.rows > this.#bufferRows) await this.flush();
+    return this.#closed ? undefined : this.#enqueue(entry, true);
+  }
+
+  #enqueue(entry: PredictionEntry, force: boolean): readonly string[] | undefined {
+    if (!force && this.#queuedRows + entry.rows > this.#bufferRows) {
       this.#dropped += entry.rows;
       this.#options.observer?.onDropped?.(entry.rows, 'buffer_full');
       return undefined;
@@ -205,7 +224,7 @@ export class PredictionLogWriter implements PredictionLogger {
 
   #policy(model: string): LogPolicy | undefined {
     if (this.#policies.has(model)) return this.#policies.get(model);
-    const policy = this.#options.policy(model);
+    const policy = this.#options.policy?.(model);
     if (this.#policies.size < 10_000) this.#policies.set(model, policy);
     return policy;
   }
@@ -276,7 +295,7 @@ export class PredictionLogWriter implements PredictionLogger {
         encoder = new RowEncoder(e.signature);
         this.#encoders.set(e.signature, encoder);
       }
-      const spec = this.#policy(e.model)?.confidence;
+      const spec = (e.policy ?? this.#policy(e.model))?.confidence;
       const confidence = e.confidence ?? confidenceOf(confidenceOutput(e.signature, spec), e.outputs, e.rows);
       const min = spec?.min;
       const latency = e.latencyMs;

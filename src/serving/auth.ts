@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { ferry } from '../core/errors.js';
 import type { RegistryStore } from '../registry/store.js';
 import type { ApiKey, ApiScope } from '../registry/types.js';
@@ -40,15 +41,19 @@ export function hashKey(key: string): string {
 export class ApiKeyAuth implements Auth {
   readonly enabled = true;
   readonly #store: RegistryStore;
+  readonly #keysFile: string | undefined;
   #keys = new Map<string, ApiKey>();
 
-  constructor(store: RegistryStore) {
+  /** `keysFile`: keys kept outside the registry (a mounted Secret), re-read on every refresh. */
+  constructor(store: RegistryStore, keysFile?: string) {
     this.#store = store;
+    this.#keysFile = keysFile;
   }
 
   async refresh(): Promise<void> {
     const keys = await this.#store.listApiKeys();
-    this.#keys = new Map(keys.filter((k) => !k.revokedAt).map((k) => [k.id, k]));
+    const fromFile = this.#keysFile ? await readKeysFile(this.#keysFile) : [];
+    this.#keys = new Map([...keys.filter((k) => !k.revokedAt), ...fromFile].map((k) => [k.id, k]));
   }
 
   check(req: HasHeaders, scope: ApiScope, action = scope === 'admin' ? 'changing models' : 'predictions'): string {
@@ -73,4 +78,35 @@ function sameHash(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex');
   const y = Buffer.from(b, 'hex');
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** A keys file larger than this is refused (it holds a handful of lines). */
+const MAX_KEYS_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Keys from a file: one `<key> [scope,scope]` a line (default scope predict), `#` comments.
+ * Only hashes are kept in memory, as for registry keys.
+ */
+export async function readKeysFile(path: string): Promise<ApiKey[]> {
+  let text: string;
+  try {
+    if ((await stat(path)).size > MAX_KEYS_FILE_BYTES) throw ferry('FERRY_E_CONFIG_INVALID', { detail: `API keys file ${path} is larger than ${MAX_KEYS_FILE_BYTES} bytes` });
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (err instanceof Error && err.name === 'FerryError') throw err;
+    throw ferry('FERRY_E_FILE_NOT_FOUND', { path }, err);
+  }
+  const keys: ApiKey[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') return;
+    const [key = '', scopeList = 'predict', ...rest] = line.split(/\s+/);
+    const match = KEY_RE.exec(key);
+    const scopes = scopeList.split(',');
+    if (!match?.[1] || rest.length > 0 || !scopes.every((s): s is ApiScope => s === 'predict' || s === 'admin')) {
+      throw ferry('FERRY_E_CONFIG_INVALID', { detail: `API keys file ${path}, line ${i + 1}: write "<key> [predict|admin[,…]]" with a key from \`ferry apikey create\` (fk_<id>_<secret>)` });
+    }
+    keys.push({ id: match[1], name: `keys file line ${i + 1}`, hash: hashKey(key), scopes, createdBy: path, createdAt: '', revokedAt: null });
+  });
+  return keys;
 }

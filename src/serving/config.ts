@@ -1,35 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ferry } from '../core/errors.js';
-import type { ConfidenceSpec } from '../monitoring/log-confidence.js';
+import { DEFAULT_DEPLOYMENT, type CanaryRoute, type DeploymentsConfig, type ModelDeployment } from '../scoring/deployment-config.js';
+import type { ConfidenceSpec } from '../scoring/confidence.js';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '../scoring/batcher.js';
 
-/** One weighted route of a canary split: a pointer (`latest`, an alias or a version number). */
-export interface CanaryRoute {
-  readonly target: string;
-  readonly weight: number;
-}
-
-/** How one model is served. */
-export interface ModelServeConfig {
-  readonly name: string;
-  /** `eager`: load at start; `lazy`: on first request. */
-  readonly load: 'eager' | 'lazy';
-  /** Pointers served: `latest`, aliases, version numbers. Undefined = latest + every alias. */
-  readonly versions: readonly string[] | undefined;
-  /** What a request without a version gets (when no canary is set). */
-  readonly route: string;
-  readonly warmup: boolean;
-  readonly batching: BatchPolicy | undefined;
-  /** Response cache size in bytes; undefined = off. */
-  readonly cacheBytes: number | undefined;
-  readonly canary: readonly CanaryRoute[] | undefined;
-  readonly shadow: { readonly target: string; readonly share: number } | undefined;
-  /** Prediction log: share of requests logged (0..1); undefined = not logged. */
-  readonly log: { readonly sample: number } | undefined;
-  /** Confidence score of a classifier (top-class probability); undefined = found from the signature, not in responses. */
-  readonly confidence: ConfidenceSpec | undefined;
-}
+/** How one model is served (ferry.yaml `models:` entry): the scoring layer's deployment settings. */
+export type ModelServeConfig = ModelDeployment;
+export type { CanaryRoute };
 
 /** The prediction log's buffer and retention (ferry.yaml `prediction_log:`). */
 export interface PredictionLogSettings {
@@ -41,7 +19,7 @@ export interface PredictionLogSettings {
 }
 
 /** Everything `ferry serve` runs with, validated once. */
-export interface ServeConfig {
+export interface ServeConfig extends DeploymentsConfig {
   readonly host: string;
   readonly port: number;
   /** gRPC port; null disables gRPC. */
@@ -49,19 +27,16 @@ export interface ServeConfig {
   readonly bodyLimit: number;
   readonly requestTimeoutMs: number;
   readonly grpcMaxMessageBytes: number;
-  /** How often aliases are checked for moves (ms). */
-  readonly pollIntervalMs: number;
-  /** Explicitly requested versions (`/versions/3`) kept loaded per model beyond the configured pointers; the least recently used idle one goes first. */
-  readonly maxOnDemandVersions: number;
   readonly auth: boolean;
+  /** A file of API keys (one `<key> [scope,scope]` a line, e.g. a mounted Secret), accepted beside the registry's keys. */
+  readonly apiKeysFile: string | undefined;
+  /** Listening on a non-loopback address without auth was asked for explicitly (`--insecure-no-auth`). */
+  readonly insecureNoAuth: boolean;
   /** Worker threads per loaded model version (inference off the event loop); 0 = on the main thread. */
   readonly runtimeWorkers: number;
   /** Batches expected to compute faster than this (ms) run on the main thread; 0 = always the workers. */
   readonly inlineBelowMs: number;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
-  /** Explicit model list; undefined = every registered model with the defaults. */
-  readonly models: readonly ModelServeConfig[] | undefined;
-  readonly defaults: Omit<ModelServeConfig, 'name'>;
   readonly predictionLog: PredictionLogSettings;
   /** How often alert rules are evaluated inside the server (ms); 0 = not at all. */
   readonly alertsIntervalMs: number;
@@ -75,6 +50,8 @@ export interface ServeFlags {
   config?: string | undefined;
   bodyLimit?: string | undefined;
   auth?: boolean | undefined;
+  apiKeysFile?: string | undefined;
+  insecureNoAuth?: boolean | undefined;
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   lazy?: boolean | undefined;
@@ -113,7 +90,7 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
@@ -130,9 +107,17 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     if (!name) throw invalid(`${where}: models[${i}] needs a name`);
     return { name, ...modelFields(raw, `${where}: models[${i}] (${name})`, defaults, ['name']) };
   });
+  const authRaw = file.auth === undefined ? {} : asObject(file.auth, `${where}: auth`);
+  known(authRaw, ['enabled', 'keys_file'], `${where}: auth`);
+  const auth = flags.auth ?? bool(authRaw.enabled, `${where}: auth.enabled`) ?? false;
+  const host = flags.host ?? str(file.host, `${where}: host`) ?? '127.0.0.1';
+  const insecureNoAuth = flags.insecureNoAuth ?? bool(file.insecure_no_auth, `${where}: insecure_no_auth`) ?? false;
+  if (!auth && !insecureNoAuth && !isLoopback(host)) {
+    throw invalid(`listening on ${host} without auth would let anyone on the network predict, move aliases and unload models; turn auth on (serve --auth, keys from \`ferry apikey create\` or --api-keys-file) or, on a network you trust, pass --insecure-no-auth`);
+  }
   const bodyLimit = flags.bodyLimit !== undefined ? int(flags.bodyLimit, '--body-limit', 1024) ?? 0 : int(file.body_limit, `${where}: body_limit`, 1024) ?? 64 * MiB;
   return Object.freeze({
-    host: flags.host ?? str(file.host, `${where}: host`) ?? '127.0.0.1',
+    host,
     port: (flags.port !== undefined ? int(flags.port, '--port', 0, 65535) : int(file.port, `${where}: port`, 0, 65535)) ?? 8080,
     grpcPort: grpcPortFlag !== undefined ? grpcPortFlag : file.grpc_port === null || file.grpc_port === 'off' ? null : int(file.grpc_port, `${where}: grpc_port`, 0, 65535) ?? 8081,
     bodyLimit,
@@ -143,7 +128,9 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     maxOnDemandVersions: int(file.max_on_demand_versions, `${where}: max_on_demand_versions`, 1, 1000) ?? 4,
     runtimeWorkers: (flags.runtimeWorkers !== undefined ? int(flags.runtimeWorkers, '--runtime-workers', 0, 64) : int(file.runtime_workers, `${where}: runtime_workers`, 0, 64)) ?? 1,
     inlineBelowMs: num(file.inline_below_ms, `${where}: inline_below_ms`) ?? 0.5,
-    auth: flags.auth ?? bool(file.auth === undefined ? undefined : asObject(file.auth, `${where}: auth`).enabled, `${where}: auth.enabled`) ?? false,
+    auth,
+    apiKeysFile: flags.apiKeysFile ?? str(authRaw.keys_file, `${where}: auth.keys_file`),
+    insecureNoAuth,
     tls: cert && key ? { cert, key } : undefined,
     models,
     defaults,
@@ -185,9 +172,7 @@ function confidenceSettings(raw: unknown, where: string): ConfidenceSpec | undef
   return { output: str(r.output, `${where}.output`), min, respond: bool(r.respond, `${where}.respond`) ?? false };
 }
 
-const BASE_MODEL: Omit<ModelServeConfig, 'name'> = {
-  load: 'eager', versions: undefined, route: 'latest', warmup: true, batching: undefined, cacheBytes: undefined, canary: undefined, shadow: undefined, log: undefined, confidence: undefined,
-};
+const BASE_MODEL = DEFAULT_DEPLOYMENT;
 
 function modelFields(raw: Raw, where: string, base: Omit<ModelServeConfig, 'name'>, extra: string[] = []): Omit<ModelServeConfig, 'name'> {
   known(raw, [...extra, 'load', 'versions', 'route', 'warmup', 'batching', 'cache', 'canary', 'shadow', 'log', 'confidence'], where);
@@ -243,6 +228,12 @@ function pointer(v: unknown, where: string): string {
   if (typeof v === 'number' && Number.isInteger(v) && v > 0) return String(v);
   if (typeof v === 'string' && v !== '') return v;
   throw invalid(`${where} must be latest, an alias or a version number`);
+}
+
+/** Whether an address only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
 function invalid(detail: string) {

@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import type { Ferry } from '../app.js';
-import type { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
 import type { Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
-import type { Deployments } from './deployments.js';
-import type { InferenceService } from './inference.js';
+import type { Deployments } from '../scoring/deployments.js';
+import type { Pipeline } from '../scoring/pipeline.js';
 import type { ServingMetrics } from './metrics.js';
 
 /** What every protocol adapter is given (wired once in server.ts). */
@@ -12,9 +11,8 @@ export interface ServingContext {
   readonly app: Ferry;
   readonly config: ServeConfig;
   readonly deployments: Deployments;
-  readonly inference: InferenceService;
-  /** The prediction log writer (models without `log:` are not logged). */
-  readonly predictionLog: PredictionLogWriter;
+  /** The one inference pipeline, with this server's `Deployments` (its observers are wired in server.ts). */
+  readonly pipeline: Pipeline;
   readonly metrics: ServingMetrics;
   readonly auth: Auth;
   readonly logger: Logger;

@@ -1,4 +1,4 @@
-import type { Deployments } from './deployments.js';
+import type { Deployments } from '../scoring/deployments.js';
 import { datatypeOf } from './oip-codec.js';
 
 /** OIP model metadata: the same document for REST `GET /v2/models/{m}` and gRPC ModelMetadata. */

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LogObserver, LogStats } from '../monitoring/prediction-log-writer.js';
+import { PROTOCOL_SOURCES, type PipelineObserver } from '../scoring/pipeline-hooks.js';
 import type { ScoreObserver } from '../scoring/scorer.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -75,6 +76,28 @@ export class ServingMetrics {
     return {
       onWritten: (rows) => this.predictionLogWritten.inc(rows),
       onDropped: (rows, reason) => this.predictionLogDropped.labels(reason).inc(rows),
+    };
+  }
+
+  /**
+   * Request counts, latency and batching waits of the protocol requests the pipeline scores
+   * (batch jobs run inside the server are not requests and are left out).
+   */
+  pipelineObserver(): PipelineObserver {
+    return {
+      scored: (e) => {
+        if (!PROTOCOL_SOURCES.has(e.source)) return undefined;
+        if (e.queueMs > 0) this.queueDuration.labels(e.version.model).observe(e.queueMs / 1000);
+        this.countRequest(e.version.model, String(e.version.version), e.source, '200');
+        this.observeRequest(e.version.model, e.source, e.latencyMs / 1000);
+        return undefined;
+      },
+      failed: (e) => {
+        if (!PROTOCOL_SOURCES.has(e.source)) return;
+        // Unknown model names come from URLs: never let them become metric label values.
+        const model = e.error.code === 'FERRY_E_MODEL_NOT_SERVED' ? '(not served)' : e.model;
+        this.countRequest(model, e.version === undefined ? 'none' : String(e.version), e.source, String(e.error.httpStatus));
+      },
     };
   }
 

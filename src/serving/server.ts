@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import type { Ferry } from '../app.js';
 import { FERRY_VERSION } from '../core/version.js';
 import { AlertEngine, countsFromPrometheus } from '../monitoring/alerts.js';
+import { predictionLogObserver } from '../monitoring/prediction-log-observer.js';
 import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
+import { Deployments } from '../scoring/deployments.js';
+import { Pipeline } from '../scoring/pipeline.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { ServingContext } from './context.js';
-import { Deployments } from './deployments.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
 import { createHttpApp } from './http/fastify.js';
@@ -18,8 +20,8 @@ import { mlflowRoutes } from './http/mlflow.js';
 import { DriftGauges, monitoringRoutes } from './http/monitoring.js';
 import { oipRoutes } from './http/oip.js';
 import { opsRoutes } from './http/ops.js';
-import { InferenceService } from './inference.js';
 import type { ServingMetrics } from './metrics.js';
+import { ShadowMirror } from './shadow-mirror.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -33,18 +35,23 @@ export interface RunningServer {
 /** Wire the serving parts around an opened Ferry and start listening. */
 export async function startServer(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
   const deployments = new Deployments(app, config, logger, (d) => metrics.modelsLoaded.inc(d));
+  const pipeline = new Pipeline({ registry: app.registry, loader: app.loader, scorer: app.scorer, deployments });
   const predictionLog = openPredictionLog(app, config, metrics, logger);
-  const inference = new InferenceService(app, deployments, metrics, predictionLog);
+  const shadow = new ShadowMirror(pipeline, metrics, app.registry.store);
+  // The prediction log first: the ids it hands out go into the answer.
+  pipeline.observe(predictionLogObserver(predictionLog));
+  pipeline.observe(metrics.pipelineObserver());
+  pipeline.observe(shadow);
   let auth: Auth = openAuth;
   let authRefresh: NodeJS.Timeout | undefined;
   if (config.auth) {
-    const keys = new ApiKeyAuth(app.registry.store);
+    const keys = new ApiKeyAuth(app.registry.store, config.apiKeysFile);
     await keys.refresh();
     authRefresh = setInterval(() => { keys.refresh().catch((err: unknown) => logger.warn({ err }, 'API key refresh failed')); }, config.pollIntervalMs);
     authRefresh.unref();
     auth = keys;
   }
-  const context: ServingContext = { app, config, deployments, inference, predictionLog, metrics, auth, logger, version: FERRY_VERSION };
+  const context: ServingContext = { app, config, deployments, pipeline, metrics, auth, logger, version: FERRY_VERSION };
 
   await deployments.start();
   const httpState = { closing: false };
@@ -72,6 +79,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
       throw err;
     }
   }
+  if (!auth.enabled && config.insecureNoAuth) logger.warn({ host: config.host }, 'listening beyond loopback WITHOUT auth (--insecure-no-auth): anyone who can reach these ports can predict, move aliases and unload models');
   logger.info({ http: address, grpc: grpcPort, models: deployments.models, auth: auth.enabled, tls: config.tls !== undefined }, 'ferry serving');
 
   return {
@@ -89,7 +97,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
           grpcServer.tryShutdown(() => resolve());
         }),
       ]);
-      await inference.close().catch(() => undefined);
+      await shadow.flush().catch(() => undefined);
       await predictionLog.close().catch((err: unknown) => logger.warn({ err }, 'prediction log: final flush failed'));
       await deployments.close();
     },

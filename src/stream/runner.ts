@@ -1,23 +1,16 @@
 import { hostname } from 'node:os';
 import { asFerryError, ExitCode, ferry, type FerryError } from '../core/errors.js';
 import { ColumnFrame } from '../core/frame.js';
+import type { Lease } from '../scoring/deployments.js';
+import type { Pipeline } from '../scoring/pipeline.js';
 import { predictionRecords } from '../scoring/records.js';
-import type { LoadedModel, Scorer } from '../scoring/scorer.js';
 import type { ConsumerHeartbeat, Delivery, OutMessage, PublishOutcome, StreamSink, StreamSource } from './broker.js';
 import { deadLetterKey, deadLetterMessage, idOf, outputMessage, parseMessage, type InputMessage } from './messages.js';
-import type { PredictionLogger } from '../monitoring/prediction-log-writer.js';
 import type { StreamMetrics } from './metrics.js';
-import { logStreamBatch, messageIds } from './prediction-log.js';
 
-/** A model version lent to one micro-batch; `release` when the batch is scored. */
-export interface ModelLease {
-  readonly loaded: LoadedModel;
-  release(): void;
-}
-
-/** Where the runner gets the version to score with (the CLI wires the server's Deployments: alias moves are picked up live). */
+/** Where the runner gets the version to score a micro-batch with (`Deployments`: alias moves are picked up live). */
 export interface ModelSource {
-  acquire(): Promise<ModelLease>;
+  acquire(): Promise<Lease>;
 }
 
 export interface RunnerOptions {
@@ -46,11 +39,12 @@ export interface RunnerParts {
   readonly sink: StreamSink;
   readonly deadLetters: StreamSink;
   readonly models: ModelSource;
-  readonly scorer: Scorer;
+  /** The one inference pipeline (its observers log predictions when asked). */
+  readonly pipeline: Pick<Pipeline, 'run'>;
   readonly metrics: StreamMetrics;
   readonly log: RunnerLog;
-  /** Where scored messages are logged (`--log-predictions`); absent = not logged. */
-  readonly predictionLog?: PredictionLogger | undefined;
+  /** Share of micro-batches to log (`--log-predictions`); absent = not logged. */
+  readonly logPredictions?: number | undefined;
 }
 
 /** What one message became. */
@@ -219,7 +213,7 @@ export class StreamRunner {
       parsed.push({ delivery, input });
     }
     if (parsed.length === 0) return outcomes;
-    let lease: ModelLease;
+    let lease: Lease;
     try {
       lease = await this.#parts.models.acquire();
     } catch (err) {
@@ -228,7 +222,7 @@ export class StreamRunner {
     try {
       this.#version = lease.loaded.version.version;
       const scoredAt = new Date();
-      for (const r of await this.#scoreMessages(lease.loaded, parsed.map((p) => p.input))) {
+      for (const r of await this.#scoreMessages(lease, parsed.map((p) => p.input))) {
         const { delivery, input } = parsed[r.index] as { delivery: Delivery; input: InputMessage };
         if ('error' in r) {
           if (r.error.exitCode === ExitCode.BAD_INPUT) outcomes.push(this.#dead(delivery, input.id, r.error));
@@ -249,19 +243,20 @@ export class StreamRunner {
    * no model input uses, say) or some rows are rejected, score those messages alone, so each
    * gets its own verdict with row numbers of its own.
    */
-  async #scoreMessages(model: LoadedModel, inputs: readonly InputMessage[]): Promise<({ index: number; outputs: Record<string, unknown>[]; ids?: string[] | undefined } | { index: number; error: FerryError })[]> {
+  async #scoreMessages(lease: Lease, inputs: readonly InputMessage[]): Promise<({ index: number; outputs: Record<string, unknown>[]; ids?: string[] | undefined } | { index: number; error: FerryError })[]> {
     const rows = inputs.flatMap((m) => m.rows);
     const owner = inputs.flatMap((m, i) => m.rows.map(() => i));
     const frame = ColumnFrame.fromRows(rows);
-    let result;
-    const started = performance.now();
+    let run;
     try {
-      result = await this.#parts.scorer.frame(model, frame);
+      // A message's rows stand or fall together: rows of a message with a bad row are neither returned nor logged.
+      run = await this.#parts.pipeline.run({ model: { lease }, input: { kind: 'frame', frame }, source: 'stream', groups: owner, log: this.#parts.logPredictions });
     } catch (err) {
       const error = asFerryError(err);
       if (inputs.length === 1 || error.exitCode !== ExitCode.BAD_INPUT) return inputs.map((_, index) => ({ index, error }));
-      return (await Promise.all(inputs.map((m, index) => this.#scoreMessages(model, [m]).then((r) => r.map((x) => ({ ...x, index })))))).flat();
+      return (await Promise.all(inputs.map((m, index) => this.#scoreMessages(lease, [m]).then((r) => r.map((x) => ({ ...x, index })))))).flat();
     }
+    const { result } = run;
     const records = predictionRecords(result, frame);
     const byRow = new Map<number, Record<string, unknown>>();
     result.rows.forEach((row, i) => byRow.set(row, records[i] ?? {}));
@@ -270,7 +265,7 @@ export class StreamRunner {
       const index = owner[r.row] ?? 0;
       if (!rejected.has(index)) rejected.set(index, r.error);
     }
-    const ids = logStreamBatch(this.#parts.predictionLog, model, frame, result, performance.now() - started, (row) => !rejected.has(owner[row] ?? 0));
+    const ids = idsByRow(result.rows, run.predictionIds);
     const out: ({ index: number; outputs: Record<string, unknown>[]; ids?: string[] | undefined } | { index: number; error: FerryError })[] = [];
     let row = 0;
     for (const [index, m] of inputs.entries()) {
@@ -279,7 +274,7 @@ export class StreamRunner {
       const error = rejected.get(index);
       if (error) {
         if (inputs.length === 1) out.push({ index, error });
-        else out.push(...(await this.#scoreMessages(model, [m])).map((x) => ({ ...x, index })));
+        else out.push(...(await this.#scoreMessages(lease, [m])).map((x) => ({ ...x, index })));
         continue;
       }
       out.push({ index, outputs: m.rows.map((_, j) => byRow.get(first + j) ?? {}), ids: messageIds(ids, first, m.rows.length) });
@@ -318,6 +313,26 @@ export class StreamRunner {
     const lag = await this.#parts.source.lag().catch(() => null);
     this.#parts.metrics.lag.set(lag ?? -1);
   }
+}
+
+/** Each logged Frame row's prediction id (undefined when nothing was logged). */
+function idsByRow(rows: readonly number[], ids: readonly string[] | undefined): Map<number, string> | undefined {
+  if (!ids) return undefined;
+  const byRow = new Map<number, string>();
+  rows.forEach((row, i) => { const id = ids[i]; if (id !== undefined) byRow.set(row, id); });
+  return byRow;
+}
+
+/** The ids of a message's rows (Frame rows first … first + count − 1), when every one was logged. */
+function messageIds(byRow: ReadonlyMap<number, string> | undefined, first: number, count: number): string[] | undefined {
+  if (!byRow) return undefined;
+  const ids: string[] = [];
+  for (let r = first; r < first + count; r++) {
+    const id = byRow.get(r);
+    if (id === undefined) return undefined;
+    ids.push(id);
+  }
+  return ids;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -13,12 +13,17 @@ export function apikeyCommand(program: Command, ctx: CliContext): void {
     .description('Create a key and print it once (it cannot be shown again)')
     .requiredOption('--name <name>', 'what the key is for, e.g. "checkout-service"')
     .option('--scope <scope>', 'predict (inference and metadata) or admin (also repository load/unload); repeatable', collectList)
+    .option('--no-store', 'do not store the key in the registry: print a line for a keys file (`serve --api-keys-file`, a Kubernetes Secret)')
     .option('--json', 'print JSON')
-    .action(async (opts: { name: string; scope?: string[] }, cmd: Command) => {
+    .action(async (opts: { name: string; scope?: string[]; store?: boolean }, cmd: Command) => {
       const scopes = [...new Set(opts.scope ?? ['predict'])];
       const unknown = scopes.find((s) => !SCOPES.includes(s as ApiScope));
       if (unknown) throw ferry('FERRY_E_USAGE', { detail: `Unknown scope "${unknown}"; use predict or admin.` });
       const { id, key, hash } = newApiKey();
+      if (opts.store === false) {
+        if (wantsJson(cmd)) return printJson(ctx, { id, name: opts.name, scopes, key });
+        return print(ctx, `${key} ${scopes.join(',')}  # ${opts.name.replace(/[\r\n]/g, ' ')}`);
+      }
       await withFerry(ctx, (app, config) => app.registry.store.createApiKey({
         id, name: opts.name, hash, scopes: scopes as ApiScope[], createdBy: config.actor, createdAt: new Date().toISOString(),
       }));

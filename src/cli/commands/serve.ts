@@ -19,6 +19,8 @@ export function serveCommand(program: Command, ctx: CliContext): void {
     .option('--lazy', 'load models on their first request instead of at start')
     .option('--batching', 'turn on dynamic batching for every model with the default policy')
     .option('--auth', 'require API keys (create them with `ferry apikey create`)')
+    .option('--api-keys-file <file>', 'also accept the keys in this file (one "<key> [predict|admin]" a line, e.g. a mounted Secret)')
+    .option('--insecure-no-auth', 'allow listening on a non-loopback --host without --auth (anyone who can reach the port can predict, move aliases and unload models)')
     .option('--tls-cert <file>', 'serve HTTPS and gRPC over TLS with this certificate (PEM)')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
     .option('--body-limit <bytes>', 'largest request body accepted (413 beyond it)')

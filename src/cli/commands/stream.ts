@@ -5,14 +5,17 @@ import { openFerry } from '../../app.js';
 import { loadConfig } from '../../core/config.js';
 import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
-import { parseServeConfig } from '../../serving/config.js';
-import { Deployments } from '../../serving/deployments.js';
+import type { RegistryDb } from '../../registry/registry-db.js';
+import { singleDeployment } from '../../scoring/deployment-config.js';
+import { Deployments } from '../../scoring/deployments.js';
+import { Pipeline } from '../../scoring/pipeline.js';
 import { parseStreamUrl, siblingUrl, type StreamSink, type StreamSource, type StreamUrl } from '../../stream/broker.js';
 import { brokerFor } from '../../stream/brokers.js';
 import { StreamMetrics } from '../../stream/metrics.js';
 import { StreamRunner } from '../../stream/runner.js';
-import { openStreamLog } from '../../stream/prediction-log.js';
 import { logShare } from '../../monitoring/log-share.js';
+import { predictionLogObserver } from '../../monitoring/prediction-log-observer.js';
+import { PredictionLogWriter } from '../../monitoring/prediction-log-writer.js';
 import { print, printJson, table, wantsJson, type CliContext } from '../context.js';
 
 interface RunOptions {
@@ -116,19 +119,23 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
   const logPredictions = logShare(opts.logPredictions, '--log-predictions');
   const metricsPort = opts.metricsPort === undefined ? undefined : n(opts.metricsPort, '--metrics-port', 0);
   const pointer = ref.kind === 'alias' ? ref.alias : ref.kind === 'version' ? String(ref.version) : 'latest';
-  const serve = parseServeConfig({ poll_interval_ms: n(opts.pollInterval, '--poll-interval', 50), models: [{ name: ref.model, versions: [pointer], route: pointer, load: 'eager' }] });
+  const deployment = singleDeployment(ref.model, pointer, n(opts.pollInterval, '--poll-interval', 50));
 
   const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry-stream' } });
-  const app = await openFerry(config, {}, { workers: n(opts.runtimeWorkers, '--runtime-workers', 0), inlineBelowMs: serve.inlineBelowMs });
+  const app = await openFerry(config, {}, { workers: n(opts.runtimeWorkers, '--runtime-workers', 0), inlineBelowMs: INLINE_BELOW_MS });
   const closers: (() => Promise<void>)[] = [() => app.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
     await app.registry.resolve(refText); // an unknown model fails now, not on every message
-    const predictionLog = logPredictions === undefined ? undefined : openStreamLog(app.database, logPredictions, logger);
-    if (predictionLog) closers.push(() => predictionLog.close()); // after the consumer stopped, before the database closes
-    const deployments = new Deployments(app, serve, logger);
+    const pipeline = new Pipeline(app);
+    if (logPredictions !== undefined) {
+      const predictionLog = openStreamLog(app.database, logger);
+      pipeline.observe(predictionLogObserver(predictionLog));
+      closers.push(() => predictionLog.close()); // after the consumer stopped, before the database closes
+    }
+    const deployments = new Deployments(app, deployment, logger);
     closers.push(() => deployments.close());
     await deployments.start();
     const sinkOptions = { group, consumer, dedupeTtlSeconds, stateUrl: opts.state };
@@ -143,7 +150,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
     const server = metricsPort === undefined ? undefined : await metrics.listen(metricsPort, opts.metricsHost);
     if (server) closers.push(() => server.close());
     const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state, log: logger }));
-    const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, scorer: app.scorer, metrics, log: logger, predictionLog }, options);
+    const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, pipeline, metrics, log: logger, logPredictions }, options);
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping: finishing in-flight batches');
       runner.stop();
@@ -157,6 +164,25 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
   } finally {
     await closeAll();
   }
+}
+
+/** Batches expected to compute faster than this (ms) run on the main thread (as the server's default `inline_below_ms`). */
+const INLINE_BELOW_MS = 0.5;
+
+/**
+ * The consumer's prediction log: as in the server, a full buffer or a refused write drops
+ * predictions (counted) and never holds up the consumer; failures are reported once a minute.
+ */
+function openStreamLog(db: RegistryDb, log: pino.Logger): PredictionLogWriter {
+  let last = 0;
+  return new PredictionLogWriter(db, {
+    observer: {
+      onError: (err) => {
+        if (Date.now() - last > 60_000) log.warn({ err }, 'prediction log: writing failed; predictions are dropped');
+        last = Date.now();
+      },
+    },
+  });
 }
 
 function defaultGroup(model: string): string {

@@ -118,16 +118,14 @@ async function modelInfer(ctx: ServingContext, call: grpc.ServerUnaryCall<ModelI
   const twice = wanted.find((name) => seen.size === seen.add(name).size);
   if (twice !== undefined) throw bad(`output "${twice}" is requested twice`);
   const requestId = req.id || firstString(call.metadata.get('x-request-id')) || randomUUID();
-  const result = await ctx.inference.infer({
-    model: req.model_name,
-    version: req.model_version || undefined,
+  const result = await ctx.pipeline.run({
+    model: { served: ctx.deployments.config(req.model_name), pointer: req.model_version || undefined },
     input: { kind: 'tensors', tensors },
     outputs: wanted,
-    protocol: 'oip-grpc',
+    source: 'oip-grpc',
     requestId,
     confidence: boolParam(req.parameters?.confidence, 'confidence'),
   });
-  if (result.kind !== 'tensors') throw ferry('FERRY_E_INTERNAL', { detail: 'tensor request answered with rows' });
   const headers = new grpc.Metadata();
   headers.set('x-ferry-model-version', String(result.version));
   if (result.predictionIds) {

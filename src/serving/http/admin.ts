@@ -19,6 +19,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
       throw ferry('FERRY_E_REQUEST_INVALID', { protocol: 'alias move', detail: 'send {"version": <number or reference>}' });
     }
     const event = await ctx.app.registry.setAlias(req.params.model, req.params.alias, version, actor);
+    ctx.logger.info({ model: req.params.model, alias: req.params.alias, from: event.fromVersion, to: event.toVersion, actor, ip: req.ip }, 'alias moved through the server');
     await ctx.deployments.refresh();
     return event;
   });
@@ -26,6 +27,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
   app.post('/ferry/v1/models/:model/aliases/:alias/rollback', async (req: FastifyRequest<{ Params: AliasParams }>) => {
     const actor = ctx.auth.check(req, 'admin', 'moving aliases');
     const event = await ctx.app.registry.rollbackAlias(req.params.model, req.params.alias, actor);
+    ctx.logger.info({ model: req.params.model, alias: req.params.alias, from: event.fromVersion, to: event.toVersion, actor, ip: req.ip }, 'alias rolled back through the server');
     await ctx.deployments.refresh();
     return event;
   });

@@ -5,7 +5,7 @@ import { frameFromJson } from '../../data/readers.js';
 import type { OutputValue } from '../../scoring/outputs.js';
 import type { ScoreResult } from '../../scoring/scorer.js';
 import type { ServingContext } from '../context.js';
-import type { Protocol } from '../inference.js';
+import type { ModelDeployment } from '../../scoring/deployment-config.js';
 import { bodyText, parseJsonBody, setPredictionHeaders } from './fastify.js';
 
 const PROTOCOL = 'KServe v1';
@@ -41,10 +41,10 @@ export function kserveV1Routes(app: FastifyInstance, ctx: ServingContext): void 
     if (verb !== 'predict') throw ferry('FERRY_E_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? req.url });
     const model = segment.slice(0, at);
     ctx.auth.check(req, 'predict');
-    ctx.deployments.config(model);
+    const served = ctx.deployments.config(model);
     const doc = parseJsonBody(bodyText(req), PROTOCOL);
     const frame = await tfsFrame(ctx, model, doc, PROTOCOL);
-    return predict(ctx, req, reply, model, frame, 'kserve-v1');
+    return predict(ctx, req, reply, served, frame, 'kserve-v1');
   });
 }
 
@@ -85,10 +85,10 @@ export async function inputsFrame(ctx: ServingContext, model: string, inputs: un
 }
 
 /** Run a frame through the one inference call; answer `{"predictions": […]}` with the version header. */
-export async function predict(ctx: ServingContext, req: FastifyRequest, reply: FastifyReply, model: string, frame: Frame, protocol: Protocol): Promise<FastifyReply> {
+export async function predict(ctx: ServingContext, req: FastifyRequest, reply: FastifyReply, served: ModelDeployment, frame: Frame, protocol: 'kserve-v1' | 'mlflow'): Promise<FastifyReply> {
   const confidence = confidenceQuery(req);
-  const result = await ctx.inference.infer({ model, input: { kind: 'frame', frame }, protocol, requestId: req.id, confidence });
-  if (result.kind !== 'frame') throw ferry('FERRY_E_INTERNAL', { detail: 'a frame request was answered with tensors' });
+  // Over a protocol a request is all or nothing: the first bad row fails it, naming the row.
+  const result = await ctx.pipeline.run({ model: { served }, input: { kind: 'frame', frame }, source: protocol, requestId: req.id, confidence, badRows: 'fail' });
   void reply.header('x-ferry-model-version', String(result.version));
   setPredictionHeaders(reply, result.predictionIds);
   // Extra keys next to "predictions" (clients read "predictions" and ignore the rest).

@@ -58,9 +58,9 @@ export function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): void {
 }
 
 async function invocations(ctx: ServingContext, req: FastifyRequest, reply: FastifyReply, model: string): Promise<FastifyReply> {
-  ctx.deployments.config(model); // 404 for a model not served here, before looking at the body
+  const served = ctx.deployments.config(model); // 404 for a model not served here, before looking at the body
   const frame = await requestFrame(ctx, req, model);
-  return predict(ctx, req, reply, model, frame, 'mlflow');
+  return predict(ctx, req, reply, served, frame, 'mlflow');
 }
 
 /** The request body as a Frame: CSV, or JSON with exactly one payload key (plus optional `params`). */

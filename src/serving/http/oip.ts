@@ -37,18 +37,16 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
 
   const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     ctx.auth.check(req, 'predict');
-    ctx.deployments.config(req.params.model); // an unknown model is a 404, whatever the body
+    const served = ctx.deployments.config(req.params.model); // an unknown model is a 404, whatever the body
     const parsed = parseInferRequest(req);
-    const result = await ctx.inference.infer({
-      model: req.params.model,
-      version: req.params.version,
+    const result = await ctx.pipeline.run({
+      model: { served, pointer: req.params.version },
       input: { kind: 'tensors', tensors: parsed.inputs },
       outputs: parsed.outputs.map((o) => o.name),
-      protocol: 'oip-rest',
+      source: 'oip-rest',
       requestId: parsed.id ?? req.id,
       confidence: parsed.confidence,
     });
-    if (result.kind !== 'tensors') throw ferry('FERRY_E_INTERNAL', { detail: 'tensor request answered with rows' });
     void reply.header('x-ferry-model-version', String(result.version));
     setPredictionHeaders(reply, result.predictionIds);
     const names = parsed.outputs.length > 0 ? parsed.outputs.map((o) => o.name) : Object.keys(result.outputs);
@@ -90,12 +88,14 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
     return ctx.deployments.index(readyOnly);
   });
   app.post('/v2/repository/models/:model/load', async (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
-    ctx.auth.check(req, 'admin');
+    const actor = ctx.auth.check(req, 'admin');
+    ctx.logger.info({ model: req.params.model, actor, from: req.ip }, 'repository load');
     await ctx.deployments.load(req.params.model);
     return reply.code(200).send({});
   });
   app.post('/v2/repository/models/:model/unload', (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
-    ctx.auth.check(req, 'admin');
+    const actor = ctx.auth.check(req, 'admin');
+    ctx.logger.info({ model: req.params.model, actor, from: req.ip }, 'repository unload');
     ctx.deployments.unload(req.params.model);
     return reply.code(200).send({});
   });

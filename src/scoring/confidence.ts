@@ -1,6 +1,6 @@
 import type { ModelSignature, TensorSpec } from '../core/signature.js';
 import type { Tensor } from '../core/tensor.js';
-import type { OutputColumn } from '../scoring/outputs.js';
+import type { OutputColumn } from './outputs.js';
 
 /** How a model's confidence is read and judged (ferry.yaml `confidence:`). */
 export interface ConfidenceSpec {

@@ -1,9 +1,11 @@
-import type { Ferry } from '../app.js';
 import { ferry, FerryError, quoteList } from '../core/errors.js';
 import { allocate, type Tensor } from '../core/tensor.js';
+import type { Registry } from '../registry/registry.js';
 import type { ModelVersion } from '../registry/types.js';
-import type { LoadedModel } from '../scoring/scorer.js';
-import type { ModelServeConfig, ServeConfig } from './config.js';
+import type { DeploymentsConfig, ModelDeployment } from './deployment-config.js';
+import type { ModelLoader } from './model-loader.js';
+import type { LoadedModel, Scorer } from './scorer.js';
+import { TrafficSplit } from './traffic-split.js';
 
 /** Model states as the repository extension names them. */
 export type ModelState = 'UNKNOWN' | 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
@@ -31,7 +33,7 @@ interface Pointer {
 
 interface Served {
   readonly name: string;
-  readonly config: ModelServeConfig;
+  readonly config: ModelDeployment;
   readonly pointers: Map<string, Pointer>;
   /** Loaded (or loading) versions, shared by the pointers that name them. */
   readonly entries: Map<number, Promise<Entry>>;
@@ -42,8 +44,10 @@ interface Served {
 /** A version lent to one request; `release` when the request is done. */
 export interface Lease {
   readonly loaded: LoadedModel;
-  /** The pointer that answered (`latest`, an alias, `:3`). */
+  /** The pointer it was leased through (`latest`, an alias, or `:<n>` for an explicit version). */
   readonly pointer: string;
+  /** The model's deployment settings. */
+  readonly deployment: ModelDeployment;
   release(): void;
 }
 
@@ -55,30 +59,38 @@ export interface IndexEntry {
   readonly reason: string;
 }
 
+/** What Deployments reads and loads with. */
+export interface DeploymentsParts {
+  readonly registry: Pick<Registry, 'resolve' | 'store'>;
+  readonly loader: Pick<ModelLoader, 'loadVersion' | 'unload'>;
+  readonly scorer: Pick<Scorer, 'tensors' | 'release'>;
+}
+
 export interface DeploymentsLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
 /**
- * Which model versions this server serves, and their lifecycle: discovery from the
+ * Which model versions a server or stream consumer keeps loaded, and their lifecycle: discovery from the
  * registry, eager or lazy loading, warm-up, readiness, and hot reload when an alias moves.
  * A request leases the version it starts with; a replaced version is closed only after
  * its last lease is released, so in-flight requests finish on it.
  */
 export class Deployments {
-  readonly #app: Ferry;
-  readonly #config: ServeConfig;
+  readonly #parts: DeploymentsParts;
+  readonly #config: DeploymentsConfig;
   readonly #log: DeploymentsLog;
   readonly #served = new Map<string, Served>();
+  readonly #routers = new Map<string, TrafficSplit>();
   readonly #onLoadedChange: (delta: number) => void;
   #poll: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #closed = false;
   #lastRefresh = 0;
 
-  constructor(app: Ferry, config: ServeConfig, log: DeploymentsLog, onLoadedChange: (delta: number) => void = () => undefined) {
-    this.#app = app;
+  constructor(parts: DeploymentsParts, config: DeploymentsConfig, log: DeploymentsLog, onLoadedChange: (delta: number) => void = () => undefined) {
+    this.#parts = parts;
     this.#config = config;
     this.#log = log;
     this.#onLoadedChange = onLoadedChange;
@@ -97,8 +109,23 @@ export class Deployments {
     return [...this.#served.keys()].sort();
   }
 
-  config(model: string): ModelServeConfig {
+  config(model: string): ModelDeployment {
     return this.#get(model).config;
+  }
+
+  /**
+   * The pointer a request without a version goes to: the model's route, or the next target
+   * of its canary split.
+   */
+  route(model: string): string {
+    const config = this.#get(model).config;
+    if (!config.canary || config.canary.length === 0) return config.route;
+    let split = this.#routers.get(model);
+    if (!split) {
+      split = new TrafficSplit(config.canary);
+      this.#routers.set(model, split);
+    }
+    return split.next();
   }
 
   /**
@@ -127,7 +154,7 @@ export class Deployments {
     if (!p) return this.#servable(served, Number(requested));
     if (p.entry) return p.entry.loaded.version;
     if (p.version === undefined) throw ferry('FERRY_E_NO_LIVE_VERSION', { model });
-    return this.#app.registry.resolve(`${model}:${p.version}`);
+    return this.#parts.registry.resolve(`${model}:${p.version}`);
   }
 
   /** Lease the version a request should use: a pointer, a version number, or the model's route. */
@@ -145,6 +172,7 @@ export class Deployments {
     return {
       loaded: entry.loaded,
       pointer: p.name,
+      deployment: served.config,
       release: () => {
         if (released) return;
         released = true;
@@ -178,7 +206,7 @@ export class Deployments {
     await this.refresh();
     let served = this.#served.get(model);
     if (!served) {
-      await this.#app.registry.resolve(model);
+      await this.#parts.registry.resolve(model);
       served = this.#add(model, { ...this.#config.defaults, name: model });
       await this.#syncPointers(served);
     }
@@ -226,14 +254,14 @@ export class Deployments {
   async #refresh(): Promise<void> {
     if (this.#closed) return;
     this.#lastRefresh = performance.now();
-    const wanted = this.#config.models ?? (await this.#app.registry.store.listModels()).map((m) => ({ ...this.#config.defaults, name: m.name }));
+    const wanted = this.#config.models ?? (await this.#parts.registry.store.listModels()).map((m) => ({ ...this.#config.defaults, name: m.name }));
     for (const cfg of wanted) if (!this.#served.has(cfg.name)) this.#add(cfg.name, cfg);
     await Promise.all([...this.#served.values()].map((s) => this.#syncPointers(s).catch((err: unknown) => {
       this.#log.warn({ model: s.name, err }, 'could not read the registry for this model');
     })));
   }
 
-  #add(name: string, config: ModelServeConfig): Served {
+  #add(name: string, config: ModelDeployment): Served {
     const served: Served = { name, config, pointers: new Map(), entries: new Map(), enabled: true };
     this.#served.set(name, served);
     return served;
@@ -269,7 +297,7 @@ export class Deployments {
   }
 
   async #targets(served: Served): Promise<Map<string, number | undefined>> {
-    const store = this.#app.registry.store;
+    const store = this.#parts.registry.store;
     const out = new Map<string, number | undefined>();
     const aliases = await store.listAliases(served.name);
     const latest = await store.latestVersion(served.name);
@@ -305,7 +333,7 @@ export class Deployments {
     if (performance.now() - this.#lastRefresh > 250) await this.refresh();
     const fresh = served.pointers.get(name);
     if (fresh) return fresh;
-    await this.#app.registry.resolve(`${served.name}@${requested}`);
+    await this.#parts.registry.resolve(`${served.name}@${requested}`);
     throw ferry('FERRY_E_MODEL_NOT_SERVED', { model: `${served.name}@${requested}`, models: quoteList(this.models) });
   }
 
@@ -315,7 +343,7 @@ export class Deployments {
    * listed by number in `versions:`.
    */
   async #servable(served: Served, version: number): Promise<ModelVersion> {
-    const v = await this.#app.registry.resolve(`${served.name}:${version}`);
+    const v = await this.#parts.registry.resolve(`${served.name}:${version}`);
     const targeted = [...served.pointers.values()].some((p) => p.configured && p.version === version);
     if (targeted) return v;
     const listed = served.config.versions?.includes(String(version)) ?? false;
@@ -391,8 +419,8 @@ export class Deployments {
   }
 
   async #loadEntry(served: Served, version: number): Promise<Entry> {
-    const v = await this.#app.registry.resolve(`${served.name}:${version}`);
-    const loaded = await this.#app.loader.loadVersion(v);
+    const v = await this.#parts.registry.resolve(`${served.name}:${version}`);
+    const loaded = await this.#parts.loader.loadVersion(v);
     if (served.config.warmup) await this.#warm(loaded);
     this.#onLoadedChange(1);
     this.#log.info({ model: served.name, version }, 'version loaded');
@@ -408,9 +436,9 @@ export class Deployments {
       tensors[spec.name] = { dtype: spec.dtype, shape, data: allocate(spec.dtype, n) };
     }
     try {
-      await this.#app.scorer.tensors(loaded, tensors, { direct: true });
+      await this.#parts.scorer.tensors(loaded, tensors, { direct: true });
     } catch (err) {
-      await this.#app.loader.unload(loaded.version).catch(() => undefined);
+      await this.#parts.loader.unload(loaded.version).catch(() => undefined);
       throw err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: loaded.runtime.format, model: `${loaded.version.model}:${loaded.version.version}`, detail: `warm-up failed: ${String(err)}` });
     }
   }
@@ -425,8 +453,8 @@ export class Deployments {
   #maybeClose(entry: Entry): void {
     if (!entry.retired || entry.leases !== 0) return;
     entry.leases = -1; // closed; never again
-    this.#app.scorer.release(entry.loaded);
-    this.#app.loader.unload(entry.loaded.version).catch(() => undefined);
+    this.#parts.scorer.release(entry.loaded);
+    this.#parts.loader.unload(entry.loaded.version).catch(() => undefined);
     this.#onLoadedChange(-1);
   }
 

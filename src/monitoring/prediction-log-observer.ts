@@ -1,0 +1,48 @@
+import type { PipelineObserver, RunInfo, ScoredEvent } from '../scoring/pipeline-hooks.js';
+import type { LogPolicy, PredictionEntry, PredictionLogWriter } from './prediction-log-writer.js';
+
+/**
+ * The prediction log as a pipeline observer: every scored run whose mode logs (batch and stream
+ * `--log-predictions` share) or whose deployment has `log:` is queued for the writer, and the
+ * caller gets one prediction id per row. A lossless run (batch) waits for room instead of
+ * dropping. Registered once at the composition root.
+ */
+export function predictionLogObserver(writer: Pick<PredictionLogWriter, 'log' | 'logWaiting' | 'flush'>): PipelineObserver {
+  return {
+    // A model logged by its deployment has its probability output scored, so the log has confidence.
+    wantsConfidence: (run) => run.log === undefined && (run.deployment?.log?.sample ?? 0) > 0,
+    scored(event) {
+      const policy = policyOf(event);
+      if (!policy || event.rows <= 0) return undefined;
+      const entry = entryOf(event, policy);
+      if (event.lossless) return writer.logWaiting(entry).then((ids) => (ids ? { predictionIds: ids } : undefined));
+      const ids = writer.log(entry);
+      return ids ? { predictionIds: ids } : undefined;
+    },
+    flush: () => writer.flush(),
+  };
+}
+
+function policyOf(run: RunInfo): LogPolicy | undefined {
+  if (run.log !== undefined) return run.log > 0 ? { sample: run.log } : undefined;
+  const sample = run.deployment?.log?.sample;
+  return sample !== undefined && sample > 0 ? { sample, confidence: run.deployment?.confidence } : undefined;
+}
+
+/** A request is logged with its own latency; a batch chunk or stream micro-batch splits its time over its rows. */
+function entryOf(event: ScoredEvent, policy: LogPolicy): PredictionEntry {
+  const { input, rows } = event;
+  const perRow = event.source === 'batch' || event.source === 'stream';
+  return {
+    model: event.version.model,
+    version: event.version.version,
+    signature: event.version.signature,
+    source: event.source,
+    rows,
+    inputs: input.kind === 'tensors' ? { kind: 'tensors', tensors: input.tensors } : { kind: 'frame', frame: input.frame, rows: event.frameRows ?? [] },
+    outputs: event.outputs,
+    latencyMs: perRow && rows > 0 ? event.latencyMs / rows : event.latencyMs,
+    confidence: event.confidence,
+    policy,
+  };
+}
