@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { LocalArtifactStore } from './artifacts/local-store.js';
+import { openArtifactStore } from './artifacts/open.js';
 import type { FerryConfig } from './core/config.js';
 import { Registry } from './registry/registry.js';
 import type { KyselyRegistryStore } from './registry/kysely-store.js';
@@ -28,7 +28,7 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
   const store: KyselyRegistryStore = config.databaseUrl
     ? await (await import('./registry/postgres-store.js')).openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
     : await (await import('./registry/sqlite-store.js')).openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
-  const artifacts = new LocalArtifactStore(config.artifactsDir);
+  const artifacts = await openArtifactStore(config);
   const runtimes = new RuntimeCatalog();
   const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning, ...runtimeOverrides };
   const registry = new Registry(store, artifacts, runtimes, runtimeOptions);
@@ -45,6 +45,7 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
       scorer.close();
       await loader.close();
       await store.close();
+      await artifacts.close?.();
     },
   };
 }

@@ -26,6 +26,8 @@ export interface ArtifactStore {
   storedAt(digest: string): Promise<Date | undefined>;
   /** Remove leftovers of writes that never finished (a crash mid-write), older than `olderThanMs`. */
   sweepIncomplete(olderThanMs: number): Promise<number>;
+  /** Release connections (stores that hold any). */
+  close?(): Promise<void>;
 }
 
 /** `sha256:<hex>` of some bytes. */

@@ -8,8 +8,10 @@ export interface FerryConfig {
   readonly home: string;
   /** `postgres://…` to keep the registry in PostgreSQL; undefined → SQLite in `home`. */
   readonly databaseUrl: string | undefined;
-  /** Directory of the local content-addressed artifact store. */
+  /** Directory of the local content-addressed artifact store (or of the local cache of a shared one). */
   readonly artifactsDir: string;
+  /** A shared artifact store (`postgres://…[?schema=s]`); undefined → the local directory alone. */
+  readonly artifactsUrl: string | undefined;
   /** How long a write waits for another process's lock before FERRY_E_REGISTRY_BUSY. */
   readonly busyTimeoutMs: number;
   /** Who is acting: recorded as creator of versions and mover of aliases. */
@@ -27,9 +29,14 @@ export function loadConfig(env: FerryEnv = process.env): FerryConfig {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_DATABASE_URL must start with postgres:// (got "${databaseUrl}")` });
   }
+  const artifactsUrl = env.FERRY_ARTIFACTS_URL || undefined;
+  if (artifactsUrl && !/^postgres(ql)?:\/\//.test(artifactsUrl)) {
+    throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_ARTIFACTS_URL must start with postgres:// (got "${artifactsUrl}"); S3 is not available yet` });
+  }
   return Object.freeze({
     home,
     databaseUrl,
+    artifactsUrl,
     artifactsDir: resolve(home, env.FERRY_ARTIFACTS_DIR || 'artifacts'),
     busyTimeoutMs: intVar(env, 'FERRY_BUSY_TIMEOUT_MS', 5000, 0),
     actor: env.FERRY_ACTOR || safeUserName(),
