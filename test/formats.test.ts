@@ -1,6 +1,6 @@
 /**
  * Model formats by content: what `ferry register` detects without --format, and what it refuses
- * (pickles, joblib dumps, PyTorch checkpoints — real files from scripts/fixtures/unsafe.py).
+ * (PyTorch checkpoints), and where pickles and joblib dumps go (real files from scripts/fixtures/unsafe.py).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ function modelFiles(): { path: string; format: string }[] {
 
 const PMML = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header/><DataDictionary/></PMML>\n');
 
-describe('unsafe formats are refused by content, never loaded', () => {
+describe('pickles go to the restricted unpickler; PyTorch checkpoints are refused', () => {
   const catalog = new RuntimeCatalog();
 
   it('covers pickle protocols 0–5, joblib (plain and every compressor) and a .pt checkpoint', () => {
@@ -37,33 +37,29 @@ describe('unsafe formats are refused by content, never loaded', () => {
     assert.ok(unsafeFiles.includes('sklearn.joblib') && unsafeFiles.includes('checkpoint.pt'));
   });
 
-  for (const name of unsafeFiles) {
-    it(`${name}: FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED explaining why and how to convert, with or without --format`, () => {
-      const bytes = readFileSync(join(UNSAFE, name));
-      for (const given of [undefined, 'xgboost', 'onnx']) {
-        assert.throws(
-          () => catalog.detect(bytes, name, given),
-          (e) => {
-            assert.ok(isFerryError(e, 'FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED'), String(e));
-            assert.match(e.message, /arbitrary code/);
-            assert.match(e.message, name.endsWith('.pt') ? /torch\.onnx\.export/ : /skl2onnx.*sklearn2pmml.*save_model/s);
-            return true;
-          },
-        );
-      }
+  for (const name of unsafeFiles.filter((n) => n.startsWith('sklearn'))) {
+    it(`${name}: detected as sklearn by content`, () => {
+      assert.equal(catalog.detect(readFileSync(join(UNSAFE, name)), name).format, 'sklearn');
     });
   }
 
-  it('names what the file is', () => {
-    const what = (n: string): string => refusalFor(readFileSync(join(UNSAFE, n)))?.what ?? '';
-    assert.match(what('sklearn_protocol0.pkl'), /Python pickle/);
-    assert.match(what('sklearn.joblib.zlib'), /zlib-compressed Python pickle/);
-    assert.match(what('sklearn.joblib.gzip'), /gzip-compressed Python pickle/);
-    assert.match(what('sklearn.joblib.lz4'), /lz4/);
-    assert.match(what('checkpoint.pt'), /PyTorch checkpoint/);
+  it('checkpoint.pt: FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED with export advice, with or without --format', () => {
+    const bytes = readFileSync(join(UNSAFE, 'checkpoint.pt'));
+    for (const given of [undefined, 'sklearn', 'onnx']) {
+      assert.throws(() => catalog.detect(bytes, 'checkpoint.pt', given), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED') && /torch\.onnx\.export/.test(e.message) && /PyTorch checkpoint/.test(e.message));
+    }
+    assert.match(refusalFor(bytes)?.what ?? '', /PyTorch checkpoint/);
   });
 
-  it('a pickle that would run a command is refused and the command never runs', async () => {
+  it('a plain dict pickle loads nothing: not a scikit-learn estimator', async () => {
+    for (const n of ['dict_protocol0.pkl', 'dict_protocol1.pkl']) {
+      const bytes = readFileSync(join(UNSAFE, n));
+      const factory = catalog.detect(bytes, n);
+      await assert.rejects(factory.load(bytes, {}, n), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /not a fitted scikit-learn estimator/.test(e.message));
+    }
+  });
+
+  it('a pickle that would run a command is refused naming the global, and the command never runs', async () => {
     const tmp = tempDir();
     try {
       const marker = join(tmp.dir, 'pwned');
@@ -72,8 +68,8 @@ describe('unsafe formats are refused by content, never loaded', () => {
       assert.ok(isPickle(evil));
       const file = join(tmp.dir, 'model.pkl');
       writeFileSync(file, evil);
-      assert.throws(() => catalog.detect(readFileSync(file), file), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED'));
-      await new Promise((r) => setTimeout(r, 50));
+      const factory = catalog.detect(readFileSync(file), file);
+      await assert.rejects(factory.load(readFileSync(file), {}, file), (e) => isFerryError(e, 'FERRY_E_PICKLE_GLOBAL_REFUSED') && /os\.system/.test(e.message));
       assert.equal(existsSync(marker), false);
     } finally {
       tmp.cleanup();
@@ -83,7 +79,10 @@ describe('unsafe formats are refused by content, never loaded', () => {
   it('never takes a model or text file for a pickle', () => {
     for (const f of modelFiles()) assert.equal(refusalFor(readFileSync(f.path)), undefined, f.path);
     const texts = [PMML, Buffer.from('id,a,b\n1,2,3\n'), Buffer.from('[1, 2, 3].'), Buffer.from('{"a": 1}'), Buffer.from('(just a note).'), Buffer.from('col.a\ncol.b\n.')];
-    for (const t of texts) assert.equal(refusalFor(t), undefined, t.toString());
+    for (const t of texts) {
+      assert.equal(refusalFor(t), undefined, t.toString());
+      assert.equal(isPickle(t), false, t.toString());
+    }
   });
 });
 
@@ -102,7 +101,7 @@ describe('format detection (ferry register without --format)', () => {
 
   it('unknown content: FERRY_E_ARTIFACT_FORMAT_UNKNOWN listing the formats', () => {
     for (const bytes of [Buffer.from('hello, world\n'), Buffer.alloc(0), Buffer.from([0xde, 0xad, 0xbe, 0xef])]) {
-      assert.throws(() => catalog.detect(bytes, 'x.bin'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_FORMAT_UNKNOWN') && /onnx, xgboost, lightgbm/.test(e.message) && /--format/.test(e.message));
+      assert.throws(() => catalog.detect(bytes, 'x.bin'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_FORMAT_UNKNOWN') && /onnx, xgboost, lightgbm, pmml, sklearn/.test(e.message) && /--format/.test(e.message));
     }
   });
 
@@ -126,10 +125,20 @@ describe('ferry register: detection and refusal end to end', () => {
     assert.match(reg.stdout, /lightgbm/);
   });
 
-  it('refuses a joblib file with the explanation', { skip: built }, async () => {
-    const reg = await ferryCli(['register', join(UNSAFE, 'sklearn.joblib.zlib'), '--name', 'pkl'], env);
+  it('registers a joblib file as Ferry\'s model document, with the pickle\'s sha256 in the lineage', { skip: built }, async () => {
+    const reg = await ferryCli(['register', join(UNSAFE, 'sklearn.joblib.zlib'), '--name', 'pkl', '--json'], env);
+    assert.equal(reg.code, 0, reg.stderr);
+    const version = JSON.parse(reg.stdout) as { format: string; lineage: { source?: { sha256?: string; container?: string; compression?: string } } };
+    assert.equal(version.format, 'sklearn');
+    assert.equal(version.lineage.source?.container, 'joblib');
+    assert.equal(version.lineage.source?.compression, 'zlib');
+    assert.match(version.lineage.source?.sha256 ?? '', /^[0-9a-f]{64}$/);
+  });
+
+  it('refuses a PyTorch checkpoint with the explanation', { skip: built }, async () => {
+    const reg = await ferryCli(['register', join(UNSAFE, 'checkpoint.pt'), '--name', 'pt'], env);
     assert.notEqual(reg.code, 0);
     assert.match(reg.stderr, /FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED|arbitrary code/);
-    assert.match(reg.stderr, /skl2onnx/);
+    assert.match(reg.stderr, /torch\.onnx\.export/);
   });
 });

@@ -610,7 +610,8 @@ export function registrySuite(name: string, open: () => Promise<OpenedRegistry>)
         const cases: [string, () => Promise<unknown>, ErrorCode, Record<string, unknown>?][] = [
           ['random bytes', () => registry.register({ path: file('random.bin', Buffer.from('this is not a model, just text\n'.repeat(20))), name: 'bad', actor: 't' }), 'FERRY_E_ARTIFACT_FORMAT_UNKNOWN'],
           ['empty file', () => registry.register({ path: file('empty.onnx', new Uint8Array()), name: 'bad', actor: 't' }), 'FERRY_E_ARTIFACT_FORMAT_UNKNOWN', { detail: 'the file is empty' }],
-          ['pickle', () => registry.register({ path: file('model.pkl', Uint8Array.from([0x80, 0x04, 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x8c, 0x08])), name: 'bad', actor: 't' }), 'FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED'],
+          ['truncated pickle', () => registry.register({ path: file('model.pkl', Uint8Array.from([0x80, 0x04, 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x8c, 0x08])), name: 'bad', actor: 't' }), 'FERRY_E_ARTIFACT_INVALID'],
+          ['pickle naming os.system', () => registry.register({ path: file('evil.pkl', Buffer.from("cos\nsystem\n(S'true'\ntR.", 'latin1')), name: 'bad', actor: 't' }), 'FERRY_E_PICKLE_GLOBAL_REFUSED', { global: 'os.system' }],
           ['zip / .pt', () => registry.register({ path: file('model.pt', Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0])), name: 'bad', actor: 't' }), 'FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED'],
           ['empty file as onnx', () => registry.register({ path: file('empty2.onnx', new Uint8Array()), name: 'bad', format: 'onnx', actor: 't' }), 'FERRY_E_ARTIFACT_INVALID', { format: 'ONNX' }],
           ['random bytes as onnx', () => registry.register({ path: file('random2.bin', Buffer.from('not onnx at all'.repeat(10))), name: 'bad', format: 'onnx', actor: 't' }), 'FERRY_E_ARTIFACT_INVALID'],

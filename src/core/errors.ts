@@ -111,6 +111,10 @@ export const errorCatalog = {
   FERRY_E_ARTIFACT_FORMAT_AMBIGUOUS: spec(415, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot tell the model format of "{path}": its content fits several formats ({matches}). Supported formats: {formats}; pass --format to choose one.'),
   FERRY_E_PMML_UNSUPPORTED: spec(422, UNIMPLEMENTED, X.BAD_INPUT, '"{path}" uses <{element}>: {detail}. Ferry\'s PMML evaluator does not implement it, so the model was not loaded rather than scored wrongly. See docs/pmml.md for what is supported.'),
   FERRY_E_PMML_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, '"{path}" is not valid PMML: <{element}>: {detail}. Fix the document (or re-export it) and register it again.'),
+  FERRY_E_PICKLE_GLOBAL_REFUSED: spec(422, INVALID_ARGUMENT, X.BAD_INPUT, '"{path}" references {global}, so Ferry stopped reading it: {why}. Nothing in the file was run. If the model is a scikit-learn estimator, see docs/sklearn.md for what loads; otherwise export it to ONNX or PMML.'),
+  FERRY_E_PICKLE_LIMIT: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, '"{path}" exceeds Ferry\'s {limit} limit: {detail}. Nothing was allocated for it; a real model this large should be exported to ONNX.'),
+  FERRY_E_SKLEARN_UNSUPPORTED: spec(422, UNIMPLEMENTED, X.BAD_INPUT, '"{path}": step "{step}" ({cls}) cannot be loaded: {detail}'),
+  FERRY_E_REGISTRATION_MISMATCH: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Ferry\'s predictions for "{path}" differ from {expected}: {detail}. Nothing was registered.'),
 
   // --- batch ---
   // (add this area's codes directly below this line)

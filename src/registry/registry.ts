@@ -49,8 +49,11 @@ export class Registry {
   async register(req: RegisterRequest): Promise<ModelVersion> {
     checkName('Model', req.name);
     for (const alias of req.aliases ?? []) checkName('Alias', alias);
-    const bytes = await readArtifactFile(req.path);
-    const factory = this.#runtimes.detect(bytes, req.path, req.format);
+    const file = await readArtifactFile(req.path);
+    const factory = this.#runtimes.detect(file, req.path, req.format);
+    // Some formats store a translation of the file (a scikit-learn pickle becomes Ferry's model document).
+    const translated = factory.translate ? await factory.translate(file, req.path) : undefined;
+    const bytes = translated?.artifact ?? file;
     const runtime = await factory.load(bytes, this.#runtimeOptions, req.path);
     let signature: ModelSignature;
     try {
@@ -70,7 +73,7 @@ export class Registry {
         metrics: req.metrics ?? {},
         params: req.params ?? {},
         tags: req.tags ?? {},
-        lineage: req.lineage ?? {},
+        lineage: { ...req.lineage, ...(translated ? { source: translated.lineage } : {}) },
         description: req.description ?? '',
         modelDescription: req.description ?? '',
         createdBy: req.actor,

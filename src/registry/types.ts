@@ -22,6 +22,11 @@ export interface Lineage {
   readonly code?: string;
   /** The version this one was trained from or replaces. */
   readonly parentVersion?: number;
+  /**
+   * The file registered, when Ferry translated it into its own artifact (a scikit-learn pickle):
+   * its sha256, container, library versions.
+   */
+  readonly source?: Readonly<Record<string, string | number | null>>;
 }
 
 /** One immutable version of a model. Only `archivedAt` changes after creation. */

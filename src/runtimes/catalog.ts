@@ -5,11 +5,12 @@ import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { pmmlRuntime } from './pmml/pmml-runtime.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
 import { lightgbmRuntime } from './lightgbm/lightgbm-runtime.js';
+import { sklearnRuntime } from './sklearn/sklearn-runtime.js';
 
 /**
  * The table of model formats. Adding a format means adding its folder and one line here.
  */
-export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, lightgbmRuntime, pmmlRuntime];
+export const builtinRuntimes: readonly RuntimeFactory[] = [onnxRuntime, xgboostRuntime, lightgbmRuntime, pmmlRuntime, sklearnRuntime];
 
 /** Picks a runtime by format key, or by sniffing the artifact when no format is given. */
 export class RuntimeCatalog {
@@ -43,7 +44,7 @@ export class RuntimeCatalog {
 
   /**
    * The format of an artifact: the one given, else the one runtime whose sniff says yes.
-   * Pickles and the like are refused first, even with a format given: they are never loaded.
+   * PyTorch checkpoints, ZIP and HDF5 files are refused first, even with a format given.
    */
   detect(bytes: Uint8Array, path: string, given?: string): RuntimeFactory {
     const refusal = refusalFor(bytes);

@@ -38,6 +38,13 @@ export interface ModelRuntime {
 /** What sniffing an artifact's first bytes concluded. */
 export type SniffResult = 'yes' | 'no';
 
+/** What a format's `translate` made of a registered file: the artifact to store, and where it came from. */
+export interface Translation {
+  readonly artifact: Uint8Array;
+  /** Facts about the original file for the version's lineage (sha256, library versions). */
+  readonly lineage: Readonly<Record<string, string | number | null>>;
+}
+
 /** A model format: how to recognise its artifacts and load them. One per folder under runtimes/. */
 export interface RuntimeFactory {
   /** The key used in the registry (`onnx`, `pmml`, …). */
@@ -46,4 +53,9 @@ export interface RuntimeFactory {
   sniff(bytes: Uint8Array): SniffResult;
   /** Load an artifact. A file that is not a valid model fails with FERRY_E_ARTIFACT_INVALID. */
   load(bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime>;
+  /**
+   * Formats whose files are translated at registration (scikit-learn pickles → Ferry's model
+   * document): the artifact to store instead of the file, or undefined when the file already is one.
+   */
+  translate?(bytes: Uint8Array, label: string): Promise<Translation | undefined>;
 }

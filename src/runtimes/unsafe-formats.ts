@@ -1,53 +1,29 @@
 /**
- * Files Ferry recognises only to refuse them: Python pickles in every protocol, joblib dumps
- * (plain or compressed), PyTorch checkpoints, Keras HDF5. Loading a pickle runs whatever code
- * the file names, so Ferry never unpickles: it looks at the first bytes (and, for zlib/gzip,
- * at the first decompressed bytes) and says how to convert the model instead.
+ * Files Ferry recognises only to refuse them: PyTorch checkpoints (a pickle with persistent ids,
+ * bare or in a ZIP), ZIP archives and HDF5 files. Other pickles and joblib files go to the
+ * sklearn runtime, whose restricted unpickler resolves only allowlisted names and never calls
+ * anything (runtimes/sklearn/pickle); an arbitrary pickle stops there at its first global
+ * outside the allowlist (FERRY_E_PICKLE_GLOBAL_REFUSED names it).
  */
-import { constants, gunzipSync, inflateSync } from 'node:zlib';
 
 export interface Refusal {
-  /** What the file looks like, for the message ("a Python pickle (…)"). */
+  /** What the file looks like, for the message ("a PyTorch checkpoint (…)"). */
   readonly what: string;
   /** Why it is refused and how to convert it. */
   readonly hint: string;
 }
 
-const PICKLE_WHY = 'loading a pickle runs arbitrary code (any object in it can execute commands while it is unpickled), so Ferry never unpickles files.';
-const CONVERT =
-  'Convert the model and register the result: scikit-learn → ONNX with skl2onnx (onnxmltools for LightGBM, XGBoost, CatBoost) or → PMML with sklearn2pmml; ' +
-  'an XGBoost booster → booster.save_model("model.json"); a LightGBM booster → booster.save_model("model.txt").';
+const PICKLE_WHY = 'loading a pickle runs arbitrary code (any object in it can execute commands while it is unpickled), and a PyTorch checkpoint is not a model Ferry can translate.';
 const TORCH = 'Export it to ONNX (torch.onnx.export) and register that file.';
 
-const pickleRefusal = (what: string): Refusal => ({ what, hint: `${PICKLE_WHY} ${CONVERT}` });
-
-/** How many compressed bytes are inflated to look at the start of the content. */
+/** How many bytes are looked at for the names inside a ZIP archive. */
 const PEEK = 64 * 1024;
 
 /** The refusal for an artifact, or undefined when it is none of the refused kinds. */
 export function refusalFor(bytes: Uint8Array): Refusal | undefined {
-  if (isPickle(bytes)) {
-    return pickleRefusal(isLegacyTorch(bytes) ? 'a PyTorch checkpoint saved in the legacy pickle format (.pt/.pth)' : 'a Python pickle (a pickle.dump or joblib.dump model file)');
+  if (isPickle(bytes) && isLegacyTorch(bytes)) {
+    return { what: 'a PyTorch checkpoint saved in the legacy pickle format (.pt/.pth)', hint: `${PICKLE_WHY} ${TORCH}` };
   }
-  const b0 = bytes[0];
-  const b1 = bytes[1] ?? -1;
-  // joblib's compressors: zlib (the default for compress=True/1–9), gzip, bz2, xz, lzma, lz4.
-  if (b0 === 0x78 && (b1 === 0x01 || b1 === 0x5e || b1 === 0x9c || b1 === 0xda) && isPickle(inflated(bytes, 'zlib'))) {
-    return pickleRefusal('a zlib-compressed Python pickle (joblib.dump with compress)');
-  }
-  if (b0 === 0x5a && b1 === 0x46 && isPickle(inflated(bytes.subarray(bytes.indexOf(0x78, 2)), 'zlib'))) {
-    return pickleRefusal('a compressed Python pickle (joblib.dump with compress, joblib < 0.10)'); // "ZF" + length + zlib
-  }
-  if (b0 === 0x1f && b1 === 0x8b && isPickle(inflated(bytes, 'gzip'))) {
-    return pickleRefusal('a gzip-compressed Python pickle (joblib.dump with compress="gzip")');
-  }
-  // Neither Ferry nor any model format it reads uses these containers; joblib does.
-  if (startsWith(bytes, [0x42, 0x5a, 0x68]) && (bytes[3] ?? 0) >= 0x31 && (bytes[3] ?? 0) <= 0x39) {
-    return pickleRefusal('a bz2-compressed file (joblib.dump with compress="bz2" writes these)');
-  }
-  if (startsWith(bytes, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return pickleRefusal('an xz-compressed file (joblib.dump with compress="xz" writes these)');
-  if (startsWith(bytes, [0x5d, 0x00, 0x00])) return pickleRefusal('an lzma-compressed file (joblib.dump with compress="lzma" writes these)');
-  if (startsWith(bytes, [0x04, 0x22, 0x4d, 0x18])) return pickleRefusal('an lz4-compressed file (joblib.dump with compress="lz4" writes these)');
   if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) {
     return zipHoldsPickle(bytes)
       ? { what: 'a PyTorch checkpoint (.pt/.pth: a ZIP archive around a pickle)', hint: `${PICKLE_WHY} ${TORCH}` }
@@ -61,17 +37,6 @@ export function refusalFor(bytes: Uint8Array): Refusal | undefined {
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
   return prefix.every((b, i) => bytes[i] === b);
-}
-
-/** The first decompressed bytes of a zlib or gzip stream (empty when it does not inflate). */
-function inflated(bytes: Uint8Array, kind: 'zlib' | 'gzip'): Uint8Array {
-  const head = bytes.subarray(0, PEEK);
-  const options = { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: PEEK };
-  try {
-    return kind === 'zlib' ? inflateSync(head, options) : gunzipSync(head, options);
-  } catch {
-    return new Uint8Array(0);
-  }
 }
 
 /**

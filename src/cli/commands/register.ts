@@ -23,9 +23,9 @@ interface RegisterOptions {
 export function registerCommand(program: Command, ctx: CliContext): void {
   program.command('register')
     .description('Register a model artifact as the next version of a model')
-    .argument('<file>', 'the model artifact (ONNX, a PMML 3.x–4.4 .pmml/.xml document, an XGBoost save_model .json/.ubj file, a LightGBM save_model .txt file); pickles are refused')
+    .argument('<file>', 'the model artifact (ONNX, a PMML 3.x–4.4 .pmml/.xml document, an XGBoost save_model .json/.ubj file, a LightGBM save_model .txt file, a scikit-learn pickle or joblib file — read without Python, translated into Ferry\'s model document)')
     .requiredOption('-n, --name <model>', 'model name (created on first registration)')
-    .option('--format <format>', 'artifact format: onnx, pmml, xgboost or lightgbm (detected from the content when omitted)')
+    .option('--format <format>', 'artifact format: onnx, pmml, xgboost, lightgbm or sklearn (detected from the content when omitted)')
     .option('--input-columns <input=cols>', 'data columns that fill an input, in order: input=a,b,c (repeat per input)', collect)
     .option('--metric <k=v>', 'a numeric metric, e.g. auc=0.97 (repeatable)', collect)
     .option('--param <k=v>', 'a training parameter (repeatable)', collect)

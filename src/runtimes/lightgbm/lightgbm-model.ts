@@ -208,7 +208,12 @@ function objectiveOf(text: string | undefined, numClass: number): { name: string
 
 // ---------------------------------------------------------------- compile
 
-interface TreeParts {
+/**
+ * One tree in LightGBM's own terms, before flattening: splits 0..numLeaves-2 (root 0), leaves
+ * 0..numLeaves-1; a child ≥ 0 is a split, < 0 is ~leaf. Other tree formats (scikit-learn's)
+ * are translated into this to share the flat layout and its walk.
+ */
+export interface TreeParts {
   numLeaves: number;
   numCat: number;
   feature: number[];
@@ -335,7 +340,12 @@ export function compileLightgbm(text: string): LgbmModel {
   };
 }
 
-function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest {
+/** Missing type NaN in `decision_type` (bits 2–3), and the default-left bit, for translated trees. */
+export const DECISION_NAN_MISSING = 2 << 2;
+export const DECISION_DEFAULT_LEFT = DEFAULT_LEFT;
+
+/** All trees in one flat layout; tree t belongs to class t % perIteration. */
+export function flatten(parts: readonly TreeParts[], perIteration: number): LgbmForest {
   let nodes = 0;
   let leaves = 0;
   let words = 0;
@@ -470,6 +480,38 @@ export function rawScores(m: LgbmModel, input: ArrayLike<number>, rows: number):
     generalScores(m, x, rows, out);
   }
   if (m.averageOutput) for (let i = 0; i < out.length; i++) out[i] = out[i]! / m.iterations;
+  return out;
+}
+
+/**
+ * The leaf each row reaches in each tree (like scikit-learn's `apply`): `out[o++]` is the global
+ * leaf index (`kid` of the leaf node) for rows `from`..`to` of a row-major matrix, trees in
+ * order. Numerical splits go left when `v <= threshold`; categorical splits go left when the
+ * truncated code's bit is set (callers map codes the split does not know to NaN); NaN takes
+ * `missing`. Values are used as given (no kZeroThreshold cleaning).
+ */
+export function leafIndices(forest: LgbmForest, x: Float64Array, numFeature: number, from: number, to: number, out: Int32Array): Int32Array {
+  const { roots, feature, value, kid, missing, kind, catStart, catWords, catBits } = forest;
+  const T = roots.length;
+  const categorical = catBits.length > 0;
+  for (let r = from, o = 0; r < to; r++) {
+    const base = r * numFeature;
+    for (let t = 0; t < T; t++, o++) {
+      let n = roots[t]!;
+      let f = feature[n]!;
+      while (f >= 0) {
+        const v = x[base + f]!;
+        if (v !== v) n = missing[n]!;
+        else if (categorical && kind[n] === CATEGORY) {
+          const c = Math.trunc(v);
+          const word = c >>> 5;
+          n = c >= 0 && word < catWords[n]! && ((catBits[catStart[n]! + word]! >>> (c & 31)) & 1) === 1 ? kid[n]! : kid[n]! + 1;
+        } else n = v <= value[n]! ? kid[n]! : kid[n]! + 1;
+        f = feature[n]!;
+      }
+      out[o] = kid[n]!;
+    }
+  }
   return out;
 }
 

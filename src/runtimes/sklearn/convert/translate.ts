@@ -1,0 +1,113 @@
+/**
+ * A fitted scikit-learn estimator (inert records from the restricted unpickler) translated into
+ * Ferry's model document: the signature (feature names, n_features_in_), the numeric steps of a
+ * Pipeline, and the final estimator as a tree ensemble or a linear model. Anything else is
+ * refused with the step and class named, and the alternatives.
+ */
+import { Estimator, EstimatorError, labelsOf, UnsupportedError } from '../attrs.js';
+import { DOCUMENT_VERSION, type DocValue } from '../document.js';
+import { itemsOf, kindOf, NdArray, PyObject, type PyValue } from '../pickle/values.js';
+import { LINEAR_CLASSIFIERS, LINEAR_REGRESSORS, linearClassifier, linearRegressor } from './linear.js';
+import { TRANSFORMERS, transformStep } from './preprocess.js';
+import { boostingDoc, forestDoc, TREE_CLASSIFIERS, TREE_REGRESSORS } from './ensembles.js';
+
+/** Where the document came from, kept in it and in the version's lineage. */
+export interface SourceInfo {
+  readonly sha256: string;
+  readonly container: 'joblib' | 'pickle';
+  readonly compression: string;
+  readonly bytes: number;
+}
+
+export const SUPPORTED = [...TRANSFORMERS, 'Pipeline', ...LINEAR_REGRESSORS, ...LINEAR_CLASSIFIERS, ...TREE_CLASSIFIERS, ...TREE_REGRESSORS];
+
+const ALTERNATIVES = 'Supported estimators are listed in docs/sklearn.md. Alternatives: export the model to ONNX (skl2onnx) or PMML (sklearn2pmml) and register that file.';
+
+/** The document for a fitted estimator or Pipeline. */
+export function translate(root: PyValue, source: SourceInfo): Record<string, DocValue> {
+  if (!(root instanceof PyObject) || !root.cls.module.startsWith('sklearn.')) {
+    throw new EstimatorError(`the file holds ${kindOf(root)}, not a fitted scikit-learn estimator`);
+  }
+  const top = new Estimator(root, stepName(root));
+  const chain = top.name === 'Pipeline' ? pipelineSteps(top) : [top];
+  const final = chain[chain.length - 1]!;
+  const first = chain[0]!;
+  const features = first.has('n_features_in_') ? first.int('n_features_in_', 1) : final.int('n_features_in_', 1);
+  const names = featureNames(first, features);
+  const steps: DocValue[] = [];
+  let width = features;
+  let nullable = false;
+  for (const est of chain.slice(0, -1)) {
+    const t = transformStep(est, width);
+    if (t.step) steps.push({ ...t.step, name: est.step });
+    if (steps.length === 1 || t.nullable) nullable ||= t.nullable && steps.length === 1;
+    width = t.width;
+  }
+  const { estimator, classes, missingOk } = finalEstimator(final, width);
+  return {
+    format: 'sklearn',
+    version: DOCUMENT_VERSION,
+    source: { ...source, sklearn: versionOf(top), estimator: top.cls, final: final.cls },
+    features: { count: features, names },
+    nullable: nullable || (steps.length === 0 && missingOk),
+    steps,
+    estimator,
+    task: classes ? 'classifier' : 'regressor',
+    classes,
+  };
+}
+
+function stepName(obj: PyObject): string {
+  return obj.cls.name;
+}
+
+function versionOf(est: Estimator): string | null {
+  return est.optStr('_sklearn_version');
+}
+
+function pipelineSteps(pipe: Estimator): Estimator[] {
+  const steps = itemsOf(pipe.raw('steps') ?? null);
+  if (!steps || steps.length === 0) pipe.fail('steps is not a non-empty list');
+  const out: Estimator[] = [];
+  steps.forEach((s, i) => {
+    const [name, est] = itemsOf(s) ?? [];
+    if (typeof name !== 'string') pipe.fail(`step ${i} has no name`);
+    if (est === 'passthrough' || est === null) return;
+    if (!(est instanceof PyObject)) pipe.fail(`step "${name}" is ${kindOf(est ?? null)}, not an estimator`);
+    const e = new Estimator(est, name);
+    if (e.name === 'Pipeline') out.push(...pipelineSteps(e));
+    else out.push(e);
+  });
+  if (out.length === 0) pipe.fail('every step is passthrough');
+  return out;
+}
+
+function featureNames(est: Estimator, count: number): string[] | null {
+  const v = est.raw('feature_names_in_');
+  if (!(v instanceof NdArray)) return null;
+  const names = labelsOf(v).map(String);
+  if (names.length !== count) est.fail(`feature_names_in_ has ${names.length} names for n_features_in_=${count}`);
+  return names;
+}
+
+function finalEstimator(est: Estimator, width: number): { estimator: Record<string, DocValue>; classes: (string | number)[] | null; missingOk: boolean } {
+  const name = est.name;
+  if (TRANSFORMERS.has(name)) est.unsupported(`a Pipeline must end with a predictor; ${name} is a transformer`);
+  const classes = est.has('classes_') ? classLabels(est) : null;
+  if (LINEAR_REGRESSORS.has(name)) return { estimator: linearRegressor(est, width), classes: null, missingOk: false };
+  if (LINEAR_CLASSIFIERS.has(name)) return { estimator: linearClassifier(est, width, classes?.length ?? 0), classes, missingOk: false };
+  if (TREE_CLASSIFIERS.has(name) || TREE_REGRESSORS.has(name)) {
+    const boosted = name.includes('GradientBoosting');
+    const doc = boosted ? boostingDoc(est, width, classes) : forestDoc(est, width, classes);
+    return { estimator: doc, classes, missingOk: name.startsWith('HistGradientBoosting') };
+  }
+  const advice = name.startsWith('XGB') ? ' Save the booster with model.get_booster().save_model("model.json") and register that file.'
+    : name.startsWith('LGBM') ? ' Save the booster with model.booster_.save_model("model.txt") and register that file.' : '';
+  throw new UnsupportedError(est.step, est.cls, `${est.cls} is not supported.${advice} ${ALTERNATIVES}`);
+}
+
+function classLabels(est: Estimator): (string | number)[] {
+  const labels = labelsOf(est.array('classes_'));
+  if (labels.length < 2) est.fail(`classes_ holds ${labels.length} class`);
+  return labels;
+}

@@ -1,0 +1,143 @@
+/**
+ * scikit-learn's tree estimators to the document's tree ensemble: DecisionTree*, ExtraTree*,
+ * RandomForest*, ExtraTrees*, GradientBoosting* (from sklearn.tree._tree.Tree node records)
+ * and HistGradientBoosting* (from its TreePredictor records).
+ */
+import { Estimator, EstimatorError } from '../attrs.js';
+import type { DocValue } from '../document.js';
+import { NdArray, PyObject, itemsOf, kindOf, type PyValue } from '../pickle/values.js';
+
+/** Node arrays of one or more trees, concatenated; `start[t]` is tree t's first node. */
+export interface TreeNodes {
+  readonly start: number[];
+  readonly left: number[];
+  readonly right: number[];
+  readonly feature: number[];
+  readonly threshold: number[];
+  /** Per node: the (weighted) training samples that reached it — TreeSHAP's cover. */
+  readonly cover: number[];
+  /** Per node: `width` values (class counts, or a regression value). */
+  readonly value: number[];
+  /** Per node: 1 when a missing value goes left (HistGradientBoosting), else 0. */
+  readonly missingLeft: number[];
+  /** Per node: index of its category bitset in `catBits` (8 words each), or -1 for a numerical split. */
+  readonly catIndex: number[];
+  readonly catBits: number[];
+}
+
+export function emptyNodes(): TreeNodes {
+  return { start: [], left: [], right: [], feature: [], threshold: [], cover: [], value: [], missingLeft: [], catIndex: [], catBits: [] };
+}
+
+/** The nodes as document arrays. */
+export function nodesDoc(n: TreeNodes, width: number): Record<string, DocValue> {
+  return {
+    trees: n.start.length,
+    width,
+    start: Int32Array.from([...n.start, n.left.length]),
+    left: Int32Array.from(n.left),
+    right: Int32Array.from(n.right),
+    feature: Int32Array.from(n.feature),
+    threshold: Float64Array.from(n.threshold),
+    cover: Float64Array.from(n.cover),
+    value: Float64Array.from(n.value),
+    missingLeft: Int32Array.from(n.missingLeft),
+    catIndex: Int32Array.from(n.catIndex),
+    catBits: Int32Array.from(n.catBits),
+  };
+}
+
+/** A structured (record) array's field reader. */
+function fieldReader(a: NdArray, what: string): (field: string, i: number) => number {
+  const fields = a.dtype.fields;
+  if (!fields || !(a.data instanceof Uint8Array)) throw new EstimatorError(`${what} is not a structured array of node records`);
+  const view = new DataView(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+  const size = a.dtype.itemsize;
+  const little = a.dtype.byteorder !== '>';
+  const getters = new Map<string, (at: number) => number>();
+  for (const [name, f] of fields) {
+    const { kind, itemsize } = f.dtype;
+    const le = f.dtype.byteorder === '>' ? false : little;
+    const get = kind === 'f' && itemsize === 8 ? (at: number) => view.getFloat64(at, le)
+      : kind === 'f' && itemsize === 4 ? (at: number) => view.getFloat32(at, le)
+      : kind === 'i' && itemsize === 8 ? (at: number) => Number(view.getBigInt64(at, le))
+      : kind === 'i' && itemsize === 4 ? (at: number) => view.getInt32(at, le)
+      : kind === 'u' && itemsize === 8 ? (at: number) => Number(view.getBigUint64(at, le))
+      : kind === 'u' && itemsize === 4 ? (at: number) => view.getUint32(at, le)
+      : (kind === 'u' || kind === 'b') && itemsize === 1 ? (at: number) => view.getUint8(at)
+      : undefined;
+    if (get) getters.set(name, (i) => get(i * size + f.offset));
+  }
+  return (field, i) => {
+    const g = getters.get(field);
+    if (!g) throw new EstimatorError(`${what} has no numeric field "${field}"`);
+    return g(i);
+  };
+}
+
+/**
+ * Append one sklearn.tree._tree.Tree. `width` values per node are taken from `values`
+ * (node_count × n_outputs × max_n_classes; only single-output trees).
+ */
+export function appendTree(est: Estimator, out: TreeNodes, width: number): void {
+  const tree = est.raw('tree_');
+  if (!(tree instanceof PyObject) || tree.cls.qualname !== 'sklearn.tree._tree.Tree') est.fail(`tree_ is ${kindOf(tree)}, expected sklearn.tree._tree.Tree`);
+  const nOutputs = tree.args[2];
+  if (nOutputs !== 1) est.unsupported(`multi-output trees (n_outputs=${typeof nOutputs === 'number' ? nOutputs : kindOf(nOutputs)}) are not supported`);
+  const state = tree.state instanceof Map ? tree.state : undefined;
+  const nodes = state?.get('nodes');
+  const values = state?.get('values');
+  if (!(nodes instanceof NdArray) || !(values instanceof NdArray) || !(values.data instanceof Float64Array)) est.fail('tree_ has no node records or values');
+  const n = nodes.size;
+  const [vn, vo, vk] = values.shape;
+  if (values.shape.length !== 3 || vn !== n || vo !== 1 || vk === undefined || vk < width) est.fail(`tree_.values has shape [${values.shape.join(', ')}], expected [${n}, 1, ≥${width}]`);
+  const read = fieldReader(nodes, `${est.step}: tree_.nodes`);
+  out.start.push(out.left.length);
+  for (let i = 0; i < n; i++) {
+    out.left.push(read('left_child', i));
+    out.right.push(read('right_child', i));
+    out.feature.push(read('feature', i));
+    out.threshold.push(read('threshold', i));
+    out.cover.push(read('weighted_n_node_samples', i));
+    out.missingLeft.push(0);
+    out.catIndex.push(-1);
+    for (let k = 0; k < width; k++) out.value.push(values.data[i * vk + k]!);
+  }
+}
+
+/** HistGradientBoosting's TreePredictor: node records with value, feature_idx, num_threshold, missing_go_to_left, left, right, is_leaf, count, is_categorical, bitset_idx. */
+export function appendPredictor(owner: Estimator, predictor: PyValue, out: TreeNodes, at: string): void {
+  if (!(predictor instanceof PyObject)) owner.fail(`${at} is ${kindOf(predictor)}, expected a TreePredictor`);
+  const p = new Estimator(predictor, at);
+  const nodes = p.array('nodes');
+  const read = fieldReader(nodes, `${at}.nodes`);
+  const raw = p.optArray('raw_left_cat_bitsets');
+  const bitsetBase = out.catBits.length / 8;
+  if (raw && raw.size > 0) {
+    if (!(raw.data instanceof Uint32Array) || raw.shape[1] !== 8) p.fail('raw_left_cat_bitsets is not a [n, 8] uint32 array');
+    for (const w of raw.data as Uint32Array) out.catBits.push(w | 0);
+  }
+  out.start.push(out.left.length);
+  for (let i = 0; i < nodes.size; i++) {
+    const leaf = read('is_leaf', i) !== 0;
+    out.left.push(leaf ? -1 : read('left', i));
+    out.right.push(leaf ? -1 : read('right', i));
+    out.feature.push(leaf ? -2 : read('feature_idx', i));
+    out.threshold.push(leaf ? 0 : read('num_threshold', i));
+    out.cover.push(read('count', i));
+    out.value.push(read('value', i));
+    out.missingLeft.push(read('missing_go_to_left', i));
+    out.catIndex.push(!leaf && read('is_categorical', i) !== 0 ? bitsetBase + read('bitset_idx', i) : -1);
+  }
+}
+
+/** The estimators of a forest or boosting model, each with its place in the pipeline. */
+export function subEstimators(est: Estimator, key: string): Estimator[] {
+  const v = est.raw(key);
+  const list = v instanceof NdArray && Array.isArray(v.data) ? v.data : itemsOf(v ?? null);
+  if (!list || list.length === 0) est.fail(`${key} is ${kindOf(v)}, expected a non-empty list of fitted trees`);
+  return list.map((e, i) => {
+    if (!(e instanceof PyObject)) est.fail(`${key}[${i}] is ${kindOf(e)}`);
+    return new Estimator(e, `${est.step}/${key}[${i}]`);
+  });
+}

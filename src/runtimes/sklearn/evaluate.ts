@@ -1,0 +1,239 @@
+/**
+ * Scoring a compiled scikit-learn model, in scikit-learn 1.2's order of floating-point
+ * operations: the Pipeline's numeric steps in place, then the estimator — tree walks through
+ * LightGBM's flat layout (`leafIndices`) with the leaves summed as scikit-learn sums them, or a
+ * linear decision function — then the link that predict_proba applies.
+ */
+import { leafIndices } from '../lightgbm/lightgbm-model.js';
+import { numpySum, type CompiledModel, type LinearModel, type Step, type TreeModel } from './compile.js';
+
+/** Scores of a batch: probabilities (rows × classes) and the class index per row, or one value per row. */
+export interface Scores {
+  readonly probabilities: Float64Array | undefined;
+  readonly labels: Int32Array | undefined;
+  readonly values: Float64Array | undefined;
+}
+
+/** Rows scored per tree walk pass, so the leaf-index buffer stays small. */
+const CHUNK = 4096;
+
+export function score(m: CompiledModel, input: Float64Array, rows: number): Scores {
+  let x = input;
+  let width = m.features;
+  for (const step of m.steps) {
+    const out = applyStep(step, x, rows, width, x === input);
+    x = out.x;
+    width = out.width;
+  }
+  const est = m.estimator;
+  return est.kind === 'linear' ? linear(est, x, rows, width, m.classes?.length ?? 0) : trees(est, x, rows, width, m.classes?.length ?? 0);
+}
+
+function applyStep(s: Step, input: Float64Array, rows: number, width: number, copy: boolean): { x: Float64Array; width: number } {
+  if (s.op === 'impute') {
+    const keep = s.keep;
+    const out = new Float64Array(rows * keep.length);
+    const nanMissing = Number.isNaN(s.missing);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < keep.length; j++) {
+        const c = keep[j]!;
+        const v = input[r * width + c]!;
+        out[r * keep.length + j] = (nanMissing ? v !== v : v === s.missing) ? s.statistics[c]! : v;
+      }
+    }
+    return { x: out, width: keep.length };
+  }
+  const x = copy ? Float64Array.from(input) : input;
+  const n = rows * width;
+  switch (s.op) {
+    case 'standard':
+      if (s.mean) for (let i = 0; i < n; i++) x[i] = x[i]! - s.mean[i % width]!;
+      if (s.scale) for (let i = 0; i < n; i++) x[i] = x[i]! / s.scale[i % width]!;
+      break;
+    case 'robust':
+      if (s.center) for (let i = 0; i < n; i++) x[i] = x[i]! - s.center[i % width]!;
+      if (s.scale) for (let i = 0; i < n; i++) x[i] = x[i]! / s.scale[i % width]!;
+      break;
+    case 'minmax':
+      for (let i = 0; i < n; i++) {
+        let v = x[i]! * s.scale[i % width]! + 0; // X *= scale_; X += min_ (two roundings, as numpy does)
+        v = v + s.min[i % width]!;
+        x[i] = s.clip ? Math.min(Math.max(v, s.low), s.high) : v;
+      }
+      break;
+    case 'maxabs':
+      for (let i = 0; i < n; i++) x[i] = x[i]! / s.scale[i % width]!;
+      break;
+  }
+  return { x, width };
+}
+
+const expit = (v: number): number => 1 / (1 + Math.exp(-v));
+
+function linear(m: LinearModel, x: Float64Array, rows: number, width: number, classes: number): Scores {
+  const K = m.outputs;
+  const d = new Float64Array(rows * K);
+  for (let r = 0; r < rows; r++) {
+    const row = r * width;
+    for (let k = 0; k < K; k++) {
+      let s = 0;
+      const c = k * width;
+      for (let j = 0; j < width; j++) s += x[row + j]! * m.coef[c + j]!;
+      d[r * K + k] = s + m.intercept[k]!;
+    }
+  }
+  if (m.link === 'identity') return { probabilities: undefined, labels: undefined, values: d };
+  const labels = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) labels[r] = K === 1 ? (d[r]! > 0 ? 1 : 0) : argmax(d, r * K, K);
+  let probabilities: Float64Array | undefined;
+  if (m.link !== 'none') {
+    probabilities = new Float64Array(rows * classes);
+    for (let r = 0; r < rows; r++) {
+      const o = r * classes;
+      switch (m.link) {
+        case 'logistic': {
+          const p = expit(d[r]!);
+          probabilities[o] = 1 - p;
+          probabilities[o + 1] = p;
+          break;
+        }
+        case 'modified_huber': {
+          const p = (Math.min(Math.max(d[r]!, -1), 1) + 1) / 2;
+          probabilities[o] = 1 - p;
+          probabilities[o + 1] = p;
+          break;
+        }
+        case 'softmax2':
+          probabilities[o] = -d[r]!;
+          probabilities[o + 1] = d[r]!;
+          softmax(probabilities, o, 2);
+          break;
+        case 'softmax':
+          probabilities.set(d.subarray(r * K, r * K + K), o);
+          softmax(probabilities, o, K);
+          break;
+        case 'ovr': {
+          for (let k = 0; k < K; k++) probabilities[o + k] = expit(d[r * K + k]!);
+          const sum = numpySum(probabilities, o, K);
+          for (let k = 0; k < K; k++) probabilities[o + k] = probabilities[o + k]! / sum;
+          break;
+        }
+      }
+    }
+  }
+  return { probabilities, labels, values: undefined };
+}
+
+/** sklearn.utils.extmath.softmax on one row, in place: subtract the max, exp, divide by the sum. */
+function softmax(p: Float64Array, o: number, K: number): void {
+  let max = p[o]!;
+  for (let k = 1; k < K; k++) max = Math.max(max, p[o + k]!);
+  for (let k = 0; k < K; k++) p[o + k] = Math.exp(p[o + k]! - max);
+  const sum = numpySum(p, o, K);
+  for (let k = 0; k < K; k++) p[o + k] = p[o + k]! / sum;
+}
+
+/** numpy's argmax: the first maximum. */
+function argmax(v: Float64Array, o: number, K: number): number {
+  let best = 0;
+  for (let k = 1; k < K; k++) if (v[o + k]! > v[o + best]!) best = k;
+  return best;
+}
+
+function trees(m: TreeModel, input: Float64Array, rows: number, width: number, classes: number): Scores {
+  // Trees compare float32 features with float64 thresholds (scikit-learn casts X to float32 first);
+  // HistGradientBoosting compares float64 features.
+  const x = m.float32 ? Float64Array.from(Float32Array.from(input)) : m.catFeatures.length > 0 ? Float64Array.from(input) : input;
+  if (m.catFeatures.length > 0) unknownToMissing(m, x, rows, width);
+  const T = m.forest.roots.length;
+  const W = m.width;
+  const G = m.classesPerStage;
+  const sums = new Float64Array(rows * (m.aggregate === 'boost' ? G : W));
+  if (m.aggregate === 'boost') for (let r = 0; r < rows; r++) sums.set(m.init, r * G);
+  const leaves = new Int32Array(Math.min(rows, CHUNK) * T);
+  const { leaves: lv, scale } = m;
+  for (let from = 0; from < rows; from += CHUNK) {
+    const to = Math.min(rows, from + CHUNK);
+    leafIndices(m.forest, x, width, from, to, leaves);
+    for (let r = from, o = 0; r < to; r++) {
+      if (m.aggregate === 'boost') {
+        const base = r * G;
+        for (let t = 0; t < T; t++, o++) sums[base + (t % G)] = sums[base + (t % G)]! + scale * lv[leaves[o]!]!;
+      } else if (W === 1) {
+        let acc = 0;
+        for (let t = 0; t < T; t++, o++) acc += lv[leaves[o]!]!;
+        sums[r] = acc;
+      } else {
+        const base = r * W;
+        for (let t = 0; t < T; t++, o++) {
+          const leaf = leaves[o]! * W;
+          for (let k = 0; k < W; k++) sums[base + k] = sums[base + k]! + lv[leaf + k]!;
+        }
+      }
+    }
+  }
+  if (m.aggregate !== 'boost') {
+    for (let i = 0; i < sums.length; i++) sums[i] = sums[i]! / T;
+    if (m.aggregate === 'mean') return { probabilities: undefined, labels: undefined, values: sums };
+    const labels = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) labels[r] = argmax(sums, r * W, W);
+    return { probabilities: sums, labels, values: undefined };
+  }
+  return boostLink(m.link, sums, rows, G, classes);
+}
+
+/** HistGradientBoosting categories: NaN, negative, unknown (and past 255) codes all count as missing. */
+function unknownToMissing(m: TreeModel, x: Float64Array, rows: number, width: number): void {
+  m.catFeatures.forEach((f, i) => {
+    for (let r = 0; r < rows; r++) {
+      const v = x[r * width + f]!;
+      if (v !== v) continue;
+      const c = Math.trunc(v);
+      const known = v >= 0 && c < 256 && ((m.knownBits[i * 8 + (c >>> 5)]! >>> (c & 31)) & 1) === 1;
+      if (!known) x[r * width + f] = Number.NaN;
+    }
+  });
+}
+
+function boostLink(link: string, raw: Float64Array, rows: number, G: number, classes: number): Scores {
+  if (link === 'identity') return { probabilities: undefined, labels: undefined, values: raw };
+  if (link === 'exp') return { probabilities: undefined, labels: undefined, values: raw.map(Math.exp) };
+  const p = new Float64Array(rows * classes);
+  const labels = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const o = r * classes;
+    switch (link) {
+      case 'gb-binomial':
+      case 'hgb-binomial':
+      case 'gb-exponential': {
+        const v = raw[r]!;
+        const p1 = expit(link === 'gb-exponential' ? 2 * v : v);
+        p[o] = 1 - p1;
+        p[o + 1] = p1;
+        labels[r] = link === 'gb-exponential' ? (v >= 0 ? 1 : 0) : p1 > 1 - p1 ? 1 : 0;
+        break;
+      }
+      case 'gb-multinomial': {
+        // np.nan_to_num(np.exp(raw - logsumexp(raw)))
+        let max = raw[r * G]!;
+        for (let k = 1; k < G; k++) max = Math.max(max, raw[r * G + k]!);
+        if (!Number.isFinite(max)) max = 0;
+        const tmp = new Float64Array(G);
+        for (let k = 0; k < G; k++) tmp[k] = Math.exp(raw[r * G + k]! - max);
+        const lse = Math.log(numpySum(tmp, 0, G)) + max;
+        for (let k = 0; k < G; k++) {
+          const e = Math.exp(raw[r * G + k]! - lse);
+          p[o + k] = Number.isNaN(e) ? 0 : e;
+        }
+        labels[r] = argmax(raw, r * G, G);
+        break;
+      }
+      case 'softmax':
+        p.set(raw.subarray(r * G, r * G + G), o);
+        softmax(p, o, G);
+        labels[r] = argmax(p, o, G);
+        break;
+    }
+  }
+  return { probabilities: p, labels, values: undefined };
+}

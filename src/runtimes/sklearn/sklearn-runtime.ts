@@ -1,0 +1,144 @@
+/**
+ * scikit-learn models from pickle and joblib files, loaded without Python and without running
+ * anything the file names. Registration translates the pickle (restricted unpickler → inert
+ * records → Ferry's model document); the document is what is stored and loaded afterwards.
+ */
+import { createHash } from 'node:crypto';
+import { ferry, FerryError } from '../../core/errors.js';
+import type { ModelSignature, TensorSpec } from '../../core/signature.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { ModelRuntime, RuntimeFactory, SniffResult, Translation } from '../model-runtime.js';
+import { matrixInput, requestedOutputs, settle } from '../tree-outputs.js';
+import { isPickle } from '../unsafe-formats.js';
+import { EstimatorError, UnsupportedError } from './attrs.js';
+import { compileDocument, type CompiledModel } from './compile.js';
+import { translate } from './convert/translate.js';
+import { decodeDocument, DocumentError, encodeDocument, isDocument } from './document.js';
+import { score } from './evaluate.js';
+import { compressionOf, decompress, loadPickle } from './pickle/joblib.js';
+import { PickleError, PickleGlobalRefused, PickleLimitExceeded } from './pickle/values.js';
+
+export const sklearnRuntime: RuntimeFactory = {
+  format: 'sklearn',
+
+  sniff(bytes: Uint8Array): SniffResult {
+    return isDocument(bytes) || looksLikePickle(bytes) ? 'yes' : 'no';
+  },
+
+  translate(bytes: Uint8Array, label: string): Promise<Translation | undefined> {
+    if (isDocument(bytes)) return Promise.resolve(undefined);
+    return guard(label, () => {
+      const doc = translatePickle(bytes);
+      compileDocument(doc); // verified before it is stored
+      const source = doc.source as Record<string, string | number | null>;
+      return { artifact: encodeDocument(doc), lineage: source };
+    });
+  },
+
+  load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
+    return guard(label, () => {
+      const doc = isDocument(bytes) ? decodeDocument(bytes) : translatePickle(bytes);
+      return new SklearnModel(compileDocument(doc), label);
+    });
+  },
+};
+
+/** A pickle or joblib file (compressed or not), judged by its first bytes. */
+export function looksLikePickle(bytes: Uint8Array): boolean {
+  const c = compressionOf(bytes);
+  if (c === undefined) return isPickle(bytes);
+  if (c === 'none' || c === 'xz' || c === 'lzma' || c === 'lz4' || c === 'bz2') return true;
+  try {
+    // zlib and gzip are also other things: look at the first decompressed bytes.
+    return isPickle(decompress(bytes.subarray(0, 1 << 16), 1 << 16).data);
+  } catch {
+    return false;
+  }
+}
+
+/** The model document of a pickle or joblib file (throws the pickle/estimator errors). */
+export function translatePickle(bytes: Uint8Array): ReturnType<typeof translate> {
+  const loaded = loadPickle(bytes);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return translate(loaded.value, { sha256, container: loaded.joblib ? 'joblib' : 'pickle', compression: loaded.compression, bytes: bytes.length });
+}
+
+/** Run `fn`, mapping the unpickler's and translator's errors to the catalog. */
+function guard<T>(label: string, fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(asFerryError(err, label));
+  }
+}
+
+export function asFerryError(err: unknown, path: string): FerryError {
+  if (err instanceof FerryError) return err;
+  if (err instanceof PickleGlobalRefused) return ferry('FERRY_E_PICKLE_GLOBAL_REFUSED', { path, global: err.global, why: err.why }, err);
+  if (err instanceof PickleLimitExceeded) return ferry('FERRY_E_PICKLE_LIMIT', { path, limit: err.limit, detail: err.detail }, err);
+  if (err instanceof UnsupportedError) return ferry('FERRY_E_SKLEARN_UNSUPPORTED', { path, step: err.step, cls: err.cls, detail: err.detail }, err);
+  if (err instanceof PickleError || err instanceof EstimatorError || err instanceof DocumentError) {
+    return ferry('FERRY_E_ARTIFACT_INVALID', { path, format: 'scikit-learn', detail: err.message }, err);
+  }
+  return ferry('FERRY_E_ARTIFACT_INVALID', { path, format: 'scikit-learn', detail: String(err) }, err);
+}
+
+function labelSpec(classes: readonly (string | number)[]): TensorSpec {
+  const dtype = classes.every((c) => typeof c === 'number' && Number.isInteger(c)) ? 'int64' : classes.every((c) => typeof c === 'number') ? 'float64' : 'string';
+  return { name: 'label', dtype, shape: [-1] };
+}
+
+class SklearnModel implements ModelRuntime {
+  readonly format = 'sklearn';
+  readonly #model: CompiledModel;
+  readonly #signature: ModelSignature;
+  readonly #label: string;
+
+  constructor(model: CompiledModel, label: string) {
+    this.#model = model;
+    this.#label = label;
+    const input: TensorSpec = { name: 'input', dtype: 'float64', shape: [-1, model.features], ...(model.names ? { columns: model.names } : {}), nullable: model.nullable };
+    const classes = model.classes;
+    const hasProba = !(model.estimator.kind === 'linear' && model.estimator.link === 'none');
+    const outputs: TensorSpec[] = classes
+      ? [labelSpec(classes), ...(hasProba ? [{ name: 'probabilities', dtype: 'float64' as const, shape: [-1, classes.length] }] : [])]
+      : [{ name: 'prediction', dtype: 'float64', shape: [-1] }];
+    this.#signature = { inputs: [input], outputs };
+  }
+
+  signature(): ModelSignature {
+    return this.#signature;
+  }
+
+  predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    return settle('scikit-learn', this.#label, () => {
+      const m = this.#model;
+      const { data, rows } = matrixInput(inputs, m.features, 'float64');
+      const x = data instanceof Float64Array ? data : Float64Array.from(data);
+      if (!m.nullable) {
+        for (let i = 0; i < x.length; i++) {
+          if (x[i] !== x[i]) throw ferry('FERRY_E_VALUE_MISSING', { row: Math.floor(i / m.features), column: m.names?.[i % m.features] ?? `input[${i % m.features}]`, expected: 'a number (this model does not accept missing values, as scikit-learn does not)' });
+        }
+      }
+      const s = score(m, x, rows);
+      const out: Record<string, Tensor> = {};
+      for (const name of requestedOutputs(this.#signature, outputs)) {
+        if (name === 'prediction' && s.values) out.prediction = { dtype: 'float64', shape: [rows], data: s.values };
+        if (name === 'probabilities' && s.probabilities) out.probabilities = { dtype: 'float64', shape: [rows, m.classes?.length ?? 0], data: s.probabilities };
+        if (name === 'label' && s.labels && m.classes) out.label = labels(this.#signature.outputs[0]!, m.classes, s.labels);
+      }
+      return out;
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function labels(spec: TensorSpec, classes: readonly (string | number)[], index: Int32Array): Tensor {
+  const rows = index.length;
+  if (spec.dtype === 'int64') return { dtype: 'int64', shape: [rows], data: BigInt64Array.from(index, (i) => BigInt(classes[i] as number)) };
+  if (spec.dtype === 'float64') return { dtype: 'float64', shape: [rows], data: Float64Array.from(index, (i) => classes[i] as number) };
+  return { dtype: 'string', shape: [rows], data: Array.from(index, (i) => String(classes[i])) };
+}

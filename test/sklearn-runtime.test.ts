@@ -1,0 +1,75 @@
+/**
+ * The sklearn runtime against scikit-learn's own predictions: every fixture written by
+ * scripts/fixtures/sklearn_fixtures.py (joblib files, plain pickles of protocols 2, 4, 5, and
+ * each joblib compressor), loaded without Python and scored on held-back rows.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isFerryError } from '../src/core/errors.js';
+import type { Tensor } from '../src/core/tensor.js';
+import { sklearnRuntime } from '../src/runtimes/sklearn/sklearn-runtime.js';
+import { ROOT } from './helpers/env.js';
+
+const DIR = join(ROOT, 'fixtures/sklearn');
+const models = readdirSync(DIR).filter((n) => existsSync(join(DIR, n, 'expected.json'))).sort();
+
+interface Expected {
+  readonly estimator: string;
+  readonly columns: readonly string[];
+  readonly label?: readonly (string | number)[];
+  readonly probabilities?: readonly (readonly number[])[];
+  readonly prediction?: readonly number[];
+}
+
+/** input.csv as a float64 matrix (empty cells: NaN). */
+function readInput(name: string): { data: Float64Array; rows: number; columns: string[] } {
+  const [head, ...lines] = readFileSync(join(DIR, name, 'input.csv'), 'utf8').trim().split('\n');
+  const columns = head!.split(',');
+  const data = new Float64Array(lines.length * columns.length);
+  lines.forEach((l, r) => l.split(',').forEach((c, j) => (data[r * columns.length + j] = c === '' ? Number.NaN : Number(c))));
+  return { data, rows: lines.length, columns };
+}
+
+/** |a − b| ≤ tol · max(1, |b|). */
+export function close(actual: number, expected: number, tol: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs scikit-learn ${expected}`);
+}
+
+export function compare(out: Record<string, Tensor>, expected: Expected, tol: number, what: string): void {
+  if (expected.label) {
+    const labels = Array.from(out.label!.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+    assert.deepEqual(labels, expected.label, `${what}: labels`);
+  }
+  if (expected.probabilities) {
+    const p = out.probabilities!.data as Float64Array;
+    const k = expected.probabilities[0]!.length;
+    expected.probabilities.forEach((row, r) => row.forEach((v, j) => close(p[r * k + j]!, v, tol, `${what} row ${r} class ${j}`)));
+  }
+  if (expected.prediction) expected.prediction.forEach((v, r) => close((out.prediction!.data as Float64Array)[r]!, v, tol, `${what} row ${r}`));
+}
+
+async function check(name: string, file: string): Promise<void> {
+  const expected = JSON.parse(readFileSync(join(DIR, name, 'expected.json'), 'utf8')) as Expected;
+  const { data, rows } = readInput(name);
+  const runtime = await sklearnRuntime.load(readFileSync(join(DIR, name, file)), {}, `${name}/${file}`);
+  const out = await runtime.predict({ input: { dtype: 'float64', shape: [rows, expected.columns.length], data } });
+  compare(out, expected, 1e-9, `${name}/${file}`);
+}
+
+describe('sklearn runtime: scikit-learn 1.2.1 predictions reproduced', () => {
+  for (const name of models) {
+    it(`${name}: labels exactly, probabilities/predictions within 1e-9`, () => check(name, 'model.joblib'));
+  }
+
+  it('plain pickles of protocols 2, 4 and 5, and joblib files compressed with zlib, gzip and bz2', async () => {
+    for (const f of ['model.p2.pkl', 'model.p4.pkl', 'model.p5.pkl', 'model.joblib.zlib', 'model.joblib.gzip', 'model.joblib.bz2']) await check('dt_iris', f);
+  });
+
+  it('xz, lzma and lz4 files are refused with advice to re-save', async () => {
+    for (const c of ['xz', 'lzma', 'lz4']) {
+      await assert.rejects(sklearnRuntime.load(readFileSync(join(DIR, 'dt_iris', `model.joblib.${c}`)), {}, c), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /compress=3/.test(e.message));
+    }
+  });
+});
