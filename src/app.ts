@@ -8,6 +8,7 @@ import { RuntimeCatalog } from './runtimes/catalog.js';
 import type { RuntimeOptions } from './runtimes/model-runtime.js';
 import { ModelLoader } from './scoring/model-loader.js';
 import { Scorer, type ScorerOptions } from './scoring/scorer.js';
+import { Explanations } from './scoring/explanations.js';
 
 /** Everything a command or server needs, wired once from the config. */
 export interface Ferry {
@@ -19,6 +20,8 @@ export interface Ferry {
   readonly loader: ModelLoader;
   /** The one scoring core. */
   readonly scorer: Scorer;
+  /** Explanations of scored rows (means and background rows from each version's reference profile). */
+  readonly explanations: Explanations;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,11 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
   const registry = new Registry(store, artifacts, runtimes, runtimeOptions);
   const loader = new ModelLoader(registry, runtimes, runtimeOptions);
   const scorer = new Scorer(scorerOptions);
+  // The profile store loads with the first explanation that needs it, not with every command.
+  const explanations = new Explanations(async (v) => {
+    const [{ explainSourcesOf }, { loadProfile }] = await Promise.all([import('./monitoring/explain-sources.js'), import('./monitoring/profile-store.js')]);
+    return explainSourcesOf(await loadProfile(store.database, v.model, v.version));
+  });
   return {
     config,
     registry,
@@ -41,6 +49,7 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
     runtimes,
     loader,
     scorer,
+    explanations,
     async close() {
       scorer.close();
       await loader.close();

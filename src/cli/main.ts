@@ -18,6 +18,7 @@ const COMMANDS: readonly { readonly names: readonly string[]; readonly load: () 
   { names: ['alias'], load: async () => (await import('./commands/alias.js')).aliasCommand },
   { names: ['archive', 'delete'], load: async () => (await import('./commands/archive.js')).archiveCommand },
   { names: ['predict'], load: async () => (await import('./commands/predict.js')).predictCommand },
+  { names: ['explain'], load: async () => (await import('./commands/explain.js')).explainCommand },
   { names: ['serve'], load: async () => (await import('./commands/serve.js')).serveCommand },
   { names: ['shadow'], load: async () => (await import('./commands/shadow.js')).shadowCommand },
   { names: ['apikey'], load: async () => (await import('./commands/apikey.js')).apikeyCommand },
