@@ -106,8 +106,11 @@ function fillColumn(data: TensorData, w: number, j: number, frame: Frame, column
   }
 }
 
-/** Pack the given rows of validated values into one tensor per input (no copy when every row passed). */
-export function packTensors(plan: InputPlan, values: ConvertedColumns, rows: readonly number[], total: number): Record<string, Tensor> {
+/**
+ * Pack the given rows of validated values into one tensor per input. With `total` (the Frame's
+ * length) and every row given, the buffers are used as they are, without a copy.
+ */
+export function packTensors(plan: InputPlan, values: ConvertedColumns, rows: readonly number[], total?: number): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
   for (const { spec } of plan.bindings) {
     const input = values.get(spec.name);
