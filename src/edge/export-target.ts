@@ -35,12 +35,14 @@ export interface ExportTarget {
   readonly name: string;
   /** Whether the target writes a folder (a package) or one file. */
   readonly output: 'folder' | 'file';
+  /** Whether the export is checked against the server's predictions for `--sample` rows. */
+  readonly checked: boolean;
   /** Why the target cannot export this model, or undefined when it can. */
   refusal(model: ExportModel, options: ExportOptions): string | undefined;
   /** The files of the export, in memory: the caller writes them after its checks. */
   build(model: ExportModel, options: ExportOptions): Promise<readonly ExportFile[]>;
-  /** Run the export's own parity test on the written files, when the target ships one. */
-  verify?(dir: string): Promise<ParityCheck>;
+  /** Run the export's parity test on the written files (a folder, or the one file), when the target has one. */
+  verify?(written: string, model: ExportModel, options: ExportOptions): Promise<ParityCheck>;
 }
 
 /** What an export's parity test reported. */

@@ -13,7 +13,7 @@ import { readFrame } from '../data/readers.js';
 import type { Registry } from '../registry/registry.js';
 import type { ModelLoader } from '../scoring/model-loader.js';
 import { predictionRecords } from '../scoring/records.js';
-import type { Scorer } from '../scoring/scorer.js';
+import type { LoadedModel, Scorer } from '../scoring/scorer.js';
 import type { ExportFile, ExportModel, ExportOptions, ExportTarget, ParityCheck } from './export-target.js';
 import type { ParityVectors } from './package/types.js';
 import { sizeReport, type SizeReport } from './size-report.js';
@@ -67,18 +67,7 @@ export async function exportModel(deps: ExportDeps, req: ExportRequest): Promise
   const label = `${version.model}:${version.version}`;
   const artifact = await deps.registry.loadArtifact(version);
 
-  if (!req.sample) throw ferry('FERRY_E_USAGE', { detail: `--sample <file> is needed: rows (CSV, JSONL or JSON) whose server predictions become the export's parity vectors, e.g. the model's reference data.` });
-  const frame = await readFrame(req.sample);
-  const keys = req.keys ?? [];
-  const limited = firstRows(frame, req.sampleRows ?? DEFAULT_SAMPLE_ROWS);
-  const result = await deps.scorer.frame(loaded, limited, { ignore: keys });
-  if (result.rows.length === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `${req.sample} (no sample row passed validation${result.rejects[0] ? `: ${result.rejects[0].error.message}` : ''})` });
-  const parity: ParityVectors = {
-    keys,
-    rows: result.rows.map((r) => rowObject(limited, r)),
-    expected: predictionRecords(result, limited, keys),
-    tolerance: TOLERANCE,
-  };
+  const parity = target.checked ? await parityVectors(deps, loaded, req) : { keys: req.keys ?? [], rows: [], expected: [], tolerance: TOLERANCE };
   const model: ExportModel = { version, artifact, label, parity };
 
   const refusal = target.refusal(model, req);
@@ -96,22 +85,44 @@ export async function exportModel(deps: ExportDeps, req: ExportRequest): Promise
   try {
     if (target.output === 'folder') {
       await writeFiles(staging, files);
-      parityCheck = await target.verify?.(staging);
-      if (parityCheck && !parityCheck.ok) {
-        throw ferry('FERRY_E_EXPORT_PARITY', { target: target.name, model: label, detail: `${parityCheck.mismatches.length} value(s) differ (largest difference ${parityCheck.maxDiff}): ${parityCheck.mismatches.slice(0, 3).join('; ')}` });
-      }
+      parityCheck = await target.verify?.(staging, model, req);
+      assertParity(parityCheck, target.name, label);
       replaceFolder(staging, out);
     } else {
       const [file] = files;
       if (!file) throw ferry('FERRY_E_INTERNAL', { detail: `target ${target.name} produced no file` });
       await mkdir(dirname(out), { recursive: true });
       await writeFile(staging, file.bytes);
+      parityCheck = await target.verify?.(staging, model, req);
+      assertParity(parityCheck, target.name, label);
       renameSync(staging, out);
     }
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
   return { model: version.model, version: version.version, target: target.name, out, files: files.map((f) => f.path), size, parity: parityCheck };
+}
+
+function assertParity(check: ParityCheck | undefined, target: string, label: string): void {
+  if (check && !check.ok) {
+    throw ferry('FERRY_E_EXPORT_PARITY', { target, model: label, detail: `${check.mismatches.length} value(s) differ (largest difference ${check.maxDiff}): ${check.mismatches.slice(0, 3).join('; ')}` });
+  }
+}
+
+/** Sample rows and the server's predictions for them, through the one scoring core. */
+async function parityVectors(deps: ExportDeps, loaded: LoadedModel, req: ExportRequest): Promise<ParityVectors> {
+  if (!req.sample) throw ferry('FERRY_E_USAGE', { detail: `--sample <file> is needed: rows (CSV, JSONL or JSON) whose server predictions become the export's parity vectors, e.g. the model's reference data.` });
+  const frame = await readFrame(req.sample);
+  const keys = req.keys ?? [];
+  const limited = firstRows(frame, req.sampleRows ?? DEFAULT_SAMPLE_ROWS);
+  const result = await deps.scorer.frame(loaded, limited, { ignore: keys });
+  if (result.rows.length === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `${req.sample} (no sample row passed validation${result.rejects[0] ? `: ${result.rejects[0].error.message}` : ''})` });
+  return {
+    keys,
+    rows: result.rows.map((r) => rowObject(limited, r)),
+    expected: predictionRecords(result, limited, keys),
+    tolerance: TOLERANCE,
+  };
 }
 
 async function writeFiles(dir: string, files: readonly ExportFile[]): Promise<void> {

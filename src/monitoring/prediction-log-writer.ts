@@ -309,32 +309,34 @@ export class PredictionLogWriter implements PredictionLogger {
   }
 }
 
-/** The per-process part of prediction ids: 42 random bits, drawn once (see predictionIds). */
-const ID_RANDOM = randomBytes(6).toString('hex');
-/** `RRR-vRRR-RRRR`: rand_a (12 bits), the RFC 9562 variant (10) and 14 bits, then 16 bits. */
-const ID_MIDDLE = `${ID_RANDOM.slice(0, 3)}-${(0x8000 | (parseInt(ID_RANDOM.slice(3, 7), 16) & 0x3fff)).toString(16)}-${ID_RANDOM.slice(7, 11)}`;
-let idCounter = randomBytes(4).readUInt32BE(0);
 let idMs = -1;
+let idSeq = 0;
 let idHead = '';
 
 /**
- * `n` prediction ids: UUID version 7 (RFC 9562) — 48-bit millisecond time, then 42 random bits
- * drawn once per process, then a 32-bit counter (RFC 9562 §6.2 method 1 style) — so ids sort
- * by time (and by logging order within a millisecond of one process), index well, and cost one
- * hex conversion each instead of one `randomUUID()`. Two processes collide only when they draw
- * the same 42 bits and log the same counter value in the same millisecond.
+ * `n` prediction ids: UUID version 7 (RFC 9562) — 48-bit millisecond time, a 12-bit sequence
+ * within the millisecond (rand_a, RFC 9562 §6.2 method 3: ids of one process sort by logging
+ * order), then 62 random bits drawn for each id. The random part is what makes an id
+ * unguessable: knowing one's own ids tells nothing about another caller's.
  */
 export function predictionIds(n: number): string[] {
-  const now = Date.now();
-  if (now !== idMs) {
-    idMs = now;
-    const hex = now.toString(16).padStart(12, '0');
-    idHead = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${ID_MIDDLE}`;
-  }
+  const random = randomBytes(9 * n);
   const ids = new Array<string>(n);
   for (let i = 0; i < n; i++) {
-    idCounter = (idCounter + 1) >>> 0;
-    ids[i] = idHead + (idCounter + 0x100000000).toString(16).slice(1);
+    const now = Date.now();
+    if (now !== idMs || idSeq >= 0xfff) {
+      // A new millisecond (or 4096 ids in this one: borrow the next millisecond, as §6.2 allows).
+      idMs = now > idMs ? now : idMs + (idSeq >= 0xfff ? 1 : 0);
+      idSeq = random[9 * i + 8]! << 2; // a random start below 1024, leaving room to count up
+      const hex = idMs.toString(16).padStart(12, '0');
+      idHead = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7`;
+    } else {
+      idSeq++;
+    }
+    const o = 9 * i;
+    const variant = (0x8000 | (((random[o]! << 8) | random[o + 1]!) & 0x3fff)).toString(16);
+    const tail = random.toString('hex', o + 2, o + 8);
+    ids[i] = `${idHead}${(idSeq + 0x1000).toString(16).slice(1)}-${variant}-${tail}`;
   }
   return ids;
 }

@@ -104,8 +104,8 @@ export interface ShadowResult {
   readonly at: string;
 }
 
-/** Scopes an API key can hold: `admin` implies `predict`. */
-export type ApiScope = 'predict' | 'admin';
+/** Scopes an API key can hold: `admin` implies the others; `feedback` posts ground truth (labels feed live metrics, alerts and retraining). */
+export type ApiScope = 'predict' | 'feedback' | 'admin';
 
 /** A stored API key: only the sha256 of the secret is kept. */
 export interface ApiKey {

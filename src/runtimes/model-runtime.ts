@@ -3,6 +3,13 @@ import type { Tensor } from '../core/tensor.js';
 import type { ModelStructure } from './model-structure.js';
 
 /** Options a runtime may honour when loading a model. */
+/**
+ * The widest input row a tree model may declare. A tree file states its width in one number
+ * (XGBoost num_feature, LightGBM max_feature_idx) that costs nothing to write but a buffer of that
+ * width per row to serve; no exporter's dense input comes near it.
+ */
+export const MAX_INPUT_WIDTH = 1 << 20;
+
 export interface RuntimeOptions {
   /** Threads used inside one operator (ONNX Runtime intra-op). */
   readonly intraOpThreads?: number | undefined;

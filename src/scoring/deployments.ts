@@ -427,12 +427,22 @@ export class Deployments {
     return { loaded, leases: 0, retired: false };
   }
 
-  /** One request of zeros (batch 1, free axes 1) so the first real request is not slow. */
+  /**
+   * One request of zeros (batch 1, free axes 1) so the first real request is not slow. Skipped
+   * for inputs past WARMUP_MAX_ELEMENTS: a declared shape must not make every replica allocate
+   * at start what no request has asked for.
+   */
   async #warm(loaded: LoadedModel): Promise<void> {
     const tensors: Record<string, Tensor> = {};
+    let total = 0;
     for (const spec of loaded.version.signature.inputs) {
       const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
       const n = shape.reduce((a, b) => a * b, 1);
+      total += n;
+      if (total > WARMUP_MAX_ELEMENTS) {
+        this.#log.warn({ model: loaded.version.model, version: loaded.version.version, elements: total }, 'warm-up skipped: the inputs of one row are too large to warm with zeros');
+        return;
+      }
       tensors[spec.name] = { dtype: spec.dtype, shape, data: allocate(spec.dtype, n) };
     }
     try {
@@ -464,6 +474,9 @@ export class Deployments {
     return served;
   }
 }
+
+/** Elements of one warm-up request above which warm-up is skipped (16 Mi: 64 MiB of float32). */
+const WARMUP_MAX_ELEMENTS = 16 * 1024 * 1024;
 
 function pointerName(requested: string): string {
   return /^\d+$/.test(requested) ? `:${requested}` : requested;

@@ -103,8 +103,8 @@ export async function readKeysFile(path: string): Promise<ApiKey[]> {
     const [key = '', scopeList = 'predict', ...rest] = line.split(/\s+/);
     const match = KEY_RE.exec(key);
     const scopes = scopeList.split(',');
-    if (!match?.[1] || rest.length > 0 || !scopes.every((s): s is ApiScope => s === 'predict' || s === 'admin')) {
-      throw ferry('FERRY_E_CONFIG_INVALID', { detail: `API keys file ${path}, line ${i + 1}: write "<key> [predict|admin[,…]]" with a key from \`ferry apikey create\` (fk_<id>_<secret>)` });
+    if (!match?.[1] || rest.length > 0 || !scopes.every((s): s is ApiScope => s === 'predict' || s === 'feedback' || s === 'admin')) {
+      throw ferry('FERRY_E_CONFIG_INVALID', { detail: `API keys file ${path}, line ${i + 1}: write "<key> [predict|feedback|admin[,…]]" with a key from \`ferry apikey create\` (fk_<id>_<secret>)` });
     }
     keys.push({ id: match[1], name: `keys file line ${i + 1}`, hash: hashKey(key), scopes, createdBy: path, createdAt: '', revokedAt: null });
   });

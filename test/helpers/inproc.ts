@@ -36,6 +36,8 @@ export interface InProcessOptions {
   /** An existing home (e.g. to restart over the same registry). */
   readonly home?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Where the server's log lines go (JSON, one per line); silent when absent. */
+  readonly log?: (line: string) => void;
   /** API keys to create before the server starts (their secrets come back in `keys`, in order). */
   readonly keys?: readonly (readonly ApiScope[])[];
 }
@@ -52,7 +54,9 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
   try {
     for (const m of options.register ?? []) await app.registry.register({ path: m.path, name: m.name, actor: 'test', ...(m.aliases ? { aliases: m.aliases } : {}) });
     for (const scopes of options.keys ?? []) keys.push(await createKey(app, scopes));
-    server = await startServer(app, serve, new ServingMetrics(), pino({ level: 'silent' }));
+    const log = options.log;
+    const logger = log ? pino({ level: 'info' }, new Writable({ write(chunk: Buffer | string, _enc, done) { log(chunk.toString()); done(); } })) : pino({ level: 'silent' });
+    server = await startServer(app, serve, new ServingMetrics(), logger);
   } catch (err) {
     await app.close();
     tmp?.cleanup();

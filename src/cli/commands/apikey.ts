@@ -4,7 +4,7 @@ import type { ApiScope } from '../../registry/types.js';
 import { newApiKey } from '../../serving/auth.js';
 import { collectList, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 
-const SCOPES: readonly ApiScope[] = ['predict', 'admin'];
+const SCOPES: readonly ApiScope[] = ['predict', 'feedback', 'admin'];
 
 export function apikeyCommand(program: Command, ctx: CliContext): void {
   const apikey = program.command('apikey').description('API keys for `ferry serve --auth` (stored hashed in the registry)');
@@ -12,13 +12,13 @@ export function apikeyCommand(program: Command, ctx: CliContext): void {
   apikey.command('create')
     .description('Create a key and print it once (it cannot be shown again)')
     .requiredOption('--name <name>', 'what the key is for, e.g. "checkout-service"')
-    .option('--scope <scope>', 'predict (inference and metadata) or admin (also repository load/unload); repeatable', collectList)
+    .option('--scope <scope>', 'predict (inference and metadata), feedback (ground truth for logged predictions) or admin (everything, also alias moves and repository load/unload); repeatable', collectList)
     .option('--no-store', 'do not store the key in the registry: print a line for a keys file (`serve --api-keys-file`, a Kubernetes Secret)')
     .option('--json', 'print JSON')
     .action(async (opts: { name: string; scope?: string[]; store?: boolean }, cmd: Command) => {
       const scopes = [...new Set(opts.scope ?? ['predict'])];
       const unknown = scopes.find((s) => !SCOPES.includes(s as ApiScope));
-      if (unknown) throw ferry('FERRY_E_USAGE', { detail: `Unknown scope "${unknown}"; use predict or admin.` });
+      if (unknown) throw ferry('FERRY_E_USAGE', { detail: `Unknown scope "${unknown}"; use predict, feedback or admin.` });
       const { id, key, hash } = newApiKey();
       if (opts.store === false) {
         if (wantsJson(cmd)) return printJson(ctx, { id, name: opts.name, scopes, key });

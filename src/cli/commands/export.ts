@@ -19,11 +19,13 @@ export function exportCommand(program: Command, ctx: CliContext): void {
   program.command('export')
     .description('Export a registered model for edge deployment: a self-contained package for Node or browsers, checked against the server')
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
-    .requiredOption('-t, --target <target>', 'node | browser')
-    .requiredOption('-o, --out <path>', 'folder to write the package to (an earlier export there is replaced)')
+    .requiredOption('-t, --target <target>', 'node | browser | sql | equation')
+    .requiredOption('-o, --out <path>', 'where to write: a folder for node/browser (an earlier export there is replaced), a file for sql/equation')
     .option('--sample <file>', 'rows (.csv, .jsonl or .json) whose server predictions become the parity vectors the export is checked against')
     .option('--sample-rows <n>', 'at most this many sample rows (default 200)')
-    .option('-k, --key <col>', 'identifier column(s) of the sample, not fed to the model (repeatable, or a,b)', collectList)
+    .option('-k, --key <col>', 'identifier column(s): in the sample, not fed to the model; in SQL, copied to each output row (repeatable, or a,b)', collectList)
+    .option('--dialect <dialect>', 'sql: postgresql | duckdb')
+    .option('--table <name>', 'sql: the table or view whose rows the query scores')
     .option('--max-size <size>', 'fail when the export is larger than this gzipped (e.g. 200kb, 2mb)')
     .option('--json', 'print the report as JSON')
     .action(async (ref: string, opts: ExportFlags, cmd: Command) => {
@@ -33,6 +35,8 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       if (sampleRows !== undefined && !(Number.isInteger(sampleRows) && sampleRows > 0)) throw ferry('FERRY_E_USAGE', { detail: '--sample-rows must be a positive integer.' });
       const report = await withFerry(ctx, (app) => exportModel(app, {
         ref, target: opts.target, out: opts.out, keys: opts.key ?? [],
+        ...(opts.dialect !== undefined ? { dialect: opts.dialect } : {}),
+        ...(opts.table !== undefined ? { table: opts.table } : {}),
         ...(opts.sample !== undefined ? { sample: opts.sample } : {}),
         ...(sampleRows !== undefined ? { sampleRows } : {}),
         ...(maxSize !== undefined ? { maxSize } : {}),

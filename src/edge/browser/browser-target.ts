@@ -11,6 +11,7 @@ import { packageRefusal } from '../formats.js';
 export const browserTarget: ExportTarget = {
   name: 'browser',
   output: 'folder',
+  checked: true,
   refusal: (model) => packageRefusal(model.version.format),
   build: (model) => packageFiles(model, 'browser', ['worker', 'client']),
   verify: runPackageTest,

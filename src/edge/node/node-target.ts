@@ -6,6 +6,7 @@ import { packageRefusal } from '../formats.js';
 export const nodeTarget: ExportTarget = {
   name: 'node',
   output: 'folder',
+  checked: true,
   refusal: (model) => packageRefusal(model.version.format),
   build: (model) => packageFiles(model, 'node'),
   verify: runPackageTest,

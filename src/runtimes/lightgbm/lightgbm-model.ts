@@ -6,6 +6,8 @@
  * `Tree::CategoricalDecision` (include/LightGBM/tree.h), missing types and all.
  */
 
+import { MAX_INPUT_WIDTH } from '../model-runtime.js';
+
 /** What is wrong with a model file; the runtime reports it as FERRY_E_ARTIFACT_INVALID. */
 export class LgbmError extends Error {}
 
@@ -306,6 +308,7 @@ export function compileLightgbm(text: string): LgbmModel {
   const numClass = int(required(header, 'num_class', 'header'), 'num_class', 1);
   const perIteration = int(header.get('num_tree_per_iteration') ?? String(numClass), 'num_tree_per_iteration', 1);
   const numFeature = int(required(header, 'max_feature_idx', 'header'), 'max_feature_idx') + 1;
+  if (numFeature > MAX_INPUT_WIDTH) throw new LgbmError(`max_feature_idx is ${numFeature - 1}, more input columns than Ferry serves (${MAX_INPUT_WIDTH}); re-save the model with its real number of features`);
   const { name, info, sigmoid } = objectiveOf(header.get('objective'), numClass);
   if ((info.kind === 'multiclass') !== perIteration > 1) throw new LgbmError(`objective "${name}" does not fit num_tree_per_iteration=${perIteration}`);
   if (trees.length === 0) throw new LgbmError('the model has no trees');

@@ -23,14 +23,29 @@ export function decodeUbjson(bytes: Uint8Array): UbjValue {
   return value;
 }
 
+/**
+ * Elements (array items, object entries) a document may hold beyond one per byte. Typed
+ * containers of zero-width elements (`[$Z#…`) take no bytes per element, so nested ones could
+ * otherwise multiply a few kilobytes into billions of elements.
+ */
+const SPARE_ELEMENTS = 1_000_000;
+
 class Reader {
   pos = 0;
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
+  #budget: number;
 
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#budget = bytes.byteLength + SPARE_ELEMENTS;
+  }
+
+  /** Count `n` elements against the document's budget before allocating them. */
+  #spend(n: number): void {
+    this.#budget -= n;
+    if (this.#budget < 0) throw new UbjsonError(`the document holds more elements than its size allows (more than ${this.#bytes.byteLength + SPARE_ELEMENTS}); it is not a model file`);
   }
 
   marker(): number {
@@ -137,6 +152,7 @@ class Reader {
       }
       // No real file holds more elements than bytes: a cheap guard against absurd counts.
       if (count > this.#bytes.byteLength) throw new UbjsonError(`array count ${count} exceeds the file size`);
+      this.#spend(count);
       const out: UbjValue[] = new Array<UbjValue>(count);
       for (let i = 0; i < count; i++) out[i] = this.value(type ?? this.marker());
       return out;
@@ -145,6 +161,7 @@ class Reader {
     for (;;) {
       const m = this.marker();
       if (m === 0x5d) return out; // ']'
+      this.#spend(1);
       out.push(this.value(m));
     }
   }
@@ -172,6 +189,7 @@ class Reader {
     // No prototype: a "__proto__" key is data, like any other.
     const out = Object.create(null) as { [key: string]: UbjValue };
     if (count !== undefined) {
+      this.#spend(count);
       for (let i = 0; i < count; i++) {
         const key = this.#string();
         out[key] = this.value(type ?? this.marker());
@@ -183,6 +201,7 @@ class Reader {
         this.pos++;
         return out;
       }
+      this.#spend(1);
       const key = this.#string();
       out[key] = this.value(this.marker());
     }

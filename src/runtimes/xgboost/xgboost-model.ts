@@ -5,6 +5,8 @@
  * then the objective's transform, each step rounded to float32 as xgboost's C++ does.
  */
 
+import { MAX_INPUT_WIDTH } from '../model-runtime.js';
+
 /** What is wrong with a model document; the runtime reports it as FERRY_E_ARTIFACT_INVALID. */
 export class ModelError extends Error {}
 
@@ -166,6 +168,7 @@ export function compileModel(doc: Doc): CompiledModel {
   const learner = obj(root.learner, '"learner"');
   const params = obj(learner.learner_model_param, 'learner.learner_model_param');
   const numFeature = int(params.num_feature, 'learner_model_param.num_feature', 1);
+  if (numFeature > MAX_INPUT_WIDTH) throw new ModelError(`num_feature is ${numFeature}, more input columns than Ferry serves (${MAX_INPUT_WIDTH}); ${usedWidth(learner)}`);
   const numClass = params.num_class === undefined ? 0 : int(params.num_class, 'learner_model_param.num_class');
   const numTarget = params.num_target === undefined ? 1 : int(params.num_target, 'learner_model_param.num_target', 1);
   if (numTarget > 1) throw new ModelError(`multi-target models (num_target=${numTarget}) are not supported`);
@@ -211,6 +214,18 @@ export function compileModel(doc: Doc): CompiledModel {
     model,
     treesUsed,
   };
+}
+
+/** What the trees split on, for the message refusing an absurd width (without compiling them). */
+function usedWidth(learner: Record<string, Doc>): string {
+  let max = -1;
+  const gb = learner.gradient_booster as Record<string, Doc> | undefined;
+  const model = ((gb?.name === 'dart' ? (gb.gbtree as Record<string, Doc> | undefined) : gb)?.model ?? {}) as Record<string, Doc>;
+  for (const tree of Array.isArray(model.trees) ? model.trees : []) {
+    const split = (tree as Record<string, Doc> | null)?.split_indices;
+    if (Array.isArray(split) || ArrayBuffer.isView(split)) for (const f of Array.from(split as ArrayLike<number>)) if (typeof f === 'number' && f > max) max = f;
+  }
+  return max < 0 ? 're-save the model with its real number of features' : `its trees split on features 0..${max}: re-save it with num_feature ${max + 1} (or its real number of features)`;
 }
 
 function featureList(v: Doc, numFeature: number): readonly string[] | undefined {

@@ -22,7 +22,8 @@ export function feedbackRoutes(app: FastifyInstance, ctx: ServingContext): void 
   new LiveMetricGauges(ctx.app.database, ctx.metrics.registry, logged);
 
   app.post('/v1/feedback', async (req) => {
-    ctx.auth.check(req, 'predict');
+    // Labels feed live metrics, alerts and retraining: a predict key must not rewrite them.
+    ctx.auth.check(req, 'feedback', 'posting ground truth');
     const doc = parseJsonBody(bodyText(req), PROTOCOL);
     const items = Array.isArray(doc) ? doc : isObject(doc) && Array.isArray(doc.items) ? doc.items as unknown[] : [doc];
     if (items.length === 0) throw ferry('FERRY_E_REQUEST_INVALID', { protocol: PROTOCOL, detail: 'send {"prediction_id": "…", "actual": …} or a list of them' });
