@@ -29,7 +29,7 @@ export interface Ferry {
 export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}): Promise<Ferry> {
   // Only the configured database's driver is loaded (pg and better-sqlite3 each cost start-up time).
   const store: KyselyRegistryStore = config.databaseUrl
-    ? await (await import('./registry/postgres-store.js')).openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs })
+    ? await (await import('./registry/postgres-store.js')).openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs, listen: config.registryListen })
     : await (await import('./registry/sqlite-store.js')).openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs });
   const artifacts = await openArtifactStore(config);
   const runtimes = new RuntimeCatalog();

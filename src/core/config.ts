@@ -10,6 +10,12 @@ export interface FerryConfig {
   readonly databaseUrl: string | undefined;
   /** Directory of the local content-addressed artifact store (or of the local cache of a shared one). */
   readonly artifactsDir: string;
+  /**
+   * Whether a PostgreSQL registry pushes changes to servers with LISTEN/NOTIFY (default on).
+   * Off for a connection pooler in transaction mode (PgBouncer), which cannot hold a LISTEN:
+   * servers then see alias moves on their next poll.
+   */
+  readonly registryListen: boolean;
   /** A shared artifact store (`postgres://…[?schema=s]`); undefined → the local directory alone. */
   readonly artifactsUrl: string | undefined;
   /** How long a write waits for another process's lock before FERRY_E_REGISTRY_BUSY. */
@@ -37,6 +43,7 @@ export function loadConfig(env: FerryEnv = process.env): FerryConfig {
     home,
     databaseUrl,
     artifactsUrl,
+    registryListen: !['0', 'false', 'off'].includes((env.FERRY_REGISTRY_LISTEN ?? '').toLowerCase()),
     artifactsDir: resolve(home, env.FERRY_ARTIFACTS_DIR || 'artifacts'),
     busyTimeoutMs: intVar(env, 'FERRY_BUSY_TIMEOUT_MS', 5000, 0),
     actor: env.FERRY_ACTOR || safeUserName(),

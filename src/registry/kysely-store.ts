@@ -25,6 +25,10 @@ export interface DialectHooks {
   readonly sqlite?: { readonly path: string; readonly busyTimeoutMs: number };
   /** Map a driver error to the catalog (busy, unavailable), or undefined to keep it. */
   mapError(err: unknown): FerryError | undefined;
+  /** Tell watchers, inside the writing transaction, that `model` changed (delivered at commit). */
+  readonly notifyChange?: (trx: Transaction<RegistryDatabase>, model: string) => Promise<void>;
+  /** Push changes to a listener (see RegistryStore.watch). */
+  readonly watch?: (listener: (model: string | undefined) => void) => Promise<{ close(): Promise<void> }>;
 }
 
 /** The registry over any Kysely dialect. sqlite-store.ts and postgres-store.ts configure it. */
@@ -33,10 +37,14 @@ export class KyselyRegistryStore implements RegistryStore {
   readonly #db: Kysely<RegistryDatabase>;
   readonly #hooks: DialectHooks;
 
+  /** Set where the dialect can push changes (PostgreSQL); absent where readers poll (SQLite). */
+  readonly watch?: (listener: (model: string | undefined) => void) => Promise<{ close(): Promise<void> }>;
+
   constructor(db: Kysely<RegistryDatabase>, hooks: DialectHooks, location: string) {
     this.#db = db;
     this.#hooks = hooks;
     this.location = location;
+    if (hooks.watch) this.watch = hooks.watch;
   }
 
   /** The database itself, for areas that keep their own tables beside the registry's (batch, monitoring); their migrations live in migrations.ts with the others. */
@@ -143,7 +151,7 @@ export class KyselyRegistryStore implements RegistryStore {
         await moveAlias(trx, input.model, alias, version, input.createdBy, now, 'set at registration');
       }
       return this.#readVersion(trx, input.model, version);
-    });
+    }, input.model);
   }
 
   getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
@@ -184,7 +192,7 @@ export class KyselyRegistryStore implements RegistryStore {
         .set({ archived_at: archived ? new Date().toISOString() : null })
         .where('model_name', '=', model).where('version', '=', version).execute();
       return this.#readVersion(trx, model, version);
-    });
+    }, model);
   }
 
   deleteVersion(model: string, version: number): Promise<ModelVersion> {
@@ -193,7 +201,7 @@ export class KyselyRegistryStore implements RegistryStore {
       await refuseIfAliased(trx, model, version, 'deleted');
       await trx.deleteFrom('model_versions').where('model_name', '=', model).where('version', '=', version).execute();
       return existing;
-    });
+    }, model);
   }
 
   isDigestReferenced(digest: string): Promise<boolean> {
@@ -208,7 +216,7 @@ export class KyselyRegistryStore implements RegistryStore {
       const target = await this.#lockVersion(trx, model, version);
       if (target.archivedAt) throw ferry('FERRY_E_VERSION_ARCHIVED', { model, version });
       return moveAlias(trx, model, alias, version, actor, new Date().toISOString(), note ?? null);
-    });
+    }, model);
   }
 
   deleteAlias(model: string, alias: string, actor: string): Promise<AliasEvent> {
@@ -217,7 +225,7 @@ export class KyselyRegistryStore implements RegistryStore {
       if (!current) throw ferry('FERRY_E_ALIAS_NOT_FOUND', { model, alias });
       await trx.deleteFrom('aliases').where('model_name', '=', model).where('alias', '=', alias).execute();
       return recordEvent(trx, { model_name: model, alias, from_version: current.version, to_version: null, actor, at: new Date().toISOString(), note: 'deleted' });
-    });
+    }, model);
   }
 
   getAlias(model: string, alias: string): Promise<Alias | undefined> {
@@ -301,10 +309,21 @@ export class KyselyRegistryStore implements RegistryStore {
     await this.#db.destroy();
   }
 
-  /** Run `fn` in one transaction (IMMEDIATE on SQLite), with driver errors mapped to the catalog. */
-  #write<T>(fn: (trx: Transaction<RegistryDatabase>) => Promise<T>): Promise<T> {
-    return this.#guard(() => this.#db.transaction().execute(fn));
+  /**
+   * Run `fn` in one transaction (IMMEDIATE on SQLite), with driver errors mapped to the catalog.
+   * `changed` names the model whose versions or aliases the write changes, for watchers.
+   */
+  #write<T>(fn: (trx: Transaction<RegistryDatabase>) => Promise<T>, changed?: string): Promise<T> {
+    const notify = this.#hooks.notifyChange;
+    if (changed === undefined || !notify) return this.#guard(() => this.#db.transaction().execute(fn));
+    return this.#guard(() => this.#db.transaction().execute(async (trx) => {
+      const result = await fn(trx);
+      await notify(trx, changed);
+      return result;
+    }));
   }
+
+
 
   async #guard<T>(fn: () => Promise<T>): Promise<T> {
     try {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type DatabaseMetadata, type PostgresDialectConfig, type SchemaMetadata, type TableMetadata } from 'kysely';
 import { ferry, type FerryError } from '../core/errors.js';
 import { KyselyRegistryStore, type DialectHooks } from './kysely-store.js';
+import { REGISTRY_CHANNEL, RegistryChangeListener } from './postgres-notify.js';
 import type { RegistryDatabase } from './schema.js';
 
 /** Options for the PostgreSQL registry. */
@@ -11,6 +12,8 @@ export interface PostgresStoreOptions {
   /** How long a statement waits for a row lock before FERRY_E_REGISTRY_BUSY. */
   readonly busyTimeoutMs: number;
   readonly maxConnections?: number;
+  /** Push changes to watchers with LISTEN/NOTIFY (default true). */
+  readonly listen?: boolean;
 }
 
 /**
@@ -38,11 +41,23 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end();
     throw err;
   }
+  const channelSchema = tablesSchema ?? 'public';
   const hooks: DialectHooks = {
     dialect: 'postgres',
     lockRows: true,
     ...(tablesSchema ? { migrationTableSchema: tablesSchema } : {}),
     mapError,
+    // Writers always notify (a cheap statement inside their transaction); listening is what a pooler may forbid.
+    notifyChange: async (trx, model) => {
+      await sql`select pg_notify(${REGISTRY_CHANNEL}, ${JSON.stringify({ schema: channelSchema, model })})`.execute(trx);
+    },
+    ...(options.listen === false ? {} : {
+      watch: async (listener: (model: string | undefined) => void) => {
+        const watcher = new RegistryChangeListener(connectionString, channelSchema, listener);
+        await watcher.start();
+        return watcher;
+      },
+    }),
   };
   const db = new Kysely<RegistryDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }, tablesSchema) });
   const store = new KyselyRegistryStore(db, hooks, location);

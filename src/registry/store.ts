@@ -49,5 +49,12 @@ export interface RegistryStore {
   /** Revoke a key by id; FERRY_E_USAGE when there is no such key. */
   revokeApiKey(id: string): Promise<ApiKey>;
 
+  /**
+   * Be told when a model's versions or aliases change (PostgreSQL LISTEN/NOTIFY), sooner than any
+   * poll. Undefined where the store cannot push (SQLite: readers poll). The listener gets the
+   * model's name, or undefined when anything may have changed (after a reconnect).
+   */
+  readonly watch?: (listener: (model: string | undefined) => void) => Promise<{ close(): Promise<void> }>;
+
   close(): Promise<void>;
 }

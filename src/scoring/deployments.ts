@@ -85,7 +85,10 @@ export class Deployments {
   readonly #routers = new Map<string, TrafficSplit>();
   readonly #onLoadedChange: (delta: number) => void;
   #poll: NodeJS.Timeout | undefined;
+  #watch: { close(): Promise<void> } | undefined;
   #refreshing: Promise<void> | undefined;
+  /** A change was announced while a refresh ran (it may have read the old state): run one more. */
+  #again = false;
   #closed = false;
   #lastRefresh = 0;
 
@@ -102,6 +105,22 @@ export class Deployments {
     await Promise.all([...this.#served.values()].filter((s) => s.config.load === 'eager').flatMap((s) => [...s.pointers.values()].map((p) => this.#ensure(s, p).catch(() => undefined))));
     this.#poll = setInterval(() => { this.refresh().catch((err: unknown) => this.#log.warn({ err }, 'registry poll failed')); }, this.#config.pollIntervalMs);
     this.#poll.unref();
+    // Where the registry pushes changes (PostgreSQL NOTIFY), an alias move is served at once;
+    // the poll stays as the fallback for a listener that is reconnecting.
+    const watch = this.#parts.registry.store.watch;
+    if (watch) {
+      try {
+        this.#watch = await watch(() => this.#changed());
+      } catch (err) {
+        this.#log.warn({ err }, 'registry change notifications unavailable; polling only');
+      }
+    }
+  }
+
+  #changed(): void {
+    if (this.#closed) return;
+    if (this.#refreshing) this.#again = true;
+    else this.refresh().catch((err: unknown) => this.#log.warn({ err }, 'registry refresh after a change failed'));
   }
 
   /** Names of the served models. */
@@ -234,13 +253,20 @@ export class Deployments {
    * versions. Loaded pointers whose version changed load and warm the new version, then switch.
    */
   refresh(): Promise<void> {
-    this.#refreshing ??= this.#refresh().finally(() => { this.#refreshing = undefined; });
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.#changed();
+      }
+    });
     return this.#refreshing;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#poll) clearInterval(this.#poll);
+    await this.#watch?.close();
     await this.#refreshing?.catch(() => undefined);
     for (const s of this.#served.values()) {
       for (const p of s.pointers.values()) {
