@@ -15,7 +15,7 @@ import { listEvents, removeRule, saveRule, type AlertRule } from '../src/monitor
 import { AlertEngine, countsFromPrometheus } from '../src/monitoring/alerts.js';
 import { applyFeedback } from '../src/monitoring/feedback.js';
 import { insertPredictions } from '../src/monitoring/prediction-log.js';
-import { ferryCli } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
 import { fixture, table } from './helpers/fixtures.js';
 import { storeEnvs } from './helpers/stores.js';
 
@@ -58,7 +58,7 @@ for (const store of envs) {
     let app: Ferry;
     const T = Date.now();
     before(async () => {
-      const r = await ferryCli(['register', breast.model, '-n', 'breast', '--reference', breast.input, '--reference-ignore', 'id'], store.env);
+      const r = await runCli(['register', breast.model, '-n', 'breast', '--reference', breast.input, '--reference-ignore', 'id'], store.env);
       assert.equal(r.code, 0, r.stderr);
       app = await openFerry(loadConfig(store.env));
       await logRows(app, T - 30 * 60_000, 1.6, 'shifted');
@@ -161,7 +161,7 @@ for (const store of envs) {
     });
 
     it('CLI: add validates rules, list, run --once, history', async () => {
-      const cli = (args: string[]) => ferryCli(args, store.env);
+      const cli = (args: string[]) => runCli(args, store.env);
       const bad = await cli(['alerts', 'add', 'x', '--model', 'breast', '--kind', 'latency']);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /FERRY_E_ALERT_RULE_INVALID: Alert rule is not valid: --kind "latency" is not one of drift, metric, error-rate, latency-p99/);

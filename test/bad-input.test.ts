@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';
 
 const breast = fixture('breast_mlp');
@@ -23,41 +24,41 @@ describe('bad input', () => {
     return path;
   };
   const versionsOf = async (name: string) => {
-    const r = await ferryCli(['versions', name, '--json', '--all'], env);
+    const r = await runCli(['versions', name, '--json', '--all'], env);
     return r.code === 0 ? (JSON.parse(r.stdout) as { version: number }[]).map((v) => v.version) : r.code;
   };
 
   before(async () => {
     const cols = breast.meta.input_columns.input!.join(',');
-    assert.equal((await ferryCli(['register', breast.model, '--name', 'bc', '--input-columns', `input=${cols}`, '--alias', 'champion'], env)).code, 0);
-    assert.equal((await ferryCli(['register', wine.model, '--name', 'wine', ...Object.entries(wine.meta.input_columns).flatMap(([i, c]) => ['--input-columns', `${i}=${c.join(',')}`])], env)).code, 0);
+    assert.equal((await runCli(['register', breast.model, '--name', 'bc', '--input-columns', `input=${cols}`, '--alias', 'champion'], env)).code, 0);
+    assert.equal((await runCli(['register', wine.model, '--name', 'wine', ...Object.entries(wine.meta.input_columns).flatMap(([i, c]) => ['--input-columns', `${i}=${c.join(',')}`])], env)).code, 0);
   });
   after(() => tmp.cleanup());
 
   describe('data files', () => {
     it('a CSV file holding binary data', async () => {
-      const r = await ferryCli(['predict', 'bc', '--input', file('bin.csv', Buffer.from([0, 1, 2, 255, 10, 0, 3]))], env);
+      const r = await runCli(['predict', 'bc', '--input', file('bin.csv', Buffer.from([0, 1, 2, 255, 10, 0, 3]))], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_INPUT_FORMAT/);
     });
     it('a .json file that is not JSON, a .jsonl line that is not an object', async () => {
-      let r = await ferryCli(['predict', 'bc', '--input', file('bad.json', 'id,a\n1,2\n')], env);
+      let r = await runCli(['predict', 'bc', '--input', file('bad.json', 'id,a\n1,2\n')], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_INPUT_FORMAT.*not valid JSON/);
-      r = await ferryCli(['predict', 'bc', '--input', file('bad.jsonl', '{"a": 1}\n[1, 2]\n')], env);
+      r = await runCli(['predict', 'bc', '--input', file('bad.jsonl', '{"a": 1}\n[1, 2]\n')], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /line 2/);
     });
     it('a CSV with rows of different lengths', async () => {
-      const r = await ferryCli(['predict', 'bc', '--input', file('ragged.csv', 'a,b\n1,2\n3\n')], env);
+      const r = await runCli(['predict', 'bc', '--input', file('ragged.csv', 'a,b\n1,2\n3\n')], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_INPUT_FORMAT/);
     });
     it('a missing input file and an empty one', async () => {
-      let r = await ferryCli(['predict', 'bc', '--input', join(tmp.dir, 'nope.csv')], env);
+      let r = await runCli(['predict', 'bc', '--input', join(tmp.dir, 'nope.csv')], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_FILE_NOT_FOUND/);
-      r = await ferryCli(['predict', 'bc', '--input', file('empty.csv', 'id,a\n')], env);
+      r = await runCli(['predict', 'bc', '--input', file('empty.csv', 'id,a\n')], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_INPUT_EMPTY/);
     });
@@ -66,13 +67,13 @@ describe('bad input', () => {
   describe('model references', () => {
     for (const [ref, code] of [['nope', 'FERRY_E_MODEL_NOT_FOUND'], ['bc:9', 'FERRY_E_VERSION_NOT_FOUND'], ['bc@staging', 'FERRY_E_ALIAS_NOT_FOUND'], ['bc:x:y', 'FERRY_E_MODEL_REF_INVALID']] as const) {
       it(`${ref} → ${code}`, async () => {
-        const r = await ferryCli(['predict', ref, '--input', breast.input, '--key', 'id'], env);
+        const r = await runCli(['predict', ref, '--input', breast.input, '--key', 'id'], env);
         assert.match(r.stderr, new RegExp(code));
         assert.equal(r.code, code === 'FERRY_E_MODEL_REF_INVALID' ? 2 : 3);
       });
     }
     it('errors are JSON on stderr with --json', async () => {
-      const r = await ferryCli(['predict', 'nope', '--input', breast.input, '--json'], env);
+      const r = await runCli(['predict', 'nope', '--input', breast.input, '--json'], env);
       const body = JSON.parse(r.stderr) as { error: { code: string; message: string } };
       assert.equal(body.error.code, 'FERRY_E_MODEL_NOT_FOUND');
       assert.match(body.error.message, /ferry models/);
@@ -86,13 +87,13 @@ describe('bad input', () => {
     it('a missing column is named', async () => {
       const drop = header.indexOf('mean_radius');
       const text = csv.map((l) => l.split(',').filter((_, i) => i !== drop).join(',')).join('\n');
-      const r = await ferryCli(['predict', 'bc', '--input', file('missing.csv', text), '--key', 'id'], env);
+      const r = await runCli(['predict', 'bc', '--input', file('missing.csv', text), '--key', 'id'], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_COLUMN_MISSING.*"mean_radius"/);
     });
     it('an extra column is named', async () => {
       const text = csv.map((l, i) => `${l},${i === 0 ? 'surprise' : '1'}`).join('\n');
-      const r = await ferryCli(['predict', 'bc', '--input', file('extra.csv', text), '--key', 'id'], env);
+      const r = await runCli(['predict', 'bc', '--input', file('extra.csv', text), '--key', 'id'], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_COLUMN_UNEXPECTED.*"surprise"/);
     });
@@ -100,7 +101,7 @@ describe('bad input', () => {
       const rows = csv.map((l) => l.split(','));
       rows[3]![5] = 'abc';
       const out = join(tmp.dir, 'never.jsonl');
-      const r = await ferryCli(['predict', 'bc', '--input', file('nonnum.csv', rows.map((x) => x.join(',')).join('\n')), '--key', 'id', '--output', out], env);
+      const r = await runCli(['predict', 'bc', '--input', file('nonnum.csv', rows.map((x) => x.join(',')).join('\n')), '--key', 'id', '--output', out], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, new RegExp(`FERRY_E_VALUE_TYPE: Row 3, column "${header[5]}": expected a number \\(float32\\) but got text\\.$`, 'm'));
       assert.doesNotMatch(r.stderr, /abc/, 'the cell value is not echoed');
@@ -112,7 +113,7 @@ describe('bad input', () => {
       rows[7]![9] = '';
       const out = join(tmp.dir, 'good.jsonl');
       const rej = join(tmp.dir, 'rejects.jsonl');
-      const r = await ferryCli(['predict', 'bc', '--input', file('some-bad.csv', rows.map((x) => x.join(',')).join('\n')), '--key', 'id', '--output', out, '--rejects', rej], env);
+      const r = await runCli(['predict', 'bc', '--input', file('some-bad.csv', rows.map((x) => x.join(',')).join('\n')), '--key', 'id', '--output', out, '--rejects', rej], env);
       assert.equal(r.code, 0, r.stderr);
       const good = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number });
       const bad = readFileSync(rej, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { row: number; id: number; code: string; reason: string });
@@ -122,9 +123,9 @@ describe('bad input', () => {
       assert.ok(!good.some((g) => g.id === bad[0]!.id || g.id === bad[1]!.id));
     });
     it('a two-input model without a mapping asks for --input-columns', async () => {
-      const r = await ferryCli(['register', wine.model, '--name', 'wine-nomap', '--json'], env);
+      const r = await runCli(['register', wine.model, '--name', 'wine-nomap', '--json'], env);
       assert.equal(r.code, 0, r.stderr);
-      const p = await ferryCli(['predict', 'wine-nomap', '--input', wine.input, '--key', 'id'], env);
+      const p = await runCli(['predict', 'wine-nomap', '--input', wine.input, '--key', 'id'], env);
       assert.equal(p.code, 4);
       assert.match(p.stderr, /FERRY_E_INPUT_MAPPING_REQUIRED/);
     });
@@ -132,7 +133,7 @@ describe('bad input', () => {
       const rows = readFileSync(wine.input, 'utf8').trim().split('\n').map((l) => l.split(','));
       const b = rows[0]!.indexOf('bucket');
       rows[1]![b] = '2.5';
-      const r = await ferryCli(['predict', 'wine', '--input', file('frac.csv', rows.map((x) => x.join(',')).join('\n')), '--key', 'id'], env);
+      const r = await runCli(['predict', 'wine', '--input', file('frac.csv', rows.map((x) => x.join(',')).join('\n')), '--key', 'id'], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /Row 1, column "bucket": expected an integer \(int64\) but got a fractional number/);
     });
@@ -146,7 +147,7 @@ describe('bad input', () => {
       ['empty.onnx', Buffer.alloc(0), [], 'FERRY_E_ARTIFACT_FORMAT_UNKNOWN'],
     ] as const) {
       it(`${name} → ${code}, registry unchanged`, async () => {
-        const r = await ferryCli(['register', file(name, bytes), '--name', 'bc', ...flags], env);
+        const r = await runCli(['register', file(name, bytes), '--name', 'bc', ...flags], env);
         assert.equal(r.code, 4, r.stderr);
         assert.match(r.stderr, new RegExp(code));
         assert.deepEqual(await versionsOf('bc'), [1]);
@@ -156,12 +157,12 @@ describe('bad input', () => {
 
   describe('stored artifacts', () => {
     const blobOf = async (ref: string) => {
-      const v = JSON.parse((await ferryCli(['versions', ref, '--json'], env)).stdout) as { digest: string }[];
+      const v = JSON.parse((await runCli(['versions', ref, '--json'], env)).stdout) as { digest: string }[];
       const hex = v[0]!.digest.slice(7);
       return join(env.FERRY_HOME, 'artifacts', 'sha256', hex.slice(0, 2), hex);
     };
     it('one flipped byte is refused with an integrity error', async () => {
-      const reg = await ferryCli(['register', fixture('diabetes_regressor').model, '--name', 'tamper'], env);
+      const reg = await runCli(['register', fixture('diabetes_regressor').model, '--name', 'tamper'], env);
       assert.equal(reg.code, 0, reg.stderr);
       const blob = await blobOf('tamper');
       const bytes = readFileSync(blob);
@@ -169,17 +170,17 @@ describe('bad input', () => {
       bytes[at] = bytes[at]! ^ 0x01;
       execFileSync('chmod', ['u+w', blob]);
       writeFileSync(blob, bytes);
-      const r = await ferryCli(['predict', 'tamper', '--input', fixture('diabetes_regressor').input, '--key', 'id'], env);
+      const r = await runCli(['predict', 'tamper', '--input', fixture('diabetes_regressor').input, '--key', 'id'], env);
       assert.equal(r.code, 5);
       assert.match(r.stderr, /FERRY_E_ARTIFACT_INTEGRITY.*tamper:1/);
     });
     it('a truncated artifact is refused too', async () => {
-      const reg = await ferryCli(['register', fixture('digits_cnn').model, '--name', 'trunc'], env);
+      const reg = await runCli(['register', fixture('digits_cnn').model, '--name', 'trunc'], env);
       assert.equal(reg.code, 0, reg.stderr);
       const blob = await blobOf('trunc');
       execFileSync('chmod', ['u+w', blob]);
       writeFileSync(blob, readFileSync(blob).subarray(0, 100));
-      const r = await ferryCli(['predict', 'trunc', '--input', fixture('digits_cnn').input, '--key', 'id'], env);
+      const r = await runCli(['predict', 'trunc', '--input', fixture('digits_cnn').input, '--key', 'id'], env);
       assert.equal(r.code, 5);
       assert.match(r.stderr, /FERRY_E_ARTIFACT_INTEGRITY/);
     });
@@ -202,7 +203,7 @@ describe('bad input', () => {
     it('fails with FERRY_E_STORAGE_FULL and leaves nothing behind', async (t) => {
       if (!mounted) return t.skip('needs root to mount a 4 KiB tmpfs as a full disk');
       const fullEnv = { ...env, FERRY_ARTIFACTS_DIR: mnt };
-      const r = await ferryCli(['register', fixture('digits_cnn').model, '--name', 'full'], fullEnv);
+      const r = await runCli(['register', fixture('digits_cnn').model, '--name', 'full'], fullEnv);
       assert.equal(r.code, 8, r.stderr);
       assert.match(r.stderr, /FERRY_E_STORAGE_FULL/);
       assert.equal(await versionsOf('full'), 3, 'no model was created');

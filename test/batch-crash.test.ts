@@ -10,8 +10,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { runCli } from './helpers/cli.js';
 import { breastCsv, filesIn, readRows, seeded } from './helpers/batch.js';
-import { FERRY_BIN, ferryCli, PG_URL, pgSchema, tempDir } from './helpers/env.js';
+import { FERRY_BIN, PG_URL, pgSchema, tempDir } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';
 
 const ROWS = 12_000;
@@ -81,7 +82,7 @@ describe('batch runs survive SIGKILL and resume exactly once', () => {
         env.FERRY_DATABASE_URL = s.url;
         output = `${PG_URL}?table=${schema}.scores`;
       }
-      const reg = await ferryCli(['register', fixture('breast_mlp').model, '--name', 'bc'], env);
+      const reg = await runCli(['register', fixture('breast_mlp').model, '--name', 'bc'], env);
       assert.equal(reg.code, 0, reg.stderr);
       const rejects = join(tmp.dir, `${c.seed}-rejects.jsonl`);
       const args = ['batch', 'run', 'bc', '-i', input, '-o', output, '-k', 'id', '--rejects', rejects, '--chunk-size', '400', '--run-id', 'crash'];
@@ -91,7 +92,7 @@ describe('batch runs survive SIGKILL and resume exactly once', () => {
         const chunks = 1 + Math.floor(random() * 6);
         const extraMs = Math.floor(random() * 40);
         const ended = await runAndKill(args, env, chunks, extraMs);
-        const runs = JSON.parse((await ferryCli(['batch', 'runs', '--json'], env)).stdout || '[]') as { status: string; chunks: number }[];
+        const runs = JSON.parse((await runCli(['batch', 'runs', '--json'], env)).stdout || '[]') as { status: string; chunks: number }[];
         const status = runs[0]?.status;
         if (ended.killed && status !== undefined && status !== 'succeeded') {
           assert.equal(status, 'interrupted', '`batch runs` tells a killed run from a running one');
@@ -101,7 +102,7 @@ describe('batch runs survive SIGKILL and resume exactly once', () => {
         t.diagnostic(`attempt ${k + 1}: kill ${extraMs} ms after ${chunks} more chunk(s) → ${ended.killed ? 'killed' : `exited ${ended.code}`}, run ${status ?? 'not created yet'} at chunk ${runs[0]?.chunks ?? 0}`);
       }
       t.diagnostic(`${midRun} of ${KILLS} kills landed in the middle of the run`);
-      const resumed = await ferryCli(['batch', 'resume', 'crash', '--json'], env);
+      const resumed = await runCli(['batch', 'resume', 'crash', '--json'], env);
       assert.equal(resumed.code, 0, resumed.stderr);
       const summary = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!) as { rows: number; scored: number; rejected: number };
       assert.deepEqual([summary.rows, summary.scored, summary.rejected], [ROWS, ROWS - BAD.size, BAD.size]);

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseBatchConfig } from '../src/batch/config.js';
 import { parseServeConfig } from '../src/serving/config.js';
+import { runCli } from './helpers/cli.js';
 import { breastCsv, filesIn, readRows } from './helpers/batch.js';
-import { FERRY_BIN, ferryCli, tempDir } from './helpers/env.js';
+import { FERRY_BIN, tempDir } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';
 import { startServe } from './helpers/server.js';
 
@@ -20,7 +21,7 @@ describe('batch jobs and schedules', () => {
   const tmp = tempDir('ferry-jobs-');
   const env = { FERRY_HOME: join(tmp.dir, 'home') };
   const at = (name: string) => join(tmp.dir, name);
-  const runsOf = async (job: string) => JSON.parse((await ferryCli(['batch', 'runs', job, '--json'], env)).stdout) as RunRow[];
+  const runsOf = async (job: string) => JSON.parse((await runCli(['batch', 'runs', job, '--json'], env)).stdout) as RunRow[];
   /** Wait (no time limit but the test's) until `job` has a succeeded run. */
   const waitForRun = async (job: string) => {
     for (;;) {
@@ -31,7 +32,7 @@ describe('batch jobs and schedules', () => {
   };
 
   before(async () => {
-    const r = await ferryCli(['register', fixture('breast_mlp').model, '--name', 'bc', '--alias', 'champion'], env);
+    const r = await runCli(['register', fixture('breast_mlp').model, '--name', 'bc', '--alias', 'champion'], env);
     assert.equal(r.code, 0, r.stderr);
     mkdirSync(at('landing'));
   });
@@ -39,28 +40,28 @@ describe('batch jobs and schedules', () => {
 
   it('a job scores only rows beyond its watermark; files added later are picked up', async () => {
     writeFileSync(at('landing/day1.csv'), breastCsv(120, 0));
-    const create = await ferryCli(['batch', 'job', 'create', 'daily', '-m', 'bc@champion', '-i', at('landing/*.csv'), '-o', `${at('lake')}/`, '-k', 'id', '--watermark', 'id', '--chunk-size', '50'], env);
+    const create = await runCli(['batch', 'job', 'create', 'daily', '-m', 'bc@champion', '-i', at('landing/*.csv'), '-o', `${at('lake')}/`, '-k', 'id', '--watermark', 'id', '--chunk-size', '50'], env);
     assert.equal(create.code, 0, create.stderr);
-    const dup = await ferryCli(['batch', 'job', 'create', 'daily', '-m', 'bc', '-i', 'x.csv', '-o', 'y/'], env);
+    const dup = await runCli(['batch', 'job', 'create', 'daily', '-m', 'bc', '-i', 'x.csv', '-o', 'y/'], env);
     assert.equal(dup.code, 6);
     assert.match(dup.stderr, /FERRY_E_BATCH_JOB_EXISTS/);
 
-    let r = await ferryCli(['batch', 'job', 'run', 'daily', '--json'], env);
+    let r = await runCli(['batch', 'job', 'run', 'daily', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(pick(JSON.parse(r.stdout) as Summary), { rows: 120, scored: 120, skipped: 0 });
     writeFileSync(at('landing/day2.csv'), breastCsv(30, 120));
-    r = await ferryCli(['batch', 'job', 'run', 'daily', '--json'], env);
+    r = await runCli(['batch', 'job', 'run', 'daily', '--json'], env);
     assert.deepEqual(pick(JSON.parse(r.stdout) as Summary), { rows: 30, scored: 30, skipped: 120 });
-    r = await ferryCli(['batch', 'job', 'run', 'daily', '--json'], env);
+    r = await runCli(['batch', 'job', 'run', 'daily', '--json'], env);
     assert.deepEqual(pick(JSON.parse(r.stdout) as Summary), { rows: 0, scored: 0, skipped: 150 });
 
     const ids = (await readRows(filesIn(at('lake')))).map((x) => x.id as number).sort((a, b) => a - b);
     assert.deepEqual(ids, Array.from({ length: 150 }, (_, i) => i), 'each row scored once across the runs');
-    const list = JSON.parse((await ferryCli(['batch', 'job', 'list', '--json'], env)).stdout) as { name: string; highWater: string }[];
+    const list = JSON.parse((await runCli(['batch', 'job', 'list', '--json'], env)).stdout) as { name: string; highWater: string }[];
     assert.equal(list.find((j) => j.name === 'daily')?.highWater, '149');
     const runs = await runsOf('daily');
     assert.deepEqual(runs.map((x) => [x.status, x.rowsIn]), [['succeeded', 0], ['succeeded', 30], ['succeeded', 120]]);
-    const table = await ferryCli(['batch', 'runs', 'daily'], env);
+    const table = await runCli(['batch', 'runs', 'daily'], env);
     assert.match(table.stdout, /^RUN\s+JOB\s+MODEL\s+STATUS\s+PROGRESS/);
   });
 
@@ -77,10 +78,10 @@ describe('batch jobs and schedules', () => {
       '      chunk_size: 40',
     ].join('\n');
     writeFileSync(at('ferry.yaml'), yaml);
-    const r = await ferryCli(['batch', 'job', 'run', 'from-config', '--config', at('ferry.yaml'), '--json'], env);
+    const r = await runCli(['batch', 'job', 'run', 'from-config', '--config', at('ferry.yaml'), '--json'], env);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { rows: number }).rows, 120);
-    const jobs = JSON.parse((await ferryCli(['batch', 'job', 'list', '--json'], env)).stdout) as { name: string; origin: string }[];
+    const jobs = JSON.parse((await runCli(['batch', 'job', 'list', '--json'], env)).stdout) as { name: string; origin: string }[];
     assert.equal(jobs.find((j) => j.name === 'from-config')?.origin, 'config');
     assert.throws(() => parseBatchConfig({ batch: { jobs: [{ name: 'x', model: 'bc', input: 'a', output: 'b', cron: 'every day' }] } }, 'ferry.yaml'), /FERRY_E_BATCH_CRON_INVALID|Invalid cron/);
     assert.throws(() => parseBatchConfig({ batch: { jobs: [{ name: 'x', model: 'bc', input: 'a', output: 'b', colour: 'red' }] } }, 'ferry.yaml'), /unknown key\(s\) colour/);
@@ -88,12 +89,12 @@ describe('batch jobs and schedules', () => {
   });
 
   it('schedules: invalid cron refused; `ferry scheduler` runs a scheduled job, and stops on SIGTERM', async () => {
-    const bad = await ferryCli(['batch', 'job', 'schedule', 'daily', '--cron', 'whenever'], env);
+    const bad = await runCli(['batch', 'job', 'schedule', 'daily', '--cron', 'whenever'], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /FERRY_E_BATCH_CRON_INVALID/);
-    assert.equal((await ferryCli(['batch', 'job', 'schedule', 'nope', '--cron', '* * * * *'], env)).code, 3);
+    assert.equal((await runCli(['batch', 'job', 'schedule', 'nope', '--cron', '* * * * *'], env)).code, 3);
     writeFileSync(at('landing/day3.csv'), breastCsv(10, 150));
-    const set = await ferryCli(['batch', 'job', 'schedule', 'daily', '--cron', '* * * * * *'], env);
+    const set = await runCli(['batch', 'job', 'schedule', 'daily', '--cron', '* * * * * *'], env);
     assert.equal(set.code, 0, set.stderr);
     const before = (await runsOf('daily')).length;
     const scheduler = spawn(process.execPath, [FERRY_BIN, 'scheduler'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
@@ -108,7 +109,7 @@ describe('batch jobs and schedules', () => {
       scheduler.kill('SIGTERM');
     }
     assert.equal(await exited, 0);
-    const off = await ferryCli(['batch', 'job', 'schedule', 'daily', '--off', '--json'], env);
+    const off = await runCli(['batch', 'job', 'schedule', 'daily', '--off', '--json'], env);
     assert.equal((JSON.parse(off.stdout) as { cron: string | null }).cron, null);
     const ids = (await readRows(filesIn(at('lake')))).map((x) => x.id as number);
     assert.equal(new Set(ids).size, ids.length, 'ticks never scored a row twice');

@@ -14,6 +14,7 @@ import type { RunSpec } from '../src/batch/types.js';
 import { openPostgresStore } from '../src/registry/postgres-store.js';
 import { openSqliteStore } from '../src/registry/sqlite-store.js';
 import type { KyselyRegistryStore } from '../src/registry/kysely-store.js';
+import { runCli } from './helpers/cli.js';
 import { breastCsv } from './helpers/batch.js';
 import { FERRY_BIN, ferryCli, pgSchema, tempDir } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';
@@ -119,7 +120,7 @@ for (const d of dialects) {
       cleanups.push(cleanup);
       const input = join(env.FERRY_HOME!, '..', 'in.csv');
       writeFileSync(input, breastCsv(4000));
-      assert.equal((await ferryCli(['register', fixture('breast_mlp').model, '--name', 'bc'], env)).code, 0);
+      assert.equal((await runCli(['register', fixture('breast_mlp').model, '--name', 'bc'], env)).code, 0);
       const args = ['batch', 'run', 'bc', '-i', input, '-o', join(env.FERRY_HOME!, '..', 'out.jsonl'), '-k', 'id', '--chunk-size', '200', '--run-id', 'once'];
       const first = startUntilFirstChunk(args, env);
       await first.started;
@@ -128,7 +129,7 @@ for (const d of dialects) {
         const second = await ferryCli(args, env);
         assert.equal(second.code, 6, second.stderr);
         assert.match(second.stderr, /FERRY_E_BATCH_LOCKED: Batch run "once" is already running \(held by [^/]+\/\d+\//);
-        const [running] = JSON.parse((await ferryCli(['batch', 'runs', '--json'], env)).stdout) as { id: string; status: string; total: number; rowsIn: number; progress: string }[];
+        const [running] = JSON.parse((await runCli(['batch', 'runs', '--json'], env)).stdout) as { id: string; status: string; total: number; rowsIn: number; progress: string }[];
         assert.deepEqual([running!.id, running!.status, running!.total], ['once', 'running', 4000], '`batch runs` shows the running run');
         assert.ok(running!.rowsIn >= 200 && running!.rowsIn < 4000);
         assert.match(running!.progress, /^\d+% \d+\/4000/);
@@ -137,7 +138,7 @@ for (const d of dialects) {
       }
       assert.equal(await first.exited, 0);
 
-      assert.equal((await ferryCli(['batch', 'job', 'create', 'j', '-m', 'bc', '-i', input, '-o', join(env.FERRY_HOME!, '..', 'job-out/'), '-k', 'id', '--chunk-size', '200'], env)).code, 0);
+      assert.equal((await runCli(['batch', 'job', 'create', 'j', '-m', 'bc', '-i', input, '-o', join(env.FERRY_HOME!, '..', 'job-out/'), '-k', 'id', '--chunk-size', '200'], env)).code, 0);
       const job = startUntilFirstChunk(['batch', 'job', 'run', 'j'], env);
       await job.started;
       job.child.kill('SIGSTOP');
@@ -149,7 +150,7 @@ for (const d of dialects) {
         job.child.kill('SIGCONT');
       }
       assert.equal(await job.exited, 0);
-      const runs = JSON.parse((await ferryCli(['batch', 'runs', 'j', '--json'], env)).stdout) as { status: string; rowsIn: number }[];
+      const runs = JSON.parse((await runCli(['batch', 'runs', 'j', '--json'], env)).stdout) as { status: string; rowsIn: number }[];
       assert.deepEqual(runs.map((r) => [r.status, r.rowsIn]), [['succeeded', 4000]], 'the refused attempt left no run behind');
     });
   });

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { runCli } from './helpers/cli.js';
 import { breastCsv, readRows, strip } from './helpers/batch.js';
 import { ferryCli, PG_URL, pgSchema, tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixture } from './helpers/fixtures.js';
@@ -40,7 +41,7 @@ describe('batch with PostgreSQL sources and sinks', () => {
       });
       await client.query(`insert into "${schema}".src values ${values.join(', ')}`);
     }
-    const reg = await ferryCli(['register', bc.model, '--name', 'bc'], env);
+    const reg = await runCli(['register', bc.model, '--name', 'bc'], env);
     assert.equal(reg.code, 0, reg.stderr);
   });
   after(async () => {
@@ -52,7 +53,7 @@ describe('batch with PostgreSQL sources and sinks', () => {
   const scores = async (name: string, runId: string) => (await client.query<Record<string, unknown>>(`select * from "${schema}".${name} where run_id = $1 order by id`, [runId])).rows;
 
   it('table → table: every row once, reference predictions, unique (run_id, key)', async () => {
-    const r = await ferryCli(['batch', 'run', 'bc', '-i', table('src'), '-o', table('scores'), '-k', 'id', '--passthrough', 'updated_at', '--chunk-size', '700', '--run-id', 'full'], env);
+    const r = await runCli(['batch', 'run', 'bc', '-i', table('src'), '-o', table('scores'), '-k', 'id', '--passthrough', 'updated_at', '--chunk-size', '700', '--run-id', 'full'], env);
     assert.equal(r.code, 0, r.stderr);
     const rows = await scores('scores', 'full');
     assert.equal(rows.length, ROWS);
@@ -64,12 +65,12 @@ describe('batch with PostgreSQL sources and sinks', () => {
 
   it('a query as the source, written to a file, equals the same rows from a CSV file', async () => {
     const out = join(tmp.dir, 'query.jsonl');
-    const r = await ferryCli(['batch', 'run', 'bc', '-i', PG_URL, '--query', `select id, ${features.join(', ')} from "${schema}".src where id < 120`, '-o', out, '-k', 'id', '--chunk-size', '50'], env);
+    const r = await runCli(['batch', 'run', 'bc', '-i', PG_URL, '--query', `select id, ${features.join(', ')} from "${schema}".src where id < 120`, '-o', out, '-k', 'id', '--chunk-size', '50'], env);
     assert.equal(r.code, 0, r.stderr);
     const csv = join(tmp.dir, 'same.csv');
     await import('node:fs').then((fs) => fs.writeFileSync(csv, breastCsv(120)));
     const fromCsv = join(tmp.dir, 'from-csv.jsonl');
-    assert.equal((await ferryCli(['batch', 'run', 'bc', '-i', csv, '-o', fromCsv, '-k', 'id'], env)).code, 0);
+    assert.equal((await runCli(['batch', 'run', 'bc', '-i', csv, '-o', fromCsv, '-k', 'id'], env)).code, 0);
     assert.deepEqual((await readRows([out])).map(strip), (await readRows([fromCsv])).map(strip));
   });
 
@@ -82,27 +83,27 @@ describe('batch with PostgreSQL sources and sinks', () => {
     const union = (await scores('scores', 'sharded')).map((x) => [Number(x.id), x.label, x.probabilities]);
     const single = (await scores('scores', 'full')).map((x) => [Number(x.id), x.label, x.probabilities]);
     assert.deepEqual(union, single);
-    const runs = JSON.parse((await ferryCli(['batch', 'runs', '--json'], env)).stdout) as { id: string; shard: unknown }[];
+    const runs = JSON.parse((await runCli(['batch', 'runs', '--json'], env)).stdout) as { id: string; shard: unknown }[];
     assert.deepEqual(runs.filter((x) => x.id.startsWith('sharded')).map((x) => x.id).sort(), ['sharded.shard-0-of-3', 'sharded.shard-1-of-3', 'sharded.shard-2-of-3']);
   });
 
   it('an incremental job on a timestamp watermark scores only new rows each run', async () => {
-    const create = await ferryCli(['batch', 'job', 'create', 'hourly', '-m', 'bc', '-i', table('src'), '-o', table('job_scores'), '-k', 'id', '--passthrough', 'updated_at', '--watermark', 'updated_at', '--chunk-size', '1000'], env);
+    const create = await runCli(['batch', 'job', 'create', 'hourly', '-m', 'bc', '-i', table('src'), '-o', table('job_scores'), '-k', 'id', '--passthrough', 'updated_at', '--watermark', 'updated_at', '--chunk-size', '1000'], env);
     assert.equal(create.code, 0, create.stderr);
-    const first = await ferryCli(['batch', 'job', 'run', 'hourly', '--json'], env);
+    const first = await runCli(['batch', 'job', 'run', 'hourly', '--json'], env);
     assert.equal(first.code, 0, first.stderr);
     assert.equal((JSON.parse(first.stdout) as { rows: number }).rows, ROWS);
     await client.query(`insert into "${schema}".src select id + ${ROWS}, ${features.join(', ')}, updated_at + interval '1 year' from "${schema}".src where id < 25`);
-    const second = await ferryCli(['batch', 'job', 'run', 'hourly', '--json'], env);
+    const second = await runCli(['batch', 'job', 'run', 'hourly', '--json'], env);
     assert.equal(second.code, 0, second.stderr);
     assert.equal((JSON.parse(second.stdout) as { rows: number }).rows, 25);
-    const third = await ferryCli(['batch', 'job', 'run', 'hourly', '--json'], env);
+    const third = await runCli(['batch', 'job', 'run', 'hourly', '--json'], env);
     assert.equal((JSON.parse(third.stdout) as { rows: number }).rows, 0);
     const all = await client.query<{ n: string; distinct_ids: string }>(`select count(*) as n, count(distinct id) as distinct_ids from "${schema}".job_scores`);
     assert.deepEqual([Number(all.rows[0]!.n), Number(all.rows[0]!.distinct_ids)], [ROWS + 25, ROWS + 25]);
-    const jobs = JSON.parse((await ferryCli(['batch', 'job', 'list', '--json'], env)).stdout) as { name: string; highWater: string }[];
+    const jobs = JSON.parse((await runCli(['batch', 'job', 'list', '--json'], env)).stdout) as { name: string; highWater: string }[];
     assert.match(JSON.parse(jobs[0]!.highWater) as string, /^2027-01-01/);
-    const history = JSON.parse((await ferryCli(['batch', 'runs', 'hourly', '--json'], env)).stdout) as { status: string; rowsIn: number }[];
+    const history = JSON.parse((await runCli(['batch', 'runs', 'hourly', '--json'], env)).stdout) as { status: string; rowsIn: number }[];
     assert.deepEqual(history.map((h) => [h.status, h.rowsIn]), [['succeeded', 0], ['succeeded', 25], ['succeeded', ROWS]]);
   });
 });

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from './helpers/cli.js';
 import { breastCsv, csvToParquet, filesIn, readRows, strip } from './helpers/batch.js';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixture, inputColumnFlags } from './helpers/fixtures.js';
 import { postJson, startServe } from './helpers/server.js';
 
@@ -18,15 +19,15 @@ describe('ferry batch run', () => {
   const tmp = tempDir('ferry-batch-');
   const env = { FERRY_HOME: join(tmp.dir, 'home') };
   const at = (name: string) => join(tmp.dir, name);
-  const run = (args: string[]) => ferryCli(['batch', 'run', ...args], env);
+  const run = (args: string[]) => runCli(['batch', 'run', ...args], env);
   const bc = fixture('breast_mlp');
 
   before(async () => {
     for (const f of [bc, fixture('iris_string'), fixture('wine_two_inputs')]) {
-      const r = await ferryCli(['register', f.model, '--name', f.name, ...inputColumnFlags(f)], env);
+      const r = await runCli(['register', f.model, '--name', f.name, ...inputColumnFlags(f)], env);
       assert.equal(r.code, 0, r.stderr);
     }
-    const r = await ferryCli(['register', join(XGB, 'model.json'), '--name', 'xgb'], env);
+    const r = await runCli(['register', join(XGB, 'model.json'), '--name', 'xgb'], env);
     assert.equal(r.code, 0, r.stderr);
   });
   after(() => tmp.cleanup());
@@ -67,7 +68,7 @@ describe('ferry batch run', () => {
         const r = await run([c.model, '-i', c.input, '-o', out, '-k', 'id', '--chunk-size', '9']);
         assert.equal(r.code, 0, r.stderr);
         const batch = (await readRows([out])).map(strip);
-        const predicted = await ferryCli(['predict', c.model, '-i', c.input, '-k', 'id', '--json'], env);
+        const predicted = await runCli(['predict', c.model, '-i', c.input, '-k', 'id', '--json'], env);
         assert.equal(predicted.code, 0, predicted.stderr);
         const oneOff = predicted.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
         assert.deepEqual(batch, oneOff);
@@ -149,7 +150,7 @@ describe('ferry batch run', () => {
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /FERRY_E_BATCH_REJECT_RATE.*2 of 40 row\(s\) \(5\.00%\)/);
     assert.equal(existsSync(at('strict.parquet')), false);
-    const runs = JSON.parse((await ferryCli(['batch', 'runs', '--json'], env)).stdout) as { status: string; error: { code: string } | null }[];
+    const runs = JSON.parse((await runCli(['batch', 'runs', '--json'], env)).stdout) as { status: string; error: { code: string } | null }[];
     assert.equal(runs[0]!.status, 'failed');
     assert.equal(runs[0]!.error?.code, 'FERRY_E_BATCH_REJECT_RATE');
 
@@ -168,7 +169,7 @@ describe('ferry batch run', () => {
     const other = await run([...args.slice(0, -2), '--run-id', 'again', '--chunk-size', '5']);
     assert.equal(other.code, 6);
     assert.match(other.stderr, /FERRY_E_BATCH_RUN_CONFLICT.*chunkSize/);
-    const resume = await ferryCli(['batch', 'resume', 'nope'], env);
+    const resume = await runCli(['batch', 'resume', 'nope'], env);
     assert.equal(resume.code, 3);
   });
 
@@ -183,7 +184,7 @@ describe('ferry batch run', () => {
     assert.equal(progress.at(-1)!.rows, 3000);
     const summary = JSON.parse(r.stdout) as { event: string; rows: number; scored: number; rejected: number; chunks: number };
     assert.deepEqual([summary.event, summary.rows, summary.scored, summary.rejected, summary.chunks], ['summary', 3000, 3000, 0, 6]);
-    const table = await ferryCli(['batch', 'runs'], env);
+    const table = await runCli(['batch', 'runs'], env);
     assert.match(table.stdout, /^progress\s+breast_mlp:1\s+succeeded\s+done\s+3000\s+3000\s+0/m);
   });
 });

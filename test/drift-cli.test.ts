@@ -1,7 +1,7 @@
 /**
  * `ferry monitor drift` over the prediction log and over a file, the REST endpoint with its
  * Prometheus gauges, and alert rules evaluated inside `ferry serve` — on SQLite and
- * PostgreSQL, through real processes and real HTTP.
+ * PostgreSQL, the CLI in process, `ferry serve` as a real process, real HTTP.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { openFerry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { insertPredictions } from '../src/monitoring/prediction-log.js';
-import { ferryCli } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
 import { fixture, table } from './helpers/fixtures.js';
 import { postJson, startServe } from './helpers/server.js';
 import { storeEnvs } from './helpers/stores.js';
@@ -20,7 +20,7 @@ const breast = fixture('breast_mlp');
 const envs = await storeEnvs();
 for (const store of envs) {
   describe(`monitor drift (${store.name})`, () => {
-    const cli = (args: string[]) => ferryCli(args, store.env);
+    const cli = (args: string[]) => runCli(args, store.env);
     before(async () => {
       for (const args of [
         ['register', breast.model, '-n', 'breast', '--reference', breast.input, '--reference-ignore', 'id'],

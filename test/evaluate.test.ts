@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/core/config.js';
 import { openFerry } from '../src/app.js';
-import { ferryCli, ROOT } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';
 import { storeEnvs } from './helpers/stores.js';
 
@@ -23,7 +24,7 @@ const envs = await storeEnvs();
 for (const store of envs) {
   describe(`evaluate, compare, best (${store.name})`, () => {
     const env = store.env;
-    const cli = (args: string[]) => ferryCli(args, env);
+    const cli = (args: string[]) => runCli(args, env);
     before(async () => {
       for (const args of [
         ['register', breast.model, '-n', 'breast', '--metric', 'auc=0.95', '--metric', 'rmse=0.3'],

@@ -10,7 +10,8 @@ import { isFerryError } from '../src/core/errors.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import type { RuntimeFactory } from '../src/runtimes/model-runtime.js';
 import { isPickle, refusalFor } from '../src/runtimes/unsafe-formats.js';
-import { ferryCli, FERRY_BIN, FIXTURES, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { FIXTURES, ROOT, tempDir } from './helpers/env.js';
 
 const UNSAFE = join(ROOT, 'fixtures/unsafe');
 const unsafeFiles = readdirSync(UNSAFE).filter((n) => n !== 'README.md').sort();
@@ -117,16 +118,15 @@ describe('ferry register: detection and refusal end to end', () => {
   const tmp = tempDir();
   const env = { FERRY_HOME: join(tmp.dir, 'home') };
   after(() => tmp.cleanup());
-  const built = !existsSync(FERRY_BIN) && 'bin/ferry.js not built';
 
-  it('registers a LightGBM text model without --format', { skip: built }, async () => {
-    const reg = await ferryCli(['register', join(ROOT, 'fixtures/lightgbm/multiclass/model.txt'), '--name', 'lgb'], env);
+  it('registers a LightGBM text model without --format', async () => {
+    const reg = await runCli(['register', join(ROOT, 'fixtures/lightgbm/multiclass/model.txt'), '--name', 'lgb'], env);
     assert.equal(reg.code, 0, reg.stderr);
     assert.match(reg.stdout, /lightgbm/);
   });
 
-  it('registers a joblib file as Ferry\'s model document, with the pickle\'s sha256 in the lineage', { skip: built }, async () => {
-    const reg = await ferryCli(['register', join(UNSAFE, 'sklearn.joblib.zlib'), '--name', 'pkl', '--json'], env);
+  it('registers a joblib file as Ferry\'s model document, with the pickle\'s sha256 in the lineage', async () => {
+    const reg = await runCli(['register', join(UNSAFE, 'sklearn.joblib.zlib'), '--name', 'pkl', '--json'], env);
     assert.equal(reg.code, 0, reg.stderr);
     const version = JSON.parse(reg.stdout) as { format: string; lineage: { source?: { sha256?: string; container?: string; compression?: string } } };
     assert.equal(version.format, 'sklearn');
@@ -135,8 +135,8 @@ describe('ferry register: detection and refusal end to end', () => {
     assert.match(version.lineage.source?.sha256 ?? '', /^[0-9a-f]{64}$/);
   });
 
-  it('refuses a PyTorch checkpoint with the explanation', { skip: built }, async () => {
-    const reg = await ferryCli(['register', join(UNSAFE, 'checkpoint.pt'), '--name', 'pt'], env);
+  it('refuses a PyTorch checkpoint with the explanation', async () => {
+    const reg = await runCli(['register', join(UNSAFE, 'checkpoint.pt'), '--name', 'pt'], env);
     assert.notEqual(reg.code, 0);
     assert.match(reg.stderr, /FERRY_E_ARTIFACT_FORMAT_UNSUPPORTED|arbitrary code/);
     assert.match(reg.stderr, /torch\.onnx\.export/);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';
 
 describe('ferry gc', () => {
@@ -12,7 +13,7 @@ describe('ferry gc', () => {
   after(() => tmp.cleanup());
 
   it('removes orphans and stale partial writes, keeps referenced and recent blobs', async () => {
-    assert.equal((await ferryCli(['register', fixture('breast_mlp').model, '--name', 'bc'], env)).code, 0);
+    assert.equal((await runCli(['register', fixture('breast_mlp').model, '--name', 'bc'], env)).code, 0);
     const store = join(env.FERRY_HOME, 'artifacts');
     // An orphan as a crash between blob write and commit would leave it (old), one just written, a stale .part.
     const old = new Date(Date.now() - 3_600_000);
@@ -27,18 +28,18 @@ describe('ferry gc', () => {
     writeFileSync(join(store, 'tmp', 'dead.part'), 'x');
     utimesSync(join(store, 'tmp', 'dead.part'), old, old);
 
-    const dry = await ferryCli(['gc', '--dry-run', '--json'], env);
+    const dry = await runCli(['gc', '--dry-run', '--json'], env);
     assert.equal(dry.code, 0, dry.stderr);
     assert.deepEqual((JSON.parse(dry.stdout) as { orphans: string[] }).orphans, [`sha256:${orphan}`]);
     assert.equal(readdirSync(join(store, 'sha256', 'ab')).length, 1, 'a dry run removes nothing');
 
-    const run = await ferryCli(['gc', '--json'], env);
+    const run = await runCli(['gc', '--json'], env);
     assert.deepEqual(JSON.parse(run.stdout), { orphans: [`sha256:${orphan}`], incomplete: 1, dryRun: false });
     assert.deepEqual(readdirSync(join(store, 'sha256', 'ab')), []);
     assert.deepEqual(readdirSync(join(store, 'sha256', 'cd')), [fresh], 'too recent to be an orphan for sure');
     assert.deepEqual(readdirSync(join(store, 'tmp')), []);
-    const predict = await ferryCli(['predict', 'bc', '--input', fixture('breast_mlp').input, '--key', 'id', '--json'], env);
+    const predict = await runCli(['predict', 'bc', '--input', fixture('breast_mlp').input, '--key', 'id', '--json'], env);
     assert.equal(predict.code, 0, 'the referenced artifact is untouched');
-    assert.equal((await ferryCli(['gc', '--min-age', 'soon'], env)).code, 2);
+    assert.equal((await runCli(['gc', '--min-age', 'soon'], env)).code, 2);
   });
 });

@@ -12,7 +12,8 @@ import type { Tensor } from '../src/core/tensor.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import { compileLightgbm } from '../src/runtimes/lightgbm/lightgbm-model.js';
 import { lightgbmRuntime } from '../src/runtimes/lightgbm/lightgbm-runtime.js';
-import { ferryCli, FERRY_BIN, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/env.js';
 
 const DIR = join(ROOT, 'fixtures/lightgbm');
 /** The reference evaluator does the same double arithmetic in the same order: the answers are identical. */
@@ -199,12 +200,12 @@ describe('ferry register + predict a LightGBM model', () => {
   const env = { FERRY_HOME: join(tmp.dir, 'home') };
   after(() => tmp.cleanup());
 
-  it('binary_missing (format detected, empty CSV cells = missing) matches the reference', { skip: !existsSync(FERRY_BIN) && 'bin/ferry.js not built' }, async () => {
+  it('binary_missing (format detected, empty CSV cells = missing) matches the reference', async () => {
     const f = load('binary_missing');
-    const reg = await ferryCli(['register', join(f.dir, 'model.txt'), '--name', 'lgb'], env);
+    const reg = await runCli(['register', join(f.dir, 'model.txt'), '--name', 'lgb'], env);
     assert.equal(reg.code, 0, reg.stderr);
     const out = join(tmp.dir, 'out.jsonl');
-    const pred = await ferryCli(['predict', 'lgb', '--input', join(f.dir, 'input.csv'), '--key', 'id', '--output', out], env);
+    const pred = await runCli(['predict', 'lgb', '--input', join(f.dir, 'input.csv'), '--key', 'id', '--output', out], env);
     assert.equal(pred.code, 0, pred.stderr);
     const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number; probabilities: number[]; label: number });
     assert.equal(rows.length, f.rows);

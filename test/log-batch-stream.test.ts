@@ -14,9 +14,10 @@ import { after, before, describe, it } from 'node:test';
 import { openFerry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log.js';
+import { runCli } from './helpers/cli.js';
 import { readRows } from './helpers/batch.js';
 import { redisBroker, startConsumer, uniqueName } from './helpers/brokers.js';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixture, records } from './helpers/fixtures.js';
 import { storeEnvs } from './helpers/stores.js';
 
@@ -51,7 +52,7 @@ function assertLogMatches(log: readonly LoggedPrediction[], rows: readonly Recor
 const stores = await storeEnvs();
 for (const store of stores) {
   describe(`batch run --log-predictions (${store.name})`, () => {
-    const cli = (args: string[]) => ferryCli(args, store.env);
+    const cli = (args: string[]) => runCli(args, store.env);
     const at = (name: string) => join(store.dir, name);
     before(async () => {
       const r = await cli(['register', bc.model, '-n', 'bmlp', '--reference', bc.input, '--reference-ignore', 'id']);
@@ -133,7 +134,7 @@ describe('stream run --log-predictions (Redis Streams, SQLite)', () => {
   });
 
   it('logs each published prediction once with source stream; outputs carry their prediction ids; dead letters are not logged', async () => {
-    const reg = await ferryCli(['register', bc.model, '-n', 'smlp'], env);
+    const reg = await runCli(['register', bc.model, '-n', 'smlp'], env);
     assert.equal(reg.code, 0, reg.stderr);
     const rows = records(bc);
     const out = await broker.collect(n.output);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ferryCli, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/env.js';
 
 const CASES = join(ROOT, 'fixtures/pmml/cases');
 const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -18,7 +19,7 @@ describe('PMML through ferry register + predict', () => {
   after(() => tmp.cleanup());
 
   it('register detects PMML; predict writes field names and nulls (CSV with empty cells → JSONL)', async () => {
-    const reg = await ferryCli(['register', join(CASES, 'hand-missing/model.pmml'), '--name', 'chain', '--json'], env);
+    const reg = await runCli(['register', join(CASES, 'hand-missing/model.pmml'), '--name', 'chain', '--json'], env);
     assert.equal(reg.code, 0, reg.stderr);
     const version = JSON.parse(reg.stdout) as { format: string; signature: { inputs: { name: string; dtype: string }[]; outputs: { name: string }[] } };
     assert.equal(version.format, 'pmml');
@@ -27,7 +28,7 @@ describe('PMML through ferry register + predict', () => {
     const input = join(tmp.dir, 'in.csv');
     writeFileSync(input, 'id,a,b\n1,1,u\n2,,v\n3,0.5,\n4,,\n');
     const out = join(tmp.dir, 'out.jsonl');
-    const pred = await ferryCli(['predict', 'chain', '--input', input, '--key', 'id', '--output', out], env);
+    const pred = await runCli(['predict', 'chain', '--input', input, '--key', 'id', '--output', out], env);
     assert.equal(pred.code, 0, pred.stderr);
     const rows = readJsonl(out);
     assert.deepEqual(rows, [
@@ -39,14 +40,14 @@ describe('PMML through ferry register + predict', () => {
   });
 
   it('JSONL input: the sklearn logistic regression gives sklearn\'s classes and probabilities', async () => {
-    const reg = await ferryCli(['register', join(CASES, 'sklearn-logistic/model.pmml'), '--name', 'iris', '--json'], env);
+    const reg = await runCli(['register', join(CASES, 'sklearn-logistic/model.pmml'), '--name', 'iris', '--json'], env);
     assert.equal(reg.code, 0, reg.stderr);
     const [head, ...lines] = readFileSync(join(CASES, 'sklearn-logistic/input.csv'), 'utf8').trim().split('\n');
     const names = head!.split(',');
     const input = join(tmp.dir, 'iris.jsonl');
     writeFileSync(input, lines.map((l) => JSON.stringify(Object.fromEntries(l.split(',').map((v, i) => [names[i]!, Number(v)])))).join('\n'));
     const out = join(tmp.dir, 'iris-out.jsonl');
-    const pred = await ferryCli(['predict', 'iris', '--input', input, '--output', out], env);
+    const pred = await runCli(['predict', 'iris', '--input', input, '--output', out], env);
     assert.equal(pred.code, 0, pred.stderr);
     const rows = readJsonl(out);
     const [eh, ...expected] = readFileSync(join(CASES, 'sklearn-logistic/expected.csv'), 'utf8').trim().split('\n');
@@ -67,7 +68,7 @@ describe('PMML through ferry register + predict', () => {
   it('refuses an unsupported document at registration, naming the element', async () => {
     const file = join(tmp.dir, 'text.pmml');
     writeFileSync(file, '<?xml version="1.0"?><PMML version="4.4"><Header/><DataDictionary><DataField name="t" optype="categorical" dataType="string"/></DataDictionary><TextModel functionName="classification"><MiningSchema><MiningField name="t"/></MiningSchema></TextModel></PMML>');
-    const reg = await ferryCli(['register', file, '--name', 'text'], env);
+    const reg = await runCli(['register', file, '--name', 'text'], env);
     assert.notEqual(reg.code, 0);
     assert.match(reg.stderr, /FERRY_E_PMML_UNSUPPORTED/);
     assert.match(reg.stderr, /TextModel/);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixtures, inputColumnFlags } from './helpers/fixtures.js';
 
 const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -18,13 +19,13 @@ describe('ferry predict reproduces reference predictions', () => {
 
   for (const f of fixtures()) {
     it(`${f.name}: register + predict (CSV → JSONL) matches ${f.expected.reference}`, async () => {
-      const reg = await ferryCli(['register', f.model, '--name', f.name, ...inputColumnFlags(f), '--json'], env);
+      const reg = await runCli(['register', f.model, '--name', f.name, ...inputColumnFlags(f), '--json'], env);
       assert.equal(reg.code, 0, reg.stderr);
       const version = JSON.parse(reg.stdout) as { version: number; signature: { inputs: { name: string; dtype: string; shape: number[] }[] } };
       assert.deepEqual(version.signature.inputs.map((i) => [i.name, i.dtype, i.shape]), f.meta.inputs.map((i) => [i.name, i.dtype, i.shape]));
 
       const out = join(tmp.dir, `${f.name}.jsonl`);
-      const pred = await ferryCli(['predict', `${f.name}:${version.version}`, '--input', f.input, '--key', 'id', '--output', out], env);
+      const pred = await runCli(['predict', `${f.name}:${version.version}`, '--input', f.input, '--key', 'id', '--output', out], env);
       assert.equal(pred.code, 0, pred.stderr);
       const rows = readJsonl(out);
       assert.deepEqual(rows.map((r) => r.id), rows.map((_, i) => i), 'one row per input row, in input order, with the key (CSV numbers come out as numbers)');
@@ -42,7 +43,7 @@ describe('ferry predict reproduces reference predictions', () => {
     const json = join(tmp.dir, 'in.json');
     writeFileSync(json, JSON.stringify(objects));
     for (const input of [jsonl, json]) {
-      const r = await ferryCli(['predict', 'breast_mlp', '--input', input, '--key', 'id', '--json'], env);
+      const r = await runCli(['predict', 'breast_mlp', '--input', input, '--key', 'id', '--json'], env);
       assert.equal(r.code, 0, r.stderr);
       assertMatchesReference(f, r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
     }
@@ -57,14 +58,14 @@ describe('ferry predict reproduces reference predictions', () => {
     });
     const input = join(tmp.dir, 'tensors.json');
     writeFileSync(input, JSON.stringify({ image: images }));
-    const r = await ferryCli(['predict', 'digits_cnn', '--input', input, '--json'], env);
+    const r = await runCli(['predict', 'digits_cnn', '--input', input, '--json'], env);
     assert.equal(r.code, 0, r.stderr);
     assertMatchesReference(f, r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
   });
 
   it('CSV output expands multi-valued outputs into columns', async () => {
     const out = join(tmp.dir, 'out.csv');
-    const r = await ferryCli(['predict', 'breast_mlp', '--input', fixtures()[0]!.input, '--key', 'id', '--output', out], env);
+    const r = await runCli(['predict', 'breast_mlp', '--input', fixtures()[0]!.input, '--key', 'id', '--output', out], env);
     assert.equal(r.code, 0, r.stderr);
     const [header, first] = readFileSync(out, 'utf8').trim().split('\n');
     assert.equal(header, 'id,label,probabilities_0,probabilities_1');
@@ -73,7 +74,7 @@ describe('ferry predict reproduces reference predictions', () => {
   });
 
   it('--outputs limits the outputs written', async () => {
-    const r = await ferryCli(['predict', 'breast_mlp', '--input', fixtures()[0]!.input, '--key', 'id', '--outputs', 'label', '--json'], env);
+    const r = await runCli(['predict', 'breast_mlp', '--input', fixtures()[0]!.input, '--key', 'id', '--outputs', 'label', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
     const row = JSON.parse(r.stdout.split('\n')[0]!) as Record<string, unknown>;
     assert.deepEqual(Object.keys(row), ['id', 'label']);

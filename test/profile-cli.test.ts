@@ -1,7 +1,7 @@
 /** `ferry profile` and `ferry register --reference` through the real CLI, on SQLite and PostgreSQL. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
 import { fixture } from './helpers/fixtures.js';
 import { storeEnvs } from './helpers/stores.js';
 
@@ -11,7 +11,7 @@ type Summary = { rows: number; source: string; features: Record<string, { kind: 
 const envs = await storeEnvs();
 for (const store of envs) {
   describe(`profile (${store.name})`, () => {
-    const cli = (args: string[]) => ferryCli(args, store.env);
+    const cli = (args: string[]) => runCli(args, store.env);
     before(async () => {
       const r = await cli(['register', breast.model, '-n', 'breast', '--reference', breast.input, '--reference-ignore', 'id']);
       assert.equal(r.code, 0, r.stderr);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli, ROOT } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';
 import { storeEnvs } from './helpers/stores.js';
 
@@ -23,7 +24,7 @@ function shiftedCsv(path: string, factor: number): void {
 const envs = await storeEnvs();
 for (const store of envs) {
   describe(`promote (${store.name})`, () => {
-    const cli = (args: string[]) => ferryCli(args, store.env);
+    const cli = (args: string[]) => runCli(args, store.env);
     const shifted = join(store.dir, 'shifted.csv');
     const aliasOf = async () => {
       const r = await cli(['alias', 'history', 'breast', 'champion', '--json']);

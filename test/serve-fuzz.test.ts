@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/env.js';
 import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { startServe, type ServeProcess } from './helpers/server.js';
 
@@ -119,9 +120,9 @@ describe('malformed requests never produce a 5xx', () => {
   let server: ServeProcess;
 
   before(async () => {
-    assert.equal((await ferryCli(['register', breast.model, '--name', 'bc', '--alias', 'champion'], env)).code, 0);
+    assert.equal((await runCli(['register', breast.model, '--name', 'bc', '--alias', 'champion'], env)).code, 0);
     const cols = Object.entries(iris.meta.input_columns).flatMap(([i, c]) => ['--input-columns', `${i}=${c.join(',')}`]);
-    assert.equal((await ferryCli(['register', iris.model, '--name', 'iris', ...cols], env)).code, 0);
+    assert.equal((await runCli(['register', iris.model, '--name', 'iris', ...cols], env)).code, 0);
     server = await startServe(env, ['--body-limit', String(BODY_LIMIT)]);
   });
   after(async () => {

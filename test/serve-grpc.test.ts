@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { ferryCli, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixture, type Fixture } from './helpers/fixtures.js';
 import { startServe, type ServeProcess } from './helpers/server.js';
 
@@ -173,11 +174,11 @@ describe('Open Inference Protocol v2 (gRPC)', () => {
   before(async () => {
     // bc:1 (@champion) and bc:2 (latest) are the same network; wine and iris have one version each.
     for (const args of [['--name', 'bc', '--alias', 'champion'], ['--name', 'bc']]) {
-      const r = await ferryCli(['register', breast.model, ...args], env);
+      const r = await runCli(['register', breast.model, ...args], env);
       assert.equal(r.code, 0, r.stderr);
     }
     await Promise.all([[wine, 'wine'], [iris, 'iris']].map(async ([f, name]) => {
-      const r = await ferryCli(['register', (f as Fixture).model, '--name', name as string], env);
+      const r = await runCli(['register', (f as Fixture).model, '--name', name as string], env);
       assert.equal(r.code, 0, r.stderr);
     }));
     server = await startServe(env);

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/env.js';
 import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
@@ -18,8 +19,8 @@ describe('isolation between models', () => {
   let server: ServeProcess;
 
   before(async () => {
-    assert.equal((await ferryCli(['register', breast.model, '--name', 'fast'], env)).code, 0);
-    assert.equal((await ferryCli(['register', fixture('digits_cnn').model, '--name', 'slow'], env)).code, 0);
+    assert.equal((await runCli(['register', breast.model, '--name', 'fast'], env)).code, 0);
+    assert.equal((await runCli(['register', fixture('digits_cnn').model, '--name', 'slow'], env)).code, 0);
     // Default settings: each loaded version runs in a worker thread (with --runtime-workers 0 this test fails).
     server = await startServe(env, ['--grpc-port', 'off']);
   });

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { corruptArtifacts, ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { corruptArtifacts, tempDir } from './helpers/env.js';
 import { assertMatchesReference, columnar, fixture, inputColumnFlags, records, table } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
@@ -39,11 +40,11 @@ describe('KServe v1', () => {
 
   before(async () => {
     for (const [f, name] of [[bc, 'bc'], [wine, 'wine'], [diabetes, 'diabetes']] as const) {
-      const r = await ferryCli(['register', f.model, '--name', name, ...inputColumnFlags(f, true)], env);
+      const r = await runCli(['register', f.model, '--name', name, ...inputColumnFlags(f, true)], env);
       assert.equal(r.code, 0, r.stderr);
     }
     const brokenEnv = { FERRY_HOME: join(tmp.dir, 'broken') };
-    assert.equal((await ferryCli(['register', diabetes.model, '--name', 'diabetes'], brokenEnv)).code, 0);
+    assert.equal((await runCli(['register', diabetes.model, '--name', 'diabetes'], brokenEnv)).code, 0);
     corruptArtifacts(brokenEnv.FERRY_HOME);
     [server, broken] = await Promise.all([startServe(env, ['--grpc-port', 'off']), startServe(brokenEnv, ['--grpc-port', 'off'])]);
   });

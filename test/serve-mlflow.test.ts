@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FERRY_VERSION } from '../src/core/version.js';
-import { corruptArtifacts, ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { corruptArtifacts, tempDir } from './helpers/env.js';
 import { assertMatchesReference, columnar, fixture, inputColumnFlags, records, table, type Fixture, type Value } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
@@ -56,15 +57,15 @@ describe('MLflow scoring protocol', () => {
 
   before(async () => {
     for (const [f, name] of [[bc, 'bc'], [wine, 'wine'], [iris, 'iris']] as const) {
-      const r = await ferryCli(['register', f.model, '--name', name, ...inputColumnFlags(f, true)], env);
+      const r = await runCli(['register', f.model, '--name', name, ...inputColumnFlags(f, true)], env);
       assert.equal(r.code, 0, r.stderr);
     }
     // diabetes: no saved mapping — its 10 columns fill the one input in order.
-    assert.equal((await ferryCli(['register', diabetes.model, '--name', 'diabetes'], env)).code, 0);
+    assert.equal((await runCli(['register', diabetes.model, '--name', 'diabetes'], env)).code, 0);
     const config = join(tmp.dir, 'one.yaml');
     writeFileSync(config, 'models:\n  - name: bc\n');
     const brokenEnv = { FERRY_HOME: join(tmp.dir, 'broken') };
-    assert.equal((await ferryCli(['register', diabetes.model, '--name', 'diabetes'], brokenEnv)).code, 0);
+    assert.equal((await runCli(['register', diabetes.model, '--name', 'diabetes'], brokenEnv)).code, 0);
     corruptArtifacts(brokenEnv.FERRY_HOME);
     [server, single, broken] = await Promise.all([
       startServe(env, ['--grpc-port', 'off']),

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixture, type Fixture } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
@@ -51,7 +52,7 @@ describe('Open Inference Protocol v2 (REST)', () => {
   before(async () => {
     const cols = (f: Fixture) => Object.entries(f.meta.input_columns).flatMap(([i, c]) => ['--input-columns', `${i}=${c.join(',')}`]);
     for (const [f, name, extra] of [[breast, 'bc', ['--alias', 'champion']], [wine, 'wine', cols(wine)], [iris, 'iris', cols(iris)]] as const) {
-      const r = await ferryCli(['register', f.model, '--name', name, ...extra], env);
+      const r = await runCli(['register', f.model, '--name', name, ...extra], env);
       assert.equal(r.code, 0, r.stderr);
     }
     server = await startServe(env);

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from './helpers/cli.js';
 import { ferryCli, tempDir } from './helpers/env.js';
 import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
@@ -21,7 +22,7 @@ describe('hot reload', () => {
 
   before(async () => {
     for (const args of [['--alias', 'champion'], [], []]) {
-      const r = await ferryCli(['register', breast.model, '--name', 'bc', ...args], env);
+      const r = await runCli(['register', breast.model, '--name', 'bc', ...args], env);
       assert.equal(r.code, 0, r.stderr);
     }
     // Serve only the champion alias: a newly registered version must not be loaded (as
@@ -52,6 +53,7 @@ describe('hot reload', () => {
     const clients = Array.from({ length: 8 }, () => client());
     const moves = ['2', '3', '1', '2', '3', '2'];
     for (const target of moves) {
+      // Another process moves the alias, as an operator would while the server runs.
       const r = await ferryCli(['alias', 'set', 'bc', 'champion', target], env);
       assert.equal(r.code, 0, r.stderr);
       // Wait until the server answers with the new version (poll interval 100 ms).
@@ -70,7 +72,7 @@ describe('hot reload', () => {
 
   it('a version that fails to load keeps the old one serving', async () => {
     // Version 4 is another artifact; damage its stored blob so its load fails the integrity check.
-    const r = await ferryCli(['register', fixture('diabetes_regressor').model, '--name', 'bc', '--json'], env);
+    const r = await runCli(['register', fixture('diabetes_regressor').model, '--name', 'bc', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
     const v4 = JSON.parse(r.stdout) as { version: number; digest: string };
     const hex = v4.digest.slice(7);

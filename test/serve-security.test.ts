@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import * as protoLoader from '@grpc/proto-loader';
-import { ferryCli, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/env.js';
 import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
@@ -26,9 +27,9 @@ describe('API keys', () => {
   let adminKey: { id: string; key: string };
 
   before(async () => {
-    assert.equal((await ferryCli(['register', breast.model, '--name', 'bc'], env)).code, 0);
+    assert.equal((await runCli(['register', breast.model, '--name', 'bc'], env)).code, 0);
     const create = async (...scopes: string[]) => {
-      const r = await ferryCli(['apikey', 'create', '--name', `t-${scopes.join('-')}`, ...scopes.flatMap((s) => ['--scope', s]), '--json'], env);
+      const r = await runCli(['apikey', 'create', '--name', `t-${scopes.join('-')}`, ...scopes.flatMap((s) => ['--scope', s]), '--json'], env);
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout) as { id: string; key: string };
     };
@@ -42,7 +43,7 @@ describe('API keys', () => {
   });
 
   it('only hashes are stored; list never shows a key', async () => {
-    const list = await ferryCli(['apikey', 'list', '--json'], env);
+    const list = await runCli(['apikey', 'list', '--json'], env);
     assert.ok(!list.stdout.includes(predictKey.key) && !list.stdout.includes('hash'));
     const sqlite = new Database(join(env.FERRY_HOME, 'registry.db'), { readonly: true });
     const db = (sqlite.prepare('select hash from api_keys').all() as { hash: string }[]).map((r) => r.hash);
@@ -67,7 +68,7 @@ describe('API keys', () => {
   });
 
   it('moving an alias through the server needs the admin scope and records who moved it', async () => {
-    assert.equal((await ferryCli(['register', breast.model, '--name', 'bc'], env)).code, 0);
+    assert.equal((await runCli(['register', breast.model, '--name', 'bc'], env)).code, 0);
     const move = (key: string) => fetch(`${server.url}/ferry/v1/models/bc/aliases/champion`, { method: 'PUT', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ version: 2 }) });
     assert.equal((await move(predictKey.key)).status, 403);
     const res = await move(adminKey.key);
@@ -77,7 +78,7 @@ describe('API keys', () => {
     assert.equal(event.actor, `apikey:${adminKey.id} (t-admin)`);
     const answered = await postJson(`${server.url}/v2/models/bc/versions/champion/infer`, body, { authorization: `Bearer ${predictKey.key}` });
     assert.equal(answered.headers.get('x-ferry-model-version'), '2', 'this server reloaded at once');
-    const history = await ferryCli(['alias', 'history', 'bc', 'champion', '--json'], env);
+    const history = await runCli(['alias', 'history', 'bc', 'champion', '--json'], env);
     assert.equal((JSON.parse(history.stdout) as { actor: string }[])[0]!.actor, event.actor);
   });
 
@@ -100,7 +101,7 @@ describe('API keys', () => {
   });
 
   it('a revoked key stops working without a restart', async () => {
-    assert.equal((await ferryCli(['apikey', 'revoke', predictKey.id], env)).code, 0);
+    assert.equal((await runCli(['apikey', 'revoke', predictKey.id], env)).code, 0);
     const deadline = Date.now() + 5000;
     let status = 200;
     while (status === 200 && Date.now() < deadline) {
@@ -119,8 +120,8 @@ describe('TLS, loopback and graceful shutdown', () => {
 
   before(async () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    assert.equal((await ferryCli(['register', breast.model, '--name', 'bc'], env)).code, 0);
-    assert.equal((await ferryCli(['register', fixture('digits_cnn').model, '--name', 'digits'], env)).code, 0);
+    assert.equal((await runCli(['register', breast.model, '--name', 'bc'], env)).code, 0);
+    assert.equal((await runCli(['register', fixture('digits_cnn').model, '--name', 'digits'], env)).code, 0);
   });
   after(() => tmp.cleanup());
 

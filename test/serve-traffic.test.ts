@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/env.js';
 import { fixture, numericRows } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
@@ -23,7 +24,7 @@ describe('traffic policies, batching and cache', () => {
 
   before(async () => {
     const reg = async (...args: string[]) => {
-      const r = await ferryCli(['register', ...args], env);
+      const r = await runCli(['register', ...args], env);
       assert.equal(r.code, 0, r.stderr);
     };
     await reg(breast.model, '--name', 'bc');
@@ -80,7 +81,7 @@ describe('traffic policies, batching and cache', () => {
     const deadline = Date.now() + 10_000;
     let shadow: { summary: { primary: number; shadow: number; n: number; agreement: number; errors: number }[] } | undefined;
     while (Date.now() < deadline) {
-      const r = await ferryCli(['shadow', 'reg', '--json'], env);
+      const r = await runCli(['shadow', 'reg', '--json'], env);
       shadow = JSON.parse(r.stdout) as typeof shadow;
       if ((shadow?.summary[0]?.n ?? 0) >= 10) break;
       await new Promise((res) => setTimeout(res, 100));

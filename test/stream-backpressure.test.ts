@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { runCli } from './helpers/cli.js';
 import { redisBroker, REDIS, startConsumer, uniqueName } from './helpers/brokers.js';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { tempDir } from './helpers/env.js';
 import { fixture, inputColumnFlags, records } from './helpers/fixtures.js';
 
 const f = fixture('breast_mlp');
@@ -33,7 +34,7 @@ async function group(): Promise<{ pending: number; entriesRead: number }> {
 }
 
 test('in-flight work is bounded, and SIGTERM acknowledges exactly what was published', async () => {
-  const reg = await ferryCli(['register', f.model, '--name', 'bmlp', ...inputColumnFlags(f, true)], env);
+  const reg = await runCli(['register', f.model, '--name', 'bmlp', ...inputColumnFlags(f, true)], env);
   assert.equal(reg.code, 0, reg.stderr);
   const total = 3000;
   await broker.publish(names.input, Array.from({ length: total }, (_, i) => JSON.stringify({ id: `b-${i}`, inputs: rows[i % rows.length] })));

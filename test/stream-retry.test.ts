@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { runCli } from './helpers/cli.js';
 import { redisBroker, startConsumer, uniqueName } from './helpers/brokers.js';
-import { corruptArtifacts, ferryCli, tempDir } from './helpers/env.js';
+import { corruptArtifacts, tempDir } from './helpers/env.js';
 import { fixture, inputColumnFlags, records } from './helpers/fixtures.js';
 
 const f = fixture('breast_mlp');
@@ -22,7 +23,7 @@ after(async () => {
 });
 
 test('messages a broken model cannot score are retried, then dead-lettered with the last error', async () => {
-  const reg = await ferryCli(['register', f.model, '--name', 'bmlp', ...inputColumnFlags(f, true)], env);
+  const reg = await runCli(['register', f.model, '--name', 'bmlp', ...inputColumnFlags(f, true)], env);
   assert.equal(reg.code, 0, reg.stderr);
   corruptArtifacts(home.dir);
   const dead = await broker.collect(names.dead);

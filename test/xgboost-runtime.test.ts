@@ -12,7 +12,8 @@ import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import { decodeUbjson } from '../src/runtimes/xgboost/ubjson.js';
 import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
 import { jsonWithNaN, xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
-import { ferryCli, FERRY_BIN, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/env.js';
 
 const DIR = join(ROOT, 'fixtures/xgboost');
 const TOLERANCE = 1e-6;
@@ -213,12 +214,12 @@ describe('ferry register + predict an XGBoost model', () => {
   const env = { FERRY_HOME: join(tmp.dir, 'home') };
   after(() => tmp.cleanup());
 
-  it('breast_nan (JSON, empty CSV cells = missing) matches xgboost', { skip: !existsSync(FERRY_BIN) && 'bin/ferry.js not built' }, async () => {
+  it('breast_nan (JSON, empty CSV cells = missing) matches xgboost', async () => {
     const f = load('breast_nan');
-    const reg = await ferryCli(['register', join(f.dir, 'model.json'), '--name', 'xgb'], env);
+    const reg = await runCli(['register', join(f.dir, 'model.json'), '--name', 'xgb'], env);
     assert.equal(reg.code, 0, reg.stderr);
     const out = join(tmp.dir, 'out.jsonl');
-    const pred = await ferryCli(['predict', 'xgb', '--input', join(f.dir, 'input.csv'), '--key', 'id', '--output', out], env);
+    const pred = await runCli(['predict', 'xgb', '--input', join(f.dir, 'input.csv'), '--key', 'id', '--output', out], env);
     assert.equal(pred.code, 0, pred.stderr);
     const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number; probabilities: number[]; label: number });
     assert.equal(rows.length, f.rows);
