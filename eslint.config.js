@@ -34,7 +34,7 @@ export default tseslint.config(
   layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
   layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
   layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
-  layerRule('registry', ['scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  layerRule('registry', ['runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
   layerRule('scoring', ['data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
   layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
   // explain: explanations read runtimes' model structures; the scoring layer calls them.

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { AREA_MIGRATIONS } from '../src/app.js';
 import { BatchStore, newOwner } from '../src/batch/store.js';
 import type { RunSpec } from '../src/batch/types.js';
 import { openPostgresStore } from '../src/registry/postgres-store.js';
@@ -32,7 +33,7 @@ const dialects: Dialect[] = [
     async open() {
       const tmp = tempDir('ferry-lock-');
       const home = join(tmp.dir, 'home');
-      const store = await openSqliteStore({ path: join(home, 'registry.db'), busyTimeoutMs: 5000 });
+      const store = await openSqliteStore({ path: join(home, 'registry.db'), busyTimeoutMs: 5000, migrations: AREA_MIGRATIONS });
       return { store, env: { FERRY_HOME: home }, cleanup: async () => { await store.close(); tmp.cleanup(); } };
     },
   },
@@ -41,7 +42,7 @@ const dialects: Dialect[] = [
     async open() {
       const tmp = tempDir('ferry-lock-');
       const s = await pgSchema('ferry_lock');
-      const store = await openPostgresStore({ url: s.url, busyTimeoutMs: 5000 });
+      const store = await openPostgresStore({ url: s.url, busyTimeoutMs: 5000, migrations: AREA_MIGRATIONS });
       return { store, env: { FERRY_HOME: join(tmp.dir, 'home'), FERRY_DATABASE_URL: s.url }, cleanup: async () => { await store.close(); await s.cleanup(); tmp.cleanup(); } };
     },
   },

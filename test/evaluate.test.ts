@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/core/config.js';
 import { openFerry } from '../src/app.js';
+import { ShadowResultStore } from '../src/monitoring/shadow-store.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';
@@ -92,7 +93,7 @@ for (const store of envs) {
       const app = await openFerry(loadConfig(env));
       try {
         const at = new Date().toISOString();
-        await app.registry.store.recordShadow([
+        await new ShadowResultStore(app.database).record([
           { model: 'breast', primaryVersion: 1, shadowVersion: 2, requestId: 'r1', primaryOutput: { label: 1, probabilities: [0.1, 0.9] }, shadowOutput: { label: 1, probabilities: [0.1, 0.9] }, error: null, maxAbsDiff: 0, at },
           { model: 'breast', primaryVersion: 1, shadowVersion: 2, requestId: 'r2', primaryOutput: { label: 1, probabilities: [0.4, 0.6] }, shadowOutput: { label: 0, probabilities: [0.6, 0.4] }, error: null, maxAbsDiff: 1, at },
           { model: 'breast', primaryVersion: 1, shadowVersion: 2, requestId: 'r3', primaryOutput: { label: 0, probabilities: [0.9, 0.1] }, shadowOutput: null, error: 'boom', maxAbsDiff: null, at },

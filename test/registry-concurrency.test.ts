@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { openFerry, type Ferry } from '../src/app.js';
+import { migrationNames, openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
-import { migrations } from '../src/registry/migrations.js';
+import { POSTGRES_CAPABILITIES } from '../src/registry/postgres-store.js';
+import { SQLITE_CAPABILITIES } from '../src/registry/sqlite-store.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import { ferryCli, PG_URL, pgSchema, ROOT, tempDir } from './helpers/env.js';
 import type { WorkerReport } from './helpers/registry-worker.js';
@@ -149,7 +150,7 @@ describe('concurrent registration (sqlite)', () => {
       const db = new Database(join(fresh.dir, 'registry.db'), { readonly: true });
       try {
         const applied = (db.prepare('select name from ferry_migrations order by name').all() as { name: string }[]).map((r) => r.name);
-        assert.deepEqual(applied, Object.keys(migrations('sqlite')).sort());
+        assert.deepEqual(applied, migrationNames(SQLITE_CAPABILITIES));
       } finally {
         db.close();
       }
@@ -261,7 +262,7 @@ describe('concurrent registration (postgres)', () => {
       await client.connect();
       try {
         const { rows } = await client.query<{ name: string }>(`select name from "${schema.schema}".ferry_migrations order by name`);
-        assert.deepEqual(rows.map((r) => r.name), Object.keys(migrations('postgres')).sort());
+        assert.deepEqual(rows.map((r) => r.name), migrationNames(POSTGRES_CAPABILITIES));
       } finally {
         await client.end();
       }

@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { openFerry, type Ferry } from '../src/app.js';
+import { migrationNames, openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
-import { migrations } from '../src/registry/migrations.js';
+import { POSTGRES_CAPABILITIES } from '../src/registry/postgres-store.js';
 import { PG_URL, pgSchema, tempDir } from './helpers/env.js';
 import { fixturePath, registrySuite, rejectsWith } from './registry.suite.js';
 
 /** Every migration this Ferry knows, by name. */
-const KNOWN_MIGRATIONS = Object.keys(migrations('postgres')).sort();
+const KNOWN_MIGRATIONS = migrationNames(POSTGRES_CAPABILITIES);
 
 async function openSchema(home: string, url: string): Promise<Ferry> {
   return openFerry(loadConfig({ FERRY_HOME: home, FERRY_DATABASE_URL: url }));

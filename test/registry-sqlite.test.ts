@@ -4,14 +4,14 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { openFerry, type Ferry } from '../src/app.js';
+import { migrationNames, openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
-import { migrations } from '../src/registry/migrations.js';
+import { SQLITE_CAPABILITIES } from '../src/registry/sqlite-store.js';
 import { tempDir } from './helpers/env.js';
 import { fixturePath, registrySuite, rejectsWith } from './registry.suite.js';
 
 /** Every migration this Ferry knows, by name. */
-const KNOWN_MIGRATIONS = Object.keys(migrations('sqlite')).sort();
+const KNOWN_MIGRATIONS = migrationNames(SQLITE_CAPABILITIES);
 
 async function openHome(home: string): Promise<Ferry> {
   return openFerry(loadConfig({ FERRY_HOME: home }));

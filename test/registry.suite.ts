@@ -551,7 +551,7 @@ export function registrySuite(name: string, open: () => Promise<OpenedRegistry>)
             return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
           },
         });
-        return new Registry(store, base.artifacts, new RuntimeCatalog(), {});
+        return new Registry(store, base.artifacts, new RuntimeCatalog().inspector({}));
       }
 
       it('reuses one blob for the same bytes, and tracks which digests are referenced', async () => {

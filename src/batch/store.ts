@@ -170,7 +170,7 @@ export class BatchStore {
     return this.#tx(async (trx) => {
       await trx.insertInto('batch_leases').values({ name, owner: '', expires_at: new Date(0).toISOString() }).onConflict((oc) => oc.column('name').doNothing()).execute();
       let q = trx.selectFrom('batch_leases').selectAll().where('name', '=', name);
-      if (this.#sql.dialect === 'postgres') q = q.forUpdate();
+      if (this.#sql.capabilities.rowLocks) q = q.forUpdate();
       const row = await q.executeTakeFirstOrThrow();
       const now = new Date();
       const free = row.owner === '' || row.owner === owner || row.expires_at < now.toISOString() || deadLocalOwner(row.owner);

@@ -8,11 +8,14 @@ import { compileModel } from '../runtimes/xgboost/xgboost-model.js';
 import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-runtime.js';
 import { encodeModel } from './package/codec.js';
 
+/** A package's model data: bytes shipped as base64, or a document shipped as text. */
+export type PackageData = { readonly encoding: 'base64'; readonly bytes: Uint8Array } | { readonly encoding: 'text'; readonly text: string };
+
 /** Formats a package can evaluate, each with how its data is made from the artifact. */
-export const PACKAGE_FORMATS: Readonly<Record<string, (artifact: Uint8Array) => Uint8Array>> = {
-  xgboost: (artifact) => encodeModel(compileModel(parseXgboost(artifact))),
-  lightgbm: (artifact) => encodeModel(compileLightgbm(new TextDecoder().decode(artifact))),
-  pmml: (artifact) => artifact,
+export const PACKAGE_FORMATS: Readonly<Record<string, (artifact: Uint8Array) => PackageData>> = {
+  xgboost: (artifact) => ({ encoding: 'base64', bytes: encodeModel(compileModel(parseXgboost(artifact))) }),
+  lightgbm: (artifact) => ({ encoding: 'base64', bytes: encodeModel(compileLightgbm(new TextDecoder().decode(artifact))) }),
+  pmml: (artifact) => ({ encoding: 'text', text: new TextDecoder().decode(artifact) }),
 };
 
 /** Why a format cannot go into a JavaScript package, or undefined. */

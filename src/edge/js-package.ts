@@ -32,8 +32,9 @@ export async function packageFiles(model: ExportModel, target: string, extra: re
   const encode = PACKAGE_FORMATS[version.format];
   if (!encode) throw ferry('FERRY_E_INTERNAL', { detail: `no package encoder for format "${version.format}"` });
   const provenance = provenanceOf(model);
-  const meta: EdgeMeta = { provenance, signature: version.signature };
-  const data = Buffer.from(encode(model.artifact)).toString('base64');
+  const packed = encode(model.artifact);
+  const meta: EdgeMeta = { provenance, signature: version.signature, encoding: packed.encoding };
+  const data = packed.encoding === 'text' ? packed.text : Buffer.from(packed.bytes).toString('base64');
   const code = async (module: PackageModule, path: string): Promise<ExportFile> => ({ path, kind: 'js', bytes: text(await bundleModule(module, version.format)) });
   const pkg = {
     name: packageName(version.model),

@@ -6,7 +6,8 @@
  */
 import type { Ferry } from '../app.js';
 import type { Frame } from '../core/frame.js';
-import type { ModelVersion, ShadowResult } from '../registry/types.js';
+import type { ModelVersion } from '../registry/types.js';
+import type { ShadowResult } from './shadow-store.js';
 import type { OutputValue } from '../scoring/outputs.js';
 
 export interface RowDifference {

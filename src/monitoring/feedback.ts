@@ -57,11 +57,8 @@ export async function attachFeedback(db: RegistryDb, items: readonly FeedbackIte
   await guarded(db, () => k.transaction().execute(async (trx) => {
     for (let start = 0; start < entries.length; start += CHUNK) {
       const part = entries.slice(start, start + CHUNK);
-      const values = sql.join(part.map(([id, actual]) => sql`(${id}, ${actual})`));
-      // SQLite names VALUES columns column1, column2 and has no column aliases for them.
-      const query = db.dialect === 'postgres'
-        ? sql<{ id: string }>`update prediction_log set actual = v.actual, actual_at = ${now} from (values ${values}) as v(id, actual) where prediction_log.id = v.id returning prediction_log.id as id`
-        : sql<{ id: string }>`update prediction_log set actual = v.column2, actual_at = ${now} from (values ${values}) as v where prediction_log.id = v.column1 returning prediction_log.id as id`;
+      const values = db.capabilities.valuesTable(part.map(([id, actual]) => sql`(${id}, ${actual})`), 'v', ['id', 'actual']);
+      const query = sql<{ id: string }>`update prediction_log set actual = v.actual, actual_at = ${now} from ${values} where prediction_log.id = v.id returning prediction_log.id as id`;
       const { rows } = await query.execute(trx);
       for (const r of rows) found.add(r.id);
     }

@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { asFerryError } from '../core/errors.js';
 import type { RegistryDb } from '../registry/registry-db.js';
+import { FIELD, NUMS_PER_ROW, ROW, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
 import { insertPredictions, type PredictionRow } from './prediction-log.js';
 
 /** Where encoded prediction rows go. */
@@ -34,75 +34,13 @@ class RowBatch implements LogBatch {
  * database never stalls requests); on PostgreSQL the pool (the database does the work).
  */
 export function openLogSink(db: RegistryDb): LogSink {
-  if (db.sqlite) return new SqliteWorkerSink(db, db.sqlite);
+  if (db.capabilities.file) return new SqliteWorkerSink(db, db.capabilities.file);
   return { batch: () => new RowBatch(db), close: () => Promise.resolve() };
 }
 
-const COLUMNS = 10;
-/** Separators of the batch text sent to the writer thread (JSON and base64 never contain them raw). */
-const FIELD = '\u001f';
-const ROW = '\u001e';
-
-/**
- * The writer thread's code, run with `eval` so that built and source (tsx) runs share it
- * without a loader. It prepares each INSERT once and writes every batch in one IMMEDIATE
- * transaction. `synchronous = NORMAL` (WAL): a power cut may lose the newest batches of the
- * log, never corrupt the registry.
- */
-const WORKER_CODE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.path);
-db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-db.pragma('synchronous = NORMAL');
-db.pragma('cache_size = -16000');
-const CHUNK = 128;
-const head = 'insert into prediction_log (id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence) values ';
-const tuple = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-const many = db.prepare(head + new Array(CHUNK).fill(tuple).join(', '));
-const one = db.prepare(head + tuple);
-const chunk = new Array(CHUNK * ${COLUMNS});
-const row = new Array(${COLUMNS});
-// A batch arrives as one string and one Float64Array, both moved rather than cloned per value:
-// the string holds id, model, source, inputs and outputs of each row (fields separated by US,
-// rows by RS); the array holds version, at, latency, confidence (NaN = none) and the flag, five
-// per row (no number is printed and parsed again). They are cut into the bound parameters of
-// one CHUNK-row INSERT at a time (two reused arrays: no per-row array, no slice).
-let p = 0;
-function fill(out, o, text, nums, r) {
-  let e = text.indexOf('\u001f', p); out[o] = text.slice(p, e); p = e + 1;
-  e = text.indexOf('\u001f', p); out[o + 1] = text.slice(p, e); p = e + 1;
-  e = text.indexOf('\u001f', p); out[o + 4] = text.slice(p, e); p = e + 1;
-  e = text.indexOf('\u001f', p); out[o + 5] = text.slice(p, e); p = e + 1;
-  e = text.indexOf('\u001e', p); if (e < 0) e = text.length; out[o + 6] = text.slice(p, e); p = e + 1;
-  const n = r * 5;
-  const c = nums[n + 3];
-  out[o + 2] = nums[n]; out[o + 3] = nums[n + 1]; out[o + 7] = nums[n + 2]; out[o + 8] = c === c ? c : null; out[o + 9] = nums[n + 4];
-}
-const insert = db.transaction((text, nums, rows) => {
-  p = 0;
-  let i = 0;
-  for (; i + CHUNK <= rows; i += CHUNK) {
-    for (let r = 0; r < CHUNK; r++) fill(chunk, r * ${COLUMNS}, text, nums, i + r);
-    many.run(chunk);
-  }
-  for (; i < rows; i++) {
-    fill(row, 0, text, nums, i);
-    one.run(row);
-  }
-});
-parentPort.on('message', (m) => {
-  if (m.close) { db.close(); process.exit(0); }
-  try {
-    insert.immediate(m.text, new Float64Array(m.nums), m.rows);
-    parentPort.postMessage({ id: m.id, ok: true });
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, ok: false, code: e && e.code, message: String(e && e.message || e) });
-  }
-});
-`;
-
-interface Reply { id: number; ok: boolean; code?: string; message?: string }
+// The writer thread is a sibling module: log-writer-thread.js once built; from the TypeScript
+// sources (tests under tsx) a small bootstrap registers tsx in the thread first.
+const WRITER_THREAD = new URL(import.meta.url.endsWith('.ts') ? './log-writer-thread-dev.mjs' : './log-writer-thread.js', import.meta.url);
 
 class SqliteWorkerSink implements LogSink {
   readonly #db: RegistryDb;
@@ -111,12 +49,12 @@ class SqliteWorkerSink implements LogSink {
   #next = 0;
   #failed: Error | undefined;
 
-  constructor(db: RegistryDb, sqlite: NonNullable<RegistryDb['sqlite']>) {
+  constructor(db: RegistryDb, sqlite: NonNullable<RegistryDb['capabilities']['file']>) {
     this.#db = db;
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.#worker = new Worker(WORKER_CODE, { eval: true, workerData: { driver, path: sqlite.path, busyTimeoutMs: sqlite.busyTimeoutMs } });
+    const data: WriterThreadData = { path: sqlite.path, busyTimeoutMs: sqlite.busyTimeoutMs };
+    this.#worker = new Worker(WRITER_THREAD, { workerData: data });
     this.#worker.unref();
-    this.#worker.on('message', (r: Reply) => {
+    this.#worker.on('message', (r: WriterReply) => {
       const p = this.#pending.get(r.id);
       this.#pending.delete(r.id);
       // Only pending writes keep the process alive; an idle writer thread never does.
@@ -147,7 +85,8 @@ class SqliteWorkerSink implements LogSink {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
       const buffer = nums.buffer as ArrayBuffer;
-      this.#worker.postMessage({ id, text, nums: buffer, rows }, [buffer]);
+      const request: WriterRequest = { id, text, nums: buffer, rows };
+      this.#worker.postMessage(request, [buffer]);
     });
   }
 
@@ -155,22 +94,23 @@ class SqliteWorkerSink implements LogSink {
     if (this.#failed) return;
     const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.ref(); // keep the process alive until the thread has closed its connection
-    this.#worker.postMessage({ close: true });
+    const request: WriterRequest = { close: true };
+    this.#worker.postMessage(request);
     await exited;
   }
 }
 
-/** Rows appended to one string and one Float64Array as they are added (see WORKER_CODE for the layout). */
+/** Rows appended to one string and one Float64Array as they are added (layout in log-writer-protocol.ts). */
 class TextBatch implements LogBatch {
   readonly #sink: SqliteWorkerSink;
   #text = '';
-  #nums = new Float64Array(5 * 256);
+  #nums = new Float64Array(NUMS_PER_ROW * 256);
   #rows = 0;
   constructor(sink: SqliteWorkerSink) { this.#sink = sink; }
   add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void {
     this.#text += (this.#rows > 0 ? ROW : '') + id + FIELD + model + FIELD + source + FIELD + inputs + FIELD + outputs;
-    let n = this.#rows++ * 5;
-    if (n + 5 > this.#nums.length) {
+    let n = this.#rows++ * NUMS_PER_ROW;
+    if (n + NUMS_PER_ROW > this.#nums.length) {
       const grown = new Float64Array(this.#nums.length * 2);
       grown.set(this.#nums);
       this.#nums = grown;
@@ -182,5 +122,5 @@ class TextBatch implements LogBatch {
     nums[n++] = confidence ?? Number.NaN;
     nums[n] = lowConfidence ? 1 : 0;
   }
-  send(): Promise<void> { return this.#sink.send(this.#text, this.#nums.subarray(0, this.#rows * 5).slice(), this.#rows); }
+  send(): Promise<void> { return this.#sink.send(this.#text, this.#nums.subarray(0, this.#rows * NUMS_PER_ROW).slice(), this.#rows); }
 }

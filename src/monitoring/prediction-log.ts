@@ -1,6 +1,6 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { ModelSignature } from '../core/signature.js';
-import { guarded, type RegistryDb } from '../registry/registry-db.js';
+import { guarded, type RegistryDb, type SqlCapabilities } from '../registry/registry-db.js';
 import type { RegistryDatabase } from '../registry/schema.js';
 import { unpackRow } from './log-encode.js';
 
@@ -118,21 +118,20 @@ export function logDb(db: RegistryDb): Kysely<RegistryDatabase & PredictionLogTa
 
 const INSERT_CHUNK = 200;
 const INSERT_COLUMNS = '(id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence)';
-const insertSql = new Map<string, string>();
+const insertSql = new WeakMap<SqlCapabilities, Map<number, string>>();
 
 /**
  * The text of a multi-row INSERT of `n` rows. Built by hand and cached: Kysely's query builder
  * costs tens of µs per row for a 1000-row insert, more than the database's own work.
  */
-function insertText(dialect: RegistryDb['dialect'], n: number): string {
-  const key = `${dialect}:${n}`;
-  let text = insertSql.get(key);
+function insertText(capabilities: SqlCapabilities, n: number): string {
+  let texts = insertSql.get(capabilities);
+  if (texts === undefined) insertSql.set(capabilities, texts = new Map<number, string>());
+  let text = texts.get(n);
   if (text === undefined) {
-    const tuples = Array.from({ length: n }, (_, i) => (dialect === 'postgres'
-      ? `(${Array.from({ length: 10 }, (_, j) => `$${i * 10 + j + 1}`).join(', ')})`
-      : '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
+    const tuples = Array.from({ length: n }, (_, i) => `(${Array.from({ length: 10 }, (_, j) => capabilities.parameter(i * 10 + j + 1)).join(', ')})`);
     text = `insert into prediction_log ${INSERT_COLUMNS} values ${tuples.join(', ')}`;
-    insertSql.set(key, text);
+    texts.set(n, text);
   }
   return text;
 }
@@ -158,7 +157,7 @@ export async function insertPredictions(db: RegistryDb, rows: readonly Predictio
         params[j++] = r.confidence;
         params[j++] = r.lowConfidence ? 1 : 0;
       }
-      await trx.executeQuery(CompiledQuery.raw(insertText(db.dialect, end - start), params));
+      await trx.executeQuery(CompiledQuery.raw(insertText(db.capabilities, end - start), params));
     }
   }));
 }

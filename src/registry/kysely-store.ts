@@ -1,28 +1,24 @@
-import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type Selectable, type Transaction } from 'kysely';
 import { asFerryError, ferry, FerryError, quoteList } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
-import { migrationProvider, type Dialect } from './migrations.js';
-import type { AliasesTable, AliasEventsTable, ApiKeysTable, ModelsTable, RegistryDatabase, VersionsTable } from './schema.js';
-import type { RegistryDb } from './registry-db.js';
+import { registryMigrations } from './migrations.js';
+import type { AliasesTable, AliasEventsTable, ModelsTable, RegistryDatabase, VersionsTable } from './schema.js';
+import type { AreaMigrations, RegistryDb, SqlCapabilities } from './registry-db.js';
 import type { RegistryStore } from './store.js';
-import type { Alias, AliasEvent, ApiKey, ApiScope, Model, ModelFilter, ModelVersion, NewVersion, ShadowResult, Tags, VersionFilter } from './types.js';
+import type { Alias, AliasEvent, Model, ModelFilter, ModelVersion, NewVersion, Tags, VersionFilter } from './types.js';
 
 type Db = Kysely<RegistryDatabase> | Transaction<RegistryDatabase>;
 
 const MIGRATION_TABLE = 'ferry_migrations';
 
-/** What differs between databases; everything else is shared SQL through Kysely. */
+/** How a dialect (sqlite-store.ts, postgres-store.ts) configures the store. */
 export interface DialectHooks {
-  readonly dialect: Dialect;
-  /** Whether `SELECT … FOR UPDATE` exists (PostgreSQL); SQLite serialises writers instead. */
-  readonly lockRows: boolean;
+  readonly capabilities: SqlCapabilities;
   /**
    * The schema holding Ferry's tables (PostgreSQL). Kysely's Migrator looks for its table in
    * every schema unless told which one, and would find another registry's.
    */
   readonly migrationTableSchema?: string;
-  /** The SQLite file and busy timeout (SQLite only), for modules that open a connection of their own. */
-  readonly sqlite?: { readonly path: string; readonly busyTimeoutMs: number };
   /** Map a driver error to the catalog (busy, unavailable), or undefined to keep it. */
   mapError(err: unknown): FerryError | undefined;
   /** Tell watchers, inside the writing transaction, that `model` changed (delivered at commit). */
@@ -47,23 +43,33 @@ export class KyselyRegistryStore implements RegistryStore {
     if (hooks.watch) this.watch = hooks.watch;
   }
 
-  /** The database itself, for areas that keep their own tables beside the registry's (batch, monitoring); their migrations live in migrations.ts with the others. */
+  /** The database itself, for areas that keep their own tables beside the registry's (batch, monitoring, serving). */
   get database(): RegistryDb {
-    return { kysely: this.#db, dialect: this.#hooks.dialect, location: this.location, sqlite: this.#hooks.sqlite, mapError: (err) => this.#hooks.mapError(err) };
+    return { kysely: this.#db, capabilities: this.#hooks.capabilities, location: this.location, mapError: (err) => this.#hooks.mapError(err) };
   }
 
-  /** Apply pending migrations; refuse a database migrated by a newer Ferry. */
-  async migrate(): Promise<void> {
+  /**
+   * Apply the registry's migrations and the areas' (`areas`), in name order, in one migration
+   * table; refuse a database migrated by a newer Ferry (a migration this one does not know).
+   */
+  async migrate(areas: readonly AreaMigrations[] = []): Promise<void> {
     await this.#guard(async () => {
       const schema = this.#hooks.migrationTableSchema;
+      const all: Record<string, Migration> = {};
+      for (const area of [registryMigrations, ...areas]) {
+        for (const [name, migration] of Object.entries(area(this.#hooks.capabilities))) {
+          if (name in all) throw ferry('FERRY_E_INTERNAL', { detail: `two areas declare the migration "${name}"` });
+          all[name] = migration;
+        }
+      }
       const migrator = new Migrator({
         db: this.#db,
-        provider: migrationProvider(this.#hooks.dialect),
+        provider: { getMigrations: () => Promise.resolve(all) },
         migrationTableName: MIGRATION_TABLE,
         migrationLockTableName: 'ferry_migrations_lock',
         ...(schema ? { migrationTableSchema: schema } : {}),
       });
-      const known = Object.keys(await migrationProvider(this.#hooks.dialect).getMigrations());
+      const known = Object.keys(all);
       const executed = await this.#executedMigrations();
       const unknown = executed.find((name) => !known.includes(name));
       if (unknown) throw ferry('FERRY_E_REGISTRY_SCHEMA_NEWER', { location: this.location, migration: unknown });
@@ -250,61 +256,6 @@ export class KyselyRegistryStore implements RegistryStore {
     });
   }
 
-  recordShadow(results: readonly ShadowResult[]): Promise<void> {
-    if (results.length === 0) return Promise.resolve();
-    return this.#guard(async () => {
-      await this.#db.insertInto('shadow_results').values(results.map((r) => ({
-        model_name: r.model,
-        primary_version: r.primaryVersion,
-        shadow_version: r.shadowVersion,
-        request_id: r.requestId,
-        primary_output: JSON.stringify(r.primaryOutput),
-        shadow_output: r.shadowOutput === undefined ? null : JSON.stringify(r.shadowOutput),
-        error: r.error,
-        max_abs_diff: r.maxAbsDiff,
-        at: r.at,
-      }))).execute();
-    });
-  }
-
-  listShadow(model: string, limit = 1000): Promise<ShadowResult[]> {
-    return this.#guard(async () => {
-      const rows = await this.#db.selectFrom('shadow_results').selectAll().where('model_name', '=', model).orderBy('id', 'desc').limit(limit).execute();
-      return rows.map((r) => ({
-        model: r.model_name,
-        primaryVersion: Number(r.primary_version),
-        shadowVersion: Number(r.shadow_version),
-        requestId: r.request_id,
-        primaryOutput: JSON.parse(r.primary_output) as unknown,
-        shadowOutput: r.shadow_output === null ? null : JSON.parse(r.shadow_output) as unknown,
-        error: r.error,
-        maxAbsDiff: r.max_abs_diff === null ? null : Number(r.max_abs_diff),
-        at: r.at,
-      }));
-    });
-  }
-
-  createApiKey(key: Omit<ApiKey, 'revokedAt'>): Promise<void> {
-    return this.#guard(async () => {
-      await this.#db.insertInto('api_keys').values({
-        id: key.id, name: key.name, hash: key.hash, scopes: key.scopes.join(','), created_by: key.createdBy, created_at: key.createdAt, revoked_at: null,
-      }).execute();
-    });
-  }
-
-  listApiKeys(): Promise<ApiKey[]> {
-    return this.#guard(async () => (await this.#db.selectFrom('api_keys').selectAll().orderBy('created_at').execute()).map(toApiKey));
-  }
-
-  revokeApiKey(id: string): Promise<ApiKey> {
-    return this.#write(async (trx) => {
-      await trx.updateTable('api_keys').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
-      const row = await trx.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) throw ferry('FERRY_E_USAGE', { detail: `There is no API key "${id}". Run \`ferry apikey list\`.` });
-      return toApiKey(row);
-    });
-  }
-
   async close(): Promise<void> {
     await this.#db.destroy();
   }
@@ -336,7 +287,7 @@ export class KyselyRegistryStore implements RegistryStore {
 
   async #lockVersion(trx: Db, model: string, version: number): Promise<ModelVersion> {
     let q = trx.selectFrom('model_versions').selectAll().where('model_name', '=', model).where('version', '=', version);
-    if (this.#hooks.lockRows) q = q.forUpdate();
+    if (this.#hooks.capabilities.rowLocks) q = q.forUpdate();
     const row = await q.executeTakeFirst();
     if (!row) throw await notFound(trx, model, version);
     return toVersion(row, []);
@@ -417,13 +368,6 @@ function toVersion(row: Selectable<VersionsTable>, aliases: string[]): ModelVers
     createdAt: row.created_at,
     archivedAt: row.archived_at,
     aliases,
-  };
-}
-
-function toApiKey(row: Selectable<ApiKeysTable>): ApiKey {
-  return {
-    id: row.id, name: row.name, hash: row.hash, scopes: row.scopes.split(',').filter(Boolean) as ApiScope[],
-    createdBy: row.created_by, createdAt: row.created_at, revokedAt: row.revoked_at,
   };
 }
 

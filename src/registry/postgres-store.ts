@@ -2,6 +2,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type DatabaseMetadata, type PostgresDialectConfig, type SchemaMetadata, type TableMetadata } from 'kysely';
 import { ferry, type FerryError } from '../core/errors.js';
 import { KyselyRegistryStore, type DialectHooks } from './kysely-store.js';
+import type { AreaMigrations, SqlCapabilities } from './registry-db.js';
 import { REGISTRY_CHANNEL, RegistryChangeListener } from './postgres-notify.js';
 import type { RegistryDatabase } from './schema.js';
 
@@ -12,9 +13,19 @@ export interface PostgresStoreOptions {
   /** How long a statement waits for a row lock before FERRY_E_REGISTRY_BUSY. */
   readonly busyTimeoutMs: number;
   readonly maxConnections?: number;
+  /** Other areas' migrations, applied with the registry's (the composition root lists them). */
+  readonly migrations?: readonly AreaMigrations[];
   /** Push changes to watchers with LISTEN/NOTIFY (default true). */
   readonly listen?: boolean;
 }
+
+/** What PostgreSQL can do, for code that writes SQL for either database. */
+export const POSTGRES_CAPABILITIES: SqlCapabilities = {
+  autoIncrement: sql`bigserial`,
+  rowLocks: true,
+  parameter: (n) => `$${n}`,
+  valuesTable: (rows, alias, columns) => sql`(values ${sql.join(rows)}) as ${sql.table(alias)}(${sql.join(columns.map((c) => sql.ref(c)))})`,
+};
 
 /**
  * The registry in PostgreSQL, for more than one machine. Version numbers come from an
@@ -43,8 +54,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
   const channelSchema = tablesSchema ?? 'public';
   const hooks: DialectHooks = {
-    dialect: 'postgres',
-    lockRows: true,
+    capabilities: POSTGRES_CAPABILITIES,
     ...(tablesSchema ? { migrationTableSchema: tablesSchema } : {}),
     mapError,
     // Writers always notify (a cheap statement inside their transaction); listening is what a pooler may forbid.
@@ -62,7 +72,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const db = new Kysely<RegistryDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }, tablesSchema) });
   const store = new KyselyRegistryStore(db, hooks, location);
   try {
-    await store.migrate();
+    await store.migrate(options.migrations);
   } catch (err) {
     await store.close();
     throw err;

@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ferry, quoteList } from '../core/errors.js';
 import { rowWidth, withInputColumns, type ModelSignature } from '../core/signature.js';
-import type { RuntimeCatalog } from '../runtimes/catalog.js';
-import type { RuntimeOptions } from '../runtimes/model-runtime.js';
+import type { ArtifactInspector } from './artifact-inspector.js';
 import { checkName, formatModelRef, parseModelRef, type ModelRef } from './refs.js';
 import type { RegistryStore } from './store.js';
 import type { AliasEvent, Lineage, ModelVersion, Tags } from './types.js';
@@ -31,14 +30,12 @@ export interface RegisterRequest {
 export class Registry {
   readonly store: RegistryStore;
   readonly artifacts: ArtifactStore;
-  readonly #runtimes: RuntimeCatalog;
-  readonly #runtimeOptions: RuntimeOptions;
+  readonly #inspector: ArtifactInspector;
 
-  constructor(store: RegistryStore, artifacts: ArtifactStore, runtimes: RuntimeCatalog, runtimeOptions: RuntimeOptions) {
+  constructor(store: RegistryStore, artifacts: ArtifactStore, inspector: ArtifactInspector) {
     this.store = store;
     this.artifacts = artifacts;
-    this.#runtimes = runtimes;
-    this.#runtimeOptions = runtimeOptions;
+    this.#inspector = inspector;
   }
 
   /**
@@ -50,17 +47,10 @@ export class Registry {
     checkName('Model', req.name);
     for (const alias of req.aliases ?? []) checkName('Alias', alias);
     const file = await readArtifactFile(req.path);
-    const factory = this.#runtimes.detect(file, req.path, req.format);
+    const inspected = await this.#inspector.inspect(file, req.path, req.format);
     // Some formats store a translation of the file (a scikit-learn pickle becomes Ferry's model document).
-    const translated = factory.translate ? await factory.translate(file, req.path) : undefined;
-    const bytes = translated?.artifact ?? file;
-    const runtime = await factory.load(bytes, this.#runtimeOptions, req.path);
-    let signature: ModelSignature;
-    try {
-      signature = applyInputColumns(runtime.signature(), req.inputColumns ?? {});
-    } finally {
-      await runtime.close();
-    }
+    const bytes = inspected.translation?.artifact ?? file;
+    const signature = applyInputColumns(inspected.signature, req.inputColumns ?? {});
 
     const put = await this.artifacts.put(bytes);
     try {
@@ -68,12 +58,12 @@ export class Registry {
         model: req.name,
         digest: put.digest,
         size: put.size,
-        format: factory.format,
+        format: inspected.format,
         signature,
         metrics: req.metrics ?? {},
         params: req.params ?? {},
         tags: req.tags ?? {},
-        lineage: { ...req.lineage, ...(translated ? { source: translated.lineage } : {}) },
+        lineage: { ...req.lineage, ...(inspected.translation ? { source: inspected.translation.lineage } : {}) },
         description: req.description ?? '',
         modelDescription: req.description ?? '',
         createdBy: req.actor,

@@ -6,31 +6,6 @@ export interface RegistryDatabase {
   model_versions: VersionsTable;
   aliases: AliasesTable;
   alias_events: AliasEventsTable;
-  shadow_results: ShadowResultsTable;
-  api_keys: ApiKeysTable;
-}
-
-export interface ApiKeysTable {
-  id: string;
-  name: string;
-  hash: string;
-  scopes: string;
-  created_by: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-export interface ShadowResultsTable {
-  id: Generated<number>;
-  model_name: string;
-  primary_version: number;
-  shadow_version: number;
-  request_id: string;
-  primary_output: string;
-  shadow_output: string | null;
-  error: string | null;
-  max_abs_diff: number | null;
-  at: string;
 }
 
 export interface ModelsTable {

@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CompiledQuery, Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type DialectAdapter } from 'kysely';
+import { CompiledQuery, Kysely, sql, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type DialectAdapter } from 'kysely';
 import { ferry, type FerryError } from '../core/errors.js';
 import { KyselyRegistryStore, type DialectHooks } from './kysely-store.js';
+import type { AreaMigrations, SqlCapabilities } from './registry-db.js';
 import type { RegistryDatabase } from './schema.js';
 
 /** Options for the embedded registry. */
@@ -12,7 +13,18 @@ export interface SqliteStoreOptions {
   readonly path: string;
   /** How long a writer waits for another process's lock before FERRY_E_REGISTRY_BUSY. */
   readonly busyTimeoutMs: number;
+  /** Other areas' migrations, applied with the registry's (the composition root lists them). */
+  readonly migrations?: readonly AreaMigrations[];
 }
+
+/** What SQLite can and cannot do, for code that writes SQL for either database. */
+export const SQLITE_CAPABILITIES: SqlCapabilities = {
+  autoIncrement: sql`integer`,
+  rowLocks: false,
+  parameter: () => '?',
+  // SQLite names VALUES columns column1, column2… and cannot rename them in the alias.
+  valuesTable: (rows, alias, columns) => sql`(select ${sql.join(columns.map((c, i) => sql`${sql.ref(`column${i + 1}`)} as ${sql.ref(c)}`))} from (values ${sql.join(rows)})) as ${sql.table(alias)}`,
+};
 
 /**
  * The embedded registry: one SQLite file in WAL mode. Every transaction starts with
@@ -33,15 +45,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
     throw mapSqliteError(err, path, busyTimeoutMs) ?? ferry('FERRY_E_REGISTRY_UNAVAILABLE', { location: path, detail: String(err) }, err);
   }
   const hooks: DialectHooks = {
-    dialect: 'sqlite',
-    lockRows: false,
-    sqlite: { path, busyTimeoutMs },
+    capabilities: { ...SQLITE_CAPABILITIES, file: { path, busyTimeoutMs } },
     mapError: (err) => mapSqliteError(err, path, busyTimeoutMs),
   };
   const db = new Kysely<RegistryDatabase>({ dialect: new ImmediateSqliteDialect({ database }) });
   const store = new KyselyRegistryStore(db, hooks, path);
   try {
-    await store.migrate();
+    await store.migrate(options.migrations);
   } catch (err) {
     await store.close();
     throw err;

@@ -1,4 +1,4 @@
-import type { Alias, AliasEvent, ApiKey, Model, ModelFilter, ModelVersion, NewVersion, ShadowResult, Tags, VersionFilter } from './types.js';
+import type { Alias, AliasEvent, Model, ModelFilter, ModelVersion, NewVersion, Tags, VersionFilter } from './types.js';
 
 /**
  * Where registry metadata lives. One interface, one implementation per database
@@ -37,17 +37,6 @@ export interface RegistryStore {
   listAliases(model: string): Promise<Alias[]>;
   /** Moves of one alias (or all aliases of the model), newest first. */
   aliasHistory(model: string, alias?: string): Promise<AliasEvent[]>;
-
-  /** Record requests mirrored to a shadow version (the server batches these). */
-  recordShadow(results: readonly ShadowResult[]): Promise<void>;
-  /** Shadow results of a model, newest first. */
-  listShadow(model: string, limit?: number): Promise<ShadowResult[]>;
-
-  createApiKey(key: Omit<ApiKey, 'revokedAt'>): Promise<void>;
-  /** Every key, revoked ones included (revokedAt set). */
-  listApiKeys(): Promise<ApiKey[]>;
-  /** Revoke a key by id; FERRY_E_USAGE when there is no such key. */
-  revokeApiKey(id: string): Promise<ApiKey>;
 
   /**
    * Be told when a model's versions or aliases change (PostgreSQL LISTEN/NOTIFY), sooner than any

@@ -89,35 +89,6 @@ export interface NewVersion {
   readonly aliases?: readonly string[];
 }
 
-/** One request mirrored to a shadow version: both answers, for comparison. */
-export interface ShadowResult {
-  readonly model: string;
-  readonly primaryVersion: number;
-  readonly shadowVersion: number;
-  readonly requestId: string;
-  /** Outputs by name, as JSON values. */
-  readonly primaryOutput: unknown;
-  readonly shadowOutput: unknown;
-  readonly error: string | null;
-  /** Largest absolute difference over numeric outputs; null when not comparable. */
-  readonly maxAbsDiff: number | null;
-  readonly at: string;
-}
-
-/** Scopes an API key can hold: `admin` implies the others; `feedback` posts ground truth (labels feed live metrics, alerts and retraining). */
-export type ApiScope = 'predict' | 'feedback' | 'admin';
-
-/** A stored API key: only the sha256 of the secret is kept. */
-export interface ApiKey {
-  readonly id: string;
-  readonly name: string;
-  readonly hash: string;
-  readonly scopes: readonly ApiScope[];
-  readonly createdBy: string;
-  readonly createdAt: string;
-  readonly revokedAt: string | null;
-}
-
 /** Filters for listing models. */
 export interface ModelFilter {
   /** Substring of the name or description (case-insensitive). */

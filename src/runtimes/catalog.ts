@@ -1,5 +1,6 @@
 import { ferry } from '../core/errors.js';
-import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
+import type { ModelSignature } from '../core/signature.js';
+import type { ModelRuntime, RuntimeFactory, RuntimeOptions, Translation } from './model-runtime.js';
 import { refusalFor } from './unsafe-formats.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { pmmlRuntime } from './pmml/pmml-runtime.js';
@@ -34,6 +35,26 @@ export class RuntimeCatalog {
     // The worker pool (piscina) loads only where models run in threads: the server.
     const { ThreadedRuntime } = await import('./threaded.js');
     return ThreadedRuntime.start(factory, bytes, options, label);
+  }
+
+  /**
+   * The format of an artifact and its signature, proving the bytes load (after translating
+   * them, for formats that store a translation): what registration needs (the registry's
+   * `ArtifactInspector` port, bound to `options`).
+   */
+  inspector(options: RuntimeOptions): { inspect(bytes: Uint8Array, path: string, format?: string): Promise<{ format: string; signature: ModelSignature; translation: Translation | undefined }> } {
+    return {
+      inspect: async (file, path, format) => {
+        const factory = this.detect(file, path, format);
+        const translation = factory.translate ? await factory.translate(file, path) : undefined;
+        const runtime = await factory.load(translation?.artifact ?? file, options, path);
+        try {
+          return { format: factory.format, signature: runtime.signature(), translation };
+        } finally {
+          await runtime.close();
+        }
+      },
+    };
   }
 
   get(format: string): RuntimeFactory {

@@ -1,8 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { ferry } from '../core/errors.js';
-import type { RegistryStore } from '../registry/store.js';
-import type { ApiKey, ApiScope } from '../registry/types.js';
+import type { ApiKey, ApiKeyStore, ApiScope } from './api-key-store.js';
 
 /** Anything carrying request headers (Fastify requests, gRPC metadata as a record). */
 export interface HasHeaders {
@@ -35,23 +34,23 @@ export function hashKey(key: string): string {
 }
 
 /**
- * API keys from the registry, held in memory (refreshed periodically so revocations apply
+ * API keys from the registry database, held in memory (refreshed periodically so revocations apply
  * without a restart). Keys come as `Authorization: Bearer <key>` or `x-api-key: <key>`.
  */
 export class ApiKeyAuth implements Auth {
   readonly enabled = true;
-  readonly #store: RegistryStore;
+  readonly #store: Pick<ApiKeyStore, 'list'>;
   readonly #keysFile: string | undefined;
   #keys = new Map<string, ApiKey>();
 
   /** `keysFile`: keys kept outside the registry (a mounted Secret), re-read on every refresh. */
-  constructor(store: RegistryStore, keysFile?: string) {
+  constructor(store: Pick<ApiKeyStore, 'list'>, keysFile?: string) {
     this.#store = store;
     this.#keysFile = keysFile;
   }
 
   async refresh(): Promise<void> {
-    const keys = await this.#store.listApiKeys();
+    const keys = await this.#store.list();
     const fromFile = this.#keysFile ? await readKeysFile(this.#keysFile) : [];
     this.#keys = new Map([...keys.filter((k) => !k.revokedAt), ...fromFile].map((k) => [k.id, k]));
   }

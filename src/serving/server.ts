@@ -5,7 +5,9 @@ import type { Ferry } from '../app.js';
 import { FERRY_VERSION } from '../core/version.js';
 import { AlertEngine, countsFromPrometheus } from '../monitoring/alerts.js';
 import { predictionLogObserver } from '../monitoring/prediction-log-observer.js';
+import { ShadowResultStore } from '../monitoring/shadow-store.js';
 import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
+import { ApiKeyStore } from './api-key-store.js';
 import { Deployments } from '../scoring/deployments.js';
 import { Pipeline } from '../scoring/pipeline.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
@@ -37,7 +39,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   const deployments = new Deployments(app, config, logger, (d) => metrics.modelsLoaded.inc(d));
   const pipeline = new Pipeline({ registry: app.registry, loader: app.loader, scorer: app.scorer, deployments });
   const predictionLog = openPredictionLog(app, config, metrics, logger);
-  const shadow = new ShadowMirror(pipeline, metrics, app.registry.store);
+  const shadow = new ShadowMirror(pipeline, metrics, new ShadowResultStore(app.database));
   // The prediction log first: the ids it hands out go into the answer.
   pipeline.observe(predictionLogObserver(predictionLog));
   pipeline.observe(metrics.pipelineObserver());
@@ -45,7 +47,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   let auth: Auth = openAuth;
   let authRefresh: NodeJS.Timeout | undefined;
   if (config.auth) {
-    const keys = new ApiKeyAuth(app.registry.store, config.apiKeysFile);
+    const keys = new ApiKeyAuth(new ApiKeyStore(app.database), config.apiKeysFile);
     await keys.refresh();
     authRefresh = setInterval(() => { keys.refresh().catch((err: unknown) => logger.warn({ err }, 'API key refresh failed')); }, config.pollIntervalMs);
     authRefresh.unref();

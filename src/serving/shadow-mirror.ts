@@ -1,18 +1,13 @@
 import { asFerryError, type FerryError } from '../core/errors.js';
 import { flattenNested } from '../core/nested.js';
 import { elementAt } from '../core/tensor.js';
-import type { ShadowResult } from '../registry/types.js';
+import type { ShadowResult, ShadowResultStore } from '../monitoring/shadow-store.js';
 import type { ScoredOutputs } from '../scoring/confidence.js';
 import type { ModelDeployment } from '../scoring/deployment-config.js';
 import type { Pipeline } from '../scoring/pipeline.js';
 import type { PipelineObserver, ScoredEvent } from '../scoring/pipeline-hooks.js';
 import type { OutputValue } from '../scoring/outputs.js';
 import type { ServingMetrics } from './metrics.js';
-
-/** Where shadow comparisons are kept. */
-export interface ShadowRecorder {
-  recordShadow(results: readonly ShadowResult[]): Promise<void>;
-}
 
 /**
  * The shadow mirror, a pipeline observer: a routed request to a model with `shadow:` is sent
@@ -22,12 +17,12 @@ export interface ShadowRecorder {
 export class ShadowMirror implements PipelineObserver {
   readonly #pipeline: Pipeline;
   readonly #metrics: ServingMetrics;
-  readonly #store: ShadowRecorder;
+  readonly #store: Pick<ShadowResultStore, 'record'>;
   readonly #buffer: ShadowResult[] = [];
   readonly #counts = new Map<string, number>();
   #flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(pipeline: Pipeline, metrics: ServingMetrics, store: ShadowRecorder) {
+  constructor(pipeline: Pipeline, metrics: ServingMetrics, store: Pick<ShadowResultStore, 'record'>) {
     this.#pipeline = pipeline;
     this.#metrics = metrics;
     this.#store = store;
@@ -46,7 +41,7 @@ export class ShadowMirror implements PipelineObserver {
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     const batch = this.#buffer.splice(0);
-    if (batch.length > 0) await this.#store.recordShadow(batch);
+    if (batch.length > 0) await this.#store.record(batch);
   }
 
   /** Mirror exactly `share` of the requests, spread evenly (deterministic, unlike a coin toss). */

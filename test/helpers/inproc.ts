@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { openFerry, type Ferry } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
-import type { ApiScope } from '../../src/registry/types.js';
+import { ApiKeyStore, type ApiScope } from '../../src/serving/api-key-store.js';
 import { newApiKey } from '../../src/serving/auth.js';
 import { parseServeConfig, type ServeFlags } from '../../src/serving/config.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
@@ -86,7 +86,7 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
 /** Create an API key in the registry; returns the secret. */
 export async function createKey(app: Ferry, scopes: readonly ApiScope[]): Promise<string> {
   const { id, key, hash } = newApiKey();
-  await app.registry.store.createApiKey({ id, name: `test-${id}`, hash, scopes, createdBy: 'test', createdAt: new Date().toISOString() });
+  await new ApiKeyStore(app.database).create({ id, name: `test-${id}`, hash, scopes, createdBy: 'test', createdAt: new Date().toISOString() });
   return key;
 }
 

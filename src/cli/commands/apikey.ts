@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
-import type { ApiScope } from '../../registry/types.js';
+import { ApiKeyStore, type ApiScope } from '../../serving/api-key-store.js';
 import { newApiKey } from '../../serving/auth.js';
 import { collectList, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 
@@ -24,7 +24,7 @@ export function apikeyCommand(program: Command, ctx: CliContext): void {
         if (wantsJson(cmd)) return printJson(ctx, { id, name: opts.name, scopes, key });
         return print(ctx, `${key} ${scopes.join(',')}  # ${opts.name.replace(/[\r\n]/g, ' ')}`);
       }
-      await withFerry(ctx, (app, config) => app.registry.store.createApiKey({
+      await withFerry(ctx, (app, config) => new ApiKeyStore(app.database).create({
         id, name: opts.name, hash, scopes: scopes as ApiScope[], createdBy: config.actor, createdAt: new Date().toISOString(),
       }));
       if (wantsJson(cmd)) return printJson(ctx, { id, name: opts.name, scopes, key });
@@ -35,7 +35,7 @@ export function apikeyCommand(program: Command, ctx: CliContext): void {
     .description('List keys (never the keys themselves)')
     .option('--json', 'print JSON')
     .action(async (_o: unknown, cmd: Command) => {
-      const keys = await withFerry(ctx, (app) => app.registry.store.listApiKeys());
+      const keys = await withFerry(ctx, (app) => new ApiKeyStore(app.database).list());
       const rows = keys.map(({ hash: _hash, ...k }) => k);
       if (wantsJson(cmd)) return printJson(ctx, rows);
       if (rows.length === 0) return print(ctx, 'No API keys. Create one: ferry apikey create --name <who> --scope predict');
@@ -47,7 +47,7 @@ export function apikeyCommand(program: Command, ctx: CliContext): void {
     .argument('<id>', 'the key id shown by `ferry apikey list`')
     .option('--json', 'print JSON')
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      const key = await withFerry(ctx, (app) => app.registry.store.revokeApiKey(id));
+      const key = await withFerry(ctx, (app) => new ApiKeyStore(app.database).revoke(id));
       const { hash: _hash, ...shown } = key;
       if (wantsJson(cmd)) return printJson(ctx, shown);
       print(ctx, `Revoked ${key.id} (${key.name})`);

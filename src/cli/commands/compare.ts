@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
 import { readFrame } from '../../data/readers.js';
 import { compareShadow, compareVersions, type Comparison } from '../../monitoring/compare.js';
+import { ShadowResultStore } from '../../monitoring/shadow-store.js';
 import { collectList, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 import { fmt } from './profile.js';
 
@@ -36,7 +37,7 @@ export function compareCommand(program: Command, ctx: CliContext): void {
         const model = opts.shadow;
         comparisons = await withFerry(ctx, async (app) => {
           if (!(await app.registry.store.getModel(model))) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model });
-          return compareShadow(model, await app.registry.store.listShadow(model, limit), tolerance);
+          return compareShadow(model, await new ShadowResultStore(app.database).list(model, limit), tolerance);
         });
         if (comparisons.length === 0 && !wantsJson(cmd)) return print(ctx, `No shadow results recorded for ${model}. Configure shadow: {target, share} for it in ferry.yaml and serve traffic.`);
       } else {

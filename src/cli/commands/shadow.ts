@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
+import { ShadowResultStore } from '../../monitoring/shadow-store.js';
 import { print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 
 export function shadowCommand(program: Command, ctx: CliContext): void {
@@ -15,7 +16,7 @@ export function shadowCommand(program: Command, ctx: CliContext): void {
       if (!Number.isInteger(limit) || limit < 1 || !(tolerance >= 0)) throw ferry('FERRY_E_USAGE', { detail: '--limit must be a positive integer and --tolerance a number ≥ 0.' });
       const records = await withFerry(ctx, async (app) => {
         if (!(await app.registry.store.getModel(name))) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: name });
-        return app.registry.store.listShadow(name, limit);
+        return new ShadowResultStore(app.database).list(name, limit);
       });
       const pairs = new Map<string, { primary: number; shadow: number; n: number; agree: number; errors: number; maxDiff: number }>();
       for (const r of records) {

@@ -25,7 +25,7 @@ let loading: Promise<EdgeModel> | undefined;
 
 /** The model, built on first use (decoding is cheap, but a page may never need it). */
 function model(): Promise<EdgeModel> {
-  loading ??= Promise.resolve().then(() => evaluator.load(fromBase64(data), label));
+  loading ??= Promise.resolve().then(() => evaluator.load(meta.encoding === 'text' ? new TextEncoder().encode(data) : fromBase64(data), label));
   return loading;
 }
 

@@ -2,5 +2,5 @@
 import type { EdgeMeta } from './types.js';
 
 export declare const meta: EdgeMeta;
-/** The model's bytes, base64. */
+/** The model's bytes: base64, or the text itself (see meta.encoding). */
 export declare const data: string;

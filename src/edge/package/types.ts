@@ -33,6 +33,8 @@ export interface EdgeMeta {
   readonly provenance: Provenance;
   /** The registered signature (with its input column mapping): what `predict` validates rows against. */
   readonly signature: ModelSignature;
+  /** How model.js holds the model's bytes: base64 (binary arrays) or the text itself (PMML documents, which gzip better as text). */
+  readonly encoding: 'base64' | 'text';
 }
 
 /** The parity vectors shipped with a package: sample rows and the server's predictions for them. */

@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ferry, type FerryError } from '../../core/errors.js';
-import type { ApiScope } from '../../registry/types.js';
+import type { ApiScope } from '../api-key-store.js';
 import type { Auth, HasHeaders } from '../auth.js';
 
 /** RPCs that need a key (the server's health and metadata stay open for probes). */

@@ -1,0 +1,136 @@
+/**
+ * `npm run bench:edge`: for each fixture model it can export, the package's size (raw / gzip,
+ * code vs model data) beside the artifact's, and rows/s at batch 1 and batch BENCH_ROWS
+ * (default 10 000) for the exported package in Node and in headless Chromium, beside the
+ * server-side evaluator (`Scorer.frame`, the path `ferry predict` and the servers take) in the
+ * same run. All three score the same rows: the export's parity rows (CSV cells), repeated.
+ *
+ * Targets (issue #13): data ≤ 1.5 × the artifact gzipped and code ≤ 15 KB gzipped; package
+ * rows/s in Node ≥ 0.8 × the server-side evaluator's. Prints a Markdown table and writes it to
+ * bench/results/edge.md. BENCH_SECONDS (default 1) is the measuring time of each cell, BENCH_ROUNDS
+ * (default 3) the alternating rounds whose best counts.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { openFerry } from '../src/app.js';
+import { loadConfig } from '../src/core/config.js';
+import { ColumnFrame } from '../src/core/frame.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
+const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);
+const CHROMIUM = '/usr/bin/chromium';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+const MODELS = [
+  { name: 'xgb_breast_100_trees', model: 'fixtures/xgboost/breast_bench/model.json', input: 'fixtures/xgboost/breast_bench/input.csv', keys: ['id'] },
+  { name: 'xgb_diabetes_linear', model: 'fixtures/xgboost/diabetes_linear/model.json', input: 'fixtures/xgboost/diabetes_linear/input.csv', keys: ['id'] },
+  { name: 'lgb_breast_100_trees', model: 'fixtures/lightgbm/breast_bench/model.txt', input: 'fixtures/lightgbm/breast_bench/input.csv', keys: ['id'] },
+  { name: 'lgb_multiclass', model: 'fixtures/lightgbm/multiclass/model.txt', input: 'fixtures/lightgbm/multiclass/input.csv', keys: ['id'] },
+  { name: 'pmml_forest_100_trees', model: 'fixtures/pmml/forest.pmml', input: 'fixtures/pmml/cases/sklearn-forest/input.csv', keys: [] },
+  { name: 'pmml_logistic', model: 'fixtures/pmml/cases/sklearn-logistic/model.pmml', input: 'fixtures/pmml/cases/sklearn-logistic/input.csv', keys: [] },
+];
+
+interface SizeLine { kind: string; raw: number; gzip: number }
+type Predict = (rows: readonly Record<string, unknown>[], options?: { keys?: readonly string[] }) => Promise<unknown[]>;
+
+async function rate(rowsPerCall: number, call: (i: number) => Promise<unknown>): Promise<number> {
+  await call(0);
+  let calls = 0;
+  const start = performance.now();
+  while (performance.now() - start < SECONDS * 1000) await call(calls++);
+  return (calls * rowsPerCall) / ((performance.now() - start) / 1000);
+}
+
+const kb = (n: number): string => `${(n / 1024).toFixed(1)}`;
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'ferry-bench-edge-'));
+  const env = { ...process.env, FERRY_HOME: join(tmp, 'home') };
+  const cli = (args: string[]): string => execFileSync(process.execPath, [join(ROOT, 'bin/ferry.js'), ...args], { env, encoding: 'utf8' });
+  const app = await openFerry(loadConfig(env));
+  const server = createServer((req, res) => {
+    const [, name = '', ...rest] = decodeURIComponent((req.url ?? '/').split('?')[0]!).split('/');
+    const file = rest[0] === 'pkg' ? join(tmp, 'exports', name, ...rest.slice(1)) : join(ROOT, 'bench/edge-page', ...rest);
+    if (!existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': extname(file) === '.html' ? 'text/html' : 'text/javascript', 'content-security-policy': "script-src 'self'" });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const browser = existsSync(CHROMIUM)
+    ? await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] })
+    : undefined;
+  const sizeRows: string[] = [];
+  const speedRows: string[] = [];
+  try {
+    for (const m of MODELS) {
+      cli(['register', join(ROOT, m.model), '--name', m.name]);
+      const out = join(tmp, 'exports', m.name);
+      const report = JSON.parse(cli(['export', m.name, '--target', 'node', '--out', out, '--sample', join(ROOT, m.input), ...m.keys.flatMap((k) => ['--key', k]), '--json'])) as { size: { lines: SizeLine[]; raw: number; gzip: number } };
+      const artifact = readFileSync(join(ROOT, m.model));
+      const artifactGz = gzipSync(artifact, { level: 9 }).length;
+      const code = report.size.lines.find((l) => l.kind === 'js')!;
+      const data = report.size.lines.filter((l) => l.kind !== 'js').reduce((a, l) => ({ raw: a.raw + l.raw, gzip: a.gzip + l.gzip }), { raw: 0, gzip: 0 });
+      // Code: index.js only (check.js and test.js are the parity test, not needed at run time).
+      const indexGz = gzipSync(readFileSync(join(out, 'index.js')), { level: 9 }).length;
+      const modelGz = gzipSync(readFileSync(join(out, 'model.js')), { level: 9 }).length;
+      sizeRows.push(`| ${m.name} | ${kb(artifact.length)} / ${kb(artifactGz)} | ${kb(report.size.raw)} / ${kb(report.size.gzip)} | ${kb(indexGz)} | ${kb(modelGz)} | ${(modelGz / artifactGz).toFixed(2)}× | ${kb(code.gzip)} | ${kb(data.gzip)} |`);
+
+      const vectors = ((await import(pathToFileURL(join(out, 'parity.js')).href)) as { vectors: { rows: Record<string, unknown>[]; keys: string[] } }).vectors;
+      const { predict } = (await import(pathToFileURL(join(out, 'index.js')).href)) as { predict: Predict };
+      const many = Array.from({ length: ROWS }, (_, i) => vectors.rows[i % vectors.rows.length]!);
+      const one = (i: number) => [vectors.rows[i % vectors.rows.length]!];
+      const options = { keys: vectors.keys };
+      const loaded = await app.loader.load(m.name);
+      // Alternating rounds, best of each: on a shared machine the first runner would otherwise pay for JIT warm-up and neighbours' load.
+      let [serverOne, serverMany, nodeOne, nodeMany] = [0, 0, 0, 0];
+      for (let round = 0; round < ROUNDS; round++) {
+        serverOne = Math.max(serverOne, await rate(1, (i) => app.scorer.frame(loaded, ColumnFrame.fromRows(one(i)), { ignore: vectors.keys })));
+        nodeOne = Math.max(nodeOne, await rate(1, (i) => predict(one(i), options)));
+        serverMany = Math.max(serverMany, await rate(ROWS, () => app.scorer.frame(loaded, ColumnFrame.fromRows(many), { ignore: vectors.keys })));
+        nodeMany = Math.max(nodeMany, await rate(ROWS, () => predict(many, options)));
+      }
+      let chrome = { batch1: Number.NaN, batchN: Number.NaN };
+      if (browser) {
+        const page = await browser.newPage();
+        const { port } = server.address() as AddressInfo;
+        await page.goto(`http://127.0.0.1:${port}/${m.name}/bench.html?seconds=${SECONDS}&rows=${ROWS}`);
+        await page.waitForFunction(() => (globalThis as { __bench?: unknown }).__bench !== undefined, undefined, { timeout: 120_000 });
+        chrome = await page.evaluate(() => (globalThis as unknown as { __bench: { batch1: number; batchN: number } }).__bench);
+        await page.close();
+      }
+      speedRows.push(`| ${m.name} | ${fmt(serverOne)} | ${fmt(nodeOne)} | ${(nodeOne / serverOne).toFixed(2)}× | ${fmt(chrome.batch1)} | ${fmt(serverMany)} | ${fmt(nodeMany)} | ${(nodeMany / serverMany).toFixed(2)}× | ${fmt(chrome.batchN)} |`);
+      console.error(`${m.name} done`);
+    }
+  } finally {
+    await browser?.close();
+    server.close();
+    await app.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const table = [
+    `Sizes in KB (raw / gzip -9). Targets: package model data ≤ 1.5 × the artifact gzipped; evaluator code (index.js) ≤ 15 KB gzipped.`,
+    '',
+    '| model | artifact raw / gz | package raw / gz | index.js gz | model.js gz | model.js gz ÷ artifact gz | all code gz (index, check, test) | data + text gz (model, parity, README, d.ts) |',
+    '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...sizeRows,
+    '',
+    `Rows/s (rows of the export's parity sample, CSV cells, repeated; best of ${ROUNDS} alternating rounds of ${SECONDS} s; batch N = ${ROWS}). Server = \`Scorer.frame\` in this process; Node = the exported package imported from its folder; Chromium = the same package in headless Chromium. Target: Node ≥ 0.8 × server.`,
+    '',
+    '| model | server b1 | Node b1 | Node ÷ server | Chromium b1 | server bN | Node bN | Node ÷ server | Chromium bN |',
+    '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...speedRows,
+  ].join('\n');
+  console.log(table);
+  writeFileSync(join(ROOT, 'bench/results/edge.md'), `# npm run bench:edge\n\n${table}\n`);
+}
+
+await main();

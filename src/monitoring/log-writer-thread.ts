@@ -1,0 +1,71 @@
+/**
+ * The prediction log's SQLite writer thread: a connection of its own, each INSERT prepared
+ * once, every batch in one IMMEDIATE transaction. `synchronous = NORMAL` (WAL): a power cut may
+ * lose the newest batches of the log, never corrupt the registry. Started by log-sink.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { FIELD, NUMS_PER_ROW, ROW, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
+
+const COLUMNS = 10;
+/** Rows per multi-row INSERT. */
+const CHUNK = 128;
+
+const port = parentPort;
+if (port) {
+  const { path, busyTimeoutMs } = workerData as WriterThreadData;
+  const db = new Database(path);
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  db.pragma('synchronous = NORMAL');
+  db.pragma('cache_size = -16000');
+  const head = 'insert into prediction_log (id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence) values ';
+  const tuple = `(${new Array<string>(COLUMNS).fill('?').join(', ')})`;
+  const many = db.prepare(head + new Array<string>(CHUNK).fill(tuple).join(', '));
+  const one = db.prepare(head + tuple);
+  // Two reused parameter arrays: no per-row array, no slice.
+  const chunk = new Array<unknown>(CHUNK * COLUMNS);
+  const row = new Array<unknown>(COLUMNS);
+  let at = 0;
+
+  /** Cut row `r` of the batch into the bound parameters `out[o … o + 9]`, reading the text from `at` on. */
+  const fill = (out: unknown[], o: number, text: string, nums: Float64Array, r: number): void => {
+    let e = text.indexOf(FIELD, at); out[o] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(FIELD, at); out[o + 1] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(FIELD, at); out[o + 4] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(FIELD, at); out[o + 5] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(ROW, at); if (e < 0) e = text.length; out[o + 6] = text.slice(at, e); at = e + 1;
+    const n = r * NUMS_PER_ROW;
+    const confidence = nums[n + 3] as number;
+    out[o + 2] = nums[n]; out[o + 3] = nums[n + 1]; out[o + 7] = nums[n + 2]; out[o + 8] = Number.isNaN(confidence) ? null : confidence; out[o + 9] = nums[n + 4];
+  };
+
+  const insert = db.transaction((text: string, nums: Float64Array, rows: number) => {
+    at = 0;
+    let i = 0;
+    for (; i + CHUNK <= rows; i += CHUNK) {
+      for (let r = 0; r < CHUNK; r++) fill(chunk, r * COLUMNS, text, nums, i + r);
+      many.run(chunk);
+    }
+    for (; i < rows; i++) {
+      fill(row, 0, text, nums, i);
+      one.run(row);
+    }
+  });
+
+  port.on('message', (m: WriterRequest) => {
+    if ('close' in m) {
+      db.close();
+      port.close();
+      return;
+    }
+    let reply: WriterReply;
+    try {
+      insert.immediate(m.text, new Float64Array(m.nums), m.rows);
+      reply = { id: m.id, ok: true };
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      reply = { id: m.id, ok: false, ...(typeof code === 'string' ? { code } : {}), message: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply);
+  });
+}
