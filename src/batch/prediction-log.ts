@@ -1,10 +1,10 @@
 import type { Ferry } from '../app.js';
 import { ferry } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
-import type { OutputRecord } from '../data/writers.js';
 import { openShareLog } from '../monitoring/log-share.js';
 import { frameEntry, type LogStats, type PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
 import type { LoadedModel, ScoreResult } from '../scoring/scorer.js';
+import type { TableColumn } from './output-table.js';
 import type { OutputColumnSpec } from './records.js';
 import type { RunSpec } from './types.js';
 
@@ -42,18 +42,15 @@ export class RunLog {
     return new RunLog(writer, bufferRows, failures);
   }
 
-  /** Log a scored chunk; stamp its output rows with their ids (and add the column). */
-  async chunk(model: LoadedModel, frame: Frame, result: ScoreResult, latencyMs: number, records: OutputRecord[], columns: OutputColumnSpec[] | undefined): Promise<void> {
+  /** Log a scored chunk; add its rows' ids to its output columns. */
+  async chunk(model: LoadedModel, frame: Frame, result: ScoreResult, latencyMs: number, columns: TableColumn[]): Promise<void> {
+    if (columns.some((c) => c.name === PREDICTION_ID_COLUMN.name)) {
+      throw ferry('FERRY_E_USAGE', { detail: `Column "${PREDICTION_ID_COLUMN.name}" clashes with the prediction id column --log-predictions adds; rename it.` });
+    }
     const rows = result.rows.length;
     while (this.#writer.stats().queued > 0 && this.#writer.stats().queued + rows > this.#bufferRows) await this.#writer.flush();
     const ids = this.#writer.log(frameEntry(model.version, frame, result, 'batch', latencyMs));
-    records.forEach((r, i) => { (r as Record<string, unknown>)[PREDICTION_ID_COLUMN.name] = ids?.[i] ?? null; });
-    if (columns) {
-      if (columns.some((c) => c.name === PREDICTION_ID_COLUMN.name)) {
-        throw ferry('FERRY_E_USAGE', { detail: `Column "${PREDICTION_ID_COLUMN.name}" clashes with the prediction id column --log-predictions adds; rename it.` });
-      }
-      columns.push(PREDICTION_ID_COLUMN);
-    }
+    columns.push({ ...PREDICTION_ID_COLUMN, data: ids ? { kind: 'cells', values: ids } : { kind: 'constant', value: null } });
   }
 
   /** Rows written, dropped (the database refused them) so far. */
