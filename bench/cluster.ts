@@ -49,8 +49,12 @@ async function withSchema<T>(fn: (url: string) => Promise<T>): Promise<T> {
   }
 }
 
-/** Propagation times (ms) of MOVES alias moves across REPLICAS servers. */
-async function propagation(listen: boolean): Promise<number[]> {
+/**
+ * Propagation times (ms) of MOVES alias moves across REPLICAS servers. `prewarmed`: every
+ * target version is already served under another alias (blue/green), so a move only switches
+ * the pointer; otherwise each move loads and warms the version first.
+ */
+async function propagation(listen: boolean, prewarmed: boolean): Promise<number[]> {
   return withSchema(async (url) => {
     const home = tempDir('ferry-bench-cluster-');
     const env = { PATH: process.env.PATH ?? '', FERRY_DATABASE_URL: url, FERRY_ARTIFACTS_URL: url, FERRY_REGISTRY_LISTEN: listen ? 'on' : 'off', FERRY_ACTOR: 'bench' };
@@ -58,10 +62,10 @@ async function propagation(listen: boolean): Promise<number[]> {
     const children: Child[] = [];
     try {
       for (let v = 1; v <= 3; v++) {
-        await ferry.registry.register({ path: MODEL_PATH, name: 'bc', actor: 'bench', ...(v === 1 ? { aliases: ['champion'] } : {}) });
+        await ferry.registry.register({ path: MODEL_PATH, name: 'bc', actor: 'bench', aliases: [`v${v}`, ...(v === 1 ? ['champion'] : [])] });
       }
       const config = join(home.dir, 'ferry.yaml');
-      writeFileSync(config, 'models:\n  - name: bc\n    versions: [champion]\n');
+      writeFileSync(config, `models:\n  - name: bc\n    versions: [champion${prewarmed ? ', v1, v2, v3' : ''}]\n`);
       const urls: string[] = [];
       for (let i = 0; i < REPLICAS; i++) {
         const { child, info } = await startChild('ferry serve', {
@@ -125,8 +129,9 @@ async function artifactLoads(): Promise<{ local: number; pgCold: number; pgCache
 const fmt = (ms: number): string => ms < 10 ? ms.toFixed(1) : Math.round(ms).toLocaleString('en-US');
 
 try {
-  const notify = await propagation(true);
-  const polling = await propagation(false);
+  const notifyWarm = await propagation(true, true);
+  const notify = await propagation(true, false);
+  const pollingWarm = await propagation(false, true);
   const art = await artifactLoads();
   const p = (xs: number[], q: number): number => percentile([...xs].sort((a, b) => a - b), q);
   const lines = [
@@ -134,10 +139,11 @@ try {
     '',
     '| mode | p50 ms | p99 ms | max ms |',
     '|---|---:|---:|---:|',
-    `| LISTEN/NOTIFY | ${fmt(p(notify, 50))} | ${fmt(p(notify, 99))} | ${fmt(Math.max(...notify))} |`,
-    `| polling only (2 s) | ${fmt(p(polling, 50))} | ${fmt(p(polling, 99))} | ${fmt(Math.max(...polling))} |`,
+    `| LISTEN/NOTIFY, target already loaded (blue/green aliases) | ${fmt(p(notifyWarm, 50))} | ${fmt(p(notifyWarm, 99))} | ${fmt(Math.max(...notifyWarm))} |`,
+    `| polling only (2 s), target already loaded | ${fmt(p(pollingWarm, 50))} | ${fmt(p(pollingWarm, 99))} | ${fmt(Math.max(...pollingWarm))} |`,
+    `| LISTEN/NOTIFY, target loaded and warmed on the move | ${fmt(p(notify, 50))} | ${fmt(p(notify, 99))} | ${fmt(Math.max(...notify))} |`,
     '',
-    `Target: every replica serves the move within ${TARGET_MS} ms — ${p(notify, 99) <= TARGET_MS ? 'met' : 'not met'} (p99 ${fmt(p(notify, 99))} ms).`,
+    `Target: every replica serves the move within ${TARGET_MS} ms — ${p(notifyWarm, 99) <= TARGET_MS ? 'met' : 'not met'} for a loaded target (p99 ${fmt(p(notifyWarm, 99))} ms); ${p(notify, 99) <= TARGET_MS ? 'met' : 'not met'} when the move must load it (p99 ${fmt(p(notify, 99))} ms).`,
     '',
     `### Artifact load — ${ARTIFACT_MB} MB blob, verified (sha256) on every load`,
     '',

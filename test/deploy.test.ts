@@ -17,7 +17,7 @@ const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/kubernetes/ferry.
 
 describe('deployment files', () => {
   it('the manifests hold the expected objects', () => {
-    assert.deepEqual(docs.map((d) => d.kind).sort(), ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Service']);
+    assert.deepEqual(docs.map((d) => d.kind).sort(), ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
   });
 
   it('the ConfigMap holds a ferry.yaml that Ferry accepts, listening where the container says', () => {

@@ -141,7 +141,7 @@ describe('KServe v1', () => {
 
     it('unknown model → 404; unknown verb or no verb → 404', async () => {
       assertError(await postJson(url('/v1/models/nope:predict'), { instances: rows() }), 404, /"nope" is not served here/, 'FERRY_E_MODEL_NOT_SERVED');
-      assertError(await postJson(url('/v1/models/bc:explain'), { instances: rows() }), 404, /No endpoint POST \/v1\/models\/bc:explain/, 'FERRY_E_ROUTE_NOT_FOUND');
+      assertError(await postJson(url('/v1/models/bc:transform'), { instances: rows() }), 404, /No endpoint POST \/v1\/models\/bc:transform/, 'FERRY_E_ROUTE_NOT_FOUND');
       assertError(await postJson(url('/v1/models/bc'), { instances: rows() }), 404, /No endpoint POST/, 'FERRY_E_ROUTE_NOT_FOUND');
     });
   });

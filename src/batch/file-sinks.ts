@@ -4,7 +4,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
 import { sqlIdent, sqlString } from './duckdb.js';
-import type { FileFormat } from './locations.js';
+import type { FileFormatName } from '../data/file-formats.js';
 import { formatCsv, formatJsonl, type OutputTable } from './output-table.js';
 import type { BatchSink } from './sink.js';
 import type { SinkState } from './types.js';
@@ -69,10 +69,10 @@ export class PartsSink implements BatchSink {
   readonly description: string;
   readonly #dir: string;
   readonly #tag: string;
-  readonly #format: FileFormat;
+  readonly #format: FileFormatName;
   readonly #duck: () => Promise<DuckDBConnection>;
 
-  constructor(dir: string, tag: string, format: FileFormat, duck: () => Promise<DuckDBConnection>) {
+  constructor(dir: string, tag: string, format: FileFormatName, duck: () => Promise<DuckDBConnection>) {
     this.#dir = dir;
     this.#tag = tag;
     this.#format = format === 'json' ? 'jsonl' : format;

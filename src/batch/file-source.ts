@@ -3,10 +3,11 @@ import { createInterface } from 'node:readline';
 import { DuckDBTypeId, type DuckDBConnection } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
-import { csvCell } from '../data/readers.js';
+import { fileFormat, type FileFormatName } from '../data/file-formats.js';
+import { csvCell } from '../data/formats/csv.js';
 import { DuckColumnBuilder } from './duck-columns.js';
 import { duckCell, sqlIdent, sqlString } from './duckdb.js';
-import { fileFormatOf, type FileFormat } from './locations.js';
+import { fileFormatOf } from './locations.js';
 import type { BatchSource, ColumnTypes, SourceChunk } from './source.js';
 import type { SourcePosition } from './types.js';
 
@@ -63,7 +64,7 @@ export class FileSource implements BatchSource {
     }
   }
 
-  async *#readDuck(f: number, file: string, format: Exclude<FileFormat, 'jsonl'>, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
+  async *#readDuck(f: number, file: string, format: Exclude<FileFormatName, 'jsonl'>, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
     // Types first: a query on the connection ends a streaming result that is still open.
     const plan = format === 'csv' ? csvPlan(await this.#csvTypes(file), this.#textColumns) : undefined;
     const select = plan ? plan.map((p) => p.sql).join(', ') : '*';
@@ -179,13 +180,11 @@ export class FileSource implements BatchSource {
   }
 }
 
-function reader(file: string, format: FileFormat): string {
-  switch (format) {
-    case 'csv': return `read_csv(${sqlString(file)}, header=true, all_varchar=true)`;
-    case 'parquet': return `read_parquet(${sqlString(file)})`;
-    case 'json': return `read_json(${sqlString(file)})`;
-    case 'jsonl': return `read_json(${sqlString(file)}, format='newline_delimited')`;
-  }
+/** DuckDB's table function reading `file` (the formats' table says which). */
+function reader(file: string, format: FileFormatName): string {
+  const read = fileFormat(format)?.duckdbRead;
+  if (!read) throw ferry('FERRY_E_INTERNAL', { detail: `no DuckDB reader for the ${format} format` });
+  return read(sqlString(file));
 }
 
 /** A column type for values that came without one (JSON): numbers as DOUBLE, so any later number fits. */

@@ -1,13 +1,10 @@
 import { stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ferry } from '../core/errors.js';
+import { fileFormatOfPath, resolveFileFormat, type FileFormatName } from '../data/file-formats.js';
 import { sqlString } from './duckdb.js';
 
-/** File formats batch reads and writes. */
-export type FileFormat = 'csv' | 'jsonl' | 'json' | 'parquet';
-
-const EXTENSIONS: Readonly<Record<string, FileFormat>> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'json', '.parquet': 'parquet', '.pq': 'parquet' };
 
 /** A PostgreSQL location: `postgres://…/db?table=[schema.]name`, or a query given separately. */
 export interface PgLocation {
@@ -41,9 +38,9 @@ export function redact(location: string): string {
 }
 
 /** The format of a file by its extension, or the one given. */
-export function fileFormatOf(path: string, given?: string): FileFormat {
-  const format = given ?? EXTENSIONS[extname(path).toLowerCase()];
-  if (format === 'csv' || format === 'jsonl' || format === 'json' || format === 'parquet') return format;
+export function fileFormatOf(path: string, given?: string): FileFormatName {
+  const format = resolveFileFormat(path, given);
+  if (format) return format.name;
   throw ferry('FERRY_E_USAGE', { detail: `Cannot tell the format of "${path}": use .csv, .jsonl, .json or .parquet, or pass --input-format/--output-format.` });
 }
 
@@ -59,7 +56,7 @@ export async function expandFiles(duck: DuckDBConnection, input: string, format?
   } else {
     const info = await stat(input).catch(() => undefined);
     if (!info) throw ferry('FERRY_E_FILE_NOT_FOUND', { path: input });
-    files = info.isDirectory() ? (await globFiles(duck, join(input, '**', '*'))).filter((f) => format !== undefined || EXTENSIONS[extname(f).toLowerCase()] !== undefined) : [input];
+    files = info.isDirectory() ? (await globFiles(duck, join(input, '**', '*'))).filter((f) => format !== undefined || fileFormatOfPath(f) !== undefined) : [input];
   }
   if (files.length === 0) throw ferry('FERRY_E_BATCH_SOURCE', { source: input, detail: 'no data files match' });
   return files;

@@ -36,6 +36,7 @@ const COMMANDS: readonly { readonly names: readonly string[]; readonly load: () 
   { names: ['best'], load: async () => (await import('./commands/best.js')).bestCommand },
   { names: ['alerts'], load: async () => (await import('./commands/alerts.js')).alertsCommand },
   { names: ['export'], load: async () => (await import('./commands/export.js')).exportCommand },
+  { names: ['deploy'], load: async () => (await import('./commands/deploy.js')).deployCommand },
   { names: ['demo'], load: async () => (await import('./commands/demo.js')).demoCommand },
 ];
 

@@ -30,9 +30,11 @@ export interface DeliveryPolicy {
   /** Backoff before retry i (1-based) is baseDelayMs · 2^(i−1). */
   readonly baseDelayMs: number;
   readonly timeoutMs: number;
+  /** A hook command still running after this long is killed (its whole process group); default 60 s. */
+  readonly hookTimeoutMs?: number;
 }
 
-export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 5, baseDelayMs: 500, timeoutMs: 5000 };
+export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 5, baseDelayMs: 500, timeoutMs: 5000, hookTimeoutMs: 60_000 };
 
 /** A rule's verdict: firing or ok, or no verdict (too little data). */
 export interface Verdict {
@@ -66,6 +68,8 @@ export class AlertEngine {
   readonly #lastCounts = new Map<string, RequestCounts>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
+  /** Aborted by stop(): deliveries and hooks in flight give up at once. */
+  readonly #stopping = new AbortController();
 
   constructor(app: Ferry, options: AlertEngineOptions = {}) {
     this.#app = app;
@@ -102,9 +106,11 @@ export class AlertEngine {
     run();
   }
 
+  /** Stop ticking; a tick in flight abandons its deliveries and kills its hook, so this never waits on them. */
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopping.abort();
     await this.#running;
   }
 
@@ -190,7 +196,7 @@ export class AlertEngine {
     const errors: string[] = [];
     let delivered = rule.webhooks.length > 0;
     for (const url of rule.webhooks) {
-      const r = await postWithRetry(url, payload, policy);
+      const r = await postWithRetry(url, payload, policy, this.#stopping.signal);
       attempts += r.attempts;
       if (!r.ok) {
         delivered = false;
@@ -198,7 +204,7 @@ export class AlertEngine {
       }
     }
     if (state === 'firing' && rule.hook) {
-      const h = await callHook(rule.hook, payload, policy);
+      const h = await callHook(rule.hook, payload, policy, this.#stopping.signal);
       if (!h.ok) errors.push(`retraining hook: ${h.error}`);
     }
     const event = {
@@ -213,12 +219,14 @@ export class AlertEngine {
 }
 
 /** POST JSON, retrying non-2xx answers and network errors with exponential backoff. */
-export async function postWithRetry(url: string, body: unknown, policy: DeliveryPolicy): Promise<{ ok: boolean; attempts: number; error?: string }> {
+export async function postWithRetry(url: string, body: unknown, policy: DeliveryPolicy, stop?: AbortSignal): Promise<{ ok: boolean; attempts: number; error?: string }> {
   let error = '';
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-    if (attempt > 1) await sleep(policy.baseDelayMs * 2 ** (attempt - 2));
+    if (attempt > 1) await sleep(policy.baseDelayMs * 2 ** (attempt - 2), stop);
+    if (stop?.aborted) return { ok: false, attempts: attempt - 1, error: 'abandoned: shutting down' };
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'ferry-alerts' }, body: JSON.stringify(body), signal: AbortSignal.timeout(policy.timeoutMs) });
+      const timeout = AbortSignal.timeout(policy.timeoutMs);
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'ferry-alerts' }, body: JSON.stringify(body), signal: stop ? AbortSignal.any([timeout, stop]) : timeout });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return { ok: true, attempts: attempt };
       error = `HTTP ${res.status}`;
@@ -229,23 +237,51 @@ export async function postWithRetry(url: string, body: unknown, policy: Delivery
   return { ok: false, attempts: policy.attempts, error: `${error} after ${policy.attempts} attempt(s)` };
 }
 
-/** Call a retraining hook: POST the alert to a URL, or run a shell command with the alert in its environment and on stdin. */
-export async function callHook(hook: { readonly url: string } | { readonly command: string }, payload: Record<string, unknown>, policy: DeliveryPolicy): Promise<{ ok: boolean; error?: string }> {
+/**
+ * Call a retraining hook: POST the alert to a URL, or run a shell command with the alert in its
+ * environment and on stdin. A command runs in its own process group, killed whole after
+ * `hookTimeoutMs` or when `stop` aborts, so a hung hook (or a child it left behind) never holds
+ * alert evaluation or shutdown.
+ */
+export async function callHook(hook: { readonly url: string } | { readonly command: string }, payload: Record<string, unknown>, policy: DeliveryPolicy, stop?: AbortSignal): Promise<{ ok: boolean; error?: string }> {
   if ('url' in hook) {
-    const r = await postWithRetry(hook.url, payload, policy);
+    const r = await postWithRetry(hook.url, payload, policy, stop);
     return r.ok ? { ok: true } : { ok: false, error: r.error ?? 'failed' };
   }
+  if (stop?.aborted) return { ok: false, error: 'abandoned: shutting down' };
   return new Promise((resolve) => {
     const child = spawn('sh', ['-c', hook.command], {
       env: { ...process.env, FERRY_ALERT_RULE: String(payload.rule), FERRY_ALERT_MODEL: String(payload.model), FERRY_ALERT_STATE: String(payload.state), FERRY_ALERT_VALUE: String(payload.value), FERRY_ALERT_MESSAGE: String(payload.message) },
       stdio: ['pipe', 'ignore', 'pipe'],
+      detached: true,
     });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', (err) => resolve({ ok: false, error: err.message }));
+    let settled = false;
+    const finish = (result: { ok: boolean; error?: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stop?.removeEventListener('abort', onStop);
+      resolve(result);
+    };
+    const killGroup = (why: string) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      finish({ ok: false, error: why });
+    };
+    const limitMs = policy.hookTimeoutMs ?? 60_000;
+    const timer = setTimeout(() => killGroup(`command killed after ${limitMs} ms`), limitMs);
+    timer.unref();
+    const onStop = () => killGroup('command killed: shutting down');
+    stop?.addEventListener('abort', onStop);
+    child.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString(); });
+    child.on('error', (err) => finish({ ok: false, error: err.message }));
     // A command that does not read its input closes the pipe early; that is not a failure.
     child.stdin.on('error', () => undefined);
-    child.on('close', (code) => resolve(code === 0 ? { ok: true } : { ok: false, error: `command exited with ${code}${stderr ? `: ${stderr.trim().slice(0, 200)}` : ''}` }));
+    child.on('exit', (code) => finish(code === 0 ? { ok: true } : { ok: false, error: `command exited with ${code}${stderr ? `: ${stderr.trim().slice(0, 200)}` : ''}` }));
     child.stdin.end(JSON.stringify(payload));
   });
 }
@@ -283,8 +319,14 @@ export function scrapeCounter(serverUrl: string): RequestCounter {
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Wait `ms`, or less when `stop` aborts. */
+function sleep(ms: number, stop?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (stop?.aborted) return resolve();
+    const done = () => { clearTimeout(timer); stop?.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    stop?.addEventListener('abort', done);
+  });
 }
 
 function round(x: number): string {

@@ -3,6 +3,7 @@ import { ferry, FerryError } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
+import type { ModelStructure } from './model-structure.js';
 
 // The worker is a sibling module: runtime-worker.js once built; from the TypeScript sources
 // (tests under tsx) a small bootstrap registers tsx in the worker first.
@@ -26,16 +27,20 @@ export class ThreadedRuntime implements ModelRuntime {
   readonly #label: string;
   readonly #inline: ModelRuntime | undefined;
   readonly #inlineBelowMs: number;
+  /** Loads the copy on the calling thread that explanations read (the inline copy when there is one). */
+  readonly #localCopy: () => Promise<ModelRuntime>;
+  #local: Promise<ModelRuntime> | undefined;
   /** Moving average of compute milliseconds per row, as timed in the workers; undefined until measured. */
   #msPerRow: number | undefined;
 
-  private constructor(format: string, pool: Piscina, signature: ModelSignature, label: string, inline: ModelRuntime | undefined, inlineBelowMs: number) {
+  private constructor(format: string, pool: Piscina, signature: ModelSignature, label: string, inline: ModelRuntime | undefined, inlineBelowMs: number, localCopy: () => Promise<ModelRuntime>) {
     this.format = format;
     this.#pool = pool;
     this.#signature = signature;
     this.#label = label;
     this.#inline = inline;
     this.#inlineBelowMs = inlineBelowMs;
+    this.#localCopy = localCopy;
   }
 
   /** Start `options.workers` threads that each load the model with `factory`. */
@@ -61,7 +66,8 @@ export class ThreadedRuntime implements ModelRuntime {
     const { signature } = described;
     const inlineBelowMs = options.inlineBelowMs ?? 0;
     const inline = inlineBelowMs > 0 ? await factory.load(bytes, { ...options, workers: 0 }, label) : undefined;
-    return new ThreadedRuntime(factory.format, pool, signature, label, inline, inlineBelowMs);
+    const localCopy = (): Promise<ModelRuntime> => (inline ? Promise.resolve(inline) : factory.load(bytes, { ...options, workers: 0 }, label));
+    return new ThreadedRuntime(factory.format, pool, signature, label, inline, inlineBelowMs, localCopy);
   }
 
   signature(): ModelSignature {
@@ -88,8 +94,22 @@ export class ThreadedRuntime implements ModelRuntime {
     return answer.outputs;
   }
 
+  /**
+   * The model's structure, read from a copy on the calling thread (loaded on first use when
+   * there is no inline copy): explanations walk the compiled arrays, which cannot cross threads.
+   */
+  async structure(): Promise<ModelStructure | undefined> {
+    this.#local ??= this.#localCopy();
+    const local = await this.#local;
+    return local.structure?.();
+  }
+
   async close(): Promise<void> {
     await this.#pool.destroy();
     await this.#inline?.close();
+    if (this.#local) {
+      const local = await this.#local.catch(() => undefined);
+      if (local && local !== this.#inline) await local.close();
+    }
   }
 }

@@ -104,3 +104,31 @@ export function explanationColumns(e: ExplainedRows, options: ExplainOptions = {
   }
   return columns;
 }
+
+/** The JSON explanations back from the columns form (what the row-oriented protocols answer). */
+export function explanationsFromColumns(columns: readonly OutputColumn[], rows: number): Explanation[] {
+  const by = new Map(columns.map((c) => [c.name, c.values]));
+  const contribs = columns.filter((c) => c.name.startsWith('contrib_'));
+  const errors = columns.filter((c) => c.name.startsWith('error_'));
+  const reasons = columns.filter((c) => /^reason_\d+$/.test(c.name));
+  const out: Explanation[] = [];
+  for (let r = 0; r < rows; r++) {
+    const method = by.get('explain_method')?.[r] as Explanation['method'];
+    const perFeature = (cols: readonly OutputColumn[], prefix: string): Record<string, number | number[]> =>
+      Object.fromEntries(cols.map((c) => [c.name.slice(prefix.length), c.values[r] as number | number[]]));
+    const top = reasons.map((c) => {
+      const value = by.get(`${c.name}_value`)?.[r] as number;
+      return { name: c.values[r] as string, value, direction: value >= 0 ? 'increases' as const : 'decreases' as const };
+    });
+    out.push({
+      output_space: by.get('output_space')?.[r] as Explanation['output_space'],
+      base_value: by.get('base_value')?.[r] as number | number[],
+      contributions: perFeature(contribs, 'contrib_'),
+      residual: by.get('residual')?.[r] as number,
+      method,
+      ...(method === 'sampling' ? { approximate: true as const, error: perFeature(errors, 'error_') } : {}),
+      ...(top.length > 0 ? { top_k: top } : {}),
+    });
+  }
+  return out;
+}

@@ -15,10 +15,12 @@ export interface HasHeaders {
 export interface Auth {
   readonly enabled: boolean;
   check(req: HasHeaders, scope: ApiScope, action?: string): string;
+  /** Throw FERRY_E_UNAUTHENTICATED unless the request carries a valid key (any scope): checked before a body is read. */
+  authenticate(req: HasHeaders): void;
 }
 
 /** Auth switched off: everything is allowed (the server binds 127.0.0.1 by default). */
-export const openAuth: Auth = { enabled: false, check: () => 'api' };
+export const openAuth: Auth = { enabled: false, check: () => 'api', authenticate: () => undefined };
 
 const KEY_RE = /^fk_([a-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
 
@@ -56,12 +58,21 @@ export class ApiKeyAuth implements Auth {
   }
 
   check(req: HasHeaders, scope: ApiScope, action = scope === 'admin' ? 'changing models' : 'predictions'): string {
+    const stored = this.#known(req);
+    if (!stored.scopes.includes(scope) && !stored.scopes.includes('admin')) throw ferry('FERRY_E_FORBIDDEN', { scope, action });
+    return `apikey:${stored.id} (${stored.name})`;
+  }
+
+  authenticate(req: HasHeaders): void {
+    this.#known(req);
+  }
+
+  #known(req: HasHeaders): ApiKey {
     const presented = keyFrom(req);
     const match = presented ? KEY_RE.exec(presented) : null;
     const stored = match?.[1] ? this.#keys.get(match[1]) : undefined;
     if (!presented || !stored || !sameHash(hashKey(presented), stored.hash)) throw ferry('FERRY_E_UNAUTHENTICATED');
-    if (!stored.scopes.includes(scope) && !stored.scopes.includes('admin')) throw ferry('FERRY_E_FORBIDDEN', { scope, action });
-    return `apikey:${stored.id} (${stored.name})`;
+    return stored;
   }
 }
 

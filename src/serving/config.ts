@@ -26,6 +26,8 @@ export interface ServeConfig extends DeploymentsConfig {
   readonly grpcPort: number | null;
   readonly bodyLimit: number;
   readonly requestTimeoutMs: number;
+  /** Open HTTP connections at most; more are closed on accept. */
+  readonly maxConnections: number;
   readonly grpcMaxMessageBytes: number;
   readonly auth: boolean;
   /** A file of API keys (one `<key> [scope,scope]` a line, e.g. a mounted Secret), accepted beside the registry's keys. */
@@ -90,7 +92,7 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
@@ -122,6 +124,7 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     grpcPort: grpcPortFlag !== undefined ? grpcPortFlag : file.grpc_port === null || file.grpc_port === 'off' ? null : int(file.grpc_port, `${where}: grpc_port`, 0, 65535) ?? 8081,
     bodyLimit,
     requestTimeoutMs: int(file.request_timeout_ms, `${where}: request_timeout_ms`, 1) ?? 60_000,
+    maxConnections: int(file.max_connections, `${where}: max_connections`, 1) ?? 1024,
     // gRPC messages are held whole before decoding: by default no larger than a REST body.
     grpcMaxMessageBytes: int(file.grpc_max_message_bytes, `${where}: grpc_max_message_bytes`, 1024) ?? bodyLimit,
     pollIntervalMs: flags.pollInterval !== undefined ? int(flags.pollInterval, '--poll-interval', 50) ?? 2000 : int(file.poll_interval_ms, `${where}: poll_interval_ms`, 50) ?? 2000,

@@ -10,11 +10,13 @@ import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { Deployments } from '../scoring/deployments.js';
 import { Pipeline } from '../scoring/pipeline.js';
+import { explainStage } from '../scoring/explain-stage.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { ServingContext } from './context.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
+import { authenticateBeforeBody } from './http/early-auth.js';
 import { createHttpApp } from './http/fastify.js';
 import { feedbackRoutes } from './http/feedback.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
@@ -38,6 +40,7 @@ export interface RunningServer {
 export async function startServer(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
   const deployments = new Deployments(app, config, logger, (d) => metrics.modelsLoaded.inc(d));
   const pipeline = new Pipeline({ registry: app.registry, loader: app.loader, scorer: app.scorer, deployments });
+  pipeline.use(explainStage(app.explanations));
   const predictionLog = openPredictionLog(app, config, metrics, logger);
   const shadow = new ShadowMirror(pipeline, metrics, new ShadowResultStore(app.database));
   // The prediction log first: the ids it hands out go into the answer.
@@ -58,6 +61,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   await deployments.start();
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
+  authenticateBeforeBody(http, auth);
   for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes]) routes(http, context);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);
@@ -90,9 +94,11 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     context,
     async close() {
       if (authRefresh) clearInterval(authRefresh);
-      await alerts?.stop();
+      // Alert deliveries and hooks in flight are abandoned, never waited for before the listeners close.
+      const alertsStopped = alerts?.stop();
       httpState.closing = true;
       await Promise.all([
+        alertsStopped,
         http.close(),
         new Promise<void>((resolve) => {
           if (!grpcServer) return resolve();

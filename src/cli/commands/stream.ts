@@ -9,6 +9,7 @@ import type { RegistryDb } from '../../registry/registry-db.js';
 import { singleDeployment } from '../../scoring/deployment-config.js';
 import { Deployments } from '../../scoring/deployments.js';
 import { Pipeline } from '../../scoring/pipeline.js';
+import { explainStage } from '../../scoring/explain-stage.js';
 import { parseStreamUrl, siblingUrl, type StreamSink, type StreamSource, type StreamUrl } from '../../stream/broker.js';
 import { brokerFor } from '../../stream/brokers.js';
 import { StreamMetrics } from '../../stream/metrics.js';
@@ -130,6 +131,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
   try {
     await app.registry.resolve(refText); // an unknown model fails now, not on every message
     const pipeline = new Pipeline(app);
+    pipeline.use(explainStage(app.explanations));
     if (logPredictions !== undefined) {
       const predictionLog = openStreamLog(app.database, logger);
       pipeline.observe(predictionLogObserver(predictionLog));

@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ferry, quoteList } from '../../core/errors.js';
 import { ColumnFrame, toCell, type Frame } from '../../core/frame.js';
-import { frameFromJson } from '../../data/readers.js';
+import { frameFromJson } from '../../data/formats/json.js';
 import type { OutputValue } from '../../scoring/outputs.js';
 import type { ScoreResult } from '../../scoring/scorer.js';
 import type { ServingContext } from '../context.js';
 import type { ModelDeployment } from '../../scoring/deployment-config.js';
+import { EXPLAIN_STAGE, explainOptions } from '../../scoring/explain-stage.js';
+import { explanationsFromColumns, type ExplainOptions } from '../../scoring/explanations.js';
 import { bodyText, parseJsonBody, setPredictionHeaders } from './fastify.js';
 
 const PROTOCOL = 'KServe v1';
@@ -38,13 +40,14 @@ export function kserveV1Routes(app: FastifyInstance, ctx: ServingContext): void 
     const segment = req.params.modelAction;
     const at = segment.lastIndexOf(':');
     const verb = at < 0 ? '' : segment.slice(at + 1);
-    if (verb !== 'predict') throw ferry('FERRY_E_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? req.url });
+    if (verb !== 'predict' && verb !== 'explain') throw ferry('FERRY_E_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? req.url });
     const model = segment.slice(0, at);
     ctx.auth.check(req, 'predict');
     const served = ctx.deployments.config(model);
     const doc = parseJsonBody(bodyText(req), PROTOCOL);
     const frame = await tfsFrame(ctx, model, doc, PROTOCOL);
-    return predict(ctx, req, reply, served, frame, 'kserve-v1');
+    // `:explain` answers the explanations of the same rows, computed by the pipeline's explain stage.
+    return predict(ctx, req, reply, served, frame, 'kserve-v1', verb === 'explain' ? { explain: explainOptions(isPlainObject(doc) ? doc.explain : undefined, PROTOCOL), only: true } : undefined);
   });
 }
 
@@ -84,16 +87,32 @@ export async function inputsFrame(ctx: ServingContext, model: string, inputs: un
   return frame;
 }
 
-/** Run a frame through the one inference call; answer `{"predictions": […]}` with the version header. */
-export async function predict(ctx: ServingContext, req: FastifyRequest, reply: FastifyReply, served: ModelDeployment, frame: Frame, protocol: 'kserve-v1' | 'mlflow'): Promise<FastifyReply> {
+/** Explanations asked of a row request: with the predictions, or instead of them (KServe `:explain`). */
+export interface ExplainAsk {
+  readonly explain: ExplainOptions;
+  readonly only: boolean;
+}
+
+/**
+ * Run a frame through the one inference call; answer `{"predictions": […]}` with the version header
+ * (plus `"explanations"` when asked; only those for KServe's `:explain`).
+ */
+export async function predict(ctx: ServingContext, req: FastifyRequest, reply: FastifyReply, served: ModelDeployment, frame: Frame, protocol: 'kserve-v1' | 'mlflow', ask?: ExplainAsk): Promise<FastifyReply> {
   const confidence = confidenceQuery(req);
   // Over a protocol a request is all or nothing: the first bad row fails it, naming the row.
-  const result = await ctx.pipeline.run({ model: { served }, input: { kind: 'frame', frame }, source: protocol, requestId: req.id, confidence, badRows: 'fail' });
+  const result = await ctx.pipeline.run({
+    model: { served }, input: { kind: 'frame', frame }, source: protocol, requestId: req.id, confidence, badRows: 'fail',
+    ...(ask ? { extras: { [EXPLAIN_STAGE]: ask.explain } } : {}),
+  });
   void reply.header('x-ferry-model-version', String(result.version));
   setPredictionHeaders(reply, result.predictionIds);
+  const explained = result.extras?.[EXPLAIN_STAGE];
+  const explanations = explained?.kind === 'columns' ? explanationsFromColumns(explained.columns, result.result.rows.length) : undefined;
+  if (ask?.only) return reply.type('application/json').send({ explanations, ...(result.predictionIds ? { prediction_ids: result.predictionIds } : {}) });
   // Extra keys next to "predictions" (clients read "predictions" and ignore the rest).
   return reply.type('application/json').send({
     predictions: rowPredictions(result.result),
+    ...(explanations ? { explanations } : {}),
     ...(result.predictionIds ? { prediction_ids: result.predictionIds } : {}),
     ...(result.confidence ? { confidence: Array.from(result.confidence, (v) => (Number.isFinite(v) ? v : null)) } : {}),
   });

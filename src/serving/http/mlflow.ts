@@ -1,8 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ferry, quoteList, type FerryError } from '../../core/errors.js';
 import { ColumnFrame, toCell, type Frame } from '../../core/frame.js';
-import { frameFromJson, parseText } from '../../data/readers.js';
+import { frameFromJson } from '../../data/formats/json.js';
+import { parseText } from '../../data/readers.js';
 import type { ServingContext } from '../context.js';
+import { explainOptions } from '../../scoring/explain-stage.js';
+import type { ExplainOptions } from '../../scoring/explanations.js';
 import { bodyText, mediaType, parseJsonBody, sendError, toFerry } from './fastify.js';
 import { inputsFrame, instancesFrame, predict } from './kserve-v1.js';
 
@@ -59,18 +62,18 @@ export function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): void {
 
 async function invocations(ctx: ServingContext, req: FastifyRequest, reply: FastifyReply, model: string): Promise<FastifyReply> {
   const served = ctx.deployments.config(model); // 404 for a model not served here, before looking at the body
-  const frame = await requestFrame(ctx, req, model);
-  return predict(ctx, req, reply, served, frame, 'mlflow');
+  const { frame, explain } = await requestFrame(ctx, req, model);
+  return predict(ctx, req, reply, served, frame, 'mlflow', explain ? { explain, only: false } : undefined);
 }
 
 /** The request body as a Frame: CSV, or JSON with exactly one payload key (plus optional `params`). */
-async function requestFrame(ctx: ServingContext, req: FastifyRequest, model: string): Promise<Frame> {
+async function requestFrame(ctx: ServingContext, req: FastifyRequest, model: string): Promise<{ frame: Frame; explain?: ExplainOptions | undefined }> {
   const kind = bodyKind(req);
   const text = bodyText(req);
   if (kind === 'csv') {
     const frame = parseText(text, 'csv', 'The CSV body');
     if (frame.length === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: 'The CSV body' });
-    return frame;
+    return { frame };
   }
   const doc = parseJsonBody(text, PROTOCOL);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid(`the body must be a JSON object with exactly one of ${quoteList([...PAYLOADS])}`);
@@ -81,12 +84,14 @@ async function requestFrame(ctx: ServingContext, req: FastifyRequest, model: str
   if (key === undefined || keys.length !== 1) {
     throw invalid(`the body must have exactly one of ${quoteList([...PAYLOADS])} (and optionally "params"); it has ${keys.length === 0 ? 'none' : quoteList(keys)}`);
   }
-  // `params` are passed to predict(data, params) by MLflow; ONNX models take none, so they are
-  // accepted and ignored (but must be an object, as in MLflow).
+  // `params` are passed to predict(data, params) by MLflow; models take none, so they are accepted
+  // and ignored (but must be an object, as in MLflow) — except `explain`, which adds explanations.
   if (body.params !== undefined && (typeof body.params !== 'object' || body.params === null || Array.isArray(body.params))) {
     throw invalid('"params" must be an object');
   }
-  return payloadFrame(ctx, model, key, body[key]);
+  const asked = (body.params as Record<string, unknown> | undefined)?.explain;
+  const explain = asked === undefined || asked === false ? undefined : explainOptions(asked, PROTOCOL);
+  return { frame: await payloadFrame(ctx, model, key, body[key]), explain };
 }
 
 function payloadFrame(ctx: ServingContext, model: string, key: PayloadKey, value: unknown): Promise<Frame> | Frame {

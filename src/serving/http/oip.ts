@@ -5,6 +5,11 @@ import type { ServingContext } from '../context.js';
 import { modelMetadata } from '../metadata.js';
 import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorFromJson, tensorToBytes, tensorToJson } from '../oip-codec.js';
 import { bodyText, parseJsonBody, setPredictionHeaders } from './fastify.js';
+import { EXPLAIN_STAGE, explainOptions } from '../../scoring/explain-stage.js';
+import type { ExplainOptions } from '../../scoring/explanations.js';
+
+/** The outputs `parameters.explain` adds (see scoring/explain-stage.ts). */
+const EXPLAIN_OUTPUTS: readonly string[] = ['contributions', 'contribution_names'];
 
 const PROTOCOL = 'Open Inference Protocol';
 
@@ -39,20 +44,25 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
     ctx.auth.check(req, 'predict');
     const served = ctx.deployments.config(req.params.model); // an unknown model is a 404, whatever the body
     const parsed = parseInferRequest(req);
+    const explainNames = parsed.explain ? EXPLAIN_OUTPUTS : [];
     const result = await ctx.pipeline.run({
       model: { served, pointer: req.params.version },
       input: { kind: 'tensors', tensors: parsed.inputs },
-      outputs: parsed.outputs.map((o) => o.name),
+      outputs: parsed.outputs.map((o) => o.name).filter((n) => !explainNames.includes(n)),
       source: 'oip-rest',
       requestId: parsed.id ?? req.id,
       confidence: parsed.confidence,
+      ...(parsed.explain ? { extras: { [EXPLAIN_STAGE]: parsed.explain } } : {}),
     });
     void reply.header('x-ferry-model-version', String(result.version));
     setPredictionHeaders(reply, result.predictionIds);
-    const names = parsed.outputs.length > 0 ? parsed.outputs.map((o) => o.name) : Object.keys(result.outputs);
+    const explained = result.extras?.[EXPLAIN_STAGE];
+    const all: Readonly<Record<string, Tensor>> = explained?.kind === 'tensors' ? { ...result.outputs, ...explained.tensors } : result.outputs;
+    const asked = parsed.outputs.map((o) => o.name);
+    const names = parsed.outputs.length > 0 ? [...asked, ...explainNames.filter((n) => !asked.includes(n))] : Object.keys(all);
     const binary: Buffer[] = [];
     const outputs = names.map((name) => {
-      const t = result.outputs[name] as Tensor;
+      const t = all[name] as Tensor;
       const wantsBinary = parsed.outputs.find((o) => o.name === name)?.binary ?? parsed.binaryOutput;
       const head = { name, datatype: datatypeOf(t.dtype), shape: [...t.shape] };
       if (!wantsBinary && t.dtype !== 'float16') return { ...head, data: tensorToJson(t) };
@@ -108,6 +118,8 @@ interface ParsedInfer {
   binaryOutput: boolean;
   /** `parameters.confidence`: true/false to ask for (or refuse) the confidence score. */
   confidence: boolean | undefined;
+  /** `parameters.explain` (and `explain_space`): add the `contributions` and `contribution_names` outputs. */
+  explain: ExplainOptions | undefined;
 }
 
 /** Parse an infer request: JSON, or JSON header + binary tensor data (Inference-Header-Content-Length). */
@@ -156,13 +168,16 @@ export function parseInferRequest(req: FastifyRequest): ParsedInfer {
   const binaryOutput = (parameters as { binary_data_output?: unknown } | undefined)?.binary_data_output === true;
   const confidence = (parameters as { confidence?: unknown } | undefined)?.confidence;
   if (confidence !== undefined && typeof confidence !== 'boolean') throw bad('"parameters.confidence" must be true or false');
+  const { explain: explainParam, explain_space: space } = (parameters ?? {}) as { explain?: unknown; explain_space?: unknown };
+  if (explainParam !== undefined && typeof explainParam !== 'boolean') throw bad('"parameters.explain" must be true or false');
+  const explain = explainParam === true ? explainOptions(space === undefined ? true : { space }, PROTOCOL) : undefined;
   if (outputs !== undefined && !Array.isArray(outputs)) throw bad('"outputs" must be a list');
   const wanted = (outputs ?? []).map((o: unknown, i) => {
     if (typeof o !== 'object' || o === null || typeof (o as { name?: unknown }).name !== 'string') throw bad(`outputs[${i}] needs a "name"`);
     const b = ((o as { parameters?: { binary_data?: unknown } }).parameters)?.binary_data;
     return { name: (o as { name: string }).name, binary: typeof b === 'boolean' ? b : undefined };
   });
-  return { id, inputs: tensors, outputs: wanted, binaryOutput, confidence };
+  return { id, inputs: tensors, outputs: wanted, binaryOutput, confidence, explain };
 }
 
 function finiteOrNull(v: number): number | null {

@@ -1,0 +1,88 @@
+/**
+ * The same row gives the same explanation on every path: `ferry explain` (CLI), KServe v1
+ * `:explain`, MLflow `/invocations` with `params: {"explain": true}`, the Open Inference Protocol
+ * with `parameters: {"explain": true}` (a `contributions` output), against a real `ferry serve`,
+ * and every one equals xgboost's own pred_contribs.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ferryCli, ROOT, tempDir } from './helpers/env.js';
+import { readMatrix } from './helpers/matrix.js';
+import { postJson, startServe, type ServeProcess } from './helpers/server.js';
+
+const DIR = join(ROOT, 'fixtures/xgboost/breast_hist');
+const { columns, rows, x } = readMatrix(join(DIR, 'input.csv'));
+const F = columns.length;
+const ref = JSON.parse(readFileSync(join(ROOT, 'fixtures/explain/xgboost/breast_hist.json'), 'utf8')) as { contribs: number[][] };
+const records = Array.from({ length: rows }, (_, r) => Object.fromEntries(columns.map((c, j) => [c, Number.isNaN(x[r * F + j]!) ? null : x[r * F + j]!])));
+
+interface Explained { contributions: Record<string, number>; base_value: number; residual: number; method: string; top_k?: unknown[] }
+
+/** Contributions in input order, then the base value (pred_contribs' layout). */
+const vector = (e: Explained): number[] => [...columns.map((c) => e.contributions[c]!), e.base_value];
+
+function assertReference(got: number[][], path: string): void {
+  assert.equal(got.length, rows, path);
+  got.forEach((row, r) => row.forEach((v, j) => {
+    const want = ref.contribs[r]![j]!;
+    assert.ok(Math.abs(v - want) <= 1e-4 + 1e-4 * Math.abs(want), `${path} row ${r} column ${j}: ${v} vs xgboost ${want}`);
+  }));
+}
+
+describe('explanations on every path', () => {
+  const tmp = tempDir('ferry-explain-paths-');
+  const env = { FERRY_HOME: join(tmp.dir, 'home') };
+  let server: ServeProcess;
+  let cli: number[][];
+
+  before(async () => {
+    assert.equal((await ferryCli(['register', join(DIR, 'model.json'), '--name', 'breast'], env)).code, 0);
+    const out = join(tmp.dir, 'cli.jsonl');
+    const r = await ferryCli(['explain', 'breast', '--input', join(DIR, 'input.csv'), '--key', 'id', '--output', out], env);
+    assert.equal(r.code, 0, r.stderr);
+    cli = readFileSync(out, 'utf8').trim().split('\n').map((l) => vector(JSON.parse(l) as Explained));
+    server = await startServe(env, ['--grpc-port', 'off']);
+  });
+  after(async () => {
+    await server?.stop();
+    tmp.cleanup();
+  });
+
+  it('CLI: xgboost pred_contribs', () => assertReference(cli, 'cli'));
+
+  it('KServe v1 :explain: the same numbers as the CLI', async () => {
+    const r = await postJson(`${server.url}/v1/models/breast:explain`, { instances: records, explain: { top_k: 2 } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const explanations = (r.body as { explanations: Explained[] }).explanations;
+    assert.deepEqual(explanations.map(vector), cli);
+    assert.equal(explanations[0]!.top_k!.length, 2);
+    assert.equal(explanations[0]!.method, 'tree-shap');
+  });
+
+  it('MLflow params.explain: predictions plus the same explanations', async () => {
+    const r = await postJson(`${server.url}/models/breast/invocations`, { dataframe_records: records, params: { explain: true } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const body = r.body as { predictions: unknown[]; explanations: Explained[] };
+    assert.equal(body.predictions.length, rows);
+    assert.deepEqual(body.explanations.map(vector), cli);
+  });
+
+  it('OIP parameters.explain: a contributions output [n, features + 1] with its names', async () => {
+    const data = Array.from(x, (v) => (Number.isNaN(v) ? null : v));
+    const r = await postJson(`${server.url}/v2/models/breast/infer`, {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, F], data }],
+      parameters: { explain: true },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const outputs = (r.body as { outputs: { name: string; shape: number[]; data: (number | string)[] }[] }).outputs;
+    const contributions = outputs.find((o) => o.name === 'contributions')!;
+    const names = outputs.find((o) => o.name === 'contribution_names')!;
+    assert.deepEqual(contributions.shape, [rows, F + 1]);
+    assert.deepEqual(names.data, [...columns, 'base_value']);
+    const got = Array.from({ length: rows }, (_, i) => (contributions.data as number[]).slice(i * (F + 1), (i + 1) * (F + 1)));
+    assert.deepEqual(got, cli);
+    assert.ok(outputs.some((o) => o.name === 'probabilities'), 'the predictions are still there');
+  });
+});
