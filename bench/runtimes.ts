@@ -10,6 +10,12 @@
  * - Ferry's PMML evaluator on fixtures/pmml/forest.pmml, when the catalog has a `pmml` runtime
  *   and that fixture exists (a random forest of 100 trees, depth 6, on the same 30 features).
  *
+ * - scikit-learn 1.2's own predict_proba, single-threaded (OMP_NUM_THREADS=1, n_jobs=1), beside
+ *   Ferry's sklearn runtime on the same joblib files and rows: a RandomForestClassifier (100
+ *   trees, default depth) and a HistGradientBoostingClassifier (100 iterations), fitted by
+ *   bench/lib/sklearn_predict.py on 10 000 synthetic rows × 30 features; plus the time Ferry
+ *   takes to register each file (translate the pickle, then verify and compile the document).
+ *
  * Every evaluator scores the very same float values (written by the Python helper). Prints a
  * Markdown table and writes it to bench/results/runtimes.md. BENCH_SECONDS (default 2) is the
  * measuring time of each cell; BENCH_ROWS (default 10000) the large batch.
@@ -192,6 +198,7 @@ async function main(): Promise<void> {
         ? `- PMML tree ensemble within 2× of the XGBoost evaluator: batch ${ROWS} ${ratio(pmml.batchN, ferryXgb.batchN)} ${pmml.batchN >= 0.5 * ferryXgb.batchN ? '✅' : '❌'}, batch 1 ${ratio(pmml.batch1, ferryXgb.batch1)} ${pmml.batch1 >= 0.5 * ferryXgb.batch1 ? '✅' : '❌'}`
         : '- PMML tree ensemble within 2× of the XGBoost evaluator: not measured (no pmml runtime or no fixtures/pmml/forest.pmml in this checkout)',
     ].join('\n');
+    const sklearnSection = await sklearnRows(tmp);
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     const report = [
       '# Runtime benchmark (`npm run bench:runtimes`)',
@@ -206,6 +213,7 @@ async function main(): Promise<void> {
       '',
       targets,
       '',
+      ...sklearnSection,
     ].join('\n');
     process.stdout.write(`${report}\n`);
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
@@ -213,6 +221,54 @@ async function main(): Promise<void> {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+interface SklearnRef {
+  readonly version: string;
+  readonly [model: string]: string | { path: string; bytes: number; batch1: number; batchN: number; batch1Cpu: number; batchNCpu: number };
+}
+
+/** scikit-learn's predict_proba beside Ferry's sklearn runtime on the same joblib files; registration time. */
+async function sklearnRows(tmp: string): Promise<string[]> {
+  let ref: SklearnRef;
+  try {
+    log(`scikit-learn (python3, 1 thread): fitting and timing, ${SECONDS} s per cell…`);
+    const out = execFileSync('/usr/bin/python3', [join(ROOT, 'bench/lib/sklearn_predict.py'), tmp, String(SECONDS), String(ROWS)], {
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }, maxBuffer: 64 << 20,
+    });
+    ref = JSON.parse(out.trim().split('\n').pop() ?? '{}') as SklearnRef;
+  } catch {
+    log('no scikit-learn rows: /usr/bin/python3 with sklearn and joblib is needed (apt-get install python3-sklearn python3-joblib)');
+    return ['scikit-learn rows: not measured (no python3-sklearn).', ''];
+  }
+  const buf = readFileSync(join(tmp, 'sklearn_rows.f32'));
+  const x = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  const factory = new RuntimeCatalog().get('sklearn');
+  const lines = [
+    `### scikit-learn models (sklearn ${ref.version} predict_proba, 1 thread, vs Ferry's sklearn runtime on the same joblib file and rows)`,
+    '',
+    `| model | joblib size | Ferry registration (translate + verify) | sklearn rows/s, batch 1 / ${ROWS.toLocaleString('en-US')} | Ferry rows/s, batch 1 / ${ROWS.toLocaleString('en-US')} | Ferry vs sklearn, wall (batch 1 / ${ROWS.toLocaleString('en-US')}) | Ferry vs sklearn, per CPU-s (batch 1 / ${ROWS.toLocaleString('en-US')}) |`,
+    '| :--- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const targets: string[] = [];
+  for (const [key, label] of [['rf', 'RandomForestClassifier, 100 trees'], ['hgb', 'HistGradientBoostingClassifier, 100 iterations']] as const) {
+    const r = ref[key];
+    if (typeof r !== 'object') continue;
+    const bytes = readFileSync(r.path);
+    const t0 = process.hrtime.bigint();
+    const translated = await factory.translate!(bytes, r.path);
+    const runtime = await factory.load(translated?.artifact ?? bytes, {}, r.path);
+    const registerMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    try {
+      const row = await measure(runtime, x, `Ferry sklearn runtime (${label})`, `${key}.joblib`);
+      lines.push(`| ${label} | ${(r.bytes / 1e6).toFixed(1)} MB | ${Math.round(registerMs)} ms | ${fmt(r.batch1)} / ${fmt(r.batchN)} | ${fmt(row.batch1)} / ${fmt(row.batchN)} | ${ratio(row.batch1, r.batch1)} / ${ratio(row.batchN, r.batchN)} | ${ratio(row.batch1Cpu, r.batch1Cpu)} / ${ratio(row.batchNCpu, r.batchNCpu)} |`);
+      targets.push(`- ${label}: Ferry ≥ 1× scikit-learn at batch ${ROWS}: ${ratio(row.batchN, r.batchN)} wall, ${ratio(row.batchNCpu, r.batchNCpu)} per CPU-s ${row.batchN >= r.batchN ? '✅' : '❌'}`);
+      if (key === 'rf') targets.push(`- registration of the 100-tree forest (${(r.bytes / 1e6).toFixed(1)} MB joblib) under 1 s: ${Math.round(registerMs)} ms ${registerMs < 1000 ? '✅' : '❌'}`);
+    } finally {
+      await runtime.close();
+    }
+  }
+  return [...lines, '', ...targets, ''];
 }
 
 await main();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ferryCli, ROOT, tempDir } from './helpers/env.js';
+import { assertMatchesReference, fixtures, inputColumnFlags } from './helpers/fixtures.js';
 
 interface Case {
   name: string;
@@ -127,13 +128,30 @@ describe('ferry export --target node', () => {
     assert.match(dts, /"label": number \| null;/);
   });
 
-  it('an ONNX model is refused with FERRY_E_EXPORT_UNSUPPORTED, and nothing is written', async () => {
-    const reg = await ferryCli(['register', join(ROOT, 'fixtures/models/breast_mlp/model.onnx'), '--name', 'mlp'], env);
-    assert.equal(reg.code, 0, reg.stderr);
-    const out = join(tmp.dir, 'exports', 'mlp');
-    const r = await ferryCli(['export', 'mlp', '--target', 'node', '--out', out, '--sample', join(ROOT, 'fixtures/models/breast_mlp/input.csv'), '--key', 'id'], env);
+  // ONNX: the server's ONNX runtime code on onnxruntime-web (WebAssembly, one thread), against the reference library's outputs.
+  for (const f of fixtures()) {
+    it(`onnx ${f.name}: the package (onnxruntime-web) reproduces ${f.expected.reference}`, async () => {
+      const name = `onnx_${f.name}`;
+      const reg = await ferryCli(['register', f.model, '--name', name, ...inputColumnFlags(f, true)], env);
+      assert.equal(reg.code, 0, reg.stderr);
+      const out = join(tmp.dir, 'exports', name);
+      const exp = await ferryCli(['export', name, '--target', 'node', '--out', out, '--sample', f.input, '--key', 'id', '--json'], env);
+      assert.equal(exp.code, 0, exp.stderr);
+      const report = JSON.parse(exp.stdout) as { files: string[]; parity: { ok: boolean } };
+      assert.equal(report.parity.ok, true);
+      assert.deepEqual(report.files.filter((p) => p.endsWith('.wasm')), ['ort-wasm-simd-threaded.wasm'], 'only the one single-threaded wasm is copied');
+      const away = join(tempDir('ferry-edge-away-').dir, 'pkg');
+      cpSync(out, away, { recursive: true });
+      const mod = (await import(pathToFileURL(join(away, 'index.js')).href)) as { predict: (rows: unknown[], o?: { keys?: string[] }) => Promise<Record<string, unknown>[]> };
+      assertMatchesReference(f, await mod.predict(csvObjects(f.input), { keys: ['id'] }));
+    });
+  }
+
+  it('a target that cannot carry the model refuses it with FERRY_E_EXPORT_UNSUPPORTED, and nothing is written', async () => {
+    const out = join(tmp.dir, 'exports', 'mlp.txt');
+    const r = await ferryCli(['export', 'onnx_breast_mlp', '--target', 'equation', '--out', out], env);
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /FERRY_E_EXPORT_UNSUPPORTED/);
+    assert.match(r.stderr, /FERRY_E_EXPORT_UNSUPPORTED.*linear models/);
     assert.equal(existsSync(out), false);
   });
 

@@ -2,7 +2,8 @@
  * The same row gives the same explanation on every path: `ferry explain` (CLI), KServe v1
  * `:explain`, MLflow `/invocations` with `params: {"explain": true}`, the Open Inference Protocol
  * with `parameters: {"explain": true}` (a `contributions` output), against a real `ferry serve`,
- * and every one equals xgboost's own pred_contribs.
+ * a `ferry stream run --explain` consumer on Redis Streams and `ferry batch run --explain`; every one equals xgboost's own
+ * pred_contribs.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { ferryCli, ROOT, tempDir } from './helpers/env.js';
 import { readMatrix } from './helpers/matrix.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
+import { redisBroker, startConsumer, uniqueName } from './helpers/brokers.js';
 
 const DIR = join(ROOT, 'fixtures/xgboost/breast_hist');
 const { columns, rows, x } = readMatrix(join(DIR, 'input.csv'));
@@ -84,5 +86,41 @@ describe('explanations on every path', () => {
     const got = Array.from({ length: rows }, (_, i) => (contributions.data as number[]).slice(i * (F + 1), (i + 1) * (F + 1)));
     assert.deepEqual(got, cli);
     assert.ok(outputs.some((o) => o.name === 'probabilities'), 'the predictions are still there');
+  });
+
+  it('stream --explain (Redis Streams): each output carries the same explanation', async () => {
+    const broker = redisBroker();
+    const n = { input: uniqueName('explain-in'), output: uniqueName('explain-out'), dead: uniqueName('explain-dead'), group: uniqueName('explain-g') };
+    const out = await broker.collect(n.output);
+    const c = await startConsumer(['breast', '--from', broker.url(n.input), '--to', broker.url(n.output), '--dead-letter', broker.url(n.dead),
+      '--group', n.group, '--consumer', 'c1', '--metrics-port', '0', '--runtime-workers', '0', '--poll-interval', '100', '--explain'], env);
+    try {
+      await broker.publish(n.input, records.map((row, i) => JSON.stringify({ id: `r${i}`, inputs: row })));
+      await out.until((m) => m.length >= rows, 'every row explained', 60_000);
+      const byId = new Map(out.messages.map((m) => [String(m.id), m]));
+      const got = records.map((_, i) => {
+        const m = byId.get(`r${i}`) as { outputs?: { explanation: Explained } } | undefined;
+        const e = m?.outputs?.explanation;
+        assert.ok(e, `output of r${i} has an explanation: ${JSON.stringify(m)}`);
+        return vector(e);
+      });
+      assert.deepEqual(got, cli);
+    } finally {
+      c.child.kill('SIGTERM');
+      await c.exited;
+      await out.close();
+      await broker.cleanup([n.input, n.output, n.dead], [{ group: n.group, consumers: ['c1'] }]);
+    }
+  });
+
+  it('batch run --explain: contrib_<feature> columns with the same numbers', async () => {
+    const out = join(tmp.dir, 'batch.jsonl');
+    const r = await ferryCli(['batch', 'run', 'breast', '--input', join(DIR, 'input.csv'), '--output', out, '--key', 'id', '--explain', '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+    lines.sort((a, b) => Number(a.id) - Number(b.id));
+    const got = lines.map((l) => [...columns.map((c) => l[`contrib_${c}`] as number), l.base_value as number]);
+    assert.deepEqual(got, cli);
+    assert.equal(lines[0]!.explain_method, 'tree-shap');
   });
 });

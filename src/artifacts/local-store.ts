@@ -24,9 +24,10 @@ export class LocalArtifactStore implements ArtifactStore {
     const tmpDir = join(this.location, 'tmp');
     const tmp = join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
     try {
-      await mkdir(tmpDir, { recursive: true });
-      await mkdir(join(final, '..'), { recursive: true });
-      const fh = await open(tmp, 'wx', 0o444);
+      // Models are the owner's alone, like the registry (0700 folders, 0400 blobs).
+      await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+      await mkdir(join(final, '..'), { recursive: true, mode: 0o700 });
+      const fh = await open(tmp, 'wx', 0o400);
       try {
         await fh.writeFile(bytes);
         await fh.sync();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { explanationColumns } from '../scoring/explanations.js';
 import type { Ferry } from '../app.js';
 import { asFerryError, ferry, isFerryError, type FerryError } from '../core/errors.js';
 import { takeRows, type Cell } from '../core/frame.js';
@@ -267,7 +268,12 @@ async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: 
   let scored = 0;
   if (kept.length > 0) {
     const t0 = performance.now();
-    const result = await app.scorer.frame(model, sub, { ignore: carry, ...(spec.inputColumns ? { inputColumns: spec.inputColumns } : {}), ...(spec.outputs ? { outputs: spec.outputs } : {}) });
+    const plan = { ignore: carry, ...(spec.inputColumns ? { inputColumns: spec.inputColumns } : {}) };
+    let result = await app.scorer.frame(model, sub, { ...plan, ...(spec.outputs ? { outputs: spec.outputs } : {}) });
+    if (spec.explain && result.rows.length > 0) {
+      // The same explainer as every other mode (app.explanations), on the rows just scored.
+      result = { ...result, outputs: [...result.outputs, ...explanationColumns(await app.explanations.frame(model, sub, result.rows, plan))] };
+    }
     scored = result.rows.length;
     for (const r of result.rejects) {
       const at = kept[r.row] ?? r.row;

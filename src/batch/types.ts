@@ -55,6 +55,8 @@ export interface RunSpec extends IoSpec {
   /** The files matched when the run started (globs and folders are expanded once). */
   readonly files?: readonly string[];
   readonly outputs?: readonly string[];
+  /** `--explain`: add each row's explanation as contrib_<feature>, base_value, residual … columns. */
+  readonly explain?: boolean;
   readonly chunkSize: number;
   readonly workers: number;
   readonly maxRejectRate?: number;

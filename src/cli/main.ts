@@ -13,6 +13,7 @@ type AddCommand = (program: Command, ctx: CliContext) => void;
  */
 const COMMANDS: readonly { readonly names: readonly string[]; readonly load: () => Promise<AddCommand> }[] = [
   { names: ['register'], load: async () => (await import('./commands/register.js')).registerCommand },
+  { names: ['inspect'], load: async () => (await import('./commands/inspect.js')).inspectCommand },
   { names: ['models'], load: async () => (await import('./commands/models.js')).modelsCommand },
   { names: ['versions'], load: async () => (await import('./commands/versions.js')).versionsCommand },
   { names: ['alias'], load: async () => (await import('./commands/alias.js')).aliasCommand },

@@ -54,6 +54,10 @@ export async function bundleModule(entry: PackageModule, format: string): Promis
     legalComments: 'none',
     logLevel: 'silent',
     plugins: [packagePlugin(format, entry)],
+    // ONNX: the server's runtime code on onnxruntime-web's WebAssembly build (same API as onnxruntime-node).
+    alias: { 'onnxruntime-node': 'onnxruntime-web/wasm' },
+    // Node built-ins stay imports (the ONNX evaluator reads its .wasm with node:fs only when running under Node).
+    external: ['node:*'],
   });
   const file = result.outputFiles[0];
   if (!file) throw ferry('FERRY_E_INTERNAL', { detail: `esbuild produced no output for ${entry}` });

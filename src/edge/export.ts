@@ -16,6 +16,7 @@ import { predictionRecords } from '../scoring/records.js';
 import type { LoadedModel, Scorer } from '../scoring/scorer.js';
 import type { ExportFile, ExportModel, ExportOptions, ExportTarget, ParityCheck } from './export-target.js';
 import type { ParityVectors } from './package/types.js';
+import { parityTolerance } from './formats.js';
 import { sizeReport, type SizeReport } from './size-report.js';
 import { EXPORT_TARGETS } from './targets.js';
 
@@ -51,8 +52,6 @@ export interface ExportReport {
 
 const DEFAULT_SAMPLE_ROWS = 200;
 
-/** Numbers must agree to float32 precision (the runtimes compute in float32 or float64, identically). */
-const TOLERANCE = { abs: 1e-6, rel: 1e-6 };
 
 export function exportTarget(name: string): ExportTarget {
   const target = EXPORT_TARGETS.find((t) => t.name === name);
@@ -67,7 +66,7 @@ export async function exportModel(deps: ExportDeps, req: ExportRequest): Promise
   const label = `${version.model}:${version.version}`;
   const artifact = await deps.registry.loadArtifact(version);
 
-  const parity = target.checked ? await parityVectors(deps, loaded, req) : { keys: req.keys ?? [], rows: [], expected: [], tolerance: TOLERANCE };
+  const parity = target.checked ? await parityVectors(deps, loaded, req) : { keys: req.keys ?? [], rows: [], expected: [], tolerance: parityTolerance(version.format) };
   const model: ExportModel = { version, artifact, label, parity };
 
   const refusal = target.refusal(model, req);
@@ -121,7 +120,7 @@ async function parityVectors(deps: ExportDeps, loaded: LoadedModel, req: ExportR
     keys,
     rows: result.rows.map((r) => rowObject(limited, r)),
     expected: predictionRecords(result, limited, keys),
-    tolerance: TOLERANCE,
+    tolerance: parityTolerance(loaded.version.format),
   };
 }
 

@@ -4,13 +4,14 @@
  * and a README.
  */
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ferry } from '../core/errors.js';
 import { FERRY_VERSION } from '../core/version.js';
 import { bundleModule, type PackageModule } from './bundle.js';
 import { declarations } from './declarations.js';
 import type { ExportFile, ExportModel, ParityCheck } from './export-target.js';
-import { PACKAGE_FORMATS } from './formats.js';
+import { PACKAGE_ASSETS, PACKAGE_FORMATS } from './formats.js';
 import { packageReadme } from './package-readme.js';
 import type { EdgeMeta, Provenance } from './package/types.js';
 
@@ -53,6 +54,7 @@ export async function packageFiles(model: ExportModel, target: string, extra: re
     await code('check', 'check.js'),
     await code('test-main', 'test.js'),
     ...(await Promise.all(extra.map((m) => code(m, `${m}.js`)))),
+    ...(await Promise.all((PACKAGE_ASSETS[version.format] ?? []).map(async (a): Promise<ExportFile> => ({ path: a.path, kind: 'wasm', bytes: await readFile(a.source()) })))),
     // Data modules: a JSON value and a base64 string, importable from Node, pages and workers alike.
     { path: 'model.js', kind: 'data', bytes: text(`export const meta = ${JSON.stringify(meta)};\nexport const data = ${JSON.stringify(data)};\n`) },
     { path: 'parity.js', kind: 'data', bytes: text(`export const vectors = ${JSON.stringify(model.parity)};\n`) },

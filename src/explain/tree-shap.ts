@@ -22,6 +22,15 @@ export class TreeShap {
   readonly #pz: Float64Array;
   readonly #po: Float64Array;
   readonly #pw: Float64Array;
+  /**
+   * Ratios of the weight updates by (depth d, position i), row d of width W: up (i+1)/(d+1),
+   * down (d−i)/(d+1) and their reciprocals — multiplications instead of divisions in the inner loops.
+   */
+  readonly #w: number;
+  readonly #up: Float64Array;
+  readonly #down: Float64Array;
+  readonly #upInv: Float64Array;
+  readonly #downInv: Float64Array;
   /** The row's attributions being filled, and where the current output's start. */
   #phi: Float64Array = new Float64Array(0);
   #at = 0;
@@ -51,6 +60,20 @@ export class TreeShap {
     this.#pz = new Float64Array(size);
     this.#po = new Float64Array(size);
     this.#pw = new Float64Array(size);
+    const W = d + 1;
+    this.#w = W;
+    this.#up = new Float64Array(W * W);
+    this.#down = new Float64Array(W * W);
+    this.#upInv = new Float64Array(W * W);
+    this.#downInv = new Float64Array(W * W);
+    for (let depth = 0; depth < W; depth++) {
+      for (let i = 0; i <= depth; i++) {
+        this.#up[depth * W + i] = (i + 1) / (depth + 1);
+        this.#down[depth * W + i] = (depth - i) / (depth + 1);
+        this.#upInv[depth * W + i] = (depth + 1) / (i + 1);
+        this.#downInv[depth * W + i] = depth - i === 0 ? 0 : (depth + 1) / (depth - i);
+      }
+    }
   }
 
   /**
@@ -91,9 +114,13 @@ export class TreeShap {
     pz[off + depth] = zero;
     po[off + depth] = one;
     pw[off + depth] = depth === 0 ? 1 : 0;
+    const W = this.#w;
+    const row = depth * W;
+    const up = this.#up;
+    const down = this.#down;
     for (let i = depth - 1; i >= 0; i--) {
-      pw[off + i + 1] = pw[off + i + 1]! + (one * pw[off + i]! * (i + 1)) / (depth + 1);
-      pw[off + i] = (zero * pw[off + i]! * (depth - i)) / (depth + 1);
+      pw[off + i + 1] = pw[off + i + 1]! + one * pw[off + i]! * up[row + i]!;
+      pw[off + i] = zero * pw[off + i]! * down[row + i]!;
     }
     const s = this.#s;
     const split = s.feature[n]!;
@@ -101,7 +128,7 @@ export class TreeShap {
       const v = s.value[n]! * this.#leafScale;
       const phi = this.#phi;
       for (let i = 1; i <= depth; i++) {
-        const w = unwoundSum(pw, off, depth, pz[off + i]!, po[off + i]!);
+        const w = unwoundSum(pw, off, depth, pz[off + i]!, po[off + i]!, row, this.#upInv, down, this.#downInv);
         const k = this.#at + pf[off + i]!;
         phi[k] = phi[k]! + w * (po[off + i]! - pz[off + i]!) * v;
       }
@@ -119,7 +146,7 @@ export class TreeShap {
     if (k <= d) {
       inZero = pz[off + k]!;
       inOne = po[off + k]!;
-      unwind(pf, pz, po, pw, off, d, k);
+      unwind(pf, pz, po, pw, off, d, k, d * W, this.#upInv, down, this.#downInv);
       d--;
     }
     const share = this.#share;
@@ -131,34 +158,39 @@ export class TreeShap {
 }
 
 /** The total weight of the path with element k taken out (without changing the path). */
-function unwoundSum(pw: Float64Array, off: number, depth: number, zero: number, one: number): number {
+function unwoundSum(pw: Float64Array, off: number, depth: number, zero: number, one: number, row: number, upInv: Float64Array, down: Float64Array, downInv: Float64Array): number {
   let next = pw[off + depth]!;
   let total = 0;
   if (one !== 0) {
+    const oneInv = 1 / one;
     for (let i = depth - 1; i >= 0; i--) {
-      const tmp = (next * (depth + 1)) / ((i + 1) * one);
+      const tmp = next * upInv[row + i]! * oneInv;
       total += tmp;
-      next = pw[off + i]! - (tmp * zero * (depth - i)) / (depth + 1);
+      next = pw[off + i]! - tmp * zero * down[row + i]!;
     }
   } else if (zero !== 0) {
-    for (let i = depth - 1; i >= 0; i--) total += (pw[off + i]! * (depth + 1)) / (zero * (depth - i));
+    const zeroInv = 1 / zero;
+    for (let i = depth - 1; i >= 0; i--) total += pw[off + i]! * downInv[row + i]! * zeroInv;
   }
   return total;
 }
 
 /** Take element k out of the path (its weights undone), shifting the later elements down. */
-function unwind(pf: Int32Array, pz: Float64Array, po: Float64Array, pw: Float64Array, off: number, depth: number, k: number): void {
+function unwind(pf: Int32Array, pz: Float64Array, po: Float64Array, pw: Float64Array, off: number, depth: number, k: number,
+  row: number, upInv: Float64Array, down: Float64Array, downInv: Float64Array): void {
   const one = po[off + k]!;
   const zero = pz[off + k]!;
   let next = pw[off + depth]!;
-  for (let i = depth - 1; i >= 0; i--) {
-    if (one !== 0) {
+  if (one !== 0) {
+    const oneInv = 1 / one;
+    for (let i = depth - 1; i >= 0; i--) {
       const tmp = pw[off + i]!;
-      pw[off + i] = (next * (depth + 1)) / ((i + 1) * one);
-      next = tmp - (pw[off + i]! * zero * (depth - i)) / (depth + 1);
-    } else {
-      pw[off + i] = (pw[off + i]! * (depth + 1)) / (zero * (depth - i));
+      pw[off + i] = next * upInv[row + i]! * oneInv;
+      next = tmp - pw[off + i]! * zero * down[row + i]!;
     }
+  } else {
+    const zeroInv = 1 / zero;
+    for (let i = depth - 1; i >= 0; i--) pw[off + i] = pw[off + i]! * downInv[row + i]! * zeroInv;
   }
   for (let i = k; i < depth; i++) {
     pf[off + i] = pf[off + i + 1]!;

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CompiledQuery, Kysely, sql, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type DialectAdapter } from 'kysely';
 import { ferry, type FerryError } from '../core/errors.js';
@@ -35,7 +35,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
   const { path, busyTimeoutMs } = options;
   let database: Database.Database;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    // The registry holds key hashes and logged inputs: only its owner may read it (SQLite gives
+    // the -wal and -shm files the database file's permissions).
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
     database = new Database(path);
     database.pragma(`busy_timeout = ${busyTimeoutMs}`);
     database.pragma('journal_mode = WAL');

@@ -1,3 +1,4 @@
+import { asFerryError } from '../core/errors.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LogObserver, LogStats } from '../monitoring/prediction-log-writer.js';
 import { PROTOCOL_SOURCES, type PipelineObserver } from '../scoring/pipeline-hooks.js';
@@ -58,6 +59,19 @@ export class ServingMetrics {
       this.#children.set(key, child);
     }
     child.inc();
+  }
+
+  /**
+   * Run an adapter's parsing, counting the request when it is refused before it reaches the
+   * pipeline (whose observer counts everything after): every request, good or bad, counts once.
+   */
+  countRefused<T>(model: string, version: string | undefined, protocol: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (err) {
+      this.countRequest(model, version ?? 'none', protocol, String(asFerryError(err).httpStatus));
+      throw err;
+    }
   }
 
   observeRequest(model: string, protocol: string, seconds: number): void {

@@ -27,7 +27,7 @@ export function datatypeOf(dtype: DType): string {
 
 /** Ferry dtype of an OIP datatype name, or a 400 naming the input. */
 export function dtypeOf(datatype: unknown, input: string, protocol: string): DType {
-  const dtype = typeof datatype === 'string' ? TO_DTYPE[datatype] : undefined;
+  const dtype = typeof datatype === 'string' && Object.hasOwn(TO_DTYPE, datatype) ? TO_DTYPE[datatype] : undefined;
   if (!dtype) throw bad(protocol, `input "${input}" has datatype ${JSON.stringify(datatype)}; use one of ${Object.keys(TO_DTYPE).join(', ')}`);
   return dtype;
 }

@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import { EXPLAIN_STAGE } from '../scoring/explain-stage.js';
+import { explanationsFromColumns, type ExplainOptions } from '../scoring/explanations.js';
 import { asFerryError, ExitCode, ferry, type FerryError } from '../core/errors.js';
 import { ColumnFrame } from '../core/frame.js';
 import type { Lease } from '../scoring/deployments.js';
@@ -45,6 +47,8 @@ export interface RunnerParts {
   readonly log: RunnerLog;
   /** Share of micro-batches to log (`--log-predictions`); absent = not logged. */
   readonly logPredictions?: number | undefined;
+  /** `--explain`: each output row carries its explanation (the pipeline's explain stage). */
+  readonly explain?: ExplainOptions | undefined;
 }
 
 /** What one message became. */
@@ -250,7 +254,11 @@ export class StreamRunner {
     let run;
     try {
       // A message's rows stand or fall together: rows of a message with a bad row are neither returned nor logged.
-      run = await this.#parts.pipeline.run({ model: { lease }, input: { kind: 'frame', frame }, source: 'stream', groups: owner, log: this.#parts.logPredictions });
+      const explain = this.#parts.explain;
+      run = await this.#parts.pipeline.run({
+        model: { lease }, input: { kind: 'frame', frame }, source: 'stream', groups: owner, log: this.#parts.logPredictions,
+        ...(explain ? { extras: { [EXPLAIN_STAGE]: explain } } : {}),
+      });
     } catch (err) {
       const error = asFerryError(err);
       if (inputs.length === 1 || error.exitCode !== ExitCode.BAD_INPUT) return inputs.map((_, index) => ({ index, error }));
@@ -258,6 +266,8 @@ export class StreamRunner {
     }
     const { result } = run;
     const records = predictionRecords(result, frame);
+    const explained = run.extras?.[EXPLAIN_STAGE];
+    if (explained?.kind === 'columns') explanationsFromColumns(explained.columns, result.rows.length).forEach((e, i) => { if (records[i]) records[i] = { ...records[i], explanation: e }; });
     const byRow = new Map<number, Record<string, unknown>>();
     result.rows.forEach((row, i) => byRow.set(row, records[i] ?? {}));
     const rejected = new Map<number, FerryError>();

@@ -27,6 +27,7 @@ interface IoFlags {
 
 interface RunFlags extends IoFlags {
   outputs?: string[];
+  explain?: boolean;
   chunkSize: string;
   workers: string;
   runId?: string;
@@ -64,6 +65,7 @@ export function batchCommand(program: Command, ctx: CliContext): void {
     .option('--passthrough <col>', 'other column(s) copied to each output row (repeatable, or a,b)', collectList)
     .option('--input-columns <input=cols>', 'data columns that fill an input, overriding the saved mapping (repeat per input)', collect)
     .option('--outputs <names>', 'only these model outputs (comma-separated)', collectList)
+    .option('--explain', 'add each row\'s explanation as contrib_<feature>, base_value, residual, output_space, explain_method columns (docs/explain.md)')
     .option('--chunk-size <n>', 'rows per chunk (one checkpoint per chunk)', '10000')
     .option('--workers <n>', 'chunks scored at once, each on a runtime worker thread', '1')
     .option('--run-id <id>', 'name of the run; the same command with the same --run-id resumes it (default: generated)')
@@ -83,7 +85,7 @@ export function batchCommand(program: Command, ctx: CliContext): void {
         modelRef: ref, input: opts.input, output: opts.output, key: opts.key ?? [], passthrough: opts.passthrough ?? [], chunkSize, workers,
         ...(opts.query !== undefined ? { query: opts.query } : {}), ...(opts.inputFormat !== undefined ? { inputFormat: opts.inputFormat } : {}),
         ...(opts.outputFormat !== undefined ? { outputFormat: opts.outputFormat } : {}), ...(opts.rejects !== undefined ? { rejects: opts.rejects } : {}),
-        ...(inputColumns ? { inputColumns } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}),
+        ...(inputColumns ? { inputColumns } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}), ...(opts.explain ? { explain: true } : {}),
         ...(maxRejectRate !== undefined ? { maxRejectRate } : {}), ...(opts.shard !== undefined ? { shard: parseShard(opts.shard) } : {}),
         ...(opts.runId !== undefined ? { runId: opts.runId } : {}), ...(logPredictions !== undefined ? { logPredictions } : {}),
       }));

@@ -21,8 +21,8 @@ export function demoCommand(program: Command, ctx: CliContext): void {
   program.command('demo')
     .description('Register the bundled demo models into the current home, score a few rows, and with --serve serve them (what `npm start` runs)')
     .option('--serve', 'then start `ferry serve` on 127.0.0.1:8080 (HTTP) and :8081 (gRPC)')
-    .option('-p, --port <port>', 'HTTP port with --serve', '8080')
-    .option('--grpc-port <port>', 'gRPC port with --serve', '8081')
+    .option('-p, --port <port>', 'HTTP port with --serve (default 8080)')
+    .option('--grpc-port <port>', 'gRPC port with --serve (default 8081)')
     .action(async (opts: { serve?: boolean; port: string; grpcPort: string }) => {
       await withFerry(ctx, async (app, config) => {
         print(ctx, `Ferry home: ${config.home}${config.databaseUrl ? ` (registry in ${app.registry.store.location})` : ''}`);

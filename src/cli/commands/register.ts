@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { readFrame } from '../../data/readers.js';
 import { storeReference } from '../../monitoring/profile-store.js';
 import { collect, collectList, parseInputColumns, parseNumberPairs, parsePairs, print, printJson, wantsJson, withFerry, type CliContext } from '../context.js';
+import { ferry } from '../../core/errors.js';
 import { signatureLines } from '../format.js';
+import { checkBeforeRegistering } from './register-check.js';
 
 interface RegisterOptions {
   name: string;
@@ -18,6 +20,9 @@ interface RegisterOptions {
   parentVersion?: string;
   reference?: string;
   referenceIgnore?: string[];
+  sample?: string;
+  expected?: string;
+  tolerance?: string;
 }
 
 export function registerCommand(program: Command, ctx: CliContext): void {
@@ -37,10 +42,19 @@ export function registerCommand(program: Command, ctx: CliContext): void {
     .option('--parent-version <n>', 'lineage: the version this one derives from')
     .option('--reference <data>', 'profile this training/validation data (.csv, .jsonl, .json) and its predictions as the drift baseline')
     .option('--reference-ignore <cols>', 'columns of --reference that are not model inputs (keys, the label), repeatable or a,b', collectList)
+    .option('--sample <data>', 'rows to score before registering (.csv, .jsonl, .json); with --expected, registration is refused when Ferry\'s answers differ')
+    .option('--expected <data>', 'the expected outputs of the --sample rows, one row each: a column per output (label, prediction), or one column')
+    .option('--tolerance <x>', 'relative tolerance for numeric outputs in the --expected check', '1e-9')
     .option('--json', 'print the new version as JSON')
     .action(async (file: string, opts: RegisterOptions, cmd: Command) => {
       // Read the reference first, so a bad path fails before anything is registered.
       const reference = opts.reference ? await readFrame(opts.reference) : undefined;
+      if ((opts.sample === undefined) !== (opts.expected === undefined)) throw ferry('FERRY_E_USAGE', { detail: '--sample and --expected go together.' });
+      const check = opts.sample && opts.expected
+        ? { sample: await readFrame(opts.sample), expected: await readFrame(opts.expected), samplePath: opts.sample, expectedPath: opts.expected, tolerance: Number(opts.tolerance ?? '1e-9') }
+        : undefined;
+      // Checked before anything is registered: the file is loaded as registration will load it.
+      if (check) await checkBeforeRegistering(file, opts.format, opts.name, check);
       const version = await withFerry(ctx, async (app, config) => {
         const registered = await app.registry.register({
           path: file,
@@ -68,6 +82,7 @@ export function registerCommand(program: Command, ctx: CliContext): void {
         `Registered ${version.model}:${version.version}${aliases} — ${version.format}, ${version.digest}`,
         ...signatureLines(version.signature),
         ...(opts.reference ? [`  reference profile stored from ${opts.reference}`] : []),
+        ...(opts.sample ? [`  checked: Ferry's predictions for ${opts.sample} match ${opts.expected ?? ''}`] : []),
         `Try: ferry predict ${version.model}:${version.version} --input <data.csv>`,
       ].join('\n'));
     });

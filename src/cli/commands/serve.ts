@@ -12,8 +12,9 @@ import type { CliContext } from '../context.js';
 export function serveCommand(program: Command, ctx: CliContext): void {
   program.command('serve')
     .description('Serve registered models over HTTP (Open Inference Protocol v2, MLflow, KServe v1) and gRPC')
-    .option('-p, --port <port>', 'HTTP port (0 = any free port)', '8080')
-    .option('--grpc-port <port>', 'gRPC port (0 = any free port, "off" = no gRPC)', '8081')
+    // No commander defaults: a flag given always wins over ferry.yaml, so an absent one must stay absent.
+    .option('-p, --port <port>', 'HTTP port (0 = any free port; default: ferry.yaml\'s port, else 8080)')
+    .option('--grpc-port <port>', 'gRPC port (0 = any free port, "off" = no gRPC; default: ferry.yaml\'s grpc_port, else 8081)')
     .option('--host <host>', 'address to bind', undefined)
     .option('-c, --config <file>', 'ferry.yaml: which models, batching, traffic, cache, auth, TLS (see docs/serving.md)')
     .option('--lazy', 'load models on their first request instead of at start')

@@ -38,6 +38,7 @@ interface RunOptions {
   heartbeatMs: string;
   runtimeWorkers: string;
   logPredictions?: string | boolean;
+  explain?: boolean;
 }
 
 interface StatusOptions {
@@ -71,6 +72,7 @@ export function streamCommand(program: Command, ctx: CliContext): void {
     .option('--poll-interval <ms>', 'how often alias moves in the registry are checked', '2000')
     .option('--heartbeat-ms <ms>', 'how often this consumer reports itself to `ferry stream status`; MQTT: a consumer silent for three periods is taken over by another', '5000')
     .option('--runtime-workers <n>', 'worker threads for the model (0 = main thread)', '1')
+    .option('--explain', 'add each output row\'s explanation (TreeSHAP, linear or sampled; see docs/explain.md) as "explanation"')
     .option('--log-predictions [share]', 'log scored messages to the prediction log (share of micro-batches, default 1); outputs then carry prediction_id; see docs/monitoring.md')
     .action((ref: string, opts: RunOptions) => runStream(ctx, ref, opts));
   stream.command('status')
@@ -152,7 +154,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
     const server = metricsPort === undefined ? undefined : await metrics.listen(metricsPort, opts.metricsHost);
     if (server) closers.push(() => server.close());
     const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state, log: logger }));
-    const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, pipeline, metrics, log: logger, logPredictions }, options);
+    const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, pipeline, metrics, log: logger, logPredictions, ...(opts.explain ? { explain: {} } : {}) }, options);
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping: finishing in-flight batches');
       runner.stop();

@@ -497,10 +497,12 @@ export function leafIndices(forest: LgbmForest, x: Float64Array, numFeature: num
   const { roots, feature, value, kid, missing, kind, catStart, catWords, catBits } = forest;
   const T = roots.length;
   const categorical = catBits.length > 0;
-  for (let r = from, o = 0; r < to; r++) {
-    const base = r * numFeature;
-    for (let t = 0; t < T; t++, o++) {
-      let n = roots[t]!;
+  // Tree by tree over the rows (as scikit-learn's apply does): one tree's nodes stay in cache.
+  for (let t = 0; t < T; t++) {
+    const root = roots[t]!;
+    for (let r = from, o = t; r < to; r++, o += T) {
+      const base = r * numFeature;
+      let n = root;
       let f = feature[n]!;
       while (f >= 0) {
         const v = x[base + f]!;

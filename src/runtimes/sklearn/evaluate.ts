@@ -15,7 +15,7 @@ export interface Scores {
 }
 
 /** Rows scored per tree walk pass, so the leaf-index buffer stays small. */
-const CHUNK = 4096;
+const CHUNK = 10000;
 
 export function score(m: CompiledModel, input: Float64Array, rows: number): Scores {
   let x = input;

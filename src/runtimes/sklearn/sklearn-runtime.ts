@@ -28,8 +28,8 @@ export const sklearnRuntime: RuntimeFactory = {
   translate(bytes: Uint8Array, label: string): Promise<Translation | undefined> {
     if (isDocument(bytes)) return Promise.resolve(undefined);
     return guard(label, () => {
+      // Verified (compileDocument) when the registry loads the artifact, before it is stored.
       const doc = translatePickle(bytes);
-      compileDocument(doc); // verified before it is stored
       const source = doc.source as Record<string, string | number | null>;
       return { artifact: encodeDocument(doc), lineage: source };
     });

@@ -109,7 +109,8 @@ async function grpcModelMetadata(ctx: ServingContext, req: ModelMetadataRequest)
 async function modelInfer(ctx: ServingContext, call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>): Promise<ModelInferResponse> {
   const req = call.request;
   if (!req.model_name) throw bad('"model_name" is required');
-  const { tensors, raw } = parseInputs(req);
+  ctx.deployments.config(req.model_name); // an unknown model is NOT_FOUND, whatever the message holds
+  const { tensors, raw } = ctx.metrics.countRefused(req.model_name, req.model_version || undefined, 'oip-grpc', () => parseInputs(req));
   const wanted = (req.outputs ?? []).map((o, i) => {
     if (!o.name) throw bad(`outputs[${i}] needs a "name"`);
     return o.name;
@@ -167,11 +168,12 @@ function parseInputs(req: ModelInferRequest): { tensors: Record<string, Tensor>;
   if (raw && rawContents.length !== inputs.length) {
     throw bad(`raw_input_contents has ${rawContents.length} entr${rawContents.length === 1 ? 'y' : 'ies'} but the request has ${inputs.length} input(s); send one per input, in the order of "inputs"`);
   }
-  const tensors: Record<string, Tensor> = {};
+  // No prototype: an input named "constructor" or "__proto__" is just a name.
+  const tensors = Object.create(null) as Record<string, Tensor>;
   inputs.forEach((input, i) => {
     const name = input.name;
     if (!name) throw bad(`inputs[${i}] needs a "name"`);
-    if (tensors[name]) throw bad(`input "${name}" is given twice`);
+    if (Object.hasOwn(tensors, name)) throw bad(`input "${name}" is given twice`);
     const dtype = dtypeOf(input.datatype, name, PROTOCOL);
     const shape = checkShape((input.shape ?? []).map(Number), name, PROTOCOL);
     if (raw) {

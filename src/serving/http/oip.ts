@@ -43,7 +43,7 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     ctx.auth.check(req, 'predict');
     const served = ctx.deployments.config(req.params.model); // an unknown model is a 404, whatever the body
-    const parsed = parseInferRequest(req);
+    const parsed = ctx.metrics.countRefused(req.params.model, req.params.version, 'oip-rest', () => parseInferRequest(req));
     const explainNames = parsed.explain ? EXPLAIN_OUTPUTS : [];
     const result = await ctx.pipeline.run({
       model: { served, pointer: req.params.version },
@@ -141,14 +141,15 @@ export function parseInferRequest(req: FastifyRequest): ParsedInfer {
   const { id, inputs, outputs, parameters } = doc as Record<string, unknown>;
   if (id !== undefined && typeof id !== 'string') throw bad('"id" must be a string');
   if (!Array.isArray(inputs) || inputs.length === 0) throw bad('"inputs" must be a non-empty list of tensors');
-  const tensors: Record<string, Tensor> = {};
+  // No prototype: an input named "constructor" or "__proto__" is just a name.
+  const tensors = Object.create(null) as Record<string, Tensor>;
   let offset = 0;
   inputs.forEach((raw: unknown, i) => {
     if (typeof raw !== 'object' || raw === null) throw bad(`inputs[${i}] must be an object`);
     const input = raw as Record<string, unknown>;
     if (typeof input.name !== 'string' || input.name === '') throw bad(`inputs[${i}] needs a "name"`);
     const name = input.name;
-    if (tensors[name]) throw bad(`input "${name}" is given twice`);
+    if (Object.hasOwn(tensors, name)) throw bad(`input "${name}" is given twice`);
     const dtype = dtypeOf(input.datatype, name, PROTOCOL);
     const shape = checkShape(input.shape, name, PROTOCOL);
     if (input.parameters !== undefined && !isObject(input.parameters)) throw bad(`input "${name}" "parameters" must be an object`);
@@ -191,3 +192,4 @@ function isObject(v: unknown): boolean {
 function bad(detail: string) {
   return ferry('FERRY_E_REQUEST_INVALID', { protocol: PROTOCOL, detail });
 }
+

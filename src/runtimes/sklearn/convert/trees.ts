@@ -47,31 +47,38 @@ export function nodesDoc(n: TreeNodes, width: number): Record<string, DocValue> 
   };
 }
 
-/** A structured (record) array's field reader. */
-function fieldReader(a: NdArray, what: string): (field: string, i: number) => number {
+/** A structured (record) array's numeric field, as a reader of record i. */
+function fieldReader(a: NdArray, what: string): (field: string) => (i: number) => number {
   const fields = a.dtype.fields;
   if (!fields || !(a.data instanceof Uint8Array)) throw new EstimatorError(`${what} is not a structured array of node records`);
-  const view = new DataView(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+  const bytes = a.data;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const size = a.dtype.itemsize;
-  const little = a.dtype.byteorder !== '>';
-  const getters = new Map<string, (at: number) => number>();
-  for (const [name, f] of fields) {
-    const { kind, itemsize } = f.dtype;
-    const le = f.dtype.byteorder === '>' ? false : little;
-    const get = kind === 'f' && itemsize === 8 ? (at: number) => view.getFloat64(at, le)
-      : kind === 'f' && itemsize === 4 ? (at: number) => view.getFloat32(at, le)
-      : kind === 'i' && itemsize === 8 ? (at: number) => Number(view.getBigInt64(at, le))
-      : kind === 'i' && itemsize === 4 ? (at: number) => view.getInt32(at, le)
-      : kind === 'u' && itemsize === 8 ? (at: number) => Number(view.getBigUint64(at, le))
-      : kind === 'u' && itemsize === 4 ? (at: number) => view.getUint32(at, le)
-      : (kind === 'u' || kind === 'b') && itemsize === 1 ? (at: number) => view.getUint8(at)
-      : undefined;
-    if (get) getters.set(name, (i) => get(i * size + f.offset));
-  }
-  return (field, i) => {
-    const g = getters.get(field);
-    if (!g) throw new EstimatorError(`${what} has no numeric field "${field}"`);
-    return g(i);
+  const aligned = bytes.byteOffset % 8 === 0 && size % 8 === 0;
+  const i32 = aligned ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : undefined;
+  const f64 = aligned ? new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 3) : undefined;
+  return (field) => {
+    const f = fields.get(field);
+    if (!f) throw new EstimatorError(`${what} has no field "${field}"`);
+    const { kind, itemsize, byteorder } = f.dtype;
+    const le = byteorder !== '>';
+    const at = f.offset;
+    // Fast paths for scikit-learn's own records (little-endian, 8-byte aligned fields).
+    if (le && i32 && f64 && at % 8 === 0) {
+      const stride = size >> 3;
+      const base = at >> 3;
+      if (kind === 'f' && itemsize === 8) return (i) => f64[i * stride + base]!;
+      // int64 node indices and features fit in 32 bits; the high word is checked by the verifier's range tests.
+      if (kind === 'i' && itemsize === 8) return (i) => (i32[(i * stride + base) * 2 + 1]! === (i32[(i * stride + base) * 2]! < 0 ? -1 : 0) ? i32[(i * stride + base) * 2]! : Number.NaN);
+    }
+    if (kind === 'f' && itemsize === 8) return (i) => view.getFloat64(i * size + at, le);
+    if (kind === 'f' && itemsize === 4) return (i) => view.getFloat32(i * size + at, le);
+    if (kind === 'i' && itemsize === 8) return (i) => Number(view.getBigInt64(i * size + at, le));
+    if (kind === 'i' && itemsize === 4) return (i) => view.getInt32(i * size + at, le);
+    if (kind === 'u' && itemsize === 8) return (i) => Number(view.getBigUint64(i * size + at, le));
+    if (kind === 'u' && itemsize === 4) return (i) => view.getUint32(i * size + at, le);
+    if ((kind === 'u' || kind === 'b') && itemsize === 1) return (i) => view.getUint8(i * size + at);
+    throw new EstimatorError(`${what}: field "${field}" has dtype ${f.dtype.str}, not a number`);
   };
 }
 
@@ -91,14 +98,15 @@ export function appendTree(est: Estimator, out: TreeNodes, width: number): void 
   const n = nodes.size;
   const [vn, vo, vk] = values.shape;
   if (values.shape.length !== 3 || vn !== n || vo !== 1 || vk === undefined || vk < width) est.fail(`tree_.values has shape [${values.shape.join(', ')}], expected [${n}, 1, ≥${width}]`);
-  const read = fieldReader(nodes, `${est.step}: tree_.nodes`);
+  const field = fieldReader(nodes, `${est.step}: tree_.nodes`);
+  const [left, right, feature, threshold, cover] = ['left_child', 'right_child', 'feature', 'threshold', 'weighted_n_node_samples'].map(field) as [(i: number) => number, (i: number) => number, (i: number) => number, (i: number) => number, (i: number) => number];
   out.start.push(out.left.length);
   for (let i = 0; i < n; i++) {
-    out.left.push(read('left_child', i));
-    out.right.push(read('right_child', i));
-    out.feature.push(read('feature', i));
-    out.threshold.push(read('threshold', i));
-    out.cover.push(read('weighted_n_node_samples', i));
+    out.left.push(left(i));
+    out.right.push(right(i));
+    out.feature.push(feature(i));
+    out.threshold.push(threshold(i));
+    out.cover.push(cover(i));
     out.missingLeft.push(0);
     out.catIndex.push(-1);
     for (let k = 0; k < width; k++) out.value.push(values.data[i * vk + k]!);
@@ -110,7 +118,13 @@ export function appendPredictor(owner: Estimator, predictor: PyValue, out: TreeN
   if (!(predictor instanceof PyObject)) owner.fail(`${at} is ${kindOf(predictor)}, expected a TreePredictor`);
   const p = new Estimator(predictor, at);
   const nodes = p.array('nodes');
-  const read = fieldReader(nodes, `${at}.nodes`);
+  const field = fieldReader(nodes, `${at}.nodes`);
+  const fields = new Map<string, (i: number) => number>();
+  const read = (name: string, i: number): number => {
+    let f = fields.get(name);
+    if (!f) fields.set(name, (f = field(name)));
+    return f(i);
+  };
   const raw = p.optArray('raw_left_cat_bitsets');
   const bitsetBase = out.catBits.length / 8;
   if (raw && raw.size > 0) {
