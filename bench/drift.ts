@@ -17,7 +17,7 @@ import { loadConfig } from '../src/core/config.js';
 import { ColumnFrame, type Cell } from '../src/core/frame.js';
 import { profileDrift } from '../src/monitoring/drift.js';
 import { driftReport, logColumns, readLogWindow } from '../src/monitoring/drift-run.js';
-import { insertPredictions } from '../src/monitoring/prediction-log.js';
+import { insertPredictions } from '../src/monitoring/prediction-log-store.js';
 import { storeReference } from '../src/monitoring/profile-store.js';
 
 const ROWS = Number(process.argv[process.argv.indexOf('--rows') + 1] || 0) || 100_000;

@@ -14,7 +14,7 @@ import { loadConfig } from '../src/core/config.js';
 import { listEvents, removeRule, saveRule, type AlertRule } from '../src/monitoring/alerts-store.js';
 import { AlertEngine, countsFromPrometheus } from '../src/monitoring/alerts.js';
 import { applyFeedback } from '../src/monitoring/feedback.js';
-import { insertPredictions } from '../src/monitoring/prediction-log.js';
+import { insertPredictions } from '../src/monitoring/prediction-log-store.js';
 import { runCli } from './helpers/cli.js';
 import { fixture, table } from './helpers/fixtures.js';
 import { storeEnvs } from './helpers/stores.js';

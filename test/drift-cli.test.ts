@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { openFerry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
-import { insertPredictions } from '../src/monitoring/prediction-log.js';
+import { insertPredictions } from '../src/monitoring/prediction-log-store.js';
 import { runCli } from './helpers/cli.js';
 import { fixture, table } from './helpers/fixtures.js';
 import { postJson, startServe } from './helpers/server.js';

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { openFerry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { parseFeedback } from '../src/monitoring/feedback.js';
-import { insertPredictions } from '../src/monitoring/prediction-log.js';
+import { insertPredictions } from '../src/monitoring/prediction-log-store.js';
 import { runCli } from './helpers/cli.js';
 import { pgSchema, tempDir } from './helpers/env.js';
 import { fixture } from './helpers/fixtures.js';

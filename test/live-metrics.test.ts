@@ -11,7 +11,7 @@ import { openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { attachFeedback } from '../src/monitoring/feedback.js';
 import { liveMetrics } from '../src/monitoring/live-metrics.js';
-import { insertPredictions } from '../src/monitoring/prediction-log.js';
+import { insertPredictions } from '../src/monitoring/prediction-log-store.js';
 import { pgSchema, ROOT, tempDir } from './helpers/env.js';
 
 interface Case {

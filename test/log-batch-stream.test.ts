@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openFerry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
-import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log.js';
+import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log-store.js';
 import { runCli } from './helpers/cli.js';
 import { readRows } from './helpers/batch.js';
 import { redisBroker, startConsumer, uniqueName } from './helpers/brokers.js';

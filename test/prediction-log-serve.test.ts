@@ -12,7 +12,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import pino from 'pino';
 import { openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
-import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log.js';
+import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log-store.js';
 import { parseServeConfig } from '../src/serving/config.js';
 import { ServingMetrics } from '../src/serving/metrics.js';
 import { startServer, type RunningServer } from '../src/serving/server.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openFerry, type Ferry } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
-import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log.js';
+import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log-store.js';
 import { frameEntry, PredictionLogWriter, predictionIds, type PredictionEntry } from '../src/monitoring/prediction-log-writer.js';
 import { ColumnFrame } from '../src/core/frame.js';
 import type { ModelVersion } from '../src/registry/types.js';

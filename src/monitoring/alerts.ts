@@ -13,7 +13,7 @@ import { listEvents, listRules, recordEvent, type AlertEvent, type AlertRule } f
 import { driftReport, parseWindow, type DriftReport } from './drift-run.js';
 import { liveMetrics } from './live-metrics.js';
 import { higherIsBetter } from './quality-metrics.js';
-import { readPredictionChunks } from './prediction-log.js';
+import { readPredictionChunks } from './prediction-log-store.js';
 
 /** Request counts of a model (cumulative), for the error-rate rule. */
 export interface RequestCounts {

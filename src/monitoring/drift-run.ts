@@ -8,7 +8,7 @@ import type { Frame } from '../core/frame.js';
 import type { ModelVersion } from '../registry/types.js';
 import { profileDrift, type CurrentColumns, type DriftOptions, type DriftResult } from './drift.js';
 import { unpackRow } from './log-encode.js';
-import { logDb } from './prediction-log.js';
+import { logDb } from './prediction-log-store.js';
 import { guarded } from '../registry/registry-db.js';
 import { outputColumns } from './profile.js';
 import { requireProfile } from './profile-store.js';

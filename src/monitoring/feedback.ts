@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
-import { logDb } from './prediction-log.js';
+import { logDb } from './prediction-log-store.js';
 
 /** Ground truth for one logged prediction. `actual: null` removes a label given before. */
 export interface FeedbackItem {

@@ -1,7 +1,7 @@
 import { ferry } from '../core/errors.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import { accuracy, classesOf, classScores, logLoss, regressionMetrics, rocAuc, rocAucOvr, type Label } from './quality-metrics.js';
-import { readPredictionChunks, type LoggedPrediction, type PredictionQuery } from './prediction-log.js';
+import { readPredictionChunks, type LoggedPrediction, type PredictionQuery } from './prediction-log-store.js';
 
 /** What kind of model the metrics are for; `auto` decides from the logged outputs. */
 export type Task = 'classification' | 'regression' | 'auto';

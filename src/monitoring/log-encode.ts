@@ -16,7 +16,7 @@ export type ScoredInputs =
  * A numeric tensor input is stored packed: `"@input": "float32:<base64 of the row's
  * little-endian bytes>"` — a 30-feature row is 160 characters and costs one base64 encode,
  * where decimal text would cost 30 float-to-string conversions (measured: the largest share
- * of the log's CPU). The reader (prediction-log.ts) unpacks it into one key per column using the
+ * of the log's CPU). The reader (prediction-log-store.ts) unpacks it into one key per column using the
  * version's signature. Strings and frame cells are JSON; outputs are JSON (NaN/±Infinity →
  * null, int64 → number).
  */

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { asFerryError } from '../core/errors.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import { FIELD, NUMS_PER_ROW, ROW, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
-import { insertPredictions, type PredictionRow } from './prediction-log.js';
+import { insertPredictions, type PredictionRow } from './prediction-log-store.js';
 
 /** Where encoded prediction rows go. */
 export interface LogSink {

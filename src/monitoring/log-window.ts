@@ -1,6 +1,6 @@
 import { isDuration, parseDuration } from '../core/duration.js';
 import { ferry } from '../core/errors.js';
-import type { PredictionQuery } from './prediction-log.js';
+import type { PredictionQuery } from './prediction-log-store.js';
 
 /** A point in time: an ISO date/time, epoch milliseconds, or a duration ago (`2h` = two hours ago). */
 export function parseTime(text: string, what: string, now = Date.now()): number {

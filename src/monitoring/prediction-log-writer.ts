@@ -7,7 +7,7 @@ import type { RegistryDb } from '../registry/registry-db.js';
 import { confidenceOf, confidenceOutput, type ConfidenceSpec, type ScoredOutputs } from '../scoring/confidence.js';
 import { RowEncoder, type ScoredInputs } from './log-encode.js';
 import { openLogSink, type LogBatch, type LogSink } from './log-sink.js';
-import { deletePredictionsBefore, type PredictionSource } from './prediction-log.js';
+import { deletePredictionsBefore, type PredictionSource } from './prediction-log-store.js';
 
 /** One scored request (or batch chunk, or stream message batch) to log. */
 export interface PredictionEntry {

@@ -3,7 +3,7 @@ import type { Ferry } from '../../app.js';
 import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
 import { liveMetrics, type LiveMetrics, type Task } from '../../monitoring/live-metrics.js';
-import { listPredictions, deletePredictionsBefore } from '../../monitoring/prediction-log.js';
+import { listPredictions, deletePredictionsBefore } from '../../monitoring/prediction-log-store.js';
 import { parseDuration } from '../../core/duration.js';
 import { windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
 import { print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';

@@ -163,6 +163,17 @@ function trees(m: TreeModel, input: Float64Array, rows: number, width: number, c
         let acc = 0;
         for (let t = 0; t < T; t++, o++) acc += lv[leaves[o]!]!;
         sums[r] = acc;
+      } else if (W === 2) {
+        // Binary forests: both class sums in locals, in the same order as scikit-learn adds them.
+        let a = 0;
+        let b = 0;
+        for (let t = 0; t < T; t++, o++) {
+          const leaf = leaves[o]! * 2;
+          a += lv[leaf]!;
+          b += lv[leaf + 1]!;
+        }
+        sums[r * 2] = a;
+        sums[r * 2 + 1] = b;
       } else {
         const base = r * W;
         for (let t = 0; t < T; t++, o++) {
