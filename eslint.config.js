@@ -29,24 +29,27 @@ export default tseslint.config(
       }],
     },
   },
-  // Layering: the core knows nothing above it; runtimes and stores know only the core;
-  // only the CLI (and later the servers) sit on top.
-  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
-  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
-  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
-  layerRule('registry', ['runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
-  layerRule('scoring', ['data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain']),
+  // Layering: the core knows nothing above it; runtimes and stores know only the core; the
+  // scoring layer (Pipeline, Deployments, Scorer) sits on registry and runtimes; transports and
+  // monitoring sit on scoring; the composition root (src/main) sits on everything and only the
+  // CLI imports it.
+  layerRule('core', ['registry', 'artifacts', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
+  layerRule('artifacts', ['registry', 'runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
+  layerRule('runtimes', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
+  layerRule('registry', ['runtimes', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
+  layerRule('scoring', ['data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main']),
+  layerRule('data', ['registry', 'artifacts', 'runtimes', 'scoring', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'explain', 'main']),
   // explain: explanations read runtimes' model structures; the scoring layer calls them.
-  layerRule('explain', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving']),
-  // batch sits on the scoring core and the data layer; servers and the CLI call it, not the reverse.
-  layerRule('batch', ['cli', 'serving', 'stream']),
-  // stream: the same, for message brokers.
-  layerRule('stream', ['cli', 'serving', 'batch']),
+  layerRule('explain', ['registry', 'artifacts', 'scoring', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main']),
+  // batch and stream sit on the scoring core and the data layer; servers and the CLI call them, not the reverse.
+  layerRule('batch', ['cli', 'serving', 'stream', 'main']),
+  layerRule('stream', ['cli', 'serving', 'batch', 'main']),
   // monitoring may use core, registry, artifacts, runtimes, scoring and data.
-  layerRule('monitoring', ['serving', 'cli', 'batch', 'stream']),
+  layerRule('monitoring', ['serving', 'cli', 'batch', 'stream', 'main']),
+  // The servers are transports: they never reach another transport or the composition root.
+  layerRule('serving', ['cli', 'batch', 'stream', 'main']),
   // edge: exports sit on the scoring core, the registry and the data layer, like batch and stream.
-  layerRule('edge', ['cli', 'serving', 'batch', 'stream', 'monitoring']),
+  layerRule('edge', ['cli', 'serving', 'batch', 'stream', 'monitoring', 'main']),
   // The code bundled into exported packages runs in browsers and workers: no Node APIs, no stores.
   {
     files: ['src/edge/package/**/*.ts'],
@@ -54,8 +57,18 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           { group: ['node:*'], message: 'Package code runs in browsers and workers: no Node APIs.' },
-          ...['registry', 'artifacts', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving'].map((layer) => ({ group: [`**/${layer}/*`], message: `Package code must not import src/${layer} (it is bundled into exported packages).` })),
+          ...['registry', 'artifacts', 'data', 'cli', 'batch', 'stream', 'monitoring', 'serving', 'main'].map((layer) => ({ group: [`**/${layer}/*`], message: `Package code must not import src/${layer} (it is bundled into exported packages).` })),
         ],
+      }],
+    },
+  },
+  // Any other area (new folders included) stays below the composition root and the CLI.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/{core,artifacts,runtimes,registry,scoring,data,explain,batch,stream,monitoring,serving,edge,cli,main}/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: ['main', 'cli'].map((layer) => ({ group: [`**/${layer}/*`, `../${layer}/*`], message: `only src/cli imports src/${layer} (layering).` })),
       }],
     },
   },

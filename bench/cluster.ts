@@ -15,7 +15,7 @@ import pg from 'pg';
 import { LocalArtifactStore } from '../src/artifacts/local-store.js';
 import { CachedArtifactStore } from '../src/artifacts/cached-store.js';
 import { PostgresArtifactStore } from '../src/artifacts/postgres-store.js';
-import { openFerry } from '../src/app.js';
+import { openFerry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { startChild, stopAll, tempDir, type Child } from './lib/children.js';
 import { fixtureRows, MODEL_PATH, ROOT } from './lib/fixture.js';

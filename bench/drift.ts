@@ -12,7 +12,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openFerry } from '../src/app.js';
+import { openFerry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { ColumnFrame, type Cell } from '../src/core/frame.js';
 import { profileDrift } from '../src/monitoring/drift.js';

@@ -19,7 +19,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { openFerry } from '../src/app.js';
+import { openFerry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { ColumnFrame } from '../src/core/frame.js';
 

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openFerry } from '../src/app.js';
+import { openFerry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import type { ModelSignature } from '../src/core/signature.js';
 import type { Tensor } from '../src/core/tensor.js';

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openFerry, type Ferry } from '../src/app.js';
+import { openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { listEvents, removeRule, saveRule, type AlertRule } from '../src/monitoring/alerts-store.js';
 import { AlertEngine, countsFromPrometheus } from '../src/monitoring/alerts.js';

@@ -91,9 +91,12 @@ describe('bad input', () => {
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_COLUMN_MISSING.*"mean_radius"/);
     });
-    it('an extra column is named', async () => {
+    it('an extra column is ignored and reported once; --strict-columns refuses it, naming it', async () => {
       const text = csv.map((l, i) => `${l},${i === 0 ? 'surprise' : '1'}`).join('\n');
-      const r = await runCli(['predict', 'bc', '--input', file('extra.csv', text), '--key', 'id'], env);
+      const ignored = await runCli(['predict', 'bc', '--input', file('extra.csv', text), '--key', 'id'], env);
+      assert.equal(ignored.code, 0, ignored.stderr);
+      assert.equal(ignored.stdout.match(/ignored column\(s\) the model does not use: surprise/g)?.length, 1);
+      const r = await runCli(['predict', 'bc', '--input', file('extra.csv', text), '--key', 'id', '--strict-columns'], env);
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_COLUMN_UNEXPECTED.*"surprise"/);
     });

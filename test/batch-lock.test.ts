@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { AREA_MIGRATIONS } from '../src/app.js';
+import { AREA_MIGRATIONS } from '../src/main/ferry.js';
 import { BatchStore, newOwner } from '../src/batch/store.js';
 import type { RunSpec } from '../src/batch/types.js';
 import { openPostgresStore } from '../src/registry/postgres-store.js';

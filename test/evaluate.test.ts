@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/core/config.js';
-import { openFerry } from '../src/app.js';
+import { openFerry } from '../src/main/ferry.js';
 import { ShadowResultStore } from '../src/monitoring/shadow-store.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT } from './helpers/env.js';

@@ -35,6 +35,13 @@ describe('names that are Object.prototype keys', () => {
     assert.match(metrics, /ferry_requests_total\{model="bc",version="none",protocol="oip-rest",code="400"\} 3/);
   });
 
+  it('protocol tensors stay strict: an unknown OIP input is still an error', async () => {
+    const row = oneRowRequest(breast);
+    const res = await postJson(`${srv.url}/v2/models/bc/infer`, { inputs: [...row.inputs, { ...row.inputs[0], name: 'extra' }] });
+    assert.equal(res.status, 400);
+    assert.equal((res.body as { code: string }).code, 'FERRY_E_INPUT_UNKNOWN');
+  });
+
   it('an input named constructor is not "given twice"', async () => {
     const row = oneRowRequest(breast);
     const res = await postJson(`${srv.url}/v2/models/bc/infer`, { inputs: [{ ...row.inputs[0], name: 'constructor' }] });

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import pino from 'pino';
-import { openFerry, type Ferry } from '../src/app.js';
+import { openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log-store.js';
 import { parseServeConfig } from '../src/serving/config.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { migrationNames, openFerry, type Ferry } from '../src/app.js';
+import { migrationNames, openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { POSTGRES_CAPABILITIES } from '../src/registry/postgres-store.js';
 import { SQLITE_CAPABILITIES } from '../src/registry/sqlite-store.js';

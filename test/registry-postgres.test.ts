@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { migrationNames, openFerry, type Ferry } from '../src/app.js';
+import { migrationNames, openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { POSTGRES_CAPABILITIES } from '../src/registry/postgres-store.js';
 import { PG_URL, pgSchema, tempDir } from './helpers/env.js';

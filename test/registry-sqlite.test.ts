@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { migrationNames, openFerry, type Ferry } from '../src/app.js';
+import { migrationNames, openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { SQLITE_CAPABILITIES } from '../src/registry/sqlite-store.js';
 import { tempDir } from './helpers/env.js';

@@ -65,7 +65,8 @@ describe('input mapping', () => {
     assert.throws(() => planInputs(one, frame([{ a: 1, b: 2 }])), code('FERRY_E_TENSOR_SHAPE', /expects 3 value\(s\) per row \(shape \[N, 3\]\) but got 2 column\(s\)/));
     const named = sig([{ name: 'x', dtype: 'float32', shape: [-1, 2], columns: ['a', 'b'] }]);
     assert.throws(() => planInputs(named, frame([{ a: 1 }])), code('FERRY_E_COLUMN_MISSING', /"b"/));
-    assert.throws(() => planInputs(named, frame([{ a: 1, b: 2, zz: 3 }])), code('FERRY_E_COLUMN_UNEXPECTED', /"zz"/));
+    assert.throws(() => planInputs(named, frame([{ a: 1, b: 2, zz: 3 }]), { strictColumns: true }), code('FERRY_E_COLUMN_UNEXPECTED', /"zz"/));
+    assert.deepEqual(planInputs(named, frame([{ a: 1, b: 2, zz: 3 }])).unused, ['zz'], 'unused columns are ignored by default');
     const two = sig([{ name: 'p', dtype: 'float32', shape: [-1, 1] }, { name: 'q', dtype: 'int64', shape: [-1, 1] }]);
     assert.throws(() => planInputs(two, frame([{ a: 1, b: 2 }])), code('FERRY_E_INPUT_MAPPING_REQUIRED', /"p", "q"/));
     assert.throws(() => planInputs(two, frame([{ a: 1, b: 2 }]), { inputColumns: { r: ['a'] } }), code('FERRY_E_INPUT_MAPPING_INVALID', /no input "r"/));

@@ -88,3 +88,6 @@ export function rejectRecord(position: RowPosition, frame: Frame, row: number, c
   return record;
 }
 
+
+/** The output column holding each row's prediction id when the run logs its predictions (null for chunks sampled out). */
+export const PREDICTION_ID_COLUMN: OutputColumnSpec = { name: 'prediction_id', type: 'VARCHAR' };

@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { explanationColumns } from '../scoring/explanations.js';
-import type { Ferry } from '../app.js';
+import { EXPLAIN_STAGE } from '../scoring/explain-stage.js';
 import { asFerryError, ferry, isFerryError, type FerryError } from '../core/errors.js';
 import { takeRows, type Cell } from '../core/frame.js';
 import type { OutputRecord } from '../data/writers.js';
-import type { LoadedModel } from '../scoring/scorer.js';
+import type { Registry } from '../registry/registry.js';
+import type { ModelVersion } from '../registry/types.js';
+import type { Pipeline } from '../scoring/pipeline.js';
 import { openDuckDb, type DuckDb } from './duckdb.js';
-import { RunLog } from './prediction-log.js';
 import { listInputFiles, openSink, openSource } from './io.js';
 import { redact } from './locations.js';
 import type { Progress } from './progress.js';
 import { recordsTable, type OutputTable, type TableColumn } from './output-table.js';
-import { outputTable, rejectColumns, rejectRecord, type OutputColumnSpec } from './records.js';
+import { outputTable, PREDICTION_ID_COLUMN, rejectColumns, rejectRecord, type OutputColumnSpec } from './records.js';
 import { shardOf } from './shard.js';
 import type { BatchSink } from './sink.js';
 import type { SourceChunk } from './source.js';
@@ -43,7 +43,9 @@ export interface RunSummary {
 }
 
 export interface RunnerOptions {
-  readonly app: Ferry;
+  readonly registry: Pick<Registry, 'resolve'>;
+  /** The one inference pipeline (its observers log predictions when a run asks). */
+  readonly pipeline: Pick<Pipeline, 'run' | 'flush'>;
   readonly store: BatchStore;
   readonly progress?: Progress | undefined;
   /** Lease length; renewed every third of it while the run is alive. */
@@ -74,7 +76,7 @@ export async function startRun(options: RunnerOptions, request: RunRequest): Pro
   }
   const duck = await openDuckDb();
   try {
-    const version = await options.app.registry.resolve(request.modelRef);
+    const version = await options.registry.resolve(request.modelRef);
     const files = await listInputFiles(duck, request.input, request.inputFormat);
     const spec: RunSpec = { ...request, runId, model: version.model, version: version.version, ...(files ? { files } : {}) };
     const source = await openSource(spec, duck);
@@ -139,9 +141,9 @@ interface Scored {
 }
 
 async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, duck: DuckDb, closers: (() => Promise<void>)[], lost: () => boolean): Promise<RunSummary> {
-  const { app, store, progress } = options;
+  const { pipeline, store, progress } = options;
   const spec = run.spec;
-  const model = await app.loader.loadVersion(await app.registry.resolve(`${spec.model}:${spec.version}`));
+  const version = await options.registry.resolve({ kind: 'version', model: spec.model, version: spec.version });
   const source = await openSource(spec, duck);
   closers.push(() => source.close());
   const tag = safeTag(run.id);
@@ -149,8 +151,9 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   closers.push(() => sink.close());
   const rejectsSink: BatchSink | undefined = spec.rejects ? openSink(spec.rejects, undefined, spec, `${tag}-rejects`, duck) : undefined;
   if (rejectsSink) closers.push(() => rejectsSink.close());
-  const log = RunLog.open(app, spec);
-  if (log) closers.push(() => log.close());
+  const log = spec.logPredictions !== undefined && spec.logPredictions > 0 ? spec.logPredictions : undefined;
+  // Logged predictions are written before the run reports success.
+  if (log !== undefined) closers.push(() => pipeline.flush());
 
   const cp = run.checkpoint;
   await sink.open(cp?.sink ?? null);
@@ -197,7 +200,7 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   let committed: Promise<void> = Promise.resolve();
   const waiting: Promise<void>[] = [];
   for await (const chunk of source.read(cp?.source, spec.chunkSize)) {
-    const scored = scoreChunk(app, model, spec, chunk, carry, sourceTypes, log);
+    const scored = scoreChunk(pipeline, version, spec, chunk, carry, sourceTypes, log);
     scored.catch(() => undefined);
     committed = committed.then(async () => commit(await scored));
     committed.catch(() => undefined);
@@ -223,7 +226,7 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
 }
 
 /** Keep the chunk's rows that belong to this run (shard, watermark), score them, build the output rows. */
-async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: SourceChunk, carry: readonly string[], types: () => ReadonlyMap<string, string>, log?: RunLog): Promise<Scored> {
+async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion, spec: RunSpec, chunk: SourceChunk, carry: readonly string[], types: () => ReadonlyMap<string, string>, log: number | undefined): Promise<Scored> {
   const { frame, positions } = chunk;
   const unreadable = new Map(chunk.unreadable.map((u) => [u.index, u]));
   const keyCols = spec.key.map((k) => frame.column(k));
@@ -267,13 +270,16 @@ async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: 
   let table: OutputTable | undefined;
   let scored = 0;
   if (kept.length > 0) {
-    const t0 = performance.now();
-    const plan = { ignore: carry, ...(spec.inputColumns ? { inputColumns: spec.inputColumns } : {}) };
-    let result = await app.scorer.frame(model, sub, { ...plan, ...(spec.outputs ? { outputs: spec.outputs } : {}) });
-    if (spec.explain && result.rows.length > 0) {
-      // The same explainer as every other mode (app.explanations), on the rows just scored.
-      result = { ...result, outputs: [...result.outputs, ...explanationColumns(await app.explanations.frame(model, sub, result.rows, plan))] };
-    }
+    // A run never drops predictions because the log is behind (lossless): a chunk waits for it instead.
+    const run = await pipeline.run({
+      model: { version }, input: { kind: 'frame', frame: sub, plan: { ignore: carry, ...(spec.inputColumns ? { inputColumns: spec.inputColumns } : {}) } },
+      outputs: spec.outputs, source: 'batch', log, lossless: true,
+      // The same explain stage as every other mode, on the rows just scored.
+      ...(spec.explain ? { extras: { [EXPLAIN_STAGE]: {} } } : {}),
+    });
+    let { result } = run;
+    const explained = run.extras?.[EXPLAIN_STAGE];
+    if (explained?.kind === 'columns') result = { ...result, outputs: [...result.outputs, ...explained.columns] };
     scored = result.rows.length;
     for (const r of result.rejects) {
       const at = kept[r.row] ?? r.row;
@@ -282,7 +288,11 @@ async function scoreChunk(app: Ferry, model: LoadedModel, spec: RunSpec, chunk: 
     if (scored > 0) {
       const out = outputTable(result, sub, carry, types(), spec.runId, new Date().toISOString());
       const columns: TableColumn[] = [...out.columns];
-      await log?.chunk(model, sub, result, performance.now() - t0, columns);
+      if (log !== undefined) {
+        if (columns.some((c) => c.name === PREDICTION_ID_COLUMN.name)) throw ferry('FERRY_E_BATCH_COLUMN_CLASH', { column: PREDICTION_ID_COLUMN.name });
+        const ids = run.predictionIds;
+        columns.push({ ...PREDICTION_ID_COLUMN, data: ids ? { kind: 'cells', values: ids } : { kind: 'constant', value: null } });
+      }
       table = { length: out.length, columns };
     }
   }

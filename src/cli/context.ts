@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openFerry, type Ferry } from '../app.js';
+import { openFerry, type Ferry } from '../main/ferry.js';
 import { loadConfig, type FerryConfig } from '../core/config.js';
 import { ferry } from '../core/errors.js';
 

@@ -120,6 +120,7 @@ export const errorCatalog = {
   // (add this area's codes directly below this line)
   FERRY_E_BATCH_SOURCE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot read batch input {source}: {detail}'),
   FERRY_E_BATCH_SINK: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot write batch output {sink}: {detail}'),
+  FERRY_E_BATCH_COLUMN_CLASH: spec(400, INVALID_ARGUMENT, X.USAGE, 'Input column "{column}" clashes with the prediction id column a logged run adds to its output; rename the column, or run without logging predictions.'),
   FERRY_E_BATCH_RUN_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Batch run "{run}" does not exist. Run `ferry batch runs` to list runs.'),
   FERRY_E_BATCH_RUN_CONFLICT: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Batch run "{run}" already exists with other settings ({detail}). Resume it with `ferry batch resume {run}`, or pick another --run-id.'),
   FERRY_E_BATCH_LOCKED: spec(409, FAILED_PRECONDITION, X.CONFLICT, '{what} is already running (held by {owner} until {until}); a run or job never overlaps itself. Wait for it to finish, or retry after the lease expires if that process died.'),

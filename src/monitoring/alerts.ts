@@ -7,7 +7,7 @@
  * shell command). Runs inside `ferry serve` and `ferry alerts run`.
  */
 import { spawn } from 'node:child_process';
-import type { Ferry } from '../app.js';
+import type { MonitoringParts } from './parts.js';
 import { asFerryError, ferry } from '../core/errors.js';
 import { listEvents, listRules, recordEvent, type AlertEvent, type AlertRule } from './alerts-store.js';
 import { driftReport, parseWindow, type DriftReport } from './drift-run.js';
@@ -63,7 +63,7 @@ export interface AlertEngineOptions {
 
 /** Evaluates rules and delivers alerts; keeps the previous request counts for error rates. */
 export class AlertEngine {
-  readonly #app: Ferry;
+  readonly #app: MonitoringParts;
   readonly #options: AlertEngineOptions;
   readonly #lastCounts = new Map<string, RequestCounts>();
   #timer: NodeJS.Timeout | undefined;
@@ -71,7 +71,7 @@ export class AlertEngine {
   /** Aborted by stop(): deliveries and hooks in flight give up at once. */
   readonly #stopping = new AbortController();
 
-  constructor(app: Ferry, options: AlertEngineOptions = {}) {
+  constructor(app: MonitoringParts, options: AlertEngineOptions = {}) {
     this.#app = app;
     this.#options = options;
   }

@@ -4,7 +4,7 @@
  * within a tolerance, and the rows that differ most. The server's shadow pairs
  * (table shadow_results) are summarised the same way.
  */
-import type { Ferry } from '../app.js';
+import type { MonitoringParts } from './parts.js';
 import type { Frame } from '../core/frame.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { ShadowResult } from './shadow-store.js';
@@ -97,8 +97,8 @@ export function compareRows(a: string, b: string, pairs: readonly { row: number 
 }
 
 /** Score the same rows with two versions and compare their outputs. */
-export async function compareVersions(app: Ferry, va: ModelVersion, vb: ModelVersion, frame: Frame, tolerance: number, ignore: readonly string[] = []): Promise<Comparison> {
-  const [ra, rb] = await Promise.all([va, vb].map(async (v) => app.scorer.frame(await app.loader.loadVersion(v), frame, { ignore })));
+export async function compareVersions(app: MonitoringParts, va: ModelVersion, vb: ModelVersion, frame: Frame, tolerance: number, ignore: readonly string[] = []): Promise<Comparison> {
+  const [ra, rb] = await Promise.all([va, vb].map(async (v) => (await app.pipeline.run({ model: { version: v }, input: { kind: 'frame', frame, plan: { ignore } }, source: 'compare' })).result));
   const byRow = (r: NonNullable<typeof ra>) => {
     const m = new Map<number, Record<string, OutputValue>>();
     r.rows.forEach((row, i) => m.set(row, Object.fromEntries(r.outputs.map((o) => [o.name, o.values[i] as OutputValue]))));

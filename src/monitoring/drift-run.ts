@@ -2,7 +2,7 @@
  * Drift of a registered version: its reference profile against current data — a data file
  * scored through the scoring core, or a window of the prediction log.
  */
-import type { Ferry } from '../app.js';
+import type { MonitoringParts } from './parts.js';
 import { ferry } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { ModelVersion } from '../registry/types.js';
@@ -37,14 +37,13 @@ export function parseWindow(text: string): number {
 }
 
 /** Run the drift tests of a version against a data set or the prediction log. */
-export async function driftReport(app: Ferry, version: ModelVersion, source: DriftSource, options: DriftOptions = {}): Promise<DriftReport> {
+export async function driftReport(app: MonitoringParts, version: ModelVersion, source: DriftSource, options: DriftOptions = {}): Promise<DriftReport> {
   const stored = await requireProfile(app.database, version);
   let inputs: CurrentColumns;
   let outputs: CurrentColumns;
   let rows: number;
   if (source.kind === 'data') {
-    const model = await app.loader.loadVersion(version);
-    const result = await app.scorer.frame(model, source.frame, { ignore: source.ignore ?? [] });
+    const { result } = await app.pipeline.run({ model: { version }, input: { kind: 'frame', frame: source.frame, plan: { ignore: source.ignore ?? [] } }, source: 'drift' });
     const cols = new Map<string, unknown[]>();
     for (const name of Object.keys(stored.profile.features)) {
       const values = source.frame.column(name);
@@ -66,7 +65,7 @@ export async function driftReport(app: Ferry, version: ModelVersion, source: Dri
 }
 
 /** Logged inputs and outputs of one model (and version) in a window: one query, only the two JSON columns. */
-export async function readLogWindow(app: Ferry, model: string, version: number | undefined, sinceMs: number | undefined, last: number | undefined): Promise<LoggedRow[]> {
+export async function readLogWindow(app: Pick<MonitoringParts, 'database'>, model: string, version: number | undefined, sinceMs: number | undefined, last: number | undefined): Promise<LoggedRow[]> {
   const rows = await guarded(app.database, () => {
     let q = logDb(app.database).selectFrom('prediction_log').select(['inputs', 'outputs']).where('model_name', '=', model);
     if (version !== undefined) q = q.where('version', '=', version);

@@ -2,7 +2,7 @@
  * Offline evaluation: score a labelled data set with one or more versions through the one
  * scoring core and compute the quality metrics (quality-metrics.ts) of each.
  */
-import type { Ferry } from '../app.js';
+import type { MonitoringParts } from './parts.js';
 import { ferry, quoteList } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { ModelVersion } from '../registry/types.js';
@@ -33,11 +33,10 @@ export interface Evaluation {
 }
 
 /** Score `frame` with `version` and compute its metrics against the label column. */
-export async function evaluateVersion(app: Ferry, version: ModelVersion, frame: Frame, options: EvaluateOptions): Promise<Evaluation> {
+export async function evaluateVersion(app: MonitoringParts, version: ModelVersion, frame: Frame, options: EvaluateOptions): Promise<Evaluation> {
   const labels = frame.column(options.label);
   if (!labels) throw ferry('FERRY_E_LABEL_MISSING', { label: options.label, present: quoteList(frame.columns) });
-  const model = await app.loader.loadVersion(version);
-  const result = await app.scorer.frame(model, frame, { ignore: [options.label, ...(options.ignore ?? [])] });
+  const { result } = await app.pipeline.run({ model: { version }, input: { kind: 'frame', frame, plan: { ignore: [options.label, ...(options.ignore ?? [])] } }, source: 'evaluate' });
   const keep = result.rows.map((r, i) => ({ r, i })).filter(({ r }) => !isMissing(labels[r]));
   const actual = keep.map(({ r }) => labels[r]);
   const pick = (col: OutputColumn) => keep.map(({ i }) => col.values[i] as OutputValue);

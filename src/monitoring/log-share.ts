@@ -1,20 +1,4 @@
 import { ferry } from '../core/errors.js';
-import type { RegistryDb } from '../registry/registry-db.js';
-import { PredictionLogWriter, type LogWriterOptions } from './prediction-log-writer.js';
-
-/**
- * The prediction log of one batch run or stream consumer: every prediction of the model it
- * scores, sampled at `share` (the same spread-evenly sampling as the server's `log.sample`,
- * counted per scored chunk or micro-batch). Close it at the end to write what is queued.
- *
- * @example
- *   const log = openShareLog(app.database, 1);
- *   const ids = log.log(frameEntry(loaded.version, frame, result, 'batch', ms));
- *   await log.close();
- */
-export function openShareLog(db: RegistryDb, share: number, options: Omit<LogWriterOptions, 'policy'> = {}): PredictionLogWriter {
-  return new PredictionLogWriter(db, { ...options, policy: () => ({ sample: share }) });
-}
 
 /**
  * The share of `--log-predictions [share]` (true when given without a value = 1), or of a

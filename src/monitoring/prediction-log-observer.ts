@@ -46,3 +46,32 @@ function entryOf(event: ScoredEvent, policy: LogPolicy): PredictionEntry {
     policy,
   };
 }
+
+/** The prediction log of a process that may never log (the CLI): the writer opens on the first logged run. */
+export interface LazyPredictionLog {
+  readonly observer: PipelineObserver;
+  /** Write what is queued and close the writer (if it was opened). */
+  close(): Promise<void>;
+}
+
+/**
+ * A prediction log opened on first use: batch runs and stream consumers log only when asked
+ * (`--log-predictions`, a job's `log:`), so most commands never open the writer.
+ */
+export function lazyPredictionLog(open: () => PredictionLogWriter): LazyPredictionLog {
+  let writer: PredictionLogWriter | undefined;
+  let inner: PipelineObserver | undefined;
+  const get = () => {
+    writer ??= open();
+    inner ??= predictionLogObserver(writer);
+    return inner;
+  };
+  return {
+    observer: {
+      wantsConfidence: (run) => run.log === undefined && (run.deployment?.log?.sample ?? 0) > 0,
+      scored: (event) => (policyOf(event) ? get().scored?.(event) : undefined),
+      flush: () => writer?.flush() ?? Promise.resolve(),
+    },
+    close: () => writer?.close() ?? Promise.resolve(),
+  };
+}

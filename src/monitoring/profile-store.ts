@@ -3,14 +3,13 @@
  * one per model version, and building them from a data file through the scoring core.
  */
 import type { Kysely } from 'kysely';
-import type { Ferry } from '../app.js';
+import type { MonitoringParts } from './parts.js';
 import { ferry } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import type { RegistryDatabase } from '../registry/schema.js';
 import type { ModelVersion } from '../registry/types.js';
 import { planInputs } from '../scoring/input-plan.js';
-import type { LoadedModel } from '../scoring/scorer.js';
 import { buildProfile, mergeProfiles, outputColumns, type Profile } from './profile.js';
 
 export type ReferenceProfilesTable = {
@@ -71,8 +70,8 @@ export async function requireProfile(d: RegistryDb, version: ModelVersion): Prom
  * them) and the model's outputs on the valid rows, scored through the one scoring core.
  * `ignore` names columns that are not features (keys, the label).
  */
-export async function profileData(app: Ferry, model: LoadedModel, frame: Frame, ignore: readonly string[] = []): Promise<{ profile: Profile; inputs: Record<string, string[]>; rejected: number }> {
-  const plan = planInputs(model.version.signature, frame, { ignore });
+export async function profileData(app: MonitoringParts, version: ModelVersion, frame: Frame, ignore: readonly string[] = []): Promise<{ profile: Profile; inputs: Record<string, string[]>; rejected: number }> {
+  const plan = planInputs(version.signature, frame, { ignore });
   const inputs: Record<string, string[]> = {};
   const features = new Map<string, readonly unknown[]>();
   for (const b of plan.bindings) {
@@ -84,16 +83,15 @@ export async function profileData(app: Ferry, model: LoadedModel, frame: Frame, 
       if (!values.some((v) => Array.isArray(v))) features.set(c, values);
     }
   }
-  const result = await app.scorer.frame(model, frame, { ignore });
+  const { result } = await app.pipeline.run({ model: { version }, input: { kind: 'frame', frame, plan: { ignore } }, source: 'profile' });
   const featureRows = new Map([...features].map(([name, values]) => [name, result.rows.map((r) => values[r] ?? null)]));
   const profile = buildProfile(featureRows, outputColumns(result.outputs), result.rows.length);
   return { profile, inputs, rejected: result.rejects.length };
 }
 
 /** Profile a data file for a registered version and store it as the version's reference. */
-export async function storeReference(app: Ferry, version: ModelVersion, frame: Frame, source: string, ignore: readonly string[], actor: string, merge = false): Promise<StoredProfile & { rejected: number }> {
-  const model = await app.loader.loadVersion(version);
-  const { profile: fresh, inputs, rejected } = await profileData(app, model, frame, ignore);
+export async function storeReference(app: MonitoringParts, version: ModelVersion, frame: Frame, source: string, ignore: readonly string[], actor: string, merge = false): Promise<StoredProfile & { rejected: number }> {
+  const { profile: fresh, inputs, rejected } = await profileData(app, version, frame, ignore);
   if (fresh.rows === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `${source} (no row passed validation)` });
   // --merge: fold the new data into the stored profile (profiles merge; windows roll up).
   const previous = merge ? await requireProfile(app.database, version) : undefined;

@@ -10,7 +10,7 @@
  * Metrics come from an evaluation on `data` when a labelled data set is given, else from the
  * registry metrics of the versions (`register --metric`).
  */
-import type { Ferry } from '../app.js';
+import type { MonitoringParts } from './parts.js';
 import { ferry, isFerryError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { AliasEvent, ModelVersion } from '../registry/types.js';
@@ -66,7 +66,7 @@ export interface PromoteOutcome {
 }
 
 /** Evaluate the gates and move the alias when all hold; otherwise FERRY_E_PROMOTION_REFUSED (alias unchanged). */
-export async function promote(app: Ferry, req: PromoteRequest): Promise<PromoteOutcome> {
+export async function promote(app: MonitoringParts, req: PromoteRequest): Promise<PromoteOutcome> {
   const candidate = await app.registry.resolve(`${req.model}:${req.version}`);
   const current = await app.registry.store.getAlias(req.model, req.alias);
   const champion = current ? await app.registry.resolve(`${req.model}:${current.version}`) : undefined;
@@ -81,7 +81,7 @@ export async function promote(app: Ferry, req: PromoteRequest): Promise<PromoteO
 }
 
 /** Each gate's verdict (never throws for a failing gate; only for unusable input). */
-export async function checkGates(app: Ferry, req: PromoteRequest, candidate: ModelVersion, champion: ModelVersion | undefined): Promise<GateResult[]> {
+export async function checkGates(app: MonitoringParts, req: PromoteRequest, candidate: ModelVersion, champion: ModelVersion | undefined): Promise<GateResult[]> {
   const metricsCache = new Map<number, Promise<Readonly<Record<string, number>>>>();
   const metricsOf = (v: ModelVersion) => {
     let m = metricsCache.get(v.version);
@@ -130,7 +130,7 @@ export async function checkGates(app: Ferry, req: PromoteRequest, candidate: Mod
   return out;
 }
 
-async function noDriftGate(app: Ferry, req: PromoteRequest, candidate: ModelVersion): Promise<GateResult> {
+async function noDriftGate(app: MonitoringParts, req: PromoteRequest, candidate: ModelVersion): Promise<GateResult> {
   try {
     const report = await driftReport(app, candidate, req.data
       ? { kind: 'data', frame: req.data.frame, ignore: [...(req.data.label ? [req.data.label] : []), ...(req.data.ignore ?? [])] }

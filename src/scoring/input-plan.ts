@@ -19,6 +19,8 @@ export interface InputBinding {
 /** How a Frame's columns fill a model's inputs. Computed once per batch shape. */
 export interface InputPlan {
   readonly bindings: readonly InputBinding[];
+  /** Columns present but used by no input (ids, labels…): ignored unless `strictColumns`. */
+  readonly unused: readonly string[];
 }
 
 export interface PlanOptions {
@@ -26,6 +28,11 @@ export interface PlanOptions {
   readonly inputColumns?: Readonly<Record<string, readonly string[]>>;
   /** Columns carried along but never fed to the model (keys, passthrough). */
   readonly ignore?: readonly string[];
+  /**
+   * Refuse columns the model does not use (FERRY_E_COLUMN_UNEXPECTED). Off by default: data sets
+   * carry ids, labels and other columns, and MLflow and JPMML ignore them too.
+   */
+  readonly strictColumns?: boolean;
 }
 
 /**
@@ -71,10 +78,10 @@ export function planInputs(signature: ModelSignature, frame: Frame, options: Pla
 
   const used = new Set(bindings.flatMap((b) => (b.source.kind === 'columns' ? b.source.columns : [b.source.column])));
   const unexpected = features.filter((c) => !used.has(c));
-  if (unexpected.length > 0) {
+  if (unexpected.length > 0 && options.strictColumns === true) {
     throw ferry('FERRY_E_COLUMN_UNEXPECTED', { columns: quoteList(unexpected), expected: quoteList([...used]) });
   }
-  return { bindings };
+  return { bindings, unused: unexpected };
 }
 
 function shapeError(spec: TensorSpec, width: number, actual: string) {

@@ -31,6 +31,8 @@ export interface ScoreResult {
   readonly outputs: readonly OutputColumn[];
   /** Rows that failed validation, with the reason. */
   readonly rejects: readonly Reject[];
+  /** Columns of the Frame no input used (ignored; refused with `strictColumns`). */
+  readonly ignoredColumns?: readonly string[];
 }
 
 /** The predictions for named tensors. */
@@ -96,7 +98,7 @@ export class Scorer {
         return splitRows(name, t, valid.length, label(version));
       });
     }
-    return { model: version.model, version: version.version, rows: valid, outputs, rejects };
+    return { model: version.model, version: version.version, rows: valid, outputs, rejects, ignoredColumns: plan.unused };
   }
 
   /** Score named tensors (Open Inference Protocol, gRPC): checked against the signature first. */

@@ -1,14 +1,32 @@
 import type { Logger } from 'pino';
-import type { Ferry } from '../app.js';
+import type { MonitoringParts } from '../monitoring/parts.js';
+import type { RegistryDb } from '../registry/registry-db.js';
+import type { Registry } from '../registry/registry.js';
+import type { ModelLoader } from '../scoring/model-loader.js';
+import type { Explanations } from '../scoring/explanations.js';
+import type { Scorer } from '../scoring/scorer.js';
 import type { Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { Deployments } from '../scoring/deployments.js';
 import type { Pipeline } from '../scoring/pipeline.js';
 import type { ServingMetrics } from './metrics.js';
 
+/** What the server is built from (the composition root's parts). */
+export interface ServingParts {
+  readonly registry: Registry;
+  /** The registry database (prediction log, feedback, alerts). */
+  readonly database: RegistryDb;
+  readonly loader: ModelLoader;
+  readonly scorer: Scorer;
+  /** Explanations of scored rows (the `explain` output stage). */
+  readonly explanations: Explanations;
+}
+
 /** What every protocol adapter is given (wired once in server.ts). */
 export interface ServingContext {
-  readonly app: Ferry;
+  readonly app: ServingParts;
+  /** What monitoring routes and the alert engine use (the server's pipeline). */
+  readonly monitoring: MonitoringParts;
   readonly config: ServeConfig;
   readonly deployments: Deployments;
   /** The one inference pipeline, with this server's `Deployments` (its observers are wired in server.ts). */

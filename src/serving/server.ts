@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Ferry } from '../app.js';
 import { FERRY_VERSION } from '../core/version.js';
 import { AlertEngine, countsFromPrometheus } from '../monitoring/alerts.js';
+import type { MonitoringParts } from '../monitoring/parts.js';
 import { predictionLogObserver } from '../monitoring/prediction-log-observer.js';
 import { ShadowResultStore } from '../monitoring/shadow-store.js';
 import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
@@ -13,7 +13,7 @@ import { Pipeline } from '../scoring/pipeline.js';
 import { explainStage } from '../scoring/explain-stage.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
-import type { ServingContext } from './context.js';
+import type { ServingContext, ServingParts } from './context.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
 import { authenticateBeforeBody } from './http/early-auth.js';
@@ -37,7 +37,7 @@ export interface RunningServer {
 }
 
 /** Wire the serving parts around an opened Ferry and start listening. */
-export async function startServer(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
+export async function startServer(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
   const deployments = new Deployments(app, config, logger, (d) => metrics.modelsLoaded.inc(d));
   const pipeline = new Pipeline({ registry: app.registry, loader: app.loader, scorer: app.scorer, deployments });
   pipeline.use(explainStage(app.explanations));
@@ -56,7 +56,8 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
     authRefresh.unref();
     auth = keys;
   }
-  const context: ServingContext = { app, config, deployments, pipeline, metrics, auth, logger, version: FERRY_VERSION };
+  const monitoring: MonitoringParts = { registry: app.registry, database: app.database, pipeline };
+  const context: ServingContext = { app, monitoring, config, deployments, pipeline, metrics, auth, logger, version: FERRY_VERSION };
 
   await deployments.start();
   const httpState = { closing: false };
@@ -65,7 +66,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
   for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes]) routes(http, context);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);
-  const alerts = startAlerts(app, config, metrics, logger, driftGauges);
+  const alerts = startAlerts(monitoring, config, metrics, logger, driftGauges);
   const address = await http.listen({ host: config.host, port: config.port });
 
   let grpcServer: grpc.Server | undefined;
@@ -113,7 +114,7 @@ export async function startServer(app: Ferry, config: ServeConfig, metrics: Serv
 }
 
 /** The prediction log writer over the registry database, with each model's `log:` and `confidence:` settings. */
-function openPredictionLog(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger): PredictionLogWriter {
+function openPredictionLog(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger): PredictionLogWriter {
   const modelConfig = (name: string) => config.models ? config.models.find((m) => m.name === name) : config.defaults;
   const { bufferRows, flushRows, flushIntervalMs, retentionDays } = config.predictionLog;
   let lastError = 0;
@@ -139,7 +140,7 @@ function openPredictionLog(app: Ferry, config: ServeConfig, metrics: ServingMetr
 }
 
 /** Evaluate alert rules inside the server (`alerts_interval_ms`, 0 = off); error rates come from this server's own counters. */
-function startAlerts(app: Ferry, config: ServeConfig, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges): AlertEngine | undefined {
+function startAlerts(app: MonitoringParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges): AlertEngine | undefined {
   if (config.alertsIntervalMs <= 0) return undefined;
   const engine = new AlertEngine(app, {
     requestCounter: async (model) => countsFromPrometheus(await metrics.registry.getSingleMetricAsString('ferry_requests_total'), model),

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { openFerry, type Ferry } from '../../src/app.js';
+import { openFerry, type Ferry } from '../../src/main/ferry.js';
 import { loadConfig } from '../../src/core/config.js';
 import { ApiKeyStore, type ApiScope } from '../../src/serving/api-key-store.js';
 import { newApiKey } from '../../src/serving/auth.js';

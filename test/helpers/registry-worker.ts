@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { openFerry } from '../../src/app.js';
+import { openFerry } from '../../src/main/ferry.js';
 import { loadConfig } from '../../src/core/config.js';
 import { FIXTURES } from './env.js';
 

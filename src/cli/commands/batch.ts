@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openFerry, type Ferry } from '../../app.js';
+import { openFerry } from '../../main/ferry.js';
 import { checkCron } from '../../batch/config.js';
 import { syncDeclaredJobs } from '../../batch/declared.js';
 import { runJob } from '../../batch/jobs.js';
@@ -213,12 +213,12 @@ export function batchCommand(program: Command, ctx: CliContext): void {
 }
 
 /** Open Ferry (with runtime worker threads when asked) and the batch store for one command. */
-export async function withBatch<T>(ctx: CliContext, workers: number | undefined, fn: (options: RunnerOptions & { app: Ferry; store: BatchStore }) => Promise<T>): Promise<T> {
+export async function withBatch<T>(ctx: CliContext, workers: number | undefined, fn: (options: RunnerOptions & { store: BatchStore }) => Promise<T>): Promise<T> {
   const config = loadConfig(ctx.env);
   const app = await openFerry(config, {}, workers !== undefined && workers > 1 ? { workers } : {});
   try {
     const leaseMs = ctx.env.FERRY_BATCH_LEASE_MS ? positiveInt(ctx.env.FERRY_BATCH_LEASE_MS, 'FERRY_BATCH_LEASE_MS') : undefined;
-    return await fn({ app, store: new BatchStore(app.database), ...(leaseMs !== undefined ? { leaseMs } : {}) });
+    return await fn({ registry: app.registry, pipeline: app.pipeline, store: new BatchStore(app.database), ...(leaseMs !== undefined ? { leaseMs } : {}) });
   } finally {
     await app.close();
   }

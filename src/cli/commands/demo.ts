@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { sha256Digest } from '../../artifacts/artifact-store.js';
-import type { Ferry } from '../../app.js';
+import type { Ferry } from '../../main/ferry.js';
 import { readFrame } from '../../data/readers.js';
 import { predictionRecords } from '../../scoring/records.js';
 import { print, table, withFerry, type CliContext } from '../context.js';
@@ -29,8 +29,7 @@ export function demoCommand(program: Command, ctx: CliContext): void {
         for (const demo of DEMO_MODELS) await registerDemo(ctx, app, demo);
         const sample = `${fixturesDir}breast_mlp/input.csv`;
         const frame = await readFrame(sample);
-        const model = await app.loader.load('breast-cancer@champion');
-        const result = await app.scorer.frame(model, frame, { ignore: ['id'] });
+        const { result } = await app.pipeline.run({ model: { ref: 'breast-cancer@champion' }, input: { kind: 'frame', frame, plan: { ignore: ['id'] } }, source: 'cli' });
         const records = predictionRecords(result, frame, ['id']).slice(0, 5);
         print(ctx, `\nOne-off prediction: breast-cancer@champion on ${frame.length} rows of ${sample} (first 5):`);
         print(ctx, table(['id', 'label', 'p(malignant)', 'p(benign)'], records.map((r) => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Ferry } from '../../app.js';
+import type { Ferry } from '../../main/ferry.js';
 import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
 import { liveMetrics, type LiveMetrics, type Task } from '../../monitoring/live-metrics.js';

@@ -16,6 +16,7 @@ interface PredictOptions {
   inputColumns?: string[];
   outputs?: string[];
   rejects?: string;
+  strictColumns?: boolean;
 }
 
 export function predictCommand(program: Command, ctx: CliContext): void {
@@ -31,6 +32,7 @@ export function predictCommand(program: Command, ctx: CliContext): void {
     .option('--input-columns <input=cols>', 'data columns that fill an input, overriding the saved mapping (repeat per input)', collect)
     .option('--outputs <names>', 'only these model outputs (comma-separated)', collectList)
     .option('--rejects <file>', 'write rows that fail validation here (JSONL) and score the rest; without it any bad row fails the command')
+    .option('--strict-columns', 'refuse columns the model does not use (by default they are ignored and listed in the summary)')
     .option('--json', 'print JSON (predictions, or a summary when --output is given)')
     .action(async (ref: string, opts: PredictOptions, cmd: Command) => {
       const carry = [...(opts.key ?? []), ...(opts.passthrough ?? [])];
@@ -38,9 +40,8 @@ export function predictCommand(program: Command, ctx: CliContext): void {
       const frame = await readFrame(opts.input, opts.inputFormat);
       const started = performance.now();
       const { result, records } = await withFerry(ctx, async (app) => {
-        const model = await app.loader.load(ref);
         const inputColumns = parseInputColumns(opts.inputColumns);
-        const result = await app.scorer.frame(model, frame, { ignore: carry, ...(inputColumns ? { inputColumns } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}) });
+        const { result } = await app.pipeline.run({ model: { ref }, input: { kind: 'frame', frame, plan: { ignore: carry, strictColumns: opts.strictColumns === true, ...(inputColumns ? { inputColumns } : {}) } }, outputs: opts.outputs, source: 'cli' });
         return { result, records: predictionRecords(result, frame, carry) };
       });
       const ms = performance.now() - started;
@@ -53,16 +54,18 @@ export function predictCommand(program: Command, ctx: CliContext): void {
       const summary = {
         model: result.model, version: result.version, rows: frame.length, scored: result.rows.length,
         rejected: result.rejects.length, output: opts.output ?? null, rejects: opts.rejects ?? null, ms: Math.round(ms),
+        ignored_columns: result.ignoredColumns ?? [],
       };
+      const ignoredNote = result.ignoredColumns?.length ? `; ignored column(s) the model does not use: ${result.ignoredColumns.join(', ')}` : '';
       if (opts.output && outputFormat) {
         await writeFileAtomic(opts.output, serialise(records, outputFormat));
         if (wantsJson(cmd)) return printJson(ctx, summary);
-        return print(ctx, `Scored ${summary.scored} of ${summary.rows} rows with ${result.model}:${result.version} in ${summary.ms} ms → ${opts.output}${summary.rejected ? `; ${summary.rejected} rejected → ${opts.rejects}` : ''}`);
+        return print(ctx, `Scored ${summary.scored} of ${summary.rows} rows with ${result.model}:${result.version} in ${summary.ms} ms → ${opts.output}${summary.rejected ? `; ${summary.rejected} rejected → ${opts.rejects}` : ''}${ignoredNote}`);
       }
       if (wantsJson(cmd)) return print(ctx, serialise(records, 'jsonl'));
       const columns = Object.keys(records[0] ?? {});
       print(ctx, table(columns, records.map((r) => columns.map((c) => shortValue(r[c])))));
-      print(ctx, `${result.model}:${result.version} — ${summary.scored} row(s) scored${summary.rejected ? `, ${summary.rejected} rejected` : ''}`);
+      print(ctx, `${result.model}:${result.version} — ${summary.scored} row(s) scored${summary.rejected ? `, ${summary.rejected} rejected` : ''}${ignoredNote}`);
     });
 }
 

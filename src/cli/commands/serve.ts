@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { openFerry } from '../../app.js';
+import { openFerry } from '../../main/ferry.js';
 import { startServeScheduler } from '../../batch/serve-hook.js';
 import { loadConfig } from '../../core/config.js';
 import { ResponseCache } from '../../scoring/cache.js';

@@ -1,22 +1,17 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { openFerry } from '../../app.js';
+import { openFerry } from '../../main/ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
-import type { RegistryDb } from '../../registry/registry-db.js';
 import { singleDeployment } from '../../scoring/deployment-config.js';
 import { Deployments } from '../../scoring/deployments.js';
-import { Pipeline } from '../../scoring/pipeline.js';
-import { explainStage } from '../../scoring/explain-stage.js';
 import { parseStreamUrl, siblingUrl, type StreamSink, type StreamSource, type StreamUrl } from '../../stream/broker.js';
 import { brokerFor } from '../../stream/brokers.js';
 import { StreamMetrics } from '../../stream/metrics.js';
 import { StreamRunner } from '../../stream/runner.js';
 import { logShare } from '../../monitoring/log-share.js';
-import { predictionLogObserver } from '../../monitoring/prediction-log-observer.js';
-import { PredictionLogWriter } from '../../monitoring/prediction-log-writer.js';
 import { print, printJson, table, wantsJson, type CliContext } from '../context.js';
 
 interface RunOptions {
@@ -125,20 +120,21 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
   const deployment = singleDeployment(ref.model, pointer, n(opts.pollInterval, '--poll-interval', 50));
 
   const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry-stream' } });
-  const app = await openFerry(config, {}, { workers: n(opts.runtimeWorkers, '--runtime-workers', 0), inlineBelowMs: INLINE_BELOW_MS });
+  let lastLogError = 0;
+  // As in the server, a full prediction-log buffer or a refused write drops predictions (counted) and never holds up the consumer.
+  const predictionLog = {
+    onError: (err: unknown) => {
+      if (Date.now() - lastLogError > 60_000) logger.warn({ err }, 'prediction log: writing failed; predictions are dropped');
+      lastLogError = Date.now();
+    },
+  };
+  const app = await openFerry(config, {}, { workers: n(opts.runtimeWorkers, '--runtime-workers', 0), inlineBelowMs: INLINE_BELOW_MS }, { predictionLog });
   const closers: (() => Promise<void>)[] = [() => app.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
     await app.registry.resolve(refText); // an unknown model fails now, not on every message
-    const pipeline = new Pipeline(app);
-    pipeline.use(explainStage(app.explanations));
-    if (logPredictions !== undefined) {
-      const predictionLog = openStreamLog(app.database, logger);
-      pipeline.observe(predictionLogObserver(predictionLog));
-      closers.push(() => predictionLog.close()); // after the consumer stopped, before the database closes
-    }
     const deployments = new Deployments(app, deployment, logger);
     closers.push(() => deployments.close());
     await deployments.start();
@@ -154,7 +150,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
     const server = metricsPort === undefined ? undefined : await metrics.listen(metricsPort, opts.metricsHost);
     if (server) closers.push(() => server.close());
     const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state, log: logger }));
-    const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, pipeline, metrics, log: logger, logPredictions, ...(opts.explain ? { explain: {} } : {}) }, options);
+    const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, pipeline: app.pipeline, metrics, log: logger, logPredictions, ...(opts.explain ? { explain: {} } : {}) }, options);
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping: finishing in-flight batches');
       runner.stop();
@@ -172,22 +168,6 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
 
 /** Batches expected to compute faster than this (ms) run on the main thread (as the server's default `inline_below_ms`). */
 const INLINE_BELOW_MS = 0.5;
-
-/**
- * The consumer's prediction log: as in the server, a full buffer or a refused write drops
- * predictions (counted) and never holds up the consumer; failures are reported once a minute.
- */
-function openStreamLog(db: RegistryDb, log: pino.Logger): PredictionLogWriter {
-  let last = 0;
-  return new PredictionLogWriter(db, {
-    observer: {
-      onError: (err) => {
-        if (Date.now() - last > 60_000) log.warn({ err }, 'prediction log: writing failed; predictions are dropped');
-        last = Date.now();
-      },
-    },
-  });
-}
 
 function defaultGroup(model: string): string {
   return `ferry-${model}`;

@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { openArtifactStore } from '../artifacts/open.js';
+import type { FerryConfig } from '../core/config.js';
+import { batchMigrations } from '../batch/migrations.js';
+import { monitoringMigrations } from '../monitoring/migrations.js';
+import { lazyPredictionLog } from '../monitoring/prediction-log-observer.js';
+import { PredictionLogWriter, type LogObserver } from '../monitoring/prediction-log-writer.js';
+import type { KyselyRegistryStore } from '../registry/kysely-store.js';
+import { registryMigrations } from '../registry/migrations.js';
+import type { AreaMigrations, RegistryDb, SqlCapabilities } from '../registry/registry-db.js';
+import { Registry } from '../registry/registry.js';
+import { RuntimeCatalog } from '../runtimes/catalog.js';
+import type { RuntimeOptions } from '../runtimes/model-runtime.js';
+import { ModelLoader } from '../scoring/model-loader.js';
+import { explainStage } from '../scoring/explain-stage.js';
+import { Explanations } from '../scoring/explanations.js';
+import { Pipeline } from '../scoring/pipeline.js';
+import { Scorer, type ScorerOptions } from '../scoring/scorer.js';
+import { servingMigrations } from '../serving/migrations.js';
+
+/** Every area's tables besides the registry's own, applied with them on every open. */
+export const AREA_MIGRATIONS: readonly AreaMigrations[] = [batchMigrations, monitoringMigrations, servingMigrations];
+
+/** Names of every migration this Ferry applies (the registry's and the areas'), sorted. */
+export function migrationNames(capabilities: SqlCapabilities): string[] {
+  return [registryMigrations, ...AREA_MIGRATIONS].flatMap((area) => Object.keys(area(capabilities))).sort();
+}
+
+/**
+ * Everything a command needs, wired once from the config. Only the CLI (and tests) hold this;
+ * each area is handed the narrow parts it uses (`registry`, `database`, `pipeline`, …).
+ */
+export interface Ferry {
+  readonly config: FerryConfig;
+  readonly registry: Registry;
+  /** The registry database, for areas with tables of their own in it (batch runs, jobs and leases; the prediction log, profiles, alerts). */
+  readonly database: RegistryDb;
+  readonly runtimes: RuntimeCatalog;
+  readonly loader: ModelLoader;
+  /** The scoring core (below the pipeline: servers hand it to `Deployments`). */
+  readonly scorer: Scorer;
+  /**
+   * The one inference pipeline, with the prediction log registered as an observer (opened on
+   * the first run that logs). A server builds its own around its `Deployments` (main/serve.ts).
+   */
+  readonly pipeline: Pipeline;
+  /** Explanations of scored rows (means and background rows from each version's reference profile). */
+  readonly explanations: Explanations;
+  close(): Promise<void>;
+}
+
+/** Extra wiring for one process. */
+export interface FerryOptions {
+  /** Reports of the prediction log's write failures (a stream consumer logs them). */
+  readonly predictionLog?: LogObserver | undefined;
+}
+
+/** The composition root: open the stores named by the config and wire the parts. */
+export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}, options: FerryOptions = {}): Promise<Ferry> {
+  // Only the configured database's driver is loaded (pg and better-sqlite3 each cost start-up time).
+  const store: KyselyRegistryStore = config.databaseUrl
+    ? await (await import('../registry/postgres-store.js')).openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs, listen: config.registryListen, migrations: AREA_MIGRATIONS })
+    : await (await import('../registry/sqlite-store.js')).openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs, migrations: AREA_MIGRATIONS });
+  const artifacts = await openArtifactStore(config);
+  const runtimes = new RuntimeCatalog();
+  const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning, ...runtimeOverrides };
+  const registry = new Registry(store, artifacts, runtimes.inspector(runtimeOptions));
+  const loader = new ModelLoader(registry, runtimes, runtimeOptions);
+  const scorer = new Scorer(scorerOptions);
+  // The profile store loads with the first explanation that needs it, not with every command.
+  const explanations = new Explanations(async (v) => {
+    const [{ explainSourcesOf }, { loadProfile }] = await Promise.all([import('../monitoring/explain-sources.js'), import('../monitoring/profile-store.js')]);
+    return explainSourcesOf(await loadProfile(store.database, v.model, v.version));
+  });
+  const pipeline = new Pipeline({ registry, loader, scorer });
+  pipeline.use(explainStage(explanations));
+  const predictionLog = lazyPredictionLog(() => new PredictionLogWriter(store.database, { ...(options.predictionLog ? { observer: options.predictionLog } : {}) }));
+  pipeline.observe(predictionLog.observer);
+  return {
+    config,
+    registry,
+    database: store.database,
+    runtimes,
+    loader,
+    scorer,
+    pipeline,
+    explanations,
+    async close() {
+      await predictionLog.close();
+      scorer.close();
+      await loader.close();
+      await store.close();
+      await artifacts.close?.();
+    },
+  };
+}
