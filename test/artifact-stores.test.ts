@@ -14,7 +14,8 @@ import { CachedArtifactStore } from '../src/artifacts/cached-store.js';
 import { LocalArtifactStore } from '../src/artifacts/local-store.js';
 import { PostgresArtifactStore } from '../src/artifacts/postgres-store.js';
 import { FerryError } from '../src/core/errors.js';
-import { ferryCli, FIXTURES, PG_URL, pgSchema, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { FIXTURES, PG_URL, pgSchema, tempDir } from './helpers/env.js';
 
 interface Subject { name: string; open(): Promise<{ store: ArtifactStore; cleanup(): Promise<void> }> }
 
@@ -146,12 +147,12 @@ describe('a registry on PostgreSQL is the only shared state', () => {
       const base = { FERRY_DATABASE_URL: s.url, FERRY_ARTIFACTS_URL: s.url, FERRY_ACTOR: 'tester' };
       const envA = { ...base, FERRY_HOME: join(a.dir, 'home') };
       const envB = { ...base, FERRY_HOME: join(b.dir, 'home') };
-      const reg = await ferryCli(['register', join(FIXTURES, 'breast_mlp', 'model.onnx'), '--name', 'mlp'], envA);
+      const reg = await runCli(['register', join(FIXTURES, 'breast_mlp', 'model.onnx'), '--name', 'mlp'], envA);
       assert.equal(reg.code, 0, reg.stderr);
       assert.equal(existsSync(join(b.dir, 'home', 'artifacts')), false);
       const input = join(FIXTURES, 'breast_mlp', 'input.csv');
-      const fromA = await ferryCli(['predict', 'mlp', '--input', input, '--key', 'id', '--json'], envA);
-      const fromB = await ferryCli(['predict', 'mlp', '--input', input, '--key', 'id', '--json'], envB);
+      const fromA = await runCli(['predict', 'mlp', '--input', input, '--key', 'id', '--json'], envA);
+      const fromB = await runCli(['predict', 'mlp', '--input', input, '--key', 'id', '--json'], envB);
       assert.equal(fromB.code, 0, fromB.stderr);
       assert.equal(fromA.code, 0, fromA.stderr);
       assert.ok(fromA.stdout.length > 10);

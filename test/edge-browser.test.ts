@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
-import { ferryCli, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/env.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PAGES = join(ROOT, 'test/edge-pages');
@@ -59,9 +60,9 @@ describe('ferry export --target browser (headless Chromium)', { skip: existsSync
 
   before(async () => {
     for (const c of CASES) {
-      const reg = await ferryCli(['register', join(ROOT, c.model), '--name', c.name], env);
+      const reg = await runCli(['register', join(ROOT, c.model), '--name', c.name], env);
       assert.equal(reg.code, 0, reg.stderr);
-      const exp = await ferryCli(['export', c.name, '--target', 'browser', '--out', join(exports, c.name), '--sample', join(ROOT, c.input), ...c.keys.flatMap((k) => ['--key', k])], env);
+      const exp = await runCli(['export', c.name, '--target', 'browser', '--out', join(exports, c.name), '--sample', join(ROOT, c.input), ...c.keys.flatMap((k) => ['--key', k])], env);
       assert.equal(exp.code, 0, exp.stderr);
     }
     server = await serve(exports);

@@ -10,7 +10,8 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixtures, inputColumnFlags } from './helpers/fixtures.js';
 
 interface Case {
@@ -56,7 +57,7 @@ describe('ferry export --target node', () => {
 
   before(async () => {
     for (const c of CASES) {
-      const r = await ferryCli(['register', join(ROOT, c.model), '--name', c.name], env);
+      const r = await runCli(['register', join(ROOT, c.model), '--name', c.name], env);
       assert.equal(r.code, 0, r.stderr);
     }
   });
@@ -65,14 +66,14 @@ describe('ferry export --target node', () => {
     it(`${c.name}: the package, copied outside the project, gives the server's predictions`, async () => {
       const out = join(tmp.dir, 'exports', c.name);
       const keyFlags = c.keys.flatMap((k) => ['--key', k]);
-      const exp = await ferryCli(['export', c.name, '--target', 'node', '--out', out, '--sample', join(ROOT, c.input), ...keyFlags, '--json'], env);
+      const exp = await runCli(['export', c.name, '--target', 'node', '--out', out, '--sample', join(ROOT, c.input), ...keyFlags, '--json'], env);
       assert.equal(exp.code, 0, exp.stderr);
       const report = JSON.parse(exp.stdout) as { parity: { ok: boolean; maxDiff: number; rows: number }; size: { gzip: number } };
       assert.equal(report.parity.ok, true);
       assert.ok(report.parity.rows > 0);
 
       const served = join(tmp.dir, `${c.name}.jsonl`);
-      const pred = await ferryCli(['predict', c.name, '--input', join(ROOT, c.input), ...keyFlags, '--output', served], env);
+      const pred = await runCli(['predict', c.name, '--input', join(ROOT, c.input), ...keyFlags, '--output', served], env);
       assert.equal(pred.code, 0, pred.stderr);
 
       // A folder of its own: no node_modules above it, nothing of Ferry's reachable.
@@ -132,10 +133,10 @@ describe('ferry export --target node', () => {
   for (const f of fixtures()) {
     it(`onnx ${f.name}: the package (onnxruntime-web) reproduces ${f.expected.reference}`, async () => {
       const name = `onnx_${f.name}`;
-      const reg = await ferryCli(['register', f.model, '--name', name, ...inputColumnFlags(f, true)], env);
+      const reg = await runCli(['register', f.model, '--name', name, ...inputColumnFlags(f, true)], env);
       assert.equal(reg.code, 0, reg.stderr);
       const out = join(tmp.dir, 'exports', name);
-      const exp = await ferryCli(['export', name, '--target', 'node', '--out', out, '--sample', f.input, '--key', 'id', '--json'], env);
+      const exp = await runCli(['export', name, '--target', 'node', '--out', out, '--sample', f.input, '--key', 'id', '--json'], env);
       assert.equal(exp.code, 0, exp.stderr);
       const report = JSON.parse(exp.stdout) as { files: string[]; parity: { ok: boolean } };
       assert.equal(report.parity.ok, true);
@@ -149,7 +150,7 @@ describe('ferry export --target node', () => {
 
   it('a target that cannot carry the model refuses it with FERRY_E_EXPORT_UNSUPPORTED, and nothing is written', async () => {
     const out = join(tmp.dir, 'exports', 'mlp.txt');
-    const r = await ferryCli(['export', 'onnx_breast_mlp', '--target', 'equation', '--out', out], env);
+    const r = await runCli(['export', 'onnx_breast_mlp', '--target', 'equation', '--out', out], env);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /FERRY_E_EXPORT_UNSUPPORTED.*linear models/);
     assert.equal(existsSync(out), false);
@@ -157,7 +158,7 @@ describe('ferry export --target node', () => {
 
   it('--max-size refuses an export over budget and leaves nothing behind', async () => {
     const out = join(tmp.dir, 'exports', 'too-big');
-    const r = await ferryCli(['export', 'xgb_breast_nan', '--target', 'node', '--out', out, '--sample', join(ROOT, 'fixtures/xgboost/breast_nan/input.csv'), '--key', 'id', '--max-size', '2kb'], env);
+    const r = await runCli(['export', 'xgb_breast_nan', '--target', 'node', '--out', out, '--sample', join(ROOT, 'fixtures/xgboost/breast_nan/input.csv'), '--key', 'id', '--max-size', '2kb'], env);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /FERRY_E_EXPORT_TOO_LARGE/);
     assert.equal(existsSync(out), false);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
-import { ferryCli, PG_URL, pgSchema, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { PG_URL, pgSchema, ROOT, tempDir } from './helpers/env.js';
 
 const CASES: { name: string; model: string; input: string; register?: string[] }[] = [
   { name: 'x_binary_nan', model: 'fixtures/xgboost/breast_nan/model.json', input: 'fixtures/xgboost/breast_nan/input.csv' },
@@ -73,7 +74,7 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
     await client.connect();
     await client.query(`create schema "${schema.schema}"`);
     for (const c of CASES) {
-      const r = await ferryCli(['register', join(ROOT, c.model), '--name', c.name, ...(c.register ?? [])], env);
+      const r = await runCli(['register', join(ROOT, c.model), '--name', c.name, ...(c.register ?? [])], env);
       assert.equal(r.code, 0, r.stderr);
     }
   });
@@ -86,7 +87,7 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
   for (const c of CASES) {
     it(`${c.name}: the query scores the rows in PostgreSQL and in DuckDB as the server does`, async () => {
       const served = join(tmp.dir, `${c.name}.jsonl`);
-      const pred = await ferryCli(['predict', c.name, '--input', join(ROOT, c.input), '--key', 'id', '--output', served], env);
+      const pred = await runCli(['predict', c.name, '--input', join(ROOT, c.input), '--key', 'id', '--output', served], env);
       assert.equal(pred.code, 0, pred.stderr);
       const want = readFileSync(served, 'utf8').trim().split('\n').map((l) => flatten(JSON.parse(l) as Record<string, unknown>));
       const { header, rows } = readCsv(join(ROOT, c.input));
@@ -98,7 +99,7 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
       await client.query(`create table "${schema.schema}"."${c.name}" (${columns})`);
       await client.query(`insert into "${schema.schema}"."${c.name}" values ${values}`);
       const pgFile = join(tmp.dir, `${c.name}.pg.sql`);
-      const exp = await ferryCli(['export', c.name, '--target', 'sql', '--dialect', 'postgresql', '--table', table, '--key', 'id', '--out', pgFile, '--sample', join(ROOT, c.input), '--json'], env);
+      const exp = await runCli(['export', c.name, '--target', 'sql', '--dialect', 'postgresql', '--table', table, '--key', 'id', '--out', pgFile, '--sample', join(ROOT, c.input), '--json'], env);
       assert.equal(exp.code, 0, exp.stderr);
       const report = JSON.parse(exp.stdout) as { parity: { ok: boolean } };
       assert.equal(report.parity.ok, true, 'the export checked its query (in DuckDB) before finishing');
@@ -107,7 +108,7 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
 
       // DuckDB, in memory.
       const duckFile = join(tmp.dir, `${c.name}.duck.sql`);
-      const exp2 = await ferryCli(['export', c.name, '--target', 'sql', '--dialect', 'duckdb', '--table', 'scored_rows', '--key', 'id', '--out', duckFile, '--sample', join(ROOT, c.input)], env);
+      const exp2 = await runCli(['export', c.name, '--target', 'sql', '--dialect', 'duckdb', '--table', 'scored_rows', '--key', 'id', '--out', duckFile, '--sample', join(ROOT, c.input)], env);
       assert.equal(exp2.code, 0, exp2.stderr);
       const db = await DuckDBInstance.create(':memory:');
       const conn = await db.connect();
@@ -128,9 +129,9 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
       ['l_categorical', 'fixtures/lightgbm/multiclass_categorical/model.txt', 'fixtures/lightgbm/multiclass_categorical/input.csv', /categorical splits/],
       ['p_logistic', 'fixtures/pmml/cases/sklearn-logistic/model.pmml', 'fixtures/pmml/cases/sklearn-logistic/input.csv', /XGBoost and LightGBM/],
     ] as const) {
-      assert.equal((await ferryCli(['register', join(ROOT, model), '--name', name], env)).code, 0);
+      assert.equal((await runCli(['register', join(ROOT, model), '--name', name], env)).code, 0);
       const out = join(tmp.dir, `${name}.sql`);
-      const r = await ferryCli(['export', name, '--target', 'sql', '--dialect', 'duckdb', '--table', 't', '--out', out, '--sample', join(ROOT, input), ...(name.startsWith('l_') ? ['--key', 'id'] : [])], env);
+      const r = await runCli(['export', name, '--target', 'sql', '--dialect', 'duckdb', '--table', 't', '--out', out, '--sample', join(ROOT, input), ...(name.startsWith('l_') ? ['--key', 'id'] : [])], env);
       assert.equal(r.code, 4, r.stderr);
       assert.match(r.stderr, /FERRY_E_EXPORT_UNSUPPORTED/);
       assert.match(r.stderr, why);
@@ -139,7 +140,7 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
 
   it('--target equation writes a linear model\'s formula, which reproduces the server\'s predictions', async () => {
     const out = join(tmp.dir, 'linear.txt');
-    const r = await ferryCli(['export', 'x_linear', '--target', 'equation', '--out', out], env);
+    const r = await runCli(['export', 'x_linear', '--target', 'equation', '--out', out], env);
     assert.equal(r.code, 0, r.stderr);
     const text = readFileSync(out, 'utf8');
     const line = text.split('\n').find((l) => l.startsWith('margin = '))!;
@@ -154,13 +155,13 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
       const value = coef.reduce((acc, { w, col }) => acc + w * (row[header.indexOf(col)] ?? 0), Number(bias));
       assert.ok(Math.abs(value - want[i]!.prediction) < 1e-3, `row ${i + 1}: ${value} vs ${want[i]!.prediction}`);
     });
-    const trees = await ferryCli(['export', 'x_reg', '--target', 'equation', '--out', join(tmp.dir, 'trees.txt')], env);
+    const trees = await runCli(['export', 'x_reg', '--target', 'equation', '--out', join(tmp.dir, 'trees.txt')], env);
     assert.equal(trees.code, 4);
     assert.match(trees.stderr, /FERRY_E_EXPORT_UNSUPPORTED.*linear models/);
   });
 
   it('--dialect is required and checked', async () => {
-    const r = await ferryCli(['export', 'x_reg', '--target', 'sql', '--dialect', 'oracle', '--table', 't', '--out', join(tmp.dir, 'x.sql'), '--sample', join(ROOT, 'fixtures/xgboost/diabetes_reg/input.csv'), '--key', 'id'], env);
+    const r = await runCli(['export', 'x_reg', '--target', 'sql', '--dialect', 'oracle', '--table', 't', '--out', join(tmp.dir, 'x.sql'), '--sample', join(ROOT, 'fixtures/xgboost/diabetes_reg/input.csv'), '--key', 'id'], env);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--dialect postgresql\|duckdb/);
   });
