@@ -3,10 +3,9 @@ import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile } from 'nod
 import { basename, dirname, extname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
-import { serialise, type OutputRecord } from '../data/writers.js';
 import { sqlIdent, sqlString } from './duckdb.js';
 import type { FileFormatName } from '../data/file-formats.js';
-import type { OutputColumnSpec } from './records.js';
+import { formatCsv, formatJsonl, type OutputTable } from './output-table.js';
 import type { BatchSink } from './sink.js';
 import type { SinkState } from './types.js';
 
@@ -39,8 +38,8 @@ export class AppendFileSink implements BatchSink {
     });
   }
 
-  async write(_seq: number, records: readonly OutputRecord[]): Promise<SinkState> {
-    let text = serialise(records, this.#format);
+  async write(_seq: number, table: OutputTable): Promise<SinkState> {
+    let text = this.#format === 'csv' ? formatCsv(table) : formatJsonl(table);
     if (this.#format === 'csv' && this.#bytes > 0) text = text.slice(text.indexOf('\n') + 1);
     const bytes = Buffer.byteLength(text);
     await guard(this.#path, async () => {
@@ -106,12 +105,12 @@ export class PartsSink implements BatchSink {
     return Number.isInteger(seq) ? seq : undefined;
   }
 
-  async write(seq: number, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<SinkState> {
+  async write(seq: number, table: OutputTable): Promise<SinkState> {
     const name = `part-${this.#tag}-${String(seq).padStart(6, '0')}.${this.#format}`;
     const tmp = join(this.#dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
     await guard(this.#dir, async () => {
-      if (this.#format === 'parquet') await writeParquet(await this.#duck(), tmp, records, columns);
-      else await writeSynced(tmp, serialise(records, this.#format));
+      if (this.#format === 'parquet') await writeParquet(await this.#duck(), tmp, table);
+      else await writeSynced(tmp, this.#format === 'csv' ? formatCsv(table) : formatJsonl(table));
       await rename(tmp, join(this.#dir, name));
     }, tmp);
     return { seq };
@@ -143,8 +142,8 @@ export class ParquetFileSink implements BatchSink {
 
   open(state: SinkState | null): Promise<void> { return this.#parts.open(state); }
 
-  write(seq: number, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<SinkState> {
-    return this.#parts.write(seq, records, columns);
+  write(seq: number, table: OutputTable): Promise<SinkState> {
+    return this.#parts.write(seq, table);
   }
 
   async finish(): Promise<void> {
@@ -167,12 +166,12 @@ export class ParquetFileSink implements BatchSink {
   close(): Promise<void> { return Promise.resolve(); }
 }
 
-/** Records → Parquet through DuckDB, with the columns' declared types (lists stay lists). */
-async function writeParquet(duck: DuckDBConnection, path: string, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<void> {
+/** A table → Parquet through DuckDB, with the columns' declared types (lists stay lists). */
+async function writeParquet(duck: DuckDBConnection, path: string, table: OutputTable): Promise<void> {
   const staged = `${path}.jsonl`;
+  const columns = table.columns;
   try {
-    // No replacer: output records hold no bigints, and JSON.stringify is much faster without one.
-    await writeFile(staged, records.map((r) => JSON.stringify(r)).join('\n'));
+    await writeFile(staged, formatJsonl(table));
     const types = columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
     const select = columns.map((c) => sqlIdent(c.name)).join(', ');
     await duck.run(`copy (select ${select} from read_json(${sqlString(staged)}, format='newline_delimited', columns={${types}})) to ${sqlString(path)} (format parquet)`);

@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBTypeId, type DuckDBConnection } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
 import { fileFormat, type FileFormatName } from '../data/file-formats.js';
 import { csvCell } from '../data/formats/csv.js';
+import { DuckColumnBuilder } from './duck-columns.js';
 import { duckCell, sqlIdent, sqlString } from './duckdb.js';
 import { fileFormatOf } from './locations.js';
 import type { BatchSource, ColumnTypes, SourceChunk } from './source.js';
@@ -70,25 +71,41 @@ export class FileSource implements BatchSource {
     const sql = `select ${select} from ${reader(file, format)}${skip > 0 ? ` offset ${skip}` : ''}`;
     const result = await this.#run(file, () => this.#duck.stream(sql));
     const names = plan ? plan.map((p) => p.name) : result.columnNames();
-    if (!plan) result.columnTypes().forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
-    let columns = names.map(() => [] as Cell[]);
+    const types = result.columnTypes();
+    if (!plan) types.forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
+    // Where each Frame column's value comes from in the result, and whether it is a DOUBLE.
+    const sources = names.map((_, c) => {
+      const column = plan?.[c];
+      const index = column ? column.value : c;
+      return { index, text: column?.text, double: types[index]?.typeId === DuckDBTypeId.DOUBLE };
+    });
+    const builders = sources.map((s) => new DuckColumnBuilder(s.double, chunkSize));
     let row = skip;
     let rows = 0;
     const flush = (): SourceChunk => {
-      const frame = new ColumnFrame(new Map(names.map((n, i) => [n, columns[i] ?? []])), rows);
+      const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
       const positions = Array.from({ length: rows }, (_, i) => ({ source: file, row: row - rows + i + 1 }));
-      columns = names.map(() => [] as Cell[]);
       rows = 0;
       return { frame, unreadable: [], positions, end: { kind: 'files', file: f, row } };
     };
     for (;;) {
       const chunk = await this.#run(file, () => result.fetchChunk());
       if (!chunk || chunk.rowCount === 0) break;
-      const values = chunk.getColumns();
-      for (let r = 0; r < chunk.rowCount; r++) {
-        for (let c = 0; c < names.length; c++) columns[c]?.push(plan ? csvValue(plan[c], values, r) : duckCell(values[c]?.[r] ?? null));
-        row++;
-        rows++;
+      let from = 0;
+      while (from < chunk.rowCount) {
+        const count = Math.min(chunk.rowCount - from, chunkSize - rows);
+        sources.forEach((s, c) => {
+          const vector = chunk.getColumnVector(s.index);
+          const text = s.text === undefined ? undefined : chunk.getColumnVector(s.text);
+          const cell = plan
+            ? (r: number): Cell => { const v = vector.getItem(r); return typeof v === 'string' ? csvCell(v) : typeof v === 'number' ? v : ''; }
+            : (r: number): Cell => duckCell(vector.getItem(r));
+          const fallback = text ? (r: number): Cell => { const t = text.getItem(r); return typeof t === 'string' ? csvCell(t) : ''; } : undefined;
+          (builders[c] as DuckColumnBuilder).add(chunk, s.index, from, count, rows, cell, fallback);
+        });
+        from += count;
+        rows += count;
+        row += count;
         if (rows === chunkSize) yield flush();
       }
     }
@@ -225,13 +242,4 @@ function csvPlan(names: readonly string[], text: ReadonlySet<string>): CsvColumn
     index += 2;
     return column;
   });
-}
-
-function csvValue(column: CsvColumn | undefined, values: readonly (readonly unknown[])[], row: number): Cell {
-  if (!column) return null;
-  const v = values[column.value]?.[row] ?? null;
-  if (column.text === undefined) return typeof v === 'string' ? csvCell(v) : '';
-  if (typeof v === 'number') return v;
-  const t = values[column.text]?.[row] ?? null;
-  return typeof t === 'string' ? csvCell(t) : '';
 }

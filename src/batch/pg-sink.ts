@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { ferry } from '../core/errors.js';
-import type { OutputRecord } from '../data/writers.js';
 import { parsePgLocation, redact } from './locations.js';
 import { connectPg, pgError, pgIdent } from './pg.js';
 import type { OutputColumnSpec } from './records.js';
+import { tableRecords, type OutputTable } from './output-table.js';
 import type { BatchSink } from './sink.js';
 import type { SinkState } from './types.js';
 
@@ -39,7 +39,10 @@ export class PgSink implements BatchSink {
     this.#client = await connectPg(this.#url, 'sink');
   }
 
-  async write(seq: number, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<SinkState> {
+  async write(seq: number, table: OutputTable): Promise<SinkState> {
+    const columns: readonly OutputColumnSpec[] = table.columns;
+    // The driver takes rows: this is the one sink that builds an object per row.
+    const records = tableRecords(table);
     const client = this.#client;
     if (!client) throw ferry('FERRY_E_INTERNAL', { detail: 'PgSink.write before open' });
     try {

@@ -3,6 +3,7 @@ import type { Frame } from '../core/frame.js';
 import type { OutputRecord } from '../data/writers.js';
 import { predictionRecords } from '../scoring/records.js';
 import type { ScoreResult } from '../scoring/scorer.js';
+import type { OutputTable, TableColumn } from './output-table.js';
 import type { ColumnTypes, RowPosition } from './source.js';
 
 /** A column of the output and its type (DuckDB type names: BIGINT, DOUBLE, VARCHAR, DOUBLE[] …). */
@@ -37,6 +38,29 @@ export function outputColumns(carry: readonly string[], types: ColumnTypes, resu
     return { name: o.name, type: base + '[]'.repeat(o.rowShape.length) };
   });
   return [...carry.map((name) => ({ name, type: types.get(name) ?? 'VARCHAR' })), ...outputs, ...META_COLUMNS];
+}
+
+/**
+ * The output of a scored chunk, by column: the carried cells of the scored rows, each output's
+ * tensor as the runtime returned it, and the metadata once. The same values as `ferry predict`'s
+ * records plus the metadata columns, without an object per row.
+ */
+export function outputTable(result: ScoreResult, frame: Frame, carry: readonly string[], types: ColumnTypes, runId: string, scoredAt: string): OutputTable {
+  const clash = carry.filter((c) => result.outputs.some((o) => o.name === c));
+  if (clash.length > 0) throw ferry('FERRY_E_USAGE', { detail: `Column(s) ${quoteList(clash)} have the same name as a model output; rename them in the data.` });
+  const specs = outputColumns(carry, types, result);
+  const all = result.rows.length === frame.length;
+  const columns: TableColumn[] = specs.map((spec, i): TableColumn => {
+    if (i < carry.length) {
+      const cells = frame.column(spec.name) ?? [];
+      return { ...spec, data: { kind: 'cells', values: all ? cells : result.rows.map((r) => cells[r] ?? null) } };
+    }
+    const output = result.outputs[i - carry.length];
+    if (output) return { ...spec, data: output.tensor ? { kind: 'tensor', tensor: output.tensor, rowShape: output.rowShape } : { kind: 'cells', values: output.values } };
+    const meta: Readonly<Record<string, unknown>> = { model: result.model, model_version: result.version, run_id: runId, scored_at: scoredAt };
+    return { ...spec, data: { kind: 'constant', value: meta[spec.name] ?? null } };
+  });
+  return { length: result.rows.length, columns };
 }
 
 /** The output rows of a chunk: exactly `ferry predict`'s records, plus the metadata columns. */

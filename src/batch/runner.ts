@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EXPLAIN_STAGE } from '../scoring/explain-stage.js';
 import { asFerryError, ferry, isFerryError, type FerryError } from '../core/errors.js';
-import { ColumnFrame, type Cell, type Frame } from '../core/frame.js';
+import { takeRows, type Cell } from '../core/frame.js';
 import type { OutputRecord } from '../data/writers.js';
 import type { Registry } from '../registry/registry.js';
 import type { ModelVersion } from '../registry/types.js';
@@ -10,7 +10,8 @@ import { openDuckDb, type DuckDb } from './duckdb.js';
 import { listInputFiles, openSink, openSource } from './io.js';
 import { redact } from './locations.js';
 import type { Progress } from './progress.js';
-import { outputColumns, outputRecords, PREDICTION_ID_COLUMN, rejectColumns, rejectRecord, type OutputColumnSpec } from './records.js';
+import { recordsTable, type OutputTable, type TableColumn } from './output-table.js';
+import { outputTable, PREDICTION_ID_COLUMN, rejectColumns, rejectRecord, type OutputColumnSpec } from './records.js';
 import { shardOf } from './shard.js';
 import type { BatchSink } from './sink.js';
 import type { SourceChunk } from './source.js';
@@ -131,8 +132,7 @@ async function execute(options: RunnerOptions, run: BatchRun, sharedDuck?: DuckD
 
 interface Scored {
   readonly chunk: SourceChunk;
-  readonly records: OutputRecord[];
-  readonly columns: OutputColumnSpec[] | undefined;
+  readonly table: OutputTable | undefined;
   readonly rejects: OutputRecord[];
   readonly kept: number;
   readonly scored: number;
@@ -172,11 +172,15 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   const commit = async (s: Scored): Promise<void> => {
     if (lost()) throw ferry('FERRY_E_BATCH_LEASE_LOST', { run: run.id, owner: 'another process' });
     seq++;
-    columns ??= s.columns;
-    if (s.records.length > 0 && columns) sinkState = await sink.write(seq, s.records, columns);
+    if (s.table && s.table.length > 0) {
+      // The first chunk's column types hold for the whole output.
+      columns ??= s.table.columns.map(({ name, type }) => ({ name, type }));
+      const types = new Map(columns.map((c) => [c.name, c.type]));
+      sinkState = await sink.write(seq, { length: s.table.length, columns: s.table.columns.map((c) => ({ ...c, type: types.get(c.name) ?? c.type })) });
+    }
     if (s.rejects.length > 0) {
       if (!rejectsSink) throw firstReject(s.rejects, spec);
-      rejectsState = await rejectsSink.write(seq, s.rejects, rejectColumns(spec.key, sourceTypes()));
+      rejectsState = await rejectsSink.write(seq, recordsTable(s.rejects, rejectColumns(spec.key, sourceTypes())));
     }
     counts = { rowsIn: counts.rowsIn + s.kept, scored: counts.scored + s.scored, rejected: counts.rejected + s.rejects.length, skipped: counts.skipped + s.skipped };
     highWater = maxWatermark(highWater, s.highWater);
@@ -262,9 +266,8 @@ async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion
     }
     kept.push(i);
   }
-  const sub = kept.length === frame.length ? frame : subset(frame, kept);
-  let records: OutputRecord[] = [];
-  let columns: OutputColumnSpec[] | undefined;
+  const sub = kept.length === frame.length ? frame : takeRows(frame, kept);
+  let table: OutputTable | undefined;
   let scored = 0;
   if (kept.length > 0) {
     // A run never drops predictions because the log is behind (lossless): a chunk waits for it instead.
@@ -283,34 +286,25 @@ async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion
       rejects.push({ ...rejectRecord(positions[at] ?? { source: '?', row: at }, frame, at, spec.key, r.error.code, sourceMessage(r.error, positions[at]?.row), spec.runId), at });
     }
     if (scored > 0) {
-      records = outputRecords(result, sub, carry, spec.runId, new Date().toISOString());
-      columns = outputColumns(carry, types(), result);
+      const out = outputTable(result, sub, carry, types(), spec.runId, new Date().toISOString());
+      const columns: TableColumn[] = [...out.columns];
       if (log !== undefined) {
-        const ids = run.predictionIds;
-        records.forEach((r, i) => { (r as Record<string, unknown>)[PREDICTION_ID_COLUMN.name] = ids?.[i] ?? null; });
         if (columns.some((c) => c.name === PREDICTION_ID_COLUMN.name)) throw ferry('FERRY_E_BATCH_COLUMN_CLASH', { column: PREDICTION_ID_COLUMN.name });
-        columns.push(PREDICTION_ID_COLUMN);
+        const ids = run.predictionIds;
+        columns.push({ ...PREDICTION_ID_COLUMN, data: ids ? { kind: 'cells', values: ids } : { kind: 'constant', value: null } });
       }
+      table = { length: out.length, columns };
     }
   }
   rejects.sort((a, b) => Number(a.at) - Number(b.at));
   for (const r of rejects) delete r.at;
-  return { chunk, records, columns, rejects, kept: kept.length + rejectedUnread, scored, skipped, highWater };
+  return { chunk, table, rejects, kept: kept.length + rejectedUnread, scored, skipped, highWater };
 }
 
 /** The scorer numbers rows within the chunk; say the row's place in the source instead. */
 function sourceMessage(error: FerryError, row: number | string | undefined): string {
   if (row === undefined || error.params.row === undefined) return error.message;
   return ferry(error.code, { ...error.params, row }).message;
-}
-
-function subset(frame: Frame, rows: readonly number[]): Frame {
-  const data = new Map<string, Cell[]>();
-  for (const name of frame.columns) {
-    const col = frame.column(name) ?? [];
-    data.set(name, rows.map((r) => col[r] ?? null));
-  }
-  return new ColumnFrame(data, rows.length);
 }
 
 /** Without a rejects output, the first bad row fails the run (as `ferry predict` does without --rejects). */

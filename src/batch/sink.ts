@@ -1,5 +1,4 @@
-import type { OutputRecord } from '../data/writers.js';
-import type { OutputColumnSpec } from './records.js';
+import type { OutputTable } from './output-table.js';
 import type { SinkState } from './types.js';
 
 /**
@@ -11,7 +10,7 @@ export interface BatchSink {
   readonly description: string;
   open(state: SinkState | null): Promise<void>;
   /** Write chunk `seq` (1, 2, …); resolves once it is durable. */
-  write(seq: number, records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): Promise<SinkState>;
+  write(seq: number, table: OutputTable): Promise<SinkState>;
   /** Make the output final (Parquet: the complete file appears under its name). Safe to repeat. */
   finish(): Promise<void>;
   /** Remove what only `finish` needed (staged parts); called once the run is recorded as finished. */

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ferry, quoteList } from '../core/errors.js';
-import type { Cell, Frame } from '../core/frame.js';
+import { takeRows, type Cell, type Frame } from '../core/frame.js';
 import { readFrame } from '../data/readers.js';
 import type { Registry } from '../registry/registry.js';
 import type { ModelLoader } from '../scoring/model-loader.js';
@@ -148,13 +148,7 @@ function replaceFolder(staging: string, out: string): void {
 }
 
 function firstRows(frame: Frame, n: number): Frame {
-  if (frame.length <= n) return frame;
-  const cut = new Map<string, readonly Cell[] | undefined>();
-  const column = (name: string): readonly Cell[] | undefined => {
-    if (!cut.has(name)) cut.set(name, frame.column(name)?.slice(0, n));
-    return cut.get(name);
-  };
-  return { columns: frame.columns, length: n, column };
+  return frame.length <= n ? frame : takeRows(frame, Array.from({ length: n }, (_, i) => i));
 }
 
 function rowObject(frame: Frame, row: number): Record<string, Cell> {

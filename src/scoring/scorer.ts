@@ -90,7 +90,7 @@ export class Scorer {
     const { valid, rejects, values } = validateRows(plan, frame);
     let outputs: OutputColumn[] = outputNames.map((name) => ({ name, dtype: outputDtype(version, name), rowShape: [], values: [] }));
     if (valid.length > 0) {
-      const tensors = packTensors(plan, values, valid);
+      const tensors = packTensors(plan, values, valid, frame.length);
       const result = await this.#run(model, tensors, valid.length, outputNames);
       outputs = outputNames.map((name) => {
         const t = result.outputs[name];

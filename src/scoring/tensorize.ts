@@ -16,50 +16,136 @@ export interface Reject {
 /** A converted element, or the reason the cell cannot be one. */
 type Converted = number | bigint | string | null | FerryError;
 
+/** One input's converted values: a dense row-major buffer, or (free width) one array per row. */
+type InputValues =
+  | { readonly kind: 'dense'; readonly data: TensorData; readonly width: number }
+  | { readonly kind: 'rows'; readonly rows: (readonly (number | bigint | string | null)[] | undefined)[] };
+
+/** Per input, its converted values (entries of rejected rows are meaningless). */
+export type ConvertedColumns = Map<string, InputValues>;
+
 /**
- * Validate every row against the plan's dtypes and widths. Returns the rows that passed
- * (by index) and a reject for each that did not; a bad row never stops the others.
+ * Validate every row against the plan's dtypes and widths, column by column: a number column
+ * goes straight into the input's buffer. Returns the rows that passed (by index) and a reject
+ * for each that did not; a bad row never stops the others. A row's reason is its first bad
+ * cell in input, then column, order.
  */
 export function validateRows(plan: InputPlan, frame: Frame): { valid: number[]; rejects: Reject[]; values: ConvertedColumns } {
   const values: ConvertedColumns = new Map();
-  const firstError = new Map<number, FerryError>();
+  const errors = new Array<FerryError | undefined>(frame.length);
+  const fail = (r: number, error: FerryError): void => {
+    if (errors[r] === undefined) errors[r] = error;
+  };
   for (const binding of plan.bindings) {
-    const rows = new Array<readonly (number | bigint | string | null)[] | undefined>(frame.length);
-    for (let r = 0; r < frame.length; r++) {
-      const result = rowValues(binding, frame, r);
-      if (result instanceof Array) rows[r] = result;
-      else if (!firstError.has(r)) firstError.set(r, result);
+    const { spec, source, width } = binding;
+    if (source.kind === 'columns') {
+      const w = source.columns.length;
+      const data = allocate(spec.dtype, frame.length * w);
+      source.columns.forEach((column, j) => fillColumn(data, w, j, frame, column, spec.dtype, spec.nullable === true, fail));
+      values.set(spec.name, { kind: 'dense', data, width: w });
+    } else if (width !== undefined) {
+      const data = allocate(spec.dtype, frame.length * width);
+      const cells = frame.column(source.column);
+      for (let r = 0; r < frame.length; r++) {
+        const result = cellValues(binding, cells?.[r] ?? null, r);
+        if (result instanceof Array) for (let j = 0; j < width; j++) setElement(data, r * width + j, result[j] ?? 0);
+        else fail(r, result);
+      }
+      values.set(spec.name, { kind: 'dense', data, width });
+    } else {
+      const cells = frame.column(source.column);
+      const rows = new Array<readonly (number | bigint | string | null)[] | undefined>(frame.length);
+      for (let r = 0; r < frame.length; r++) {
+        const result = cellValues(binding, cells?.[r] ?? null, r);
+        if (result instanceof Array) rows[r] = result;
+        else fail(r, result);
+      }
+      values.set(spec.name, { kind: 'rows', rows });
     }
-    values.set(binding.spec.name, rows);
   }
   const valid: number[] = [];
   const rejects: Reject[] = [];
   for (let r = 0; r < frame.length; r++) {
-    const error = firstError.get(r);
+    const error = errors[r];
     if (error) rejects.push({ row: r, error });
     else valid.push(r);
   }
   return { valid, rejects, values };
 }
 
-/** Per input, per row, the converted elements (undefined for a rejected row). */
-export type ConvertedColumns = Map<string, (readonly (number | bigint | string | null)[] | undefined)[]>;
+/**
+ * Element `j` of every row from one Frame column. A number column feeds a float input
+ * without a cell per value; anything else is converted cell by cell.
+ */
+function fillColumn(data: TensorData, w: number, j: number, frame: Frame, column: string, dtype: DType, nullable: boolean, fail: (r: number, e: FerryError) => void): void {
+  const col = frame.vector(column);
+  const n = frame.length;
+  if (col?.kind === 'number' && (data instanceof Float32Array || data instanceof Float64Array)) {
+    const { values, valid } = col;
+    for (let r = 0; r < n; r++) {
+      const v = values[r] as number;
+      if (valid !== undefined && valid[r] === 0) {
+        if (nullable) data[r * w + j] = Number.NaN;
+        else fail(r, ferry('FERRY_E_VALUE_MISSING', { row: r + 1, column, expected: describeDType(dtype) }));
+      } else if (v !== v) {
+        fail(r, ferry('FERRY_E_VALUE_TYPE', { row: r + 1, column, expected: describeDType(dtype), actual: describeCell(v) }));
+      } else {
+        data[r * w + j] = v;
+      }
+    }
+    return;
+  }
+  const cells = frame.column(column);
+  for (let r = 0; r < n; r++) {
+    const cell = cells?.[r] ?? null;
+    const v = convert(cell, dtype, nullable);
+    if (v === MISSING) fail(r, ferry('FERRY_E_VALUE_MISSING', { row: r + 1, column, expected: describeDType(dtype) }));
+    else if (v === INVALID) fail(r, ferry('FERRY_E_VALUE_TYPE', { row: r + 1, column, expected: describeDType(dtype), actual: describeCell(cell) }));
+    else if (v !== null && typeof v === 'object') fail(r, v);
+    else setElement(data, r * w + j, v);
+  }
+}
 
-/** Pack the given rows of validated values into one tensor per input. */
-export function packTensors(plan: InputPlan, values: ConvertedColumns, rows: readonly number[]): Record<string, Tensor> {
+/**
+ * Pack the given rows of validated values into one tensor per input. With `total` (the Frame's
+ * length) and every row given, the buffers are used as they are, without a copy.
+ */
+export function packTensors(plan: InputPlan, values: ConvertedColumns, rows: readonly number[], total?: number): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
-  for (const { spec, width } of plan.bindings) {
-    const perRow = values.get(spec.name) ?? [];
-    const w = width ?? perRow[rows[0] ?? 0]?.length ?? 0;
-    const data = allocate(spec.dtype, rows.length * w);
-    rows.forEach((r, i) => {
-      const elements = perRow[r] ?? [];
-      for (let j = 0; j < w; j++) setElement(data, i * w + j, elements[j] === undefined ? 0 : elements[j]!);
-    });
+  for (const { spec } of plan.bindings) {
+    const input = values.get(spec.name);
+    let data: TensorData;
+    let w: number;
+    if (input?.kind === 'dense') {
+      w = input.width;
+      data = rows.length === total ? input.data : gather(spec.dtype, input.data, w, rows);
+    } else {
+      const perRow = input?.rows ?? [];
+      w = perRow[rows[0] ?? 0]?.length ?? 0;
+      data = allocate(spec.dtype, rows.length * w);
+      rows.forEach((r, i) => {
+        const elements = perRow[r] ?? [];
+        for (let j = 0; j < w; j++) setElement(data, i * w + j, elements[j] === undefined ? 0 : elements[j]!);
+      });
+    }
     const tail = rowShape(spec).map((d) => (d < 0 ? w : d));
     tensors[spec.name] = { dtype: spec.dtype, shape: [rows.length, ...(spec.shape.length <= 1 ? [] : tail)], data };
   }
   return tensors;
+}
+
+function gather(dtype: DType, data: TensorData, w: number, rows: readonly number[]): TensorData {
+  const out = allocate(dtype, rows.length * w);
+  if (dtype === 'string') {
+    const src = data as readonly (string | null)[];
+    const dst = out as (string | null)[];
+    rows.forEach((r, i) => { for (let j = 0; j < w; j++) dst[i * w + j] = src[r * w + j] ?? null; });
+    return dst as readonly string[];
+  }
+  const src = data as Exclude<TensorData, readonly string[]>;
+  const dst = out as Exclude<TensorData, readonly string[]>;
+  rows.forEach((r, i) => dst.set(src.subarray(r * w, r * w + w) as never, i * w));
+  return out;
 }
 
 function setElement(data: TensorData, index: number, value: number | bigint | string | null): void {
@@ -68,25 +154,20 @@ function setElement(data: TensorData, index: number, value: number | bigint | st
   else (data as Float32Array)[index] = value === null ? Number.NaN : Number(value);
 }
 
-function rowValues(binding: InputBinding, frame: Frame, row: number): (number | bigint | string | null)[] | FerryError {
+/** The elements of one row of a whole-row cell input, or why it cannot be one. */
+function cellValues(binding: InputBinding, cell: Cell, row: number): (number | bigint | string | null)[] | FerryError {
   const { spec, source, width } = binding;
-  let cells: { column: string; cell: Cell }[];
-  if (source.kind === 'columns') {
-    cells = source.columns.map((column) => ({ column, cell: frame.column(column)?.[row] ?? null }));
-  } else {
-    const cell = frame.column(source.column)?.[row] ?? null;
-    const flat = (flattenNested(cell) ?? [cell]) as Cell[];
-    if (width !== undefined && flat.length !== width) {
-      return ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `${width} value(s) per row (shape ${describeShape(spec.shape)})`, actual: `${flat.length} in row ${row + 1}` });
-    }
-    cells = flat.map((c) => ({ column: source.column, cell: c }));
+  const column = source.kind === 'cell' ? source.column : spec.name;
+  const flat = (flattenNested(cell) ?? [cell]) as Cell[];
+  if (width !== undefined && flat.length !== width) {
+    return ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `${width} value(s) per row (shape ${describeShape(spec.shape)})`, actual: `${flat.length} in row ${row + 1}` });
   }
   const out: (number | bigint | string | null)[] = [];
-  for (const { column, cell } of cells) {
-    const v = convert(cell, spec.dtype, spec.nullable === true);
+  for (const c of flat) {
+    const v = convert(c, spec.dtype, spec.nullable === true);
     if (v !== null && typeof v === 'object') return v;
     if (v === MISSING) return ferry('FERRY_E_VALUE_MISSING', { row: row + 1, column, expected: describeDType(spec.dtype) });
-    if (v === INVALID) return ferry('FERRY_E_VALUE_TYPE', { row: row + 1, column, expected: describeDType(spec.dtype), actual: describeCell(cell) });
+    if (v === INVALID) return ferry('FERRY_E_VALUE_TYPE', { row: row + 1, column, expected: describeDType(spec.dtype), actual: describeCell(c) });
     out.push(v);
   }
   return out;

@@ -54,7 +54,7 @@ export async function predict(rows: readonly Readonly<Record<string, unknown>>[]
   const plan = planInputs(signature, frame, { ignore: keys });
   const { valid, rejects, values } = validateRows(plan, frame);
   if (rejects[0]) throw rejects[0].error;
-  const out = await (await model()).predict(packTensors(plan, values, valid), names);
+  const out = await (await model()).predict(packTensors(plan, values, valid, frame.length), names);
   const columns = names.map((name) => {
     const tensor = out[name];
     if (!tensor) throw ferry('FERRY_E_PREDICTION_FAILED', { format: provenance.format, model: label, detail: `no output "${name}"` });

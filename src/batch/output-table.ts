@@ -1,0 +1,177 @@
+import type { Tensor } from '../core/tensor.js';
+import { elementAt } from '../core/tensor.js';
+import type { OutputRecord } from '../data/writers.js';
+import type { OutputColumnSpec } from './records.js';
+
+/** Where one output column's values are: cells per row, a model output tensor, or one value for every row. */
+export type TableData =
+  | { readonly kind: 'cells'; readonly values: readonly unknown[] }
+  | { readonly kind: 'tensor'; readonly tensor: Tensor; readonly rowShape: readonly number[] }
+  | { readonly kind: 'constant'; readonly value: unknown };
+
+export interface TableColumn extends OutputColumnSpec {
+  readonly data: TableData;
+}
+
+/**
+ * The rows a chunk writes, kept by column: carried cells, the model's output tensors as they
+ * came from the runtime, and the run's metadata once per chunk. Writers serialise it column
+ * by column; only the PostgreSQL sink (whose driver takes rows) builds one object per row.
+ */
+export interface OutputTable {
+  readonly length: number;
+  readonly columns: readonly TableColumn[];
+}
+
+/** A table over records (rejected rows, which are few). */
+export function recordsTable(records: readonly OutputRecord[], columns: readonly OutputColumnSpec[]): OutputTable {
+  return { length: records.length, columns: columns.map((c) => ({ ...c, data: { kind: 'cells', values: records.map((r) => r[c.name] ?? null) } })) };
+}
+
+/** Row r of a column as a JSON-friendly value (nested arrays for multi-valued outputs). */
+export function valueAt(data: TableData, r: number): unknown {
+  switch (data.kind) {
+    case 'cells': {
+      const v = data.values[r];
+      return typeof v === 'bigint' ? Number(v) : v ?? null;
+    }
+    case 'constant': return data.value;
+    case 'tensor': {
+      if (data.rowShape.length === 0) return elementAt(data.tensor, r);
+      const size = data.rowShape.reduce((a, b) => a * b, 1);
+      return nest(data.tensor, r * size, data.rowShape);
+    }
+  }
+}
+
+function nest(tensor: Tensor, offset: number, shape: readonly number[]): unknown[] {
+  const [dim = 0, ...rest] = shape;
+  const stride = rest.reduce((a, b) => a * b, 1);
+  const out = new Array<unknown>(dim);
+  for (let i = 0; i < dim; i++) out[i] = rest.length === 0 ? elementAt(tensor, offset + i) : nest(tensor, offset + i * stride, rest);
+  return out;
+}
+
+/** Rows as objects, for drivers that take rows (PostgreSQL). */
+export function tableRecords(table: OutputTable): OutputRecord[] {
+  const out: OutputRecord[] = new Array<OutputRecord>(table.length);
+  for (let r = 0; r < table.length; r++) {
+    const record: Record<string, unknown> = {};
+    for (const c of table.columns) record[c.name] = valueAt(c.data, r);
+    out[r] = record;
+  }
+  return out;
+}
+
+/** JSON Lines, one object per row, keys in column order (as `JSON.stringify` of the record would give). */
+export function formatJsonl(table: OutputTable): string {
+  const parts = table.columns.map((c, i) => ({ key: `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`, text: jsonColumn(c.data, table.length) }));
+  let out = '';
+  for (let r = 0; r < table.length; r++) {
+    for (const p of parts) out += p.key + p.text(r);
+    out += '}\n';
+  }
+  return out;
+}
+
+function jsonColumn(data: TableData, n: number): (r: number) => string {
+  if (data.kind === 'constant') {
+    const text = JSON.stringify(data.value ?? null);
+    return () => text;
+  }
+  if (data.kind === 'tensor' && data.rowShape.length === 0 && isFloat(data.tensor)) {
+    const values = data.tensor.data as Float32Array | Float64Array;
+    return (r) => {
+      const v = values[r] as number;
+      return Number.isFinite(v) ? String(v) : 'null';
+    };
+  }
+  void n;
+  return (r) => JSON.stringify(valueAt(data, r) ?? null);
+}
+
+/**
+ * CSV with a header; multi-valued outputs are expanded into `name_0`, `name_1`… (`name_0_1`
+ * when nested), text is quoted when it holds a comma, quote or line break — the same text the
+ * record writer gives.
+ */
+export function formatCsv(table: OutputTable): string {
+  const fields: { name: string; text: (r: number) => string }[] = [];
+  for (const c of table.columns) fields.push(...csvFields(c, table.length));
+  let out = fields.map((f) => csvQuote(f.name)).join(',') + '\n';
+  for (let r = 0; r < table.length; r++) {
+    for (let i = 0; i < fields.length; i++) out += (i === 0 ? '' : ',') + (fields[i] as (typeof fields)[number]).text(r);
+    out += '\n';
+  }
+  return out;
+}
+
+function csvFields(column: TableColumn, n: number): { name: string; text: (r: number) => string }[] {
+  const { data, name } = column;
+  if (data.kind === 'constant') {
+    if (Array.isArray(data.value)) return flatFields(name, () => data.value);
+    const text = csvText(data.value);
+    return [{ name, text: () => text }];
+  }
+  if (data.kind === 'tensor') {
+    const { tensor, rowShape } = data;
+    const size = rowShape.reduce((a, b) => a * b, 1);
+    const names = rowShape.length === 0 ? [name] : expandNames(name, rowShape);
+    const float = isFloat(tensor) ? (tensor.data as Float32Array | Float64Array) : undefined;
+    return names.map((field, k) => ({
+      name: field,
+      text: float
+        ? (r: number) => {
+          const v = float[r * size + k] as number;
+          return Number.isFinite(v) ? String(v) : '';
+        }
+        : (r: number) => csvText(elementAt(tensor, r * size + k)),
+    }));
+  }
+  const sample = data.values.find((v) => v !== null && v !== undefined);
+  if (Array.isArray(sample)) return flatFields(name, (r) => data.values[r]);
+  void n;
+  return [{ name, text: (r) => csvText(data.values[r]) }];
+}
+
+/** Cells holding arrays: one field per element of the first array (as the record writer's header would list them). */
+function flatFields(name: string, at: (r: number) => unknown): { name: string; text: (r: number) => string }[] {
+  const paths: number[][] = [];
+  const walk = (v: unknown, path: number[]): void => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else paths.push(path);
+  };
+  walk(at(0), []);
+  return paths.map((path) => ({
+    name: [name, ...path].join('_'),
+    text: (r) => {
+      let v: unknown = at(r);
+      for (const i of path) v = Array.isArray(v) ? v[i] : undefined;
+      return csvText(v);
+    },
+  }));
+}
+
+function expandNames(name: string, shape: readonly number[]): string[] {
+  if (shape.length === 0) return [name];
+  const [dim = 0, ...rest] = shape;
+  const out: string[] = [];
+  for (let i = 0; i < dim; i++) out.push(...expandNames(`${name}_${i}`, rest));
+  return out;
+}
+
+function isFloat(tensor: Tensor): boolean {
+  return tensor.data instanceof Float32Array || tensor.data instanceof Float64Array;
+}
+
+function csvText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
+  if (typeof value === 'bigint') return String(Number(value));
+  const text = typeof value === 'string' ? value : typeof value === 'boolean' ? String(value) : JSON.stringify(value) ?? '';
+  return csvQuote(text);
+}
+
+function csvQuote(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
