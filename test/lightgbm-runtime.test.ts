@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
-import { compileLightgbm } from '../src/runtimes/lightgbm/lightgbm-model.js';
+import { compileLightgbm } from '../src/runtimes/lightgbm/lightgbm-text.js';
 import { lightgbmRuntime } from '../src/runtimes/lightgbm/lightgbm-runtime.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT, tempDir } from './helpers/env.js';

@@ -3,7 +3,7 @@
  * flat typed arrays the server's runtime compiles the artifact into (trees, linear boosters),
  * or the document itself where the compiled form is code (PMML).
  */
-import { compileLightgbm } from '../runtimes/lightgbm/lightgbm-model.js';
+import { compileLightgbm } from '../runtimes/lightgbm/lightgbm-text.js';
 import { compileModel } from '../runtimes/xgboost/xgboost-model.js';
 import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-runtime.js';
 import { encodeModel } from './package/codec.js';

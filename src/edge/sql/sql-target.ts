@@ -1,5 +1,6 @@
 import { ferry, quoteList } from '../../core/errors.js';
-import { compileLightgbm, type LgbmModel } from '../../runtimes/lightgbm/lightgbm-model.js';
+import type { LgbmModel } from '../../runtimes/lightgbm/lightgbm-model.js';
+import { compileLightgbm } from '../../runtimes/lightgbm/lightgbm-text.js';
 import { compileModel, type CompiledModel } from '../../runtimes/xgboost/xgboost-model.js';
 import { parse as parseXgboost } from '../../runtimes/xgboost/xgboost-runtime.js';
 import type { ExportModel, ExportOptions, ExportTarget } from '../export-target.js';

@@ -3,7 +3,8 @@ import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime.js';
 import { matrixInput, requestedOutputs, scoreOutputs, settle } from '../tree-outputs.js';
-import { compileLightgbm, LgbmError, rawScores, transformScores, type LgbmModel } from './lightgbm-model.js';
+import { LgbmError, rawScores, transformScores, type LgbmModel } from './lightgbm-model.js';
+import { compileLightgbm } from './lightgbm-text.js';
 import type { ModelStructure } from '../model-structure.js';
 import { lightgbmStructure } from './lightgbm-structure.js';
 
