@@ -48,8 +48,15 @@ export function validateRows(plan: InputPlan, frame: Frame): { valid: number[]; 
       const cells = frame.column(source.column);
       for (let r = 0; r < frame.length; r++) {
         const result = cellValues(binding, cells?.[r] ?? null, r);
-        if (result instanceof Array) for (let j = 0; j < width; j++) setElement(data, r * width + j, result[j] ?? 0);
-        else fail(r, result);
+        // A null element is a missing value (NaN, or null text), not 0.
+        if (result instanceof Array) {
+          for (let j = 0; j < width; j++) {
+            const v = result[j];
+            setElement(data, r * width + j, v === undefined ? 0 : v);
+          }
+        } else {
+          fail(r, result);
+        }
       }
       values.set(spec.name, { kind: 'dense', data, width });
     } else {
