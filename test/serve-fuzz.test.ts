@@ -3,6 +3,7 @@
  * 4xx with an error body, never a 5xx, and the server keeps answering. Deterministic: the
  * bodies come from a seeded generator.
  */
+import { mulberry32 } from '../src/core/random.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,17 +12,8 @@ import { tempDir } from './helpers/env.js';
 import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { startServe, type ServeProcess } from './helpers/server.js';
 
-/** mulberry32: a small seeded PRNG, so every run sends the same requests. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so every run sends the same requests. */
+const rng = mulberry32;
 
 interface Case { path: string; body: Buffer; headers: Record<string, string>; kind: string }
 

@@ -4,6 +4,7 @@
  * loads it), hand-made memo tricks, size/depth/memo bombs, and a bounded fuzz of random and
  * mutated inputs. Every one is refused with a catalog error; the marker never appears.
  */
+import { mulberry32 } from '../src/core/random.js';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,17 +83,8 @@ describe('bombs are refused before allocation', () => {
 });
 
 describe('fuzz: random and mutated inputs (bounded)', () => {
-  /** A small deterministic generator (mulberry32), so a failure can be replayed. */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  /** Seeded, so a failure can be replayed. */
+  const rng = mulberry32;
 
   const seeds = ['dt_iris/model.joblib', 'dt_iris/model.p2.pkl', 'rf_breast/model.joblib', 'hgb_codes_missing/model.joblib', 'logreg_iris/model.joblib', 'dt_iris/model.joblib.zlib']
     .map((f) => readFileSync(join(ROOT, 'fixtures/sklearn', f)));

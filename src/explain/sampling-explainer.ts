@@ -10,6 +10,7 @@
  * Deterministic: the generator is seeded per row from `seed`, so a row gets the same numbers in
  * any batch; the time budget only stops sampling early (the count used is in the error estimate).
  */
+import { mulberry32 } from '../core/random.js';
 import { ferry } from '../core/errors.js';
 import type { Attributions, Explainer, ExplainRequest, OutputSpace } from './explainer.js';
 import { residuals } from './explainer.js';
@@ -27,18 +28,6 @@ export interface SamplingOptions {
 
 /** Scores rows × features → rows × groups, in the explained output. */
 export type ScoreFn = (x: Float64Array, rows: number) => Promise<Float64Array>;
-
-/** A small deterministic generator (mulberry32). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class SamplingExplainer implements Explainer {
   readonly method = 'sampling';
@@ -86,7 +75,7 @@ export class SamplingExplainer implements Explainer {
     const scores = await this.#score(x, rows);
     let taken = 0;
     // One pass per order pair across all rows: 2·(F + 1) scored rows per row per pass, one model call.
-    const rngs = Array.from({ length: rows }, (_, r) => generator(this.#seed ^ hashRow(x, r * F, F)));
+    const rngs = Array.from({ length: rows }, (_, r) => mulberry32(this.#seed ^ hashRow(x, r * F, F)));
     const order = new Int32Array(F);
     const batch = new Float64Array(rows * 2 * (F + 1) * F);
     const orders = new Int32Array(rows * 2 * F);

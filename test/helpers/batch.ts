@@ -1,4 +1,5 @@
 /** Batch test plumbing: generated inputs, and reading every kind of output back. */
+import { mulberry32 } from '../../src/core/random.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -66,16 +67,7 @@ export async function csvToParquet(csv: string, parquet: string): Promise<void> 
 }
 
 /** A seeded pseudo-random generator (mulberry32), so "random" tests repeat exactly. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = mulberry32;
 
 /** Key and outputs only (drop run metadata), for comparing outputs between ways of scoring. */
 export function strip(row: Record<string, unknown>): Record<string, unknown> {

@@ -1,13 +1,8 @@
+import { mulberry32 } from '../../src/core/random.js';
+
 /** Seeded random numbers for statistical tests (mulberry32 + Box–Muller): same draws every run. */
 export function rng(seed: number): { uniform(): number; normal(mean?: number, sd?: number): number; pick<T>(items: readonly T[], weights: readonly number[]): T } {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   return {
     uniform,
     normal(mean = 0, sd = 1) {
