@@ -46,6 +46,8 @@ export default tseslint.config(
   layerRule('stream', ['cli', 'serving', 'batch', 'main']),
   // monitoring may use core, registry, artifacts, runtimes, scoring and data.
   layerRule('monitoring', ['serving', 'cli', 'batch', 'stream', 'main']),
+  // features: declarations, stores and lookups sit on the scoring core, the registry and batch's DuckDB helpers; transports call them.
+  layerRule('features', ['cli', 'serving', 'stream', 'monitoring', 'main']),
   // The servers are transports: they never reach another transport or the composition root.
   layerRule('serving', ['cli', 'batch', 'stream', 'main']),
   // edge: exports sit on the scoring core, the registry and the data layer, like batch and stream.
@@ -65,7 +67,7 @@ export default tseslint.config(
   // Any other area (new folders included) stays below the composition root and the CLI.
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/{core,artifacts,runtimes,registry,scoring,data,explain,batch,stream,monitoring,serving,edge,cli,main}/**'],
+    ignores: ['src/{core,artifacts,runtimes,registry,scoring,data,explain,batch,stream,monitoring,serving,edge,features,cli,main}/**'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: ['main', 'cli'].map((layer) => ({ group: [`**/${layer}/*`, `../${layer}/*`], message: `only src/cli imports src/${layer} (layering).` })),

@@ -28,6 +28,7 @@ const COMMANDS: readonly { readonly names: readonly string[]; readonly load: () 
   { names: ['scheduler'], load: async () => (await import('./commands/scheduler.js')).schedulerCommand },
   { names: ['stream'], load: async () => (await import('./commands/stream.js')).streamCommand },
   { names: ['feedback'], load: async () => (await import('./commands/feedback.js')).feedbackCommand },
+  { names: ['features'], load: async () => (await import('./commands/features.js')).featuresCommand },
   { names: ['monitor'], load: async () => (await import('./commands/monitor.js')).monitorCommand },
   { names: ['profile'], load: async () => (await import('./commands/profile.js')).profileCommand },
   { names: ['monitor'], load: async () => (await import('./commands/drift.js')).monitorDriftCommand },

@@ -22,6 +22,8 @@ export interface FerryConfig {
   readonly busyTimeoutMs: number;
   /** Who is acting: recorded as creator of versions and mover of aliases. */
   readonly actor: string;
+  /** The online feature store: a `redis://` URL (`FERRY_ONLINE_STORE`); undefined → the registry database. */
+  readonly onlineStore: string | undefined;
   readonly onnx: Readonly<{ intraOpThreads: number | undefined; interOpThreads: number | undefined; spinning: boolean }>;
 }
 
@@ -47,12 +49,19 @@ export function loadConfig(env: FerryEnv = process.env): FerryConfig {
     artifactsDir: resolve(home, env.FERRY_ARTIFACTS_DIR || 'artifacts'),
     busyTimeoutMs: intVar(env, 'FERRY_BUSY_TIMEOUT_MS', 5000, 0),
     actor: env.FERRY_ACTOR || safeUserName(),
+    onlineStore: onlineStoreVar(env.FERRY_ONLINE_STORE),
     onnx: Object.freeze({
       intraOpThreads: optionalIntVar(env, 'FERRY_ONNX_INTRA_OP_THREADS', 1),
       interOpThreads: optionalIntVar(env, 'FERRY_ONNX_INTER_OP_THREADS', 1),
       spinning: env.FERRY_ONNX_SPINNING === '1' || env.FERRY_ONNX_SPINNING === 'true',
     }),
   });
+}
+
+function onlineStoreVar(raw: string | undefined): string | undefined {
+  if (!raw || raw === 'registry') return undefined;
+  if (!/^rediss?:\/\//.test(raw)) throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_ONLINE_STORE must be a redis:// URL or "registry" (got "${raw}")` });
+  return raw;
 }
 
 function intVar(env: FerryEnv, name: string, fallback: number, min: number): number {

@@ -162,6 +162,17 @@ export const errorCatalog = {
   FERRY_E_EXPLAIN_SPACE: spec(400, INVALID_ARGUMENT, X.USAGE, 'Output space "{space}" is not available for {model}: {detail}. Available: {spaces}.'),
   FERRY_E_EXPLAIN_BACKGROUND: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Explaining {model} needs background rows: {detail}. Pass --background <file>, or store a reference profile (`ferry profile {model} <data>`).'),
 
+  // --- features: declarations, online store, lookups, training sets ---
+  // (add this area's codes directly below this line)
+  FERRY_E_FEATURES_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Feature declarations are not valid: {detail}.'),
+  FERRY_E_FEATURES_NOT_APPLIED: spec(404, NOT_FOUND, X.NOT_FOUND, 'No feature declarations have been applied to this registry. Run `ferry features apply features.yaml` first.'),
+  FERRY_E_FEATURE_SERVICE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Feature service "{service}" is not declared. Declared services: {services}.'),
+  FERRY_E_FEATURE_VIEW_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Feature view "{view}" is not declared. Declared views: {views}.'),
+  FERRY_E_ENTITY_KEY_MISSING: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Feature service "{service}" looks features up by "{key}", which the input does not have. Send it with each row (columns present: {present}).'),
+  FERRY_E_FEATURE_MISSING: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Feature "{feature}" of service "{service}" is {state} for {entity}, and its missing-value policy is reject. Materialise the view (`ferry features materialize {view}`) or change the policy.'),
+  FERRY_E_FEATURE_STORE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'The online feature store ({store}) cannot be used: {detail}.'),
+  FERRY_E_FEATURE_SOURCE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot read the source of feature view "{view}": {detail}'),
+
   // --- edge export ---
   FERRY_E_EXPORT_UNSUPPORTED: spec(422, UNIMPLEMENTED, X.BAD_INPUT, 'Cannot export {model} ({format}) to --target {target}: {reason}'),
   FERRY_E_EXPORT_PARITY: spec(500, INTERNAL, X.INTERNAL, 'The {target} export of {model} does not give the server\'s predictions: {detail}. The export was not written; please report this with the model and the sample rows.'),

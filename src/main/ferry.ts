@@ -2,6 +2,10 @@ import { join } from 'node:path';
 import { openArtifactStore } from '../artifacts/open.js';
 import type { FerryConfig } from '../core/config.js';
 import { batchMigrations } from '../batch/migrations.js';
+import { FeatureRegistry } from '../features/feature-registry.js';
+import { featureStage } from '../features/feature-stage.js';
+import type { FeatureLookups } from '../features/lookup.js';
+import { featureMigrations } from '../features/migrations.js';
 import { monitoringMigrations } from '../monitoring/migrations.js';
 import { lazyPredictionLog } from '../monitoring/prediction-log-observer.js';
 import { PredictionLogWriter, type LogObserver } from '../monitoring/prediction-log-writer.js';
@@ -15,11 +19,12 @@ import { ModelLoader } from '../scoring/model-loader.js';
 import { explainStage } from '../scoring/explain-stage.js';
 import { Explanations } from '../scoring/explanations.js';
 import { Pipeline } from '../scoring/pipeline.js';
+import type { InputStage } from '../scoring/pipeline-hooks.js';
 import { Scorer, type ScorerOptions } from '../scoring/scorer.js';
 import { servingMigrations } from '../serving/migrations.js';
 
 /** Every area's tables besides the registry's own, applied with them on every open. */
-export const AREA_MIGRATIONS: readonly AreaMigrations[] = [batchMigrations, monitoringMigrations, servingMigrations];
+export const AREA_MIGRATIONS: readonly AreaMigrations[] = [batchMigrations, monitoringMigrations, servingMigrations, featureMigrations];
 
 /** Names of every migration this Ferry applies (the registry's and the areas'), sorted. */
 export function migrationNames(capabilities: SqlCapabilities): string[] {
@@ -46,6 +51,12 @@ export interface Ferry {
   readonly pipeline: Pipeline;
   /** Explanations of scored rows (means and background rows from each version's reference profile). */
   readonly explanations: Explanations;
+  /** Feature declarations and model bindings (the registry database). */
+  readonly features: FeatureRegistry;
+  /** Feature lookups over the online store (opened on first use; `FERRY_ONLINE_STORE`, else the registry database). */
+  featureLookups(): Promise<FeatureLookups>;
+  /** Input stages every pipeline runs (a server adds them to its own): feature lookups. */
+  readonly inputStages: readonly InputStage[];
   close(): Promise<void>;
 }
 
@@ -72,7 +83,20 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
     const [{ explainSourcesOf }, { loadProfile }] = await Promise.all([import('../monitoring/explain-sources.js'), import('../monitoring/profile-store.js')]);
     return explainSourcesOf(await loadProfile(store.database, v.model, v.version));
   });
+  const features = new FeatureRegistry(store.database);
+  let lookups: Promise<FeatureLookups> | undefined;
+  const featureLookups = (): Promise<FeatureLookups> => {
+    lookups ??= (async () => {
+      const [{ openOnlineStore }, { FeatureLookups: Lookups }] = await Promise.all([import('../features/online-store.js'), import('../features/lookup.js')]);
+      return new Lookups(features, await openOnlineStore(config.onlineStore, store.database));
+    })();
+    // A failed open is not kept: the next run tries again.
+    lookups.catch(() => { lookups = undefined; });
+    return lookups;
+  };
+  const inputStages: InputStage[] = [featureStage(features, featureLookups)];
   const pipeline = new Pipeline({ registry, loader, scorer });
+  for (const stage of inputStages) pipeline.use(stage);
   pipeline.use(explainStage(explanations));
   const predictionLog = lazyPredictionLog(() => new PredictionLogWriter(store.database, { ...(options.predictionLog ? { observer: options.predictionLog } : {}) }));
   pipeline.observe(predictionLog.observer);
@@ -85,8 +109,12 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
     scorer,
     pipeline,
     explanations,
+    features,
+    featureLookups,
+    inputStages,
     async close() {
       await predictionLog.close();
+      if (lookups) await (await lookups.catch(() => undefined))?.store.close();
       scorer.close();
       await loader.close();
       await store.close();

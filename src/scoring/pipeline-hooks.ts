@@ -6,11 +6,18 @@ import type { ScoredOutputs } from './confidence.js';
 import type { ModelDeployment } from './deployment-config.js';
 import type { PlanOptions } from './input-plan.js';
 import type { LoadedModel } from './scorer.js';
+import type { Reject } from './tensorize.js';
 
 /** What a mode hands the pipeline: named tensors (OIP, gRPC), or rows of named columns (everything else). */
 export type PipelineInput =
   | { readonly kind: 'tensors'; readonly tensors: Readonly<Record<string, Tensor>> }
-  | { readonly kind: 'frame'; readonly frame: Frame; readonly plan?: PlanOptions | undefined };
+  | {
+    readonly kind: 'frame';
+    readonly frame: Frame;
+    readonly plan?: PlanOptions | undefined;
+    /** Rows an input stage refused (e.g. a required feature is missing): not scored, returned as rejects. */
+    readonly refused?: readonly Reject[] | undefined;
+  };
 
 /** Who asked: a protocol, a mode, or a monitoring command. Observers decide by it (the log records it). */
 export type ScoreSource =
@@ -104,7 +111,7 @@ export interface InputStageContext {
 /**
  * A step before validation that rewrites the input, e.g. fills feature columns from entity
  * keys (the feature layer). It must return an input of the same kind; a Frame it returns
- * has the same rows in the same order.
+ * has the same rows in the same order, and may name rows it refuses in `refused`.
  */
 export interface InputStage {
   readonly at: 'input';

@@ -1,4 +1,5 @@
 import { asFerryError, ferry } from '../core/errors.js';
+import { takeRows, type Frame } from '../core/frame.js';
 import type { Tensor } from '../core/tensor.js';
 import type { Registry } from '../registry/registry.js';
 import type { ModelRef } from '../registry/refs.js';
@@ -8,7 +9,8 @@ import type { ModelDeployment } from './deployment-config.js';
 import type { Deployments, Lease } from './deployments.js';
 import type { ModelLoader } from './model-loader.js';
 import type { InputStage, ObserverNotes, OutputStage, PipelineInput, PipelineObserver, PipelineStage, RunInfo, ScoredEvent, ScoreSource } from './pipeline-hooks.js';
-import type { LoadedModel, ScoreResult, Scorer } from './scorer.js';
+import type { LoadedModel, ScoreOptions, ScoreResult, Scorer } from './scorer.js';
+import type { Reject } from './tensorize.js';
 
 /**
  * Which version to score with:
@@ -194,7 +196,10 @@ export class Pipeline {
         rows = r.rows;
         queueMs = r.queueMs;
       } else {
-        let r = await this.#parts.scorer.frame(loaded, input.frame, { ...input.plan, ...(scoredNames ? { outputs: scoredNames } : {}) });
+        const options = { ...input.plan, ...(scoredNames ? { outputs: scoredNames } : {}) };
+        let r = input.refused && input.refused.length > 0
+          ? await scoreAllBut(this.#parts.scorer, loaded, input.frame, input.refused, options)
+          : await this.#parts.scorer.frame(loaded, input.frame, options);
         const firstReject = r.rejects[0];
         if (firstReject && request.badRows === 'fail') throw firstReject.error;
         if (firstReject && request.groups) r = wholeGroups(r, request.groups);
@@ -277,6 +282,16 @@ async function notify(observers: readonly PipelineObserver[], event: ScoredEvent
     }
   }
   return notes;
+}
+
+/** Score the rows not refused by an input stage; refused rows join the rejects, indexes stay the Frame's. */
+async function scoreAllBut(scorer: Pick<Scorer, 'frame'>, loaded: LoadedModel, frame: Frame, refused: readonly Reject[], options: ScoreOptions): Promise<ScoreResult> {
+  const out = new Set(refused.map((r) => r.row));
+  const keep: number[] = [];
+  for (let i = 0; i < frame.length; i++) if (!out.has(i)) keep.push(i);
+  const r = await scorer.frame(loaded, takeRows(frame, keep), options);
+  const rejects = [...refused, ...r.rejects.map((x) => ({ ...x, row: keep[x.row] ?? x.row }))].sort((a, b) => a.row - b.row);
+  return { ...r, rows: r.rows.map((i) => keep[i] ?? i), rejects };
 }
 
 /** Leave out the scored rows of groups that have a rejected row. */

@@ -9,6 +9,8 @@ import type { Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { Deployments } from '../scoring/deployments.js';
 import type { Pipeline } from '../scoring/pipeline.js';
+import type { InputStage } from '../scoring/pipeline-hooks.js';
+import type { FeatureLookups } from '../features/lookup.js';
 import type { ServingMetrics } from './metrics.js';
 
 /** What the server is built from (the composition root's parts). */
@@ -20,6 +22,10 @@ export interface ServingParts {
   readonly scorer: Scorer;
   /** Explanations of scored rows (the `explain` output stage). */
   readonly explanations: Explanations;
+  /** Input stages the server's pipeline runs too (feature lookups), from the composition root. */
+  readonly inputStages?: readonly InputStage[] | undefined;
+  /** Feature lookups for `POST /ferry/v1/features/<service>`. */
+  readonly featureLookups?: (() => Promise<FeatureLookups>) | undefined;
 }
 
 /** What every protocol adapter is given (wired once in server.ts). */

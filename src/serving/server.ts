@@ -18,6 +18,7 @@ import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
 import { authenticateBeforeBody } from './http/early-auth.js';
 import { createHttpApp } from './http/fastify.js';
+import { featureRoutes } from './http/features.js';
 import { feedbackRoutes } from './http/feedback.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
 import { mlflowRoutes } from './http/mlflow.js';
@@ -40,6 +41,7 @@ export interface RunningServer {
 export async function startServer(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
   const deployments = new Deployments(app, config, logger, (d) => metrics.modelsLoaded.inc(d));
   const pipeline = new Pipeline({ registry: app.registry, loader: app.loader, scorer: app.scorer, deployments });
+  for (const stage of app.inputStages ?? []) pipeline.use(stage);
   pipeline.use(explainStage(app.explanations));
   const predictionLog = openPredictionLog(app, config, metrics, logger);
   const shadow = new ShadowMirror(pipeline, metrics, new ShadowResultStore(app.database));
@@ -63,7 +65,7 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
   authenticateBeforeBody(http, auth);
-  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes]) routes(http, context);
+  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes, featureRoutes]) routes(http, context);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);
   const alerts = startAlerts(monitoring, config, metrics, logger, driftGauges);

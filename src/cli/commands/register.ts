@@ -23,6 +23,7 @@ interface RegisterOptions {
   sample?: string;
   expected?: string;
   tolerance?: string;
+  features?: string;
 }
 
 export function registerCommand(program: Command, ctx: CliContext): void {
@@ -45,6 +46,7 @@ export function registerCommand(program: Command, ctx: CliContext): void {
     .option('--sample <data>', 'rows to score before registering (.csv, .jsonl, .json); with --expected, registration is refused when Ferry\'s answers differ')
     .option('--expected <data>', 'the expected outputs of the --sample rows, one row each: a column per output (label, prediction), or one column')
     .option('--tolerance <x>', 'relative tolerance for numeric outputs in the --expected check', '1e-9')
+    .option('--features <service>', 'the feature service that fills this version\'s inputs from entity keys (ferry features apply)')
     .option('--json', 'print the new version as JSON')
     .action(async (file: string, opts: RegisterOptions, cmd: Command) => {
       // Read the reference first, so a bad path fails before anything is registered.
@@ -56,6 +58,8 @@ export function registerCommand(program: Command, ctx: CliContext): void {
       // Checked before anything is registered: the file is loaded as registration will load it.
       if (check) await checkBeforeRegistering(file, opts.format, opts.name, check);
       const version = await withFerry(ctx, async (app, config) => {
+        // Checked first: a version is never left registered without the binding asked for.
+        if (opts.features) await app.features.requireService(opts.features);
         const registered = await app.registry.register({
           path: file,
           name: opts.name,
@@ -74,6 +78,7 @@ export function registerCommand(program: Command, ctx: CliContext): void {
           actor: config.actor,
         });
         if (reference && opts.reference) await storeReference(app, registered, reference, opts.reference, opts.referenceIgnore ?? [], config.actor);
+        if (opts.features) await app.features.bind(registered.model, registered.version, opts.features, config.actor);
         return registered;
       });
       if (wantsJson(cmd)) return printJson(ctx, version);
@@ -82,6 +87,7 @@ export function registerCommand(program: Command, ctx: CliContext): void {
         `Registered ${version.model}:${version.version}${aliases} — ${version.format}, ${version.digest}`,
         ...signatureLines(version.signature),
         ...(opts.reference ? [`  reference profile stored from ${opts.reference}`] : []),
+        ...(opts.features ? [`  inputs looked up from feature service "${opts.features}" by entity key`] : []),
         ...(opts.sample ? [`  checked: Ferry's predictions for ${opts.sample} match ${opts.expected ?? ''}`] : []),
         `Try: ferry predict ${version.model}:${version.version} --input <data.csv>`,
       ].join('\n'));

@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ferry } from '../../core/errors.js';
+import type { Cell } from '../../core/frame.js';
+import { parseDeclarations, resolveService } from '../../features/declarations.js';
+import { materializeView, type MaterializeResult } from '../../features/materialize.js';
+import { trainingSet } from '../../features/training-set.js';
+import { parseTime } from '../../monitoring/log-window.js';
+import { collect, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
+
+/** `--entity customer_id=42,store=7` → one entity's keys (numbers stay numbers). */
+function parseEntity(text: string): Record<string, Cell> {
+  const out: Record<string, Cell> = {};
+  for (const pair of text.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw ferry('FERRY_E_USAGE', { detail: `--entity expects key=value[,key=value], got "${text}".` });
+    const raw = pair.slice(eq + 1).trim();
+    out[pair.slice(0, eq).trim()] = raw !== '' && Number.isFinite(Number(raw)) && !/^0\d/.test(raw) ? Number(raw) : raw;
+  }
+  return out;
+}
+
+const iso = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '-' : new Date(ms).toISOString());
+
+export function featuresCommand(program: Command, ctx: CliContext): void {
+  const features = program.command('features').description('The feature layer: declared features, an online store, point-in-time training sets (see docs/features.md)');
+
+  features.command('apply')
+    .description('Validate a features.yaml (or the features: section of a ferry.yaml) and store it as the next version of the declarations')
+    .argument('<file>', 'the declarations: entities, views, services')
+    .option('--json', 'print {"version", "changed", "views", "services"}')
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
+      const declarations = parseDeclarations(await readFile(file, 'utf8'), file);
+      const applied = await withFerry(ctx, (app, config) => app.features.apply(declarations, resolve(file), config.actor));
+      const summary = { version: applied.version, changed: applied.changed, views: declarations.views.map((v) => v.name), services: declarations.services.map((s) => s.name) };
+      if (wantsJson(cmd)) return printJson(ctx, summary);
+      print(ctx, `${applied.changed ? 'Applied' : 'Unchanged:'} feature declarations version ${applied.version}: ${declarations.entities.length} entities, views ${summary.views.join(', ') || '-'}, services ${summary.services.join(', ') || '-'}`);
+    });
+
+  features.command('show')
+    .description('Show the declarations in force, the model versions bound to services and each view\'s freshness')
+    .option('--json', 'print JSON')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const shown = await withFerry(ctx, async (app) => {
+        const applied = await app.features.require();
+        const store = (await app.featureLookups()).store;
+        const views = await Promise.all(applied.declarations.views.map(async (v) => {
+          const p = await store.progress(v.name);
+          return { name: v.name, entity: v.entity, features: v.features, ttl: v.ttl ?? null, watermark: p?.watermark ?? null, newest: p?.newest ?? null, freshness_seconds: p?.newest ? (Date.now() - p.newest) / 1000 : null, materializing: p?.run !== undefined };
+        }));
+        return { version: applied.version, applied_at: applied.appliedAt, applied_by: applied.appliedBy, store: store.location, views, services: applied.declarations.services, bindings: await app.features.bindings() };
+      });
+      if (wantsJson(cmd)) return printJson(ctx, shown);
+      print(ctx, `Feature declarations version ${shown.version} (applied ${shown.applied_at} by ${shown.applied_by}); online store: ${shown.store}`);
+      print(ctx, table(['view', 'entity', 'features', 'ttl', 'watermark', 'newest value'], shown.views.map((v) => [v.name, v.entity, v.features.join(','), v.ttl, iso(v.watermark), iso(v.newest)])));
+      print(ctx, table(['service', 'features', 'transforms'], shown.services.map((s) => [s.name, s.features.join(','), s.transforms.map((t) => `${t.name}=${t.expression}`).join('; ')])));
+      if (shown.bindings.length) print(ctx, table(['model', 'version', 'service'], shown.bindings.map((b) => [b.model, b.version, b.service])));
+    });
+
+  features.command('materialize')
+    .description('Load the latest value per entity (within ttl) of views into the online store, from each view\'s watermark; a killed run resumes where it stopped')
+    .argument('[views...]', 'views to load (default: every view)')
+    .option('--until <time>', 'load values with event time up to here: ISO time, epoch ms or a duration ago (default: now)')
+    .option('--chunk-size <n>', 'entities per committed chunk', '10000')
+    .option('--progress', 'print a JSON line per committed chunk on stderr')
+    .option('--json', 'print one result per view')
+    .action(async (names: string[], opts: { until?: string; chunkSize: string; progress?: boolean }, cmd: Command) => {
+      const chunkSize = Number(opts.chunkSize);
+      if (!Number.isInteger(chunkSize) || chunkSize < 1) throw ferry('FERRY_E_USAGE', { detail: '--chunk-size must be a positive integer.' });
+      const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until');
+      const results = await withFerry(ctx, async (app) => {
+        const { declarations } = await app.features.require();
+        const views = names.length === 0 ? declarations.views : names.map((n) => declarations.views.find((v) => v.name === n) ?? (() => { throw ferry('FERRY_E_FEATURE_VIEW_NOT_FOUND', { view: n, views: declarations.views.map((v) => v.name).join(', ') }); })());
+        const store = (await app.featureLookups()).store;
+        const out: MaterializeResult[] = [];
+        for (const view of views) {
+          const entity = declarations.entities.find((e) => e.name === view.entity);
+          if (!entity) throw ferry('FERRY_E_INTERNAL', { detail: `view ${view.name} has no entity` });
+          out.push(await materializeView(store, view, entity, {
+            until, chunkSize,
+            onChunk: opts.progress ? (p) => ctx.stderr.write(`${JSON.stringify({ progress: p })}\n`) : undefined,
+          }));
+        }
+        return out;
+      });
+      if (wantsJson(cmd)) return printJson(ctx, results);
+      for (const r of results) print(ctx, `${r.view}: ${r.rows} entities written${r.resumed ? ` (resumed; ${r.runRows} in the whole run)` : ''}, events ${iso(r.from)} .. ${iso(r.until)}`);
+    });
+
+  features.command('get')
+    .description('Look up a service\'s feature values for entities, as a model bound to it gets them')
+    .argument('<service>', 'a declared feature service')
+    .requiredOption('--entity <key=value>', 'an entity: its key(s), e.g. customer_id=42 (repeat for more entities)', collect)
+    .option('--json', 'print JSON rows')
+    .action(async (service: string, opts: { entity: string[] }, cmd: Command) => {
+      const got = await withFerry(ctx, async (app) => (await app.featureLookups()).get(service, opts.entity.map(parseEntity)));
+      if (wantsJson(cmd)) return printJson(ctx, { service, features: got.rows, ...(got.rejects.length ? { errors: got.rejects.map((r) => ({ index: r.row, code: r.error.code, message: r.error.message })) } : {}) });
+      const columns = Object.keys(got.rows[0] ?? {});
+      print(ctx, table(columns, got.rows.map((r) => columns.map((c) => r[c]))));
+      for (const r of got.rejects) print(ctx, `entity ${r.row + 1}: ${r.error.message}`);
+    });
+
+  features.command('training-set')
+    .description('Point-in-time training set: each entity row with every feature as of its timestamp (no values from the future; ttl applied), joined in DuckDB')
+    .argument('<service>', 'a declared feature service')
+    .requiredOption('--entities <file>', 'rows with the entity key(s), a timestamp and anything else to carry (labels): .parquet, .csv, .jsonl')
+    .requiredOption('--timestamp <col>', 'the timestamp column of --entities')
+    .requiredOption('--output <file>', 'where to write it: .parquet, .csv or .jsonl')
+    .option('--json', 'print {"rows", "columns", "output"}')
+    .action(async (service: string, opts: { entities: string; timestamp: string; output: string }, cmd: Command) => {
+      const result = await withFerry(ctx, async (app) => {
+        const { declarations } = await app.features.require();
+        return trainingSet(resolveService(declarations, service), opts);
+      });
+      if (wantsJson(cmd)) return printJson(ctx, { ...result, output: opts.output });
+      print(ctx, `Wrote ${result.rows} rows to ${opts.output}: ${result.columns.join(', ')}`);
+    });
+
+  features.command('bind')
+    .description('Record that a feature service feeds a model version: its inputs are then looked up from entity keys in every mode')
+    .argument('<model>', 'a model version: name:3, name@alias or name (latest)')
+    .argument('<service>', 'a declared feature service')
+    .action(async (ref: string, service: string) => {
+      const bound = await withFerry(ctx, async (app, config) => {
+        const version = await app.registry.resolve(ref);
+        await app.features.bind(version.model, version.version, service, config.actor);
+        return version;
+      });
+      print(ctx, `${bound.model}:${bound.version} takes its features from service "${service}".`);
+    });
+
+  features.command('unbind')
+    .description('Stop looking up features for a model version (its inputs come from the request again)')
+    .argument('<model>', 'a model version: name:3, name@alias or name (latest)')
+    .action(async (ref: string) => {
+      const v = await withFerry(ctx, async (app) => {
+        const version = await app.registry.resolve(ref);
+        await app.features.unbind(version.model, version.version);
+        return version;
+      });
+      print(ctx, `${v.model}:${v.version} is no longer bound to a feature service.`);
+    });
+}

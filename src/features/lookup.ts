@@ -1,0 +1,222 @@
+import { LRUCache } from 'lru-cache';
+import { ferry, quoteList, type FerryError } from '../core/errors.js';
+import { ColumnFrame, numberColumn, type Cell, type Frame, type FrameColumn } from '../core/frame.js';
+import { resolveService, type MissingPolicy, type ResolvedService } from './declarations.js';
+import { evaluate, type Value } from './expression.js';
+import type { FeatureRegistry } from './feature-registry.js';
+import type { OnlineStore, StoredRow } from './online-store.js';
+
+export interface LookupOptions {
+  /** Entries (view, entity) kept in the in-process cache; 0 = no cache. */
+  readonly cacheSize?: number | undefined;
+  /** How long a cached value is used before the store is asked again (ms). */
+  readonly cacheTtlMs?: number | undefined;
+  /** How long the declarations in force are kept before asking the registry again (ms). */
+  readonly declarationsTtlMs?: number | undefined;
+  /** The clock (tests). */
+  readonly now?: (() => number) | undefined;
+}
+
+/** A feature row refused by its missing-value policy. */
+export interface LookupReject {
+  readonly row: number;
+  readonly error: FerryError;
+}
+
+/** A Frame with the service's columns filled, and the rows refused by a `reject` policy. */
+export interface FilledFrame {
+  readonly frame: Frame;
+  readonly rejects: readonly LookupReject[];
+  /** The entity key columns (not model inputs). */
+  readonly keys: readonly string[];
+  /** Per feature column: how many rows had no value (missing or stale) before the policy. */
+  readonly missing: Readonly<Record<string, number>>;
+}
+
+/** A missing value in the cache (so unknown entities are not asked for on every request). */
+const ABSENT = Symbol('absent');
+
+function keyText(cell: Cell | undefined): string | undefined {
+  if (cell === null || cell === undefined || Array.isArray(cell)) return undefined;
+  return typeof cell === 'string' ? cell : String(cell);
+}
+
+/** Cells as a Frame column: numbers (and nulls) typed, anything else as cells. */
+function toColumn(cells: readonly Cell[]): FrameColumn {
+  const values = new Float64Array(cells.length);
+  let valid: Uint8Array | undefined;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells[i];
+    if (typeof c === 'number') values[i] = c;
+    else if (c === null || c === undefined) {
+      valid ??= new Uint8Array(cells.length).fill(1);
+      valid[i] = 0;
+    } else return { kind: 'cells', values: cells };
+  }
+  return numberColumn(values, valid);
+}
+
+/**
+ * Feature lookups for services: entity keys in, feature columns out. Values come from the
+ * online store through an in-process LRU cache with a TTL; a value older than its view's ttl
+ * is stale and, like a missing one, follows the feature's policy (null, a default, or reject);
+ * request-time transforms run last over features and request columns.
+ */
+export class FeatureLookups {
+  readonly #registry: FeatureRegistry;
+  readonly #store: OnlineStore;
+  readonly #cache: LRUCache<string, StoredRow | typeof ABSENT> | undefined;
+  readonly #now: () => number;
+  readonly #declarationsTtlMs: number;
+  #services: { at: number; version: number; byName: Map<string, ResolvedService> } | undefined;
+
+  constructor(registry: FeatureRegistry, store: OnlineStore, options: LookupOptions = {}) {
+    this.#registry = registry;
+    this.#store = store;
+    this.#now = options.now ?? Date.now;
+    this.#declarationsTtlMs = options.declarationsTtlMs ?? 30_000;
+    const size = options.cacheSize ?? 100_000;
+    this.#cache = size > 0 ? new LRUCache({ max: size, ttl: options.cacheTtlMs ?? 5_000, ttlAutopurge: false }) : undefined;
+  }
+
+  get store(): OnlineStore {
+    return this.#store;
+  }
+
+  /** A declared service, resolved (declarations are re-read at most every `declarationsTtlMs`). */
+  async service(name: string): Promise<ResolvedService> {
+    const now = this.#now();
+    if (!this.#services || now - this.#services.at > this.#declarationsTtlMs) {
+      const applied = await this.#registry.require();
+      if (this.#services?.version !== applied.version) this.#services = { at: now, version: applied.version, byName: new Map() };
+      else this.#services = { ...this.#services, at: now };
+      this.#services.byName.clear();
+      for (const s of applied.declarations.services) this.#services.byName.set(s.name, resolveService(applied.declarations, s.name));
+    }
+    const found = this.#services.byName.get(name);
+    if (!found) throw ferry('FERRY_E_FEATURE_SERVICE_NOT_FOUND', { service: name, services: [...this.#services.byName.keys()].map((s) => `"${s}"`).join(', ') || '(none)' });
+    return found;
+  }
+
+  /** Forget cached values (after a materialisation in this process). */
+  clearCache(): void {
+    this.#cache?.clear();
+  }
+
+  /** Rows of the store for these keys, through the cache. */
+  async #read(view: string, keys: readonly (string | undefined)[]): Promise<(StoredRow | undefined)[]> {
+    const out = new Array<StoredRow | undefined>(keys.length);
+    const ask: string[] = [];
+    const askAt: number[] = [];
+    keys.forEach((k, i) => {
+      if (k === undefined) return;
+      const hit = this.#cache?.get(`${view}\u0000${k}`);
+      if (hit === undefined) {
+        ask.push(k);
+        askAt.push(i);
+      } else {
+        out[i] = hit === ABSENT ? undefined : hit;
+      }
+    });
+    if (ask.length > 0) {
+      const got = await this.#store.read(view, ask);
+      got.forEach((row, j) => {
+        out[askAt[j] as number] = row;
+        this.#cache?.set(`${view}\u0000${ask[j] as string}`, row ?? ABSENT);
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Fill a service's features (and transforms) into a Frame whose rows carry the entity keys.
+   * Columns the Frame already has are kept (a request may give a value itself).
+   */
+  async fill(serviceName: string, frame: Frame): Promise<FilledFrame> {
+    const service = await this.service(serviceName);
+    const n = frame.length;
+    const keyColumns = new Map<string, readonly (string | undefined)[]>();
+    for (const entity of service.entities) {
+      const cells = frame.column(entity.key);
+      if (!cells) throw ferry('FERRY_E_ENTITY_KEY_MISSING', { service: service.name, key: entity.key, present: quoteList(frame.columns) });
+      keyColumns.set(entity.name, cells.map(keyText));
+    }
+    const now = this.#now();
+    const present = new Set(frame.columns);
+    const rowsByView = new Map<string, (StoredRow | undefined)[]>();
+    await Promise.all(service.views.map(async (view) => {
+      if (!service.features.some((sf) => sf.view === view && !present.has(sf.column))) return;
+      rowsByView.set(view.name, await this.#read(view.name, keyColumns.get(view.entity) ?? []));
+    }));
+    const rejects = new Map<number, FerryError>();
+    const missing: Record<string, number> = {};
+    const added = new Map<string, Cell[]>();
+    const apply = (column: string, policy: MissingPolicy, row: number, describe: () => { state: string; entity: string; view: string }): Cell => {
+      missing[column] = (missing[column] ?? 0) + 1;
+      if (policy.kind === 'default') return policy.value;
+      if (policy.kind === 'reject' && !rejects.has(row)) rejects.set(row, ferry('FERRY_E_FEATURE_MISSING', { feature: column, service: service.name, ...describe() }));
+      return null;
+    };
+    for (const f of service.features) {
+      if (present.has(f.column)) continue;
+      const rows = rowsByView.get(f.view.name) ?? [];
+      const keys = keyColumns.get(f.entity.name) ?? [];
+      const ttl = f.view.ttlMs;
+      const cells = new Array<Cell>(n);
+      for (let i = 0; i < n; i++) {
+        const row = rows[i];
+        const value = row?.values[f.feature];
+        const stale = row !== undefined && ttl !== undefined && now - row.eventTime > ttl;
+        if (row === undefined || stale || value === null || value === undefined) {
+          cells[i] = apply(f.column, f.missing, i, () => ({ state: row === undefined ? 'missing' : stale ? `stale (older than the view's ttl ${f.view.ttl ?? ''})` : 'null', entity: `${f.entity.key}=${keys[i] ?? 'null'}`, view: f.view.name }));
+        } else {
+          cells[i] = value;
+        }
+      }
+      added.set(f.column, cells);
+    }
+    for (const t of service.transforms) {
+      if (present.has(t.column)) continue;
+      const sources = t.expression.names.map((name) => added.get(name) ?? frame.column(name));
+      const cells = new Array<Cell>(n);
+      for (let i = 0; i < n; i++) {
+        const v = evaluate(t.expression, (name) => {
+          const col = sources[t.expression.names.indexOf(name)];
+          const c = col?.[i];
+          return c === undefined || Array.isArray(c) || typeof c === 'bigint' ? (typeof c === 'bigint' ? Number(c) : null) : (c as Value);
+        });
+        cells[i] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+        if (cells[i] === null) {
+          const keyCol = service.entities[0];
+          cells[i] = apply(t.column, t.missing, i, () => ({ state: 'null', entity: `${keyCol?.key ?? 'key'}=${keyColumns.get(keyCol?.name ?? '')?.[i] ?? 'null'}`, view: service.views[0]?.name ?? '' }));
+        }
+      }
+      added.set(t.column, cells);
+    }
+    const data = new Map<string, FrameColumn>();
+    for (const name of frame.columns) data.set(name, frame.vector(name) as FrameColumn);
+    for (const [name, cells] of added) data.set(name, toColumn(cells));
+    return {
+      frame: new ColumnFrame(data, n),
+      rejects: [...rejects].sort((a, b) => a[0] - b[0]).map(([row, error]) => ({ row, error })),
+      keys: service.entities.map((e) => e.key),
+      missing,
+    };
+  }
+
+  /** Feature values for entities (the `features get` command and the REST route): one record per entity. */
+  async get(serviceName: string, entities: readonly Readonly<Record<string, Cell>>[]): Promise<{ rows: Record<string, Cell>[]; rejects: readonly LookupReject[] }> {
+    const service = await this.service(serviceName);
+    if (entities.length === 0) return { rows: [], rejects: [] };
+    const frame = ColumnFrame.fromRows(entities.map((e) => Object.fromEntries(service.entities.filter((x) => x.key in e).map((x) => [x.key, e[x.key] ?? null]))));
+    const filled = await this.fill(serviceName, frame);
+    const columns = [...service.features.map((f) => f.column), ...service.transforms.map((t) => t.column)];
+    const rows = Array.from({ length: filled.frame.length }, (_, i) => {
+      const r: Record<string, Cell> = {};
+      for (const e of service.entities) r[e.key] = filled.frame.column(e.key)?.[i] ?? null;
+      for (const c of columns) r[c] = filled.frame.column(c)?.[i] ?? null;
+      return r;
+    });
+    return { rows, rejects: filled.rejects };
+  }
+}

@@ -1,0 +1,76 @@
+import { openDuckDb, sqlIdent, sqlString } from '../batch/duckdb.js';
+import { ferry } from '../core/errors.js';
+import type { ResolvedService } from './declarations.js';
+import { expressionSql } from './expression.js';
+import { fileReader, viewRelation } from './source-sql.js';
+
+export interface TrainingSetOptions {
+  /** Rows with the entity key(s) and a timestamp (Parquet, CSV, JSON Lines): labels and anything else are carried. */
+  readonly entities: string;
+  /** The timestamp column of `entities`: features are taken as of this time. */
+  readonly timestamp: string;
+  /** Where to write it (.parquet, .csv, .jsonl). */
+  readonly output: string;
+}
+
+function copyFormat(path: string): string {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return '(format parquet)';
+  if (lower.endsWith('.csv')) return '(format csv, header true)';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson') || lower.endsWith('.json')) return '(format json)';
+  throw ferry('FERRY_E_USAGE', { detail: `--output "${path}": write .parquet, .csv or .jsonl` });
+}
+
+/**
+ * The point-in-time training set of a service, computed inside DuckDB: for each entity row,
+ * each view's latest source row with event time ≤ the row's timestamp (`ASOF LEFT JOIN`), its
+ * values kept only within the view's ttl; then defaults and request-time transforms in SQL.
+ * Entity rows keep their order and every column they had.
+ */
+export async function trainingSet(service: ResolvedService, options: TrainingSetOptions): Promise<{ rows: number; columns: string[] }> {
+  const duck = await openDuckDb();
+  try {
+    const conn = await duck.connect();
+    await conn.run("set TimeZone='UTC'");
+    const keyOf = new Map(service.entities.map((e, i) => [e.name, `__k${i}`]));
+    const keys = service.entities.map((e, i) => `cast(${sqlIdent(e.key)} as varchar) as __k${i}`).join(', ');
+    const ts = sqlIdent(options.timestamp);
+    await run(conn.run(`create temp table e as select *, ${keys}, epoch_ms(cast(${ts} as timestamp)) as __t, row_number() over () as __row from ${fileReader(options.entities, '--entities')}`), 'the entities file');
+    const joins = service.views.map((view, i) => {
+      const entity = service.entities.find((e) => e.name === view.entity);
+      if (!entity) throw ferry('FERRY_E_INTERNAL', { detail: `view ${view.name} has no entity` });
+      return `asof left join ${viewRelation(view, entity.key)} v${i} on e.${keyOf.get(entity.name) ?? ''} = v${i}.k and e.__t >= v${i}.t`;
+    });
+    const featureSql = new Map<string, string>();
+    for (const f of service.features) {
+      const i = service.views.indexOf(f.view);
+      const raw = `v${i}.${sqlIdent(f.feature)}`;
+      const fresh = f.view.ttlMs === undefined ? raw : `case when e.__t - v${i}.t <= ${f.view.ttlMs} then ${raw} end`;
+      featureSql.set(f.column, f.missing.kind === 'default' ? `coalesce(${fresh}, ${literal(f.missing.value)})` : fresh);
+    }
+    const selects = [...featureSql].map(([column, sql]) => `${sql} as ${sqlIdent(column)}`);
+    const inner = `select e.* exclude (${[...keyOf.values(), '__t'].join(', ')}), ${selects.join(', ')} from e ${joins.join(' ')}`;
+    const transforms = service.transforms.map((t) => {
+      const sql = expressionSql(t.expression, (name) => sqlIdent(name));
+      return `${t.missing.kind === 'default' ? `coalesce(${sql}, ${literal(t.missing.value)})` : sql} as ${sqlIdent(t.column)}`;
+    });
+    const select = `select * exclude (__row)${transforms.length ? `, ${transforms.join(', ')}` : ''} from (${inner}) order by __row`;
+    const copied = await run(conn.runAndReadAll(`copy (${select}) to ${sqlString(options.output)} ${copyFormat(options.output)}`), 'the join');
+    const columns = (await conn.runAndReadAll(`describe ${select}`)).getRows().map((r) => String(r[0]));
+    return { rows: Number(copied.getRows()[0]?.[0] ?? 0), columns };
+  } finally {
+    duck.close();
+  }
+}
+
+function literal(v: number | string | boolean): string {
+  return typeof v === 'string' ? sqlString(v) : String(v);
+}
+
+async function run<T>(p: Promise<T>, what: string): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw ferry('FERRY_E_BATCH_SOURCE', { source: what, detail: err instanceof Error ? err.message : String(err) }, err);
+  }
+}
