@@ -251,35 +251,94 @@ export function rawScores(m: LgbmModel, input: ArrayLike<number>, rows: number):
 }
 
 /**
- * The leaf each row reaches in each tree (like scikit-learn's `apply`): `out[o++]` is the global
- * leaf index (`kid` of the leaf node) for rows `from`..`to` of a row-major matrix, trees in
- * order. Numerical splits go left when `v <= threshold`; categorical splits go left when the
- * truncated code's bit is set (callers map codes the split does not know to NaN); NaN takes
- * `missing`. Values are used as given (no kZeroThreshold cleaning).
+ * The leaf each row reaches in tree `t` (like scikit-learn's `apply`, one tree at a time so its
+ * nodes stay in cache): `out[r - from]` is the global leaf index (`kid` of the leaf node) for rows
+ * `from`..`to` of a row-major matrix. Numerical splits go left when `v <= threshold`; categorical
+ * splits go left when the truncated code's bit is set (callers map codes the split does not know
+ * to NaN); NaN takes `missing`. Values are used as given (no kZeroThreshold cleaning). With
+ * `nanFree` (the caller knows the rows hold no NaN) a forest without categorical splits takes a
+ * walk with one comparison per node, about 1.3× faster on deep forests.
  */
-export function leafIndices(forest: LgbmForest, x: Float64Array, numFeature: number, from: number, to: number, out: Int32Array): Int32Array {
+export function treeLeaves(forest: LgbmForest, t: number, x: Float64Array, numFeature: number, from: number, to: number, out: Int32Array, nanFree = false): Int32Array {
   const { roots, feature, value, kid, missing, kind, catStart, catWords, catBits } = forest;
-  const T = roots.length;
+  const root = roots[t]!;
   const categorical = catBits.length > 0;
-  // Tree by tree over the rows (as scikit-learn's apply does): one tree's nodes stay in cache.
-  for (let t = 0; t < T; t++) {
-    const root = roots[t]!;
-    for (let r = from, o = t; r < to; r++, o += T) {
-      const base = r * numFeature;
-      let n = root;
-      let f = feature[n]!;
-      while (f >= 0) {
-        const v = x[base + f]!;
-        if (v !== v) n = missing[n]!;
-        else if (categorical && kind[n] === CATEGORY) {
-          const c = Math.trunc(v);
-          const word = c >>> 5;
-          n = c >= 0 && word < catWords[n]! && ((catBits[catStart[n]! + word]! >>> (c & 31)) & 1) === 1 ? kid[n]! : kid[n]! + 1;
-        } else n = v <= value[n]! ? kid[n]! : kid[n]! + 1;
-        f = feature[n]!;
-      }
-      out[o] = kid[n]!;
+  if (nanFree && !categorical) return plainTreeLeaves(forest, root, x, numFeature, from, to, out);
+  for (let r = from, o = 0; r < to; r++, o++) {
+    const base = r * numFeature;
+    let n = root;
+    let f = feature[n]!;
+    while (f >= 0) {
+      const v = x[base + f]!;
+      if (v !== v) n = missing[n]!;
+      else if (categorical && kind[n] === CATEGORY) {
+        const c = Math.trunc(v);
+        const word = c >>> 5;
+        n = c >= 0 && word < catWords[n]! && ((catBits[catStart[n]! + word]! >>> (c & 31)) & 1) === 1 ? kid[n]! : kid[n]! + 1;
+      } else n = v <= value[n]! ? kid[n]! : kid[n]! + 1;
+      f = feature[n]!;
     }
+    out[o] = kid[n]!;
+  }
+  return out;
+}
+
+/**
+ * `treeLeaves` without NaN or categorical splits: one comparison per node, and four rows walked
+ * side by side so that their independent chains of loads overlap in the CPU (about 1.7× one row
+ * at a time on a 100-tree forest of depth 20–30). A lane that has reached its leaf waits.
+ */
+function plainTreeLeaves(forest: LgbmForest, root: number, x: Float64Array, numFeature: number, from: number, to: number, out: Int32Array): Int32Array {
+  const { feature, value, kid } = forest;
+  let r = from;
+  let o = 0;
+  const first = feature[root]!;
+  for (; r + 4 <= to; r += 4, o += 4) {
+    const b0 = r * numFeature;
+    const b1 = b0 + numFeature;
+    const b2 = b1 + numFeature;
+    const b3 = b2 + numFeature;
+    let n0 = root;
+    let n1 = root;
+    let n2 = root;
+    let n3 = root;
+    let f0 = first;
+    let f1 = first;
+    let f2 = first;
+    let f3 = first;
+    // Until all four are leaves (feature −1): the AND of the four is negative only then.
+    while ((f0 & f1 & f2 & f3) >= 0) {
+      if (f0 >= 0) {
+        n0 = kid[n0]! + +!(x[b0 + f0]! <= value[n0]!);
+        f0 = feature[n0]!;
+      }
+      if (f1 >= 0) {
+        n1 = kid[n1]! + +!(x[b1 + f1]! <= value[n1]!);
+        f1 = feature[n1]!;
+      }
+      if (f2 >= 0) {
+        n2 = kid[n2]! + +!(x[b2 + f2]! <= value[n2]!);
+        f2 = feature[n2]!;
+      }
+      if (f3 >= 0) {
+        n3 = kid[n3]! + +!(x[b3 + f3]! <= value[n3]!);
+        f3 = feature[n3]!;
+      }
+    }
+    out[o] = kid[n0]!;
+    out[o + 1] = kid[n1]!;
+    out[o + 2] = kid[n2]!;
+    out[o + 3] = kid[n3]!;
+  }
+  for (; r < to; r++, o++) {
+    const base = r * numFeature;
+    let n = root;
+    let f = first;
+    while (f >= 0) {
+      n = x[base + f]! <= value[n]! ? kid[n]! : kid[n]! + 1;
+      f = feature[n]!;
+    }
+    out[o] = kid[n]!;
   }
   return out;
 }

@@ -1,10 +1,10 @@
 /**
  * Scoring a compiled scikit-learn model, in scikit-learn 1.2's order of floating-point
  * operations: the Pipeline's numeric steps in place, then the estimator — tree walks through
- * LightGBM's flat layout (`leafIndices`) with the leaves summed as scikit-learn sums them, or a
+ * LightGBM's flat layout (`treeLeaves`) with the leaves summed as scikit-learn sums them, or a
  * linear decision function — then the link that predict_proba applies.
  */
-import { leafIndices } from '../lightgbm/lightgbm-model.js';
+import { treeLeaves } from '../lightgbm/lightgbm-model.js';
 import { numpySum, type CompiledModel, type LinearModel, type Step, type TreeModel } from './compile.js';
 
 /** Scores of a batch: probabilities (rows × classes) and the class index per row, or one value per row. */
@@ -143,41 +143,37 @@ function argmax(v: Float64Array, o: number, K: number): number {
 function trees(m: TreeModel, input: Float64Array, rows: number, width: number, classes: number): Scores {
   // Trees compare float32 features with float64 thresholds (scikit-learn casts X to float32 first);
   // HistGradientBoosting compares float64 features.
-  const x = m.float32 ? Float64Array.from(Float32Array.from(input)) : m.catFeatures.length > 0 ? Float64Array.from(input) : input;
+  const x = m.float32 ? toFloat32Values(input) : m.catFeatures.length > 0 ? Float64Array.from(input) : input;
   if (m.catFeatures.length > 0) unknownToMissing(m, x, rows, width);
+  const nanFree = !hasNaN(x);
   const T = m.forest.roots.length;
   const W = m.width;
   const G = m.classesPerStage;
   const sums = new Float64Array(rows * (m.aggregate === 'boost' ? G : W));
   if (m.aggregate === 'boost') for (let r = 0; r < rows; r++) sums.set(m.init, r * G);
-  const leaves = new Int32Array(Math.min(rows, CHUNK) * T);
+  const leaves = new Int32Array(Math.min(rows, CHUNK));
   const { leaves: lv, scale } = m;
+  // Tree by tree, as scikit-learn sums them (all_proba += tree proba; raw[:, k] += scale × value):
+  // each row's sum takes the trees in order, so the float64 additions are scikit-learn's own.
   for (let from = 0; from < rows; from += CHUNK) {
     const to = Math.min(rows, from + CHUNK);
-    leafIndices(m.forest, x, width, from, to, leaves);
-    for (let r = from, o = 0; r < to; r++) {
+    for (let t = 0; t < T; t++) {
+      treeLeaves(m.forest, t, x, width, from, to, leaves, nanFree);
       if (m.aggregate === 'boost') {
-        const base = r * G;
-        for (let t = 0; t < T; t++, o++) sums[base + (t % G)] = sums[base + (t % G)]! + scale * lv[leaves[o]!]!;
+        const k = t % G;
+        for (let r = from, o = 0; r < to; r++, o++) sums[r * G + k] = sums[r * G + k]! + scale * lv[leaves[o]!]!;
       } else if (W === 1) {
-        let acc = 0;
-        for (let t = 0; t < T; t++, o++) acc += lv[leaves[o]!]!;
-        sums[r] = acc;
+        for (let r = from, o = 0; r < to; r++, o++) sums[r] = sums[r]! + lv[leaves[o]!]!;
       } else if (W === 2) {
-        // Binary forests: both class sums in locals, in the same order as scikit-learn adds them.
-        let a = 0;
-        let b = 0;
-        for (let t = 0; t < T; t++, o++) {
+        for (let r = from, o = 0; r < to; r++, o++) {
           const leaf = leaves[o]! * 2;
-          a += lv[leaf]!;
-          b += lv[leaf + 1]!;
+          sums[r * 2] = sums[r * 2]! + lv[leaf]!;
+          sums[r * 2 + 1] = sums[r * 2 + 1]! + lv[leaf + 1]!;
         }
-        sums[r * 2] = a;
-        sums[r * 2 + 1] = b;
       } else {
-        const base = r * W;
-        for (let t = 0; t < T; t++, o++) {
+        for (let r = from, o = 0; r < to; r++, o++) {
           const leaf = leaves[o]! * W;
+          const base = r * W;
           for (let k = 0; k < W; k++) sums[base + k] = sums[base + k]! + lv[leaf + k]!;
         }
       }
@@ -191,6 +187,18 @@ function trees(m: TreeModel, input: Float64Array, rows: number, width: number, c
     return { probabilities: sums, labels, values: undefined };
   }
   return boostLink(m.link, sums, rows, G, classes);
+}
+
+/** The values rounded to float32 (scikit-learn's `X.astype(np.float32)`), kept as float64. */
+function toFloat32Values(input: Float64Array): Float64Array {
+  const x = new Float64Array(input.length);
+  for (let i = 0; i < x.length; i++) x[i] = Math.fround(input[i]!);
+  return x;
+}
+
+function hasNaN(x: Float64Array): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i] !== x[i]) return true;
+  return false;
 }
 
 /** HistGradientBoosting categories: NaN, negative, unknown (and past 255) codes all count as missing. */
