@@ -7,42 +7,76 @@ import { Estimator, EstimatorError } from '../attrs.js';
 import type { DocValue } from '../document.js';
 import { NdArray, PyObject, itemsOf, kindOf, type PyValue } from '../pickle/values.js';
 
-/** Node arrays of one or more trees, concatenated; `start[t]` is tree t's first node. */
-export interface TreeNodes {
-  readonly start: number[];
-  readonly left: number[];
-  readonly right: number[];
-  readonly feature: number[];
-  readonly threshold: number[];
+/**
+ * Node arrays of one or more trees, concatenated into typed arrays that grow by doubling (a
+ * 100-tree forest has ~180 000 nodes); `start[t]` is tree t's first node.
+ */
+export class TreeNodes {
+  readonly start: number[] = [];
+  length = 0;
+  left = new Int32Array(1024);
+  right = new Int32Array(1024);
+  feature = new Int32Array(1024);
+  threshold = new Float64Array(1024);
   /** Per node: the (weighted) training samples that reached it — TreeSHAP's cover. */
-  readonly cover: number[];
-  /** Per node: `width` values (class counts, or a regression value). */
-  readonly value: number[];
+  cover = new Float64Array(1024);
   /** Per node: 1 when a missing value goes left (HistGradientBoosting), else 0. */
-  readonly missingLeft: number[];
+  missingLeft = new Int32Array(1024);
   /** Per node: index of its category bitset in `catBits` (8 words each), or -1 for a numerical split. */
-  readonly catIndex: number[];
-  readonly catBits: number[];
+  catIndex = new Int32Array(1024);
+  /** Per node: `width` values (class counts, or a regression value). */
+  value = new Float64Array(1024);
+  readonly catBits: number[] = [];
+
+  /** Room for `n` more nodes of `width` values each; returns the first new node's index. */
+  reserve(n: number, width: number): number {
+    const need = this.length + n;
+    if (need > this.left.length) {
+      const size = Math.max(need, this.left.length * 2);
+      const grow = <A extends Int32Array | Float64Array>(a: A, per: number): A => {
+        const b = new (a.constructor as new (n: number) => A)(size * per);
+        b.set(a.subarray(0, this.length * per));
+        return b;
+      };
+      this.left = grow(this.left, 1);
+      this.right = grow(this.right, 1);
+      this.feature = grow(this.feature, 1);
+      this.threshold = grow(this.threshold, 1);
+      this.cover = grow(this.cover, 1);
+      this.missingLeft = grow(this.missingLeft, 1);
+      this.catIndex = grow(this.catIndex, 1);
+    }
+    if (need * width > this.value.length) {
+      const b = new Float64Array(Math.max(need * width, this.value.length * 2));
+      b.set(this.value);
+      this.value = b;
+    }
+    const first = this.length;
+    this.start.push(first);
+    this.length = need;
+    return first;
+  }
 }
 
 export function emptyNodes(): TreeNodes {
-  return { start: [], left: [], right: [], feature: [], threshold: [], cover: [], value: [], missingLeft: [], catIndex: [], catBits: [] };
+  return new TreeNodes();
 }
 
 /** The nodes as document arrays. */
 export function nodesDoc(n: TreeNodes, width: number): Record<string, DocValue> {
+  const len = n.length;
   return {
     trees: n.start.length,
     width,
-    start: Int32Array.from([...n.start, n.left.length]),
-    left: Int32Array.from(n.left),
-    right: Int32Array.from(n.right),
-    feature: Int32Array.from(n.feature),
-    threshold: Float64Array.from(n.threshold),
-    cover: Float64Array.from(n.cover),
-    value: Float64Array.from(n.value),
-    missingLeft: Int32Array.from(n.missingLeft),
-    catIndex: Int32Array.from(n.catIndex),
+    start: Int32Array.from([...n.start, len]),
+    left: n.left.slice(0, len),
+    right: n.right.slice(0, len),
+    feature: n.feature.slice(0, len),
+    threshold: n.threshold.slice(0, len),
+    cover: n.cover.slice(0, len),
+    value: n.value.slice(0, len * width),
+    missingLeft: n.missingLeft.slice(0, len),
+    catIndex: n.catIndex.slice(0, len),
     catBits: Int32Array.from(n.catBits),
   };
 }
@@ -100,16 +134,23 @@ export function appendTree(est: Estimator, out: TreeNodes, width: number): void 
   if (values.shape.length !== 3 || vn !== n || vo !== 1 || vk === undefined || vk < width) est.fail(`tree_.values has shape [${values.shape.join(', ')}], expected [${n}, 1, ≥${width}]`);
   const field = fieldReader(nodes, `${est.step}: tree_.nodes`);
   const [left, right, feature, threshold, cover] = ['left_child', 'right_child', 'feature', 'threshold', 'weighted_n_node_samples'].map(field) as [(i: number) => number, (i: number) => number, (i: number) => number, (i: number) => number, (i: number) => number];
-  out.start.push(out.left.length);
+  const at = out.reserve(n, width);
+  const vals = values.data;
   for (let i = 0; i < n; i++) {
-    out.left.push(left(i));
-    out.right.push(right(i));
-    out.feature.push(feature(i));
-    out.threshold.push(threshold(i));
-    out.cover.push(cover(i));
-    out.missingLeft.push(0);
-    out.catIndex.push(-1);
-    for (let k = 0; k < width; k++) out.value.push(values.data[i * vk + k]!);
+    const o = at + i;
+    const l = left(i);
+    const r = right(i);
+    const f = feature(i);
+    // int64 fields past 32 bits read as NaN: refused here rather than stored as 0.
+    if ((l | 0) !== l || (r | 0) !== r || (f | 0) !== f) est.fail(`tree_.nodes[${i}] has a child or feature index outside 32 bits`);
+    out.left[o] = l;
+    out.right[o] = r;
+    out.feature[o] = f;
+    out.threshold[o] = threshold(i);
+    out.cover[o] = cover(i);
+    out.missingLeft[o] = 0;
+    out.catIndex[o] = -1;
+    for (let k = 0; k < width; k++) out.value[o * width + k] = vals[i * vk + k]!;
   }
 }
 
@@ -131,17 +172,18 @@ export function appendPredictor(owner: Estimator, predictor: PyValue, out: TreeN
     if (!(raw.data instanceof Uint32Array) || raw.shape[1] !== 8) p.fail('raw_left_cat_bitsets is not a [n, 8] uint32 array');
     for (const w of raw.data as Uint32Array) out.catBits.push(w | 0);
   }
-  out.start.push(out.left.length);
+  const first = out.reserve(nodes.size, 1);
   for (let i = 0; i < nodes.size; i++) {
+    const o = first + i;
     const leaf = read('is_leaf', i) !== 0;
-    out.left.push(leaf ? -1 : read('left', i));
-    out.right.push(leaf ? -1 : read('right', i));
-    out.feature.push(leaf ? -2 : read('feature_idx', i));
-    out.threshold.push(leaf ? 0 : read('num_threshold', i));
-    out.cover.push(read('count', i));
-    out.value.push(read('value', i));
-    out.missingLeft.push(read('missing_go_to_left', i));
-    out.catIndex.push(!leaf && read('is_categorical', i) !== 0 ? bitsetBase + read('bitset_idx', i) : -1);
+    out.left[o] = leaf ? -1 : read('left', i);
+    out.right[o] = leaf ? -1 : read('right', i);
+    out.feature[o] = leaf ? -2 : read('feature_idx', i);
+    out.threshold[o] = leaf ? 0 : read('num_threshold', i);
+    out.cover[o] = read('count', i);
+    out.value[o] = read('value', i);
+    out.missingLeft[o] = read('missing_go_to_left', i);
+    out.catIndex[o] = !leaf && read('is_categorical', i) !== 0 ? bitsetBase + read('bitset_idx', i) : -1;
   }
 }
 
