@@ -7,6 +7,7 @@
  */
 import { DECISION_DEFAULT_LEFT, DECISION_NAN_MISSING, flatten, type LgbmForest, type TreeParts } from '../lightgbm/lightgbm-model.js';
 import { DocumentError, type DocArray, type DocValue } from './document.js';
+import { compileOther, type OtherModel } from './other-models.js';
 
 export type Step =
   | { readonly op: 'standard'; readonly mean: Float64Array | null; readonly scale: Float64Array | null }
@@ -47,7 +48,7 @@ export interface CompiledModel {
   readonly steps: readonly Step[];
   /** Columns after the steps (what the estimator takes). */
   readonly width: number;
-  readonly estimator: LinearModel | TreeModel;
+  readonly estimator: LinearModel | TreeModel | OtherModel;
   readonly classes: readonly (string | number)[] | null;
   readonly source: Readonly<Record<string, DocValue>>;
 }
@@ -107,7 +108,7 @@ export function compileDocument(doc: Obj): CompiledModel {
   }
   const classes = Array.isArray(doc.classes) ? (doc.classes as readonly DocValue[]).map((c, i) => (typeof c === 'string' || typeof c === 'number' ? c : str(c, `classes[${i}]`))) : null;
   const est = obj(doc.estimator, 'estimator');
-  const estimator = est.kind === 'linear' ? compileLinear(est, width, classes) : est.kind === 'trees' ? compileTrees(est, width, classes) : undefined;
+  const estimator = est.kind === 'linear' ? compileLinear(est, width, classes) : est.kind === 'trees' ? compileTrees(est, width, classes) : compileOther(est, width, classes);
   if (!estimator) throw new DocumentError(`estimator kind ${show(est.kind)} is unknown`);
   return { features, names, nullable: doc.nullable === true, steps, width, estimator, classes, source: obj(doc.source, 'source') };
 }

@@ -5,6 +5,7 @@
  * linear decision function — then the link that predict_proba applies.
  */
 import { treeLeaves } from '../lightgbm/lightgbm-model.js';
+import { scoreOther } from './other-models.js';
 import { numpySum, type CompiledModel, type LinearModel, type Step, type TreeModel } from './compile.js';
 
 /** Scores of a batch: probabilities (rows × classes) and the class index per row, or one value per row. */
@@ -26,7 +27,10 @@ export function score(m: CompiledModel, input: Float64Array, rows: number): Scor
     width = out.width;
   }
   const est = m.estimator;
-  return est.kind === 'linear' ? linear(est, x, rows, width, m.classes?.length ?? 0) : trees(est, x, rows, width, m.classes?.length ?? 0);
+  const classes = m.classes?.length ?? 0;
+  if (est.kind === 'linear') return linear(est, x, rows, width, classes);
+  if (est.kind === 'trees') return trees(est, x, rows, width, classes);
+  return scoreOther(est, x, rows, width, classes);
 }
 
 function applyStep(s: Step, input: Float64Array, rows: number, width: number, copy: boolean): { x: Float64Array; width: number } {

@@ -9,6 +9,7 @@ import { DOCUMENT_VERSION, type DocValue } from '../document.js';
 import { itemsOf, kindOf, NdArray, PyObject, type PyValue } from '../pickle/values.js';
 import { LINEAR_CLASSIFIERS, LINEAR_REGRESSORS, linearClassifier, linearRegressor } from './linear.js';
 import { TRANSFORMERS, transformStep } from './preprocess.js';
+import { OTHER_CLASSIFIERS, OTHER_REGRESSORS, otherDoc } from './others.js';
 import { boostingDoc, forestDoc, TREE_CLASSIFIERS, TREE_REGRESSORS } from './ensembles.js';
 
 /** Where the document came from, kept in it and in the version's lineage. */
@@ -19,7 +20,7 @@ export interface SourceInfo {
   readonly bytes: number;
 }
 
-export const SUPPORTED = [...TRANSFORMERS, 'Pipeline', ...LINEAR_REGRESSORS, ...LINEAR_CLASSIFIERS, ...TREE_CLASSIFIERS, ...TREE_REGRESSORS];
+export const SUPPORTED = [...TRANSFORMERS, 'Pipeline', ...LINEAR_REGRESSORS, ...LINEAR_CLASSIFIERS, ...TREE_CLASSIFIERS, ...TREE_REGRESSORS, ...OTHER_CLASSIFIERS, ...OTHER_REGRESSORS];
 
 const ALTERNATIVES = 'Supported estimators are listed in docs/sklearn.md. Alternatives: export the model to ONNX (skl2onnx) or PMML (sklearn2pmml) and register that file.';
 
@@ -100,6 +101,10 @@ function finalEstimator(est: Estimator, width: number): { estimator: Record<stri
     const boosted = name.includes('GradientBoosting');
     const doc = boosted ? boostingDoc(est, width, classes) : forestDoc(est, width, classes);
     return { estimator: doc, classes, missingOk: name.startsWith('HistGradientBoosting') };
+  }
+  if (OTHER_CLASSIFIERS.has(name) || OTHER_REGRESSORS.has(name)) {
+    if (OTHER_CLASSIFIERS.has(name) && !classes) est.fail('a classifier without classes_');
+    return { estimator: otherDoc(est, width, OTHER_CLASSIFIERS.has(name) ? classes : null), classes: OTHER_CLASSIFIERS.has(name) ? classes : null, missingOk: false };
   }
   const advice = name.startsWith('XGB') ? ' Save the booster with model.get_booster().save_model("model.json") and register that file.'
     : name.startsWith('LGBM') ? ' Save the booster with model.booster_.save_model("model.txt") and register that file.' : '';

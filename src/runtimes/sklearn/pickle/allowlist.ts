@@ -43,6 +43,15 @@ const FUNCTIONS = new Map<string, Callable>([
     }
     return d;
   }],
+  // slice(start, stop, step) as data (ColumnTransformer keeps output slices).
+  ['builtins.slice', (args) => new PyObject(new PyGlobal('builtins', 'slice'), args.slice(0, 3))],
+  // KD/ball trees and distance metrics pickle through newObj(cls): an empty record of the class
+  // (Ferry never uses the tree; the metric's name is also kept on the estimator).
+  ...['neighbors._kd_tree', 'neighbors._ball_tree', 'metrics._dist_metrics'].map((m): [string, Callable] => [`sklearn.${m}.newObj`, (args) => {
+    const cls = args[0];
+    if (!(cls instanceof PyGlobal)) throw new PickleError('newObj needs a class');
+    return new PyObject(cls, []);
+  }]),
   ['builtins.set', (args) => [...(itemsOf(args[0] ?? null) ?? [])]],
   ['builtins.frozenset', (args) => [...(itemsOf(args[0] ?? null) ?? [])]],
 ]);
