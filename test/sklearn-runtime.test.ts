@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
+import { decodeDocument, encodeDocument, type DocValue } from '../src/runtimes/sklearn/document.js';
 import { sklearnRuntime } from '../src/runtimes/sklearn/sklearn-runtime.js';
 import { ROOT } from './helpers/env.js';
 
@@ -30,6 +31,12 @@ function readInput(name: string): { data: Float64Array; rows: number; columns: s
   const data = new Float64Array(lines.length * columns.length);
   lines.forEach((l, r) => l.split(',').forEach((c, j) => (data[r * columns.length + j] = c === '' ? Number.NaN : Number(c))));
   return { data, rows: lines.length, columns };
+}
+
+/** input.csv as text cells, row by row. */
+function readCells(name: string): string[][] {
+  const [, ...lines] = readFileSync(join(DIR, name, 'input.csv'), 'utf8').trim().split(/\r?\n/);
+  return lines.map((l) => l.split(','));
 }
 
 /** |a − b| ≤ tol · max(1, |b|). */
@@ -54,7 +61,14 @@ async function check(name: string, file: string): Promise<void> {
   const expected = JSON.parse(readFileSync(join(DIR, name, 'expected.json'), 'utf8')) as Expected;
   const { data, rows } = readInput(name);
   const runtime = await sklearnRuntime.load(readFileSync(join(DIR, name, file)), {}, `${name}/${file}`);
-  const out = await runtime.predict({ input: { dtype: 'float64', shape: [rows, expected.columns.length], data } });
+  const specs = runtime.signature().inputs;
+  // Models with text columns take one input per column, as the DataFrame had them.
+  const inputs: Record<string, Tensor> = specs.length > 1
+    ? Object.fromEntries(specs.map((spec, j) => [spec.name, spec.dtype === 'string'
+      ? { dtype: 'string', shape: [rows], data: readCells(name).map((row) => row[j] === '' ? null : row[j]!) } as unknown as Tensor
+      : { dtype: 'float64', shape: [rows], data: Float64Array.from({ length: rows }, (_, r) => data[r * specs.length + j]!) }]))
+    : { input: { dtype: 'float64', shape: [rows, expected.columns.length], data } };
+  const out = await runtime.predict(inputs);
   compare(out, expected, 1e-9, `${name}/${file}`);
 }
 
@@ -71,5 +85,40 @@ describe('sklearn runtime: scikit-learn 1.2.1 predictions reproduced', () => {
     for (const c of ['xz', 'lzma', 'lz4']) {
       await assert.rejects(sklearnRuntime.load(readFileSync(join(DIR, 'dt_iris', `model.joblib.${c}`)), {}, c), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /compress=3/.test(e.message));
     }
+  });
+});
+
+describe('sklearn runtime: text columns (ColumnTransformer, encoders)', () => {
+  const load = async (name: string) => {
+    const bytes = readFileSync(join(DIR, name, 'model.joblib'));
+    const t = await sklearnRuntime.translate!(bytes, name);
+    return { doc: decodeDocument(t!.artifact), runtime: await sklearnRuntime.load(t!.artifact, {}, name) };
+  };
+  const row = (plan: string | null, city: string | null): Record<string, Tensor> => ({
+    age: { dtype: 'float64', shape: [1], data: Float64Array.of(41) },
+    income: { dtype: 'float64', shape: [1], data: Float64Array.of(20000) },
+    city: { dtype: 'string', shape: [1], data: [city] } as unknown as Tensor,
+    plan: { dtype: 'string', shape: [1], data: [plan] } as unknown as Tensor,
+  });
+
+  it('the signature takes one input per DataFrame column, text where an encoder was fitted on text', async () => {
+    const { runtime } = await load('ct_onehot_drop_rf');
+    assert.deepEqual(runtime.signature().inputs.map((s) => `${s.name}:${s.dtype}`), ['age:float64', 'income:float64', 'city:string', 'plan:string']);
+  });
+
+  it('a category never seen in training is refused by handle_unknown="error", and ignored by "ignore"', async () => {
+    const strict = (await load('ct_onehot_drop_rf')).runtime;
+    await assert.rejects(strict.predict(row('gold', 'paris')), (e) => isFerryError(e, 'FERRY_E_VALUE_TYPE') && /"gold"/.test(e.message) && /"basic"/.test(e.message));
+    const lenient = (await load('ct_onehot_logreg')).runtime;
+    const out = await lenient.predict(row('gold', 'paris'));
+    assert.equal(out.probabilities!.shape[1], 2);
+  });
+
+  it('a document whose column selection points outside the input is refused on load', async () => {
+    const { doc } = await load('ct_onehot_logreg');
+    const steps = doc.steps as Record<string, DocValue>[];
+    const branches = steps[0]!.branches as Record<string, DocValue>[];
+    const tampered = { ...doc, steps: [{ ...steps[0]!, branches: [{ ...branches[0]!, select: Int32Array.of(0, 9) }, ...branches.slice(1)] }, ...steps.slice(1)] };
+    await assert.rejects(sklearnRuntime.load(encodeDocument(tampered), {}, 'tampered'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /outside/.test(e.message));
   });
 });

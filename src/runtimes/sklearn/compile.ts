@@ -8,13 +8,18 @@
 import { DECISION_DEFAULT_LEFT, DECISION_NAN_MISSING, flatten, type LgbmForest, type TreeParts } from '../lightgbm/lightgbm-model.js';
 import { DocumentError, type DocArray, type DocValue } from './document.js';
 import { compileOther, type OtherModel } from './other-models.js';
+import { compileColumns, type ColumnsStep } from './columns.js';
 
 export type Step =
   | { readonly op: 'standard'; readonly mean: Float64Array | null; readonly scale: Float64Array | null }
   | { readonly op: 'minmax'; readonly scale: Float64Array; readonly min: Float64Array; readonly clip: boolean; readonly low: number; readonly high: number }
   | { readonly op: 'robust'; readonly center: Float64Array | null; readonly scale: Float64Array | null }
   | { readonly op: 'maxabs'; readonly scale: Float64Array }
-  | { readonly op: 'impute'; readonly statistics: Float64Array; readonly missing: number; readonly keep: Int32Array };
+  | { readonly op: 'impute'; readonly statistics: Float64Array; readonly missing: number; readonly keep: Int32Array }
+  | ColumnsStep;
+
+/** A step that works on a row-major numeric matrix (everything but `columns`). */
+export type NumericStep = Exclude<Step, ColumnsStep>;
 
 export interface LinearModel {
   readonly kind: 'linear';
@@ -44,6 +49,8 @@ export interface TreeModel {
 export interface CompiledModel {
   readonly features: number;
   readonly names: readonly string[] | null;
+  /** Per input column, when any is text: its type (the model then takes one input per column). */
+  readonly types: readonly ('number' | 'string')[] | null;
   readonly nullable: boolean;
   readonly steps: readonly Step[];
   /** Columns after the steps (what the estimator takes). */
@@ -55,7 +62,7 @@ export interface CompiledModel {
 
 type Obj = Readonly<Record<string, DocValue>>;
 
-function show(v: DocValue | undefined): string {
+export function show(v: DocValue | undefined): string {
   return v === undefined ? 'absent' : ArrayBuffer.isView(v) ? 'an array' : JSON.stringify(v).slice(0, 40);
 }
 
@@ -94,7 +101,7 @@ function str(v: DocValue | undefined, what: string): string {
 /** Check and compile a decoded document. */
 export function compileDocument(doc: Obj): CompiledModel {
   if (doc.format !== 'sklearn') throw new DocumentError(`the document is for format ${show(doc.format)}, not sklearn`);
-  if (doc.version !== 1) throw new DocumentError(`document version ${show(doc.version)} is not supported (this Ferry reads version 1)`);
+  if (doc.version !== 1 && doc.version !== 2) throw new DocumentError(`document version ${show(doc.version)} is not supported (this Ferry reads versions 1 and 2)`);
   const feat = obj(doc.features, 'features');
   const features = int(feat.count, 'features.count', 1);
   const names = Array.isArray(feat.names) ? (feat.names as readonly DocValue[]).map((n, i) => str(n, `features.names[${i}]`)) : null;
@@ -105,12 +112,16 @@ export function compileDocument(doc: Obj): CompiledModel {
     const step = compileStep(obj(s, `steps[${i}]`), width, `steps[${i}]`);
     steps.push(step);
     if (step.op === 'impute') width = step.keep.length;
+    if (step.op === 'columns') width = step.width;
   }
   const classes = Array.isArray(doc.classes) ? (doc.classes as readonly DocValue[]).map((c, i) => (typeof c === 'string' || typeof c === 'number' ? c : str(c, `classes[${i}]`))) : null;
   const est = obj(doc.estimator, 'estimator');
   const estimator = est.kind === 'linear' ? compileLinear(est, width, classes) : est.kind === 'trees' ? compileTrees(est, width, classes) : compileOther(est, width, classes);
   if (!estimator) throw new DocumentError(`estimator kind ${show(est.kind)} is unknown`);
-  return { features, names, nullable: doc.nullable === true, steps, width, estimator, classes, source: obj(doc.source, 'source') };
+  const types = Array.isArray(feat.types) ? (feat.types as readonly DocValue[]).map((t, i) => (t === 'number' || t === 'string' ? t : str(undefined, `features.types[${i}]`) as never)) : null;
+  if (types && types.length !== features) throw new DocumentError(`features.types has ${types.length} entries for ${features} features`);
+  if (types && !names) throw new DocumentError('a model with text columns needs their names');
+  return { features, names, types: types?.includes('string') ? types : null, nullable: doc.nullable === true, steps, width, estimator, classes, source: obj(doc.source, 'source') };
 }
 
 function compileStep(s: Obj, width: number, at: string): Step {
@@ -125,6 +136,7 @@ function compileStep(s: Obj, width: number, at: string): Step {
       const missing = typeof s.missing === 'number' ? s.missing : Number.NaN;
       return { op: 'impute', statistics: f64(s.statistics, `${at}.statistics`, width, false), missing, keep };
     }
+    case 'columns': return compileColumns(s, width, at, compileStep);
     default: throw new DocumentError(`${at}: step ${show(s.op)} is unknown`);
   }
 }

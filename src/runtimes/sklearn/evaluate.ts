@@ -6,7 +6,8 @@
  */
 import { treeLeaves } from '../lightgbm/lightgbm-model.js';
 import { scoreOther } from './other-models.js';
-import { numpySum, type CompiledModel, type LinearModel, type Step, type TreeModel } from './compile.js';
+import { applyColumns, tableOf, type Column } from './columns.js';
+import { type NumericStep, numpySum, type CompiledModel, type LinearModel, type TreeModel } from './compile.js';
 
 /** Scores of a batch: probabilities (rows × classes) and the class index per row, or one value per row. */
 export interface Scores {
@@ -19,9 +20,24 @@ export interface Scores {
 const CHUNK = 10000;
 
 export function score(m: CompiledModel, input: Float64Array, rows: number): Scores {
+  return scoreFrom(m, input, null, rows);
+}
+
+/** Score a table of input columns (models with text columns: the first step routes them). */
+export function scoreTable(m: CompiledModel, table: readonly Column[], rows: number): Scores {
+  return scoreFrom(m, new Float64Array(0), table, rows);
+}
+
+function scoreFrom(m: CompiledModel, input: Float64Array, table: readonly Column[] | null, rows: number): Scores {
   let x = input;
   let width = m.features;
   for (const step of m.steps) {
+    if (step.op === 'columns') {
+      x = applyColumns(step, table ?? tableOf(x, rows, width), rows, (s, y, n, w) => applyStep(s, y, n, w, true));
+      width = step.width;
+      table = null;
+      continue;
+    }
     const out = applyStep(step, x, rows, width, x === input);
     x = out.x;
     width = out.width;
@@ -33,7 +49,7 @@ export function score(m: CompiledModel, input: Float64Array, rows: number): Scor
   return scoreOther(est, x, rows, width, classes);
 }
 
-function applyStep(s: Step, input: Float64Array, rows: number, width: number, copy: boolean): { x: Float64Array; width: number } {
+function applyStep(s: NumericStep, input: Float64Array, rows: number, width: number, copy: boolean): { x: Float64Array; width: number } {
   if (s.op === 'impute') {
     const keep = s.keep;
     const out = new Float64Array(rows * keep.length);

@@ -48,14 +48,14 @@ function posInt(v: DocValue | undefined, what: string): number {
 export function compileOther(e: Obj, width: number, classes: readonly (string | number)[] | null): OtherModel | undefined {
   const K = classes?.length ?? 0;
   if (e.kind === 'mlp') {
-    const activation = String(e.activation);
-    const output = String(e.output);
+    const activation = typeof e.activation === 'string' ? e.activation : '';
+    const output = typeof e.output === 'string' ? e.output : '';
     if (!['relu', 'tanh', 'logistic', 'identity'].includes(activation) || !['softmax', 'logistic', 'identity'].includes(output)) throw new DocumentError('estimator: unknown MLP activation');
     let inputs = width;
     const layers = (Array.isArray(e.layers) ? (e.layers as readonly DocValue[]) : []).map((l, i) => {
       const o = l as Obj;
       const units = posInt(o.units, `layers[${i}].units`);
-      if (o.inputs !== inputs) throw new DocumentError(`layers[${i}] takes ${String(o.inputs)} inputs, the previous layer gives ${inputs}`);
+      if (o.inputs !== inputs) throw new DocumentError(`layers[${i}] does not take the previous layer's ${inputs} outputs`);
       const layer = { weights: f64(o.weights, `layers[${i}].weights`, inputs * units), bias: f64(o.bias, `layers[${i}].bias`, units), inputs, units };
       inputs = units;
       return layer;
@@ -228,12 +228,10 @@ function knn(m: KnnModel, x: Float64Array, rows: number, width: number, K: numbe
       if (zero) for (let q = 0; q < k; q++) w[q] = w[q] === Number.POSITIVE_INFINITY ? 1 : 0;
     } else w.fill(1);
     if (values) {
-      let num: number;
-      let den: number;
       // np.mean(_y[ind]) or np.sum(_y[ind] * w) / np.sum(w), with numpy's summation.
       for (let q = 0; q < k; q++) gathered[q] = m.weights === 'uniform' ? y[bestI[q]!]! : y[bestI[q]!]! * w[q]!;
-      num = numpySum(gathered, 0, k);
-      den = m.weights === 'uniform' ? k : numpySum(w, 0, k);
+      const num = numpySum(gathered, 0, k);
+      const den = m.weights === 'uniform' ? k : numpySum(w, 0, k);
       values[r] = num / den;
     } else {
       const o = r * K;

@@ -9,6 +9,7 @@ import { DOCUMENT_VERSION, type DocValue } from '../document.js';
 import { itemsOf, kindOf, NdArray, PyObject, type PyValue } from '../pickle/values.js';
 import { LINEAR_CLASSIFIERS, LINEAR_REGRESSORS, linearClassifier, linearRegressor } from './linear.js';
 import { TRANSFORMERS, transformStep } from './preprocess.js';
+import { columnsStep, ENCODERS, ROUTERS, type ColumnType } from './columns.js';
 import { OTHER_CLASSIFIERS, OTHER_REGRESSORS, otherDoc } from './others.js';
 import { boostingDoc, forestDoc, TREE_CLASSIFIERS, TREE_REGRESSORS } from './ensembles.js';
 
@@ -20,7 +21,7 @@ export interface SourceInfo {
   readonly bytes: number;
 }
 
-export const SUPPORTED = [...TRANSFORMERS, 'Pipeline', ...LINEAR_REGRESSORS, ...LINEAR_CLASSIFIERS, ...TREE_CLASSIFIERS, ...TREE_REGRESSORS, ...OTHER_CLASSIFIERS, ...OTHER_REGRESSORS];
+export const SUPPORTED = [...TRANSFORMERS, ...ROUTERS, ...ENCODERS, 'Pipeline', ...LINEAR_REGRESSORS, ...LINEAR_CLASSIFIERS, ...TREE_CLASSIFIERS, ...TREE_REGRESSORS, ...OTHER_CLASSIFIERS, ...OTHER_REGRESSORS];
 
 const ALTERNATIVES = 'Supported estimators are listed in docs/sklearn.md. Alternatives: export the model to ONNX (skl2onnx) or PMML (sklearn2pmml) and register that file.';
 
@@ -33,12 +34,25 @@ export function translate(root: PyValue, source: SourceInfo): Record<string, Doc
   const chain = top.name === 'Pipeline' ? pipelineSteps(top) : [top];
   const final = chain[chain.length - 1]!;
   const first = chain[0]!;
-  const features = first.has('n_features_in_') ? first.int('n_features_in_', 1) : final.int('n_features_in_', 1);
+  const features = inputWidth(first) ?? final.int('n_features_in_', 1);
   const names = featureNames(first, features);
   const steps: DocValue[] = [];
   let width = features;
   let nullable = false;
-  for (const est of chain.slice(0, -1)) {
+  let types: ColumnType[] | null = null;
+  for (const [i, est] of chain.slice(0, -1).entries()) {
+    if (routesColumns(est)) {
+      const c = columnsStep(est, width, i === 0 ? names : null);
+      if (c.types.includes('string')) {
+        if (i !== 0) est.unsupported('text columns must be encoded by the first step of the Pipeline');
+        if (!names) est.unsupported('a model with text columns must be fitted on a DataFrame (the columns need names)');
+        types = c.types;
+      }
+      steps.push({ ...c.step, name: est.step });
+      if (i === 0) nullable = c.nullable;
+      width = c.width;
+      continue;
+    }
     const t = transformStep(est, width);
     if (t.step) steps.push({ ...t.step, name: est.step });
     if (steps.length === 1 || t.nullable) nullable ||= t.nullable && steps.length === 1;
@@ -47,15 +61,37 @@ export function translate(root: PyValue, source: SourceInfo): Record<string, Doc
   const { estimator, classes, missingOk } = finalEstimator(final, width);
   return {
     format: 'sklearn',
-    version: DOCUMENT_VERSION,
+    // Version 2: the model takes text columns (a version-1 reader must not score it).
+    version: types ? 2 : DOCUMENT_VERSION,
     source: { ...source, sklearn: versionOf(top), estimator: top.cls, final: final.cls },
-    features: { count: features, names },
+    features: { count: features, names, ...(types ? { types } : {}) },
     nullable: nullable || (steps.length === 0 && missingOk),
     steps,
     estimator,
     task: classes ? 'classifier' : 'regressor',
     classes,
   };
+}
+
+/** The columns a step takes: its n_features_in_, or (FeatureUnion keeps none) its first transformer's. */
+function inputWidth(est: Estimator): number | null {
+  if (est.has('n_features_in_')) return est.int('n_features_in_', 1);
+  if (est.name !== 'FeatureUnion') return null;
+  for (const t of itemsOf(est.raw('transformer_list') ?? null) ?? []) {
+    const [, trans] = itemsOf(t) ?? [];
+    if (trans instanceof PyObject) {
+      const w = inputWidth(new Estimator(trans, est.step));
+      if (w !== null) return w;
+    }
+  }
+  return null;
+}
+
+/** Steps translated into a `columns` step: routers, encoders, and SimpleImputers fitted on text. */
+function routesColumns(est: Estimator): boolean {
+  if (ROUTERS.has(est.name) || ENCODERS.has(est.name)) return true;
+  const stats = est.name === 'SimpleImputer' ? est.optArray('statistics_') : null;
+  return stats !== null && Array.isArray(stats.data) && stats.data.some((v) => typeof v === 'string');
 }
 
 function stepName(obj: PyObject): string {
