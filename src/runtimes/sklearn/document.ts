@@ -15,12 +15,12 @@ export class DocumentError extends Error {}
 export const MAGIC = 'FERRYDOC';
 export const DOCUMENT_VERSION = 1;
 
-export type DocArray = Float64Array | Int32Array;
+export type DocArray = Float64Array | Int32Array | Uint8Array;
 /** A JSON value whose leaves may also be typed arrays. */
 export type DocValue = null | boolean | number | string | DocArray | readonly DocValue[] | { readonly [k: string]: DocValue };
 
 interface ArrayEntry {
-  readonly dtype: 'float64' | 'int32';
+  readonly dtype: 'float64' | 'int32' | 'uint8';
   readonly offset: number;
   readonly length: number;
 }
@@ -33,10 +33,10 @@ export function encodeDocument(doc: { readonly [k: string]: DocValue }): Uint8Ar
   const entries: ArrayEntry[] = [];
   let offset = 0;
   const header = JSON.stringify(doc, (_k, v: unknown) => {
-    if (v instanceof Float64Array || v instanceof Int32Array) {
+    if (v instanceof Float64Array || v instanceof Int32Array || v instanceof Uint8Array) {
       const i = arrays.length;
       arrays.push(v);
-      entries.push({ dtype: v instanceof Float64Array ? 'float64' : 'int32', offset, length: v.length });
+      entries.push({ dtype: v instanceof Float64Array ? 'float64' : v instanceof Int32Array ? 'int32' : 'uint8', offset, length: v.length });
       offset += align8(v.byteLength);
       return { $array: i };
     }
@@ -82,12 +82,12 @@ export function decodeDocument(bytes: Uint8Array): Record<string, DocValue> {
   // Array data starts 8-aligned in the file: views when the file itself is 8-aligned in memory, else one copy.
   const file = bytes.byteOffset % 8 === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
   const arrays = entries.map((e, i) => {
-    const size = e.dtype === 'float64' ? 8 : e.dtype === 'int32' ? 4 : 0;
+    const size = e.dtype === 'float64' ? 8 : e.dtype === 'int32' ? 4 : e.dtype === 'uint8' ? 1 : 0;
     if (!size || !Number.isSafeInteger(e.offset) || !Number.isSafeInteger(e.length) || e.offset < 0 || e.length < 0 || start + e.offset + e.length * size > bytes.length) {
       throw new DocumentError(`array ${i} lies outside the file`);
     }
     const at = file.byteOffset + start + e.offset;
-    return e.dtype === 'float64' ? new Float64Array(file.buffer, at, e.length) : new Int32Array(file.buffer, at, e.length);
+    return e.dtype === 'float64' ? new Float64Array(file.buffer, at, e.length) : e.dtype === 'int32' ? new Int32Array(file.buffer, at, e.length) : new Uint8Array(file.buffer, at, e.length);
   });
   const revive = (v: unknown, depth: number): DocValue => {
     if (depth > 64) throw new DocumentError('the header nests too deeply');

@@ -6,6 +6,8 @@
 import { DocumentError, type DocValue } from './document.js';
 import { numpySum } from './compile.js';
 import type { Scores } from './evaluate.js';
+import { compileModel, computeMargins, transformMargins, type CompiledModel as XgbModel } from '../xgboost/xgboost-model.js';
+import { snapshotModel } from './convert/boosters.js';
 
 type Obj = Readonly<Record<string, DocValue>>;
 
@@ -32,7 +34,11 @@ export interface KnnModel {
   readonly fitX: Float64Array;
   readonly y: Float64Array;
 }
-export type OtherModel = MlpModel | GnbModel | KnnModel;
+export interface BoosterModel {
+  readonly kind: 'xgboost';
+  readonly model: XgbModel;
+}
+export type OtherModel = MlpModel | GnbModel | KnnModel | BoosterModel;
 
 function f64(v: DocValue | undefined, what: string, length: number): Float64Array {
   if (!(v instanceof Float64Array) || v.length !== length) throw new DocumentError(`${what} is not a float64 array of ${length} values`);
@@ -77,6 +83,16 @@ export function compileOther(e: Obj, width: number, classes: readonly (string | 
     }
     return { kind: 'gnb', theta, variance, prior, constant };
   }
+  if (e.kind === 'xgboost') {
+    const snapshot = e.snapshot;
+    if (!(snapshot instanceof Uint8Array)) throw new DocumentError('estimator.snapshot is not the booster bytes');
+    const model = compileModel(snapshotModel(snapshot, (d) => { throw new DocumentError(d); }));
+    if (model.numFeature !== width) throw new DocumentError(`the booster takes ${model.numFeature} features, the pipeline gives ${width}`);
+    if (classes ? !(K === 2 ? model.transform === 'sigmoid' && model.numGroup === 1 : model.transform === 'softmax' && model.numGroup === K) : model.numGroup !== 1) {
+      throw new DocumentError(`objective ${model.objective} does not give ${classes ? `probabilities for ${K} classes` : 'one value per row'}`);
+    }
+    return { kind: 'xgboost', model };
+  }
   if (e.kind === 'knn') {
     const k = posInt(e.k, 'estimator.k');
     const weights = e.weights === 'distance' ? 'distance' : e.weights === 'uniform' ? 'uniform' : undefined;
@@ -101,6 +117,7 @@ export function scoreOther(m: OtherModel, x: Float64Array, rows: number, width: 
     case 'mlp': return mlp(m, x, rows, classes);
     case 'gnb': return gnb(m, x, rows, width, classes);
     case 'knn': return knn(m, x, rows, width, classes);
+    case 'xgboost': return booster(m, x, rows, classes);
   }
 }
 
@@ -138,6 +155,25 @@ function mlp(m: MlpModel, x: Float64Array, rows: number, classes: number): Score
     probabilities = a;
     for (let r = 0; r < rows; r++) labels[r] = argmax(a, r * classes, classes);
   }
+  return { probabilities, labels, values: undefined };
+}
+
+/** XGBClassifier.predict_proba / predict and XGBRegressor.predict, in xgboost's float32. */
+function booster(m: BoosterModel, x: Float64Array, rows: number, classes: number): Scores {
+  const out = transformMargins(m.model, computeMargins(m.model, Float32Array.from(x), rows), rows);
+  if (classes === 0) return { probabilities: undefined, labels: undefined, values: Float64Array.from(out) };
+  const labels = new Int32Array(rows);
+  if (classes === 2) {
+    const probabilities = new Float64Array(rows * 2);
+    for (let r = 0; r < rows; r++) {
+      probabilities[r * 2] = Math.fround(1 - out[r]!);
+      probabilities[r * 2 + 1] = out[r]!;
+      labels[r] = out[r]! > 0.5 ? 1 : 0;
+    }
+    return { probabilities, labels, values: undefined };
+  }
+  const probabilities = Float64Array.from(out);
+  for (let r = 0; r < rows; r++) labels[r] = argmax(probabilities, r * classes, classes);
   return { probabilities, labels, values: undefined };
 }
 

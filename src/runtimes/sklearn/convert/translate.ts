@@ -10,6 +10,7 @@ import { itemsOf, kindOf, NdArray, PyObject, type PyValue } from '../pickle/valu
 import { LINEAR_CLASSIFIERS, LINEAR_REGRESSORS, linearClassifier, linearRegressor } from './linear.js';
 import { TRANSFORMERS, transformStep } from './preprocess.js';
 import { columnsStep, ENCODERS, ROUTERS, type ColumnType } from './columns.js';
+import { BOOSTER_CLASSIFIERS, BOOSTER_REGRESSORS, boosterDoc, boosterInputs } from './boosters.js';
 import { OTHER_CLASSIFIERS, OTHER_REGRESSORS, otherDoc } from './others.js';
 import { boostingDoc, forestDoc, TREE_CLASSIFIERS, TREE_REGRESSORS } from './ensembles.js';
 
@@ -21,21 +22,22 @@ export interface SourceInfo {
   readonly bytes: number;
 }
 
-export const SUPPORTED = [...TRANSFORMERS, ...ROUTERS, ...ENCODERS, 'Pipeline', ...LINEAR_REGRESSORS, ...LINEAR_CLASSIFIERS, ...TREE_CLASSIFIERS, ...TREE_REGRESSORS, ...OTHER_CLASSIFIERS, ...OTHER_REGRESSORS];
+export const SUPPORTED = [...TRANSFORMERS, ...ROUTERS, ...ENCODERS, 'Pipeline', ...LINEAR_REGRESSORS, ...LINEAR_CLASSIFIERS, ...TREE_CLASSIFIERS, ...TREE_REGRESSORS, ...OTHER_CLASSIFIERS, ...OTHER_REGRESSORS, ...BOOSTER_CLASSIFIERS, ...BOOSTER_REGRESSORS];
 
 const ALTERNATIVES = 'Supported estimators are listed in docs/sklearn.md. Alternatives: export the model to ONNX (skl2onnx) or PMML (sklearn2pmml) and register that file.';
 
 /** The document for a fitted estimator or Pipeline. */
 export function translate(root: PyValue, source: SourceInfo): Record<string, DocValue> {
-  if (!(root instanceof PyObject) || !root.cls.module.startsWith('sklearn.')) {
+  if (!(root instanceof PyObject) || !(root.cls.module.startsWith('sklearn.') || root.cls.module === 'xgboost.sklearn')) {
     throw new EstimatorError(`the file holds ${kindOf(root)}, not a fitted scikit-learn estimator`);
   }
   const top = new Estimator(root, stepName(root));
   const chain = top.name === 'Pipeline' ? pipelineSteps(top) : [top];
   const final = chain[chain.length - 1]!;
   const first = chain[0]!;
-  const features = inputWidth(first) ?? final.int('n_features_in_', 1);
-  const names = featureNames(first, features);
+  const booster = first === final && (BOOSTER_CLASSIFIERS.has(final.name) || BOOSTER_REGRESSORS.has(final.name)) ? boosterInputs(final) : null;
+  const features = booster?.width ?? inputWidth(first) ?? (BOOSTER_CLASSIFIERS.has(final.name) || BOOSTER_REGRESSORS.has(final.name) ? boosterInputs(final).width : final.int('n_features_in_', 1));
+  const names = booster ? booster.names : featureNames(first, features);
   const steps: DocValue[] = [];
   let width = features;
   let nullable = false;
@@ -141,6 +143,10 @@ function finalEstimator(est: Estimator, width: number): { estimator: Record<stri
   if (OTHER_CLASSIFIERS.has(name) || OTHER_REGRESSORS.has(name)) {
     if (OTHER_CLASSIFIERS.has(name) && !classes) est.fail('a classifier without classes_');
     return { estimator: otherDoc(est, width, OTHER_CLASSIFIERS.has(name) ? classes : null), classes: OTHER_CLASSIFIERS.has(name) ? classes : null, missingOk: false };
+  }
+  if (BOOSTER_CLASSIFIERS.has(name) || BOOSTER_REGRESSORS.has(name)) {
+    const cls = BOOSTER_CLASSIFIERS.has(name) ? classes : null;
+    return { estimator: boosterDoc(est, cls), classes: cls, missingOk: true };
   }
   const advice = name.startsWith('XGB') ? ' Save the booster with model.get_booster().save_model("model.json") and register that file.'
     : name.startsWith('LGBM') ? ' Save the booster with model.booster_.save_model("model.txt") and register that file.' : '';
