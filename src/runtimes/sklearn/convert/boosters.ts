@@ -30,7 +30,7 @@ export function boosterInputs(est: Estimator): { width: number; names: string[] 
   const learner = (model as { learner?: { learner_model_param?: { num_feature?: unknown }; feature_names?: unknown } }).learner;
   const width = Number(learner?.learner_model_param?.num_feature);
   if (!Number.isInteger(width) || width < 1) est.fail('the booster does not say how many features it takes');
-  const names = Array.isArray(learner?.feature_names) && learner.feature_names.length === width && learner.feature_names.every((n) => typeof n === 'string') ? (learner.feature_names as string[]) : null;
+  const names = Array.isArray(learner?.feature_names) && learner.feature_names.length === width && learner.feature_names.every((n) => typeof n === 'string') ? (learner.feature_names) : null;
   return { width, names };
 }
 
