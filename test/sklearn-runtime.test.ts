@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
+import { decompressAsync } from '../src/runtimes/sklearn/pickle/joblib.js';
+import { PickleLimitExceeded } from '../src/runtimes/sklearn/pickle/values.js';
 import { decodeDocument, encodeDocument, type DocValue } from '../src/runtimes/sklearn/document.js';
 import { sklearnRuntime } from '../src/runtimes/sklearn/sklearn-runtime.js';
 import { ROOT } from './helpers/env.js';
@@ -77,12 +79,20 @@ describe('sklearn runtime: scikit-learn 1.2.1 predictions reproduced', () => {
     it(`${name}: labels exactly, probabilities/predictions within 1e-9`, () => check(name, 'model.joblib'));
   }
 
-  it('plain pickles of protocols 2, 4 and 5, and joblib files compressed with zlib, gzip and bz2', async () => {
-    for (const f of ['model.p2.pkl', 'model.p4.pkl', 'model.p5.pkl', 'model.joblib.zlib', 'model.joblib.gzip', 'model.joblib.bz2']) await check('dt_iris', f);
+  it('plain pickles of protocols 2, 4 and 5, and joblib files compressed with zlib, gzip, bz2 and xz', async () => {
+    for (const f of ['model.p2.pkl', 'model.p4.pkl', 'model.p5.pkl', 'model.joblib.zlib', 'model.joblib.gzip', 'model.joblib.bz2', 'model.joblib.xz']) await check('dt_iris', f);
   });
 
-  it('xz, lzma and lz4 files are refused with advice to re-save', async () => {
-    for (const c of ['xz', 'lzma', 'lz4']) {
+  it('an xz stream stops at the size limit, before the memory is taken', async () => {
+    const bytes = readFileSync(join(DIR, 'dt_iris', 'model.joblib.xz'));
+    await assert.rejects(decompressAsync(bytes, 1000), (e) => e instanceof PickleLimitExceeded);
+    const damaged = Uint8Array.from(bytes);
+    damaged.fill(0x41, 40, 200);
+    await assert.rejects(sklearnRuntime.load(damaged, {}, 'damaged.xz'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID'));
+  });
+
+  it('lzma and lz4 files are refused with advice to re-save', async () => {
+    for (const c of ['lzma', 'lz4']) {
       await assert.rejects(sklearnRuntime.load(readFileSync(join(DIR, 'dt_iris', `model.joblib.${c}`)), {}, c), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /compress=3/.test(e.message));
     }
   });

@@ -15,7 +15,7 @@ export function inspectCommand(program: Command, ctx: CliContext): void {
         throw ferry('FERRY_E_FILE_NOT_FOUND', { path: file });
       });
       if (!looksLikePickle(bytes)) throw ferry('FERRY_E_USAGE', { detail: `"${file}" is not a pickle or joblib file; ferry inspect reads those (other formats: ferry register reads them directly).` });
-      const report = inspectPickle(bytes, file);
+      const report = await inspectPickle(bytes, file);
       if (wantsJson(cmd)) return printJson(ctx, report);
       const arrayBytes = report.arrays.reduce((a, b) => a + b.bytes, 0);
       print(ctx, [

@@ -8,7 +8,7 @@
 import { asFerryError } from './sklearn-runtime.js';
 import { compileDocument } from './compile.js';
 import { translate } from './convert/translate.js';
-import { loadPickle } from './pickle/joblib.js';
+import { decompressAsync, loadPickle } from './pickle/joblib.js';
 import { itemsOf, NdArray, PyObject, PyTuple, type PyValue } from './pickle/values.js';
 
 export interface InspectReport {
@@ -29,11 +29,12 @@ const MAX_DEPTH = 64;
 const MAX_ARRAYS = 500;
 
 /** Inspect a pickle or joblib file (throws the catalog error when it cannot be read at all). */
-export function inspectPickle(bytes: Uint8Array, path: string): InspectReport {
+export async function inspectPickle(bytes: Uint8Array, path: string): Promise<InspectReport> {
   const counts = new Map<string, { allowed: boolean; count: number }>();
   let loaded;
   try {
     loaded = loadPickle(bytes, {
+      decompressed: await decompressAsync(bytes),
       inspect: true,
       onGlobal: (name, allowed) => {
         const c = counts.get(name) ?? { allowed, count: 0 };

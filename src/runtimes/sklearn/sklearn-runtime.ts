@@ -16,7 +16,7 @@ import { translate } from './convert/translate.js';
 import { decodeDocument, DocumentError, encodeDocument, isDocument } from './document.js';
 import { score, scoreTable, type Scores } from './evaluate.js';
 import type { Column } from './columns.js';
-import { compressionOf, decompress, loadPickle } from './pickle/joblib.js';
+import { compressionOf, decompress, decompressAsync, loadPickle } from './pickle/joblib.js';
 import { PickleError, PickleGlobalRefused, PickleLimitExceeded } from './pickle/values.js';
 
 export const sklearnRuntime: RuntimeFactory = {
@@ -28,17 +28,17 @@ export const sklearnRuntime: RuntimeFactory = {
 
   translate(bytes: Uint8Array, label: string): Promise<Translation | undefined> {
     if (isDocument(bytes)) return Promise.resolve(undefined);
-    return guard(label, () => {
+    return guard(label, async () => {
       // Verified (compileDocument) when the registry loads the artifact, before it is stored.
-      const doc = translatePickle(bytes);
+      const doc = translatePickle(bytes, await decompressAsync(bytes));
       const source = doc.source as Record<string, string | number | null>;
       return { artifact: encodeDocument(doc), lineage: source };
     });
   },
 
   load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
-    return guard(label, () => {
-      const doc = isDocument(bytes) ? decodeDocument(bytes) : translatePickle(bytes);
+    return guard(label, async () => {
+      const doc = isDocument(bytes) ? decodeDocument(bytes) : translatePickle(bytes, await decompressAsync(bytes));
       return new SklearnModel(compileDocument(doc), label);
     });
   },
@@ -58,18 +58,18 @@ export function looksLikePickle(bytes: Uint8Array): boolean {
 }
 
 /** The model document of a pickle or joblib file (throws the pickle/estimator errors). */
-export function translatePickle(bytes: Uint8Array): ReturnType<typeof translate> {
-  const loaded = loadPickle(bytes);
+export function translatePickle(bytes: Uint8Array, decompressed?: Awaited<ReturnType<typeof decompressAsync>>): ReturnType<typeof translate> {
+  const loaded = loadPickle(bytes, decompressed ? { decompressed } : {});
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return translate(loaded.value, { sha256, container: loaded.joblib ? 'joblib' : 'pickle', compression: loaded.compression, bytes: bytes.length });
 }
 
 /** Run `fn`, mapping the unpickler's and translator's errors to the catalog. */
-function guard<T>(label: string, fn: () => T): Promise<T> {
+async function guard<T>(label: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return Promise.resolve(fn());
+    return await fn();
   } catch (err) {
-    return Promise.reject(asFerryError(err, label));
+    throw asFerryError(err, label);
   }
 }
 

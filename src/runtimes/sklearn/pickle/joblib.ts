@@ -2,16 +2,18 @@
  * joblib's container: a pickle in which each numpy array is a `NumpyArrayWrapper` record
  * followed, right after the wrapper's BUILD, by the array's raw bytes (object arrays: a nested
  * pickle, read by the same restricted unpickler). The whole file may be compressed: zlib and
- * gzip (Node's zlib) and bz2 (seek-bzip) are read; xz, lzma and lz4 are refused with advice.
+ * gzip (Node's zlib), bz2 (seek-bzip) and xz (xz-decompress, WebAssembly, read with
+ * `decompressAsync` first) are read; lzma (the legacy "alone" format) and lz4 are refused with advice.
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
 import Bunzip from 'seek-bzip';
+import xz from 'xz-decompress';
 import { decodeArray } from './numpy.js';
 import { DEFAULT_LIMITS, PickleReader, unpickle, type GlobalListener, type PickleLimits } from './unpickler.js';
 import { NdArray, NpDtype, PickleError, PickleLimitExceeded, itemsOf, type PyObject, type PyValue } from './values.js';
 
 /** How the file was stored. */
-export type Compression = 'none' | 'zlib' | 'gzip' | 'bz2';
+export type Compression = 'none' | 'zlib' | 'gzip' | 'bz2' | 'xz';
 
 export interface LoadedPickle {
   readonly value: PyValue;
@@ -29,6 +31,8 @@ export interface LoadOptions {
   readonly onGlobal?: GlobalListener;
   /** Inspection: record refused globals instead of stopping (nothing is called either way). */
   readonly inspect?: boolean;
+  /** The stream already decompressed by `decompressAsync` (xz needs it). */
+  readonly decompressed?: { readonly data: Uint8Array; readonly compression: Compression };
 }
 
 export const DEFAULT_MAX_BYTES = 2 ** 31 - 1;
@@ -69,6 +73,7 @@ export function decompress(bytes: Uint8Array, maxBytes = DEFAULT_MAX_BYTES): { d
     case 'bz2':
       return { data: bunzip(bytes, maxBytes, tooBig), compression: 'bz2' };
     case 'xz':
+      throw new PickleError('an xz stream is read by decompressAsync, before the unpickler');
     case 'lzma':
     case 'lz4':
       throw new PickleError(
@@ -76,6 +81,39 @@ export function decompress(bytes: Uint8Array, maxBytes = DEFAULT_MAX_BYTES): { d
         'Re-save it with joblib.dump(model, path, compress=3) (zlib), compress=("gzip", 3), compress=("bz2", 3) or without compression.',
       );
   }
+}
+
+/**
+ * `decompress`, and xz too: xz-decompress's stream is read chunk by chunk, and stops (a limit
+ * error) as soon as the output would pass `maxBytes`, before that memory is taken.
+ */
+export async function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_BYTES): Promise<{ data: Uint8Array; compression: Compression }> {
+  if (compressionOf(bytes) !== 'xz') return decompress(bytes, maxBytes);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    const reader = new xz.XzReadableStream(new Blob([bytes]).stream()).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw new PickleLimitExceeded('decompressed size', `the file decompresses to more than ${maxBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof PickleLimitExceeded) throw err;
+    throw new PickleError(`the xz stream is damaged (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const data = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    data.set(c, at);
+    at += c.length;
+  }
+  return { data, compression: 'xz' };
 }
 
 /** bz2 through seek-bzip with an output that refuses to grow past `maxBytes`. */
@@ -105,7 +143,7 @@ function bunzip(bytes: Uint8Array, maxBytes: number, tooBig: () => Error): Uint8
 /** Read a pickle or joblib file (compressed or not) into inert values. */
 export function loadPickle(bytes: Uint8Array, options: LoadOptions = {}): LoadedPickle {
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const { data, compression } = decompress(bytes, options.maxBytes ?? DEFAULT_MAX_BYTES);
+  const { data, compression } = options.decompressed ?? decompress(bytes, options.maxBytes ?? DEFAULT_MAX_BYTES);
   let joblib = false;
   const reader = new PickleReader(data);
   const value = unpickle(reader, {
