@@ -28,7 +28,7 @@ interface Expected {
 
 /** input.csv as a float64 matrix (empty cells: NaN). */
 function readInput(name: string): { data: Float64Array; rows: number; columns: string[] } {
-  const [head, ...lines] = readFileSync(join(DIR, name, 'input.csv'), 'utf8').trim().split('\n');
+  const [head, ...lines] = readFileSync(join(DIR, name, 'input.csv'), 'utf8').trim().split(/\r?\n/);
   const columns = head!.split(',');
   const data = new Float64Array(lines.length * columns.length);
   lines.forEach((l, r) => l.split(',').forEach((c, j) => (data[r * columns.length + j] = c === '' ? Number.NaN : Number(c))));

@@ -8,6 +8,8 @@ import { numpySum } from './compile.js';
 import type { Scores } from './evaluate.js';
 import { compileModel, computeMargins, transformMargins, type CompiledModel as XgbModel } from '../xgboost/xgboost-model.js';
 import { snapshotModel } from './convert/boosters.js';
+import { rawScores, transformScores, type LgbmModel } from '../lightgbm/lightgbm-model.js';
+import { compileLightgbm } from '../lightgbm/lightgbm-text.js';
 
 type Obj = Readonly<Record<string, DocValue>>;
 
@@ -38,7 +40,11 @@ export interface BoosterModel {
   readonly kind: 'xgboost';
   readonly model: XgbModel;
 }
-export type OtherModel = MlpModel | GnbModel | KnnModel | BoosterModel;
+export interface LgbmWrapperModel {
+  readonly kind: 'lightgbm';
+  readonly model: LgbmModel;
+}
+export type OtherModel = MlpModel | GnbModel | KnnModel | BoosterModel | LgbmWrapperModel;
 
 function f64(v: DocValue | undefined, what: string, length: number): Float64Array {
   if (!(v instanceof Float64Array) || v.length !== length) throw new DocumentError(`${what} is not a float64 array of ${length} values`);
@@ -93,6 +99,14 @@ export function compileOther(e: Obj, width: number, classes: readonly (string | 
     }
     return { kind: 'xgboost', model };
   }
+  if (e.kind === 'lightgbm') {
+    if (!(e.text instanceof Uint8Array)) throw new DocumentError('estimator.text is not the booster text');
+    const model = compileLightgbm(new TextDecoder('utf-8', { fatal: true }).decode(e.text));
+    if (model.numFeature !== width) throw new DocumentError(`the booster takes ${model.numFeature} features, the pipeline gives ${width}`);
+    const fits = classes ? (K === 2 ? model.kind === 'binary' : model.kind === 'multiclass' && model.numClass === K) : model.kind === 'regression';
+    if (!fits) throw new DocumentError(`objective ${model.objective} does not give ${classes ? `probabilities for ${K} classes` : 'one value per row'}`);
+    return { kind: 'lightgbm', model };
+  }
   if (e.kind === 'knn') {
     const k = posInt(e.k, 'estimator.k');
     const weights = e.weights === 'distance' ? 'distance' : e.weights === 'uniform' ? 'uniform' : undefined;
@@ -118,6 +132,7 @@ export function scoreOther(m: OtherModel, x: Float64Array, rows: number, width: 
     case 'gnb': return gnb(m, x, rows, width, classes);
     case 'knn': return knn(m, x, rows, width, classes);
     case 'xgboost': return booster(m, x, rows, classes);
+    case 'lightgbm': return lgbm(m, x, rows, classes);
   }
 }
 
@@ -175,6 +190,24 @@ function booster(m: BoosterModel, x: Float64Array, rows: number, classes: number
   const probabilities = Float64Array.from(out);
   for (let r = 0; r < rows; r++) labels[r] = argmax(probabilities, r * classes, classes);
   return { probabilities, labels, values: undefined };
+}
+
+/** LGBMClassifier.predict_proba (binary: [1 − p, p]) / predict (argmax), LGBMRegressor.predict. */
+function lgbm(m: LgbmWrapperModel, x: Float64Array, rows: number, classes: number): Scores {
+  const out = transformScores(m.model, rawScores(m.model, x, rows), rows);
+  if (classes === 0) return { probabilities: undefined, labels: undefined, values: out };
+  const labels = new Int32Array(rows);
+  if (classes === 2) {
+    const probabilities = new Float64Array(rows * 2);
+    for (let r = 0; r < rows; r++) {
+      probabilities[r * 2] = 1 - out[r]!;
+      probabilities[r * 2 + 1] = out[r]!;
+      labels[r] = argmax(probabilities, r * 2, 2);
+    }
+    return { probabilities, labels, values: undefined };
+  }
+  for (let r = 0; r < rows; r++) labels[r] = argmax(out, r * classes, classes);
+  return { probabilities: out, labels, values: undefined };
 }
 
 /** sklearn.neural_network._base.softmax: subtract the row max, exp, divide by the row sum. */

@@ -10,7 +10,7 @@ import { itemsOf, kindOf, NdArray, PyObject, type PyValue } from '../pickle/valu
 import { LINEAR_CLASSIFIERS, LINEAR_REGRESSORS, linearClassifier, linearRegressor } from './linear.js';
 import { TRANSFORMERS, transformStep } from './preprocess.js';
 import { columnsStep, ENCODERS, ROUTERS, type ColumnType } from './columns.js';
-import { BOOSTER_CLASSIFIERS, BOOSTER_REGRESSORS, boosterDoc, boosterInputs } from './boosters.js';
+import { BOOSTER_CLASSIFIERS, BOOSTER_REGRESSORS, boosterDoc, boosterInputs, lightgbmClasses } from './boosters.js';
 import { OTHER_CLASSIFIERS, OTHER_REGRESSORS, otherDoc } from './others.js';
 import { boostingDoc, forestDoc, TREE_CLASSIFIERS, TREE_REGRESSORS } from './ensembles.js';
 
@@ -28,7 +28,7 @@ const ALTERNATIVES = 'Supported estimators are listed in docs/sklearn.md. Altern
 
 /** The document for a fitted estimator or Pipeline. */
 export function translate(root: PyValue, source: SourceInfo): Record<string, DocValue> {
-  if (!(root instanceof PyObject) || !(root.cls.module.startsWith('sklearn.') || root.cls.module === 'xgboost.sklearn')) {
+  if (!(root instanceof PyObject) || !(root.cls.module.startsWith('sklearn.') || root.cls.module === 'xgboost.sklearn' || root.cls.module === 'lightgbm.sklearn')) {
     throw new EstimatorError(`the file holds ${kindOf(root)}, not a fitted scikit-learn estimator`);
   }
   const top = new Estimator(root, stepName(root));
@@ -132,7 +132,7 @@ function featureNames(est: Estimator, count: number): string[] | null {
 function finalEstimator(est: Estimator, width: number): { estimator: Record<string, DocValue>; classes: (string | number)[] | null; missingOk: boolean } {
   const name = est.name;
   if (TRANSFORMERS.has(name)) est.unsupported(`a Pipeline must end with a predictor; ${name} is a transformer`);
-  const classes = est.has('classes_') ? classLabels(est) : null;
+  const classes = name.startsWith('LGBM') ? lightgbmClasses(est) : est.has('classes_') ? classLabels(est) : null;
   if (LINEAR_REGRESSORS.has(name)) return { estimator: linearRegressor(est, width), classes: null, missingOk: false };
   if (LINEAR_CLASSIFIERS.has(name)) return { estimator: linearClassifier(est, width, classes?.length ?? 0), classes, missingOk: false };
   if (TREE_CLASSIFIERS.has(name) || TREE_REGRESSORS.has(name)) {

@@ -67,7 +67,7 @@ const NAMES = new Set<string>([
   'numpy.random._pickle.__randomstate_ctor', 'numpy.random._pickle.__bit_generator_ctor', 'numpy.random._pickle.__generator_ctor',
   // Wrappers whose boosters Ferry names in its advice (their state is never executed).
   'xgboost.sklearn.XGBClassifier', 'xgboost.sklearn.XGBRegressor', 'xgboost.core.Booster',
-  'lightgbm.sklearn.LGBMClassifier', 'lightgbm.sklearn.LGBMRegressor', 'lightgbm.basic.Booster',
+  'lightgbm.sklearn.LGBMClassifier', 'lightgbm.sklearn.LGBMRegressor', 'lightgbm.basic.Booster', 'lightgbm.compat._LGBMLabelEncoder',
 ]);
 
 /** scikit-learn classes (CapWords names under `sklearn.`) load as records, so an unsupported step can be named. */
