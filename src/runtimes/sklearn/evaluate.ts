@@ -29,6 +29,16 @@ export function scoreTable(m: CompiledModel, table: readonly Column[], rows: num
 }
 
 function scoreFrom(m: CompiledModel, input: Float64Array, table: readonly Column[] | null, rows: number): Scores {
+  const { x, width } = applySteps(m, input, table, rows);
+  const est = m.estimator;
+  const classes = m.classes?.length ?? 0;
+  if (est.kind === 'linear') return linear(est, x, rows, width, classes);
+  if (est.kind === 'trees') return trees(est, x, rows, width, classes);
+  return scoreOther(est, x, rows, width, classes);
+}
+
+/** The Pipeline's steps on a batch: what the final estimator takes (rows × width). */
+export function applySteps(m: CompiledModel, input: Float64Array, table: readonly Column[] | null, rows: number): { x: Float64Array; width: number } {
   let x = input;
   let width = m.features;
   for (const step of m.steps) {
@@ -42,11 +52,7 @@ function scoreFrom(m: CompiledModel, input: Float64Array, table: readonly Column
     x = out.x;
     width = out.width;
   }
-  const est = m.estimator;
-  const classes = m.classes?.length ?? 0;
-  if (est.kind === 'linear') return linear(est, x, rows, width, classes);
-  if (est.kind === 'trees') return trees(est, x, rows, width, classes);
-  return scoreOther(est, x, rows, width, classes);
+  return { x, width };
 }
 
 function applyStep(s: NumericStep, input: Float64Array, rows: number, width: number, copy: boolean): { x: Float64Array; width: number } {
@@ -161,10 +167,32 @@ function argmax(v: Float64Array, o: number, K: number): number {
 }
 
 function trees(m: TreeModel, input: Float64Array, rows: number, width: number, classes: number): Scores {
+  const sums = treeMargins(m, input, rows, width);
+  if (m.aggregate !== 'boost') {
+    const W = m.width;
+    if (m.aggregate === 'mean') return { probabilities: undefined, labels: undefined, values: sums };
+    const labels = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) labels[r] = argmax(sums, r * W, W);
+    return { probabilities: sums, labels, values: undefined };
+  }
+  return boostLink(m.link, sums, rows, m.classesPerStage, classes);
+}
+
+/** The rows as the trees compare them: float32-rounded (not HistGradientBoosting), unknown categories as NaN. */
+export function treeInput(m: TreeModel, input: Float64Array, rows: number, width: number): Float64Array {
   // Trees compare float32 features with float64 thresholds (scikit-learn casts X to float32 first);
   // HistGradientBoosting compares float64 features.
   const x = m.float32 ? toFloat32Values(input) : m.catFeatures.length > 0 ? Float64Array.from(input) : input;
   if (m.catFeatures.length > 0) unknownToMissing(m, x, rows, width);
+  return x;
+}
+
+/**
+ * Per row, before any link: forests' averaged leaf values (class probabilities or values, rows ×
+ * width) and boosting's raw sums from the init (rows × classes per stage).
+ */
+export function treeMargins(m: TreeModel, input: Float64Array, rows: number, width: number): Float64Array {
+  const x = treeInput(m, input, rows, width);
   const nanFree = !hasNaN(x);
   const T = m.forest.roots.length;
   const W = m.width;
@@ -199,14 +227,8 @@ function trees(m: TreeModel, input: Float64Array, rows: number, width: number, c
       }
     }
   }
-  if (m.aggregate !== 'boost') {
-    for (let i = 0; i < sums.length; i++) sums[i] = sums[i]! / T;
-    if (m.aggregate === 'mean') return { probabilities: undefined, labels: undefined, values: sums };
-    const labels = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) labels[r] = argmax(sums, r * W, W);
-    return { probabilities: sums, labels, values: undefined };
-  }
-  return boostLink(m.link, sums, rows, G, classes);
+  if (m.aggregate !== 'boost') for (let i = 0; i < sums.length; i++) sums[i] = sums[i]! / T;
+  return sums;
 }
 
 /** The values rounded to float32 (scikit-learn's `X.astype(np.float32)`), kept as float64. */

@@ -16,6 +16,8 @@ import { translate } from './convert/translate.js';
 import { decodeDocument, DocumentError, encodeDocument, isDocument } from './document.js';
 import { score, scoreTable, type Scores } from './evaluate.js';
 import type { Column } from './columns.js';
+import type { ModelStructure } from '../model-structure.js';
+import { sklearnStructure } from './sklearn-structure.js';
 import { compressionOf, decompress, decompressAsync, loadPickle } from './pickle/joblib.js';
 import { PickleError, PickleGlobalRefused, PickleLimitExceeded } from './pickle/values.js';
 
@@ -142,6 +144,11 @@ class SklearnModel implements ModelRuntime {
       if (name === 'label' && s.labels && m.classes) out.label = labels(this.#signature.outputs[0]!, m.classes, s.labels);
     }
     return out;
+  }
+
+  /** Tree models whose steps keep each input column as one feature: TreeSHAP's form. */
+  structure(): Promise<ModelStructure | undefined> {
+    return Promise.resolve(sklearnStructure(this.#model));
   }
 
   close(): Promise<void> {
