@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
-import { decompressAsync } from '../src/runtimes/sklearn/pickle/joblib.js';
+import { decompress, decompressAsync } from '../src/runtimes/sklearn/pickle/joblib.js';
 import { PickleLimitExceeded } from '../src/runtimes/sklearn/pickle/values.js';
 import { decodeDocument, encodeDocument, type DocValue } from '../src/runtimes/sklearn/document.js';
 import { sklearnRuntime } from '../src/runtimes/sklearn/sklearn-runtime.js';
@@ -80,7 +80,7 @@ describe('sklearn runtime: scikit-learn 1.2.1 predictions reproduced', () => {
   }
 
   it('plain pickles of protocols 2, 4 and 5, and joblib files compressed with zlib, gzip, bz2 and xz', async () => {
-    for (const f of ['model.p2.pkl', 'model.p4.pkl', 'model.p5.pkl', 'model.joblib.zlib', 'model.joblib.gzip', 'model.joblib.bz2', 'model.joblib.xz']) await check('dt_iris', f);
+    for (const f of ['model.p2.pkl', 'model.p4.pkl', 'model.p5.pkl', 'model.joblib.zlib', 'model.joblib.gzip', 'model.joblib.bz2', 'model.joblib.xz', 'model.joblib.lzma']) await check('dt_iris', f);
   });
 
   it('an xz stream stops at the size limit, before the memory is taken', async () => {
@@ -91,8 +91,19 @@ describe('sklearn runtime: scikit-learn 1.2.1 predictions reproduced', () => {
     await assert.rejects(sklearnRuntime.load(damaged, {}, 'damaged.xz'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID'));
   });
 
-  it('lzma and lz4 files are refused with advice to re-save', async () => {
-    for (const c of ['lzma', 'lz4']) {
+  it('an lzma stream stops at the size limit, and a damaged one is refused', async () => {
+    const bytes = readFileSync(join(DIR, 'dt_iris', 'model.joblib.lzma'));
+    assert.throws(() => decompress(bytes, 1000), (e) => e instanceof PickleLimitExceeded);
+    for (const at of [13, 20, 60, 200, bytes.length - 5]) {
+      const damaged = Uint8Array.from(bytes);
+      damaged[at] = damaged[at]! ^ 0x5a;
+      // A flipped byte either fails to decode or decodes to a stream the unpickler refuses: never a crash or a hang.
+      await assert.rejects(sklearnRuntime.load(damaged, {}, 'damaged.lzma'), (e) => isFerryError(e));
+    }
+  });
+
+  it('lz4 files are refused with advice to re-save', async () => {
+    for (const c of ['lz4']) {
       await assert.rejects(sklearnRuntime.load(readFileSync(join(DIR, 'dt_iris', `model.joblib.${c}`)), {}, c), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /compress=3/.test(e.message));
     }
   });

@@ -3,17 +3,18 @@
  * followed, right after the wrapper's BUILD, by the array's raw bytes (object arrays: a nested
  * pickle, read by the same restricted unpickler). The whole file may be compressed: zlib and
  * gzip (Node's zlib), bz2 (seek-bzip) and xz (xz-decompress, WebAssembly, read with
- * `decompressAsync` first) are read; lzma (the legacy "alone" format) and lz4 are refused with advice.
+ * `decompressAsync` first) and lzma (the legacy "alone" format, lzma.ts) are read; lz4 is refused with advice.
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
 import Bunzip from 'seek-bzip';
 import xz from 'xz-decompress';
+import { decodeLzmaAlone } from './lzma.js';
 import { decodeArray } from './numpy.js';
 import { DEFAULT_LIMITS, PickleReader, unpickle, type GlobalListener, type PickleLimits } from './unpickler.js';
 import { NdArray, NpDtype, PickleError, PickleLimitExceeded, itemsOf, type PyObject, type PyValue } from './values.js';
 
 /** How the file was stored. */
-export type Compression = 'none' | 'zlib' | 'gzip' | 'bz2' | 'xz';
+export type Compression = 'none' | 'zlib' | 'gzip' | 'bz2' | 'xz' | 'lzma';
 
 export interface LoadedPickle {
   readonly value: PyValue;
@@ -75,6 +76,7 @@ export function decompress(bytes: Uint8Array, maxBytes = DEFAULT_MAX_BYTES): { d
     case 'xz':
       throw new PickleError('an xz stream is read by decompressAsync, before the unpickler');
     case 'lzma':
+      return { data: decodeLzmaAlone(bytes, maxBytes), compression: 'lzma' };
     case 'lz4':
       throw new PickleError(
         `the file is ${kind}-compressed (joblib.dump with compress="${kind}"), which Ferry does not decompress: no maintained pure-JavaScript ${kind} decoder fits. ` +
