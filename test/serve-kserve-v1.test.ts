@@ -46,7 +46,14 @@ describe('KServe v1', () => {
     const brokenEnv = { FERRY_HOME: join(tmp.dir, 'broken') };
     assert.equal((await runCli(['register', diabetes.model, '--name', 'diabetes'], brokenEnv)).code, 0);
     corruptArtifacts(brokenEnv.FERRY_HOME);
-    [server, broken] = await Promise.all([startServe(env, ['--grpc-port', 'off']), startServe(brokenEnv, ['--grpc-port', 'off'])]);
+    // Both start together; if one fails, the other is stopped too (an orphaned server would keep this file running).
+    const started = await Promise.allSettled([startServe(env, ['--grpc-port', 'off']), startServe(brokenEnv, ['--grpc-port', 'off'])]);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    [server, broken] = started.map((s) => (s as PromiseFulfilledResult<ServeProcess>).value) as [ServeProcess, ServeProcess];
   });
   after(async () => {
     await Promise.all([server?.stop(), broken?.stop()]);

@@ -21,7 +21,8 @@ export function startServe(env: Readonly<Record<string, string>>, args: readonly
   let out = '';
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`ferry serve did not start in 30 s:\n${out}`)); }, 30_000);
+    // Generous: on a loaded 2-core CI machine a cold start (TypeScript build output, model loads) can take tens of seconds.
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`ferry serve did not start in 90 s:\n${out}`)); }, 90_000);
     const onData = (d: Buffer) => {
       out += d.toString();
       for (const line of out.split('\n')) {
