@@ -58,9 +58,10 @@ describe('TreeSHAP on scikit-learn tree models', () => {
   it('a forest\'s margins are its predict_proba: the explained scores equal the served probabilities', async () => {
     const runtime = await sklearnRuntime.load(readFileSync(join(DIR, 'rf_breast', 'model.joblib')), {}, 'rf_breast');
     const s = await runtime.structure!();
+    assert.ok(s?.kind === 'trees');
     const { rows, x } = readRows('rf_breast');
-    const a = await new TreeExplainer(s!, 'rf_breast').explain(x, rows);
-    const out = await runtime.predict({ input: { dtype: 'float64', shape: [rows, s!.numFeature], data: x } });
+    const a = await new TreeExplainer(s, 'rf_breast').explain(x, rows);
+    const out = await runtime.predict({ input: { dtype: 'float64', shape: [rows, s.numFeature], data: x } });
     const p = out.probabilities!.data as Float64Array;
     for (let i = 0; i < p.length; i++) assert.ok(Math.abs(a.scores[i]! - p[i]!) <= 1e-12, `value ${i}`);
   });

@@ -50,8 +50,8 @@ describe('KServe v1', () => {
     const started = await Promise.allSettled([startServe(env, ['--grpc-port', 'off']), startServe(brokenEnv, ['--grpc-port', 'off'])]);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
-      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
-      throw (failed as PromiseRejectedResult).reason;
+      for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
+      throw failed.reason;
     }
     [server, broken] = started.map((s) => (s as PromiseFulfilledResult<ServeProcess>).value) as [ServeProcess, ServeProcess];
   });
