@@ -287,6 +287,25 @@ function normalise(v: Float64Array, from: number, k: number, out: Float64Array, 
   for (let j = 0; j < k; j++) out[to + j] = v[from + j]! / sum;
 }
 
+/**
+ * Softmax of one row in place, as both sklearn.utils.extmath.softmax and the MLP's output layer
+ * compute it: subtract the max, exp, divide by numpy's sum.
+ */
+export function softmax(p: Float64Array, o: number, K: number): void {
+  let max = p[o]!;
+  for (let k = 1; k < K; k++) max = Math.max(max, p[o + k]!);
+  for (let k = 0; k < K; k++) p[o + k] = Math.exp(p[o + k]! - max);
+  const sum = numpySum(p, o, K);
+  for (let k = 0; k < K; k++) p[o + k] = p[o + k]! / sum;
+}
+
+/** numpy's argmax: the first maximum. */
+export function argmax(v: Float64Array, o: number, K: number): number {
+  let best = 0;
+  for (let k = 1; k < K; k++) if (v[o + k]! > v[o + best]!) best = k;
+  return best;
+}
+
 /** numpy's pairwise summation of k contiguous doubles (k ≤ 128: eight running sums past 8 values). */
 export function numpySum(v: ArrayLike<number>, from: number, k: number): number {
   if (k < 8) {

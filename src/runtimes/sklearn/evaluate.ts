@@ -7,7 +7,7 @@
 import { treeLeaves } from '../lightgbm/lightgbm-model.js';
 import { scoreOther } from './other-models.js';
 import { applyColumns, tableOf, type Column } from './columns.js';
-import { type NumericStep, numpySum, type CompiledModel, type LinearModel, type TreeModel } from './compile.js';
+import { argmax, softmax, type NumericStep, numpySum, type CompiledModel, type LinearModel, type TreeModel } from './compile.js';
 
 /** Scores of a batch: probabilities (rows × classes) and the class index per row, or one value per row. */
 export interface Scores {
@@ -148,22 +148,6 @@ function linear(m: LinearModel, x: Float64Array, rows: number, width: number, cl
     }
   }
   return { probabilities, labels, values: undefined };
-}
-
-/** sklearn.utils.extmath.softmax on one row, in place: subtract the max, exp, divide by the sum. */
-function softmax(p: Float64Array, o: number, K: number): void {
-  let max = p[o]!;
-  for (let k = 1; k < K; k++) max = Math.max(max, p[o + k]!);
-  for (let k = 0; k < K; k++) p[o + k] = Math.exp(p[o + k]! - max);
-  const sum = numpySum(p, o, K);
-  for (let k = 0; k < K; k++) p[o + k] = p[o + k]! / sum;
-}
-
-/** numpy's argmax: the first maximum. */
-function argmax(v: Float64Array, o: number, K: number): number {
-  let best = 0;
-  for (let k = 1; k < K; k++) if (v[o + k]! > v[o + best]!) best = k;
-  return best;
 }
 
 function trees(m: TreeModel, input: Float64Array, rows: number, width: number, classes: number): Scores {

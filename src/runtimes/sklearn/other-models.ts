@@ -4,7 +4,7 @@
  * GaussianNB._joint_log_likelihood + logsumexp, KNeighbors* kneighbors + vote or mean).
  */
 import { DocumentError, type DocValue } from './document.js';
-import { numpySum } from './compile.js';
+import { argmax, numpySum, softmax } from './compile.js';
 import type { Scores } from './evaluate.js';
 import { compileModel, computeMargins, transformMargins, type CompiledModel as XgbModel } from '../xgboost/xgboost-model.js';
 import { snapshotModel } from './convert/boosters.js';
@@ -153,7 +153,7 @@ function mlp(m: MlpModel, x: Float64Array, rows: number, classes: number): Score
     if (act === 'relu') for (let q = 0; q < out.length; q++) out[q] = Math.max(out[q]!, 0);
     else if (act === 'tanh') for (let q = 0; q < out.length; q++) out[q] = Math.tanh(out[q]!);
     else if (act === 'logistic') for (let q = 0; q < out.length; q++) out[q] = expit(out[q]!);
-    else if (act === 'softmax') for (let r = 0; r < rows; r++) softmaxRow(out, r * units, units);
+    else if (act === 'softmax') for (let r = 0; r < rows; r++) softmax(out, r * units, units);
     a = out;
   });
   if (classes === 0) return { probabilities: undefined, labels: undefined, values: a };
@@ -208,21 +208,6 @@ function lgbm(m: LgbmWrapperModel, x: Float64Array, rows: number, classes: numbe
   }
   for (let r = 0; r < rows; r++) labels[r] = argmax(out, r * classes, classes);
   return { probabilities: out, labels, values: undefined };
-}
-
-/** sklearn.neural_network._base.softmax: subtract the row max, exp, divide by the row sum. */
-function softmaxRow(v: Float64Array, o: number, k: number): void {
-  let max = v[o]!;
-  for (let j = 1; j < k; j++) max = Math.max(max, v[o + j]!);
-  for (let j = 0; j < k; j++) v[o + j] = Math.exp(v[o + j]! - max);
-  const sum = numpySum(v, o, k);
-  for (let j = 0; j < k; j++) v[o + j] = v[o + j]! / sum;
-}
-
-function argmax(v: Float64Array, o: number, k: number): number {
-  let best = 0;
-  for (let j = 1; j < k; j++) if (v[o + j]! > v[o + best]!) best = j;
-  return best;
 }
 
 function gnb(m: GnbModel, x: Float64Array, rows: number, width: number, K: number): Scores {
