@@ -27,7 +27,8 @@ export const SUPPORTED = [...TRANSFORMERS, ...ROUTERS, ...ENCODERS, 'Pipeline', 
 const ALTERNATIVES = 'Supported estimators are listed in docs/sklearn.md. Alternatives: export the model to ONNX (skl2onnx) or PMML (sklearn2pmml) and register that file.';
 
 /** The document for a fitted estimator or Pipeline. */
-export function translate(root: PyValue, source: SourceInfo): Record<string, DocValue> {
+export function translate(file: PyValue, source: SourceInfo): Record<string, DocValue> {
+  const { model: root, targets } = withTargetEncoder(file);
   if (!(root instanceof PyObject) || !(root.cls.module.startsWith('sklearn.') || root.cls.module === 'xgboost.sklearn' || root.cls.module === 'lightgbm.sklearn')) {
     throw new EstimatorError(`the file holds ${kindOf(root)}, not a fitted scikit-learn estimator`);
   }
@@ -60,7 +61,8 @@ export function translate(root: PyValue, source: SourceInfo): Record<string, Doc
     if (steps.length === 1 || t.nullable) nullable ||= t.nullable && steps.length === 1;
     width = t.width;
   }
-  const { estimator, classes, missingOk } = finalEstimator(final, width);
+  const { estimator, classes: fitted, missingOk } = finalEstimator(final, width);
+  const classes = targets && fitted ? decodeTargets(targets, fitted) : fitted;
   return {
     format: 'sklearn',
     // Version 2: the model takes text columns (a version-1 reader must not score it).
@@ -73,6 +75,32 @@ export function translate(root: PyValue, source: SourceInfo): Record<string, Doc
     task: classes ? 'classifier' : 'regressor',
     classes,
   };
+}
+
+const isEstimator = (v: PyValue | undefined): v is PyObject => v instanceof PyObject && /^(sklearn|xgboost|lightgbm)\./.test(v.cls.module);
+const isLabelEncoder = (v: PyValue | undefined): v is PyObject => v instanceof PyObject && v.cls.name === 'LabelEncoder' && v.cls.module.startsWith('sklearn.');
+
+/**
+ * A file that holds a classifier trained on encoded targets together with the `LabelEncoder`
+ * that encoded them — a (model, encoder) tuple or list, or a dict with exactly those two
+ * values — scores with the original labels. Anything else is taken as it is.
+ */
+function withTargetEncoder(file: PyValue): { model: PyValue; targets: Estimator | null } {
+  const values = file instanceof Map ? [...file.values()] : file instanceof PyObject ? null : itemsOf(file);
+  if (!values || values.length !== 2) return { model: file, targets: null };
+  const enc = values.find(isLabelEncoder);
+  const model = values.find((v) => isEstimator(v) && !isLabelEncoder(v));
+  if (!enc || !model) return { model: file, targets: null };
+  return { model, targets: new Estimator(enc, 'LabelEncoder') };
+}
+
+/** The classifier's classes (the encoder's codes 0..K−1) as the encoder's original labels. */
+function decodeTargets(enc: Estimator, codes: readonly (string | number)[]): (string | number)[] {
+  const labels = labelsOf(enc.array('classes_'));
+  return codes.map((c) => {
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= labels.length) enc.fail(`the classifier's class ${JSON.stringify(c)} is not a code of the encoder's ${labels.length} classes`);
+    return labels[c]!;
+  });
 }
 
 /** The columns a step takes: its n_features_in_, or (FeatureUnion keeps none) its first transformer's. */
