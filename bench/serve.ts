@@ -18,7 +18,8 @@ import { bareJson, grpcInferRequest, mlflow, oipBinary, oipJson } from './lib/pa
 import { rawRun } from './lib/raw-run.js';
 import { LOG_CONCURRENCY, logCells, logTable, logTarget, type LogRow } from './lib/log-cost.js';
 import { largeTable, mainTable, ms, rate, targetsList, type LargeRow, type ResultRow } from './lib/report.js';
-import { MODELS, startBare, startFerry, type FerryServer } from './lib/servers.js';
+import { PEER_CONCURRENCY, peerCells, peerTable, peerTarget, type PeerRow } from './lib/peer.js';
+import { MODELS, startBare, startDefaultFerry, startFastApi, startFerry, type FerryServer } from './lib/servers.js';
 import { loadSettings, type Settings } from './lib/settings.js';
 import { summarize, type Summary } from './lib/stats.js';
 import { judgeTargets, LABELS } from './lib/targets.js';
@@ -65,6 +66,9 @@ interface Results {
   readonly rows: ResultRow[];
   readonly large: LargeRow[];
   log: LogRow[];
+  peer: PeerRow[];
+  /** Why the FastAPI row was not measured. */
+  peerSkipped: string | undefined;
 }
 
 async function rawCell(s: Settings, row: readonly number[], out: Results): Promise<void> {
@@ -132,6 +136,30 @@ async function logCostCells(server: FerryServer, s: Settings, one: readonly numb
   }
 }
 
+/** The default `ferry serve` against FastAPI + uvicorn (bench/lib/peer.ts). */
+async function peerSection(s: Settings, one: readonly number[][], wanted: (id: string) => boolean, out: Results): Promise<void> {
+  if (!wanted(`peer/c${PEER_CONCURRENCY}`)) return;
+  const fastapi = await startFastApi();
+  if ('skipped' in fastapi) {
+    out.peerSkipped = fastapi.skipped;
+    log(`FastAPI row skipped: ${fastapi.skipped}`);
+  }
+  const ferry = await startDefaultFerry(s.profileDir);
+  const pids = { fastapi: 'skipped' in fastapi ? undefined : fastapi.child.proc.pid, ferry: ferry.child.proc.pid };
+  const drivers = {
+    fastapi: 'skipped' in fastapi ? undefined : new HttpDriver(fastapi.url, oipJson('bc', one), expect('"probabilities"')),
+    ferry: new HttpDriver(ferry.url, oipJson(MODELS.defaults, one), expect('"probabilities"')),
+  };
+  try {
+    out.peer = await peerCells(drivers, (id, d) => measure(id, d, PEER_CONCURRENCY, s, d === drivers.ferry ? pids.ferry : pids.fastapi));
+  } finally {
+    drivers.fastapi?.close();
+    drivers.ferry.close();
+    await ferry.stop();
+    if (!('skipped' in fastapi)) await fastapi.stop();
+  }
+}
+
 function ortVersion(): string {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string };
   return pkg.version;
@@ -160,9 +188,14 @@ function markdown(s: Settings, r: Results): string {
     '',
     r.log.length > 0 ? logTable(r.log) : '_not run_',
     '',
+    `### Default \`ferry serve\` (no config file, no flags but the ports) vs FastAPI + uvicorn: OIP JSON, concurrency ${PEER_CONCURRENCY}, alternated`,
+    '',
+    r.peerSkipped ? `FastAPI row skipped: ${r.peerSkipped}.` : '',
+    r.peer.length > 0 ? peerTable(r.peer) : '_not run_',
+    '',
     '### Targets',
     '',
-    targetsList([...targets, logTarget(r.log)]),
+    targetsList([peerTarget(r.peer, r.peerSkipped), ...targets, logTarget(r.log)]),
     '',
   ].join('\n');
 }
@@ -171,10 +204,11 @@ async function main(): Promise<void> {
   const s = loadSettings();
   const wanted = (id: string) => !s.filter || s.filter.test(id);
   const one = [fixtureRows()[0] ?? []];
-  const out: Results = { raw: undefined, bare: new Map(), rows: [], large: [], log: [] };
+  const out: Results = { raw: undefined, bare: new Map(), rows: [], large: [], log: [], peer: [], peerSkipped: undefined };
   if (s.profileDir) mkdirSync(s.profileDir, { recursive: true });
 
   if (wanted('raw')) await rawCell(s, one[0]!, out);
+  await peerSection(s, one, wanted, out);
   await bareCells('ceiling', s, one, wanted, out);
   await bareCells('bare', s, one, wanted, out);
   const ferryIds = [...PROTOCOLS.flatMap((p) => ['off', 'on'].flatMap((b) => s.concurrency.map((c) => `${p.id}/${b}/c${c}`))), ...PROTOCOLS.map((p) => `large/${p.id}`), `log/c${LOG_CONCURRENCY}`];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
-import { Batcher, DEFAULT_BATCH_POLICY, type BatchPolicy } from '../src/scoring/batcher.js';
+import { adaptiveWaitUs, Batcher, DEFAULT_BATCH_POLICY, type BatchPolicy } from '../src/scoring/batcher.js';
 
 /** A runtime stand-in that doubles its input and records the batch sizes it was called with. */
 function doubler(delayMs = 0) {
@@ -150,5 +150,25 @@ describe('Batcher', () => {
     await assert.rejects(b.submit(req([3]), 1), (e) => isFerryError(e, 'FERRY_E_SHUTTING_DOWN'));
     rt.release();
     assert.deepEqual(values(await running), [2], 'a batch already running still finishes');
+  });
+});
+
+describe('adaptive queue delay', () => {
+  const p = { maxQueueDelayUs: 2000, maxBatchSize: 64 };
+
+  it('waits the configured maximum until arrivals and compute time have been observed', () => {
+    assert.equal(adaptiveWaitUs(p, 500, 1, undefined, undefined, 0), 1500);
+    assert.equal(adaptiveWaitUs(p, 500, 1, 10, undefined, 0), 1500);
+  });
+
+  it('waits no longer than the running batch is expected to take, nor than the missing rows take to arrive', () => {
+    assert.equal(adaptiveWaitUs(p, 0, 1, 10, 300, 100), 200, 'the running batch ends in ~200 µs');
+    assert.equal(adaptiveWaitUs(p, 0, 60, 10, 5000, 0), 40, '4 rows missing, one every 10 µs');
+    assert.equal(adaptiveWaitUs(p, 1900, 1, 10, 5000, 0), 100, 'never past the configured maximum');
+  });
+
+  it('does not wait when nobody is expected before the runtime is free again', () => {
+    assert.equal(adaptiveWaitUs(p, 0, 1, 500, 300, 0), 0, 'requests come every 500 µs, the batch takes 300');
+    assert.equal(adaptiveWaitUs(p, 0, 1, 10, 300, 400), 0, 'the running batch is overdue');
   });
 });

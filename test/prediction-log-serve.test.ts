@@ -10,10 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import pino from 'pino';
-import { openFerry, type Ferry } from '../src/main/ferry.js';
+import { openServing, type ServingFerry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log-store.js';
-import { parseServeConfig } from '../src/serving/config.js';
+import { parseServeConfig, type ServeConfig } from '../src/serving/config.js';
 import { ServingMetrics } from '../src/serving/metrics.js';
 import { startServer, type RunningServer } from '../src/serving/server.js';
 import { pgSchema, ROOT, tempDir } from './helpers/env.js';
@@ -24,19 +24,23 @@ const bc = fixture('breast_mlp');
 const diabetes = fixture('diabetes_regressor');
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-interface Env { app: Ferry; cleanup(): Promise<void> }
+interface Env { app: ServingFerry; metrics: ServingMetrics; cleanup(): Promise<void> }
 
-const stores: Record<string, () => Promise<Env>> = {
-  sqlite: async () => {
+const silent = pino({ level: 'silent' });
+
+const stores: Record<string, (serve: ServeConfig) => Promise<Env>> = {
+  sqlite: async (serve) => {
     const home = tempDir('ferry-plogs-');
-    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir }));
-    return { app, cleanup: async () => { await app.close(); home.cleanup(); } };
+    const metrics = new ServingMetrics();
+    const app = await openServing(loadConfig({ FERRY_HOME: home.dir }), serve, metrics, silent);
+    return { app, metrics, cleanup: async () => { await app.close(); home.cleanup(); } };
   },
-  postgres: async () => {
+  postgres: async (serve) => {
     const home = tempDir('ferry-plogs-');
     const schema = await pgSchema('ferry_plogs');
-    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir, FERRY_DATABASE_URL: schema.url }));
-    return { app, cleanup: async () => { await app.close(); await schema.cleanup(); home.cleanup(); } };
+    const metrics = new ServingMetrics();
+    const app = await openServing(loadConfig({ FERRY_HOME: home.dir, FERRY_DATABASE_URL: schema.url }), serve, metrics, silent);
+    return { app, metrics, cleanup: async () => { await app.close(); await schema.cleanup(); home.cleanup(); } };
   },
 };
 
@@ -68,9 +72,6 @@ for (const [store, open] of Object.entries(stores)) {
     const url = (path: string) => `${server.httpUrl}${path}`;
 
     before(async () => {
-      env = await open();
-      await env.app.registry.register({ path: bc.model, name: 'bc', inputColumns: bc.meta.input_columns, actor: 'test' });
-      await env.app.registry.register({ path: diabetes.model, name: 'diab', inputColumns: diabetes.meta.input_columns, actor: 'test' });
       const config = parseServeConfig({
         port: 0, grpc_port: 0, runtime_workers: 0,
         prediction_log: { flush_interval_ms: 10 },
@@ -79,7 +80,10 @@ for (const [store, open] of Object.entries(stores)) {
           { name: 'diab', log: { sample: 0.5 } },
         ],
       });
-      server = await startServer(env.app, config, new ServingMetrics(), pino({ level: 'silent' }));
+      env = await open(config);
+      await env.app.registry.register({ path: bc.model, name: 'bc', inputColumns: bc.meta.input_columns, actor: 'test' });
+      await env.app.registry.register({ path: diabetes.model, name: 'diab', inputColumns: diabetes.meta.input_columns, actor: 'test' });
+      server = await startServer(env.app, config, env.metrics, silent);
     });
     after(async () => {
       await server?.close();

@@ -4,18 +4,27 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
+import { DEFAULT_BATCH_POLICY } from '../src/scoring/batcher.js';
 import { loadServeConfig, parseServeConfig } from '../src/serving/config.js';
 import { tempDir } from './helpers/env.js';
 
 describe('serve config', () => {
-  it('defaults: loopback, 8080/8081, every model eager, no batching or cache', () => {
+  it('defaults: loopback, 8080/8081, every model eager, adaptive batching on, no cache', () => {
     const c = parseServeConfig({});
     assert.equal(c.host, '127.0.0.1');
     assert.equal(c.port, 8080);
     assert.equal(c.grpcPort, 8081);
     assert.equal(c.models, undefined);
-    assert.deepEqual({ load: c.defaults.load, route: c.defaults.route, batching: c.defaults.batching, cache: c.defaults.cacheBytes }, { load: 'eager', route: 'latest', batching: undefined, cache: undefined });
+    assert.deepEqual({ load: c.defaults.load, route: c.defaults.route, batching: c.defaults.batching, cache: c.defaults.cacheBytes }, { load: 'eager', route: 'latest', batching: DEFAULT_BATCH_POLICY, cache: undefined });
     assert.ok(c.grpcMaxMessageBytes > 4 * 1024 * 1024);
+  });
+
+  it('--no-batching turns the default off; a model\'s own batching still wins', () => {
+    const c = parseServeConfig({ models: [{ name: 'a' }, { name: 'b', batching: { max_batch_size: 4 } }] }, { batching: false });
+    assert.equal(c.defaults.batching, undefined);
+    assert.equal(c.models?.[0]?.batching, undefined);
+    assert.equal(c.models?.[1]?.batching?.maxBatchSize, 4);
+    assert.equal(parseServeConfig({ defaults: { batching: false } }).defaults.batching, undefined, 'the file can turn it off too');
   });
 
   it('reads a YAML file; flags win; per-model settings inherit the defaults', () => {

@@ -34,6 +34,8 @@ export interface Child {
 }
 
 export interface StartOptions<T> {
+  /** The program (default: this Node). */
+  readonly command?: string;
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
@@ -42,9 +44,9 @@ export interface StartOptions<T> {
   readonly timeoutMs?: number;
 }
 
-/** Start `node …args` and resolve once `ready` recognises a line of its output. */
+/** Start `node …args` (or `command …args`) and resolve once `ready` recognises a line of its output. */
 export function startChild<T>(what: string, options: StartOptions<T>): Promise<{ child: Child; info: T }> {
-  const proc = spawn(process.execPath, [...options.args], { cwd: options.cwd, env: { ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(options.command ?? process.execPath, [...options.args], { cwd: options.cwd, env: { ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
   let out = '';
   const exited = new Promise<void>((resolve) => proc.once('exit', () => { live.delete(proc); resolve(); }));

@@ -1,6 +1,6 @@
 /** The two servers under load: `ferry serve` (built CLI) and the bare node:http floor. */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChild, tempDir, type Child } from './children.js';
 import { MODEL_PATH, ROOT } from './fixture.js';
@@ -8,7 +8,7 @@ import { MODEL_PATH, ROOT } from './fixture.js';
 const FERRY_BIN = join(ROOT, 'bin/ferry.js');
 
 /** Model names in the bench's ferry.yaml. */
-export const MODELS = { off: 'bc', on: 'bcb', onLogged: 'bcbl' } as const;
+export const MODELS = { off: 'bc', on: 'bcb', onLogged: 'bcbl', defaults: 'bcd' } as const;
 
 export interface BatchingOptions {
   readonly maxBatchSize: number;
@@ -62,6 +62,7 @@ function ferryYaml(batching: BatchingOptions): string {
   return [
     'models:',
     `  - name: ${MODELS.off}`,
+    '    batching: false',
     `  - name: ${MODELS.on}`,
     '    batching:',
     `      max_batch_size: ${batching.maxBatchSize}`,
@@ -119,4 +120,50 @@ export async function startBare(profileDir?: string, canned = false): Promise<Ba
     ready: (line) => (line.startsWith('{"port":') ? JSON.parse(line) as { port: number } : undefined),
   });
   return { url: `http://127.0.0.1:${info.port}`, child, stop: () => child.stop() };
+}
+
+/** `ferry serve` as a user first starts it: a home with the fixture registered, no config file, no flags but the ports. */
+export async function startDefaultFerry(profileDir?: string): Promise<FerryServer> {
+  const { dir: home, remove } = tempDir('ferry-bench-default-');
+  try {
+    const env = childEnv({ FERRY_HOME: home });
+    await runCli(['register', MODEL_PATH, '--name', MODELS.defaults], env);
+    const { child, info } = await startChild<{ http: string; grpc: number }>('ferry serve (defaults)', {
+      cwd: ROOT,
+      args: [...profileFlags(profileDir, 'ferry-default'), FERRY_BIN, 'serve', '--port', '0', '--grpc-port', '0'],
+      env: { ...env, FERRY_LOG_LEVEL: 'info' },
+      ready: (line) => (line.includes('"ferry serving"') ? JSON.parse(line) as { http: string; grpc: number } : undefined),
+    });
+    return { url: info.http, grpcAddress: `127.0.0.1:${info.grpc}`, child, stop: async () => { await child.stop(); remove(); } };
+  } catch (err) {
+    remove();
+    throw err;
+  }
+}
+
+/** Debian's BLAS/LAPACK alternative directories: where python3-numpy and python3-torch find liblapack.so.3 when the alternatives links are missing. */
+function blasDirs(): string[] {
+  const lib = '/usr/lib';
+  if (!existsSync(lib)) return [];
+  return readdirSync(lib).filter((d) => d.endsWith('-linux-gnu')).flatMap((d) => ['lapack', 'blas'].map((x) => join(lib, d, x))).filter((d) => existsSync(d));
+}
+
+/** The FastAPI + uvicorn peer (bench/fastapi_server.py), or why it cannot run here. */
+export async function startFastApi(): Promise<BareServer | { skipped: string }> {
+  const python = ['/usr/bin/python3', 'python3'].find((p) => p.startsWith('/') ? existsSync(p) : true) ?? 'python3';
+  const ld = [process.env.LD_LIBRARY_PATH, ...blasDirs()].filter(Boolean).join(':');
+  try {
+    const { child, info } = await startChild<{ port: number }>('FastAPI server', {
+      command: python,
+      cwd: ROOT,
+      args: [join(ROOT, 'bench/fastapi_server.py'), MODEL_PATH],
+      env: { PATH: process.env.PATH ?? '', ...(ld ? { LD_LIBRARY_PATH: ld } : {}) },
+      ready: (line) => (line.startsWith('{"port":') ? JSON.parse(line) as { port: number } : undefined),
+    });
+    return { url: `http://127.0.0.1:${info.port}`, child, stop: () => child.stop() };
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    const missing = /missing: (\S+)/.exec(text)?.[1];
+    return { skipped: missing ? `Python package ${missing} is not installed (Debian: python3-fastapi, python3-uvicorn, python3-uvloop, python3-httptools, python3-torch, python3-onnx)` : `the FastAPI server did not start: ${text.split('\n').slice(0, 3).join(' ')}` };
+  }
 }

@@ -1,26 +1,32 @@
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { openArtifactStore } from '../artifacts/open.js';
 import type { FerryConfig } from '../core/config.js';
+import { ferry } from '../core/errors.js';
 import { batchMigrations } from '../batch/migrations.js';
 import { FeatureRegistry } from '../features/feature-registry.js';
 import { featureStage } from '../features/feature-stage.js';
 import type { FeatureLookups } from '../features/lookup.js';
 import { featureMigrations } from '../features/migrations.js';
 import { monitoringMigrations } from '../monitoring/migrations.js';
-import { lazyPredictionLog } from '../monitoring/prediction-log-observer.js';
-import { PredictionLogWriter, type LogObserver } from '../monitoring/prediction-log-writer.js';
+import { lazyPredictionLog, type LazyPredictionLog } from '../monitoring/prediction-log-observer.js';
+import { PredictionLogWriter, type LogObserver, type LogStats, type LogWriterOptions } from '../monitoring/prediction-log-writer.js';
 import type { KyselyRegistryStore } from '../registry/kysely-store.js';
 import { registryMigrations } from '../registry/migrations.js';
 import type { AreaMigrations, RegistryDb, SqlCapabilities } from '../registry/registry-db.js';
 import { Registry } from '../registry/registry.js';
 import { RuntimeCatalog } from '../runtimes/catalog.js';
 import type { RuntimeOptions } from '../runtimes/model-runtime.js';
+import { ResponseCache } from '../scoring/cache.js';
+import { Deployments, type DeploymentsParts } from '../scoring/deployments.js';
 import { ModelLoader } from '../scoring/model-loader.js';
 import { explainStage } from '../scoring/explain-stage.js';
 import { Explanations } from '../scoring/explanations.js';
 import { Pipeline } from '../scoring/pipeline.js';
 import type { InputStage } from '../scoring/pipeline-hooks.js';
 import { Scorer, type ScorerOptions } from '../scoring/scorer.js';
+import type { ServeConfig } from '../serving/config.js';
+import type { ServingMetrics } from '../serving/metrics.js';
 import { servingMigrations } from '../serving/migrations.js';
 
 /** Every area's tables besides the registry's own, applied with them on every open. */
@@ -46,7 +52,7 @@ export interface Ferry {
   readonly scorer: Scorer;
   /**
    * The one inference pipeline, with the prediction log registered as an observer (opened on
-   * the first run that logs). A server builds its own around its `Deployments` (main/serve.ts).
+   * the first run that logs). In a server (`openServing`) it also holds the served models' `Deployments`.
    */
   readonly pipeline: Pipeline;
   /** Explanations of scored rows (means and background rows from each version's reference profile). */
@@ -55,7 +61,7 @@ export interface Ferry {
   readonly features: FeatureRegistry;
   /** Feature lookups over the online store (opened on first use; `FERRY_ONLINE_STORE`, else the registry database). */
   featureLookups(): Promise<FeatureLookups>;
-  /** Input stages every pipeline runs (a server adds them to its own): feature lookups. */
+  /** Input stages the one pipeline runs (feature lookups). */
   readonly inputStages: readonly InputStage[];
   close(): Promise<void>;
 }
@@ -66,8 +72,72 @@ export interface FerryOptions {
   readonly predictionLog?: LogObserver | undefined;
 }
 
+/** A server's Ferry: the same parts, with the served models' lifecycle inside the one pipeline. */
+export interface ServingFerry extends Ferry {
+  /** The versions this server keeps loaded (started by the server, closed by `close`). */
+  readonly deployments: Deployments;
+}
+
 /** The composition root: open the stores named by the config and wire the parts. */
-export async function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}, options: FerryOptions = {}): Promise<Ferry> {
+export function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}, runtimeOverrides: Partial<RuntimeOptions> = {}, options: FerryOptions = {}): Promise<Ferry> {
+  return wire(config, scorerOptions, runtimeOverrides, { ...(options.predictionLog ? { observer: options.predictionLog } : {}) }, undefined);
+}
+
+/**
+ * The composition root of `ferry serve`: the scorer with each model's batching and cache, the
+ * runtimes in worker threads, the prediction log with the server's buffer, retention and
+ * metrics, and `Deployments` in the one pipeline — one pipeline and one log writer per process.
+ */
+export async function openServing(config: FerryConfig, serve: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<ServingFerry> {
+  const modelConfig = (name: string) => serve.models?.find((m) => m.name === name) ?? serve.defaults;
+  const caches = new Map<string, ResponseCache>();
+  const scorerOptions: ScorerOptions = {
+    batchPolicy: (m) => modelConfig(m.version.model).batching,
+    cache: (m) => {
+      const bytes = modelConfig(m.version.model).cacheBytes;
+      if (bytes === undefined) return undefined;
+      let cache = caches.get(m.version.model);
+      if (!cache) {
+        cache = new ResponseCache(bytes, { onLookup: (model, hit) => metrics.cacheLookups.labels(model, hit ? 'hit' : 'miss').inc() });
+        caches.set(m.version.model, cache);
+      }
+      return cache;
+    },
+    observer: metrics.scoreObserver(),
+  };
+  const { bufferRows, flushRows, flushIntervalMs, retentionDays } = serve.predictionLog;
+  let lastError = 0;
+  let stats: () => LogStats = () => ({ queued: 0, written: 0, dropped: 0, failed: 0 });
+  const logOptions: LogWriterOptions = {
+    bufferRows,
+    flushRows,
+    flushIntervalMs,
+    retentionDays,
+    observer: {
+      ...metrics.predictionLogObserver(() => stats()),
+      onError: (err) => {
+        // At most one line a minute: a database outage must not flood the log.
+        if (Date.now() - lastError > 60_000) logger.warn({ err }, 'prediction log: writing failed; predictions are dropped and counted (ferry_prediction_log_dropped_total)');
+        lastError = Date.now();
+      },
+    },
+  };
+  const app = await wire(config, scorerOptions, { workers: serve.runtimeWorkers, inlineBelowMs: serve.inlineBelowMs }, logOptions, (parts) => new Deployments(parts, serve, logger, (d) => metrics.modelsLoaded.inc(d)));
+  const { deployments, predictionLog } = app;
+  if (!deployments) throw ferry('FERRY_E_INTERNAL', { detail: 'the serving pipeline was wired without deployments' });
+  stats = () => predictionLog.stats();
+  // Retention is enforced from the start, not from the first logged request.
+  if (retentionDays !== undefined) predictionLog.open();
+  return { ...app, deployments };
+}
+
+/** What `wire` builds: the Ferry, its served models when it serves, and its prediction log. */
+interface Wired extends Ferry {
+  readonly deployments: Deployments | undefined;
+  readonly predictionLog: LazyPredictionLog;
+}
+
+async function wire(config: FerryConfig, scorerOptions: ScorerOptions, runtimeOverrides: Partial<RuntimeOptions>, logOptions: LogWriterOptions, deploymentsOf: ((parts: DeploymentsParts) => Deployments) | undefined): Promise<Wired> {
   // Only the configured database's driver is loaded (pg and better-sqlite3 each cost start-up time).
   const store: KyselyRegistryStore = config.databaseUrl
     ? await (await import('../registry/postgres-store.js')).openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs, listen: config.registryListen, migrations: AREA_MIGRATIONS })
@@ -95,13 +165,17 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
     return lookups;
   };
   const inputStages: InputStage[] = [featureStage(features, featureLookups)];
-  const pipeline = new Pipeline({ registry, loader, scorer });
+  const deployments = deploymentsOf?.({ registry, loader, scorer });
+  const pipeline = new Pipeline({ registry, loader, scorer, deployments });
   for (const stage of inputStages) pipeline.use(stage);
   pipeline.use(explainStage(explanations));
-  const predictionLog = lazyPredictionLog(() => new PredictionLogWriter(store.database, { ...(options.predictionLog ? { observer: options.predictionLog } : {}) }));
+  const predictionLog = lazyPredictionLog(() => new PredictionLogWriter(store.database, logOptions));
+  // The prediction log first: the ids it hands out go into the answer.
   pipeline.observe(predictionLog.observer);
   return {
     config,
+    deployments,
+    predictionLog,
     registry,
     database: store.database,
     runtimes,
@@ -113,6 +187,7 @@ export async function openFerry(config: FerryConfig, scorerOptions: ScorerOption
     featureLookups,
     inputStages,
     async close() {
+      await deployments?.close();
       await predictionLog.close();
       if (lookups) await (await lookups.catch(() => undefined))?.store.close();
       scorer.close();

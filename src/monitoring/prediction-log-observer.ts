@@ -1,5 +1,5 @@
 import type { PipelineObserver, RunInfo, ScoredEvent } from '../scoring/pipeline-hooks.js';
-import type { LogPolicy, PredictionEntry, PredictionLogWriter } from './prediction-log-writer.js';
+import type { LogPolicy, LogStats, PredictionEntry, PredictionLogWriter } from './prediction-log-writer.js';
 
 /**
  * The prediction log as a pipeline observer: every scored run whose mode logs (batch and stream
@@ -50,6 +50,10 @@ function entryOf(event: ScoredEvent, policy: LogPolicy): PredictionEntry {
 /** The prediction log of a process that may never log (the CLI): the writer opens on the first logged run. */
 export interface LazyPredictionLog {
   readonly observer: PipelineObserver;
+  /** Open the writer now (a server with a retention to enforce from the start). */
+  open(): void;
+  /** The writer's counts (all zero while it is not open). */
+  stats(): LogStats;
   /** Write what is queued and close the writer (if it was opened). */
   close(): Promise<void>;
 }
@@ -72,6 +76,8 @@ export function lazyPredictionLog(open: () => PredictionLogWriter): LazyPredicti
       scored: (event) => (policyOf(event) ? get().scored?.(event) : undefined),
       flush: () => writer?.flush() ?? Promise.resolve(),
     },
+    open: () => { get(); },
+    stats: () => writer?.stats() ?? { queued: 0, written: 0, dropped: 0, failed: 0 },
     close: () => writer?.close() ?? Promise.resolve(),
   };
 }

@@ -6,7 +6,10 @@ import { concatRows, sliceRows, tailKey } from './tensor-ops.js';
 export interface BatchPolicy {
   /** Most rows in one runtime call. */
   readonly maxBatchSize: number;
-  /** Longest a request waits for others to join its batch. */
+  /**
+   * Longest a request waits for others to join its batch: the bound of the adaptive delay,
+   * which waits only as long as the observed arrival rate and compute time make company likely.
+   */
   readonly maxQueueDelayUs: number;
   /** Batch sizes dispatched at once when the queue can form them. */
   readonly preferredBatchSizes: readonly number[];
@@ -42,22 +45,40 @@ export interface BatchResult {
 type Run = (tensors: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
 
 interface Pending {
-  readonly tensors: Readonly<Record<string, Tensor>>;
+  /** Dropped once settled, so a finished request's tensors are not held by the deadline list. */
+  tensors: Readonly<Record<string, Tensor>> | undefined;
   readonly rows: number;
   readonly key: string;
   readonly enqueuedAt: number;
   readonly resolve: (r: BatchResult) => void;
   readonly reject: (e: unknown) => void;
   settled: boolean;
-  timer: NodeJS.Timeout | undefined;
+}
+
+/** Weight of the newest sample in the moving averages of arrival gaps and batch compute time. */
+const EWMA = 0.2;
+
+/**
+ * How long the request at the head of a queue should still wait for company (µs), given the
+ * moving averages of the gap between arrivals and of one batch's compute time (undefined until
+ * observed), while another batch runs: no longer than the configured maximum, than the running
+ * batch is expected to take (when it ends the runtime is idle and the queue goes at once), or
+ * than the missing rows take to arrive; and not at all when no one is expected before then.
+ */
+export function adaptiveWaitUs(policy: Pick<BatchPolicy, 'maxQueueDelayUs' | 'maxBatchSize'>, waitedUs: number, readyRows: number, arrivalGapUs: number | undefined, computeUs: number | undefined, runningForUs: number): number {
+  const left = policy.maxQueueDelayUs - waitedUs;
+  if (arrivalGapUs === undefined || computeUs === undefined) return left;
+  const wait = Math.min(left, computeUs - runningForUs, arrivalGapUs * (policy.maxBatchSize - readyRows));
+  return arrivalGapUs > wait ? 0 : wait;
 }
 
 /**
  * Joins concurrent requests for one model version into larger runtime calls. When the
- * runtime is idle a request runs at once; while a batch runs, new requests gather and wait at
- * most `maxQueueDelayUs` (or until `maxBatchSize` rows or a preferred size are waiting). The
- * queue is bounded; each request has its own timeout. Requests with different non-batch
- * shapes never share a batch.
+ * runtime is idle a request runs at once; while a batch runs, new requests gather and wait
+ * (until `maxBatchSize` rows or a preferred size are waiting) for as long as the adaptive delay
+ * says company is likely, never more than `maxQueueDelayUs`. The queue is bounded; each request
+ * has a deadline, all watched by one timer. Requests with different non-batch shapes never
+ * share a batch.
  */
 export class Batcher {
   readonly #run: Run;
@@ -65,9 +86,18 @@ export class Batcher {
   readonly #observer: BatchObserver;
   readonly #label: string;
   readonly #queue: Pending[] = [];
+  /** Every unsettled request in arrival order (their deadlines come in the same order), from `#head` on. */
+  #deadlines: Pending[] = [];
+  #head = 0;
+  #deadlineTimer: NodeJS.Timeout | undefined;
   #inflight = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  #lastArrival: number | undefined;
+  #arrivalGapUs: number | undefined;
+  #computeUs: number | undefined;
+  /** When the oldest running batch started. */
+  #runningSince: number[] = [];
 
   constructor(run: Run, policy: BatchPolicy, label: string, observer: BatchObserver = {}) {
     this.#run = run;
@@ -86,14 +116,13 @@ export class Batcher {
       return Promise.reject(ferry('FERRY_E_QUEUE_FULL', { model: this.#label, limit: this.#policy.maxQueueSize, retryAfter: 1 }));
     }
     return new Promise<BatchResult>((resolve, reject) => {
-      const pending: Pending = { tensors, rows, key: tailKey(tensors), enqueuedAt: performance.now(), resolve, reject, settled: false, timer: undefined };
+      const now = performance.now();
+      const pending: Pending = { tensors, rows, key: tailKey(tensors), enqueuedAt: now, resolve, reject, settled: false };
+      if (this.#lastArrival !== undefined) this.#arrivalGapUs = ewma(this.#arrivalGapUs, (now - this.#lastArrival) * 1000);
+      this.#lastArrival = now;
       if (this.#policy.timeoutMs > 0) {
-        pending.timer = setTimeout(() => {
-          const at = this.#queue.indexOf(pending);
-          if (at >= 0) this.#queue.splice(at, 1);
-          settle(pending, () => reject(ferry('FERRY_E_TIMEOUT', { model: this.#label, timeoutMs: this.#policy.timeoutMs })));
-        }, this.#policy.timeoutMs);
-        pending.timer.unref();
+        this.#deadlines.push(pending);
+        if (!this.#deadlineTimer) this.#deadlineTimer = this.#armDeadline(this.#policy.timeoutMs);
       }
       this.#queue.push(pending);
       this.#pump();
@@ -104,7 +133,51 @@ export class Batcher {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
-    for (const p of this.#queue.splice(0)) settle(p, () => p.reject(ferry('FERRY_E_SHUTTING_DOWN')));
+    for (const p of this.#queue.splice(0)) this.#settle(p, () => p.reject(ferry('FERRY_E_SHUTTING_DOWN')));
+  }
+
+  #armDeadline(ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.#expire(), Math.max(0, ms));
+    timer.unref();
+    return timer;
+  }
+
+  /** Fail the requests past their deadline (queued or running), then wait for the next deadline. */
+  #expire(): void {
+    this.#deadlineTimer = undefined;
+    const now = performance.now();
+    const timeoutMs = this.#policy.timeoutMs;
+    for (;;) {
+      this.#compact();
+      const p = this.#deadlines[this.#head];
+      if (!p) return;
+      const dueIn = p.enqueuedAt + timeoutMs - now;
+      if (dueIn > 0) {
+        this.#deadlineTimer = this.#armDeadline(dueIn);
+        return;
+      }
+      const at = this.#queue.indexOf(p);
+      if (at >= 0) this.#queue.splice(at, 1);
+      this.#settle(p, () => p.reject(ferry('FERRY_E_TIMEOUT', { model: this.#label, timeoutMs })));
+    }
+  }
+
+  /** Drop settled requests from the front of the deadline list (they mostly settle in order). */
+  #compact(): void {
+    const list = this.#deadlines;
+    while (this.#head < list.length && list[this.#head]?.settled) this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > list.length) {
+      this.#deadlines = list.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #settle(p: Pending, fn: () => void): void {
+    if (p.settled) return;
+    p.settled = true;
+    p.tensors = undefined;
+    fn();
+    if (this.#deadlines[this.#head] === p) this.#compact();
   }
 
   #pump(): void {
@@ -116,10 +189,13 @@ export class Batcher {
       const full = ready >= this.#policy.maxBatchSize || this.#policy.preferredBatchSizes.includes(ready);
       // An idle runtime starts at once: waiting for company only pays while another batch
       // runs (requests then gather behind it), so a lone request never waits the delay.
-      const idle = this.#inflight === 0;
-      if (!full && !idle && waitedUs < this.#policy.maxQueueDelayUs) {
-        this.#armTimer((this.#policy.maxQueueDelayUs - waitedUs) / 1000);
-        return;
+      if (!full && this.#inflight > 0) {
+        const runningForUs = (performance.now() - (this.#runningSince[0] ?? 0)) * 1000;
+        const waitUs = adaptiveWaitUs(this.#policy, waitedUs, ready, this.#arrivalGapUs, this.#computeUs, runningForUs);
+        if (waitUs > 0) {
+          this.#armTimer(waitUs / 1000);
+          return;
+        }
       }
       this.#dispatch(this.#take(head.key));
     }
@@ -161,36 +237,37 @@ export class Batcher {
     if (live.length === 0) return;
     this.#inflight++;
     const started = performance.now();
+    this.#runningSince.push(started);
     for (const p of live) this.#observer.onQueued?.(started - p.enqueuedAt);
     const rows = live.reduce((n, p) => n + p.rows, 0);
     this.#observer.onBatch?.(rows, live.length);
     const names = Object.keys(live[0]?.tensors ?? {});
     const inputs: Record<string, Tensor> = {};
-    for (const name of names) inputs[name] = concatRows(live.map((p) => p.tensors[name] as Tensor));
+    for (const name of names) inputs[name] = concatRows(live.map((p) => p.tensors?.[name] as Tensor));
     this.#run(inputs)
       .then((outputs) => {
+        this.#computeUs = ewma(this.#computeUs, (performance.now() - started) * 1000);
         let offset = 0;
         for (const p of live) {
           const part: Record<string, Tensor> = {};
           for (const [name, t] of Object.entries(outputs)) part[name] = (t.shape[0] ?? 0) === rows ? sliceRows(t, offset, offset + p.rows) : t;
           offset += p.rows;
-          settle(p, () => p.resolve({ outputs: part, queueMs: started - p.enqueuedAt }));
+          this.#settle(p, () => p.resolve({ outputs: part, queueMs: started - p.enqueuedAt }));
         }
       })
       .catch((err: unknown) => {
         const error = err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'model', model: this.#label, detail: err instanceof Error ? err.message : String(err) }, err);
-        for (const p of live) settle(p, () => p.reject(error));
+        for (const p of live) this.#settle(p, () => p.reject(error));
       })
       .finally(() => {
         this.#inflight--;
+        const at = this.#runningSince.indexOf(started);
+        if (at >= 0) this.#runningSince.splice(at, 1);
         this.#pump();
       });
   }
 }
 
-function settle(p: Pending, fn: () => void): void {
-  if (p.settled) return;
-  p.settled = true;
-  if (p.timer) clearTimeout(p.timer);
-  fn();
+function ewma(previous: number | undefined, sample: number): number {
+  return previous === undefined ? sample : previous + EWMA * (sample - previous);
 }

@@ -95,7 +95,8 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
   known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
-  if (flags.batching && rawDefaults.batching === undefined) rawDefaults.batching = {};
+  // Batching is on by default (`--batching` keeps the file's policy); `--no-batching` turns the default off, a model's own `batching:` still wins.
+  if (flags.batching === false) rawDefaults.batching = false;
   if (flags.logPredictions !== undefined && flags.logPredictions !== false) rawDefaults.log = flags.logPredictions === true ? true : { sample: flags.logPredictions };
   const defaults = modelFields(rawDefaults, `${where}: defaults`, BASE_MODEL);
   const tlsRaw = file.tls === undefined ? undefined : asObject(file.tls, `${where}: tls`);
@@ -175,7 +176,11 @@ function confidenceSettings(raw: unknown, where: string): ConfidenceSpec | undef
   return { output: str(r.output, `${where}.output`), min, respond: bool(r.respond, `${where}.respond`) ?? false };
 }
 
-const BASE_MODEL = DEFAULT_DEPLOYMENT;
+/**
+ * What a served model gets when nothing is configured: adaptive dynamic batching on (an idle
+ * runtime still takes a lone request at once, so it costs nothing at low load), the rest off.
+ */
+const BASE_MODEL: Omit<ModelServeConfig, 'name'> = Object.freeze({ ...DEFAULT_DEPLOYMENT, batching: DEFAULT_BATCH_POLICY });
 
 function modelFields(raw: Raw, where: string, base: Omit<ModelServeConfig, 'name'>, extra: string[] = []): Omit<ModelServeConfig, 'name'> {
   known(raw, [...extra, 'load', 'versions', 'route', 'warmup', 'batching', 'cache', 'canary', 'shadow', 'log', 'confidence'], where);

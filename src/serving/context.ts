@@ -13,8 +13,12 @@ import type { InputStage } from '../scoring/pipeline-hooks.js';
 import type { FeatureLookups } from '../features/lookup.js';
 import type { ServingMetrics } from './metrics.js';
 
-/** What the server is built from (the composition root's parts). */
+/** What the server is built from (the composition root's parts, `openServing`). */
 export interface ServingParts {
+  /** The one inference pipeline (the prediction log is already one of its observers). */
+  readonly pipeline: Pipeline;
+  /** The served models, inside that pipeline. */
+  readonly deployments: Deployments;
   readonly registry: Registry;
   /** The registry database (prediction log, feedback, alerts). */
   readonly database: RegistryDb;
@@ -22,7 +26,7 @@ export interface ServingParts {
   readonly scorer: Scorer;
   /** Explanations of scored rows (the `explain` output stage). */
   readonly explanations: Explanations;
-  /** Input stages the server's pipeline runs too (feature lookups), from the composition root. */
+  /** Input stages of the pipeline (feature lookups), from the composition root. */
   readonly inputStages?: readonly InputStage[] | undefined;
   /** Feature lookups for `POST /ferry/v1/features/<service>`. */
   readonly featureLookups?: (() => Promise<FeatureLookups>) | undefined;
@@ -35,7 +39,7 @@ export interface ServingContext {
   readonly monitoring: MonitoringParts;
   readonly config: ServeConfig;
   readonly deployments: Deployments;
-  /** The one inference pipeline, with this server's `Deployments` (its observers are wired in server.ts). */
+  /** The one inference pipeline (the composition root's), with the served models' `Deployments`. */
   readonly pipeline: Pipeline;
   readonly metrics: ServingMetrics;
   readonly auth: Auth;

@@ -4,13 +4,8 @@ import type { Logger } from 'pino';
 import { FERRY_VERSION } from '../core/version.js';
 import { AlertEngine, countsFromPrometheus } from '../monitoring/alerts.js';
 import type { MonitoringParts } from '../monitoring/parts.js';
-import { predictionLogObserver } from '../monitoring/prediction-log-observer.js';
 import { ShadowResultStore } from '../monitoring/shadow-store.js';
-import { PredictionLogWriter } from '../monitoring/prediction-log-writer.js';
 import { ApiKeyStore } from './api-key-store.js';
-import { Deployments } from '../scoring/deployments.js';
-import { Pipeline } from '../scoring/pipeline.js';
-import { explainStage } from '../scoring/explain-stage.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
 import type { ServingContext, ServingParts } from './context.js';
@@ -37,18 +32,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Wire the serving parts around an opened Ferry and start listening. */
+/**
+ * Start listening over a Ferry opened for serving (`openServing`: its one pipeline holds the
+ * served models' `Deployments` and the prediction log); this adds the server's own observers
+ * (metrics, shadow mirror) to that pipeline and starts the deployments.
+ */
 export async function startServer(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
-  const deployments = new Deployments(app, config, logger, (d) => metrics.modelsLoaded.inc(d));
-  const pipeline = new Pipeline({ registry: app.registry, loader: app.loader, scorer: app.scorer, deployments });
-  for (const stage of app.inputStages ?? []) pipeline.use(stage);
-  pipeline.use(explainStage(app.explanations));
-  const predictionLog = openPredictionLog(app, config, metrics, logger);
+  const { deployments, pipeline } = app;
   const shadow = new ShadowMirror(pipeline, metrics, new ShadowResultStore(app.database));
-  // The prediction log first: the ids it hands out go into the answer.
-  pipeline.observe(predictionLogObserver(predictionLog));
-  pipeline.observe(metrics.pipelineObserver());
-  pipeline.observe(shadow);
+  const observers = [pipeline.observe(metrics.pipelineObserver()), pipeline.observe(shadow)];
   let auth: Auth = openAuth;
   let authRefresh: NodeJS.Timeout | undefined;
   if (config.auth) {
@@ -83,7 +75,7 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
       if (authRefresh) clearInterval(authRefresh);
       await alerts?.stop();
       await http.close();
-      await predictionLog.close();
+      for (const remove of observers) remove();
       await deployments.close();
       throw err;
     }
@@ -109,36 +101,11 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
         }),
       ]);
       await shadow.flush().catch(() => undefined);
-      await predictionLog.close().catch((err: unknown) => logger.warn({ err }, 'prediction log: final flush failed'));
+      await pipeline.flush().catch((err: unknown) => logger.warn({ err }, 'prediction log: final flush failed'));
+      for (const remove of observers) remove();
       await deployments.close();
     },
   };
-}
-
-/** The prediction log writer over the registry database, with each model's `log:` and `confidence:` settings. */
-function openPredictionLog(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger): PredictionLogWriter {
-  const modelConfig = (name: string) => config.models ? config.models.find((m) => m.name === name) : config.defaults;
-  const { bufferRows, flushRows, flushIntervalMs, retentionDays } = config.predictionLog;
-  let lastError = 0;
-  const writer: PredictionLogWriter = new PredictionLogWriter(app.database, {
-    policy: (model) => {
-      const m = modelConfig(model);
-      return m?.log ? { sample: m.log.sample, confidence: m.confidence } : undefined;
-    },
-    bufferRows,
-    flushRows,
-    flushIntervalMs,
-    retentionDays,
-    observer: {
-      ...metrics.predictionLogObserver(() => writer.stats()),
-      onError: (err) => {
-        // At most one line a minute: a database outage must not flood the log.
-        if (Date.now() - lastError > 60_000) logger.warn({ err }, 'prediction log: writing failed; predictions are dropped and counted (ferry_prediction_log_dropped_total)');
-        lastError = Date.now();
-      },
-    },
-  });
-  return writer;
 }
 
 /** Evaluate alert rules inside the server (`alerts_interval_ms`, 0 = off); error rates come from this server's own counters. */

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { openFerry, type Ferry } from '../../src/main/ferry.js';
+import { openServing, type Ferry } from '../../src/main/ferry.js';
 import { loadConfig } from '../../src/core/config.js';
 import { ApiKeyStore, type ApiScope } from '../../src/serving/api-key-store.js';
 import { newApiKey } from '../../src/serving/auth.js';
@@ -48,15 +48,16 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
   const home = options.home ?? join(tmp?.dir ?? '', 'home');
   const config = loadConfig({ FERRY_HOME: home, ...options.env });
   const serve = parseServeConfig({ port: 0, grpc_port: 0, runtime_workers: 0, ...options.serve }, options.flags ?? {});
-  const app = await openFerry(config, {}, { workers: serve.runtimeWorkers, inlineBelowMs: serve.inlineBelowMs });
+  const log = options.log;
+  const logger = log ? pino({ level: 'info' }, new Writable({ write(chunk: Buffer | string, _enc, done) { log(chunk.toString()); done(); } })) : pino({ level: 'silent' });
+  const metrics = new ServingMetrics();
+  const app = await openServing(config, serve, metrics, logger);
   let server: RunningServer;
   const keys: string[] = [];
   try {
     for (const m of options.register ?? []) await app.registry.register({ path: m.path, name: m.name, actor: 'test', ...(m.aliases ? { aliases: m.aliases } : {}) });
     for (const scopes of options.keys ?? []) keys.push(await createKey(app, scopes));
-    const log = options.log;
-    const logger = log ? pino({ level: 'info' }, new Writable({ write(chunk: Buffer | string, _enc, done) { log(chunk.toString()); done(); } })) : pino({ level: 'silent' });
-    server = await startServer(app, serve, new ServingMetrics(), logger);
+    server = await startServer(app, serve, metrics, logger);
   } catch (err) {
     await app.close();
     tmp?.cleanup();

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { openFerry } from '../../main/ferry.js';
+import { openServing } from '../../main/ferry.js';
 import { startServeScheduler } from '../../batch/serve-hook.js';
 import { loadConfig } from '../../core/config.js';
-import { ResponseCache } from '../../scoring/cache.js';
 import { loadServeConfig, type ServeFlags } from '../../serving/config.js';
 import { ServingMetrics } from '../../serving/metrics.js';
 import { startServer } from '../../serving/server.js';
@@ -18,7 +17,8 @@ export function serveCommand(program: Command, ctx: CliContext): void {
     .option('--host <host>', 'address to bind', undefined)
     .option('-c, --config <file>', 'ferry.yaml: which models, batching, traffic, cache, auth, TLS (see docs/serving.md)')
     .option('--lazy', 'load models on their first request instead of at start')
-    .option('--batching', 'turn on dynamic batching for every model with the default policy')
+    .option('--batching', 'dynamic batching for every model without its own `batching:` (the default)')
+    .option('--no-batching', 'no dynamic batching for models without their own `batching:` (each request calls the runtime)')
     .option('--auth', 'require API keys (create them with `ferry apikey create`)')
     .option('--api-keys-file <file>', 'also accept the keys in this file (one "<key> [predict|admin]" a line, e.g. a mounted Secret)')
     .option('--insecure-no-auth', 'allow listening on a non-loopback --host without --auth (anyone who can reach the port can predict, move aliases and unload models)')
@@ -39,22 +39,7 @@ export async function runServe(ctx: CliContext, opts: ServeFlags & { scheduler?:
       const serve = loadServeConfig(opts);
       const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry' } });
       const metrics = new ServingMetrics();
-      const caches = new Map<string, ResponseCache>();
-      const modelConfig = (name: string) => serve.models?.find((m) => m.name === name) ?? serve.defaults;
-      const app = await openFerry(config, {
-        batchPolicy: (m) => modelConfig(m.version.model).batching,
-        cache: (m) => {
-          const bytes = modelConfig(m.version.model).cacheBytes;
-          if (bytes === undefined) return undefined;
-          let cache = caches.get(m.version.model);
-          if (!cache) {
-            cache = new ResponseCache(bytes, { onLookup: (model, hit) => metrics.cacheLookups.labels(model, hit ? 'hit' : 'miss').inc() });
-            caches.set(m.version.model, cache);
-          }
-          return cache;
-        },
-        observer: metrics.scoreObserver(),
-      }, { workers: serve.runtimeWorkers, inlineBelowMs: serve.inlineBelowMs });
+      const app = await openServing(config, serve, metrics, logger);
       let server;
       try {
         server = await startServer(app, serve, metrics, logger);
