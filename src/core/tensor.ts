@@ -30,19 +30,22 @@ export function allocate(dtype: DType, n: number): TensorData {
   return viewOf(dtype, new ArrayBuffer(n * BYTES_PER_ELEMENT[dtype]));
 }
 
-/** The typed array of `dtype` over a whole buffer (raw little-endian tensor bytes). */
-export function viewOf(dtype: Exclude<DType, 'string'>, buffer: ArrayBuffer): Exclude<TensorData, readonly string[]> {
+/**
+ * The typed array of `dtype` over a buffer (raw little-endian tensor bytes): the whole buffer, or
+ * `length` elements from `byteOffset` on (a multiple of the element size).
+ */
+export function viewOf(dtype: Exclude<DType, 'string'>, buffer: ArrayBufferLike, byteOffset = 0, length?: number): Exclude<TensorData, readonly string[]> {
   switch (dtype) {
-    case 'float32': return new Float32Array(buffer);
-    case 'float64': return new Float64Array(buffer);
-    case 'float16': case 'uint16': return new Uint16Array(buffer);
-    case 'int8': return new Int8Array(buffer);
-    case 'int16': return new Int16Array(buffer);
-    case 'int32': return new Int32Array(buffer);
-    case 'int64': return new BigInt64Array(buffer);
-    case 'uint32': return new Uint32Array(buffer);
-    case 'uint64': return new BigUint64Array(buffer);
-    case 'uint8': case 'bool': return new Uint8Array(buffer);
+    case 'float32': return new Float32Array(buffer, byteOffset, length);
+    case 'float64': return new Float64Array(buffer, byteOffset, length);
+    case 'float16': case 'uint16': return new Uint16Array(buffer, byteOffset, length);
+    case 'int8': return new Int8Array(buffer, byteOffset, length);
+    case 'int16': return new Int16Array(buffer, byteOffset, length);
+    case 'int32': return new Int32Array(buffer, byteOffset, length);
+    case 'int64': return new BigInt64Array(buffer, byteOffset, length);
+    case 'uint32': return new Uint32Array(buffer, byteOffset, length);
+    case 'uint64': return new BigUint64Array(buffer, byteOffset, length);
+    case 'uint8': case 'bool': return new Uint8Array(buffer, byteOffset, length);
   }
 }
 

@@ -320,9 +320,10 @@ let idHead = '';
  * unguessable: knowing one's own ids tells nothing about another caller's.
  */
 export function predictionIds(n: number): string[] {
-  const random = randomBytes(9 * n);
+  const [random, base] = randomFor(n);
   const ids = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
+  for (let k = 0; k < n; k++) {
+    const i = base + k;
     const now = Date.now();
     if (now !== idMs || idSeq >= 0xfff) {
       // A new millisecond (or 4096 ids in this one: borrow the next millisecond, as §6.2 allows).
@@ -336,7 +337,24 @@ export function predictionIds(n: number): string[] {
     const o = 9 * i;
     const variant = (0x8000 | (((random[o]! << 8) | random[o + 1]!) & 0x3fff)).toString(16);
     const tail = random.toString('hex', o + 2, o + 8);
-    ids[i] = `${idHead}${(idSeq + 0x1000).toString(16).slice(1)}-${variant}-${tail}`;
+    ids[k] = `${idHead}${(idSeq + 0x1000).toString(16).slice(1)}-${variant}-${tail}`;
   }
   return ids;
+}
+
+/** Random bytes drawn 9 × 512 at a time: one `randomBytes` call per request cost ~2.5 % of a logging server's CPU. */
+const POOL_IDS = 512;
+let pool = Buffer.alloc(0);
+let poolNext = 0;
+
+/** A buffer with 9 × `n` unused random bytes from id slot `base` on (each byte is used once). */
+function randomFor(n: number): [Buffer, number] {
+  if (n > POOL_IDS) return [randomBytes(9 * n), 0];
+  if (poolNext + n > pool.length / 9) {
+    pool = randomBytes(9 * POOL_IDS);
+    poolNext = 0;
+  }
+  const base = poolNext;
+  poolNext += n;
+  return [pool, base];
 }

@@ -26,7 +26,9 @@ export const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({
   maxQueueDelayUs: 1000,
   preferredBatchSizes: [],
   maxQueueSize: 1024,
-  timeoutMs: 30_000,
+  // No deadline unless configured: with batching on by default, a large request that computes
+  // for long must still be answered, as it is without batching.
+  timeoutMs: 0,
   maxInflight: 2,
 });
 

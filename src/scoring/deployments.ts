@@ -90,6 +90,7 @@ export class Deployments {
   /** A change was announced while a refresh ran (it may have read the old state): run one more. */
   #again = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #lastRefresh = 0;
 
   constructor(parts: DeploymentsParts, config: DeploymentsConfig, log: DeploymentsLog, onLoadedChange: (delta: number) => void = () => undefined) {
@@ -263,7 +264,13 @@ export class Deployments {
     return this.#refreshing;
   }
 
-  async close(): Promise<void> {
+  /** Stop following the registry and release every served version (once; later calls wait for the first). */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     if (this.#poll) clearInterval(this.#poll);
     await this.#watch?.close();

@@ -216,28 +216,33 @@ export class Pipeline {
     const confidence = confidenceSpec && (wantConfidence || deployment?.confidence?.min !== undefined) ? confidenceOf(confidenceSpec, outputs, rows) : undefined;
     let notes: ObserverNotes | undefined;
     if (observers.length > 0) {
+      // Listed property by property: a spread of `info` here took ~6 % of a server's CPU (V8's generic clone path).
       const event: ScoredEvent = {
-        ...info, requestId: request.requestId, pointer: target.pointer, input, rows, frameRows, outputs, requested, extras, confidence, latencyMs, queueMs, lossless: request.lossless === true,
+        source: info.source, version, deployment, log: info.log,
+        requestId: request.requestId, pointer: target.pointer, input, rows, frameRows, outputs, requested, extras, confidence, latencyMs, queueMs, lossless: request.lossless === true,
       };
       notes = await notify(observers, event);
     }
-    const answer = {
-      model: version.model,
-      version: version.version,
-      ...(notes?.predictionIds ? { predictionIds: notes.predictionIds } : {}),
-      ...(wantConfidence && confidence ? { confidence } : {}),
-      ...(extras ? { extras } : {}),
-    };
-    const extra = scoredNames !== requested ? confidenceSpec?.name : undefined;
+    const predictionIds = notes?.predictionIds;
+    const answered = wantConfidence ? confidence : undefined;
     if (outputs.kind === 'tensors') {
       let tensors = outputs.tensors;
+      const extra = scoredNames !== requested ? confidenceSpec?.name : undefined;
       if (extra !== undefined) {
         const kept = { ...tensors };
         delete kept[extra];
         tensors = kept;
       }
-      return { kind: 'tensors', ...answer, rows, outputs: tensors };
+      return { kind: 'tensors', model: version.model, version: version.version, predictionIds, confidence: answered, extras, rows, outputs: tensors };
     }
+    const answer = {
+      model: version.model,
+      version: version.version,
+      ...(predictionIds ? { predictionIds } : {}),
+      ...(answered ? { confidence: answered } : {}),
+      ...(extras ? { extras } : {}),
+    };
+    const extra = scoredNames !== requested ? confidenceSpec?.name : undefined;
     let result = frameResult as ScoreResult;
     if (extra !== undefined) result = { ...result, outputs: result.outputs.filter((o) => o.name !== extra) };
     return { kind: 'frame', ...answer, result };

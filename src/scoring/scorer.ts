@@ -106,8 +106,8 @@ export class Scorer {
     const { version } = model;
     const outputNames = this.#outputNames(version, options.outputs);
     const rows = checkTensors(version.signature, tensors);
-    const result = await this.#run(model, tensors, rows, outputNames, options.direct === true);
-    return { model: version.model, version: version.version, rows, ...result };
+    const r = await this.#run(model, tensors, rows, outputNames, options.direct === true);
+    return { model: version.model, version: version.version, rows, outputs: r.outputs, cached: r.cached, queueMs: r.queueMs, computeMs: r.computeMs };
   }
 
   /** Stop batching for a version that is being unloaded (queued requests fail). */

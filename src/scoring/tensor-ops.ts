@@ -31,7 +31,15 @@ export function checkTensors(signature: ModelSignature, tensors: Readonly<Record
 
 /** The non-batch part of a tensor's shape, as a string key (requests batch only with equals). */
 export function tailKey(tensors: Readonly<Record<string, Tensor>>): string {
-  return Object.entries(tensors).map(([n, t]) => `${n}:${t.dtype}:${t.shape.slice(1).join('x')}`).sort().join('|');
+  const names = Object.keys(tensors);
+  if (names.length === 1) return part(names[0] as string, tensors[names[0] as string] as Tensor);
+  return names.map((n) => part(n, tensors[n] as Tensor)).sort().join('|');
+}
+
+function part(name: string, t: Tensor): string {
+  let key = `${name}:${t.dtype}:`;
+  for (let i = 1; i < t.shape.length; i++) key += i > 1 ? `x${t.shape[i]}` : String(t.shape[i]);
+  return key;
 }
 
 /** Concatenate tensors of the same dtype and tail shape along axis 0. */

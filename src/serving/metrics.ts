@@ -49,6 +49,8 @@ export class ServingMetrics {
 
   readonly #children = new Map<string, { inc(): void }>();
   readonly #durations = new Map<string, { observe(v: number): void }>();
+  readonly #queued = new Map<string, { observe(v: number): void }>();
+  readonly #computed = new Map<string, { observe(v: number): void }>();
 
   /** Count one request. Label children are cached: prom-client hashes labels on every `.labels()` call. */
   countRequest(model: string, version: string, protocol: string, code: string): void {
@@ -101,7 +103,7 @@ export class ServingMetrics {
     return {
       scored: (e) => {
         if (!PROTOCOL_SOURCES.has(e.source)) return undefined;
-        if (e.queueMs > 0) this.queueDuration.labels(e.version.model).observe(e.queueMs / 1000);
+        if (e.queueMs > 0) child(this.#queued, e.version.model, () => this.queueDuration.labels(e.version.model)).observe(e.queueMs / 1000);
         this.countRequest(e.version.model, String(e.version.version), e.source, '200');
         this.observeRequest(e.version.model, e.source, e.latencyMs / 1000);
         return undefined;
@@ -120,7 +122,17 @@ export class ServingMetrics {
     return {
       onBatch: (rows) => this.batchSize.observe(rows),
       onQueued: () => undefined,
-      onCompute: (model, ms) => this.computeDuration.labels(model).observe(ms / 1000),
+      onCompute: (model, ms) => child(this.#computed, model, () => this.computeDuration.labels(model)).observe(ms / 1000),
     };
   }
+}
+
+/** A cached label child (prom-client hashes the labels on every `.labels()` call). */
+function child<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let c = cache.get(key);
+  if (c === undefined) {
+    c = make();
+    cache.set(key, c);
+  }
+  return c;
 }

@@ -130,10 +130,14 @@ export function tensorFromBytes(name: string, dtype: DType, shape: number[], byt
   if (bytes.byteLength !== n * size) {
     throw bad(protocol, `input "${name}" has ${bytes.byteLength} byte(s) of data but shape [${shape.join(', ')}] of ${TO_DATATYPE[dtype]} needs ${n * size}`);
   }
-  // Copy into an aligned buffer: the body's offset need not be a multiple of the element size.
-  const aligned = new Uint8Array(bytes.byteLength);
-  aligned.set(bytes);
-  const data = viewOf(dtype, aligned.buffer);
+  // A view of the body's bytes where they are aligned for the element size (no copy of a large
+  // tensor); otherwise a copy into an aligned buffer.
+  let aligned = bytes;
+  if (bytes.byteOffset % size !== 0) {
+    aligned = new Uint8Array(bytes.byteLength);
+    aligned.set(bytes);
+  }
+  const data = viewOf(dtype, aligned.buffer, aligned.byteOffset, n);
   if (dtype === 'bool' && (data as Uint8Array).some((b) => b > 1)) throw bad(protocol, `input "${name}" BOOL bytes must be 0 or 1`);
   return { dtype, shape, data };
 }

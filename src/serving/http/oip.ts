@@ -64,11 +64,11 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
     const outputs = names.map((name) => {
       const t = all[name] as Tensor;
       const wantsBinary = parsed.outputs.find((o) => o.name === name)?.binary ?? parsed.binaryOutput;
-      const head = { name, datatype: datatypeOf(t.dtype), shape: [...t.shape] };
-      if (!wantsBinary && t.dtype !== 'float16') return { ...head, data: tensorToJson(t) };
+      // Literals, not a spread of a shared head: a spread plus one property takes V8's slow clone path.
+      if (!wantsBinary && t.dtype !== 'float16') return { name, datatype: datatypeOf(t.dtype), shape: [...t.shape], data: tensorToJson(t) };
       const bytes = tensorToBytes(t);
       binary.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return { ...head, parameters: { binary_data_size: bytes.byteLength } };
+      return { name, datatype: datatypeOf(t.dtype), shape: [...t.shape], parameters: { binary_data_size: bytes.byteLength } };
     });
     // Confidence is one more output tensor (FP64, one value per row), so the answer stays valid OIP.
     if (result.confidence) outputs.push({ name: 'confidence', datatype: 'FP64', shape: [result.confidence.length], data: Array.from(result.confidence, finiteOrNull) as unknown as ReturnType<typeof tensorToJson> });
