@@ -97,9 +97,15 @@ describe('traffic policies, batching and cache', () => {
     const big = 200_000;
     const raw = Buffer.from(Float32Array.from({ length: big * 30 }, (_, i) => bcRows[0]![i % 30]!).buffer);
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [big, 30], datatype: 'FP32', parameters: { binary_data_size: raw.length } }], outputs: [{ name: 'label', parameters: { binary_data: true } }] }));
-    const busy = fetch(`${server.url}/v2/models/batched/infer`, { method: 'POST', headers: { 'inference-header-content-length': String(header.length) }, body: Buffer.concat([header, raw]) });
     // Wait until the big batch has been handed to the runtime (the batch-size metric counts it at dispatch).
-    const batches = async () => Number(/ferry_batch_size_count (\d+)/.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
+    // Batching is on by default, so the other models' requests (earlier tests) count in the histogram too: compare with before.
+    const histogram = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return { sum: Number(/ferry_batch_size_sum (\d+)/.exec(text)?.[1] ?? 0), count: Number(/ferry_batch_size_count (\d+)/.exec(text)?.[1] ?? 0) };
+    };
+    const before = await histogram();
+    const batches = async () => (await histogram()).count - before.count;
+    const busy = fetch(`${server.url}/v2/models/batched/infer`, { method: 'POST', headers: { 'inference-header-content-length': String(header.length) }, body: Buffer.concat([header, raw]) });
     while ((await batches()) < 1) await new Promise((r) => setTimeout(r, 2));
     const results = await Promise.all(bcRows.slice(0, 48).map((r) => postJson(`${server.url}/v2/models/batched/infer`, bcBody(r))));
     assert.equal((await busy).status, 200);
@@ -108,9 +114,9 @@ describe('traffic policies, batching and cache', () => {
       const label = (res.body as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === 'label')!.data[0];
       assert.equal(label, breast.expected.outputs.label![i], `row ${i}`);
     });
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const sum = Number(/ferry_batch_size_sum (\d+)/.exec(metrics)?.[1]);
-    const count = Number(/ferry_batch_size_count (\d+)/.exec(metrics)?.[1]);
+    const after = await histogram();
+    const sum = after.sum - before.sum;
+    const count = after.count - before.count;
     assert.equal(sum, big + 48, 'every row went through the batcher');
     assert.ok(count < 49, `requests were joined: ${count} runtime calls for 49 requests`);
   });
