@@ -44,7 +44,7 @@ describe('a model bound to a feature service scores from entity keys in every mo
       ['features', 'apply', yaml],
       ['features', 'materialize', '--until', String(UNTIL)],
       ['register', diabetes.model, '-n', 'dfull', '--input-columns', `input=${DIABETES_COLUMNS.join(',')}`],
-      ['register', diabetes.model, '-n', 'dfeat', '--input-columns', `input=${DIABETES_COLUMNS.join(',')}`, '--features', 'diabetes'],
+      ['register', diabetes.model, '-n', 'dfeat', '--input-columns', `input=${DIABETES_COLUMNS.join(',')}`, '--features', 'diabetes', '--reference', diabetes.input, '--reference-ignore', 'id'],
     ]) {
       const r = await cli(args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
@@ -125,9 +125,29 @@ describe('a model bound to a feature service scores from entity keys in every mo
         for (const c of DIABETES_COLUMNS) assert.equal(p.inputs[c], rows[id]![c], `${p.source}: logged ${c} of patient ${id}`);
       }
       assert.deepEqual([...sources].sort(), ['kserve-v1', 'mlflow', 'oip-grpc', 'oip-rest']);
+      // "Log and wait": label the logged predictions, export exactly what the model saw with its label.
+      const labels = join(tmp.dir, 'labels.csv');
+      writeFileSync(labels, `prediction_id,actual\n${logged.map((p, i) => `${p.id},${i}`).join('\n')}\n`);
+      assert.equal((await cli(['feedback', '-f', labels])).code, 0);
+      const exported = join(tmp.dir, 'logged.jsonl');
+      const r = await cli(['features', 'training-set', 'diabetes', '--from-log', 'dfeat', '--output', exported, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const got = await readRows([exported]);
+      assert.equal(got.length, logged.length);
+      const byId = new Map(logged.map((p, i) => [p.id, { p, i }]));
+      for (const row of got) {
+        const { p, i } = byId.get(String(row.prediction_id))!;
+        assert.equal(row.label, i);
+        for (const c of DIABETES_COLUMNS) assert.equal(row[c], p.inputs[c], `exported ${c}`);
+      }
     } finally {
       await app.close();
     }
+    // The existing drift tests run on the served feature values (the reference: the full rows).
+    const drift = await cli(['monitor', 'drift', 'dfeat', '--last', '1000', '--json']);
+    assert.equal(drift.code, 0, drift.stderr);
+    const report = JSON.parse(drift.stdout) as { features: { name: string }[] };
+    assert.deepEqual(report.features.map((f) => f.name).sort(), [...DIABETES_COLUMNS].sort());
     server = await startServe(env, ['--alerts-interval', '0', '--no-scheduler']);
   });
 
@@ -141,6 +161,11 @@ describe('a model bound to a feature service scores from entity keys in every mo
     assert.deepEqual(body.errors.map((e) => [e.index, e.code]), [[2, 'FERRY_E_FEATURE_MISSING']]);
     const unknown = await postJson(`${server!.url}/ferry/v1/features/nope`, { entities: [{ patient_id: 1 }] });
     assert.equal(unknown.status, 404);
+    // Freshness and null rate are Prometheus gauges.
+    const metrics = await (await fetch(`${server!.url}/metrics`)).text();
+    assert.match(metrics, /ferry_feature_freshness_seconds\{view="patient_stats"\} \d+/);
+    assert.match(metrics, /ferry_feature_lookup_rows\{service="diabetes"\} 3/);
+    assert.match(metrics, /ferry_feature_missing_rows\{service="diabetes",feature="bp"\} 1/);
   });
 
   it('batch: entity keys in the input file; an unknown patient (reject policy) goes to the rejects with the reason', async () => {

@@ -124,6 +124,18 @@ for (const target of targets) {
       assert.equal((JSON.parse(again.stdout) as { rows: number }[])[0]?.rows, 0);
     });
 
+    it('`features status` reports freshness; --max-staleness fails with FERRY_E_FEATURE_STALE when a view is older', async () => {
+      const ok = await cli(['features', 'status', '--max-staleness', '36500d', '--json']);
+      assert.equal(ok.code, 0, ok.stderr);
+      const [view] = JSON.parse(ok.stdout) as { view: string; newest: number; watermark: number; seconds: number }[];
+      assert.equal(view?.view, 'patient_stats');
+      assert.equal(view?.watermark, UNTIL);
+      assert.ok(view.newest < UNTIL && view.newest > UNTIL - 7 * DAY, 'the newest value loaded is before --until');
+      const stale = await cli(['features', 'status', '--max-staleness', '1d']);
+      assert.equal(stale.code, 7, stale.stderr);
+      assert.match(stale.stderr, /FERRY_E_FEATURE_STALE: Feature view\(s\) older than 1d: patient_stats \(\d+ s\)/);
+    });
+
     it('an unknown entity follows each feature\'s policy: null, a default, or reject with a clear error', async () => {
       const got = await cli(['features', 'get', 'diabetes', '--entity', 'patient_id=999', '--json']);
       assert.equal(got.code, 0, got.stderr);

@@ -16,6 +16,8 @@ declare module 'autocannon' {
       method?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
+      /** Requests in turn; `setupRequest` may change each one (e.g. a different body per request). */
+      requests?: { setupRequest?: (request: Record<string, unknown>) => Record<string, unknown> }[];
     }
 
     interface Result {

@@ -171,6 +171,7 @@ export const errorCatalog = {
   FERRY_E_ENTITY_KEY_MISSING: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Feature service "{service}" looks features up by "{key}", which the input does not have. Send it with each row (columns present: {present}).'),
   FERRY_E_FEATURE_MISSING: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Feature "{feature}" of service "{service}" is {state} for {entity}, and its missing-value policy is reject. Materialise the view (`ferry features materialize {view}`) or change the policy.'),
   FERRY_E_FEATURE_STORE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'The online feature store ({store}) cannot be used: {detail}.'),
+  FERRY_E_FEATURE_STALE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Feature view(s) older than {max}: {views}. Check the source and run `ferry features materialize`.'),
   FERRY_E_FEATURE_SOURCE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot read the source of feature view "{view}": {detail}'),
 
   // --- edge export ---

@@ -69,6 +69,7 @@ export class FeatureLookups {
   readonly #now: () => number;
   readonly #declarationsTtlMs: number;
   #services: { at: number; version: number; byName: Map<string, ResolvedService> } | undefined;
+  readonly #stats = new Map<string, { rows: number; missing: Map<string, number> }>();
 
   constructor(registry: FeatureRegistry, store: OnlineStore, options: LookupOptions = {}) {
     this.#registry = registry;
@@ -96,6 +97,24 @@ export class FeatureLookups {
     const found = this.#services.byName.get(name);
     if (!found) throw ferry('FERRY_E_FEATURE_SERVICE_NOT_FOUND', { service: name, services: [...this.#services.byName.keys()].map((s) => `"${s}"`).join(', ') || '(none)' });
     return found;
+  }
+
+  /** Rows looked up per service since start, and per feature column how many had no value (missing or stale): the null rate. */
+  stats(): { service: string; rows: number; missing: Record<string, number> }[] {
+    return [...this.#stats].map(([service, s]) => ({ service, rows: s.rows, missing: Object.fromEntries(s.missing) }));
+  }
+
+  /**
+   * Per declared view: the newest event time in the online store and the watermark (ms), and
+   * the freshness — the age of the newest value in seconds (null before the first materialisation).
+   */
+  async freshness(): Promise<{ view: string; newest: number | null; watermark: number | null; seconds: number | null; ttl: string | null }[]> {
+    const { declarations } = await this.#registry.require();
+    return Promise.all(declarations.views.map(async (v) => {
+      const p = await this.#store.progress(v.name);
+      const newest = p?.newest ?? null;
+      return { view: v.name, newest, watermark: p?.watermark ?? null, seconds: newest === null ? null : (this.#now() - newest) / 1000, ttl: v.ttl ?? null };
+    }));
   }
 
   /** Forget cached values (after a materialisation in this process). */
@@ -193,6 +212,10 @@ export class FeatureLookups {
       }
       added.set(t.column, cells);
     }
+    let stats = this.#stats.get(service.name);
+    if (!stats) this.#stats.set(service.name, stats = { rows: 0, missing: new Map([...service.features.map((f) => f.column), ...service.transforms.map((t) => t.column)].map((c) => [c, 0])) });
+    stats.rows += n;
+    for (const [column, count] of Object.entries(missing)) stats.missing.set(column, (stats.missing.get(column) ?? 0) + count);
     const data = new Map<string, FrameColumn>();
     for (const name of frame.columns) data.set(name, frame.vector(name) as FrameColumn);
     for (const [name, cells] of added) data.set(name, toColumn(cells));

@@ -13,7 +13,8 @@ export interface TrainingSetOptions {
   readonly output: string;
 }
 
-function copyFormat(path: string): string {
+/** DuckDB COPY options for an output file, by extension. */
+export function copyFormat(path: string): string {
   const lower = path.toLowerCase();
   if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return '(format parquet)';
   if (lower.endsWith('.csv')) return '(format csv, header true)';

@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseDuration } from '../../core/duration.js';
 import { ferry } from '../../core/errors.js';
 import type { Cell } from '../../core/frame.js';
 import { parseDeclarations, resolveService } from '../../features/declarations.js';
 import { materializeView, type MaterializeResult } from '../../features/materialize.js';
+import { exportLoggedRows } from '../../features/log-export.js';
 import { trainingSet } from '../../features/training-set.js';
+import { readPredictions } from '../../monitoring/prediction-log-store.js';
 import { parseTime } from '../../monitoring/log-window.js';
 import { collect, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 
@@ -58,6 +61,20 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
       if (shown.bindings.length) print(ctx, table(['model', 'version', 'service'], shown.bindings.map((b) => [b.model, b.version, b.service])));
     });
 
+  features.command('status')
+    .description('Freshness of each view (age of its newest value in the online store); with --max-staleness, fail when a view is older (for cron alerts)')
+    .option('--max-staleness <duration>', 'fail with FERRY_E_FEATURE_STALE (exit 7) when a view\'s newest value is older than this (e.g. 2d)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { maxStaleness?: string }, cmd: Command) => {
+      const max = opts.maxStaleness === undefined ? undefined : parseDuration(opts.maxStaleness, '--max-staleness');
+      const views = await withFerry(ctx, async (app) => (await app.featureLookups()).freshness());
+      if (wantsJson(cmd)) printJson(ctx, views);
+      else print(ctx, table(['view', 'newest value', 'watermark', 'freshness (s)', 'ttl'], views.map((v) => [v.view, iso(v.newest), iso(v.watermark), v.seconds === null ? null : Math.round(v.seconds), v.ttl])));
+      if (max === undefined) return;
+      const stale = views.filter((v) => v.seconds === null || v.seconds * 1000 > max);
+      if (stale.length > 0) throw ferry('FERRY_E_FEATURE_STALE', { max: opts.maxStaleness ?? '', views: stale.map((v) => `${v.view} (${v.seconds === null ? 'never materialised' : `${Math.round(v.seconds)} s`})`).join(', ') });
+    });
+
   features.command('materialize')
     .description('Load the latest value per entity (within ttl) of views into the online store, from each view\'s watermark; a killed run resumes where it stopped')
     .argument('[views...]', 'views to load (default: every view)')
@@ -102,19 +119,36 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
     });
 
   features.command('training-set')
-    .description('Point-in-time training set: each entity row with every feature as of its timestamp (no values from the future; ttl applied), joined in DuckDB')
+    .description('Point-in-time training set: each entity row with every feature as of its timestamp (no values from the future; ttl applied), joined in DuckDB; or, with --from-log, what a model was served joined with its ground truth')
     .argument('<service>', 'a declared feature service')
-    .requiredOption('--entities <file>', 'rows with the entity key(s), a timestamp and anything else to carry (labels): .parquet, .csv, .jsonl')
-    .requiredOption('--timestamp <col>', 'the timestamp column of --entities')
+    .option('--entities <file>', 'rows with the entity key(s), a timestamp and anything else to carry (labels): .parquet, .csv, .jsonl')
+    .option('--timestamp <col>', 'the timestamp column of --entities')
     .requiredOption('--output <file>', 'where to write it: .parquet, .csv or .jsonl')
-    .option('--json', 'print {"rows", "columns", "output"}')
-    .action(async (service: string, opts: { entities: string; timestamp: string; output: string }, cmd: Command) => {
+    .option('--from-log <model>', '"log and wait": the logged predictions of this model (name or name:version) bound to the service that have ground truth, with the feature values served')
+    .option('--label-column <name>', 'with --from-log: the column for the ground truth', 'label')
+    .option('--json', 'print {"rows", "output"}')
+    .action(async (service: string, opts: { entities?: string; timestamp?: string; output: string; fromLog?: string; labelColumn: string }, cmd: Command) => {
+      if (opts.fromLog === undefined && (opts.entities === undefined || opts.timestamp === undefined)) throw ferry('FERRY_E_USAGE', { detail: 'give --entities <file> and --timestamp <col>, or --from-log <model>.' });
       const result = await withFerry(ctx, async (app) => {
         const { declarations } = await app.features.require();
-        return trainingSet(resolveService(declarations, service), opts);
+        const resolved = resolveService(declarations, service);
+        if (opts.fromLog !== undefined) {
+          const [model, v] = opts.fromLog.split(':');
+          const version = v === undefined ? undefined : Number(v);
+          const bound = (await app.features.bindings()).filter((b) => b.model === model && b.service === resolved.name && (version === undefined || b.version === version));
+          if (bound.length === 0) throw ferry('FERRY_E_USAGE', { detail: `no version of "${opts.fromLog}" is bound to feature service "${service}" (\`ferry features bind\`)` });
+          const versions = new Set(bound.map((b) => b.version));
+          async function* rows() {
+            for await (const p of readPredictions(app.database, { model: model ?? '', ...(version === undefined ? {} : { version }), labelled: true })) {
+              if (versions.has(p.version)) yield { id: p.id, at: p.at, version: p.version, inputs: p.inputs, actual: p.actual };
+            }
+          }
+          return { ...(await exportLoggedRows(rows(), opts.output, opts.labelColumn)), columns: undefined };
+        }
+        return trainingSet(resolved, { entities: opts.entities ?? '', timestamp: opts.timestamp ?? '', output: opts.output });
       });
-      if (wantsJson(cmd)) return printJson(ctx, { ...result, output: opts.output });
-      print(ctx, `Wrote ${result.rows} rows to ${opts.output}: ${result.columns.join(', ')}`);
+      if (wantsJson(cmd)) return printJson(ctx, { rows: result.rows, output: opts.output, ...(result.columns ? { columns: result.columns } : {}) });
+      print(ctx, `Wrote ${result.rows} rows to ${opts.output}${result.columns ? `: ${result.columns.join(', ')}` : ''}`);
     });
 
   features.command('bind')

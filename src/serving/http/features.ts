@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
+import type { FeatureLookups } from '../../features/lookup.js';
 import { ferry } from '../../core/errors.js';
 import type { Cell } from '../../core/frame.js';
 import type { ServingContext } from '../context.js';
@@ -15,6 +17,7 @@ const PROTOCOL = 'features';
 export function featureRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const open = ctx.app.featureLookups;
   if (!open) return;
+  featureGauges(ctx.metrics.registry, open);
   app.post('/ferry/v1/features/:service', async (req: FastifyRequest<{ Params: { service: string } }>) => {
     ctx.auth.check(req, 'predict');
     const doc = parseJsonBody(bodyText(req), PROTOCOL);
@@ -28,6 +31,28 @@ export function featureRoutes(app: FastifyInstance, ctx: ServingContext): void {
       ...(rejects.length > 0 ? { errors: rejects.map((r) => ({ index: r.row, code: r.error.code, message: r.error.message })) } : {}),
     };
   });
+}
+
+/**
+ * Prometheus gauges read at scrape time: `ferry_feature_freshness_seconds{view}` (age of the
+ * newest value in the online store: alert on it for staleness), and per service and feature the
+ * rows looked up and those without a value (`ferry_feature_lookup_rows`, `ferry_feature_missing_rows`:
+ * their ratio is the null rate). Nothing is reported before declarations are applied.
+ */
+function featureGauges(registry: Registry, open: () => Promise<FeatureLookups>): void {
+  const freshness = new Gauge({ name: 'ferry_feature_freshness_seconds', help: 'Age of the newest value of each feature view in the online store.', labelNames: ['view'], registers: [registry],
+    async collect() {
+      const views = await open().then((l) => l.freshness()).catch(() => []);
+      for (const v of views) if (v.seconds !== null) freshness.labels(v.view).set(v.seconds);
+    } });
+  const rows = new Gauge({ name: 'ferry_feature_lookup_rows', help: 'Rows whose features this server looked up, by service.', labelNames: ['service'], registers: [registry],
+    async collect() {
+      for (const s of await open().then((l) => l.stats()).catch(() => [])) rows.labels(s.service).set(s.rows);
+    } });
+  const missing = new Gauge({ name: 'ferry_feature_missing_rows', help: 'Looked-up rows with no value for a feature (unknown entity, null or stale), by service and feature.', labelNames: ['service', 'feature'], registers: [registry],
+    async collect() {
+      for (const s of await open().then((l) => l.stats()).catch(() => [])) for (const [f, n] of Object.entries(s.missing)) missing.labels(s.service, f).set(n);
+    } });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
