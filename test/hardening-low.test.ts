@@ -50,6 +50,28 @@ describe('names that are Object.prototype keys', () => {
     assert.match(JSON.stringify(res.body), /constructor/);
   });
 
+  it('MLflow and KServe v1 requests refused before scoring are counted in ferry_requests_total too', async () => {
+    const post = (path: string, body: string, type = 'application/json') => fetch(`${srv.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+    const codes = [
+      (await post('/invocations', '{not json')).status,
+      (await post('/invocations', '{"dataframe_records": [{"constructor": 1, "__proto__": 2, "toString": 3}]}')).status,
+      (await post('/invocations', 'a,b\n1,2', 'text/plain')).status,
+      (await post('/models/nope/invocations', '{}')).status,
+      (await post('/v1/models/bc:predict', '{not json')).status,
+      (await post('/v1/models/bc:predict', '{"instances": {"constructor": [1]}}')).status,
+      (await post('/v1/models/nope:predict', '{}')).status,
+    ];
+    assert.deepEqual(codes, [400, 400, 415, 404, 400, 400, 404]);
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    const count = (labels: string) => Number(new RegExp(`ferry_requests_total\\{${labels}\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    assert.equal(count('model="bc",version="none",protocol="mlflow",code="400"'), 1, metrics);
+    assert.equal(count('model="bc",version="1",protocol="mlflow",code="400"'), 1, 'prototype-named columns reach the pipeline and are refused there');
+    assert.equal(count('model="bc",version="none",protocol="mlflow",code="415"'), 1);
+    assert.equal(count('model="\\(not served\\)",version="none",protocol="mlflow",code="404"'), 1);
+    assert.equal(count('model="bc",version="none",protocol="kserve-v1",code="400"'), 2);
+    assert.equal(count('model="\\(not served\\)",version="none",protocol="kserve-v1",code="404"'), 1);
+  });
+
   it('gRPC ModelInfer for an unknown model answers NOT_FOUND before looking at the inputs', async () => {
     const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, PROTO_OPTIONS)) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
     const client = new pkg.inference.GRPCInferenceService(`127.0.0.1:${srv.server.grpcPort ?? 0}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { ModelInfer: (req: object, cb: (err: grpc.ServiceError | null) => void) => void };

@@ -38,7 +38,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connectionString,
     max: options.maxConnections ?? 5,
     connectionTimeoutMillis: 10_000,
-    options: `-c lock_timeout=${options.busyTimeoutMs}${schema ? ` -c search_path=${schema}` : ''}`,
+    // Quoted as in `create schema "…"`, so a mixed-case name is the same schema in both places.
+    options: `-c lock_timeout=${options.busyTimeoutMs}${schema ? ` -c search_path="${schema}"` : ''}`,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CompiledQuery, Kysely, sql, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type DialectAdapter } from 'kysely';
 import { ferry, type FerryError } from '../core/errors.js';
@@ -51,7 +51,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
     capabilities: { ...SQLITE_CAPABILITIES, file: { path, busyTimeoutMs } },
     mapError: (err) => mapSqliteError(err, path, busyTimeoutMs),
   };
-  const db = new Kysely<RegistryDatabase>({ dialect: new ImmediateSqliteDialect({ database }) });
+  const db = new Kysely<RegistryDatabase>({ dialect: new ImmediateSqliteDialect({ database }, database) });
   const store = new KyselyRegistryStore(db, hooks, path);
   try {
     await store.migrate(options.migrations);
@@ -68,11 +68,23 @@ function mapSqliteError(err: unknown, path: string, busyTimeoutMs: number): Ferr
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return ferry('FERRY_E_REGISTRY_BUSY', { timeoutMs: busyTimeoutMs }, err);
   }
-  if (code === 'SQLITE_FULL') return ferry('FERRY_E_STORAGE_FULL', { what: 'registry metadata', location: path }, err);
+  if (code === 'SQLITE_FULL' || (code.startsWith('SQLITE_IOERR') && diskFull(path))) return ferry('FERRY_E_STORAGE_FULL', { what: 'registry metadata', location: path }, err);
   if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
     return ferry('FERRY_E_REGISTRY_UNAVAILABLE', { location: path, detail: (err as Error).message }, err);
   }
   return undefined;
+}
+
+/**
+ * SQLite reports a disk that cannot hold the WAL or its index as a generic I/O error; when the
+ * registry's file system has no block left, that is the disk being full.
+ */
+function diskFull(path: string): boolean {
+  try {
+    return statfsSync(dirname(path)).bavail === 0;
+  } catch {
+    return false;
+  }
 }
 
 type SqliteConfig = ConstructorParameters<typeof SqliteDriver>[0];
@@ -80,14 +92,16 @@ type SqliteConfig = ConstructorParameters<typeof SqliteDriver>[0];
 /** Kysely's SQLite dialect with IMMEDIATE transactions and transactional migrations. */
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #driverConfig: SqliteConfig;
+  readonly #database: Database.Database;
 
-  constructor(config: SqliteConfig) {
+  constructor(config: SqliteConfig, database: Database.Database) {
     super(config);
     this.#driverConfig = config;
+    this.#database = database;
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#driverConfig);
+    return new ImmediateSqliteDriver(this.#driverConfig, this.#database);
   }
 
   override createAdapter(): DialectAdapter {
@@ -96,8 +110,24 @@ class ImmediateSqliteDialect extends SqliteDialect {
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #database: Database.Database;
+
+  constructor(config: SqliteConfig, database: Database.Database) {
+    super(config);
+    this.#database = database;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  /**
+   * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR…); a
+   * second ROLLBACK would fail with "no transaction is active" and hide the error that matters.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#database.inTransaction) return;
+    await super.rollbackTransaction(connection);
   }
 }
 

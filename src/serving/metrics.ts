@@ -4,6 +4,9 @@ import type { LogObserver, LogStats } from '../monitoring/prediction-log-writer.
 import { PROTOCOL_SOURCES, type PipelineObserver } from '../scoring/pipeline-hooks.js';
 import type { ScoreObserver } from '../scoring/scorer.js';
 
+/** The model label of requests for a model this server does not serve. */
+const NOT_SERVED = '(not served)';
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -68,11 +71,17 @@ export class ServingMetrics {
    * pipeline (whose observer counts everything after): every request, good or bad, counts once.
    */
   countRefused<T>(model: string, version: string | undefined, protocol: string, parse: () => T): T {
-    try {
-      return parse();
-    } catch (err) {
-      this.countRequest(model, version ?? 'none', protocol, String(asFerryError(err).httpStatus));
+    const refused = (err: unknown): never => {
+      const error = asFerryError(err);
+      // Unknown model names come from URLs: never let them become metric label values.
+      this.countRequest(error.code === 'FERRY_E_MODEL_NOT_SERVED' ? NOT_SERVED : model, version ?? 'none', protocol, String(error.httpStatus));
       throw err;
+    };
+    try {
+      const parsed = parse();
+      return (parsed instanceof Promise ? parsed.catch(refused) : parsed) as T;
+    } catch (err) {
+      return refused(err);
     }
   }
 
@@ -110,8 +119,7 @@ export class ServingMetrics {
       },
       failed: (e) => {
         if (!PROTOCOL_SOURCES.has(e.source)) return;
-        // Unknown model names come from URLs: never let them become metric label values.
-        const model = e.error.code === 'FERRY_E_MODEL_NOT_SERVED' ? '(not served)' : e.model;
+        const model = e.error.code === 'FERRY_E_MODEL_NOT_SERVED' ? NOT_SERVED : e.model;
         this.countRequest(model, e.version === undefined ? 'none' : String(e.version), e.source, String(e.error.httpStatus));
       },
     };

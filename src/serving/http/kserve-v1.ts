@@ -43,11 +43,16 @@ export function kserveV1Routes(app: FastifyInstance, ctx: ServingContext): void 
     if (verb !== 'predict' && verb !== 'explain') throw ferry('FERRY_E_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? req.url });
     const model = segment.slice(0, at);
     ctx.auth.check(req, 'predict');
-    const served = ctx.deployments.config(model);
-    const doc = parseJsonBody(bodyText(req), PROTOCOL);
-    const frame = await tfsFrame(ctx, model, doc, PROTOCOL);
-    // `:explain` answers the explanations of the same rows, computed by the pipeline's explain stage.
-    return predict(ctx, req, reply, served, frame, 'kserve-v1', verb === 'explain' ? { explain: explainOptions(isPlainObject(doc) ? doc.explain : undefined, PROTOCOL), only: true } : undefined);
+    // Refused requests never reach the pipeline, which counts the rest: count them here.
+    const { served, frame, ask } = await ctx.metrics.countRefused(model, undefined, 'kserve-v1', async () => {
+      const deployment = ctx.deployments.config(model);
+      const doc = parseJsonBody(bodyText(req), PROTOCOL);
+      const rows = await tfsFrame(ctx, model, doc, PROTOCOL);
+      // `:explain` answers the explanations of the same rows, computed by the pipeline's explain stage.
+      const explain: ExplainAsk | undefined = verb === 'explain' ? { explain: explainOptions(isPlainObject(doc) ? doc.explain : undefined, PROTOCOL), only: true } : undefined;
+      return { served: deployment, frame: rows, ask: explain };
+    });
+    return predict(ctx, req, reply, served, frame, 'kserve-v1', ask);
   });
 }
 

@@ -61,8 +61,11 @@ export function mlflowRoutes(app: FastifyInstance, ctx: ServingContext): void {
 }
 
 async function invocations(ctx: ServingContext, req: FastifyRequest, reply: FastifyReply, model: string): Promise<FastifyReply> {
-  const served = ctx.deployments.config(model); // 404 for a model not served here, before looking at the body
-  const { frame, explain } = await requestFrame(ctx, req, model);
+  // Refused requests never reach the pipeline, which counts the rest: count them here.
+  const { served, frame, explain } = await ctx.metrics.countRefused(model, undefined, 'mlflow', async () => {
+    const deployment = ctx.deployments.config(model); // 404 for a model not served here, before looking at the body
+    return { served: deployment, ...(await requestFrame(ctx, req, model)) };
+  });
   return predict(ctx, req, reply, served, frame, 'mlflow', explain ? { explain, only: false } : undefined);
 }
 
