@@ -24,6 +24,8 @@ export interface FerryConfig {
   readonly actor: string;
   /** The online feature store: a `redis://` URL (`FERRY_ONLINE_STORE`); undefined → the registry database. */
   readonly onlineStore: string | undefined;
+  /** `FERRY_WEBHOOK_ALLOW` / `FERRY_WEBHOOK_DENY`: where alert webhooks may be posted (comma-separated addresses, CIDR ranges, host names). */
+  readonly webhooks: Readonly<{ allow: readonly string[]; deny: readonly string[] }>;
   readonly onnx: Readonly<{ intraOpThreads: number | undefined; interOpThreads: number | undefined; spinning: boolean }>;
 }
 
@@ -50,6 +52,7 @@ export function loadConfig(env: FerryEnv = process.env): FerryConfig {
     busyTimeoutMs: intVar(env, 'FERRY_BUSY_TIMEOUT_MS', 5000, 0),
     actor: env.FERRY_ACTOR || safeUserName(),
     onlineStore: onlineStoreVar(env.FERRY_ONLINE_STORE),
+    webhooks: Object.freeze({ allow: listVar(env, 'FERRY_WEBHOOK_ALLOW'), deny: listVar(env, 'FERRY_WEBHOOK_DENY') }),
     onnx: Object.freeze({
       intraOpThreads: optionalIntVar(env, 'FERRY_ONNX_INTRA_OP_THREADS', 1),
       interOpThreads: optionalIntVar(env, 'FERRY_ONNX_INTER_OP_THREADS', 1),
@@ -62,6 +65,10 @@ function onlineStoreVar(raw: string | undefined): string | undefined {
   if (!raw || raw === 'registry') return undefined;
   if (!/^rediss?:\/\//.test(raw)) throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_ONLINE_STORE must be a redis:// URL or "registry" (got "${raw}")` });
   return raw;
+}
+
+function listVar(env: FerryEnv, name: string): readonly string[] {
+  return Object.freeze((env[name] ?? '').split(',').map((e) => e.trim()).filter((e) => e !== ''));
 }
 
 function intVar(env: FerryEnv, name: string, fallback: number, min: number): number {

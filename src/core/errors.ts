@@ -154,6 +154,7 @@ export const errorCatalog = {
 
   // --- hardening: limits on what a caller can make the server hold (issue #18) ---
   // (add this area's codes directly below this line)
+  FERRY_E_WEBHOOK_REFUSED: spec(403, PERMISSION_DENIED, X.USAGE, 'Webhook {url} was not posted to: {reason}. Destinations are set by FERRY_WEBHOOK_ALLOW and FERRY_WEBHOOK_DENY (docs/security.md).'),
   FERRY_E_REQUEST_LIMIT: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, 'Invalid {protocol} request: it has {count} {what}, more than the limit of {limit}.'),
 
   // --- explanations ---

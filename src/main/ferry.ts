@@ -9,6 +9,7 @@ import { featureStage } from '../features/feature-stage.js';
 import type { FeatureLookups } from '../features/lookup.js';
 import { featureMigrations } from '../features/migrations.js';
 import { monitoringMigrations } from '../monitoring/migrations.js';
+import { WebhookDestinations } from '../monitoring/webhook-destinations.js';
 import { lazyPredictionLog, type LazyPredictionLog } from '../monitoring/prediction-log-observer.js';
 import { PredictionLogWriter, type LogObserver, type LogStats, type LogWriterOptions } from '../monitoring/prediction-log-writer.js';
 import type { KyselyRegistryStore } from '../registry/kysely-store.js';
@@ -63,6 +64,8 @@ export interface Ferry {
   featureLookups(): Promise<FeatureLookups>;
   /** Input stages the one pipeline runs (feature lookups). */
   readonly inputStages: readonly InputStage[];
+  /** Where alert webhooks may be posted (FERRY_WEBHOOK_ALLOW / FERRY_WEBHOOK_DENY). */
+  readonly webhooks: WebhookDestinations;
   close(): Promise<void>;
 }
 
@@ -138,6 +141,7 @@ interface Wired extends Ferry {
 }
 
 async function wire(config: FerryConfig, scorerOptions: ScorerOptions, runtimeOverrides: Partial<RuntimeOptions>, logOptions: LogWriterOptions, deploymentsOf: ((parts: DeploymentsParts) => Deployments) | undefined): Promise<Wired> {
+  const webhooks = new WebhookDestinations(config.webhooks); // invalid entries fail here, before anything opens
   // Only the configured database's driver is loaded (pg and better-sqlite3 each cost start-up time).
   const store: KyselyRegistryStore = config.databaseUrl
     ? await (await import('../registry/postgres-store.js')).openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs, listen: config.registryListen, migrations: AREA_MIGRATIONS })
@@ -186,6 +190,7 @@ async function wire(config: FerryConfig, scorerOptions: ScorerOptions, runtimeOv
     features,
     featureLookups,
     inputStages,
+    webhooks,
     async close() {
       await deployments?.close();
       await predictionLog.close();

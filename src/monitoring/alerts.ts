@@ -8,12 +8,13 @@
  */
 import { spawn } from 'node:child_process';
 import type { MonitoringParts } from './parts.js';
-import { asFerryError, ferry } from '../core/errors.js';
+import { asFerryError, ferry, isFerryError } from '../core/errors.js';
 import { listEvents, listRules, recordEvent, type AlertEvent, type AlertRule } from './alerts-store.js';
 import { driftReport, parseWindow, type DriftReport } from './drift-run.js';
 import { liveMetrics } from './live-metrics.js';
 import { higherIsBetter } from './quality-metrics.js';
 import { readPredictionChunks } from './prediction-log-store.js';
+import { redact, WebhookDestinations } from './webhook-destinations.js';
 
 /** Request counts of a model (cumulative), for the error-rate rule. */
 export interface RequestCounts {
@@ -32,7 +33,11 @@ export interface DeliveryPolicy {
   readonly timeoutMs: number;
   /** A hook command still running after this long is killed (its whole process group); default 60 s. */
   readonly hookTimeoutMs?: number;
+  /** Which addresses webhooks may be posted to (default: all but link-local and unspecified ones). */
+  readonly destinations?: WebhookDestinations;
 }
+
+const DEFAULT_DESTINATIONS = new WebhookDestinations();
 
 export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 5, baseDelayMs: 500, timeoutMs: 5000, hookTimeoutMs: 60_000 };
 
@@ -218,19 +223,26 @@ export class AlertEngine {
   }
 }
 
-/** POST JSON, retrying non-2xx answers and network errors with exponential backoff. */
+/**
+ * POST JSON, retrying non-2xx answers and network errors with exponential backoff. A refused
+ * destination or a redirect is not retried: neither changes by trying again (redirects are
+ * never followed, so a webhook cannot bounce the server's POST to an address it may not reach).
+ */
 export async function postWithRetry(url: string, body: unknown, policy: DeliveryPolicy, stop?: AbortSignal): Promise<{ ok: boolean; attempts: number; error?: string }> {
+  const destinations = policy.destinations ?? DEFAULT_DESTINATIONS;
+  const text = JSON.stringify(body);
   let error = '';
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     if (attempt > 1) await sleep(policy.baseDelayMs * 2 ** (attempt - 2), stop);
     if (stop?.aborted) return { ok: false, attempts: attempt - 1, error: 'abandoned: shutting down' };
     try {
       const timeout = AbortSignal.timeout(policy.timeoutMs);
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'ferry-alerts' }, body: JSON.stringify(body), signal: stop ? AbortSignal.any([timeout, stop]) : timeout });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return { ok: true, attempts: attempt };
+      const res = await destinations.post(url, text, { 'content-type': 'application/json', 'user-agent': 'ferry-alerts' }, stop ? AbortSignal.any([timeout, stop]) : timeout);
+      if (res.status >= 200 && res.status < 300) return { ok: true, attempts: attempt };
+      if (res.status >= 300 && res.status < 400) return { ok: false, attempts: attempt, error: `HTTP ${res.status}: redirect${res.location ? ` to ${redact(res.location)}` : ''} not followed; give the final URL` };
       error = `HTTP ${res.status}`;
     } catch (err) {
+      if (isFerryError(err, 'FERRY_E_WEBHOOK_REFUSED')) return { ok: false, attempts: attempt, error: err.message };
       error = err instanceof Error ? err.message : String(err);
     }
   }

@@ -12,6 +12,7 @@ import type { Pipeline } from '../scoring/pipeline.js';
 import type { InputStage } from '../scoring/pipeline-hooks.js';
 import type { FeatureLookups } from '../features/lookup.js';
 import type { ServingMetrics } from './metrics.js';
+import type { WebhookDestinations } from '../monitoring/webhook-destinations.js';
 
 /** What the server is built from (the composition root's parts, `openServing`). */
 export interface ServingParts {
@@ -30,6 +31,8 @@ export interface ServingParts {
   readonly inputStages?: readonly InputStage[] | undefined;
   /** Feature lookups for `POST /ferry/v1/features/<service>`. */
   readonly featureLookups?: (() => Promise<FeatureLookups>) | undefined;
+  /** Where the server's alert webhooks may be posted. */
+  readonly webhooks: WebhookDestinations;
 }
 
 /** What every protocol adapter is given (wired once in server.ts). */

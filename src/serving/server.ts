@@ -2,7 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { FERRY_VERSION } from '../core/version.js';
-import { AlertEngine, countsFromPrometheus } from '../monitoring/alerts.js';
+import { AlertEngine, countsFromPrometheus, DEFAULT_DELIVERY } from '../monitoring/alerts.js';
+import type { WebhookDestinations } from '../monitoring/webhook-destinations.js';
 import type { MonitoringParts } from '../monitoring/parts.js';
 import { ShadowResultStore } from '../monitoring/shadow-store.js';
 import { ApiKeyStore } from './api-key-store.js';
@@ -60,7 +61,7 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
   for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes, featureRoutes]) routes(http, context);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);
-  const alerts = startAlerts(monitoring, config, metrics, logger, driftGauges);
+  const alerts = startAlerts(monitoring, config, metrics, logger, driftGauges, app.webhooks);
   const address = await http.listen({ host: config.host, port: config.port });
 
   let grpcServer: grpc.Server | undefined;
@@ -109,9 +110,10 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
 }
 
 /** Evaluate alert rules inside the server (`alerts_interval_ms`, 0 = off); error rates come from this server's own counters. */
-function startAlerts(app: MonitoringParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges): AlertEngine | undefined {
+function startAlerts(app: MonitoringParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges, destinations: WebhookDestinations): AlertEngine | undefined {
   if (config.alertsIntervalMs <= 0) return undefined;
   const engine = new AlertEngine(app, {
+    delivery: { ...DEFAULT_DELIVERY, destinations },
     requestCounter: async (model) => countsFromPrometheus(await metrics.registry.getSingleMetricAsString('ferry_requests_total'), model),
     onDrift: (report) => gauges.record(report),
     log: (msg, extra) => logger.info(extra ?? {}, msg),

@@ -82,7 +82,7 @@ export function alertsCommand(program: Command, ctx: CliContext): void {
       const intervalMs = parseWindow(opts.interval);
       await withFerry(ctx, async (app) => {
         const engine = new AlertEngine(app, {
-          delivery: { ...DEFAULT_DELIVERY, attempts, baseDelayMs },
+          delivery: { ...DEFAULT_DELIVERY, attempts, baseDelayMs, destinations: app.webhooks },
           requestCounter: opts.server ? scrapeCounter(opts.server) : undefined,
           log: (msg, extra) => ctx.stderr.write(`${msg}${extra ? ` ${JSON.stringify(extra)}` : ''}\n`),
         });
