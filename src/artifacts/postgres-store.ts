@@ -39,7 +39,10 @@ export class PostgresArtifactStore implements ArtifactStore {
       ...(schema ? { options: `-c search_path="${schema}"` } : {}),
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
+    // A client checked out between two queries (inside a transaction) has no listener of the pool's:
+    // its lost connection fails the next query instead of throwing an uncaught 'error' event.
     this.#pool.on('error', () => undefined);
+    this.#pool.on('connect', (client) => { client.on('error', () => undefined); });
   }
 
   async put(bytes: Uint8Array): Promise<PutResult> {

@@ -42,7 +42,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     options: `-c lock_timeout=${options.busyTimeoutMs}${schema ? ` -c search_path="${schema}"` : ''}`,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client checked out between two queries (inside a transaction) has no listener of the pool's:
+  // its lost connection fails the next query instead of throwing an uncaught 'error' event.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => { client.on('error', () => undefined); });
   const mapError = (err: unknown): FerryError | undefined => mapPgError(err, location, options.busyTimeoutMs);
   let tablesSchema: string | undefined;
   try {

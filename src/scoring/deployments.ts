@@ -29,7 +29,15 @@ interface Pointer {
   readonly configured: boolean;
   /** performance.now() of the last lease (least recently used on-demand versions are evicted first). */
   lastUsed: number;
+  /** performance.now() of the last failed load of `version` (retried, at most every RELOAD_RETRY_MS). */
+  failedAt?: number;
 }
+
+/**
+ * How often a reload that failed (artifact store or registry unreachable, a damaged artifact) is
+ * tried again while the old version serves: at most every 5 s, or every poll if polls are rarer.
+ */
+const RELOAD_RETRY_MS = 5_000;
 
 interface Served {
   readonly name: string;
@@ -311,7 +319,12 @@ export class Deployments {
         if (served.config.load === 'eager' && served.enabled && this.#poll) this.#ensure(served, p).catch(() => undefined);
         continue;
       }
-      if (p.version === version) continue;
+      if (p.version === version) {
+        // A reload that failed (the old version still answers) is tried again once the cause may be gone.
+        const retry = p.failedAt !== undefined && p.entry !== undefined && !p.loading && performance.now() - p.failedAt >= RELOAD_RETRY_MS;
+        if (retry) this.#swap(served, p).catch(() => undefined);
+        continue;
+      }
       const from = p.version;
       p.version = version;
       if (p.entry || p.loading) {
@@ -423,6 +436,7 @@ export class Deployments {
       p.entry = entry;
       p.state = 'READY';
       p.reason = '';
+      p.failedAt = undefined;
       if (old && old !== entry) this.#retire(served, old);
       return entry;
     })();
@@ -432,6 +446,7 @@ export class Deployments {
       (err: unknown) => {
         if (p.loading === loading) p.loading = undefined;
         // A failed load keeps the old version serving.
+        p.failedAt = performance.now();
         p.state = p.entry ? 'READY' : 'UNAVAILABLE';
         p.reason = `loading version ${version ?? '?'} failed: ${err instanceof Error ? err.message : String(err)}`;
         this.#log.warn({ model: served.name, pointer: p.name, version, err }, 'load failed');
