@@ -100,6 +100,22 @@ describe('bad input', () => {
       assert.equal(r.code, 4);
       assert.match(r.stderr, /FERRY_E_COLUMN_UNEXPECTED.*"surprise"/);
     });
+    it('batch: an extra column is ignored, reported once and kept in the run record; --strict-columns refuses it', async () => {
+      const text = csv.map((l, i) => `${l},${i === 0 ? 'surprise' : '1'}`).join('\n');
+      const input = file('extra-batch.csv', text);
+      const ok = await runCli(['batch', 'run', 'bc', '--input', input, '--output', join(tmp.dir, 'extra-out.jsonl'), '--key', 'id', '--chunk-size', '2', '--run-id', 'extra-ok'], env);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout.match(/ignored column\(s\) the model does not use: surprise/g)?.length, 1, ok.stdout);
+      const strict = await runCli(['batch', 'run', 'bc', '--input', input, '--output', join(tmp.dir, 'extra-strict.jsonl'), '--key', 'id', '--run-id', 'extra-strict', '--strict-columns'], env);
+      assert.equal(strict.code, 4);
+      assert.match(strict.stderr, /FERRY_E_COLUMN_UNEXPECTED.*"surprise"/);
+      const runs = JSON.parse((await runCli(['batch', 'runs', '--json'], env)).stdout) as { id: string; status: string; ignoredColumns: string[]; strictColumns: boolean }[];
+      const byId = new Map(runs.map((r) => [r.id, r]));
+      assert.deepEqual(byId.get('extra-ok')?.ignoredColumns, ['surprise']);
+      assert.equal(byId.get('extra-ok')?.strictColumns, false);
+      assert.equal(byId.get('extra-strict')?.status, 'failed');
+      assert.equal(byId.get('extra-strict')?.strictColumns, true);
+    });
     it('a non-numeric cell names its row and column and nothing is written', async () => {
       const rows = csv.map((l) => l.split(','));
       rows[3]![5] = 'abc';

@@ -13,7 +13,7 @@ export interface DeclaredJob {
 
 type Raw = Record<string, unknown>;
 
-const JOB_KEYS = ['name', 'model', 'input', 'query', 'input_format', 'output', 'output_format', 'rejects', 'key', 'passthrough', 'input_columns', 'watermark', 'chunk_size', 'workers', 'max_reject_rate', 'cron', 'log'];
+const JOB_KEYS = ['name', 'model', 'input', 'query', 'input_format', 'output', 'output_format', 'rejects', 'key', 'passthrough', 'input_columns', 'watermark', 'chunk_size', 'workers', 'max_reject_rate', 'cron', 'log', 'strict_columns'];
 
 /** Read `batch.jobs` from a ferry.yaml (other sections belong to `ferry serve`). */
 export function loadBatchConfig(path: string): DeclaredJob[] {
@@ -61,9 +61,15 @@ export function parseBatchConfig(doc: unknown, where: string): DeclaredJob[] {
       ...opt('maxRejectRate', rate(job.max_reject_rate, `${at}.max_reject_rate`)),
       ...opt('inputColumns', columns(job.input_columns, `${at}.input_columns`)),
       ...opt('logPredictions', logShare(job.log, `${at}.log`, 'FERRY_E_CONFIG_INVALID')),
+      ...(strictColumns(job.strict_columns, `${at}.strict_columns`) ? { strictColumns: true } : {}),
     };
     return { name, spec };
   });
+}
+
+function strictColumns(value: unknown, where: string): boolean {
+  if (value === undefined || typeof value === 'boolean') return value === true;
+  throw invalid(`${where} must be true or false`);
 }
 
 /** Refuse a cron expression croner does not accept. */

@@ -37,6 +37,7 @@ function jobRequest(job: BatchJob): Parameters<typeof startRun>[1] {
     ...(s.inputColumns !== undefined ? { inputColumns: s.inputColumns } : {}), ...(s.maxRejectRate !== undefined ? { maxRejectRate: s.maxRejectRate } : {}),
     ...(s.watermark !== undefined ? { watermark: { column: s.watermark, after } } : {}),
     ...(s.logPredictions !== undefined ? { logPredictions: s.logPredictions } : {}),
+    ...(s.strictColumns === true ? { strictColumns: true } : {}),
   };
 }
 

@@ -38,6 +38,8 @@ export interface RunSummary {
   readonly output: string;
   readonly rejects: string | null;
   readonly highWater: WatermarkValue | null;
+  /** Input columns the model does not use, ignored (`--strict-columns` refuses them instead). */
+  readonly ignoredColumns: readonly string[];
   /** True when the run had already finished and nothing was done. */
   readonly alreadyDone: boolean;
 }
@@ -60,7 +62,7 @@ export function runKey(runId: string, shard: RunSpec['shard']): string {
 }
 
 /** Fields that must match when the same --run-id is given again (the run is then resumed). */
-const IDENTITY: readonly (keyof RunSpec)[] = ['modelRef', 'input', 'query', 'output', 'rejects', 'key', 'passthrough', 'chunkSize', 'shard', 'outputFormat', 'inputFormat'];
+const IDENTITY: readonly (keyof RunSpec)[] = ['modelRef', 'input', 'query', 'output', 'rejects', 'key', 'passthrough', 'chunkSize', 'shard', 'outputFormat', 'inputFormat', 'strictColumns'];
 
 /**
  * Start a run, or resume it when a run with this id exists already with the same settings.
@@ -138,6 +140,7 @@ interface Scored {
   readonly scored: number;
   readonly skipped: number;
   readonly highWater: WatermarkValue | null;
+  readonly ignoredColumns: readonly string[];
 }
 
 async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, duck: DuckDb, closers: (() => Promise<void>)[], lost: () => boolean): Promise<RunSummary> {
@@ -162,6 +165,7 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   let sinkState: SinkState = cp?.sink ?? {};
   let rejectsState: SinkState | null = cp?.rejects ?? null;
   let highWater: WatermarkValue | null = cp?.highWater ?? null;
+  const ignored = new Set<string>(cp?.ignoredColumns ?? []);
   let counts: RunCounts = run.counts;
   let activeMs = run.activeMs;
   let columns: OutputColumnSpec[] | undefined;
@@ -184,10 +188,11 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
     }
     counts = { rowsIn: counts.rowsIn + s.kept, scored: counts.scored + s.scored, rejected: counts.rejected + s.rejects.length, skipped: counts.skipped + s.skipped };
     highWater = maxWatermark(highWater, s.highWater);
+    for (const c of s.ignoredColumns) ignored.add(c);
     const now = performance.now();
     activeMs += now - started;
     started = now;
-    const checkpoint: Checkpoint = { seq, source: s.chunk.end, sink: sinkState, rejects: rejectsState, highWater };
+    const checkpoint: Checkpoint = { seq, source: s.chunk.end, sink: sinkState, rejects: rejectsState, highWater, ...(ignored.size > 0 ? { ignoredColumns: [...ignored] } : {}) };
     await store.checkpoint(run.id, owner, checkpoint, counts, activeMs);
     progress?.update(counts);
   };
@@ -269,15 +274,17 @@ async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion
   const sub = kept.length === frame.length ? frame : takeRows(frame, kept);
   let table: OutputTable | undefined;
   let scored = 0;
+  let ignoredColumns: readonly string[] = [];
   if (kept.length > 0) {
     // A run never drops predictions because the log is behind (lossless): a chunk waits for it instead.
     const run = await pipeline.run({
-      model: { version }, input: { kind: 'frame', frame: sub, plan: { ignore: carry, ...(spec.inputColumns ? { inputColumns: spec.inputColumns } : {}) } },
+      model: { version }, input: { kind: 'frame', frame: sub, plan: { ignore: carry, strictColumns: spec.strictColumns === true, ...(spec.inputColumns ? { inputColumns: spec.inputColumns } : {}) } },
       outputs: spec.outputs, source: 'batch', log, lossless: true,
       // The same explain stage as every other mode, on the rows just scored.
       ...(spec.explain ? { extras: { [EXPLAIN_STAGE]: {} } } : {}),
     });
     let { result } = run;
+    ignoredColumns = result.ignoredColumns ?? [];
     const explained = run.extras?.[EXPLAIN_STAGE];
     if (explained?.kind === 'columns') result = { ...result, outputs: [...result.outputs, ...explained.columns] };
     scored = result.rows.length;
@@ -298,7 +305,7 @@ async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion
   }
   rejects.sort((a, b) => Number(a.at) - Number(b.at));
   for (const r of rejects) delete r.at;
-  return { chunk, table, rejects, kept: kept.length + rejectedUnread, scored, skipped, highWater };
+  return { chunk, table, rejects, kept: kept.length + rejectedUnread, scored, skipped, highWater, ignoredColumns };
 }
 
 /** The scorer numbers rows within the chunk; say the row's place in the source instead. */
@@ -342,7 +349,8 @@ export function summaryOf(run: BatchRun, alreadyDone: boolean): RunSummary {
     run: run.id, runId: run.spec.runId, status: run.status === 'succeeded' ? 'succeeded' : 'failed', model: run.model, version: run.version,
     rows: run.counts.rowsIn, scored: run.counts.scored, rejected: run.counts.rejected, skipped: run.counts.skipped, chunks: run.chunks,
     seconds: Math.round(seconds * 10) / 10, rowsPerSecond: seconds > 0 ? Math.round((run.counts.rowsIn + run.counts.skipped) / seconds) : 0,
-    output: redact(run.spec.output), rejects: run.spec.rejects ? redact(run.spec.rejects) : null, highWater: run.checkpoint?.highWater ?? null, alreadyDone,
+    output: redact(run.spec.output), rejects: run.spec.rejects ? redact(run.spec.rejects) : null, highWater: run.checkpoint?.highWater ?? null,
+    ignoredColumns: run.checkpoint?.ignoredColumns ?? [], alreadyDone,
   };
 }
 

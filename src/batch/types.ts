@@ -20,6 +20,8 @@ export interface Checkpoint {
   readonly rejects: SinkState | null;
   /** Largest watermark value seen among the rows read so far. */
   readonly highWater: WatermarkValue | null;
+  /** Input columns no model input used (ids, labels…), ignored; absent when there were none. */
+  readonly ignoredColumns?: readonly string[];
 }
 
 export interface RunCounts {
@@ -42,6 +44,8 @@ export interface IoSpec {
   readonly key: readonly string[];
   readonly passthrough: readonly string[];
   readonly inputColumns?: Readonly<Record<string, readonly string[]>>;
+  /** `--strict-columns`: refuse input columns the model does not use (by default they are ignored and recorded). */
+  readonly strictColumns?: boolean;
 }
 
 /** Everything a run needs; stored with the run so `resume` repeats it exactly. */

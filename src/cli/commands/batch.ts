@@ -23,6 +23,7 @@ interface IoFlags {
   key?: string[];
   passthrough?: string[];
   inputColumns?: string[];
+  strictColumns?: boolean;
 }
 
 interface RunFlags extends IoFlags {
@@ -74,6 +75,7 @@ export function batchCommand(program: Command, ctx: CliContext): void {
     .option('--shard <i/n>', 'score only shard i of n (stable hash of --key), e.g. a Kubernetes Indexed Job pod')
     .option('--progress-interval <ms>', 'how often a JSON progress line is printed when stderr is not a terminal', '5000')
     .option('--log-predictions [share]', 'log the scored rows to the prediction log (share of chunks, default 1) and add a prediction_id column; see docs/monitoring.md')
+    .option('--strict-columns', 'refuse input columns the model does not use (by default they are ignored and listed in the summary and the run record)')
     .option('--json', 'print the summary as JSON')
     .action(async (ref: string, opts: RunFlags, cmd: Command) => {
       const chunkSize = positiveInt(opts.chunkSize, '--chunk-size');
@@ -88,6 +90,7 @@ export function batchCommand(program: Command, ctx: CliContext): void {
         ...(inputColumns ? { inputColumns } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}), ...(opts.explain ? { explain: true } : {}),
         ...(maxRejectRate !== undefined ? { maxRejectRate } : {}), ...(opts.shard !== undefined ? { shard: parseShard(opts.shard) } : {}),
         ...(opts.runId !== undefined ? { runId: opts.runId } : {}), ...(logPredictions !== undefined ? { logPredictions } : {}),
+        ...(opts.strictColumns === true ? { strictColumns: true } : {}),
       }));
       report(ctx, cmd, summary);
     });
@@ -144,6 +147,7 @@ export function batchCommand(program: Command, ctx: CliContext): void {
     .option('--cron <expr>', 'schedule (croner syntax, e.g. "0 3 * * *")')
     .option('--replace', 'replace a job of the same name (its high-water mark is kept)')
     .option('--log-predictions [share]', 'log the scored rows of each run to the prediction log (share of chunks, default 1) and add a prediction_id column; see docs/monitoring.md')
+    .option('--strict-columns', 'refuse input columns the model does not use (by default they are ignored and listed in the summary and the run record)')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: JobFlags, cmd: Command) => {
       if (opts.cron !== undefined) checkCron(opts.cron);
@@ -157,7 +161,7 @@ export function batchCommand(program: Command, ctx: CliContext): void {
         ...(opts.chunkSize !== undefined ? { chunkSize: positiveInt(opts.chunkSize, '--chunk-size') } : {}),
         ...(opts.workers !== undefined ? { workers: positiveInt(opts.workers, '--workers') } : {}),
         ...(opts.maxRejectRate !== undefined ? { maxRejectRate: rate(opts.maxRejectRate) } : {}), ...(opts.cron !== undefined ? { cron: opts.cron } : {}),
-        ...(logPredictions !== undefined ? { logPredictions } : {}),
+        ...(logPredictions !== undefined ? { logPredictions } : {}), ...(opts.strictColumns === true ? { strictColumns: true } : {}),
       };
       const created = await withBatch(ctx, undefined, ({ store }) => store.createJob(name, spec, 'cli', opts.replace === true));
       if (wantsJson(cmd)) return printJson(ctx, created);
@@ -231,7 +235,8 @@ function progress(ctx: CliContext, interval: string, cmd: Command): Progress {
 function report(ctx: CliContext, cmd: Command, s: RunSummary): void {
   if (wantsJson(cmd)) return print(ctx, JSON.stringify({ event: 'summary', ...s }));
   const prefix = s.alreadyDone ? `Run ${s.run} had already finished` : `Run ${s.run} ${s.status}`;
-  print(ctx, `${prefix}: ${s.rows} row(s) in, ${s.scored} scored, ${s.rejected} rejected${s.skipped ? `, ${s.skipped} skipped (other shards or below the watermark)` : ''} with ${s.model}:${s.version} in ${s.seconds} s (${s.rowsPerSecond} rows/s) → ${s.output}${s.rejected && s.rejects ? `; rejects → ${s.rejects}` : ''}`);
+  const ignored = s.ignoredColumns.length > 0 ? `; ignored column(s) the model does not use: ${s.ignoredColumns.join(', ')}` : '';
+  print(ctx, `${prefix}: ${s.rows} row(s) in, ${s.scored} scored, ${s.rejected} rejected${s.skipped ? `, ${s.skipped} skipped (other shards or below the watermark)` : ''} with ${s.model}:${s.version} in ${s.seconds} s (${s.rowsPerSecond} rows/s) → ${s.output}${s.rejected && s.rejects ? `; rejects → ${s.rejects}` : ''}${ignored}`);
 }
 
 /** A run for `ferry batch runs`: counts, progress of running runs, rows/s. */
@@ -245,7 +250,7 @@ function runView(r: BatchRun): Record<string, unknown> & { progress: string; row
   return {
     id: r.id, runId: r.spec.runId, job: r.job, model: r.model, version: r.version, status: r.status, startedAt: r.startedAt, updatedAt: r.updatedAt, finishedAt: r.finishedAt,
     total: r.total, ...r.counts, chunks: r.chunks, seconds: Math.round(seconds * 10) / 10, rowsPerSecond, progress: progressText, etaSeconds: eta === null ? null : Math.round(eta),
-    input: r.spec.input, output: r.spec.output, shard: r.spec.shard ?? null, error: r.error,
+    input: r.spec.input, output: r.spec.output, shard: r.spec.shard ?? null, ignoredColumns: r.checkpoint?.ignoredColumns ?? [], strictColumns: r.spec.strictColumns === true, error: r.error,
   };
 }
 
