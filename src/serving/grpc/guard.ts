@@ -67,13 +67,19 @@ export function isRefused(message: unknown): message is RefusedMessage {
 /**
  * Wrap a method's request deserializer: count the message's repeated fields on the wire first
  * (no allocation per element) and hand the handler a `RefusedMessage` instead of decoding when
- * a bound is passed. Returning (rather than throwing) keeps Ferry's message and error code.
+ * a bound is passed, or when the bytes do not decode. Returning (rather than throwing) keeps
+ * Ferry's message and error code.
  */
 export function boundedDeserializer<T>(decode: (bytes: Buffer) => T, limits: MessageLimits, protocol: string): (bytes: Buffer) => T | RefusedMessage {
   return (bytes) => {
     const over = scanInferRequest(bytes, limits);
     if (over) return { refused: ferry('FERRY_E_REQUEST_LIMIT', { protocol, what: over.what, count: over.count, limit: over.limit }) };
-    return decode(bytes);
+    try {
+      return decode(bytes);
+    } catch (err) {
+      // grpc-js answers a throwing deserializer with INTERNAL; malformed bytes are the caller's error.
+      return { refused: ferry('FERRY_E_REQUEST_INVALID', { protocol, detail: `the message is not a valid ModelInferRequest (${err instanceof Error ? err.message : String(err)})` }) };
+    }
   };
 }
 
