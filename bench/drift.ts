@@ -67,7 +67,7 @@ try {
     }
     // The parts: reading + decoding the window, and the tests alone.
     const r0 = performance.now();
-    const preds = await readLogWindow(app, 'bench', 1, undefined, ROWS);
+    const preds = (await readLogWindow(app, 'bench', 1, undefined, ROWS)).rows;
     const { inputs, outputs } = logColumns(preds, stored.inputs);
     const r1 = performance.now();
     profileDrift(stored.profile, inputs, outputs);

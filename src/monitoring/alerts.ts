@@ -62,6 +62,8 @@ export interface AlertEngineOptions {
   readonly requestCounter?: RequestCounter | undefined;
   readonly now?: () => number;
   readonly log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Logged predictions one evaluation reads at most (the newest of the rule's window). */
+  readonly maxRows?: number;
   /** Called with every drift report a rule computed (the server sets its drift gauges). */
   readonly onDrift?: (report: DriftReport) => void;
 }
@@ -128,7 +130,7 @@ export class AlertEngine {
     const minRows = rule.minRows ?? 1;
     switch (rule.kind) {
       case 'drift': {
-        const report = await driftReport(this.#app, version, { kind: 'log', sinceMs }, { share: rule.threshold });
+        const report = await driftReport(this.#app, version, { kind: 'log', sinceMs, maxRows: this.#options.maxRows }, { share: rule.threshold });
         this.#options.onDrift?.(report);
         if (report.currentRows < minRows) return { state: 'unknown', value: null, message: `only ${report.currentRows} logged row(s)` };
         const f = report.features;
@@ -140,7 +142,7 @@ export class AlertEngine {
       }
       case 'metric': {
         const metric = rule.metric ?? 'accuracy';
-        const live = await liveMetrics(this.#app.database, { model: version.model, version: version.version, since: sinceMs });
+        const live = await liveMetrics(this.#app.database, { model: version.model, version: version.version, since: sinceMs }, { maxRows: this.#options.maxRows });
         const value = live.metrics[metric];
         if (live.labelled < minRows || value === null || value === undefined) return { state: 'unknown', value: null, message: `${metric} unknown: ${live.labelled} labelled prediction(s)` };
         const bad = higherIsBetter(metric) ? value < rule.threshold : value > rule.threshold;
@@ -148,7 +150,7 @@ export class AlertEngine {
       }
       case 'latency-p99': {
         const latencies: number[] = [];
-        for await (const chunk of readPredictionChunks(this.#app.database, { model: version.model, since: sinceMs }, { inputs: false, outputs: false })) {
+        for await (const chunk of readPredictionChunks(this.#app.database, { model: version.model, since: sinceMs, last: this.#options.maxRows }, { inputs: false, outputs: false })) {
           for (const p of chunk) latencies.push(p.latencyMs);
         }
         if (latencies.length < minRows || latencies.length === 0) return { state: 'unknown', value: null, message: `only ${latencies.length} logged request(s)` };

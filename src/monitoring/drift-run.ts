@@ -10,13 +10,21 @@ import { profileDrift, type CurrentColumns, type DriftOptions, type DriftResult 
 import { unpackRow } from './log-encode.js';
 import { logDb } from './prediction-log-store.js';
 import { guarded } from '../registry/registry-db.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { sql } from 'kysely';
 import { outputColumns } from './profile.js';
 import { requireProfile } from './profile-store.js';
 
 /** Where the current data comes from. */
 export type DriftSource =
   | { readonly kind: 'data'; readonly frame: Frame; readonly ignore?: readonly string[] }
-  | { readonly kind: 'log'; readonly sinceMs?: number | undefined; readonly last?: number | undefined; /** Traffic of every version of the model, not only this one's. */ readonly allVersions?: boolean };
+  | {
+    readonly kind: 'log'; readonly sinceMs?: number | undefined; readonly last?: number | undefined;
+    /** Traffic of every version of the model, not only this one's. */
+    readonly allVersions?: boolean;
+    /** At most this many rows, the newest (the server's `monitoring_max_rows`); `last` beyond it is refused. */
+    readonly maxRows?: number | undefined;
+  };
 
 /** Feature drift and prediction drift of one version, with what was compared. */
 export interface DriftReport {
@@ -26,6 +34,8 @@ export interface DriftReport {
   readonly currentRows: number;
   readonly features: DriftResult;
   readonly predictions: DriftResult | null;
+  /** True when the window held more than `maxRows` predictions and only the newest were tested. */
+  readonly capped?: boolean;
 }
 
 /** Parse a window such as `30m`, `1h`, `7d` into milliseconds. */
@@ -42,6 +52,7 @@ export async function driftReport(app: MonitoringParts, version: ModelVersion, s
   let inputs: CurrentColumns;
   let outputs: CurrentColumns;
   let rows: number;
+  let capped = false;
   if (source.kind === 'data') {
     const { result } = await app.pipeline.run({ model: { version }, input: { kind: 'frame', frame: source.frame, plan: { ignore: source.ignore ?? [] } }, source: 'drift' });
     const cols = new Map<string, unknown[]>();
@@ -53,7 +64,9 @@ export async function driftReport(app: MonitoringParts, version: ModelVersion, s
     outputs = outputColumns(result.outputs);
     rows = result.rows.length;
   } else {
-    const predictions = await readLogWindow(app, version.model, source.allVersions ? undefined : version.version, source.sinceMs, source.last);
+    const read = await readLogWindow(app, version.model, source.allVersions ? undefined : version.version, source.sinceMs, source.last, source.maxRows);
+    const predictions = read.rows;
+    capped = read.capped;
     if (predictions.length === 0) {
       throw ferry('FERRY_E_DRIFT_NO_DATA', { detail: `the prediction log has no predictions of ${version.model}:${version.version}${source.sinceMs !== undefined ? ' in that window' : ''}; turn logging on for the model, or test a file with --data` });
     }
@@ -61,19 +74,44 @@ export async function driftReport(app: MonitoringParts, version: ModelVersion, s
     rows = predictions.length;
   }
   const { features, predictions } = profileDrift(stored.profile, inputs, outputs, options);
-  return { model: version.model, version: version.version, referenceRows: stored.profile.rows, currentRows: rows, features, predictions };
+  return { model: version.model, version: version.version, referenceRows: stored.profile.rows, currentRows: rows, features, predictions, ...(capped ? { capped } : {}) };
 }
 
-/** Logged inputs and outputs of one model (and version) in a window: one query, only the two JSON columns. */
-export async function readLogWindow(app: Pick<MonitoringParts, 'database'>, model: string, version: number | undefined, sinceMs: number | undefined, last: number | undefined): Promise<LoggedRow[]> {
-  const rows = await guarded(app.database, () => {
-    let q = logDb(app.database).selectFrom('prediction_log').select(['inputs', 'outputs']).where('model_name', '=', model);
-    if (version !== undefined) q = q.where('version', '=', version);
-    if (sinceMs !== undefined) q = q.where('at', '>=', sinceMs);
-    if (last !== undefined) q = q.orderBy('at', 'desc').orderBy('id', 'desc').limit(last);
-    return q.execute();
-  });
-  return rows.map((r) => ({ inputs: JSON.parse(r.inputs) as Record<string, unknown>, outputs: JSON.parse(r.outputs) as Record<string, unknown> }));
+/** Rows per query of a log window; the event loop gets a turn between pages. */
+const PAGE = 5000;
+
+/**
+ * Logged inputs and outputs of one model (and version) in a window, newest first in pages of
+ * 5000 (only the two JSON columns), giving the event loop a turn between pages. With `maxRows`,
+ * at most that many (the newest; `capped` says the window held more) and `last` beyond it is
+ * refused: a request cannot make the server read and hold the whole log.
+ */
+export async function readLogWindow(app: Pick<MonitoringParts, 'database'>, model: string, version: number | undefined, sinceMs: number | undefined, last: number | undefined, maxRows?: number): Promise<{ rows: LoggedRow[]; capped: boolean }> {
+  if (maxRows !== undefined && last !== undefined && last > maxRows) {
+    throw ferry('FERRY_E_REQUEST_LIMIT', { protocol: 'monitoring', what: 'rows asked for (last)', count: last, limit: maxRows });
+  }
+  const want = Math.min(last ?? Infinity, maxRows === undefined ? Infinity : maxRows + 1);
+  const out: LoggedRow[] = [];
+  let after: { at: number; id: string } | undefined;
+  while (out.length < want) {
+    const size = Math.min(PAGE, want - out.length);
+    const from = after;
+    const rows = await guarded(app.database, () => {
+      let q = logDb(app.database).selectFrom('prediction_log').select(['inputs', 'outputs', 'at', 'id']).where('model_name', '=', model);
+      if (version !== undefined) q = q.where('version', '=', version);
+      if (sinceMs !== undefined) q = q.where('at', '>=', sinceMs);
+      if (from !== undefined) q = q.where(sql<boolean>`(at, id) < (${from.at}, ${from.id})`);
+      return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(size).execute();
+    });
+    for (const r of rows) out.push({ inputs: JSON.parse(r.inputs) as Record<string, unknown>, outputs: JSON.parse(r.outputs) as Record<string, unknown> });
+    const tail = rows.at(-1);
+    if (rows.length < size || tail === undefined) break;
+    after = { at: Number(tail.at), id: tail.id };
+    await nextTurn();
+  }
+  const capped = maxRows !== undefined && out.length > maxRows;
+  if (capped) out.length = maxRows;
+  return { rows: out, capped };
 }
 
 /** What drift needs of a logged prediction. */

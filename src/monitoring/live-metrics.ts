@@ -12,6 +12,8 @@ export interface LiveMetricsOptions {
   readonly output?: string | undefined;
   /** The output holding class probabilities (for ROC AUC and log loss); found when omitted. */
   readonly probabilities?: string | undefined;
+  /** At most this many predictions, the newest of the window (the server's `monitoring_max_rows`); `last` beyond it is refused. */
+  readonly maxRows?: number | undefined;
 }
 
 /** Per-class scores (scikit-learn's `classification_report`, zero_division=0). */
@@ -47,6 +49,8 @@ export interface LiveMetrics {
    * macro), log_loss. Regression: mae, rmse, r2.
    */
   readonly metrics: Record<string, number | null>;
+  /** True when the window held more than `maxRows` predictions and only the newest were used. */
+  readonly capped?: boolean;
   /** Classification only: scores per class. */
   readonly perClass?: Record<string, ClassReport>;
 }
@@ -61,17 +65,32 @@ export async function liveMetrics(db: RegistryDb, query: PredictionQuery, option
   let confSum = 0;
   let confN = 0;
   const labelled: LoggedPrediction[] = [];
-  for await (const chunk of readPredictionChunks(db, query, { inputs: false })) {
+  const { maxRows } = options;
+  if (maxRows !== undefined && query.last !== undefined && query.last > maxRows) {
+    throw ferry('FERRY_E_REQUEST_LIMIT', { protocol: 'monitoring', what: 'rows asked for (last)', count: query.last, limit: maxRows });
+  }
+  // One row more than the cap tells whether the window held more: the oldest row read is held
+  // back and counted only when the window fits under the cap.
+  const bounded = maxRows === undefined ? query : { ...query, last: Math.min(query.last ?? Infinity, maxRows + 1) };
+  const count = (p: LoggedPrediction) => {
+    total++;
+    if (p.lowConfidence) low++;
+    if (p.confidence !== null) {
+      confSum += p.confidence;
+      confN++;
+    }
+    if (p.actual !== undefined && p.actual !== null) labelled.push(p);
+  };
+  let read = 0;
+  let oldest: LoggedPrediction | undefined;
+  for await (const chunk of readPredictionChunks(db, bounded, { inputs: false })) {
     for (const p of chunk) {
-      total++;
-      if (p.lowConfidence) low++;
-      if (p.confidence !== null) {
-        confSum += p.confidence;
-        confN++;
-      }
-      if (p.actual !== undefined && p.actual !== null) labelled.push(p);
+      if (read++ === 0 && maxRows !== undefined) oldest = p;
+      else count(p);
     }
   }
+  const capped = maxRows !== undefined && read > maxRows;
+  if (oldest !== undefined && !capped) count(oldest);
   const base = {
     model: query.model,
     version: query.version ?? null,
@@ -82,6 +101,7 @@ export async function liveMetrics(db: RegistryDb, query: PredictionQuery, option
     coverage: total === 0 ? 0 : labelled.length / total,
     lowConfidence: low,
     meanConfidence: confN === 0 ? null : confSum / confN,
+    ...(capped ? { capped: true } : {}),
   };
   if (labelled.length === 0) return { ...base, task: 'unknown', output: options.output ?? null, metrics: {} };
   const plan = planTask(labelled, options);

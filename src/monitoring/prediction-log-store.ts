@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { ModelSignature } from '../core/signature.js';
 import { guarded, type RegistryDb, type SqlCapabilities } from '../registry/registry-db.js';
@@ -189,6 +190,9 @@ export async function* readPredictionChunks(db: RegistryDb, query: PredictionQue
     if (parseInputs) await signatures.load(rows);
     yield rows.map((r) => toPrediction(r, parseInputs, parseOutputs, signatures));
     if (rows.length < chunkSize) return;
+    // A SQLite query resolves without giving the event loop a turn: give it one between chunks,
+    // so a long read inside the server never holds requests for more than one chunk.
+    await nextTurn();
     const tail = rows[rows.length - 1] as PredictionLogTable;
     from = { at: Number(tail.at), id: tail.id, inclusive: false };
   }

@@ -42,6 +42,8 @@ export interface ServeConfig extends DeploymentsConfig {
   readonly predictionLog: PredictionLogSettings;
   /** How often alert rules are evaluated inside the server (ms); 0 = not at all. */
   readonly alertsIntervalMs: number;
+  /** Logged predictions one drift, live-metric or alert evaluation reads at most (the newest of its window). */
+  readonly monitoringMaxRows: number;
 }
 
 /** Command-line flags of `ferry serve` (they win over the file). */
@@ -92,7 +94,7 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   // Batching is on by default (`--batching` keeps the file's policy); `--no-batching` turns the default off, a model's own `batching:` still wins.
@@ -140,6 +142,7 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     defaults,
     predictionLog: predictionLogSettings(file.prediction_log === undefined ? {} : asObject(file.prediction_log, `${where}: prediction_log`), `${where}: prediction_log`),
     alertsIntervalMs: (flags.alertsInterval !== undefined ? int(flags.alertsInterval, '--alerts-interval', 0) : int(file.alerts_interval_ms, `${where}: alerts_interval_ms`, 0)) ?? 60_000,
+    monitoringMaxRows: int(file.monitoring_max_rows, `${where}: monitoring_max_rows`, 1) ?? 100_000,
   });
 }
 

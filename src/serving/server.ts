@@ -114,6 +114,7 @@ function startAlerts(app: MonitoringParts, config: ServeConfig, metrics: Serving
   if (config.alertsIntervalMs <= 0) return undefined;
   const engine = new AlertEngine(app, {
     delivery: { ...DEFAULT_DELIVERY, destinations },
+    maxRows: config.monitoringMaxRows,
     requestCounter: async (model) => countsFromPrometheus(await metrics.registry.getSingleMetricAsString('ferry_requests_total'), model),
     onDrift: (report) => gauges.record(report),
     log: (msg, extra) => logger.info(extra ?? {}, msg),

@@ -37,7 +37,7 @@ export function feedbackRoutes(app: FastifyInstance, ctx: ServingContext): void 
     const task = q.task ?? 'auto';
     if (task !== 'auto' && task !== 'classification' && task !== 'regression') throw ferry('FERRY_E_USAGE', { detail: `task must be classification, regression or auto, not "${task}".` });
     const query = windowQuery(req.params.model, { window: q.window ?? (q.since === undefined && q.last === undefined ? '1h' : undefined), since: q.since, until: q.until, last: q.last, version: q.version });
-    return liveMetrics(ctx.app.database, query, { task: task, output: q.output });
+    return liveMetrics(ctx.app.database, query, { task: task, output: q.output, maxRows: config.monitoringMaxRows });
   });
 }
 
