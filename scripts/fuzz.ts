@@ -39,7 +39,7 @@ const seed = Number(values.seed);
 const iterations = Number(values.iterations);
 
 /** One line per event from the child. */
-type ChildLine = { start: number } | { done: number; result: CaseResult; rss: number };
+type ChildLine = { ready: true } | { start: number } | { done: number; result: CaseResult; rss: number };
 
 if (values.child) await child(values.target, Number(values.from));
 else await parent();
@@ -48,6 +48,7 @@ else await parent();
 async function child(target: string, from: number): Promise<void> {
   const say = (line: ChildLine) => process.stdout.write(`${JSON.stringify(line)}\n`);
   const t = target === 'grpc' ? await grpcTarget() : { ...loaderTarget(target), check: () => Promise.resolve(), close: () => Promise.resolve() };
+  say({ ready: true });
   for (let i = from; i < iterations; i++) {
     say({ start: i });
     const result = await t.run(t.input(caseRng(seed, target, i)));
@@ -140,10 +141,15 @@ function runChild(target: string, from: number): Promise<ChildRun> {
       clearTimeout(watchdog);
       resolve(run);
     };
+    // Start-up (tsx, imports, a server for gRPC) is not a case: on a loaded machine it can take
+    // longer than a case may, so the hang watchdog starts with the child's "ready" line.
     const hangMs = Number(values['hang-ms']);
-    let watchdog = setTimeout(onHang, hangMs);
+    const startupMs = 10 * 60_000;
+    let ready = false;
+    let watchdog = setTimeout(onHang, startupMs);
     function onHang(): void {
       proc.kill('SIGKILL');
+      if (!ready) return finish({ results, failed: { i: current, kind: 'crash', detail: `the fuzz child did not start within ${startupMs} ms` } });
       finish({ results, failed: { i: current, kind: 'hang', detail: `no answer within ${hangMs} ms` } });
     }
     createInterface({ input: proc.stdout }).on('line', (text) => {
@@ -155,7 +161,8 @@ function runChild(target: string, from: number): Promise<ChildRun> {
       }
       clearTimeout(watchdog);
       watchdog = setTimeout(onHang, hangMs);
-      if ('start' in line) current = line.start;
+      if ('ready' in line) ready = true;
+      else if ('start' in line) current = line.start;
       else results.push({ i: line.done, result: line.result, rss: line.rss });
     });
     proc.on('exit', (code, signal) => {
