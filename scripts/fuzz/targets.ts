@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { isFerryError } from '../../src/core/errors.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { allocate, type Tensor } from '../../src/core/tensor.js';
-import { openFerry, type Ferry } from '../../src/main/ferry.js';
+import { openServing, type ServingFerry as Ferry } from '../../src/main/ferry.js';
 import { RuntimeCatalog } from '../../src/runtimes/catalog.js';
 import { parseServeConfig } from '../../src/serving/config.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
@@ -92,10 +92,12 @@ export function loaderTarget(target: string): { input(rng: Rng): Uint8Array; run
 /** The gRPC target: a server in this process with one model and auth off (a keyless message is refused before decoding, which would test nothing); cases are raw ModelInfer bytes. */
 export async function grpcTarget(): Promise<{ input(rng: Rng): Uint8Array; run(bytes: Uint8Array): Promise<CaseResult>; check(): Promise<void>; close(): Promise<void> }> {
   const home = mkdtempSync(join(tmpdir(), 'ferry-fuzz-'));
-  const app: Ferry = await openFerry(loadConfig({ FERRY_HOME: home }));
-  await app.registry.register({ path: join(ROOT, 'fixtures/models/breast_mlp/model.onnx'), name: 'bc', actor: 'fuzz' });
   const config = parseServeConfig({ port: 0, grpc_port: 0, runtime_workers: 0, body_limit: 1 << 20 }, {});
-  const server: RunningServer = await startServer(app, config, new ServingMetrics(), pino({ level: 'silent' }));
+  const metrics = new ServingMetrics();
+  const logger = pino({ level: 'silent' });
+  const app: Ferry = await openServing(loadConfig({ FERRY_HOME: home }), config, metrics, logger);
+  await app.registry.register({ path: join(ROOT, 'fixtures/models/breast_mlp/model.onnx'), name: 'bc', actor: 'fuzz' });
+  const server: RunningServer = await startServer(app, config, metrics, logger);
   const client = new grpc.Client(`127.0.0.1:${server.grpcPort ?? 0}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 << 20 });
   const call = (bytes: Uint8Array) => new Promise<grpc.ServiceError | null>((resolve) => {
     client.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, bytes, new grpc.Metadata(), { deadline: Date.now() + 30_000 }, (err) => resolve(err));
