@@ -22,7 +22,8 @@ import { fixturePath, rejectsWith, sha256, type FixtureName } from './registry.s
 const WORKERS = 4;
 const PER_WORKER = 5;
 const WORKER_SCRIPT = join(ROOT, 'test/helpers/registry-worker.ts');
-const STARTUP_TIMEOUT_MS = 30_000;
+// Generous: on a loaded 2-core CI machine a worker's cold start can take tens of seconds.
+const STARTUP_TIMEOUT_MS = 90_000;
 
 /** Spawn the workers, release them together once all are ready, and collect their reports. */
 async function runWorkers(env: Record<string, string>, model: string, perWorker = PER_WORKER): Promise<WorkerReport[]> {
@@ -159,7 +160,7 @@ describe('concurrent registration (sqlite)', () => {
     }
   });
 
-  it('fails with FERRY_E_REGISTRY_BUSY (exit 7) while another process holds the write lock', { timeout: 30_000 }, async () => {
+  it('fails with FERRY_E_REGISTRY_BUSY (exit 7) while another process holds the write lock', { timeout: 120_000 }, async () => {
     const app = await openFerry(loadConfig({ FERRY_HOME: busyHome.dir }));
     const versionsBefore = await app.registry.store.listVersions('busy', { includeArchived: true });
     const blobsBefore = (await app.registry.artifacts.list()).sort();
@@ -272,7 +273,7 @@ describe('concurrent registration (postgres)', () => {
     }
   });
 
-  it('fails with FERRY_E_REGISTRY_BUSY (exit 7) while another transaction holds the model row', { timeout: 30_000 }, async () => {
+  it('fails with FERRY_E_REGISTRY_BUSY (exit 7) while another transaction holds the model row', { timeout: 120_000 }, async () => {
     await withPgRegistry(async (app, baseEnv, schema) => {
       const env = { ...baseEnv, FERRY_BUSY_TIMEOUT_MS: '300' };
       const first = await ferryCli(['register', fixturePath('breast_mlp'), '--name', 'busy', '--json'], env);

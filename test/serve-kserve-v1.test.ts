@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { corruptArtifacts, tempDir } from './helpers/env.js';
 import { assertMatchesReference, columnar, fixture, inputColumnFlags, records, table } from './helpers/fixtures.js';
-import { postJson, startServe, type ServeProcess } from './helpers/server.js';
+import { postJson, startServes, type ServeProcess } from './helpers/server.js';
 
 const bc = fixture('breast_mlp');
 const wine = fixture('wine_two_inputs');
@@ -46,14 +46,7 @@ describe('KServe v1', () => {
     const brokenEnv = { FERRY_HOME: join(tmp.dir, 'broken') };
     assert.equal((await runCli(['register', diabetes.model, '--name', 'diabetes'], brokenEnv)).code, 0);
     corruptArtifacts(brokenEnv.FERRY_HOME);
-    // Both start together; if one fails, the other is stopped too (an orphaned server would keep this file running).
-    const started = await Promise.allSettled([startServe(env, ['--grpc-port', 'off']), startServe(brokenEnv, ['--grpc-port', 'off'])]);
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) {
-      for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
-      throw failed.reason;
-    }
-    [server, broken] = started.map((s) => (s as PromiseFulfilledResult<ServeProcess>).value) as [ServeProcess, ServeProcess];
+    [server, broken] = await startServes([[env, ['--grpc-port', 'off']], [brokenEnv, ['--grpc-port', 'off']]]) as [ServeProcess, ServeProcess];
   });
   after(async () => {
     await Promise.all([server?.stop(), broken?.stop()]);

@@ -11,7 +11,7 @@ import { FERRY_VERSION } from '../src/core/version.js';
 import { runCli } from './helpers/cli.js';
 import { corruptArtifacts, tempDir } from './helpers/env.js';
 import { assertMatchesReference, columnar, fixture, inputColumnFlags, records, table, type Fixture, type Value } from './helpers/fixtures.js';
-import { postJson, startServe, type ServeProcess } from './helpers/server.js';
+import { postJson, startServes, type ServeProcess } from './helpers/server.js';
 
 const bc = fixture('breast_mlp');
 const wine = fixture('wine_two_inputs');
@@ -67,11 +67,11 @@ describe('MLflow scoring protocol', () => {
     const brokenEnv = { FERRY_HOME: join(tmp.dir, 'broken') };
     assert.equal((await runCli(['register', diabetes.model, '--name', 'diabetes'], brokenEnv)).code, 0);
     corruptArtifacts(brokenEnv.FERRY_HOME);
-    [server, single, broken] = await Promise.all([
-      startServe(env, ['--grpc-port', 'off']),
-      startServe(env, ['--grpc-port', 'off', '--config', config]),
-      startServe(brokenEnv, ['--grpc-port', 'off']),
-    ]);
+    [server, single, broken] = await startServes([
+      [env, ['--grpc-port', 'off']],
+      [env, ['--grpc-port', 'off', '--config', config]],
+      [brokenEnv, ['--grpc-port', 'off']],
+    ]) as [ServeProcess, ServeProcess, ServeProcess];
   });
   after(async () => {
     await Promise.all([server?.stop(), single?.stop(), broken?.stop()]);

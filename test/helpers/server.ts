@@ -48,6 +48,20 @@ export function startServe(env: Readonly<Record<string, string>>, args: readonly
   });
 }
 
+/**
+ * Start several servers at once. If one fails to start, the others are stopped before the
+ * error is thrown: an orphaned server would keep the test file's process running forever.
+ */
+export async function startServes(specs: readonly (readonly [Readonly<Record<string, string>>, readonly string[]])[]): Promise<ServeProcess[]> {
+  const started = await Promise.allSettled(specs.map(([env, args]) => startServe(env, args)));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
+    throw failed.reason;
+  }
+  return started.map((s) => (s as PromiseFulfilledResult<ServeProcess>).value);
+}
+
 /** POST JSON and return status, headers and parsed body. */
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: unknown }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
