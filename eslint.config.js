@@ -14,7 +14,7 @@ const layerRule = (from, forbidden) => ({
 
 export default tseslint.config(
   // Type-aware rules need the TypeScript project: plain JS (the bin shim, this file, the tsx worker bootstrap) is left out.
-  { ignores: ['dist/**', 'node_modules/**', 'fixtures/**', 'scripts/fixtures/**', '**/*.mjs', '**/*.js'] },
+  { ignores: ['dist/**', 'web/**', 'node_modules/**', 'fixtures/**', 'scripts/fixtures/**', '**/*.mjs', '**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,11 +1,12 @@
 import { Migrator, sql, type Kysely, type Migration, type Selectable, type Transaction } from 'kysely';
 import { asFerryError, ferry, FerryError, quoteList } from '../core/errors.js';
-import type { ModelSignature } from '../core/signature.js';
 import { registryMigrations } from './migrations.js';
-import type { AliasesTable, AliasEventsTable, ModelsTable, RegistryDatabase, VersionsTable } from './schema.js';
+import { modelPage, versionPage } from './pages.js';
+import { toAlias, toEvent, toModel, toVersion } from './rows.js';
+import type { AliasEventsTable, ModelsTable, RegistryDatabase } from './schema.js';
 import type { AreaMigrations, RegistryDb, SqlCapabilities } from './registry-db.js';
 import type { RegistryStore } from './store.js';
-import type { Alias, AliasEvent, Model, ModelFilter, ModelVersion, NewVersion, Tags, VersionFilter } from './types.js';
+import type { Alias, AliasEvent, Model, ModelFilter, ModelPage, ModelPageQuery, ModelVersion, NewVersion, Tags, VersionFilter, VersionPage, VersionPageQuery } from './types.js';
 
 type Db = Kysely<RegistryDatabase> | Transaction<RegistryDatabase>;
 
@@ -124,6 +125,14 @@ export class KyselyRegistryStore implements RegistryStore {
       const rows = await q.execute();
       return rows.map(toModel).filter((m) => matchesTags(m.tags, filter.tags));
     });
+  }
+
+  modelPage(query: ModelPageQuery): Promise<ModelPage> {
+    return this.#guard(() => modelPage(this.#db, query));
+  }
+
+  versionPage(model: string, query: VersionPageQuery): Promise<VersionPage> {
+    return this.#guard(() => versionPage(this.#db, model, query));
   }
 
   createVersion(input: NewVersion): Promise<ModelVersion> {
@@ -338,52 +347,4 @@ async function notFound(db: Db, model: string, version: number): Promise<FerryEr
 
 function matchesTags(tags: Tags, wanted: Tags | undefined): boolean {
   return !wanted || Object.entries(wanted).every(([k, v]) => tags[k] === v);
-}
-
-function toModel(row: Selectable<ModelsTable>): Model {
-  return {
-    name: row.name,
-    description: row.description,
-    tags: JSON.parse(row.tags) as Tags,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastVersion: Number(row.last_version),
-  };
-}
-
-function toVersion(row: Selectable<VersionsTable>, aliases: string[]): ModelVersion {
-  return {
-    model: row.model_name,
-    version: Number(row.version),
-    digest: row.digest,
-    size: Number(row.size),
-    format: row.format,
-    signature: JSON.parse(row.signature) as ModelSignature,
-    metrics: JSON.parse(row.metrics) as Record<string, number>,
-    params: JSON.parse(row.params) as Record<string, string>,
-    tags: JSON.parse(row.tags) as Tags,
-    lineage: JSON.parse(row.lineage) as ModelVersion['lineage'],
-    description: row.description,
-    createdBy: row.created_by,
-    createdAt: row.created_at,
-    archivedAt: row.archived_at,
-    aliases,
-  };
-}
-
-function toAlias(row: Selectable<AliasesTable>): Alias {
-  return { model: row.model_name, alias: row.alias, version: Number(row.version), updatedBy: row.updated_by, updatedAt: row.updated_at };
-}
-
-function toEvent(row: Selectable<AliasEventsTable>): AliasEvent {
-  return {
-    id: Number(row.id),
-    model: row.model_name,
-    alias: row.alias,
-    fromVersion: row.from_version === null ? null : Number(row.from_version),
-    toVersion: row.to_version === null ? null : Number(row.to_version),
-    actor: row.actor,
-    at: row.at,
-    note: row.note,
-  };
 }

@@ -1,4 +1,4 @@
-import type { Alias, AliasEvent, Model, ModelFilter, ModelVersion, NewVersion, Tags, VersionFilter } from './types.js';
+import type { Alias, AliasEvent, Model, ModelFilter, ModelPage, ModelPageQuery, ModelVersion, NewVersion, Tags, VersionFilter, VersionPage, VersionPageQuery } from './types.js';
 
 /**
  * Where registry metadata lives. One interface, one implementation per database
@@ -15,6 +15,10 @@ export interface RegistryStore {
   upsertModel(name: string, fields: { description?: string; tags?: Tags }): Promise<Model>;
   getModel(name: string): Promise<Model | undefined>;
   listModels(filter?: ModelFilter): Promise<Model[]>;
+  /** One page of models in name order with their newest live version, version count and aliases (the dashboard's list). */
+  modelPage(query: ModelPageQuery): Promise<ModelPage>;
+  /** One page of a model's versions, newest first. */
+  versionPage(model: string, query: VersionPageQuery): Promise<VersionPage>;
 
   /** Allocate the next version number of `model` (creating the model if needed) and store the version. */
   createVersion(input: NewVersion): Promise<ModelVersion>;

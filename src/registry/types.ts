@@ -103,3 +103,41 @@ export interface VersionFilter {
   readonly tags?: Tags;
   readonly format?: string;
 }
+
+/** A page of a listing: `total` matching rows, `items` from `offset` (at most `limit`). */
+export interface Page<T> {
+  readonly total: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly items: readonly T[];
+}
+
+/** Which models to list, a page at a time. */
+export interface ModelPageQuery {
+  /** Substring of the name or description (case-insensitive). */
+  readonly search?: string | undefined;
+  /** Only models that have this alias. */
+  readonly alias?: string | undefined;
+  readonly offset?: number | undefined;
+  /** At most 200. */
+  readonly limit?: number | undefined;
+}
+
+/** A model as listed: its newest live version, how many versions, where its aliases point. */
+export interface ModelSummary extends Model {
+  readonly versions: number;
+  readonly latest: { readonly version: number; readonly format: string; readonly createdAt: string; readonly createdBy: string; readonly digest: string } | null;
+  readonly aliases: readonly { readonly alias: string; readonly version: number }[];
+}
+
+export type ModelPage = Page<ModelSummary>;
+
+/** Which versions to list, newest first. */
+export interface VersionPageQuery {
+  readonly includeArchived?: boolean | undefined;
+  readonly offset?: number | undefined;
+  /** At most 200. */
+  readonly limit?: number | undefined;
+}
+
+export type VersionPage = Page<ModelVersion>;

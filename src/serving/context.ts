@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { MonitoringParts } from '../monitoring/parts.js';
+import type { TrafficRecorder } from '../monitoring/traffic.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import type { Registry } from '../registry/registry.js';
 import type { ModelLoader } from '../scoring/model-loader.js';
@@ -45,6 +46,8 @@ export interface ServingContext {
   /** The one inference pipeline (the composition root's), with the served models' `Deployments`. */
   readonly pipeline: Pipeline;
   readonly metrics: ServingMetrics;
+  /** Live traffic in memory (the last minutes, per second), fed by a pipeline observer. */
+  readonly traffic: TrafficRecorder;
   readonly auth: Auth;
   readonly logger: Logger;
   /** Ferry's version, reported by server metadata. */

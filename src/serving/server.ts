@@ -6,6 +6,7 @@ import { AlertEngine, countsFromPrometheus, DEFAULT_DELIVERY } from '../monitori
 import type { WebhookDestinations } from '../monitoring/webhook-destinations.js';
 import type { MonitoringParts } from '../monitoring/parts.js';
 import { ShadowResultStore } from '../monitoring/shadow-store.js';
+import { TrafficRecorder } from '../monitoring/traffic.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
@@ -20,7 +21,9 @@ import { kserveV1Routes } from './http/kserve-v1.js';
 import { mlflowRoutes } from './http/mlflow.js';
 import { DriftGauges, monitoringRoutes } from './http/monitoring.js';
 import { oipRoutes } from './http/oip.js';
+import { modelRoutes } from './http/models.js';
 import { opsRoutes } from './http/ops.js';
+import { uiRoutes } from './http/ui.js';
 import type { ServingMetrics } from './metrics.js';
 import { ShadowMirror } from './shadow-mirror.js';
 
@@ -41,7 +44,8 @@ export interface RunningServer {
 export async function startServer(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
   const { deployments, pipeline } = app;
   const shadow = new ShadowMirror(pipeline, metrics, new ShadowResultStore(app.database));
-  const observers = [pipeline.observe(metrics.pipelineObserver()), pipeline.observe(shadow)];
+  const traffic = new TrafficRecorder();
+  const observers = [pipeline.observe(metrics.pipelineObserver()), pipeline.observe(shadow), pipeline.observe(traffic)];
   let auth: Auth = openAuth;
   let authRefresh: NodeJS.Timeout | undefined;
   if (config.auth) {
@@ -52,13 +56,14 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
     auth = keys;
   }
   const monitoring: MonitoringParts = { registry: app.registry, database: app.database, pipeline };
-  const context: ServingContext = { app, monitoring, config, deployments, pipeline, metrics, auth, logger, version: FERRY_VERSION };
+  const context: ServingContext = { app, monitoring, config, deployments, pipeline, metrics, traffic, auth, logger, version: FERRY_VERSION };
 
   await deployments.start();
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
   authenticateBeforeBody(http, auth);
-  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, feedbackRoutes, opsRoutes, featureRoutes]) routes(http, context);
+  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, modelRoutes, feedbackRoutes, opsRoutes, featureRoutes]) routes(http, context);
+  uiRoutes(http);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);
   const alerts = startAlerts(monitoring, config, metrics, logger, driftGauges, app.webhooks);
@@ -82,7 +87,7 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
     }
   }
   if (!auth.enabled && config.insecureNoAuth) logger.warn({ host: config.host }, 'listening beyond loopback WITHOUT auth (--insecure-no-auth): anyone who can reach these ports can predict, move aliases and unload models');
-  logger.info({ http: address, grpc: grpcPort, models: deployments.models, auth: auth.enabled, tls: config.tls !== undefined }, 'ferry serving');
+  logger.info({ http: address, ui: `${address}/ui/`, grpc: grpcPort, models: deployments.models, auth: auth.enabled, tls: config.tls !== undefined }, 'ferry serving');
 
   return {
     httpUrl: address,

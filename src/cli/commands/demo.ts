@@ -23,7 +23,7 @@ export function demoCommand(program: Command, ctx: CliContext): void {
     .option('--serve', 'then start `ferry serve` on 127.0.0.1:8080 (HTTP) and :8081 (gRPC)')
     .option('-p, --port <port>', 'HTTP port with --serve (default 8080)')
     .option('--grpc-port <port>', 'gRPC port with --serve (default 8081)')
-    .action(async (opts: { serve?: boolean; port: string; grpcPort: string }) => {
+    .action(async (opts: { serve?: boolean; port?: string; grpcPort?: string }) => {
       await withFerry(ctx, async (app, config) => {
         print(ctx, `Ferry home: ${config.home}${config.databaseUrl ? ` (registry in ${app.registry.store.location})` : ''}`);
         for (const demo of DEMO_MODELS) await registerDemo(ctx, app, demo);
@@ -38,11 +38,13 @@ export function demoCommand(program: Command, ctx: CliContext): void {
         })));
       });
       const row = '[17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,0.04904,0.05373,0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,0.2654,0.4601,0.1189]';
-      const base = `http://127.0.0.1:${opts.port}`;
+      const base = `http://127.0.0.1:${opts.port ?? 8080}`;
       print(ctx, [
         '',
         ...(opts.serve ? [
-          `Serving on ${base} (Open Inference Protocol v2, MLflow, KServe v1) and gRPC on 127.0.0.1:${opts.grpcPort}. Try:`,
+          `Serving on ${base} (Open Inference Protocol v2, MLflow, KServe v1) and gRPC on 127.0.0.1:${opts.grpcPort ?? 8081}.`,
+          `Dashboard: ${base}/ui/`,
+          'Try:',
           `  curl -s ${base}/v2/models/breast-cancer`,
           `  curl -s ${base}/v2/models/breast-cancer/versions/champion/infer -H 'content-type: application/json' -d '{"inputs":[{"name":"input","shape":[1,30],"datatype":"FP32","data":${row}}]}'`,
           `  curl -s ${base}/models/breast-cancer/invocations -H 'content-type: application/json' -d '{"instances":[${row}]}'`,

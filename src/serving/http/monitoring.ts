@@ -44,6 +44,15 @@ export class DriftGauges {
  * drift), shaped like `ferry monitor drift --json` plus the prediction drift. Sets the gauges.
  */
 export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gauges: DriftGauges): void {
+  // Live traffic of this server from memory: `?model=&seconds=60&step=` (seconds ≤ 300).
+  app.get('/ferry/v1/traffic', (req: FastifyRequest<{ Querystring: { model?: string; seconds?: string; step?: string } }>) => {
+    ctx.auth.check(req, 'predict');
+    const q = req.query;
+    const seconds = q.seconds === undefined ? undefined : Number(q.seconds);
+    const step = q.step === undefined ? undefined : Number(q.step);
+    if ((seconds !== undefined && !(seconds >= 1)) || (step !== undefined && !(step >= 1))) throw ferry('FERRY_E_USAGE', { detail: 'seconds and step must be ≥ 1.' });
+    return ctx.traffic.snapshot({ model: q.model || undefined, seconds, step });
+  });
   app.get('/ferry/v1/models/:model/drift', async (req: FastifyRequest<{ Params: { model: string }; Querystring: DriftQuery }>) => {
     ctx.auth.check(req, 'predict');
     const q = req.query;
