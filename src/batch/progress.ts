@@ -1,4 +1,4 @@
-import type { RunCounts } from './types.js';
+import type { BatchRun, RunCounts } from './types.js';
 
 /** Where progress goes: a bar on a terminal, else one JSON line per interval. */
 export interface ProgressOptions {
@@ -60,4 +60,19 @@ export function formatSeconds(s: number): string {
   if (s < 60) return `${Math.round(s)}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** A run as `ferry batch runs --json` and the dashboard show it: counts, progress and ETA of running runs, rows/s. */
+export function runView(r: BatchRun): Record<string, unknown> & { progress: string; rowsPerSecond: number; seconds: number } {
+  const seconds = r.status === 'running' && r.finishedAt === null ? Math.max(r.activeMs / 1000, (Date.parse(r.updatedAt) - Date.parse(r.startedAt)) / 1000) : r.activeMs / 1000;
+  const read = r.counts.rowsIn + r.counts.skipped;
+  const rowsPerSecond = seconds > 0 ? Math.round(read / seconds) : 0;
+  const share = r.total ? Math.min(1, read / r.total) : null;
+  const eta = r.status === 'running' && r.total && rowsPerSecond > 0 ? (r.total - read) / rowsPerSecond : null;
+  const progressText = r.status === 'succeeded' ? 'done' : `${share === null ? '' : `${Math.round(share * 100)}% `}${read}${r.total !== null ? `/${r.total}` : ''}${eta !== null ? ` ETA ${formatSeconds(eta)}` : ''}`;
+  return {
+    id: r.id, runId: r.spec.runId, job: r.job, model: r.model, version: r.version, status: r.status, startedAt: r.startedAt, updatedAt: r.updatedAt, finishedAt: r.finishedAt,
+    total: r.total, ...r.counts, chunks: r.chunks, seconds: Math.round(seconds * 10) / 10, rowsPerSecond, progress: progressText, etaSeconds: eta === null ? null : Math.round(eta),
+    input: r.spec.input, output: r.spec.output, shard: r.spec.shard ?? null, ignoredColumns: r.checkpoint?.ignoredColumns ?? [], strictColumns: r.spec.strictColumns === true, error: r.error,
+  };
 }

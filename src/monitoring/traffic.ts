@@ -1,5 +1,8 @@
 import type { FailedEvent, PipelineObserver, ScoredEvent, ScoreSource } from '../scoring/pipeline-hooks.js';
 
+/** Monitoring's own scoring (compare, evaluate, profile, drift) is work, not traffic: not counted. */
+const NOT_TRAFFIC: ReadonlySet<ScoreSource> = new Set(['evaluate', 'compare', 'profile', 'drift']);
+
 /** Seconds of traffic kept in memory (one slot a second). */
 export const TRAFFIC_SECONDS = 300;
 /** Series (model × version × source) kept at most; the oldest idle one makes room for a new one. */
@@ -77,6 +80,7 @@ export class TrafficRecorder implements PipelineObserver {
   }
 
   scored(e: ScoredEvent): undefined {
+    if (NOT_TRAFFIC.has(e.source)) return undefined;
     const slot = this.#slot(e.version.model, String(e.version.version), e.source);
     slot.requests++;
     slot.rows += e.rows;
@@ -86,6 +90,7 @@ export class TrafficRecorder implements PipelineObserver {
   }
 
   failed(e: FailedEvent): void {
+    if (NOT_TRAFFIC.has(e.source)) return;
     // Unknown model names come from URLs: they share one series instead of growing the map.
     const model = e.error.code === 'FERRY_E_MODEL_NOT_SERVED' || e.error.code === 'FERRY_E_MODEL_NOT_FOUND' ? '(not served)' : e.model;
     const slot = this.#slot(model, e.version === undefined ? 'none' : String(e.version), e.source);

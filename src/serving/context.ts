@@ -36,6 +36,17 @@ export interface ServingParts {
   readonly webhooks: WebhookDestinations;
 }
 
+/**
+ * What the dashboard shows of the batch and stream areas, handed in by the composition (the
+ * serving layer imports neither): JSON-ready views, bounded by their areas.
+ */
+export interface OperationsView {
+  /** Newest batch runs with progress, and every job with its schedule (batch/overview.ts). */
+  batch(limit: number): Promise<{ readonly runs: readonly object[]; readonly jobs: readonly object[] }>;
+  /** Status of the consumer groups this server watches (stream/overview.ts). */
+  streams(): Promise<readonly object[]>;
+}
+
 /** What every protocol adapter is given (wired once in server.ts). */
 export interface ServingContext {
   readonly app: ServingParts;
@@ -49,6 +60,8 @@ export interface ServingContext {
   /** Live traffic in memory (the last minutes, per second), fed by a pipeline observer. */
   readonly traffic: TrafficRecorder;
   readonly auth: Auth;
+  /** Batch and stream views for the dashboard; undefined when the composition gave none. */
+  readonly operations: OperationsView | undefined;
   readonly logger: Logger;
   /** Ferry's version, reported by server metadata. */
   readonly version: string;

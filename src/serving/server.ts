@@ -10,7 +10,7 @@ import { TrafficRecorder } from '../monitoring/traffic.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
-import type { ServingContext, ServingParts } from './context.js';
+import type { OperationsView, ServingContext, ServingParts } from './context.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
 import { authenticateBeforeBody } from './http/early-auth.js';
@@ -22,6 +22,7 @@ import { mlflowRoutes } from './http/mlflow.js';
 import { DriftGauges, monitoringRoutes } from './http/monitoring.js';
 import { oipRoutes } from './http/oip.js';
 import { modelRoutes } from './http/models.js';
+import { operationsRoutes } from './http/operations.js';
 import { opsRoutes } from './http/ops.js';
 import { uiRoutes } from './http/ui.js';
 import type { ServingMetrics } from './metrics.js';
@@ -41,7 +42,7 @@ export interface RunningServer {
  * served models' `Deployments` and the prediction log); this adds the server's own observers
  * (metrics, shadow mirror) to that pipeline and starts the deployments.
  */
-export async function startServer(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<RunningServer> {
+export async function startServer(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger, operations?: OperationsView): Promise<RunningServer> {
   const { deployments, pipeline } = app;
   const shadow = new ShadowMirror(pipeline, metrics, new ShadowResultStore(app.database));
   const traffic = new TrafficRecorder();
@@ -56,13 +57,13 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
     auth = keys;
   }
   const monitoring: MonitoringParts = { registry: app.registry, database: app.database, pipeline };
-  const context: ServingContext = { app, monitoring, config, deployments, pipeline, metrics, traffic, auth, logger, version: FERRY_VERSION };
+  const context: ServingContext = { app, monitoring, config, deployments, pipeline, metrics, traffic, auth, operations, logger, version: FERRY_VERSION };
 
   await deployments.start();
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
   authenticateBeforeBody(http, auth);
-  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, modelRoutes, feedbackRoutes, opsRoutes, featureRoutes]) routes(http, context);
+  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, modelRoutes, feedbackRoutes, operationsRoutes, opsRoutes, featureRoutes]) routes(http, context);
   uiRoutes(http);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);

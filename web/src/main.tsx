@@ -1,11 +1,22 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { useRoute } from './hooks.js';
+import { DriftPage } from './pages/drift.js';
+import { ModelPage } from './pages/model.js';
 import { ModelsPage } from './pages/models.js';
+import { AlertsPage, BatchPage, StreamsPage } from './pages/operations.js';
+import { PlaygroundPage } from './pages/playground.js';
+import { TrafficPage } from './pages/traffic.js';
 import './style.css';
 
 const PAGES: readonly { path: string; label: string }[] = [
   { path: 'models', label: 'Models' },
+  { path: 'traffic', label: 'Traffic' },
+  { path: 'drift', label: 'Drift' },
+  { path: 'batch', label: 'Batch' },
+  { path: 'streams', label: 'Streams' },
+  { path: 'alerts', label: 'Alerts' },
+  { path: 'playground', label: 'Playground' },
 ];
 
 function ThemeToggle() {
@@ -45,9 +56,15 @@ function App() {
 }
 
 function View({ route }: { route: string[] }) {
-  const [page = 'models'] = route;
+  const [page = 'models', arg] = route;
   switch (page) {
-    case 'models': return <ModelsPage />;
+    case 'models': return arg ? <ModelPage key={arg} name={arg} /> : <ModelsPage />;
+    case 'traffic': return <TrafficPage />;
+    case 'drift': return <DriftPage model={arg} />;
+    case 'batch': return <BatchPage />;
+    case 'streams': return <StreamsPage />;
+    case 'alerts': return <AlertsPage />;
+    case 'playground': return <PlaygroundPage model={arg} />;
     default: return <p role="alert">No page "{page}".</p>;
   }
 }

@@ -3,7 +3,7 @@ import { openFerry } from '../../main/ferry.js';
 import { checkCron } from '../../batch/config.js';
 import { syncDeclaredJobs } from '../../batch/declared.js';
 import { runJob } from '../../batch/jobs.js';
-import { formatSeconds, Progress } from '../../batch/progress.js';
+import { formatSeconds, Progress, runView } from '../../batch/progress.js';
 import { resumeRun, startRun, type RunnerOptions, type RunSummary } from '../../batch/runner.js';
 import { parseShard } from '../../batch/shard.js';
 import { BatchStore } from '../../batch/store.js';
@@ -237,21 +237,6 @@ function report(ctx: CliContext, cmd: Command, s: RunSummary): void {
   const prefix = s.alreadyDone ? `Run ${s.run} had already finished` : `Run ${s.run} ${s.status}`;
   const ignored = s.ignoredColumns.length > 0 ? `; ignored column(s) the model does not use: ${s.ignoredColumns.join(', ')}` : '';
   print(ctx, `${prefix}: ${s.rows} row(s) in, ${s.scored} scored, ${s.rejected} rejected${s.skipped ? `, ${s.skipped} skipped (other shards or below the watermark)` : ''} with ${s.model}:${s.version} in ${s.seconds} s (${s.rowsPerSecond} rows/s) → ${s.output}${s.rejected && s.rejects ? `; rejects → ${s.rejects}` : ''}${ignored}`);
-}
-
-/** A run for `ferry batch runs`: counts, progress of running runs, rows/s. */
-function runView(r: BatchRun): Record<string, unknown> & { progress: string; rowsPerSecond: number; seconds: number } {
-  const seconds = r.status === 'running' && r.finishedAt === null ? Math.max(r.activeMs / 1000, (Date.parse(r.updatedAt) - Date.parse(r.startedAt)) / 1000) : r.activeMs / 1000;
-  const read = r.counts.rowsIn + r.counts.skipped;
-  const rowsPerSecond = seconds > 0 ? Math.round(read / seconds) : 0;
-  const share = r.total ? Math.min(1, read / r.total) : null;
-  const eta = r.status === 'running' && r.total && rowsPerSecond > 0 ? (r.total - read) / rowsPerSecond : null;
-  const progressText = r.status === 'succeeded' ? 'done' : `${share === null ? '' : `${Math.round(share * 100)}% `}${read}${r.total !== null ? `/${r.total}` : ''}${eta !== null ? ` ETA ${formatSeconds(eta)}` : ''}`;
-  return {
-    id: r.id, runId: r.spec.runId, job: r.job, model: r.model, version: r.version, status: r.status, startedAt: r.startedAt, updatedAt: r.updatedAt, finishedAt: r.finishedAt,
-    total: r.total, ...r.counts, chunks: r.chunks, seconds: Math.round(seconds * 10) / 10, rowsPerSecond, progress: progressText, etaSeconds: eta === null ? null : Math.round(eta),
-    input: r.spec.input, output: r.spec.output, shard: r.spec.shard ?? null, ignoredColumns: r.checkpoint?.ignoredColumns ?? [], strictColumns: r.spec.strictColumns === true, error: r.error,
-  };
 }
 
 function positiveInt(text: string, flag: string): number {

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { openServing } from '../../main/ferry.js';
+import { batchOverview } from '../../batch/overview.js';
 import { startServeScheduler } from '../../batch/serve-hook.js';
 import { loadConfig } from '../../core/config.js';
 import { loadServeConfig, type ServeFlags } from '../../serving/config.js';
 import { ServingMetrics } from '../../serving/metrics.js';
 import { startServer } from '../../serving/server.js';
-import type { CliContext } from '../context.js';
+import { parseWatchedStream, streamOverview } from '../../stream/overview.js';
+import { collect, type CliContext } from '../context.js';
 
 export function serveCommand(program: Command, ctx: CliContext): void {
   program.command('serve')
@@ -29,20 +31,32 @@ export function serveCommand(program: Command, ctx: CliContext): void {
     .option('--runtime-workers <n>', 'worker threads per loaded model, so inference never blocks the event loop (0 = main thread)', undefined)
     .option('--no-scheduler', 'do not run scheduled batch jobs in this server')
     .option('--alerts-interval <ms>', 'evaluate alert rules (`ferry alerts add`) this often inside the server; 0 = off (default 60000)')
+    .option('--watch-stream <url#group>', 'show this stream consumer group (lag, consumers, dead letters) on the dashboard\'s Streams page, e.g. redis://127.0.0.1:6379/orders#ferry-churn (repeatable)', collect)
+    .option('--stream-state <url>', 'Redis holding stream consumers\' heartbeats (MQTT groups)', 'redis://127.0.0.1:6379')
     .option('--log-predictions [share]', 'log predictions of every model to the prediction log (share of requests, default 1; see docs/monitoring.md)')
-    .action((opts: ServeFlags & { scheduler?: boolean }) => runServe(ctx, opts));
+    .action((opts: ServeFlags & ServeExtras) => runServe(ctx, opts));
+}
+
+/** Flags of `ferry serve` beyond the server's own config. */
+interface ServeExtras {
+  scheduler?: boolean;
+  watchStream?: string[];
+  streamState?: string;
 }
 
 /** Start the server and run until SIGTERM/SIGINT (also used by `ferry demo --serve`). */
-export async function runServe(ctx: CliContext, opts: ServeFlags & { scheduler?: boolean }): Promise<void> {
+export async function runServe(ctx: CliContext, opts: ServeFlags & ServeExtras): Promise<void> {
       const config = loadConfig(ctx.env);
       const serve = loadServeConfig(opts);
       const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry' } });
       const metrics = new ServingMetrics();
       const app = await openServing(config, serve, metrics, logger);
+      const watched = (opts.watchStream ?? []).map(parseWatchedStream);
+      const streams = streamOverview(watched, opts.streamState ?? 'redis://127.0.0.1:6379');
+      const operations = { batch: (limit: number) => batchOverview(app.database, limit), streams };
       let server;
       try {
-        server = await startServer(app, serve, metrics, logger);
+        server = await startServer(app, serve, metrics, logger, operations);
       } catch (err) {
         await app.close();
         throw err;

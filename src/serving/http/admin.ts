@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ferry } from '../../core/errors.js';
+import { parseWindow } from '../../monitoring/drift-run.js';
+import { parseGate, promote } from '../../monitoring/promote.js';
 import type { ServingContext } from '../context.js';
 import { bodyText, parseJsonBody } from './fastify.js';
 
@@ -30,6 +32,27 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
     ctx.logger.info({ model: req.params.model, alias: req.params.alias, from: event.fromVersion, to: event.toVersion, actor, ip: req.ip }, 'alias rolled back through the server');
     await ctx.deployments.refresh();
     return event;
+  });
+
+  // `ferry promote` through the server: the same gates and the same alias-history note, the key as actor.
+  app.post('/ferry/v1/models/:model/promote', async (req: FastifyRequest<{ Params: { model: string } }>) => {
+    const actor = ctx.auth.check(req, 'admin', 'promoting versions');
+    const body = (parseJsonBody(bodyText(req), 'promote') ?? {}) as { version?: unknown; to?: unknown; require?: unknown; window?: unknown; last?: unknown };
+    const version = Number(body.version);
+    const alias = body.to === undefined ? 'champion' : body.to;
+    const gates = body.require === undefined ? [] : body.require;
+    if (!Number.isInteger(version) || version < 1 || typeof alias !== 'string' || !Array.isArray(gates) || !gates.every((g) => typeof g === 'string')
+      || (body.window !== undefined && typeof body.window !== 'string') || (body.last !== undefined && !(Number.isInteger(body.last) && (body.last as number) > 0))) {
+      throw ferry('FERRY_E_REQUEST_INVALID', { protocol: 'promote', detail: 'send {"version": <number>, "to": "champion", "require": ["<gate>", …], "window": "24h" | "last": <n>}' });
+    }
+    const last = body.last as number | undefined;
+    const outcome = await promote(ctx.monitoring, {
+      model: req.params.model, version, alias, gates: gates.map(parseGate), actor,
+      window: last !== undefined ? { last } : { sinceMs: Date.now() - parseWindow(typeof body.window === 'string' ? body.window : '24h') },
+    });
+    ctx.logger.info({ model: req.params.model, alias, to: version, actor, ip: req.ip }, 'version promoted through the server');
+    await ctx.deployments.refresh();
+    return outcome;
   });
 
   app.get('/ferry/v1/models/:model/aliases', async (req: FastifyRequest<{ Params: { model: string } }>) => {

@@ -1,8 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
+import { ColumnFrame } from '../../core/frame.js';
 import { ferry } from '../../core/errors.js';
+import { listEvents, listRules } from '../../monitoring/alerts-store.js';
+import { compareVersions } from '../../monitoring/compare.js';
 import { DRIFT_TESTS, type DriftOptions, type DriftResult, type DriftTestName } from '../../monitoring/drift.js';
 import { driftReport, parseWindow, type DriftReport } from '../../monitoring/drift-run.js';
+import { driftTimeline, featureHistogram } from '../../monitoring/drift-timeline.js';
+import { requireProfile } from '../../monitoring/profile-store.js';
+import { profileSummary, referenceRows } from '../../monitoring/profile-view.js';
+import type { ModelVersion } from '../../registry/types.js';
 import type { ServingContext } from '../context.js';
 
 interface DriftQuery {
@@ -52,6 +59,85 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
     const step = q.step === undefined ? undefined : Number(q.step);
     if ((seconds !== undefined && !(seconds >= 1)) || (step !== undefined && !(step >= 1))) throw ferry('FERRY_E_USAGE', { detail: 'seconds and step must be ≥ 1.' });
     return ctx.traffic.snapshot({ model: q.model || undefined, seconds, step });
+  });
+
+  // Canary weights and shadow settings of each served model, with the shadow outcomes counted since start.
+  app.get('/ferry/v1/traffic/split', async (req: FastifyRequest<{ Querystring: { model?: string } }>) => {
+    ctx.auth.check(req, 'predict');
+    const outcomes = (await ctx.metrics.shadowRequests.get()).values;
+    const models = ctx.deployments.models.filter((m) => !req.query.model || m === req.query.model);
+    return {
+      models: models.map((model) => {
+        const d = ctx.deployments.config(model);
+        const counts: Record<string, number> = {};
+        for (const v of outcomes) if (v.labels.model === model) counts[String(v.labels.outcome)] = v.value;
+        return { model, route: d.route, canary: d.canary ?? null, shadow: d.shadow ?? null, outcomes: counts };
+      }),
+    };
+  });
+
+  // The version named in the path or `?version=`, else the model's newest.
+  const version = (req: FastifyRequest): Promise<ModelVersion> => {
+    const { model, version: inPath } = req.params as { model: string; version?: string };
+    const v = inPath ?? (req.query as { version?: string }).version;
+    return ctx.app.registry.resolve(v ? `${model}:${v}` : model);
+  };
+
+  // A version's reference profile as people read it.
+  app.get('/ferry/v1/models/:model/versions/:version/profile', async (req: FastifyRequest<{ Params: { model: string; version: string } }>) => {
+    ctx.auth.check(req, 'predict');
+    return profileSummary(await requireProfile(ctx.app.database, await version(req)));
+  });
+
+  // Rows that look like the reference data (drawn from its profile): the playground's examples.
+  app.get('/ferry/v1/models/:model/versions/:version/examples', async (req: FastifyRequest<{ Params: { model: string; version: string }; Querystring: { n?: string } }>) => {
+    ctx.auth.check(req, 'predict');
+    const n = req.query.n === undefined ? 5 : Number(req.query.n);
+    if (!Number.isInteger(n) || n < 1) throw ferry('FERRY_E_USAGE', { detail: 'n must be a whole number ≥ 1 (at most 64 rows come back).' });
+    return { rows: referenceRows(await requireProfile(ctx.app.database, await version(req)), n) };
+  });
+
+  // `ferry compare a b` on rows drawn from a's reference profile (64 rows).
+  app.get('/ferry/v1/models/:model/compare', async (req: FastifyRequest<{ Params: { model: string }; Querystring: { a?: string; b?: string; tolerance?: string } }>) => {
+    ctx.auth.check(req, 'predict');
+    const { a, b, tolerance = '1e-6' } = req.query;
+    const tol = Number(tolerance);
+    if (!a || !b || !(tol >= 0)) throw ferry('FERRY_E_USAGE', { detail: 'give two versions (a=1&b=2) and tolerance ≥ 0.' });
+    const [va, vb] = await Promise.all([ctx.app.registry.resolve(`${req.params.model}:${a}`), ctx.app.registry.resolve(`${req.params.model}:${b}`)]);
+    const stored = await requireProfile(ctx.app.database, va);
+    return compareVersions(ctx.monitoring, va, vb, ColumnFrame.fromRows(referenceRows(stored, 64)), tol);
+  });
+
+  // Dataset drift per time window (the feature × window heatmap): `?window=1h&windows=12&version=`.
+  app.get('/ferry/v1/models/:model/drift/timeline', async (req: FastifyRequest<{ Params: { model: string }; Querystring: DriftQuery & { windows?: string } }>) => {
+    ctx.auth.check(req, 'predict');
+    const v = await version(req);
+    const untilMs = Date.now();
+    const windows = req.query.windows === undefined ? 12 : Number(req.query.windows);
+    if (!Number.isInteger(windows) || windows < 1) throw ferry('FERRY_E_USAGE', { detail: 'windows must be a whole number ≥ 1 (at most 24).' });
+    return driftTimeline(ctx.monitoring, v, { sinceMs: untilMs - parseWindow(req.query.window ?? '1h'), untilMs, windows }, queryOptions(req.query));
+  });
+
+  // One feature's reference vs current histogram: `?feature=&window=1h&version=`.
+  app.get('/ferry/v1/models/:model/drift/histogram', async (req: FastifyRequest<{ Params: { model: string }; Querystring: { feature?: string; window?: string; version?: string } }>) => {
+    ctx.auth.check(req, 'predict');
+    const v = await version(req);
+    const feature = req.query.feature ?? '';
+    const untilMs = Date.now();
+    const h = await featureHistogram(ctx.monitoring, v, feature, untilMs - parseWindow(req.query.window ?? '1h'), untilMs);
+    if (!h) throw ferry('FERRY_E_USAGE', { detail: `${v.model}:${v.version}'s reference profile has no feature "${feature}".` });
+    return h;
+  });
+
+  // Alert rules (webhook URLs left out: they often carry tokens) and the newest firings with their delivery.
+  app.get('/ferry/v1/alerts', async (req: FastifyRequest<{ Querystring: { model?: string; limit?: string } }>) => {
+    ctx.auth.check(req, 'predict');
+    const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 100) || 100));
+    const [rules, events] = await Promise.all([listRules(ctx.app.database), listEvents(ctx.app.database, { model: req.query.model || undefined, limit })]);
+    return {
+      rules: rules.map((r) => ({ name: r.name, model: r.model, kind: r.kind, threshold: r.threshold, metric: r.metric ?? null, window: r.window ?? null, minRows: r.minRows ?? null, webhooks: r.webhooks.length, hook: r.hook ? ('url' in r.hook ? 'url' : 'command') : null, enabled: r.enabled, createdAt: r.createdAt })),
+      events,
+    };
   });
   app.get('/ferry/v1/models/:model/drift', async (req: FastifyRequest<{ Params: { model: string }; Querystring: DriftQuery }>) => {
     ctx.auth.check(req, 'predict');

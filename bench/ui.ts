@@ -1,0 +1,127 @@
+/**
+ * `npm run bench:ui`: the dashboard's budgets, measured.
+ * 1. Bundle size: every JS and CSS file of dist/web gzipped (budget 250 KB).
+ * 2. The models page with 1 000 models / 20 000 versions in headless Chromium (Debian's chromium,
+ *    playwright-core): from navigation to the first page of 50 rows, the next page, a search
+ *    (budget 1 s each).
+ * 3. The endpoints behind it on an idle server: the slowest of 20 answers each — an upper bound
+ *    of how long one request holds the event loop (budget 20 ms).
+ * Prints a Markdown table (measured beside the budget) and writes it to bench/results/ui.md.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { loadConfig } from '../src/core/config.js';
+import { openFerry } from '../src/main/ferry.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const MODELS = Number(process.env.BENCH_MODELS ?? 1000);
+const VERSIONS_PER_MODEL = Number(process.env.BENCH_VERSIONS_PER_MODEL ?? 20);
+const rows: [string, string, string][] = [];
+
+// 1. Bundle size.
+const assets = join(ROOT, 'dist/web/assets');
+let gz = 0;
+let raw = 0;
+for (const f of readdirSync(assets).filter((n) => /\.(js|css)$/.test(n))) {
+  const body = readFileSync(join(assets, f));
+  raw += body.length;
+  gz += gzipSync(body, { level: 9 }).length;
+}
+rows.push(['UI bundle, JS + CSS gzipped', `${(gz / 1024).toFixed(1)} KB (${(raw / 1024).toFixed(1)} KB raw)`, '≤ 250 KB']);
+
+// 2. A registry of MODELS models × VERSIONS_PER_MODEL versions (one real artifact, shared by digest).
+const home = mkdtempSync(join(tmpdir(), 'ferry-bench-ui-'));
+const env = { PATH: process.env.PATH ?? '', FERRY_HOME: home, FERRY_LOG_LEVEL: 'warn' };
+const t0 = performance.now();
+const app = await openFerry(loadConfig(env));
+const first = await app.registry.register({ path: join(ROOT, 'fixtures/models/breast_mlp/model.onnx'), name: 'm0000', actor: 'bench', aliases: ['champion'] });
+for (let m = 0; m < MODELS; m++) {
+  const name = `m${String(m).padStart(4, '0')}`;
+  for (let v = m === 0 ? 1 : 0; v < VERSIONS_PER_MODEL; v++) {
+    await app.registry.store.createVersion({
+      model: name, digest: first.digest, size: first.size, format: first.format, signature: first.signature, createdBy: 'bench',
+      metrics: { accuracy: 0.9 + v / 1000 }, modelDescription: `bench model ${m}`, aliases: v === 0 ? ['champion'] : v === VERSIONS_PER_MODEL - 1 ? ['challenger'] : [],
+    });
+  }
+}
+await app.close();
+const fillSeconds = (performance.now() - t0) / 1000;
+
+// Only two models are served (loading 1 000 copies of a model is not what is measured); every model is listed.
+const config = join(home, 'ferry.yaml');
+writeFileSync(config, 'models:\n  - name: m0000\n  - name: m0001\n');
+const server = spawn(process.execPath, [join(ROOT, 'bin/ferry.js'), 'serve', '--port', '0', '--grpc-port', 'off', '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+const url = await new Promise<string>((resolve, reject) => {
+  let out = '';
+  server.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    const line = out.split('\n').find((l) => l.includes('"ferry serving"'));
+    if (line) resolve((JSON.parse(line) as { http: string }).http);
+  });
+  server.on('exit', (code) => reject(new Error(`ferry serve exited ${code}: ${out}`)));
+});
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+const timed = async (what: () => Promise<unknown>) => { const s = performance.now(); await what(); return performance.now() - s; };
+const firstRender = await timed(async () => {
+  await page.goto(`${url}/ui/#/models`);
+  await page.getByRole('link', { name: 'm0049', exact: true }).waitFor();
+});
+const again = await timed(async () => {
+  await page.reload();
+  await page.getByRole('link', { name: 'm0049', exact: true }).waitFor();
+});
+const next = await timed(async () => {
+  await page.getByRole('button', { name: 'Next →' }).click();
+  await page.getByRole('link', { name: 'm0099', exact: true }).waitFor();
+});
+const search = await timed(async () => {
+  await page.getByLabel('Search').fill('m0777');
+  await page.getByTestId('models-table').getByRole('row').nth(1).getByRole('link', { name: 'm0777', exact: true }).waitFor();
+  await page.getByTestId('models-table').getByRole('link', { name: 'm0100', exact: true }).waitFor({ state: 'detached' });
+});
+const model = await timed(async () => {
+  await page.goto(`${url}/ui/#/models/m0500`);
+  await page.getByTestId('versions-table').getByRole('row').nth(VERSIONS_PER_MODEL).waitFor();
+});
+await browser.close();
+const total = `${MODELS} models / ${MODELS * VERSIONS_PER_MODEL} versions`;
+rows.push([`Models page, first render (cold: page, bundle, first API page), ${total}`, `${firstRender.toFixed(0)} ms`, '< 1000 ms']);
+rows.push(['Models page, reload (cached bundle)', `${again.toFixed(0)} ms`, '< 1000 ms']);
+rows.push(['Models page, next page', `${next.toFixed(0)} ms`, '< 1000 ms']);
+rows.push(['Models page, search (200 ms typing pause included)', `${search.toFixed(0)} ms`, '< 1000 ms']);
+rows.push([`Model page (${VERSIONS_PER_MODEL} versions, profile, history)`, `${model.toFixed(0)} ms`, '< 1000 ms']);
+
+// 3. Endpoint answers on the idle server.
+const slowest = async (path: string) => {
+  let worst = 0;
+  for (let i = 0; i < 21; i++) {
+    const s = performance.now();
+    const res = await fetch(`${url}${path}`);
+    await res.arrayBuffer();
+    if (i > 0) worst = Math.max(worst, performance.now() - s);
+  }
+  return `${worst.toFixed(1)} ms`;
+};
+for (const path of ['/ferry/v1/models?limit=50', '/ferry/v1/models?offset=950&limit=50', '/ferry/v1/models?search=m07&limit=200', '/ferry/v1/models/m0500', '/ferry/v1/traffic?seconds=300']) {
+  rows.push([`GET ${path}, slowest of 20`, await slowest(path), '≤ 20 ms']);
+}
+server.kill('SIGTERM');
+rmSync(home, { recursive: true, force: true });
+
+const table = [
+  `Registry filled in ${fillSeconds.toFixed(1)} s. Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}.`,
+  '',
+  '| measure | measured | budget |',
+  '|---|---|---|',
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
+console.log(table);
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+writeFileSync(join(ROOT, 'bench/results/ui.md'), `${table}\n`);
