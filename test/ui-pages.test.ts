@@ -105,7 +105,7 @@ describe('dashboard pages', { skip: noBrowser }, () => {
     await page.getByLabel('Compare version 1').check();
     await page.getByLabel('Compare version 2').check();
     await page.getByRole('button', { name: 'Compare answers on the reference data' }).click();
-    const compared = JSON.parse(await page.getByTestId('compare-result').innerText()) as { agreement: number; rows: number };
+    const compared = JSON.parse((await page.getByTestId('compare-result').textContent()) ?? '') as { agreement: number; rows: number };
     assert.equal(compared.rows, 64);
     assert.equal(compared.agreement, 1, 'the same artifact registered twice answers the same');
     assert.match(await page.getByTestId('alias-history').innerText(), /set at registration/);

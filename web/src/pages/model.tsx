@@ -187,7 +187,7 @@ function Profile({ model, version }: { model: string; version: number }) {
   );
 }
 
-interface Comparison { a: string; b: string; rows: number; equal: number; different: number; maxAbsDiff: Record<string, number>; top: { row: number | string; a: unknown; b: unknown }[] }
+interface Comparison { a: string; b: string; rows: number; tolerance: number; equivalent: boolean; agreement: number; maxAbsDiff: number; outputs: Record<string, { maxAbsDiff: number; maxRelDiff: number; agreement: number }>; unmatched: string[] }
 
 function Compare({ model, a, b }: { model: string; a: Version | undefined; b: Version | undefined }) {
   const [result, setResult] = useState<Comparison | null>(null);
@@ -207,7 +207,16 @@ function Compare({ model, a, b }: { model: string; a: Version | undefined; b: Ve
         <button type="button" onClick={() => void getJson<Comparison>(`ferry/v1/models/${encodeURIComponent(model)}/compare`, { a: a.version, b: b.version }).then((r) => { setResult(r); setError(undefined); }, (e: Error) => setError(e))}>Compare answers on the reference data</button>
       </div>
       <Failure error={error} />
-      {result ? <pre data-testid="compare-result">{JSON.stringify(result, null, 2)}</pre> : null}
+      {result ? (
+        <>
+          <p role="status">{result.equivalent ? 'Equivalent' : 'Different'} on {fmt(result.rows)} reference rows: {fmt(result.agreement * 100)} % agree within {result.tolerance}.</p>
+          <table>
+            <thead><tr><th scope="col">Output</th><th scope="col" class="num">Agreement</th><th scope="col" class="num">Largest abs. difference</th><th scope="col" class="num">Largest rel. difference</th></tr></thead>
+            <tbody>{Object.entries(result.outputs).map(([name, o]) => <tr key={name}><th scope="row">{name}</th><td class="num">{fmt(o.agreement * 100)} %</td><td class="num">{fmt(o.maxAbsDiff)}</td><td class="num">{fmt(o.maxRelDiff)}</td></tr>)}</tbody>
+          </table>
+          <details><summary>JSON (as ferry compare --json)</summary><pre data-testid="compare-result">{JSON.stringify(result, null, 2)}</pre></details>
+        </>
+      ) : null}
     </div>
   );
 }
