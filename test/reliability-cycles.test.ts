@@ -86,6 +86,10 @@ describe('load/unload cycles', { timeout: 20 * 60_000 }, () => {
     // Measured: 10 % over 80 moves (480 → 529 MB) on a loaded machine, short of the 5 % the issue
     // asks (docs/reliability.md). This bound catches a leaked model (16 MiB a move: +250 %), not drift.
     assert.ok(growth < 0.25, `RSS grew ${(growth * 100).toFixed(1)} % over ${MOVES - 20} moves`);
-    assert.ok(median(end.map((s) => s.threads)) <= median(base.map((s) => s.threads)), 'threads back to baseline');
+    // A retired version that kept its threads would add at least one per move (80 here); one or two
+    // more at the end are threads V8 or libuv start lazily (seen: 13 → 14 in a quiet run).
+    const threadsBase = median(base.map((s) => s.threads));
+    const threadsEnd = median(end.map((s) => s.threads));
+    assert.ok(threadsEnd <= threadsBase + 2, `threads back to baseline: ${threadsBase} → ${threadsEnd}`);
   });
 });
