@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { TreeExplainer } from '../src/explain/tree-explainer.js';
 import { sklearnRuntime } from '../src/runtimes/sklearn/sklearn-runtime.js';
 import { ROOT } from './helpers/env.js';
-import { bruteForceShapley } from './helpers/shapley.js';
+import { assertAdditive, assertBruteForce } from './helpers/shapley.js';
 
 const DIR = join(ROOT, 'fixtures/sklearn');
 const TREES = /^(dt|rf|et|extratree|gb|hgb)_/;
@@ -33,25 +33,8 @@ describe('TreeSHAP on scikit-learn tree models', () => {
       assert.ok(s?.kind === 'trees', 'a tree structure');
       const { rows, x } = readRows(name);
       const a = await new TreeExplainer(s, name).explain(x, rows);
-      const G = s.numGroup;
-      const F = s.numFeature;
-      for (let r = 0; r < rows; r++) {
-        let scale = 1;
-        for (let g = 0; g < G; g++) scale = Math.max(scale, Math.abs(a.scores[r * G + g]!));
-        assert.ok(Math.abs(a.residual[r]!) <= 1e-9 * scale, `row ${r}: residual ${a.residual[r]}`);
-      }
-      if (F > 10) return;
-      for (let r = 0; r < Math.min(rows, 4); r++) {
-        const { phi, base } = bruteForceShapley(s, x, r);
-        for (let g = 0; g < G; g++) {
-          assert.ok(Math.abs(a.base[g]! - base[g]!) <= 1e-9 * Math.max(1, Math.abs(base[g]!)));
-          for (let j = 0; j < F; j++) {
-            const want = phi[g]![j]!;
-            const got = a.values[(r * G + g) * F + j]!;
-            assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `row ${r} class ${g} feature ${j}: ${got} vs ${want}`);
-          }
-        }
-      }
+      assertAdditive(s, a, rows);
+      if (s.numFeature <= 10) assertBruteForce(s, a, x, Math.min(rows, 4));
     });
   }
 

@@ -12,7 +12,7 @@ import type { TreeStructure } from '../src/runtimes/model-structure.js';
 import { xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { ROOT } from './helpers/env.js';
 import { readMatrix } from './helpers/matrix.js';
-import { bruteForceShapley } from './helpers/shapley.js';
+import { assertBruteForce } from './helpers/shapley.js';
 
 const DIR = join(ROOT, 'fixtures/xgboost');
 const REF = join(ROOT, 'fixtures/explain/xgboost');
@@ -62,19 +62,7 @@ describe('TreeSHAP on XGBoost fixtures', () => {
       if (s.numFeature > 10) return t.skip(`${s.numFeature} features: brute force is for ≤ 10`);
       const { rows, x } = readMatrix(join(DIR, name, 'input.csv'));
       const a = await new TreeExplainer(s, name).explain(x, rows);
-      const F = s.numFeature;
-      const G = s.numGroup;
-      for (let r = 0; r < Math.min(rows, 8); r++) {
-        const { phi, base } = bruteForceShapley(s, x, r);
-        for (let g = 0; g < G; g++) {
-          assert.ok(Math.abs(a.base[g]! - base[g]!) <= 1e-9 * Math.max(1, Math.abs(base[g]!)));
-          for (let j = 0; j < F; j++) {
-            const want = phi[g]![j]!;
-            const got = a.values[(r * G + g) * F + j]!;
-            assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `row ${r} class ${g} feature ${j}: ${got} vs ${want}`);
-          }
-        }
-      }
+      assertBruteForce(s, a, x, Math.min(rows, 8));
     });
   }
 

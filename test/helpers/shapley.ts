@@ -5,6 +5,7 @@
  * φᵢ = Σ_{S ⊆ N∖{i}} |S|! (M − |S| − 1)! / M! · (v(S ∪ {i}) − v(S)), enumerating all 2^M subsets.
  * Shares no code with src/explain/tree-shap.ts.
  */
+import assert from 'node:assert/strict';
 import type { TreeStructure } from '../../src/runtimes/model-structure.js';
 
 function conditional(s: TreeStructure, n: number, inS: (f: number) => boolean, goesLeft: Uint8Array): number {
@@ -55,4 +56,39 @@ export function bruteForceShapley(s: TreeStructure, x: Float64Array, row: number
     phi.push(row);
   }
   return { phi, base };
+}
+
+/** TreeSHAP's answer, as the explainers give it. */
+interface Attribution {
+  readonly base: Float64Array;
+  readonly values: Float64Array;
+  readonly scores: Float64Array;
+  readonly residual: Float64Array;
+}
+
+/** Every row's additivity residual within 1e-9 of its largest score. */
+export function assertAdditive(s: TreeStructure, a: Attribution, rows: number): void {
+  const G = s.numGroup;
+  for (let r = 0; r < rows; r++) {
+    let scale = 1;
+    for (let g = 0; g < G; g++) scale = Math.max(scale, Math.abs(a.scores[r * G + g]!));
+    assert.ok(Math.abs(a.residual[r]!) <= 1e-9 * scale, `row ${r}: residual ${a.residual[r]}`);
+  }
+}
+
+/** The first `rows` rows' base values and contributions equal brute force within 1e-9. */
+export function assertBruteForce(s: TreeStructure, a: Attribution, x: Float64Array, rows: number): void {
+  const G = s.numGroup;
+  const F = s.numFeature;
+  for (let r = 0; r < rows; r++) {
+    const { phi, base } = bruteForceShapley(s, x, r);
+    for (let g = 0; g < G; g++) {
+      assert.ok(Math.abs(a.base[g]! - base[g]!) <= 1e-9 * Math.max(1, Math.abs(base[g]!)));
+      for (let j = 0; j < F; j++) {
+        const want = phi[g]![j]!;
+        const got = a.values[(r * G + g) * F + j]!;
+        assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `row ${r} class ${g} feature ${j}: ${got} vs ${want}`);
+      }
+    }
+  }
 }
