@@ -182,7 +182,7 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
 
   const outputEl = child(el, 'Output');
   const output: OutputPlan = compileOutput(outputEl, { scope, ctx, kernel, targets: targetFields, targetsInfo: targets, functionName });
-  if (kernel.segmentResults && !(outputEl && children(outputEl, 'OutputField').some((f) => attr(f, 'segmentId') !== undefined))) {
+  if (kernel.segmentResults && !kernel.segmentResults.whole && !(outputEl && children(outputEl, 'OutputField').some((f) => attr(f, 'segmentId') !== undefined))) {
     // selectAll's own result is the list of every selected segment's value: without an OutputField naming a segment there is no one-value-per-row result.
     unsupported(el, 'multipleModelMethod="selectAll" needs OutputFields with a segmentId (each reads one segment\'s result); this MiningModel has none');
   }

@@ -82,8 +82,8 @@ function getter(el: XmlElement, env: OutputEnv): OutputGetter {
   const feature = attr(el, 'feature') ?? 'predictedValue';
   const perSegment = env.kernel.segmentResults;
   if (segmentId !== undefined) {
-    // The feature of one segment's result (MiningModel selectAll); missing when that segment was not selected.
-    if (!perSegment) return env.ctx.unsupported(el, `OutputField segmentId="${segmentId}" is supported only in a MiningModel with multipleModelMethod="selectAll"`);
+    // The feature of one segment's result (MiningModel selectAll or modelChain); missing when that segment was not selected.
+    if (!perSegment) return env.ctx.unsupported(el, `OutputField segmentId="${segmentId}" is supported only in a MiningModel with multipleModelMethod="selectAll" or "modelChain"`);
     if (!perSegment.ids.has(segmentId)) return env.ctx.invalid(el, `OutputField segmentId="${segmentId}" names no Segment of this MiningModel (ids: ${[...perSegment.ids].join(', ')})`);
     if (EXPRESSION_FEATURES.has(feature) && expressionChild(el)) return env.ctx.unsupported(el, `OutputField segmentId="${segmentId}" with a ${feature} expression is not supported`);
     const inner = predictionGetter(el, env);
@@ -92,7 +92,7 @@ function getter(el: XmlElement, env: OutputEnv): OutputGetter {
       return r ? inner(r.prediction, row) : null;
     };
   }
-  if (perSegment && !(EXPRESSION_FEATURES.has(feature) && expressionChild(el))) {
+  if (perSegment && !perSegment.whole && !(EXPRESSION_FEATURES.has(feature) && expressionChild(el))) {
     return env.ctx.unsupported(el, `OutputField "${attr(el, 'name') ?? ''}" reads the whole selectAll result, which PMML defines as the list of every selected segment's value (one value per row cannot hold it): give it a segmentId naming one Segment`);
   }
   return predictionGetter(el, env);

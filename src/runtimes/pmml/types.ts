@@ -79,7 +79,7 @@ export interface Prediction {
   readonly rules?: readonly FiredRule[];
   /** Anything else a kernel's own output features need, by feature name (e.g. `standardError`, `anomaly`). */
   readonly extra?: ReadonlyMap<string, Value>;
-  /** MiningModel selectAll: each selected segment's result, by Segment id (OutputFields with a `segmentId` read these). */
+  /** MiningModel selectAll and modelChain: each selected segment's result, by Segment id (OutputFields with a `segmentId` read these). */
   readonly segments?: ReadonlyMap<string, ScoredRow>;
 }
 
@@ -104,11 +104,12 @@ export interface ModelKernel {
   /** Optional fast path for ensembles: the prediction from numeric field values (NaN = missing). */
   readonly numeric?: NumericKernel;
   /**
-   * Optional: the kernel reports each segment's result in `Prediction.segments` (MiningModel selectAll).
-   * `ids`: the Segment ids an OutputField's `segmentId` may name. Its own prediction is multi-valued in
-   * PMML, so an OutputField must read one segment's result.
+   * Optional: the kernel reports each segment's result in `Prediction.segments` (MiningModel selectAll and
+   * modelChain). `ids`: the Segment ids an OutputField's `segmentId` may name. `whole`: the model also has
+   * one result of its own (modelChain: the last segment's); without it (selectAll, multi-valued in PMML)
+   * an OutputField must read one segment's result.
    */
-  readonly segmentResults?: { readonly ids: ReadonlySet<string> };
+  readonly segmentResults?: { readonly ids: ReadonlySet<string>; readonly whole: boolean };
   /** Optional batch path (tree ensembles): scores a whole batch from typed arrays, exactly like `evaluate`. */
   readonly batch?: BatchKernel;
 }

@@ -8,9 +8,16 @@
 import { normalCdf } from '../functions.js';
 import type { CompileContext, KernelCompiler, Prediction, Row, Value } from '../types.js';
 import { attr, child, children, type XmlElement } from '../xml.js';
-import { parseNumber, valuesEqual } from '../values.js';
+import { parseNumber, valueKey, valuesEqual } from '../values.js';
+import { pmmlMatrix } from './kernel-helpers.js';
 
 type Design = (row: Row) => Float64Array | null;
+
+/** A factor's contrast Matrix: its categories' 1-based positions and the Matrix lookup. */
+interface Contrast {
+  readonly position: ReadonlyMap<string, number>;
+  readonly matrix: (row: number, col: number) => number | undefined;
+}
 
 function num(el: XmlElement, name: string, ctx: CompileContext): number | undefined {
   const t = attr(el, name);
@@ -58,9 +65,24 @@ export const generalRegressionModel: KernelCompiler = (el, ctx) => {
   const modelType = req(el, 'modelType', ctx);
   const params = children(child(el, 'ParameterList') ?? el, 'Parameter').map((p) => ({ name: req(p, 'name', ctx), ref: num(p, 'referencePoint', ctx) ?? 0 }));
   const index = new Map(params.map((p, i) => [p.name, i]));
-  const factors = new Set(children(child(el, 'FactorList') ?? el, 'Predictor').map((p) => {
-    if (attr(p, 'contrastMatrixType') !== undefined || child(p, 'Matrix')) ctx.unsupported(p, 'factor contrast matrices are not supported');
-    return req(p, 'name', ctx);
+  // Factors; one with a contrast Matrix multiplies its parameters by Matrix[category of the row][category of the PPCell]
+  // (rows and columns in the order of its Categories, or of the DataField's values when it has none).
+  const factors = new Map<string, Contrast | undefined>(children(child(el, 'FactorList') ?? el, 'Predictor').map((p) => {
+    const name = req(p, 'name', ctx);
+    const matrixEl = child(p, 'Matrix');
+    if (!matrixEl) {
+      if (attr(p, 'contrastMatrixType') !== undefined) ctx.unsupported(p, `contrastMatrixType="${attr(p, 'contrastMatrixType')}" without a Matrix: only contrasts given as a Matrix are supported`);
+      return [name, undefined];
+    }
+    const categoriesEl = child(p, 'Categories');
+    const texts = categoriesEl
+      ? children(categoriesEl, 'Category').map((c) => req(c, 'value', ctx))
+      : ctx.field(name)?.values ?? [];
+    if (texts.length === 0) ctx.invalid(p, `factor "${name}" has a contrast Matrix but no Categories and its DataField declares no values: the Matrix rows cannot be matched to categories`);
+    const position = new Map(texts.map((t, i) => [valueKey(ctx.parse(name, t)), i + 1]));
+    const matrix = pmmlMatrix(matrixEl, ctx);
+    for (let r = 1; r <= texts.length; r++) if (matrix(r, 1) === undefined) ctx.invalid(matrixEl, `the contrast Matrix of "${name}" has no row ${r} for category "${texts[r - 1]}"`);
+    return [name, { position, matrix }];
   }));
   for (const p of children(child(el, 'CovariateList') ?? el, 'Predictor')) req(p, 'name', ctx);
 
@@ -71,8 +93,14 @@ export const generalRegressionModel: KernelCompiler = (el, ctx) => {
     const i = index.get(parameter) ?? ctx.invalid(c, `parameterName="${parameter}" is not in the ParameterList`);
     if (attr(c, 'targetCategory') !== undefined) ctx.unsupported(c, 'PPCell targetCategory is not supported');
     const text = req(c, 'value', ctx);
-    if (factors.has(predictor)) return { i, predictor, factor: true, level: ctx.parse(predictor, text), exponent: 1 };
-    return { i, predictor, factor: false, level: null as Value, exponent: parseNumber(text) };
+    if (factors.has(predictor)) {
+      const contrast = factors.get(predictor);
+      const level = ctx.parse(predictor, text);
+      const column = contrast ? contrast.position.get(valueKey(level)) ?? ctx.invalid(c, `value="${text}" is not a category of the contrast Matrix of "${predictor}"`) : 0;
+      if (contrast && contrast.matrix(1, column) === undefined) ctx.invalid(c, `the contrast Matrix of "${predictor}" has no column ${column} for category "${text}"`);
+      return { i, predictor, factor: true, level, exponent: 1, contrast, column };
+    }
+    return { i, predictor, factor: false, level: null as Value, exponent: parseNumber(text), contrast: undefined, column: 0 };
   });
   const k = params.length;
   const design: Design = (row) => {
@@ -80,7 +108,12 @@ export const generalRegressionModel: KernelCompiler = (el, ctx) => {
     for (const c of cells) {
       const v = row.get(c.predictor);
       if (v === null) return null;
-      if (c.factor) {
+      if (c.contrast) {
+        const row = c.contrast.position.get(valueKey(v));
+        // A category outside the Matrix has no row: the design, and so the prediction, is missing.
+        if (row === undefined) return null;
+        x[c.i] = x[c.i]! * c.contrast.matrix(row, c.column)!;
+      } else if (c.factor) {
         if (!valuesEqual(v, c.level)) x[c.i] = 0;
       } else {
         const n = typeof v === 'number' ? v : parseNumber(String(v));

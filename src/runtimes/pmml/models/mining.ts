@@ -2,7 +2,9 @@
  * MiningModel: a Segmentation of nested models combined by multipleModelMethod — modelChain
  * (segment outputs feed later segments), selectFirst, selectAll (each selected segment's result,
  * read by OutputFields with a segmentId), sum/average/weightedAverage/median/max (regression),
- * majorityVote/weightedMajorityVote/average/weightedAverage/median/max (classification). Segments
+ * majorityVote/weightedMajorityVote/average/weightedAverage/median/max (classification),
+ * majorityVote/weightedMajorityVote over cluster ids (clustering). OutputFields with a segmentId read one
+ * segment's result in selectAll and modelChain. Segments
  * are compiled once; their predicates are closures. Tree ensembles also get a batch form (ensemble.ts).
  */
 import { ModelRow } from '../row.js';
@@ -50,11 +52,16 @@ export const miningModel: KernelCompiler = (el, ctx) => {
   if (segLt) ctx.unsupported(segLt, 'LocalTransformations inside a Segmentation are not supported');
   const method = attr(segmentation, 'multipleModelMethod') ?? ctx.invalid(segmentation, 'attribute "multipleModelMethod" is required');
   if (!METHODS.has(method)) ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported`);
-  const classification = attr(el, 'functionName') === 'classification';
+  const functionName = attr(el, 'functionName');
+  const classification = functionName === 'classification';
+  // Clustering segments vote with their cluster ids (majorityVote / weightedMajorityVote).
+  const clustering = functionName === 'clustering';
   const chain = method === 'modelChain';
   const allowed = classification
     ? ['modelChain', 'selectFirst', 'selectAll', 'majorityVote', 'weightedMajorityVote', 'average', 'weightedAverage', 'median', 'max', 'sum']
-    : ['modelChain', 'selectFirst', 'selectAll', 'sum', 'weightedSum', 'average', 'weightedAverage', 'median', 'max'];
+    : clustering
+      ? ['modelChain', 'selectFirst', 'selectAll', 'majorityVote', 'weightedMajorityVote']
+      : ['modelChain', 'selectFirst', 'selectAll', 'sum', 'weightedSum', 'average', 'weightedAverage', 'median', 'max'];
   if (!allowed.includes(method)) ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported for ${attr(el, 'functionName') ?? 'this function'}`);
   const visible: FieldInfo[] = [];
   const exposed: FieldInfo[] = [];
@@ -80,11 +87,13 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     const chainRow = new ModelRow(row, new Map(), NO_DERIVED);
     const extra = new Map<string, Value>();
     const targets = new Map<string, Value>();
+    const results = new Map<string, ScoredRow>();
     let last: ScoredRow | undefined;
     let lastId = '';
     for (const s of segments) {
       if (s.test(chainRow) !== true) continue;
       const r = s.model.score(chainRow);
+      results.set(s.id, r);
       for (const [k, v] of r.fields) {
         chainRow.set(k, v);
         extra.set(k, v);
@@ -93,10 +102,10 @@ export const miningModel: KernelCompiler = (el, ctx) => {
       last = r;
       lastId = s.id;
     }
-    if (!last) return { value: null, extra };
+    if (!last) return { value: null, extra, segments: results };
     // OutputField feature="segmentId": the segment that gave the result.
     extra.set('segmentId', lastId);
-    return { ...last.prediction, ...(targetNames.length > 1 ? { targets } : {}), extra };
+    return { ...last.prediction, ...(targetNames.length > 1 ? { targets } : {}), extra, segments: results };
   };
 
   const firstMatch = (row: Row): Prediction => {
@@ -275,7 +284,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
       let best = '';
       let bestV = -Infinity;
       for (const [k, v] of scores) if (v > bestV) { bestV = v; best = k; }
-      return { value: typed.get(best) ?? parseCategory(best), probabilities };
+      return { value: typed.get(best) ?? parseCategory(best), probabilities, ...(clustering ? { entityId: best } : {}) };
     }
     if (perSegment.length === 0) return { value: null };
     let probabilities = new Map<string, number>();
@@ -311,7 +320,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     return { value: parseCategory(best), probabilities };
   };
 
-  const evaluate = chain ? chained : method === 'selectFirst' ? firstMatch : method === 'selectAll' ? selectAll : classification ? vote : regression;
+  const evaluate = chain ? chained : method === 'selectFirst' ? firstMatch : method === 'selectAll' ? selectAll : classification || clustering ? vote : regression;
   // The whole ensemble as one flat layout, scored a batch at a time (models/ensemble.ts).
   const batch = fastSegments
     ? compileEnsemble({
@@ -322,7 +331,7 @@ export const miningModel: KernelCompiler = (el, ctx) => {
   return {
     evaluate,
     ...(batch ? { batch } : {}),
-    ...(method === 'selectAll' ? { segmentResults: { ids: new Set(segments.map((s) => s.id)) } } : {}),
+    ...(method === 'selectAll' || chain ? { segmentResults: { ids: new Set(segments.map((s) => s.id)), whole: chain } } : {}),
     ...(chain ? { exposedFields: exposed } : {}),
   };
 };
