@@ -8,8 +8,13 @@
  *
  * Subsets not containing a split's feature follow both children weighted by cover, which is
  * why the expected value (the base value) is the cover-weighted mean of the leaves.
+ *
+ * Trees whose per-leaf tables fit (leaf-tables.ts: 2^distinct features per leaf, within a budget
+ * per model) are explained from those tables in O(leaves · depth) per row; the rest (deep trees,
+ * whose tables would grow as 2^depth) by the path algorithm here. Both give the same values.
  */
 import type { TreeStructure } from '../runtimes/model-structure.js';
+import { LeafTables, TABLE_BUDGET } from './leaf-tables.js';
 
 export class TreeShap {
   readonly #s: TreeStructure;
@@ -18,6 +23,9 @@ export class TreeShap {
   /** Per output: the base value (the model's expected margin over its training cover). */
   readonly expected: Float64Array;
   readonly #goesLeft: Uint8Array;
+  /** Trees explained from leaf tables, and the indexes of those explained by the path algorithm. */
+  readonly #tables: LeafTables | undefined;
+  readonly #pathTrees: Int32Array;
   readonly #pf: Int32Array;
   readonly #pz: Float64Array;
   readonly #po: Float64Array;
@@ -36,7 +44,8 @@ export class TreeShap {
   #at = 0;
   #leafScale = 1;
 
-  constructor(structure: TreeStructure) {
+  /** `tableBudget`: leaf-table entries allowed (default TABLE_BUDGET; 0 explains every tree by paths). */
+  constructor(structure: TreeStructure, tableBudget = TABLE_BUDGET) {
     this.#s = structure;
     const { roots, feature, left, right, cover, groups, scale, value, base } = structure;
     const share = new Float64Array(feature.length);
@@ -54,6 +63,20 @@ export class TreeShap {
     for (let t = 0; t < roots.length; t++) expected[groups[t]!] = expected[groups[t]!]! + scale[t]! * mean(roots[t]!);
     this.expected = expected;
     this.#goesLeft = new Uint8Array(feature.length);
+    const tabled: number[] = [];
+    const path: number[] = [];
+    let budget = tableBudget;
+    for (let t = 0; t < roots.length; t++) {
+      const cost = LeafTables.cost(structure, share, roots[t]!);
+      if (cost >= 0 && cost <= budget) {
+        tabled.push(t);
+        budget -= cost;
+      } else {
+        path.push(t);
+      }
+    }
+    this.#tables = tabled.length > 0 ? LeafTables.build(structure, share, tabled) : undefined;
+    this.#pathTrees = Int32Array.from(path);
     const d = structure.maxDepth + 2;
     const size = ((d + 1) * (d + 2)) / 2 + 2;
     this.#pf = new Int32Array(size);
@@ -86,9 +109,12 @@ export class TreeShap {
     const G = s.numGroup;
     const { roots, groups, scale } = s;
     this.#phi = out;
+    const tables = this.#tables;
+    const pathTrees = this.#pathTrees;
     for (let r = 0; r < rows; r++) {
       s.route(x, r * F, this.#goesLeft);
-      for (let t = 0; t < roots.length; t++) {
+      tables?.explainRow(this.#goesLeft, out, r * G * F, F);
+      for (const t of pathTrees) {
         this.#at = (r * G + groups[t]!) * F;
         this.#leafScale = scale[t]!;
         this.#recurse(roots[t]!, 0, 0, 1, 1, -1);
