@@ -1,7 +1,7 @@
 /**
  * The same row gives the same explanation on every path: `ferry explain` (CLI), KServe v1
  * `:explain`, MLflow `/invocations` with `params: {"explain": true}`, the Open Inference Protocol
- * with `parameters: {"explain": true}` (a `contributions` output), against a real `ferry serve`,
+ * with `parameters: {"explain": true}` (a `contributions` output) over REST and gRPC, against a real `ferry serve`,
  * a `ferry stream run --explain` consumer on Redis Streams and `ferry batch run --explain`; every one equals xgboost's own
  * pred_contribs.
  */
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ferryCli, ROOT, tempDir } from './helpers/env.js';
 import { readMatrix } from './helpers/matrix.js';
+import { grpcInfer } from './helpers/grpc-client.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 import { redisBroker, startConsumer, uniqueName } from './helpers/brokers.js';
 
@@ -45,7 +46,7 @@ describe('explanations on every path', () => {
     const r = await ferryCli(['explain', 'breast', '--input', join(DIR, 'input.csv'), '--key', 'id', '--output', out], env);
     assert.equal(r.code, 0, r.stderr);
     cli = readFileSync(out, 'utf8').trim().split('\n').map((l) => vector(JSON.parse(l) as Explained));
-    server = await startServe(env, ['--grpc-port', 'off']);
+    server = await startServe(env);
   });
   after(async () => {
     await server?.stop();
@@ -84,6 +85,24 @@ describe('explanations on every path', () => {
     assert.deepEqual(contributions.shape, [rows, F + 1]);
     assert.deepEqual(names.data, [...columns, 'base_value']);
     const got = Array.from({ length: rows }, (_, i) => (contributions.data as number[]).slice(i * (F + 1), (i + 1) * (F + 1)));
+    assert.deepEqual(got, cli);
+    assert.ok(outputs.some((o) => o.name === 'probabilities'), 'the predictions are still there');
+  });
+
+  it('OIP gRPC ModelInfer with parameter explain: the same contributions tensor as REST', async () => {
+    const { res } = await grpcInfer(server.grpcPort!, {
+      model_name: 'breast',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, F], contents: { fp32_contents: Array.from(x) } }],
+      parameters: { explain: { bool_param: true } },
+    });
+    const outputs = res.outputs as { name: string; datatype: string; shape: string[]; contents: { fp64_contents: number[]; bytes_contents: Buffer[] } }[];
+    const contributions = outputs.find((o) => o.name === 'contributions')!;
+    const names = outputs.find((o) => o.name === 'contribution_names')!;
+    assert.deepEqual(contributions.shape.map(Number), [rows, F + 1]);
+    assert.equal(contributions.datatype, 'FP64');
+    assert.deepEqual(names.contents.bytes_contents.map(String), [...columns, 'base_value']);
+    const data = contributions.contents.fp64_contents;
+    const got = Array.from({ length: rows }, (_, i) => data.slice(i * (F + 1), (i + 1) * (F + 1)));
     assert.deepEqual(got, cli);
     assert.ok(outputs.some((o) => o.name === 'probabilities'), 'the predictions are still there');
   });

@@ -5,10 +5,7 @@
  * over REST, Prometheus counters.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import pino from 'pino';
 import { openServing, type ServingFerry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
@@ -16,8 +13,9 @@ import { listPredictions, type LoggedPrediction } from '../src/monitoring/predic
 import { parseServeConfig, type ServeConfig } from '../src/serving/config.js';
 import { ServingMetrics } from '../src/serving/metrics.js';
 import { startServer, type RunningServer } from '../src/serving/server.js';
-import { pgSchema, ROOT, tempDir } from './helpers/env.js';
+import { pgSchema, tempDir } from './helpers/env.js';
 import { fixture, numericRows } from './helpers/fixtures.js';
+import { grpcInfer } from './helpers/grpc-client.js';
 import { postJson } from './helpers/server.js';
 
 const bc = fixture('breast_mlp');
@@ -43,23 +41,6 @@ const stores: Record<string, (serve: ServeConfig) => Promise<Env>> = {
     return { app, metrics, cleanup: async () => { await app.close(); await schema.cleanup(); home.cleanup(); } };
   },
 };
-
-type Callback = (err: grpc.ServiceError | null, res: unknown) => void;
-type Client = grpc.Client & Record<string, (req: object, md: grpc.Metadata, cb: Callback) => grpc.ClientUnaryCall>;
-
-function grpcInfer(port: number, request: object): Promise<{ res: Record<string, unknown>; headers: grpc.Metadata }> {
-  const definition = protoLoader.loadSync(join(ROOT, 'proto/open_inference_grpc.proto'), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
-  const client = new pkg.inference.GRPCInferenceService(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as Client;
-  return new Promise((resolve, reject) => {
-    let headers = new grpc.Metadata();
-    const call = client.ModelInfer!.call(client, request, new grpc.Metadata(), (err: grpc.ServiceError | null, res: unknown) => {
-      client.close();
-      return err ? reject(err) : resolve({ res: res as Record<string, unknown>, headers });
-    });
-    call.on('metadata', (md: grpc.Metadata) => { headers = md; });
-  });
-}
 
 const bcRows = numericRows(bc).slice(0, 6);
 const diabetesRows = numericRows(diabetes).slice(0, 4);

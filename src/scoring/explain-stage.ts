@@ -15,6 +15,9 @@ import type { OutputStage } from './pipeline-hooks.js';
 
 export const EXPLAIN_STAGE = 'explain';
 
+/** The outputs the tensors form adds (OIP REST and gRPC): a request's own `outputs` list may name them. */
+export const EXPLAIN_OUTPUTS: readonly string[] = ['contributions', 'contribution_names'];
+
 const SPACES: readonly OutputSpace[] = ['margin', 'probability', 'raw'];
 
 /** A request's explain options: `true`, or `{space, top_k}` (as a protocol sends them). */

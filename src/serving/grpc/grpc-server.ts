@@ -9,6 +9,7 @@ import type { ServingContext } from '../context.js';
 import { modelMetadata } from '../metadata.js';
 import { OIP_EXTENSIONS } from '../http/oip.js';
 import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorToBytes } from '../oip-codec.js';
+import { EXPLAIN_OUTPUTS, EXPLAIN_STAGE, explainOptions } from '../../scoring/explain-stage.js';
 import { contentsFromTensor, hasContents, hasContentsField, tensorFromContents } from './contents.js';
 import { authInterceptor, boundedDeserializer, isRefused, type MessageLimits } from './guard.js';
 import type {
@@ -119,13 +120,19 @@ async function modelInfer(ctx: ServingContext, call: grpc.ServerUnaryCall<ModelI
   const twice = wanted.find((name) => seen.size === seen.add(name).size);
   if (twice !== undefined) throw bad(`output "${twice}" is requested twice`);
   const requestId = req.id || firstString(call.metadata.get('x-request-id')) || randomUUID();
+  // `explain` (bool) and `explain_space` (string), as the REST parameters: the pipeline's explain stage answers them.
+  const space = req.parameters?.explain_space;
+  if (space && space.parameter_choice !== 'string_param') throw bad('parameter "explain_space" must be a string_param');
+  const explain = boolParam(req.parameters?.explain, 'explain') === true ? explainOptions(space ? { space: space.string_param } : true, PROTOCOL) : undefined;
+  const explainNames = explain ? EXPLAIN_OUTPUTS : [];
   const result = await ctx.pipeline.run({
     model: { served: ctx.deployments.config(req.model_name), pointer: req.model_version || undefined },
     input: { kind: 'tensors', tensors },
-    outputs: wanted,
+    outputs: wanted.filter((n) => !explainNames.includes(n)),
     source: 'oip-grpc',
     requestId,
     confidence: boolParam(req.parameters?.confidence, 'confidence'),
+    ...(explain ? { extras: { [EXPLAIN_STAGE]: explain } } : {}),
   });
   const headers = new grpc.Metadata();
   headers.set('x-ferry-model-version', String(result.version));
@@ -135,9 +142,11 @@ async function modelInfer(ctx: ServingContext, call: grpc.ServerUnaryCall<ModelI
   }
   call.sendMetadata(headers);
 
-  const names = wanted.length > 0 ? wanted : Object.keys(result.outputs);
+  const explained = result.extras?.[EXPLAIN_STAGE];
+  const all: Readonly<Record<string, Tensor>> = explained?.kind === 'tensors' ? { ...result.outputs, ...explained.tensors } : result.outputs;
+  const names = wanted.length > 0 ? [...wanted, ...explainNames.filter((n) => !wanted.includes(n))] : Object.keys(all);
   const outputs = names.map((name): [string, Tensor] => {
-    const t = result.outputs[name];
+    const t = all[name];
     if (!t) throw ferry('FERRY_E_INTERNAL', { detail: `the model answered without output "${name}"` });
     return [name, t];
   });
@@ -238,7 +247,7 @@ function bad(detail: string) {
   return ferry('FERRY_E_REQUEST_INVALID', { protocol: PROTOCOL, detail });
 }
 
-/** A request parameter that must be a bool when given (e.g. `confidence`). */
+/** A request parameter that must be a bool when given (`confidence`, `explain`). */
 function boolParam(p: InferParameter | undefined, name: string): boolean | undefined {
   if (!p) return undefined;
   if (p.parameter_choice === 'bool_param') return p.bool_param === true;

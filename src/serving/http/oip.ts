@@ -5,11 +5,8 @@ import type { ServingContext } from '../context.js';
 import { modelMetadata } from '../metadata.js';
 import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorFromJson, tensorToBytes, tensorToJson } from '../oip-codec.js';
 import { bodyText, parseJsonBody, setPredictionHeaders } from './fastify.js';
-import { EXPLAIN_STAGE, explainOptions } from '../../scoring/explain-stage.js';
+import { EXPLAIN_OUTPUTS, EXPLAIN_STAGE, explainOptions } from '../../scoring/explain-stage.js';
 import type { ExplainOptions } from '../../scoring/explanations.js';
-
-/** The outputs `parameters.explain` adds (see scoring/explain-stage.ts). */
-const EXPLAIN_OUTPUTS: readonly string[] = ['contributions', 'contribution_names'];
 
 const PROTOCOL = 'Open Inference Protocol';
 
