@@ -17,6 +17,7 @@ const COMMANDS: readonly { readonly names: readonly string[]; readonly load: () 
   { names: ['models'], load: async () => (await import('./commands/models.js')).modelsCommand },
   { names: ['versions'], load: async () => (await import('./commands/versions.js')).versionsCommand },
   { names: ['alias'], load: async () => (await import('./commands/alias.js')).aliasCommand },
+  { names: ['traffic'], load: async () => (await import('./commands/traffic.js')).trafficCommand },
   { names: ['archive', 'delete'], load: async () => (await import('./commands/archive.js')).archiveCommand },
   { names: ['predict'], load: async () => (await import('./commands/predict.js')).predictCommand },
   { names: ['explain'], load: async () => (await import('./commands/explain.js')).explainCommand },

@@ -2,11 +2,11 @@ import { Migrator, sql, type Kysely, type Migration, type Selectable, type Trans
 import { asFerryError, ferry, FerryError, quoteList } from '../core/errors.js';
 import { registryMigrations } from './migrations.js';
 import { modelPage, versionPage } from './pages.js';
-import { toAlias, toEvent, toModel, toVersion } from './rows.js';
+import { toAlias, toEvent, toModel, toTraffic, toVersion } from './rows.js';
 import type { AliasEventsTable, ModelsTable, RegistryDatabase } from './schema.js';
 import type { AreaMigrations, RegistryDb, SqlCapabilities } from './registry-db.js';
-import type { RegistryStore } from './store.js';
-import type { Alias, AliasEvent, Model, ModelFilter, ModelPage, ModelPageQuery, ModelVersion, NewVersion, Tags, VersionFilter, VersionPage, VersionPageQuery } from './types.js';
+import { TRAFFIC_HISTORY_ALIAS, type RegistryStore } from './store.js';
+import type { Alias, AliasEvent, Model, ModelFilter, ModelPage, ModelPageQuery, ModelVersion, NewVersion, Tags, TrafficSetting, TrafficSplitSpec, VersionFilter, VersionPage, VersionPageQuery } from './types.js';
 
 type Db = Kysely<RegistryDatabase> | Transaction<RegistryDatabase>;
 
@@ -263,6 +263,38 @@ export class KyselyRegistryStore implements RegistryStore {
       if (alias !== undefined) q = q.where('alias', '=', alias);
       return (await q.execute()).map(toEvent);
     });
+  }
+
+  setTraffic(model: string, traffic: TrafficSplitSpec | null, actor: string, note: string): Promise<AliasEvent> {
+    return this.#write(async (trx) => {
+      const exists = await trx.selectFrom('models').select('name').where('name', '=', model).executeTakeFirst();
+      if (!exists) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model });
+      const at = new Date().toISOString();
+      if (traffic === null) {
+        await trx.deleteFrom('model_traffic').where('model_name', '=', model).execute();
+      } else {
+        const row = {
+          canary: traffic.canary === null ? null : JSON.stringify(traffic.canary),
+          shadow: traffic.shadow === null ? null : JSON.stringify(traffic.shadow),
+          updated_by: actor,
+          updated_at: at,
+        };
+        await trx.insertInto('model_traffic').values({ model_name: model, ...row })
+          .onConflict((oc) => oc.column('model_name').doUpdateSet(row)).execute();
+      }
+      return recordEvent(trx, { model_name: model, alias: TRAFFIC_HISTORY_ALIAS, from_version: null, to_version: null, actor, at, note });
+    }, model);
+  }
+
+  getTraffic(model: string): Promise<TrafficSetting | undefined> {
+    return this.#guard(async () => {
+      const row = await this.#db.selectFrom('model_traffic').selectAll().where('model_name', '=', model).executeTakeFirst();
+      return row ? toTraffic(row) : undefined;
+    });
+  }
+
+  listTraffic(): Promise<TrafficSetting[]> {
+    return this.#guard(async () => (await this.#db.selectFrom('model_traffic').selectAll().orderBy('model_name').execute()).map(toTraffic));
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { AreaMigrations } from './registry-db.js';
 
 /**
- * The registry's own tables: models, versions, aliases and their history. Other areas bring
+ * The registry's own tables: models, versions, aliases and their history, traffic settings. Other areas bring
  * their migrations (`AreaMigrations`) to the composition root, which applies them all in name
  * order on every open, under a lock that holds across processes (an IMMEDIATE transaction on
  * SQLite, an advisory lock on PostgreSQL).
@@ -56,6 +56,18 @@ export const registryMigrations: AreaMigrations = (capabilities) => ({
         .addColumn('note', 'text')
         .execute();
       await db.schema.createIndex('alias_events_model').on('alias_events').columns(['model_name', 'alias']).execute();
+    },
+  },
+  // A model's canary split and shadow mirror set through the registry, so every replica reads the same.
+  '0008_model_traffic': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('model_traffic')
+        .addColumn('model_name', 'text', (c) => c.primaryKey().references('models.name'))
+        .addColumn('canary', 'text')
+        .addColumn('shadow', 'text')
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
     },
   },
 });

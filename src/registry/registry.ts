@@ -5,7 +5,8 @@ import { rowWidth, withInputColumns, type ModelSignature } from '../core/signatu
 import type { ArtifactInspector } from './artifact-inspector.js';
 import { checkName, formatModelRef, parseModelRef, type ModelRef } from './refs.js';
 import type { RegistryStore } from './store.js';
-import type { AliasEvent, Lineage, ModelVersion, Tags } from './types.js';
+import { checkTrafficSpec, describeTraffic } from './traffic.js';
+import type { AliasEvent, Lineage, ModelVersion, Tags, TrafficSplitSpec } from './types.js';
 
 /** What `register` needs besides the artifact file. */
 export interface RegisterRequest {
@@ -135,6 +136,23 @@ export class Registry {
     const previous = history[0]?.fromVersion;
     if (previous === null || previous === undefined) throw ferry('FERRY_E_ROLLBACK_UNAVAILABLE', { model, alias });
     return this.store.setAlias(model, alias, previous, actor, `rollback from ${history[0]?.toVersion ?? 'none'}`);
+  }
+
+  /**
+   * Set how a model's requests without a version are split (canary) and mirrored (shadow), for
+   * every server replica (they read it on their next registry poll, at once on PostgreSQL);
+   * null removes the setting so ferry.yaml's applies. Every target must resolve now (an
+   * alias that exists, a version that is not archived, `latest`). Recorded in the alias history.
+   */
+  async setTraffic(model: string, spec: TrafficSplitSpec | null, actor: string): Promise<AliasEvent> {
+    const checked = spec === null ? null : checkTrafficSpec(spec);
+    if (!(await this.store.getModel(model))) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model });
+    const targets = [...(checked?.canary ?? []).map((r) => r.target), ...(checked?.shadow ? [checked.shadow.target] : [])];
+    for (const target of new Set(targets)) {
+      const v = await this.resolve(target === 'latest' ? model : /^\d+$/.test(target) ? `${model}:${target}` : `${model}@${target}`);
+      if (v.archivedAt) throw ferry('FERRY_E_USAGE', { detail: `Invalid traffic setting: version ${v.version} of "${model}" is archived; restore it first (\`ferry archive ${model}:${v.version} --restore\`).` });
+    }
+    return this.store.setTraffic(model, checked, actor, describeTraffic(checked));
   }
 
   /** Archive (or restore) a version. */

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { ModelSignature } from '../core/signature.js';
-import type { AliasesTable, AliasEventsTable, ModelsTable, VersionsTable } from './schema.js';
-import type { Alias, AliasEvent, Model, ModelVersion, Tags } from './types.js';
+import type { AliasesTable, AliasEventsTable, ModelsTable, ModelTrafficTable, VersionsTable } from './schema.js';
+import type { Alias, AliasEvent, Model, ModelVersion, Tags, TrafficSetting } from './types.js';
 
 /** Stored rows to the registry's types (JSON columns parsed, numbers made numbers in both dialects). */
 export function toModel(row: Selectable<ModelsTable>): Model {
@@ -49,5 +49,15 @@ export function toEvent(row: Selectable<AliasEventsTable>): AliasEvent {
     actor: row.actor,
     at: row.at,
     note: row.note,
+  };
+}
+
+export function toTraffic(row: Selectable<ModelTrafficTable>): TrafficSetting {
+  return {
+    model: row.model_name,
+    canary: row.canary === null ? null : JSON.parse(row.canary) as TrafficSetting['canary'],
+    shadow: row.shadow === null ? null : JSON.parse(row.shadow) as TrafficSetting['shadow'],
+    updatedBy: row.updated_by,
+    updatedAt: row.updated_at,
   };
 }

@@ -6,6 +6,7 @@ export interface RegistryDatabase {
   model_versions: VersionsTable;
   aliases: AliasesTable;
   alias_events: AliasEventsTable;
+  model_traffic: ModelTrafficTable;
 }
 
 export interface ModelsTable {
@@ -51,4 +52,13 @@ export interface AliasEventsTable {
   actor: string;
   at: string;
   note: string | null;
+}
+
+/** A model's canary split and shadow mirror as set in the registry (JSON text; null = none). */
+export interface ModelTrafficTable {
+  model_name: string;
+  canary: string | null;
+  shadow: string | null;
+  updated_by: string;
+  updated_at: string;
 }

@@ -1,4 +1,4 @@
-import type { Alias, AliasEvent, Model, ModelFilter, ModelPage, ModelPageQuery, ModelVersion, NewVersion, Tags, VersionFilter, VersionPage, VersionPageQuery } from './types.js';
+import type { Alias, AliasEvent, Model, ModelFilter, ModelPage, ModelPageQuery, ModelVersion, NewVersion, Tags, TrafficSetting, TrafficSplitSpec, VersionFilter, VersionPage, VersionPageQuery } from './types.js';
 
 /**
  * Where registry metadata lives. One interface, one implementation per database
@@ -43,6 +43,16 @@ export interface RegistryStore {
   aliasHistory(model: string, alias?: string): Promise<AliasEvent[]>;
 
   /**
+   * Set a model's canary split and shadow mirror (null: remove the setting, so ferry.yaml's
+   * applies again), recording it in the alias history under TRAFFIC_HISTORY_ALIAS with `note`.
+   * Targets are stored as given; Registry.setTraffic checks them first.
+   */
+  setTraffic(model: string, traffic: TrafficSplitSpec | null, actor: string, note: string): Promise<AliasEvent>;
+  getTraffic(model: string): Promise<TrafficSetting | undefined>;
+  /** Every model's traffic setting (a small table: one row per model that has one). */
+  listTraffic(): Promise<TrafficSetting[]>;
+
+  /**
    * Be told when a model's versions or aliases change (PostgreSQL LISTEN/NOTIFY), sooner than any
    * poll. Undefined where the store cannot push (SQLite: readers poll). The listener gets the
    * model's name, or undefined when anything may have changed (after a reconnect).
@@ -51,3 +61,9 @@ export interface RegistryStore {
 
   close(): Promise<void>;
 }
+
+/**
+ * The alias-history name under which traffic changes are recorded: not a valid alias name
+ * (parentheses), so it never collides with one.
+ */
+export const TRAFFIC_HISTORY_ALIAS = '(traffic)';

@@ -141,3 +141,27 @@ export interface VersionPageQuery {
 }
 
 export type VersionPage = Page<ModelVersion>;
+
+/** One weighted route of a canary split: a pointer (`latest`, an alias or a version number) and its weight. */
+export interface TrafficRoute {
+  readonly target: string;
+  readonly weight: number;
+}
+
+/** How a model's requests without a version are split (canary) and mirrored (shadow). */
+export interface TrafficSplitSpec {
+  /** Weighted targets; null = every request goes to the model's route. */
+  readonly canary: readonly TrafficRoute[] | null;
+  /** The pointer a share (0..1) of the routed requests is mirrored to; null = no mirror. */
+  readonly shadow: { readonly target: string; readonly share: number } | null;
+}
+
+/**
+ * A model's traffic as set in the registry (`ferry traffic set`, the dashboard): every server
+ * replica reads it, and it takes the place of the model's `canary:`/`shadow:` in ferry.yaml.
+ */
+export interface TrafficSetting extends TrafficSplitSpec {
+  readonly model: string;
+  readonly updatedBy: string;
+  readonly updatedAt: string;
+}

@@ -1,11 +1,9 @@
+import type { TrafficRoute } from '../registry/types.js';
 import type { BatchPolicy } from './batcher.js';
 import type { ConfidenceSpec } from './confidence.js';
 
 /** One weighted route of a canary split: a pointer (`latest`, an alias or a version number). */
-export interface CanaryRoute {
-  readonly target: string;
-  readonly weight: number;
-}
+export type CanaryRoute = TrafficRoute;
 
 /**
  * How one model is deployed (ferry.yaml `models:` entry or `defaults:`): which versions are
@@ -41,6 +39,11 @@ export interface DeploymentsConfig {
   /** Explicit model list; undefined = every registered model with the defaults. */
   readonly models: readonly ModelDeployment[] | undefined;
   readonly defaults: Omit<ModelDeployment, 'name'>;
+  /**
+   * Whether a model's traffic setting in the registry (`ferry traffic set`) replaces its
+   * configured `canary`/`shadow`: true for servers; a stream consumer follows one pointer.
+   */
+  readonly registryTraffic: boolean;
 }
 
 /** Everything off: what a model gets when nothing is configured for it. */
@@ -62,5 +65,6 @@ export function singleDeployment(model: string, pointer: string, pollIntervalMs:
     maxOnDemandVersions: 4,
     models: [Object.freeze({ ...DEFAULT_DEPLOYMENT, name: model, versions: [pointer], route: pointer })],
     defaults: DEFAULT_DEPLOYMENT,
+    registryTraffic: false,
   });
 }

@@ -1,7 +1,7 @@
 import { ferry, FerryError, quoteList } from '../core/errors.js';
 import { allocate, type Tensor } from '../core/tensor.js';
 import type { Registry } from '../registry/registry.js';
-import type { ModelVersion } from '../registry/types.js';
+import type { ModelVersion, TrafficSetting } from '../registry/types.js';
 import type { DeploymentsConfig, ModelDeployment } from './deployment-config.js';
 import type { ModelLoader } from './model-loader.js';
 import type { LoadedModel, Scorer } from './scorer.js';
@@ -41,7 +41,12 @@ const RELOAD_RETRY_MS = 5_000;
 
 interface Served {
   readonly name: string;
-  readonly config: ModelDeployment;
+  /** As configured (ferry.yaml or the defaults). */
+  readonly base: ModelDeployment;
+  /** What applies now: `base` with the registry's traffic setting in place of its canary and shadow. */
+  config: ModelDeployment;
+  /** The registry's traffic setting in force, if any. */
+  traffic: TrafficSetting | undefined;
   readonly pointers: Map<string, Pointer>;
   /** Loaded (or loading) versions, shared by the pointers that name them. */
   readonly entries: Map<number, Promise<Entry>>;
@@ -139,6 +144,12 @@ export class Deployments {
 
   config(model: string): ModelDeployment {
     return this.#get(model).config;
+  }
+
+  /** Who set the model's canary and shadow in the registry, and when; undefined = as configured (ferry.yaml). */
+  trafficSetBy(model: string): { readonly actor: string; readonly at: string } | undefined {
+    const t = this.#get(model).traffic;
+    return t ? { actor: t.updatedBy, at: t.updatedAt } : undefined;
   }
 
   /**
@@ -297,13 +308,40 @@ export class Deployments {
     this.#lastRefresh = performance.now();
     const wanted = this.#config.models ?? (await this.#parts.registry.store.listModels()).map((m) => ({ ...this.#config.defaults, name: m.name }));
     for (const cfg of wanted) if (!this.#served.has(cfg.name)) this.#add(cfg.name, cfg);
+    if (this.#config.registryTraffic) await this.#applyTraffic();
     await Promise.all([...this.#served.values()].map((s) => this.#syncPointers(s).catch((err: unknown) => {
       this.#log.warn({ model: s.name, err }, 'could not read the registry for this model');
     })));
   }
 
+  /**
+   * Put each model's traffic setting from the registry in place of its configured canary and
+   * shadow (every replica reads the same table); a changed split starts its round-robin afresh.
+   */
+  async #applyTraffic(): Promise<void> {
+    let settings: TrafficSetting[];
+    try {
+      settings = await this.#parts.registry.store.listTraffic();
+    } catch (err) {
+      this.#log.warn({ err }, 'could not read traffic settings; keeping the current ones');
+      return;
+    }
+    const byModel = new Map(settings.map((t) => [t.model, t]));
+    for (const served of this.#served.values()) {
+      const t = byModel.get(served.name);
+      const config: ModelDeployment = t
+        ? { ...served.base, canary: t.canary ?? undefined, shadow: t.shadow ?? undefined }
+        : served.base;
+      served.traffic = t;
+      if (JSON.stringify([config.canary, config.shadow]) === JSON.stringify([served.config.canary, served.config.shadow])) continue;
+      served.config = config;
+      this.#routers.delete(served.name);
+      this.#log.info({ model: served.name, canary: config.canary ?? null, shadow: config.shadow ?? null, by: t?.updatedBy ?? 'ferry.yaml' }, 'traffic setting changed');
+    }
+  }
+
   #add(name: string, config: ModelDeployment): Served {
-    const served: Served = { name, config, pointers: new Map(), entries: new Map(), enabled: true };
+    const served: Served = { name, base: config, config, traffic: undefined, pointers: new Map(), entries: new Map(), enabled: true };
     this.#served.set(name, served);
     return served;
   }

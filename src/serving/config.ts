@@ -131,6 +131,7 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     // gRPC messages are held whole before decoding: by default no larger than a REST body.
     grpcMaxMessageBytes: int(file.grpc_max_message_bytes, `${where}: grpc_max_message_bytes`, 1024) ?? bodyLimit,
     pollIntervalMs: flags.pollInterval !== undefined ? int(flags.pollInterval, '--poll-interval', 50) ?? 2000 : int(file.poll_interval_ms, `${where}: poll_interval_ms`, 50) ?? 2000,
+    registryTraffic: true,
     maxOnDemandVersions: int(file.max_on_demand_versions, `${where}: max_on_demand_versions`, 1, 1000) ?? 4,
     runtimeWorkers: (flags.runtimeWorkers !== undefined ? int(flags.runtimeWorkers, '--runtime-workers', 0, 64) : int(file.runtime_workers, `${where}: runtime_workers`, 0, 64)) ?? 1,
     inlineBelowMs: num(file.inline_below_ms, `${where}: inline_below_ms`) ?? 0.5,

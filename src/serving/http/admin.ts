@@ -2,13 +2,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ferry } from '../../core/errors.js';
 import { parseWindow } from '../../monitoring/drift-run.js';
 import { parseGate, promote } from '../../monitoring/promote.js';
+import type { TrafficSplitSpec } from '../../registry/types.js';
 import type { ServingContext } from '../context.js';
 import { bodyText, parseJsonBody } from './fastify.js';
 
 interface AliasParams { model: string; alias: string }
 
 /**
- * Ferry's own admin endpoints (admin scope): move or roll back an alias through the server.
+ * Ferry's own admin endpoints (admin scope): move or roll back an alias, promote, set a
+ * model's traffic (canary, shadow) through the server.
  * The move is recorded in the registry like `ferry alias set`, then this server reloads at
  * once (other replicas pick it up on their next registry poll).
  */
@@ -55,10 +57,43 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
     return outcome;
   });
 
+  // `ferry traffic set` / `ferry traffic clear` through the server.
+  app.put('/ferry/v1/models/:model/traffic', async (req: FastifyRequest<{ Params: { model: string } }>) => {
+    const actor = ctx.auth.check(req, 'admin', 'setting traffic');
+    const event = await ctx.app.registry.setTraffic(req.params.model, trafficBody(parseJsonBody(bodyText(req), 'traffic setting')), actor);
+    ctx.logger.info({ model: req.params.model, traffic: event.note, actor, ip: req.ip }, 'traffic set through the server');
+    await ctx.deployments.refresh();
+    return event;
+  });
+
+  app.delete('/ferry/v1/models/:model/traffic', async (req: FastifyRequest<{ Params: { model: string } }>) => {
+    const actor = ctx.auth.check(req, 'admin', 'setting traffic');
+    const event = await ctx.app.registry.setTraffic(req.params.model, null, actor);
+    ctx.logger.info({ model: req.params.model, actor, ip: req.ip }, 'traffic setting removed through the server');
+    await ctx.deployments.refresh();
+    return event;
+  });
+
   app.get('/ferry/v1/models/:model/aliases', async (req: FastifyRequest<{ Params: { model: string } }>) => {
     ctx.auth.check(req, 'predict');
     const model = await ctx.app.registry.store.getModel(req.params.model);
     if (!model) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: req.params.model });
     return { aliases: await ctx.app.registry.store.listAliases(req.params.model), history: await ctx.app.registry.store.aliasHistory(req.params.model) };
   });
+}
+
+/** `{"canary": [{"target", "weight"}] | null, "shadow": {"target", "share"} | null}` (shapes only; the registry checks the rest). */
+function trafficBody(body: unknown): TrafficSplitSpec {
+  const b = (body ?? {}) as { canary?: unknown; shadow?: unknown };
+  const isRoute = (r: unknown): r is { target: string; weight: number } => typeof r === 'object' && r !== null && typeof (r as { target?: unknown }).target === 'string' && typeof (r as { weight?: unknown }).weight === 'number';
+  const shadow = b.shadow as { target?: unknown; share?: unknown } | null | undefined;
+  const canaryOk = b.canary === undefined || b.canary === null || (Array.isArray(b.canary) && b.canary.every(isRoute));
+  const shadowOk = shadow === undefined || shadow === null || (typeof shadow === 'object' && typeof shadow.target === 'string' && (shadow.share === undefined || typeof shadow.share === 'number'));
+  if (!canaryOk || !shadowOk) {
+    throw ferry('FERRY_E_REQUEST_INVALID', { protocol: 'traffic setting', detail: 'send {"canary": [{"target": "champion", "weight": 90}, …] | null, "shadow": {"target": "challenger", "share": 0.5} | null}' });
+  }
+  return {
+    canary: Array.isArray(b.canary) ? (b.canary as { target: string; weight: number }[]) : null,
+    shadow: shadow ? { target: shadow.target as string, share: (shadow.share as number | undefined) ?? 1 } : null,
+  };
 }

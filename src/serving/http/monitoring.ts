@@ -61,7 +61,7 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
     return ctx.traffic.snapshot({ model: q.model || undefined, seconds, step });
   });
 
-  // Canary weights and shadow settings of each served model, with the shadow outcomes counted since start.
+  // Canary weights and shadow settings of each served model (and who set them in the registry), with the shadow outcomes counted since start.
   app.get('/ferry/v1/traffic/split', async (req: FastifyRequest<{ Querystring: { model?: string } }>) => {
     ctx.auth.check(req, 'predict');
     const outcomes = (await ctx.metrics.shadowRequests.get()).values;
@@ -71,7 +71,7 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
         const d = ctx.deployments.config(model);
         const counts: Record<string, number> = {};
         for (const v of outcomes) if (v.labels.model === model) counts[String(v.labels.outcome)] = v.value;
-        return { model, route: d.route, canary: d.canary ?? null, shadow: d.shadow ?? null, outcomes: counts };
+        return { model, route: d.route, canary: d.canary ?? null, shadow: d.shadow ?? null, setBy: ctx.deployments.trafficSetBy(model) ?? null, outcomes: counts };
       }),
     };
   });

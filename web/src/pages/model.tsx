@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { ActionResult, useAction } from '../actions.js';
 import { ApiError, getJson, sendJson } from '../api.js';
 import { Chip, Failure, fmt, Pager, when } from '../components.js';
 import { useJson } from '../hooks.js';
@@ -99,19 +100,8 @@ function Actions({ model, aliases, latest, onDone }: { model: string; aliases: s
   const [alias, setAlias] = useState(aliases[0] ?? 'champion');
   const [version, setVersion] = useState(latest !== undefined ? String(latest) : '');
   const [gates, setGates] = useState('');
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const [failure, setFailure] = useState<Error | undefined>(undefined);
-  const run = async (what: () => Promise<string>) => {
-    setResult(null);
-    setFailure(undefined);
-    try {
-      setResult({ ok: true, text: await what() });
-      onDone();
-    } catch (err) {
-      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) setFailure(err);
-      else setResult({ ok: false, text: (err as Error).message });
-    }
-  };
+  const action = useAction(onDone);
+  const run = action.run;
   const path = `ferry/v1/models/${encodeURIComponent(model)}`;
   return (
     <form class="card" aria-labelledby="actions-title" onSubmit={(e) => e.preventDefault()}>
@@ -139,8 +129,7 @@ function Actions({ model, aliases, latest, onDone }: { model: string; aliases: s
           return `Promoted ${model}:${out.candidate} to @${alias}${out.champion !== null ? ` (was ${out.champion})` : ''}. ${out.gates.map((g) => `✓ ${g.gate}: ${g.detail}`).join(' ')}`;
         })}>Promote through gates</button>
       </div>
-      {result ? <p class={result.ok ? 'ok-msg' : 'error'} role="status" data-testid="action-result">{result.text}</p> : null}
-      <Failure error={failure} />
+      <ActionResult state={action} testId="action-result" />
     </form>
   );
 }

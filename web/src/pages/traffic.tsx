@@ -1,10 +1,12 @@
 import { useMemo, useState } from 'preact/hooks';
 import { COLORS, TimeChart, type Line } from '../chart.js';
-import { Failure, fmt } from '../components.js';
+import { ActionResult, useAction } from '../actions.js';
+import { sendJson } from '../api.js';
+import { Failure, fmt, when } from '../components.js';
 import { useJson } from '../hooks.js';
-import type { Traffic, TrafficSeries } from '../types.js';
+import type { AliasEvent, Traffic, TrafficSeries } from '../types.js';
 
-interface ShadowView { model: string; shadow: { target: string; share: number } | null; canary: { target: string; weight: number }[] | null; outcomes: Record<string, number> }
+interface ShadowView { model: string; route: string; shadow: { target: string; share: number } | null; canary: { target: string; weight: number }[] | null; setBy: { actor: string; at: string } | null; outcomes: Record<string, number> }
 
 /** Live traffic from the server's ring buffer (polled every 2 s): rates, latency percentiles, errors, batch size, per model and version. */
 export function TrafficPage() {
@@ -63,7 +65,7 @@ export function TrafficPage() {
       <Failure error={split.error} />
       <div class="table-wrap">
         <table data-testid="split-table">
-          <thead><tr><th scope="col">Model</th><th scope="col">Canary split</th><th scope="col">Shadow</th><th scope="col">Shadow outcomes</th><th scope="col" class="num">Agreement</th></tr></thead>
+          <thead><tr><th scope="col">Model</th><th scope="col">Canary split</th><th scope="col">Shadow</th><th scope="col">Set by</th><th scope="col">Shadow outcomes</th><th scope="col" class="num">Agreement</th></tr></thead>
           <tbody>
             {(split.data?.models ?? []).map((m) => {
               const total = Object.values(m.outcomes).reduce((a, b) => a + b, 0);
@@ -72,6 +74,7 @@ export function TrafficPage() {
                   <th scope="row">{m.model}</th>
                   <td>{m.canary ? m.canary.map((c) => `${c.target}: ${c.weight}`).join(', ') : 'off'}</td>
                   <td>{m.shadow ? `${m.shadow.target} (${fmt(m.shadow.share * 100)} %)` : 'off'}</td>
+                  <td class="small">{m.setBy ? `${m.setBy.actor}, ${when(m.setBy.at)}` : 'ferry.yaml'}</td>
                   <td class="small">{Object.entries(m.outcomes).map(([k, n]) => `${k} ${fmt(n)}`).join(' · ') || '–'}</td>
                   <td class="num">{total ? `${fmt((100 * (m.outcomes.agree ?? 0)) / total)} %` : '–'}</td>
                 </tr>
@@ -80,6 +83,70 @@ export function TrafficPage() {
           </tbody>
         </table>
       </div>
+      <SetTraffic models={split.data?.models ?? []} onDone={split.reload} />
     </section>
+  );
+}
+
+/** `champion=90, challenger=10` → routes; throws on anything else. */
+function parseCanary(text: string): { target: string; weight: number }[] | null {
+  const parts = text.split(/[,\s]+/).filter(Boolean);
+  if (parts.length === 0) return null;
+  return parts.map((p) => {
+    const m = /^([^=]+)=(.+)$/.exec(p);
+    const weight = Number(m?.[2]);
+    if (!m?.[1] || !Number.isFinite(weight)) throw new Error(`"${p}" is not <target>=<weight> (e.g. champion=90)`);
+    return { target: m[1], weight };
+  });
+}
+
+/**
+ * Set a model's canary weights and shadow (admin key): the same registry call as `ferry traffic
+ * set`, recorded in the alias history; every replica applies it.
+ */
+function SetTraffic({ models, onDone }: { models: ShadowView[]; onDone(): void }) {
+  const [model, setModel] = useState('');
+  const [canary, setCanary] = useState('');
+  const [shadow, setShadow] = useState('');
+  const [share, setShare] = useState('100');
+  const action = useAction(onDone);
+  const chosen = model || models[0]?.model || '';
+  const pick = (name: string) => {
+    setModel(name);
+    const m = models.find((x) => x.model === name);
+    setCanary(m?.canary ? m.canary.map((c) => `${c.target}=${c.weight}`).join(', ') : '');
+    setShadow(m?.shadow?.target ?? '');
+    setShare(m?.shadow ? String(m.shadow.share * 100) : '100');
+  };
+  const path = `ferry/v1/models/${encodeURIComponent(chosen)}/traffic`;
+  return (
+    <form class="card" aria-labelledby="set-traffic-title" onSubmit={(e) => e.preventDefault()}>
+      <h3 id="set-traffic-title">Set canary and shadow (admin key)</h3>
+      <p class="muted small" id="set-traffic-help">Kept in the registry: every replica applies it in place of ferry.yaml's canary and shadow, and it is recorded in the alias history. Leave a field empty to turn it off.</p>
+      <div class="row">
+        <label for="traffic-set-model">Model</label>
+        <select id="traffic-set-model" value={chosen} onChange={(e) => pick(e.currentTarget.value)}>
+          {models.map((m) => <option key={m.model} value={m.model}>{m.model}</option>)}
+        </select>
+        <label for="traffic-canary">Canary weights</label>
+        <input id="traffic-canary" size={28} value={canary} placeholder="champion=90, challenger=10" aria-describedby="set-traffic-help" onInput={(e) => setCanary(e.currentTarget.value)} />
+      </div>
+      <div class="row">
+        <label for="traffic-shadow">Shadow target</label>
+        <input id="traffic-shadow" size={14} value={shadow} placeholder="challenger" onInput={(e) => setShadow(e.currentTarget.value.trim())} />
+        <label for="traffic-share">Shadow share (%)</label>
+        <input id="traffic-share" inputMode="decimal" size={5} value={share} onInput={(e) => setShare(e.currentTarget.value.trim())} />
+        <button type="button" class="primary" disabled={!chosen} onClick={() => void action.run(async () => {
+          const body = { canary: parseCanary(canary), shadow: shadow ? { target: shadow, share: Number(share) / 100 } : null };
+          const e = await sendJson<AliasEvent>('PUT', path, body);
+          return `Traffic of ${chosen}: ${e.note ?? ''}.`;
+        })}>Set traffic</button>
+        <button type="button" disabled={!chosen} onClick={() => void action.run(async () => {
+          const e = await sendJson<AliasEvent>('DELETE', path);
+          return `Traffic of ${chosen}: ${e.note ?? ''}.`;
+        })}>Clear (use ferry.yaml)</button>
+      </div>
+      <ActionResult state={action} testId="traffic-result" />
+    </form>
   );
 }
