@@ -69,4 +69,40 @@ describe('dashboard under --auth', { skip: noBrowser }, () => {
     assert.equal(await page.evaluate(() => (globalThis as unknown as { localStorage: { length: number } }).localStorage.length), 0);
     await page.close();
   });
+
+  it('sets canary weights and a shadow from the Traffic page with an admin key, and the server splits as set', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/ui/#/traffic`);
+    await page.getByRole('heading', { name: 'API key needed' }).first().waitFor();
+    await page.getByLabel('API key').first().fill(keys.predict.key);
+    await page.getByRole('button', { name: 'Use this key' }).first().click();
+    await page.getByLabel('Model', { exact: true }).last().selectOption('breast-cancer');
+    await page.getByLabel('Canary weights').fill('1=3, 2=1');
+    await page.getByLabel('Shadow target').fill('challenger');
+    await page.getByLabel('Shadow share (%)').fill('50');
+    await page.getByRole('button', { name: 'Set traffic' }).click();
+    await page.getByText(/This key may not do that/).waitFor();
+    await page.getByLabel('API key').fill(keys.admin.key);
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await page.getByRole('button', { name: 'Set traffic' }).click();
+    assert.match(await page.getByTestId('traffic-result').innerText(), /canary 1=3 2=1; shadow challenger 50%/);
+    const row = page.getByTestId('split-table').getByRole('row').filter({ hasText: 'breast-cancer' });
+    await row.getByText(`apikey:${keys.admin.id} (ui-admin)`, { exact: false }).waitFor();
+    const auth = { authorization: `Bearer ${keys.predict.key}`, 'content-type': 'application/json' };
+    const counts: Record<string, number> = {};
+    const data = Array.from({ length: 30 }, (_, i) => i / 30);
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${server.url}/v2/models/breast-cancer/infer`, { method: 'POST', headers: auth, body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data }] }) });
+      assert.equal(res.status, 200);
+      const v = res.headers.get('x-ferry-model-version')!;
+      counts[v] = (counts[v] ?? 0) + 1;
+    }
+    // Versions by number: the test before moved @champion to 2.
+    assert.deepEqual(counts, { 1: 6, 2: 2 });
+    const detail = await (await fetch(`${server.url}/ferry/v1/models/breast-cancer`, { headers: auth })).json() as { history: { alias: string; actor: string; note: string }[] };
+    assert.deepEqual([detail.history[0]?.alias, detail.history[0]?.actor], ['(traffic)', `apikey:${keys.admin.id} (ui-admin)`]);
+    await page.getByRole('button', { name: 'Clear (use ferry.yaml)' }).click();
+    assert.match(await page.getByTestId('traffic-result').innerText(), /removed/);
+    await page.close();
+  });
 });
