@@ -85,7 +85,7 @@ for (const store of ['registry', 'redis'] as const) {
       try {
         const store = (await check.featureLookups()).store;
         const keys = Array.from({ length: ENTITIES }, (_, i) => String(i));
-        const got = await store.read('things', keys);
+        const [got = []] = await store.read([{ name: 'things', entity: 'thing' }], keys);
         got.forEach((row, i) => assert.equal(row?.values.value, i * 3, `entity ${i}`));
         const p = await store.progress('things');
         assert.equal(p?.watermark, UNTIL);

@@ -177,7 +177,7 @@ for (const target of targets) {
         const loading = materializeView(store, view, declarations.entities[0]!, { until: UNTIL, chunkSize: 3 }).finally(() => { done = true; });
         const keys = rows.map((_, i) => String(i));
         while (!done) {
-          const got = await store.read(view.name, keys);
+          const [got = []] = await store.read([view], keys);
           reads++;
           got.forEach((row, i) => assert.equal(row?.values.age, rows[i]!.age, `patient ${i} during the load`));
           // better-sqlite3 answers synchronously: let DuckDB's callbacks in between reads.

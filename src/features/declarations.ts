@@ -2,18 +2,25 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { isDuration, parseDuration } from '../core/duration.js';
 import { ferry } from '../core/errors.js';
+import type { EntityKeyType } from './entity-key.js';
 import { parseExpression, type Expression } from './expression.js';
 
 /** Something that has features: a customer, a product. `key` is the column that identifies it. */
 export interface EntityDecl {
   readonly name: string;
   readonly key: string;
+  /** How key values compare (`42` = `42.0` = `"42"` unless `string`); undeclared = `auto`. */
+  readonly type: EntityKeyType;
 }
 
-/** Where a view's rows come from: files (a path or glob: Parquet, CSV, JSON Lines). */
-export interface ViewSource {
-  readonly path: string;
-}
+/**
+ * Where a view's rows come from: files (a path or glob: Parquet, CSV, JSON Lines), or a
+ * PostgreSQL table or query (`postgres` is a connection URL, as for `ferry batch run --input`).
+ */
+export type ViewSource =
+  | { readonly path: string }
+  | { readonly postgres: string; readonly table: string; readonly query?: undefined }
+  | { readonly postgres: string; readonly query: string; readonly table?: undefined };
 
 /** A table of feature values over time for one entity. */
 export interface ViewDecl {
@@ -26,6 +33,12 @@ export interface ViewDecl {
   /** How long a value stays valid after its event time (ms); undefined = for ever. */
   readonly ttlMs: number | undefined;
   readonly ttl: string | undefined;
+  /**
+   * How late a row may arrive (ms): each incremental materialisation re-reads event times down to
+   * `watermark - lateness`, so rows that arrived after the watermark passed them are picked up. 0 = none.
+   */
+  readonly latenessMs: number;
+  readonly lateness: string | undefined;
 }
 
 /** What to do when a feature has no value (unknown entity, nothing within ttl). */
@@ -120,11 +133,34 @@ export function parseDeclarations(text: string, file: string): FeatureDeclaratio
   return validateDeclarations(top, dirname(resolve(file)));
 }
 
+/** A view's `source:`: `{path}` (relative to the declarations file), or `{postgres, table | query}`. */
+function viewSource(source: Record<string, unknown>, where: string, base: string): ViewSource {
+  const pgUrl = source.postgres ?? (typeof source.path === 'string' && /^postgres(ql)?:\/\//.test(source.path) ? source.path : undefined);
+  if (pgUrl !== undefined) {
+    if (typeof pgUrl !== 'string' || !/^postgres(ql)?:\/\//.test(pgUrl)) invalid(`${where}: source.postgres must be a postgres:// URL`);
+    const url = new URL(pgUrl);
+    const table = source.table ?? url.searchParams.get('table') ?? undefined;
+    url.searchParams.delete('table');
+    const query = source.query;
+    if ((table === undefined) === (query === undefined)) invalid(`${where}: a PostgreSQL source takes a table or a query (one of them)`);
+    if (query !== undefined) {
+      if (typeof query !== 'string' || query.trim() === '') invalid(`${where}: source.query must be SQL text`);
+      return { postgres: url.toString(), query };
+    }
+    if (typeof table !== 'string' || !/^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) invalid(`${where}: source.table must be a name or schema.name`);
+    return { postgres: url.toString(), table };
+  }
+  if (typeof source.path !== 'string' || source.path === '') invalid(`${where}: source.path (a Parquet, CSV or JSON Lines file or glob) or source.postgres (with table or query) is required`);
+  return { path: isAbsolute(source.path) || /^[a-z]+:\/\//.test(source.path) ? source.path : resolve(base, source.path) };
+}
+
 /** Validate a parsed document (also what is read back from the registry, with `base` unused there). */
 export function validateDeclarations(top: Record<string, unknown>, base: string): FeatureDeclarations {
   const entities = list(top.entities, 'entities').map((e, i): EntityDecl => {
     const r = record(e, `entities[${i}]`);
-    return { name: name(r.name, `entities[${i}].name`), key: name(r.key, `entities[${i}].key`) };
+    const type = r.type === undefined || r.type === null ? 'auto' : r.type;
+    if (type !== 'auto' && type !== 'integer' && type !== 'string') invalid(`entities[${i}].type must be integer, string or auto (got ${JSON.stringify(r.type)})`);
+    return { name: name(r.name, `entities[${i}].name`), key: name(r.key, `entities[${i}].key`), type };
   });
   unique(entities, 'entity');
   const views = list(top.views, 'views').map((v, i): ViewDecl => {
@@ -133,21 +169,23 @@ export function validateDeclarations(top: Record<string, unknown>, base: string)
     const where = `view "${viewName}"`;
     const entity = typeof r.entity === 'string' ? r.entity : invalid(`${where}: entity is required`);
     if (!entities.some((e) => e.name === entity)) invalid(`${where}: entity "${entity}" is not declared (entities: ${entities.map((e) => e.name).join(', ') || 'none'})`);
-    const source = record(r.source, `${where}: source`);
-    if (typeof source.path !== 'string' || source.path === '') invalid(`${where}: source.path is required (a Parquet, CSV or JSON Lines file or glob)`);
-    const path = isAbsolute(source.path) || /^[a-z]+:\/\//.test(source.path) ? source.path : resolve(base, source.path);
+    const source = viewSource(record(r.source, `${where}: source`), where, base);
     const features = list(r.features, `${where}: features`).map((f, j) => name(f, `${where}: features[${j}]`));
     if (features.length === 0) invalid(`${where}: features must list at least one column`);
     const ttl = typeof r.ttl === 'string' || typeof r.ttl === 'number' ? String(r.ttl) : r.ttl === undefined || r.ttl === null ? undefined : invalid(`${where}: ttl must be a duration such as 30d`);
     if (ttl !== undefined && !isDuration(ttl)) invalid(`${where}: ttl "${ttl}" must be a number with a unit: ms, s, m, h, d or w (e.g. 30d)`);
+    const lateness = r.lateness === undefined || r.lateness === null ? undefined : String(r.lateness as string);
+    if (lateness !== undefined && !isDuration(lateness)) invalid(`${where}: lateness "${lateness}" must be a number with a unit: ms, s, m, h, d or w (e.g. 2h)`);
     return {
       name: viewName,
       entity,
-      source: { path },
+      source,
       timestamp: name(r.timestamp, `${where}: timestamp`),
       features,
       ttl,
       ttlMs: ttl === undefined ? undefined : parseDuration(ttl, 'ttl'),
+      lateness,
+      latenessMs: lateness === undefined ? 0 : parseDuration(lateness, 'lateness'),
     };
   });
   unique(views, 'view');
@@ -210,8 +248,8 @@ export function resolveService(declarations: FeatureDeclarations, service: strin
 /** The declarations as stored (JSON): what `validateDeclarations` reads back. */
 export function declarationsDocument(d: FeatureDeclarations): Record<string, unknown> {
   return {
-    entities: d.entities,
-    views: d.views.map((v) => ({ name: v.name, entity: v.entity, source: v.source, timestamp: v.timestamp, features: v.features, ...(v.ttl ? { ttl: v.ttl } : {}) })),
+    entities: d.entities.map((e) => ({ name: e.name, key: e.key, ...(e.type !== 'auto' ? { type: e.type } : {}) })),
+    views: d.views.map((v) => ({ name: v.name, entity: v.entity, source: v.source, timestamp: v.timestamp, features: v.features, ...(v.ttl ? { ttl: v.ttl } : {}), ...(v.lateness ? { lateness: v.lateness } : {}) })),
     services: d.services.map((s) => ({
       name: s.name,
       features: s.features,

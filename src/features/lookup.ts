@@ -4,7 +4,8 @@ import { ColumnFrame, numberColumn, type Cell, type Frame, type FrameColumn } fr
 import { resolveService, type MissingPolicy, type ResolvedService } from './declarations.js';
 import { evaluate, type Value } from './expression.js';
 import type { FeatureRegistry } from './feature-registry.js';
-import type { OnlineStore, StoredRow } from './online-store.js';
+import { entityKeyText } from './entity-key.js';
+import type { OnlineStore, StoredRow, ViewRef } from './online-store.js';
 
 export interface LookupOptions {
   /** Entries (view, entity) kept in the in-process cache; 0 = no cache. */
@@ -35,11 +36,6 @@ export interface FilledFrame {
 
 /** A missing value in the cache (so unknown entities are not asked for on every request). */
 const ABSENT = Symbol('absent');
-
-function keyText(cell: Cell | undefined): string | undefined {
-  if (cell === null || cell === undefined || Array.isArray(cell)) return undefined;
-  return typeof cell === 'string' ? cell : String(cell);
-}
 
 /** Cells as a Frame column: numbers (and nulls) typed, anything else as cells. */
 function toColumn(cells: readonly Cell[]): FrameColumn {
@@ -122,26 +118,39 @@ export class FeatureLookups {
     this.#cache?.clear();
   }
 
-  /** Rows of the store for these keys, through the cache. */
-  async #read(view: string, keys: readonly (string | undefined)[]): Promise<(StoredRow | undefined)[]> {
-    const out = new Array<StoredRow | undefined>(keys.length);
+  /**
+   * Rows of the store for these keys in several views of one entity, through the cache: a key
+   * is asked for (all its views in one store read) unless every view of it is cached.
+   */
+  async #read(views: readonly ViewRef[], keys: readonly (string | undefined)[]): Promise<(StoredRow | undefined)[][]> {
+    const out = views.map(() => new Array<StoredRow | undefined>(keys.length));
     const ask: string[] = [];
     const askAt: number[] = [];
-    keys.forEach((k, i) => {
-      if (k === undefined) return;
-      const hit = this.#cache?.get(`${view}\u0000${k}`);
-      if (hit === undefined) {
+    const cache = this.#cache;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (k === undefined) continue;
+      let all = cache !== undefined;
+      for (let v = 0; v < views.length && all; v++) {
+        const hit = cache?.get(`${(views[v] as ViewRef).name}\u0000${k}`);
+        if (hit === undefined) all = false;
+        else (out[v] as (StoredRow | undefined)[])[i] = hit === ABSENT ? undefined : hit;
+      }
+      if (!all) {
         ask.push(k);
         askAt.push(i);
-      } else {
-        out[i] = hit === ABSENT ? undefined : hit;
       }
-    });
+    }
     if (ask.length > 0) {
-      const got = await this.#store.read(view, ask);
-      got.forEach((row, j) => {
-        out[askAt[j] as number] = row;
-        this.#cache?.set(`${view}\u0000${ask[j] as string}`, row ?? ABSENT);
+      const got = await this.#store.read(views, ask);
+      views.forEach((view, v) => {
+        const rows = got[v] ?? [];
+        const target = out[v] as (StoredRow | undefined)[];
+        for (let j = 0; j < ask.length; j++) {
+          const row = rows[j];
+          target[askAt[j] as number] = row;
+          cache?.set(`${view.name}\u0000${ask[j] as string}`, row ?? ABSENT);
+        }
       });
     }
     return out;
@@ -158,14 +167,17 @@ export class FeatureLookups {
     for (const entity of service.entities) {
       const cells = frame.column(entity.key);
       if (!cells) throw ferry('FERRY_E_ENTITY_KEY_MISSING', { service: service.name, key: entity.key, present: quoteList(frame.columns) });
-      keyColumns.set(entity.name, cells.map(keyText));
+      keyColumns.set(entity.name, cells.map((c) => entityKeyText(c, entity.type)));
     }
     const now = this.#now();
     const present = new Set(frame.columns);
     const rowsByView = new Map<string, (StoredRow | undefined)[]>();
-    await Promise.all(service.views.map(async (view) => {
-      if (!service.features.some((sf) => sf.view === view && !present.has(sf.column))) return;
-      rowsByView.set(view.name, await this.#read(view.name, keyColumns.get(view.entity) ?? []));
+    // One store read per entity, covering all its views the request does not fill itself.
+    await Promise.all(service.entities.map(async (entity) => {
+      const views = service.views.filter((view) => view.entity === entity.name && service.features.some((sf) => sf.view === view && !present.has(sf.column)));
+      if (views.length === 0) return;
+      const got = await this.#read(views.map((v) => ({ name: v.name, entity: v.entity })), keyColumns.get(entity.name) ?? []);
+      views.forEach((view, v) => rowsByView.set(view.name, got[v] ?? []));
     }));
     const rejects = new Map<number, FerryError>();
     const missing: Record<string, number> = {};

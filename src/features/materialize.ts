@@ -11,6 +11,8 @@ export interface MaterializeOptions {
   readonly until?: number | undefined;
   /** Entities per committed chunk. */
   readonly chunkSize?: number | undefined;
+  /** Ignore the watermark: re-read the whole source (rows that came later than the view's lateness allows). */
+  readonly full?: boolean | undefined;
   /** Called after each chunk commits. */
   readonly onChunk?: ((progress: { view: string; rows: number; afterKey: string | null }) => void) | undefined;
 }
@@ -56,14 +58,15 @@ export async function materializeView(store: OnlineStore, view: ViewDecl, entity
   const saved: Progress = (await store.progress(view.name)) ?? { watermark: null };
   const resume = saved.run && (options.until === undefined || options.until === saved.run.until) ? saved.run : undefined;
   const until = resume?.until ?? options.until ?? Date.now();
-  const watermark = saved.watermark;
-  if (watermark !== null && until <= watermark && !resume) return { view: view.name, rows: 0, runRows: 0, from: watermark, until: watermark, resumed: false };
-  const low = Math.max(watermark ?? -Infinity, view.ttlMs === undefined ? -Infinity : until - view.ttlMs);
+  // A resumed run keeps the low bound it started with (its progress holds the watermark it read from).
+  const watermark = options.full && !resume ? null : saved.watermark;
+  if (watermark !== null && until <= watermark && view.latenessMs === 0 && !resume) return { view: view.name, rows: 0, runRows: 0, from: watermark, until: watermark, resumed: false };
+  // Late rows (event time at or below the watermark, arrived after it moved) are re-read down to `watermark - lateness`:
+  // the latest row per entity in that window is still its latest overall, so upserting it never goes back in time.
+  const low = Math.max(watermark === null ? -Infinity : watermark - view.latenessMs, view.ttlMs === undefined ? -Infinity : until - view.ttlMs);
   const conditions = [`t <= ${until}`, ...(Number.isFinite(low) ? [`t > ${low}`] : [])];
   const after = resume?.afterKey ?? null;
   const columns = view.features;
-  const sql = `select * from (select * from ${viewRelation(view, entity.key)} where ${conditions.join(' and ')} qualify row_number() over (partition by k order by t desc) = 1)`
-    + `${after === null ? '' : ` where k > ${sqlString(after)}`} order by k`;
   const own = duck ?? await openDuckDb();
   let written = 0;
   let runRows = resume?.rows ?? 0;
@@ -75,8 +78,12 @@ export async function materializeView(store: OnlineStore, view: ViewDecl, entity
     await conn.run("set disabled_optimizers='top_n_window_elimination'");
     let result;
     try {
+      const relation = await viewRelation(conn, view, entity, { after: low, upTo: until });
+      const sql = `select * from (select * from ${relation} where ${conditions.join(' and ')} qualify row_number() over (partition by k order by t desc) = 1)`
+        + `${after === null ? '' : ` where k > ${sqlString(after)}`} order by k`;
       result = await conn.stream(sql);
     } catch (err) {
+      if (err instanceof FerryError) throw err;
       throw ferry('FERRY_E_FEATURE_SOURCE', { view: view.name, detail: duckMessage(err) }, err);
     }
     let pending: StoredRow[] = [];
@@ -86,7 +93,7 @@ export async function materializeView(store: OnlineStore, view: ViewDecl, entity
       runRows += pending.length;
       written += pending.length;
       for (const r of pending) if (newest === null || r.eventTime > newest) newest = r.eventTime;
-      await store.write(view.name, pending, { watermark, run: { until, afterKey, rows: runRows }, ...(newest !== null ? { newest } : {}) });
+      await store.write({ name: view.name, entity: view.entity }, pending, { watermark, run: { until, afterKey, rows: runRows }, ...(newest !== null ? { newest } : {}) });
       options.onChunk?.({ view: view.name, rows: runRows, afterKey });
       pending = [];
     };
@@ -106,7 +113,7 @@ export async function materializeView(store: OnlineStore, view: ViewDecl, entity
       }
     }
     await commit();
-    await store.setProgress(view.name, { watermark: until, updatedAt: Date.now(), ...(newest !== null ? { newest } : {}) });
+    await store.setProgress(view.name, { watermark: Math.max(until, watermark ?? -Infinity), updatedAt: Date.now(), ...(newest !== null ? { newest } : {}) });
     return { view: view.name, rows: written, runRows, from: watermark, until, resumed: resume !== undefined };
   } catch (err) {
     if (err instanceof FerryError) throw err;

@@ -24,6 +24,12 @@ export interface Progress {
   readonly newest?: number | undefined;
 }
 
+/** A view as a store sees it: its name and the entity its rows are keyed by. */
+export interface ViewRef {
+  readonly name: string;
+  readonly entity: string;
+}
+
 /**
  * Latest feature values per view and entity. Implementations: the registry database (SQLite,
  * PostgreSQL) and Redis. A chunk of rows and the view's progress commit together (exactly-once
@@ -33,14 +39,18 @@ export interface OnlineStore {
   /** For messages and metrics: `registry`, `redis://host:port/db`. */
   readonly location: string;
   /** Write rows (replacing each entity's values) and set the view's progress, atomically. */
-  write(view: string, rows: readonly StoredRow[], progress: Progress): Promise<void>;
-  /** Each key's row, in key order (undefined = no value). */
-  read(view: string, keys: readonly string[]): Promise<(StoredRow | undefined)[]>;
+  write(view: ViewRef, rows: readonly StoredRow[], progress: Progress): Promise<void>;
+  /**
+   * Rows of several views of one entity (all `views` share it) for each key: `result[v][i]` is
+   * view `v`'s row for `keys[i]` (undefined = no value). One round trip per key, not per view,
+   * where the store allows it (Redis: one HMGET per entity).
+   */
+  read(views: readonly ViewRef[], keys: readonly string[]): Promise<(StoredRow | undefined)[][]>;
   progress(view: string): Promise<Progress | undefined>;
   /** Set progress alone (the end of a run that wrote nothing more). */
   setProgress(view: string, progress: Progress): Promise<void>;
   /** Remove a view's values and progress. */
-  drop(view: string): Promise<void>;
+  drop(view: ViewRef): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,17 +1,16 @@
 import { Redis } from 'ioredis';
 import { ferry } from '../core/errors.js';
 import type { Cell } from '../core/frame.js';
-import type { OnlineStore, Progress, StoredRow } from './online-store.js';
-
-/** The hash field holding a row's event time (feature names are identifiers, so no clash). */
-const TIME_FIELD = '@t';
-/** The hash field holding a row's values, as one JSON document (one HGET per entity and view). */
-const VALUES_FIELD = '@v';
+import type { OnlineStore, Progress, StoredRow, ViewRef } from './online-store.js';
 
 /**
- * The online store in Redis: one hash per view and entity (`<prefix><view>:<key>`, fields `@t`
- * and `@v`), read with pipelined `HMGET`s; a chunk and the view's progress key go in one
- * `MULTI`/`EXEC`, so a killed materialisation commits whole chunks or nothing.
+ * The online store in Redis: one hash per entity (`<prefix><entity>:<key>`), one field per view
+ * holding `<event time ms>|<values as JSON>`. A service's lookup is then one `HMGET` per entity
+ * naming the service's views, pipelined across entities — the precomputed vector of a service
+ * without a copy per service (which would have to be rebuilt whenever a service's feature list
+ * changes, and written once per service on every materialisation). A chunk and the view's progress
+ * key go in one `MULTI`/`EXEC`, so a killed materialisation commits whole chunks or nothing, and a
+ * reader sees each entity's vector either before or after a chunk, never half of one.
  */
 export class RedisOnlineStore implements OnlineStore {
   readonly location: string;
@@ -24,33 +23,41 @@ export class RedisOnlineStore implements OnlineStore {
     this.#prefix = prefix;
   }
 
-  #key(view: string, key: string): string {
-    return `${this.#prefix}${view}:${key}`;
+  #key(entity: string, key: string): string {
+    return `${this.#prefix}${entity}:${key}`;
   }
 
   #progressKey(view: string): string {
     return `${this.#prefix}@progress:${view}`;
   }
 
-  async write(view: string, rows: readonly StoredRow[], progress: Progress): Promise<void> {
+  async write(view: ViewRef, rows: readonly StoredRow[], progress: Progress): Promise<void> {
     const multi = this.#redis.multi();
-    for (const r of rows) multi.hset(this.#key(view, r.key), TIME_FIELD, String(r.eventTime), VALUES_FIELD, JSON.stringify(r.values));
-    multi.set(this.#progressKey(view), JSON.stringify(progress));
+    for (const r of rows) multi.hset(this.#key(view.entity, r.key), view.name, `${r.eventTime}|${JSON.stringify(r.values)}`);
+    multi.set(this.#progressKey(view.name), JSON.stringify(progress));
     await this.#guard(() => multi.exec());
   }
 
-  async read(view: string, keys: readonly string[]): Promise<(StoredRow | undefined)[]> {
-    if (keys.length === 0) return [];
+  async read(views: readonly ViewRef[], keys: readonly string[]): Promise<(StoredRow | undefined)[][]> {
+    const out = views.map(() => new Array<StoredRow | undefined>(keys.length));
+    const entity = views[0]?.entity;
+    if (keys.length === 0 || entity === undefined) return out;
+    const fields = views.map((v) => v.name);
     const pipeline = this.#redis.pipeline();
-    for (const k of keys) pipeline.hmget(this.#key(view, k), TIME_FIELD, VALUES_FIELD);
+    for (const k of keys) pipeline.hmget(this.#key(entity, k), ...fields);
     const results = await this.#guard(() => pipeline.exec());
-    return keys.map((key, i) => {
-      const [err, fields] = results?.[i] ?? [null, null];
+    keys.forEach((key, i) => {
+      const [err, got] = results?.[i] ?? [null, null];
       if (err) throw ferry('FERRY_E_FEATURE_STORE', { store: this.location, detail: err.message });
-      const [time, values] = (fields ?? []) as (string | null)[];
-      if (time === null || time === undefined || values === null || values === undefined) return undefined;
-      return { key, eventTime: Number(time), values: JSON.parse(values) as Record<string, Cell> };
+      const values = (got ?? []) as (string | null)[];
+      for (let v = 0; v < fields.length; v++) {
+        const text = values[v];
+        if (text === null || text === undefined) continue;
+        const bar = text.indexOf('|');
+        (out[v] as (StoredRow | undefined)[])[i] = { key, eventTime: Number(text.slice(0, bar)), values: JSON.parse(text.slice(bar + 1)) as Record<string, Cell> };
+      }
     });
+    return out;
   }
 
   async progress(view: string): Promise<Progress | undefined> {
@@ -62,14 +69,18 @@ export class RedisOnlineStore implements OnlineStore {
     await this.#guard(() => this.#redis.set(this.#progressKey(view), JSON.stringify(progress)));
   }
 
-  async drop(view: string): Promise<void> {
+  async drop(view: ViewRef): Promise<void> {
     let cursor = '0';
     do {
-      const [next, keys] = await this.#guard(() => this.#redis.scan(cursor, 'MATCH', `${this.#prefix}${view}:*`, 'COUNT', 1000));
-      if (keys.length > 0) await this.#guard(() => this.#redis.del(...keys));
+      const [next, keys] = await this.#guard(() => this.#redis.scan(cursor, 'MATCH', `${this.#prefix}${view.entity}:*`, 'COUNT', 1000));
+      if (keys.length > 0) {
+        const pipeline = this.#redis.pipeline();
+        for (const k of keys) pipeline.hdel(k, view.name);
+        await this.#guard(() => pipeline.exec());
+      }
       cursor = next;
     } while (cursor !== '0');
-    await this.#guard(() => this.#redis.del(this.#progressKey(view)));
+    await this.#guard(() => this.#redis.del(this.#progressKey(view.name)));
   }
 
   async close(): Promise<void> {

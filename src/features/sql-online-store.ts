@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Cell } from '../core/frame.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
-import type { OnlineStore, Progress, StoredRow } from './online-store.js';
+import type { OnlineStore, Progress, StoredRow, ViewRef } from './online-store.js';
 
 type ValuesTable = { view: string; entity_key: string; event_time: number | string; vals: string };
 type ProgressTable = { view: string; state: string };
@@ -27,7 +27,8 @@ export class SqlOnlineStore implements OnlineStore {
     this.#db = sql.kysely.withTables<Tables>() as unknown as Kysely<Tables>;
   }
 
-  async write(view: string, rows: readonly StoredRow[], progress: Progress): Promise<void> {
+  async write(ref: ViewRef, rows: readonly StoredRow[], progress: Progress): Promise<void> {
+    const view = ref.name;
     await guarded(this.#sql, () => this.#db.transaction().execute(async (trx) => {
       for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
         const values = rows.slice(i, i + ROWS_PER_STATEMENT).map((r) => ({ view, entity_key: r.key, event_time: r.eventTime, vals: JSON.stringify(r.values) }));
@@ -39,15 +40,16 @@ export class SqlOnlineStore implements OnlineStore {
     }));
   }
 
-  async read(view: string, keys: readonly string[]): Promise<(StoredRow | undefined)[]> {
+  async read(views: readonly ViewRef[], keys: readonly string[]): Promise<(StoredRow | undefined)[][]> {
     const found = new Map<string, StoredRow>();
     const distinct = [...new Set(keys)];
-    for (let i = 0; i < distinct.length; i += KEYS_PER_READ) {
+    const names = views.map((v) => v.name);
+    for (let i = 0; i < distinct.length && names.length > 0; i += KEYS_PER_READ) {
       const part = distinct.slice(i, i + KEYS_PER_READ);
-      const rows = await guarded(this.#sql, () => this.#db.selectFrom('feature_values').select(['entity_key', 'event_time', 'vals']).where('view', '=', view).where('entity_key', 'in', part).execute());
-      for (const r of rows) found.set(r.entity_key, { key: r.entity_key, eventTime: Number(r.event_time), values: JSON.parse(r.vals) as Record<string, Cell> });
+      const rows = await guarded(this.#sql, () => this.#db.selectFrom('feature_values').select(['view', 'entity_key', 'event_time', 'vals']).where('view', 'in', names).where('entity_key', 'in', part).execute());
+      for (const r of rows) found.set(`${r.view}\u0000${r.entity_key}`, { key: r.entity_key, eventTime: Number(r.event_time), values: JSON.parse(r.vals) as Record<string, Cell> });
     }
-    return keys.map((k) => found.get(k));
+    return names.map((v) => keys.map((k) => found.get(`${v}\u0000${k}`)));
   }
 
   async progress(view: string): Promise<Progress | undefined> {
@@ -59,7 +61,8 @@ export class SqlOnlineStore implements OnlineStore {
     await guarded(this.#sql, () => this.#saveProgress(this.#db, view, progress));
   }
 
-  async drop(view: string): Promise<void> {
+  async drop(ref: ViewRef): Promise<void> {
+    const view = ref.name;
     await guarded(this.#sql, () => this.#db.transaction().execute(async (trx) => {
       await trx.deleteFrom('feature_values').where('view', '=', view).execute();
       await trx.deleteFrom('feature_progress').where('view', '=', view).execute();

@@ -2,7 +2,7 @@ import { openDuckDb, sqlIdent, sqlString } from '../batch/duckdb.js';
 import { ferry } from '../core/errors.js';
 import type { ResolvedService } from './declarations.js';
 import { expressionSql } from './expression.js';
-import { fileReader, viewRelation } from './source-sql.js';
+import { fileReader, keySql, viewRelation } from './source-sql.js';
 
 export interface TrainingSetOptions {
   /** Rows with the entity key(s) and a timestamp (Parquet, CSV, JSON Lines): labels and anything else are carried. */
@@ -34,14 +34,18 @@ export async function trainingSet(service: ResolvedService, options: TrainingSet
     const conn = await duck.connect();
     await conn.run("set TimeZone='UTC'");
     const keyOf = new Map(service.entities.map((e, i) => [e.name, `__k${i}`]));
-    const keys = service.entities.map((e, i) => `cast(${sqlIdent(e.key)} as varchar) as __k${i}`).join(', ');
     const ts = sqlIdent(options.timestamp);
-    await run(conn.run(`create temp table e as select *, ${keys}, epoch_ms(cast(${ts} as timestamp)) as __t, row_number() over () as __row from ${fileReader(options.entities, '--entities')}`), 'the entities file');
-    const joins = service.views.map((view, i) => {
+    const reader = fileReader(options.entities, '--entities');
+    // Keys by the entity's key rule, as in the online store: 42, 42.0 and "42" join the same rows.
+    const keys = await run(Promise.all(service.entities.map(async (e, i) => `${await keySql(conn, reader, e.key, e.type)} as __k${i}`)), 'the entities file');
+    await run(conn.run(`create temp table e as select *, ${keys.join(', ')}, epoch_ms(cast(${ts} as timestamp)) as __t, row_number() over () as __row from ${reader}`), 'the entities file');
+    // Nothing after the last entity row's time can be joined: a PostgreSQL source copies only up to it.
+    const upTo = Number((await conn.runAndReadAll('select max(__t) from e')).getRows()[0]?.[0] ?? 0);
+    const joins = await Promise.all(service.views.map(async (view, i) => {
       const entity = service.entities.find((e) => e.name === view.entity);
       if (!entity) throw ferry('FERRY_E_INTERNAL', { detail: `view ${view.name} has no entity` });
-      return `asof left join ${viewRelation(view, entity.key)} v${i} on e.${keyOf.get(entity.name) ?? ''} = v${i}.k and e.__t >= v${i}.t`;
-    });
+      return `asof left join ${await viewRelation(conn, view, entity, { upTo })} v${i} on e.${keyOf.get(entity.name) ?? ''} = v${i}.k and e.__t >= v${i}.t`;
+    }));
     const featureSql = new Map<string, string>();
     for (const f of service.features) {
       const i = service.views.indexOf(f.view);
