@@ -174,7 +174,7 @@ export function validateDeclarations(top: Record<string, unknown>, base: string)
     if (features.length === 0) invalid(`${where}: features must list at least one column`);
     const ttl = typeof r.ttl === 'string' || typeof r.ttl === 'number' ? String(r.ttl) : r.ttl === undefined || r.ttl === null ? undefined : invalid(`${where}: ttl must be a duration such as 30d`);
     if (ttl !== undefined && !isDuration(ttl)) invalid(`${where}: ttl "${ttl}" must be a number with a unit: ms, s, m, h, d or w (e.g. 30d)`);
-    const lateness = r.lateness === undefined || r.lateness === null ? undefined : String(r.lateness);
+    const lateness = typeof r.lateness === 'string' || typeof r.lateness === 'number' ? String(r.lateness) : r.lateness === undefined || r.lateness === null ? undefined : invalid(`${where}: lateness must be a duration such as 2h`);
     if (lateness !== undefined && !isDuration(lateness)) invalid(`${where}: lateness "${lateness}" must be a number with a unit: ms, s, m, h, d or w (e.g. 2h)`);
     return {
       name: viewName,
