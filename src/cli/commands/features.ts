@@ -79,10 +79,11 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
     .description('Load the latest value per entity (within ttl) of views into the online store, from each view\'s watermark; a killed run resumes where it stopped')
     .argument('[views...]', 'views to load (default: every view)')
     .option('--until <time>', 'load values with event time up to here: ISO time, epoch ms or a duration ago (default: now)')
+    .option('--full', 'ignore the watermark and re-read every source row (for rows that arrived later than the view\'s lateness allows)')
     .option('--chunk-size <n>', 'entities per committed chunk', '10000')
     .option('--progress', 'print a JSON line per committed chunk on stderr')
     .option('--json', 'print one result per view')
-    .action(async (names: string[], opts: { until?: string; chunkSize: string; progress?: boolean }, cmd: Command) => {
+    .action(async (names: string[], opts: { until?: string; chunkSize: string; progress?: boolean; full?: boolean }, cmd: Command) => {
       const chunkSize = Number(opts.chunkSize);
       if (!Number.isInteger(chunkSize) || chunkSize < 1) throw ferry('FERRY_E_USAGE', { detail: '--chunk-size must be a positive integer.' });
       const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until');
@@ -95,7 +96,7 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
           const entity = declarations.entities.find((e) => e.name === view.entity);
           if (!entity) throw ferry('FERRY_E_INTERNAL', { detail: `view ${view.name} has no entity` });
           out.push(await materializeView(store, view, entity, {
-            until, chunkSize,
+            until, chunkSize, full: opts.full,
             onChunk: opts.progress ? (p) => ctx.stderr.write(`${JSON.stringify({ progress: p })}\n`) : undefined,
           }));
         }
