@@ -9,7 +9,7 @@ import { KERNELS } from './models/index.js';
 import { byCategory, compileOutput, type OutputPlan } from './output.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
 import { compileTargets } from './targets.js';
-import type { BatchKernel, CompileContext, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
+import type { BatchKernel, CompileContext, LinearKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
 import { attr, child, children, type XmlElement } from './xml.js';
 import { isNumeric, toType, valueKey } from './values.js';
 
@@ -26,6 +26,8 @@ export interface ModelEnv {
 
 /** The top-level model, with what the runtime's signature needs. */
 export interface TopModel extends CompiledModel {
+  /** The kernel's linear form, when the model reads its numeric inputs as they are (no treatment, derivation or Targets). */
+  readonly linear?: LinearKernel;
   /** Active MiningFields in order, with their DataField info. */
   readonly inputs: readonly FieldInfo[];
   /** MiningFields with usageType="group": input rows with the same values form one transaction. */
@@ -233,8 +235,13 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   const batch = env.top && passThrough && !targets && kernel.batch && chained.length === 0
     ? batchPlan(kernel.batch, outputEl, targetFields, output, functionName)
     : undefined;
+  const numericInput = (name: string): boolean => activeFields.some((f) => f.name === name && isNumeric(f.dataType));
+  const linear = env.top && passThrough && !targets && kernel.linear && chained.length === 0 && kernel.linear.fields.every(numericInput)
+    ? kernel.linear
+    : undefined;
   const model: TopModel = {
     ...(batch ? { batch } : {}),
+    ...(linear ? { linear } : {}),
     functionName,
     score,
     inputs: activeFields,

@@ -3,10 +3,10 @@ import type { DType } from '../../core/dtype.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime } from '../model-runtime.js';
-import type { ModelStructure } from '../model-structure.js';
+import type { LinearStructure, ModelStructure } from '../model-structure.js';
 import { compileDocument, type CompiledDocument } from './document.js';
 import type { BatchResult, TopBatch } from './model.js';
-import type { DataType, Row, Value } from './types.js';
+import type { DataType, LinearKernel, Row, Value } from './types.js';
 import { isNumeric, PmmlError } from './values.js';
 import { parseXml } from './xml.js';
 
@@ -241,11 +241,16 @@ class PmmlModel implements ModelRuntime {
     return out;
   }
 
-  /** Tree ensembles scored by the batch path have a neutral tree structure (explanations). */
+  /**
+   * The neutral structure explanations read: tree ensembles scored by the batch path, and models
+   * linear in their numeric inputs (RegressionModel, GeneralRegressionModel covariates).
+   */
   structure(): Promise<ModelStructure | undefined> {
-    const batch = this.#doc.model.batch;
-    const usable = batch && this.#batchOutputs.length > 0 && this.#doc.model.groups.length === 0;
-    return Promise.resolve(usable ? batch.kernel.structure?.() : undefined);
+    const model = this.#doc.model;
+    const batch = model.batch;
+    if (model.groups.length > 0) return Promise.resolve(undefined);
+    if (batch && this.#batchOutputs.length > 0) return Promise.resolve(batch.kernel.structure?.());
+    return Promise.resolve(model.linear ? linearStructure(model.linear) : undefined);
   }
 
   close(): Promise<void> {
@@ -295,4 +300,24 @@ function nullIfNaN(v: number): Value {
 /** A value in a float64 result column, as the general path writes it. */
 function toNumber(v: Value): number {
   return v === null ? Number.NaN : typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+}
+
+/** A linear kernel as the neutral structure; a row with a missing field has no margin (the model gives no score). */
+function linearStructure(k: LinearKernel): LinearStructure {
+  const F = k.fields.length;
+  const G = k.groups;
+  return {
+    kind: 'linear', numFeature: F, numGroup: G, inputs: k.fields, weights: k.weights, bias: k.bias, link: k.link, missingAs: 'mean',
+    margins(x, rows) {
+      const out = new Float64Array(rows * G);
+      for (let r = 0; r < rows; r++) {
+        for (let g = 0; g < G; g++) {
+          let m = k.bias[g]!;
+          for (let j = 0; j < F; j++) m += k.weights[j * G + g]! * x[r * F + j]!;
+          out[r * G + g] = m;
+        }
+      }
+      return out;
+    },
+  };
 }

@@ -10,7 +10,7 @@
  * A kernel therefore reads already-treated, already-typed field values through `Row.get`.
  */
 import type { XmlElement } from './xml.js';
-import type { TreeStructure } from '../model-structure.js';
+import type { Link, TreeStructure } from '../model-structure.js';
 
 /** A field value. `null` is PMML's missing value. Numbers for integer/float/double, strings for string, booleans for boolean. */
 export type Value = number | string | boolean | null;
@@ -112,6 +112,20 @@ export interface ModelKernel {
   readonly segmentResults?: { readonly ids: ReadonlySet<string>; readonly whole: boolean };
   /** Optional batch path (tree ensembles): scores a whole batch from typed arrays, exactly like `evaluate`. */
   readonly batch?: BatchKernel;
+  /** Optional: the model as a linear function of numeric fields (explanations), when it is one. */
+  readonly linear?: LinearKernel;
+}
+
+/**
+ * A kernel that is linear in its numeric fields: margin[g] = bias[g] + Σ_j weights[j · groups + g] · field_j,
+ * the prediction link(margin) (RegressionModel NumericPredictors of exponent 1, GeneralRegression covariates).
+ */
+export interface LinearKernel {
+  readonly fields: readonly string[];
+  readonly groups: number;
+  readonly weights: Float64Array;
+  readonly bias: Float64Array;
+  readonly link: Link;
 }
 
 /**

@@ -5,8 +5,9 @@
  * trials), multinomialLogistic (softmax against the reference category), ordinalMultinomial
  * (cumulative link), CoxRegression (baseline cumulative hazard × exp(β·(x − reference))).
  */
+import type { Link } from '../../model-structure.js';
 import { normalCdf } from '../functions.js';
-import type { CompileContext, KernelCompiler, Prediction, Row, Value } from '../types.js';
+import type { CompileContext, KernelCompiler, LinearKernel, Prediction, Row, Value } from '../types.js';
 import { attr, child, children, type XmlElement } from '../xml.js';
 import { parseNumber, valueKey, valuesEqual } from '../values.js';
 import { pmmlMatrix } from './kernel-helpers.js';
@@ -181,7 +182,12 @@ export const generalRegressionModel: KernelCompiler = (el, ctx) => {
         };
       }
       const b = betas.get('') ?? betas.values().next().value;
+      const linkName = modelType === 'generalizedLinear' ? attr(el, 'linkFunction') ?? 'identity' : 'identity';
+      const explained: Link | undefined = linkName === 'identity' ? { kind: 'identity' } : linkName === 'log' ? { kind: 'exp' } : linkName === 'logit' ? { kind: 'sigmoid', scale: 1 } : undefined;
+      const plain = explained && offsetField === undefined && trialsField === undefined && trialsValue === undefined;
+      const linear = plain && b ? linearForm(cells, k, b, offsetValue, explained) : undefined;
       return {
+        ...(linear ? { linear } : {}),
         evaluate(row): Prediction {
           const x = design(row);
           const o = offset(row);
@@ -290,4 +296,23 @@ function cox(el: XmlElement, ctx: CompileContext, design: Design, beta: Float64A
       return { value: h0 * Math.exp(r) };
     },
   };
+}
+
+/**
+ * η = Σ β·x as a LinearKernel when every parameter is an intercept (no PPCell) or one covariate to the
+ * power 1: the weight of a field is the sum of its parameters' β; else undefined (factors, powers, products).
+ */
+function linearForm(cells: readonly { i: number; predictor: string; factor: boolean; exponent: number }[], k: number, b: Float64Array, offset: number, link: Link): LinearKernel | undefined {
+  const perParam = new Array<number>(k).fill(0);
+  for (const c of cells) {
+    if (c.factor || c.exponent !== 1) return undefined;
+    perParam[c.i] = perParam[c.i]! + 1;
+  }
+  if (perParam.some((n) => n > 1)) return undefined;
+  const weight = new Map<string, number>();
+  let bias = offset;
+  for (let i = 0; i < k; i++) if (perParam[i] === 0) bias += b[i]!;
+  for (const c of cells) weight.set(c.predictor, (weight.get(c.predictor) ?? 0) + b[c.i]!);
+  const fields = [...weight.keys()];
+  return { fields, groups: 1, weights: Float64Array.from(fields, (f) => weight.get(f)!), bias: Float64Array.of(bias), link };
 }

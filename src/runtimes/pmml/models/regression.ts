@@ -3,8 +3,9 @@
  * (regression): intercept + Σ coefficient·x^exponent + categorical and interaction terms,
  * then the normalization method.
  */
+import type { Link } from '../../model-structure.js';
 import { normalCdf } from '../functions.js';
-import type { CompileContext, KernelCompiler, Prediction, Row, Value } from '../types.js';
+import type { CompileContext, KernelCompiler, LinearKernel, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
 import { parseNumber, valuesEqual } from '../values.js';
 
@@ -68,6 +69,37 @@ function table(el: XmlElement, ctx: CompileContext): Table {
   };
 }
 
+/** A table of NumericPredictors of exponent 1 only, as intercept and coefficient per field; else undefined. */
+function linearTable(el: XmlElement, ctx: CompileContext): { intercept: number; coefficients: Map<string, number> } | undefined {
+  if (children(el, 'CategoricalPredictor').length > 0 || children(el, 'PredictorTerm').length > 0) return undefined;
+  const coefficients = new Map<string, number>();
+  for (const p of children(el, 'NumericPredictor')) {
+    if (numberOf(p, 'exponent', ctx, 1) !== 1) return undefined;
+    const name = attr(p, 'name') ?? ctx.invalid(p, 'attribute "name" is required');
+    coefficients.set(name, (coefficients.get(name) ?? 0) + numberOf(p, 'coefficient', ctx));
+  }
+  return { intercept: numberOf(el, 'intercept', ctx), coefficients };
+}
+
+/** Tables that are linear in their fields, as one LinearKernel with an output per table; else undefined. */
+function linearKernel(tables: readonly XmlElement[], link: Link, ctx: CompileContext): LinearKernel | undefined {
+  const linear = tables.map((t) => linearTable(t, ctx));
+  if (linear.some((t) => t === undefined)) return undefined;
+  const groups = linear.length;
+  const fields = [...new Set(linear.flatMap((t) => [...t!.coefficients.keys()]))];
+  const weights = new Float64Array(fields.length * groups);
+  fields.forEach((f, j) => linear.forEach((t, g) => { weights[j * groups + g] = t!.coefficients.get(f) ?? 0; }));
+  return { fields, groups, weights, bias: Float64Array.from(linear, (t) => t!.intercept), link };
+}
+
+/** The link a normalization method is, in explanations' terms (undefined: none of theirs). */
+function regressionLink(method: string): Link | undefined {
+  if (method === 'none') return { kind: 'identity' };
+  if (method === 'logit' || method === 'softmax') return { kind: 'sigmoid', scale: 1 };
+  if (method === 'exp') return { kind: 'exp' };
+  return undefined;
+}
+
 /** The inverse link of a normalization method applied to one value. */
 export function inverseLink(method: string): ((y: number) => number) | undefined {
   switch (method) {
@@ -91,7 +123,10 @@ export const regressionModel: KernelCompiler = (el, ctx) => {
     const t = table(tables[0]!, ctx);
     const link = (method === 'softmax' ? (y: number) => 1 / (1 + Math.exp(-y)) : inverseLink(method))
       ?? ctx.unsupported(el, `normalizationMethod="${method}" is not supported for regression`);
+    const explained = regressionLink(method);
+    const linear = explained ? linearKernel([tables[0]!], explained, ctx) : undefined;
     return {
+      ...(linear ? { linear } : {}),
       evaluate(row): Prediction {
         const y = t(row);
         return { value: y === null ? null : link(y) };
@@ -107,7 +142,12 @@ export const regressionModel: KernelCompiler = (el, ctx) => {
   const link = inverseLink(method);
   if (method !== 'softmax' && method !== 'simplemax' && !link) ctx.unsupported(el, `normalizationMethod="${method}" is not supported for classification`);
   const ordinal = target?.opType === 'ordinal';
+  // Softmax: one margin per category. Two categories under logit: p(first) = sigmoid(its margin), the second table unread.
+  const linear = method === 'softmax' ? linearKernel(tables, { kind: 'softmax' }, ctx)
+    : k === 2 && method === 'logit' && !ordinal ? linearKernel([tables[0]!], { kind: 'sigmoid', scale: 1 }, ctx)
+      : undefined;
   return {
+    ...(linear ? { linear } : {}),
     evaluate(row): Prediction {
       const y = new Float64Array(k);
       for (let i = 0; i < k; i++) {
