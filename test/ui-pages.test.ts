@@ -140,15 +140,35 @@ describe('dashboard pages', { skip: noBrowser }, () => {
     assert.match(await page.getByTestId('action-result').innerText(), /failed gate\(s\): accuracy >= 0\.99/);
   });
 
-  it('playground: the answer equals the REST answer for the same row', async () => {
+  it('playground: a version registered without a column mapping gets its fields and examples from the profile; the answer equals the REST answer', async () => {
+    // breast-cancer was registered without --input-columns: its signature has one tensor input,
+    // the reference profile knows the 30 data columns that filled it.
+    const { rows: examples, inputs } = await json<{ rows: Record<string, number>[]; inputs: Record<string, string[]> }>('/ferry/v1/models/breast-cancer/versions/1/examples?n=5');
+    const cols = inputs.input!;
+    assert.equal(cols.length, 30);
+    assert.equal(examples.length, 5);
     await open('playground/breast-cancer');
-    const first = page.getByLabel('input[0]', { exact: true });
-    await first.waitFor();
-    const row = rows[5]!;
-    for (let i = 0; i < 30; i++) await page.getByLabel(`input[${i}]`, { exact: true }).fill(String(row[i]));
+    await page.getByLabel(cols[0]!, { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Example 2' }).click();
+    assert.equal(await page.getByLabel(cols[29]!, { exact: true }).inputValue(), String(examples[1]![cols[29]!]));
     await page.getByRole('button', { name: 'Predict' }).click();
-    const answer = JSON.parse(await page.getByTestId('answer').innerText()) as { model_version: string; outputs: { name: string; data: unknown[] }[] };
-    const rest = (await postJson(`${server.url}/v2/models/breast-cancer/versions/champion/infer`, infer(row))).body as typeof answer;
+    type Answer = { model_version: string; outputs: { name: string; data: unknown[] }[] };
+    const fromExample = JSON.parse(await page.getByTestId('answer').innerText()) as Answer;
+    const restExample = (await postJson(`${server.url}/v2/models/breast-cancer/versions/champion/infer`, infer(cols.map((c) => examples[1]![c]!)))).body as Answer;
+    assert.deepEqual(fromExample.outputs.map((o) => [o.name, o.data]), restExample.outputs.map((o) => [o.name, o.data]));
+    // A row typed by hand.
+    const row = rows[5]!;
+    for (let i = 0; i < 30; i++) await page.getByLabel(cols[i]!, { exact: true }).fill(String(row[i]));
+    await page.getByRole('button', { name: 'Predict' }).click();
+    const previous = JSON.stringify(fromExample, null, 2);
+    let text = previous;
+    for (let i = 0; text === previous; i++) {
+      assert.ok(i < 100, 'the answer did not change for another row');
+      await new Promise((r) => setTimeout(r, 50));
+      text = await page.getByTestId('answer').innerText();
+    }
+    const answer = JSON.parse(text) as Answer;
+    const rest = (await postJson(`${server.url}/v2/models/breast-cancer/versions/champion/infer`, infer(row))).body as Answer;
     assert.equal(answer.model_version, rest.model_version);
     assert.deepEqual(answer.outputs.map((o) => [o.name, o.data]), rest.outputs.map((o) => [o.name, o.data]));
     assert.match(await page.getByTestId('curl-MLflow').innerText(), /\/models\/breast-cancer\/invocations/);
@@ -201,14 +221,24 @@ describe('dashboard pages', { skip: noBrowser }, () => {
     await screenshot(page, 'batch');
   });
 
-  it('streams: the watched group with its consumer, processed messages and dead letters', async () => {
+  it('streams: the watched group with its consumer, processed messages and dead letters with their reasons', async () => {
     await open('streams');
     const card = page.getByTestId('stream');
-    await card.getByRole('row').filter({ hasText: 'ui-consumer' }).waitFor();
-    const { streams } = await json<{ streams: { group: string; consumers: { consumer: string; processed: number; deadLetters: number }[] }[] }>('/ferry/v1/streams');
+    await card.getByTestId('stream-consumers').getByRole('row').filter({ hasText: 'ui-consumer' }).waitFor();
+    type Streams = { streams: { group: string; consumers: { consumer: string; processed: number; deadLetters: number }[]; deadLetters: { id: string; code: string; reason: string; consumer: string }[]; deadLetterTo: string[] }[] };
+    const { streams } = await json<Streams>('/ferry/v1/streams');
     const c = streams[0]?.consumers.find((x) => x.consumer === 'ui-consumer');
     assert.ok(c && c.processed >= 3 && c.deadLetters >= 1, JSON.stringify(streams));
     assert.match(await card.innerText(), new RegExp(names.group));
+    const dead = streams[0]!.deadLetters.find((d) => d.id === 'bad');
+    assert.ok(dead, JSON.stringify(streams[0]!.deadLetters));
+    assert.match(dead.code, /^FERRY_E_/);
+    assert.equal(dead.consumer, 'ui-consumer');
+    assert.deepEqual(streams[0]!.deadLetterTo, [broker.url(names.dead)]);
+    const row = card.getByTestId('dead-letters').getByRole('row').filter({ hasText: 'bad' });
+    await row.waitFor();
+    assert.match(await row.innerText(), new RegExp(dead.code));
+    assert.ok((await row.innerText()).includes(dead.reason), 'the reason is shown');
     await screenshot(page, 'streams');
   });
 

@@ -48,9 +48,25 @@ export interface ConsumerHeartbeat {
   readonly version: number | null;
   readonly processed: number;
   readonly deadLetters: number;
+  /** Where this consumer sends dead letters (a stream URL). */
+  readonly deadLetterTo?: string;
+  /** The newest dead letters it sent (at most RECENT_DEAD_LETTERS, newest first), with their reasons. */
+  readonly recentDeadLetters?: readonly DeadLetterSummary[];
   readonly startedAt: string;
   readonly at: string;
 }
+
+/** One dead letter as a heartbeat reports it: the message id, why it was refused, when. */
+export interface DeadLetterSummary {
+  readonly id: string | null;
+  readonly code: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly at: string;
+}
+
+/** How many recent dead letters a heartbeat carries (a heartbeat stays a small record). */
+export const RECENT_DEAD_LETTERS = 20;
 
 /** What the broker knows about a consumer group. */
 export interface GroupStatus {

@@ -1,6 +1,5 @@
 import { ferry } from '../core/errors.js';
-import type { GroupStatus } from './broker.js';
-import { parseStreamUrl } from './broker.js';
+import { parseStreamUrl, RECENT_DEAD_LETTERS, type DeadLetterSummary, type GroupStatus } from './broker.js';
 import { brokerFor } from './brokers.js';
 
 /** A consumer group the server was asked to watch (`ferry serve --watch-stream <url>#<group>`). */
@@ -23,22 +22,34 @@ const CACHE_MS = 1500;
 /** A broker that does not answer in this time is reported as unreachable. */
 const TIMEOUT_MS = 3000;
 
+/** A watched group: its status, and the newest dead letters its live consumers sent, with their reasons. */
+export type WatchedStatus = (GroupStatus | { stream: string; group: string; error: string; lag: null; pending: null; consumers: [] }) & {
+  readonly deadLetters: readonly (DeadLetterSummary & { readonly consumer: string })[];
+  /** Where the consumers send dead letters (every message with its reason and payload is there). */
+  readonly deadLetterTo: readonly string[];
+};
+
 /**
  * The watched groups' status as `ferry stream status` reports it (lag, pending, live consumers
- * with their processed and dead-letter counts), each asked in parallel with a time limit.
+ * with their processed and dead-letter counts, the newest dead letters from their heartbeats),
+ * each asked in parallel with a time limit.
  */
-export function streamOverview(watched: readonly WatchedStream[], stateUrl: string): () => Promise<(GroupStatus | { stream: string; group: string; error: string; lag: null; pending: null; consumers: [] })[]> {
+export function streamOverview(watched: readonly WatchedStream[], stateUrl: string): () => Promise<WatchedStatus[]> {
   let cached: { at: number; value: Promise<Awaited<ReturnType<ReturnType<typeof streamOverview>>>> } | undefined;
   const ask = () => Promise.all(watched.map(async (w) => {
     const url = parseStreamUrl(w.url);
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
+      const status = await Promise.race([
         brokerFor(url).status(url, w.group, stateUrl),
         new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer in ${TIMEOUT_MS} ms`)), TIMEOUT_MS); }),
       ]);
+      const deadLetters = status.consumers.flatMap((c) => (c.recentDeadLetters ?? []).map((d) => ({ ...d, consumer: c.consumer })))
+        .sort((a, b) => b.at.localeCompare(a.at)).slice(0, RECENT_DEAD_LETTERS);
+      const deadLetterTo = [...new Set(status.consumers.flatMap((c) => (c.deadLetterTo ? [c.deadLetterTo] : [])))];
+      return { ...status, deadLetters, deadLetterTo };
     } catch (err) {
-      return { stream: url.text, group: w.group, error: `status unavailable: ${(err as Error).message}`, lag: null, pending: null, consumers: [] as [] };
+      return { stream: url.text, group: w.group, error: `status unavailable: ${(err as Error).message}`, lag: null, pending: null, consumers: [] as [], deadLetters: [], deadLetterTo: [] };
     } finally {
       if (timer) clearTimeout(timer);
     }

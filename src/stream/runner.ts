@@ -6,7 +6,7 @@ import { ColumnFrame } from '../core/frame.js';
 import type { Lease } from '../scoring/deployments.js';
 import type { Pipeline } from '../scoring/pipeline.js';
 import { predictionRecords } from '../scoring/records.js';
-import type { ConsumerHeartbeat, Delivery, OutMessage, PublishOutcome, StreamSink, StreamSource } from './broker.js';
+import { RECENT_DEAD_LETTERS, type ConsumerHeartbeat, type DeadLetterSummary, type Delivery, type OutMessage, type PublishOutcome, type StreamSink, type StreamSource } from './broker.js';
 import { deadLetterKey, deadLetterMessage, idOf, outputMessage, parseMessage, type InputMessage } from './messages.js';
 import type { StreamMetrics } from './metrics.js';
 
@@ -29,6 +29,8 @@ export interface RunnerOptions {
   readonly heartbeatMs: number;
   /** The model reference being served, for heartbeats. */
   readonly model: string;
+  /** Where dead letters go (a stream URL), for heartbeats. */
+  readonly deadLetterTo?: string;
 }
 
 export interface RunnerLog {
@@ -54,7 +56,7 @@ export interface RunnerParts {
 /** What one message became. */
 type Outcome =
   | { readonly kind: 'output'; readonly delivery: Delivery; readonly message: OutMessage }
-  | { readonly kind: 'dead'; readonly delivery: Delivery; readonly message: OutMessage; readonly code: string }
+  | { readonly kind: 'dead'; readonly delivery: Delivery; readonly message: OutMessage; readonly summary: DeadLetterSummary }
   | { readonly kind: 'retry'; readonly delivery: Delivery };
 
 /**
@@ -75,6 +77,8 @@ export class StreamRunner {
   #timer: NodeJS.Timeout | undefined;
   #version: number | null = null;
   readonly stats = { scored: 0, duplicates: 0, deadLetters: 0, retried: 0 };
+  /** The newest dead letters, newest first, for heartbeats (the dashboard shows their reasons). */
+  readonly #recentDead: DeadLetterSummary[] = [];
 
   constructor(parts: RunnerParts, options: RunnerOptions) {
     this.#parts = parts;
@@ -172,7 +176,9 @@ export class StreamRunner {
       if (deadPublished[i] === 'published') {
         this.stats.deadLetters++;
         metrics.messages.labels('dead_letter').inc();
-        metrics.deadLetters.labels(o.code).inc();
+        metrics.deadLetters.labels(o.summary.code).inc();
+        this.#recentDead.unshift(o.summary);
+        this.#recentDead.length = Math.min(this.#recentDead.length, RECENT_DEAD_LETTERS);
       }
     }
     // Acknowledge only what was produced; the rest comes back.
@@ -294,7 +300,7 @@ export class StreamRunner {
 
   #dead(delivery: Delivery, id: string | null, error: FerryError): Outcome {
     const message = deadLetterMessage(delivery.payload, id, error, { consumer: this.#options.consumer, group: this.#options.group, attempts: delivery.attempts, at: new Date() });
-    return { kind: 'dead', delivery, message: { key: deadLetterKey(delivery.payload, id), payload: message }, code: error.code };
+    return { kind: 'dead', delivery, message: { key: deadLetterKey(delivery.payload, id), payload: message }, summary: { id, code: error.code, reason: error.message, attempts: delivery.attempts, at: new Date().toISOString() } };
   }
 
   #retry(items: readonly { delivery: Delivery; input: InputMessage }[], error: FerryError): Outcome[] {
@@ -316,6 +322,8 @@ export class StreamRunner {
       version: this.#version,
       processed: this.stats.scored,
       deadLetters: this.stats.deadLetters,
+      ...(this.#options.deadLetterTo ? { deadLetterTo: this.#options.deadLetterTo } : {}),
+      recentDeadLetters: [...this.#recentDead],
       startedAt: this.#startedAt,
       at: new Date().toISOString(),
     };

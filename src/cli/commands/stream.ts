@@ -106,6 +106,8 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
   };
   const options = {
     group, consumer, model: refText,
+    // Without credentials: heartbeats are shown to anyone with a predict key.
+    deadLetterTo: `${deadLetter.location}/${deadLetter.name}`,
     maxBatch: n(opts.maxBatch, '--max-batch', 1),
     maxWaitMs: n(opts.maxWaitMs, '--max-wait-ms', 0),
     maxInflight: n(opts.maxInflight, '--max-inflight', 1),

@@ -94,7 +94,10 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
     ctx.auth.check(req, 'predict');
     const n = req.query.n === undefined ? 5 : Number(req.query.n);
     if (!Number.isInteger(n) || n < 1) throw ferry('FERRY_E_USAGE', { detail: 'n must be a whole number ≥ 1 (at most 64 rows come back).' });
-    return { rows: referenceRows(await requireProfile(ctx.app.database, await version(req)), n) };
+    const stored = await requireProfile(ctx.app.database, await version(req));
+    // With the columns that filled each input when the profile was made: a version registered
+    // without a column mapping has only its tensor names in the signature.
+    return { rows: referenceRows(stored, n), inputs: stored.inputs };
   });
 
   // `ferry compare a b` on rows drawn from a's reference profile (64 rows).

@@ -68,6 +68,12 @@ export function DriftPage({ model: initial }: { model?: string }) {
           {Object.entries(metrics.data.metrics ?? {}).filter(([, v]) => typeof v === 'number').map(([k, v]) => <div key={k}><span class="muted">{k}</span><b>{fmt(v, 4)}</b></div>)}
         </div>
       ) : null}
+      {model ? (
+        <>
+          <h2>Attributions per feature</h2>
+          <p class="muted" data-testid="attributions">No attributions logged for {model}. Explanations are computed per request (<code>ferry explain</code>, the <code>explain</code> parameter of the inference APIs, <code>stream run --explain</code>) and not yet kept over time, so there is nothing to chart here.</p>
+        </>
+      ) : null}
     </section>
   );
 }

@@ -51,7 +51,8 @@ export function BatchPage() {
 }
 
 interface Consumer { consumer: string; host: string; pid: number; model: string; version: number | null; processed: number; deadLetters: number; startedAt: string; at: string }
-interface Stream { stream: string; group: string; lag: number | null; pending: number | null; consumers: Consumer[]; error?: string; deadLetters?: { id: string | null; code: string; reason: string; at: string }[] }
+interface DeadLetter { id: string | null; code: string; reason: string; attempts: number; at: string; consumer: string }
+interface Stream { stream: string; group: string; lag: number | null; pending: number | null; consumers: Consumer[]; error?: string; deadLetters: DeadLetter[]; deadLetterTo: string[] }
 
 /** Stream consumers the server watches (`ferry serve --watch-stream`): lag, live consumers, messages/s, dead letters. */
 export function StreamsPage() {
@@ -81,19 +82,23 @@ export function StreamsPage() {
             <div><span class="muted">Consumers</span><b>{s.consumers.length}</b></div>
             <div><span class="muted">Dead letters</span><b>{fmt(s.consumers.reduce((a, c) => a + c.deadLetters, 0))}</b></div>
           </div>
-          <table>
+          <table data-testid="stream-consumers">
+            <caption class="sr-only">Live consumers of group {s.group}</caption>
             <thead><tr><th scope="col">Consumer</th><th scope="col">Host / pid</th><th scope="col">Model</th><th scope="col" class="num">Processed</th><th scope="col" class="num">Messages/s</th><th scope="col" class="num">Dead letters</th><th scope="col">Heartbeat</th></tr></thead>
             <tbody>
               {s.consumers.map((c) => <tr key={c.consumer}><th scope="row" class="mono">{c.consumer}</th><td class="small">{c.host} / {c.pid}</td><td>{c.model}{c.version !== null ? `:${c.version}` : ''}</td><td class="num">{fmt(c.processed)}</td><td class="num">{fmt(rate(s, c))}</td><td class="num">{fmt(c.deadLetters)}</td><td class="small">{when(c.at)}</td></tr>)}
             </tbody>
           </table>
-          {s.deadLetters && s.deadLetters.length ? (
-            <>
-              <h3>Latest dead letters</h3>
-              <table><thead><tr><th scope="col">Id</th><th scope="col">Code</th><th scope="col">Reason</th><th scope="col">At</th></tr></thead>
-                <tbody>{s.deadLetters.map((d, i) => <tr key={i}><td class="mono">{d.id ?? '–'}</td><td class="mono">{d.code}</td><td class="small">{d.reason}</td><td class="small">{when(d.at)}</td></tr>)}</tbody></table>
-            </>
-          ) : null}
+          <h3 id={`dead-${s.group}`}>Latest dead letters</h3>
+          {s.deadLetterTo.length ? <p class="muted small">Every dead letter, with its payload, is on {s.deadLetterTo.map((d) => <code key={d}>{d}</code>)}; the newest 20 of the live consumers are shown here.</p> : null}
+          {s.deadLetters.length === 0 ? <p class="muted">None from the live consumers.</p> : (
+            <div class="table-wrap">
+              <table data-testid="dead-letters" aria-labelledby={`dead-${s.group}`}>
+                <thead><tr><th scope="col">Message id</th><th scope="col">Code</th><th scope="col">Reason</th><th scope="col" class="num">Attempts</th><th scope="col">Consumer</th><th scope="col">At</th></tr></thead>
+                <tbody>{s.deadLetters.map((d, i) => <tr key={i}><td class="mono">{d.id ?? '–'}</td><td class="mono">{d.code}</td><td class="small">{d.reason}</td><td class="num">{d.attempts}</td><td class="mono small">{d.consumer}</td><td class="small">{when(d.at)}</td></tr>)}</tbody>
+              </table>
+            </div>
+          )}
         </div>
       ))}
     </section>

@@ -6,18 +6,26 @@ import type { ModelDetail, TensorSpec, Version } from '../types.js';
 
 const OIP_TYPES: Record<string, string> = { float16: 'FP16', float32: 'FP32', float64: 'FP64', int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64', bool: 'BOOL', string: 'BYTES' };
 
-/** The data columns that fill an input (its saved mapping, else `name[i]` for each element of a row). */
-function columnsOf(spec: TensorSpec): string[] {
+/** Which data columns filled each input when the reference profile was made (the examples endpoint's `inputs`). */
+export type ProfileInputs = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * The data columns that fill an input: its saved mapping, else the reference profile's (a version
+ * registered without a mapping), else `name[i]` for each element of a row.
+ */
+function columnsOf(spec: TensorSpec, profile: ProfileInputs = {}): string[] {
   if (spec.columns?.length) return spec.columns;
+  const fromProfile = profile[spec.name];
+  if (fromProfile?.length) return [...fromProfile];
   const width = spec.shape.slice(1).reduce((a, d) => a * Math.max(1, d), 1);
   return width === 1 ? [spec.name] : Array.from({ length: width }, (_, i) => `${spec.name}[${i}]`);
 }
 
 /** An Open Inference Protocol request of one row from the form's values. */
-export function oipRequest(inputs: TensorSpec[], row: Record<string, string>): { inputs: { name: string; shape: number[]; datatype: string; data: (number | string)[] }[] } {
+export function oipRequest(inputs: TensorSpec[], row: Record<string, string>, profile: ProfileInputs = {}): { inputs: { name: string; shape: number[]; datatype: string; data: (number | string)[] }[] } {
   return {
     inputs: inputs.map((spec) => {
-      const cols = columnsOf(spec);
+      const cols = columnsOf(spec, profile);
       const text = spec.dtype === 'string';
       const rest = spec.shape.slice(1);
       const free = rest.filter((d) => d < 0).length;
@@ -44,22 +52,27 @@ export function PlaygroundPage({ model: initial }: { model?: string }) {
   const [answer, setAnswer] = useState<unknown>(undefined);
   const [error, setError] = useState<Error | undefined>(undefined);
   const [examples, setExamples] = useState<Record<string, unknown>[]>([]);
+  const [profileInputs, setProfileInputs] = useState<ProfileInputs>({});
   useEffect(() => {
     setAnswer(undefined);
     setExamples([]);
+    setProfileInputs({});
     if (!version) return;
-    const cols = version.signature.inputs.flatMap(columnsOf);
+    const cols = version.signature.inputs.flatMap((s) => columnsOf(s));
     setRow(Object.fromEntries(cols.map((c) => [c, ''])));
-    getJson<{ rows: Record<string, unknown>[] }>(`ferry/v1/models/${encodeURIComponent(version.model)}/versions/${version.version}/examples`, { n: 5 })
-      .then((r) => setExamples(r.rows), () => setExamples([]));
+    getJson<{ rows: Record<string, unknown>[]; inputs?: ProfileInputs }>(`ferry/v1/models/${encodeURIComponent(version.model)}/versions/${version.version}/examples`, { n: 5 })
+      .then((r) => {
+        setProfileInputs(r.inputs ?? {});
+        setExamples(r.rows);
+      }, () => setExamples([]));
   }, [version?.model, version?.version]);
   const inputs = version?.signature.inputs ?? [];
-  const columns = inputs.flatMap((s) => columnsOf(s).map((c) => ({ column: c, spec: s })));
+  const columns = inputs.flatMap((s) => columnsOf(s, profileInputs).map((c) => ({ column: c, spec: s })));
   const oipPath = `v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(target)}/infer`;
   const predict = async () => {
     setError(undefined);
     try {
-      setAnswer(await sendJson('POST', oipPath, oipRequest(inputs, row)));
+      setAnswer(await sendJson('POST', oipPath, oipRequest(inputs, row, profileInputs)));
     } catch (err) {
       setAnswer(undefined);
       setError(err as ApiError);
@@ -69,7 +82,7 @@ export function PlaygroundPage({ model: initial }: { model?: string }) {
   const auth = apiKey() ? ` -H "authorization: Bearer $FERRY_API_KEY"` : '';
   const curl = (path: string, body: unknown) => `curl -s ${url(path)}${auth} -H 'content-type: application/json' -d '${JSON.stringify(body).replace(/'/g, "'\\''")}'`;
   const curls: [string, string][] = [
-    ['Open Inference Protocol', curl(oipPath, oipRequest(inputs, row))],
+    ['Open Inference Protocol', curl(oipPath, oipRequest(inputs, row, profileInputs))],
     ['MLflow', curl(`models/${encodeURIComponent(model)}/invocations`, { dataframe_records: [record] })],
     ['KServe v1', curl(`v1/models/${encodeURIComponent(model)}:predict`, { instances: [record] })],
   ];
