@@ -33,6 +33,8 @@ export interface RunningServer {
   readonly httpUrl: string;
   readonly grpcPort: number | null;
   readonly context: ServingContext;
+  /** Every HTTP route as `METHOD /path/:param` (what /openapi.json and docs/api.md must list). */
+  readonly routes: readonly string[];
   /** Stop accepting, let in-flight requests finish, release models. */
   close(): Promise<void>;
 }
@@ -63,6 +65,8 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
   authenticateBeforeBody(http, auth);
+  const routeList: string[] = [];
+  http.addHook('onRoute', (r) => { for (const m of [r.method].flat()) routeList.push(`${m} ${r.url}`); });
   for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, modelRoutes, feedbackRoutes, operationsRoutes, opsRoutes, featureRoutes]) routes(http, context);
   uiRoutes(http);
   const driftGauges = new DriftGauges(metrics.registry);
@@ -94,6 +98,7 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
     httpUrl: address,
     grpcPort,
     context,
+    routes: routeList,
     async close() {
       if (authRefresh) clearInterval(authRefresh);
       // Alert deliveries and hooks in flight are abandoned, never waited for before the listeners close.

@@ -4,6 +4,9 @@ const json = (schema: object) => ({ 'application/json': { schema } });
 const error = { description: 'Error', content: json({ $ref: '#/components/schemas/Error' }) };
 const modelParam = { name: 'model', in: 'path', required: true, schema: { type: 'string' } };
 const versionParam = { name: 'version', in: 'path', required: true, description: 'A version number or an alias (e.g. champion).', schema: { type: 'string' } };
+const aliasParam = { name: 'alias', in: 'path', required: true, schema: { type: 'string' } };
+const query = (name: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } });
+const jsonBody = (description: string) => ({ required: true, description, content: json({ type: 'object' }) });
 
 function op(summary: string, tags: string[], extra: object = {}) {
   return { summary, tags, responses: { 200: { description: 'OK' }, 400: error, 404: error, 503: error }, ...extra };
@@ -35,9 +38,27 @@ export function openApiDocument(version: string): object {
     '/v1/models': { get: op('Served model names', kserve) },
     '/v1/models/{model}': { get: op('Model status {"name","ready"}', kserve, { parameters: [modelParam] }) },
     '/v1/models/{model}:predict': { post: op('Predict with "instances" or "inputs"', kserve, { parameters: [modelParam] }) },
+    '/ferry/v1/models': { get: op('One page of models with aliases, latest version, serving state and requests/s (docs/api.md)', ['Ferry registry'], { parameters: [query('search', 'substring of name or description'), query('alias', 'only models with this alias'), query('offset', '≥ 0'), query('limit', '1..200, default 50')] }) },
+    '/ferry/v1/models/{model}': { get: op('A model: one page of its versions (newest first), aliases, alias history, how this server serves it', ['Ferry registry'], { parameters: [modelParam, query('offset', '≥ 0'), query('limit', '1..200'), query('archived', 'true: archived versions too')] }) },
     '/ferry/v1/models/{model}/aliases': { get: op('Aliases of a model and their history', ['Ferry admin'], { parameters: [modelParam] }) },
-    '/ferry/v1/models/{model}/aliases/{alias}': { put: op('Point an alias at a version ({"version": n}); admin scope; hot-reloads at once', ['Ferry admin'], { parameters: [modelParam, { name: 'alias', in: 'path', required: true, schema: { type: 'string' } }] }) },
-    '/ferry/v1/models/{model}/aliases/{alias}/rollback': { post: op('Move an alias back to its previous version; admin scope', ['Ferry admin'], { parameters: [modelParam, { name: 'alias', in: 'path', required: true, schema: { type: 'string' } }] }) },
+    '/ferry/v1/models/{model}/aliases/{alias}': { put: op('Point an alias at a version ({"version": n}); admin scope; hot-reloads at once', ['Ferry admin'], { parameters: [modelParam, aliasParam], requestBody: jsonBody('{"version": <number or reference>}') }) },
+    '/ferry/v1/models/{model}/aliases/{alias}/rollback': { post: op('Move an alias back to its previous version; admin scope', ['Ferry admin'], { parameters: [modelParam, aliasParam] }) },
+    '/ferry/v1/models/{model}/promote': { post: op('Move an alias to a version only when every gate holds (ferry promote); a failing gate is a 409 naming it; admin scope', ['Ferry admin'], { parameters: [modelParam], requestBody: jsonBody('{"version": 3, "to": "champion", "require": ["<gate>", …], "window": "24h" | "last": n}') }) },
+    '/ferry/v1/models/{model}/traffic': {
+      put: op('Set the model\'s canary split and shadow for every replica (ferry traffic set); recorded in the alias history; admin scope', ['Ferry admin'], { parameters: [modelParam], requestBody: jsonBody('{"canary": [{"target": "champion", "weight": 90}, …] | null, "shadow": {"target": "challenger", "share": 0.2} | null}') }),
+      delete: op('Remove the model\'s traffic setting: ferry.yaml\'s canary and shadow apply again (ferry traffic clear); admin scope', ['Ferry admin'], { parameters: [modelParam] }),
+    },
+    '/ferry/v1/models/{model}/versions/{version}/profile': { get: op('A version\'s reference profile as people read it (per-column statistics)', ['Monitoring'], { parameters: [modelParam, versionParam] }) },
+    '/ferry/v1/models/{model}/versions/{version}/examples': { get: op('Rows drawn from the reference profile (≤ 64) and the data columns that filled each input', ['Monitoring'], { parameters: [modelParam, versionParam, query('n', 'rows, default 5')] }) },
+    '/ferry/v1/models/{model}/compare': { get: op('ferry compare of two versions on 64 rows drawn from version a\'s reference profile', ['Monitoring'], { parameters: [modelParam, query('a', 'version'), query('b', 'version'), query('tolerance', 'default 1e-6')] }) },
+    '/ferry/v1/models/{model}/drift/timeline': { get: op('Drift of the logged traffic per time window (≤ 24 windows, newest 5 000 rows): the feature × window heatmap', ['Monitoring'], { parameters: [modelParam, query('window', 'span, default 1h'), query('windows', '1..24, default 12'), query('version', 'default: newest')] }) },
+    '/ferry/v1/models/{model}/drift/histogram': { get: op('One feature\'s reference vs current distribution (20 bins; top 20 categories)', ['Monitoring'], { parameters: [modelParam, query('feature', 'column name'), query('window', 'span, default 1h'), query('version', 'default: newest')] }) },
+    '/ferry/v1/traffic': { get: op('This server\'s live traffic from memory (≤ 300 s): requests, rows, latency percentiles, errors by code per model, version and source', ['Monitoring'], { parameters: [query('model', 'only this model'), query('seconds', '1..300'), query('step', 'seconds per point')] }) },
+    '/ferry/v1/traffic/split': { get: op('Canary weights and shadow in force per served model, who set them, shadow outcomes', ['Monitoring'], { parameters: [query('model', 'only this model')] }) },
+    '/ferry/v1/alerts': { get: op('Alert rules (webhook URLs left out) and recent firings with their deliveries', ['Monitoring'], { parameters: [query('model', 'only this model'), query('limit', 'firings, ≤ 200')] }) },
+    '/ferry/v1/batch': { get: op('Batch runs (newest, ≤ 200) with status, progress and counts, and jobs with schedules', ['Batch and streams'], { parameters: [query('limit', 'runs, default 50')] }) },
+    '/ferry/v1/streams': { get: op('Watched stream consumer groups (serve --watch-stream): lag, pending, consumers, newest dead letters with their reasons', ['Batch and streams']) },
+    '/ferry/v1/features/{service}': { post: op('Online feature values of entities for a feature service (docs/features.md)', ['Features'], { parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string' } }], requestBody: jsonBody('{"entities": [{"customer_id": 42}, …]}') }) },
     '/v1/feedback': { post: op('Attach ground truth to logged predictions: {"prediction_id", "actual"} or a list; answers {"attached", "unknown", "rejected"}', ['Monitoring']) },
     '/ferry/v1/models/{model}/metrics': { get: op('Live metrics from ground truth with label coverage (?window=1h, since, until, last, version, task, output)', ['Monitoring'], { parameters: [modelParam] }) },
     '/ferry/v1/models/{model}/drift': { get: op('Feature and prediction drift of the logged predictions against the version\'s reference profile (?window=1h | last=N, version, test, threshold, share); sets the ferry_drift_* gauges', ['Monitoring'], { parameters: [modelParam] }) },
