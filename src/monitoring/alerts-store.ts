@@ -36,7 +36,7 @@ function db(d: RegistryDb): Kysely<RegistryDatabase & Tables> {
 }
 
 /** What an alert watches. */
-export const ALERT_KINDS = ['drift', 'metric', 'error-rate', 'latency-p99'] as const;
+export const ALERT_KINDS = ['drift', 'metric', 'error-rate', 'latency-p99', 'attribution-drift'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /** A rule: what to watch, when it fires, whom to tell. */
@@ -48,7 +48,9 @@ export interface AlertRule {
   /**
    * drift: the drifted-column share that fires (default 0.5, i.e. dataset drift);
    * metric: fires when the live metric is below it (above it for errors and losses);
-   * error-rate: share of failed requests (0–1) above it; latency-p99: milliseconds above it.
+   * error-rate: share of failed requests (0–1) above it; latency-p99: milliseconds above it;
+   * attribution-drift: the change of the columns' attribution shares (total variation distance, 0–1)
+   * from the window before to the window, above it.
    */
   readonly threshold: number;
   /** The live metric (kind `metric`): accuracy, f1, roc_auc, mae, … */

@@ -1,7 +1,7 @@
 /**
  * Alert evaluation and delivery. Each tick evaluates every enabled rule against the
- * prediction log (drift, live metric, p99 latency) or the server's request counters (error
- * rate); a change of state (ok → firing, firing → resolved), or a rule still firing after its
+ * prediction log (drift, live metric, p99 latency, attribution drift) or the server's request
+ * counters (error rate); a change of state (ok → firing, firing → resolved), or a rule still firing after its
  * dedup window, is posted to the rule's webhooks with retries and exponential backoff, and
  * recorded in the alert history. A rule that fires may call a retraining hook (a URL or a
  * shell command). Runs inside `ferry serve` and `ferry alerts run`.
@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import type { MonitoringParts } from './parts.js';
 import { asFerryError, ferry, isFerryError } from '../core/errors.js';
+import { attributionShift, attributionSummary } from './attributions.js';
 import { listEvents, listRules, recordEvent, type AlertEvent, type AlertRule } from './alerts-store.js';
 import { driftReport, parseWindow, type DriftReport } from './drift-run.js';
 import { liveMetrics } from './live-metrics.js';
@@ -158,6 +159,19 @@ export class AlertEngine {
         const p99 = latencies[Math.min(latencies.length - 1, Math.ceil(0.99 * latencies.length) - 1)] as number;
         const bad = p99 > rule.threshold;
         return { state: bad ? 'firing' : 'ok', value: p99, message: `${version.model}: p99 latency ${round(p99)} ms ${bad ? 'above' : 'within'} ${rule.threshold} ms over ${latencies.length} logged prediction(s) in ${rule.window ?? '1h'}` };
+      }
+      case 'attribution-drift': {
+        // The window against the window of the same length just before it, over the version's explained rows.
+        const query = { model: version.model, version: version.version, last: this.#options.maxRows };
+        const before = await attributionSummary(this.#app.database, { ...query, since: sinceMs - windowMs, until: sinceMs });
+        const current = await attributionSummary(this.#app.database, { ...query, since: sinceMs, until: now });
+        if (current.rows < minRows || before.rows < minRows || current.rows === 0 || before.rows === 0) {
+          return { state: 'unknown', value: null, message: `${current.rows} explained prediction(s) in the window and ${before.rows} in the one before` };
+        }
+        const shift = attributionShift(before, current);
+        const bad = shift.distance > rule.threshold;
+        const moved = shift.feature === null ? '' : `; most moved: ${shift.feature} ${round(shift.from)} → ${round(shift.to)}`;
+        return { state: bad ? 'firing' : 'ok', value: shift.distance, message: `${version.model}:${version.version}: attribution shares moved ${round(shift.distance)} (total variation) ${bad ? 'above' : 'within'} ${rule.threshold} from the ${rule.window ?? '1h'} before to the last ${rule.window ?? '1h'} (${before.rows} → ${current.rows} explained prediction(s))${moved}` };
       }
       case 'error-rate': {
         const counter = this.#options.requestCounter;

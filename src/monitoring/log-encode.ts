@@ -9,6 +9,12 @@ export type ScoredInputs =
   /** A Frame and the indexes of its rows that were scored (rejected rows are not logged). */
   | { readonly kind: 'frame'; readonly frame: Frame; readonly rows: readonly number[] };
 
+/** A run's explanation as the pipeline's explain stage computed it (scoring/explanations.ts ExplainedRows). */
+export interface ExplainedInputs {
+  readonly names: readonly string[];
+  readonly attributions: { readonly space: string; readonly groups: number; readonly features: number; readonly values: Float64Array };
+}
+
 /**
  * Serialises logged rows to the compact JSON objects stored in `prediction_log.inputs` and
  * `.outputs`. Runs in the background writer, never on the request path.
@@ -93,6 +99,26 @@ export class RowEncoder {
     }
     return `${s}}`;
   }
+}
+
+/**
+ * Row `r`'s explanation as `{"space":…,"contributions":{column: value}}` (a list per class for
+ * several classes), or '' when the run was not explained.
+ */
+export function encodeAttributions(e: ExplainedInputs | undefined, r: number): string {
+  if (!e) return '';
+  const { space, groups: G, features: F, values } = e.attributions;
+  let s = `{"space":${JSON.stringify(space)},"contributions":{`;
+  for (let j = 0; j < F; j++) {
+    s += `${j > 0 ? ',' : ''}${keyOf(e.names[j] ?? String(j))}`;
+    if (G === 1) s += json(values[r * F + j]);
+    else {
+      s += '[';
+      for (let g = 0; g < G; g++) s += (g > 0 ? ',' : '') + json(values[(r * G + g) * F + j]);
+      s += ']';
+    }
+  }
+  return `${s}}}`;
 }
 
 interface InputPlan {

@@ -13,7 +13,8 @@ export interface LogSink {
 
 /** One flush's rows, on their way to the database. */
 export interface LogBatch {
-  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void;
+  /** `attributions`: the row's explanation as JSON text, or '' when it was not explained. */
+  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean, attributions: string): void;
   send(): Promise<void>;
 }
 
@@ -22,8 +23,8 @@ class RowBatch implements LogBatch {
   readonly #rows: PredictionRow[] = [];
   readonly #db: RegistryDb;
   constructor(db: RegistryDb) { this.#db = db; }
-  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void {
-    this.#rows.push({ id, model, version, at, source, inputs, outputs, latencyMs, confidence, lowConfidence });
+  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean, attributions: string): void {
+    this.#rows.push({ id, model, version, at, source, inputs, outputs, latencyMs, confidence, lowConfidence, attributions: attributions === '' ? null : attributions });
   }
   send(): Promise<void> { return insertPredictions(this.#db, this.#rows); }
 }
@@ -107,8 +108,8 @@ class TextBatch implements LogBatch {
   #nums = new Float64Array(NUMS_PER_ROW * 256);
   #rows = 0;
   constructor(sink: SqliteWorkerSink) { this.#sink = sink; }
-  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean): void {
-    this.#text += (this.#rows > 0 ? ROW : '') + id + FIELD + model + FIELD + source + FIELD + inputs + FIELD + outputs;
+  add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean, attributions: string): void {
+    this.#text += (this.#rows > 0 ? ROW : '') + id + FIELD + model + FIELD + source + FIELD + inputs + FIELD + outputs + FIELD + attributions;
     let n = this.#rows++ * NUMS_PER_ROW;
     if (n + NUMS_PER_ROW > this.#nums.length) {
       const grown = new Float64Array(this.#nums.length * 2);

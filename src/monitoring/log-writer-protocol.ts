@@ -1,8 +1,9 @@
 /**
  * What the prediction log's SQLite writer thread (log-writer-thread.ts) and its owner
  * (log-sink.ts) send each other. A batch travels as one string and one Float64Array, both
- * moved rather than cloned per value: the string holds id, model, source, inputs and outputs of
- * each row (fields separated by FIELD, rows by ROW; JSON and base64 never contain them raw);
+ * moved rather than cloned per value: the string holds id, model, source, inputs, outputs and
+ * attributions ('' when none) of each row (fields separated by FIELD, rows by ROW; JSON and base64
+ * never contain them raw);
  * the array holds version, at, latency, confidence (NaN = none) and the low-confidence flag,
  * NUMS_PER_ROW per row, so no number is printed and parsed again.
  */

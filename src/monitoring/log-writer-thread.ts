@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { FIELD, NUMS_PER_ROW, ROW, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
 
-const COLUMNS = 10;
+const COLUMNS = 11;
 /** Rows per multi-row INSERT. */
 const CHUNK = 128;
 
@@ -18,7 +18,7 @@ if (port) {
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   db.pragma('synchronous = NORMAL');
   db.pragma('cache_size = -16000');
-  const head = 'insert into prediction_log (id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence) values ';
+  const head = 'insert into prediction_log (id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence, attributions) values ';
   const tuple = `(${new Array<string>(COLUMNS).fill('?').join(', ')})`;
   const many = db.prepare(head + new Array<string>(CHUNK).fill(tuple).join(', '));
   const one = db.prepare(head + tuple);
@@ -27,13 +27,14 @@ if (port) {
   const row = new Array<unknown>(COLUMNS);
   let at = 0;
 
-  /** Cut row `r` of the batch into the bound parameters `out[o … o + 9]`, reading the text from `at` on. */
+  /** Cut row `r` of the batch into the bound parameters `out[o … o + 10]`, reading the text from `at` on. */
   const fill = (out: unknown[], o: number, text: string, nums: Float64Array, r: number): void => {
     let e = text.indexOf(FIELD, at); out[o] = text.slice(at, e); at = e + 1;
     e = text.indexOf(FIELD, at); out[o + 1] = text.slice(at, e); at = e + 1;
     e = text.indexOf(FIELD, at); out[o + 4] = text.slice(at, e); at = e + 1;
     e = text.indexOf(FIELD, at); out[o + 5] = text.slice(at, e); at = e + 1;
-    e = text.indexOf(ROW, at); if (e < 0) e = text.length; out[o + 6] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(FIELD, at); out[o + 6] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(ROW, at); if (e < 0) e = text.length; out[o + 10] = e > at ? text.slice(at, e) : null; at = e + 1;
     const n = r * NUMS_PER_ROW;
     const confidence = nums[n + 3] as number;
     out[o + 2] = nums[n]; out[o + 3] = nums[n + 1]; out[o + 7] = nums[n + 2]; out[o + 8] = Number.isNaN(confidence) ? null : confidence; out[o + 9] = nums[n + 4];

@@ -78,4 +78,10 @@ export const monitoringMigrations: AreaMigrations = (capabilities) => ({
       await db.schema.createIndex('alert_events_rule').on('alert_events').columns(['rule_name', 'id']).execute();
     },
   },
+  '0009_attributions': {
+    async up(db: Kysely<unknown>) {
+      // Each logged row's explanation (JSON {"space", "contributions"}), when the run was explained.
+      await db.schema.alterTable('prediction_log').addColumn('attributions', 'text').execute();
+    },
+  },
 });

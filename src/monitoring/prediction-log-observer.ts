@@ -1,11 +1,12 @@
+import { explainedOf } from '../scoring/explain-stage.js';
 import type { PipelineObserver, RunInfo, ScoredEvent } from '../scoring/pipeline-hooks.js';
 import type { LogPolicy, LogStats, PredictionEntry, PredictionLogWriter } from './prediction-log-writer.js';
 
 /**
  * The prediction log as a pipeline observer: every scored run whose mode logs (batch and stream
  * `--log-predictions` share) or whose deployment has `log:` is queued for the writer, and the
- * caller gets one prediction id per row. A lossless run (batch) waits for room instead of
- * dropping. Registered once at the composition root.
+ * caller gets one prediction id per row, and an explained run logs each row's attributions. A
+ * lossless run (batch) waits for room instead of dropping. Registered once at the composition root.
  */
 export function predictionLogObserver(writer: Pick<PredictionLogWriter, 'log' | 'logWaiting' | 'flush'>): PipelineObserver {
   return {
@@ -44,6 +45,7 @@ function entryOf(event: ScoredEvent, policy: LogPolicy): PredictionEntry {
     latencyMs: perRow && rows > 0 ? event.latencyMs / rows : event.latencyMs,
     confidence: event.confidence,
     policy,
+    explained: explainedOf(event.extras),
   };
 }
 

@@ -31,6 +31,8 @@ export type PredictionLogTable = {
   /** JSON value of the ground truth, once attached. */
   actual: string | null;
   actual_at: number | string | null;
+  /** JSON `{"space": "margin", "contributions": {feature: value or [per class]}}` when the row was explained (migration 0009). */
+  attributions: string | null;
 };
 
 /** The monitoring tables this module reads and writes. */
@@ -67,6 +69,14 @@ export interface LoggedPrediction {
   readonly actual?: unknown;
   /** When the ground truth was attached (epoch milliseconds). */
   readonly actualAt?: number;
+  /** The row's explanation, when it was explained and read with `attributions: true`. */
+  readonly attributions?: LoggedAttributions;
+}
+
+/** A logged explanation: the output space and each input column's contribution (one per class for several classes). */
+export interface LoggedAttributions {
+  readonly space: string;
+  readonly contributions: Readonly<Record<string, number | number[] | null>>;
 }
 
 /** Which logged predictions to read. Times are epoch milliseconds or Dates. */
@@ -83,6 +93,8 @@ export interface PredictionQuery {
   readonly labelled?: boolean | undefined;
   /** Only low-confidence predictions (true) or only the others (false). */
   readonly lowConfidence?: boolean | undefined;
+  /** Only explained predictions (true) or only the others (false). */
+  readonly explained?: boolean | undefined;
 }
 
 /** What to decode per row; leaving out what a caller does not need saves JSON parsing. */
@@ -93,6 +105,8 @@ export interface ReadOptions {
   readonly inputs?: boolean;
   /** Parse `outputs` (default true); when false, `outputs` is `{}`. */
   readonly outputs?: boolean;
+  /** Parse `attributions` (default false). */
+  readonly attributions?: boolean;
 }
 
 /** A prediction ready to insert: inputs and outputs already serialised. */
@@ -109,6 +123,8 @@ export interface PredictionRow {
   readonly latencyMs: number;
   readonly confidence: number | null;
   readonly lowConfidence: boolean;
+  /** JSON object text (LoggedAttributions), or null/absent when the row was not explained. */
+  readonly attributions?: string | null;
 }
 
 /** The Kysely handle typed with the prediction log's table. */
@@ -118,7 +134,8 @@ export function logDb(db: RegistryDb): Kysely<RegistryDatabase & PredictionLogTa
 
 
 const INSERT_CHUNK = 200;
-const INSERT_COLUMNS = '(id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence)';
+const INSERT_COLUMNS = '(id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence, attributions)';
+const COLUMNS = 11;
 const insertSql = new WeakMap<SqlCapabilities, Map<number, string>>();
 
 /**
@@ -130,7 +147,7 @@ function insertText(capabilities: SqlCapabilities, n: number): string {
   if (texts === undefined) insertSql.set(capabilities, texts = new Map<number, string>());
   let text = texts.get(n);
   if (text === undefined) {
-    const tuples = Array.from({ length: n }, (_, i) => `(${Array.from({ length: 10 }, (_, j) => capabilities.parameter(i * 10 + j + 1)).join(', ')})`);
+    const tuples = Array.from({ length: n }, (_, i) => `(${Array.from({ length: COLUMNS }, (_, j) => capabilities.parameter(i * COLUMNS + j + 1)).join(', ')})`);
     text = `insert into prediction_log ${INSERT_COLUMNS} values ${tuples.join(', ')}`;
     texts.set(n, text);
   }
@@ -143,7 +160,7 @@ export async function insertPredictions(db: RegistryDb, rows: readonly Predictio
   await guarded(db, () => db.kysely.transaction().execute(async (trx) => {
     for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
       const end = Math.min(rows.length, start + INSERT_CHUNK);
-      const params: unknown[] = new Array<unknown>((end - start) * 10);
+      const params: unknown[] = new Array<unknown>((end - start) * COLUMNS);
       let j = 0;
       for (let i = start; i < end; i++) {
         const r = rows[i] as PredictionRow;
@@ -157,6 +174,7 @@ export async function insertPredictions(db: RegistryDb, rows: readonly Predictio
         params[j++] = r.latencyMs;
         params[j++] = r.confidence;
         params[j++] = r.lowConfidence ? 1 : 0;
+        params[j++] = r.attributions ?? null;
       }
       await trx.executeQuery(CompiledQuery.raw(insertText(db.capabilities, end - start), params));
     }
@@ -171,6 +189,7 @@ export async function* readPredictionChunks(db: RegistryDb, query: PredictionQue
   const chunkSize = options.chunkSize ?? 5000;
   const parseInputs = options.inputs ?? true;
   const parseOutputs = options.outputs ?? true;
+  const parseAttributions = options.attributions ?? false;
   const k = logDb(db);
   const signatures = new Signatures(db, query.model);
   let from = await startOf(db, query);
@@ -188,7 +207,7 @@ export async function* readPredictionChunks(db: RegistryDb, query: PredictionQue
     });
     if (rows.length === 0) return;
     if (parseInputs) await signatures.load(rows);
-    yield rows.map((r) => toPrediction(r, parseInputs, parseOutputs, signatures));
+    yield rows.map((r) => toPrediction(r, parseInputs, parseOutputs, signatures, parseAttributions));
     if (rows.length < chunkSize) return;
     // A SQLite query resolves without giving the event loop a turn: give it one between chunks,
     // so a long read inside the server never holds requests for more than one chunk.
@@ -216,7 +235,7 @@ export async function getPrediction(db: RegistryDb, id: string): Promise<LoggedP
   if (!row) return undefined;
   const signatures = new Signatures(db, row.model_name);
   await signatures.load([row]);
-  return toPrediction(row, true, true, signatures);
+  return toPrediction(row, true, true, signatures, true);
 }
 
 /** How many predictions match, how many carry ground truth and how many are low-confidence. */
@@ -257,6 +276,7 @@ function filtered(k: Kysely<RegistryDatabase & PredictionLogTables>, query: Pred
   if (query.until !== undefined) q = q.where('at', '<', ms(query.until));
   if (query.labelled !== undefined) q = q.where('actual', query.labelled ? 'is not' : 'is', null);
   if (query.lowConfidence !== undefined) q = q.where('low_confidence', '=', query.lowConfidence ? 1 : 0);
+  if (query.explained !== undefined) q = q.where('attributions', query.explained ? 'is not' : 'is', null);
   return q;
 }
 
@@ -330,7 +350,7 @@ function decodeInputs(text: string, signature: ModelSignature | null): Record<st
   return out ?? raw;
 }
 
-function toPrediction(r: PredictionLogTable, parseInputs: boolean, parseOutputs: boolean, signatures: Signatures): LoggedPrediction {
+function toPrediction(r: PredictionLogTable, parseInputs: boolean, parseOutputs: boolean, signatures: Signatures, parseAttributions: boolean): LoggedPrediction {
   const base = {
     id: r.id,
     model: r.model_name,
@@ -342,6 +362,7 @@ function toPrediction(r: PredictionLogTable, parseInputs: boolean, parseOutputs:
     latencyMs: Number(r.latency_ms),
     confidence: r.confidence === null ? null : Number(r.confidence),
     lowConfidence: Number(r.low_confidence) === 1,
+    ...(parseAttributions && r.attributions ? { attributions: JSON.parse(r.attributions) as LoggedAttributions } : {}),
   };
   if (r.actual === null) return base;
   return { ...base, actual: JSON.parse(r.actual) as unknown, ...(r.actual_at !== null ? { actualAt: Number(r.actual_at) } : {}) };

@@ -5,7 +5,7 @@ import type { ModelVersion } from '../registry/types.js';
 import type { ScoreResult } from '../scoring/scorer.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import { confidenceOf, confidenceOutput, type ConfidenceSpec, type ScoredOutputs } from '../scoring/confidence.js';
-import { RowEncoder, type ScoredInputs } from './log-encode.js';
+import { encodeAttributions, RowEncoder, type ExplainedInputs, type ScoredInputs } from './log-encode.js';
 import { openLogSink, type LogBatch, type LogSink } from './log-sink.js';
 import { deletePredictionsBefore, type PredictionSource } from './prediction-log-store.js';
 
@@ -28,6 +28,8 @@ export interface PredictionEntry {
   readonly confidence?: ArrayLike<number> | undefined;
   /** This entry's sampling and confidence policy, when the caller decides it (the pipeline's log observer); otherwise the writer's `policy(model)`. */
   readonly policy?: LogPolicy | undefined;
+  /** The run's explanation, when it was explained (logged per row in `attributions`). */
+  readonly explained?: ExplainedInputs | undefined;
 }
 
 /**
@@ -303,7 +305,7 @@ export class PredictionLogWriter implements PredictionLogger {
         const c = confidence?.[r];
         const known = c !== undefined && Number.isFinite(c);
         batch.add(rowIds[r] ?? '', e.model, e.version, time, e.source, encoder.inputs(e.inputs, r), encoder.outputs(e.outputs, r, e.rows), latency,
-          known ? c : null, known && min !== undefined && c < min);
+          known ? c : null, known && min !== undefined && c < min, encodeAttributions(e.explained, r));
       }
     });
   }

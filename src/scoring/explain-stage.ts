@@ -51,18 +51,28 @@ export function contributionTensors(e: ExplainedRows): Record<string, Tensor> {
   };
 }
 
+/** What the stage adds: the protocol form, plus the attributions themselves for observers (the prediction log). */
+export type ExplainedOutputs = ScoredOutputs & { readonly explained: ExplainedRows };
+
+/** The attributions behind a run's `extras.explain`, when the run was explained. */
+export function explainedOf(extras: Readonly<Record<string, ScoredOutputs>> | undefined): ExplainedRows | undefined {
+  const e = extras?.[EXPLAIN_STAGE];
+  return e && 'explained' in e ? (e as ExplainedOutputs).explained : undefined;
+}
+
 /** The `explain` output stage over the one `Explanations` of the composition root. */
 export function explainStage(explanations: Explanations): OutputStage {
   return {
     at: 'output',
     name: EXPLAIN_STAGE,
-    async add(ctx): Promise<ScoredOutputs> {
+    async add(ctx): Promise<ExplainedOutputs> {
       const options = ctx.options as ExplainOptions;
       if (ctx.input.kind === 'tensors') {
-        return { kind: 'tensors', tensors: contributionTensors(await explanations.tensors(ctx.model, ctx.input.tensors, options)) };
+        const explained = await explanations.tensors(ctx.model, ctx.input.tensors, options);
+        return { kind: 'tensors', tensors: contributionTensors(explained), explained };
       }
       const explained = await explanations.frame(ctx.model, ctx.input.frame, ctx.frameRows ?? [], ctx.input.plan ?? {}, options);
-      return { kind: 'columns', columns: explanationColumns(explained, options) };
+      return { kind: 'columns', columns: explanationColumns(explained, options), explained };
     },
   };
 }

@@ -29,7 +29,7 @@ export function alertsCommand(program: Command, ctx: CliContext): void {
     .argument('<name>', 'rule name')
     .requiredOption('--model <ref>', 'model reference: name, name:3 or name@alias')
     .requiredOption('--kind <kind>', `what to watch: ${ALERT_KINDS.join(', ')}`)
-    .option('--threshold <x>', 'drift: drifted-feature share (default 0.5); metric: fires below it (above it for errors/losses); error-rate: share 0–1; latency-p99: ms')
+    .option('--threshold <x>', 'drift: drifted-feature share (default 0.5); metric: fires below it (above it for errors/losses); error-rate: share 0–1; latency-p99: ms; attribution-drift: change of attribution shares, 0–1 (default 0.2)')
     .option('--metric <name>', 'kind metric: the live metric (accuracy, f1, roc_auc, log_loss, mae, rmse, r2, …)', 'accuracy')
     .option('--window <duration>', 'the window of the prediction log looked at', '1h')
     .option('--min-rows <n>', 'fewest rows (labelled rows for metric) needed for a verdict', '1')
@@ -126,9 +126,10 @@ export function parseRule(name: string, opts: AddOptions): AlertRule {
   if (!(ALERT_KINDS as readonly string[]).includes(opts.kind)) throw bad(`--kind "${opts.kind}" is not one of ${ALERT_KINDS.join(', ')}`);
   const kind = opts.kind as AlertKind;
   parseModelRef(opts.model);
-  const threshold = opts.threshold === undefined ? (kind === 'drift' ? 0.5 : undefined) : Number(opts.threshold);
+  const threshold = opts.threshold === undefined ? (kind === 'drift' ? 0.5 : kind === 'attribution-drift' ? 0.2 : undefined) : Number(opts.threshold);
   if (threshold === undefined || !Number.isFinite(threshold)) throw bad(`--threshold is required for ${kind} rules and must be a number`);
   if (kind === 'drift' && !(threshold > 0 && threshold <= 1)) throw bad('a drift threshold is a share of features in (0, 1]');
+  if (kind === 'attribution-drift' && !(threshold > 0 && threshold < 1)) throw bad('an attribution-drift threshold is a distance between shares, in (0, 1)');
   parseWindow(opts.window);
   const dedupSeconds = parseWindow(opts.dedup) / 1000;
   const minRows = Number(opts.minRows ?? '1');
@@ -146,6 +147,7 @@ export function parseRule(name: string, opts: AddOptions): AlertRule {
 }
 
 function describe(r: AlertRule): string {
-  const what = r.kind === 'drift' ? `drifted share ≥ ${r.threshold}` : r.kind === 'metric' ? `${r.metric ?? 'accuracy'} beyond ${r.threshold}` : r.kind === 'error-rate' ? `error rate > ${r.threshold}` : `p99 latency > ${r.threshold} ms`;
+  const what = r.kind === 'drift' ? `drifted share ≥ ${r.threshold}` : r.kind === 'metric' ? `${r.metric ?? 'accuracy'} beyond ${r.threshold}` : r.kind === 'error-rate' ? `error rate > ${r.threshold}`
+    : r.kind === 'attribution-drift' ? `attribution shares moved > ${r.threshold}` : `p99 latency > ${r.threshold} ms`;
   return `${r.model}: ${what} over ${r.window ?? '1h'}`;
 }

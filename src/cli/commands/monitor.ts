@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Ferry } from '../../main/ferry.js';
 import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
+import { attributionSummary, type AttributionSummary } from '../../monitoring/attributions.js';
 import { liveMetrics, type LiveMetrics, type Task } from '../../monitoring/live-metrics.js';
 import { listPredictions, deletePredictionsBefore } from '../../monitoring/prediction-log-store.js';
 import { parseDuration } from '../../core/duration.js';
@@ -87,6 +88,20 @@ export function monitorCommand(program: Command, ctx: CliContext): void {
       print(ctx, describeMetrics(m));
     });
 
+  windowOptions(monitor.command('attributions')
+    .description('Mean absolute contribution per input column over a window of explained predictions (logged with explanations on), and its share; docs/explain.md')
+    .argument('<ref>', REF_HELP))
+    .option('--json', 'print the summary as JSON')
+    .action(async (ref: string, opts: WindowFlags, cmd: Command) => {
+      const summary = await withFerry(ctx, async (app) => {
+        const target = await logTarget(app, ref);
+        const query = windowQuery(target.model, { ...opts, version: target.version, window: opts.window ?? (opts.since === undefined && opts.last === undefined ? '1h' : undefined) });
+        return attributionSummary(app.database, query);
+      });
+      if (wantsJson(cmd)) return printJson(ctx, summary);
+      print(ctx, describeAttributions(summary));
+    });
+
   monitor.command('prune')
     .description('Delete logged predictions older than a duration (the server does this hourly when prediction_log.retention_days is set)')
     .requiredOption('--older-than <duration>', 'e.g. 30d')
@@ -123,6 +138,12 @@ function describeMetrics(m: LiveMetrics): string {
     lines.push('', table(['class', 'precision', 'recall', 'f1', 'support'], Object.entries(m.perClass).map(([c, s]) => [c, s.precision.toFixed(4), s.recall.toFixed(4), s.f1.toFixed(4), s.support])));
   }
   return lines.join('\n');
+}
+
+function describeAttributions(a: AttributionSummary): string {
+  const head = `${a.model}${a.version === null ? '' : `:${a.version}`} · ${a.since ?? 'the beginning'} → ${a.until} · ${a.rows} explained prediction(s)${a.space ? ` · ${a.space} space` : ''}`;
+  if (a.rows === 0) return `${head}\nNo explained predictions in the window: log them with explanations on (e.g. ferry batch run --explain --log-predictions, or requests with explain: true to a server that logs).`;
+  return `${head}\n\n${table(['feature', 'mean |contribution|', 'share'], a.features.map((f) => [f.feature, f.mean_abs.toPrecision(4), `${(f.share * 100).toFixed(1)}%`]))}`;
 }
 
 function short(text: string, max = 60): string {

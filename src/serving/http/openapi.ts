@@ -61,6 +61,7 @@ export function openApiDocument(version: string): object {
     '/ferry/v1/features/{service}': { post: op('Online feature values of entities for a feature service (docs/features.md)', ['Features'], { parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string' } }], requestBody: jsonBody('{"entities": [{"customer_id": 42}, …]}') }) },
     '/v1/feedback': { post: op('Attach ground truth to logged predictions: {"prediction_id", "actual"} or a list; answers {"attached", "unknown", "rejected"}', ['Monitoring']) },
     '/ferry/v1/models/{model}/metrics': { get: op('Live metrics from ground truth with label coverage (?window=1h, since, until, last, version, task, output)', ['Monitoring'], { parameters: [modelParam] }) },
+    '/ferry/v1/models/{model}/attributions': { get: op('Mean |contribution| and share per input column over the explained, logged predictions (?window=1h, since, until, last, version)', ['Monitoring'], { parameters: [modelParam] }) },
     '/ferry/v1/models/{model}/drift': { get: op('Feature and prediction drift of the logged predictions against the version\'s reference profile (?window=1h | last=N, version, test, threshold, share); sets the ferry_drift_* gauges', ['Monitoring'], { parameters: [modelParam] }) },
     '/metrics': { get: op('Prometheus metrics', ['Operations']) },
     '/openapi.json': { get: op('This document', ['Operations']) },
