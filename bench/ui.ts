@@ -4,8 +4,9 @@
  * 2. The models page with 1 000 models / 20 000 versions in headless Chromium (Debian's chromium,
  *    playwright-core): from navigation to the first page of 50 rows, the next page, a search
  *    (budget 1 s each).
- * 3. The endpoints behind it on an idle server: the slowest of 20 answers each — an upper bound
- *    of how long one request holds the event loop (budget 20 ms).
+ * 3. Every endpoint the dashboard reads, on a server started in this process (with real traffic,
+ *    a reference profile and logged predictions): the longest the server's event loop was held
+ *    while it answered 10 requests (budget 20 ms), and the slowest answer.
  * Prints a Markdown table (measured beside the budget) and writes it to bench/results/ui.md.
  */
 import { spawn } from 'node:child_process';
@@ -14,9 +15,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import pino from 'pino';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../src/core/config.js';
-import { openFerry } from '../src/main/ferry.js';
+import { openFerry, openServing } from '../src/main/ferry.js';
+import { parseServeConfig } from '../src/serving/config.js';
+import { ServingMetrics } from '../src/serving/metrics.js';
+import { startServer } from '../src/serving/server.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const MODELS = Number(process.env.BENCH_MODELS ?? 1000);
@@ -125,22 +130,68 @@ rows.push(['Models page, next page', `${next.toFixed(0)} ms`, '< 1000 ms']);
 rows.push(['Models page, search (200 ms typing pause included)', `${search.toFixed(0)} ms`, '< 1000 ms']);
 rows.push([`Model page (${VERSIONS_PER_MODEL} versions, profile, history)`, `${model.toFixed(0)} ms`, '< 1000 ms']);
 
-// 3. Endpoint answers on the idle server (they include the machine's scheduling delays).
-rows.push(...storeRows);
-const slowest = async (path: string) => {
-  let worst = 0;
-  for (let i = 0; i < 21; i++) {
-    const s = performance.now();
-    const res = await fetch(`${url}${path}`);
-    await res.arrayBuffer();
-    if (i > 0) worst = Math.max(worst, performance.now() - s);
-  }
-  return `${worst.toFixed(1)} ms`;
-};
-for (const path of ['/ferry/v1/models?limit=50', '/ferry/v1/models?offset=950&limit=50', '/ferry/v1/models?search=m07&limit=200', '/ferry/v1/models/m0500', '/ferry/v1/traffic?seconds=300']) {
-  rows.push([`GET ${path}, slowest of 20`, await slowest(path), '≤ 20 ms']);
-}
+// 3. Every endpoint the dashboard reads, on a server in this process so its event loop can be
+// watched: a 1 ms timer records the longest gap between its ticks while 10 requests are answered
+// (minus the 1 ms itself). The client's side of fetch runs on the same loop, so this is an upper
+// bound of what one request holds the server for; on a busy machine it also counts the time the
+// process waited for a core. The CPU time of the whole request (process.cpuUsage: this process,
+// client side and V8's background threads included) is another upper bound, which waiting for a
+// core does not inflate. No hold of the loop is longer than either: the smaller one is judged
+// against the 20 ms budget.
 server.kill('SIGTERM');
+await new Promise((r) => server.once('exit', r));
+const breastCsv = join(ROOT, 'fixtures/models/breast_mlp/input.csv');
+await new Promise<void>((resolve, reject) => {
+  const p = spawn(process.execPath, [join(ROOT, 'bin/ferry.js'), 'profile', `m0000:${VERSIONS_PER_MODEL}`, breastCsv, '--ignore', 'id'], { env, stdio: 'ignore' });
+  p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ferry profile exited ${code}`))));
+});
+const serveConfig = parseServeConfig({ port: 0, grpc_port: null, models: [{ name: 'm0000', log: { sample: 1 } }, { name: 'm0001' }] });
+const metrics = new ServingMetrics();
+const served = await openServing(loadConfig(env), serveConfig, metrics, pino({ level: 'silent' }));
+const running = await startServer(served, serveConfig, metrics, pino({ level: 'silent' }));
+const base = running.httpUrl;
+const csvLines = readFileSync(breastCsv, 'utf8').trim().split('\n');
+const header = csvLines[0]!.split(',').slice(1);
+for (const line of csvLines.slice(1, 201)) {
+  const data = line.split(',').slice(1).map(Number);
+  await fetch(`${base}/v2/models/m0000/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data }] }) });
+}
+await new Promise((r) => setTimeout(r, 1000)); // the prediction log flushes every 250 ms
+const endpoints = [
+  '/ferry/v1/models?limit=50', '/ferry/v1/models?offset=950&limit=50', '/ferry/v1/models?search=m07&limit=200',
+  '/ferry/v1/models/m0500', '/ferry/v1/models/m0000/aliases', '/ferry/v1/traffic?seconds=300', '/ferry/v1/traffic/split',
+  `/ferry/v1/models/m0000/versions/${VERSIONS_PER_MODEL}/profile`, `/ferry/v1/models/m0000/versions/${VERSIONS_PER_MODEL}/examples?n=5`,
+  `/ferry/v1/models/m0000/compare?a=${VERSIONS_PER_MODEL}&b=${VERSIONS_PER_MODEL - 1}`,
+  '/ferry/v1/models/m0000/drift/timeline?window=1h&windows=12', `/ferry/v1/models/m0000/drift/histogram?feature=${header[0]}&window=1h`,
+  '/ferry/v1/models/m0000/metrics?window=1h', '/ferry/v1/batch', '/ferry/v1/streams', '/ferry/v1/alerts',
+];
+let worstHold = 0;
+for (const path of endpoints) {
+  const warm = await fetch(`${base}${path}`);
+  if (!warm.ok) throw new Error(`GET ${path}: ${warm.status} ${await warm.text()}`);
+  let slowest = 0;
+  let held = 0;
+  let cpu = 0;
+  let last = performance.now();
+  const tick = setInterval(() => { const now = performance.now(); held = Math.max(held, now - last - 1); last = now; }, 1);
+  for (let i = 0; i < 10; i++) {
+    const s = performance.now();
+    const c = process.cpuUsage();
+    await (await fetch(`${base}${path}`)).arrayBuffer();
+    const used = process.cpuUsage(c);
+    cpu = Math.max(cpu, (used.user + used.system) / 1000);
+    slowest = Math.max(slowest, performance.now() - s);
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  clearInterval(tick);
+  const hold = Math.min(cpu, held);
+  worstHold = Math.max(worstHold, hold);
+  rows.push([`GET ${path}: event-loop hold ≤ (longest timer gap / most CPU per request) · slowest answer`, `**${hold.toFixed(1)} ms** (${held.toFixed(1)} / ${cpu.toFixed(1)}) · ${slowest.toFixed(1)} ms`, `${hold <= 20 ? '✓' : '✗'} ≤ 20 ms`]);
+}
+console.error(`longest event-loop hold of any endpoint the dashboard reads: ≤ ${worstHold.toFixed(1)} ms (budget 20 ms)`);
+rows.push(['Longest event-loop hold of any endpoint above', `**≤ ${worstHold.toFixed(1)} ms**`, `${worstHold <= 20 ? '✓' : '✗'} ≤ 20 ms`]);
+await running.close();
+await served.close();
 rmSync(home, { recursive: true, force: true });
 
 const table = [

@@ -41,6 +41,13 @@ test('the KLL sketch keeps rank error under 1 % over 200 000 values, in bounded 
   }
   assert.equal(s.min, sorted[0]);
   assert.equal(s.max, sorted[sorted.length - 1]);
+  // quantiles() sorts once and answers exactly what quantile() answers, ends and ties included.
+  const qs = [-1, 0, 1e-9, ...Array.from({ length: 64 }, (_, i) => (i + 0.5) / 64), 0.999999, 1, 2];
+  assert.deepEqual([...s.quantiles(qs)], qs.map((q) => s.quantile(q)));
+  const ties = new KllSketch();
+  [3, 1, 2, 2, 2, 5].forEach((x) => ties.update(x));
+  assert.deepEqual([...ties.quantiles([0.1, 0.3, 0.5, 0.7, 0.9])], [0.1, 0.3, 0.5, 0.7, 0.9].map((q) => ties.quantile(q)));
+  assert.ok(Number.isNaN(new KllSketch().quantiles([0.5])[0]));
 });
 
 test('merge(profile(a), profile(b)) ≈ profile(a ∪ b): counts, mean, std exact; quantiles within the sketch error; categories exact', () => {

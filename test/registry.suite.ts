@@ -311,6 +311,7 @@ export function registrySuite(name: string, open: () => Promise<OpenedRegistry>)
         assert.deepEqual((await store.aliasHistory('m', 'staging')).map((e) => e.alias), ['staging']);
         const all = await store.aliasHistory('m');
         assert.deepEqual(all.slice(0, 2).map((e) => e.alias), ['blue', 'staging']);
+        assert.deepEqual(await store.aliasHistory('m', undefined, 2), all.slice(0, 2));
         assert.ok(all.every((e) => e.model === 'm'));
         assert.deepEqual((await store.aliasHistory('other')).map((e) => [e.alias, e.toVersion]), [['staging', 1]]);
         assert.deepEqual(await store.listAliases('nope'), []);

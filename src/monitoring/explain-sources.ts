@@ -34,7 +34,7 @@ export function explainSourcesOf(stored: StoredProfile | undefined): ExplainSour
     if (column.kind !== 'numeric' || column.count === 0) continue;
     means.set(name, column.mean);
     const sketch = KllSketch.fromJSON(column.sketch);
-    const values = Float64Array.from({ length: BACKGROUND_ROWS }, (_, i) => sketch.quantile((i + 0.5) / BACKGROUND_ROWS));
+    const values = sketch.quantiles(Array.from({ length: BACKGROUND_ROWS }, (_, i) => (i + 0.5) / BACKGROUND_ROWS));
     background.set(name, shuffle(values, seed));
   }
   return { means, background };

@@ -97,6 +97,36 @@ export class KllSketch {
     return this.#max;
   }
 
+  /**
+   * `quantile` at each of `qs`, sorting the retained items once (a `quantile` call sorts them
+   * every time: 64 background rows × 30 columns were 1 920 sorts).
+   */
+  quantiles(qs: readonly number[]): Float64Array {
+    const out = new Float64Array(qs.length);
+    if (this.#n === 0) return out.fill(Number.NaN);
+    const { values, weights } = this.sorted();
+    const cumulative = new Float64Array(weights.length);
+    let acc = 0;
+    for (let i = 0; i < weights.length; i++) cumulative[i] = acc += weights[i] as number;
+    qs.forEach((q, k) => {
+      if (q <= 0) out[k] = this.#min;
+      else if (q >= 1) out[k] = this.#max;
+      else {
+        // The first retained item whose cumulative weight reaches q × total (as `quantile`).
+        const target = q * acc;
+        let lo = 0;
+        let hi = cumulative.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if ((cumulative[mid] as number) >= target) hi = mid;
+          else lo = mid + 1;
+        }
+        out[k] = lo < values.length ? values[lo] as number : this.#max;
+      }
+    });
+    return out;
+  }
+
   /** Estimated share of values ≤ x. */
   cdf(x: number): number {
     const { values, weights } = this.sorted();

@@ -257,10 +257,11 @@ export class KyselyRegistryStore implements RegistryStore {
     });
   }
 
-  aliasHistory(model: string, alias?: string): Promise<AliasEvent[]> {
+  aliasHistory(model: string, alias?: string, limit?: number): Promise<AliasEvent[]> {
     return this.#guard(async () => {
       let q = this.#db.selectFrom('alias_events').selectAll().where('model_name', '=', model).orderBy('id', 'desc');
       if (alias !== undefined) q = q.where('alias', '=', alias);
+      if (limit !== undefined) q = q.limit(limit);
       return (await q.execute()).map(toEvent);
     });
   }

@@ -39,8 +39,8 @@ export interface RegistryStore {
   deleteAlias(model: string, alias: string, actor: string): Promise<AliasEvent>;
   getAlias(model: string, alias: string): Promise<Alias | undefined>;
   listAliases(model: string): Promise<Alias[]>;
-  /** Moves of one alias (or all aliases of the model), newest first. */
-  aliasHistory(model: string, alias?: string): Promise<AliasEvent[]>;
+  /** Moves of one alias (or all aliases of the model), newest first; the newest `limit` when given. */
+  aliasHistory(model: string, alias?: string, limit?: number): Promise<AliasEvent[]>;
 
   /**
    * Set a model's canary split and shadow mirror (null: remove the setting, so ferry.yaml's

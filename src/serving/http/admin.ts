@@ -78,7 +78,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
     ctx.auth.check(req, 'predict');
     const model = await ctx.app.registry.store.getModel(req.params.model);
     if (!model) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: req.params.model });
-    return { aliases: await ctx.app.registry.store.listAliases(req.params.model), history: await ctx.app.registry.store.aliasHistory(req.params.model) };
+    return { aliases: await ctx.app.registry.store.listAliases(req.params.model), history: await ctx.app.registry.store.aliasHistory(req.params.model, undefined, 200) };
   });
 }
 

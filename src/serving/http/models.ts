@@ -39,7 +39,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServingContext): void {
     const [versions, aliases, history] = await Promise.all([
       store.versionPage(name, { offset: int(q.offset, 'offset'), limit: int(q.limit, 'limit'), includeArchived: q.archived === 'true' }),
       store.listAliases(name),
-      store.aliasHistory(name),
+      store.aliasHistory(name, undefined, MAX_HISTORY),
     ]);
     const served = ctx.deployments.models.includes(name);
     const deployment = served ? ctx.deployments.config(name) : undefined;
@@ -47,7 +47,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServingContext): void {
       model,
       versions,
       aliases,
-      history: history.slice(0, MAX_HISTORY),
+      history,
       serving: deployment
         ? { state: ctx.deployments.isReady(name) ? 'ready' : 'loading', route: deployment.route, canary: deployment.canary ?? null, shadow: deployment.shadow ?? null, batching: deployment.batching !== undefined, log: deployment.log?.sample ?? null }
         : { state: 'not served', route: null, canary: null, shadow: null, batching: false, log: null },
