@@ -35,11 +35,11 @@ describe('PMML linear models: exact attributions', () => {
     const runtime = await pmmlRuntime.load(bytes(doc(['a', 'b'], '<DataField name="y" optype="continuous" dataType="double"/>', model)), {}, 'reg');
     const means = new Map([['a', 1], ['b', 4]]);
     const m = await explainerFor(runtime, runtime.signature(), 'reg', { means });
-    assert.equal(m.explainer.method, 'linear');
+    assert.equal(m.method, 'linear');
     assert.deepEqual(m.names, ['a', 'b']);
     const rows = [[3, 2], [0, 10]];
-    const { x } = m.matrix(columns(rows, ['a', 'b']));
-    const e = await m.explainer.explain(x, 2);
+    const { x } = m.numeric!.matrix(columns(rows, ['a', 'b']));
+    const e = await m.numeric!.explainer.explain(x, 2);
     // Hand: base 1.5 + 2·1 − 0.5·4 = 1.5; row 0: a 2·(3 − 1) = 4, b −0.5·(2 − 4) = 1 → 6.5; row 1: −2, −3 → −3.5.
     close(e.base[0]!, 1.5, 'base');
     assert.deepEqual(Array.from(e.values), [4, 1, -2, -3]);
@@ -58,11 +58,11 @@ describe('PMML linear models: exact attributions', () => {
     const runtime = await pmmlRuntime.load(bytes(doc(['a', 'b'], target, model)), {}, 'logit');
     const m = await explainerFor(runtime, runtime.signature(), 'logit', { means: new Map([['a', 2], ['b', 0]]) });
     const rows = [[4, 1]];
-    const { x } = m.matrix(columns(rows, ['a', 'b']));
-    const margin = await m.explainer.explain(x, 1);
+    const { x } = m.numeric!.matrix(columns(rows, ['a', 'b']));
+    const margin = await m.numeric!.explainer.explain(x, 1);
     // Hand: base −1 + 0.5·2 + 0 = 0; a 0.5·(4 − 2) = 1, b 1·(1 − 0) = 1; margin −1 + 0.5·4 + 1 = 2.
     assert.deepEqual([margin.base[0], ...margin.values, margin.scores[0]], [0, 1, 1, 2]);
-    const p = await m.explainer.explain(x, 1, { space: 'probability' });
+    const p = await m.numeric!.explainer.explain(x, 1, { space: 'probability' });
     const py = 1 / (1 + Math.exp(-2));
     close(p.base[0]!, 0.5, 'probability base');
     close(p.base[0]! + p.values[0]! + p.values[1]!, py, 'probability sum');
@@ -81,9 +81,9 @@ describe('PMML linear models: exact attributions', () => {
     const target = '<DataField name="y" optype="categorical" dataType="string"><Value value="r"/><Value value="g"/><Value value="b"/></DataField>';
     const runtime = await pmmlRuntime.load(bytes(doc(['a'], target, model)), {}, 'softmax');
     const m = await explainerFor(runtime, runtime.signature(), 'softmax', { means: new Map([['a', 1]]) });
-    assert.equal(m.explainer.groups, 3);
-    const { x } = m.matrix(columns([[3]], ['a']));
-    const e = await m.explainer.explain(x, 1);
+    assert.equal(m.numeric!.explainer.groups, 3);
+    const { x } = m.numeric!.matrix(columns([[3]], ['a']));
+    const e = await m.numeric!.explainer.explain(x, 1);
     // Hand: bases 1 + 2 = 3, 0 − 1 = −1, 0.5; contributions 2·2 = 4, −1·2 = −2, 0.
     assert.deepEqual(Array.from(e.base), [3, -1, 0.5]);
     assert.deepEqual(Array.from(e.values), [4, -2, 0]);
@@ -98,11 +98,11 @@ describe('PMML linear models: exact attributions', () => {
       </GeneralRegressionModel>`;
     const runtime = await pmmlRuntime.load(bytes(doc(['a', 'b'], '<DataField name="y" optype="continuous" dataType="double"/>', model)), {}, 'glm');
     const m = await explainerFor(runtime, runtime.signature(), 'glm', { means: new Map([['a', 1], ['b', 1]]) });
-    assert.equal(m.explainer.method, 'linear');
-    assert.deepEqual(m.explainer.spaces, ['margin']);
+    assert.equal(m.method, 'linear');
+    assert.deepEqual(m.numeric!.explainer.spaces, ['margin']);
     const rows = [[2, 0.5]];
-    const { x } = m.matrix(columns(rows, ['a', 'b']));
-    const e = await m.explainer.explain(x, 1);
+    const { x } = m.numeric!.matrix(columns(rows, ['a', 'b']));
+    const e = await m.numeric!.explainer.explain(x, 1);
     // Hand: η = 0.2 + 0.1 + 0.3·a − 0.4·b; base 0.3 + 0.3 − 0.4 = 0.2; a 0.3·1 = 0.3, b −0.4·(−0.5) = 0.2; η = 0.7.
     close(e.base[0]!, 0.2, 'base');
     close(e.values[0]!, 0.3, 'a');

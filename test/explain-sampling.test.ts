@@ -26,7 +26,9 @@ describe('sampled Shapley values (ONNX fallback)', () => {
     const signature: ModelSignature = { ...runtime.signature(), inputs: [{ ...runtime.signature().inputs[0]!, columns }] };
     const half = Math.floor(rows / 2);
     const background = new Map(columns.map((c, j) => [c, Float64Array.from({ length: half }, (_, r) => x[r * F + j]!)]));
-    const { explainer, names, matrix } = await explainerFor(runtime, signature, 'diabetes', { background, pairs: 64 });
+    const { numeric, names } = await explainerFor(runtime, signature, 'diabetes', { background, pairs: 64 });
+    assert.ok(numeric);
+    const { explainer, matrix } = numeric;
     assert.equal(explainer.method, 'sampling');
     assert.deepEqual(names, columns);
     const n = 6;

@@ -206,6 +206,8 @@ describe('dashboard pages', { skip: noBrowser }, () => {
     assert.equal(await heat.locator('tbody tr').count(), 30);
     await page.getByTestId('histogram').waitFor();
     assert.match(await page.getByTestId('live-metrics').innerText(), /Label coverage/);
+    // The traffic here was logged without explanations: the attributions section says how to get them.
+    assert.match(await page.getByTestId('attributions').innerText(), /No explained predictions of breast-cancer logged/);
     await screenshot(page, 'drift');
   });
 

@@ -10,7 +10,7 @@
 /** Where the attributions add up: the raw margin, the presented probability, or an opaque model's raw output. */
 export type OutputSpace = 'margin' | 'probability' | 'raw';
 
-export type ExplainMethod = 'tree-shap' | 'linear' | 'sampling';
+export type ExplainMethod = 'tree-shap' | 'linear' | 'sampling' | 'scorecard';
 
 /** Attributions for a batch of rows. */
 export interface Attributions {
@@ -33,6 +33,8 @@ export interface Attributions {
   readonly residual: Float64Array;
   /** Sampled explanations: the estimated standard error of each value (same layout as values). */
   readonly error?: Float64Array | undefined;
+  /** Models with reason codes of their own (PMML Scorecard): per row, the model's ranked codes, which `top_k` reports instead of the largest contributions. */
+  readonly reasons?: readonly (readonly { readonly name: string; readonly value: number; readonly direction: 'increases' | 'decreases' }[])[] | undefined;
 }
 
 /** What a caller may ask of an explanation. */

@@ -10,7 +10,8 @@ import { rowWidth } from '../core/signature.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelRuntime } from '../runtimes/model-runtime.js';
 import type { ModelStructure } from '../runtimes/model-structure.js';
-import type { Explainer } from './explainer.js';
+import type { Attributions, ExplainMethod, Explainer, ExplainRequest } from './explainer.js';
+import { scorecardExplainer } from './scorecard-explainer.js';
 import { LinearExplainer } from './linear-explainer.js';
 import { SamplingExplainer } from './sampling-explainer.js';
 import { TreeExplainer } from './tree-explainer.js';
@@ -26,13 +27,27 @@ export interface ExplainSources {
   readonly seed?: number | undefined;
 }
 
-/** An explainer with the names of its features and the way to read its rows from input tensors. */
+/** Reads a numeric explainer's rows × features (float64, NaN = missing) from the model's validated input tensors. */
+export type RowMatrix = (inputs: Readonly<Record<string, Tensor>>) => { x: Float64Array; rows: number };
+
+/** A model's explainer: the names of its features and its attributions of validated input tensors. */
 export interface ModelExplainer {
-  readonly explainer: Explainer;
+  readonly method: ExplainMethod;
   /** The input column of each feature, in order. */
   readonly names: readonly string[];
-  /** Rows × features (float64, NaN = missing) from the model's validated input tensors. */
-  readonly matrix: (inputs: Readonly<Record<string, Tensor>>) => { x: Float64Array; rows: number };
+  explain(inputs: Readonly<Record<string, Tensor>>, request?: ExplainRequest): Promise<Attributions>;
+  /** Explainers over a float64 row matrix (all but Scorecards): the explainer and how its rows are read. */
+  readonly numeric?: { readonly explainer: Explainer; readonly matrix: RowMatrix };
+}
+
+function numericExplainer(explainer: Explainer, names: readonly string[], matrix: RowMatrix): ModelExplainer {
+  return {
+    method: explainer.method, names, numeric: { explainer, matrix },
+    explain: (inputs, request) => {
+      const { x, rows } = matrix(inputs);
+      return explainer.explain(x, rows, request);
+    },
+  };
 }
 
 function columnsOf(spec: TensorSpec, width: number): string[] {
@@ -47,7 +62,7 @@ function toFloat64(data: Tensor['data'], label: string): Float64Array {
 }
 
 /** A matrix input [N, F] (the model's single input), or one scalar input per feature (PMML fields). */
-function reader(signature: ModelSignature, fields: readonly string[] | undefined, label: string): { names: string[]; matrix: ModelExplainer['matrix']; width: number; spec?: TensorSpec } {
+function reader(signature: ModelSignature, fields: readonly string[] | undefined, label: string): { names: string[]; matrix: RowMatrix; width: number; spec?: TensorSpec } {
   if (fields) {
     return {
       names: [...fields],
@@ -93,14 +108,15 @@ function explainedOutput(signature: ModelSignature, label: string): { name: stri
 /** Build the explainer of a loaded model. */
 export async function explainerFor(runtime: ModelRuntime, signature: ModelSignature, label: string, sources: ExplainSources = {}): Promise<ModelExplainer> {
   const structure: ModelStructure | undefined = await runtime.structure?.();
+  if (structure?.kind === 'additive') return scorecardExplainer(structure, label);
   const read = reader(signature, structure?.inputs, label);
   if (structure && structure.numFeature !== read.width) {
     throw ferry('FERRY_E_EXPLAIN_UNSUPPORTED', { model: label, detail: `the model has ${structure.numFeature} features but its input has ${read.width}` });
   }
-  if (structure?.kind === 'trees') return { explainer: new TreeExplainer(structure, label), names: read.names, matrix: read.matrix };
+  if (structure?.kind === 'trees') return numericExplainer(new TreeExplainer(structure, label), read.names, read.matrix);
   if (structure?.kind === 'linear') {
     const means = sources.means ? read.names.map((n) => sources.means?.get(n) ?? Number.NaN) : undefined;
-    return { explainer: new LinearExplainer(structure, means, label), names: read.names, matrix: read.matrix };
+    return numericExplainer(new LinearExplainer(structure, means, label), read.names, read.matrix);
   }
   const background = sources.background;
   if (!background || background.size === 0) throw ferry('FERRY_E_EXPLAIN_BACKGROUND', { model: label, detail: `${runtime.format} models are explained by sampling against background rows, and none were given` });
@@ -123,5 +139,5 @@ export async function explainerFor(runtime: ModelRuntime, signature: ModelSignat
     return toFloat64(out[output.name]!.data, label);
   };
   const explainer = new SamplingExplainer(score, F, output.groups, { background: bg, pairs: sources.pairs, budgetMs: sources.budgetMs, seed: sources.seed }, label);
-  return { explainer, names: read.names, matrix: read.matrix };
+  return numericExplainer(explainer, read.names, read.matrix);
 }

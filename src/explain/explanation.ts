@@ -27,10 +27,12 @@ export interface Explanation {
 }
 
 /**
- * Reason codes: the k largest contributions by magnitude (ties: input order). For several outputs,
- * those of the output the row scores highest on.
+ * Reason codes: the model's own when it has them (PMML Scorecard, ranked by its reasonCodeAlgorithm),
+ * else the k largest contributions by magnitude (ties: input order). For several outputs, those of
+ * the output the row scores highest on.
  */
 export function topK(a: Attributions, names: readonly string[], row: number, k: number): ReasonCode[] {
+  if (a.reasons) return (a.reasons[row] ?? []).slice(0, Math.max(0, k)).map((c) => ({ ...c }));
   const G = a.groups;
   const F = a.features;
   let g = 0;

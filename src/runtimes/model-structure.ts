@@ -4,6 +4,7 @@
  * itself this way returns its compiled arrays through `ModelRuntime.structure()`; nothing here is
  * copied per request.
  */
+import type { Tensor } from '../core/tensor.js';
 
 /** How a margin becomes the model's presented score (what "probability space" means). */
 export type Link =
@@ -74,7 +75,30 @@ export interface LinearStructure {
   margins(x: Float64Array, rows: number): Float64Array;
 }
 
-export type ModelStructure = TreeStructure | LinearStructure;
+/** One ranked reason code of a row: the model's code and its points (how far it moved the score from the baselines). */
+export interface ReasonPoints {
+  readonly code: string;
+  readonly points: number;
+}
+
+/**
+ * A model that is a sum of per-input parts (a PMML Scorecard): score = base + Σ part_j. The parts
+ * come from the model's own evaluator, rows read from its input tensors as it reads them.
+ */
+export interface AdditiveStructure {
+  readonly kind: 'additive';
+  readonly numFeature: number;
+  readonly numGroup: 1;
+  /** Feature j is the scalar input named inputs[j]. */
+  readonly inputs: readonly string[];
+  readonly base: number;
+  /** Whether a reason code's points lower the score (pointsBelow) or raise it (pointsAbove). */
+  readonly reasonDirection: 'increases' | 'decreases';
+  /** Per row: the parts (rows × numFeature), the score, the model's own ranked reason codes; NaN parts and score for a row the model does not score. */
+  parts(inputs: Readonly<Record<string, Tensor>>): { rows: number; values: Float64Array; scores: Float64Array; reasons: ReasonPoints[][] };
+}
+
+export type ModelStructure = TreeStructure | LinearStructure | AdditiveStructure;
 
 /** Depth (splits on the longest path) of the trees under `roots`. */
 export function treeDepth(roots: Int32Array, feature: Int32Array, left: Int32Array, right: Int32Array): number {

@@ -55,8 +55,7 @@ export class Explanations {
   /** Explain validated input tensors (the rows a run scored). */
   async tensors(model: LoadedModel, inputs: Readonly<Record<string, Tensor>>, options: ExplainOptions = {}): Promise<ExplainedRows> {
     const e = await this.explainer(model);
-    const { x, rows } = e.matrix(inputs);
-    return { attributions: await e.explainer.explain(x, rows, { space: options.space }), names: e.names };
+    return { attributions: await e.explain(inputs, { space: options.space }), names: e.names };
   }
 
   /** Explain the given (already scored, so valid) rows of a Frame, mapped to inputs as the scorer maps them. */

@@ -9,7 +9,7 @@ import { KERNELS } from './models/index.js';
 import { byCategory, compileOutput, type OutputPlan } from './output.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
 import { compileTargets } from './targets.js';
-import type { BatchKernel, CompileContext, LinearKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
+import type { BatchKernel, CompileContext, LinearKernel, ScorecardKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
 import { attr, child, children, type XmlElement } from './xml.js';
 import { isNumeric, toType, valueKey } from './values.js';
 
@@ -28,6 +28,8 @@ export interface ModelEnv {
 export interface TopModel extends CompiledModel {
   /** The kernel's linear form, when the model reads its numeric inputs as they are (no treatment, derivation or Targets). */
   readonly linear?: LinearKernel;
+  /** The Scorecard's parts, when its Characteristics read input fields and no Targets rescale the score. */
+  readonly scorecard?: ScorecardKernel;
   /** Active MiningFields in order, with their DataField info. */
   readonly inputs: readonly FieldInfo[];
   /** MiningFields with usageType="group": input rows with the same values form one transaction. */
@@ -239,9 +241,12 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   const linear = env.top && passThrough && !targets && kernel.linear && chained.length === 0 && kernel.linear.fields.every(numericInput)
     ? kernel.linear
     : undefined;
+  const isInput = (name: string): boolean => activeFields.some((f) => f.name === name) && !derived.has(name);
+  const scorecard = env.top && !targets && kernel.scorecard && chained.length === 0 && kernel.scorecard.fields.every(isInput) ? kernel.scorecard : undefined;
   const model: TopModel = {
     ...(batch ? { batch } : {}),
     ...(linear ? { linear } : {}),
+    ...(scorecard ? { scorecard } : {}),
     functionName,
     score,
     inputs: activeFields,

@@ -3,10 +3,10 @@ import type { DType } from '../../core/dtype.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime } from '../model-runtime.js';
-import type { LinearStructure, ModelStructure } from '../model-structure.js';
+import type { AdditiveStructure, LinearStructure, ModelStructure, ReasonPoints } from '../model-structure.js';
 import { compileDocument, type CompiledDocument } from './document.js';
 import type { BatchResult, TopBatch } from './model.js';
-import type { DataType, LinearKernel, Row, Value } from './types.js';
+import type { DataType, LinearKernel, Row, ScorecardKernel, Value } from './types.js';
 import { isNumeric, PmmlError } from './values.js';
 import { parseXml } from './xml.js';
 
@@ -250,7 +250,52 @@ class PmmlModel implements ModelRuntime {
     const batch = model.batch;
     if (model.groups.length > 0) return Promise.resolve(undefined);
     if (batch && this.#batchOutputs.length > 0) return Promise.resolve(batch.kernel.structure?.());
+    if (model.scorecard) return Promise.resolve(this.#scorecardStructure(model.scorecard));
     return Promise.resolve(model.linear ? linearStructure(model.linear) : undefined);
+  }
+
+  /** A Scorecard's parts per input field: each Characteristic's partial score less its baseline, summed per field. */
+  #scorecardStructure(k: ScorecardKernel): AdditiveStructure {
+    const inputs = [...new Set(k.fields)];
+    const slot = Int32Array.from(k.fields, (f) => inputs.indexOf(f));
+    const F = inputs.length;
+    let base = k.initialScore;
+    for (const b of k.baselines) base += b;
+    const model = this.#doc.model;
+    return {
+      kind: 'additive', numFeature: F, numGroup: 1, inputs, base,
+      reasonDirection: k.algorithm === 'pointsBelow' ? 'decreases' : 'increases',
+      parts: (tensors) => {
+        const readers = new Map<string, (r: number) => Value>();
+        let rows = 0;
+        for (const spec of this.#signature.inputs) {
+          const t = tensors[spec.name];
+          if (!t) continue;
+          readers.set(spec.name, reader(t));
+          rows = t.shape[0] ?? 0;
+        }
+        let current = 0;
+        const row: Row = { get: (name) => readers.get(name)?.(current) ?? null };
+        const values = new Float64Array(rows * F);
+        const scores = new Float64Array(rows);
+        const reasons: ReasonPoints[][] = [];
+        for (let r = 0; r < rows; r++) {
+          current = r;
+          const p = model.score(row).prediction;
+          const partial = p.partialScores;
+          if (typeof p.value !== 'number' || !partial) {
+            values.fill(Number.NaN, r * F, (r + 1) * F);
+            scores[r] = Number.NaN;
+            reasons.push([]);
+            continue;
+          }
+          for (let c = 0; c < slot.length; c++) { const at = r * F + slot[c]!; values[at] = values[at]! + partial[c]! - k.baselines[c]!; }
+          scores[r] = p.value;
+          reasons.push((p.reasonCodes ?? []).map((code, i) => ({ code, points: p.reasonPoints?.[i] ?? Number.NaN })));
+        }
+        return { rows, values, scores, reasons };
+      },
+    };
   }
 
   close(): Promise<void> {

@@ -73,6 +73,10 @@ export interface Prediction {
   readonly affinities?: ReadonlyMap<string, number>;
   /** Scorecard reason codes, best first. */
   readonly reasonCodes?: readonly string[];
+  /** Scorecard: each reason code's points (its reasonCodeAlgorithm difference from the baselines), parallel to `reasonCodes`. */
+  readonly reasonPoints?: readonly number[];
+  /** Scorecard: the partial score of each Characteristic, in document order. */
+  readonly partialScores?: Float64Array;
   /** Multi-target models: every target's value by field name (`value` is the first). */
   readonly targets?: ReadonlyMap<string, Value>;
   /** AssociationModel: the rules that fired. */
@@ -114,6 +118,21 @@ export interface ModelKernel {
   readonly batch?: BatchKernel;
   /** Optional: the model as a linear function of numeric fields (explanations), when it is one. */
   readonly linear?: LinearKernel;
+  /** Optional: a Scorecard whose Characteristics each read one field (explanations). */
+  readonly scorecard?: ScorecardKernel;
+}
+
+/**
+ * A Scorecard as explanations read it: score = initialScore + Σ partial scores, each Characteristic
+ * reading one field, so (partial score − baseline) is that field's exact share of the score.
+ */
+export interface ScorecardKernel {
+  /** Per Characteristic: the field its Attributes test. */
+  readonly fields: readonly string[];
+  readonly baselines: Float64Array;
+  readonly initialScore: number;
+  /** How the reason codes rank (pointsBelow: points under the baseline lower the score). */
+  readonly algorithm: 'pointsBelow' | 'pointsAbove';
 }
 
 /**

@@ -6,6 +6,7 @@ import { useJson } from '../hooks.js';
 interface Timeline { model: string; version: number; referenceRows: number; rows: number; capped: boolean; features: string[]; windows: { from: number; to: number; rows: number; share: number | null; datasetDrift: boolean | null; features: Record<string, { drift: boolean; test: string; statistic: number }> }[] }
 interface Histogram { feature: string; kind: string; bins: ([number, number] | string)[]; reference: number[]; current: number[]; currentRows: number }
 interface Metrics { total: number; labelled: number; coverage: number; task: string; metrics: Record<string, number | null> }
+interface Attributions { rows: number; space: string | null; features: { feature: string; mean_abs: number; share: number }[] }
 
 const SPANS: Record<string, string> = { '1h': '1 hour', '6h': '6 hours', '24h': '24 hours', '7d': '7 days' };
 
@@ -17,6 +18,7 @@ export function DriftPage({ model: initial }: { model?: string }) {
   const path = model ? `ferry/v1/models/${encodeURIComponent(model)}` : null;
   const timeline = useJson<Timeline>(path && `${path}/drift/timeline`, { window: span, windows: 12 }, 15000);
   const metrics = useJson<Metrics>(path && `${path}/metrics`, { window: span }, 15000);
+  const attributions = useJson<Attributions>(path && `${path}/attributions`, { window: span }, 15000);
   const chosen = feature || timeline.data?.features[0] || '';
   const hist = useJson<Histogram>(path && chosen ? `${path}/drift/histogram` : null, { feature: chosen, window: span });
   const t = timeline.data;
@@ -71,7 +73,22 @@ export function DriftPage({ model: initial }: { model?: string }) {
       {model ? (
         <>
           <h2>Attributions per feature</h2>
-          <p class="muted" data-testid="attributions">No attributions logged for {model}. Explanations are computed per request (<code>ferry explain</code>, the <code>explain</code> parameter of the inference APIs, <code>stream run --explain</code>) and not yet kept over time, so there is nothing to chart here.</p>
+          <Failure error={attributions.error} />
+          {attributions.data && attributions.data.rows > 0 ? (
+            <div class="table-wrap" data-testid="attributions">
+              <table>
+                <caption>Mean |contribution| over {fmt(attributions.data.rows)} explained, logged prediction(s){attributions.data.space ? ` (${attributions.data.space} space)` : ''}</caption>
+                <thead><tr><th scope="col">Feature</th><th scope="col">Mean |contribution|</th><th scope="col">Share</th></tr></thead>
+                <tbody>
+                  {attributions.data.features.map((f) => (
+                    <tr key={f.feature}><th scope="row">{f.feature}</th><td>{fmt(f.mean_abs, 4)}</td><td><span class="bar cur" style={{ width: `${100 * f.share}%` }} />{fmt(f.share * 100, 1)}%</td></tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          ) : attributions.data ? (
+            <p class="muted" data-testid="attributions">No explained predictions of {model} logged in this span. Rows are logged with their explanation when the model logs predictions and the request asks for one (the <code>explain</code> parameter of the inference APIs, <code>batch run --explain</code>, <code>stream run --explain</code>).</p>
+          ) : null}
         </>
       ) : null}
     </section>

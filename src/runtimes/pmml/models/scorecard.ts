@@ -5,8 +5,8 @@
  * reason code (the Attribute's, else the Characteristic's); codes with a total ≥ 0 are ranked by total,
  * largest first (document order on ties). A Characteristic with no true Attribute makes the score missing.
  */
-import type { Expr, KernelCompiler, Prediction, Row } from '../types.js';
-import { attr, child } from '../xml.js';
+import type { Expr, KernelCompiler, Prediction, Row, ScorecardKernel } from '../types.js';
+import { attr, child, type XmlElement } from '../xml.js';
 import { numAttr, reqChild, reqChildren, toNum } from './kernel-helpers.js';
 
 interface Attribute {
@@ -45,17 +45,35 @@ export const compileScorecard: KernelCompiler = (el, ctx) => {
     return { attributes, baseline: baseline ?? 0 };
   });
 
+  // Explanations need one field per Characteristic (and no expression scores reading others).
+  const charEls = reqChildren(reqChild(el, 'Characteristics', ctx), 'Characteristic', ctx);
+  const fieldsOf = charEls.map((ch) => {
+    const read = new Set<string>();
+    for (const a of reqChildren(ch, 'Attribute', ctx)) {
+      if (child(a, 'ComplexPartialScore')) return undefined;
+      for (const p of a.children) if (p.name !== 'Extension') predicateFields(p, read);
+    }
+    return read.size === 1 ? [...read][0]! : undefined;
+  });
+  const scorecard: ScorecardKernel | undefined = fieldsOf.every((f) => f !== undefined)
+    ? { fields: fieldsOf, baselines: Float64Array.from(characteristics, (c) => c.baseline), initialScore: initial, algorithm: below ? 'pointsBelow' : 'pointsAbove' }
+    : undefined;
+
   return {
+    ...(scorecard ? { scorecard } : {}),
     evaluate(row: Row): Prediction {
       let score = initial;
       const codes = new Map<string, number>();
-      for (const ch of characteristics) {
+      const partialScores = new Float64Array(characteristics.length);
+      for (let c = 0; c < characteristics.length; c++) {
+        const ch = characteristics[c]!;
         let fired = false;
         for (const a of ch.attributes) {
           if (a.test(row) !== true) continue;
           const points = typeof a.points === 'number' ? a.points : toNum(a.points(row));
           if (points === null) return { value: null };
           score += points;
+          partialScores[c] = points;
           if (useReasonCodes) {
             const diff = below ? ch.baseline - points : points - ch.baseline;
             codes.set(a.reasonCode!, (codes.get(a.reasonCode!) ?? 0) + diff);
@@ -65,10 +83,17 @@ export const compileScorecard: KernelCompiler = (el, ctx) => {
         }
         if (!fired) return { value: null };
       }
-      if (!useReasonCodes) return { value: score };
+      if (!useReasonCodes) return { value: score, partialScores };
       const ranked = [...codes].filter(([, v]) => v >= 0);
       ranked.sort((a, b) => b[1] - a[1]);
-      return { value: score, reasonCodes: ranked.map(([code]) => code) };
+      return { value: score, reasonCodes: ranked.map(([code]) => code), reasonPoints: ranked.map(([, v]) => v), partialScores };
     },
   };
 };
+
+/** The fields a predicate element tests (SimplePredicate, SimpleSetPredicate, inside CompoundPredicate). */
+function predicateFields(el: XmlElement, out: Set<string>): void {
+  const field = attr(el, 'field');
+  if (field !== undefined) out.add(field);
+  for (const c of el.children) predicateFields(c, out);
+}
