@@ -69,6 +69,23 @@ describe('a model bound to a feature service scores from entity keys in every mo
     assert.equal((await cli(['versions', 'dnone'])).code, 3, 'no model was registered');
   });
 
+  it('`models update <ref> --features` binds a version to a service (as `features bind`); --no-features unbinds it', async () => {
+    assert.equal((await cli(['register', diabetes.model, '-n', 'dupd', '--input-columns', `input=${DIABETES_COLUMNS.join(',')}`])).code, 0);
+    const bound = await cli(['models', 'update', 'dupd:1', '--features', 'diabetes', '--json']);
+    assert.equal(bound.code, 0, bound.stderr);
+    assert.equal((JSON.parse(bound.stdout) as { features_service: string }).features_service, 'diabetes');
+    const shown = async () => (JSON.parse((await cli(['features', 'show', '--json'])).stdout) as { bindings: { model: string; version: number; service: string }[] }).bindings.filter((b) => b.model === 'dupd');
+    assert.deepEqual(await shown(), [{ model: 'dupd', version: 1, service: 'diabetes' }]);
+    const unknown = await cli(['models', 'update', 'dupd', '--features', 'nope']);
+    assert.match(unknown.stderr, /FERRY_E_FEATURE_SERVICE_NOT_FOUND/);
+    const versionTags = await cli(['models', 'update', 'dupd:1', '--description', 'x']);
+    assert.match(versionTags.stderr, /FERRY_E_USAGE: .*description and tags belong to the model: give "dupd"/);
+    const unbound = await cli(['models', 'update', 'dupd', '--no-features']);
+    assert.equal(unbound.code, 0, unbound.stderr);
+    assert.match(unbound.stdout, /dupd:1 is no longer bound to a feature service/);
+    assert.deepEqual(await shown(), []);
+  });
+
   it('REST: MLflow, KServe v1 and OIP v2 (named tensors) from {patient_id, s6}', async () => {
     const url = server!.url;
     const mlflow = await postJson(`${url}/models/dfeat/invocations`, { dataframe_records: keyed }, {});

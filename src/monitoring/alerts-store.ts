@@ -36,23 +36,24 @@ function db(d: RegistryDb): Kysely<RegistryDatabase & Tables> {
 }
 
 /** What an alert watches. */
-export const ALERT_KINDS = ['drift', 'metric', 'error-rate', 'latency-p99', 'attribution-drift'] as const;
+export const ALERT_KINDS = ['drift', 'metric', 'error-rate', 'latency-p99', 'attribution-drift', 'feature-staleness'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /** A rule: what to watch, when it fires, whom to tell. */
 export interface AlertRule {
   readonly name: string;
-  /** A model reference: name, name:3 or name@alias. */
+  /** A model reference: name, name:3 or name@alias ('' for a feature-staleness rule). */
   readonly model: string;
   readonly kind: AlertKind;
   /**
    * drift: the drifted-column share that fires (default 0.5, i.e. dataset drift);
    * metric: fires when the live metric is below it (above it for errors and losses);
    * error-rate: share of failed requests (0–1) above it; latency-p99: milliseconds above it;
-   * attribution-drift: the change of the columns' attribution shares (total variation distance, 0–1)
-   * from the window before to the window, above it.
+export const ALERT_KINDS = ['drift', 'metric', 'error-rate', 'latency-p99', 'attribution-drift', 'feature-staleness'] as const;
    */
   readonly threshold: number;
+  /** The feature view watched (kind `feature-staleness`); undefined = every declared view. */
+  readonly view?: string | undefined;
   /** The live metric (kind `metric`): accuracy, f1, roc_auc, mae, … */
   readonly metric?: string | undefined;
   /** The window of the prediction log looked at, e.g. "1h" (default 1h). */

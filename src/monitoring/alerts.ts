@@ -23,6 +23,9 @@ export interface RequestCounts {
   readonly errors: number;
 }
 
+/** Each feature view's freshness: the age of its newest value in the online store (null = never materialised). */
+export type FeatureFreshness = () => Promise<readonly { readonly view: string; readonly seconds: number | null }[]>;
+
 /** Where error rates come from: the server's counters, in process or scraped. */
 export type RequestCounter = (model: string) => Promise<RequestCounts | undefined>;
 
@@ -61,6 +64,8 @@ export interface TickResult {
 export interface AlertEngineOptions {
   readonly delivery?: DeliveryPolicy;
   readonly requestCounter?: RequestCounter | undefined;
+  /** Where feature-staleness rules read freshness (the feature layer's online store). */
+  readonly featureFreshness?: FeatureFreshness | undefined;
   readonly now?: () => number;
   readonly log?: (msg: string, extra?: Record<string, unknown>) => void;
   /** Logged predictions one evaluation reads at most (the newest of the rule's window). */
@@ -124,6 +129,7 @@ export class AlertEngine {
 
   /** A rule's current verdict. */
   async evaluate(rule: AlertRule): Promise<Verdict> {
+    if (rule.kind === 'feature-staleness') return this.#staleness(rule);
     const now = this.#options.now?.() ?? Date.now();
     const windowMs = parseWindow(rule.window ?? '1h');
     const sinceMs = now - windowMs;
@@ -190,6 +196,23 @@ export class AlertEngine {
         return { state: bad ? 'firing' : 'ok', value: rate, message: `${version.model}: error rate ${round(rate)} (${errors} of ${total} request(s)) ${bad ? 'above' : 'within'} ${rule.threshold} since the last check` };
       }
     }
+  }
+
+  /** Fires when a watched view's newest value is older than the threshold (seconds), or was never materialised. */
+  async #staleness(rule: AlertRule): Promise<Verdict> {
+    const freshness = this.#options.featureFreshness;
+    if (!freshness) return { state: 'unknown', value: null, message: 'no feature store here' };
+    const all = await freshness();
+    const views = rule.view === undefined ? all : all.filter((v) => v.view === rule.view);
+    if (views.length === 0) return { state: 'unknown', value: null, message: rule.view === undefined ? 'no feature views are declared' : `feature view "${rule.view}" is not declared` };
+    const stale = views.filter((v) => v.seconds === null || v.seconds > rule.threshold);
+    const oldest = Math.max(...views.map((v) => v.seconds ?? Infinity));
+    const age = (v: { view: string; seconds: number | null }) => `${v.view} ${v.seconds === null ? 'never materialised' : `${Math.round(v.seconds)} s old`}`;
+    return {
+      state: stale.length > 0 ? 'firing' : 'ok',
+      value: Number.isFinite(oldest) ? oldest : null,
+      message: stale.length > 0 ? `feature view(s) older than ${rule.threshold} s: ${stale.map(age).join(', ')}` : `feature view(s) fresh within ${rule.threshold} s: ${views.map(age).join(', ')}`,
+    };
   }
 
   async #act(rule: AlertRule, verdict: Verdict): Promise<TickResult> {

@@ -72,7 +72,7 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
   uiRoutes(http);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);
-  const alerts = startAlerts(monitoring, config, metrics, logger, driftGauges, app.webhooks);
+  const alerts = startAlerts(monitoring, config, metrics, logger, driftGauges, app.webhooks, app.featureLookups);
   const address = await http.listen({ host: config.host, port: config.port });
 
   let grpcServer: grpc.Server | undefined;
@@ -122,9 +122,10 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
 }
 
 /** Evaluate alert rules inside the server (`alerts_interval_ms`, 0 = off); error rates come from this server's own counters. */
-function startAlerts(app: MonitoringParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges, destinations: WebhookDestinations): AlertEngine | undefined {
+function startAlerts(app: MonitoringParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges, destinations: WebhookDestinations, featureLookups: ServingParts['featureLookups']): AlertEngine | undefined {
   if (config.alertsIntervalMs <= 0) return undefined;
   const engine = new AlertEngine(app, {
+    featureFreshness: featureLookups ? async () => (await featureLookups()).freshness() : undefined,
     delivery: { ...DEFAULT_DELIVERY, destinations },
     maxRows: config.monitoringMaxRows,
     requestCounter: async (model) => countsFromPrometheus(await metrics.registry.getSingleMetricAsString('ferry_requests_total'), model),

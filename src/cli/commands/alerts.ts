@@ -7,7 +7,8 @@ import { parseModelRef } from '../../registry/refs.js';
 import { collect, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 
 interface AddOptions {
-  model: string;
+  model?: string;
+  view?: string;
   kind: string;
   threshold?: string;
   metric?: string;
@@ -22,14 +23,15 @@ interface AddOptions {
 
 export function alertsCommand(program: Command, ctx: CliContext): void {
   const alerts = program.command('alerts')
-    .description('Alert rules (drift, live metric, error rate, p99 latency) evaluated periodically, delivered to webhooks, with history');
+    .description('Alert rules (drift, live metric, error rate, p99 latency, attribution drift, feature staleness) evaluated periodically, delivered to webhooks, with history');
 
   alerts.command('add')
     .description('Add (or replace) an alert rule')
     .argument('<name>', 'rule name')
-    .requiredOption('--model <ref>', 'model reference: name, name:3 or name@alias')
+    .option('--model <ref>', 'model reference: name, name:3 or name@alias (every kind but feature-staleness)')
     .requiredOption('--kind <kind>', `what to watch: ${ALERT_KINDS.join(', ')}`)
-    .option('--threshold <x>', 'drift: drifted-feature share (default 0.5); metric: fires below it (above it for errors/losses); error-rate: share 0–1; latency-p99: ms; attribution-drift: change of attribution shares, 0–1 (default 0.2)')
+    .option('--view <name>', 'kind feature-staleness: the feature view watched (default: every declared view)')
+    .option('--threshold <x>', 'drift: drifted-feature share (default 0.5); metric: fires below it (above it for errors/losses); error-rate: share 0–1; latency-p99: ms; attribution-drift: change of attribution shares, 0–1 (default 0.2); feature-staleness: the oldest a view\'s newest value may be (2d, 6h, or seconds)')
     .option('--metric <name>', 'kind metric: the live metric (accuracy, f1, roc_auc, log_loss, mae, rmse, r2, …)', 'accuracy')
     .option('--window <duration>', 'the window of the prediction log looked at', '1h')
     .option('--min-rows <n>', 'fewest rows (labelled rows for metric) needed for a verdict', '1')
@@ -42,7 +44,12 @@ export function alertsCommand(program: Command, ctx: CliContext): void {
     .action(async (name: string, opts: AddOptions, cmd: Command) => {
       const rule = parseRule(name, opts);
       await withFerry(ctx, async (app) => {
-        await app.registry.resolve(rule.model);
+        if (rule.kind === 'feature-staleness') {
+          const { declarations } = await app.features.require();
+          if (rule.view !== undefined && !declarations.views.some((v) => v.name === rule.view)) throw ferry('FERRY_E_FEATURE_VIEW_NOT_FOUND', { view: rule.view, views: declarations.views.map((v) => v.name).join(', ') });
+        } else {
+          await app.registry.resolve(rule.model);
+        }
         await saveRule(app.database, rule);
       });
       if (wantsJson(cmd)) return printJson(ctx, rule);
@@ -84,6 +91,7 @@ export function alertsCommand(program: Command, ctx: CliContext): void {
         const engine = new AlertEngine(app, {
           delivery: { ...DEFAULT_DELIVERY, attempts, baseDelayMs, destinations: app.webhooks },
           requestCounter: opts.server ? scrapeCounter(opts.server) : undefined,
+          featureFreshness: async () => (await app.featureLookups()).freshness(),
           log: (msg, extra) => ctx.stderr.write(`${msg}${extra ? ` ${JSON.stringify(extra)}` : ''}\n`),
         });
         if (opts.once) {
@@ -125,8 +133,13 @@ export function parseRule(name: string, opts: AddOptions): AlertRule {
   if (!/^[A-Za-z0-9][\w.-]{0,127}$/.test(name)) throw bad(`the name "${name}" must be 1–128 letters, digits, ".", "_" or "-"`);
   if (!(ALERT_KINDS as readonly string[]).includes(opts.kind)) throw bad(`--kind "${opts.kind}" is not one of ${ALERT_KINDS.join(', ')}`);
   const kind = opts.kind as AlertKind;
-  parseModelRef(opts.model);
-  const threshold = opts.threshold === undefined ? (kind === 'drift' ? 0.5 : kind === 'attribution-drift' ? 0.2 : undefined) : Number(opts.threshold);
+  const features = kind === 'feature-staleness';
+  if (features && opts.model !== undefined) throw bad('a feature-staleness rule watches a feature view (--view), not a model');
+  if (!features && opts.view !== undefined) throw bad('--view is for feature-staleness rules');
+  if (!features && opts.model === undefined) throw bad(`--model is required for ${kind} rules`);
+  if (!features) parseModelRef(opts.model ?? '');
+  const threshold = opts.threshold === undefined ? (kind === 'drift' ? 0.5 : kind === 'attribution-drift' ? 0.2 : undefined)
+    : features && !/^\d+(\.\d+)?$/.test(opts.threshold) ? parseWindow(opts.threshold) / 1000 : Number(opts.threshold);
   if (threshold === undefined || !Number.isFinite(threshold)) throw bad(`--threshold is required for ${kind} rules and must be a number`);
   if (kind === 'drift' && !(threshold > 0 && threshold <= 1)) throw bad('a drift threshold is a share of features in (0, 1]');
   if (kind === 'attribution-drift' && !(threshold > 0 && threshold < 1)) throw bad('an attribution-drift threshold is a distance between shares, in (0, 1)');
@@ -139,7 +152,8 @@ export function parseRule(name: string, opts: AddOptions): AlertRule {
   }
   if (opts.hookUrl && opts.hookCommand) throw bad('give --hook-url or --hook-command, not both');
   return {
-    name, model: opts.model, kind, threshold, ...(kind === 'metric' ? { metric: opts.metric ?? 'accuracy' } : {}),
+    name, model: opts.model ?? '', kind, threshold, ...(kind === 'metric' ? { metric: opts.metric ?? 'accuracy' } : {}),
+    ...(features && opts.view !== undefined ? { view: opts.view } : {}),
     window: opts.window, minRows, webhooks: opts.webhook ?? [],
     ...(opts.hookUrl ? { hook: { url: opts.hookUrl } } : opts.hookCommand ? { hook: { command: opts.hookCommand } } : {}),
     dedupSeconds, enabled: !opts.disabled, createdAt: new Date().toISOString(),
@@ -147,6 +161,7 @@ export function parseRule(name: string, opts: AddOptions): AlertRule {
 }
 
 function describe(r: AlertRule): string {
+  if (r.kind === 'feature-staleness') return `feature view ${r.view ?? '(every view)'}: newest value older than ${r.threshold} s`;
   const what = r.kind === 'drift' ? `drifted share ≥ ${r.threshold}` : r.kind === 'metric' ? `${r.metric ?? 'accuracy'} beyond ${r.threshold}` : r.kind === 'error-rate' ? `error rate > ${r.threshold}`
     : r.kind === 'attribution-drift' ? `attribution shares moved > ${r.threshold}` : `p99 latency > ${r.threshold} ms`;
   return `${r.model}: ${what} over ${r.window ?? '1h'}`;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
+import { parseModelRef } from '../../registry/refs.js';
 import { collect, parsePairs, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 import { signatureLines, VERSION_HEADER, versionRows } from '../format.js';
 
@@ -28,22 +29,36 @@ export function modelsCommand(program: Command, ctx: CliContext): void {
     });
 
   models.command('update')
-    .description("Change a model's description or tags")
-    .argument('<name>', 'model name')
+    .description("Change a model's description or tags, or which feature service feeds a version (--features)")
+    .argument('<ref>', 'model name; with --features a version: name:3, name@alias or name (latest)')
     .option('--description <text>', 'new description')
     .option('--tag <k=v>', 'set a tag (repeatable; other tags are kept)', collect)
+    .option('--features <service>', 'the version takes its inputs from this feature service (as `ferry features bind`)')
+    .option('--no-features', 'the version no longer takes its inputs from a feature service (as `ferry features unbind`)')
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { description?: string; tag?: string[] }, cmd: Command) => {
-      const model = await withFerry(ctx, async (app) => {
+    .action(async (ref: string, opts: { description?: string; tag?: string[]; features?: string | false }, cmd: Command) => {
+      const name = parseModelRef(ref).model;
+      const updated = await withFerry(ctx, async (app, config) => {
         const existing = await app.registry.store.getModel(name);
         if (!existing) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: name });
-        return app.registry.store.upsertModel(name, {
+        if (ref !== name && opts.features === undefined) throw ferry('FERRY_E_USAGE', { detail: `description and tags belong to the model: give "${name}", not "${ref}" (a version is for --features)` });
+        let features: { version: number; service: string | null } | undefined;
+        if (opts.features !== undefined) {
+          const version = await app.registry.resolve(ref);
+          if (opts.features === false) await app.features.unbind(version.model, version.version);
+          else await app.features.bind(version.model, version.version, opts.features, config.actor);
+          features = { version: version.version, service: opts.features === false ? null : opts.features };
+        }
+        const model = opts.description !== undefined || opts.tag ? await app.registry.store.upsertModel(name, {
           ...(opts.description !== undefined ? { description: opts.description } : {}),
           ...(opts.tag ? { tags: { ...existing.tags, ...parsePairs(opts.tag, '--tag') } } : {}),
-        });
+        }) : existing;
+        return { model, features };
       });
-      if (wantsJson(cmd)) return printJson(ctx, model);
-      print(ctx, `Updated ${model.name}: ${model.description || '(no description)'}; tags ${Object.entries(model.tags).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`);
+      const { model, features } = updated;
+      if (wantsJson(cmd)) return printJson(ctx, { ...model, ...(features ? { features_version: features.version, features_service: features.service } : {}) });
+      if (features) print(ctx, features.service === null ? `${model.name}:${features.version} is no longer bound to a feature service.` : `${model.name}:${features.version} takes its features from service "${features.service}".`);
+      if (opts.description !== undefined || opts.tag || !features) print(ctx, `Updated ${model.name}: ${model.description || '(no description)'}; tags ${Object.entries(model.tags).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`);
     });
 
   models.command('show')
