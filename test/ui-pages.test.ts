@@ -12,7 +12,8 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, noBrowser } from './helpers/browser.js';
 import { redisBroker, startConsumer, uniqueName, type Consumer } from './helpers/brokers.js';
 import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/env.js';
+import { ROOT, tempDir } from './helpers/env.js';
+import { readMatrix } from './helpers/matrix.js';
 import { startServe, postJson, type ServeProcess } from './helpers/server.js';
 import { BREAST_INPUT, registerFixtures, screenshot } from './helpers/ui.js';
 
@@ -42,13 +43,22 @@ describe('dashboard pages', { skip: noBrowser }, () => {
       '    log: { sample: 1 }',
       '  - name: iris',
       '    route: champion',
+      '  - name: breast-xgb',
+      '    log: { sample: 1 }',
     ].join('\n'));
+    const xgbModel = await runCli(['register', join(ROOT, 'fixtures/xgboost/breast_hist/model.json'), '--name', 'breast-xgb', '--description', 'XGBoost on the breast cancer data set'], env);
+    assert.equal(xgbModel.code, 0, xgbModel.stderr);
     const alert = await runCli(['alerts', 'add', 'bc-drift', '--model', 'breast-cancer@champion', '--kind', 'drift', '--threshold', '0.5'], env);
     assert.equal(alert.code, 0, alert.stderr);
     server = await startServe(env, ['--config', config, '--grpc-port', 'off', '--watch-stream', `${broker.url(names.input)}#${names.group}`, '--alerts-interval', '0']);
     // Traffic: 20 rows through the champion (each mirrored to the challenger), one refused request.
     for (const row of rows.slice(0, 20)) assert.equal((await postJson(`${server.url}/v2/models/breast-cancer/infer`, infer(row))).status, 200);
     assert.equal((await postJson(`${server.url}/v2/models/breast-cancer/infer`, { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] })).status, 400);
+    // Five explained rows of a tree model (TreeSHAP): logged with their attributions (the drift page's attributions table).
+    const xgb = readMatrix(join(ROOT, 'fixtures/xgboost/breast_hist/input.csv'));
+    const data = Array.from(xgb.x.subarray(0, 5 * xgb.columns.length), (v) => (Number.isNaN(v) ? null : v));
+    const explained = await postJson(`${server.url}/v2/models/breast-xgb/infer`, { inputs: [{ name: 'input', shape: [5, xgb.columns.length], datatype: 'FP32', data }], parameters: { explain: true } });
+    assert.equal(explained.status, 200, JSON.stringify(explained.body));
     const batch = await runCli(['batch', 'run', 'breast-cancer@champion', '-i', BREAST_INPUT, '-o', join(tmp.dir, 'scored'), '-k', 'id', '--json'], env);
     assert.equal(batch.code, 0, batch.stderr);
     runId = (JSON.parse(batch.stdout.trim().split('\n').at(-1)!) as { run: string }).run;
@@ -206,9 +216,18 @@ describe('dashboard pages', { skip: noBrowser }, () => {
     assert.equal(await heat.locator('tbody tr').count(), 30);
     await page.getByTestId('histogram').waitFor();
     assert.match(await page.getByTestId('live-metrics').innerText(), /Label coverage/);
-    // The traffic here was logged without explanations: the attributions section says how to get them.
-    assert.match(await page.getByTestId('attributions').innerText(), /No explained predictions of breast-cancer logged/);
+    // No explained rows for this model: said so.
+    await page.getByTestId('attributions').getByText(/No attributions logged for breast-cancer/).waitFor();
     await screenshot(page, 'drift');
+    // The tree model's five explained rows: mean |contribution| and share per feature, as the JSON says.
+    await open('drift/breast-xgb');
+    const attributions = await json<{ rows: number; features: { feature: string; share: number }[] }>('/ferry/v1/models/breast-xgb/attributions?window=1h');
+    assert.equal(attributions.rows, 5, 'the five explained rows');
+    const table = page.getByTestId('attributions');
+    await table.getByRole('row').filter({ hasText: attributions.features[0]!.feature }).first().waitFor();
+    assert.equal(await table.locator('tbody tr').count(), attributions.features.length);
+    assert.match(await table.locator('tbody tr').first().innerText(), new RegExp(`${attributions.features[0]!.feature}\\s`));
+    await screenshot(page, 'drift-attributions');
   });
 
   it('batch: the run with its status and counts', async () => {

@@ -60,11 +60,12 @@ function View({ route }: { route: string[] }) {
   switch (page) {
     case 'models': return arg ? <ModelPage key={arg} name={arg} /> : <ModelsPage />;
     case 'traffic': return <TrafficPage />;
-    case 'drift': return <DriftPage model={arg} />;
+    // Keyed by the model in the address: #/drift/a → #/drift/b starts the page afresh.
+    case 'drift': return <DriftPage key={arg ?? ''} model={arg} />;
     case 'batch': return <BatchPage />;
     case 'streams': return <StreamsPage />;
     case 'alerts': return <AlertsPage />;
-    case 'playground': return <PlaygroundPage model={arg} />;
+    case 'playground': return <PlaygroundPage key={arg ?? ''} model={arg} />;
     default: return <p role="alert">No page "{page}".</p>;
   }
 }

@@ -5,8 +5,8 @@ import { useJson } from '../hooks.js';
 
 interface Timeline { model: string; version: number; referenceRows: number; rows: number; capped: boolean; features: string[]; windows: { from: number; to: number; rows: number; share: number | null; datasetDrift: boolean | null; features: Record<string, { drift: boolean; test: string; statistic: number }> }[] }
 interface Histogram { feature: string; kind: string; bins: ([number, number] | string)[]; reference: number[]; current: number[]; currentRows: number }
+interface Attributions { model: string; version: number | null; rows: number; space: string | null; features: { feature: string; mean_abs: number; share: number }[] }
 interface Metrics { total: number; labelled: number; coverage: number; task: string; metrics: Record<string, number | null> }
-interface Attributions { rows: number; space: string | null; features: { feature: string; mean_abs: number; share: number }[] }
 
 const SPANS: Record<string, string> = { '1h': '1 hour', '6h': '6 hours', '24h': '24 hours', '7d': '7 days' };
 
@@ -74,24 +74,35 @@ export function DriftPage({ model: initial }: { model?: string }) {
         <>
           <h2>Attributions per feature</h2>
           <Failure error={attributions.error} />
-          {attributions.data && attributions.data.rows > 0 ? (
-            <div class="table-wrap" data-testid="attributions">
-              <table>
-                <caption>Mean |contribution| over {fmt(attributions.data.rows)} explained, logged prediction(s){attributions.data.space ? ` (${attributions.data.space} space)` : ''}</caption>
-                <thead><tr><th scope="col">Feature</th><th scope="col">Mean |contribution|</th><th scope="col">Share</th></tr></thead>
-                <tbody>
-                  {attributions.data.features.map((f) => (
-                    <tr key={f.feature}><th scope="row">{f.feature}</th><td>{fmt(f.mean_abs, 4)}</td><td><span class="bar cur" style={{ width: `${100 * f.share}%` }} />{fmt(f.share * 100, 1)}%</td></tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          ) : attributions.data ? (
-            <p class="muted" data-testid="attributions">No explained predictions of {model} logged in this span. Rows are logged with their explanation when the model logs predictions and the request asks for one (the <code>explain</code> parameter of the inference APIs, <code>batch run --explain</code>, <code>stream run --explain</code>).</p>
-          ) : null}
+          {attributions.data ? <AttributionsView a={attributions.data} model={model} /> : null}
         </>
       ) : null}
     </section>
+  );
+}
+
+/** Mean |contribution| and share per input column over the explained, logged predictions of the span. */
+function AttributionsView({ a, model }: { a: Attributions; model: string }) {
+  if (a.rows === 0) {
+    return <p class="muted" data-testid="attributions">No attributions logged for {model} in this span. Explained predictions are kept when the model logs (<code>log:</code> or <code>--log-predictions</code>) and the request asks for an explanation (<code>explain: true</code>, <code>batch run --explain</code>, <code>stream run --explain</code>).</p>;
+  }
+  const top = a.features[0]?.mean_abs ?? 1;
+  return (
+    <div class="table-wrap">
+      <table data-testid="attributions">
+        <caption class="small muted">{fmt(a.rows)} explained rows{a.version !== null ? ` of version ${a.version}` : ''}{a.space ? ` · ${a.space} space` : ''} · largest mean |contribution| first</caption>
+        <thead><tr><th scope="col">Feature</th><th scope="col">Mean |contribution|</th><th scope="col" class="num">Share</th></tr></thead>
+        <tbody>
+          {a.features.map((f) => (
+            <tr key={f.feature}>
+              <th scope="row">{f.feature}</th>
+              <td><span class="bar cur" style={{ width: `${(100 * f.mean_abs) / (top || 1)}%` }} />{fmt(f.mean_abs, 4)}</td>
+              <td class="num">{fmt(f.share * 100, 3)} %</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
