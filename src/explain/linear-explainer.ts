@@ -40,12 +40,12 @@ export class LinearExplainer implements Explainer {
     const space = checkSpace(request.space, this.spaces, this.#label);
     const F = this.features;
     const G = this.groups;
-    const { weights, missingAs } = this.#s;
+    const { weights, missingAs, fill } = this.#s;
     const values = new Float64Array(rows * G * F);
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < F; j++) {
         let v = x[r * F + j]!;
-        if (v !== v) v = missingAs === 'zero' ? 0 : this.#means[j]!;
+        if (v !== v) v = fill ? fill[j]! : missingAs === 'zero' ? 0 : this.#means[j]!;
         const d = v - this.#means[j]!;
         for (let g = 0; g < G; g++) values[(r * G + g) * F + j] = weights[j * G + g]! * d;
       }

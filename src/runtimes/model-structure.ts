@@ -72,6 +72,8 @@ export interface LinearStructure {
   readonly link: Link;
   /** What a missing value counts as (XGBoost gblinear skips it: 0). */
   readonly missingAs: 'zero' | 'mean';
+  /** The value a missing input takes in the model, per feature (a pipeline's imputer), over `missingAs`. */
+  readonly fill?: Float64Array | undefined;
   margins(x: Float64Array, rows: number): Float64Array;
 }
 

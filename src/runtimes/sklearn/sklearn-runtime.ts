@@ -17,7 +17,7 @@ import { decodeDocument, DocumentError, encodeDocument, isDocument } from './doc
 import { score, scoreTable, type Scores } from './evaluate.js';
 import type { Column } from './columns.js';
 import type { ModelStructure } from '../model-structure.js';
-import { sklearnStructure } from './sklearn-structure.js';
+import { sklearnLinearStructure, sklearnStructure } from './sklearn-structure.js';
 import { compressionOf, decompress, decompressAsync, loadPickle } from './pickle/joblib.js';
 import { PickleError, PickleGlobalRefused, PickleLimitExceeded } from './pickle/values.js';
 
@@ -146,9 +146,9 @@ class SklearnModel implements ModelRuntime {
     return out;
   }
 
-  /** Tree models whose steps keep each input column as one feature: TreeSHAP's form. */
+  /** Models whose steps keep each input column as one feature: trees (TreeSHAP) and linear models with affine steps. */
   structure(): Promise<ModelStructure | undefined> {
-    return Promise.resolve(sklearnStructure(this.#model));
+    return Promise.resolve(sklearnStructure(this.#model) ?? sklearnLinearStructure(this.#model));
   }
 
   close(): Promise<void> {

@@ -7,7 +7,7 @@
  * steps keep every input column as its own feature have this form (scalers, imputers that drop
  * nothing): after a ColumnTransformer or an encoder, features are no longer the inputs.
  */
-import type { Link, TreeStructure } from '../model-structure.js';
+import type { LinearStructure, Link, TreeStructure } from '../model-structure.js';
 import { treeDepth } from '../model-structure.js';
 import { nextNode } from '../lightgbm/lightgbm-model.js';
 import type { CompiledModel, TreeModel } from './compile.js';
@@ -95,6 +95,84 @@ export function sklearnStructure(model: CompiledModel): TreeStructure | undefine
     margins(x: Float64Array, rows: number): Float64Array {
       const steps = applySteps(model, x, null, rows);
       return treeMargins(m, steps.x, rows, steps.width);
+    },
+  };
+}
+
+/** Decision values' links in explanation terms (ovr, modified_huber, none: the margin only). */
+function linearLink(link: string): Link {
+  if (link === 'logistic') return { kind: 'sigmoid', scale: 1 };
+  // Binary multinomial LogisticRegression: p = softmax([−d, d])₁ = sigmoid(2d).
+  if (link === 'softmax2') return { kind: 'sigmoid', scale: 2 };
+  if (link === 'softmax') return { kind: 'softmax' };
+  return { kind: 'identity' };
+}
+
+/**
+ * A scikit-learn linear model with its scalers folded in, for exact linear attributions: every
+ * step before the estimator is per column x ↦ a·x + d (StandardScaler, RobustScaler, MaxAbsScaler,
+ * MinMaxScaler without clip), so the decision value is linear in the inputs with weights coef·a; a
+ * SimpleImputer of NaN that keeps every column gives the value a missing input takes. Encoders,
+ * column transformers and clipping are not affine: no structure then.
+ */
+export function sklearnLinearStructure(model: CompiledModel): LinearStructure | undefined {
+  const m = model.estimator;
+  if (m.kind !== 'linear' || model.types) return undefined;
+  const F = model.features;
+  const a = new Float64Array(F).fill(1);
+  const d = new Float64Array(F);
+  let fill: Float64Array | undefined;
+  for (const s of model.steps) {
+    if (s.op === 'columns') return undefined;
+    if (s.op === 'impute') {
+      if (s.keep.length !== F || s.keep.some((c, j) => c !== j) || !Number.isNaN(s.missing)) return undefined;
+      // Only the first imputer sees missing values; its statistic is in the space of the steps before it.
+      fill ??= Float64Array.from(s.statistics, (v, j) => (v - d[j]!) / a[j]!);
+      continue;
+    }
+    if (s.op === 'minmax' && s.clip) return undefined;
+    for (let j = 0; j < F; j++) {
+      let mul = 1;
+      let add = 0;
+      if (s.op === 'standard' || s.op === 'robust') {
+        const c = s.op === 'standard' ? s.mean : s.center;
+        const sc = s.scale?.[j] ?? 1;
+        mul = 1 / sc;
+        add = -(c?.[j] ?? 0) / sc;
+      } else if (s.op === 'maxabs') {
+        mul = 1 / s.scale[j]!;
+      } else {
+        mul = s.scale[j]!;
+        add = s.min[j]!;
+      }
+      a[j] = a[j]! * mul;
+      d[j] = d[j]! * mul + add;
+    }
+  }
+  const G = m.outputs;
+  const weights = new Float64Array(F * G);
+  const bias = Float64Array.from(m.intercept);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < F; j++) {
+      const c = m.coef[g * F + j]!;
+      weights[j * G + g] = c * a[j]!;
+      bias[g] = bias[g]! + c * d[j]!;
+    }
+  }
+  return {
+    kind: 'linear', numFeature: F, numGroup: G, weights, bias, link: linearLink(m.link), missingAs: 'mean', fill,
+    // The runtime's own steps and decision values (so the residual shows any rounding of the folding).
+    margins(x: Float64Array, rows: number): Float64Array {
+      const steps = applySteps(model, x, null, rows);
+      const out = new Float64Array(rows * G);
+      for (let r = 0; r < rows; r++) {
+        for (let g = 0; g < G; g++) {
+          let sum = 0;
+          for (let j = 0; j < steps.width; j++) sum += steps.x[r * steps.width + j]! * m.coef[g * steps.width + j]!;
+          out[r * G + g] = sum + m.intercept[g]!;
+        }
+      }
+      return out;
     },
   };
 }
