@@ -4,7 +4,8 @@
  * mean |contribution| per column equal to the batch output's own contrib_ columns; an
  * `attribution-drift` alert rule fires when the shares move between two windows; a server logging
  * `explain: true` requests answers the same summary on `/ferry/v1/models/{m}/attributions` and as
- * Prometheus gauges.
+ * Prometheus gauges; a deployment with `log: {explain: share}` logs explanations of requests that
+ * did not ask for one, without changing their answers.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -124,6 +125,34 @@ describe('attribution monitoring', () => {
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       assert.match(metrics, new RegExp(`ferry_attribution_share\\{model="breast",feature="${summary.features[0]!.feature}"\\} `));
       assert.match(metrics, /ferry_attribution_rows\{model="breast"\} 20/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('log: {explain: 0.5}: every other request is explained for the log only; its answer is unchanged', async () => {
+    const home = { FERRY_HOME: join(tmp.dir, 'sampled-home') };
+    assert.equal((await runCli(['register', join(DIR, 'model.json'), '--name', 'breast'], home)).code, 0);
+    const config = join(tmp.dir, 'sampled.yaml');
+    writeFileSync(config, 'defaults:\n  log: { sample: 1, explain: 0.5 }\n');
+    const server = await startServe(home, ['--config', config]);
+    try {
+      for (let r = 0; r < 4; r++) {
+        const data = Array.from(x.subarray(r * F, (r + 1) * F), (v) => (Number.isNaN(v) ? null : v));
+        const res = await postJson(`${server.url}/v2/models/breast/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, F], data }] });
+        assert.equal(res.status, 200);
+        assert.ok(!(res.body as { outputs: { name: string }[] }).outputs.some((o) => o.name === 'contributions'), 'no explanation in the answer');
+      }
+      let summary: AttributionSummary | undefined;
+      let logged = 0;
+      for (let i = 0; i < 50 && logged < 4; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        summary = await (await fetch(`${server.url}/ferry/v1/models/breast/attributions?window=1h`)).json() as AttributionSummary;
+        const m = await runCli(['monitor', 'log', 'breast', '--json'], home);
+        logged = (JSON.parse(m.stdout) as unknown[]).length;
+      }
+      assert.equal(logged, 4, 'every request is logged');
+      assert.equal(summary?.rows, 2, 'every other one with its explanation');
     } finally {
       await server.stop();
     }

@@ -24,8 +24,11 @@ export interface ModelDeployment {
   readonly cacheBytes: number | undefined;
   readonly canary: readonly CanaryRoute[] | undefined;
   readonly shadow: { readonly target: string; readonly share: number } | undefined;
-  /** Prediction log: share of requests logged (0..1); undefined = not logged. */
-  readonly log: { readonly sample: number } | undefined;
+  /**
+   * Prediction log: share of requests logged (0..1); undefined = not logged. `explain`: share of
+   * requests (0..1) explained for the log when they did not ask for an explanation themselves.
+   */
+  readonly log: { readonly sample: number; readonly explain?: number | undefined } | undefined;
   /** Confidence score of a classifier (top-class probability); undefined = found from the signature, not in responses. */
   readonly confidence: ConfidenceSpec | undefined;
 }

@@ -11,6 +11,7 @@ import type { ModelLoader } from './model-loader.js';
 import type { InputStage, ObserverNotes, OutputStage, PipelineInput, PipelineObserver, PipelineStage, RunInfo, ScoredEvent, ScoreSource } from './pipeline-hooks.js';
 import type { LoadedModel, ScoreOptions, ScoreResult, Scorer } from './scorer.js';
 import type { Reject } from './tensorize.js';
+import { EXPLAIN_STAGE } from './explain-stage.js';
 
 /**
  * Which version to score with:
@@ -114,6 +115,8 @@ export class Pipeline {
   readonly #observers: PipelineObserver[] = [];
   readonly #inputStages: InputStage[] = [];
   readonly #outputStages = new Map<string, OutputStage>();
+  /** Runs seen per model by the log's explanation sampling (deployment `log.explain`). */
+  readonly #explainCounts = new Map<string, number>();
 
   constructor(parts: PipelineParts) {
     this.#parts = parts;
@@ -184,6 +187,7 @@ export class Pipeline {
     let queueMs = 0;
     let frameResult: ScoreResult | undefined;
     let extras: Record<string, ScoredOutputs> | undefined;
+    let observed: Record<string, ScoredOutputs> | undefined;
     try {
       for (const stage of this.#inputStages) {
         const next = await stage.prepare({ model: loaded, source: request.source, deployment, input });
@@ -209,6 +213,7 @@ export class Pipeline {
         frameRows = r.rows;
       }
       extras = await this.#extras(request, loaded, input, outputs, rows, frameRows);
+      observed = await this.#explainedForLog(request, deployment, loaded, input, outputs, rows, frameRows, extras);
     } finally {
       target.release();
     }
@@ -219,7 +224,7 @@ export class Pipeline {
       // Listed property by property: a spread of `info` here took ~6 % of a server's CPU (V8's generic clone path).
       const event: ScoredEvent = {
         source: info.source, version, deployment, log: info.log,
-        requestId: request.requestId, pointer: target.pointer, input, rows, frameRows, outputs, requested, extras, confidence, latencyMs, queueMs, lossless: request.lossless === true,
+        requestId: request.requestId, pointer: target.pointer, input, rows, frameRows, outputs, requested, extras: observed ?? extras, confidence, latencyMs, queueMs, lossless: request.lossless === true,
       };
       notes = await notify(observers, event);
     }
@@ -257,6 +262,26 @@ export class Pipeline {
       out[name] = await stage.add({ model, source: request.source, input, rows, frameRows, outputs, options });
     }
     return out;
+  }
+
+  /**
+   * A deployment whose log explains a share of requests (`log: {explain: 0.1}`): a sampled run that
+   * did not ask for an explanation gets one for the observers (the prediction log) only; the caller's
+   * answer is unchanged. Evenly spread, like the log's own sampling.
+   */
+  async #explainedForLog(request: PipelineRequest, deployment: ModelDeployment | undefined, model: LoadedModel, input: PipelineInput, outputs: ScoredOutputs,
+    rows: number, frameRows: readonly number[] | undefined, extras: Record<string, ScoredOutputs> | undefined): Promise<Record<string, ScoredOutputs> | undefined> {
+    const share = deployment?.log?.explain;
+    const stage = this.#outputStages.get(EXPLAIN_STAGE);
+    if (!deployment || share === undefined || share <= 0 || request.log !== undefined || request.observe === false || !stage || extras?.[EXPLAIN_STAGE] || rows <= 0) return undefined;
+    const n = this.#explainCounts.get(deployment.name) ?? 0;
+    this.#explainCounts.set(deployment.name, n + 1);
+    if (share < 1 && Math.floor((n + 1) * share) <= Math.floor(n * share)) return undefined;
+    try {
+      return { ...extras, [EXPLAIN_STAGE]: await stage.add({ model, source: request.source, input, rows, frameRows, outputs, options: {} }) };
+    } catch {
+      return undefined; // a model that cannot be explained is still answered and logged
+    }
   }
 
   async #target(target: ModelTarget): Promise<Target> {

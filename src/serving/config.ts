@@ -160,14 +160,16 @@ function predictionLogSettings(raw: Raw, where: string): PredictionLogSettings {
   });
 }
 
-function logSettings(raw: unknown, where: string): { sample: number } | undefined {
+function logSettings(raw: unknown, where: string): { sample: number; explain?: number } | undefined {
   if (raw === false) return undefined;
   if (raw === true) return { sample: 1 };
   const r = asObject(raw, where);
-  known(r, ['sample'], where);
+  known(r, ['sample', 'explain'], where);
   const sample = num(r.sample, `${where}.sample`) ?? 1;
   if (sample < 0 || sample > 1) throw invalid(`${where}.sample must be between 0 and 1 (the share of requests logged)`);
-  return sample === 0 ? undefined : { sample };
+  const explain = r.explain === true ? 1 : r.explain === false ? 0 : num(r.explain, `${where}.explain`) ?? 0;
+  if (explain < 0 || explain > 1) throw invalid(`${where}.explain must be between 0 and 1 (the share of requests explained for the log)`);
+  return sample === 0 ? undefined : { sample, ...(explain > 0 ? { explain } : {}) };
 }
 
 function confidenceSettings(raw: unknown, where: string): ConfidenceSpec | undefined {
