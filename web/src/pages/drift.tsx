@@ -96,7 +96,7 @@ function AttributionsView({ a, model }: { a: Attributions; model: string }) {
           {a.features.map((f) => (
             <tr key={f.feature}>
               <th scope="row">{f.feature}</th>
-              <td><span class="bar cur" style={{ width: `${(100 * f.mean_abs) / (top || 1)}%` }} />{fmt(f.mean_abs, 4)}</td>
+              <td><span class="bar cur" style={{ width: `${(75 * f.mean_abs) / (top || 1)}%` }} />{fmt(f.mean_abs, 4)}</td>
               <td class="num">{fmt(f.share * 100, 3)} %</td>
             </tr>
           ))}
