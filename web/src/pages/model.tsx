@@ -78,6 +78,9 @@ function lineage(v: Version): string {
   return parts.length ? parts.join(' · ') : '–';
 }
 
+/** The alias-history name of traffic changes (canary, shadow); the setting is in the note. */
+const TRAFFIC_EVENT = '(traffic)';
+
 function History({ events }: { events: AliasEvent[] }) {
   if (events.length === 0) return <p class="muted">No alias moves yet.</p>;
   return (
@@ -87,7 +90,7 @@ function History({ events }: { events: AliasEvent[] }) {
         <thead><tr><th scope="col">When</th><th scope="col">Alias</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Actor</th><th scope="col">Note</th></tr></thead>
         <tbody>
           {events.map((e) => (
-            <tr key={e.id}><td class="small">{when(e.at)}</td><td>{e.alias}</td><td>{e.fromVersion ?? '–'}</td><td>{e.toVersion ?? '(deleted)'}</td><td class="small">{e.actor}</td><td class="small">{e.note ?? ''}</td></tr>
+            <tr key={e.id}><td class="small">{when(e.at)}</td><td>{e.alias}</td><td>{e.fromVersion ?? '–'}</td><td>{e.toVersion ?? (e.alias === TRAFFIC_EVENT ? '–' : '(deleted)')}</td><td class="small">{e.actor}</td><td class="small">{e.note ?? ''}</td></tr>
           ))}
         </tbody>
       </table>
