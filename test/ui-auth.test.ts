@@ -84,7 +84,8 @@ describe('dashboard under --auth', { skip: noBrowser }, () => {
     await page.getByText(/This key may not do that/).waitFor();
     await page.getByLabel('API key').fill(keys.admin.key);
     await page.getByRole('button', { name: 'Use this key' }).click();
-    await page.getByRole('button', { name: 'Set traffic' }).click();
+    // By keyboard: Enter in a field submits the form.
+    await page.getByLabel('Shadow share (%)').press('Enter');
     assert.match(await page.getByTestId('traffic-result').innerText(), /canary 1=3 2=1; shadow challenger 50%/);
     const row = page.getByTestId('split-table').getByRole('row').filter({ hasText: 'breast-cancer' });
     await row.getByText(`apikey:${keys.admin.id} (ui-admin)`, { exact: false }).waitFor();

@@ -119,8 +119,14 @@ function SetTraffic({ models, onDone }: { models: ShadowView[]; onDone(): void }
     setShare(m?.shadow ? String(m.shadow.share * 100) : '100');
   };
   const path = `ferry/v1/models/${encodeURIComponent(chosen)}/traffic`;
+  const set = () => action.run(async () => {
+    const body = { canary: parseCanary(canary), shadow: shadow ? { target: shadow, share: Number(share) / 100 } : null };
+    const e = await sendJson<AliasEvent>('PUT', path, body);
+    return `Traffic of ${chosen}: ${e.note ?? ''}.`;
+  });
   return (
-    <form class="card" aria-labelledby="set-traffic-title" onSubmit={(e) => e.preventDefault()}>
+    // Enter in any field sets the traffic, as the button does.
+    <form class="card" aria-labelledby="set-traffic-title" onSubmit={(e) => { e.preventDefault(); if (chosen) void set(); }}>
       <h3 id="set-traffic-title">Set canary and shadow (admin key)</h3>
       <p class="muted small" id="set-traffic-help">Kept in the registry: every replica applies it in place of ferry.yaml's canary and shadow, and it is recorded in the alias history. Leave a field empty to turn it off.</p>
       <div class="row">
@@ -136,11 +142,7 @@ function SetTraffic({ models, onDone }: { models: ShadowView[]; onDone(): void }
         <input id="traffic-shadow" size={14} value={shadow} placeholder="challenger" onInput={(e) => setShadow(e.currentTarget.value.trim())} />
         <label for="traffic-share">Shadow share (%)</label>
         <input id="traffic-share" inputMode="decimal" size={5} value={share} onInput={(e) => setShare(e.currentTarget.value.trim())} />
-        <button type="button" class="primary" disabled={!chosen} onClick={() => void action.run(async () => {
-          const body = { canary: parseCanary(canary), shadow: shadow ? { target: shadow, share: Number(share) / 100 } : null };
-          const e = await sendJson<AliasEvent>('PUT', path, body);
-          return `Traffic of ${chosen}: ${e.note ?? ''}.`;
-        })}>Set traffic</button>
+        <button type="submit" class="primary" disabled={!chosen}>Set traffic</button>
         <button type="button" disabled={!chosen} onClick={() => void action.run(async () => {
           const e = await sendJson<AliasEvent>('DELETE', path);
           return `Traffic of ${chosen}: ${e.note ?? ''}.`;
