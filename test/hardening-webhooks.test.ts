@@ -10,6 +10,9 @@ import { loadConfig } from '../src/core/config.js';
 import { isFerryError } from '../src/core/errors.js';
 import { DEFAULT_DELIVERY, postWithRetry } from '../src/monitoring/alerts.js';
 import { WebhookDestinations } from '../src/monitoring/webhook-destinations.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/env.js';
+import { join } from 'node:path';
 
 interface Receiver {
   readonly url: string;
@@ -86,6 +89,28 @@ describe('webhook destinations', () => {
       const r = await postWithRetry(allow === 'localhost' ? `http://localhost:${port}/ok` : `${target.url}/ok`, { a: 1 }, policy(destinations));
       assert.equal(r.ok, true, `${allow}: ${r.error}`);
       assert.equal(target.hits.length, before + 1);
+    }
+  });
+
+  it('`ferry alerts add` refuses a destination the server would refuse, and stores nothing', async () => {
+    const tmp = tempDir();
+    try {
+      const env = { FERRY_HOME: join(tmp.dir, 'home'), FERRY_WEBHOOK_DENY: '127.0.0.0/8' };
+      const reg = await runCli(['register', join(ROOT, 'fixtures/pmml/cases/sklearn-linear/model.pmml'), '--name', 'lin'], env);
+      assert.equal(reg.code, 0, reg.stderr);
+      const port = new URL(target.url).port;
+      for (const [flag, url] of [['--webhook', 'http://169.254.169.254/latest/'], ['--webhook', `http://localhost:${port}/x`], ['--hook-url', `${target.url}/retrain`]] as const) {
+        const r = await runCli(['alerts', 'add', 'r1', '--model', 'lin', '--kind', 'drift', flag, url], env);
+        assert.notEqual(r.code, 0, url);
+        assert.match(r.stderr, /FERRY_E_WEBHOOK_REFUSED[\s\S]*deny list/, url);
+      }
+      const list = await runCli(['alerts', 'list', '--json'], env);
+      assert.deepEqual(JSON.parse(list.stdout), [], 'no rule was stored');
+      // A name that does not resolve here may resolve where the server runs: stored, checked at each POST.
+      const ok = await runCli(['alerts', 'add', 'r2', '--model', 'lin', '--kind', 'drift', '--webhook', 'http://alerts.invalid/hook'], env);
+      assert.equal(ok.code, 0, ok.stderr);
+    } finally {
+      tmp.cleanup();
     }
   });
 

@@ -50,6 +50,21 @@ export class WebhookDestinations {
   }
 
   /**
+   * Check a destination when a rule is stored: refuses (FERRY_E_WEBHOOK_REFUSED) a URL whose literal
+   * address, or any address its host name resolves to here, would be refused when posting. A name that
+   * does not resolve here (e.g. a cluster-internal service) is accepted: it is checked again at every POST.
+   */
+  async check(url: string): Promise<void> {
+    const target = new URL(url);
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    const addresses = isIP(host) !== 0
+      ? [host]
+      : await new Promise<string[]>((resolve) => dnsLookup(host, { all: true }, (err, found) => resolve(err ? [] : found.map((a) => a.address))));
+    const why = addresses.map((a) => this.refusal(host, a)).find((w) => w !== undefined);
+    if (why) throw refused(url, why);
+  }
+
+  /**
    * POST `body` to `url`, connecting only to an allowed address; a redirect is answered, never
    * followed. Resolves with the status (and Location of a redirect); rejects with
    * FERRY_E_WEBHOOK_REFUSED before any connection to a refused address, or with a network error.

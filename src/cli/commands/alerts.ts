@@ -50,6 +50,8 @@ export function alertsCommand(program: Command, ctx: CliContext): void {
         } else {
           await app.registry.resolve(rule.model);
         }
+        // A destination the server would refuse is refused now, not at the first firing.
+        for (const url of [...rule.webhooks, ...(rule.hook && 'url' in rule.hook ? [rule.hook.url] : [])]) await app.webhooks.check(url);
         await saveRule(app.database, rule);
       });
       if (wantsJson(cmd)) return printJson(ctx, rule);
