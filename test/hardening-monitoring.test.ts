@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { readLogWindow } from '../src/monitoring/drift-run.js';
+import { driftReport, readLogWindow } from '../src/monitoring/drift-run.js';
+import { readFrame } from '../src/data/readers.js';
+import { storeReference } from '../src/monitoring/profile-store.js';
 import { liveMetrics } from '../src/monitoring/live-metrics.js';
 import { insertPredictions, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log-store.js';
 import { fixture } from './helpers/fixtures.js';
@@ -67,5 +69,57 @@ describe('monitoring reads are bounded and share the event loop', () => {
       done = true;
       assert.ok(turns >= 2, `the event loop turned ${turns} time(s) during the read`);
     }
+  });
+});
+
+describe('drift in a server runs in the drift thread', () => {
+  let srv: InProcess;
+  before(async () => {
+    const f = fixture('breast_mlp');
+    srv = await startInProcess({ register: [{ path: f.model, name: 'd' }, { path: f.model, name: 'none' }] });
+    const frame = await readFrame(f.input);
+    for (const name of ['d', 'none']) await storeReference(srv.app, await srv.app.registry.resolve(name), frame, 'input.csv', ['id'], 'test');
+    const columns = frame.columns.filter((n) => n !== 'id');
+    const now = Date.now();
+    // d: rows logged as the server logs a tensor row (packed float32), the second half shifted.
+    const d: PredictionRow[] = Array.from({ length: 3000 }, (_, i) => {
+      const values = columns.map((c) => Number(frame.column(c)![i % frame.length]) * (i >= 1500 ? 1.5 : 1));
+      return {
+        id: randomUUID(), model: 'd', version: 1, at: now - 3000 + i, source: 'oip-rest', latencyMs: 1, confidence: null, lowConfidence: false,
+        inputs: JSON.stringify({ '@input': `float32:${Buffer.from(Float32Array.from(values).buffer).toString('base64')}` }), outputs: JSON.stringify({ label: i % 2 }),
+      };
+    });
+    // none: logged inputs hold none of the reference columns.
+    const none: PredictionRow[] = Array.from({ length: 10 }, (_, i) => ({
+      id: randomUUID(), model: 'none', version: 1, at: now - 10 + i, source: 'oip-rest', latencyMs: 1, confidence: null, lowConfidence: false,
+      inputs: JSON.stringify({ other: i }), outputs: JSON.stringify({ label: 0 }),
+    }));
+    await insertPredictions(srv.app.database, [...d, ...none]);
+  });
+  after(() => srv.cleanup());
+
+  it('gives the same report as the tests run on the event loop, capped the same way', async () => {
+    const version = await srv.app.registry.resolve('d');
+    for (const [last, maxRows] of [[3000, undefined], [undefined, 2000]] as const) {
+      const onLoop = await driftReport(srv.app, version, { kind: 'log', sinceMs: 0, last, maxRows });
+      const offLoop = await driftReport(srv.app, version, { kind: 'log', sinceMs: 0, last, maxRows, offThread: true });
+      assert.deepEqual(offLoop, onLoop);
+      assert.equal(onLoop.currentRows, maxRows ?? last);
+      assert.equal(onLoop.capped, maxRows === undefined ? undefined : true);
+    }
+    const res = await fetch(`${srv.url}/ferry/v1/models/d/drift?last=3000`);
+    assert.equal(res.status, 200);
+    const body = await res.json() as { current_rows: number; features: { name: string; statistic: number }[] };
+    const onLoop = await driftReport(srv.app, version, { kind: 'log', sinceMs: 0, last: 3000 });
+    assert.equal(body.current_rows, 3000);
+    assert.deepEqual(body.features.map((f) => [f.name, f.statistic]), onLoop.features.features.map((f) => [f.name, f.statistic]));
+  });
+
+  it('an error in the thread reaches the client with its code; the thread keeps serving', async () => {
+    const res = await fetch(`${srv.url}/ferry/v1/models/none/drift?last=10`);
+    const body = await res.json() as { code: string; error: string };
+    assert.equal(body.code, 'FERRY_E_DRIFT_NO_DATA');
+    assert.match(body.error, /none of the reference columns/);
+    assert.equal((await fetch(`${srv.url}/ferry/v1/models/d/drift?last=100`)).status, 200);
   });
 });

@@ -72,6 +72,8 @@ export interface AlertEngineOptions {
   readonly maxRows?: number;
   /** Called with every drift report a rule computed (the server sets its drift gauges). */
   readonly onDrift?: (report: DriftReport) => void;
+  /** Run drift tests in the drift thread (a server, whose event loop answers requests meanwhile). */
+  readonly driftOffThread?: boolean;
 }
 
 /** Evaluates rules and delivers alerts; keeps the previous request counts for error rates. */
@@ -137,7 +139,7 @@ export class AlertEngine {
     const minRows = rule.minRows ?? 1;
     switch (rule.kind) {
       case 'drift': {
-        const report = await driftReport(this.#app, version, { kind: 'log', sinceMs, maxRows: this.#options.maxRows }, { share: rule.threshold });
+        const report = await driftReport(this.#app, version, { kind: 'log', sinceMs, maxRows: this.#options.maxRows, offThread: this.#options.driftOffThread ?? false }, { share: rule.threshold });
         this.#options.onDrift?.(report);
         if (report.currentRows < minRows) return { state: 'unknown', value: null, message: `only ${report.currentRows} logged row(s)` };
         const f = report.features;

@@ -6,8 +6,9 @@ import type { MonitoringParts } from './parts.js';
 import { ferry } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { ModelVersion } from '../registry/types.js';
-import { profileDrift, type CurrentColumns, type DriftOptions, type DriftResult } from './drift.js';
-import { unpackRow } from './log-encode.js';
+import { profileDriftYielding, type CurrentColumns, type DriftOptions, type DriftResult } from './drift.js';
+import { logColumnsYielding, type LoggedRow, type RawLoggedRow } from './log-columns.js';
+import { startDriftJob } from './drift-thread-client.js';
 import { logDb } from './prediction-log-store.js';
 import { guarded } from '../registry/registry-db.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -24,6 +25,8 @@ export type DriftSource =
     readonly allVersions?: boolean;
     /** At most this many rows, the newest (the server's `monitoring_max_rows`); `last` beyond it is refused. */
     readonly maxRows?: number | undefined;
+    /** Decode and test in the drift thread, so the event loop only reads pages (a server). */
+    readonly offThread?: boolean;
   };
 
 /** Feature drift and prediction drift of one version, with what was compared. */
@@ -63,38 +66,71 @@ export async function driftReport(app: MonitoringParts, version: ModelVersion, s
     inputs = cols;
     outputs = outputColumns(result.outputs);
     rows = result.rows.length;
+  } else if (source.offThread) {
+    // Only the page reads stay here: decoding and the tests run in the drift thread.
+    const job = startDriftJob(stored.profile, stored.inputs, options);
+    let read: { rows: number; capped: boolean };
+    try {
+      read = await readLogPages(app, version.model, source.allVersions ? undefined : version.version, source.sinceMs, source.last, source.maxRows, (page) => job.add(page));
+    } catch (err) {
+      job.cancel();
+      throw err;
+    }
+    if (read.rows === 0) {
+      job.cancel();
+      throw noLogData(version, source.sinceMs);
+    }
+    const { features, predictions } = await job.finish();
+    return { model: version.model, version: version.version, referenceRows: stored.profile.rows, currentRows: read.rows, features, predictions, ...(read.capped ? { capped: true } : {}) };
   } else {
     const read = await readLogWindow(app, version.model, source.allVersions ? undefined : version.version, source.sinceMs, source.last, source.maxRows);
     const predictions = read.rows;
     capped = read.capped;
-    if (predictions.length === 0) {
-      throw ferry('FERRY_E_DRIFT_NO_DATA', { detail: `the prediction log has no predictions of ${version.model}:${version.version}${source.sinceMs !== undefined ? ' in that window' : ''}; turn logging on for the model, or test a file with --data` });
-    }
-    ({ inputs, outputs } = logColumns(predictions, stored.inputs));
+    if (predictions.length === 0) throw noLogData(version, source.sinceMs);
+    ({ inputs, outputs } = await logColumnsYielding(predictions, stored.inputs));
     rows = predictions.length;
   }
-  const { features, predictions } = profileDrift(stored.profile, inputs, outputs, options);
+  // One column at a time with an event-loop turn between.
+  const { features, predictions } = await profileDriftYielding(stored.profile, inputs, outputs, options);
   return { model: version.model, version: version.version, referenceRows: stored.profile.rows, currentRows: rows, features, predictions, ...(capped ? { capped } : {}) };
 }
 
+function noLogData(version: ModelVersion, sinceMs: number | undefined): Error {
+  return ferry('FERRY_E_DRIFT_NO_DATA', { detail: `the prediction log has no predictions of ${version.model}:${version.version}${sinceMs !== undefined ? ' in that window' : ''}; turn logging on for the model, or test a file with --data` });
+}
+
 /** Rows per query of a log window; the event loop gets a turn between pages. */
-const PAGE = 5000;
+const PAGE = 1000;
 
 /**
  * Logged inputs and outputs of one model (and version) in a window, newest first in pages of
- * 5000 (only the two JSON columns), giving the event loop a turn between pages. With `maxRows`,
+ * 1000 (only the two JSON columns), giving the event loop a turn between pages. With `maxRows`,
  * at most that many (the newest; `capped` says the window held more) and `last` beyond it is
  * refused: a request cannot make the server read and hold the whole log.
  */
 export async function readLogWindow(app: Pick<MonitoringParts, 'database'>, model: string, version: number | undefined, sinceMs: number | undefined, last: number | undefined, maxRows?: number): Promise<{ rows: LoggedRow[]; capped: boolean }> {
+  const out: LoggedRow[] = [];
+  const { capped } = await readLogPages(app, model, version, sinceMs, last, maxRows, (page) => {
+    for (const r of page) out.push({ inputs: JSON.parse(r.inputs) as Record<string, unknown>, outputs: JSON.parse(r.outputs) as Record<string, unknown> });
+  });
+  return { rows: out, capped };
+}
+
+/**
+ * The pages of `readLogWindow` as stored (JSON text), handed to `onPage` one at a time; never more
+ * than `maxRows` rows in all (`capped` says the window held more).
+ */
+export async function readLogPages(app: Pick<MonitoringParts, 'database'>, model: string, version: number | undefined, sinceMs: number | undefined, last: number | undefined, maxRows: number | undefined, onPage: (rows: RawLoggedRow[]) => void): Promise<{ rows: number; capped: boolean }> {
   if (maxRows !== undefined && last !== undefined && last > maxRows) {
     throw ferry('FERRY_E_REQUEST_LIMIT', { protocol: 'monitoring', what: 'rows asked for (last)', count: last, limit: maxRows });
   }
+  // One row past the cap tells whether the window held more.
   const want = Math.min(last ?? Infinity, maxRows === undefined ? Infinity : maxRows + 1);
-  const out: LoggedRow[] = [];
+  let count = 0;
+  let capped = false;
   let after: { at: number; id: string } | undefined;
-  while (out.length < want) {
-    const size = Math.min(PAGE, want - out.length);
+  while (count < want) {
+    const size = Math.min(PAGE, want - count);
     const from = after;
     const rows = await guarded(app.database, () => {
       let q = logDb(app.database).selectFrom('prediction_log').select(['inputs', 'outputs', 'at', 'id']).where('model_name', '=', model);
@@ -103,93 +139,14 @@ export async function readLogWindow(app: Pick<MonitoringParts, 'database'>, mode
       if (from !== undefined) q = q.where(sql<boolean>`(at, id) < (${from.at}, ${from.id})`);
       return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(size).execute();
     });
-    for (const r of rows) out.push({ inputs: JSON.parse(r.inputs) as Record<string, unknown>, outputs: JSON.parse(r.outputs) as Record<string, unknown> });
+    const keep = maxRows === undefined ? rows.length : Math.min(rows.length, maxRows - count);
+    if (keep < rows.length) capped = true;
+    if (keep > 0) onPage(keep === rows.length ? rows : rows.slice(0, keep));
+    count += keep;
     const tail = rows.at(-1);
-    if (rows.length < size || tail === undefined) break;
+    if (capped || rows.length < size || tail === undefined) break;
     after = { at: Number(tail.at), id: tail.id };
     await nextTurn();
   }
-  const capped = maxRows !== undefined && out.length > maxRows;
-  if (capped) out.length = maxRows;
-  return { rows: out, capped };
-}
-
-/** What drift needs of a logged prediction. */
-export interface LoggedRow {
-  readonly inputs: Readonly<Record<string, unknown>>;
-  readonly outputs: Readonly<Record<string, unknown>>;
-}
-
-/**
- * Logged predictions as columns. A tensor input logged as one array per row — or packed by
- * the log writer as `"@input": "float32:<base64>"` — is spread over the data columns that
- * filled it at profiling time, straight into Float64Array columns (NaN = missing); vector
- * outputs become `name[j]`.
- */
-export function logColumns(predictions: readonly LoggedRow[], inputColumns: Readonly<Record<string, readonly string[]>>): { inputs: Map<string, ArrayLike<unknown>>; outputs: Map<string, unknown[]> } {
-  const n = predictions.length;
-  const inputs = new Map<string, ArrayLike<unknown>>();
-  const outputs = new Map<string, unknown[]>();
-  const column = (map: Map<string, unknown[]>, name: string) => {
-    let c = map.get(name);
-    if (!c) {
-      c = new Array<unknown>(n).fill(null);
-      map.set(name, c);
-    }
-    return c;
-  };
-  // Spread inputs write numbers into typed columns, looked up once per input.
-  const typed = new Map<string, Float64Array[]>();
-  const targets = (name: string, columns: readonly string[]) => {
-    let t = typed.get(name);
-    if (!t) {
-      t = columns.map((c) => {
-        const col = new Float64Array(n).fill(Number.NaN);
-        inputs.set(c, col);
-        return col;
-      });
-      typed.set(name, t);
-    }
-    return t;
-  };
-  predictions.forEach((p, i) => {
-    for (const key in p.inputs) {
-      const value = p.inputs[key];
-      const packed = key.charCodeAt(0) === 64 && typeof value === 'string';
-      const name = packed ? key.slice(1) : key;
-      const spread = inputColumns[name];
-      if (packed && spread && spread.length > 1 && unpackInto(value, targets(name, spread), i)) continue;
-      const row = packed ? unpackRow(value) ?? value : value;
-      if (Array.isArray(row) && spread && spread.length > 1) {
-        const flat = row.some(Array.isArray) ? (row as unknown[]).flat(8) : row as unknown[];
-        const t = targets(name, spread);
-        for (let j = 0; j < t.length; j++) {
-          const v = flat[j];
-          (t[j] as Float64Array)[i] = typeof v === 'number' ? v : Number.NaN;
-        }
-      } else {
-        column(inputs as Map<string, unknown[]>, name)[i] = Array.isArray(row) && row.length === 1 ? row[0] as unknown : row;
-      }
-    }
-    for (const key in p.outputs) {
-      const value = p.outputs[key];
-      if (Array.isArray(value) && value.length <= 32 && !value.some(Array.isArray)) {
-        for (let j = 0; j < value.length; j++) column(outputs, `${key}[${j}]`)[i] = value[j] as unknown;
-      } else {
-        column(outputs, key)[i] = value;
-      }
-    }
-  });
-  return { inputs, outputs };
-}
-
-/** Decode a packed float32/float64 row straight into typed columns; false for other dtypes. */
-function unpackInto(text: string, columns: readonly Float64Array[], row: number): boolean {
-  const f32 = text.startsWith('float32:');
-  if (!f32 && !text.startsWith('float64:')) return false;
-  const bytes = Buffer.from(text.slice(8), 'base64');
-  const width = f32 ? 4 : 8;
-  if (bytes.length !== columns.length * width) return false;
-  for (let j = 0; j < columns.length; j++) (columns[j] as Float64Array)[row] = f32 ? bytes.readFloatLE(j * 4) : bytes.readDoubleLE(j * 8);
-  return true;
+  return { rows: count, capped };
 }

@@ -6,8 +6,8 @@
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { guarded } from '../registry/registry-db.js';
 import type { ModelVersion } from '../registry/types.js';
-import { profileDrift, type DriftOptions } from './drift.js';
-import { logColumns, type LoggedRow } from './drift-run.js';
+import { profileDriftYielding, type DriftOptions } from './drift.js';
+import { logColumns, logColumnsYielding, type LoggedRow } from './log-columns.js';
 import type { MonitoringParts } from './parts.js';
 import { logDb } from './prediction-log-store.js';
 import type { ColumnProfile } from './profile.js';
@@ -70,8 +70,8 @@ export async function driftTimeline(app: MonitoringParts, version: ModelVersion,
       windows.push({ from, to, rows: 0, share: null, datasetDrift: null, features: {} });
       continue;
     }
-    const { inputs, outputs } = logColumns(bucket, stored.inputs);
-    const { features } = profileDrift(stored.profile, inputs, outputs, options);
+    const { inputs, outputs } = await logColumnsYielding(bucket, stored.inputs);
+    const { features } = await profileDriftYielding(stored.profile, inputs, outputs, options);
     windows.push({
       from, to, rows: bucket.length, share: features.share, datasetDrift: features.dataset_drift,
       features: Object.fromEntries(features.features.map((f) => [f.name, { drift: f.drift, test: f.test, statistic: f.statistic }])),

@@ -19,6 +19,7 @@ import { DRIFT_TEST_TABLE, type DriftTestName } from './drift/tests.js';
 import { categoryKey, isMissing, numericValue, type ColumnProfile, type NumericColumnProfile, type Profile } from './profile.js';
 import { KllSketch } from './sketch.js';
 import { sortFloat64 } from './stats.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export { DRIFT_TESTS, type DriftTestName } from './drift/tests.js';
 
@@ -60,18 +61,35 @@ export type CurrentColumns = ReadonlyMap<string, ArrayLike<unknown>>;
 
 /** Test every reference column that the current data has; columns absent from it are an error. */
 export function driftOf(reference: Readonly<Record<string, ColumnProfile>>, current: CurrentColumns, options: DriftOptions = {}): DriftResult {
+  const features: ColumnDrift[] = [];
+  for (const r of columnDrifts(reference, current, options)) if (r) features.push(r);
+  return summary(features, options);
+}
+
+/** `driftOf` with an event-loop turn after each column (a server answering a monitoring request). */
+export async function driftOfYielding(reference: Readonly<Record<string, ColumnProfile>>, current: CurrentColumns, options: DriftOptions = {}): Promise<DriftResult> {
+  const features: ColumnDrift[] = [];
+  for (const r of columnDrifts(reference, current, options)) {
+    if (r) features.push(r);
+    await nextTurn();
+  }
+  return summary(features, options);
+}
+
+/** Each reference column's test, in reference order (undefined for a column without current values). */
+function* columnDrifts(reference: Readonly<Record<string, ColumnProfile>>, current: CurrentColumns, options: DriftOptions): Generator<ColumnDrift | undefined> {
   const names = Object.keys(reference);
   const missing = names.filter((n) => !current.has(n));
   if (names.length > 0 && missing.length === names.length) {
     throw ferry('FERRY_E_DRIFT_NO_DATA', { detail: `the current data has none of the reference columns (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''})` });
   }
-  const features: ColumnDrift[] = [];
   for (const name of names) {
     const values = current.get(name);
-    if (!values) continue;
-    const r = columnDrift(name, reference[name] as ColumnProfile, values, options);
-    if (r) features.push(r);
+    if (values) yield columnDrift(name, reference[name] as ColumnProfile, values, options);
   }
+}
+
+function summary(features: ColumnDrift[], options: DriftOptions): DriftResult {
   const drifted = features.filter((f) => f.drift).length;
   const share = features.length ? drifted / features.length : 0;
   return { dataset_drift: features.length > 0 && share >= (options.share ?? 0.5), share, features };
@@ -82,6 +100,13 @@ export function profileDrift(profile: Profile, inputs: CurrentColumns, outputs: 
   const features = driftOf(profile.features, inputs, options);
   const hasOutputs = Object.keys(profile.outputs).some((n) => outputs.has(n));
   return { features, predictions: hasOutputs ? driftOf(profile.outputs, outputs, options) : null };
+}
+
+/** `profileDrift` with an event-loop turn after each column. */
+export async function profileDriftYielding(profile: Profile, inputs: CurrentColumns, outputs: CurrentColumns, options: DriftOptions = {}): Promise<{ features: DriftResult; predictions: DriftResult | null }> {
+  const features = await driftOfYielding(profile.features, inputs, options);
+  const hasOutputs = Object.keys(profile.outputs).some((n) => outputs.has(n));
+  return { features, predictions: hasOutputs ? await driftOfYielding(profile.outputs, outputs, options) : null };
 }
 
 /** Test one column; undefined when the current data holds no values for it. */

@@ -128,6 +128,7 @@ function startAlerts(app: MonitoringParts, config: ServeConfig, metrics: Serving
     featureFreshness: featureLookups ? async () => (await featureLookups()).freshness() : undefined,
     delivery: { ...DEFAULT_DELIVERY, destinations },
     maxRows: config.monitoringMaxRows,
+    driftOffThread: true,
     requestCounter: async (model) => countsFromPrometheus(await metrics.registry.getSingleMetricAsString('ferry_requests_total'), model),
     onDrift: (report) => gauges.record(report),
     log: (msg, extra) => logger.info(extra ?? {}, msg),

@@ -150,7 +150,7 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
     const last = q.last === undefined ? undefined : Number(q.last);
     if (last !== undefined && !(Number.isInteger(last) && last > 0)) throw ferry('FERRY_E_USAGE', { detail: 'last must be a positive integer.' });
     const sinceMs = last === undefined ? Date.now() - parseWindow(q.window ?? '1h') : undefined;
-    const report = await driftReport(ctx.monitoring, version, { kind: 'log', sinceMs, last, maxRows: ctx.config.monitoringMaxRows }, queryOptions(q));
+    const report = await driftReport(ctx.monitoring, version, { kind: 'log', sinceMs, last, maxRows: ctx.config.monitoringMaxRows, offThread: true }, queryOptions(q));
     gauges.record(report);
     return {
       model: report.model, version: report.version, reference_rows: report.referenceRows, current_rows: report.currentRows,
