@@ -4,7 +4,7 @@
  * `pred_contribs` single-threaded (`/usr/bin/python3` subprocess, nthread=1, only the predict call
  * timed) on the very same float values, in the same run; then the serving cost of explanations:
  * OIP requests of one row at concurrency 8 against a real `ferry serve`, without and with
- * `parameters.explain`. Prints a Markdown table and writes it to bench/results/explain.md.
+ * `parameters.explain` (both warmed up, then in alternating rounds). Prints a Markdown table and writes it to bench/results/explain.md.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +41,8 @@ async function treeShapRate(x: Float64Array, rows: number): Promise<{ wall: numb
   return { wall: (rows * calls) / ((performance.now() - started) / 1000), cpu: (rows * calls) / ((cpu.user + cpu.system) / 1e6) };
 }
 
-async function serving(url: string, explain: boolean, rows: Float32Array): Promise<{ rps: number; p50: number; p99: number }> {
+/** Requests of one kind at concurrency 8: latencies (ms) and the seconds they took. */
+async function round(url: string, explain: boolean, rows: Float32Array, n: number): Promise<{ latencies: number[]; seconds: number }> {
   const latencies: number[] = [];
   let next = 0;
   const body = (i: number): string => JSON.stringify({
@@ -49,7 +50,7 @@ async function serving(url: string, explain: boolean, rows: Float32Array): Promi
     ...(explain ? { parameters: { explain: true } } : {}),
   });
   const worker = async (): Promise<void> => {
-    while (next < REQUESTS) {
+    while (next < n) {
       const i = next++;
       const t0 = performance.now();
       const res = await fetch(`${url}/v2/models/bench/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) });
@@ -58,13 +59,31 @@ async function serving(url: string, explain: boolean, rows: Float32Array): Promi
       latencies.push(performance.now() - t0);
     }
   };
-  for (let i = 0; i < 50; i++) await fetch(`${url}/v2/models/bench/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) }).then((r) => r.arrayBuffer());
-  next = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { rps: REQUESTS / seconds, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Predict and predict + explain, each warmed up first, then in 4 alternating rounds (so a change of
+ * the machine's load during the run falls on both alike); REQUESTS of each kind in all.
+ */
+async function serving(url: string, rows: Float32Array): Promise<Record<'plain' | 'explained', { rps: number; p50: number; p99: number }>> {
+  await round(url, false, rows, 200);
+  await round(url, true, rows, 200);
+  const all = { plain: { latencies: [] as number[], seconds: 0 }, explained: { latencies: [] as number[], seconds: 0 } };
+  for (let r = 0; r < 4; r++) {
+    for (const kind of ['plain', 'explained'] as const) {
+      const got = await round(url, kind === 'explained', rows, Math.ceil(REQUESTS / 4));
+      all[kind].latencies.push(...got.latencies);
+      all[kind].seconds += got.seconds;
+    }
+  }
+  const summary = (k: { latencies: number[]; seconds: number }) => {
+    k.latencies.sort((a, b) => a - b);
+    return { rps: k.latencies.length / k.seconds, p50: k.latencies[Math.floor(k.latencies.length / 2)]!, p99: k.latencies[Math.floor(k.latencies.length * 0.99)]! };
+  };
+  return { plain: summary(all.plain), explained: summary(all.explained) };
 }
 
 async function main(): Promise<void> {
@@ -85,8 +104,7 @@ async function main(): Promise<void> {
     let plain;
     let explained;
     try {
-      plain = await serving(server.url, false, x32);
-      explained = await serving(server.url, true, x32);
+      ({ plain, explained } = await serving(server.url, x32));
     } finally {
       await server.stop();
     }
@@ -99,7 +117,7 @@ async function main(): Promise<void> {
       `| xgboost ${ref.version} \`pred_contribs\` (C++, nthread=1) | ${f(ref.rowsPerSecond)} | ${f(ref.rowsPerCpuSecond)} | 1.00× | 1.00× |`,
       `| Ferry TreeSHAP (float64) | ${f(ours.wall)} | ${f(ours.cpu)} | ${f(ours.wall / ref.rowsPerSecond, 2)}× | ${f(ours.cpu / ref.rowsPerCpuSecond, 2)}× |`,
       '',
-      `Serving cost of \`parameters.explain\` (OIP REST, 1 row per request, concurrency ${CONCURRENCY}, ${f(REQUESTS)} requests each):`,
+      `Serving cost of \`parameters.explain\` (OIP REST, 1 row per request, concurrency ${CONCURRENCY}, ${f(REQUESTS)} requests each after 200 of each to warm up, in 4 alternating rounds):`,
       '',
       '| request | req/s | p50 ms | p99 ms |',
       '|---|---:|---:|---:|',
