@@ -76,17 +76,19 @@ describe('ferry deploy kubernetes', () => {
     assert.equal(hpa.metrics[1]!.pods!.target.averageValue, '800');
   });
 
-  it('adds KEDA-scaled stream consumers on Redis Streams and NATS JetStream lag, and refuses MQTT', async () => {
+  it('adds KEDA-scaled stream consumers on Redis Streams, NATS JetStream and RabbitMQ lag, and refuses MQTT', async () => {
     const { code, out, err } = await deployCli(['--keda',
       '--stream', 'churn@champion=redis://redis:6379/in,redis://redis:6379/out,scorers',
-      '--stream', 'fraud=nats://nats:4222/tx,nats://nats:4222/scores,fraud-scorers']);
+      '--stream', 'fraud=nats://nats:4222/tx,nats://nats:4222/scores,fraud-scorers',
+      '--stream', 'risk=amqp://rabbit:5672/claims,amqp://rabbit:5672/risk-scores,claims']);
     assert.equal(code, 0, err);
     const docs = parse(out);
     validateAll(docs);
     const scaled = docs.filter((d) => d.kind === 'ScaledObject').map((d) => (d.spec as { triggers: { type: string; metadata: Record<string, string> }[] }).triggers[0]!);
-    assert.deepEqual(scaled.map((t) => t.type), ['redis-streams', 'nats-jetstream']);
+    assert.deepEqual(scaled.map((t) => t.type), ['redis-streams', 'nats-jetstream', 'rabbitmq']);
     assert.equal(scaled[0]!.metadata.consumerGroup, 'scorers');
     assert.equal(scaled[1]!.metadata.consumer, 'fraud-scorers');
+    assert.deepEqual(scaled[2]!.metadata, { protocol: 'http', host: 'http://rabbit:15672/', queueName: 'claims', mode: 'QueueLength', value: scaled[2]!.metadata.value });
     const consumers = docs.filter((d) => d.kind === 'Deployment' && d.metadata.name.includes('stream'));
     const args = (consumers[0]!.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
     assert.deepEqual(args.slice(0, 3), ['stream', 'run', 'churn@champion']);

@@ -132,7 +132,7 @@ export const errorCatalog = {
 
   // --- streaming ---
   // (add this area's codes directly below this line)
-  FERRY_E_STREAM_URL_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Stream URL "{url}" is not valid: {detail}. Use redis://host:port/<stream>, nats://host:port/<subject> or mqtt://host:port/<topic>.'),
+  FERRY_E_STREAM_URL_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Stream URL "{url}" is not valid: {detail}. Use redis://host:port/<stream>, nats://host:port/<subject>, mqtt://host:port/<topic> or amqp://host:port/<queue>.'),
   FERRY_E_STREAM_UNAVAILABLE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot reach the {broker} broker at {location}: {detail}. Check that it is running and reachable.'),
   FERRY_E_STREAM_MESSAGE_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Stream message is not valid: {detail}. Send JSON {"id": "…", "inputs": {…}} or {"id": "…", "rows": [{…}, …]}.'),
   FERRY_E_STREAM_MAX_DELIVER: spec(500, INTERNAL, X.INTERNAL, 'Message "{id}" was delivered {attempts} times without being scored (last error: {detail}); it goes to the dead letters.'),

@@ -206,7 +206,14 @@ function lagTrigger(c: StreamConsumer): Obj {
       metadata: { natsServerMonitoringEndpoint: `${url.hostname}:8222`, account: '$G', stream: name, consumer: c.group, lagThreshold: String(c.lagTarget) },
     };
   }
-  throw ferry('FERRY_E_CONFIG_INVALID', { detail: `KEDA scales stream consumers on Redis Streams (redis://) or NATS JetStream (nats://) lag; "${c.input}" is neither (MQTT has no consumer-group lag to read)` });
+  if (url.protocol === 'amqp:') {
+    // The queue is the group: KEDA reads its ready messages (management API, default port 15672).
+    return {
+      type: 'rabbitmq',
+      metadata: { protocol: 'http', host: `http://${url.hostname}:15672${url.searchParams.get('vhost') ? `/${encodeURIComponent(url.searchParams.get('vhost')!)}` : '/'}`, queueName: name, mode: 'QueueLength', value: String(c.lagTarget) },
+    };
+  }
+  throw ferry('FERRY_E_CONFIG_INVALID', { detail: `KEDA scales stream consumers on Redis Streams (redis://), NATS JetStream (nats://) or RabbitMQ (amqp://) lag; "${c.input}" is none of them (MQTT has no consumer-group lag to read)` });
 }
 
 function streamConsumer(s: KubernetesSettings, c: StreamConsumer, i: number): Obj[] {

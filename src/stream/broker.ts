@@ -2,12 +2,12 @@ import { ferry } from '../core/errors.js';
 
 /**
  * The one seam between stream consumers and message brokers. A broker adapter (one file
- * per broker: redis.ts, nats.ts, mqtt.ts) opens a `StreamSource` to consume a stream in a
+ * per broker: redis.ts, nats.ts, mqtt.ts, rabbitmq.ts) opens a `StreamSource` to consume a stream in a
  * consumer group and a `StreamSink` to publish to one. The runner (runner.ts) owns
  * batching, scoring, dead letters and metrics; adapters only move bytes.
  */
 
-/** A parsed stream URL: `redis://host:port/<stream>`, `nats://host:port/<subject>`, `mqtt://host:port/<topic>`. */
+/** A parsed stream URL: `redis://host:port/<stream>`, `nats://host:port/<subject>`, `mqtt://host:port/<topic>`, `amqp://host:port/<queue>`. */
 export interface StreamUrl {
   readonly scheme: string;
   readonly host: string;
@@ -115,6 +115,13 @@ export interface StreamSource {
   heartbeat(beat: ConsumerHeartbeat, ttlMs: number): Promise<void>;
   /** Stop receiving; unacknowledged deliveries go back to the broker. */
   close(): Promise<void>;
+  /**
+   * Optional, for a broker without idempotent publishing (RabbitMQ): true when publishes to `sink`
+   * can join this source's transactions; then the runner calls `commit` instead of publish + ack.
+   */
+  includes?(sink: StreamSink): boolean;
+  /** Publish these messages and acknowledge these deliveries as one transaction: all or nothing. */
+  commit?(publishes: readonly { readonly sink: StreamSink; readonly messages: readonly OutMessage[] }[], acked: readonly Delivery[]): Promise<void>;
 }
 
 /** Idempotent publishing to one stream. */
@@ -132,7 +139,7 @@ export interface StreamBroker {
   status(url: StreamUrl, group: string, stateUrl: string): Promise<GroupStatus>;
 }
 
-const DEFAULT_PORTS: Readonly<Record<string, number>> = { redis: 6379, nats: 4222, mqtt: 1883 };
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { redis: 6379, nats: 4222, mqtt: 1883, amqp: 5672 };
 
 /** Parse and check a stream URL. */
 export function parseStreamUrl(text: string): StreamUrl {

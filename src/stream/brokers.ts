@@ -2,10 +2,11 @@ import { ferry, quoteList } from '../core/errors.js';
 import type { StreamBroker, StreamUrl } from './broker.js';
 import { mqttBroker } from './mqtt.js';
 import { natsBroker } from './nats.js';
+import { rabbitmqBroker } from './rabbitmq.js';
 import { redisBroker } from './redis.js';
 
 /** The broker adapters, by URL scheme. A new broker is one file and one line here. */
-export const BROKERS: ReadonlyMap<string, StreamBroker> = new Map([redisBroker, natsBroker, mqttBroker].map((b) => [b.scheme, b]));
+export const BROKERS: ReadonlyMap<string, StreamBroker> = new Map([redisBroker, natsBroker, mqttBroker, rabbitmqBroker].map((b) => [b.scheme, b]));
 
 export function brokerFor(url: StreamUrl): StreamBroker {
   const broker = BROKERS.get(url.scheme);

@@ -151,10 +151,7 @@ export class StreamRunner {
     const outputs = outcomes.filter((o): o is Extract<Outcome, { kind: 'output' }> => o.kind === 'output');
     const dead = outcomes.filter((o): o is Extract<Outcome, { kind: 'dead' }> => o.kind === 'dead');
     const retry = outcomes.filter((o) => o.kind === 'retry').map((o) => o.delivery);
-    const [published, deadPublished] = await Promise.all([
-      this.#publish(this.#parts.sink, outputs),
-      this.#publish(this.#parts.deadLetters, dead),
-    ]);
+    const { published, deadPublished, acked } = await this.#deliver(outputs, dead);
     const now = Date.now();
     const done: Delivery[] = [];
     for (const [i, o] of outputs.entries()) {
@@ -182,13 +179,33 @@ export class StreamRunner {
       }
     }
     // Acknowledge only what was produced; the rest comes back.
-    await this.#parts.source.ack(done);
+    if (!acked) await this.#parts.source.ack(done);
     if (retry.length > 0) {
       await sleep(200); // a failing model or broker is not hammered in a tight loop
       this.stats.retried += retry.length;
       metrics.messages.labels('retried').inc(retry.length);
       await this.#parts.source.nak(retry);
     }
+  }
+
+  /**
+   * Publish outputs and dead letters. A source that can make them one transaction with their
+   * acknowledgements (RabbitMQ, outputs on the same broker) commits all of it at once (`acked`);
+   * otherwise each sink publishes idempotently and the caller acknowledges.
+   */
+  async #deliver(outputs: readonly { message: OutMessage; delivery: Delivery }[], dead: readonly { message: OutMessage; delivery: Delivery }[]): Promise<{ published: (PublishOutcome | undefined)[]; deadPublished: (PublishOutcome | undefined)[]; acked: boolean }> {
+    const { source, sink, deadLetters } = this.#parts;
+    if (source.commit && source.includes?.(sink) && source.includes(deadLetters)) {
+      try {
+        await source.commit([{ sink, messages: outputs.map((o) => o.message) }, { sink: deadLetters, messages: dead.map((d) => d.message) }], [...outputs, ...dead].map((o) => o.delivery));
+        return { published: outputs.map(() => 'published'), deadPublished: dead.map(() => 'published'), acked: true };
+      } catch (err) {
+        this.#parts.log.warn({ err: asFerryError(err).message, messages: outputs.length + dead.length }, 'publishing failed; the messages will be delivered again');
+        return { published: outputs.map(() => undefined), deadPublished: dead.map(() => undefined), acked: true };
+      }
+    }
+    const [published, deadPublished] = await Promise.all([this.#publish(sink, outputs), this.#publish(deadLetters, dead)]);
+    return { published, deadPublished, acked: false };
   }
 
   /** Publish; a failed publish leaves its messages unacknowledged (undefined outcomes). */

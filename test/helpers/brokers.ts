@@ -3,12 +3,14 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
+import { connect as connectAmqp, type Channel as AmqpChannel, type ChannelModel } from 'amqplib';
 import { AckPolicy, connect, DeliverPolicy, type NatsConnection } from 'nats';
 import { FERRY_BIN } from './env.js';
 
 export const REDIS = { host: '127.0.0.1', port: 6379 };
 export const NATS = { host: '127.0.0.1', port: 4222 };
 export const MQTT = { host: '127.0.0.1', port: 1883 };
+export const RABBITMQ = { host: '127.0.0.1', port: 5672 };
 
 /** Messages read back from an output or dead-letter destination, parsed. */
 export interface Collector {
@@ -19,7 +21,7 @@ export interface Collector {
 }
 
 export interface TestBroker {
-  readonly kind: 'redis' | 'nats' | 'mqtt';
+  readonly kind: 'redis' | 'nats' | 'mqtt' | 'amqp';
   url(name: string): string;
   /** Start reading a destination (before anything is published to it). */
   collect(name: string): Promise<Collector>;
@@ -218,4 +220,40 @@ export function startConsumer(args: readonly string[], env: Readonly<Record<stri
     });
     void exited.then((code) => reject(new Error(`ferry stream run exited (${code}) before it was ready:\n${log.join('\n')}`)));
   });
+}
+
+/** RabbitMQ: queues declared as the consumer declares them (durable quorum queues). */
+export function rabbitmqBroker(): TestBroker {
+  let conn: ChannelModel | undefined;
+  let ch: AmqpChannel | undefined;
+  const channel = async () => {
+    conn ??= await connectAmqp(`amqp://guest:guest@${RABBITMQ.host}:${RABBITMQ.port}`);
+    ch ??= await conn.createChannel();
+    return ch;
+  };
+  const declare = async (name: string) => (await channel()).assertQueue(name, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  return {
+    kind: 'amqp',
+    url: (name) => `amqp://${RABBITMQ.host}:${RABBITMQ.port}/${name}`,
+    async collect(name) {
+      await declare(name);
+      const c = await conn!.createChannel();
+      const messages: Record<string, unknown>[] = [];
+      const { consumerTag } = await c.consume(name, (m) => { if (m) messages.push(JSON.parse(m.content.toString('utf8')) as Record<string, unknown>); }, { noAck: true });
+      return collector(() => Promise.resolve(), messages, async () => { await c.cancel(consumerTag).catch(() => undefined); await c.close().catch(() => undefined); });
+    },
+    async publish(name, payloads) {
+      await declare(name);
+      const c = await channel();
+      for (const p of payloads) c.sendToQueue(name, Buffer.from(p), { persistent: true });
+    },
+    async cleanup(names, groups) {
+      const c = await channel();
+      for (const name of names) await c.deleteQueue(name).catch(() => undefined);
+      const redis = new Redis(REDIS);
+      for (const name of names) for (const { group } of groups) await delPattern(redis, `ferry:stream:hb:amqp:${name}:${group}:*`);
+      redis.disconnect();
+      await conn?.close().catch(() => undefined);
+    },
+  };
 }

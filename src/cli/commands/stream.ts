@@ -50,7 +50,7 @@ export function streamCommand(program: Command, ctx: CliContext): void {
   stream.command('run')
     .description('Consume a stream, score each message with a model and publish the results until SIGTERM')
     .argument('<ref>', 'model reference: name, name:3 or name@alias (alias moves are picked up without a restart)')
-    .requiredOption('--from <url>', 'input: redis://host:port/<stream>, nats://host:port/<subject> or mqtt://host:port/<topic>')
+    .requiredOption('--from <url>', 'input: redis://host:port/<stream>, nats://host:port/<subject>, mqtt://host:port/<topic> or amqp://host:port/<queue>')
     .requiredOption('--to <url>', 'output stream, subject or topic (same URL forms)')
     .option('--group <name>', 'consumer group shared by every consumer of this deployment (default: ferry-<model>)')
     .option('--consumer <name>', 'this consumer\'s name in the group; keep it stable across restarts for MQTT (default: <host>-<pid>)')
