@@ -107,3 +107,28 @@ describe('versions pinned in the config', () => {
     assert.equal((await postJson(`${srv.url}/v2/models/pinned/versions/3/infer`, body)).status, 200, 'latest is 3');
   });
 });
+
+describe('cold starts: a request waits for a loading version, bounded by cold_start_wait_ms', () => {
+  it('past the bound it is answered 503 with Retry-After (the load goes on); within it, it waits and is answered', async () => {
+    const impatient = await startInProcess({ register: [{ path: breast.model, name: 'bc' }], serve: { cold_start_wait_ms: 0, models: [{ name: 'bc', load: 'lazy' }] } });
+    try {
+      const first = await postJson(`${impatient.url}/v2/models/bc/infer`, body);
+      assert.equal(first.status, 503);
+      assert.equal(first.headers.get('retry-after'), '1');
+      assert.equal((first.body as { code: string }).code, 'FERRY_E_MODEL_NOT_READY');
+      assert.match((first.body as { error: string }).error, /LOADING.*still loading after 0 ms \(cold_start_wait_ms\)/);
+      // The load started by that request goes on; once it is done the model answers.
+      for (let i = 0; i < 200 && (await fetch(`${impatient.url}/v2/models/bc/ready`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await postJson(`${impatient.url}/v2/models/bc/infer`, body)).status, 200);
+    } finally {
+      await impatient.cleanup();
+    }
+    const patient = await startInProcess({ register: [{ path: breast.model, name: 'bc' }], serve: { models: [{ name: 'bc', load: 'lazy' }] } });
+    try {
+      const [a, b] = await Promise.all([postJson(`${patient.url}/v2/models/bc/infer`, body), postJson(`${patient.url}/v2/models/bc/infer`, body)]);
+      assert.deepEqual([a.status, b.status], [200, 200], 'requests during the cold start waited for the load (default bound 10 s)');
+    } finally {
+      await patient.cleanup();
+    }
+  });
+});

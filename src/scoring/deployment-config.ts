@@ -39,6 +39,11 @@ export interface DeploymentsConfig {
   readonly pollIntervalMs: number;
   /** Explicitly requested versions (`/versions/3`) kept loaded per model beyond the configured pointers; the least recently used idle one goes first. */
   readonly maxOnDemandVersions: number;
+  /**
+   * How long a request waits for a version that is still loading (a cold start, a lazy model) before
+   * it is answered FERRY_E_MODEL_NOT_READY (503, Retry-After); the load goes on. Undefined = until it is loaded.
+   */
+  readonly coldStartWaitMs?: number | undefined;
   /** Explicit model list; undefined = every registered model with the defaults. */
   readonly models: readonly ModelDeployment[] | undefined;
   readonly defaults: Omit<ModelDeployment, 'name'>;

@@ -458,8 +458,18 @@ export class Deployments {
   /** The pointer's entry, loading it first if needed. */
   async #ensure(served: Served, p: Pointer): Promise<Entry> {
     if (p.entry && !p.loading) return p.entry;
-    if (p.loading) return p.entry ?? p.loading;
-    return this.#swap(served, p);
+    if (p.loading) return p.entry ?? this.#coldWait(served, p, p.loading);
+    return this.#coldWait(served, p, this.#swap(served, p));
+  }
+
+  /** A version with nothing loaded yet: wait at most `coldStartWaitMs` for it (the load goes on). */
+  #coldWait(served: Served, p: Pointer, loading: Promise<Entry>): Promise<Entry> {
+    const waitMs = this.#config.coldStartWaitMs;
+    if (waitMs === undefined || p.entry) return loading;
+    return new Promise<Entry>((resolve, reject) => {
+      const timer = setTimeout(() => reject(ferry('FERRY_E_MODEL_NOT_READY', { model: served.name, state: 'LOADING', reason: `: version ${p.version ?? '?'} is still loading after ${waitMs} ms (cold_start_wait_ms)` })), waitMs);
+      loading.then((e) => { clearTimeout(timer); resolve(e); }, (err: unknown) => { clearTimeout(timer); reject(err instanceof Error ? err : new Error(String(err))); });
+    });
   }
 
   /** Load the pointer's target version, warm it, then make it current; the old entry retires. */

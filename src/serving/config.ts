@@ -94,7 +94,7 @@ export function loadServeConfig(flags: ServeFlags): ServeConfig {
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'cold_start_wait_ms', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
   if (flags.lazy) rawDefaults.load = 'lazy';
   // Batching is on by default (`--batching` keeps the file's policy); `--no-batching` turns the default off, a model's own `batching:` still wins.
@@ -133,6 +133,7 @@ export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'ser
     pollIntervalMs: flags.pollInterval !== undefined ? int(flags.pollInterval, '--poll-interval', 50) ?? 2000 : int(file.poll_interval_ms, `${where}: poll_interval_ms`, 50) ?? 2000,
     registryTraffic: true,
     maxOnDemandVersions: int(file.max_on_demand_versions, `${where}: max_on_demand_versions`, 1, 1000) ?? 4,
+    coldStartWaitMs: int(file.cold_start_wait_ms, `${where}: cold_start_wait_ms`, 0) ?? 10_000,
     runtimeWorkers: (flags.runtimeWorkers !== undefined ? int(flags.runtimeWorkers, '--runtime-workers', 0, 64) : int(file.runtime_workers, `${where}: runtime_workers`, 0, 64)) ?? 1,
     inlineBelowMs: num(file.inline_below_ms, `${where}: inline_below_ms`) ?? 0.5,
     auth,
