@@ -18,6 +18,8 @@ export interface FerryConfig {
   readonly registryListen: boolean;
   /** A shared artifact store (`postgres://…[?schema=s]`); undefined → the local directory alone. */
   readonly artifactsUrl: string | undefined;
+  /** AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION: an `s3://` artifact store's credentials. */
+  readonly aws: { readonly accessKeyId: string | undefined; readonly secretAccessKey: string | undefined; readonly sessionToken: string | undefined; readonly region: string | undefined };
   /** How long a write waits for another process's lock before FERRY_E_REGISTRY_BUSY. */
   readonly busyTimeoutMs: number;
   /** Who is acting: recorded as creator of versions and mover of aliases. */
@@ -40,13 +42,18 @@ export function loadConfig(env: FerryEnv = process.env): FerryConfig {
     throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_DATABASE_URL must start with postgres:// (got "${databaseUrl}")` });
   }
   const artifactsUrl = env.FERRY_ARTIFACTS_URL || undefined;
-  if (artifactsUrl && !/^postgres(ql)?:\/\//.test(artifactsUrl)) {
-    throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_ARTIFACTS_URL must start with postgres:// (got "${artifactsUrl}"); S3 is not available yet` });
+  if (artifactsUrl && !/^(postgres(ql)?|s3):\/\//.test(artifactsUrl)) {
+    throw ferry('FERRY_E_CONFIG_INVALID', { detail: `FERRY_ARTIFACTS_URL must start with postgres:// or s3:// (got "${artifactsUrl}")` });
+  }
+  const aws = Object.freeze({ accessKeyId: env.AWS_ACCESS_KEY_ID || undefined, secretAccessKey: env.AWS_SECRET_ACCESS_KEY || undefined, sessionToken: env.AWS_SESSION_TOKEN || undefined, region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined });
+  if (artifactsUrl?.startsWith('s3://') && (!aws.accessKeyId || !aws.secretAccessKey)) {
+    throw ferry('FERRY_E_CONFIG_INVALID', { detail: 'FERRY_ARTIFACTS_URL is an s3:// bucket: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)' });
   }
   return Object.freeze({
     home,
     databaseUrl,
     artifactsUrl,
+    aws,
     registryListen: !['0', 'false', 'off'].includes((env.FERRY_REGISTRY_LISTEN ?? '').toLowerCase()),
     artifactsDir: resolve(home, env.FERRY_ARTIFACTS_DIR || 'artifacts'),
     busyTimeoutMs: intVar(env, 'FERRY_BUSY_TIMEOUT_MS', 5000, 0),

@@ -63,6 +63,7 @@ export const errorCatalog = {
 
   FERRY_E_REGISTRY_BUSY: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'The registry is locked by another process and stayed locked for {timeoutMs} ms. Retry when the other Ferry command has finished, or raise FERRY_BUSY_TIMEOUT_MS.'),
   FERRY_E_REGISTRY_UNAVAILABLE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot open the registry at {location}: {detail}.'),
+  FERRY_E_ARTIFACT_STORE_UNAVAILABLE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'The artifact store at {location} did not answer as expected: {detail}. Check its address, credentials and permissions.'),
   FERRY_E_REGISTRY_SCHEMA_NEWER: spec(500, FAILED_PRECONDITION, X.USAGE, 'The registry at {location} was migrated by a newer Ferry (migration "{migration}" is unknown to this version). Upgrade Ferry.'),
 
   FERRY_E_FILE_NOT_FOUND: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'File "{path}" does not exist or cannot be read.'),
