@@ -6,11 +6,13 @@ import { compileExpression, compilePredicate, invalid, need, numberAttr, parseFo
 import { MODEL_ELEMENTS } from './model-elements.js';
 import { derivedField, fieldInfo, Scope, type DataFieldDef } from './scope.js';
 import { KERNELS } from './models/index.js';
+import { compileEnsemble } from './models/ensemble.js';
 import { byCategory, compileOutput, type OutputPlan } from './output.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
 import { compileTargets } from './targets.js';
 import type { BatchKernel, CompileContext, LinearKernel, ScorecardKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
 import { attr, child, children, type XmlElement } from './xml.js';
+import type { TreeStructure } from '../model-structure.js';
 import { isNumeric, toType, valueKey } from './values.js';
 
 export interface ModelEnv {
@@ -30,6 +32,11 @@ export interface TopModel extends CompiledModel {
   readonly linear?: LinearKernel;
   /** The Scorecard's parts, when its Characteristics read input fields and no Targets rescale the score. */
   readonly scorecard?: ScorecardKernel;
+  /**
+   * A single tree (TreeModel) over numeric inputs read as they are, as a one-tree ensemble's neutral
+   * structure (explanations); its scoring stays the kernel's own.
+   */
+  readonly tree?: () => TreeStructure | undefined;
   /** Active MiningFields in order, with their DataField info. */
   readonly inputs: readonly FieldInfo[];
   /** MiningFields with usageType="group": input rows with the same values form one transaction. */
@@ -242,11 +249,22 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     ? kernel.linear
     : undefined;
   const isInput = (name: string): boolean => activeFields.some((f) => f.name === name) && !derived.has(name);
+  const numericKernel = kernel.numeric;
+  const single = env.top && passThrough && !targets && !kernel.batch && chained.length === 0 && numericKernel?.binary && numericKernel.fields.every(numericInput)
+    && (functionName === 'regression' || functionName === 'classification')
+    ? compileEnsemble({
+      method: functionName === 'regression' ? 'sum' : 'average', classification: functionName === 'classification', fields: numericKernel.fields,
+      segments: [{ numeric: numericKernel, slots: Int32Array.from(numericKernel.fields, (_, i) => i), weight: 1 }],
+      categories: targetFields[0]?.values ?? [], categoryValues: (targetFields[0]?.values ?? []).map((c) => parseFor(scope, targetFields[0]!.name, c)),
+    })
+    : undefined;
+  const tree = single?.structure ? (): TreeStructure | undefined => single.structure?.() : undefined;
   const scorecard = env.top && !targets && kernel.scorecard && chained.length === 0 && kernel.scorecard.fields.every(isInput) ? kernel.scorecard : undefined;
   const model: TopModel = {
     ...(batch ? { batch } : {}),
     ...(linear ? { linear } : {}),
     ...(scorecard ? { scorecard } : {}),
+    ...(tree ? { tree } : {}),
     functionName,
     score,
     inputs: activeFields,

@@ -242,8 +242,9 @@ class PmmlModel implements ModelRuntime {
   }
 
   /**
-   * The neutral structure explanations read: tree ensembles scored by the batch path, and models
-   * linear in their numeric inputs (RegressionModel, GeneralRegressionModel covariates).
+   * The neutral structure explanations read: tree ensembles scored by the batch path, single
+   * TreeModels over numeric inputs, Scorecards, and models linear in their numeric inputs
+   * (RegressionModel, GeneralRegressionModel covariates).
    */
   structure(): Promise<ModelStructure | undefined> {
     const model = this.#doc.model;
@@ -251,6 +252,7 @@ class PmmlModel implements ModelRuntime {
     if (model.groups.length > 0) return Promise.resolve(undefined);
     if (batch && this.#batchOutputs.length > 0) return Promise.resolve(batch.kernel.structure?.());
     if (model.scorecard) return Promise.resolve(this.#scorecardStructure(model.scorecard));
+    if (model.tree) return Promise.resolve(model.tree());
     return Promise.resolve(model.linear ? linearStructure(model.linear) : undefined);
   }
 
