@@ -2,8 +2,8 @@
  * The same row gives the same explanation on every path: `ferry explain` (CLI), KServe v1
  * `:explain`, MLflow `/invocations` with `params: {"explain": true}`, the Open Inference Protocol
  * with `parameters: {"explain": true}` (a `contributions` output) over REST and gRPC, against a real `ferry serve`,
- * a `ferry stream run --explain` consumer on Redis Streams and `ferry batch run --explain`; every one equals xgboost's own
- * pred_contribs.
+ * a `ferry stream run --explain --log-predictions` consumer on Redis Streams (its rows logged with their attributions)
+ * and `ferry batch run --explain`; every one equals xgboost's own pred_contribs.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -112,7 +112,7 @@ describe('explanations on every path', () => {
     const n = { input: uniqueName('explain-in'), output: uniqueName('explain-out'), dead: uniqueName('explain-dead'), group: uniqueName('explain-g') };
     const out = await broker.collect(n.output);
     const c = await startConsumer(['breast', '--from', broker.url(n.input), '--to', broker.url(n.output), '--dead-letter', broker.url(n.dead),
-      '--group', n.group, '--consumer', 'c1', '--metrics-port', '0', '--runtime-workers', '0', '--poll-interval', '100', '--explain'], env);
+      '--group', n.group, '--consumer', 'c1', '--metrics-port', '0', '--runtime-workers', '0', '--poll-interval', '100', '--explain', '--log-predictions'], env);
     try {
       await broker.publish(n.input, records.map((row, i) => JSON.stringify({ id: `r${i}`, inputs: row })));
       await out.until((m) => m.length >= rows, 'every row explained', 60_000);
@@ -124,6 +124,14 @@ describe('explanations on every path', () => {
         return vector(e);
       });
       assert.deepEqual(got, cli);
+      // Logged with their explanations: the stream's rows are the attribution summary's rows.
+      let explained = 0;
+      for (let i = 0; i < 50 && explained < rows; i++) {
+        const m = await ferryCli(['monitor', 'attributions', 'breast', '--window', '1h', '--json'], env);
+        explained = (JSON.parse(m.stdout) as { rows: number }).rows;
+        if (explained < rows) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(explained, rows, 'every streamed row logged with its explanation');
     } finally {
       c.child.kill('SIGTERM');
       await c.exited;
