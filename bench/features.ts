@@ -12,6 +12,8 @@
  * 4. A training set of BENCH_TRAIN_ROWS entity rows × 3 views (target < 10 s).
  *
  * Prints Markdown and writes bench/results/features.md. Run with normal priority; note `uptime`.
+ * BENCH_PROFILE_DIR=<dir> makes the server write a CPU profile of the serving part there.
+ * BENCH_ONLY=lookups,serving,materialisation,training runs only those parts (and writes no results file).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,7 +38,10 @@ const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 100_000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const MAT_ROWS = Number(process.env.BENCH_MAT_ROWS ?? 1_000_000);
 const TRAIN_ROWS = Number(process.env.BENCH_TRAIN_ROWS ?? 1_000_000);
-const SERVE_SECONDS = Number(process.env.BENCH_SERVE_SECONDS ?? 8);
+const SERVE_SECONDS = Number(process.env.BENCH_SERVE_SECONDS ?? 5);
+const SERVE_ROUNDS = Number(process.env.BENCH_SERVE_ROUNDS ?? 3);
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const part = (name: string): boolean => ONLY === undefined || ONLY.includes(name);
 const REDIS_URL = 'redis://127.0.0.1:6379/0';
 const prefix = `ferry-bench-features-${process.pid}:`;
 const DIABETES = join(ROOT, 'fixtures/models/diabetes_regressor');
@@ -124,38 +129,64 @@ async function lookups(): Promise<string[]> {
 }
 
 /** Start `ferry serve` and resolve its URL. */
-function serve(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/ferry.js'), 'serve', '--port', '0', '--grpc-port', 'off', '--alerts-interval', '0', '--no-scheduler'], { env: { ...env, FERRY_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+function serve(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  // BENCH_PROFILE_DIR: the server writes a CPU profile there when it stops (bench/cpuprofile-summary.ts reads it).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR] : [];
+  const proc = spawn(process.execPath, [...profile, join(ROOT, 'bin/ferry.js'), 'serve', '--port', '0', '--grpc-port', 'off', '--alerts-interval', '0', '--no-scheduler'], { env: { ...env, FERRY_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let text = '';
     proc.stdout.on('data', (d: Buffer) => {
       text += d.toString();
       const line = text.split('\n').find((l) => l.includes('"ferry serving"'));
-      if (line) resolve({ url: (JSON.parse(line) as { http: string }).http, stop: () => new Promise((r) => { proc.on('exit', () => r()); proc.kill('SIGTERM'); }) });
+      if (line) resolve({ url: (JSON.parse(line) as { http: string }).http, pid: proc.pid ?? 0, stop: () => new Promise((r) => { proc.on('exit', () => r()); proc.kill('SIGTERM'); }) });
     });
     proc.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
   });
 }
 
-async function serving(): Promise<{ full: number; keyed: number }> {
+/** CPU seconds a process (all its threads) has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Full rows and keyed rows in alternating rounds (SERVE_ROUNDS each), so a change of the shared
+ * machine's load hits both alike; beside req/s, the server's CPU per request (its threads'
+ * user + system time over the requests answered), which the load of other processes does not move.
+ */
+async function serving(): Promise<{ full: number; keyed: number; fullCpuMs: number; keyedCpuMs: number }> {
   const fixture = readFileSync(join(DIABETES, 'input.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
   const server = await serve();
   try {
-    const run = async (model: string, bodies: string[]): Promise<number> => {
+    const run = async (model: string, bodies: string[], seconds = SERVE_SECONDS): Promise<{ requests: number; seconds: number; cpu: number }> => {
       let i = 0;
+      const cpu0 = cpuSeconds(server.pid);
       const result = await autocannon({
-        url: `${server.url}/v1/models/${model}:predict`, connections: 64, duration: SERVE_SECONDS, method: 'POST',
+        url: `${server.url}/v1/models/${model}:predict`, connections: 64, duration: seconds, method: 'POST',
         headers: { 'content-type': 'application/json' },
         requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
       });
       if (result.non2xx > 0) throw new Error(`${model}: ${result.non2xx} non-2xx answers`);
-      return result.requests.total / result.duration;
+      return { requests: result.requests.total, seconds: result.duration, cpu: cpuSeconds(server.pid) - cpu0 };
     };
     const full = fixture.map((r) => JSON.stringify({ instances: [Object.fromEntries(COLUMNS.map((c, j) => [c, r[j + 1]]))] }));
     const keyed = Array.from({ length: 1000 }, (_, k) => { const id = patientId(k); const r = fixture[id % 1000]!; return JSON.stringify({ instances: [{ patient_id: id, s6: r[10] }] }); });
-    await run('dfull', full.slice(0, 5)); // warm-up
-    await run('dfeat', keyed.slice(0, 5));
-    return { full: await run('dfull', full), keyed: await run('dfeat', keyed) };
+    await run('dfull', full.slice(0, 5), 2); // warm-up
+    await run('dfeat', keyed.slice(0, 5), 2);
+    const sum = { full: { requests: 0, seconds: 0, cpu: 0 }, keyed: { requests: 0, seconds: 0, cpu: 0 } };
+    for (let round = 0; round < SERVE_ROUNDS; round++) {
+      for (const [name, model, bodies] of [['full', 'dfull', full], ['keyed', 'dfeat', keyed]] as const) {
+        const r = await run(model, bodies);
+        sum[name].requests += r.requests;
+        sum[name].seconds += r.seconds;
+        sum[name].cpu += r.cpu;
+      }
+    }
+    return {
+      full: sum.full.requests / sum.full.seconds, keyed: sum.keyed.requests / sum.keyed.seconds,
+      fullCpuMs: (sum.full.cpu * 1000) / sum.full.requests, keyedCpuMs: (sum.keyed.cpu * 1000) / sum.keyed.requests,
+    };
   } finally {
     await server.stop();
   }
@@ -167,7 +198,7 @@ async function materialisation(): Promise<{ ferry: number; baseline: number }> {
   const t0 = performance.now();
   for (let i = 0; i < MAT_ROWS; i += 10_000) {
     const p = redis.pipeline();
-    for (let j = i; j < Math.min(MAT_ROWS, i + 10_000); j++) p.hset(`${prefix}base:${j}`, '@t', '1777593600000', '@v', JSON.stringify({ a: j * 1.5, b: j % 97, c: j % 13 }));
+    for (let j = i; j < Math.min(MAT_ROWS, i + 10_000); j++) p.hset(`${prefix}base:${j}`, 'things', `1777593600000|${JSON.stringify({ a: j * 1.5, b: j % 97, c: j % 13 })}`);
     await p.exec();
   }
   const baseline = MAT_ROWS / ((performance.now() - t0) / 1000);
@@ -221,23 +252,25 @@ try {
   say(`### Online lookups (${ENTITIES.toLocaleString('en-US')} entities, ${CALLS} calls per row, cache off, one caller)\n`);
   say('| store | entities per call | p50 ms | p99 ms | lookups/s |');
   say('|---|---:|---:|---:|---:|');
-  for (const r of await lookups()) say(r);
-  const s = await serving();
-  say(`\n### Serving at concurrency 64 (KServe v1, one row per request, ${SERVE_SECONDS} s each, one server)\n`);
-  say('| input | req/s | ratio | target |');
-  say('|---|---:|---:|---|');
-  say(`| full rows (baseline) | ${Math.round(s.full)} | 1.00 | |`);
-  say(`| {patient_id, s6} with lookups | ${Math.round(s.keyed)} | ${(s.keyed / s.full).toFixed(2)} | ≥ 0.8× ${s.keyed / s.full >= 0.8 ? 'met' : 'NOT met'} |`);
-  const m = await materialisation();
+  if (part('lookups')) for (const r of await lookups()) say(r);
+  const s = part('serving') ? await serving() : { full: NaN, keyed: NaN, fullCpuMs: NaN, keyedCpuMs: NaN };
+  say(`\n### Serving at concurrency 64 (KServe v1, one row per request, ${SERVE_ROUNDS} alternating rounds of ${SERVE_SECONDS} s each, one server)\n`);
+  say('| input | req/s | ratio | server CPU ms per request | CPU ratio | target |');
+  say('|---|---:|---:|---:|---:|---|');
+  say(`| full rows (baseline) | ${Math.round(s.full)} | 1.00 | ${s.fullCpuMs.toFixed(3)} | 1.00 | |`);
+  say(`| {patient_id, s6} with lookups | ${Math.round(s.keyed)} | ${(s.keyed / s.full).toFixed(2)} | ${s.keyedCpuMs.toFixed(3)} | ${(s.fullCpuMs / s.keyedCpuMs).toFixed(2)} | ≥ 0.8× ${s.keyed / s.full >= 0.8 ? 'met' : 'NOT met'} |`);
+  const m = part('materialisation') ? await materialisation() : { ferry: NaN, baseline: NaN };
   say(`\n### Materialisation into Redis (${MAT_ROWS.toLocaleString('en-US')} entities)\n`);
   say('| writer | rows/s | ratio | target |');
   say('|---|---:|---:|---|');
   say(`| pipelined HSET, ioredis, 10,000 per pipeline (baseline) | ${Math.round(m.baseline).toLocaleString('en-US')} | 1.00 | |`);
   say(`| \`ferry features materialize\` (DuckDB read + rank, chunks of 10,000 in MULTI) | ${Math.round(m.ferry).toLocaleString('en-US')} | ${(m.ferry / m.baseline).toFixed(2)} | ≥ 0.5× ${m.ferry / m.baseline >= 0.5 ? 'met' : 'NOT met'} |`);
-  const seconds = await training();
+  const seconds = part('training') ? await training() : NaN;
   say(`\n### Training set\n\n| join | seconds | target |\n|---|---:|---|\n| ${TRAIN_ROWS.toLocaleString('en-US')} entity rows × 3 views (600,000 events each), ASOF in DuckDB, to Parquet | ${seconds.toFixed(2)} | < 10 s ${seconds < 10 ? 'met' : 'NOT met'} |`);
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench/results/features.md'), `${out.join('\n')}\n`);
+  if (ONLY === undefined) {
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    writeFileSync(join(ROOT, 'bench/results/features.md'), `${out.join('\n')}\n`);
+  }
 } finally {
   await cleanupRedis();
   tmp.remove();

@@ -41,20 +41,25 @@ export async function trainingSet(service: ResolvedService, options: TrainingSet
     await run(conn.run(`create temp table e as select *, ${keys.join(', ')}, epoch_ms(cast(${ts} as timestamp)) as __t, row_number() over () as __row from ${reader}`), 'the entities file');
     // Nothing after the last entity row's time can be joined: a PostgreSQL source copies only up to it.
     const upTo = Number((await conn.runAndReadAll('select max(__t) from e')).getRows()[0]?.[0] ?? 0);
-    const joins = await Promise.all(service.views.map(async (view, i) => {
+    // One narrow ASOF join per view (row number, key, time → that view's features), then the
+    // per-view results joined back by row number: each ASOF sort carries three columns instead of
+    // the entity rows and every feature joined before it (1 M rows × 3 views: ~30% faster).
+    const parts: string[] = [];
+    for (const [i, view] of service.views.entries()) {
       const entity = service.entities.find((e) => e.name === view.entity);
       if (!entity) throw ferry('FERRY_E_INTERNAL', { detail: `view ${view.name} has no entity` });
-      return `asof left join ${await viewRelation(conn, view, entity, { upTo })} v${i} on e.${keyOf.get(entity.name) ?? ''} = v${i}.k and e.__t >= v${i}.t`;
-    }));
-    const featureSql = new Map<string, string>();
-    for (const f of service.features) {
-      const i = service.views.indexOf(f.view);
-      const raw = `v${i}.${sqlIdent(f.feature)}`;
-      const fresh = f.view.ttlMs === undefined ? raw : `case when e.__t - v${i}.t <= ${f.view.ttlMs} then ${raw} end`;
-      featureSql.set(f.column, f.missing.kind === 'default' ? `coalesce(${fresh}, ${literal(f.missing.value)})` : fresh);
+      const selects = service.features.filter((f) => f.view === view).map((f) => {
+        const raw = `v.${sqlIdent(f.feature)}`;
+        const fresh = view.ttlMs === undefined ? raw : `case when e.__t - v.t <= ${view.ttlMs} then ${raw} end`;
+        return `${f.missing.kind === 'default' ? `coalesce(${fresh}, ${literal(f.missing.value)})` : fresh} as ${sqlIdent(f.column)}`;
+      });
+      const key = keyOf.get(entity.name) ?? '';
+      const relation = await viewRelation(conn, view, entity, { upTo });
+      await run(conn.run(`create temp table j${i} as select e.__row, ${selects.join(', ')} from (select __row, ${key} as k, __t from e) e asof left join ${relation} v on e.k = v.k and e.__t >= v.t`), `view "${view.name}"`);
+      parts.push(`j${i}`);
     }
-    const selects = [...featureSql].map(([column, sql]) => `${sql} as ${sqlIdent(column)}`);
-    const inner = `select e.* exclude (${[...keyOf.values(), '__t'].join(', ')}), ${selects.join(', ')} from e ${joins.join(' ')}`;
+    const selected = [`e.* exclude (${[...keyOf.values(), '__t'].join(', ')})`, ...parts.map((j) => `${j}.* exclude (__row)`)];
+    const inner = `select ${selected.join(', ')} from e ${parts.map((j) => `join ${j} using (__row)`).join(' ')}`;
     const transforms = service.transforms.map((t) => {
       const sql = expressionSql(t.expression, (name) => sqlIdent(name));
       return `${t.missing.kind === 'default' ? `coalesce(${sql}, ${literal(t.missing.value)})` : sql} as ${sqlIdent(t.column)}`;
