@@ -84,7 +84,7 @@ export function DriftPage({ model: initial }: { model?: string }) {
 /** Mean |contribution| and share per input column over the explained, logged predictions of the span. */
 function AttributionsView({ a, model }: { a: Attributions; model: string }) {
   if (a.rows === 0) {
-    return <p class="muted" data-testid="attributions">No attributions logged for {model} in this span. Explained predictions are kept when the model logs (<code>log:</code> or <code>--log-predictions</code>) and the request asks for an explanation (<code>explain: true</code>, <code>batch run --explain</code>, <code>stream run --explain</code>).</p>;
+    return <p class="muted" data-testid="attributions">No attributions logged for {model} in this span. Explained predictions are kept when the model logs (<code>log:</code> or <code>--log-predictions</code>) and the request asks for an explanation (<code>explain: true</code>, <code>batch run --explain</code>, <code>stream run --explain</code>), or the model's <code>log: {"{"} explain: 0.1 {"}"}</code> explains a share of requests for the log.</p>;
   }
   const top = a.features[0]?.mean_abs ?? 1;
   return (
