@@ -120,7 +120,7 @@ for (const [name, open] of Object.entries(stores)) {
       assert.match(human.stdout, /p7\s+1\s/);
       const bad = await runCli(['monitor', 'log', 'bc', '--window', 'yesterday'], store.env);
       assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /--window "yesterday" must be a number with a unit/);
+      assert.match(bad.stderr, /--window is not valid: "yesterday" must be a number with a unit/);
     });
 
     it('ferry monitor prune deletes predictions older than the given age', async () => {

@@ -40,15 +40,21 @@ interface ErrorSpec {
   readonly exit: number;
   /** Template with `{param}` placeholders filled from the error's params. */
   readonly message: string;
+  /**
+   * Worth trying again as it is: the failure is the system's (unavailable, busy, internal), not
+   * the request's. Bad input and bad usage are not. A stream consumer dead-letters what is not.
+   */
+  readonly retryable: boolean;
 }
 
-const spec = (http: number, grpc: number, exit: number, message: string): ErrorSpec => ({ http, grpc, exit, message });
+const spec = (http: number, grpc: number, exit: number, message: string): ErrorSpec => ({ http, grpc, exit, message, retryable: exit !== ExitCode.BAD_INPUT && exit !== ExitCode.USAGE });
 const { INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED } = GrpcStatus;
 const X = ExitCode;
 
 export const errorCatalog = {
   FERRY_E_INTERNAL: spec(500, INTERNAL, X.INTERNAL, 'Internal error: {detail}. This is a bug in Ferry; please report it with the command you ran.'),
   FERRY_E_USAGE: spec(400, INVALID_ARGUMENT, X.USAGE, '{detail}'),
+  FERRY_E_PARAMETER_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, '{name} is not valid: {detail}.'),
   FERRY_E_CONFIG_INVALID: spec(500, FAILED_PRECONDITION, X.USAGE, 'Invalid configuration: {detail}.'),
 
   FERRY_E_NAME_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, '{kind} name "{name}" is not valid: use 1-128 characters from letters, digits, ".", "_" and "-", starting with a letter or digit.'),
@@ -200,6 +206,8 @@ export class FerryError extends Error {
   get httpStatus(): number { return errorCatalog[this.code].http; }
   get grpcStatus(): number { return errorCatalog[this.code].grpc; }
   get exitCode(): number { return errorCatalog[this.code].exit; }
+  /** Worth retrying as it is (the catalog's category; see ErrorSpec.retryable). */
+  get retryable(): boolean { return errorCatalog[this.code].retryable; }
 
   toJSON(): { code: ErrorCode; message: string; details: ErrorParams } {
     return { code: this.code, message: this.message, details: this.params };

@@ -133,7 +133,7 @@ export class AlertEngine {
   async evaluate(rule: AlertRule): Promise<Verdict> {
     if (rule.kind === 'feature-staleness') return this.#staleness(rule);
     const now = this.#options.now?.() ?? Date.now();
-    const windowMs = parseWindow(rule.window ?? '1h');
+    const windowMs = parseWindow(rule.window ?? '1h', 'window');
     const sinceMs = now - windowMs;
     const version = await this.#app.registry.resolve(rule.model);
     const minRows = rule.minRows ?? 1;

@@ -3,6 +3,7 @@
  * scored through the scoring core, or a window of the prediction log.
  */
 import type { MonitoringParts } from './parts.js';
+import { parseDuration } from '../core/duration.js';
 import { ferry } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { ModelVersion } from '../registry/types.js';
@@ -41,12 +42,9 @@ export interface DriftReport {
   readonly capped?: boolean;
 }
 
-/** Parse a window such as `30m`, `1h`, `7d` into milliseconds. */
-export function parseWindow(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(text.trim());
-  if (!m) throw ferry('FERRY_E_USAGE', { detail: `--window "${text}" is not a duration: use a number and a unit s, m, h, d or w (e.g. 1h, 30m, 7d).` });
-  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[m[2] as 's'];
-  return Number(m[1]) * unit;
+/** Parse a window such as `30m`, `1h`, `7d` into milliseconds; `name` is the setting as the caller knows it. */
+export function parseWindow(text: string, name = '--window'): number {
+  return parseDuration(text, name);
 }
 
 /** Run the drift tests of a version against a data set or the prediction log. */

@@ -141,7 +141,7 @@ function planTask(rows: readonly LoggedPrediction[], options: LiveMetricsOptions
     return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v));
   });
   for (const n of [options.output, options.probabilities]) {
-    if (n !== undefined && !names.includes(n)) throw ferry('FERRY_E_USAGE', { detail: `the logged outputs have no "${n}"; they are ${names.map((x) => `"${x}"`).join(', ')}.` });
+    if (n !== undefined && !names.includes(n)) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'output', detail: `the logged outputs have no "${n}"; they are ${names.map((x) => `"${x}"`).join(', ')}` });
   }
   const probabilities = options.probabilities ?? names.find(isProb);
   const label = options.output ?? names.find((n) => n !== probabilities && isLabel(n));
@@ -150,11 +150,11 @@ function planTask(rows: readonly LoggedPrediction[], options: LiveMetricsOptions
       : probabilities !== undefined && options.output === undefined ? 'classification' : 'regression';
   if (task === 'regression') {
     const value = options.output ?? names.find((n) => rows.every((p) => typeof scalar(p.outputs[n]) === 'number'));
-    if (value === undefined) throw ferry('FERRY_E_USAGE', { detail: `no logged output holds one number per prediction; name it with --output (outputs: ${names.join(', ')}).` });
+    if (value === undefined) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'output', detail: `no logged output holds one number per prediction; name the one to compare with the labels (outputs: ${names.join(', ')})` });
     return { task, output: value, probabilities: undefined };
   }
   const output = label ?? probabilities;
-  if (output === undefined) throw ferry('FERRY_E_USAGE', { detail: `no logged output holds a class label or class probabilities; name it with --output (outputs: ${names.join(', ')}).` });
+  if (output === undefined) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'output', detail: `no logged output holds a class label or class probabilities; name the one to compare with the labels (outputs: ${names.join(', ')})` });
   return { task, output, probabilities };
 }
 

@@ -7,7 +7,7 @@ export function parseTime(text: string, what: string, now = Date.now()): number 
   if (/^\d{12,}$/.test(text.trim())) return Number(text);
   if (isDuration(text)) return now - parseDuration(text, what);
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw ferry('FERRY_E_USAGE', { detail: `${what} "${text}" must be an ISO date/time (2026-11-22T10:00:00Z), epoch milliseconds or a duration ago (2h).` });
+  if (Number.isNaN(t)) throw ferry('FERRY_E_PARAMETER_INVALID', { name: what, detail: `"${text}" must be an ISO date/time (2026-11-22T10:00:00Z), epoch milliseconds or a duration ago (2h)` });
   return t;
 }
 
@@ -20,24 +20,29 @@ export interface WindowOptions {
   readonly version?: string | undefined;
 }
 
+/** How a caller names the window settings in errors: CLI flags (`--window`) or query parameters (`window`). */
+export type SettingNames = (setting: keyof WindowOptions) => string;
+export const CLI_FLAGS: SettingNames = (s) => `--${s}`;
+export const QUERY_PARAMETERS: SettingNames = (s) => s;
+
 /**
  * A query over a model's log from window options: `window` = the last duration (until now or
  * `until`), or `since`/`until`; `last` = the newest N predictions; `version` = one version.
  */
-export function windowQuery(model: string, opts: WindowOptions, now = Date.now()): PredictionQuery {
-  if (opts.window !== undefined && opts.since !== undefined) throw ferry('FERRY_E_USAGE', { detail: 'give --window or --since, not both.' });
-  const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until', now);
-  const since = opts.window !== undefined ? (until ?? now) - parseDuration(opts.window, '--window')
-    : opts.since === undefined ? undefined : parseTime(opts.since, '--since', now);
+export function windowQuery(model: string, opts: WindowOptions, names: SettingNames, now = Date.now()): PredictionQuery {
+  if (opts.window !== undefined && opts.since !== undefined) throw ferry('FERRY_E_PARAMETER_INVALID', { name: names('since'), detail: `give ${names('window')} or ${names('since')}, not both` });
+  const until = opts.until === undefined ? undefined : parseTime(opts.until, names('until'), now);
+  const since = opts.window !== undefined ? (until ?? now) - parseDuration(opts.window, names('window'))
+    : opts.since === undefined ? undefined : parseTime(opts.since, names('since'), now);
   let last: number | undefined;
   if (opts.last !== undefined) {
     last = Number(opts.last);
-    if (!Number.isInteger(last) || last < 1) throw ferry('FERRY_E_USAGE', { detail: `--last "${opts.last}" must be a positive whole number of predictions.` });
+    if (!Number.isInteger(last) || last < 1) throw ferry('FERRY_E_PARAMETER_INVALID', { name: names('last'), detail: `"${opts.last}" must be a positive whole number of predictions` });
   }
   let version: number | undefined;
   if (opts.version !== undefined) {
     version = Number(opts.version);
-    if (!Number.isInteger(version) || version < 1) throw ferry('FERRY_E_USAGE', { detail: `--version "${opts.version}" must be a version number.` });
+    if (!Number.isInteger(version) || version < 1) throw ferry('FERRY_E_PARAMETER_INVALID', { name: names('version'), detail: `"${opts.version}" must be a version number` });
   }
   return { model, version, since, until, last };
 }

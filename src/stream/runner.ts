@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { EXPLAIN_STAGE } from '../scoring/explain-stage.js';
 import { explanationsFromColumns, type ExplainOptions } from '../scoring/explanations.js';
-import { asFerryError, ExitCode, ferry, type FerryError } from '../core/errors.js';
+import { asFerryError, ferry, type FerryError } from '../core/errors.js';
 import { ColumnFrame } from '../core/frame.js';
 import type { Lease } from '../scoring/deployments.js';
 import type { Pipeline } from '../scoring/pipeline.js';
@@ -252,7 +252,8 @@ export class StreamRunner {
       for (const r of await this.#scoreMessages(lease, parsed.map((p) => p.input))) {
         const { delivery, input } = parsed[r.index] as { delivery: Delivery; input: InputMessage };
         if ('error' in r) {
-          if (r.error.exitCode === ExitCode.BAD_INPUT) outcomes.push(this.#dead(delivery, input.id, r.error));
+          // The catalog says whose fault it is: the message's goes to the dead letters, the system's is retried.
+          if (!r.error.retryable) outcomes.push(this.#dead(delivery, input.id, r.error));
           else outcomes.push(...this.#retry([{ delivery, input }], r.error));
         } else {
           const { version } = lease.loaded;
@@ -284,7 +285,7 @@ export class StreamRunner {
       });
     } catch (err) {
       const error = asFerryError(err);
-      if (inputs.length === 1 || error.exitCode !== ExitCode.BAD_INPUT) return inputs.map((_, index) => ({ index, error }));
+      if (inputs.length === 1 || error.retryable) return inputs.map((_, index) => ({ index, error }));
       return (await Promise.all(inputs.map((m, index) => this.#scoreMessages(lease, [m]).then((r) => r.map((x) => ({ ...x, index })))))).flat();
     }
     const { result } = run;

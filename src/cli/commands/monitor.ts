@@ -6,7 +6,7 @@ import { attributionSummary, type AttributionSummary } from '../../monitoring/at
 import { liveMetrics, type LiveMetrics, type Task } from '../../monitoring/live-metrics.js';
 import { listPredictions, deletePredictionsBefore } from '../../monitoring/prediction-log-store.js';
 import { parseDuration } from '../../core/duration.js';
-import { windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
+import { CLI_FLAGS, windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
 import { print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 
 /**
@@ -53,7 +53,7 @@ export function monitorCommand(program: Command, ctx: CliContext): void {
       if (opts.labelled && opts.unlabelled) throw ferry('FERRY_E_USAGE', { detail: 'give --labelled or --unlabelled, not both.' });
       const { model, rows } = await withFerry(ctx, async (app) => {
         const target = await logTarget(app, ref);
-        const base = windowQuery(target.model, { ...opts, version: target.version });
+        const base = windowQuery(target.model, { ...opts, version: target.version }, CLI_FLAGS);
         const query = {
           ...base,
           last: Math.min(base.last ?? limit, limit),
@@ -81,7 +81,7 @@ export function monitorCommand(program: Command, ctx: CliContext): void {
       if (!['auto', 'classification', 'regression'].includes(opts.task)) throw ferry('FERRY_E_USAGE', { detail: `--task must be classification, regression or auto, not "${opts.task}".` });
       const m = await withFerry(ctx, async (app) => {
         const target = await logTarget(app, ref);
-        const query = windowQuery(target.model, { ...opts, version: target.version, window: opts.window ?? (opts.since === undefined && opts.last === undefined ? '1h' : undefined) });
+        const query = windowQuery(target.model, { ...opts, version: target.version, window: opts.window ?? (opts.since === undefined && opts.last === undefined ? '1h' : undefined) }, CLI_FLAGS);
         return liveMetrics(app.database, query, { task: opts.task as Task, output: opts.output });
       });
       if (wantsJson(cmd)) return printJson(ctx, m);
@@ -95,7 +95,7 @@ export function monitorCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string, opts: WindowFlags, cmd: Command) => {
       const summary = await withFerry(ctx, async (app) => {
         const target = await logTarget(app, ref);
-        const query = windowQuery(target.model, { ...opts, version: target.version, window: opts.window ?? (opts.since === undefined && opts.last === undefined ? '1h' : undefined) });
+        const query = windowQuery(target.model, { ...opts, version: target.version, window: opts.window ?? (opts.since === undefined && opts.last === undefined ? '1h' : undefined) }, CLI_FLAGS);
         return attributionSummary(app.database, query);
       });
       if (wantsJson(cmd)) return printJson(ctx, summary);

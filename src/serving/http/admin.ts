@@ -50,7 +50,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
     const last = body.last as number | undefined;
     const outcome = await promote(ctx.monitoring, {
       model: req.params.model, version, alias, gates: gates.map(parseGate), actor,
-      window: last !== undefined ? { last } : { sinceMs: Date.now() - parseWindow(typeof body.window === 'string' ? body.window : '24h') },
+      window: last !== undefined ? { last } : { sinceMs: Date.now() - parseWindow(typeof body.window === 'string' ? body.window : '24h', 'window') },
     });
     ctx.logger.info({ model: req.params.model, alias, to: version, actor, ip: req.ip }, 'version promoted through the server');
     await ctx.deployments.refresh();

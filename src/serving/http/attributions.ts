@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AttributionGauges } from '../../monitoring/attribution-gauges.js';
 import { attributionSummary } from '../../monitoring/attributions.js';
-import { windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
+import { QUERY_PARAMETERS, windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
 import type { ServingContext } from '../context.js';
 
 /**
@@ -18,7 +18,7 @@ export function attributionRoutes(app: FastifyInstance, ctx: ServingContext): vo
   app.get('/ferry/v1/models/:model/attributions', async (req: FastifyRequest<{ Params: { model: string }; Querystring: WindowOptions }>) => {
     ctx.auth.check(req, 'predict');
     const q = req.query;
-    const query = windowQuery(req.params.model, { window: q.window ?? (q.since === undefined && q.last === undefined ? '1h' : undefined), since: q.since, until: q.until, last: q.last, version: q.version });
+    const query = windowQuery(req.params.model, { window: q.window ?? (q.since === undefined && q.last === undefined ? '1h' : undefined), since: q.since, until: q.until, last: q.last, version: q.version }, QUERY_PARAMETERS);
     // At most the newest monitoring_max_rows explained rows of the window: one request never reads the whole log.
     return attributionSummary(ctx.app.database, { ...query, last: Math.min(query.last ?? config.monitoringMaxRows, config.monitoringMaxRows) });
   });

@@ -3,7 +3,7 @@ import { ferry } from '../../core/errors.js';
 import { applyFeedback } from '../../monitoring/feedback.js';
 import { LiveMetricGauges } from '../../monitoring/live-metrics-gauges.js';
 import { liveMetrics } from '../../monitoring/live-metrics.js';
-import { windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
+import { QUERY_PARAMETERS, windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
 import type { ServingContext } from '../context.js';
 import { bodyText, parseJsonBody } from './fastify.js';
 
@@ -35,8 +35,8 @@ export function feedbackRoutes(app: FastifyInstance, ctx: ServingContext): void 
     ctx.auth.check(req, 'predict');
     const q = req.query;
     const task = q.task ?? 'auto';
-    if (task !== 'auto' && task !== 'classification' && task !== 'regression') throw ferry('FERRY_E_USAGE', { detail: `task must be classification, regression or auto, not "${task}".` });
-    const query = windowQuery(req.params.model, { window: q.window ?? (q.since === undefined && q.last === undefined ? '1h' : undefined), since: q.since, until: q.until, last: q.last, version: q.version });
+    if (task !== 'auto' && task !== 'classification' && task !== 'regression') throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'task', detail: `"${task}" is not classification, regression or auto` });
+    const query = windowQuery(req.params.model, { window: q.window ?? (q.since === undefined && q.last === undefined ? '1h' : undefined), since: q.since, until: q.until, last: q.last, version: q.version }, QUERY_PARAMETERS);
     return liveMetrics(ctx.app.database, query, { task: task, output: q.output, maxRows: config.monitoringMaxRows });
   });
 }

@@ -58,6 +58,6 @@ export function modelRoutes(app: FastifyInstance, ctx: ServingContext): void {
 function int(text: string | undefined, name: string): number | undefined {
   if (text === undefined || text === '') return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw ferry('FERRY_E_USAGE', { detail: `${name} must be a whole number ≥ 0.` });
+  if (!Number.isInteger(n) || n < 0) throw ferry('FERRY_E_PARAMETER_INVALID', { name, detail: 'it must be a whole number ≥ 0' });
   return n;
 }

@@ -57,7 +57,7 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
     const q = req.query;
     const seconds = q.seconds === undefined ? undefined : Number(q.seconds);
     const step = q.step === undefined ? undefined : Number(q.step);
-    if ((seconds !== undefined && !(seconds >= 1)) || (step !== undefined && !(step >= 1))) throw ferry('FERRY_E_USAGE', { detail: 'seconds and step must be ≥ 1.' });
+    if ((seconds !== undefined && !(seconds >= 1)) || (step !== undefined && !(step >= 1))) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'seconds/step', detail: 'both must be ≥ 1' });
     return ctx.traffic.snapshot({ model: q.model || undefined, seconds, step });
   });
 
@@ -93,7 +93,7 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
   app.get('/ferry/v1/models/:model/versions/:version/examples', async (req: FastifyRequest<{ Params: { model: string; version: string }; Querystring: { n?: string } }>) => {
     ctx.auth.check(req, 'predict');
     const n = req.query.n === undefined ? 5 : Number(req.query.n);
-    if (!Number.isInteger(n) || n < 1) throw ferry('FERRY_E_USAGE', { detail: 'n must be a whole number ≥ 1 (at most 64 rows come back).' });
+    if (!Number.isInteger(n) || n < 1) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'n', detail: 'it must be a whole number ≥ 1 (at most 64 rows come back)' });
     const stored = await requireProfile(ctx.app.database, await version(req));
     // With the columns that filled each input when the profile was made: a version registered
     // without a column mapping has only its tensor names in the signature.
@@ -105,7 +105,7 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
     ctx.auth.check(req, 'predict');
     const { a, b, tolerance = '1e-6' } = req.query;
     const tol = Number(tolerance);
-    if (!a || !b || !(tol >= 0)) throw ferry('FERRY_E_USAGE', { detail: 'give two versions (a=1&b=2) and tolerance ≥ 0.' });
+    if (!a || !b || !(tol >= 0)) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'a/b/tolerance', detail: 'give two versions (a=1&b=2) and tolerance ≥ 0' });
     const [va, vb] = await Promise.all([ctx.app.registry.resolve(`${req.params.model}:${a}`), ctx.app.registry.resolve(`${req.params.model}:${b}`)]);
     const stored = await requireProfile(ctx.app.database, va);
     return compareVersions(ctx.monitoring, va, vb, ColumnFrame.fromRows(referenceRows(stored, 64)), tol);
@@ -117,8 +117,8 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
     const v = await version(req);
     const untilMs = Date.now();
     const windows = req.query.windows === undefined ? 12 : Number(req.query.windows);
-    if (!Number.isInteger(windows) || windows < 1) throw ferry('FERRY_E_USAGE', { detail: 'windows must be a whole number ≥ 1 (at most 24).' });
-    return driftTimeline(ctx.monitoring, v, { sinceMs: untilMs - parseWindow(req.query.window ?? '1h'), untilMs, windows }, queryOptions(req.query));
+    if (!Number.isInteger(windows) || windows < 1) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'windows', detail: 'it must be a whole number ≥ 1 (at most 24)' });
+    return driftTimeline(ctx.monitoring, v, { sinceMs: untilMs - parseWindow(req.query.window ?? '1h', 'window'), untilMs, windows }, queryOptions(req.query));
   });
 
   // One feature's reference vs current histogram: `?feature=&window=1h&version=`.
@@ -127,8 +127,8 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
     const v = await version(req);
     const feature = req.query.feature ?? '';
     const untilMs = Date.now();
-    const h = await featureHistogram(ctx.monitoring, v, feature, untilMs - parseWindow(req.query.window ?? '1h'), untilMs);
-    if (!h) throw ferry('FERRY_E_USAGE', { detail: `${v.model}:${v.version}'s reference profile has no feature "${feature}".` });
+    const h = await featureHistogram(ctx.monitoring, v, feature, untilMs - parseWindow(req.query.window ?? '1h', 'window'), untilMs);
+    if (!h) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'feature', detail: `${v.model}:${v.version}'s reference profile has no feature "${feature}"` });
     return h;
   });
 
@@ -148,8 +148,8 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
     const ref = q.version ? `${req.params.model}:${q.version}` : req.params.model;
     const version = await ctx.app.registry.resolve(ref);
     const last = q.last === undefined ? undefined : Number(q.last);
-    if (last !== undefined && !(Number.isInteger(last) && last > 0)) throw ferry('FERRY_E_USAGE', { detail: 'last must be a positive integer.' });
-    const sinceMs = last === undefined ? Date.now() - parseWindow(q.window ?? '1h') : undefined;
+    if (last !== undefined && !(Number.isInteger(last) && last > 0)) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'last', detail: 'it must be a positive whole number' });
+    const sinceMs = last === undefined ? Date.now() - parseWindow(q.window ?? '1h', 'window') : undefined;
     const report = await driftReport(ctx.monitoring, version, { kind: 'log', sinceMs, last, maxRows: ctx.config.monitoringMaxRows, offThread: true }, queryOptions(q));
     gauges.record(report);
     return {
@@ -162,9 +162,9 @@ export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gaug
 }
 
 function queryOptions(q: DriftQuery): DriftOptions {
-  if (q.test !== undefined && !(DRIFT_TESTS as readonly string[]).includes(q.test)) throw ferry('FERRY_E_USAGE', { detail: `test "${q.test}" is not one of ${DRIFT_TESTS.join(', ')}.` });
+  if (q.test !== undefined && !(DRIFT_TESTS as readonly string[]).includes(q.test)) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'test', detail: `"${q.test}" is not one of ${DRIFT_TESTS.join(', ')}` });
   const threshold = q.threshold === undefined ? undefined : Number(q.threshold);
   const share = q.share === undefined ? undefined : Number(q.share);
-  if ((threshold !== undefined && !(threshold > 0)) || (share !== undefined && !(share > 0 && share <= 1))) throw ferry('FERRY_E_USAGE', { detail: 'threshold must be > 0 and share in (0, 1].' });
+  if ((threshold !== undefined && !(threshold > 0)) || (share !== undefined && !(share > 0 && share <= 1))) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'threshold/share', detail: 'threshold must be > 0 and share in (0, 1]' });
   return { test: q.test as DriftTestName | undefined, threshold, share };
 }
