@@ -2,8 +2,9 @@
  * Exact linear attributions of PMML RegressionModel and GeneralRegressionModel, against values
  * computed by hand from the PMML semantics: wⱼ · (xⱼ − E[xⱼ]) with E from the reference means, base
  * value intercept + Σ wⱼ · E[xⱼ], the margin before the normalization / link, and the model's own
- * prediction equal to the link of base + Σ contributions. Models that are not linear in their inputs
- * (categorical predictors, powers, factors) have no linear structure.
+ * prediction equal to the link of base + Σ contributions; categorical predictors contribute their
+ * level's coefficient less its expectation under the reference shares. Models that are not linear in
+ * their inputs (powers, interaction terms) have no linear structure.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -112,12 +113,35 @@ describe('PMML linear models: exact attributions', () => {
     close(predicted[0]!, Math.exp(0.7), 'the model\'s own prediction is exp(margin)');
   });
 
+  it('RegressionModel with a CategoricalPredictor: the level\'s coefficient less its expectation under the reference shares', async () => {
+    const model = `<RegressionModel functionName="regression">${schema(['a', 'c'], 'y')}<RegressionTable intercept="1">
+      <NumericPredictor name="a" coefficient="2"/><CategoricalPredictor name="c" value="u" coefficient="3"/><CategoricalPredictor name="c" value="v" coefficient="-1"/></RegressionTable></RegressionModel>`;
+    const cField = '<DataField name="c" optype="categorical" dataType="string"><Value value="u"/><Value value="v"/><Value value="w"/></DataField>';
+    const runtime = await pmmlRuntime.load(bytes(doc(['a'], cField + '<DataField name="y" optype="continuous" dataType="double"/>', model)), {}, 'cat');
+    const m = await explainerFor(runtime, runtime.signature(), 'cat', { means: new Map([['a', 1]]), shares: new Map([['c', new Map([['u', 0.5], ['v', 0.25], ['w', 0.25]])]]) });
+    assert.equal(m.method, 'linear');
+    assert.deepEqual(m.names, ['a', 'c']);
+    const tensors: Record<string, Tensor> = {
+      a: { dtype: 'float64', shape: [4], data: Float64Array.from([3, 0, Number.NaN, 1]) },
+      c: { dtype: 'string', shape: [4], data: ['v', 'w', 'u', 'zzz'] },
+    };
+    const e = await m.explain(tensors);
+    // Hand: E[c part] = 0.5·3 + 0.25·(−1) + 0.25·0 = 1.25; base 1 + 2·1 + 1.25 = 4.25.
+    // Row 0 (a 3, c v): a 2·(3 − 1) = 4, c −1 − 1.25 = −2.25 → 6. Row 1 (a 0, c w): −2, −1.25 → 1.
+    close(e.base[0]!, 4.25, 'base');
+    assert.deepEqual(Array.from(e.values.subarray(0, 4)), [4, -2.25, -2, -1.25]);
+    assert.deepEqual(Array.from(e.scores.subarray(0, 2)), [6, 1]);
+    assert.ok(Number.isNaN(e.scores[2]!), 'a missing input: the model gives no score');
+    assert.ok(Number.isNaN(e.scores[3]!), 'an undeclared category is invalid: no score either');
+    const predicted = Object.values(await runtime.predict(tensors))[0]!.data as Float64Array;
+    assert.deepEqual(Array.from(predicted.subarray(0, 2)), [6, 1]);
+  });
+
   it('models not linear in their inputs have no linear structure', async () => {
-    const categorical = `<RegressionModel functionName="regression">${schema(['a', 'c'], 'y')}<RegressionTable intercept="1"><NumericPredictor name="a" coefficient="2"/><CategoricalPredictor name="c" value="u" coefficient="1"/></RegressionTable></RegressionModel>`;
     const power = `<RegressionModel functionName="regression">${schema(['a'], 'y')}<RegressionTable intercept="1"><NumericPredictor name="a" exponent="2" coefficient="2"/></RegressionTable></RegressionModel>`;
+    const term = `<RegressionModel functionName="regression">${schema(['a', 'b'], 'y')}<RegressionTable intercept="1"><PredictorTerm coefficient="2"><FieldRef field="a"/><FieldRef field="b"/></PredictorTerm></RegressionTable></RegressionModel>`;
     const target = '<DataField name="y" optype="continuous" dataType="double"/>';
-    const cField = '<DataField name="c" optype="categorical" dataType="string"><Value value="u"/><Value value="v"/></DataField>';
-    for (const [name, text] of [['categorical', doc(['a'], cField + target, categorical)], ['power', doc(['a'], target, power)]] as const) {
+    for (const [name, text] of [['power', doc(['a'], target, power)], ['interaction term', doc(['a', 'b'], target, term)]] as const) {
       const runtime = await pmmlRuntime.load(bytes(text), {}, name);
       assert.equal(await runtime.structure?.(), undefined, name);
     }

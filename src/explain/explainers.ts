@@ -11,7 +11,7 @@ import type { Tensor } from '../core/tensor.js';
 import type { ModelRuntime } from '../runtimes/model-runtime.js';
 import type { ModelStructure } from '../runtimes/model-structure.js';
 import type { Attributions, ExplainMethod, Explainer, ExplainRequest } from './explainer.js';
-import { scorecardExplainer } from './scorecard-explainer.js';
+import { additiveExplainer } from './additive-explainer.js';
 import { LinearExplainer } from './linear-explainer.js';
 import { SamplingExplainer } from './sampling-explainer.js';
 import { TreeExplainer } from './tree-explainer.js';
@@ -19,6 +19,8 @@ import { TreeExplainer } from './tree-explainer.js';
 /** What the version's reference data offers: per-column means (linear) and background rows (sampling). */
 export interface ExplainSources {
   readonly means?: ReadonlyMap<string, number> | undefined;
+  /** Category shares by column name (categorical columns of the reference profile). */
+  readonly shares?: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
   /** Background rows by column name (each array: one value per row; NaN = missing). */
   readonly background?: ReadonlyMap<string, Float64Array> | undefined;
   /** Sampling: order pairs per row, time budget per batch, seed. */
@@ -108,7 +110,7 @@ function explainedOutput(signature: ModelSignature, label: string): { name: stri
 /** Build the explainer of a loaded model. */
 export async function explainerFor(runtime: ModelRuntime, signature: ModelSignature, label: string, sources: ExplainSources = {}): Promise<ModelExplainer> {
   const structure: ModelStructure | undefined = await runtime.structure?.();
-  if (structure?.kind === 'additive') return scorecardExplainer(structure, label);
+  if (structure?.kind === 'additive') return additiveExplainer(structure, sources, label);
   const read = reader(signature, structure?.inputs, label);
   if (structure && structure.numFeature !== read.width) {
     throw ferry('FERRY_E_EXPLAIN_UNSUPPORTED', { model: label, detail: `the model has ${structure.numFeature} features but its input has ${read.width}` });

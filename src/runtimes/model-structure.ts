@@ -84,8 +84,9 @@ export interface ReasonPoints {
 }
 
 /**
- * A model that is a sum of per-input parts (a PMML Scorecard): score = base + Σ part_j. The parts
- * come from the model's own evaluator, rows read from its input tensors as it reads them.
+ * A model that is a sum of per-input parts (a PMML Scorecard, a RegressionModel with categorical
+ * predictors): score = base + Σ part_j. The parts are read from the model's input tensors as it
+ * reads them, text included.
  */
 export interface AdditiveStructure {
   readonly kind: 'additive';
@@ -94,6 +95,13 @@ export interface AdditiveStructure {
   /** Feature j is the scalar input named inputs[j]. */
   readonly inputs: readonly string[];
   readonly base: number;
+  /** A margin and its link (a regression with categorical predictors), or the model's own score (Scorecard: raw). */
+  readonly link?: Link | undefined;
+  /**
+   * The expectation of each part under the reference data (per-column means and category shares),
+   * which the attributions subtract; absent: the parts are attributions as they are (Scorecard).
+   */
+  expected?(means: (column: string) => number | undefined, shares: (column: string) => ReadonlyMap<string, number> | undefined): Float64Array;
   /** Whether a reason code's points lower the score (pointsBelow) or raise it (pointsAbove). */
   readonly reasonDirection: 'increases' | 'decreases';
   /** Per row: the parts (rows × numFeature), the score, the model's own ranked reason codes; NaN parts and score for a row the model does not score. */

@@ -245,7 +245,12 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     ? batchPlan(kernel.batch, outputEl, targetFields, output, functionName)
     : undefined;
   const numericInput = (name: string): boolean => activeFields.some((f) => f.name === name && isNumeric(f.dataType));
-  const linear = env.top && passThrough && !targets && kernel.linear && chained.length === 0 && kernel.linear.fields.every(numericInput)
+  const inputField = (name: string): boolean => activeFields.some((f) => f.name === name);
+  // With categorical predictors the inputs are checked against their declared values (no pass-through):
+  // explanations then take each row's score from the model itself, so the residual shows any treatment.
+  const readsInputs = kernel.linear?.categorical ? !lt && derived.size === 0 : passThrough;
+  const linear = env.top && readsInputs && !targets && kernel.linear && chained.length === 0 && kernel.linear.fields.every(numericInput)
+    && (kernel.linear.categorical ?? []).every((c) => inputField(c.field))
     ? kernel.linear
     : undefined;
   const isInput = (name: string): boolean => activeFields.some((f) => f.name === name) && !derived.has(name);

@@ -6,8 +6,8 @@ import type { ModelRuntime } from '../model-runtime.js';
 import type { AdditiveStructure, LinearStructure, ModelStructure, ReasonPoints } from '../model-structure.js';
 import { compileDocument, type CompiledDocument } from './document.js';
 import type { BatchResult, TopBatch } from './model.js';
-import type { DataType, LinearKernel, Row, ScorecardKernel, Value } from './types.js';
-import { isNumeric, PmmlError } from './values.js';
+import type { DataType, LinearKernel, Prediction, Row, ScorecardKernel, Value } from './types.js';
+import { isNumeric, PmmlError, valuesEqual } from './values.js';
 import { parseXml } from './xml.js';
 
 /**
@@ -253,7 +253,70 @@ class PmmlModel implements ModelRuntime {
     if (batch && this.#batchOutputs.length > 0) return Promise.resolve(batch.kernel.structure?.());
     if (model.scorecard) return Promise.resolve(this.#scorecardStructure(model.scorecard));
     if (model.tree) return Promise.resolve(model.tree());
+    if (model.linear?.categorical) return Promise.resolve(this.#categoricalStructure(model.linear, model.linear.categorical));
     return Promise.resolve(model.linear ? linearStructure(model.linear) : undefined);
+  }
+
+  /**
+   * A one-output linear model with categorical predictors as additive parts: wⱼ·xⱼ per numeric field,
+   * the matching level's coefficient per categorical field (0 for an unlisted level); a row with a
+   * missing field is not scored (NaN), as the model answers missing.
+   */
+  #categoricalStructure(k: LinearKernel, categorical: NonNullable<LinearKernel['categorical']>): AdditiveStructure {
+    const inputs = [...k.fields, ...categorical.map((c) => c.field)];
+    const N = k.fields.length;
+    const model = this.#doc.model;
+    const F = inputs.length;
+    return {
+      kind: 'additive', numFeature: F, numGroup: 1, inputs, base: k.bias[0]!, link: k.link, reasonDirection: 'increases',
+      expected: (means, shares) => Float64Array.from(inputs, (name, j) => {
+        if (j < N) return k.weights[j]! * (means(name) ?? 0);
+        const share = shares(name);
+        let e = 0;
+        if (share) for (const level of categorical[j - N]!.levels) e += (share.get(String(level.value)) ?? 0) * level.coefficient;
+        return e;
+      }),
+      parts: (tensors) => {
+        const readers = inputs.map((name) => {
+          const t = tensors[name];
+          return t ? reader(t) : () => null;
+        });
+        const rows = tensors[inputs[0] ?? '']?.shape[0] ?? 0;
+        const values = new Float64Array(rows * F);
+        const scores = new Float64Array(rows);
+        // The margin as the model computes it (its MiningSchema checks included), before the link.
+        const all = new Map<string, (r: number) => Value>();
+        for (const spec of this.#signature.inputs) {
+          const t = tensors[spec.name];
+          if (t) all.set(spec.name, reader(t));
+        }
+        let current = 0;
+        const row: Row = { get: (name) => all.get(name)?.(current) ?? null };
+        const scoreOf = (p: Prediction): number => {
+          if (typeof p.value !== 'number') return Number.NaN;
+          return k.link.kind === 'identity' ? p.value : k.link.kind === 'exp' ? Math.log(p.value) : Number.NaN;
+        };
+        for (let r = 0; r < rows; r++) {
+          current = r;
+          let margin = k.bias[0]!;
+          for (let j = 0; j < F; j++) {
+            const v = readers[j]!(r);
+            let part: number;
+            if (v === null) part = Number.NaN;
+            else if (j < N) part = k.weights[j]! * (typeof v === 'number' ? v : Number(v));
+            else part = categorical[j - N]!.levels.find((l) => valuesEqual(v, l.value))?.coefficient ?? 0;
+            values[r * F + j] = part;
+            margin += part;
+          }
+          const own = model.score(row).prediction;
+          // Classification (logit) answers probabilities: its margin is the one computed here, when the model scored the row.
+          const score = k.link.kind === 'sigmoid' ? (own.value === null ? Number.NaN : margin) : scoreOf(own);
+          if (Number.isNaN(score)) values.fill(Number.NaN, r * F, (r + 1) * F);
+          scores[r] = score;
+        }
+        return { rows, values, scores, reasons: Array.from({ length: rows }, () => []) };
+      },
+    };
   }
 
   /** A Scorecard's parts per input field: each Characteristic's partial score less its baseline, summed per field. */

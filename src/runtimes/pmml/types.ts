@@ -145,6 +145,11 @@ export interface LinearKernel {
   readonly weights: Float64Array;
   readonly bias: Float64Array;
   readonly link: Link;
+  /**
+   * CategoricalPredictors (one output only): per field, the coefficient each level adds (a level not
+   * listed adds 0; a missing value makes the prediction missing).
+   */
+  readonly categorical?: readonly { readonly field: string; readonly levels: readonly { readonly value: Value; readonly coefficient: number }[] }[];
 }
 
 /**
