@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isFerryError } from '../src/core/errors.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { ROOT } from './helpers/env.js';
+import { refusedPmml } from './helpers/pmml-kernels.js';
 
 const CASES = join(ROOT, 'fixtures/pmml/cases');
 const model = (id: string): string => readFileSync(join(CASES, id, 'model.pmml'), 'utf8');
@@ -29,14 +29,7 @@ async function score(text: string, inputs: Record<string, Tensor>): Promise<Reco
   }
 }
 
-async function refused(text: string, code: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(pmmlRuntime.load(bytes(text), {}, 'case.pmml'), (err: unknown) => {
-    assert.ok(isFerryError(err), String(err));
-    assert.equal(err.code, code);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
+const refused = refusedPmml;
 
 const CONTRAST = model('hand-contrast');
 const COLOURS = { color: strings('red', 'green', 'blue', 'blue'), size: strings('S', 'L', 'S', 'L'), x: doubles(2, 4, 6, 0) };

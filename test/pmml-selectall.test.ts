@@ -8,21 +8,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isFerryError } from '../src/core/errors.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import { ROOT } from './helpers/env.js';
+import { refusedPmml } from './helpers/pmml-kernels.js';
 
 const MODEL = readFileSync(join(ROOT, 'fixtures/pmml/cases/hand-selectall/model.pmml'), 'utf8');
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-async function refused(text: string, code: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(pmmlRuntime.load(bytes(text), {}, 'sa.pmml'), (err: unknown) => {
-    assert.ok(isFerryError(err), String(err));
-    assert.equal(err.code, code);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
+const refused = refusedPmml;
 
 describe('PMML MiningModel selectAll', () => {
   it('scores every selected segment; each segmentId OutputField reads its segment, missing when not selected', async () => {

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isFerryError } from '../../src/core/errors.js';
 import { compileDocument } from '../../src/runtimes/pmml/document.js';
+import { pmmlRuntime } from '../../src/runtimes/pmml/pmml-runtime.js';
 import type { Row, Value } from '../../src/runtimes/pmml/types.js';
 import { parseXml } from '../../src/runtimes/pmml/xml.js';
 import { ROOT } from './env.js';
@@ -41,4 +43,14 @@ export function near(actual: Value | undefined, expected: number, message?: stri
 /** A document with one model, for refusal tests. */
 export function doc(dataDictionary: string, model: string): string {
   return `<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header/><DataDictionary>${dataDictionary}</DataDictionary>${model}</PMML>`;
+}
+
+/** Assert that loading `text` as a PMML runtime is refused with `code` and a message matching `pattern`. */
+export async function refusedPmml(text: string, code: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(pmmlRuntime.load(new TextEncoder().encode(text), {}, 'case.pmml'), (err: unknown) => {
+    assert.ok(isFerryError(err), String(err));
+    assert.equal(err.code, code);
+    assert.match(err.message, pattern);
+    return true;
+  });
 }
