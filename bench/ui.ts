@@ -104,10 +104,32 @@ const url = await new Promise<string>((resolve, reject) => {
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
 const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+// When the first model rows enter the document and when they are painted (the frame after), by the
+// page's clock: Playwright notices later (it polls from another process; hundreds of ms on a busy machine).
+await page.addInitScript(() => {
+  const g = globalThis as unknown as { __rowsAt?: number; __paintedAt?: number; performance: { now(): number }; requestAnimationFrame(cb: () => void): void; document: { querySelector(s: string): unknown }; MutationObserver: new (cb: () => void) => { observe(n: unknown, o: object): void; disconnect(): void } };
+  const observer = new g.MutationObserver(() => {
+    if (g.__rowsAt === undefined && g.document.querySelector('table.models tbody tr')) {
+      g.__rowsAt = g.performance.now();
+      observer.disconnect();
+      // The callback of the second frame runs once the first (with the rows) has been painted.
+      g.requestAnimationFrame(() => g.requestAnimationFrame(() => { g.__paintedAt = g.performance.now(); }));
+    }
+  });
+  observer.observe(g.document, { childList: true, subtree: true });
+});
 const timed = async (what: () => Promise<unknown>) => { const s = performance.now(); await what(); return performance.now() - s; };
 const firstRender = await timed(async () => {
   await page.goto(`${url}/ui/#/models`);
   await page.getByRole('link', { name: 'm0049', exact: true }).waitFor();
+});
+// Where the cold render's time goes, from the page's own clock (0 = navigation start).
+const phases = await page.evaluate(() => {
+  const perf = (globalThis as unknown as { performance: { now(): number; getEntriesByType(t: string): { name: string; startTime: number; responseStart: number; responseEnd: number; domContentLoadedEventEnd: number }[] } }).performance;
+  const nav = perf.getEntriesByType('navigation')[0];
+  const api = perf.getEntriesByType('resource').find((r) => r.name.includes('/ferry/v1/models'));
+  const g = globalThis as unknown as { __rowsAt?: number; __paintedAt?: number };
+  return { html: nav?.responseEnd ?? 0, dcl: nav?.domContentLoadedEventEnd ?? 0, apiStart: api?.startTime ?? 0, apiEnd: api?.responseEnd ?? 0, rows: g.__rowsAt ?? 0, painted: g.__paintedAt ?? Number.NaN, shown: perf.now() };
 });
 const again = await timed(async () => {
   await page.reload();
@@ -128,7 +150,8 @@ const model = await timed(async () => {
 });
 await browser.close();
 const total = `${MODELS} models / ${MODELS * VERSIONS_PER_MODEL} versions`;
-rows.push([`Models page, first render (cold: page, bundle, first API page), ${total}`, `${firstRender.toFixed(0)} ms`, '< 1000 ms']);
+rows.push([`Models page, first render in a new tab (cold: page, bundle, first API page), ${total}: navigation start → first 50 rows painted, by the page's clock`, `**${phases.painted.toFixed(0)} ms**`, '< 1000 ms']);
+rows.push(['… HTML / scripts run (DOMContentLoaded) / API page asked → answered / rows in the document / painted / Playwright saw them; Playwright\'s own total', `${phases.html.toFixed(0)} / ${phases.dcl.toFixed(0)} / ${phases.apiStart.toFixed(0)} → ${phases.apiEnd.toFixed(0)} / ${phases.rows.toFixed(0)} / ${phases.painted.toFixed(0)} / ${phases.shown.toFixed(0)} ms; ${firstRender.toFixed(0)} ms`, '–']);
 rows.push(['Models page, reload (cached bundle)', `${again.toFixed(0)} ms`, '< 1000 ms']);
 rows.push(['Models page, next page', `${next.toFixed(0)} ms`, '< 1000 ms']);
 rows.push(['Models page, search (200 ms typing pause included)', `${search.toFixed(0)} ms`, '< 1000 ms']);
