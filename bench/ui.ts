@@ -92,6 +92,11 @@ const fillSeconds = (performance.now() - t0) / 1000;
 const config = join(home, 'ferry.yaml');
 writeFileSync(config, 'models:\n  - name: m0000\n  - name: m0001\n');
 const server = spawn(process.execPath, [join(ROOT, 'bin/ferry.js'), 'serve', '--port', '0', '--grpc-port', 'off', '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+// A failure below (a page that does not render) must not leave the server running or its home behind.
+process.on('exit', () => {
+  if (server.exitCode === null) server.kill('SIGKILL');
+  rmSync(home, { recursive: true, force: true });
+});
 const url = await new Promise<string>((resolve, reject) => {
   let out = '';
   server.stdout.on('data', (d: Buffer) => {
