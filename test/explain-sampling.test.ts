@@ -62,6 +62,20 @@ describe('sampled Shapley values (ONNX fallback)', () => {
     await runtime.close();
   });
 
+  it('a tensor input registered without a column mapping takes its feature names from the profile\'s mapping', async () => {
+    const runtime = await onnxRuntime.load(readFileSync(join(DIR, 'model.onnx')), {}, 'diabetes');
+    const { columns, rows, x } = readMatrix(join(DIR, 'input.csv'));
+    const F = columns.length;
+    const background = new Map(columns.map((c, j) => [c, Float64Array.from({ length: rows }, (_, r) => x[r * F + j]!)]));
+    const signature = runtime.signature();
+    assert.equal(signature.inputs[0]!.columns, undefined, 'no saved mapping');
+    // Before: names were input_0…, which the profile's background does not have.
+    await assert.rejects(explainerFor(runtime, signature, 'diabetes', { background }), (e) => isFerryError(e, 'FERRY_E_EXPLAIN_BACKGROUND') && /no column "input_0"/.test(e.message));
+    const { names } = await explainerFor(runtime, signature, 'diabetes', { background, columns: { input: columns }, pairs: 8 });
+    assert.deepEqual(names, columns);
+    await runtime.close();
+  });
+
   it('without background rows: FERRY_E_EXPLAIN_BACKGROUND', async () => {
     const runtime = await onnxRuntime.load(readFileSync(join(DIR, 'model.onnx')), {}, 'diabetes');
     await assert.rejects(explainerFor(runtime, runtime.signature(), 'diabetes'), (e) => isFerryError(e, 'FERRY_E_EXPLAIN_BACKGROUND'));

@@ -23,6 +23,11 @@ export interface ExplainSources {
   readonly shares?: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
   /** Background rows by column name (each array: one value per row; NaN = missing). */
   readonly background?: ReadonlyMap<string, Float64Array> | undefined;
+  /**
+   * The data columns that filled each model input when the reference profile was taken: the
+   * feature names of a tensor input registered without a column mapping.
+   */
+  readonly columns?: Readonly<Record<string, readonly string[]>> | undefined;
   /** Sampling: order pairs per row, time budget per batch, seed. */
   readonly pairs?: number | undefined;
   readonly budgetMs?: number | undefined;
@@ -52,8 +57,10 @@ function numericExplainer(explainer: Explainer, names: readonly string[], matrix
   };
 }
 
-function columnsOf(spec: TensorSpec, width: number): string[] {
-  return spec.columns && spec.columns.length === width ? [...spec.columns] : Array.from({ length: width }, (_, j) => `${spec.name}_${j}`);
+function columnsOf(spec: TensorSpec, width: number, profiled?: readonly string[]): string[] {
+  if (spec.columns && spec.columns.length === width) return [...spec.columns];
+  if (profiled && profiled.length === width) return [...profiled];
+  return Array.from({ length: width }, (_, j) => `${spec.name}_${j}`);
 }
 
 function toFloat64(data: Tensor['data'], label: string): Float64Array {
@@ -64,7 +71,7 @@ function toFloat64(data: Tensor['data'], label: string): Float64Array {
 }
 
 /** A matrix input [N, F] (the model's single input), or one scalar input per feature (PMML fields). */
-function reader(signature: ModelSignature, fields: readonly string[] | undefined, label: string): { names: string[]; matrix: RowMatrix; width: number; spec?: TensorSpec } {
+function reader(signature: ModelSignature, fields: readonly string[] | undefined, label: string, profiled?: Readonly<Record<string, readonly string[]>>): { names: string[]; matrix: RowMatrix; width: number; spec?: TensorSpec } {
   if (fields) {
     return {
       names: [...fields],
@@ -86,7 +93,7 @@ function reader(signature: ModelSignature, fields: readonly string[] | undefined
     throw ferry('FERRY_E_EXPLAIN_UNSUPPORTED', { model: label, detail: 'only models with one numeric input of shape [N, features] (or PMML fields) can be explained' });
   }
   return {
-    names: columnsOf(spec, width),
+    names: columnsOf(spec, width, profiled?.[spec.name]),
     width,
     spec,
     matrix: (inputs) => {
@@ -111,7 +118,7 @@ function explainedOutput(signature: ModelSignature, label: string): { name: stri
 export async function explainerFor(runtime: ModelRuntime, signature: ModelSignature, label: string, sources: ExplainSources = {}): Promise<ModelExplainer> {
   const structure: ModelStructure | undefined = await runtime.structure?.();
   if (structure?.kind === 'additive') return additiveExplainer(structure, sources, label);
-  const read = reader(signature, structure?.inputs, label);
+  const read = reader(signature, structure?.inputs, label, sources.columns);
   if (structure && structure.numFeature !== read.width) {
     throw ferry('FERRY_E_EXPLAIN_UNSUPPORTED', { model: label, detail: `the model has ${structure.numFeature} features but its input has ${read.width}` });
   }

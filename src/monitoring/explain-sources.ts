@@ -43,5 +43,5 @@ export function explainSourcesOf(stored: StoredProfile | undefined): ExplainSour
     const values = sketch.quantiles(Array.from({ length: BACKGROUND_ROWS }, (_, i) => (i + 0.5) / BACKGROUND_ROWS));
     background.set(name, shuffle(values, seed));
   }
-  return { means, shares, background };
+  return { means, shares, background, columns: stored.inputs };
 }
