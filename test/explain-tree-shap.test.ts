@@ -10,18 +10,10 @@ import { TreeShap } from '../src/explain/tree-shap.js';
 import type { TreeStructure } from '../src/runtimes/model-structure.js';
 import { treeDepth } from '../src/runtimes/model-structure.js';
 import { bruteForceShapley } from './helpers/shapley.js';
+import { mulberry32 } from '../src/core/random.js';
 
-/** A deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator. */
+const rng = mulberry32;
 
 /** Trees over `features` inputs; `chain` makes tree 0 a path of depth 11 over distinct features. */
 function forest(seed: number, features: number, trees: number, depth: number, groups: number, chain: boolean): TreeStructure {
