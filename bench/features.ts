@@ -39,7 +39,7 @@ const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const MAT_ROWS = Number(process.env.BENCH_MAT_ROWS ?? 1_000_000);
 const TRAIN_ROWS = Number(process.env.BENCH_TRAIN_ROWS ?? 1_000_000);
 const SERVE_SECONDS = Number(process.env.BENCH_SERVE_SECONDS ?? 5);
-const SERVE_ROUNDS = Number(process.env.BENCH_SERVE_ROUNDS ?? 3);
+const SERVE_ROUNDS = Number(process.env.BENCH_SERVE_ROUNDS ?? 8);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const part = (name: string): boolean => ONLY === undefined || ONLY.includes(name);
 const REDIS_URL = 'redis://127.0.0.1:6379/0';

@@ -27,22 +27,23 @@ export interface FeatureStageOptions {
 export function featureStage(registry: FeatureRegistry, lookups: () => Promise<FeatureLookups>, options: FeatureStageOptions = {}): InputStage {
   const ttl = options.bindingTtlMs ?? 30_000;
   const bindings = new Map<string, { at: number; service: string | undefined }>();
-  const serviceOf = async (model: string, version: number): Promise<string | undefined> => {
-    const key = `${model}:${version}`;
-    const hit = bindings.get(key);
-    if (hit && Date.now() - hit.at < ttl) return hit.service;
+  const serviceOf = async (key: string, model: string, version: number): Promise<string | undefined> => {
     const service = await registry.binding(model, version);
     bindings.set(key, { at: Date.now(), service });
     return service;
   };
+  // Per request on the serving path: a cached binding and the opened store are read without awaiting.
+  let opened: FeatureLookups | undefined;
   return {
     at: 'input',
     name: 'features',
     async prepare(context: InputStageContext): Promise<PipelineInput> {
       const { version } = context.model;
-      const service = await serviceOf(version.model, version.version);
+      const key = `${version.model}:${version.version}`;
+      const hit = bindings.get(key);
+      const service = hit && Date.now() - hit.at < ttl ? hit.service : await serviceOf(key, version.model, version.version);
       if (service === undefined) return context.input;
-      const lookup = await lookups();
+      const lookup = opened ?? (opened = await lookups());
       const input = context.input;
       if (input.kind === 'frame') {
         const filled = await lookup.fill(service, input.frame);

@@ -82,6 +82,17 @@ export class FeatureLookups {
 
   /** A declared service, resolved (declarations are re-read at most every `declarationsTtlMs`). */
   async service(name: string): Promise<ResolvedService> {
+    return this.#cachedService(name) ?? this.#loadService(name);
+  }
+
+  /** The resolved service while the declarations are fresh (no await on the serving path). */
+  #cachedService(name: string): ResolvedService | undefined {
+    const services = this.#services;
+    if (!services || this.#now() - services.at > this.#declarationsTtlMs) return undefined;
+    return services.byName.get(name);
+  }
+
+  async #loadService(name: string): Promise<ResolvedService> {
     const now = this.#now();
     if (!this.#services || now - this.#services.at > this.#declarationsTtlMs) {
       const applied = await this.#registry.require();
@@ -161,7 +172,7 @@ export class FeatureLookups {
    * Columns the Frame already has are kept (a request may give a value itself).
    */
   async fill(serviceName: string, frame: Frame): Promise<FilledFrame> {
-    const service = await this.service(serviceName);
+    const service = this.#cachedService(serviceName) ?? await this.#loadService(serviceName);
     const n = frame.length;
     const keyColumns = new Map<string, readonly (string | undefined)[]>();
     for (const entity of service.entities) {
@@ -173,12 +184,14 @@ export class FeatureLookups {
     const present = new Set(frame.columns);
     const rowsByView = new Map<string, (StoredRow | undefined)[]>();
     // One store read per entity, covering all its views the request does not fill itself.
-    await Promise.all(service.entities.map(async (entity) => {
+    const readEntity = async (entity: (typeof service.entities)[number]): Promise<void> => {
       const views = service.views.filter((view) => view.entity === entity.name && service.features.some((sf) => sf.view === view && !present.has(sf.column)));
       if (views.length === 0) return;
       const got = await this.#read(views.map((v) => ({ name: v.name, entity: v.entity })), keyColumns.get(entity.name) ?? []);
       views.forEach((view, v) => rowsByView.set(view.name, got[v] ?? []));
-    }));
+    };
+    if (service.entities.length === 1) await readEntity(service.entities[0]!);
+    else await Promise.all(service.entities.map(readEntity));
     const rejects = new Map<number, FerryError>();
     const missing: Record<string, number> = {};
     const added = new Map<string, Cell[]>();
