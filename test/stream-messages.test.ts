@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
-import { parseStreamUrl } from '../src/stream/broker.js';
+import { parseStreamUrl, siblingUrl } from '../src/stream/broker.js';
 import { deadLetterKey, deadLetterMessage, idOf, outputMessage, parseMessage } from '../src/stream/messages.js';
 import { ferry } from '../src/core/errors.js';
 
@@ -45,6 +45,14 @@ test('dead letters carry the reason and the original payload (base64 when not UT
   assert.equal(idOf(binary), null);
   assert.equal(deadLetterKey(binary, null), deadLetterKey(Buffer.from(binary), null));
   assert.equal(deadLetterKey(binary, 'q'), 'dl:q');
+});
+
+test('a default dead-letter URL keeps the input URL\'s credentials and query (a RabbitMQ user, its vhost)', () => {
+  const dead = siblingUrl(parseStreamUrl('amqp://scorer:s3cret@rabbit:5672/claims?vhost=prod'), 'claims.dead-letters');
+  assert.equal(dead.name, 'claims.dead-letters');
+  assert.equal(dead.text, 'amqp://scorer:s3cret@rabbit:5672/claims.dead-letters?vhost=prod');
+  assert.deepEqual({ ...parseStreamUrl(dead.text), text: undefined }, { ...dead, text: undefined });
+  assert.equal(siblingUrl(parseStreamUrl('mqtt://127.0.0.1/plant/temp'), 'plant/temp/dead-letters').name, 'plant/temp/dead-letters');
 });
 
 test('stream URLs name a broker and one stream, subject or topic', () => {

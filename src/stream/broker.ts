@@ -160,9 +160,14 @@ export function parseStreamUrl(text: string): StreamUrl {
   return Object.freeze({ scheme, host, port: p, name, location: `${scheme}://${host}:${p}`, text });
 }
 
-/** The same broker and server, another stream name (default dead-letter destinations). */
+/**
+ * The same broker and server, another stream name (default dead-letter destinations). The
+ * credentials and query of the original URL (a RabbitMQ user, `?vhost=`) are kept.
+ */
 export function siblingUrl(url: StreamUrl, name: string): StreamUrl {
-  return Object.freeze({ ...url, name, text: `${url.location}/${encodeURIComponent(name)}` });
+  const u = new URL(url.text);
+  u.pathname = `/${encodeURIComponent(name)}`;
+  return Object.freeze({ ...url, name, text: u.toString() });
 }
 
 /** A name safe in NATS KV keys, stream names and Redis keys. */
