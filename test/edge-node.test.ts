@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { ROOT, tempDir } from './helpers/env.js';
-import { assertMatchesReference, fixtures, inputColumnFlags } from './helpers/fixtures.js';
+import { assertMatchesReference, fixture, fixtures, inputColumnFlags } from './helpers/fixtures.js';
 
 interface Case {
   name: string;
@@ -147,6 +147,51 @@ describe('ferry export --target node', () => {
       assertMatchesReference(f, await mod.predict(csvObjects(f.input), { keys: ['id'] }));
     });
   }
+
+  it('onnx breast_mlp --quantize int8: int8 weights behind DequantizeLinear, within 0.01 of the reference and no label changed', async () => {
+    const f = fixture('breast_mlp');
+    const out = join(tmp.dir, 'exports', 'mlp-int8');
+    const exp = await runCli(['export', 'onnx_breast_mlp', '--target', 'node', '--out', out, '--sample', f.input, '--key', 'id', '--quantize', 'int8', '--json'], env);
+    assert.equal(exp.code, 0, exp.stderr);
+    const report = JSON.parse(exp.stdout) as { parity: { ok: boolean }; quantization: { tensors: { name: string }[]; before: { raw: number }; after: { raw: number }; maxChange: number; labelChanges: number; rows: number } };
+    const q = report.quantization;
+    assert.deepEqual(q.tensors.map((t) => t.name), ['W1'], 'the 30×16 weight; the 16×1 one would not shrink');
+    assert.ok(q.after.raw < q.before.raw, `${q.after.raw} < ${q.before.raw}`);
+    assert.equal(q.labelChanges, 0);
+    assert.ok(q.maxChange > 0 && q.maxChange < 0.01, `largest change ${q.maxChange}`);
+    assert.equal(report.parity.ok, true, 'the package gives the quantized model\'s server predictions');
+    const pkg = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')) as { ferry: { quantized?: string } };
+    assert.equal(pkg.ferry.quantized, 'int8');
+    // The stated tolerance: probabilities within 0.01 of the reference library's float model, the same labels.
+    const mod = (await import(pathToFileURL(join(out, 'index.js')).href)) as { predict: (rows: unknown[], o?: { keys?: string[] }) => Promise<{ probabilities: number[]; label: number }[]> };
+    const got = await mod.predict(csvObjects(f.input), { keys: ['id'] });
+    const want = f.expected.outputs as { probabilities: number[][]; label: number[] };
+    got.forEach((p, i) => {
+      assert.equal(p.label, want.label[i], `row ${i} label`);
+      p.probabilities.forEach((v, k) => assert.ok(Math.abs(v - want.probabilities[i]![k]!) < 0.01, `row ${i} p${k}: ${v} vs ${want.probabilities[i]![k]}`));
+    });
+  });
+
+  it('--quantize int8 refuses an export whose labels change beyond --max-label-change unless --force', async () => {
+    const dir = join(ROOT, 'test/edge-fixtures/quantize_flip');
+    const columns = Array.from({ length: 16 }, (_, j) => `x${j}`).join(',');
+    assert.equal((await runCli(['register', join(dir, 'model.onnx'), '--name', 'flip', '--input-columns', `input=${columns}`], env)).code, 0);
+    const out = join(tmp.dir, 'exports', 'flip');
+    const args = ['export', 'flip', '--target', 'node', '--out', out, '--sample', join(dir, 'input.csv'), '--key', 'id', '--quantize', 'int8'];
+    const refused = await runCli(args, env);
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, /FERRY_E_EXPORT_QUANTIZE_DRIFT.*10 of 20 sample row/);
+    assert.equal(existsSync(out), false, 'nothing written');
+    const allowed = await runCli([...args, '--max-label-change', '50%', '--json'], env);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal((JSON.parse(allowed.stdout) as { quantization: { labelChanges: number; forced: boolean } }).quantization.labelChanges, 10);
+    const forced = await runCli([...args, '--force'], env);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /10 label\(s\) changed \(allowed 1\.00 %\) — written with --force/);
+    const trees = await runCli(['export', 'xgb_breast_nan', '--target', 'node', '--out', join(tmp.dir, 'exports', 'x8'), '--sample', join(ROOT, 'fixtures/xgboost/breast_nan/input.csv'), '--key', 'id', '--quantize', 'int8'], env);
+    assert.equal(trees.code, 4);
+    assert.match(trees.stderr, /FERRY_E_EXPORT_UNSUPPORTED.*ONNX/);
+  });
 
   it('a target that cannot carry the model refuses it with FERRY_E_EXPORT_UNSUPPORTED, and nothing is written', async () => {
     const out = join(tmp.dir, 'exports', 'mlp.txt');

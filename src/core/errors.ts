@@ -186,6 +186,7 @@ export const errorCatalog = {
   FERRY_E_EXPORT_UNSUPPORTED: spec(422, UNIMPLEMENTED, X.BAD_INPUT, 'Cannot export {model} ({format}) to --target {target}: {reason}'),
   FERRY_E_EXPORT_PARITY: spec(500, INTERNAL, X.INTERNAL, 'The {target} export of {model} does not give the server\'s predictions: {detail}. The export was not written; please report this with the model and the sample rows.'),
   FERRY_E_EXPORT_TOO_LARGE: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, 'The {target} export of {model} is {size} bytes gzipped, over --max-size {limit}. Nothing was written; raise the budget or export a smaller model.'),
+  FERRY_E_EXPORT_QUANTIZE_DRIFT: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Quantizing {model} to int8 changes the label of {changed} of {rows} sample row(s) ({share}), over --max-label-change {limit} (largest change of a value {maxChange}). Nothing was written; export without --quantize, allow more with --max-label-change, or write it anyway with --force.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

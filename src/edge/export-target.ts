@@ -14,6 +14,8 @@ export interface ExportModel {
   readonly label: string;
   /** Sample rows and the server's predictions for them (from the one scoring path). */
   readonly parity: ParityVectors;
+  /** Set when `artifact` is the registered model quantized for the export (ONNX, --quantize). */
+  readonly quantized?: 'int8';
 }
 
 /** Options of `ferry export` a target may read (each target documents which). */

@@ -17,6 +17,7 @@ import type { LoadedModel, Scorer } from '../scoring/scorer.js';
 import type { ExportFile, ExportModel, ExportOptions, ExportTarget, ParityCheck } from './export-target.js';
 import type { ParityVectors } from './package/types.js';
 import { parityTolerance } from './formats.js';
+import { DEFAULT_MAX_LABEL_CHANGE, quantizeForExport, type QuantizeReport } from './onnx/quantize-check.js';
 import { sizeReport, type SizeReport } from './size-report.js';
 import { EXPORT_TARGETS } from './targets.js';
 
@@ -37,6 +38,12 @@ export interface ExportRequest extends ExportOptions {
   readonly sampleRows?: number;
   /** Fail when the export's gzipped size is over this many bytes. */
   readonly maxSize?: number;
+  /** ONNX: quantize MatMul/Gemm weights to int8 (see onnx/quantize.ts). */
+  readonly quantize?: 'int8';
+  /** With `quantize`: the largest share of sample rows whose label may change (default 0.01). */
+  readonly maxLabelChange?: number;
+  /** With `quantize`: write the export even when more labels change than allowed. */
+  readonly force?: boolean;
 }
 
 export interface ExportReport {
@@ -48,6 +55,8 @@ export interface ExportReport {
   readonly size: SizeReport;
   /** The export's own parity test (undefined when the target ships none, e.g. SQL). */
   readonly parity: ParityCheck | undefined;
+  /** With --quantize: sizes before/after and what the predictions lost on the sample rows. */
+  readonly quantization?: QuantizeReport;
 }
 
 const DEFAULT_SAMPLE_ROWS = 200;
@@ -64,10 +73,18 @@ export async function exportModel(deps: ExportDeps, req: ExportRequest): Promise
   const loaded = await deps.loader.load(req.ref);
   const { version } = loaded;
   const label = `${version.model}:${version.version}`;
-  const artifact = await deps.registry.loadArtifact(version);
+  let artifact = await deps.registry.loadArtifact(version);
 
-  const parity = target.checked ? await parityVectors(deps, loaded, req) : { keys: req.keys ?? [], rows: [], expected: [], tolerance: parityTolerance(version.format) };
-  const model: ExportModel = { version, artifact, label, parity };
+  let parity = target.checked ? await parityVectors(deps, loaded, req) : { keys: req.keys ?? [], rows: [], expected: [], tolerance: parityTolerance(version.format) };
+  let quantization: QuantizeReport | undefined;
+  if (req.quantize) {
+    if (version.format !== 'onnx' || target.output !== 'folder') {
+      throw ferry('FERRY_E_EXPORT_UNSUPPORTED', { model: label, format: version.format, target: target.name, reason: '--quantize int8 quantizes the weights of ONNX models in node and browser packages; trees, linear models and PMML are exported exactly' });
+    }
+    const q = await quantizeForExport(deps.scorer, version, artifact, parity, { maxLabelChange: req.maxLabelChange ?? DEFAULT_MAX_LABEL_CHANGE, force: req.force === true });
+    ({ artifact, parity, report: quantization } = q);
+  }
+  const model: ExportModel = { version, artifact, label, parity, ...(req.quantize ? { quantized: req.quantize } : {}) };
 
   const refusal = target.refusal(model, req);
   if (refusal) throw ferry('FERRY_E_EXPORT_UNSUPPORTED', { model: label, format: version.format, target: target.name, reason: refusal });
@@ -99,7 +116,7 @@ export async function exportModel(deps: ExportDeps, req: ExportRequest): Promise
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-  return { model: version.model, version: version.version, target: target.name, out, files: files.map((f) => f.path), size, parity: parityCheck };
+  return { model: version.model, version: version.version, target: target.name, out, files: files.map((f) => f.path), size, parity: parityCheck, ...(quantization ? { quantization } : {}) };
 }
 
 function assertParity(check: ParityCheck | undefined, target: string, label: string): void {

@@ -24,7 +24,7 @@ export function packageName(model: string): string {
 
 export function provenanceOf(model: ExportModel): Provenance {
   const v = model.version;
-  return { model: v.model, version: v.version, aliases: v.aliases, format: v.format, digest: v.digest, exportedAt: new Date().toISOString(), ferryVersion: FERRY_VERSION };
+  return { model: v.model, version: v.version, aliases: v.aliases, format: v.format, digest: v.digest, exportedAt: new Date().toISOString(), ferryVersion: FERRY_VERSION, ...(model.quantized ? { quantized: model.quantized } : {}) };
 }
 
 /** The package's files; `extra` names more bundled modules (e.g. the browser's worker). */

@@ -26,6 +26,8 @@ export interface Provenance {
   readonly digest: string;
   readonly exportedAt: string;
   readonly ferryVersion: string;
+  /** Set when the package carries the model quantized (`--quantize int8`): weights in int8, predictions within the export's reported change. */
+  readonly quantized?: 'int8';
 }
 
 /** Everything the package knows besides the model's bytes. */
