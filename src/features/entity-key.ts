@@ -27,6 +27,7 @@ export function entityKeyText(cell: Cell | undefined, type: EntityKeyType): stri
   if (typeof cell === 'bigint') return cell.toString();
   if (typeof cell === 'number') {
     if (!Number.isFinite(cell)) return undefined;
+    if (Number.isSafeInteger(cell)) return String(cell);
     if (Number.isInteger(cell)) return BigInt(cell).toString();
     return type === 'integer' ? undefined : String(cell);
   }

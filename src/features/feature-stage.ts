@@ -26,11 +26,23 @@ export interface FeatureStageOptions {
  */
 export function featureStage(registry: FeatureRegistry, lookups: () => Promise<FeatureLookups>, options: FeatureStageOptions = {}): InputStage {
   const ttl = options.bindingTtlMs ?? 30_000;
-  const bindings = new Map<string, { at: number; service: string | undefined }>();
-  const serviceOf = async (key: string, model: string, version: number): Promise<string | undefined> => {
+  /** Per model and version: its service, and which entity key columns are not model inputs (carried, never fed). */
+  const bindings = new Map<string, Map<number, Binding>>();
+  const serviceOf = async (model: string, version: number): Promise<Binding> => {
     const service = await registry.binding(model, version);
-    bindings.set(key, { at: Date.now(), service });
-    return service;
+    const binding: Binding = { at: Date.now(), service, keys: undefined, carried: [] };
+    let versions = bindings.get(model);
+    if (!versions) bindings.set(model, versions = new Map());
+    versions.set(version, binding);
+    return binding;
+  };
+  // A service's key list is one array for as long as its declarations hold: the carried keys are derived once per list.
+  const carriedKeys = (binding: Binding, context: InputStageContext, filled: FilledFrame): readonly string[] => {
+    if (binding.keys !== filled.keys) {
+      binding.keys = filled.keys;
+      binding.carried = filled.keys.filter((k) => !isModelColumn(context, k));
+    }
+    return binding.carried;
   };
   // Per request on the serving path: a cached binding and the opened store are read without awaiting.
   let opened: FeatureLookups | undefined;
@@ -39,17 +51,21 @@ export function featureStage(registry: FeatureRegistry, lookups: () => Promise<F
     name: 'features',
     async prepare(context: InputStageContext): Promise<PipelineInput> {
       const { version } = context.model;
-      const key = `${version.model}:${version.version}`;
-      const hit = bindings.get(key);
-      const service = hit && Date.now() - hit.at < ttl ? hit.service : await serviceOf(key, version.model, version.version);
+      const hit = bindings.get(version.model)?.get(version.version);
+      const binding = hit && Date.now() - hit.at < ttl ? hit : await serviceOf(version.model, version.version);
+      const service = binding.service;
       if (service === undefined) return context.input;
       const lookup = opened ?? (opened = await lookups());
       const input = context.input;
       if (input.kind === 'frame') {
         const filled = await lookup.fill(service, input.frame);
         options.observer?.filled?.(service, version.model, input.frame.length, filled);
-        const ignore = [...new Set([...(input.plan?.ignore ?? []), ...filled.keys.filter((k) => filled.frame.columns.includes(k) && !isModelColumn(context, k))])];
-        return { ...input, frame: filled.frame, plan: { ...input.plan, ignore }, refused: [...(input.refused ?? []), ...filled.rejects] };
+        // Every key column is in the filled frame (fill refuses a frame without one).
+        const carried = carriedKeys(binding, context, filled);
+        const before = input.plan?.ignore;
+        const ignore = before === undefined || before.length === 0 ? carried : [...new Set([...before, ...carried])];
+        const refused = input.refused && input.refused.length > 0 ? [...input.refused, ...filled.rejects] : filled.rejects;
+        return { kind: 'frame', frame: filled.frame, plan: input.plan ? { ...input.plan, ignore } : { ignore }, refused };
       }
       // Named tensors (Open Inference Protocol, gRPC): one column per tensor, filled, packed back.
       const frame = tensorFrame(input.tensors);
@@ -57,13 +73,22 @@ export function featureStage(registry: FeatureRegistry, lookups: () => Promise<F
       options.observer?.filled?.(service, version.model, frame.length, filled);
       const first = filled.rejects[0];
       if (first) throw first.error;
-      const plan = planInputs(version.signature, filled.frame, { ignore: filled.keys.filter((k) => filled.frame.columns.includes(k) && !isModelColumn(context, k)) });
+      const plan = planInputs(version.signature, filled.frame, { ignore: carriedKeys(binding, context, filled) });
       const checked = validateRows(plan, filled.frame);
       const bad = checked.rejects[0];
       if (bad) throw bad.error;
       return { kind: 'tensors', tensors: packTensors(plan, checked.values, checked.valid, filled.frame.length) };
     },
   };
+}
+
+/** A model version's binding to a feature service, as last read from the registry. */
+interface Binding {
+  readonly at: number;
+  readonly service: string | undefined;
+  /** The service's key columns the carried list was derived from. */
+  keys: readonly string[] | undefined;
+  carried: readonly string[];
 }
 
 /** Whether the model itself takes this column (then an entity key is also a feature). */

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { ferry, quoteList, type FerryError } from '../core/errors.js';
-import { ColumnFrame, numberColumn, type Cell, type Frame, type FrameColumn } from '../core/frame.js';
-import { resolveService, type MissingPolicy, type ResolvedService } from './declarations.js';
+import { cellsOf, ColumnFrame, numberColumn, type Cell, type Frame, type FrameColumn } from '../core/frame.js';
+import { resolveService, type MissingPolicy, type ResolvedService, type ViewDecl } from './declarations.js';
 import { evaluate, type Value } from './expression.js';
 import type { FeatureRegistry } from './feature-registry.js';
 import { entityKeyText } from './entity-key.js';
@@ -37,19 +37,71 @@ export interface FilledFrame {
 /** A missing value in the cache (so unknown entities are not asked for on every request). */
 const ABSENT = Symbol('absent');
 
-/** Cells as a Frame column: numbers (and nulls) typed, anything else as cells. */
-function toColumn(cells: readonly Cell[]): FrameColumn {
-  const values = new Float64Array(cells.length);
-  let valid: Uint8Array | undefined;
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells[i];
-    if (typeof c === 'number') values[i] = c;
-    else if (c === null || c === undefined) {
-      valid ??= new Uint8Array(cells.length).fill(1);
-      valid[i] = 0;
-    } else return { kind: 'cells', values: cells };
+/**
+ * Builds one Frame column a value at a time: numbers (and nulls) into a Float64Array with a
+ * validity mask; the first value of another kind turns the column into cells.
+ */
+class ColumnWriter {
+  readonly #values: Float64Array;
+  #valid: Uint8Array | undefined;
+  #cells: Cell[] | undefined;
+
+  constructor(length: number) {
+    this.#values = new Float64Array(length);
   }
-  return numberColumn(values, valid);
+
+  set(row: number, value: Cell): void {
+    if (this.#cells) this.#cells[row] = value;
+    else if (typeof value === 'number') this.#values[row] = value;
+    else if (value === null) (this.#valid ??= new Uint8Array(this.#values.length).fill(1))[row] = 0;
+    else {
+      const cells = [...cellsOf(numberColumn(this.#values, this.#valid))];
+      cells[row] = value;
+      this.#cells = cells;
+    }
+  }
+
+  column(): FrameColumn {
+    return this.#cells ? { kind: 'cells', values: this.#cells } : numberColumn(this.#values, this.#valid);
+  }
+}
+
+/** One store read: an entity and the views of it a service uses. */
+interface EntityRead {
+  readonly views: readonly ViewDecl[];
+  readonly refs: readonly ViewRef[];
+}
+
+/** What `fill` derives from a resolved service once, instead of on every request. */
+interface FillPlan {
+  /** Per entity of the service (same order). */
+  readonly reads: readonly EntityRead[];
+  /** Per feature: the index of its entity. */
+  readonly entityIndex: readonly number[];
+  /** Feature columns, then transform columns (the slots of the missing counts). */
+  readonly columns: readonly string[];
+  /** The entity key columns. */
+  readonly keys: readonly string[];
+}
+
+const plans = new WeakMap<ResolvedService, FillPlan>();
+
+function fillPlan(service: ResolvedService): FillPlan {
+  let plan = plans.get(service);
+  if (!plan) {
+    const reads = service.entities.map((entity): EntityRead => {
+      const views = service.views.filter((view) => view.entity === entity.name && service.features.some((sf) => sf.view === view));
+      return { views, refs: views.map((v) => ({ name: v.name, entity: v.entity })) };
+    });
+    plan = {
+      reads,
+      entityIndex: service.features.map((f) => service.entities.findIndex((e) => e.name === f.entity.name)),
+      columns: [...service.features.map((f) => f.column), ...service.transforms.map((t) => t.column)],
+      keys: service.entities.map((e) => e.key),
+    };
+    plans.set(service, plan);
+  }
+  return plan;
 }
 
 /**
@@ -73,7 +125,7 @@ export class FeatureLookups {
     this.#now = options.now ?? Date.now;
     this.#declarationsTtlMs = options.declarationsTtlMs ?? 30_000;
     const size = options.cacheSize ?? 100_000;
-    this.#cache = size > 0 ? new LRUCache({ max: size, ttl: options.cacheTtlMs ?? 5_000, ttlAutopurge: false }) : undefined;
+    this.#cache = size > 0 ? new LRUCache({ max: size, ttl: options.cacheTtlMs ?? 5_000, ttlAutopurge: false, ttlResolution: 10 }) : undefined;
   }
 
   get store(): OnlineStore {
@@ -173,82 +225,102 @@ export class FeatureLookups {
    */
   async fill(serviceName: string, frame: Frame): Promise<FilledFrame> {
     const service = this.#cachedService(serviceName) ?? await this.#loadService(serviceName);
+    const plan = fillPlan(service);
     const n = frame.length;
-    const keyColumns = new Map<string, readonly (string | undefined)[]>();
-    for (const entity of service.entities) {
-      const cells = frame.column(entity.key);
-      if (!cells) throw ferry('FERRY_E_ENTITY_KEY_MISSING', { service: service.name, key: entity.key, present: quoteList(frame.columns) });
-      keyColumns.set(entity.name, cells.map((c) => entityKeyText(c, entity.type)));
-    }
-    const now = this.#now();
-    const present = new Set(frame.columns);
-    const rowsByView = new Map<string, (StoredRow | undefined)[]>();
+    const keyColumns = new Array<readonly (string | undefined)[]>(service.entities.length);
+    service.entities.forEach((entity, e) => {
+      const column = frame.vector(entity.key);
+      if (!column) throw ferry('FERRY_E_ENTITY_KEY_MISSING', { service: service.name, key: entity.key, present: quoteList(frame.columns) });
+      const keys = new Array<string | undefined>(n);
+      if (column.kind === 'cells') for (let i = 0; i < n; i++) keys[i] = entityKeyText(column.values[i], entity.type);
+      else for (let i = 0; i < n; i++) keys[i] = column.valid?.[i] === 0 ? undefined : entityKeyText(column.values[i], entity.type);
+      keyColumns[e] = keys;
+    });
+    // A request may give some features itself: then only the views it leaves to the store are read.
+    const given = plan.columns.some((c) => frame.vector(c) !== undefined);
+    const present = given ? new Set(frame.columns) : undefined;
+    const rowsByView = new Map<string, readonly (StoredRow | undefined)[]>();
     // One store read per entity, covering all its views the request does not fill itself.
-    const readEntity = async (entity: (typeof service.entities)[number]): Promise<void> => {
-      const views = service.views.filter((view) => view.entity === entity.name && service.features.some((sf) => sf.view === view && !present.has(sf.column)));
+    const readEntity = async (e: number): Promise<void> => {
+      const read = plan.reads[e] as EntityRead;
+      const views = present ? read.views.filter((view) => service.features.some((sf) => sf.view === view && !present.has(sf.column))) : read.views;
       if (views.length === 0) return;
-      const got = await this.#read(views.map((v) => ({ name: v.name, entity: v.entity })), keyColumns.get(entity.name) ?? []);
+      const got = await this.#read(present ? views.map((v) => ({ name: v.name, entity: v.entity })) : read.refs, keyColumns[e] ?? []);
       views.forEach((view, v) => rowsByView.set(view.name, got[v] ?? []));
     };
-    if (service.entities.length === 1) await readEntity(service.entities[0]!);
-    else await Promise.all(service.entities.map(readEntity));
-    const rejects = new Map<number, FerryError>();
-    const missing: Record<string, number> = {};
-    const added = new Map<string, Cell[]>();
-    const apply = (column: string, policy: MissingPolicy, row: number, describe: () => { state: string; entity: string; view: string }): Cell => {
-      missing[column] = (missing[column] ?? 0) + 1;
+    if (plan.reads.length === 1) await readEntity(0);
+    else await Promise.all(plan.reads.map((_, e) => readEntity(e)));
+    const now = this.#now();
+    let rejects: Map<number, FerryError> | undefined;
+    const missing = new Array<number>(plan.columns.length).fill(0);
+    const added = new Map<string, FrameColumn>();
+    const apply = (slot: number, policy: MissingPolicy, row: number, describe: () => { state: string; entity: string; view: string }): Cell => {
+      missing[slot] = (missing[slot] as number) + 1;
       if (policy.kind === 'default') return policy.value;
-      if (policy.kind === 'reject' && !rejects.has(row)) rejects.set(row, ferry('FERRY_E_FEATURE_MISSING', { feature: column, service: service.name, ...describe() }));
+      if (policy.kind === 'reject' && !rejects?.has(row)) (rejects ??= new Map()).set(row, ferry('FERRY_E_FEATURE_MISSING', { feature: plan.columns[slot] as string, service: service.name, ...describe() }));
       return null;
     };
-    for (const f of service.features) {
-      if (present.has(f.column)) continue;
+    service.features.forEach((f, slot) => {
+      if (present?.has(f.column)) return;
       const rows = rowsByView.get(f.view.name) ?? [];
-      const keys = keyColumns.get(f.entity.name) ?? [];
+      const keys = keyColumns[plan.entityIndex[slot] as number] ?? [];
       const ttl = f.view.ttlMs;
-      const cells = new Array<Cell>(n);
+      const out = new ColumnWriter(n);
       for (let i = 0; i < n; i++) {
         const row = rows[i];
         const value = row?.values[f.feature];
         const stale = row !== undefined && ttl !== undefined && now - row.eventTime > ttl;
         if (row === undefined || stale || value === null || value === undefined) {
-          cells[i] = apply(f.column, f.missing, i, () => ({ state: row === undefined ? 'missing' : stale ? `stale (older than the view's ttl ${f.view.ttl ?? ''})` : 'null', entity: `${f.entity.key}=${keys[i] ?? 'null'}`, view: f.view.name }));
+          out.set(i, apply(slot, f.missing, i, () => ({ state: row === undefined ? 'missing' : stale ? `stale (older than the view's ttl ${f.view.ttl ?? ''})` : 'null', entity: `${f.entity.key}=${keys[i] ?? 'null'}`, view: f.view.name })));
         } else {
-          cells[i] = value;
+          out.set(i, value);
         }
       }
-      added.set(f.column, cells);
-    }
-    for (const t of service.transforms) {
-      if (present.has(t.column)) continue;
-      const sources = t.expression.names.map((name) => added.get(name) ?? frame.column(name));
-      const cells = new Array<Cell>(n);
-      for (let i = 0; i < n; i++) {
-        const v = evaluate(t.expression, (name) => {
-          const col = sources[t.expression.names.indexOf(name)];
-          const c = col?.[i];
-          return c === undefined || Array.isArray(c) || typeof c === 'bigint' ? (typeof c === 'bigint' ? Number(c) : null) : (c as Value);
-        });
-        cells[i] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
-        if (cells[i] === null) {
-          const keyCol = service.entities[0];
-          cells[i] = apply(t.column, t.missing, i, () => ({ state: 'null', entity: `${keyCol?.key ?? 'key'}=${keyColumns.get(keyCol?.name ?? '')?.[i] ?? 'null'}`, view: service.views[0]?.name ?? '' }));
+      added.set(f.column, out.column());
+    });
+    const firstKey = keyColumns[0] ?? [];
+    service.transforms.forEach((t, k) => {
+      if (present?.has(t.column)) return;
+      const slot = service.features.length + k;
+      const sources = t.expression.names.map((name) => added.get(name) ?? frame.vector(name));
+      let i = 0;
+      const get = (name: string): Value => {
+        const source = sources[t.expression.names.indexOf(name)];
+        if (source === undefined) return null;
+        if (source.kind === 'number') return source.valid?.[i] === 0 ? null : source.values[i] as number;
+        const c = source.values[i];
+        return c === undefined || Array.isArray(c) ? null : typeof c === 'bigint' ? Number(c) : c as Value;
+      };
+      const out = new ColumnWriter(n);
+      for (; i < n; i++) {
+        const v = evaluate(t.expression, get);
+        if (v !== null && (typeof v !== 'number' || Number.isFinite(v))) {
+          out.set(i, v);
+          continue;
         }
+        const row = i;
+        out.set(i, apply(slot, t.missing, i, () => ({ state: 'null', entity: `${service.entities[0]?.key ?? 'key'}=${firstKey[row] ?? 'null'}`, view: service.views[0]?.name ?? '' })));
       }
-      added.set(t.column, cells);
-    }
+      added.set(t.column, out.column());
+    });
     let stats = this.#stats.get(service.name);
-    if (!stats) this.#stats.set(service.name, stats = { rows: 0, missing: new Map([...service.features.map((f) => f.column), ...service.transforms.map((t) => t.column)].map((c) => [c, 0])) });
+    if (!stats) this.#stats.set(service.name, stats = { rows: 0, missing: new Map(plan.columns.map((c) => [c, 0])) });
     stats.rows += n;
-    for (const [column, count] of Object.entries(missing)) stats.missing.set(column, (stats.missing.get(column) ?? 0) + count);
+    const counted: Record<string, number> = {};
+    missing.forEach((count, slot) => {
+      if (count === 0) return;
+      const column = plan.columns[slot] as string;
+      counted[column] = count;
+      stats.missing.set(column, (stats.missing.get(column) ?? 0) + count);
+    });
     const data = new Map<string, FrameColumn>();
     for (const name of frame.columns) data.set(name, frame.vector(name) as FrameColumn);
-    for (const [name, cells] of added) data.set(name, toColumn(cells));
+    for (const [name, column] of added) data.set(name, column);
     return {
       frame: new ColumnFrame(data, n),
-      rejects: [...rejects].sort((a, b) => a[0] - b[0]).map(([row, error]) => ({ row, error })),
-      keys: service.entities.map((e) => e.key),
-      missing,
+      rejects: rejects ? [...rejects].sort((a, b) => a[0] - b[0]).map(([row, error]) => ({ row, error })) : [],
+      keys: plan.keys,
+      missing: counted,
     };
   }
 
