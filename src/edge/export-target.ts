@@ -23,6 +23,8 @@ export interface ExportOptions {
   readonly dialect?: string;
   readonly table?: string;
   readonly keys?: readonly string[];
+  /** node, browser: the Ferry server the package reports its predictions to (its prediction log). */
+  readonly reportUrl?: string;
 }
 
 /** One file of an export, with what kind of bytes it holds (for the size report). */

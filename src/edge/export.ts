@@ -86,6 +86,7 @@ export async function exportModel(deps: ExportDeps, req: ExportRequest): Promise
   }
   const model: ExportModel = { version, artifact, label, parity, ...(req.quantize ? { quantized: req.quantize } : {}) };
 
+  if (req.reportUrl !== undefined && target.output !== 'folder') throw ferry('FERRY_E_USAGE', { detail: `--report-url is for node and browser packages (they report the predictions they make); --target ${target.name} writes a file.` });
   const refusal = target.refusal(model, req);
   if (refusal) throw ferry('FERRY_E_EXPORT_UNSUPPORTED', { model: label, format: version.format, target: target.name, reason: refusal });
   const files = await target.build(model, req);

@@ -10,7 +10,7 @@ import { ferry } from '../core/errors.js';
 import { FERRY_VERSION } from '../core/version.js';
 import { bundleModule, type PackageModule } from './bundle.js';
 import { declarations } from './declarations.js';
-import type { ExportFile, ExportModel, ParityCheck } from './export-target.js';
+import type { ExportFile, ExportModel, ExportOptions, ParityCheck } from './export-target.js';
 import { PACKAGE_ASSETS, PACKAGE_FORMATS } from './formats.js';
 import { packageReadme } from './package-readme.js';
 import type { EdgeMeta, Provenance } from './package/types.js';
@@ -28,13 +28,13 @@ export function provenanceOf(model: ExportModel): Provenance {
 }
 
 /** The package's files; `extra` names more bundled modules (e.g. the browser's worker). */
-export async function packageFiles(model: ExportModel, target: string, extra: readonly PackageModule[] = []): Promise<ExportFile[]> {
+export async function packageFiles(model: ExportModel, target: string, options: ExportOptions, extra: readonly PackageModule[] = []): Promise<ExportFile[]> {
   const { version } = model;
   const encode = PACKAGE_FORMATS[version.format];
   if (!encode) throw ferry('FERRY_E_INTERNAL', { detail: `no package encoder for format "${version.format}"` });
   const provenance = provenanceOf(model);
   const packed = encode(model.artifact);
-  const meta: EdgeMeta = { provenance, signature: version.signature, encoding: packed.encoding };
+  const meta: EdgeMeta = { provenance, signature: version.signature, encoding: packed.encoding, ...(options.reportUrl ? { report: { url: options.reportUrl } } : {}) };
   const data = packed.encoding === 'text' ? packed.text : Buffer.from(packed.bytes).toString('base64');
   const code = async (module: PackageModule, path: string): Promise<ExportFile> => ({ path, kind: 'js', bytes: text(await bundleModule(module, version.format)) });
   const pkg = {

@@ -20,8 +20,10 @@ if (port) {
   db.pragma('cache_size = -16000');
   const head = 'insert into prediction_log (id, model_name, version, at, source, inputs, outputs, latency_ms, confidence, low_confidence, attributions) values ';
   const tuple = `(${new Array<string>(COLUMNS).fill('?').join(', ')})`;
-  const many = db.prepare(head + new Array<string>(CHUNK).fill(tuple).join(', '));
-  const one = db.prepare(head + tuple);
+  // Ids made elsewhere (edge packages' reports) may come twice when a post is retried: the first is kept.
+  const tail = ' on conflict (id) do nothing';
+  const many = db.prepare(head + new Array<string>(CHUNK).fill(tuple).join(', ') + tail);
+  const one = db.prepare(head + tuple + tail);
   // Two reused parameter arrays: no per-row array, no slice.
   const chunk = new Array<unknown>(CHUNK * COLUMNS);
   const row = new Array<unknown>(COLUMNS);

@@ -46,6 +46,8 @@ function entryOf(event: ScoredEvent, policy: LogPolicy): PredictionEntry {
     confidence: event.confidence,
     policy,
     explained: explainedOf(event.extras),
+    ...(event.predictionIds ? { ids: event.predictionIds } : {}),
+    ...(event.at !== undefined ? { at: event.at } : {}),
   };
 }
 

@@ -148,7 +148,8 @@ function insertText(capabilities: SqlCapabilities, n: number): string {
   let text = texts.get(n);
   if (text === undefined) {
     const tuples = Array.from({ length: n }, (_, i) => `(${Array.from({ length: COLUMNS }, (_, j) => capabilities.parameter(i * COLUMNS + j + 1)).join(', ')})`);
-    text = `insert into prediction_log ${INSERT_COLUMNS} values ${tuples.join(', ')}`;
+    // Ids made elsewhere (edge packages' reports) may come twice when a post is retried: the first is kept.
+    text = `insert into prediction_log ${INSERT_COLUMNS} values ${tuples.join(', ')} on conflict (id) do nothing`;
     texts.set(n, text);
   }
   return text;

@@ -30,6 +30,8 @@ export interface PredictionEntry {
   readonly policy?: LogPolicy | undefined;
   /** The run's explanation, when it was explained (logged per row in `attributions`). */
   readonly explained?: ExplainedInputs | undefined;
+  /** Ids the rows already have (predictions made by an edge package); new uuid v7s when omitted. */
+  readonly ids?: readonly string[] | undefined;
 }
 
 /**
@@ -184,7 +186,7 @@ export class PredictionLogWriter implements PredictionLogger {
       this.#options.observer?.onDropped?.(entry.rows, 'buffer_full');
       return undefined;
     }
-    const ids = predictionIds(entry.rows);
+    const ids = entry.ids?.length === entry.rows ? entry.ids : predictionIds(entry.rows);
     this.#queue.push(entry);
     this.#ids.push(ids);
     this.#at.push(entry.at ?? Date.now());

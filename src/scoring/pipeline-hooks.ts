@@ -22,7 +22,7 @@ export type PipelineInput =
 /** Who asked: a protocol, a mode, or a monitoring command. Observers decide by it (the log records it). */
 export type ScoreSource =
   | 'oip-rest' | 'oip-grpc' | 'mlflow' | 'kserve-v1'
-  | 'cli' | 'batch' | 'stream'
+  | 'cli' | 'batch' | 'stream' | 'edge'
   | 'evaluate' | 'compare' | 'profile' | 'drift';
 
 /** The sources that are network protocols (the server's request metrics count these). */
@@ -64,6 +64,10 @@ export interface ScoredEvent extends RunInfo {
   readonly queueMs: number;
   /** The caller can wait (batch): an observer should hold it up rather than drop the event. */
   readonly lossless: boolean;
+  /** Runs scored elsewhere (an edge package's report): the ids the scorer gave its rows, which the log keeps. */
+  readonly predictionIds?: readonly string[] | undefined;
+  /** Runs scored elsewhere: when (epoch ms); now when omitted. */
+  readonly at?: number | undefined;
 }
 
 /** A run that failed (the model may not even have been found). */

@@ -81,6 +81,18 @@ export interface FrameRun extends RunAnswer {
 /** The answer in the shape of the input. */
 export type RunResult<I extends PipelineInput> = I extends { kind: 'tensors' } ? TensorRun : I extends { kind: 'frame' } ? FrameRun : TensorRun | FrameRun;
 
+/** Rows a version scored elsewhere (`Pipeline.record`): inputs, outputs, and the ids and time they were given. */
+export interface RecordedRun {
+  readonly version: ModelVersion;
+  readonly frame: Frame;
+  readonly outputs: ScoredOutputs;
+  /** One id per row, made by the scorer (unique: the log refuses none, but keeps the first of a repeated id). */
+  readonly predictionIds: readonly string[];
+  readonly at: number;
+  readonly latencyMs: number;
+  readonly requestId?: string | undefined;
+}
+
 /** What the pipeline scores with. */
 export interface PipelineParts {
   readonly registry: Pick<Registry, 'resolve'>;
@@ -169,6 +181,24 @@ export class Pipeline {
       }
       throw error;
     }
+  }
+
+  /**
+   * Predictions a registered version made elsewhere — an edge package's `report` — handed to the
+   * observers as a scored run of source `edge` with the package's prediction ids and times, so
+   * the prediction log (and through it drift and live metrics) covers them. Nothing is scored;
+   * no deployment is involved (no shadow mirror). Waits for the log like a batch run.
+   */
+  async record(run: RecordedRun): Promise<ObserverNotes | undefined> {
+    const rows = run.frame.length;
+    if (rows === 0 || this.#observers.length === 0) return undefined;
+    const event: ScoredEvent = {
+      source: 'edge', version: run.version, deployment: undefined, log: 1,
+      requestId: run.requestId, pointer: String(run.version.version), input: { kind: 'frame', frame: run.frame }, rows,
+      frameRows: Array.from({ length: rows }, (_, i) => i), outputs: run.outputs, requested: undefined, extras: undefined, confidence: undefined,
+      latencyMs: run.latencyMs, queueMs: 0, lossless: true, predictionIds: run.predictionIds, at: run.at,
+    };
+    return notify(this.#observers, event);
   }
 
   async #score(request: PipelineRequest, target: Target, observers: readonly PipelineObserver[], started: number): Promise<TensorRun | FrameRun> {

@@ -16,6 +16,7 @@ interface ExportFlags {
   quantize?: string;
   maxLabelChange?: string;
   force?: boolean;
+  reportUrl?: string;
 }
 
 export function exportCommand(program: Command, ctx: CliContext): void {
@@ -33,6 +34,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
     .option('--quantize <type>', 'ONNX, node/browser: int8 — MatMul/Gemm weights in int8 (DequantizeLinear in the graph); reports sizes and the change in predictions')
     .option('--max-label-change <share>', 'with --quantize: refuse when more than this share of sample rows change label (0.01 or 1%; default 1%)')
     .option('--force', 'with --quantize: write the export even when more labels change than --max-label-change allows')
+    .option('--report-url <url>', 'node/browser: the Ferry server the package posts its predictions to (its prediction log, for drift and live metrics); see docs/edge.md')
     .option('--json', 'print the report as JSON')
     .action(async (ref: string, opts: ExportFlags, cmd: Command) => {
       const maxSize = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
@@ -43,6 +45,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       const maxLabelChange = opts.maxLabelChange === undefined ? undefined : parseShare(opts.maxLabelChange);
       if (opts.maxLabelChange !== undefined && maxLabelChange === undefined) throw ferry('FERRY_E_USAGE', { detail: `--max-label-change ${opts.maxLabelChange}: use a share between 0 and 1 (0.01) or a percentage (1%).` });
       if ((opts.maxLabelChange !== undefined || opts.force) && opts.quantize === undefined) throw ferry('FERRY_E_USAGE', { detail: '--max-label-change and --force go with --quantize int8.' });
+      if (opts.reportUrl !== undefined && !/^https?:\/\/[^/]/.test(opts.reportUrl)) throw ferry('FERRY_E_USAGE', { detail: `--report-url ${opts.reportUrl}: give the server's http(s) URL, e.g. https://ferry.example.com.` });
       const report = await withFerry(ctx, (app) => exportModel(app, {
         ref, target: opts.target, out: opts.out, keys: opts.key ?? [],
         ...(opts.dialect !== undefined ? { dialect: opts.dialect } : {}),
@@ -52,6 +55,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
         ...(maxSize !== undefined ? { maxSize } : {}),
         ...(opts.quantize === 'int8' ? { quantize: 'int8' as const, force: opts.force === true } : {}),
         ...(maxLabelChange !== undefined ? { maxLabelChange } : {}),
+        ...(opts.reportUrl !== undefined ? { reportUrl: opts.reportUrl } : {}),
       }));
       if (wantsJson(cmd)) return printJson(ctx, report);
       printReport(ctx, report);

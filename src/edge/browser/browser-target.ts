@@ -13,6 +13,6 @@ export const browserTarget: ExportTarget = {
   output: 'folder',
   checked: true,
   refusal: (model) => packageRefusal(model.version.format),
-  build: (model) => packageFiles(model, 'browser', ['worker', 'client']),
+  build: (model, options) => packageFiles(model, 'browser', options, ['worker', 'client']),
   verify: runPackageTest,
 };

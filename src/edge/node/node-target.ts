@@ -8,6 +8,6 @@ export const nodeTarget: ExportTarget = {
   output: 'folder',
   checked: true,
   refusal: (model) => packageRefusal(model.version.format),
-  build: (model) => packageFiles(model, 'node'),
+  build: (model, options) => packageFiles(model, 'node', options),
   verify: runPackageTest,
 };

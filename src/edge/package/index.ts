@@ -13,6 +13,7 @@ import { splitRows, type OutputValue } from '../../scoring/outputs.js';
 import { packTensors, validateRows } from '../../scoring/tensorize.js';
 import { evaluator } from './evaluator.js';
 import { data, meta } from './model.js';
+import { predictionId, Reporter, type ReportOptions, type ReportStats } from './report.js';
 import type { EdgeModel } from './types.js';
 
 /** Model name, version, aliases, format, artifact digest, export time. */
@@ -22,6 +23,28 @@ export const signature = meta.signature;
 
 const label = `${provenance.model}:${provenance.version}`;
 let loading: Promise<EdgeModel> | undefined;
+
+let reporter: Reporter | undefined = meta.report ? new Reporter(meta.report, provenance.model, provenance.version, provenance.digest) : undefined;
+
+/**
+ * Report `predict`'s predictions to a Ferry server's prediction log (`false`: stop). Each
+ * prediction then carries a `prediction_id`, which ground truth can be posted against
+ * (`POST /v1/feedback`). Set at export time with `--report-url`.
+ */
+export function report(options: ReportOptions | false): void {
+  reporter?.stop();
+  reporter = options ? new Reporter(options, provenance.model, provenance.version, provenance.digest) : undefined;
+}
+
+/** Post the queued reports now (e.g. before a Node process exits); never rejects. */
+export function flushReports(): Promise<void> {
+  return reporter?.flush() ?? Promise.resolve();
+}
+
+/** The reporter's counts: queued, sent, dropped rows and failed posts (undefined when not reporting). */
+export function reportStats(): ReportStats | undefined {
+  return reporter?.stats();
+}
 
 /** The model, built on first use (decoding is cheap, but a page may never need it). */
 function model(): Promise<EdgeModel> {
@@ -54,18 +77,35 @@ export async function predict(rows: readonly Readonly<Record<string, unknown>>[]
   const plan = planInputs(signature, frame, { ignore: keys });
   const { valid, rejects, values } = validateRows(plan, frame);
   if (rejects[0]) throw rejects[0].error;
+  const started = Date.now();
   const out = await (await model()).predict(packTensors(plan, values, valid, frame.length), names);
   const columns = names.map((name) => {
     const tensor = out[name];
     if (!tensor) throw ferry('FERRY_E_PREDICTION_FAILED', { format: provenance.format, model: label, detail: `no output "${name}"` });
     return splitRows(name, tensor, rows.length, label);
   });
-  return rows.map((row, i) => {
+  const predictions = rows.map((row, i) => {
     const record: Prediction = {};
     for (const key of keys) record[key] = row[key] ?? null;
     for (const column of columns) record[column.name] = column.values[i] ?? null;
     return record;
   });
+  if (reporter) reportCall(reporter, rows, predictions, keys, names, Date.now() - started);
+  return predictions;
+}
+
+/** Give each prediction an id and queue the call for the server's log (inputs without the key columns). */
+function reportCall(to: Reporter, rows: readonly Readonly<Record<string, unknown>>[], predictions: Prediction[], keys: readonly string[], names: readonly string[], latencyMs: number): void {
+  const reported = predictions.map((p, i) => {
+    const id = predictionId();
+    p.prediction_id = id;
+    const inputs: Record<string, unknown> = { ...rows[i] };
+    for (const key of keys) delete inputs[key];
+    const outputs: Record<string, unknown> = {};
+    for (const name of names) outputs[name] = p[name];
+    return { prediction_id: id, inputs, outputs };
+  });
+  to.add({ at: Date.now(), latency_ms: latencyMs, predictions: reported });
 }
 
 /**

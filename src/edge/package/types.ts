@@ -5,6 +5,7 @@
  */
 import type { ModelSignature } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
+import type { ReportOptions } from './report.js';
 
 /** A model the package can score: the runtime class the server uses, built from shipped data. */
 export interface EdgeModel {
@@ -37,6 +38,8 @@ export interface EdgeMeta {
   readonly signature: ModelSignature;
   /** How model.js holds the model's bytes: base64 (binary arrays) or the text itself (PMML documents, which gzip better as text). */
   readonly encoding: 'base64' | 'text';
+  /** Where `predict` reports its predictions (`ferry export --report-url`); off when absent. */
+  readonly report?: ReportOptions;
 }
 
 /** The parity vectors shipped with a package: sample rows and the server's predictions for them. */
