@@ -32,7 +32,7 @@ export function featureStage(registry: FeatureRegistry, lookups: () => Promise<F
     const service = await registry.binding(model, version);
     const binding: Binding = { at: Date.now(), service, keys: undefined, carried: [] };
     let versions = bindings.get(model);
-    if (!versions) bindings.set(model, versions = new Map());
+    if (!versions) bindings.set(model, versions = new Map<number, Binding>());
     versions.set(version, binding);
     return binding;
   };
