@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
@@ -12,15 +12,17 @@ import type { SinkState } from './types.js';
 type TextFormat = 'csv' | 'jsonl';
 
 /**
- * One CSV or JSON Lines file, appended chunk by chunk (each append fsynced). The checkpoint
- * holds the file's length; resuming truncates the file to it, so rows written after the last
- * checkpoint by a killed process are dropped and written again exactly once.
+ * One CSV or JSON Lines file, appended chunk by chunk through one open handle (fsynced by
+ * `sync`, before each checkpoint). The checkpoint holds the file's length; resuming truncates
+ * the file to it, so rows written after the last checkpoint by a killed process are dropped and
+ * written again exactly once.
  */
 export class AppendFileSink implements BatchSink {
   readonly description: string;
   readonly #path: string;
   readonly #format: TextFormat;
   #bytes = 0;
+  #fh: FileHandle | undefined;
 
   constructor(path: string, format: TextFormat) {
     this.#path = path;
@@ -35,29 +37,35 @@ export class AppendFileSink implements BatchSink {
       const exists = await stat(this.#path).catch(() => undefined);
       if (exists) await truncate(this.#path, this.#bytes);
       else await writeFile(this.#path, '');
+      this.#fh = await open(this.#path, 'r+');
     });
   }
 
   async write(_seq: number, table: OutputTable): Promise<SinkState> {
-    let text = this.#format === 'csv' ? formatCsv(table) : formatJsonl(table);
-    if (this.#format === 'csv' && this.#bytes > 0) text = text.slice(text.indexOf('\n') + 1);
-    const bytes = Buffer.byteLength(text);
+    const fh = this.#fh;
+    if (!fh) throw ferry('FERRY_E_INTERNAL', { detail: 'AppendFileSink.write before open' });
+    const bytes = Buffer.from(this.#format === 'csv' ? formatCsv(table, this.#bytes === 0) : formatJsonl(table));
     await guard(this.#path, async () => {
-      const fh = await open(this.#path, 'r+');
-      try {
-        await fh.write(text, this.#bytes, 'utf8');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      let done = 0;
+      while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done, this.#bytes + done)).bytesWritten;
     });
-    this.#bytes += bytes;
+    this.#bytes += bytes.length;
     return { bytes: this.#bytes };
+  }
+
+  async sync(): Promise<void> {
+    const fh = this.#fh;
+    if (fh) await guard(this.#path, () => fh.sync());
   }
 
   finish(): Promise<void> { return Promise.resolve(); }
   cleanup(): Promise<void> { return Promise.resolve(); }
-  close(): Promise<void> { return Promise.resolve(); }
+
+  async close(): Promise<void> {
+    const fh = this.#fh;
+    this.#fh = undefined;
+    await fh?.close();
+  }
 }
 
 /**
@@ -71,6 +79,8 @@ export class PartsSink implements BatchSink {
   readonly #tag: string;
   readonly #format: FileFormatName;
   readonly #duck: () => Promise<DuckDBConnection>;
+  /** Parts renamed into place since the last `sync`. */
+  #unsynced: string[] = [];
 
   constructor(dir: string, tag: string, format: FileFormatName, duck: () => Promise<DuckDBConnection>) {
     this.#dir = dir;
@@ -110,10 +120,22 @@ export class PartsSink implements BatchSink {
     const tmp = join(this.#dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
     await guard(this.#dir, async () => {
       if (this.#format === 'parquet') await writeParquet(await this.#duck(), tmp, table);
-      else await writeSynced(tmp, this.#format === 'csv' ? formatCsv(table) : formatJsonl(table));
+      else await writeFile(tmp, this.#format === 'csv' ? formatCsv(table, true) : formatJsonl(table));
       await rename(tmp, join(this.#dir, name));
     }, tmp);
+    this.#unsynced.push(join(this.#dir, name));
     return { seq };
+  }
+
+  /** fsync the parts written since the last sync, then the folder (their names). */
+  async sync(): Promise<void> {
+    const parts = this.#unsynced;
+    if (parts.length === 0) return;
+    await guard(this.#dir, async () => {
+      for (const part of parts) await fsyncPath(part);
+      await fsyncPath(this.#dir);
+    });
+    this.#unsynced = [];
   }
 
   finish(): Promise<void> { return Promise.resolve(); }
@@ -146,6 +168,8 @@ export class ParquetFileSink implements BatchSink {
     return this.#parts.write(seq, table);
   }
 
+  sync(): Promise<void> { return this.#parts.sync(); }
+
   async finish(): Promise<void> {
     const parts = await this.#parts.parts();
     const tmp = join(dirname(this.#path), `.${basename(this.#path)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -153,6 +177,7 @@ export class ParquetFileSink implements BatchSink {
       const duck = await this.#duck();
       if (parts.length === 0) await duck.run(`copy (select null::varchar as no_rows where false) to ${sqlString(tmp)} (format parquet)`);
       else await duck.run(`copy (select * from read_parquet([${parts.map(sqlString).join(', ')}])) to ${sqlString(tmp)} (format parquet)`);
+      await fsyncPath(tmp);
       await rename(tmp, this.#path);
     }, tmp);
   }
@@ -175,21 +200,15 @@ async function writeParquet(duck: DuckDBConnection, path: string, table: OutputT
     const types = columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
     const select = columns.map((c) => sqlIdent(c.name)).join(', ');
     await duck.run(`copy (select ${select} from read_json(${sqlString(staged)}, format='newline_delimited', columns={${types}})) to ${sqlString(path)} (format parquet)`);
-    const fh = await open(path, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
   } finally {
     await rm(staged, { force: true });
   }
 }
 
-async function writeSynced(path: string, text: string): Promise<void> {
-  const fh = await open(path, 'w');
+/** fsync a file or a folder by path. */
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
   try {
-    await fh.writeFile(text);
     await fh.sync();
   } finally {
     await fh.close();

@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { DuckDBTypeId, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
 import { fileFormat, type FileFormatName } from '../data/file-formats.js';
 import { csvCell } from '../data/formats/csv.js';
-import { DuckColumnBuilder } from './duck-columns.js';
-import { duckCell, sqlIdent, sqlString } from './duckdb.js';
+import { countCsvRows, csvPlan, typedHelps, type CsvLayout } from './csv-plan.js';
+import { DuckColumnBuilder, duckColumnKind } from './duck-columns.js';
+import { duckCell, sqlString } from './duckdb.js';
 import { fileFormatOf } from './locations.js';
 import type { BatchSource, ColumnTypes, SourceChunk } from './source.js';
 import type { SourcePosition } from './types.js';
@@ -24,6 +25,7 @@ export class FileSource implements BatchSource {
   readonly #files: readonly string[];
   readonly #format: string | undefined;
   readonly #types = new Map<string, string>();
+  readonly #rows = new Map<string, number | undefined>();
   readonly #textColumns: ReadonlySet<string>;
 
   /** `textColumns`: CSV columns kept exactly as `ferry predict` reads them (keys, passthrough, watermark). */
@@ -47,6 +49,11 @@ export class FileSource implements BatchSource {
         total += await countLines(file);
         continue;
       }
+      const rows = format === 'csv' ? await this.#csvRows(file) : undefined;
+      if (rows !== undefined) {
+        total += rows;
+        continue;
+      }
       const result = await this.#run(file, () => this.#duck.runAndReadAll(`select count(*) from ${reader(file, format)}`));
       total += Number(result.getRows()[0]?.[0] ?? 0);
     }
@@ -66,61 +73,97 @@ export class FileSource implements BatchSource {
 
   async *#readDuck(f: number, file: string, format: Exclude<FileFormatName, 'jsonl'>, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
     // Types first: a query on the connection ends a streaming result that is still open.
-    const plan = format === 'csv' ? csvPlan(await this.#csvTypes(file), this.#textColumns) : undefined;
-    const select = plan ? plan.map((p) => p.sql).join(', ') : '*';
-    const sql = `select ${select} from ${reader(file, format)}${skip > 0 ? ` offset ${skip}` : ''}`;
-    const result = await this.#run(file, () => this.#duck.stream(sql));
-    const names = plan ? plan.map((p) => p.name) : result.columnNames();
-    const types = result.columnTypes();
-    if (!plan) types.forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
-    // Where each Frame column's value comes from in the result, and whether it is a DOUBLE.
-    const sources = names.map((_, c) => {
-      const column = plan?.[c];
-      const index = column ? column.value : c;
-      return { index, text: column?.text, double: types[index]?.typeId === DuckDBTypeId.DOUBLE };
-    });
-    const builders = sources.map((s) => new DuckColumnBuilder(s.double, chunkSize));
-    let row = skip;
-    let rows = 0;
-    const flush = (): SourceChunk => {
-      const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
-      const positions = Array.from({ length: rows }, (_, i) => ({ source: file, row: row - rows + i + 1 }));
-      rows = 0;
-      return { frame, unreadable: [], positions, end: { kind: 'files', file: f, row } };
-    };
+    const layout = format === 'csv' ? await this.#csvLayout(file) : undefined;
+    // The typed CSV read needs the file's row count, to tell the end of the file from a read
+    // that stopped at a cell it could not convert (DuckDB ends such a stream without an error).
+    const expected = layout && typedHelps(layout, this.#textColumns) ? await this.#csvRows(file) : undefined;
+    let typed = expected !== undefined;
+    let start = skip;
     for (;;) {
-      const chunk = await this.#run(file, () => result.fetchChunk());
-      if (!chunk || chunk.rowCount === 0) break;
-      let from = 0;
-      while (from < chunk.rowCount) {
-        const count = Math.min(chunk.rowCount - from, chunkSize - rows);
-        sources.forEach((s, c) => {
-          const vector = chunk.getColumnVector(s.index);
-          const text = s.text === undefined ? undefined : chunk.getColumnVector(s.text);
-          const cell = plan
-            ? (r: number): Cell => { const v = vector.getItem(r); return typeof v === 'string' ? csvCell(v) : typeof v === 'number' ? v : ''; }
-            : (r: number): Cell => duckCell(vector.getItem(r));
-          const fallback = text ? (r: number): Cell => { const t = text.getItem(r); return typeof t === 'string' ? csvCell(t) : ''; } : undefined;
-          (builders[c] as DuckColumnBuilder).add(chunk, s.index, from, count, rows, cell, fallback);
-        });
-        from += count;
-        rows += count;
-        row += count;
-        if (rows === chunkSize) yield flush();
+      const plan = layout ? csvPlan(file, layout, this.#textColumns, typed, start) : undefined;
+      const sql = plan ? plan.sql : `select * from ${reader(file, format)}${start > 0 ? ` offset ${start}` : ''}`;
+      const result = await this.#run(file, () => this.#duck.stream(sql));
+      const names = plan ? plan.columns.map((p) => p.name) : result.columnNames();
+      const types = result.columnTypes();
+      if (!plan) types.forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
+      // Where each Frame column's value comes from in the result, and how it is read.
+      const sources = names.map((_, c) => {
+        const column = plan?.columns[c];
+        const index = column ? column.value : c;
+        return { index, text: column?.text, kind: duckColumnKind(types[index]?.typeId, column?.strict) };
+      });
+      const builders = sources.map((s) => new DuckColumnBuilder(s.kind, chunkSize));
+      let row = start;
+      let rows = 0;
+      let refused = false;
+      const flush = (): SourceChunk => {
+        const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
+        const positions = Array.from({ length: rows }, (_, i) => ({ source: file, row: row - rows + i + 1 }));
+        rows = 0;
+        return { frame, unreadable: [], positions, end: { kind: 'files', file: f, row } };
+      };
+      fetch: for (;;) {
+        const chunk = await this.#run(file, () => result.fetchChunk());
+        if (!chunk || chunk.rowCount === 0) break;
+        let from = 0;
+        while (from < chunk.rowCount) {
+          const count = Math.min(chunk.rowCount - from, chunkSize - rows);
+          for (let c = 0; c < sources.length; c++) {
+            const s = sources[c] as (typeof sources)[number];
+            if (!(builders[c] as DuckColumnBuilder).add(chunk, s.index, from, count, rows, cellReader(chunk, s.index, plan !== undefined), textReader(chunk, s.text))) {
+              refused = true;
+              break fetch;
+            }
+          }
+          from += count;
+          rows += count;
+          row += count;
+          if (rows === chunkSize) yield flush();
+        }
       }
+      if (typed && (refused || row < (expected ?? 0))) {
+        // Read on from the start of this chunk, every cell as text: the same cells, any file.
+        typed = false;
+        start = row - rows;
+        for (const b of builders) b.reset();
+        continue;
+      }
+      if (layout && !refused) await this.#checkComplete(file, row);
+      if (rows > 0) yield flush();
+      return;
     }
-    if (rows > 0) yield flush();
+  }
+
+  /**
+   * A CSV read that ended before the file's last row stopped at an error DuckDB did not raise:
+   * raise it. (A file with quotes has no cheap count; its run checked it with `count(*)`, which
+   * raises, when it started.)
+   */
+  async #checkComplete(file: string, rows: number): Promise<void> {
+    const known = await this.#csvRows(file);
+    if (known === undefined || rows >= known) return;
+    const result = await this.#run(file, () => this.#duck.runAndReadAll(`select count(*) from ${reader(file, 'csv')}`));
+    const total = Number(result.getRows()[0]?.[0] ?? 0);
+    if (rows < total) throw ferry('FERRY_E_BATCH_SOURCE', { source: file, detail: `the read stopped after row ${rows} of ${total}` });
+  }
+
+  /** Rows of a CSV file without quotes (counted once), else undefined. */
+  async #csvRows(file: string): Promise<number | undefined> {
+    if (!this.#rows.has(file)) this.#rows.set(file, await this.#run(file, () => countCsvRows(file)));
+    return this.#rows.get(file);
   }
 
   /** CSV cells are read as text; the output keeps the types DuckDB detects (keys as BIGINT, …). */
-  async #csvTypes(file: string): Promise<string[]> {
+  async #csvLayout(file: string): Promise<CsvLayout> {
     const result = await this.#run(file, () => this.#duck.runAndReadAll(`describe select * from read_csv(${sqlString(file)}, header=true)`));
     const names: string[] = [];
+    const types: string[] = [];
     for (const [name, type] of result.getRows()) {
       names.push(String(name));
+      types.push(String(type));
       if (!this.#types.has(String(name))) this.#types.set(String(name), String(type));
     }
-    return names;
+    return { names, types };
   }
 
   async *#readLines(f: number, file: string, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
@@ -215,31 +258,24 @@ async function countLines(file: string): Promise<number> {
   return pending ? lines + 1 : lines;
 }
 
-/** How one CSV column is selected and turned into cells. */
-interface CsvColumn {
-  readonly name: string;
-  readonly sql: string;
-  /** Index of the numeric value (or of the text, for text columns) and of the fallback text. */
-  readonly value: number;
-  readonly text: number | undefined;
+/** A column's cells, value by value (CSV text through `csvCell`, as `ferry predict` reads it). */
+function cellReader(chunk: DuckDBDataChunk, index: number, csv: boolean): (row: number) => Cell {
+  let vector: ReturnType<DuckDBDataChunk['getColumnVector']> | undefined;
+  if (csv) {
+    return (r) => {
+      const v = (vector ??= chunk.getColumnVector(index)).getItem(r);
+      return typeof v === 'string' ? csvCell(v) : typeof v === 'number' ? v : '';
+    };
+  }
+  return (r) => duckCell((vector ??= chunk.getColumnVector(index)).getItem(r));
 }
 
-/**
- * Carried columns come as text and are converted by `csvCell`, exactly as `ferry predict` does
- * ("007" stays text). Feature columns are parsed by DuckDB: a finite number comes as a double —
- * the same double validation would parse from the text — and anything else as its text, which
- * validation then accepts or rejects as it would in `ferry predict`. Parsing in DuckDB is
- * several times faster than converting every cell from text in JavaScript.
- */
-function csvPlan(names: readonly string[], text: ReadonlySet<string>): CsvColumn[] {
-  let index = 0;
-  return names.map((name) => {
-    const id = sqlIdent(name);
-    if (text.has(name)) return { name, sql: id, value: index++, text: undefined };
-    const num = `try_cast(${id} as double)`;
-    const sql = `case when isfinite(${num}) then ${num} end, case when ${num} is null or not isfinite(${num}) then ${id} end`;
-    const column = { name, sql, value: index, text: index + 1 };
-    index += 2;
-    return column;
-  });
+/** The text standing in for a missing double (read only for such rows). */
+function textReader(chunk: DuckDBDataChunk, index: number | undefined): ((row: number) => Cell) | undefined {
+  if (index === undefined) return undefined;
+  let vector: ReturnType<DuckDBDataChunk['getColumnVector']> | undefined;
+  return (r) => {
+    const t = (vector ??= chunk.getColumnVector(index)).getItem(r);
+    return typeof t === 'string' ? csvCell(t) : '';
+  };
 }

@@ -95,10 +95,10 @@ function jsonColumn(data: TableData, n: number): (r: number) => string {
  * when nested), text is quoted when it holds a comma, quote or line break — the same text the
  * record writer gives.
  */
-export function formatCsv(table: OutputTable): string {
+export function formatCsv(table: OutputTable, header = true): string {
   const fields: { name: string; text: (r: number) => string }[] = [];
   for (const c of table.columns) fields.push(...csvFields(c, table.length));
-  let out = fields.map((f) => csvQuote(f.name)).join(',') + '\n';
+  let out = header ? fields.map((f) => csvQuote(f.name)).join(',') + '\n' : '';
   for (let r = 0; r < table.length; r++) {
     for (let i = 0; i < fields.length; i++) out += (i === 0 ? '' : ',') + (fields[i] as (typeof fields)[number]).text(r);
     out += '\n';

@@ -39,6 +39,9 @@ export class PgSink implements BatchSink {
     this.#client = await connectPg(this.#url, 'sink');
   }
 
+  /** Each chunk is committed by its own transaction in `write`. */
+  sync(): Promise<void> { return Promise.resolve(); }
+
   async write(seq: number, table: OutputTable): Promise<SinkState> {
     const columns: readonly OutputColumnSpec[] = table.columns;
     // The driver takes rows: this is the one sink that builds an object per row.
