@@ -116,7 +116,7 @@ for (const store of stores) {
         assert.equal(log.length - before, 50);
         const bad = await cli(['batch', 'run', 'bmlp', '-i', bc.input, '-o', at('x.jsonl'), '--log-predictions', '2']);
         assert.equal(bad.code, 2, bad.stderr);
-        assert.match(bad.stderr, /FERRY_E_USAGE: --log-predictions must be a share of predictions from 0 to 1/);
+        assert.match(bad.stderr, /FERRY_E_PARAMETER_INVALID: --log-predictions is not valid: give a share of predictions from 0 to 1/);
       });
     }
   });

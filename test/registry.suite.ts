@@ -326,7 +326,7 @@ export function registrySuite(name: string, open: () => Promise<OpenedRegistry>)
         const { registry } = r.get();
         await rejectsWith(registry.setAlias('m', 'x', 9, 'e'), 'FERRY_E_VERSION_NOT_FOUND', { model: 'm', version: 9 });
         await rejectsWith(registry.setAlias('nope', 'x', 1, 'e'), 'FERRY_E_MODEL_NOT_FOUND', { model: 'nope' });
-        await rejectsWith(registry.setAlias('m', 'x', 'other:1', 'e'), 'FERRY_E_USAGE');
+        await rejectsWith(registry.setAlias('m', 'x', 'other:1', 'e'), 'FERRY_E_ALIAS_TARGET_INVALID');
         await rejectsWith(registry.setAlias('m', '42', 1, 'e'), 'FERRY_E_NAME_INVALID', { kind: 'Alias' });
         await rejectsWith(registry.setAlias('m', 'x', 'm@missing', 'e'), 'FERRY_E_ALIAS_NOT_FOUND');
         await rejectsWith(r.get().store.setAlias('m', 'x', 9, 'e'), 'FERRY_E_VERSION_NOT_FOUND');

@@ -94,9 +94,9 @@ describe('traffic set in the registry', () => {
 
     for (const [payload, status, code] of [
       [{ canary: [{ target: 'missing', weight: 1 }] }, 404, 'FERRY_E_ALIAS_NOT_FOUND'],
-      [{ canary: [{ target: 'champion', weight: -1 }] }, 400, 'FERRY_E_USAGE'],
+      [{ canary: [{ target: 'champion', weight: -1 }] }, 400, 'FERRY_E_TRAFFIC_INVALID'],
       [{ canary: 'champion' }, 400, 'FERRY_E_REQUEST_INVALID'],
-      [{ shadow: { target: 'champion', share: 2 } }, 400, 'FERRY_E_USAGE'],
+      [{ shadow: { target: 'champion', share: 2 } }, 400, 'FERRY_E_TRAFFIC_INVALID'],
     ] as const) {
       const res = await fetch(`${server.url}/ferry/v1/models/bc/traffic`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
       assert.equal(res.status, status, JSON.stringify(payload));

@@ -19,7 +19,7 @@ export async function listInputFiles(duck: DuckDb, input: string, format: string
 /** The source a run reads. */
 export async function openSource(spec: RunSpec, duck: DuckDb): Promise<BatchSource> {
   if (isPostgres(spec.input)) return new PgSource({ location: spec.input, query: spec.query, key: spec.key, watermark: spec.watermark });
-  if (spec.query !== undefined) throw ferry('FERRY_E_USAGE', { detail: '--query reads from PostgreSQL: give a postgres://… --input.' });
+  if (spec.query !== undefined) throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location: spec.input, detail: 'a query (--query) reads from PostgreSQL: give a postgres://… input.' });
   return new FileSource(await duck.connect(), spec.files ?? [spec.input], spec.inputFormat, spec.input, [...spec.key, ...spec.passthrough, ...(spec.watermark ? [spec.watermark.column] : [])]);
 }
 
@@ -35,7 +35,7 @@ export function openSink(location: string, format: string | undefined, spec: Run
     const fmt = fileFormatOf(location, format);
     const path = spec.shard ? shardPath(location, spec.shard) : location;
     if (fmt === 'parquet') return new ParquetFileSink(path, tag, connect);
-    if (fmt === 'json') throw ferry('FERRY_E_USAGE', { detail: `Batch writes JSON Lines, not one JSON document: name the output "${location.slice(0, -extname(location).length)}.jsonl".` });
+    if (fmt === 'json') throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location, detail: `batch writes JSON Lines, not one JSON document: name the output "${location.slice(0, -extname(location).length)}.jsonl".` });
     return new AppendFileSink(path, fmt);
   }
   return new PartsSink(location, tag, fileFormatOf(`x.${format ?? 'parquet'}`), connect);

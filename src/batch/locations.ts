@@ -24,7 +24,7 @@ export function parsePgLocation(location: string): PgLocation {
   if (table === undefined) return { url: url.toString(), table: undefined };
   const parts = table.split('.');
   if (parts.length > 2 || parts.some((p) => !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(p))) {
-    throw ferry('FERRY_E_USAGE', { detail: `table "${table}" in ${redact(location)} must be a plain name or schema.name` });
+    throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location: redact(location), detail: `table "${table}" must be a plain name or schema.name.` });
   }
   return { url: url.toString(), table: parts.length === 2 ? { schema: parts[0], name: parts[1] ?? '' } : { schema: undefined, name: parts[0] ?? '' } };
 }
@@ -41,7 +41,7 @@ export function redact(location: string): string {
 export function fileFormatOf(path: string, given?: string): FileFormatName {
   const format = resolveFileFormat(path, given);
   if (format) return format.name;
-  throw ferry('FERRY_E_USAGE', { detail: `Cannot tell the format of "${path}": use .csv, .jsonl, .json or .parquet, or pass --input-format/--output-format.` });
+  throw ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: '.csv, .jsonl, .json or .parquet', how: '--input-format/--output-format, or input_format/output_format in a job' });
 }
 
 /**

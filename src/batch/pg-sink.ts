@@ -26,8 +26,8 @@ export class PgSink implements BatchSink {
 
   constructor(location: string, key: readonly string[]) {
     const parsed = parsePgLocation(location);
-    if (!parsed.table) throw ferry('FERRY_E_USAGE', { detail: `Name the output table: ${redact(location)}?table=name` });
-    if (key.length === 0) throw ferry('FERRY_E_USAGE', { detail: 'A PostgreSQL output is unique on (run_id, key): name the key column(s) with --key.' });
+    if (!parsed.table) throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location: redact(location), detail: `name the output table: ${redact(location)}?table=name` });
+    if (key.length === 0) throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location: redact(location), detail: 'a PostgreSQL output is unique on (run_id, key): name the key column(s) (--key).' });
     this.#location = location;
     this.#url = parsed.url;
     this.#table = parsed.table.schema ? `${pgIdent(parsed.table.schema)}.${pgIdent(parsed.table.name)}` : pgIdent(parsed.table.name);

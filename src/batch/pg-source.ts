@@ -28,10 +28,10 @@ export class PgSource implements BatchSource {
     this.#options = options;
     const location = parsePgLocation(options.location);
     this.#url = location.url;
-    if (options.key.length === 0) throw ferry('FERRY_E_USAGE', { detail: 'A PostgreSQL input is read in key order: name its key column(s) with --key.' });
+    if (options.key.length === 0) throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location: redact(options.location), detail: 'a PostgreSQL input is read in key order: name its key column(s) (--key).' });
     if (options.query !== undefined) this.#from = `(${options.query}) as ferry_q`;
     else if (location.table) this.#from = location.table.schema ? `${pgIdent(location.table.schema)}.${pgIdent(location.table.name)}` : pgIdent(location.table.name);
-    else throw ferry('FERRY_E_USAGE', { detail: `Name the table to read (${redact(options.location)}?table=name) or pass --query.` });
+    else throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location: redact(options.location), detail: `name the table to read (${redact(options.location)}?table=name) or give a query (--query).` });
     this.description = options.query !== undefined ? `query on ${redact(location.url)}` : redact(options.location);
   }
 

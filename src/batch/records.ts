@@ -32,7 +32,7 @@ export function rejectColumns(carry: readonly string[], types: ColumnTypes): Out
 /** Output columns for a scored chunk: carried columns with their source types, outputs by dtype and row shape, then the metadata. */
 export function outputColumns(carry: readonly string[], types: ColumnTypes, result: ScoreResult): OutputColumnSpec[] {
   const clash = META_COLUMNS.map((m) => m.name).filter((n) => carry.includes(n) || result.outputs.some((o) => o.name === n));
-  if (clash.length > 0) throw ferry('FERRY_E_USAGE', { detail: `Column(s) ${quoteList(clash)} clash with the metadata columns batch adds (${quoteList(META_COLUMNS.map((m) => m.name))}); rename them.` });
+  if (clash.length > 0) throw ferry('FERRY_E_COLUMN_CLASH', { columns: quoteList(clash), what: `the metadata columns batch adds (${quoteList(META_COLUMNS.map((m) => m.name))})` });
   const outputs = result.outputs.map((o) => {
     const base = o.dtype === 'string' ? 'VARCHAR' : o.dtype === 'bool' ? 'BOOLEAN' : o.dtype.startsWith('int') || o.dtype.startsWith('uint') ? 'BIGINT' : 'DOUBLE';
     return { name: o.name, type: base + '[]'.repeat(o.rowShape.length) };
@@ -47,7 +47,7 @@ export function outputColumns(carry: readonly string[], types: ColumnTypes, resu
  */
 export function outputTable(result: ScoreResult, frame: Frame, carry: readonly string[], types: ColumnTypes, runId: string, scoredAt: string): OutputTable {
   const clash = carry.filter((c) => result.outputs.some((o) => o.name === c));
-  if (clash.length > 0) throw ferry('FERRY_E_USAGE', { detail: `Column(s) ${quoteList(clash)} have the same name as a model output; rename them in the data.` });
+  if (clash.length > 0) throw ferry('FERRY_E_COLUMN_CLASH', { columns: quoteList(clash), what: 'a model output' });
   const specs = outputColumns(carry, types, result);
   const all = result.rows.length === frame.length;
   const columns: TableColumn[] = specs.map((spec, i): TableColumn => {

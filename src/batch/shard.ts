@@ -6,7 +6,7 @@ export function parseShard(text: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
-  if (!m || count < 1 || index >= count) throw ferry('FERRY_E_USAGE', { detail: `--shard expects i/n with 0 ≤ i < n (e.g. 0/3), got "${text}".` });
+  if (!m || count < 1 || index >= count) throw ferry('FERRY_E_PARAMETER_INVALID', { name: '--shard', detail: `write i/n with 0 ≤ i < n (e.g. 0/3), got "${text}"` });
   return { index, count };
 }
 

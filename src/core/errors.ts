@@ -65,6 +65,8 @@ export const errorCatalog = {
   FERRY_E_NO_LIVE_VERSION: spec(404, NOT_FOUND, X.NOT_FOUND, 'Model "{model}" has no version that is not archived. Refer to an archived version explicitly (e.g. "{model}:1") or register a new one.'),
   FERRY_E_ALIAS_IN_USE: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Version {version} of "{model}" cannot be {action}: alias(es) {aliases} point at it. Move the alias first (`ferry alias set {model} <alias> <version>`).'),
   FERRY_E_VERSION_ARCHIVED: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Version {version} of "{model}" is archived; an alias cannot point at it. Restore it first (`ferry archive {model}:{version} --restore`).'),
+  FERRY_E_ALIAS_TARGET_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Alias "{alias}" of "{model}" cannot point at {target}: that is a version of another model.'),
+  FERRY_E_TRAFFIC_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Invalid traffic setting: {detail}.'),
   FERRY_E_ROLLBACK_UNAVAILABLE: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Alias "{alias}" of "{model}" has no earlier version to roll back to.'),
 
   FERRY_E_REGISTRY_BUSY: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'The registry is locked by another process and stayed locked for {timeoutMs} ms. Retry when the other Ferry command has finished, or raise FERRY_BUSY_TIMEOUT_MS.'),
@@ -108,13 +110,15 @@ export const errorCatalog = {
   FERRY_E_QUEUE_FULL: spec(429, RESOURCE_EXHAUSTED, X.UNAVAILABLE, 'The request queue of {model} is full ({limit} waiting). Retry after {retryAfter} s or raise max_queue_size.'),
   FERRY_E_TIMEOUT: spec(504, DEADLINE_EXCEEDED, X.UNAVAILABLE, 'The request to {model} did not finish within {timeoutMs} ms.'),
   FERRY_E_SHUTTING_DOWN: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'The server is shutting down; send the request to another instance.'),
+  FERRY_E_API_KEY_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'There is no API key "{id}". Run `ferry apikey list` to see the keys.'),
   FERRY_E_UNAUTHENTICATED: spec(401, UNAUTHENTICATED, X.USAGE, 'An API key is required: send "Authorization: Bearer <key>" (create one with `ferry apikey create`).'),
   FERRY_E_FORBIDDEN: spec(403, PERMISSION_DENIED, X.USAGE, 'This API key lacks the "{scope}" scope needed for {action}.'),
 
+  FERRY_E_DATA_FORMAT_UNKNOWN: spec(400, INVALID_ARGUMENT, X.USAGE, 'Cannot tell the data format of "{path}" from its name: use a file ending in {extensions}, or name the format ({how}).'),
+  FERRY_E_COLUMN_CLASH: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Column(s) {columns} have the same name as {what}; rename them in the data.'),
   FERRY_E_OUTPUT_FORMAT: spec(400, INVALID_ARGUMENT, X.USAGE, 'Cannot write "{path}": {detail}'),
 
   // --- runtimes: PMML, LightGBM, XGBoost ---
-  // (add this area's codes directly below this line)
   FERRY_E_ARTIFACT_FORMAT_AMBIGUOUS: spec(415, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot tell the model format of "{path}": its content fits several formats ({matches}). Supported formats: {formats}; pass --format to choose one.'),
   FERRY_E_PMML_UNSUPPORTED: spec(422, UNIMPLEMENTED, X.BAD_INPUT, '"{path}" uses <{element}>: {detail}. Ferry\'s PMML evaluator does not implement it, so the model was not loaded rather than scored wrongly. See docs/pmml.md for what is supported.'),
   FERRY_E_PMML_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, '"{path}" is not valid PMML: <{element}>: {detail}. Fix the document (or re-export it) and register it again.'),
@@ -124,10 +128,10 @@ export const errorCatalog = {
   FERRY_E_REGISTRATION_MISMATCH: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Ferry\'s predictions for "{path}" differ from {expected}: {detail}. Nothing was registered.'),
 
   // --- batch ---
-  // (add this area's codes directly below this line)
   FERRY_E_BATCH_SOURCE: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Cannot read batch input {source}: {detail}'),
   FERRY_E_BATCH_SINK: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot write batch output {sink}: {detail}'),
   FERRY_E_BATCH_COLUMN_CLASH: spec(400, INVALID_ARGUMENT, X.USAGE, 'Input column "{column}" clashes with the prediction id column a logged run adds to its output; rename the column, or run without logging predictions.'),
+  FERRY_E_BATCH_LOCATION_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Batch location {location} cannot be used: {detail}'),
   FERRY_E_BATCH_RUN_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Batch run "{run}" does not exist. Run `ferry batch runs` to list runs.'),
   FERRY_E_BATCH_RUN_CONFLICT: spec(409, FAILED_PRECONDITION, X.CONFLICT, 'Batch run "{run}" already exists with other settings ({detail}). Resume it with `ferry batch resume {run}`, or pick another --run-id.'),
   FERRY_E_BATCH_LOCKED: spec(409, FAILED_PRECONDITION, X.CONFLICT, '{what} is already running (held by {owner} until {until}); a run or job never overlaps itself. Wait for it to finish, or retry after the lease expires if that process died.'),
@@ -138,17 +142,14 @@ export const errorCatalog = {
   FERRY_E_BATCH_CRON_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Invalid cron expression "{cron}": {detail}. Use five or six fields, e.g. "0 3 * * *" (daily at 03:00).'),
 
   // --- streaming ---
-  // (add this area's codes directly below this line)
   FERRY_E_STREAM_URL_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Stream URL "{url}" is not valid: {detail}. Use redis://host:port/<stream>, nats://host:port/<subject>, mqtt://host:port/<topic> or amqp://host:port/<queue>.'),
   FERRY_E_STREAM_UNAVAILABLE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot reach the {broker} broker at {location}: {detail}. Check that it is running and reachable.'),
   FERRY_E_STREAM_MESSAGE_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Stream message is not valid: {detail}. Send JSON {"id": "…", "inputs": {…}} or {"id": "…", "rows": [{…}, …]}.'),
   FERRY_E_STREAM_MAX_DELIVER: spec(500, INTERNAL, X.INTERNAL, 'Message "{id}" was delivered {attempts} times without being scored (last error: {detail}); it goes to the dead letters.'),
 
   // --- evaluation: prediction log, feedback, live metrics ---
-  // (add this area's codes directly below this line)
 
   // --- evaluation: profiles, drift, comparison, promotion, alerts ---
-  // (add this area's codes directly below this line)
   FERRY_E_PROFILE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, '{model}:{version} has no reference profile. Store one with `ferry profile {model}:{version} <data>` or `ferry register … --reference <data>`.'),
   FERRY_E_PROFILE_MISMATCH: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Profiles of column "{column}" cannot be combined: {detail}.'),
   FERRY_E_DRIFT_NO_DATA: spec(400, FAILED_PRECONDITION, X.BAD_INPUT, 'No current data to test for drift: {detail}.'),
@@ -157,21 +158,21 @@ export const errorCatalog = {
   FERRY_E_GATE_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Promotion gate "{gate}" is not valid: {detail}. Write "<metric> >= champion.<metric>", "<metric> >= 0.9" (also >, <=, <) or "no-drift".'),
   FERRY_E_PROMOTION_REFUSED: spec(409, FAILED_PRECONDITION, X.CONFLICT, '{model}:{version} was not promoted to @{alias}; failed gate(s): {failed}. The alias is unchanged.'),
   FERRY_E_ALERT_RULE_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Alert rule is not valid: {detail}.'),
+  FERRY_E_METRICS_UNREACHABLE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot read request counts from {url}: {detail}. Check the server address and that it is running.'),
   FERRY_E_ALERT_RULE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'There is no alert rule "{rule}". Run `ferry alerts list` to see the rules.'),
 
-  // --- hardening: limits on what a caller can make the server hold (issue #18) ---
-  // (add this area's codes directly below this line)
+  // --- hardening: limits on what a caller can make the server hold ---
   FERRY_E_WEBHOOK_REFUSED: spec(403, PERMISSION_DENIED, X.USAGE, 'Webhook {url} was not posted to: {reason}. Destinations are set by FERRY_WEBHOOK_ALLOW and FERRY_WEBHOOK_DENY (docs/security.md).'),
   FERRY_E_REQUEST_LIMIT: spec(413, RESOURCE_EXHAUSTED, X.BAD_INPUT, 'Invalid {protocol} request: it has {count} {what}, more than the limit of {limit}.'),
 
   // --- explanations ---
-  // (add this area's codes directly below this line)
+  FERRY_E_EXPORT_OPTIONS_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Export options are not valid: {detail}'),
+  FERRY_E_EDGE_CALL_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'This call to the exported model is not valid: {detail}.'),
   FERRY_E_EXPLAIN_UNSUPPORTED: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, '{model} cannot be explained: {detail}. See docs/explain.md for which models get exact, linear or sampled explanations.'),
   FERRY_E_EXPLAIN_SPACE: spec(400, INVALID_ARGUMENT, X.USAGE, 'Output space "{space}" is not available for {model}: {detail}. Available: {spaces}.'),
   FERRY_E_EXPLAIN_BACKGROUND: spec(422, FAILED_PRECONDITION, X.BAD_INPUT, 'Explaining {model} needs background rows: {detail}. Pass --background <file>, or store a reference profile (`ferry profile {model} <data>`).'),
 
   // --- features: declarations, online store, lookups, training sets ---
-  // (add this area's codes directly below this line)
   FERRY_E_FEATURES_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Feature declarations are not valid: {detail}.'),
   FERRY_E_FEATURES_NOT_APPLIED: spec(404, NOT_FOUND, X.NOT_FOUND, 'No feature declarations have been applied to this registry. Run `ferry features apply features.yaml` first.'),
   FERRY_E_FEATURE_SERVICE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'Feature service "{service}" is not declared. Declared services: {services}.'),

@@ -10,7 +10,7 @@ type TextFormat = FileFormat & { readonly parse: NonNullable<FileFormat['parse']
 export function inputFormatOf(path: string, given?: string): TextFormat {
   const format = resolveFileFormat(path, given);
   if (format?.parse) return format as TextFormat;
-  throw ferry('FERRY_E_USAGE', { detail: `Cannot tell the format of "${path}": use a .csv, .jsonl or .json file, or pass --input-format csv|jsonl|json.` });
+  throw ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: '.csv, .jsonl or .json', how: '--input-format csv|jsonl|json' });
 }
 
 /** Read a whole data file (or `-` for standard input) into a Frame. */

@@ -64,7 +64,7 @@ const DEFAULT_SAMPLE_ROWS = 200;
 
 export function exportTarget(name: string): ExportTarget {
   const target = EXPORT_TARGETS.find((t) => t.name === name);
-  if (!target) throw ferry('FERRY_E_USAGE', { detail: `--target "${name}" is not known; choose one of ${quoteList(EXPORT_TARGETS.map((t) => t.name))}.` });
+  if (!target) throw ferry('FERRY_E_EXPORT_OPTIONS_INVALID', { detail: `--target "${name}" is not known; choose one of ${quoteList(EXPORT_TARGETS.map((t) => t.name))}.` });
   return target;
 }
 
@@ -86,7 +86,7 @@ export async function exportModel(deps: ExportDeps, req: ExportRequest): Promise
   }
   const model: ExportModel = { version, artifact, label, parity, ...(req.quantize ? { quantized: req.quantize } : {}) };
 
-  if (req.reportUrl !== undefined && target.output !== 'folder') throw ferry('FERRY_E_USAGE', { detail: `--report-url is for node and browser packages (they report the predictions they make); --target ${target.name} writes a file.` });
+  if (req.reportUrl !== undefined && target.output !== 'folder') throw ferry('FERRY_E_EXPORT_OPTIONS_INVALID', { detail: `--report-url is for node and browser packages (they report the predictions they make); --target ${target.name} writes a file.` });
   const refusal = target.refusal(model, req);
   if (refusal) throw ferry('FERRY_E_EXPORT_UNSUPPORTED', { model: label, format: version.format, target: target.name, reason: refusal });
   const files = await target.build(model, req);
@@ -128,7 +128,7 @@ function assertParity(check: ParityCheck | undefined, target: string, label: str
 
 /** Sample rows and the server's predictions for them, through the one scoring core. */
 async function parityVectors(deps: ExportDeps, loaded: LoadedModel, req: ExportRequest): Promise<ParityVectors> {
-  if (!req.sample) throw ferry('FERRY_E_USAGE', { detail: `--sample <file> is needed: rows (CSV, JSONL or JSON) whose server predictions become the export's parity vectors, e.g. the model's reference data.` });
+  if (!req.sample) throw ferry('FERRY_E_EXPORT_OPTIONS_INVALID', { detail: `--sample <file> is needed: rows (CSV, JSONL or JSON) whose server predictions become the export's parity vectors, e.g. the model's reference data.` });
   const frame = await readFrame(req.sample);
   const keys = req.keys ?? [];
   const limited = firstRows(frame, req.sampleRows ?? DEFAULT_SAMPLE_ROWS);
@@ -159,7 +159,7 @@ function replaceFolder(staging: string, out: string): void {
     } catch {
       previous = false;
     }
-    if (!previous) throw ferry('FERRY_E_USAGE', { detail: `--out ${out} exists and is not an earlier Ferry export; choose another folder or remove it.` });
+    if (!previous) throw ferry('FERRY_E_EXPORT_OPTIONS_INVALID', { detail: `--out ${out} exists and is not an earlier Ferry export; choose another folder or remove it.` });
     rmSync(out, { recursive: true, force: true });
   }
   renameSync(staging, out);

@@ -26,7 +26,7 @@ export async function exportLoggedRows(rows: AsyncIterable<LoggedRow>, output: s
   let n = 0;
   try {
     for await (const r of rows) {
-      if (label in r.inputs) throw ferry('FERRY_E_USAGE', { detail: `the logged inputs have a column "${label}"; pick another --label-column` });
+      if (label in r.inputs) throw ferry('FERRY_E_COLUMN_CLASH', { columns: `"${label}"`, what: 'the label column asked for (pick another --label-column)' });
       const line = JSON.stringify({ prediction_id: r.id, predicted_at: new Date(r.at).toISOString(), model_version: r.version, ...r.inputs, [label]: r.actual ?? null });
       if (!file.write(`${line}\n`)) await once(file, 'drain');
       n++;

@@ -13,7 +13,7 @@ export function fileReader(path: string, what: string): string {
   if (lower.endsWith('.csv')) return `read_csv(${p}, header=true)`;
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return `read_json(${p}, format='newline_delimited')`;
   if (lower.endsWith('.json')) return `read_json(${p})`;
-  throw ferry('FERRY_E_USAGE', { detail: `${what} "${path}": Ferry reads .parquet, .csv, .jsonl and .json files here` });
+  throw ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: '.parquet, .csv, .jsonl or .json', how: `a feature view's ${what} is read by its extension` });
 }
 
 /** The DuckDB type of one column of a relation. */

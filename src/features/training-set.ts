@@ -19,7 +19,7 @@ export function copyFormat(path: string): string {
   if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return '(format parquet)';
   if (lower.endsWith('.csv')) return '(format csv, header true)';
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson') || lower.endsWith('.json')) return '(format json)';
-  throw ferry('FERRY_E_USAGE', { detail: `--output "${path}": write .parquet, .csv or .jsonl` });
+  throw ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: '.parquet, .csv or .jsonl', how: 'a training set is written by the extension of --output' });
 }
 
 /**

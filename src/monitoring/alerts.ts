@@ -366,7 +366,7 @@ export function scrapeCounter(serverUrl: string): RequestCounter {
     try {
       res = await fetch(url, { signal: AbortSignal.timeout(5000) });
     } catch (err) {
-      throw ferry('FERRY_E_USAGE', { detail: `Cannot read request counts from ${url} (${err instanceof Error ? err.message : String(err)}); check --server.` });
+      throw ferry('FERRY_E_METRICS_UNREACHABLE', { url, detail: err instanceof Error ? err.message : String(err) });
     }
     return countsFromPrometheus(await res.text(), model);
   };

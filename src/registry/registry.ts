@@ -122,7 +122,7 @@ export class Registry {
   async setAlias(model: string, alias: string, target: string | number, actor: string): Promise<AliasEvent> {
     checkName('Alias', alias);
     const version = await this.resolve(typeof target === 'number' || /^\d+$/.test(target) ? `${model}:${target}` : target);
-    if (version.model !== model) throw ferry('FERRY_E_USAGE', { detail: `Alias target ${formatModelRef(parseModelRef(String(target)))} belongs to another model than "${model}".` });
+    if (version.model !== model) throw ferry('FERRY_E_ALIAS_TARGET_INVALID', { alias, model, target: formatModelRef(parseModelRef(String(target))) });
     return this.store.setAlias(model, alias, version.version, actor);
   }
 
@@ -150,7 +150,7 @@ export class Registry {
     const targets = [...(checked?.canary ?? []).map((r) => r.target), ...(checked?.shadow ? [checked.shadow.target] : [])];
     for (const target of new Set(targets)) {
       const v = await this.resolve(target === 'latest' ? model : /^\d+$/.test(target) ? `${model}:${target}` : `${model}@${target}`);
-      if (v.archivedAt) throw ferry('FERRY_E_USAGE', { detail: `Invalid traffic setting: version ${v.version} of "${model}" is archived; restore it first (\`ferry archive ${model}:${v.version} --restore\`).` });
+      if (v.archivedAt) throw ferry('FERRY_E_TRAFFIC_INVALID', { detail: `version ${v.version} of "${model}" is archived; restore it first (\`ferry archive ${model}:${v.version} --restore\`)` });
     }
     return this.store.setTraffic(model, checked, actor, describeTraffic(checked));
   }

@@ -40,5 +40,5 @@ export function describeTraffic(spec: TrafficSplitSpec | null): string {
 }
 
 function usage(detail: string) {
-  return ferry('FERRY_E_USAGE', { detail: `Invalid traffic setting: ${detail}.` });
+  return ferry('FERRY_E_TRAFFIC_INVALID', { detail });
 }

@@ -11,7 +11,7 @@ export type PredictionRecord = Record<string, unknown>;
  */
 export function predictionRecords(result: ScoreResult, frame: Frame, carry: readonly string[] = []): PredictionRecord[] {
   const clash = carry.filter((c) => result.outputs.some((o) => o.name === c));
-  if (clash.length > 0) throw ferry('FERRY_E_USAGE', { detail: `Column(s) ${quoteList(clash)} have the same name as a model output; rename them in the data.` });
+  if (clash.length > 0) throw ferry('FERRY_E_COLUMN_CLASH', { columns: quoteList(clash), what: 'a model output' });
   const carried = carry.map((name) => ({ name, cells: frame.column(name) ?? [] }));
   return result.rows.map((row, i) => {
     const record: PredictionRecord = {};

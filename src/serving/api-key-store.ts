@@ -51,12 +51,12 @@ export class ApiKeyStore {
     return guarded(this.#db, async () => (await this.#kysely.selectFrom('api_keys').selectAll().orderBy('created_at').execute()).map(toApiKey));
   }
 
-  /** Revoke a key by id; FERRY_E_USAGE when there is no such key. */
+  /** Revoke a key by id; FERRY_E_API_KEY_NOT_FOUND when there is no such key. */
   revoke(id: string): Promise<ApiKey> {
     return guarded(this.#db, () => this.#kysely.transaction().execute(async (trx) => {
       await trx.updateTable('api_keys').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
       const row = await trx.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) throw ferry('FERRY_E_USAGE', { detail: `There is no API key "${id}". Run \`ferry apikey list\`.` });
+      if (!row) throw ferry('FERRY_E_API_KEY_NOT_FOUND', { id });
       return toApiKey(row);
     }));
   }

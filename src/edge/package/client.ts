@@ -31,7 +31,7 @@ class EdgeError extends Error {
 /** Start the package's worker (by default worker.js next to this file). */
 export function createPredictWorker(url: URL | string = new URL('./worker.js', import.meta.url)): PredictWorker {
   const WorkerClass = (globalThis as unknown as { Worker?: WorkerConstructor }).Worker;
-  if (!WorkerClass) throw new EdgeError('FERRY_E_USAGE', 'Web Workers are not available here; import predict from index.js instead');
+  if (!WorkerClass) throw new EdgeError('FERRY_E_EDGE_CALL_INVALID', 'This call to the exported model is not valid: Web Workers are not available here; import predict from index.js instead.');
   const worker = new WorkerClass(url, { type: 'module' });
   const pending = new Map<number, { resolve: (p: Prediction[]) => void; reject: (e: Error) => void }>();
   let next = 0;

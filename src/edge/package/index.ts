@@ -69,7 +69,7 @@ export type Prediction = Record<string, unknown>;
  */
 export async function predict(rows: readonly Readonly<Record<string, unknown>>[], options: PredictOptions = {}): Promise<Prediction[]> {
   const given: unknown = rows; // callers from plain JavaScript may pass anything
-  if (!Array.isArray(given)) throw ferry('FERRY_E_USAGE', { detail: 'predict(rows) takes an array of objects keyed by column name' });
+  if (!Array.isArray(given)) throw ferry('FERRY_E_EDGE_CALL_INVALID', { detail: 'predict(rows) takes an array of objects keyed by column name' });
   const keys = options.keys ?? [];
   const names = outputNames(options.outputs);
   if (rows.length === 0) return [];
@@ -114,7 +114,7 @@ function reportCall(to: Reporter, rows: readonly Readonly<Record<string, unknown
  */
 export async function predictBatch(x: Float32Array | Float64Array, n: number, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
   const [input, ...more] = signature.inputs;
-  if (!input || more.length > 0) throw ferry('FERRY_E_USAGE', { detail: 'predictBatch needs a model with one input; use predictTensors' });
+  if (!input || more.length > 0) throw ferry('FERRY_E_EDGE_CALL_INVALID', { detail: 'predictBatch needs a model with one input; use predictTensors' });
   const width = x.length / n;
   if (!Number.isInteger(width)) throw ferry('FERRY_E_TENSOR_SHAPE', { input: input.name, expected: `n × features values`, actual: `${x.length} values for n = ${n}` });
   return predictTensors({ [input.name]: { dtype: x instanceof Float32Array ? 'float32' : 'float64', shape: [n, width], data: x } }, outputs);

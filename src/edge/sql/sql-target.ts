@@ -26,7 +26,7 @@ function featureColumns(model: ExportModel): readonly string[] | undefined {
 
 function dialectOf(options: ExportOptions): Dialect {
   const d = options.dialect;
-  if (!d || !(DIALECTS as readonly string[]).includes(d)) throw ferry('FERRY_E_USAGE', { detail: `--target sql needs --dialect ${DIALECTS.join('|')}${d ? ` (got "${d}")` : ''}.` });
+  if (!d || !(DIALECTS as readonly string[]).includes(d)) throw ferry('FERRY_E_EXPORT_OPTIONS_INVALID', { detail: `--target sql needs --dialect ${DIALECTS.join('|')}${d ? ` (got "${d}")` : ''}.` });
   return d as Dialect;
 }
 
@@ -49,11 +49,11 @@ export const sqlTarget: ExportTarget = {
   },
   build(model, options) {
     const dialect = dialectOf(options);
-    if (!options.table) throw ferry('FERRY_E_USAGE', { detail: '--target sql needs --table <name>: the table (or view) whose rows the query scores.' });
+    if (!options.table) throw ferry('FERRY_E_EXPORT_OPTIONS_INVALID', { detail: '--target sql needs --table <name>: the table (or view) whose rows the query scores.' });
     const columns = featureColumns(model) ?? [];
     const keys = options.keys ?? [];
     const clash = keys.filter((k) => columns.includes(k));
-    if (clash.length > 0) throw ferry('FERRY_E_USAGE', { detail: `--key ${quoteList(clash)} is an input of the model.` });
+    if (clash.length > 0) throw ferry('FERRY_E_EXPORT_OPTIONS_INVALID', { detail: `--key ${quoteList(clash)} is an input of the model.` });
     const compiled = compile(model);
     if (!compiled) throw ferry('FERRY_E_INTERNAL', { detail: `sql target asked to build ${model.version.format}` });
     const outputs = model.version.signature.outputs;
