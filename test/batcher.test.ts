@@ -10,6 +10,9 @@ function doubler(delayMs = 0) {
   const calls: number[] = [];
   let gate: Promise<void> = Promise.resolve();
   let open: () => void = () => undefined;
+  // A held call keeps the process alive as a real runtime's worker thread does; nothing else would
+  // (the batcher's deadline timer is unref'd), and the event loop would drain before a deadline.
+  let busy: NodeJS.Timeout | undefined;
   const run = async (inputs: Record<string, Tensor>) => {
     const x = inputs.x!;
     calls.push(x.shape[0]!);
@@ -22,8 +25,14 @@ function doubler(delayMs = 0) {
     calls,
     run,
     /** Hold every runtime call until `release()`. */
-    hold: () => { gate = new Promise((r) => { open = r; }); },
-    release: () => open(),
+    hold: () => {
+      busy = setInterval(() => undefined, 60_000);
+      gate = new Promise((r) => { open = r; });
+    },
+    release: () => {
+      clearInterval(busy);
+      open();
+    },
   };
 }
 

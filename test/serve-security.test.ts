@@ -171,11 +171,14 @@ describe('TLS, loopback and graceful shutdown', () => {
     const exit = server.stop();
     await new Promise((r) => setTimeout(r, 100));
     release();
+    const released = performance.now();
     const res = await inflight;
     assert.equal(res.status, 200);
     const out = (await res.json()) as { outputs: { shape: number[] }[] };
     assert.deepEqual(out.outputs[0]!.shape, [n]);
     assert.equal(await exit, 0);
+    // The answered request's keep-alive connection must not hold the exit for the 72 s keep-alive timeout.
+    assert.ok(performance.now() - released < 30_000, `exited ${Math.round(performance.now() - released)} ms after the request was released`);
     assert.match(server.output(), /shutting down: draining in-flight requests/);
   });
 });

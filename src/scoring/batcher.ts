@@ -201,6 +201,11 @@ export class Batcher {
       }
       this.#dispatch(this.#take(head.key));
     }
+    // A wait armed for requests that have since been dispatched would only hold the event loop open.
+    if (this.#queue.length === 0 && this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
   }
 
   #rowsReady(key: string): number {

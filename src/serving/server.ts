@@ -14,7 +14,7 @@ import type { OperationsView, ServingContext, ServingParts } from './context.js'
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
 import { authenticateBeforeBody } from './http/early-auth.js';
-import { createHttpApp } from './http/fastify.js';
+import { closeHttp, createHttpApp } from './http/fastify.js';
 import { featureRoutes } from './http/features.js';
 import { attributionRoutes } from './http/attributions.js';
 import { feedbackRoutes } from './http/feedback.js';
@@ -105,10 +105,9 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
       if (authRefresh) clearInterval(authRefresh);
       // Alert deliveries and hooks in flight are abandoned, never waited for before the listeners close.
       const alertsStopped = alerts?.stop();
-      httpState.closing = true;
       await Promise.all([
         alertsStopped,
-        http.close(),
+        closeHttp(http, httpState),
         new Promise<void>((resolve) => {
           if (!grpcServer) return resolve();
           grpcServer.tryShutdown(() => resolve());

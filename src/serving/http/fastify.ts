@@ -58,6 +58,22 @@ export function createHttpApp(config: ServeConfig, logger: Logger, state: HttpSt
   return app;
 }
 
+/**
+ * Close the HTTP side once its in-flight requests are answered. A request already running when
+ * the drain began answers without `connection: close` (that header is chosen as a request
+ * arrives); its connection is closed as soon as it goes idle, by a sweep every 50 ms, instead of
+ * holding the server open until keep-alive's 72 s timeout.
+ */
+export async function closeHttp(app: FastifyInstance, state: HttpState): Promise<void> {
+  state.closing = true;
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+  }
+}
+
 function checkInterval(timeoutMs: number): number {
   return Math.max(50, Math.min(1000, Math.floor(timeoutMs / 10)));
 }
