@@ -5,6 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
 import { sqlIdent, sqlString } from './duckdb.js';
 import type { FileFormatName } from '../data/file-formats.js';
+import { writeParquetColumns } from './duck-append.js';
 import { formatCsv, formatJsonl, type OutputTable } from './output-table.js';
 import type { BatchSink } from './sink.js';
 import type { SinkState } from './types.js';
@@ -81,6 +82,7 @@ export class PartsSink implements BatchSink {
   readonly #duck: () => Promise<DuckDBConnection>;
   /** Parts renamed into place since the last `sync`. */
   #unsynced: string[] = [];
+  #connection: DuckDBConnection | undefined;
 
   constructor(dir: string, tag: string, format: FileFormatName, duck: () => Promise<DuckDBConnection>) {
     this.#dir = dir;
@@ -119,7 +121,7 @@ export class PartsSink implements BatchSink {
     const name = `part-${this.#tag}-${String(seq).padStart(6, '0')}.${this.#format}`;
     const tmp = join(this.#dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
     await guard(this.#dir, async () => {
-      if (this.#format === 'parquet') await writeParquet(await this.#duck(), tmp, table);
+      if (this.#format === 'parquet') await writeParquet(this.#connection ??= await this.#duck(), tmp, table, `ferry_part_${this.#tag}`);
       else await writeFile(tmp, this.#format === 'csv' ? formatCsv(table, true) : formatJsonl(table));
       await rename(tmp, join(this.#dir, name));
     }, tmp);
@@ -191,8 +193,13 @@ export class ParquetFileSink implements BatchSink {
   close(): Promise<void> { return Promise.resolve(); }
 }
 
-/** A table → Parquet through DuckDB, with the columns' declared types (lists stay lists). */
-async function writeParquet(duck: DuckDBConnection, path: string, table: OutputTable): Promise<void> {
+/**
+ * A table → Parquet through DuckDB, with the columns' declared types (lists stay lists): from
+ * memory through an appender, or — for columns that path does not take — as JSON Lines text
+ * DuckDB reads back with those types.
+ */
+async function writeParquet(duck: DuckDBConnection, path: string, table: OutputTable, staging: string): Promise<void> {
+  if (await writeParquetColumns(duck, path, table, staging)) return;
   const staged = `${path}.jsonl`;
   const columns = table.columns;
   try {
