@@ -12,6 +12,7 @@ import { lightgbmRuntime } from '../src/runtimes/lightgbm/lightgbm-runtime.js';
 import { ROOT } from './helpers/env.js';
 import { readMatrix } from './helpers/matrix.js';
 import { assertAdditive, assertBruteForce } from './helpers/shapley.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const DIR = join(ROOT, 'fixtures/lightgbm');
 const fixtures = readdirSync(DIR).filter((n) => !n.endsWith('.md')).sort();
@@ -19,7 +20,7 @@ const fixtures = readdirSync(DIR).filter((n) => !n.endsWith('.md')).sort();
 describe('TreeSHAP on LightGBM fixtures', () => {
   for (const name of fixtures) {
     it(`${name}: additive, and equal to brute force when ≤ 10 features`, async () => {
-      const runtime = await lightgbmRuntime.load(readFileSync(join(DIR, name, 'model.txt')), {}, name);
+      const runtime = await loadArtifact(lightgbmRuntime, readFileSync(join(DIR, name, 'model.txt')), {}, name);
       const s = await runtime.structure?.();
       if (name === 'linear_tree') {
         assert.equal(s, undefined, 'linear leaves depend on the row: no exact tree form');

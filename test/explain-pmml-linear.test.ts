@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import type { Tensor } from '../src/core/tensor.js';
 import { explainerFor } from '../src/explain/explainers.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -33,7 +34,7 @@ describe('PMML linear models: exact attributions', () => {
     // y = 1.5 + 2·a − 0.5·b (b given as two NumericPredictors, −0.25 each: they add up).
     const model = `<RegressionModel functionName="regression">${schema(['a', 'b'], 'y')}<RegressionTable intercept="1.5">
       <NumericPredictor name="a" coefficient="2"/><NumericPredictor name="b" coefficient="-0.25"/><NumericPredictor name="b" coefficient="-0.25"/></RegressionTable></RegressionModel>`;
-    const runtime = await pmmlRuntime.load(bytes(doc(['a', 'b'], '<DataField name="y" optype="continuous" dataType="double"/>', model)), {}, 'reg');
+    const runtime = await loadArtifact(pmmlRuntime, bytes(doc(['a', 'b'], '<DataField name="y" optype="continuous" dataType="double"/>', model)), {}, 'reg');
     const means = new Map([['a', 1], ['b', 4]]);
     const m = await explainerFor(runtime, runtime.signature(), 'reg', { means });
     assert.equal(m.method, 'linear');
@@ -56,7 +57,7 @@ describe('PMML linear models: exact attributions', () => {
       <RegressionTable intercept="-1" targetCategory="yes"><NumericPredictor name="a" coefficient="0.5"/><NumericPredictor name="b" coefficient="1"/></RegressionTable>
       <RegressionTable intercept="0" targetCategory="no"/></RegressionModel>`;
     const target = '<DataField name="y" optype="categorical" dataType="string"><Value value="yes"/><Value value="no"/></DataField>';
-    const runtime = await pmmlRuntime.load(bytes(doc(['a', 'b'], target, model)), {}, 'logit');
+    const runtime = await loadArtifact(pmmlRuntime, bytes(doc(['a', 'b'], target, model)), {}, 'logit');
     const m = await explainerFor(runtime, runtime.signature(), 'logit', { means: new Map([['a', 2], ['b', 0]]) });
     const rows = [[4, 1]];
     const { x } = m.numeric!.matrix(columns(rows, ['a', 'b']));
@@ -80,7 +81,7 @@ describe('PMML linear models: exact attributions', () => {
       <RegressionTable intercept="0" targetCategory="g"><NumericPredictor name="a" coefficient="-1"/></RegressionTable>
       <RegressionTable intercept="0.5" targetCategory="b"/></RegressionModel>`;
     const target = '<DataField name="y" optype="categorical" dataType="string"><Value value="r"/><Value value="g"/><Value value="b"/></DataField>';
-    const runtime = await pmmlRuntime.load(bytes(doc(['a'], target, model)), {}, 'softmax');
+    const runtime = await loadArtifact(pmmlRuntime, bytes(doc(['a'], target, model)), {}, 'softmax');
     const m = await explainerFor(runtime, runtime.signature(), 'softmax', { means: new Map([['a', 1]]) });
     assert.equal(m.numeric!.explainer.groups, 3);
     const { x } = m.numeric!.matrix(columns([[3]], ['a']));
@@ -97,7 +98,7 @@ describe('PMML linear models: exact attributions', () => {
       <PPMatrix><PPCell value="1" predictorName="a" parameterName="p1"/><PPCell value="1" predictorName="b" parameterName="p2"/></PPMatrix>
       <ParamMatrix><PCell parameterName="p0" beta="0.2"/><PCell parameterName="p1" beta="0.3"/><PCell parameterName="p2" beta="-0.4"/></ParamMatrix>
       </GeneralRegressionModel>`;
-    const runtime = await pmmlRuntime.load(bytes(doc(['a', 'b'], '<DataField name="y" optype="continuous" dataType="double"/>', model)), {}, 'glm');
+    const runtime = await loadArtifact(pmmlRuntime, bytes(doc(['a', 'b'], '<DataField name="y" optype="continuous" dataType="double"/>', model)), {}, 'glm');
     const m = await explainerFor(runtime, runtime.signature(), 'glm', { means: new Map([['a', 1], ['b', 1]]) });
     assert.equal(m.method, 'linear');
     assert.deepEqual(m.numeric!.explainer.spaces, ['margin']);
@@ -117,7 +118,7 @@ describe('PMML linear models: exact attributions', () => {
     const model = `<RegressionModel functionName="regression">${schema(['a', 'c'], 'y')}<RegressionTable intercept="1">
       <NumericPredictor name="a" coefficient="2"/><CategoricalPredictor name="c" value="u" coefficient="3"/><CategoricalPredictor name="c" value="v" coefficient="-1"/></RegressionTable></RegressionModel>`;
     const cField = '<DataField name="c" optype="categorical" dataType="string"><Value value="u"/><Value value="v"/><Value value="w"/></DataField>';
-    const runtime = await pmmlRuntime.load(bytes(doc(['a'], cField + '<DataField name="y" optype="continuous" dataType="double"/>', model)), {}, 'cat');
+    const runtime = await loadArtifact(pmmlRuntime, bytes(doc(['a'], cField + '<DataField name="y" optype="continuous" dataType="double"/>', model)), {}, 'cat');
     const m = await explainerFor(runtime, runtime.signature(), 'cat', { means: new Map([['a', 1]]), shares: new Map([['c', new Map([['u', 0.5], ['v', 0.25], ['w', 0.25]])]]) });
     assert.equal(m.method, 'linear');
     assert.deepEqual(m.names, ['a', 'c']);
@@ -142,7 +143,7 @@ describe('PMML linear models: exact attributions', () => {
     const term = `<RegressionModel functionName="regression">${schema(['a', 'b'], 'y')}<RegressionTable intercept="1"><PredictorTerm coefficient="2"><FieldRef field="a"/><FieldRef field="b"/></PredictorTerm></RegressionTable></RegressionModel>`;
     const target = '<DataField name="y" optype="continuous" dataType="double"/>';
     for (const [name, text] of [['power', doc(['a'], target, power)], ['interaction term', doc(['a', 'b'], target, term)]] as const) {
-      const runtime = await pmmlRuntime.load(bytes(text), {}, name);
+      const runtime = await loadArtifact(pmmlRuntime, bytes(text), {}, name);
       assert.equal(await runtime.structure?.(), undefined, name);
     }
   });

@@ -14,6 +14,7 @@ import type { TreeStructure } from '../src/runtimes/model-structure.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import { ROOT } from './helpers/env.js';
 import { bruteForceShapley } from './helpers/shapley.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -75,7 +76,7 @@ function matrix(s: TreeStructure, rows: number, seed: number): { x: Float64Array
 describe('TreeSHAP on PMML tree ensembles', () => {
   for (const method of ['sum', 'average', 'weightedAverage', 'weightedSum']) {
     it(`${method}: equals brute force and adds up to the prediction`, async () => {
-      const runtime = await pmmlRuntime.load(bytes(ensemble(method, method.length * 7 + 1)), {}, method);
+      const runtime = await loadArtifact(pmmlRuntime, bytes(ensemble(method, method.length * 7 + 1)), {}, method);
       const s = await runtime.structure?.();
       assert.ok(s?.kind === 'trees', 'an exact tree structure');
       const rows = 12;
@@ -96,7 +97,7 @@ describe('TreeSHAP on PMML tree ensembles', () => {
   }
 
   it('the 100-tree forest fixture (classification, averaged probabilities): additive per class', async () => {
-    const runtime = await pmmlRuntime.load(readFileSync(join(ROOT, 'fixtures/pmml/forest.pmml')), {}, 'forest');
+    const runtime = await loadArtifact(pmmlRuntime, readFileSync(join(ROOT, 'fixtures/pmml/forest.pmml')), {}, 'forest');
     const s = await runtime.structure?.();
     assert.ok(s?.kind === 'trees');
     assert.equal(s.numGroup, 2);
@@ -124,7 +125,7 @@ describe('TreeSHAP on PMML tree ensembles', () => {
       const body = tree(rand, strategy, 4, 300, { n: 0 }, '<True/>');
       const doc = `<?xml version="1.0"?>\n<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header/><DataDictionary>${dict}<DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
       <TreeModel functionName="regression" missingValueStrategy="${strategy}" noTrueChildStrategy="returnLastPrediction"><MiningSchema><MiningField name="y" usageType="target"/>${fields}</MiningSchema>${body}</TreeModel></PMML>`;
-      const runtime = await pmmlRuntime.load(bytes(doc), {}, strategy);
+      const runtime = await loadArtifact(pmmlRuntime, bytes(doc), {}, strategy);
       const s = await runtime.structure?.();
       assert.ok(s?.kind === 'trees', 'an exact tree structure');
       assert.equal(s.roots.length, 1);
@@ -157,7 +158,7 @@ describe('TreeSHAP on PMML tree ensembles', () => {
         </Node>
         <Node id="3" score="yes" recordCount="30"><SimplePredicate field="a" operator="greaterOrEqual" value="5"/><ScoreDistribution value="no" recordCount="10"/><ScoreDistribution value="yes" recordCount="20"/></Node>
       </Node></TreeModel></PMML>`;
-    const runtime = await pmmlRuntime.load(bytes(doc), {}, 'tree-class');
+    const runtime = await loadArtifact(pmmlRuntime, bytes(doc), {}, 'tree-class');
     const s = await runtime.structure?.();
     assert.ok(s?.kind === 'trees', 'an exact tree structure');
     assert.equal(s.numGroup, 2);

@@ -15,12 +15,13 @@ import { explanationsOf } from '../src/explain/explanation.js';
 import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
 import { FIXTURES } from './helpers/env.js';
 import { readMatrix } from './helpers/matrix.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const DIR = join(FIXTURES, 'diabetes_regressor');
 
 describe('sampled Shapley values (ONNX fallback)', () => {
   it('a linear ONNX model: within the stated error of the exact values, labelled approximate', async () => {
-    const runtime = await onnxRuntime.load(readFileSync(join(DIR, 'model.onnx')), {}, 'diabetes');
+    const runtime = await loadArtifact(onnxRuntime, readFileSync(join(DIR, 'model.onnx')), {}, 'diabetes');
     const { columns, rows, x } = readMatrix(join(DIR, 'input.csv'));
     const F = columns.length;
     const signature: ModelSignature = { ...runtime.signature(), inputs: [{ ...runtime.signature().inputs[0]!, columns }] };
@@ -63,7 +64,7 @@ describe('sampled Shapley values (ONNX fallback)', () => {
   });
 
   it('a tensor input registered without a column mapping takes its feature names from the profile\'s mapping', async () => {
-    const runtime = await onnxRuntime.load(readFileSync(join(DIR, 'model.onnx')), {}, 'diabetes');
+    const runtime = await loadArtifact(onnxRuntime, readFileSync(join(DIR, 'model.onnx')), {}, 'diabetes');
     const { columns, rows, x } = readMatrix(join(DIR, 'input.csv'));
     const F = columns.length;
     const background = new Map(columns.map((c, j) => [c, Float64Array.from({ length: rows }, (_, r) => x[r * F + j]!)]));
@@ -77,7 +78,7 @@ describe('sampled Shapley values (ONNX fallback)', () => {
   });
 
   it('without background rows: FERRY_E_EXPLAIN_BACKGROUND', async () => {
-    const runtime = await onnxRuntime.load(readFileSync(join(DIR, 'model.onnx')), {}, 'diabetes');
+    const runtime = await loadArtifact(onnxRuntime, readFileSync(join(DIR, 'model.onnx')), {}, 'diabetes');
     await assert.rejects(explainerFor(runtime, runtime.signature(), 'diabetes'), (e) => isFerryError(e, 'FERRY_E_EXPLAIN_BACKGROUND'));
     await runtime.close();
   });

@@ -12,6 +12,7 @@ import type { Tensor } from '../src/core/tensor.js';
 import { explainerFor } from '../src/explain/explainers.js';
 import { explanationsOf } from '../src/explain/explanation.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -61,7 +62,7 @@ const ROWS: [string, number, number][] = [['engineering', 25, 1500], ['marketing
 
 describe('PMML Scorecard: contributions and reason codes from the model', () => {
   it('pointsBelow: parts = partial − baseline, base = Σ baselines, top_k = the model\'s codes (baseline − points)', async () => {
-    const runtime = await pmmlRuntime.load(bytes(scorecard('pointsBelow')), {}, 'sc');
+    const runtime = await loadArtifact(pmmlRuntime, bytes(scorecard('pointsBelow')), {}, 'sc');
     const m = await explainerFor(runtime, runtime.signature(), 'sc');
     assert.equal(m.method, 'scorecard');
     assert.deepEqual(m.names, ['department', 'age', 'income']);
@@ -82,7 +83,7 @@ describe('PMML Scorecard: contributions and reason codes from the model', () => 
   });
 
   it('pointsAbove: codes ranked by points − baseline, raising the score', async () => {
-    const runtime = await pmmlRuntime.load(bytes(scorecard('pointsAbove')), {}, 'sc-above');
+    const runtime = await loadArtifact(pmmlRuntime, bytes(scorecard('pointsAbove')), {}, 'sc-above');
     const m = await explainerFor(runtime, runtime.signature(), 'sc-above');
     const a = await m.explain(inputs(ROWS));
     const [e1, e2] = explanationsOf(a, m.names, { topK: 3 });
@@ -98,7 +99,7 @@ describe('PMML Scorecard: contributions and reason codes from the model', () => 
       <Attribute partialScore="1"><CompoundPredicate booleanOperator="and"><SimplePredicate field="age" operator="lessThan" value="30"/><SimplePredicate field="income" operator="lessThan" value="1000"/></CompoundPredicate></Attribute>
       <Attribute partialScore="0"><True/></Attribute>
     </Characteristic>`;
-    const runtime = await pmmlRuntime.load(bytes(scorecard('pointsBelow', two)), {}, 'sc-two');
+    const runtime = await loadArtifact(pmmlRuntime, bytes(scorecard('pointsBelow', two)), {}, 'sc-two');
     assert.equal(await runtime.structure?.(), undefined);
   });
 });

@@ -14,6 +14,7 @@ import { TreeExplainer } from '../src/explain/tree-explainer.js';
 import { sklearnRuntime } from '../src/runtimes/sklearn/sklearn-runtime.js';
 import { ROOT } from './helpers/env.js';
 import { assertAdditive, assertBruteForce } from './helpers/shapley.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const DIR = join(ROOT, 'fixtures/sklearn');
 const TREES = /^(dt|rf|et|extratree|gb|hgb)_/;
@@ -31,7 +32,7 @@ function readRows(name: string): { rows: number; x: Float64Array } {
 describe('TreeSHAP on scikit-learn tree models', () => {
   for (const name of fixtures) {
     it(`${name}: additive, and equal to brute force when ≤ 10 features`, async () => {
-      const runtime = await sklearnRuntime.load(readFileSync(join(DIR, name, 'model.joblib')), {}, name);
+      const runtime = await loadArtifact(sklearnRuntime, readFileSync(join(DIR, name, 'model.joblib')), {}, name);
       const s = await runtime.structure?.();
       assert.ok(s?.kind === 'trees', 'a tree structure');
       const { rows, x } = readRows(name);
@@ -42,7 +43,7 @@ describe('TreeSHAP on scikit-learn tree models', () => {
   }
 
   it('a forest\'s margins are its predict_proba: the explained scores equal the served probabilities', async () => {
-    const runtime = await sklearnRuntime.load(readFileSync(join(DIR, 'rf_breast', 'model.joblib')), {}, 'rf_breast');
+    const runtime = await loadArtifact(sklearnRuntime, readFileSync(join(DIR, 'rf_breast', 'model.joblib')), {}, 'rf_breast');
     const s = await runtime.structure!();
     assert.ok(s?.kind === 'trees');
     const { rows, x } = readRows('rf_breast');
@@ -53,7 +54,7 @@ describe('TreeSHAP on scikit-learn tree models', () => {
   });
 
   it('models whose features are no longer the inputs (a ColumnTransformer with encoders) have no tree form', async () => {
-    const runtime = await sklearnRuntime.load(readFileSync(join(DIR, 'ct_onehot_drop_rf', 'model.joblib')), {}, 'ct');
+    const runtime = await loadArtifact(sklearnRuntime, readFileSync(join(DIR, 'ct_onehot_drop_rf', 'model.joblib')), {}, 'ct');
     assert.equal(await runtime.structure?.(), undefined);
   });
 });
@@ -64,7 +65,7 @@ const LINEAR = ['linreg_diabetes', 'ridge_diabetes', 'lasso_diabetes', 'enet_dia
 describe('linear attributions on scikit-learn linear models', () => {
   for (const name of LINEAR) {
     it(`${name}: wⱼ·(xⱼ − E[xⱼ]) equals the model's own decision change per input; additive`, async () => {
-      const runtime = await sklearnRuntime.load(readFileSync(join(DIR, name, 'model.joblib')), {}, name);
+      const runtime = await loadArtifact(sklearnRuntime, readFileSync(join(DIR, name, 'model.joblib')), {}, name);
       const s = await runtime.structure?.();
       assert.ok(s?.kind === 'linear', 'a linear structure');
       const { rows, x } = readRows(name);
@@ -99,12 +100,12 @@ describe('linear attributions on scikit-learn linear models', () => {
   }
 
   it('a clipping MinMaxScaler is not affine: no linear structure (sampling explains it)', async () => {
-    const runtime = await sklearnRuntime.load(readFileSync(join(DIR, 'pipe_impute_minmax_ridge', 'model.joblib')), {}, 'clip');
+    const runtime = await loadArtifact(sklearnRuntime, readFileSync(join(DIR, 'pipe_impute_minmax_ridge', 'model.joblib')), {}, 'clip');
     assert.equal(await runtime.structure?.(), undefined);
   });
 
   it('probability space of a logistic regression adds up to its predict_proba', async () => {
-    const runtime = await sklearnRuntime.load(readFileSync(join(DIR, 'pipe_scaler_logreg_breast', 'model.joblib')), {}, 'lr');
+    const runtime = await loadArtifact(sklearnRuntime, readFileSync(join(DIR, 'pipe_scaler_logreg_breast', 'model.joblib')), {}, 'lr');
     const s = await runtime.structure!();
     assert.ok(s?.kind === 'linear');
     const { rows, x } = readRows('pipe_scaler_logreg_breast');

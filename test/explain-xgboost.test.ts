@@ -13,12 +13,13 @@ import { xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { ROOT } from './helpers/env.js';
 import { readMatrix } from './helpers/matrix.js';
 import { assertBruteForce } from './helpers/shapley.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const DIR = join(ROOT, 'fixtures/xgboost');
 const REF = join(ROOT, 'fixtures/explain/xgboost');
 
 async function structureOf(name: string): Promise<TreeStructure | undefined> {
-  const runtime = await xgboostRuntime.load(readFileSync(join(DIR, name, 'model.json')), {}, name);
+  const runtime = await loadArtifact(xgboostRuntime, readFileSync(join(DIR, name, 'model.json')), {}, name);
   const s = await runtime.structure?.();
   return s?.kind === 'trees' ? s : undefined;
 }

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import type { RuntimeFactory } from '../src/runtimes/model-runtime.js';
 import { isPickle, refusalFor } from '../src/runtimes/unsafe-formats.js';
@@ -56,7 +57,7 @@ describe('pickles go to the restricted unpickler; PyTorch checkpoints are refuse
     for (const n of ['dict_protocol0.pkl', 'dict_protocol1.pkl']) {
       const bytes = readFileSync(join(UNSAFE, n));
       const factory = catalog.detect(bytes, n);
-      await assert.rejects(factory.load(bytes, {}, n), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /not a fitted scikit-learn estimator/.test(e.message));
+      await assert.rejects(loadArtifact(factory, bytes, {}, n), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /not a fitted scikit-learn estimator/.test(e.message));
     }
   });
 
@@ -70,7 +71,7 @@ describe('pickles go to the restricted unpickler; PyTorch checkpoints are refuse
       const file = join(tmp.dir, 'model.pkl');
       writeFileSync(file, evil);
       const factory = catalog.detect(readFileSync(file), file);
-      await assert.rejects(factory.load(readFileSync(file), {}, file), (e) => isFerryError(e, 'FERRY_E_PICKLE_GLOBAL_REFUSED') && /os\.system/.test(e.message));
+      await assert.rejects(loadArtifact(factory, readFileSync(file), {}, file), (e) => isFerryError(e, 'FERRY_E_PICKLE_GLOBAL_REFUSED') && /os\.system/.test(e.message));
       assert.equal(existsSync(marker), false);
     } finally {
       tmp.cleanup();
@@ -107,7 +108,7 @@ describe('format detection (ferry register without --format)', () => {
   });
 
   it('content two runtimes claim: FERRY_E_ARTIFACT_FORMAT_AMBIGUOUS naming both', () => {
-    const claimsAll = (format: string): RuntimeFactory => ({ format, sniff: () => 'yes', load: () => Promise.reject(new Error('not used')) });
+    const claimsAll = (format: string): RuntimeFactory => ({ format, title: format, sniff: () => 'yes', load: () => Promise.reject(new Error('not used')) });
     const ambiguous = new RuntimeCatalog([claimsAll('alpha'), claimsAll('beta')]);
     assert.throws(() => ambiguous.detect(Buffer.from('x'), 'm.bin'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_FORMAT_AMBIGUOUS') && /alpha, beta/.test(e.message));
     assert.equal(ambiguous.detect(Buffer.from('x'), 'm.bin', 'beta').format, 'beta');

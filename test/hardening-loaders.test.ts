@@ -13,6 +13,7 @@ import { decodeUbjson, UbjsonError } from '../src/runtimes/xgboost/ubjson.js';
 import { xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { ROOT } from './helpers/env.js';
 import { startInProcess } from './helpers/inproc.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const XGB = join(ROOT, 'fixtures/xgboost/breast_hist/model.json');
 const LGBM = join(ROOT, 'fixtures/lightgbm/binary_plain/model.txt');
@@ -25,13 +26,13 @@ describe('widths no tree uses', () => {
     delete doc.learner.feature_types;
     const bytes = Buffer.from(JSON.stringify(doc));
     const rss = process.memoryUsage().rss;
-    await assert.rejects(xgboostRuntime.load(bytes, {}, 'wide.json'), (err) => isFerryError(err, 'FERRY_E_ARTIFACT_INVALID') && /num_feature is 50000000.*trees split on features 0\.\.\d+/.test(err.message));
+    await assert.rejects(loadArtifact(xgboostRuntime, bytes, {}, 'wide.json'), (err) => isFerryError(err, 'FERRY_E_ARTIFACT_INVALID') && /num_feature is 50000000.*trees split on features 0\.\.\d+/.test(err.message));
     assert.ok(process.memoryUsage().rss - rss < 100 * 1024 * 1024, 'refused without allocating the width');
   });
 
   it('a LightGBM model with max_feature_idx 49 999 999 is refused at load', async () => {
     const text = readFileSync(LGBM, 'utf8').replace(/^max_feature_idx=\d+$/m, 'max_feature_idx=49999999').replace(/^feature_names=.*$/m, 'feature_names=');
-    await assert.rejects(lightgbmRuntime.load(Buffer.from(text), {}, 'wide.txt'), (err) => isFerryError(err, 'FERRY_E_ARTIFACT_INVALID') && /max_feature_idx is 49999999/.test(err.message));
+    await assert.rejects(loadArtifact(lightgbmRuntime, Buffer.from(text), {}, 'wide.txt'), (err) => isFerryError(err, 'FERRY_E_ARTIFACT_INVALID') && /max_feature_idx is 49999999/.test(err.message));
   });
 });
 

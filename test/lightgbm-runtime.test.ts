@@ -14,6 +14,7 @@ import { compileLightgbm } from '../src/runtimes/lightgbm/lightgbm-text.js';
 import { lightgbmRuntime } from '../src/runtimes/lightgbm/lightgbm-runtime.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT, tempDir } from './helpers/env.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const DIR = join(ROOT, 'fixtures/lightgbm');
 /** The reference evaluator does the same double arithmetic in the same order: the answers are identical. */
@@ -96,7 +97,7 @@ describe('lightgbm runtime', () => {
     it(`${f.name}: signature and the reference predictions within ${TOLERANCE}`, async () => {
       const bytes = Buffer.from(f.text);
       assert.equal(lightgbmRuntime.sniff(bytes), 'yes');
-      const runtime = await lightgbmRuntime.load(bytes, {}, f.name);
+      const runtime = await loadArtifact(lightgbmRuntime, bytes, {}, f.name);
       try {
         const sig = runtime.signature();
         const input = sig.inputs[0];
@@ -126,7 +127,7 @@ describe('lightgbm runtime', () => {
   it('the hand-built model gives the raw scores worked out by hand', async () => {
     const f = load('hand');
     const hand = JSON.parse(readFileSync(join(f.dir, 'hand-derived.json'), 'utf8')) as { raw: number[] };
-    const runtime = await lightgbmRuntime.load(Buffer.from(f.text), {}, 'hand');
+    const runtime = await loadArtifact(lightgbmRuntime, Buffer.from(f.text), {}, 'hand');
     const out = await runtime.predict({ input: tensor(f) });
     const p = out.probabilities!.data as Float64Array;
     hand.raw.forEach((raw, r) => {
@@ -138,7 +139,7 @@ describe('lightgbm runtime', () => {
   it('breast_bench (xgboost trees rewritten as LightGBM) gives xgboost 1.7.4\'s own probabilities', async () => {
     const f = load('breast_bench');
     const xgb = JSON.parse(readFileSync(join(f.dir, 'xgboost_expected.json'), 'utf8')) as { probabilities: number[][]; label: number[] };
-    const runtime = await lightgbmRuntime.load(Buffer.from(f.text), {}, f.name);
+    const runtime = await loadArtifact(lightgbmRuntime, Buffer.from(f.text), {}, f.name);
     const out = await runtime.predict({ input: tensor(f) });
     // xgboost adds leaves in float32, LightGBM in double: the sums differ in the last float32 bits.
     assert.ok(maxError(out.probabilities!, xgb.probabilities.flat()) <= 1e-6);
@@ -157,7 +158,7 @@ describe('lightgbm runtime', () => {
     const text = load('hand').text;
     const refuses = async (bytes: string | Uint8Array, pattern: RegExp): Promise<void> => {
       await assert.rejects(
-        lightgbmRuntime.load(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, {}, 'bad.txt'),
+        loadArtifact(lightgbmRuntime, typeof bytes === 'string' ? Buffer.from(bytes) : bytes, {}, 'bad.txt'),
         (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /"bad\.txt" is not a valid LightGBM model/.test(e.message) && pattern.test(e.message),
       );
     };
@@ -175,7 +176,7 @@ describe('lightgbm runtime', () => {
   });
 
   it('rejects tensors of the wrong width with a catalog error', async () => {
-    const runtime = await lightgbmRuntime.load(Buffer.from(load('hand').text), {}, 'hand');
+    const runtime = await loadArtifact(lightgbmRuntime, Buffer.from(load('hand').text), {}, 'hand');
     await assert.rejects(runtime.predict({ input: { dtype: 'float64', shape: [1, 2], data: new Float64Array(2) } }), (e) => isFerryError(e, 'FERRY_E_TENSOR_SHAPE'));
     await assert.rejects(runtime.predict({ input: { dtype: 'float64', shape: [1, 3], data: new Float64Array(3) } }, ['margin']), (e) => isFerryError(e, 'FERRY_E_OUTPUT_UNKNOWN'));
   });

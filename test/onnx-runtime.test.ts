@@ -6,11 +6,12 @@ import { isFerryError } from '../src/core/errors.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
 import { fixture, fixtures } from './helpers/fixtures.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 describe('onnx runtime', () => {
   for (const f of fixtures()) {
     it(`${f.name}: signature derived from the graph matches the exporter's`, async () => {
-      const runtime = await onnxRuntime.load(readFileSync(f.model), { intraOpThreads: 1, interOpThreads: 1 }, f.name);
+      const runtime = await loadArtifact(onnxRuntime, readFileSync(f.model), { intraOpThreads: 1, interOpThreads: 1 }, f.name);
       try {
         const sig = runtime.signature();
         assert.deepEqual(sig.inputs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.shape })), f.meta.inputs);
@@ -23,7 +24,7 @@ describe('onnx runtime', () => {
 
   it('string inputs and outputs, int64 outputs', async () => {
     const f = fixture('iris_string');
-    const runtime = await onnxRuntime.load(readFileSync(f.model), {}, f.name);
+    const runtime = await loadArtifact(onnxRuntime, readFileSync(f.model), {}, f.name);
     try {
       const out = await runtime.predict({
         sepal: { dtype: 'float32', shape: [2, 2], data: new Float32Array([5.1, 3.5, 6.7, 3.0]) },
@@ -36,7 +37,7 @@ describe('onnx runtime', () => {
       await runtime.close();
     }
     const wine = fixture('wine_two_inputs');
-    const w = await onnxRuntime.load(readFileSync(wine.model), {}, wine.name);
+    const w = await loadArtifact(onnxRuntime, readFileSync(wine.model), {}, wine.name);
     try {
       const out = await w.predict({
         numeric: { dtype: 'float32', shape: [1, 12], data: new Float32Array(12).fill(1) },
@@ -52,7 +53,7 @@ describe('onnx runtime', () => {
   it('sniffs ONNX by content and refuses what is not a model', async () => {
     const catalog = new RuntimeCatalog();
     assert.equal(catalog.detect(readFileSync(fixture('breast_mlp').model), 'x').format, 'onnx');
-    await assert.rejects(onnxRuntime.load(Buffer.from('not a model at all'), {}, 'junk.onnx'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /junk\.onnx/.test(e.message));
+    await assert.rejects(loadArtifact(onnxRuntime, Buffer.from('not a model at all'), {}, 'junk.onnx'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /junk\.onnx/.test(e.message));
     assert.throws(() => catalog.get('caffe'), (e) => isFerryError(e, 'FERRY_E_RUNTIME_UNAVAILABLE') && /onnx/.test(e.message));
   });
 });

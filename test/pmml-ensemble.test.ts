@@ -13,6 +13,7 @@ import type { Tensor } from '../src/core/tensor.js';
 import { loadDocument } from '../src/runtimes/pmml/pmml-model.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import { ROOT } from './helpers/env.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const FIXTURES = join(ROOT, 'fixtures/pmml');
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -35,10 +36,10 @@ function lcg(seed: number): () => number {
 }
 
 async function compare(text: string, inputs: Record<string, Tensor>, expectBatch = true): Promise<Record<string, Tensor>> {
-  assert.equal(loadDocument(bytes(text), 'fast').model.batch !== undefined, expectBatch, 'batch path taken');
-  assert.equal(loadDocument(bytes(general(text)), 'general').model.batch, undefined, 'general path');
-  const fast = await pmmlRuntime.load(bytes(text), {}, 'fast');
-  const slow = await pmmlRuntime.load(bytes(general(text)), {}, 'general');
+  assert.equal(loadDocument(bytes(text)).model.batch !== undefined, expectBatch, 'batch path taken');
+  assert.equal(loadDocument(bytes(general(text))).model.batch, undefined, 'general path');
+  const fast = await loadArtifact(pmmlRuntime, bytes(text), {}, 'fast');
+  const slow = await loadArtifact(pmmlRuntime, bytes(general(text)), {}, 'general');
   try {
     const a = await fast.predict(inputs);
     const b = await slow.predict(inputs);
@@ -147,6 +148,6 @@ describe('PMML tree-ensemble batch path', () => {
   it('median and max ensembles, and outputs the batch path cannot read, take the general path', async () => {
     await compare(regressionEnsemble('median', 4), regressionInputs(5, 100), false);
     const withEntity = forest.replace('</Output>', '<OutputField name="seg" feature="segmentId"/></Output>');
-    assert.equal(loadDocument(bytes(withEntity), 'x').model.batch, undefined);
+    assert.equal(loadDocument(bytes(withEntity)).model.batch, undefined);
   });
 });

@@ -13,6 +13,7 @@ import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { ROOT } from './helpers/env.js';
 import { refusedPmml } from './helpers/pmml-kernels.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const CASES = join(ROOT, 'fixtures/pmml/cases');
 const model = (id: string): string => readFileSync(join(CASES, id, 'model.pmml'), 'utf8');
@@ -21,7 +22,7 @@ const strings = (...v: (string | null)[]): Tensor => ({ dtype: 'string', shape: 
 const doubles = (...v: number[]): Tensor => ({ dtype: 'float64', shape: [v.length], data: Float64Array.from(v) });
 
 async function score(text: string, inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-  const rt = await pmmlRuntime.load(bytes(text), {}, 'case.pmml');
+  const rt = await loadArtifact(pmmlRuntime, bytes(text), {}, 'case.pmml');
   try {
     return await rt.predict(inputs);
   } finally {

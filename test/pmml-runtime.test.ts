@@ -14,6 +14,7 @@ import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import { runCorpus } from '../scripts/pmml-corpus.js';
 import { ROOT } from './helpers/env.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const FIXTURES = join(ROOT, 'fixtures/pmml');
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -44,8 +45,8 @@ describe('PMML runtime', () => {
     const inputs: Record<string, Tensor> = Object.fromEntries(names.map((n, j) => [n, {
       dtype: 'float64', shape: [lines.length], data: Float64Array.from(lines, (l, i) => (i % 5 === 0 && j % 7 === 0 ? Number.NaN : Number(l.split(',')[j]))),
     } satisfies Tensor]));
-    const fast = await pmmlRuntime.load(bytes(text), {}, 'fast');
-    const slow = await pmmlRuntime.load(bytes(general), {}, 'general');
+    const fast = await loadArtifact(pmmlRuntime, bytes(text), {}, 'fast');
+    const slow = await loadArtifact(pmmlRuntime, bytes(general), {}, 'general');
     const a = await fast.predict(inputs);
     const b = await slow.predict(inputs);
     for (const name of Object.keys(a)) assert.deepEqual(b[name]!.data, a[name]!.data, name);
@@ -62,7 +63,7 @@ describe('PMML runtime', () => {
   });
 
   it('signature: one nullable [-1] input per active field (dtype from the DataField), one output per target and final OutputField', async () => {
-    const rt = await pmmlRuntime.load(readFileSync(join(FIXTURES, 'cases/sklearn-logistic/model.pmml')), {}, 'logistic');
+    const rt = await loadArtifact(pmmlRuntime, readFileSync(join(FIXTURES, 'cases/sklearn-logistic/model.pmml')), {}, 'logistic');
     const sig = rt.signature();
     assert.deepEqual(sig.inputs.map((i) => [i.name, i.dtype, i.shape, i.nullable]), [
       ['sepal_length', 'float64', [-1], true], ['sepal_width', 'float64', [-1], true], ['petal_length', 'float64', [-1], true], ['petal_width', 'float64', [-1], true],
@@ -74,7 +75,7 @@ describe('PMML runtime', () => {
   });
 
   it('missing inputs give missing results: NaN for numbers, null for text', async () => {
-    const rt = await pmmlRuntime.load(readFileSync(join(FIXTURES, 'cases/hand-missing/model.pmml')), {}, 'hand-missing');
+    const rt = await loadArtifact(pmmlRuntime, readFileSync(join(FIXTURES, 'cases/hand-missing/model.pmml')), {}, 'hand-missing');
     const out = await rt.predict({
       a: { dtype: 'float64', shape: [3], data: Float64Array.from([1, Number.NaN, 0.5]) },
       b: { dtype: 'string', shape: [3], data: ['u', 'v', null] as unknown as string[] },
@@ -93,7 +94,7 @@ describe('PMML runtime', () => {
       [doc(REGRESSION.replace('functionName="regression"', 'functionName="regression" normalizationMethod="someday"')), 'someday'],
     ];
     for (const [text, name] of cases) {
-      await assert.rejects(pmmlRuntime.load(bytes(text), {}, 'bad.pmml'), (err: unknown) => {
+      await assert.rejects(loadArtifact(pmmlRuntime, bytes(text), {}, 'bad.pmml'), (err: unknown) => {
         assert.ok(isFerryError(err), String(err));
         assert.equal(err.code, 'FERRY_E_PMML_UNSUPPORTED');
         assert.match(err.message, new RegExp(name));
@@ -104,13 +105,13 @@ describe('PMML runtime', () => {
   });
 
   it('malformed XML and invalid PMML are catalog errors, not crashes', async () => {
-    await assert.rejects(pmmlRuntime.load(bytes('<PMML version="4.4"><DataDictionary><DataField name="x"'), {}, 'broken.pmml'), (err: unknown) => {
+    await assert.rejects(loadArtifact(pmmlRuntime, bytes('<PMML version="4.4"><DataDictionary><DataField name="x"'), {}, 'broken.pmml'), (err: unknown) => {
       assert.ok(isFerryError(err));
       assert.equal(err.code, 'FERRY_E_ARTIFACT_INVALID');
       assert.match(err.message, /broken\.pmml.*XML/);
       return true;
     });
-    await assert.rejects(pmmlRuntime.load(bytes(doc('<RegressionModel functionName="regression"><RegressionTable intercept="1"/></RegressionModel>')), {}, 'noschema.pmml'), (err: unknown) => {
+    await assert.rejects(loadArtifact(pmmlRuntime, bytes(doc('<RegressionModel functionName="regression"><RegressionTable intercept="1"/></RegressionModel>')), {}, 'noschema.pmml'), (err: unknown) => {
       assert.ok(isFerryError(err));
       assert.equal(err.code, 'FERRY_E_PMML_INVALID');
       assert.match(err.message, /MiningSchema/);

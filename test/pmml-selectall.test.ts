@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import { ROOT } from './helpers/env.js';
 import { refusedPmml } from './helpers/pmml-kernels.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const MODEL = readFileSync(join(ROOT, 'fixtures/pmml/cases/hand-selectall/model.pmml'), 'utf8');
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -19,7 +20,7 @@ const refused = refusedPmml;
 
 describe('PMML MiningModel selectAll', () => {
   it('scores every selected segment; each segmentId OutputField reads its segment, missing when not selected', async () => {
-    const rt = await pmmlRuntime.load(bytes(MODEL), {}, 'sa.pmml');
+    const rt = await loadArtifact(pmmlRuntime, bytes(MODEL), {}, 'sa.pmml');
     const out = await rt.predict({ x: { dtype: 'float64', shape: [4], data: Float64Array.of(1, 4, 7, Number.NaN) } });
     assert.deepEqual(out.low_y!.data, Float64Array.of(3, 9, Number.NaN, Number.NaN));
     assert.deepEqual(out.high_y!.data, Float64Array.of(Number.NaN, 6, 3, Number.NaN));

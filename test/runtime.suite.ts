@@ -10,6 +10,7 @@ import { isFerryError, type ErrorCode } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { RuntimeCatalog } from '../src/runtimes/catalog.js';
 import type { RuntimeFactory } from '../src/runtimes/model-runtime.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 /** A model with inputs and what the reference library (or a hand derivation) answers for them. */
 export interface ReferenceCase {
@@ -58,7 +59,7 @@ export function runtimeSuite(spec: RuntimeSpec): void {
 
     it('answers as the reference does', async () => {
       const ref = spec.reference();
-      const runtime = await factory.load(ref.artifact, {}, ref.label);
+      const runtime = await loadArtifact(factory, ref.artifact, {}, ref.label);
       try {
         const out = await runtime.predict(ref.inputs);
         for (const [name, want] of Object.entries(ref.expected)) {
@@ -90,7 +91,7 @@ export function runtimeSuite(spec: RuntimeSpec): void {
     it('refuses a damaged file with a catalog error naming it, on the calling thread and in a worker', async () => {
       const code = spec.damagedCode ?? 'FERRY_E_ARTIFACT_INVALID';
       const refused = (e: unknown): boolean => isFerryError(e, code) && e.message.includes('damaged-model');
-      await assert.rejects(factory.load(spec.damaged(), {}, 'damaged-model'), refused);
+      await assert.rejects(loadArtifact(factory, spec.damaged(), {}, 'damaged-model'), refused);
       await assert.rejects(new RuntimeCatalog().load(factory.format, spec.damaged(), { workers: 1 }, 'damaged-model'), refused);
     });
   });

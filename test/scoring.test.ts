@@ -15,6 +15,7 @@ import { Scorer, type LoadedModel } from '../src/scoring/scorer.js';
 const scorer = new Scorer();
 const score = scorer.frame.bind(scorer);
 import { fixture } from './helpers/fixtures.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const sig = (inputs: ModelSignature['inputs'], outputs: ModelSignature['outputs'] = [{ name: 'y', dtype: 'float32', shape: [-1] }]): ModelSignature => ({ inputs, outputs });
 const frame = (rows: Record<string, unknown>[]) => ColumnFrame.fromRows(rows);
@@ -136,7 +137,7 @@ describe('scoring', () => {
   });
   it('gives scalars for one value per row and arrays otherwise (real ONNX model)', async () => {
     const f = fixture('digits_cnn');
-    const runtime = await onnxRuntime.load(readFileSync(f.model), {}, f.name);
+    const runtime = await loadArtifact(onnxRuntime, readFileSync(f.model), {}, f.name);
     try {
       const lines = readFileSync(f.input, 'utf8').trim().split('\n');
       const header = lines[0]!.split(',');

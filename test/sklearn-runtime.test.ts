@@ -14,6 +14,7 @@ import { PickleLimitExceeded } from '../src/runtimes/sklearn/pickle/values.js';
 import { decodeDocument, encodeDocument, type DocValue } from '../src/runtimes/sklearn/document.js';
 import { sklearnRuntime } from '../src/runtimes/sklearn/sklearn-runtime.js';
 import { ROOT } from './helpers/env.js';
+import { loadArtifact, translateArtifact } from '../src/runtimes/artifact-error.js';
 
 const DIR = join(ROOT, 'fixtures/sklearn');
 const models = readdirSync(DIR).filter((n) => existsSync(join(DIR, n, 'expected.json'))).sort();
@@ -62,7 +63,7 @@ export function compare(out: Record<string, Tensor>, expected: Expected, tol: nu
 async function check(name: string, file: string): Promise<void> {
   const expected = JSON.parse(readFileSync(join(DIR, name, 'expected.json'), 'utf8')) as Expected;
   const { data, rows } = readInput(name);
-  const runtime = await sklearnRuntime.load(readFileSync(join(DIR, name, file)), {}, `${name}/${file}`);
+  const runtime = await loadArtifact(sklearnRuntime, readFileSync(join(DIR, name, file)), {}, `${name}/${file}`);
   const specs = runtime.signature().inputs;
   // Models with text columns take one input per column, as the DataFrame had them.
   const inputs: Record<string, Tensor> = specs.length > 1
@@ -88,7 +89,7 @@ describe('sklearn runtime: scikit-learn 1.2.1 predictions reproduced', () => {
     await assert.rejects(decompressAsync(bytes, 1000), (e) => e instanceof PickleLimitExceeded);
     const damaged = Uint8Array.from(bytes);
     damaged.fill(0x41, 40, 200);
-    await assert.rejects(sklearnRuntime.load(damaged, {}, 'damaged.xz'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID'));
+    await assert.rejects(loadArtifact(sklearnRuntime, damaged, {}, 'damaged.xz'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID'));
   });
 
   it('an lzma stream stops at the size limit, and a damaged one is refused', async () => {
@@ -98,13 +99,13 @@ describe('sklearn runtime: scikit-learn 1.2.1 predictions reproduced', () => {
       const damaged = Uint8Array.from(bytes);
       damaged[at] = damaged[at]! ^ 0x5a;
       // A flipped byte either fails to decode or decodes to a stream the unpickler refuses: never a crash or a hang.
-      await assert.rejects(sklearnRuntime.load(damaged, {}, 'damaged.lzma'), (e) => isFerryError(e));
+      await assert.rejects(loadArtifact(sklearnRuntime, damaged, {}, 'damaged.lzma'), (e) => isFerryError(e));
     }
   });
 
   it('lz4 files are refused with advice to re-save', async () => {
     for (const c of ['lz4']) {
-      await assert.rejects(sklearnRuntime.load(readFileSync(join(DIR, 'dt_iris', `model.joblib.${c}`)), {}, c), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /compress=3/.test(e.message));
+      await assert.rejects(loadArtifact(sklearnRuntime, readFileSync(join(DIR, 'dt_iris', `model.joblib.${c}`)), {}, c), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /compress=3/.test(e.message));
     }
   });
 });
@@ -112,8 +113,8 @@ describe('sklearn runtime: scikit-learn 1.2.1 predictions reproduced', () => {
 describe('sklearn runtime: text columns (ColumnTransformer, encoders)', () => {
   const load = async (name: string) => {
     const bytes = readFileSync(join(DIR, name, 'model.joblib'));
-    const t = await sklearnRuntime.translate!(bytes, name);
-    return { doc: decodeDocument(t!.artifact), runtime: await sklearnRuntime.load(t!.artifact, {}, name) };
+    const t = await translateArtifact(sklearnRuntime, bytes, name);
+    return { doc: decodeDocument(t!.artifact), runtime: await loadArtifact(sklearnRuntime, t!.artifact, {}, name) };
   };
   const row = (plan: string | null, city: string | null): Record<string, Tensor> => ({
     age: { dtype: 'float64', shape: [1], data: Float64Array.of(41) },
@@ -140,6 +141,6 @@ describe('sklearn runtime: text columns (ColumnTransformer, encoders)', () => {
     const steps = doc.steps as Record<string, DocValue>[];
     const branches = steps[0]!.branches as Record<string, DocValue>[];
     const tampered = { ...doc, steps: [{ ...steps[0]!, branches: [{ ...branches[0]!, select: Int32Array.of(0, 9) }, ...branches.slice(1)] }, ...steps.slice(1)] };
-    await assert.rejects(sklearnRuntime.load(encodeDocument(tampered), {}, 'tampered'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /outside/.test(e.message));
+    await assert.rejects(loadArtifact(sklearnRuntime, encodeDocument(tampered), {}, 'tampered'), (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /outside/.test(e.message));
   });
 });

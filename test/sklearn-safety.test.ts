@@ -15,6 +15,7 @@ import { loadPickle } from '../src/runtimes/sklearn/pickle/joblib.js';
 import { PickleLimitExceeded } from '../src/runtimes/sklearn/pickle/values.js';
 import { sklearnRuntime } from '../src/runtimes/sklearn/sklearn-runtime.js';
 import { ROOT } from './helpers/env.js';
+import { loadArtifact, translateArtifact } from '../src/runtimes/artifact-error.js';
 
 const DIR = join(ROOT, 'fixtures/sklearn-malicious');
 const MARKER = '/tmp/ferry-sklearn-pwned';
@@ -27,7 +28,7 @@ const expectedGlobal: Record<string, RegExp> = {
   object_array_nested: /(os|posix)\.system/,
 };
 
-const load = (bytes: Uint8Array, label = 'x'): Promise<unknown> => sklearnRuntime.load(bytes, {}, label);
+const load = (bytes: Uint8Array, label = 'x'): Promise<unknown> => loadArtifact(sklearnRuntime, bytes, {}, label);
 
 describe('malicious pickles are refused and nothing runs', () => {
   before(() => rmSync(MARKER, { force: true }));
@@ -40,7 +41,7 @@ describe('malicious pickles are refused and nothing runs', () => {
     it(`${name}: FERRY_E_PICKLE_GLOBAL_REFUSED naming the global, no marker`, async () => {
       const bytes = readFileSync(join(DIR, name));
       const want = Object.entries(expectedGlobal).find(([k]) => name.startsWith(k))![1];
-      for (const attempt of [() => load(bytes, name), () => sklearnRuntime.translate!(bytes, name)]) {
+      for (const attempt of [() => load(bytes, name), () => translateArtifact(sklearnRuntime, bytes, name)]) {
         await assert.rejects(attempt(), (e) => isFerryError(e, 'FERRY_E_PICKLE_GLOBAL_REFUSED') && want.test(e.message) && /Nothing in the file was run/.test(e.message));
       }
       assert.equal(existsSync(MARKER), false);

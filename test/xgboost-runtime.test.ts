@@ -14,6 +14,7 @@ import { onnxRuntime } from '../src/runtimes/onnx/onnx-runtime.js';
 import { jsonWithNaN, xgboostRuntime } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT, tempDir } from './helpers/env.js';
+import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const DIR = join(ROOT, 'fixtures/xgboost');
 const TOLERANCE = 1e-6;
@@ -89,7 +90,7 @@ describe('xgboost runtime', () => {
       it(`${f.name} (${ext}): signature and xgboost's predictions within ${TOLERANCE}`, async () => {
         const bytes = readFileSync(join(f.dir, `model.${ext}`));
         assert.equal(xgboostRuntime.sniff(bytes), 'yes');
-        const runtime = await xgboostRuntime.load(bytes, {}, f.name);
+        const runtime = await loadArtifact(xgboostRuntime, bytes, {}, f.name);
         try {
           const sig = runtime.signature();
           assert.equal(sig.inputs.length, 1);
@@ -138,8 +139,8 @@ describe('xgboost runtime', () => {
 
   it('an ONNX TreeEnsembleClassifier built from breast_bench\'s trees (onnxruntime) agrees with Ferry and xgboost', async () => {
     const f = load('breast_bench');
-    const onnx = await onnxRuntime.load(readFileSync(join(f.dir, 'model.onnx')), { intraOpThreads: 1 }, 'breast_bench.onnx');
-    const ferryModel = await xgboostRuntime.load(readFileSync(join(f.dir, 'model.json')), {}, f.name);
+    const onnx = await loadArtifact(onnxRuntime, readFileSync(join(f.dir, 'model.onnx')), { intraOpThreads: 1 }, 'breast_bench.onnx');
+    const ferryModel = await loadArtifact(xgboostRuntime, readFileSync(join(f.dir, 'model.json')), {}, f.name);
     try {
       const input = { input: { dtype: 'float32' as const, shape: [f.rows, f.columns.length], data: f.x } };
       const [a, b] = [await onnx.predict(input), await ferryModel.predict(input)];
@@ -155,7 +156,7 @@ describe('xgboost runtime', () => {
   it('honours best_iteration like the sklearn wrapper (early stopping)', async () => {
     const f = load('diabetes_early_stop');
     const e = f.expected as Expected & { best_iteration: number; booster_predict_all_trees: number[] };
-    const runtime = await xgboostRuntime.load(readFileSync(join(f.dir, 'model.json')), {}, f.name);
+    const runtime = await loadArtifact(xgboostRuntime, readFileSync(join(f.dir, 'model.json')), {}, f.name);
     const out = await runtime.predict({ input: { dtype: 'float32', shape: [f.rows, f.columns.length], data: f.x } });
     assert.ok(out.prediction);
     assert.ok(maxError(out.prediction, e.prediction ?? []) <= TOLERANCE);
@@ -174,7 +175,7 @@ describe('xgboost runtime', () => {
     const text = readFileSync(join(DIR, 'breast_hist/model.json'), 'utf8');
     const refuses = async (bytes: Uint8Array | string, pattern: RegExp): Promise<void> => {
       await assert.rejects(
-        xgboostRuntime.load(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, {}, 'bad.json'),
+        loadArtifact(xgboostRuntime, typeof bytes === 'string' ? Buffer.from(bytes) : bytes, {}, 'bad.json'),
         (e) => isFerryError(e, 'FERRY_E_ARTIFACT_INVALID') && /"bad\.json" is not a valid XGBoost model/.test(e.message) && pattern.test(e.message),
       );
     };

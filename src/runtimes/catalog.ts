@@ -1,4 +1,5 @@
 import { ferry } from '../core/errors.js';
+import { loadArtifact, translateArtifact } from './artifact-error.js';
 import type { ModelSignature } from '../core/signature.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions, Translation } from './model-runtime.js';
 import { refusalFor } from './unsafe-formats.js';
@@ -31,7 +32,7 @@ export class RuntimeCatalog {
    */
   async load(format: string, bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime> {
     const factory = this.get(format);
-    if (!options.workers || options.workers <= 0) return factory.load(bytes, options, label);
+    if (!options.workers || options.workers <= 0) return loadArtifact(factory, bytes, options, label);
     // The worker pool (piscina) loads only where models run in threads: the server.
     const { ThreadedRuntime } = await import('./threaded.js');
     return ThreadedRuntime.start(factory, bytes, options, label);
@@ -46,8 +47,8 @@ export class RuntimeCatalog {
     return {
       inspect: async (file, path, format) => {
         const factory = this.detect(file, path, format);
-        const translation = factory.translate ? await factory.translate(file, path) : undefined;
-        const runtime = await factory.load(translation?.artifact ?? file, options, path);
+        const translation = await translateArtifact(factory, file, path);
+        const runtime = await loadArtifact(factory, translation?.artifact ?? file, options, path);
         try {
           return { format: factory.format, signature: runtime.signature(), translation };
         } finally {

@@ -56,9 +56,14 @@ export interface Translation {
 export interface RuntimeFactory {
   /** The key used in the registry (`onnx`, `pmml`, …). */
   readonly format: string;
+  /** How people write the format's name, in messages (`ONNX`, `scikit-learn`). */
+  readonly title: string;
   /** Does this artifact look like this format? Cheap: looks at the first bytes. */
   sniff(bytes: Uint8Array): SniffResult;
-  /** Load an artifact. A file that is not a valid model fails with FERRY_E_ARTIFACT_INVALID. */
+  /**
+   * Load an artifact. A file that is not a valid model throws an `ArtifactError` (or any error):
+   * the catalog reports it, once, as FERRY_E_ARTIFACT_INVALID (artifact-error.ts).
+   */
   load(bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime>;
   /**
    * Formats whose files are translated at registration (scikit-learn pickles → Ferry's model

@@ -8,6 +8,7 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ferry, FerryError } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
 import type { Tensor } from '../core/tensor.js';
+import { loadArtifact } from './artifact-error.js';
 import { RuntimeCatalog } from './catalog.js';
 import type { ModelRuntime, RuntimeOptions } from './model-runtime.js';
 
@@ -28,8 +29,8 @@ function failed(err: unknown, fallback: () => FerryError): Failed {
 
 const { format, bytes, options, label } = workerData as WorkerData;
 // Loading never throws out of the module: a model that does not load is reported by describe().
-const loading: Promise<ModelRuntime | Failed> = new RuntimeCatalog().get(format).load(bytes, { ...options, workers: 0 }, label)
-  .catch((err: unknown) => failed(err, () => ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format, detail: String(err) })));
+const loading: Promise<ModelRuntime | Failed> = loadArtifact(new RuntimeCatalog().get(format), bytes, { ...options, workers: 0 }, label)
+  .catch((err: unknown) => failed(err, () => ferry('FERRY_E_INTERNAL', { detail: String(err) })));
 
 /** The signature (or why the model did not load), asked once by the main thread after the pool starts. */
 export async function describe(): Promise<{ signature: ModelSignature } | Failed> {

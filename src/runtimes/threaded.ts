@@ -2,6 +2,7 @@ import { Piscina } from 'piscina';
 import { ferry, FerryError } from '../core/errors.js';
 import type { ModelSignature } from '../core/signature.js';
 import type { Tensor } from '../core/tensor.js';
+import { artifactFailure, loadArtifact } from './artifact-error.js';
 import type { ModelRuntime, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
 import type { ModelStructure } from './model-structure.js';
 
@@ -57,7 +58,8 @@ export class ThreadedRuntime implements ModelRuntime {
     try {
       described = (await pool.run(null, { name: 'describe' })) as typeof described;
     } catch (err) {
-      described = { failed: { code: 'FERRY_E_ARTIFACT_INVALID', params: { path: label, format: factory.format, detail: err instanceof Error ? err.message : String(err) } } };
+      const e = artifactFailure(err, factory, label);
+      described = { failed: { code: e.code, params: e.params } };
     }
     if ('failed' in described) {
       await pool.destroy();
@@ -65,8 +67,8 @@ export class ThreadedRuntime implements ModelRuntime {
     }
     const { signature } = described;
     const inlineBelowMs = options.inlineBelowMs ?? 0;
-    const inline = inlineBelowMs > 0 ? await factory.load(bytes, { ...options, workers: 0 }, label) : undefined;
-    const localCopy = (): Promise<ModelRuntime> => (inline ? Promise.resolve(inline) : factory.load(bytes, { ...options, workers: 0 }, label));
+    const inline = inlineBelowMs > 0 ? await loadArtifact(factory, bytes, { ...options, workers: 0 }, label) : undefined;
+    const localCopy = (): Promise<ModelRuntime> => (inline ? Promise.resolve(inline) : loadArtifact(factory, bytes, { ...options, workers: 0 }, label));
     return new ThreadedRuntime(factory.format, pool, signature, label, inline, inlineBelowMs, localCopy);
   }
 

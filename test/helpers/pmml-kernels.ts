@@ -8,6 +8,7 @@ import { pmmlRuntime } from '../../src/runtimes/pmml/pmml-runtime.js';
 import type { Row, Value } from '../../src/runtimes/pmml/types.js';
 import { parseXml } from '../../src/runtimes/pmml/xml.js';
 import { ROOT } from './env.js';
+import { loadArtifact } from '../../src/runtimes/artifact-error.js';
 
 export type Scorer = (inputs: Record<string, Value>) => ReadonlyMap<string, Value>;
 
@@ -47,7 +48,7 @@ export function doc(dataDictionary: string, model: string): string {
 
 /** Assert that loading `text` as a PMML runtime is refused with `code` and a message matching `pattern`. */
 export async function refusedPmml(text: string, code: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(pmmlRuntime.load(new TextEncoder().encode(text), {}, 'case.pmml'), (err: unknown) => {
+  await assert.rejects(loadArtifact(pmmlRuntime, new TextEncoder().encode(text), {}, 'case.pmml'), (err: unknown) => {
     assert.ok(isFerryError(err), String(err));
     assert.equal(err.code, code);
     assert.match(err.message, pattern);

@@ -12,6 +12,7 @@ import type { ModelVersion } from '../../registry/types.js';
 import { RuntimeCatalog } from '../../runtimes/catalog.js';
 import type { ModelRuntime } from '../../runtimes/model-runtime.js';
 import { Scorer } from '../../scoring/scorer.js';
+import { loadArtifact, translateArtifact } from '../../runtimes/artifact-error.js';
 
 export interface SampleCheck {
   readonly sample: Frame;
@@ -27,8 +28,8 @@ export async function checkBeforeRegistering(path: string, format: string | unde
     throw ferry('FERRY_E_FILE_NOT_FOUND', { path });
   });
   const factory = new RuntimeCatalog().detect(file, path, format);
-  const translated = factory.translate ? await factory.translate(file, path) : undefined;
-  const runtime = await factory.load(translated?.artifact ?? file, {}, path);
+  const translated = await translateArtifact(factory, file, path);
+  const runtime = await loadArtifact(factory, translated?.artifact ?? file, {}, path);
   try {
     await sampleCheck(check, name)(runtime, runtime.signature());
   } finally {

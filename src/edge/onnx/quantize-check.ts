@@ -13,6 +13,7 @@ import { predictionRecords } from '../../scoring/records.js';
 import type { Scorer } from '../../scoring/scorer.js';
 import type { ParityVectors } from '../package/types.js';
 import { quantizeInt8, type QuantizedTensor } from './quantize.js';
+import { loadArtifact } from '../../runtimes/artifact-error.js';
 
 /** The default largest share of parity rows whose label may change (`--max-label-change`). */
 export const DEFAULT_MAX_LABEL_CHANGE = 0.01;
@@ -54,7 +55,7 @@ function maxDiff(a: unknown, b: unknown): number {
 export async function quantizeForExport(scorer: Scorer, version: ModelVersion, artifact: Uint8Array, parity: ParityVectors, options: QuantizeOptions): Promise<{ artifact: Uint8Array; parity: ParityVectors; report: QuantizeReport }> {
   const label = `${version.model}:${version.version}`;
   const q = quantizeInt8(artifact, label);
-  const runtime = await onnxRuntime.load(q.bytes, {}, `${label} (int8)`);
+  const runtime = await loadArtifact(onnxRuntime, q.bytes, {}, `${label} (int8)`);
   let expected: ParityVectors['expected'];
   try {
     const frame = ColumnFrame.fromRows(parity.rows);

@@ -5,9 +5,10 @@
  * objective's transform. Decisions follow LightGBM's `Tree::NumericalDecision` and
  * `Tree::CategoricalDecision` (include/LightGBM/tree.h), missing types and all.
  */
+import { ArtifactError } from '../artifact-error.js';
 
-/** What is wrong with a model file; the runtime reports it as FERRY_E_ARTIFACT_INVALID. */
-export class LgbmError extends Error {}
+/** What is wrong with a model file (the catalog reports it as FERRY_E_ARTIFACT_INVALID). */
+export class LgbmError extends ArtifactError {}
 
 /** How predictions are presented, by objective. */
 export type LgbmKind = 'regression' | 'binary' | 'multiclass';

@@ -1,4 +1,3 @@
-import { ferry, FerryError } from '../../core/errors.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime.js';
@@ -15,25 +14,20 @@ import { lightgbmStructure } from './lightgbm-structure.js';
  */
 export const lightgbmRuntime: RuntimeFactory = {
   format: 'lightgbm',
+  title: 'LightGBM',
 
   sniff(bytes: Uint8Array): SniffResult {
     return sniffLightgbm(bytes) ? 'yes' : 'no';
   },
 
-  load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
+  async load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
+    let text: string;
     try {
-      let text: string;
-      try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      } catch {
-        throw new LgbmError('the file is not valid UTF-8 text (Ferry reads the text model of save_model; re-save binary models as text)');
-      }
-      return Promise.resolve(new LightgbmModel(compileLightgbm(text), label));
-    } catch (err) {
-      if (err instanceof FerryError) return Promise.reject(err);
-      const detail = err instanceof LgbmError ? err.message : String(err);
-      return Promise.reject(ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'LightGBM', detail }, err));
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new LgbmError('the file is not valid UTF-8 text (Ferry reads the text model of save_model; re-save binary models as text)');
     }
+    return Promise.resolve(new LightgbmModel(compileLightgbm(text), label));
   },
 };
 

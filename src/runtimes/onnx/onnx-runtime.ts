@@ -9,6 +9,7 @@ import type { ModelRuntime, RuntimeFactory, RuntimeOptions, SniffResult } from '
  */
 export const onnxRuntime: RuntimeFactory = {
   format: 'onnx',
+  title: 'ONNX',
 
   sniff(bytes: Uint8Array): SniffResult {
     // A serialized ModelProto starts with field 1 (ir_version, varint): tag 0x08, then a small version.
@@ -19,9 +20,9 @@ export const onnxRuntime: RuntimeFactory = {
   async load(bytes: Uint8Array, options: RuntimeOptions, label: string): Promise<ModelRuntime> {
     // onnxruntime (and its native library) loads with the first ONNX model, not with the catalog.
     const { createSession, runSession, sessionOptions, sessionSignature } = await import('./onnx-session.js');
-    const session = await createSession(bytes, sessionOptions(options), label);
+    const session = await createSession(bytes, sessionOptions(options));
     try {
-      return new OnnxModel(session, sessionSignature(session, label), label, runSession);
+      return new OnnxModel(session, sessionSignature(session), label, runSession);
     } catch (err) {
       await session.release();
       throw err;

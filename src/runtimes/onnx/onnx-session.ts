@@ -3,6 +3,7 @@ import { isDType, type DType } from '../../core/dtype.js';
 import { ferry } from '../../core/errors.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
+import { ArtifactError } from '../artifact-error.js';
 import type { RuntimeOptions } from '../model-runtime.js';
 
 /**
@@ -21,7 +22,7 @@ export function sessionOptions(options: RuntimeOptions): SessionOptions {
   return { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads, spinning: options.spinning };
 }
 
-export async function createSession(bytes: Uint8Array, options: SessionOptions, label: string): Promise<ort.InferenceSession> {
+export async function createSession(bytes: Uint8Array, options: SessionOptions): Promise<ort.InferenceSession> {
   const spin = options.spinning ? '1' : '0';
   try {
     return await ort.InferenceSession.create(bytes, {
@@ -33,14 +34,14 @@ export async function createSession(bytes: Uint8Array, options: SessionOptions, 
       extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
     });
   } catch (err) {
-    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: cleanOrtMessage(err) }, err);
+    throw new ArtifactError(cleanOrtMessage(err), 'FERRY_E_ARTIFACT_INVALID', {}, { cause: err });
   }
 }
 
 /** Inputs and tensor outputs as the graph declares them (non-tensor outputs are left out). */
-export function sessionSignature(session: ort.InferenceSession, label: string): ModelSignature {
-  const inputs = session.inputMetadata.map((m) => toSpec(m, 'input', label));
-  const outputs = session.outputMetadata.filter((m) => m.isTensor).map((m) => toSpec(m, 'output', label));
+export function sessionSignature(session: ort.InferenceSession): ModelSignature {
+  const inputs = session.inputMetadata.map((m) => toSpec(m, 'input'));
+  const outputs = session.outputMetadata.filter((m) => m.isTensor).map((m) => toSpec(m, 'output'));
   const nonTensor = session.outputMetadata.find((m) => !m.isTensor);
   if (outputs.length === 0 && nonTensor) {
     throw ferry('FERRY_E_MODEL_OUTPUT_UNSUPPORTED', { output: nonTensor.name, detail: 'a sequence or map' });
@@ -70,12 +71,12 @@ export async function runSession(session: ort.InferenceSession, inputs: Readonly
   return out;
 }
 
-function toSpec(meta: ort.InferenceSession.ValueMetadata, role: 'input' | 'output', label: string): TensorSpec {
+function toSpec(meta: ort.InferenceSession.ValueMetadata, role: 'input' | 'output'): TensorSpec {
   if (!meta.isTensor) {
-    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: `${role} "${meta.name}" is not a tensor; Ferry feeds tensor inputs only` });
+    throw new ArtifactError(`${role} "${meta.name}" is not a tensor; Ferry feeds tensor inputs only`);
   }
   if (!isDType(meta.type)) {
-    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'ONNX', detail: `${role} "${meta.name}" has element type ${meta.type}, which Ferry does not support` });
+    throw new ArtifactError(`${role} "${meta.name}" has element type ${meta.type}, which Ferry does not support`);
   }
   // Symbolic dimensions ("batch", "N") are free axes.
   const shape = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));

@@ -2,12 +2,13 @@ import { ferry, FerryError } from '../../core/errors.js';
 import type { DType } from '../../core/dtype.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
+import { ArtifactError } from '../artifact-error.js';
 import type { ModelRuntime } from '../model-runtime.js';
 import type { AdditiveStructure, LinearStructure, ModelStructure, ReasonPoints } from '../model-structure.js';
 import { compileDocument, type CompiledDocument } from './document.js';
 import type { BatchResult, TopBatch } from './model.js';
 import type { DataType, LinearKernel, Prediction, Row, ScorecardKernel, Value } from './types.js';
-import { isNumeric, PmmlError, valuesEqual } from './values.js';
+import { isNumeric, valuesEqual } from './values.js';
 import { parseXml } from './xml.js';
 
 /**
@@ -15,35 +16,24 @@ import { parseXml } from './xml.js';
  * the XML parser and the model kernels load when a PMML model does, not with the catalog.
  */
 export function loadPmmlModel(bytes: Uint8Array, label: string): ModelRuntime {
-  try {
-    return new PmmlModel(loadDocument(bytes, label), label);
-  } catch (err) {
-    throw err instanceof FerryError ? err : ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'PMML', detail: String(err) }, err);
-  }
+  return new PmmlModel(loadDocument(bytes), label);
 }
 
-/** Parse and compile a document, with catalog errors for malformed XML, invalid PMML and unsupported elements. */
-export function loadDocument(bytes: Uint8Array, label: string): CompiledDocument {
+/** Parse and compile a document; malformed text or XML, invalid PMML and unsupported elements throw `ArtifactError`s. */
+export function loadDocument(bytes: Uint8Array): CompiledDocument {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (err) {
-    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'PMML', detail: 'the file is not valid UTF-8 text' }, err);
+    throw new ArtifactError('the file is not valid UTF-8 text', 'FERRY_E_ARTIFACT_INVALID', {}, { cause: err });
   }
   let root;
   try {
     root = parseXml(text);
   } catch (err) {
-    throw ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'PMML', detail: `the XML does not parse (${err instanceof Error ? err.message : String(err)})` }, err);
+    throw new ArtifactError(`the XML does not parse (${err instanceof Error ? err.message : String(err)})`, 'FERRY_E_ARTIFACT_INVALID', {}, { cause: err });
   }
-  try {
-    return compileDocument(root);
-  } catch (err) {
-    if (err instanceof PmmlError) {
-      throw ferry(err.kind === 'unsupported' ? 'FERRY_E_PMML_UNSUPPORTED' : 'FERRY_E_PMML_INVALID', { path: label, element: err.element, detail: err.detail }, err);
-    }
-    throw err;
-  }
+  return compileDocument(root);
 }
 
 function dtypeOf(dataType: DataType): DType {

@@ -8,6 +8,7 @@ import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime
  */
 export const pmmlRuntime: RuntimeFactory = {
   format: 'pmml',
+  title: 'PMML',
 
   sniff(bytes: Uint8Array): SniffResult {
     const head = new TextDecoder().decode(bytes.subarray(0, 4096)).replace(/^\uFEFF/, '');

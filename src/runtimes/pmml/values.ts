@@ -3,12 +3,13 @@
  * comparing values. Numbers stand for integer/float/double (and the numeric date types),
  * strings for string, booleans for boolean; `null` is missing.
  */
+import { ArtifactError } from '../artifact-error.js';
 import type { Value } from './types.js';
 
-/** Thrown while compiling a document; the runtime maps it to a catalog error naming the element. */
-export class PmmlError extends Error {
+/** Thrown while compiling a document; the catalog reports it as FERRY_E_PMML_UNSUPPORTED or FERRY_E_PMML_INVALID, naming the element. */
+export class PmmlError extends ArtifactError {
   constructor(readonly kind: 'unsupported' | 'invalid', readonly element: string, readonly detail: string) {
-    super(`<${element}>: ${detail}`);
+    super(`<${element}>: ${detail}`, kind === 'unsupported' ? 'FERRY_E_PMML_UNSUPPORTED' : 'FERRY_E_PMML_INVALID', { element, detail });
     this.name = 'PmmlError';
   }
 }

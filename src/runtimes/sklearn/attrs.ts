@@ -2,17 +2,18 @@
  * Typed reads of a fitted estimator's attributes (its pickled `__dict__`), each failing with a
  * message that names the step and the attribute.
  */
+import { ArtifactError } from '../artifact-error.js';
 import { itemsOf, kindOf, NdArray, PyObject, type PyKey, type PyValue } from './pickle/values.js';
 
 /** A fitted estimator that cannot be translated (an unsupported class, an unusual parameter). */
-export class UnsupportedError extends Error {
+export class UnsupportedError extends ArtifactError {
   constructor(readonly step: string, readonly cls: string, readonly detail: string) {
-    super(detail);
+    super(detail, 'FERRY_E_SKLEARN_UNSUPPORTED', { step, cls, detail });
   }
 }
 
-/** What is wrong with an estimator's attributes; reported as FERRY_E_ARTIFACT_INVALID. */
-export class EstimatorError extends Error {}
+/** What is wrong with an estimator's attributes (the catalog reports it as FERRY_E_ARTIFACT_INVALID). */
+export class EstimatorError extends ArtifactError {}
 
 /** An estimator record and where it sits (`clf`, `preprocess/num/scaler`). */
 export class Estimator {

@@ -9,8 +9,10 @@
  * length). Loading checks every offset and length against the file before making a view.
  */
 
-/** What is wrong with a document; the runtime reports it as FERRY_E_ARTIFACT_INVALID. */
-export class DocumentError extends Error {}
+import { ArtifactError } from '../artifact-error.js';
+
+/** What is wrong with a document (the catalog reports it as FERRY_E_ARTIFACT_INVALID). */
+export class DocumentError extends ArtifactError {}
 
 export const MAGIC = 'FERRYDOC';
 export const DOCUMENT_VERSION = 1;

@@ -5,7 +5,8 @@
  * is allowed, every array with its shape and bytes, the estimator tree, and whether Ferry can
  * load it (and if not, why).
  */
-import { asFerryError } from './sklearn-runtime.js';
+import { artifactFailure } from '../artifact-error.js';
+import { sklearnRuntime } from './sklearn-runtime.js';
 import { compileDocument } from './compile.js';
 import { translate } from './convert/translate.js';
 import { decompressAsync, loadPickle } from './pickle/joblib.js';
@@ -43,7 +44,7 @@ export async function inspectPickle(bytes: Uint8Array, path: string): Promise<In
       },
     });
   } catch (err) {
-    throw asFerryError(err, path);
+    throw artifactFailure(err, sklearnRuntime, path);
   }
   const arrays: { path: string; dtype: string; shape: number[]; bytes: number }[] = [];
   const estimators: string[] = [];
@@ -57,7 +58,7 @@ export async function inspectPickle(bytes: Uint8Array, path: string): Promise<In
     try {
       compileDocument(translate(loaded.value, { sha256: '', container: loaded.joblib ? 'joblib' : 'pickle', compression: loaded.compression, bytes: bytes.length }));
     } catch (err) {
-      const e = asFerryError(err, path);
+      const e = artifactFailure(err, sklearnRuntime, path);
       reason = `${e.code}: ${e.message}`;
     }
   }

@@ -4,45 +4,42 @@
  * records → Ferry's model document); the document is what is stored and loaded afterwards.
  */
 import { createHash } from 'node:crypto';
-import { ferry, FerryError } from '../../core/errors.js';
+import { ferry } from '../../core/errors.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, SniffResult, Translation } from '../model-runtime.js';
 import { matrixInput, requestedOutputs, settle } from '../tree-outputs.js';
 import { isPickle } from '../unsafe-formats.js';
-import { EstimatorError, UnsupportedError } from './attrs.js';
 import { compileDocument, type CompiledModel } from './compile.js';
 import { translate } from './convert/translate.js';
-import { decodeDocument, DocumentError, encodeDocument, isDocument } from './document.js';
+import { decodeDocument, encodeDocument, isDocument } from './document.js';
 import { score, scoreTable, type Scores } from './evaluate.js';
 import type { Column } from './columns.js';
 import type { ModelStructure } from '../model-structure.js';
 import { sklearnLinearStructure, sklearnStructure } from './sklearn-structure.js';
 import { compressionOf, decompress, decompressAsync, loadPickle } from './pickle/joblib.js';
-import { PickleError, PickleGlobalRefused, PickleLimitExceeded } from './pickle/values.js';
 
 export const sklearnRuntime: RuntimeFactory = {
   format: 'sklearn',
+  title: 'scikit-learn',
 
   sniff(bytes: Uint8Array): SniffResult {
     return isDocument(bytes) || looksLikePickle(bytes) ? 'yes' : 'no';
   },
 
-  translate(bytes: Uint8Array, label: string): Promise<Translation | undefined> {
+  translate(bytes: Uint8Array): Promise<Translation | undefined> {
     if (isDocument(bytes)) return Promise.resolve(undefined);
-    return guard(label, async () => {
+    return (async () => {
       // Verified (compileDocument) when the registry loads the artifact, before it is stored.
       const doc = translatePickle(bytes, await decompressAsync(bytes));
       const source = doc.source as Record<string, string | number | null>;
       return { artifact: encodeDocument(doc), lineage: source };
-    });
+    })();
   },
 
-  load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
-    return guard(label, async () => {
-      const doc = isDocument(bytes) ? decodeDocument(bytes) : translatePickle(bytes, await decompressAsync(bytes));
-      return new SklearnModel(compileDocument(doc), label);
-    });
+  async load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
+    const doc = isDocument(bytes) ? decodeDocument(bytes) : translatePickle(bytes, await decompressAsync(bytes));
+    return new SklearnModel(compileDocument(doc), label);
   },
 };
 
@@ -64,26 +61,6 @@ export function translatePickle(bytes: Uint8Array, decompressed?: Awaited<Return
   const loaded = loadPickle(bytes, decompressed ? { decompressed } : {});
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return translate(loaded.value, { sha256, container: loaded.joblib ? 'joblib' : 'pickle', compression: loaded.compression, bytes: bytes.length });
-}
-
-/** Run `fn`, mapping the unpickler's and translator's errors to the catalog. */
-async function guard<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw asFerryError(err, label);
-  }
-}
-
-export function asFerryError(err: unknown, path: string): FerryError {
-  if (err instanceof FerryError) return err;
-  if (err instanceof PickleGlobalRefused) return ferry('FERRY_E_PICKLE_GLOBAL_REFUSED', { path, global: err.global, why: err.why }, err);
-  if (err instanceof PickleLimitExceeded) return ferry('FERRY_E_PICKLE_LIMIT', { path, limit: err.limit, detail: err.detail }, err);
-  if (err instanceof UnsupportedError) return ferry('FERRY_E_SKLEARN_UNSUPPORTED', { path, step: err.step, cls: err.cls, detail: err.detail }, err);
-  if (err instanceof PickleError || err instanceof EstimatorError || err instanceof DocumentError) {
-    return ferry('FERRY_E_ARTIFACT_INVALID', { path, format: 'scikit-learn', detail: err.message }, err);
-  }
-  return ferry('FERRY_E_ARTIFACT_INVALID', { path, format: 'scikit-learn', detail: String(err) }, err);
 }
 
 function labelSpec(classes: readonly (string | number)[]): TensorSpec {

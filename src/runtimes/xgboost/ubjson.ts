@@ -4,6 +4,7 @@
  * optimized (`$type#count`) containers. Typed numeric arrays decode to typed arrays (float32 stays
  * Float32Array, so split thresholds keep their exact bits) rather than to number[].
  */
+import { ArtifactError } from '../artifact-error.js';
 
 export type UbjValue =
   | null | boolean | number | bigint | string
@@ -11,8 +12,8 @@ export type UbjValue =
   | UbjValue[]
   | { [key: string]: UbjValue };
 
-/** Thrown for malformed input; the runtime turns it into FERRY_E_ARTIFACT_INVALID. */
-export class UbjsonError extends Error {}
+/** Thrown for malformed input (the catalog reports it as FERRY_E_ARTIFACT_INVALID). */
+export class UbjsonError extends ArtifactError {}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

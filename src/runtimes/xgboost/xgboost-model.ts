@@ -5,10 +5,11 @@
  * then the objective's transform, each step rounded to float32 as xgboost's C++ does.
  */
 
+import { ArtifactError } from '../artifact-error.js';
 import { MAX_INPUT_WIDTH } from '../model-runtime.js';
 
-/** What is wrong with a model document; the runtime reports it as FERRY_E_ARTIFACT_INVALID. */
-export class ModelError extends Error {}
+/** What is wrong with a model document (the catalog reports it as FERRY_E_ARTIFACT_INVALID). */
+export class ModelError extends ArtifactError {}
 
 /** How predictions are presented, by objective. */
 export type ObjectiveKind = 'regression' | 'binary' | 'logitraw' | 'softprob' | 'softmax';

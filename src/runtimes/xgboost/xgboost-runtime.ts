@@ -1,9 +1,8 @@
-import { ferry, FerryError } from '../../core/errors.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeFactory, SniffResult } from '../model-runtime.js';
 import { matrixInput, requestedOutputs, scoreOutputs, settle } from '../tree-outputs.js';
-import { decodeUbjson, UbjsonError } from './ubjson.js';
+import { decodeUbjson } from './ubjson.js';
 import { compileModel, computeMargins, ModelError, transformMargins, type CompiledModel } from './xgboost-model.js';
 import type { ModelStructure } from '../model-structure.js';
 import { xgboostStructure } from './xgboost-structure.js';
@@ -15,20 +14,14 @@ import { xgboostStructure } from './xgboost-structure.js';
  */
 export const xgboostRuntime: RuntimeFactory = {
   format: 'xgboost',
+  title: 'XGBoost',
 
   sniff(bytes: Uint8Array): SniffResult {
     return sniffJson(bytes) || sniffUbjson(bytes) ? 'yes' : 'no';
   },
 
-  load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
-    try {
-      const model = compileModel(parse(bytes));
-      return Promise.resolve(new XgboostModel(model, label));
-    } catch (err) {
-      if (err instanceof FerryError) return Promise.reject(err);
-      const detail = err instanceof ModelError || err instanceof UbjsonError || err instanceof SyntaxError ? err.message : String(err);
-      return Promise.reject(ferry('FERRY_E_ARTIFACT_INVALID', { path: label, format: 'XGBoost', detail }, err));
-    }
+  async load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
+    return Promise.resolve(new XgboostModel(compileModel(parse(bytes)), label));
   },
 };
 

@@ -3,21 +3,22 @@
  * records for everything else. Nothing here can run code: a class is only a name, an instance
  * only its class name, constructor arguments and state.
  */
+import { ArtifactError } from '../../artifact-error.js';
 
-/** A refused or malformed stream; the runtime reports it as FERRY_E_ARTIFACT_INVALID. */
-export class PickleError extends Error {}
+/** A refused or malformed stream (the catalog reports it as FERRY_E_ARTIFACT_INVALID). */
+export class PickleError extends ArtifactError {}
 
 /** A `GLOBAL`/`STACK_GLOBAL` (or `INST`) naming something outside the allowlist. */
-export class PickleGlobalRefused extends Error {
+export class PickleGlobalRefused extends ArtifactError {
   constructor(readonly global: string, readonly why: string) {
-    super(`${global} is not on Ferry's allowlist (${why})`);
+    super(`${global} is not on Ferry's allowlist (${why})`, 'FERRY_E_PICKLE_GLOBAL_REFUSED', { global, why });
   }
 }
 
 /** A limit (bytes, array elements, nesting depth, memo size) exceeded before anything was allocated. */
-export class PickleLimitExceeded extends Error {
+export class PickleLimitExceeded extends ArtifactError {
   constructor(readonly limit: string, readonly detail: string) {
-    super(detail);
+    super(detail, 'FERRY_E_PICKLE_LIMIT', { limit, detail });
   }
 }
 
