@@ -4,7 +4,7 @@
  * comparisons and sums for XGBoost, double for LightGBM, missing values by default direction.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -12,7 +12,7 @@ import pg from 'pg';
 import { runCli } from './helpers/cli.js';
 import { PG_URL, pgSchema, ROOT, tempDir } from './helpers/env.js';
 
-const CASES: { name: string; model: string; input: string; register?: string[] }[] = [
+const CASES: { name: string; model: string; input: string; register?: string[]; pmml?: boolean }[] = [
   { name: 'x_binary_nan', model: 'fixtures/xgboost/breast_nan/model.json', input: 'fixtures/xgboost/breast_nan/input.csv' },
   { name: 'x_softprob', model: 'fixtures/xgboost/iris_softprob/model.json', input: 'fixtures/xgboost/iris_softprob/input.csv' },
   // No feature names in this model: the mapping given at registration names the columns.
@@ -25,7 +25,19 @@ const CASES: { name: string; model: string; input: string; register?: string[] }
   { name: 'l_multiclass', model: 'fixtures/lightgbm/multiclass/model.txt', input: 'fixtures/lightgbm/multiclass/input.csv' },
   { name: 'l_forest', model: 'fixtures/lightgbm/random_forest/model.txt', input: 'fixtures/lightgbm/random_forest/input.csv' },
   { name: 'l_tweedie', model: 'fixtures/lightgbm/tweedie/model.txt', input: 'fixtures/lightgbm/tweedie/input.csv' },
+  // PMML: a tree with missing values replaced by the MiningSchema, a 100-tree forest (average), softmax and linear regressions.
+  { name: 'p_tree_missing', model: 'fixtures/pmml/cases/sklearn-tree-missing/model.pmml', input: 'fixtures/pmml/cases/sklearn-tree-missing/input.csv', pmml: true },
+  { name: 'p_forest', model: 'fixtures/pmml/forest.pmml', input: 'fixtures/pmml/cases/sklearn-forest/input.csv', pmml: true },
+  { name: 'p_logistic', model: 'fixtures/pmml/cases/sklearn-logistic/model.pmml', input: 'fixtures/pmml/cases/sklearn-logistic/input.csv', pmml: true },
+  { name: 'p_linear', model: 'fixtures/pmml/cases/sklearn-linear/model.pmml', input: 'fixtures/pmml/cases/sklearn-linear/input.csv', pmml: true },
 ];
+
+/** A PMML case's CSV as the other fixtures are: an id column first, missing values as empty cells (the corpus writes NA). */
+function withIds(path: string, out: string): string {
+  const [head = '', ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  writeFileSync(out, [`id,${head}`, ...lines.map((l, i) => `${i + 1},${l.split(',').map((v) => (v === 'NA' ? '' : v)).join(',')}`)].join('\n') + '\n');
+  return out;
+}
 
 /** The CSV as a header and rows of numbers (null for empty cells). */
 function readCsv(path: string): { header: string[]; rows: (number | null)[][] } {
@@ -86,11 +98,12 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
 
   for (const c of CASES) {
     it(`${c.name}: the query scores the rows in PostgreSQL and in DuckDB as the server does`, async () => {
+      const input = c.pmml ? withIds(join(ROOT, c.input), join(tmp.dir, `${c.name}.csv`)) : join(ROOT, c.input);
       const served = join(tmp.dir, `${c.name}.jsonl`);
-      const pred = await runCli(['predict', c.name, '--input', join(ROOT, c.input), '--key', 'id', '--output', served], env);
+      const pred = await runCli(['predict', c.name, '--input', input, '--key', 'id', '--output', served], env);
       assert.equal(pred.code, 0, pred.stderr);
       const want = readFileSync(served, 'utf8').trim().split('\n').map((l) => flatten(JSON.parse(l) as Record<string, unknown>));
-      const { header, rows } = readCsv(join(ROOT, c.input));
+      const { header, rows } = readCsv(input);
       const columns = header.map((h) => `"${h}" double precision`).join(', ');
       const values = rows.map((r) => `(${r.map((v) => (v === null ? 'NULL' : String(v))).join(', ')})`).join(',\n');
 
@@ -99,7 +112,7 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
       await client.query(`create table "${schema.schema}"."${c.name}" (${columns})`);
       await client.query(`insert into "${schema.schema}"."${c.name}" values ${values}`);
       const pgFile = join(tmp.dir, `${c.name}.pg.sql`);
-      const exp = await runCli(['export', c.name, '--target', 'sql', '--dialect', 'postgresql', '--table', table, '--key', 'id', '--out', pgFile, '--sample', join(ROOT, c.input), '--json'], env);
+      const exp = await runCli(['export', c.name, '--target', 'sql', '--dialect', 'postgresql', '--table', table, '--key', 'id', '--out', pgFile, '--sample', input, '--json'], env);
       assert.equal(exp.code, 0, exp.stderr);
       const report = JSON.parse(exp.stdout) as { parity: { ok: boolean } };
       assert.equal(report.parity.ok, true, 'the export checked its query (in DuckDB) before finishing');
@@ -108,7 +121,7 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
 
       // DuckDB, in memory.
       const duckFile = join(tmp.dir, `${c.name}.duck.sql`);
-      const exp2 = await runCli(['export', c.name, '--target', 'sql', '--dialect', 'duckdb', '--table', 'scored_rows', '--key', 'id', '--out', duckFile, '--sample', join(ROOT, c.input)], env);
+      const exp2 = await runCli(['export', c.name, '--target', 'sql', '--dialect', 'duckdb', '--table', 'scored_rows', '--key', 'id', '--out', duckFile, '--sample', input], env);
       assert.equal(exp2.code, 0, exp2.stderr);
       const db = await DuckDBInstance.create(':memory:');
       const conn = await db.connect();
@@ -127,11 +140,14 @@ describe('ferry export --target sql (PostgreSQL and DuckDB)', () => {
   it('refuses what it cannot write, saying why', async () => {
     for (const [name, model, input, why] of [
       ['l_categorical', 'fixtures/lightgbm/multiclass_categorical/model.txt', 'fixtures/lightgbm/multiclass_categorical/input.csv', /categorical splits/],
-      ['p_logistic', 'fixtures/pmml/cases/sklearn-logistic/model.pmml', 'fixtures/pmml/cases/sklearn-logistic/input.csv', /XGBoost and LightGBM/],
+      ['p_transforms', 'fixtures/pmml/cases/hand-transforms/model.pmml', 'fixtures/pmml/cases/hand-transforms/input.csv', /derives fields \(LocalTransformations or a TransformationDictionary\)/],
+      ['p_grm', 'fixtures/pmml/cases/sklearn-grm-logit/model.pmml', 'fixtures/pmml/cases/sklearn-grm-logit/input.csv', /<GeneralRegressionModel> models are not written in SQL/],
+      ['p_chain', 'fixtures/pmml/cases/hand-chain-segmentid/model.pmml', 'fixtures/pmml/cases/hand-chain-segmentid/input.csv', /MiningSchema treats field "b"/],
     ] as const) {
       assert.equal((await runCli(['register', join(ROOT, model), '--name', name], env)).code, 0);
       const out = join(tmp.dir, `${name}.sql`);
-      const r = await runCli(['export', name, '--target', 'sql', '--dialect', 'duckdb', '--table', 't', '--out', out, '--sample', join(ROOT, input), ...(name.startsWith('l_') ? ['--key', 'id'] : [])], env);
+      const sample = name.startsWith('p_') ? withIds(join(ROOT, input), join(tmp.dir, `${name}.csv`)) : join(ROOT, input);
+      const r = await runCli(['export', name, '--target', 'sql', '--dialect', 'duckdb', '--table', 't', '--out', out, '--sample', sample, '--key', 'id'], env);
       assert.equal(r.code, 4, r.stderr);
       assert.match(r.stderr, /FERRY_E_EXPORT_UNSUPPORTED/);
       assert.match(r.stderr, why);

@@ -8,6 +8,7 @@ import { DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { readFile } from 'node:fs/promises';
 import type { ExportModel, ExportOptions, ParityCheck } from '../export-target.js';
 import { ident, tableName } from './sql-ast.js';
+import { sqlColumns } from './columns.js';
 
 /** `{ probabilities: [a, b] }` → `{ probabilities_0: a, probabilities_1: b }`, as CSV columns are named. */
 function flatten(name: string, value: unknown, out: Record<string, unknown>): void {
@@ -29,7 +30,7 @@ function number(cell: unknown): number | null {
 export async function checkSqlInDuckDb(queryFile: string, model: ExportModel, options: ExportOptions): Promise<ParityCheck> {
   const query = await readFile(queryFile, 'utf8');
   const { rows, expected, keys, tolerance } = model.parity;
-  const columns = model.version.signature.inputs[0]?.columns ?? [];
+  const columns = sqlColumns(model.version.signature) ?? [];
   const table = options.table ?? 'ferry_rows';
   const instance = await DuckDBInstance.create(':memory:');
   const c = await instance.connect();

@@ -14,6 +14,8 @@ export type NumType = 'real' | 'double' | 'int';
 export type Expr =
   | { readonly k: 'col'; readonly name: string }
   | { readonly k: 'num'; readonly value: number; readonly type: NumType }
+  | { readonly k: 'str'; readonly value: string }
+  | { readonly k: 'null' }
   | { readonly k: 'op'; readonly op: '+' | '-' | '*' | '/' | '=' | '<' | '<=' | '>' | '>=' | 'AND' | 'OR'; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'sum'; readonly terms: readonly Expr[] }
   | { readonly k: 'neg'; readonly a: Expr }
@@ -24,6 +26,9 @@ export type Expr =
 
 export const col = (name: string): Expr => ({ k: 'col', name });
 export const num = (value: number, type: NumType): Expr => ({ k: 'num', value, type });
+/** A text literal ('…', quotes doubled). */
+export const str = (value: string): Expr => ({ k: 'str', value });
+export const NULL: Expr = { k: 'null' };
 export const op = (o: Extract<Expr, { k: 'op' }>['op'], a: Expr, b: Expr): Expr => ({ k: 'op', op: o, a, b });
 /** a + b + c … evaluated left to right (the order float sums must keep). */
 export const sum = (terms: readonly Expr[]): Expr => ({ k: 'sum', terms });
@@ -72,6 +77,8 @@ export function render(e: Expr, d: Dialect): string {
   switch (e.k) {
     case 'col': return ident(e.name);
     case 'num': return e.type === 'int' ? literal(e.value, 'int') : `CAST(${literal(e.value, e.type)} AS ${typeName(d, e.type)})`;
+    case 'str': return `'${e.value.replace(/'/g, "''")}'`;
+    case 'null': return 'NULL';
     case 'op': return `(${render(e.a, d)} ${e.op} ${render(e.b, d)})`;
     case 'sum': return e.terms.length === 0 ? '0' : `(${e.terms.map((t) => render(t, d)).join(' + ')})`;
     case 'neg': return `(-${render(e.a, d)})`;
@@ -100,7 +107,10 @@ export function renderQuery(d: Dialect, table: string, keys: readonly string[], 
   let from = tableName(table);
   const ctes: string[] = [];
   for (const step of steps) {
-    ctes.push(`${ident(step.name)} AS (\n${select(step.columns, from)}\n)`);
+    // PostgreSQL inlines a CTE into each place that reads its columns: a step reading a tree's
+    // result several times would copy the whole CASE each time, and planning a forest's copies of
+    // copies takes gigabytes. Materialized, each step is computed once, as written.
+    ctes.push(`${ident(step.name)} AS ${d === 'postgresql' ? 'MATERIALIZED ' : ''}(\n${select(step.columns, from)}\n)`);
     from = ident(step.name);
   }
   return `${ctes.length ? `WITH ${ctes.join(',\n')}\n` : ''}${select(final, from)}\n`;

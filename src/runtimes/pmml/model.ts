@@ -10,7 +10,7 @@ import { compileEnsemble } from './models/ensemble.js';
 import { byCategory, compileOutput, type OutputPlan } from './output.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
 import { compileTargets } from './targets.js';
-import type { BatchKernel, CompileContext, LinearKernel, ScorecardKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
+import type { BatchKernel, CompileContext, EnsembleLayout, LinearKernel, ScorecardKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
 import { attr, child, children, type XmlElement } from './xml.js';
 import type { TreeStructure } from '../model-structure.js';
 import { isNumeric, toType, valueKey } from './values.js';
@@ -45,6 +45,24 @@ export interface TopModel extends CompiledModel {
   readonly results: readonly FieldInfo[];
   /** The batch path, when the whole model is a batch kernel plus results it can read directly. */
   readonly batch?: TopBatch;
+  /** The model as arrays for exports that re-express it (SQL), or why it cannot be (see ExportForm). */
+  readonly exportForm: () => ExportForm | string;
+}
+
+/**
+ * A model in a form an export can write in another language, with the same decisions as the
+ * kernels: a tree or tree ensemble as one ensemble layout, or a model linear in its numeric
+ * inputs; each result's source (predicted value or a category's probability); the MiningSchema's
+ * numeric missing-value replacements (the only treatment allowed).
+ */
+export type ExportForm =
+  | { readonly kind: 'ensemble'; readonly layout: EnsembleLayout; readonly plan: ResultPlan; readonly fills: ReadonlyMap<string, number> }
+  | { readonly kind: 'linear'; readonly linear: LinearKernel; readonly categories: readonly string[]; readonly plan: ResultPlan; readonly fills: ReadonlyMap<string, number> };
+
+/** Every result field by name, and the predicted categories' values as the general path gives them. */
+export interface ResultPlan {
+  readonly results: ReadonlyMap<string, BatchResult>;
+  readonly categoryValues: readonly Value[];
 }
 
 /** How a result reads the batch kernel's arrays: the predicted value, or one category's probability column. */
@@ -68,6 +86,8 @@ interface MiningFieldPlan {
   readonly validates: boolean;
   /** Input values (float64 or text tensors) already have the field's type: no conversion needed. */
   readonly typed: boolean;
+  /** When the field's one treatment is a numeric missingValueReplacement: that number (exports write it as COALESCE). */
+  readonly fill?: number;
 }
 
 const INVALID = Symbol('invalid');
@@ -137,7 +157,8 @@ function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPl
     return v;
   };
   const typed = dataType === undefined || dataType === 'double' || !isNumeric(dataType);
-  return { name, usage, treat, identity, validates, typed };
+  const fillOnly = typeof replacement === 'number' && !returnInvalidOnMissing && (!checkValidity || trivialValidity || validated) && outliers === 'asIs' && (def?.missingValues.size ?? 0) === 0;
+  return { name, usage, treat, identity, validates, typed, ...(fillOnly ? { fill: replacement } : {}) };
 }
 
 /** Compile a model element in an environment. */
@@ -265,7 +286,42 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     : undefined;
   const tree = single?.structure ? (): TreeStructure | undefined => single.structure?.() : undefined;
   const scorecard = env.top && !targets && kernel.scorecard && chained.length === 0 && kernel.scorecard.fields.every(isInput) ? kernel.scorecard : undefined;
+  const exportForm = (): ExportForm | string => {
+    if (!env.top) return 'not a top-level model';
+    if (lt || derived.size > 0) return 'it derives fields (LocalTransformations or a TransformationDictionary)';
+    const treatedOther = treated.find((f) => !f.identity && f.fill === undefined);
+    if (treatedOther) return `the MiningSchema treats field "${treatedOther.name}" (only a numeric missingValueReplacement is written)`;
+    if (targets) return 'it has Targets (the score is rescaled or cast)';
+    if (chained.length > 0 || kernel.segmentResults) return 'its segments are chained or selected (modelChain, selectFirst, selectAll)';
+    const fills = new Map(treated.flatMap((f) => (f.fill === undefined ? [] : [[f.name, f.fill] as const])));
+    const categories = targetFields[0]?.values ?? [];
+    const tree = !kernel.batch && numericKernel?.binary && numericKernel.fields.every(numericInput) && (functionName === 'regression' || functionName === 'classification')
+      ? compileEnsemble({
+        method: functionName === 'regression' ? 'sum' : 'average', classification: functionName === 'classification', fields: numericKernel.fields,
+        segments: [{ numeric: numericKernel, slots: Int32Array.from(numericKernel.fields, (_, i) => i), weight: 1 }],
+        categories, categoryValues: categories.map((c) => parseFor(scope, targetFields[0]!.name, c)),
+      })
+      : undefined;
+    const ensemble = kernel.batch ?? tree;
+    if (ensemble?.layout) {
+      const layout = ensemble.layout();
+      if (!layout.fields.every(numericInput)) return 'a tree reads a field that is not a numeric input';
+      const plan = resultPlan(ensemble.categories, outputEl, targetFields, output, functionName);
+      return plan ? { kind: 'ensemble', layout, plan, fills } : 'an OutputField is not the predicted value or a declared category\'s probability';
+    }
+    const lin = kernel.linear;
+    if (lin && !lin.categorical && lin.fields.every(numericInput) && el.name === 'RegressionModel') {
+      const cats = functionName === 'classification' ? children(el, 'RegressionTable').map((t) => attr(t, 'targetCategory') ?? '') : [];
+      const plan = resultPlan(cats, outputEl, targetFields, output, functionName);
+      return plan ? { kind: 'linear', linear: lin, categories: cats, plan, fills } : 'an OutputField is not the predicted value or a declared category\'s probability';
+    }
+    if (kernel.batch || numericKernel?.binary) return 'its trees are not all binary splits on numeric inputs with outcomes of the declared categories';
+    if (el.name === 'MiningModel') return 'its segments are not all <True/> binary trees combined by sum, average, weightedAverage or weightedSum (regression) or average, weightedAverage or sum (classification)';
+    if (el.name === 'RegressionModel') return 'its regression tables are not linear in numeric inputs (exponents, interaction terms or categorical predictors), or its normalizationMethod has no closed form here (none, logit, exp, softmax)';
+    return `<${el.name}> models are not written in SQL (TreeModel, RegressionModel and MiningModel ensembles of trees are)`;
+  };
   const model: TopModel = {
+    exportForm,
     ...(batch ? { batch } : {}),
     ...(linear ? { linear } : {}),
     ...(scorecard ? { scorecard } : {}),
@@ -289,13 +345,19 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
  * path would give); undefined otherwise.
  */
 function batchPlan(kernel: BatchKernel, outputEl: XmlElement | undefined, targetFields: readonly FieldInfo[], output: OutputPlan, functionName: string): TopBatch | undefined {
+  const plan = resultPlan(kernel.categories, outputEl, targetFields, output, functionName);
+  return plan ? { kernel, ...plan } : undefined;
+}
+
+/** How each result reads a kernel's value and per-category probabilities (`categories` empty for regression). */
+function resultPlan(categories: readonly string[], outputEl: XmlElement | undefined, targetFields: readonly FieldInfo[], output: OutputPlan, functionName: string): ResultPlan | undefined {
   const target = targetFields[0];
   if (!target || targetFields.length !== 1) return undefined;
-  const classification = kernel.categories.length > 0;
+  const classification = categories.length > 0;
   if (classification !== (functionName === 'classification')) return undefined;
   if (!classification && !isNumeric(target.dataType)) return undefined;
   const results = new Map<string, BatchResult>([[target.name, { kind: 'value' }]]);
-  const catIndex = new Map(kernel.categories.map((c, i) => [c, i]));
+  const catIndex = new Map(categories.map((c, i) => [c, i]));
   const fieldEls = outputEl ? children(outputEl, 'OutputField') : [];
   if (fieldEls.length !== output.fields.length) return undefined;
   for (let i = 0; i < fieldEls.length; i++) {
@@ -313,8 +375,8 @@ function batchPlan(kernel: BatchKernel, outputEl: XmlElement | undefined, target
     } else return undefined;
   }
   // The predicted category as the general path gives it: parsed for the target, then cast to its data type.
-  const categoryValues = kernel.categories.map((c) => castResult(target, toType(target.dataType, c) ?? c));
-  return { kernel, results, categoryValues };
+  const categoryValues = categories.map((c) => castResult(target, toType(target.dataType, c) ?? c));
+  return { results, categoryValues };
 }
 
 function castResult(info: FieldInfo, v: Value): Value {

@@ -204,6 +204,43 @@ export interface BatchKernel {
   run(x: Float64Array, rows: number, value: Float64Array, probabilities: Float64Array): void;
   /** Optional: the ensemble as a neutral tree structure (explanations), when it has one. */
   structure?(): TreeStructure | undefined;
+  /** Optional: the flat arrays `run` walks, for exports that re-express the model (SQL). */
+  layout?(): EnsembleLayout;
+}
+
+/**
+ * An ensemble of binary trees as the batch kernel holds it (models/ensemble.ts): all trees' nodes in
+ * shared arrays, node indexes global. A node with `left < 0` is a leaf; every node has an outcome
+ * (`kind` 1: use it, 0: the tree gives no prediction there), read when a walk stops at it.
+ */
+export interface EnsembleLayout {
+  readonly method: string;
+  readonly classification: boolean;
+  /** Classification by votes (`leafValue` is a category index) rather than by probability vectors. */
+  readonly vote: boolean;
+  readonly fields: readonly string[];
+  readonly categories: readonly string[];
+  /** Per tree. */
+  readonly root: Int32Array;
+  /** Missing-value strategy per tree (TREE_MODES: none, lastPrediction, nullPrediction, defaultChild). */
+  readonly mode: Uint8Array;
+  readonly returnLast: Uint8Array;
+  readonly weight: Float64Array;
+  /** Per node: the compared field (index into `fields`), threshold, `x < t` (strict) or `x <= t`. */
+  readonly feature: Int32Array;
+  readonly thr: Float64Array;
+  readonly strict: Uint8Array;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  /** 1: the second child's predicate is True (a missing value goes there under mode none). */
+  readonly rightAlways: Uint8Array;
+  /** defaultChild (global index, -1 none). */
+  readonly dflt: Int32Array;
+  readonly kind: Uint8Array;
+  /** Regression: the node's value; vote: its category index. */
+  readonly leafValue: Float64Array;
+  /** Probability vectors: node n's probabilities at `n * categories.length`. */
+  readonly leafVector: Float64Array;
 }
 
 /** What the core gives a kernel compiler. */

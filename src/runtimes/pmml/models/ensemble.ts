@@ -259,6 +259,7 @@ export function compileEnsemble(spec: EnsembleSpec): BatchKernel | undefined {
   return {
     fields,
     categories: classification ? categories : [],
+    layout: () => ({ method, classification, vote, fields, categories: classification ? categories : [], root, mode, returnLast, weight, feature, thr, strict, left, right, rightAlways, dflt, kind, leafValue, leafVector }),
     structure: () => (vote ? undefined : ensembleStructure({
       method, fields, groups: classification ? K : 1, root, mode, returnLast, weight, feature, thr, strict, left, right, rightAlways, dflt, cover, kind, leafValue, leafVector, margins,
     })),
