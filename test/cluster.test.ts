@@ -11,7 +11,8 @@ import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { ferryCli, PG_URL, pgSchema, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { PG_URL, pgSchema, tempDir } from './helpers/env.js';
 import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
@@ -79,7 +80,7 @@ describe('replicas on one PostgreSQL registry', () => {
     const shared = { FERRY_DATABASE_URL: schema.url, FERRY_ARTIFACTS_URL: schema.url, FERRY_ACTOR: 'tester' };
     cliEnv = { ...shared, FERRY_HOME: join(homes[3]!.dir, 'home') };
     for (const args of [['--alias', 'champion'], [], []]) {
-      const r = await ferryCli(['register', breast.model, '--name', 'bc', ...args], cliEnv);
+      const r = await runCli(['register', breast.model, '--name', 'bc', ...args], cliEnv);
       assert.equal(r.code, 0, r.stderr);
     }
     const { writeFileSync } = await import('node:fs');
@@ -97,7 +98,7 @@ describe('replicas on one PostgreSQL registry', () => {
   it('an alias move reaches every replica through NOTIFY, not the minute-long poll', async () => {
     assert.deepEqual(await Promise.all(servers.map((s) => versionServed(s.url))), ['1', '1', '1']);
     for (const target of ['2', '3', '1']) {
-      assert.equal((await ferryCli(['alias', 'set', 'bc', 'champion', target], cliEnv)).code, 0);
+      assert.equal((await runCli(['alias', 'set', 'bc', 'champion', target], cliEnv)).code, 0);
       // Generous bound for a loaded CI machine; bench:cluster measures the real figure.
       await untilAllServe(servers.map((s) => s.url), target, 30_000);
     }
@@ -113,7 +114,7 @@ describe('replicas on one PostgreSQL registry', () => {
       await client.end();
     }
     // Moved while (some) listeners are down: no notification reaches them, the reconnect must.
-    assert.equal((await ferryCli(['alias', 'set', 'bc', 'champion', '2'], cliEnv)).code, 0);
+    assert.equal((await runCli(['alias', 'set', 'bc', 'champion', '2'], cliEnv)).code, 0);
     await untilAllServe(servers.map((s) => s.url), '2', 30_000);
   });
 
@@ -134,14 +135,14 @@ describe('replicas on one PostgreSQL registry', () => {
     const clients = Array.from({ length: 6 }, () => clientLoop());
     try {
       for (const target of ['3', '1']) {
-        assert.equal((await ferryCli(['alias', 'set', 'bc', 'champion', target], cliEnv)).code, 0);
+        assert.equal((await runCli(['alias', 'set', 'bc', 'champion', target], cliEnv)).code, 0);
         await untilAllServe([...alive], target, 30_000);
       }
       // A replica dies; the proxy (like a Service's endpoints) stops sending to it.
       const victim = servers[2]!;
       alive.delete(victim.url);
       victim.proc.kill('SIGKILL');
-      assert.equal((await ferryCli(['alias', 'set', 'bc', 'champion', '2'], cliEnv)).code, 0);
+      assert.equal((await runCli(['alias', 'set', 'bc', 'champion', '2'], cliEnv)).code, 0);
       await untilAllServe([...alive], '2', 30_000);
     } finally {
       stop = true;

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ferryCli, ROOT, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/env.js';
 import { readMatrix } from './helpers/matrix.js';
 import { grpcInfer } from './helpers/grpc-client.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
@@ -41,9 +42,9 @@ describe('explanations on every path', () => {
   let cli: number[][];
 
   before(async () => {
-    assert.equal((await ferryCli(['register', join(DIR, 'model.json'), '--name', 'breast'], env)).code, 0);
+    assert.equal((await runCli(['register', join(DIR, 'model.json'), '--name', 'breast'], env)).code, 0);
     const out = join(tmp.dir, 'cli.jsonl');
-    const r = await ferryCli(['explain', 'breast', '--input', join(DIR, 'input.csv'), '--key', 'id', '--output', out], env);
+    const r = await runCli(['explain', 'breast', '--input', join(DIR, 'input.csv'), '--key', 'id', '--output', out], env);
     assert.equal(r.code, 0, r.stderr);
     cli = readFileSync(out, 'utf8').trim().split('\n').map((l) => vector(JSON.parse(l) as Explained));
     server = await startServe(env);
@@ -127,7 +128,7 @@ describe('explanations on every path', () => {
       // Logged with their explanations: the stream's rows are the attribution summary's rows.
       let explained = 0;
       for (let i = 0; i < 50 && explained < rows; i++) {
-        const m = await ferryCli(['monitor', 'attributions', 'breast', '--window', '1h', '--json'], env);
+        const m = await runCli(['monitor', 'attributions', 'breast', '--window', '1h', '--json'], env);
         explained = (JSON.parse(m.stdout) as { rows: number }).rows;
         if (explained < rows) await new Promise((resolve) => setTimeout(resolve, 200));
       }
@@ -142,7 +143,7 @@ describe('explanations on every path', () => {
 
   it('batch run --explain: contrib_<feature> columns with the same numbers', async () => {
     const out = join(tmp.dir, 'batch.jsonl');
-    const r = await ferryCli(['batch', 'run', 'breast', '--input', join(DIR, 'input.csv'), '--output', out, '--key', 'id', '--explain', '--json'], env);
+    const r = await runCli(['batch', 'run', 'breast', '--input', join(DIR, 'input.csv'), '--output', out, '--key', 'id', '--explain', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
     lines.sort((a, b) => Number(a.id) - Number(b.id));

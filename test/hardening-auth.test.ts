@@ -12,7 +12,8 @@ import { readKeysFile } from '../src/serving/auth.js';
 import { parseServeConfig } from '../src/serving/config.js';
 import { ROOT, tempDir } from './helpers/env.js';
 import { fixture, oneRowRequest } from './helpers/fixtures.js';
-import { runCli, startInProcess, type InProcess } from './helpers/inproc.js';
+import { runCli } from './helpers/cli.js';
+import { startInProcess, type InProcess } from './helpers/inproc.js';
 import { postJson } from './helpers/server.js';
 
 const breast = fixture('breast_mlp');

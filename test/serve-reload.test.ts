@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from './helpers/cli.js';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { tempDir } from './helpers/env.js';
 import { fixture, oneRowRequest } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
@@ -53,8 +53,8 @@ describe('hot reload', () => {
     const clients = Array.from({ length: 8 }, () => client());
     const moves = ['2', '3', '1', '2', '3', '2'];
     for (const target of moves) {
-      // Another process moves the alias, as an operator would while the server runs.
-      const r = await ferryCli(['alias', 'set', 'bc', 'champion', target], env);
+      // The alias moves outside the server's process, as an operator would move it while the server runs.
+      const r = await runCli(['alias', 'set', 'bc', 'champion', target], env);
       assert.equal(r.code, 0, r.stderr);
       // Wait until the server answers with the new version (poll interval 100 ms).
       const deadline = Date.now() + 10_000;
@@ -81,7 +81,7 @@ describe('hot reload', () => {
     writeFileSync(blob, readFileSync(blob).subarray(0, 50));
 
     const before = (await postJson(`${server.url}/v2/models/bc/versions/champion/infer`, body)).headers.get('x-ferry-model-version');
-    assert.equal((await ferryCli(['alias', 'set', 'bc', 'champion', String(v4.version)], env)).code, 0);
+    assert.equal((await runCli(['alias', 'set', 'bc', 'champion', String(v4.version)], env)).code, 0);
     const deadline = Date.now() + 10_000;
     let reason = '';
     while (!reason.includes('integrity')) {

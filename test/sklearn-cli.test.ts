@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ROOT, tempDir } from './helpers/env.js';
-import { runCli } from './helpers/inproc.js';
+import { runCli } from './helpers/cli.js';
 
 const SK = join(ROOT, 'fixtures/sklearn');
 

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertMatchesReference, fixture, inputColumnFlags, records } from './helpers/fixtures.js';
-import { ferryCli, tempDir } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/env.js';
 import { startConsumer, uniqueName, type Collector, type Consumer, type TestBroker } from './helpers/brokers.js';
 
 const f = fixture('breast_mlp');
@@ -107,7 +108,7 @@ export function streamSuite(makeBroker: () => TestBroker): void {
     }
 
     before(async () => {
-      const reg = await ferryCli(['register', f.model, '--name', 'bmlp', ...inputColumnFlags(f, true), '--alias', 'prod'], env);
+      const reg = await runCli(['register', f.model, '--name', 'bmlp', ...inputColumnFlags(f, true), '--alias', 'prod'], env);
       assert.equal(reg.code, 0, reg.stderr);
     });
 
@@ -222,7 +223,7 @@ export function streamSuite(makeBroker: () => TestBroker): void {
       await publishWindowed(broker, n.input, ids, out, 400, async () => {
         if (!killed && out.messages.length >= 500) {
           killed = true;
-          const status = await ferryCli(['stream', 'status', '--from', broker.url(n.input), '--group', n.group, '--json'], env);
+          const status = await runCli(['stream', 'status', '--from', broker.url(n.input), '--group', n.group, '--json'], env);
           assert.equal(status.code, 0, status.stderr);
           const consumers = (JSON.parse(status.stdout) as { consumers: { consumer: string }[] }).consumers.map((x) => x.consumer);
           assert.deepEqual(consumers, ['a', 'b']);
@@ -271,9 +272,9 @@ export function streamSuite(makeBroker: () => TestBroker): void {
       const c = await consumer(n, 'c1');
       await broker.publish(n.input, [input('before', 0)]);
       await out.until((m) => m.length >= 1, 'the first output');
-      const reg = await ferryCli(['register', f.model, '--name', 'bmlp', ...inputColumnFlags(f, true)], env);
+      const reg = await runCli(['register', f.model, '--name', 'bmlp', ...inputColumnFlags(f, true)], env);
       assert.equal(reg.code, 0, reg.stderr);
-      const moved = await ferryCli(['alias', 'set', 'bmlp', 'prod', '2'], env);
+      const moved = await runCli(['alias', 'set', 'bmlp', 'prod', '2'], env);
       assert.equal(moved.code, 0, moved.stderr);
       let i = 0;
       // Keep sending until the new version answers (the consumer polls the registry).

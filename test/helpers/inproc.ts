@@ -90,13 +90,3 @@ export async function createKey(app: Ferry, scopes: readonly ApiScope[]): Promis
   await new ApiKeyStore(app.database).create({ id, name: `test-${id}`, hash, scopes, createdBy: 'test', createdAt: new Date().toISOString() });
   return key;
 }
-
-/** Run a `ferry` command in this process; resolves with its exit code and what it printed. */
-export async function runCli(args: readonly string[], env: Readonly<Record<string, string>>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { main } = await import('../../src/cli/main.js');
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void) => new Writable({ write(chunk: Buffer | string, _enc, done) { append(chunk.toString()); done(); } });
-  const code = await main(['node', 'ferry', ...args], { stdout: sink((s) => { stdout += s; }), stderr: sink((s) => { stderr += s; }), env: { PATH: process.env.PATH ?? '', ...env } });
-  return { code, stdout, stderr };
-}

@@ -6,9 +6,15 @@
  */
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { openFerry } from '../../src/main/ferry.js';
-import { loadConfig } from '../../src/core/config.js';
+import type * as FerryModule from '../../src/main/ferry.js';
+import type * as ConfigModule from '../../src/core/config.js';
 import { FIXTURES } from './env.js';
+
+/**
+ * The built modules (dist/, what every spawned `ferry` runs; the test builds first): four
+ * workers each transpiling src/ through tsx at the same moment cost seconds on two cores.
+ */
+const dist = (path: string) => new URL(`../../dist/${path}`, import.meta.url).href;
 
 const FIXTURES_CYCLE = ['breast_mlp', 'diabetes_regressor', 'digits_cnn', 'iris_string', 'wine_two_inputs'];
 
@@ -23,6 +29,8 @@ async function main(): Promise<void> {
   const count = Number(process.env.WORKER_COUNT ?? '5');
   const model = process.env.WORKER_MODEL ?? 'm';
   const offset = Number(process.env.WORKER_FIXTURE_OFFSET ?? '0');
+  const { openFerry } = (await import(dist('main/ferry.js'))) as typeof FerryModule;
+  const { loadConfig } = (await import(dist('core/config.js'))) as typeof ConfigModule;
   const config = loadConfig(process.env);
   const app = await openFerry(config);
   try {
