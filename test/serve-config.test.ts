@@ -5,10 +5,32 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
 import { DEFAULT_BATCH_POLICY } from '../src/scoring/batcher.js';
+import { batchJobsOf } from '../src/batch/config.js';
+import { readConfigFile } from '../src/core/config-file.js';
 import { loadServeConfig, parseServeConfig } from '../src/serving/config.js';
 import { tempDir } from './helpers/env.js';
 
 describe('serve config', () => {
+  it('ferry.yaml is read once, frozen, and each area takes its section: flags do not change the shared document', () => {
+    const tmp = tempDir();
+    try {
+      const path = join(tmp.dir, 'ferry.yaml');
+      writeFileSync(path, 'defaults: {load: eager}\nmodels: [{name: a}]\nbatch:\n  jobs: [{name: nightly, model: a, input: in.csv, output: out.csv, watermark: ts}]\n');
+      const file = readConfigFile(path);
+      assert.ok(Object.isFrozen(file.root) && Object.isFrozen(file.root.defaults) && Object.isFrozen((file.root.models as unknown[])[0]));
+      const lazy = loadServeConfig({ lazy: true, batching: false }, file);
+      assert.equal(lazy.defaults.load, 'lazy');
+      assert.deepEqual(file.root.defaults, { load: 'eager' });
+      assert.equal(loadServeConfig({}, file).defaults.load, 'eager');
+      assert.deepEqual(batchJobsOf(file).map((j) => [j.name, j.spec.model, j.spec.watermark]), [['nightly', 'a', 'ts']]);
+      writeFileSync(path, '- not\n- a mapping\n');
+      assert.throws(() => readConfigFile(path), (e) => isFerryError(e, 'FERRY_E_CONFIG_INVALID') && /must be a mapping/.test(e.message));
+      assert.throws(() => readConfigFile(join(tmp.dir, 'missing.yaml')), (e) => isFerryError(e, 'FERRY_E_FILE_NOT_FOUND'));
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   it('defaults: loopback, 8080/8081, every model eager, adaptive batching on, no cache', () => {
     const c = parseServeConfig({});
     assert.equal(c.host, '127.0.0.1');

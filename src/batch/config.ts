@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
-import { parse as parseYaml } from 'yaml';
+import { readConfigFile, type ConfigFile } from '../core/config-file.js';
 import { ferry } from '../core/errors.js';
 import { logShare } from '../monitoring/log-share.js';
 import type { JobSpec } from './types.js';
@@ -17,19 +16,12 @@ const JOB_KEYS = ['name', 'model', 'input', 'query', 'input_format', 'output', '
 
 /** Read `batch.jobs` from a ferry.yaml (other sections belong to `ferry serve`). */
 export function loadBatchConfig(path: string): DeclaredJob[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw ferry('FERRY_E_FILE_NOT_FOUND', { path }, err);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text) ?? {};
-  } catch (err) {
-    throw invalid(`${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  return parseBatchConfig(doc, path);
+  return batchJobsOf(readConfigFile(path));
+}
+
+/** The jobs a config file declares (`batch.jobs`). */
+export function batchJobsOf(file: ConfigFile): DeclaredJob[] {
+  return parseBatchConfig(file.root, file.path);
 }
 
 /** Validate the `batch` section of a parsed config document. */

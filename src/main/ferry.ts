@@ -19,7 +19,8 @@ import { Registry } from '../registry/registry.js';
 import { RuntimeCatalog } from '../runtimes/catalog.js';
 import type { RuntimeOptions } from '../runtimes/model-runtime.js';
 import { ResponseCache } from '../scoring/cache.js';
-import { Deployments, type DeploymentsParts } from '../scoring/deployments.js';
+import type { DeploymentsConfig } from '../scoring/deployment-config.js';
+import { Deployments, type DeploymentsLog, type DeploymentsParts } from '../scoring/deployments.js';
 import { ModelLoader } from '../scoring/model-loader.js';
 import { explainStage } from '../scoring/explain-stage.js';
 import { Explanations } from '../scoring/explanations.js';
@@ -131,6 +132,17 @@ export async function openServing(config: FerryConfig, serve: ServeConfig, metri
   stats = () => predictionLog.stats();
   // Retention is enforced from the start, not from the first logged request.
   if (retentionDays !== undefined) predictionLog.open();
+  return { ...app, deployments };
+}
+
+/**
+ * The composition root of `ferry stream run`: the one model a consumer scores, kept loaded (and
+ * following its alias) by `Deployments` inside the one pipeline, as in a server.
+ */
+export async function openStreaming(config: FerryConfig, deployment: DeploymentsConfig, log: DeploymentsLog, runtimeOverrides: Partial<RuntimeOptions>, options: FerryOptions = {}): Promise<ServingFerry> {
+  const app = await wire(config, {}, runtimeOverrides, { ...(options.predictionLog ? { observer: options.predictionLog } : {}) }, (parts) => new Deployments(parts, deployment, log));
+  const { deployments } = app;
+  if (!deployments) throw ferry('FERRY_E_INTERNAL', { detail: 'the streaming pipeline was wired without deployments' });
   return { ...app, deployments };
 }
 

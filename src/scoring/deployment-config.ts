@@ -65,7 +65,7 @@ export const DEFAULT_DEPLOYMENT: Omit<ModelDeployment, 'name'> = Object.freeze({
  * consumer deploys (`ferry stream run churn@champion`).
  *
  * @example
- *   new Deployments(parts, singleDeployment({ kind: 'alias', model: 'churn', alias: 'champion' }, 2000), log)
+ *   openStreaming(config, singleDeployment('churn', 'champion', 2000), log, …)
  */
 export function singleDeployment(model: string, pointer: string, pollIntervalMs: number): DeploymentsConfig {
   return Object.freeze({

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { readConfigFile, type ConfigFile } from '../core/config-file.js';
 import { ferry } from '../core/errors.js';
 import { DEFAULT_DEPLOYMENT, type CanaryRoute, type DeploymentsConfig, type ModelDeployment } from '../scoring/deployment-config.js';
 import type { ConfidenceSpec } from '../scoring/confidence.js';
@@ -72,30 +71,16 @@ type Raw = Record<string, unknown>;
 
 const MiB = 1024 * 1024;
 
-/** Read the optional YAML file, apply flags and defaults, validate, freeze. */
-export function loadServeConfig(flags: ServeFlags): ServeConfig {
-  let file: Raw = {};
-  if (flags.config) {
-    let text: string;
-    try {
-      text = readFileSync(flags.config, 'utf8');
-    } catch (err) {
-      throw ferry('FERRY_E_FILE_NOT_FOUND', { path: flags.config }, err);
-    }
-    try {
-      file = asObject(parseYaml(text) ?? {}, flags.config);
-    } catch (err) {
-      if (err instanceof Error && err.name === 'FerryError') throw err;
-      throw ferry('FERRY_E_CONFIG_INVALID', { detail: `${flags.config}: ${err instanceof Error ? err.message : String(err)}` }, err);
-    }
-  }
-  return parseServeConfig(file, flags, flags.config ?? 'serve config');
+/** Apply flags and defaults to the config file (read once by the caller, or here from `--config`), validate, freeze. */
+export function loadServeConfig(flags: ServeFlags, file: ConfigFile | undefined = flags.config ? readConfigFile(flags.config) : undefined): ServeConfig {
+  return parseServeConfig(file?.root ?? {}, flags, file?.path ?? 'serve config');
 }
 
 /** Validate a parsed config object (exported for tests). */
-export function parseServeConfig(file: Raw, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
+export function parseServeConfig(file: Readonly<Raw>, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
   known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'cold_start_wait_ms', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'batch'], where); // batch: jobs, read by src/batch/config.ts
-  const rawDefaults = file.defaults === undefined ? {} : asObject(file.defaults, `${where}: defaults`);
+  // A copy: the flags below change it, and the file is shared (and frozen).
+  const rawDefaults: Raw = file.defaults === undefined ? {} : { ...asObject(file.defaults, `${where}: defaults`) };
   if (flags.lazy) rawDefaults.load = 'lazy';
   // Batching is on by default (`--batching` keeps the file's policy); `--no-batching` turns the default off, a model's own `batching:` still wins.
   if (flags.batching === false) rawDefaults.batching = false;

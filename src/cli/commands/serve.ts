@@ -4,6 +4,8 @@ import { openServing } from '../../main/ferry.js';
 import { batchOverview } from '../../batch/overview.js';
 import { startServeScheduler } from '../../batch/serve-hook.js';
 import { loadConfig } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
+import { batchJobsOf } from '../../batch/config.js';
 import { loadServeConfig, type ServeFlags } from '../../serving/config.js';
 import { ServingMetrics } from '../../serving/metrics.js';
 import { startServer } from '../../serving/server.js';
@@ -47,7 +49,10 @@ interface ServeExtras {
 /** Start the server and run until SIGTERM/SIGINT (also used by `ferry demo --serve`). */
 export async function runServe(ctx: CliContext, opts: ServeFlags & ServeExtras): Promise<void> {
       const config = loadConfig(ctx.env);
-      const serve = loadServeConfig(opts);
+      // ferry.yaml is read once: the server's settings and the scheduler's jobs are its sections.
+      const file = opts.config ? readConfigFile(opts.config) : undefined;
+      const serve = loadServeConfig(opts, file);
+      const declared = file ? batchJobsOf(file) : [];
       const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry' } });
       const metrics = new ServingMetrics();
       const app = await openServing(config, serve, metrics, logger);
@@ -64,7 +69,7 @@ export async function runServe(ctx: CliContext, opts: ServeFlags & ServeExtras):
       // Scheduled batch jobs run beside the server; their lease keeps replicas from overlapping.
       let scheduler;
       try {
-        scheduler = opts.scheduler === false ? undefined : await startServeScheduler(app, opts.config, logger);
+        scheduler = opts.scheduler === false ? undefined : await startServeScheduler(app, declared, logger);
       } catch (err) {
         await server.close();
         await app.close();

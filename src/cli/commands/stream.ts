@@ -1,12 +1,11 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { openFerry } from '../../main/ferry.js';
+import { openStreaming } from '../../main/ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
 import { singleDeployment } from '../../scoring/deployment-config.js';
-import { Deployments } from '../../scoring/deployments.js';
 import { parseStreamUrl, siblingUrl, type StreamSink, type StreamSource, type StreamUrl } from '../../stream/broker.js';
 import { brokerFor } from '../../stream/brokers.js';
 import { StreamMetrics } from '../../stream/metrics.js';
@@ -130,15 +129,14 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
       lastLogError = Date.now();
     },
   };
-  const app = await openFerry(config, {}, { workers: n(opts.runtimeWorkers, '--runtime-workers', 0), inlineBelowMs: INLINE_BELOW_MS }, { predictionLog });
+  const app = await openStreaming(config, deployment, logger, { workers: n(opts.runtimeWorkers, '--runtime-workers', 0), inlineBelowMs: INLINE_BELOW_MS }, { predictionLog });
   const closers: (() => Promise<void>)[] = [() => app.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
     await app.registry.resolve(refText); // an unknown model fails now, not on every message
-    const deployments = new Deployments(app, deployment, logger);
-    closers.push(() => deployments.close());
+    const { deployments } = app;
     await deployments.start();
     const sinkOptions = { group, consumer, dedupeTtlSeconds, stateUrl: opts.state };
     const open = async <T extends StreamSource | StreamSink>(p: Promise<T>): Promise<T> => {
