@@ -98,9 +98,9 @@ export class FileSource implements BatchSource {
       let refused = false;
       const flush = (): SourceChunk => {
         const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
-        const positions = Array.from({ length: rows }, (_, i) => ({ source: file, row: row - rows + i + 1 }));
+        const first = row - rows + 1;
         rows = 0;
-        return { frame, unreadable: [], positions, end: { kind: 'files', file: f, row } };
+        return { frame, unreadable: [], position: (i) => ({ source: file, row: first + i }), end: { kind: 'files', file: f, row } };
       };
       fetch: for (;;) {
         const chunk = await this.#run(file, () => result.fetchChunk());
@@ -176,7 +176,8 @@ export class FileSource implements BatchSource {
     const flush = (): SourceChunk => {
       const frame = ColumnFrame.fromRows(records);
       for (const [name, cells] of frame.columns.map((n) => [n, frame.column(n)] as const)) if (!this.#types.has(name)) this.#types.set(name, inferType(cells ?? []));
-      const chunk: SourceChunk = { frame, unreadable, positions, end: { kind: 'files', file: f, row: line } };
+      const rows = positions;
+      const chunk: SourceChunk = { frame, unreadable, position: (i) => rows[i] ?? { source: file, row: 0 }, end: { kind: 'files', file: f, row: line } };
       records = [];
       positions = [];
       unreadable = [];

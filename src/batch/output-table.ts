@@ -1,3 +1,4 @@
+import { endianness } from 'node:os';
 import type { Tensor } from '../core/tensor.js';
 import { elementAt } from '../core/tensor.js';
 import type { OutputRecord } from '../data/writers.js';
@@ -96,42 +97,75 @@ function jsonColumn(data: TableData, n: number): (r: number) => string {
  * record writer gives.
  */
 export function formatCsv(table: OutputTable, header = true): string {
-  const fields: { name: string; text: (r: number) => string }[] = [];
-  for (const c of table.columns) fields.push(...csvFields(c, table.length));
+  const fields: CsvField[] = [];
+  for (const c of table.columns) fields.push(...csvFields(c));
+  // A run of one-value fields (model, version, run, time) is written as one piece of text.
+  const texts: ((r: number) => string)[] = [];
+  const before: string[] = [];
+  let pending = '';
+  fields.forEach((f, i) => {
+    const comma = i === 0 ? '' : ',';
+    if (f.constant !== undefined) {
+      pending += comma + f.constant;
+      return;
+    }
+    before.push(pending + comma);
+    texts.push(f.text);
+    pending = '';
+  });
+  const end = `${pending}\n`;
   let out = header ? fields.map((f) => csvQuote(f.name)).join(',') + '\n' : '';
+  const n = texts.length;
   for (let r = 0; r < table.length; r++) {
-    for (let i = 0; i < fields.length; i++) out += (i === 0 ? '' : ',') + (fields[i] as (typeof fields)[number]).text(r);
-    out += '\n';
+    let line = '';
+    for (let i = 0; i < n; i++) line += (before[i] as string) + (texts[i] as (r: number) => string)(r);
+    out += line + end;
   }
   return out;
 }
 
-function csvFields(column: TableColumn, n: number): { name: string; text: (r: number) => string }[] {
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** One CSV field: its text per row, or one text for every row. */
+interface CsvField {
+  readonly name: string;
+  readonly text: (r: number) => string;
+  readonly constant?: string;
+}
+
+function csvFields(column: TableColumn): CsvField[] {
   const { data, name } = column;
   if (data.kind === 'constant') {
-    if (Array.isArray(data.value)) return flatFields(name, () => data.value);
+    if (Array.isArray(data.value)) return flatFields(name, () => data.value).map((f) => ({ ...f, constant: f.text(0) }));
     const text = csvText(data.value);
-    return [{ name, text: () => text }];
+    return [{ name, text: () => text, constant: text }];
   }
   if (data.kind === 'tensor') {
     const { tensor, rowShape } = data;
     const size = rowShape.reduce((a, b) => a * b, 1);
     const names = rowShape.length === 0 ? [name] : expandNames(name, rowShape);
     const float = isFloat(tensor) ? (tensor.data as Float32Array | Float64Array) : undefined;
+    // int64 as two 32-bit halves: hi * 2^32 + lo rounds once, as Number(bigint) does, without a BigInt per value.
+    const int64 = tensor.data instanceof BigInt64Array && LITTLE_ENDIAN ? new Int32Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.length * 2) : undefined;
     return names.map((field, k) => ({
       name: field,
       text: float
         ? (r: number) => {
           const v = float[r * size + k] as number;
-          return Number.isFinite(v) ? String(v) : '';
+          return v - v === 0 ? String(v) : '';
         }
-        : (r: number) => csvText(elementAt(tensor, r * size + k)),
+        : int64
+          ? (r: number) => {
+            const i = 2 * (r * size + k);
+            return String((int64[i + 1] as number) * 4294967296 + ((int64[i] as number) >>> 0));
+          }
+          : (r: number) => csvText(elementAt(tensor, r * size + k)),
     }));
   }
   const sample = data.values.find((v) => v !== null && v !== undefined);
   if (Array.isArray(sample)) return flatFields(name, (r) => data.values[r]);
-  void n;
-  return [{ name, text: (r) => csvText(data.values[r]) }];
+  const values = data.values;
+  return [{ name, text: (r) => { const v = values[r]; return typeof v === 'number' ? (v - v === 0 ? String(v) : '') : csvText(v); } }];
 }
 
 /** Cells holding arrays: one field per element of the first array (as the record writer's header would list them). */

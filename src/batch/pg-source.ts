@@ -59,7 +59,7 @@ export class PgSource implements BatchSource {
       after = this.#options.key.map((k) => keyValue(last[k]));
       const positions = res.rows.map((r) => ({ source: this.description, row: JSON.stringify(this.#options.key.map((k) => keyValue(r[k]))) }));
       rows += res.rows.length;
-      yield { frame, unreadable: [], positions, end: { kind: 'postgres', after, rows } };
+      yield { frame, unreadable: [], position: (i) => positions[i] ?? { source: this.description, row: '?' }, end: { kind: 'postgres', after, rows } };
       if (res.rows.length < chunkSize) return;
     }
   }

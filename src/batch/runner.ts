@@ -254,7 +254,7 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
 
 /** Keep the chunk's rows that belong to this run (shard, watermark), score them, build the output rows. */
 async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion, spec: RunSpec, chunk: SourceChunk, carry: readonly string[], types: () => ReadonlyMap<string, string>, log: number | undefined): Promise<Scored> {
-  const { frame, positions } = chunk;
+  const { frame, position } = chunk;
   const unreadable = new Map(chunk.unreadable.map((u) => [u.index, u]));
   const keyCols = spec.key.map((k) => frame.column(k));
   const wmCol = spec.watermark ? frame.column(spec.watermark.column) : undefined;
@@ -265,22 +265,23 @@ async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion
     throw ferry('FERRY_E_COLUMN_MISSING', { input: '--key (for --shard)', columns: spec.key.map((k) => `"${k}"`).join(', '), present: frame.columns.map((c) => `"${c}"`).join(', ') });
   }
   const after = spec.watermark?.after ?? null;
-  const kept: number[] = [];
   const rejects: Record<string, unknown>[] = [];
   let skipped = 0;
   let highWater: WatermarkValue | null = null;
   let rejectedUnread = 0;
-  for (let i = 0; i < frame.length; i++) {
+  // Without shards, watermark or unreadable rows every row is kept: no pass over the rows.
+  const every = !spec.shard && !wmCol && unreadable.size === 0;
+  const kept: number[] = every ? Array.from({ length: frame.length }, (_, i) => i) : [];
+  for (let i = 0; i < (every ? 0 : frame.length); i++) {
     const bad = unreadable.get(i);
     // A row that could not be read has no key: its shard comes from its position instead.
-    const shardKey = bad ? [positions[i]?.source ?? '', positions[i]?.row ?? i] : keyCols.map((c) => c?.[i] ?? null);
-    if (spec.shard && shardOf(shardKey, spec.shard.count) !== spec.shard.index) {
+    if (spec.shard && shardOf(bad ? [position(i).source, position(i).row] : keyCols.map((c) => c?.[i] ?? null), spec.shard.count) !== spec.shard.index) {
       skipped++;
       continue;
     }
     if (bad) {
       rejectedUnread++;
-      rejects.push({ ...rejectRecord(positions[i] ?? { source: '?', row: i }, frame, i, spec.key, bad.code, bad.message, spec.runId), at: i });
+      rejects.push({ ...rejectRecord(position(i), frame, i, spec.key, bad.code, bad.message, spec.runId), at: i });
       continue;
     }
     if (wmCol) {
@@ -312,7 +313,7 @@ async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion
     scored = result.rows.length;
     for (const r of result.rejects) {
       const at = kept[r.row] ?? r.row;
-      rejects.push({ ...rejectRecord(positions[at] ?? { source: '?', row: at }, frame, at, spec.key, r.error.code, sourceMessage(r.error, positions[at]?.row), spec.runId), at });
+      rejects.push({ ...rejectRecord(position(at), frame, at, spec.key, r.error.code, sourceMessage(r.error, position(at).row), spec.runId), at });
     }
     if (scored > 0) {
       const out = outputTable(result, sub, carry, types(), spec.runId, new Date().toISOString());
