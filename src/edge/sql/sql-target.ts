@@ -24,7 +24,7 @@ function compile(model: ExportModel): Compiled | undefined {
   const { format } = model.version;
   if (format === 'xgboost') return { format, model: compileModel(parseXgboost(model.artifact)) };
   if (format === 'lightgbm') return { format, model: compileLightgbm(new TextDecoder().decode(model.artifact)) };
-  if (format === 'pmml') return { format, form: loadDocument(model.artifact, model.label).model.exportForm() };
+  if (format === 'pmml') return { format, form: loadDocument(model.artifact).model.exportForm() };
   return undefined;
 }
 
