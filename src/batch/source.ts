@@ -13,7 +13,7 @@ export interface SourceChunk {
   /** Parsed as far as a row could be; a row that could not be read at all is here as a reject. */
   readonly unreadable: readonly { readonly index: number; readonly code: 'FERRY_E_INPUT_FORMAT'; readonly message: string }[];
   /** Where row `index` of the chunk came from (asked only for rejected rows: no object per row). */
-  position(index: number): RowPosition;
+  readonly position: (index: number) => RowPosition;
   /** The position just after the chunk: resuming from it reads the next row. */
   readonly end: SourcePosition;
 }
