@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
-import { parseStreamUrl, siblingUrl } from '../src/stream/broker.js';
+import { siblingUrl } from '../src/stream/broker.js';
+import { BROKERS, deadLetterUrl, parseStreamUrl } from '../src/stream/brokers.js';
 import { deadLetterKey, deadLetterMessage, idOf, outputMessage, parseMessage } from '../src/stream/messages.js';
 import { ferry } from '../src/core/errors.js';
 
@@ -62,4 +63,23 @@ test('stream URLs name a broker and one stream, subject or topic', () => {
   for (const bad of ['kafka://h/t', 'redis://h', 'nats://h/a.*', 'mqtt://h/a/#', 'not a url']) {
     assert.throws(() => parseStreamUrl(bad), (err) => isFerryError(err, 'FERRY_E_STREAM_URL_INVALID'), bad);
   }
+});
+
+test('each broker in the table owns its scheme, default port, name rules and dead-letter naming', () => {
+  assert.deepEqual([...BROKERS.keys()].sort(), ['amqp', 'mqtt', 'nats', 'redis']);
+  for (const broker of BROKERS.values()) {
+    const url = parseStreamUrl(`${broker.scheme}://127.0.0.1/orders`);
+    assert.equal(url.port, broker.defaultPort, broker.scheme);
+    assert.ok(broker.urlForm.startsWith(`${broker.scheme}://`), broker.scheme);
+    const dead = deadLetterUrl(url);
+    assert.equal(dead.name, broker.deadLetterName('orders'));
+    assert.equal(dead.scheme, broker.scheme);
+  }
+  assert.equal(deadLetterUrl(parseStreamUrl('mqtt://127.0.0.1/plant/temp')).name, 'plant/temp/dead-letters');
+  assert.equal(deadLetterUrl(parseStreamUrl('redis://127.0.0.1/orders')).name, 'orders.dead-letters');
+  // NATS refuses its own wildcards; a `*` is a plain character in a Redis stream key.
+  assert.throws(() => parseStreamUrl('nats://h/orders.*'), (err) => isFerryError(err, 'FERRY_E_STREAM_URL_INVALID') && /nats:\/\/host:port\/<subject>/.test(err.message));
+  assert.equal(parseStreamUrl('redis://h/orders*').name, 'orders*');
+  // An unknown scheme names every broker's URL form, from the table.
+  assert.throws(() => parseStreamUrl('kafka://h/t'), (err) => isFerryError(err, 'FERRY_E_STREAM_URL_INVALID') && [...BROKERS.values()].every((b) => err.message.includes(b.urlForm)));
 });

@@ -142,7 +142,7 @@ export const errorCatalog = {
   FERRY_E_BATCH_CRON_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Invalid cron expression "{cron}": {detail}. Use five or six fields, e.g. "0 3 * * *" (daily at 03:00).'),
 
   // --- streaming ---
-  FERRY_E_STREAM_URL_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Stream URL "{url}" is not valid: {detail}. Use redis://host:port/<stream>, nats://host:port/<subject>, mqtt://host:port/<topic> or amqp://host:port/<queue>.'),
+  FERRY_E_STREAM_URL_INVALID: spec(400, INVALID_ARGUMENT, X.USAGE, 'Stream URL "{url}" is not valid: {detail}. Use {forms}.'),
   FERRY_E_STREAM_UNAVAILABLE: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'Cannot reach the {broker} broker at {location}: {detail}. Check that it is running and reachable.'),
   FERRY_E_STREAM_MESSAGE_INVALID: spec(400, INVALID_ARGUMENT, X.BAD_INPUT, 'Stream message is not valid: {detail}. Send JSON {"id": "…", "inputs": {…}} or {"id": "…", "rows": [{…}, …]}.'),
   FERRY_E_STREAM_MAX_DELIVER: spec(500, INTERNAL, X.INTERNAL, 'Message "{id}" was delivered {attempts} times without being scored (last error: {detail}); it goes to the dead letters.'),

@@ -1,9 +1,10 @@
 import { ferry } from '../core/errors.js';
 
 /**
- * The one seam between stream consumers and message brokers. A broker adapter (one file
- * per broker: redis.ts, nats.ts, mqtt.ts, rabbitmq.ts) opens a `StreamSource` to consume a stream in a
- * consumer group and a `StreamSink` to publish to one. The runner (runner.ts) owns
+ * The one seam between stream consumers and message brokers. A broker adapter (one folder per
+ * broker: redis/, nats/, mqtt/, rabbitmq/, and one line in `BROKERS`, brokers.ts) owns its URL
+ * scheme, default port, naming rules and dead-letter naming, and opens a `StreamSource` to consume
+ * a stream in a consumer group and a `StreamSink` to publish to one. The runner (runner.ts) owns
  * batching, scoring, dead letters and metrics; adapters only move bytes.
  */
 
@@ -133,31 +134,39 @@ export interface StreamSink {
 /** A broker adapter. */
 export interface StreamBroker {
   readonly scheme: string;
+  /** The port a URL without one means. */
+  readonly defaultPort: number;
+  /** The URL form, for messages: `redis://host:port/<stream>`. */
+  readonly urlForm: string;
+  /** Why this broker refuses a stream name (beyond the shared rule: no `+`, `#`), or undefined. */
+  refuseName?(name: string): string | undefined;
+  /** The default dead-letter destination of an input stream. */
+  deadLetterName(name: string): string;
   openSource(url: StreamUrl, options: SourceOptions): Promise<StreamSource>;
   openSink(url: StreamUrl, options: SinkOptions): Promise<StreamSink>;
   /** Group status from the broker plus the consumers' heartbeats. */
   status(url: StreamUrl, group: string, stateUrl: string): Promise<GroupStatus>;
 }
 
-const DEFAULT_PORTS: Readonly<Record<string, number>> = { redis: 6379, nats: 4222, mqtt: 1883, amqp: 5672 };
-
-/** Parse and check a stream URL. */
-export function parseStreamUrl(text: string): StreamUrl {
+/** Parse and check a URL of this broker (brokers.ts `parseStreamUrl` picks the broker by scheme). */
+export function brokerUrl(text: string, broker: StreamBroker): StreamUrl {
+  const invalid = (detail: string) => ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail, forms: broker.urlForm });
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'it is not a URL' });
+    throw invalid('it is not a URL');
   }
   const scheme = url.protocol.replace(/:$/, '');
-  const port = DEFAULT_PORTS[scheme];
-  if (port === undefined) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: `unknown scheme "${scheme}"` });
+  if (scheme !== broker.scheme) throw invalid(`the scheme is "${scheme}", not "${broker.scheme}"`);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!name) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'the path must name the stream, subject or topic' });
-  if (/[+#]/.test(name) || url.hash !== '' || text.endsWith('#') || (scheme === 'nats' && /[*>\s]/.test(name))) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'wildcards are not allowed: name one stream, subject or topic' });
+  if (!name) throw invalid('the path must name the stream, subject or topic');
+  if (/[+#]/.test(name) || url.hash !== '' || text.endsWith('#')) throw invalid('wildcards are not allowed: name one stream, subject or topic');
+  const refused = broker.refuseName?.(name);
+  if (refused !== undefined) throw invalid(refused);
   const host = url.hostname || '127.0.0.1';
-  const p = url.port ? Number(url.port) : port;
-  return Object.freeze({ scheme, host, port: p, name, location: `${scheme}://${host}:${p}`, text });
+  const port = url.port ? Number(url.port) : broker.defaultPort;
+  return Object.freeze({ scheme, host, port, name, location: `${scheme}://${host}:${port}`, text });
 }
 
 /**

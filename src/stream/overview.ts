@@ -1,6 +1,6 @@
 import { ferry } from '../core/errors.js';
-import { parseStreamUrl, RECENT_DEAD_LETTERS, type DeadLetterSummary, type GroupStatus } from './broker.js';
-import { brokerFor } from './brokers.js';
+import { RECENT_DEAD_LETTERS, type DeadLetterSummary, type GroupStatus } from './broker.js';
+import { brokerFor, parseStreamUrl, streamUrlForms } from './brokers.js';
 
 /** A consumer group the server was asked to watch (`ferry serve --watch-stream <url>#<group>`). */
 export interface WatchedStream {
@@ -11,7 +11,7 @@ export interface WatchedStream {
 /** Parse `<url>#<group>` (the group after the last `#`). */
 export function parseWatchedStream(text: string): WatchedStream {
   const at = text.lastIndexOf('#');
-  if (at <= 0 || at === text.length - 1) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'a watched stream needs its consumer group after "#" (e.g. redis://127.0.0.1:6379/orders#ferry-churn)' });
+  if (at <= 0 || at === text.length - 1) throw ferry('FERRY_E_STREAM_URL_INVALID', { url: text, detail: 'a watched stream needs its consumer group after "#" (e.g. redis://127.0.0.1:6379/orders#ferry-churn)', forms: streamUrlForms() });
   const url = text.slice(0, at);
   parseStreamUrl(url);
   return { url, group: text.slice(at + 1) };

@@ -26,9 +26,9 @@ export function connectState(stateUrl: string): Promise<Redis> {
   try {
     url = new URL(stateUrl);
   } catch {
-    throw ferry('FERRY_E_STREAM_URL_INVALID', { url: stateUrl, detail: 'the state store must be a redis://host:port URL' });
+    throw ferry('FERRY_E_STREAM_URL_INVALID', { url: stateUrl, detail: 'the state store must be a Redis server', forms: 'redis://host:port' });
   }
-  if (url.protocol !== 'redis:') throw ferry('FERRY_E_STREAM_URL_INVALID', { url: stateUrl, detail: 'the state store must be a redis://host:port URL' });
+  if (url.protocol !== 'redis:') throw ferry('FERRY_E_STREAM_URL_INVALID', { url: stateUrl, detail: 'the state store must be a Redis server', forms: 'redis://host:port' });
   return connectRedis(url.hostname || '127.0.0.1', url.port ? Number(url.port) : 6379, 'Redis (state store)');
 }
 

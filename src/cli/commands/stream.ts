@@ -6,8 +6,8 @@ import { loadConfig } from '../../core/config.js';
 import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
 import { singleDeployment } from '../../scoring/deployment-config.js';
-import { parseStreamUrl, siblingUrl, type StreamSink, type StreamSource, type StreamUrl } from '../../stream/broker.js';
-import { brokerFor } from '../../stream/brokers.js';
+import type { StreamSink, StreamSource, StreamUrl } from '../../stream/broker.js';
+import { brokerFor, deadLetterUrl, parseStreamUrl } from '../../stream/brokers.js';
 import { StreamMetrics } from '../../stream/metrics.js';
 import { StreamRunner } from '../../stream/runner.js';
 import { logShare } from '../../monitoring/log-share.js';
@@ -95,7 +95,7 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
   const ref = parseModelRef(refText);
   const from = parseStreamUrl(opts.from);
   const to = parseStreamUrl(opts.to);
-  const deadLetter = opts.deadLetter ? parseStreamUrl(opts.deadLetter) : siblingUrl(from, from.scheme === 'mqtt' ? `${from.name}/dead-letters` : `${from.name}.dead-letters`);
+  const deadLetter = opts.deadLetter ? parseStreamUrl(opts.deadLetter) : deadLetterUrl(from);
   const group = opts.group ?? defaultGroup(ref.model);
   const consumer = opts.consumer ?? `${hostname()}-${process.pid}`;
   const n = (v: string, flag: string, min: number) => {

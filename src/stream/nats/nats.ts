@@ -1,7 +1,7 @@
 import { AckPolicy, connect, DeliverPolicy, nanos, StorageType, type ConsumerMessages, type JetStreamManager, type JsMsg, type KV, type NatsConnection } from 'nats';
-import { ferry } from '../core/errors.js';
-import { safeName, type ConsumerHeartbeat, type Delivery, type GroupStatus, type OutMessage, type PublishOutcome, type SourceOptions, type StreamBroker, type StreamSink, type StreamSource, type StreamUrl } from './broker.js';
-import { DeliveryQueue } from './queue.js';
+import { ferry } from '../../core/errors.js';
+import { safeName, type ConsumerHeartbeat, type Delivery, type GroupStatus, type OutMessage, type PublishOutcome, type SourceOptions, type StreamBroker, type StreamSink, type StreamSource, type StreamUrl } from '../broker.js';
+import { DeliveryQueue } from '../queue.js';
 
 /**
  * NATS JetStream: a durable pull consumer per group (explicit ack, ack wait, max deliver),
@@ -12,6 +12,11 @@ import { DeliveryQueue } from './queue.js';
  */
 export const natsBroker: StreamBroker = {
   scheme: 'nats',
+  defaultPort: 4222,
+  urlForm: 'nats://host:port/<subject>',
+  // A subject with `*`, `>` or spaces would subscribe to many, or none.
+  refuseName: (name) => (/[*>\s]/.test(name) ? 'wildcards are not allowed: name one stream, subject or topic' : undefined),
+  deadLetterName: (name) => `${name}.dead-letters`,
   async openSource(url, options) {
     const nc = await connectNats(url);
     try {

@@ -1,9 +1,9 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Redis } from 'ioredis';
-import { ferry } from '../core/errors.js';
-import type { ConsumerHeartbeat, Delivery, GroupStatus, OutMessage, PublishOutcome, SourceOptions, StreamBroker, StreamSink, StreamSource, StreamUrl } from './broker.js';
-import { DeliveryQueue } from './queue.js';
-import { connectState, readHeartbeats, writeHeartbeat } from './redis-state.js';
+import { ferry } from '../../core/errors.js';
+import type { ConsumerHeartbeat, Delivery, GroupStatus, OutMessage, PublishOutcome, SourceOptions, StreamBroker, StreamSink, StreamSource, StreamUrl } from '../broker.js';
+import { DeliveryQueue } from '../queue.js';
+import { connectState, readHeartbeats, writeHeartbeat } from '../redis-state.js';
 
 /**
  * RabbitMQ (AMQP 0-9-1): `amqp://[user:pass@]host:port/<queue>`. The queue is the consumer group
@@ -21,6 +21,9 @@ import { connectState, readHeartbeats, writeHeartbeat } from './redis-state.js';
  */
 export const rabbitmqBroker: StreamBroker = {
   scheme: 'amqp',
+  defaultPort: 5672,
+  urlForm: 'amqp://host:port/<queue>',
+  deadLetterName: (name) => `${name}.dead-letters`,
   async openSource(url, options) {
     const source = new RabbitSource(url, options);
     await source.open();

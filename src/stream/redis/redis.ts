@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { ferry } from '../core/errors.js';
-import type { ConsumerHeartbeat, Delivery, OutMessage, PublishOutcome, SinkOptions, SourceOptions, StreamBroker, StreamSink, StreamSource, StreamUrl } from './broker.js';
-import { connectRedis, readHeartbeats, writeHeartbeat } from './redis-state.js';
+import { ferry } from '../../core/errors.js';
+import type { ConsumerHeartbeat, Delivery, OutMessage, PublishOutcome, SinkOptions, SourceOptions, StreamBroker, StreamSink, StreamSource, StreamUrl } from '../broker.js';
+import { connectRedis, readHeartbeats, writeHeartbeat } from '../redis-state.js';
 
 /**
  * Redis Streams: a consumer group read with XREADGROUP (the JSON sits in the entry's field
@@ -11,6 +11,9 @@ import { connectRedis, readHeartbeats, writeHeartbeat } from './redis-state.js';
  */
 export const redisBroker: StreamBroker = {
   scheme: 'redis',
+  defaultPort: 6379,
+  urlForm: 'redis://host:port/<stream>',
+  deadLetterName: (name) => `${name}.dead-letters`,
   async openSource(url, options) {
     const [reader, writer] = await Promise.all([connectRedis(url.host, url.port), connectRedis(url.host, url.port)]);
     const source = new RedisSource(url, reader, writer, options);

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { ferry } from '../core/errors.js';
+import { ferry } from '../../core/errors.js';
 import { randomUUID } from 'node:crypto';
-import { parseStreamUrl, safeName, type ConsumerHeartbeat, type Delivery, type OutMessage, type PublishOutcome, type SourceOptions, type StreamBroker, type StreamSink, type StreamSource, type StreamUrl } from './broker.js';
+import { brokerUrl, safeName, type ConsumerHeartbeat, type Delivery, type OutMessage, type PublishOutcome, type SourceOptions, type StreamBroker, type StreamSink, type StreamSource, type StreamUrl } from '../broker.js';
 import { KEY_PROPERTY, RedisOutgoingStore, type StoredPacket } from './mqtt-store.js';
-import { DeliveryQueue } from './queue.js';
-import { idempotencyKey } from './redis.js';
-import { connectState, heartbeatKey, readHeartbeats, writeHeartbeat } from './redis-state.js';
+import { DeliveryQueue } from '../queue.js';
+import { idempotencyKey } from '../redis/redis.js';
+import { connectState, heartbeatKey, readHeartbeats, writeHeartbeat } from '../redis-state.js';
 
 /**
  * MQTT (Mosquitto 2, MQTT 5): a shared subscription `$share/<group>/<topic>` at QoS 1 in a
@@ -24,6 +24,10 @@ import { connectState, heartbeatKey, readHeartbeats, writeHeartbeat } from './re
  */
 export const mqttBroker: StreamBroker = {
   scheme: 'mqtt',
+  defaultPort: 1883,
+  urlForm: 'mqtt://host:port/<topic>',
+  // Topic levels are separated by `/`.
+  deadLetterName: (name) => `${name}/dead-letters`,
   async openSource(url, options) {
     const state = await connectState(options.stateUrl);
     const queue = new DeliveryQueue<Received>(Number.MAX_SAFE_INTEGER);
@@ -251,7 +255,7 @@ class MqttSource implements StreamSource {
     const sinks = await this.#state.hgetall(sinksKey(group, dead));
     for (const [clientId, raw] of Object.entries(sinks)) {
       const rec = JSON.parse(raw) as SinkRecord;
-      await this.#resendOutputs(parseStreamUrl(rec.url), clientId, rec.dedupeTtlSeconds);
+      await this.#resendOutputs(brokerUrl(rec.url, mqttBroker), clientId, rec.dedupeTtlSeconds);
       await refresh();
     }
     const drained = await this.#drainInput(dead, refresh);
