@@ -55,3 +55,8 @@ export async function readHeartbeats(redis: Redis, url: StreamUrl, group: string
   const values = await redis.mget(...keys);
   return values.flatMap((v) => (v ? [JSON.parse(v) as ConsumerHeartbeat] : [])).sort((a, b) => a.consumer.localeCompare(b.consumer));
 }
+
+/** The idempotency record of one output key on one stream. */
+export function idempotencyKey(url: StreamUrl, key: string): string {
+  return `ferry:stream:idem:${url.scheme}:${url.name}:${key}`;
+}

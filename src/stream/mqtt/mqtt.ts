@@ -5,8 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { brokerUrl, safeName, type ConsumerHeartbeat, type Delivery, type OutMessage, type PublishOutcome, type SourceOptions, type StreamBroker, type StreamSink, type StreamSource, type StreamUrl } from '../broker.js';
 import { KEY_PROPERTY, RedisOutgoingStore, type StoredPacket } from './mqtt-store.js';
 import { DeliveryQueue } from '../queue.js';
-import { idempotencyKey } from '../redis/redis.js';
-import { connectState, heartbeatKey, readHeartbeats, writeHeartbeat } from '../redis-state.js';
+import { connectState, heartbeatKey, idempotencyKey, readHeartbeats, writeHeartbeat } from '../redis-state.js';
 
 /**
  * MQTT (Mosquitto 2, MQTT 5): a shared subscription `$share/<group>/<topic>` at QoS 1 in a

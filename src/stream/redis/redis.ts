@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ferry } from '../../core/errors.js';
 import type { ConsumerHeartbeat, Delivery, OutMessage, PublishOutcome, SinkOptions, SourceOptions, StreamBroker, StreamSink, StreamSource, StreamUrl } from '../broker.js';
-import { connectRedis, readHeartbeats, writeHeartbeat } from '../redis-state.js';
+import { connectRedis, idempotencyKey, readHeartbeats, writeHeartbeat } from '../redis-state.js';
 
 /**
  * Redis Streams: a consumer group read with XREADGROUP (the JSON sits in the entry's field
@@ -178,10 +178,6 @@ class RedisSink implements StreamSink {
   }
 }
 
-/** The idempotency record of one output key on one stream. */
-export function idempotencyKey(url: StreamUrl, key: string): string {
-  return `ferry:stream:idem:${url.scheme}:${url.name}:${key}`;
-}
 
 function toDelivery(id: string, fields: string[] | null, attempts: number): Delivery {
   const at = (fields ?? []).indexOf('data');
