@@ -178,7 +178,16 @@ export class ParquetFileSink implements BatchSink {
     await guard(this.#path, async () => {
       const duck = await this.#duck();
       if (parts.length === 0) await duck.run(`copy (select null::varchar as no_rows where false) to ${sqlString(tmp)} (format parquet)`);
-      else await duck.run(`copy (select * from read_parquet([${parts.map(sqlString).join(', ')}])) to ${sqlString(tmp)} (format parquet)`);
+      else {
+        // One thread streams the parts in order with constant memory; two reorder row groups in
+        // memory that grows with the file (and are slower here).
+        await duck.run('set threads = 1');
+        try {
+          await duck.run(`copy (select * from read_parquet([${parts.map(sqlString).join(', ')}])) to ${sqlString(tmp)} (format parquet)`);
+        } finally {
+          await duck.run('reset threads');
+        }
+      }
       await fsyncPath(tmp);
       await rename(tmp, this.#path);
     }, tmp);

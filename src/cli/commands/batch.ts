@@ -67,7 +67,7 @@ export function batchCommand(program: Command, ctx: CliContext): void {
     .option('--input-columns <input=cols>', 'data columns that fill an input, overriding the saved mapping (repeat per input)', collect)
     .option('--outputs <names>', 'only these model outputs (comma-separated)', collectList)
     .option('--explain', 'add each row\'s explanation as contrib_<feature>, base_value, residual, output_space, explain_method columns (docs/explain.md)')
-    .option('--chunk-size <n>', 'rows per chunk (one checkpoint per chunk)', '10000')
+    .option('--chunk-size <n>', 'rows per chunk (a chunk is the unit of output and of replay after a crash)', '10000')
     .option('--workers <n>', 'chunks scored at once, each on a runtime worker thread', '1')
     .option('--run-id <id>', 'name of the run; the same command with the same --run-id resumes it (default: generated)')
     .option('--rejects <dst>', 'where rows that fail validation go, with reason and source position (file or postgres://); without it a bad row fails the run')
