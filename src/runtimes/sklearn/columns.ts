@@ -7,7 +7,8 @@
  */
 import { ferry } from '../../core/errors.js';
 import { DocumentError, type DocValue } from './document.js';
-import { show, type NumericStep, type Step } from './compile.js';
+import type { NumericStep, Step } from './compile.js';
+import { show } from './numeric.js';
 
 /** A column of the input table. */
 export type Column = Float64Array | readonly (string | null)[];

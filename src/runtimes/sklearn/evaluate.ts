@@ -7,7 +7,8 @@
 import { treeLeaves } from '../lightgbm/lightgbm-model.js';
 import { scoreOther } from './other-models.js';
 import { applyColumns, tableOf, type Column } from './columns.js';
-import { argmax, softmax, type NumericStep, numpySum, type CompiledModel, type LinearModel, type TreeModel } from './compile.js';
+import type { NumericStep, CompiledModel, LinearModel, TreeModel } from './compile.js';
+import { argmax, numpySum, softmax } from './numeric.js';
 
 /** Scores of a batch: probabilities (rows × classes) and the class index per row, or one value per row. */
 export interface Scores {

@@ -4,7 +4,7 @@
  * GaussianNB._joint_log_likelihood + logsumexp, KNeighbors* kneighbors + vote or mean).
  */
 import { DocumentError, type DocValue } from './document.js';
-import { argmax, numpySum, softmax } from './compile.js';
+import { argmax, numpySum, softmax } from './numeric.js';
 import type { Scores } from './evaluate.js';
 import { compileModel, computeMargins, transformMargins, type CompiledModel as XgbModel } from '../xgboost/xgboost-model.js';
 import { snapshotModel } from './convert/boosters.js';
