@@ -16,12 +16,14 @@ import { ROOT, tempDir } from './helpers/env.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PAGES = join(ROOT, 'test/edge-pages');
-const CASES: { name: string; model: string; input: string; keys: string[]; wasm?: boolean }[] = [
+const CASES: { name: string; model: string; input: string; keys: string[]; wasm?: boolean; exportArgs?: string[] }[] = [
   { name: 'xgb_breast', model: 'fixtures/xgboost/breast_nan/model.json', input: 'fixtures/xgboost/breast_nan/input.csv', keys: ['id'] },
   { name: 'lgb_multiclass', model: 'fixtures/lightgbm/multiclass/model.txt', input: 'fixtures/lightgbm/multiclass/input.csv', keys: ['id'] },
   { name: 'pmml_logistic', model: 'fixtures/pmml/cases/sklearn-logistic/model.pmml', input: 'fixtures/pmml/cases/sklearn-logistic/input.csv', keys: [] },
   // onnxruntime-web compiles WebAssembly: its page allows 'wasm-unsafe-eval' (still no eval).
   { name: 'onnx_mlp', model: 'fixtures/models/breast_mlp/model.onnx', input: 'fixtures/models/breast_mlp/input.csv', keys: ['id'], wasm: true },
+  // Quantized: int8 weights and DequantizeLinear run by onnxruntime-web as by the server's runtime.
+  { name: 'onnx_mlp_int8', model: 'fixtures/models/breast_mlp/model.onnx', input: 'fixtures/models/breast_mlp/input.csv', keys: ['id'], wasm: true, exportArgs: ['--quantize', 'int8'] },
 ];
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
 
@@ -62,7 +64,7 @@ describe('ferry export --target browser (headless Chromium)', { skip: existsSync
     for (const c of CASES) {
       const reg = await runCli(['register', join(ROOT, c.model), '--name', c.name], env);
       assert.equal(reg.code, 0, reg.stderr);
-      const exp = await runCli(['export', c.name, '--target', 'browser', '--out', join(exports, c.name), '--sample', join(ROOT, c.input), ...c.keys.flatMap((k) => ['--key', k])], env);
+      const exp = await runCli(['export', c.name, '--target', 'browser', '--out', join(exports, c.name), '--sample', join(ROOT, c.input), ...c.keys.flatMap((k) => ['--key', k]), ...(c.exportArgs ?? [])], env);
       assert.equal(exp.code, 0, exp.stderr);
     }
     server = await serve(exports);
@@ -99,8 +101,8 @@ describe('ferry export --target browser (headless Chromium)', { skip: existsSync
       if (c.wasm) {
         // onnxruntime-web's kernels, not the native ones: within the export's ONNX tolerance.
         assert.ok(result.page.maxDiff <= 1e-4, `largest difference ${result.page.maxDiff}`);
-        // The issue's target is < 1 s to the first answer; on the shared 2-core machine it measured ~2 s
-        // (14 MB of wasm compiled), so the test records the time and only bounds it loosely.
+        // The < 1 s first-answer target is measured by `npm run bench:edge` (a page that only answers);
+        // here, beside other tests, the time is recorded and bounded loosely.
         t.diagnostic(`onnx first answer after ${Math.round(result.firstAnswerMs)} ms (navigation start → 50 rows scored)`);
         assert.ok(result.firstAnswerMs < 15_000, `first answer after ${result.firstAnswerMs} ms`);
       } else {

@@ -75,6 +75,8 @@ export function declarations(signature: ModelSignature, model: string, version: 
     'export function predict(rows: readonly Row[], options?: PredictOptions): Promise<Prediction[]>;',
     '/** Score n rows packed row-major in one typed array (one-input models; NaN = missing). */',
     'export function predictBatch(x: Float32Array | Float64Array, n: number, outputs?: readonly string[]): Promise<Record<string, Tensor>>;',
+    '/** Load the model now (ONNX: fetch and compile the WebAssembly, create the session) instead of at the first predict. */',
+    'export function preload(): Promise<void>;',
     '/** Score named tensors. */',
     'export function predictTensors(tensors: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;',
     '',

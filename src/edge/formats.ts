@@ -1,11 +1,12 @@
 /**
  * Which model formats a JavaScript package can carry, and the bytes it ships for each: the
  * flat typed arrays the server's runtime compiles the artifact into (trees, linear boosters),
- * or the document itself where the compiled form is code (PMML).
+ * or the parsed document where the compiled form is code (PMML: its element tree as JSON).
  */
 import { compileLightgbm } from '../runtimes/lightgbm/lightgbm-text.js';
 import { compileModel } from '../runtimes/xgboost/xgboost-model.js';
 import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-runtime.js';
+import { parseXml, packTree } from '../runtimes/pmml/xml.js';
 import { encodeModel } from './package/codec.js';
 
 import { createRequire } from 'node:module';
@@ -17,7 +18,8 @@ export type PackageData = { readonly encoding: 'base64'; readonly bytes: Uint8Ar
 export const PACKAGE_FORMATS: Readonly<Record<string, (artifact: Uint8Array) => PackageData>> = {
   xgboost: (artifact) => ({ encoding: 'base64', bytes: encodeModel(compileModel(parseXgboost(artifact))) }),
   lightgbm: (artifact) => ({ encoding: 'base64', bytes: encodeModel(compileLightgbm(new TextDecoder().decode(artifact))) }),
-  pmml: (artifact) => ({ encoding: 'text', text: new TextDecoder().decode(artifact) }),
+  // The parsed element tree (the server's own parse), so the package carries no XML parser.
+  pmml: (artifact) => ({ encoding: 'text', text: JSON.stringify(packTree(parseXml(new TextDecoder().decode(artifact)))) }),
   onnx: (artifact) => ({ encoding: 'base64', bytes: artifact }),
 };
 

@@ -46,6 +46,15 @@ export function reportStats(): ReportStats | undefined {
   return reporter?.stats();
 }
 
+/**
+ * Start loading the model now rather than at the first `predict` (for ONNX: fetch, compile and
+ * instantiate the WebAssembly and create the session). Call it when the page or process starts,
+ * so the first prediction does not wait for the load. Resolves when the model is ready.
+ */
+export async function preload(): Promise<void> {
+  await model();
+}
+
 /** The model, built on first use (decoding is cheap, but a page may never need it). */
 function model(): Promise<EdgeModel> {
   loading ??= Promise.resolve().then(() => evaluator.load(meta.encoding === 'text' ? new TextEncoder().encode(data) : fromBase64(data), label));
@@ -77,7 +86,7 @@ export async function predict(rows: readonly Readonly<Record<string, unknown>>[]
   const plan = planInputs(signature, frame, { ignore: keys });
   const { valid, rejects, values } = validateRows(plan, frame);
   if (rejects[0]) throw rejects[0].error;
-  const started = Date.now();
+  const started = reporter ? Date.now() : 0;
   const out = await (await model()).predict(packTensors(plan, values, valid, frame.length), names);
   const columns = names.map((name) => {
     const tensor = out[name];
@@ -128,8 +137,11 @@ export async function predictTensors(tensors: Readonly<Record<string, Tensor>>, 
 /** Prediction values as plain JSON values (numbers, strings, nested arrays). */
 export type { OutputValue };
 
+const ALL_OUTPUTS: readonly string[] = signature.outputs.map((o) => o.name);
+
 function outputNames(wanted: readonly string[] | undefined): readonly string[] {
-  const all = signature.outputs.map((o) => o.name);
+  const all = ALL_OUTPUTS;
+  if (!wanted || wanted.length === 0) return all;
   const unknown = (wanted ?? []).find((n) => !all.includes(n));
   if (unknown !== undefined) throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: unknown, outputs: all.join(', ') });
   return wanted && wanted.length > 0 ? wanted : all;

@@ -3,7 +3,7 @@
  * page stays responsive. Messages: `{ id, rows, options }` in, `{ id, predictions }` or
  * `{ id, error: { code, message } }` out. Start it with client.js.
  */
-import { predict, type PredictOptions } from './index.js';
+import { predict, preload, type PredictOptions } from './index.js';
 
 interface Request { readonly id: number; readonly rows: readonly Readonly<Record<string, unknown>>[]; readonly options?: PredictOptions }
 
@@ -14,6 +14,9 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
+
+// Load the model as soon as the worker starts, while the page goes on; a failure shows in the first predict's answer.
+preload().catch(() => undefined);
 
 scope.addEventListener('message', (event) => {
   const { id, rows, options } = event.data;

@@ -9,7 +9,7 @@ import { compileDocument, type CompiledDocument } from './document.js';
 import type { BatchResult, TopBatch } from './model.js';
 import type { DataType, LinearKernel, Prediction, Row, ScorecardKernel, Value } from './types.js';
 import { isNumeric, valuesEqual } from './values.js';
-import { parseXml } from './xml.js';
+import { parseXml, type XmlElement } from './xml.js';
 
 /**
  * A compiled PMML document as a runtime. Kept apart from the factory (pmml-runtime.ts) so that
@@ -17,6 +17,11 @@ import { parseXml } from './xml.js';
  */
 export function loadPmmlModel(bytes: Uint8Array, label: string): ModelRuntime {
   return new PmmlModel(loadDocument(bytes), label);
+}
+
+/** A model from its element tree, already parsed (an exported package ships the tree, not the XML). */
+export function loadPmmlTree(root: XmlElement, label: string): ModelRuntime {
+  return new PmmlModel(compileDocument(root), label);
 }
 
 /** Parse and compile a document; malformed text or XML, invalid PMML and unsupported elements throw `ArtifactError`s. */

@@ -16,7 +16,7 @@ export interface XmlElement {
 
 type Node = Record<string, unknown>;
 
-const parser = new XMLParser({
+const options = {
   preserveOrder: true,
   ignoreAttributes: false,
   attributeNamePrefix: '',
@@ -29,10 +29,14 @@ const parser = new XMLParser({
   commentPropName: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
-});
+} as const;
+
+/** Made on first use: code that only reads element trees (an exported package) then carries no XML parser. */
+let parser: XMLParser | undefined;
 
 /** Parse a document and return its root element. Throws (a plain Error) on malformed XML; callers map it to a catalog code. */
 export function parseXml(text: string): XmlElement {
+  parser ??= new XMLParser(options);
   const nodes = parser.parse(text) as Node[];
   const roots = nodes.map(toElement).filter((e): e is XmlElement => e !== undefined);
   const root = roots[0];
@@ -72,4 +76,23 @@ export function children(el: XmlElement, name: string): XmlElement[] {
 /** An attribute's text, or undefined. */
 export function attr(el: XmlElement, name: string): string | undefined {
   return el.attrs[name];
+}
+
+/** An element tree as compact JSON values: `[name, attrs, children, text?]`. */
+export type PackedElement = [string, Record<string, string>, PackedElement[], string?];
+
+/**
+ * The tree in a compact form for exports, which ship it instead of the XML. Whitespace between
+ * child elements is left out; the text of an element without children is kept exactly.
+ */
+export function packTree(el: XmlElement): PackedElement {
+  const keepText = el.children.length === 0 ? el.text !== '' : el.text.trim() !== '';
+  const packed: PackedElement = [el.name, { ...el.attrs }, el.children.map(packTree)];
+  if (keepText) packed.push(el.text);
+  return packed;
+}
+
+/** The element tree back from `packTree`'s form. */
+export function unpackTree(p: PackedElement): XmlElement {
+  return { name: p[0], attrs: p[1], children: p[2].map(unpackTree), text: p[3] ?? '' };
 }
