@@ -50,6 +50,8 @@ interface Served {
   readonly pointers: Map<string, Pointer>;
   /** Loaded (or loading) versions, shared by the pointers that name them. */
   readonly entries: Map<number, Promise<Entry>>;
+  /** Retired versions still leased by requests in flight; closed when the last lease ends. */
+  readonly draining: Map<number, Entry>;
   /** False after a repository unload: requests get 503 until it is loaded again. */
   enabled: boolean;
 }
@@ -216,7 +218,7 @@ export class Deployments {
         if (released) return;
         released = true;
         entry.leases--;
-        this.#maybeClose(entry);
+        this.#maybeClose(served, entry);
       },
     };
   }
@@ -341,7 +343,7 @@ export class Deployments {
   }
 
   #add(name: string, config: ModelDeployment): Served {
-    const served: Served = { name, base: config, config, traffic: undefined, pointers: new Map(), entries: new Map(), enabled: true };
+    const served: Served = { name, base: config, config, traffic: undefined, pointers: new Map(), entries: new Map(), draining: new Map(), enabled: true };
     this.#served.set(name, served);
     return served;
   }
@@ -506,6 +508,15 @@ export class Deployments {
   /** The entry of a version, loading it once however many pointers ask at the same time. */
   #entry(served: Served, version: number): Promise<Entry> {
     let entry = served.entries.get(version);
+    const draining = served.draining.get(version);
+    if (!entry && draining) {
+      // Still open for the requests it serves: take it back. A second load would get the same
+      // runtime from the loader, which the draining copy would then close under the new one.
+      served.draining.delete(version);
+      draining.retired = false;
+      entry = Promise.resolve(draining);
+      served.entries.set(version, entry);
+    }
     if (!entry) {
       entry = this.#loadEntry(served, version);
       served.entries.set(version, entry);
@@ -552,13 +563,16 @@ export class Deployments {
   #retire(served: Served, entry: Entry): void {
     if ([...served.pointers.values()].some((q) => q.entry === entry)) return;
     entry.retired = true;
-    served.entries.delete(entry.loaded.version.version);
-    this.#maybeClose(entry);
+    const version = entry.loaded.version.version;
+    served.entries.delete(version);
+    if (entry.leases > 0) served.draining.set(version, entry);
+    this.#maybeClose(served, entry);
   }
 
-  #maybeClose(entry: Entry): void {
+  #maybeClose(served: Served, entry: Entry): void {
     if (!entry.retired || entry.leases !== 0) return;
     entry.leases = -1; // closed; never again
+    if (served.draining.get(entry.loaded.version.version) === entry) served.draining.delete(entry.loaded.version.version);
     this.#parts.scorer.release(entry.loaded);
     this.#parts.loader.unload(entry.loaded.version).catch(() => undefined);
     this.#onLoadedChange(-1);
