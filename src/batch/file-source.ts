@@ -75,14 +75,20 @@ export class FileSource implements BatchSource {
     // Types first: a query on the connection ends a streaming result that is still open.
     const layout = format === 'csv' ? await this.#csvLayout(file) : undefined;
     // The typed CSV read needs the file's row count, to tell the end of the file from a read
-    // that stopped at a cell it could not convert (DuckDB ends such a stream without an error).
+    // that stopped at a cell it could not convert (DuckDB raises that error or, reading from the
+    // start, ends the stream as if the file ended there).
     const expected = layout && typedHelps(layout, this.#textColumns) ? await this.#csvRows(file) : undefined;
     let typed = expected !== undefined;
     let start = skip;
     for (;;) {
       const plan = layout ? csvPlan(file, layout, this.#textColumns, typed, start) : undefined;
       const sql = plan ? plan.sql : `select * from ${reader(file, format)}${start > 0 ? ` offset ${start}` : ''}`;
-      const result = await this.#run(file, () => this.#duck.stream(sql));
+      // A typed read that fails is read again as text.
+      const result = typed ? await this.#duck.stream(sql).catch(() => undefined) : await this.#run(file, () => this.#duck.stream(sql));
+      if (!result) {
+        typed = false;
+        continue;
+      }
       const names = plan ? plan.columns.map((p) => p.name) : result.columnNames();
       const types = result.columnTypes();
       if (!plan) types.forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
@@ -103,7 +109,11 @@ export class FileSource implements BatchSource {
         return { frame, unreadable: [], position: (i) => ({ source: file, row: first + i }), end: { kind: 'files', file: f, row } };
       };
       fetch: for (;;) {
-        const chunk = await this.#run(file, () => result.fetchChunk());
+        const chunk = typed ? await result.fetchChunk().catch(() => undefined) : await this.#run(file, () => result.fetchChunk());
+        if (chunk === undefined) {
+          refused = true;
+          break;
+        }
         if (!chunk || chunk.rowCount === 0) break;
         let from = 0;
         while (from < chunk.rowCount) {
