@@ -20,6 +20,8 @@ const CASES: { name: string; model: string; input: string; keys: string[]; wasm?
   { name: 'xgb_breast', model: 'fixtures/xgboost/breast_nan/model.json', input: 'fixtures/xgboost/breast_nan/input.csv', keys: ['id'] },
   { name: 'lgb_multiclass', model: 'fixtures/lightgbm/multiclass/model.txt', input: 'fixtures/lightgbm/multiclass/input.csv', keys: ['id'] },
   { name: 'pmml_logistic', model: 'fixtures/pmml/cases/sklearn-logistic/model.pmml', input: 'fixtures/pmml/cases/sklearn-logistic/input.csv', keys: [] },
+  // A tree ensemble the server scores by its batch path: the package ships that path's layout and code, not the PMML engine.
+  { name: 'pmml_forest', model: 'fixtures/pmml/forest.pmml', input: 'fixtures/pmml/cases/sklearn-forest/input.csv', keys: [] },
   // onnxruntime-web compiles WebAssembly: its page allows 'wasm-unsafe-eval' (still no eval).
   { name: 'onnx_mlp', model: 'fixtures/models/breast_mlp/model.onnx', input: 'fixtures/models/breast_mlp/input.csv', keys: ['id'], wasm: true },
   // Quantized: int8 weights and DequantizeLinear run by onnxruntime-web as by the server's runtime.

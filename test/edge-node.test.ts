@@ -27,6 +27,8 @@ const CASES: Case[] = [
   X('breast_nan'), X('iris_softprob'), X('diabetes_reg'), X('diabetes_linear'), X('cat_partition'),
   L('binary_missing'), L('multiclass'), L('regression_l1'),
   { name: 'pmml_logistic', model: 'fixtures/pmml/cases/sklearn-logistic/model.pmml', input: 'fixtures/pmml/cases/sklearn-logistic/input.csv', keys: [] },
+  // A tree ensemble the server scores by its batch path: the package ships that path's layout and code, not the PMML engine.
+  { name: 'pmml_forest', model: 'fixtures/pmml/forest.pmml', input: 'fixtures/pmml/cases/sklearn-forest/input.csv', keys: [] },
 ];
 
 const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -7,23 +7,50 @@ import { compileLightgbm } from '../runtimes/lightgbm/lightgbm-text.js';
 import { compileModel } from '../runtimes/xgboost/xgboost-model.js';
 import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-runtime.js';
 import { parseXml, packTree } from '../runtimes/pmml/xml.js';
+import { batchScorer, loadDocument, loadPmmlModel } from '../runtimes/pmml/pmml-model.js';
 import { encodeModel } from './package/codec.js';
+import type { PmmlEnsembleData } from './package/types.js';
 
 import { createRequire } from 'node:module';
 
 /** A package's model data: bytes shipped as base64, or a document shipped as text. */
-export type PackageData = { readonly encoding: 'base64'; readonly bytes: Uint8Array } | { readonly encoding: 'text'; readonly text: string };
+export type PackageData = ({ readonly encoding: 'base64'; readonly bytes: Uint8Array } | { readonly encoding: 'text'; readonly text: string }) & {
+  /** The evaluator in package/evaluators/ when it is not the format's own (a PMML tree ensemble: `pmml-ensemble`). */
+  readonly evaluator?: string;
+};
 
 /** Formats a package can evaluate, each with how its data is made from the artifact. */
 export const PACKAGE_FORMATS: Readonly<Record<string, (artifact: Uint8Array) => PackageData>> = {
   xgboost: (artifact) => ({ encoding: 'base64', bytes: encodeModel(compileModel(parseXgboost(artifact))) }),
   lightgbm: (artifact) => ({ encoding: 'base64', bytes: encodeModel(compileLightgbm(new TextDecoder().decode(artifact))) }),
-  // The parsed element tree (the server's own parse), so the package carries no XML parser.
-  pmml: (artifact) => ({ encoding: 'text', text: JSON.stringify(packTree(parseXml(new TextDecoder().decode(artifact)))) }),
+  // A tree ensemble the server scores by its batch path: that path's layout, for a package without the PMML engine.
+  // Anything else: the parsed element tree (the server's own parse), so the package carries no XML parser.
+  pmml: (artifact) => {
+    const ensemble = pmmlEnsembleData(artifact);
+    if (ensemble) return { encoding: 'base64', bytes: encodeModel(ensemble), evaluator: 'pmml-ensemble' };
+    return { encoding: 'text', text: JSON.stringify(packTree(parseXml(new TextDecoder().decode(artifact)))) };
+  },
   onnx: (artifact) => ({ encoding: 'base64', bytes: artifact }),
 };
 
 const require = createRequire(import.meta.url);
+
+/**
+ * A PMML document the server scores by its batch path (a MiningModel of binary trees over numeric
+ * inputs, results read straight from the kernel), as that path's data; undefined for anything else.
+ * Every field the trees read must be a float64 input, so the package's tensors take the batch path
+ * exactly as the server's do.
+ */
+export function pmmlEnsembleData(artifact: Uint8Array): PmmlEnsembleData | undefined {
+  const { inputs, outputs } = loadPmmlModel(artifact, 'export').signature();
+  const doc = loadDocument(artifact);
+  const scorer = batchScorer(doc, inputs, outputs);
+  const batch = doc.model.batch;
+  const layout = batch?.kernel.layout?.();
+  if (!scorer || !batch || !layout) return undefined;
+  if (!layout.fields.every((f) => inputs.some((i) => i.name === f && i.dtype === 'float64'))) return undefined;
+  return { layout, inputs, outputs: outputs.map((spec) => ({ spec, how: batch.results.get(spec.name)! })), categoryValues: batch.categoryValues };
+}
 
 /** Files a format's evaluator needs next to index.js: ONNX needs onnxruntime-web's one single-threaded WebAssembly binary. */
 export const PACKAGE_ASSETS: Readonly<Record<string, readonly { readonly path: string; readonly source: () => string }[]>> = {

@@ -3,7 +3,9 @@
  * from, and the evaluator of its format. Shared by the exporter (src/edge) and the package's
  * own code (bundled from this folder), so both read the same shapes.
  */
-import type { ModelSignature } from '../../core/signature.js';
+import type { ModelSignature, TensorSpec } from '../../core/signature.js';
+import type { BatchOutput } from '../../runtimes/pmml/batch-scorer.js';
+import type { EnsembleLayout, Value } from '../../runtimes/pmml/types.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ReportOptions } from './report.js';
 
@@ -51,4 +53,16 @@ export interface ParityVectors {
   readonly expected: readonly Record<string, unknown>[];
   /** Largest allowed difference: |a − b| ≤ abs + rel·|b| for numbers; labels and text exactly. */
   readonly tolerance: { readonly abs: number; readonly rel: number };
+}
+
+/**
+ * A PMML tree ensemble as its package ships it: the server's batch kernel's flat layout, the
+ * runtime's input and output specs with how each output reads the kernel's arrays, and the
+ * predicted categories' values (see `batchScorer` in src/runtimes/pmml/pmml-model.ts).
+ */
+export interface PmmlEnsembleData {
+  readonly layout: EnsembleLayout;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly BatchOutput[];
+  readonly categoryValues: readonly Value[];
 }

@@ -6,7 +6,7 @@ import { ArtifactError } from '../artifact-error.js';
 import type { ModelRuntime } from '../model-runtime.js';
 import type { AdditiveStructure, LinearStructure, ModelStructure, ReasonPoints } from '../model-structure.js';
 import { compileDocument, type CompiledDocument } from './document.js';
-import type { BatchResult, TopBatch } from './model.js';
+import { BatchScorer, type BatchOutput } from './batch-scorer.js';
 import type { DataType, LinearKernel, Prediction, Row, ScorecardKernel, Value } from './types.js';
 import { isNumeric, valuesEqual } from './values.js';
 import { parseXml, type XmlElement } from './xml.js';
@@ -57,13 +57,8 @@ class PmmlModel implements ModelRuntime {
   readonly #doc: CompiledDocument;
   readonly #signature: ModelSignature;
   readonly #label: string;
-  /** The batch path's buffers (row-major inputs, the kernel's values and probabilities), reused across calls. */
-  #x = new Float64Array(0);
-  #value = new Float64Array(0);
-  #probabilities = new Float64Array(0);
-  #batchColumns: (Float64Array | undefined)[] = [];
-  /** The batch path's results in signature order, each with how it reads the kernel's arrays. */
-  readonly #batchOutputs: { readonly spec: TensorSpec; readonly how: BatchResult }[] = [];
+  /** The batch path (tree ensembles whose results it can all read), or undefined: the general path scores. */
+  readonly #batch: BatchScorer | undefined;
 
   constructor(doc: CompiledDocument, label: string) {
     this.#doc = doc;
@@ -71,19 +66,7 @@ class PmmlModel implements ModelRuntime {
     const inputs: TensorSpec[] = [...doc.model.groups, ...doc.model.inputs].map((f) => ({ name: f.name, dtype: dtypeOf(f.dataType), shape: [-1], nullable: true }));
     const outputs: TensorSpec[] = doc.model.results.map((f) => ({ name: f.name, dtype: outputDtype(f.dataType), shape: [-1], nullable: true }));
     this.#signature = { inputs, outputs };
-    const batch = doc.model.batch;
-    if (batch) {
-      for (const spec of outputs) {
-        const how = batch.results.get(spec.name);
-        // A result the batch path cannot read: the general path scores every call.
-        if (!how) {
-          // A result the batch path cannot read (none: batchPlan maps every result): the general path scores.
-          this.#batchOutputs.length = 0;
-          break;
-        }
-        this.#batchOutputs.push({ spec, how });
-      }
-    }
+    this.#batch = batchScorer(doc, inputs, outputs);
   }
 
   signature(): ModelSignature {
@@ -99,11 +82,8 @@ class PmmlModel implements ModelRuntime {
   }
 
   #predict(inputs: Readonly<Record<string, Tensor>>, wanted?: readonly string[]): Record<string, Tensor> {
-    const batch = this.#doc.model.batch;
-    if (batch && this.#batchOutputs.length > 0 && this.#doc.model.groups.length === 0) {
-      const out = this.#batch(batch, inputs, wanted);
-      if (out) return out;
-    }
+    const batched = this.#batch?.score(inputs, wanted);
+    if (batched) return batched;
     const specs = this.#signature.inputs;
     let rows = -1;
     const readers: { name: string; read: (r: number) => Value }[] = [];
@@ -170,73 +150,6 @@ class PmmlModel implements ModelRuntime {
   }
 
   /**
-   * The batch path (tree ensembles): every input column copied once into one row-major Float64Array,
-   * the kernel scores the whole batch, results are read from its arrays. Undefined (nothing done) when
-   * an input is absent, not a float64 `[N]` tensor, or an output is unknown: the general path then
-   * scores or reports the error.
-   */
-  #batch(plan: TopBatch, inputs: Readonly<Record<string, Tensor>>, wanted?: readonly string[]): Record<string, Tensor> | undefined {
-    const specs = this.#signature.inputs;
-    let rows = -1;
-    for (const spec of specs) {
-      const t = inputs[spec.name];
-      if (!t || t.shape.length !== 1 || (rows >= 0 && t.shape[0] !== rows)) return undefined;
-      rows = t.shape[0] ?? 0;
-    }
-    if (rows < 0) return undefined;
-    const { kernel } = plan;
-    const F = kernel.fields.length;
-    const cols = this.#batchColumns;
-    for (let f = 0; f < F; f++) {
-      const t = inputs[kernel.fields[f]!];
-      if (t && !(t.data instanceof Float64Array)) return undefined;
-      cols[f] = t ? t.data as Float64Array : undefined;
-    }
-    let outs = this.#batchOutputs;
-    if (wanted) {
-      outs = [];
-      for (const name of wanted) {
-        const o = this.#batchOutputs.find((x) => x.spec.name === name);
-        if (!o) return undefined;
-        outs.push(o);
-      }
-    }
-    const K = kernel.categories.length;
-    if (this.#x.length < rows * F) this.#x = new Float64Array(rows * F);
-    if (this.#value.length < rows) this.#value = new Float64Array(rows);
-    if (this.#probabilities.length < rows * K) this.#probabilities = new Float64Array(rows * K);
-    const x = this.#x;
-    const value = this.#value;
-    const probabilities = this.#probabilities;
-    for (let f = 0; f < F; f++) {
-      const c = cols[f];
-      if (!c) for (let r = 0; r < rows; r++) x[r * F + f] = Number.NaN;
-      else for (let r = 0; r < rows; r++) x[r * F + f] = c[r]!;
-    }
-    kernel.run(x, rows, value, probabilities);
-    const out: Record<string, Tensor> = {};
-    for (const { spec, how } of outs) {
-      let data: Float64Array | (string | null)[];
-      if (spec.dtype === 'float64') {
-        const col = new Float64Array(rows);
-        if (how.kind === 'probability') for (let r = 0; r < rows; r++) col[r] = probabilities[r * K + how.index]!;
-        else if (K === 0) for (let r = 0; r < rows; r++) col[r] = value[r]!;
-        else for (let r = 0; r < rows; r++) col[r] = Number.isNaN(value[r]!) ? Number.NaN : toNumber(plan.categoryValues[value[r]!]!);
-        data = col;
-      } else {
-        const col = new Array<string | null>(rows);
-        for (let r = 0; r < rows; r++) {
-          const v: Value = how.kind === 'probability' ? nullIfNaN(probabilities[r * K + how.index]!) : Number.isNaN(value[r]!) ? null : K > 0 ? plan.categoryValues[value[r]!]! : value[r]!;
-          col[r] = v === null ? null : typeof v === 'string' ? v : String(v);
-        }
-        data = col;
-      }
-      out[spec.name] = { dtype: spec.dtype, shape: [rows], data: data as Tensor['data'] };
-    }
-    return out;
-  }
-
-  /**
    * The neutral structure explanations read: tree ensembles scored by the batch path, single
    * TreeModels over numeric inputs, Scorecards, and models linear in their numeric inputs
    * (RegressionModel, GeneralRegressionModel covariates).
@@ -245,7 +158,7 @@ class PmmlModel implements ModelRuntime {
     const model = this.#doc.model;
     const batch = model.batch;
     if (model.groups.length > 0) return Promise.resolve(undefined);
-    if (batch && this.#batchOutputs.length > 0) return Promise.resolve(batch.kernel.structure?.());
+    if (batch && this.#batch) return Promise.resolve(batch.kernel.structure?.());
     if (model.scorecard) return Promise.resolve(this.#scorecardStructure(model.scorecard));
     if (model.tree) return Promise.resolve(model.tree());
     if (model.linear?.categorical) return Promise.resolve(this.#categoricalStructure(model.linear, model.linear.categorical));
@@ -398,13 +311,21 @@ function reader(t: Tensor): (r: number) => Value {
   };
 }
 
-function nullIfNaN(v: number): Value {
-  return Number.isNaN(v) ? null : v;
-}
-
-/** A value in a float64 result column, as the general path writes it. */
-function toNumber(v: Value): number {
-  return v === null ? Number.NaN : typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+/**
+ * The batch path of a document (see batch-scorer.ts): its batch kernel with every result in
+ * signature order, or undefined when it has none, a result the kernel cannot give, or group fields.
+ */
+export function batchScorer(doc: CompiledDocument, inputs: readonly TensorSpec[], outputs: readonly TensorSpec[]): BatchScorer | undefined {
+  const batch = doc.model.batch;
+  if (!batch || doc.model.groups.length > 0) return undefined;
+  const reads: BatchOutput[] = [];
+  for (const spec of outputs) {
+    const how = batch.results.get(spec.name);
+    // A result the batch path cannot read (none: batchPlan maps every result): the general path scores.
+    if (!how) return undefined;
+    reads.push({ spec, how });
+  }
+  return new BatchScorer(batch.kernel, inputs, reads, batch.categoryValues);
 }
 
 /** A linear kernel as the neutral structure; a row with a missing field has no margin (the model gives no score). */

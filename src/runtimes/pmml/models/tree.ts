@@ -7,6 +7,7 @@ import type { BinaryTree, CompileContext, KernelCompiler, NumericKernel, Predict
 import { attr, children, type XmlElement } from '../xml.js';
 import { isNumeric, looksNumeric, parseNumber } from '../values.js';
 import { MODEL_ELEMENTS } from '../model-elements.js';
+import { TREE_MODES } from './ensemble-run.js';
 
 interface TreeNode {
   readonly id: string | undefined;
@@ -231,12 +232,9 @@ const NULL_PREDICTION: Prediction = { value: null };
  * True/False) and the strategy needs no per-row distributions: the same walk as `walk`, over
  * typed arrays, reading field values from an array (NaN = missing).
  */
-const NONE = 0;
-const LAST = 1;
-const NULL = 2;
-const DEFAULT = 3;
-/** The missing-value modes of `BinaryTree.mode`. */
-export const TREE_MODES = { NONE, LAST, NULL, DEFAULT } as const;
+const { NONE, LAST, NULL, DEFAULT } = TREE_MODES;
+/** The missing-value modes of `BinaryTree.mode` (defined with the ensemble walk, which exported packages carry alone). */
+export { TREE_MODES };
 
 /**
  * The common shape — every inner node has two children, `x <= t` (or `x < t`) then its complement
