@@ -16,6 +16,7 @@ import { isFerryError } from '../../src/core/errors.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { allocate, type Tensor } from '../../src/core/tensor.js';
 import { openServing, type ServingFerry as Ferry } from '../../src/main/ferry.js';
+import { loadArtifact, translateArtifact } from '../../src/runtimes/artifact-error.js';
 import { RuntimeCatalog } from '../../src/runtimes/catalog.js';
 import { parseServeConfig } from '../../src/serving/config.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
@@ -65,8 +66,10 @@ export function loaderTarget(target: string): { input(rng: Rng): Uint8Array; run
     async run(bytes) {
       try {
         const factory = catalog.detect(bytes, `fuzz.${target}`);
-        const translation = factory.translate ? await factory.translate(bytes, 'fuzz') : undefined;
-        const runtime = await factory.load(translation?.artifact ?? bytes, { intraOpThreads: 1, interOpThreads: 1 }, 'fuzz');
+        // Through the catalog's wrappers, as registration and serving load: they turn a parser's
+        // ArtifactError into FERRY_E_ARTIFACT_INVALID (or the code it names).
+        const translation = await translateArtifact(factory, bytes, 'fuzz');
+        const runtime = await loadArtifact(factory, translation?.artifact ?? bytes, { intraOpThreads: 1, interOpThreads: 1 }, 'fuzz');
         try {
           const inputs: Record<string, Tensor> = {};
           let total = 0;
