@@ -9,7 +9,7 @@ import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-runtime.js';
 import { parseXml, packTree } from '../runtimes/pmml/xml.js';
 import { batchScorer, loadDocument, loadPmmlModel } from '../runtimes/pmml/pmml-model.js';
 import { encodeModel } from './package/codec.js';
-import type { PmmlEnsembleData } from './package/types.js';
+import type { PmmlBatchData } from './package/types.js';
 
 import { createRequire } from 'node:module';
 
@@ -23,11 +23,11 @@ export type PackageData = ({ readonly encoding: 'base64'; readonly bytes: Uint8A
 export const PACKAGE_FORMATS: Readonly<Record<string, (artifact: Uint8Array) => PackageData>> = {
   xgboost: (artifact) => ({ encoding: 'base64', bytes: encodeModel(compileModel(parseXgboost(artifact))) }),
   lightgbm: (artifact) => ({ encoding: 'base64', bytes: encodeModel(compileLightgbm(new TextDecoder().decode(artifact))) }),
-  // A tree ensemble the server scores by its batch path: that path's layout, for a package without the PMML engine.
+  // A document the server scores by its batch path: that path's arrays, for a package without the PMML engine.
   // Anything else: the parsed element tree (the server's own parse), so the package carries no XML parser.
   pmml: (artifact) => {
-    const ensemble = pmmlEnsembleData(artifact);
-    if (ensemble) return { encoding: 'base64', bytes: encodeModel(ensemble), evaluator: 'pmml-ensemble' };
+    const ensemble = pmmlBatchData(artifact);
+    if (ensemble) return { encoding: 'base64', bytes: encodeModel(ensemble), evaluator: 'pmml-batch' };
     return { encoding: 'text', text: JSON.stringify(packTree(parseXml(new TextDecoder().decode(artifact)))) };
   },
   onnx: (artifact) => ({ encoding: 'base64', bytes: artifact }),
@@ -37,19 +37,22 @@ const require = createRequire(import.meta.url);
 
 /**
  * A PMML document the server scores by its batch path (a MiningModel of binary trees over numeric
- * inputs, results read straight from the kernel), as that path's data; undefined for anything else.
- * Every field the trees read must be a float64 input, so the package's tensors take the batch path
- * exactly as the server's do.
+ * inputs, or a RegressionModel of NumericPredictors; nothing to treat, derive or rescale; results read
+ * straight from the kernel), as that path's data; undefined for anything else. Every field the kernel
+ * reads must be a float64 input, so the package's tensors take the batch path exactly as the server's do.
  */
-export function pmmlEnsembleData(artifact: Uint8Array): PmmlEnsembleData | undefined {
+export function pmmlBatchData(artifact: Uint8Array): PmmlBatchData | undefined {
   const { inputs, outputs } = loadPmmlModel(artifact, 'export').signature();
   const doc = loadDocument(artifact);
   const scorer = batchScorer(doc, inputs, outputs);
   const batch = doc.model.batch;
-  const layout = batch?.kernel.layout?.();
-  if (!scorer || !batch || !layout) return undefined;
-  if (!layout.fields.every((f) => inputs.some((i) => i.name === f && i.dtype === 'float64'))) return undefined;
-  return { layout, inputs, outputs: outputs.map((spec) => ({ spec, how: batch.results.get(spec.name)! })), categoryValues: batch.categoryValues };
+  if (!scorer || !batch) return undefined;
+  const ensemble = batch.kernel.layout?.();
+  const regression = batch.kernel.regression?.();
+  const kernel = ensemble ? { kind: 'ensemble' as const, layout: ensemble } : regression ? { kind: 'regression' as const, layout: regression } : undefined;
+  if (!kernel) return undefined;
+  if (!batch.kernel.fields.every((f) => inputs.some((i) => i.name === f && i.dtype === 'float64'))) return undefined;
+  return { kernel, inputs, outputs: outputs.map((spec) => ({ spec, how: batch.results.get(spec.name)! })), categoryValues: batch.categoryValues };
 }
 
 /** Files a format's evaluator needs next to index.js: ONNX needs onnxruntime-web's one single-threaded WebAssembly binary. */

@@ -5,6 +5,7 @@
  */
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { BatchOutput } from '../../runtimes/pmml/batch-scorer.js';
+import type { RegressionLayout } from '../../runtimes/pmml/models/regression-run.js';
 import type { EnsembleLayout, Value } from '../../runtimes/pmml/types.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ReportOptions } from './report.js';
@@ -56,12 +57,13 @@ export interface ParityVectors {
 }
 
 /**
- * A PMML tree ensemble as its package ships it: the server's batch kernel's flat layout, the
- * runtime's input and output specs with how each output reads the kernel's arrays, and the
- * predicted categories' values (see `batchScorer` in src/runtimes/pmml/pmml-model.ts).
+ * A PMML document the server scores by its batch path, as its package ships it: the batch kernel's
+ * arrays (a tree ensemble's flat layout or a RegressionModel's tables), the runtime's input and
+ * output specs with how each output reads the kernel's arrays, and the predicted categories' values
+ * (see `batchScorer` in src/runtimes/pmml/pmml-model.ts).
  */
-export interface PmmlEnsembleData {
-  readonly layout: EnsembleLayout;
+export interface PmmlBatchData {
+  readonly kernel: { readonly kind: 'ensemble'; readonly layout: EnsembleLayout } | { readonly kind: 'regression'; readonly layout: RegressionLayout };
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly BatchOutput[];
   readonly categoryValues: readonly Value[];

@@ -315,7 +315,7 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
       const plan = resultPlan(cats, outputEl, targetFields, output, functionName);
       return plan ? { kind: 'linear', linear: lin, categories: cats, plan, fills } : 'an OutputField is not the predicted value or a declared category\'s probability';
     }
-    if (kernel.batch || numericKernel?.binary) return 'its trees are not all binary splits on numeric inputs with outcomes of the declared categories';
+    if (kernel.batch?.layout || numericKernel?.binary) return 'its trees are not all binary splits on numeric inputs with outcomes of the declared categories';
     if (el.name === 'MiningModel') return 'its segments are not all <True/> binary trees combined by sum, average, weightedAverage or weightedSum (regression) or average, weightedAverage or sum (classification)';
     if (el.name === 'RegressionModel') return 'its regression tables are not linear in numeric inputs (exponents, interaction terms or categorical predictors), or its normalizationMethod has no closed form here (none, logit, exp, softmax)';
     return `<${el.name}> models are not written in SQL (TreeModel, RegressionModel and MiningModel ensembles of trees are)`;

@@ -158,7 +158,7 @@ class PmmlModel implements ModelRuntime {
     const model = this.#doc.model;
     const batch = model.batch;
     if (model.groups.length > 0) return Promise.resolve(undefined);
-    if (batch && this.#batch) return Promise.resolve(batch.kernel.structure?.());
+    if (batch?.kernel.structure && this.#batch) return Promise.resolve(batch.kernel.structure());
     if (model.scorecard) return Promise.resolve(this.#scorecardStructure(model.scorecard));
     if (model.tree) return Promise.resolve(model.tree());
     if (model.linear?.categorical) return Promise.resolve(this.#categoricalStructure(model.linear, model.linear.categorical));

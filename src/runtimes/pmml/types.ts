@@ -11,6 +11,7 @@
  */
 import type { XmlElement } from './xml.js';
 import type { Link, TreeStructure } from '../model-structure.js';
+import type { RegressionLayout } from './models/regression-run.js';
 
 /** A field value. `null` is PMML's missing value. Numbers for integer/float/double, strings for string, booleans for boolean. */
 export type Value = number | string | boolean | null;
@@ -206,6 +207,8 @@ export interface BatchKernel {
   structure?(): TreeStructure | undefined;
   /** Optional: the flat arrays `run` walks, for exports that re-express the model (SQL). */
   layout?(): EnsembleLayout;
+  /** Optional: a RegressionModel's tables as the arrays `run` reads (models/regression-run.ts), for exported packages. */
+  regression?(): RegressionLayout;
 }
 
 /**

@@ -4,10 +4,12 @@
  * then the normalization method.
  */
 import type { Link } from '../../model-structure.js';
-import { normalCdf } from '../functions.js';
 import type { CompileContext, KernelCompiler, LinearKernel, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
 import { parseNumber, valuesEqual } from '../values.js';
+import { classProbabilities, inverseLink, regressionLink as linkOf, regressionRun, tableMargin, type RegressionLayout } from './regression-run.js';
+
+export { inverseLink };
 
 type Table = (row: Row) => number | null;
 
@@ -115,18 +117,34 @@ function regressionLink(method: string): Link | undefined {
   return undefined;
 }
 
-/** The inverse link of a normalization method applied to one value. */
-export function inverseLink(method: string): ((y: number) => number) | undefined {
-  switch (method) {
-    case 'none': return (y) => y;
-    case 'logit': return (y) => 1 / (1 + Math.exp(-y));
-    case 'probit': return normalCdf;
-    case 'cloglog': return (y) => 1 - Math.exp(-Math.exp(y));
-    case 'loglog': return (y) => Math.exp(-Math.exp(-y));
-    case 'cauchit': return (y) => 0.5 + Math.atan(y) / Math.PI;
-    case 'exp': return Math.exp;
-    default: return undefined;
+/** Tables of NumericPredictors only (no CategoricalPredictor or PredictorTerm) as arrays; else undefined. */
+function numericLayout(tables: readonly XmlElement[], method: string, categories: readonly string[], ordinal: boolean, ctx: CompileContext): RegressionLayout | undefined {
+  if (tables.some((t) => children(t, 'CategoricalPredictor').length > 0 || children(t, 'PredictorTerm').length > 0)) return undefined;
+  const predictors = tables.map((t) => children(t, 'NumericPredictor').map((p) => ({
+    name: attr(p, 'name') ?? ctx.invalid(p, 'attribute "name" is required'),
+    exponent: numberOf(p, 'exponent', ctx, 1),
+    coefficient: numberOf(p, 'coefficient', ctx),
+  })));
+  const fields = [...new Set(predictors.flat().map((p) => p.name))];
+  const all = predictors.flat();
+  const start = new Int32Array(tables.length + 1);
+  predictors.forEach((ps, t) => { start[t + 1] = start[t]! + ps.length; });
+  return {
+    method, classification: categories.length > 0, ordinal, fields, categories,
+    intercept: Float64Array.from(tables, (t) => numberOf(t, 'intercept', ctx)),
+    start, slot: Int32Array.from(all, (p) => fields.indexOf(p.name)),
+    coefficient: Float64Array.from(all, (p) => p.coefficient), exponent: Float64Array.from(all, (p) => p.exponent),
+  };
+}
+
+/** A row's values of the layout's fields into `x` (numbers as they are, other values parsed); false when one is missing. */
+function readRow(row: Row, fields: readonly string[], x: Float64Array): boolean {
+  for (let j = 0; j < fields.length; j++) {
+    const v = row.get(fields[j]!);
+    if (v === null) return false;
+    x[j] = typeof v === 'number' ? v : parseNumber(String(v));
   }
+  return true;
 }
 
 export const regressionModel: KernelCompiler = (el, ctx) => {
@@ -135,11 +153,20 @@ export const regressionModel: KernelCompiler = (el, ctx) => {
   const tables = children(el, 'RegressionTable');
   if (tables.length === 0) ctx.invalid(el, 'RegressionModel has no RegressionTable');
   if (functionName === 'regression') {
-    const t = table(tables[0]!, ctx);
-    const link = (method === 'softmax' ? (y: number) => 1 / (1 + Math.exp(-y)) : inverseLink(method))
-      ?? ctx.unsupported(el, `normalizationMethod="${method}" is not supported for regression`);
+    const link = linkOf(method) ?? ctx.unsupported(el, `normalizationMethod="${method}" is not supported for regression`);
     const explained = regressionLink(method);
     const linear = explained ? linearKernel([tables[0]!], explained, ctx) : undefined;
+    const layout = numericLayout([tables[0]!], method, [], false, ctx);
+    if (layout) {
+      // The batch kernel's arithmetic, one row at a time.
+      const x = new Float64Array(layout.fields.length);
+      return {
+        ...(linear ? { linear } : {}),
+        batch: { fields: layout.fields, categories: [], run: regressionRun(layout), regression: () => layout },
+        evaluate: (row): Prediction => ({ value: readRow(row, layout.fields, x) ? link(tableMargin(layout, 0, x, 0)) : null }),
+      };
+    }
+    const t = table(tables[0]!, ctx);
     return {
       ...(linear ? { linear } : {}),
       evaluate(row): Prediction {
@@ -161,41 +188,33 @@ export const regressionModel: KernelCompiler = (el, ctx) => {
   const linear = method === 'softmax' ? linearKernel(tables, { kind: 'softmax' }, ctx)
     : k === 2 && method === 'logit' && !ordinal ? linearKernel([tables[0]!], { kind: 'sigmoid', scale: 1 }, ctx)
       : undefined;
-  return {
-    ...(linear ? { linear } : {}),
-    evaluate(row): Prediction {
-      const y = new Float64Array(k);
+  const layout = numericLayout(tables, method, categories, ordinal, ctx);
+  const margins: ((row: Row, y: Float64Array) => boolean) = layout
+    ? (() => {
+      // The batch kernel's arithmetic, one row at a time.
+      const x = new Float64Array(layout.fields.length);
+      return (row: Row, y: Float64Array): boolean => {
+        if (!readRow(row, layout.fields, x)) return false;
+        for (let i = 0; i < k; i++) y[i] = tableMargin(layout, i, x, 0);
+        return true;
+      };
+    })()
+    : (row: Row, y: Float64Array): boolean => {
       for (let i = 0; i < k; i++) {
         const v = compiled[i]!(row);
-        if (v === null) return { value: null };
+        if (v === null) return false;
         y[i] = v;
       }
+      return true;
+    };
+  return {
+    ...(linear ? { linear } : {}),
+    ...(layout ? { batch: { fields: layout.fields, categories, run: regressionRun(layout), regression: () => layout } } : {}),
+    evaluate(row): Prediction {
+      const y = new Float64Array(k);
+      if (!margins(row, y)) return { value: null };
       const p = new Float64Array(k);
-      if (method === 'softmax') {
-        let max = -Infinity;
-        for (let i = 0; i < k; i++) max = Math.max(max, y[i]!);
-        let sum = 0;
-        for (let i = 0; i < k; i++) { p[i] = Math.exp(y[i]! - max); sum += p[i]!; }
-        for (let i = 0; i < k; i++) p[i] = p[i]! / sum;
-      } else if (method === 'simplemax') {
-        let sum = 0;
-        for (let i = 0; i < k; i++) sum += y[i]!;
-        for (let i = 0; i < k; i++) p[i] = y[i]! / sum;
-      } else if (ordinal && k > 2) {
-        // Cumulative probabilities: P(Y <= c_i) = link(y_i); the last category takes the rest.
-        let prev = 0;
-        for (let i = 0; i < k - 1; i++) { const c = link!(y[i]!); p[i] = c - prev; prev = c; }
-        p[k - 1] = 1 - prev;
-      } else if (k === 2) {
-        p[0] = link!(y[0]!);
-        p[1] = 1 - link!(y[0]!);
-      } else {
-        let sum = 0;
-        for (let i = 0; i < k - 1; i++) { p[i] = link!(y[i]!); sum += p[i]!; }
-        p[k - 1] = method === 'none' ? 1 - sum : link!(y[k - 1]!);
-      }
-      let best = 0;
-      for (let i = 1; i < k; i++) if (p[i]! > p[best]!) best = i;
+      const best = classProbabilities(method, ordinal, link, y, k, p);
       const probabilities = new Map<string, number>();
       for (let i = 0; i < k; i++) probabilities.set(categories[i]!, p[i]!);
       return { value: values[best] ?? null, probabilities };

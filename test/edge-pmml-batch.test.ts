@@ -1,6 +1,6 @@
 /**
  * PMML tree ensembles in exported packages: a document the server scores by its batch path ships
- * as that path's layout (`pmmlEnsembleData`, through the package codec) and is scored by the
+ * as that path's layout (`pmmlBatchData`, through the package codec) and is scored by the
  * `pmml-ensemble` evaluator — the server's `ensembleRun` and `BatchScorer` without the PMML engine.
  * Its results equal the server runtime's exactly, for every combining method the batch path takes,
  * missing inputs included; other documents keep the full engine.
@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Tensor } from '../src/core/tensor.js';
-import { pmmlEnsembleData } from '../src/edge/formats.js';
+import { pmmlBatchData } from '../src/edge/formats.js';
 import { encodeModel } from '../src/edge/package/codec.js';
-import { evaluator } from '../src/edge/package/evaluators/pmml-ensemble.js';
+import { evaluator } from '../src/edge/package/evaluators/pmml-batch.js';
 import { loadArtifact } from '../src/runtimes/artifact-error.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import { ROOT } from './helpers/env.js';
@@ -54,8 +54,8 @@ const regressionInputs: Record<string, Tensor> = {
 
 /** The package's evaluator and the server's runtime on the same tensors: identical outputs. */
 async function compare(text: string, inputs: Record<string, Tensor>): Promise<void> {
-  const form = pmmlEnsembleData(bytes(text));
-  assert.ok(form, 'the document ships as its batch layout');
+  const form = pmmlBatchData(bytes(text));
+  assert.ok(form, 'the document ships as its batch arrays');
   const pkg = await evaluator.load(encodeModel(form), 'pkg');
   const server = await loadArtifact(pmmlRuntime, bytes(text), {}, 'server');
   try {
@@ -70,7 +70,7 @@ async function compare(text: string, inputs: Record<string, Tensor>): Promise<vo
   }
 }
 
-describe('PMML tree ensembles in packages (the pmml-ensemble evaluator)', () => {
+describe('PMML batch-path documents in packages (the pmml-batch evaluator)', () => {
   const forest = readFileSync(join(FIXTURES, 'forest.pmml'), 'utf8');
 
   for (const method of ['average', 'weightedAverage', 'sum', 'majorityVote', 'weightedMajorityVote']) {
@@ -88,14 +88,38 @@ describe('PMML tree ensembles in packages (the pmml-ensemble evaluator)', () => 
     });
   }
 
+  for (const name of ['sklearn-logistic', 'sklearn-linear']) {
+    it(`${name} (RegressionModel): the package's results are the server's`, async () => {
+      const text = readFileSync(join(FIXTURES, `cases/${name}/model.pmml`), 'utf8');
+      const [head, ...lines] = readFileSync(join(FIXTURES, `cases/${name}/input.csv`), 'utf8').trim().split('\n');
+      const inputs = Object.fromEntries(head!.split(',').map((n, j) => [n, {
+        dtype: 'float64', shape: [lines.length + 1], data: Float64Array.from({ length: lines.length + 1 }, (_, i) => (i === lines.length || (i % 3 === 0 && j === 1) ? Number.NaN : Number(lines[i]!.split(',')[j]))),
+      } satisfies Tensor]));
+      await compare(text, inputs);
+    });
+  }
+
+  for (const [method, ordinal, k] of [['softmax', false, 3], ['logit', false, 3], ['probit', true, 3], ['simplemax', false, 2], ['cloglog', false, 2]] as const) {
+    it(`RegressionModel classification, ${method}${ordinal ? ' (ordinal)' : ''}, ${k} categories, exponents: the package's results are the server's`, async () => {
+      const cats = ['lo', 'mid', 'hi'].slice(0, k);
+      const tables = cats.map((c, i) => `<RegressionTable targetCategory="${c}" intercept="${0.5 - i / 4}"><NumericPredictor name="a" coefficient="${0.3 * (i + 1)}"/><NumericPredictor name="b" exponent="2" coefficient="${-0.2 + i / 10}"/><NumericPredictor name="a" coefficient="0.05"/></RegressionTable>`).join('');
+      const text = `<?xml version="1.0"?>\n<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header/><DataDictionary>
+        <DataField name="a" optype="continuous" dataType="double"/><DataField name="b" optype="continuous" dataType="double"/>
+        <DataField name="c" optype="${ordinal ? 'ordinal' : 'categorical'}" dataType="string">${cats.map((c) => `<Value value="${c}"/>`).join('')}</DataField></DataDictionary>
+        <RegressionModel functionName="classification" normalizationMethod="${method}"><MiningSchema><MiningField name="c" usageType="target"/><MiningField name="a"/><MiningField name="b"/></MiningSchema>
+        <Output>${cats.map((c) => `<OutputField name="p_${c}" feature="probability" value="${c}"/>`).join('')}</Output>${tables}</RegressionModel></PMML>`;
+      await compare(text, regressionInputs);
+    });
+  }
+
   it('other documents keep the full PMML engine', () => {
-    assert.equal(pmmlEnsembleData(bytes(regressionEnsemble('median'))), undefined);
-    assert.equal(pmmlEnsembleData(readFileSync(join(FIXTURES, 'cases/sklearn-logistic/model.pmml'))), undefined);
-    assert.equal(pmmlEnsembleData(readFileSync(join(FIXTURES, 'cases/sklearn-tree-missing/model.pmml'))), undefined);
+    assert.equal(pmmlBatchData(bytes(regressionEnsemble('median'))), undefined);
+    assert.equal(pmmlBatchData(readFileSync(join(FIXTURES, 'cases/sklearn-tree-missing/model.pmml'))), undefined);
+    assert.equal(pmmlBatchData(readFileSync(join(FIXTURES, 'cases/sklearn-grm-logit/model.pmml'))), undefined);
   });
 
   it('an absent input fails with the server\'s error code', async () => {
-    const pkg = await evaluator.load(encodeModel(pmmlEnsembleData(bytes(regressionEnsemble('sum')))!), 'pkg');
+    const pkg = await evaluator.load(encodeModel(pmmlBatchData(bytes(regressionEnsemble('sum')))!), 'pkg');
     await assert.rejects(pkg.predict({ a: regressionInputs.a! }), (err: { code?: string }) => err.code === 'FERRY_E_INPUT_MISSING');
     await assert.rejects(pkg.predict(regressionInputs, ['nope']), (err: { code?: string }) => err.code === 'FERRY_E_OUTPUT_UNKNOWN');
   });

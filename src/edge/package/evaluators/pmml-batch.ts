@@ -2,19 +2,22 @@ import { ferry } from '../../../core/errors.js';
 import type { Tensor } from '../../../core/tensor.js';
 import { BatchScorer } from '../../../runtimes/pmml/batch-scorer.js';
 import { ensembleRun } from '../../../runtimes/pmml/models/ensemble-run.js';
+import { regressionRun } from '../../../runtimes/pmml/models/regression-run.js';
 import { decodeModel } from '../codec.js';
-import type { EdgeEvaluator, EdgeModel, PmmlEnsembleData } from '../types.js';
+import type { EdgeEvaluator, EdgeModel, PmmlBatchData } from '../types.js';
 
 /**
- * PMML tree ensembles the server scores by its batch path: the batch kernel's flat layout is the
- * data, scored by the server's own `ensembleRun` and `BatchScorer` — without the PMML engine
- * (compiler, expressions, XML), which the package then does not carry.
+ * PMML documents the server scores by its batch path (tree ensembles, RegressionModels of numeric
+ * predictors): the batch kernel's arrays are the data, scored by the server's own `ensembleRun` or
+ * `regressionRun` and `BatchScorer` — without the PMML engine (compiler, expressions, XML), which
+ * the package then does not carry.
  */
 export const evaluator: EdgeEvaluator = {
   load: (data, label) => {
-    const form = decodeModel<PmmlEnsembleData>(data);
-    const { layout } = form;
-    const scorer = new BatchScorer({ fields: layout.fields, categories: layout.categories, run: ensembleRun(layout) }, form.inputs, form.outputs, form.categoryValues);
+    const form = decodeModel<PmmlBatchData>(data);
+    const { kernel } = form;
+    const run = kernel.kind === 'ensemble' ? ensembleRun(kernel.layout) : regressionRun(kernel.layout);
+    const scorer = new BatchScorer({ fields: kernel.layout.fields, categories: kernel.layout.categories, run }, form.inputs, form.outputs, form.categoryValues);
     const model: EdgeModel = {
       predict(inputs, outputs) {
         try {
@@ -30,7 +33,7 @@ export const evaluator: EdgeEvaluator = {
 };
 
 /** Numeric inputs in another numeric type become float64, as the server's general path reads them. */
-function asFloat64(form: PmmlEnsembleData, inputs: Readonly<Record<string, Tensor>>): Readonly<Record<string, Tensor>> {
+function asFloat64(form: PmmlBatchData, inputs: Readonly<Record<string, Tensor>>): Readonly<Record<string, Tensor>> {
   let copy: Record<string, Tensor> | undefined;
   for (const spec of form.inputs) {
     const t = inputs[spec.name];
@@ -42,7 +45,7 @@ function asFloat64(form: PmmlEnsembleData, inputs: Readonly<Record<string, Tenso
 }
 
 /** The server's error for a call its batch path did not score: an absent input, a bad shape or an unknown output. */
-function refusal(form: PmmlEnsembleData, inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Error {
+function refusal(form: PmmlBatchData, inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Error {
   let rows = -1;
   for (const spec of form.inputs) {
     const t = inputs[spec.name];
