@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Tensor } from '../src/core/tensor.js';
 import { pmmlBatchData } from '../src/edge/formats.js';
-import { encodeModel } from '../src/edge/package/codec.js';
+import { encodeModel, encodeModelText } from '../src/edge/package/codec.js';
 import { evaluator } from '../src/edge/package/evaluators/pmml-batch.js';
 import { loadArtifact } from '../src/runtimes/artifact-error.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
@@ -56,13 +56,16 @@ const regressionInputs: Record<string, Tensor> = {
 async function compare(text: string, inputs: Record<string, Tensor>): Promise<void> {
   const form = pmmlBatchData(bytes(text));
   assert.ok(form, 'the document ships as its batch arrays');
-  const pkg = await evaluator.load(encodeModel(form), 'pkg');
   const server = await loadArtifact(pmmlRuntime, bytes(text), {}, 'server');
   try {
     const want = await server.predict(inputs);
-    const got = await pkg.predict(inputs);
-    assert.deepEqual(Object.keys(got), Object.keys(want));
-    for (const name of Object.keys(want)) assert.deepEqual(got[name]!.data, want[name]!.data, name);
+    // The binary form and the JSON text form (the export ships whichever gzips smaller).
+    for (const data of [encodeModel(form), bytes(encodeModelText(form))]) {
+      const got = await (await evaluator.load(data, 'pkg')).predict(inputs);
+      assert.deepEqual(Object.keys(got), Object.keys(want));
+      for (const name of Object.keys(want)) assert.deepEqual(got[name]!.data, want[name]!.data, name);
+    }
+    const pkg = await evaluator.load(encodeModel(form), 'pkg');
     const one = Object.keys(want)[0]!;
     assert.deepEqual(Object.keys(await pkg.predict(inputs, [one])), [one]);
   } finally {

@@ -8,14 +8,15 @@ import { compileModel } from '../runtimes/xgboost/xgboost-model.js';
 import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-runtime.js';
 import { parseXml, packTree } from '../runtimes/pmml/xml.js';
 import { batchScorer, loadDocument, loadPmmlModel } from '../runtimes/pmml/pmml-model.js';
-import { encodeModel } from './package/codec.js';
+import { encodeModel, encodeModelText } from './package/codec.js';
 import type { PmmlBatchData } from './package/types.js';
 
 import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
 
 /** A package's model data: bytes shipped as base64, or a document shipped as text. */
 export type PackageData = ({ readonly encoding: 'base64'; readonly bytes: Uint8Array } | { readonly encoding: 'text'; readonly text: string }) & {
-  /** The evaluator in package/evaluators/ when it is not the format's own (a PMML tree ensemble: `pmml-ensemble`). */
+  /** The evaluator in package/evaluators/ when it is not the format's own (a PMML document scored by its batch path: `pmml-batch`). */
   readonly evaluator?: string;
 };
 
@@ -26,8 +27,14 @@ export const PACKAGE_FORMATS: Readonly<Record<string, (artifact: Uint8Array) => 
   // A document the server scores by its batch path: that path's arrays, for a package without the PMML engine.
   // Anything else: the parsed element tree (the server's own parse), so the package carries no XML parser.
   pmml: (artifact) => {
-    const ensemble = pmmlBatchData(artifact);
-    if (ensemble) return { encoding: 'base64', bytes: encodeModel(ensemble), evaluator: 'pmml-batch' };
+    const form = pmmlBatchData(artifact);
+    if (form) {
+      // Binary (float32-narrowed arrays) or JSON text, whichever is smaller gzipped (text wins for small models).
+      const bytes = encodeModel(form);
+      const text = encodeModelText(form);
+      const base64 = Buffer.from(bytes).toString('base64');
+      return gzipSync(text).length <= gzipSync(base64).length ? { encoding: 'text', text, evaluator: 'pmml-batch' } : { encoding: 'base64', bytes, evaluator: 'pmml-batch' };
+    }
     return { encoding: 'text', text: JSON.stringify(packTree(parseXml(new TextDecoder().decode(artifact)))) };
   },
   onnx: (artifact) => ({ encoding: 'base64', bytes: artifact }),

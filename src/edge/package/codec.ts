@@ -97,3 +97,29 @@ function narrowest(v: Typed, name: ArrayName): Typed {
 function align(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
+
+/**
+ * The same plain-object tree as JSON text, typed arrays as `{ "$t": type, "v": [numbers] }` (shortest
+ * round-trip decimals, so lossless). Smaller than the binary form for small models, whose text
+ * gzips together with the package's other JSON (field names) once the binary's base64 would not.
+ */
+export function encodeModelText(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) return { $n: String(v) };
+    if (typeof v === 'function' || v instanceof Map || v instanceof Set) throw new TypeError('the compiled model holds code or a Map, not plain data');
+    if (!ArrayBuffer.isView(v)) return v;
+    return { $t: typedName(v), v: Array.from(v as Typed, (x) => (Number.isFinite(x) ? x : { $n: String(x) })) };
+  });
+}
+
+/** Read back what `encodeModel` (binary) or `encodeModelText` (JSON text, first byte `{`) wrote. */
+export function decodeAnyModel<T>(bytes: Uint8Array): T {
+  if (bytes[0] !== 0x7b) return decodeModel<T>(bytes);
+  return JSON.parse(new TextDecoder().decode(bytes), (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object') return v;
+    const o = v as { $n?: string; $t?: ArrayName; v?: number[] };
+    if (typeof o.$n === 'string') return Number(o.$n);
+    if (o.$t !== undefined && Array.isArray(o.v)) return ARRAYS[o.$t].from(o.v);
+    return v;
+  }) as T;
+}

@@ -3,7 +3,7 @@ import type { Tensor } from '../../../core/tensor.js';
 import { BatchScorer } from '../../../runtimes/pmml/batch-scorer.js';
 import { ensembleRun } from '../../../runtimes/pmml/models/ensemble-run.js';
 import { regressionRun } from '../../../runtimes/pmml/models/regression-run.js';
-import { decodeModel } from '../codec.js';
+import { decodeAnyModel } from '../codec.js';
 import type { EdgeEvaluator, EdgeModel, PmmlBatchData } from '../types.js';
 
 /**
@@ -14,7 +14,7 @@ import type { EdgeEvaluator, EdgeModel, PmmlBatchData } from '../types.js';
  */
 export const evaluator: EdgeEvaluator = {
   load: (data, label) => {
-    const form = decodeModel<PmmlBatchData>(data);
+    const form = decodeAnyModel<PmmlBatchData>(data);
     const { kernel } = form;
     const run = kernel.kind === 'ensemble' ? ensembleRun(kernel.layout) : regressionRun(kernel.layout);
     const scorer = new BatchScorer({ fields: kernel.layout.fields, categories: kernel.layout.categories, run }, form.inputs, form.outputs, form.categoryValues);
