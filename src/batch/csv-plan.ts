@@ -22,6 +22,15 @@ export interface CsvPlan {
   /** The query, reading from row `skip` on. */
   readonly sql: string;
   readonly columns: readonly CsvColumn[];
+  /** With a shard filter: result indexes of the row's 1-based place in the file and of its in-shard flag. */
+  readonly ordinality?: number;
+  readonly keep?: number;
+}
+
+/** A shard filter pushed into the read: rows of the shard, plus the file's last row (`last`, to see the read reach the end). */
+export interface CsvShardFilter {
+  readonly keep: string;
+  readonly last: number | undefined;
 }
 
 const NUMERIC = new Set(['DOUBLE', 'FLOAT', 'BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT', 'HUGEINT', 'UBIGINT', 'UINTEGER', 'USMALLINT', 'UTINYINT']);
@@ -43,7 +52,7 @@ const SAFE = '9007199254740991';
  *   ends the read early or shows as a row the builder refuses; the caller then reads the file
  *   on from the start of the chunk with `typed: false`, so both plans give the same cells.
  */
-export function csvPlan(file: string, layout: CsvLayout, carried: ReadonlySet<string>, typed: boolean, skip: number): CsvPlan {
+export function csvPlan(file: string, layout: CsvLayout, carried: ReadonlySet<string>, typed: boolean, skip: number, shard?: CsvShardFilter): CsvPlan {
   const select: string[] = [];
   const columns: CsvColumn[] = [];
   const types: string[] = [];
@@ -70,6 +79,11 @@ export function csvPlan(file: string, layout: CsvLayout, carried: ReadonlySet<st
     }
   });
   const from = typed ? `read_csv(${sqlString(file)}, header=true, types={${types.join(', ')}})` : `read_csv(${sqlString(file)}, header=true, all_varchar=true)`;
+  if (shard) {
+    const sentinel = shard.last !== undefined ? ` or ordinality = ${shard.last}` : '';
+    const sql = `select ${select.join(', ')}, ordinality, ${shard.keep} from ${from} with ordinality where ordinality > ${skip} and (${shard.keep}${sentinel})`;
+    return { sql, columns, ordinality: select.length, keep: select.length + 1 };
+  }
   return { sql: `select ${select.join(', ')} from ${from}${skip > 0 ? ` offset ${skip}` : ''}`, columns };
 }
 

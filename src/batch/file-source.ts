@@ -5,9 +5,10 @@ import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
 import { fileFormat, type FileFormatName } from '../data/file-formats.js';
 import { csvCell } from '../data/formats/csv.js';
-import { countCsvRows, csvPlan, typedHelps, type CsvLayout } from './csv-plan.js';
+import { countCsvRows, csvPlan, typedHelps, type CsvLayout, type CsvPlan } from './csv-plan.js';
 import { DuckColumnBuilder, duckColumnKind } from './duck-columns.js';
-import { duckCell, sqlString } from './duckdb.js';
+import { duckCell, sqlIdent, sqlString } from './duckdb.js';
+import { duckShardSql } from './shard.js';
 import { fileFormatOf } from './locations.js';
 import type { BatchSource, ColumnTypes, SourceChunk } from './source.js';
 import type { SourcePosition } from './types.js';
@@ -27,10 +28,16 @@ export class FileSource implements BatchSource {
   readonly #types = new Map<string, string>();
   readonly #rows = new Map<string, number | undefined>();
   readonly #textColumns: ReadonlySet<string>;
+  readonly #shard: ShardFilter | undefined;
 
-  /** `textColumns`: CSV columns kept exactly as `ferry predict` reads them (keys, passthrough, watermark). */
-  constructor(duck: DuckDBConnection, files: readonly string[], format: string | undefined, description: string, textColumns: readonly string[] = []) {
+  /**
+   * `textColumns`: CSV columns kept exactly as `ferry predict` reads them (keys, passthrough, watermark).
+   * `shard`: read only the rows of this shard (hash 2 of the key, in the query) from every format
+   * DuckDB reads; JSON Lines rows are left to the runner's filter.
+   */
+  constructor(duck: DuckDBConnection, files: readonly string[], format: string | undefined, description: string, textColumns: readonly string[] = [], shard?: ShardFilter) {
     this.#duck = duck;
+    this.#shard = shard;
     this.#textColumns = new Set(textColumns);
     this.#files = files;
     this.#format = format;
@@ -67,6 +74,7 @@ export class FileSource implements BatchSource {
       const skip = f === start.file ? start.row : 0;
       const format = fileFormatOf(file, this.#format);
       if (format === 'jsonl') yield* this.#readLines(f, file, skip, chunkSize);
+      else if (this.#shard) yield* this.#readShard(f, file, format, skip, chunkSize, this.#shard);
       else yield* this.#readDuck(f, file, format, skip, chunkSize);
     }
   }
@@ -142,6 +150,82 @@ export class FileSource implements BatchSource {
       if (rows > 0) yield flush();
       return;
     }
+  }
+
+  /**
+   * The rows of one shard: the hash filter runs in the query, and each row keeps its place in the
+   * file (`with ordinality`, counted before the filter) for its reject position and the resume
+   * position. CSV is read with the text plan (the typed plan's early-end check needs every row);
+   * the file's last row is read too, whatever its shard, to see the read reach the end.
+   */
+  async *#readShard(f: number, file: string, format: Exclude<FileFormatName, 'jsonl'>, skip: number, chunkSize: number, shard: ShardFilter): AsyncIterable<SourceChunk> {
+    const layout = format === 'csv' ? await this.#csvLayout(file) : undefined;
+    let names: string[];
+    let types: string[];
+    if (layout) {
+      names = [...layout.names];
+      types = names.map(() => 'VARCHAR');
+    } else {
+      const described = await this.#run(file, () => this.#duck.runAndReadAll(`describe select * from ${reader(file, format)}`));
+      names = described.getRows().map((r) => String(r[0]));
+      types = described.getRows().map((r) => String(r[1]));
+      names.forEach((n, i) => { if (!this.#types.has(n)) this.#types.set(n, types[i] ?? 'VARCHAR'); });
+    }
+    const missing = shard.key.filter((k) => !names.includes(k));
+    if (missing.length > 0) throw ferry('FERRY_E_COLUMN_MISSING', { input: '--key (for --shard)', columns: missing.map((k) => `"${k}"`).join(', '), present: names.map((c) => `"${c}"`).join(', ') });
+    const keep = duckShardSql(shard.key.map((k) => ({ sql: sqlIdent(k), type: types[names.indexOf(k)] ?? 'VARCHAR' })), shard);
+    const last = layout ? await this.#csvRows(file) : undefined;
+    let plan: CsvPlan | undefined;
+    let sql: string;
+    if (layout) {
+      plan = csvPlan(file, layout, this.#textColumns, false, skip, { keep, last });
+      sql = plan.sql;
+    } else {
+      sql = `select ${names.map(sqlIdent).join(', ')}, ordinality, ${keep} from ${reader(file, format)} with ordinality where ordinality > ${skip} and ${keep}`;
+    }
+    const result = await this.#run(file, () => this.#duck.stream(sql));
+    const resultTypes = result.columnTypes();
+    const ordIndex = plan?.ordinality ?? names.length;
+    const keepIndex = plan?.keep ?? names.length + 1;
+    const sources = names.map((_, c) => {
+      const column = plan?.columns[c];
+      const index = column ? column.value : c;
+      return { index, text: column?.text, kind: duckColumnKind(resultTypes[index]?.typeId) };
+    });
+    const builders = sources.map((s) => new DuckColumnBuilder(s.kind, chunkSize));
+    let rows = 0;
+    let ords: number[] = [];
+    let seen = skip;
+    const flush = (): SourceChunk => {
+      const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
+      const at = ords;
+      rows = 0;
+      ords = [];
+      return { frame, unreadable: [], position: (i) => ({ source: file, row: at[i] ?? 0 }), end: { kind: 'files', file: f, row: at[at.length - 1] ?? seen }, sharded: true };
+    };
+    for (;;) {
+      const chunk = await this.#run(file, () => result.fetchChunk());
+      if (!chunk || chunk.rowCount === 0) break;
+      const ordVector = chunk.getColumnVector(ordIndex);
+      let size = chunk.rowCount;
+      seen = Number(ordVector.getItem(size - 1));
+      // The file's last row, read only to see the end: not the shard's.
+      if (chunk.getColumnVector(keepIndex).getItem(size - 1) !== true) size--;
+      let from = 0;
+      while (from < size) {
+        const count = Math.min(size - from, chunkSize - rows);
+        for (let c = 0; c < sources.length; c++) {
+          const s = sources[c] as (typeof sources)[number];
+          (builders[c] as DuckColumnBuilder).add(chunk, s.index, from, count, rows, cellReader(chunk, s.index, plan !== undefined), textReader(chunk, s.text));
+        }
+        for (let r = 0; r < count; r++) ords.push(Number(ordVector.getItem(from + r)));
+        from += count;
+        rows += count;
+        if (rows === chunkSize) yield flush();
+      }
+    }
+    if (layout) await this.#checkComplete(file, seen);
+    if (rows > 0) yield flush();
   }
 
   /**
@@ -232,6 +316,13 @@ export class FileSource implements BatchSource {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** The shard a source keeps, and the key columns hashed. */
+export interface ShardFilter {
+  readonly index: number;
+  readonly count: number;
+  readonly key: readonly string[];
 }
 
 /** DuckDB's table function reading `file` (the formats' table says which). */

@@ -18,9 +18,11 @@ export async function listInputFiles(duck: DuckDb, input: string, format: string
 
 /** The source a run reads. */
 export async function openSource(spec: RunSpec, duck: DuckDb): Promise<BatchSource> {
-  if (isPostgres(spec.input)) return new PgSource({ location: spec.input, query: spec.query, key: spec.key, watermark: spec.watermark });
+  // Hash 2 is expressed in SQL: the query keeps only the shard's rows. (Hash 1 runs filter in JavaScript.)
+  const shard = spec.shard && spec.shardHash === 2 && spec.key.length > 0 ? { ...spec.shard, key: spec.key } : undefined;
+  if (isPostgres(spec.input)) return new PgSource({ location: spec.input, query: spec.query, key: spec.key, watermark: spec.watermark, shard });
   if (spec.query !== undefined) throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location: spec.input, detail: 'a query (--query) reads from PostgreSQL: give a postgres://… input.' });
-  return new FileSource(await duck.connect(), spec.files ?? [spec.input], spec.inputFormat, spec.input, [...spec.key, ...spec.passthrough, ...(spec.watermark ? [spec.watermark.column] : [])]);
+  return new FileSource(await duck.connect(), spec.files ?? [spec.input], spec.inputFormat, spec.input, [...spec.key, ...spec.passthrough, ...(spec.watermark ? [spec.watermark.column] : [])], shard);
 }
 
 /**

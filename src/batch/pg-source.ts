@@ -3,6 +3,7 @@ import { ferry } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
 import { connectPg, pgError, pgIdent, pgTypeName } from './pg.js';
 import { parsePgLocation, redact } from './locations.js';
+import { pgShardSql } from './shard.js';
 import type { BatchSource, ColumnTypes, SourceChunk } from './source.js';
 import type { SourcePosition, WatermarkValue } from './types.js';
 
@@ -13,6 +14,8 @@ export interface PgSourceOptions {
   readonly key: readonly string[];
   /** Only rows whose watermark column is beyond this value (pushed into the query). */
   readonly watermark: { readonly column: string; readonly after: WatermarkValue | null } | undefined;
+  /** Only the rows of this shard (hash 2 of the key, pushed into the query). */
+  readonly shard?: { readonly index: number; readonly count: number } | undefined;
 }
 
 /** A PostgreSQL table (`?table=`) or query (`--query`), paged by key. */
@@ -23,6 +26,8 @@ export class PgSource implements BatchSource {
   readonly #url: string;
   readonly #types = new Map<string, string>();
   #client: pg.Client | undefined;
+  /** The shard filter, built once the key columns' types are known. */
+  #shardSql: string | undefined;
 
   constructor(options: PgSourceOptions) {
     this.#options = options;
@@ -40,7 +45,7 @@ export class PgSource implements BatchSource {
   }
 
   async count(): Promise<number | undefined> {
-    const { where, params } = this.#where(null);
+    const { where, params } = this.#where(null, false);
     const res = await this.#query<{ n: number }>(`select count(*)::int8 as n from ${this.#from} ${where}`, params);
     return Number(res.rows[0]?.n ?? 0);
   }
@@ -49,6 +54,7 @@ export class PgSource implements BatchSource {
     let after = from?.kind === 'postgres' ? from.after : null;
     let rows = from?.kind === 'postgres' ? from.rows : 0;
     const keys = this.#options.key.map(pgIdent).join(', ');
+    await this.#prepareShard();
     for (;;) {
       const { where, params } = this.#where(after);
       const res = await this.#query<Record<string, unknown>>(`select * from ${this.#from} ${where} order by ${keys} limit ${chunkSize}`, params);
@@ -59,14 +65,17 @@ export class PgSource implements BatchSource {
       after = this.#options.key.map((k) => keyValue(last[k]));
       const positions = res.rows.map((r) => ({ source: this.description, row: JSON.stringify(this.#options.key.map((k) => keyValue(r[k]))) }));
       rows += res.rows.length;
-      yield { frame, unreadable: [], position: (i) => positions[i] ?? { source: this.description, row: '?' }, end: { kind: 'postgres', after, rows } };
+      yield { frame, unreadable: [], position: (i) => positions[i] ?? { source: this.description, row: '?' }, end: { kind: 'postgres', after, rows }, sharded: this.#options.shard !== undefined };
       if (res.rows.length < chunkSize) return;
     }
   }
 
-  #where(after: readonly Cell[] | null): { where: string; params: unknown[] } {
+  /** `sharded`: keep only the shard's rows (the count is the whole input's: other shards' rows count as skipped). */
+  #where(after: readonly Cell[] | null, sharded = true): { where: string; params: unknown[] } {
     const params: unknown[] = [];
     const clauses: string[] = [];
+    const shard = this.#options.shard;
+    if (shard && sharded && this.#shardSql) clauses.push(this.#shardSql);
     const wm = this.#options.watermark;
     if (wm && wm.after !== null) {
       params.push(String(wm.after));
@@ -80,6 +89,15 @@ export class PgSource implements BatchSource {
       clauses.push(`(${this.#options.key.map(pgIdent).join(', ')}) > (${placeholders.join(', ')})`);
     }
     return { where: clauses.length > 0 ? `where ${clauses.join(' and ')}` : '', params };
+  }
+
+  /** Floats hash as JavaScript prints them (7, not 7.0): the filter needs the key columns' types. */
+  async #prepareShard(): Promise<void> {
+    const shard = this.#options.shard;
+    if (!shard || this.#shardSql) return;
+    const res = await this.#query(`select * from ${this.#from} limit 0`, []);
+    const floats = new Set(res.fields.filter((f) => f.dataTypeID === 700 || f.dataTypeID === 701).map((f) => f.name));
+    this.#shardSql = pgShardSql(this.#options.key.map((k) => ({ sql: pgIdent(k), float: floats.has(k) })), shard);
   }
 
   async #query<R extends Record<string, unknown>>(text: string, params: unknown[]): Promise<pg.QueryResult<R>> {

@@ -12,7 +12,7 @@ import { redact } from './locations.js';
 import type { Progress } from './progress.js';
 import { recordsTable, type OutputTable, type TableColumn } from './output-table.js';
 import { outputTable, PREDICTION_ID_COLUMN, rejectColumns, rejectRecord, type OutputColumnSpec } from './records.js';
-import { shardOf } from './shard.js';
+import { SHARD_HASH, shardOf } from './shard.js';
 import type { BatchSink } from './sink.js';
 import type { SourceChunk } from './source.js';
 import { newOwner, type BatchStore } from './store.js';
@@ -29,6 +29,8 @@ export interface RunSummary {
   readonly model: string;
   readonly version: number;
   readonly rows: number;
+  /** Rows this run read from the input (a shard reads only its own rows when its filter runs in the query). */
+  readonly read: number;
   readonly scored: number;
   readonly rejected: number;
   readonly skipped: number;
@@ -88,7 +90,7 @@ export async function startRun(options: RunnerOptions, request: RunRequest): Pro
   try {
     const version = await options.registry.resolve(request.modelRef);
     const files = await listInputFiles(duck, request.input, request.inputFormat);
-    const spec: RunSpec = { ...request, runId, model: version.model, version: version.version, ...(files ? { files } : {}) };
+    const spec: RunSpec = { ...request, runId, model: version.model, version: version.version, ...(files ? { files } : {}), ...(request.shard ? { shardHash: SHARD_HASH } : {}) };
     const source = await openSource(spec, duck);
     let total: number | undefined;
     try {
@@ -173,6 +175,7 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   let sinkState: SinkState = cp?.sink ?? {};
   let rejectsState: SinkState | null = cp?.rejects ?? null;
   let highWater: WatermarkValue | null = cp?.highWater ?? null;
+  let read = cp?.read ?? run.counts.rowsIn + run.counts.skipped;
   const ignored = new Set<string>(cp?.ignoredColumns ?? []);
   let counts: RunCounts = run.counts;
   let activeMs = run.activeMs;
@@ -213,7 +216,8 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
     const now = performance.now();
     activeMs += now - started;
     started = now;
-    pending = { seq, source: s.chunk.end, sink: sinkState, rejects: rejectsState, highWater, ...(ignored.size > 0 ? { ignoredColumns: [...ignored] } : {}) };
+    read += s.chunk.frame.length;
+    pending = { seq, source: s.chunk.end, sink: sinkState, rejects: rejectsState, highWater, read, ...(ignored.size > 0 ? { ignoredColumns: [...ignored] } : {}) };
     if (now - lastCheckpoint >= checkpointMs) await checkpoint();
     progress?.update(counts);
   };
@@ -235,6 +239,16 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   }
   await committed;
   await checkpoint();
+  // Rows of other shards the query never returned are skipped all the same (rows + skipped = the input).
+  const unread = spec.shard && run.total !== null ? run.total - (counts.rowsIn + counts.skipped) : 0;
+  if (unread > 0) {
+    counts = { ...counts, skipped: counts.skipped + unread };
+    const last = (await store.requireRun(run.id)).checkpoint;
+    if (last) {
+      pending = last;
+      await checkpoint();
+    }
+  }
   progress?.update(counts, true);
   progress?.end();
 
@@ -255,13 +269,15 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
 /** Keep the chunk's rows that belong to this run (shard, watermark), score them, build the output rows. */
 async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion, spec: RunSpec, chunk: SourceChunk, carry: readonly string[], types: () => ReadonlyMap<string, string>, log: number | undefined): Promise<Scored> {
   const { frame, position } = chunk;
+  // A source that filtered in its query has read only this shard's rows.
+  const shard = chunk.sharded ? undefined : spec.shard;
   const unreadable = new Map(chunk.unreadable.map((u) => [u.index, u]));
   const keyCols = spec.key.map((k) => frame.column(k));
   const wmCol = spec.watermark ? frame.column(spec.watermark.column) : undefined;
   if (spec.watermark && !wmCol && frame.length > unreadable.size) {
     throw ferry('FERRY_E_COLUMN_MISSING', { input: '--watermark', columns: `"${spec.watermark.column}"`, present: frame.columns.map((c) => `"${c}"`).join(', ') });
   }
-  if (spec.shard && keyCols.some((c) => c === undefined) && frame.length > unreadable.size) {
+  if (shard && keyCols.some((c) => c === undefined) && frame.length > unreadable.size) {
     throw ferry('FERRY_E_COLUMN_MISSING', { input: '--key (for --shard)', columns: spec.key.map((k) => `"${k}"`).join(', '), present: frame.columns.map((c) => `"${c}"`).join(', ') });
   }
   const after = spec.watermark?.after ?? null;
@@ -270,12 +286,12 @@ async function scoreChunk(pipeline: Pick<Pipeline, 'run'>, version: ModelVersion
   let highWater: WatermarkValue | null = null;
   let rejectedUnread = 0;
   // Without shards, watermark or unreadable rows every row is kept: no pass over the rows.
-  const every = !spec.shard && !wmCol && unreadable.size === 0;
+  const every = !shard && !wmCol && unreadable.size === 0;
   const kept: number[] = every ? Array.from({ length: frame.length }, (_, i) => i) : [];
   for (let i = 0; i < (every ? 0 : frame.length); i++) {
     const bad = unreadable.get(i);
     // A row that could not be read has no key: its shard comes from its position instead.
-    if (spec.shard && shardOf(bad ? [position(i).source, position(i).row] : keyCols.map((c) => c?.[i] ?? null), spec.shard.count) !== spec.shard.index) {
+    if (shard && shardOf(bad ? [position(i).source, position(i).row] : keyCols.map((c) => c?.[i] ?? null), shard.count, spec.shardHash ?? 1) !== shard.index) {
       skipped++;
       continue;
     }
@@ -370,7 +386,7 @@ export function summaryOf(run: BatchRun, alreadyDone: boolean): RunSummary {
   const seconds = run.activeMs / 1000;
   return {
     run: run.id, runId: run.spec.runId, status: run.status === 'succeeded' ? 'succeeded' : 'failed', model: run.model, version: run.version,
-    rows: run.counts.rowsIn, scored: run.counts.scored, rejected: run.counts.rejected, skipped: run.counts.skipped, chunks: run.chunks,
+    rows: run.counts.rowsIn, read: run.checkpoint?.read ?? run.counts.rowsIn + run.counts.skipped, scored: run.counts.scored, rejected: run.counts.rejected, skipped: run.counts.skipped, chunks: run.chunks,
     seconds: Math.round(seconds * 10) / 10, rowsPerSecond: seconds > 0 ? Math.round((run.counts.rowsIn + run.counts.skipped) / seconds) : 0,
     output: redact(run.spec.output), rejects: run.spec.rejects ? redact(run.spec.rejects) : null, highWater: run.checkpoint?.highWater ?? null,
     ignoredColumns: run.checkpoint?.ignoredColumns ?? [], alreadyDone,

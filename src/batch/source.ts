@@ -16,6 +16,8 @@ export interface SourceChunk {
   readonly position: (index: number) => RowPosition;
   /** The position just after the chunk: resuming from it reads the next row. */
   readonly end: SourcePosition;
+  /** The source kept only the run's shard (the filter ran in the query): every row is the shard's. */
+  readonly sharded?: boolean;
 }
 
 /** Column types as DuckDB names them (BIGINT, DOUBLE, VARCHAR, …), where the source knows them. */

@@ -20,6 +20,11 @@ export interface Checkpoint {
   readonly rejects: SinkState | null;
   /** Largest watermark value seen among the rows read so far. */
   readonly highWater: WatermarkValue | null;
+  /**
+   * Rows the source delivered so far (absent in older checkpoints). A shard whose filter runs in
+   * the query reads only its rows; its other-shard rows count as skipped without being read.
+   */
+  readonly read?: number;
   /** Input columns no model input used (ids, labels…), ignored; absent when there were none. */
   readonly ignoredColumns?: readonly string[];
 }
@@ -65,6 +70,8 @@ export interface RunSpec extends IoSpec {
   readonly workers: number;
   readonly maxRejectRate?: number;
   readonly shard?: { readonly index: number; readonly count: number };
+  /** The shard hash (src/batch/shard.ts) of a sharded run; absent in runs created before it was stored (hash 1). */
+  readonly shardHash?: 1 | 2;
   readonly watermark?: { readonly column: string; readonly after: WatermarkValue | null };
   readonly job?: string;
   /** Share of scored chunks logged to the prediction log (`--log-predictions`); absent = off. */
