@@ -22,7 +22,7 @@ export interface CsvPlan {
   /** The query, reading from row `skip` on. */
   readonly sql: string;
   readonly columns: readonly CsvColumn[];
-  /** With a shard filter: result indexes of the row's 1-based place in the file and of its in-shard flag. */
+  /** With a shard filter: result indexes of the row's 1-based place in the file (a DOUBLE) and of its in-shard flag. */
   readonly ordinality?: number;
   readonly keep?: number;
 }
@@ -81,7 +81,7 @@ export function csvPlan(file: string, layout: CsvLayout, carried: ReadonlySet<st
   const from = typed ? `read_csv(${sqlString(file)}, header=true, types={${types.join(', ')}})` : `read_csv(${sqlString(file)}, header=true, all_varchar=true)`;
   if (shard) {
     const sentinel = shard.last !== undefined ? ` or ordinality = ${shard.last}` : '';
-    const sql = `select ${select.join(', ')}, ordinality, ${shard.keep} from ${from} with ordinality where ordinality > ${skip} and (${shard.keep}${sentinel})`;
+    const sql = `select ${select.join(', ')}, ordinality::double, ${shard.keep} from ${from} with ordinality where ordinality > ${skip} and (${shard.keep}${sentinel})`;
     return { sql, columns, ordinality: select.length, keep: select.length + 1 };
   }
   return { sql: `select ${select.join(', ')} from ${from}${skip > 0 ? ` offset ${skip}` : ''}`, columns };

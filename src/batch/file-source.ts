@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import duckdb from '@duckdb/node-bindings';
 import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
@@ -155,8 +156,8 @@ export class FileSource implements BatchSource {
   /**
    * The rows of one shard: the hash filter runs in the query, and each row keeps its place in the
    * file (`with ordinality`, counted before the filter) for its reject position and the resume
-   * position. CSV is read with the text plan (the typed plan's early-end check needs every row);
-   * the file's last row is read too, whatever its shard, to see the read reach the end.
+   * position. The file's last CSV row is read too, whatever its shard, to see the read reach the
+   * end (a typed read that stops early is read on as text, as in `#readDuck`).
    */
   async *#readShard(f: number, file: string, format: Exclude<FileFormatName, 'jsonl'>, skip: number, chunkSize: number, shard: ShardFilter): AsyncIterable<SourceChunk> {
     const layout = format === 'csv' ? await this.#csvLayout(file) : undefined;
@@ -173,59 +174,82 @@ export class FileSource implements BatchSource {
     }
     const missing = shard.key.filter((k) => !names.includes(k));
     if (missing.length > 0) throw ferry('FERRY_E_COLUMN_MISSING', { input: '--key (for --shard)', columns: missing.map((k) => `"${k}"`).join(', '), present: names.map((c) => `"${c}"`).join(', ') });
+    // CSV keys are hashed as the file spells them (carried columns are text in both plans).
     const keep = duckShardSql(shard.key.map((k) => ({ sql: sqlIdent(k), type: types[names.indexOf(k)] ?? 'VARCHAR' })), shard);
     const last = layout ? await this.#csvRows(file) : undefined;
-    let plan: CsvPlan | undefined;
-    let sql: string;
-    if (layout) {
-      plan = csvPlan(file, layout, this.#textColumns, false, skip, { keep, last });
-      sql = plan.sql;
-    } else {
-      sql = `select ${names.map(sqlIdent).join(', ')}, ordinality, ${keep} from ${reader(file, format)} with ordinality where ordinality > ${skip} and ${keep}`;
-    }
-    const result = await this.#run(file, () => this.#duck.stream(sql));
-    const resultTypes = result.columnTypes();
-    const ordIndex = plan?.ordinality ?? names.length;
-    const keepIndex = plan?.keep ?? names.length + 1;
-    const sources = names.map((_, c) => {
-      const column = plan?.columns[c];
-      const index = column ? column.value : c;
-      return { index, text: column?.text, kind: duckColumnKind(resultTypes[index]?.typeId) };
-    });
-    const builders = sources.map((s) => new DuckColumnBuilder(s.kind, chunkSize));
-    let rows = 0;
-    let ords: number[] = [];
-    let seen = skip;
-    const flush = (): SourceChunk => {
-      const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
-      const at = ords;
-      rows = 0;
-      ords = [];
-      return { frame, unreadable: [], position: (i) => ({ source: file, row: at[i] ?? 0 }), end: { kind: 'files', file: f, row: at[at.length - 1] ?? seen }, sharded: true };
-    };
+    // The typed plan, as in `#readDuck`: the last row (always read) tells an early end from the file's end.
+    let typed = layout !== undefined && last !== undefined && typedHelps(layout, this.#textColumns);
+    let start = skip;
     for (;;) {
-      const chunk = await this.#run(file, () => result.fetchChunk());
-      if (!chunk || chunk.rowCount === 0) break;
-      const ordVector = chunk.getColumnVector(ordIndex);
-      let size = chunk.rowCount;
-      seen = Number(ordVector.getItem(size - 1));
-      // The file's last row, read only to see the end: not the shard's.
-      if (chunk.getColumnVector(keepIndex).getItem(size - 1) !== true) size--;
-      let from = 0;
-      while (from < size) {
-        const count = Math.min(size - from, chunkSize - rows);
-        for (let c = 0; c < sources.length; c++) {
-          const s = sources[c] as (typeof sources)[number];
-          (builders[c] as DuckColumnBuilder).add(chunk, s.index, from, count, rows, cellReader(chunk, s.index, plan !== undefined), textReader(chunk, s.text));
-        }
-        for (let r = 0; r < count; r++) ords.push(Number(ordVector.getItem(from + r)));
-        from += count;
-        rows += count;
-        if (rows === chunkSize) yield flush();
+      const plan = layout ? csvPlan(file, layout, this.#textColumns, typed, start, { keep, last }) : undefined;
+      const sql = plan ? plan.sql : `select ${names.map(sqlIdent).join(', ')}, ordinality::double, ${keep} from ${reader(file, format)} with ordinality where ordinality > ${start} and ${keep}`;
+      const result = typed ? await this.#duck.stream(sql).catch(() => undefined) : await this.#run(file, () => this.#duck.stream(sql));
+      if (!result) {
+        typed = false;
+        continue;
       }
+      const resultTypes = result.columnTypes();
+      const ordIndex = plan?.ordinality ?? names.length;
+      const keepIndex = plan?.keep ?? names.length + 1;
+      const sources = names.map((_, c) => {
+        const column = plan?.columns[c];
+        const index = column ? column.value : c;
+        return { index, text: column?.text, kind: duckColumnKind(resultTypes[index]?.typeId, column?.strict) };
+      });
+      const builders = sources.map((s) => new DuckColumnBuilder(s.kind, chunkSize));
+      let rows = 0;
+      let ords = new Float64Array(chunkSize);
+      let seen = start;
+      let refused = false;
+      const flush = (): SourceChunk => {
+        const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
+        const at = ords;
+        const end = at[rows - 1] ?? seen;
+        rows = 0;
+        ords = new Float64Array(chunkSize);
+        start = end;
+        return { frame, unreadable: [], position: (i) => ({ source: file, row: at[i] ?? 0 }), end: { kind: 'files', file: f, row: end }, sharded: true };
+      };
+      fetch: for (;;) {
+        const chunk = typed ? await result.fetchChunk().catch(() => undefined) : await this.#run(file, () => result.fetchChunk());
+        if (chunk === undefined) {
+          refused = true;
+          break;
+        }
+        if (!chunk || chunk.rowCount === 0) break;
+        const bytes = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, ordIndex), chunk.rowCount * 8);
+        const place = new Float64Array(bytes.slice().buffer);
+        let size = chunk.rowCount;
+        seen = place[size - 1] ?? seen;
+        // The file's last row, read only to see the end: not the shard's.
+        if (chunk.getColumnVector(keepIndex).getItem(size - 1) !== true) size--;
+        let from = 0;
+        while (from < size) {
+          const count = Math.min(size - from, chunkSize - rows);
+          for (let c = 0; c < sources.length; c++) {
+            const s = sources[c] as (typeof sources)[number];
+            if (!(builders[c] as DuckColumnBuilder).add(chunk, s.index, from, count, rows, cellReader(chunk, s.index, plan !== undefined), textReader(chunk, s.text))) {
+              refused = true;
+              break fetch;
+            }
+          }
+          ords.set(place.subarray(from, from + count), rows);
+          from += count;
+          rows += count;
+          if (rows === chunkSize) yield flush();
+        }
+      }
+      if (typed && (refused || seen < (last ?? 0))) {
+        // Read on after the last chunk handed out, every cell as text.
+        typed = false;
+        rows = 0;
+        for (const b of builders) b.reset();
+        continue;
+      }
+      if (layout) await this.#checkComplete(file, seen);
+      if (rows > 0) yield flush();
+      return;
     }
-    if (layout) await this.#checkComplete(file, seen);
-    if (rows > 0) yield flush();
   }
 
   /**
