@@ -6,7 +6,7 @@ import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
 import { fileFormat, type FileFormatName } from '../data/file-formats.js';
 import { csvCell } from '../data/formats/csv.js';
-import { countCsvRows, csvPlan, typedHelps, type CsvLayout, type CsvPlan } from './csv-plan.js';
+import { countCsvRows, csvPlan, typedHelps, type CsvLayout } from './csv-plan.js';
 import { DuckColumnBuilder, duckColumnKind } from './duck-columns.js';
 import { duckCell, sqlIdent, sqlString } from './duckdb.js';
 import { duckShardSql } from './shard.js';
