@@ -47,6 +47,26 @@ function regressionEnsemble(method: string): string {
     <Segmentation multipleModelMethod="${method}">${tree('lastPrediction', 1)}${tree('defaultChild', 2)}${tree('nullPrediction', 3)}${tree('none', 4)}</Segmentation></MiningModel></PMML>`;
 }
 
+/** A standalone TreeModel over a and b; `leaf` overrides node 5's score and distribution (classification). */
+function singleTree(functionName: 'regression' | 'classification', strategy: string, leaf?: { score: string; lo?: number; hi?: number }): string {
+  const cls = functionName === 'classification';
+  const node = (id: number, score: string, lo: number | undefined, hi: number | undefined, rest: string): string => {
+    const dist = cls && lo !== undefined ? `<ScoreDistribution value="lo" recordCount="${lo * 8}" probability="${lo}"/><ScoreDistribution value="hi" recordCount="${hi! * 8}" probability="${hi}"/>` : '';
+    return `<Node id="${id}" score="${score}"${strategy === 'defaultChild' && (id === 1 || id === 3) ? ` defaultChild="${id === 1 ? 3 : 4}"` : ''}>${rest.replace('@', dist)}</Node>`;
+  };
+  const s = (lo: string, n: string): string => (cls ? (Number(n) > 1 ? 'hi' : 'lo') : n);
+  const five = leaf ?? { score: s('', '7.125'), lo: 0.125, hi: 0.875 };
+  return `<?xml version="1.0"?>\n<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header/><DataDictionary>
+    <DataField name="a" optype="continuous" dataType="double"/><DataField name="b" optype="continuous" dataType="double"/>
+    ${cls ? '<DataField name="y" optype="categorical" dataType="string"><Value value="lo"/><Value value="hi"/></DataField>' : '<DataField name="y" optype="continuous" dataType="double"/>'}</DataDictionary>
+    <TreeModel functionName="${functionName}" missingValueStrategy="${strategy}"${strategy === 'none' ? ' noTrueChildStrategy="returnLastPrediction"' : ''}>
+    <MiningSchema><MiningField name="y" usageType="target"/><MiningField name="a"/><MiningField name="b"/></MiningSchema>
+    ${cls ? '<Output><OutputField name="p_lo" feature="probability" value="lo"/><OutputField name="p_hi" feature="probability" value="hi"/><OutputField name="label" feature="predictedValue" dataType="string"/></Output>' : ''}
+    ${node(1, s('', '1'), 0.5, 0.5, `@<True/>${node(2, s('', '1.5'), 0.25, 0.75, '@<SimplePredicate field="a" operator="lessOrEqual" value="1"/>')}${node(3, s('', '3'), 0.25, 0.75,
+      `@<SimplePredicate field="a" operator="greaterThan" value="1"/>${node(4, s('', '0.25'), 1, 0, '@<SimplePredicate field="b" operator="lessThan" value="0.5"/>')}${node(5, five.score, five.lo, five.hi, '@<SimplePredicate field="b" operator="greaterOrEqual" value="0.5"/>')}`)}`)}
+    </TreeModel></PMML>`;
+}
+
 const regressionInputs: Record<string, Tensor> = {
   a: { dtype: 'float64', shape: [8], data: Float64Array.of(0, 1, 2.5, 3, Number.NaN, 5, 1, Number.NaN) },
   b: { dtype: 'float64', shape: [8], data: Float64Array.of(0, 0.5, Number.NaN, 0.7, 0.2, 0.5, Number.NaN, Number.NaN) },
@@ -114,6 +134,24 @@ describe('PMML batch-path documents in packages (the pmml-batch evaluator)', () 
       await compare(text, regressionInputs);
     });
   }
+
+  for (const strategy of ['none', 'lastPrediction', 'nullPrediction', 'defaultChild']) {
+    it(`a standalone regression TreeModel (${strategy}): scored as a one-tree ensemble, the package's results are the server's`, async () => {
+      await compare(singleTree('regression', strategy), regressionInputs);
+    });
+  }
+
+  it('a standalone classification TreeModel whose every score is its distribution\'s pick: the package\'s results are the server\'s', async () => {
+    await compare(singleTree('classification', 'lastPrediction'), regressionInputs);
+    await compare(singleTree('classification', 'none'), regressionInputs);
+  });
+
+  it('a classification TreeModel the one-tree ensemble would answer differently keeps the row path and the engine', () => {
+    // A score that is not its distribution's first highest (ties included), a score without a distribution.
+    assert.equal(pmmlBatchData(bytes(singleTree('classification', 'lastPrediction', { score: 'hi', lo: 0.5, hi: 0.5 }))), undefined);
+    assert.equal(pmmlBatchData(bytes(singleTree('classification', 'lastPrediction', { score: 'lo', lo: 0.25, hi: 0.75 }))), undefined);
+    assert.equal(pmmlBatchData(bytes(singleTree('classification', 'lastPrediction', { score: 'lo' }))), undefined);
+  });
 
   it('other documents keep the full PMML engine', () => {
     assert.equal(pmmlBatchData(bytes(regressionEnsemble('median'))), undefined);

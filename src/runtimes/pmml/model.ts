@@ -10,7 +10,7 @@ import { compileEnsemble } from './models/ensemble.js';
 import { byCategory, compileOutput, type OutputPlan } from './output.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
 import { compileTargets } from './targets.js';
-import type { BatchKernel, CompileContext, EnsembleLayout, LinearKernel, ScorecardKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
+import type { BatchKernel, CompileContext, EnsembleLayout, LinearKernel, NumericKernel, ScorecardKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
 import { attr, child, children, type XmlElement } from './xml.js';
 import type { TreeStructure } from '../model-structure.js';
 import { isNumeric, toType, valueKey } from './values.js';
@@ -285,6 +285,9 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     })
     : undefined;
   const tree = single?.structure ? (): TreeStructure | undefined => single.structure?.() : undefined;
+  // A standalone TreeModel scored as a one-tree ensemble, when that gives every leaf exactly the tree's own prediction.
+  const singlePlan = !batch && single ? batchPlan(single, outputEl, targetFields, output, functionName) : undefined;
+  const singleBatch = singlePlan && sameAsTree(singlePlan, numericKernel!, targetFields[0]!) ? singlePlan : undefined;
   const scorecard = env.top && !targets && kernel.scorecard && chained.length === 0 && kernel.scorecard.fields.every(isInput) ? kernel.scorecard : undefined;
   const exportForm = (): ExportForm | string => {
     if (!env.top) return 'not a top-level model';
@@ -322,7 +325,7 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   };
   const model: TopModel = {
     exportForm,
-    ...(batch ? { batch } : {}),
+    ...(batch ?? singleBatch ? { batch: batch ?? singleBatch } : {}),
     ...(linear ? { linear } : {}),
     ...(scorecard ? { scorecard } : {}),
     ...(tree ? { tree } : {}),
@@ -347,6 +350,41 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
 function batchPlan(kernel: BatchKernel, outputEl: XmlElement | undefined, targetFields: readonly FieldInfo[], output: OutputPlan, functionName: string): TopBatch | undefined {
   const plan = resultPlan(kernel.categories, outputEl, targetFields, output, functionName);
   return plan ? { kernel, ...plan } : undefined;
+}
+
+/**
+ * Whether a one-tree ensemble (a standalone TreeModel's batch path) answers exactly what the tree
+ * does at every node a walk can end at: regression, the leaf's own number (already of the target's
+ * type); classification, a ScoreDistribution whose first highest probability, in the target's
+ * category order (the ensemble's pick), is the node's own score, typed as the general path casts
+ * it. A node with no score and no distribution is no prediction on both paths. Anything else —
+ * a score that is not the distribution's pick, a score without a distribution (the general path
+ * then has no probabilities), a distribution without a score — keeps the row path.
+ */
+function sameAsTree(plan: TopBatch, numeric: NumericKernel, target: FieldInfo): boolean {
+  const layout = plan.kernel.layout?.();
+  const outcomes = numeric.outcomes;
+  if (!layout || !outcomes || layout.root.length !== 1 || layout.kind.length !== outcomes.length) return false;
+  const K = layout.categories.length;
+  for (let i = 0; i < outcomes.length; i++) {
+    const p = outcomes[i]!;
+    if (layout.kind[i] === 0) {
+      if (p.value !== null || p.probabilities) return false;
+      continue;
+    }
+    if (p.value === null) return false;
+    const own = castResult(target, p.value);
+    if (!layout.classification) {
+      if (typeof p.value !== 'number' || !Object.is(own, p.value) || !Object.is(layout.leafValue[i], p.value)) return false;
+      continue;
+    }
+    if (!p.probabilities) return false;
+    let best = 0;
+    for (let k = 1; k < K; k++) if (layout.leafVector[i * K + k]! > layout.leafVector[i * K + best]!) best = k;
+    const pick = plan.categoryValues[best];
+    if (pick === undefined || pick === null || own === null || typeof pick !== typeof own || valueKey(pick) !== valueKey(own)) return false;
+  }
+  return true;
 }
 
 /** How each result reads a kernel's value and per-category probabilities (`categories` empty for regression). */
