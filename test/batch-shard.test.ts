@@ -131,6 +131,24 @@ describe('shard processes together read the input once', () => {
     }
   });
 
+  it('JSON Lines (filtered in the process, hash 2): each shard has exactly its rows and the union is the input', async () => {
+    const jsonl = join(tmp.dir, 'in.jsonl');
+    const [header, ...lines] = breastCsv(ROWS).trim().split('\n');
+    const names = header!.split(',');
+    writeFileSync(jsonl, `${lines.map((l) => JSON.stringify(Object.fromEntries(l.split(',').map((v, i) => [names[i], Number(v)])))).join('\n')}\n`);
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await runCli(['batch', 'run', 'bc', '-i', jsonl, '-o', join(tmp.dir, 'jsonl-s.csv'), '-k', 'id', '--run-id', 'jsonl-s', '--shard', `${i}/3`, '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { rows: number; read: number; skipped: number };
+      assert.deepEqual([summary.read, summary.rows + summary.skipped], [ROWS, ROWS]);
+      const rows = await readRows([join(tmp.dir, `jsonl-s.shard-${i}-of-3.csv`)]);
+      for (const row of rows) assert.equal(shardOf([Number(row.id)], 3, 2), i);
+      ids.push(...rows.map((row) => Number(row.id)));
+    }
+    assert.deepEqual(ids.sort((a, b) => a - b), Array.from({ length: ROWS }, (_, i) => i));
+  });
+
   for (const [name, input] of [['CSV', csv], ['Parquet', parquet]] as const) {
     it(`${name}: per-shard rows read sum to the input, each shard has exactly its rows, the union is the unsharded run`, async () => {
       const tag = name.toLowerCase();
@@ -141,8 +159,12 @@ describe('shard processes together read the input once', () => {
       const union: Record<string, unknown>[] = [];
       let read = 0;
       for (let i = 0; i < 3; i++) {
-        const r = await runCli(['batch', 'run', 'bc', '-i', input, '-o', join(tmp.dir, `${tag}-s.csv`), '-k', 'id', '--chunk-size', '300', '--run-id', `${tag}-s`, '--shard', `${i}/3`, '--json'], env);
+        const r = await runCli(['batch', 'run', 'bc', '-i', input, '-o', join(tmp.dir, `${tag}-s.csv`), '-k', 'id', '--chunk-size', '300', '--run-id', `${tag}-s`, '--shard', `${i}/3`, '--json', '--progress-interval', '1'], env);
         assert.equal(r.code, 0, r.stderr);
+        // Progress moves through the input: rows the query passed over (other shards') count as they go.
+        const progress = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.includes('"progress"')).map((l) => JSON.parse(l) as { rows: number; scored: number });
+        assert.ok(progress.length >= 2, 'progress lines');
+        assert.ok(progress[0]!.rows > progress[0]!.scored * 2, JSON.stringify(progress[0]));
         const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { rows: number; read: number; skipped: number };
         // Rows read by this shard: its own rows, none of the others' (which still count as skipped).
         assert.equal(summary.read, summary.rows);

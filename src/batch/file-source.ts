@@ -205,10 +205,11 @@ export class FileSource implements BatchSource {
         const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
         const at = ords;
         const end = at[rows - 1] ?? seen;
+        const passed = end - start - rows;
         rows = 0;
         ords = new Float64Array(chunkSize);
         start = end;
-        return { frame, unreadable: [], position: (i) => ({ source: file, row: at[i] ?? 0 }), end: { kind: 'files', file: f, row: end }, sharded: true };
+        return { frame, unreadable: [], position: (i) => ({ source: file, row: at[i] ?? 0 }), end: { kind: 'files', file: f, row: end }, sharded: true, passed };
       };
       fetch: for (;;) {
         const chunk = typed ? await result.fetchChunk().catch(() => undefined) : await this.#run(file, () => result.fetchChunk());

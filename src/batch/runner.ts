@@ -210,7 +210,8 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
       if (!rejectsSink) throw firstReject(s.rejects, spec);
       rejectsState = await rejectsSink.write(seq, recordsTable(s.rejects, rejectColumns(spec.key, sourceTypes())));
     }
-    counts = { rowsIn: counts.rowsIn + s.kept, scored: counts.scored + s.scored, rejected: counts.rejected + s.rejects.length, skipped: counts.skipped + s.skipped };
+    // Rows of other shards the query passed over are skipped too (progress then moves through the input).
+    counts = { rowsIn: counts.rowsIn + s.kept, scored: counts.scored + s.scored, rejected: counts.rejected + s.rejects.length, skipped: counts.skipped + s.skipped + (s.chunk.passed ?? 0) };
     highWater = maxWatermark(highWater, s.highWater);
     for (const c of s.ignoredColumns) ignored.add(c);
     const now = performance.now();
@@ -239,7 +240,8 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   }
   await committed;
   await checkpoint();
-  // Rows of other shards the query never returned are skipped all the same (rows + skipped = the input).
+  // Rows of other shards the query never returned (after the last chunk of a file, or from
+  // PostgreSQL) are skipped all the same: rows + skipped = the input.
   const unread = spec.shard && run.total !== null ? run.total - (counts.rowsIn + counts.skipped) : 0;
   if (unread > 0) {
     counts = { ...counts, skipped: counts.skipped + unread };

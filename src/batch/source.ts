@@ -18,6 +18,8 @@ export interface SourceChunk {
   readonly end: SourcePosition;
   /** The source kept only the run's shard (the filter ran in the query): every row is the shard's. */
   readonly sharded?: boolean;
+  /** Rows of the input the query passed over before this chunk's last row (other shards'), where known. */
+  readonly passed?: number;
 }
 
 /** Column types as DuckDB names them (BIGINT, DOUBLE, VARCHAR, …), where the source knows them. */
