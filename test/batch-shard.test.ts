@@ -131,6 +131,35 @@ describe('shard processes together read the input once', () => {
     }
   });
 
+  it('row places come from the file, even when it has a column named "ordinality" (CSV and Parquet)', async () => {
+    const odd = join(tmp.dir, 'odd.csv');
+    const oddParquet = join(tmp.dir, 'odd.parquet');
+    const lines = breastCsv(ROWS).trim().split('\n');
+    writeFileSync(odd, `${lines.map((l, i) => `${l},${i === 0 ? 'ordinality' : 7}`).join('\n')}\n`);
+    await csvToParquet(odd, oddParquet);
+    const duck = await openDuckDb();
+    try {
+      for (const file of [odd, oddParquet]) {
+        const spec = { input: file, files: [file], output: 'x.csv', key: ['id'], passthrough: ['ordinality'], chunkSize: 500, workers: 1, runId: 'r', modelRef: 'bc', model: 'bc', version: 1, shard: { index: 1, count: 3 }, shardHash: 2 } satisfies RunSpec;
+        const source = await openSource(spec, duck);
+        const ids: number[] = [];
+        let ends = 0;
+        for await (const chunk of source.read({ kind: 'files', file: 0, row: 100 }, 500)) {
+          const col = chunk.frame.column('id') ?? [];
+          col.forEach((id, i) => assert.equal(chunk.position(i).row, Number(id) + 1, `${file}: row of id ${String(id)}`));
+          assert.equal(chunk.end.kind === 'files' ? chunk.end.row : -1, Number(col.at(-1)) + 1);
+          ids.push(...col.map(Number));
+          ends++;
+        }
+        await source.close();
+        assert.ok(ends > 1);
+        assert.deepEqual(ids, Array.from({ length: ROWS }, (_, i) => i).filter((i) => i >= 100 && shardOf([i], 3, 2) === 1), `${file}: resumed after row 100`);
+      }
+    } finally {
+      duck.close();
+    }
+  });
+
   it('JSON Lines (filtered in the process, hash 2): each shard has exactly its rows and the union is the input', async () => {
     const jsonl = join(tmp.dir, 'in.jsonl');
     const [header, ...lines] = breastCsv(ROWS).trim().split('\n');

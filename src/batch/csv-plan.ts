@@ -80,11 +80,27 @@ export function csvPlan(file: string, layout: CsvLayout, carried: ReadonlySet<st
   });
   const from = typed ? `read_csv(${sqlString(file)}, header=true, types={${types.join(', ')}})` : `read_csv(${sqlString(file)}, header=true, all_varchar=true)`;
   if (shard) {
-    const sentinel = shard.last !== undefined ? ` or ordinality = ${shard.last}` : '';
-    const sql = `select ${select.join(', ')}, ordinality::double, ${shard.keep} from ${from} with ordinality where ordinality > ${skip} and (${shard.keep}${sentinel})`;
+    const place = placeColumn(layout.names);
+    const sentinel = shard.last !== undefined ? ` or ${place} = ${shard.last}` : '';
+    const sql = `select ${select.join(', ')}, ${place}::double, ${shard.keep} from ${withPlace(from, layout.names)} where ${place} > ${skip} and (${shard.keep}${sentinel})`;
     return { sql, columns, ordinality: select.length, keep: select.length + 1 };
   }
   return { sql: `select ${select.join(', ')} from ${from}${skip > 0 ? ` offset ${skip}` : ''}`, columns };
+}
+
+/**
+ * The name of the row's place in the file, unlike every column's (a file may have a column named
+ * "ordinality", which would otherwise silently stand in for the place).
+ */
+export function placeColumn(names: readonly string[]): string {
+  let name = 'ferry_row';
+  while (names.includes(name)) name = `_${name}`;
+  return sqlIdent(name);
+}
+
+/** `from` (a table function) with each row's 1-based place in the file as `placeColumn(names)`. */
+export function withPlace(from: string, names: readonly string[]): string {
+  return `${from} with ordinality as ferry_t(${[...names.map(sqlIdent), placeColumn(names)].join(', ')})`;
 }
 
 /** Whether the typed plan would read any column faster than the text plan. */

@@ -6,7 +6,7 @@ import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
 import { fileFormat, type FileFormatName } from '../data/file-formats.js';
 import { csvCell } from '../data/formats/csv.js';
-import { countCsvRows, csvPlan, typedHelps, type CsvLayout } from './csv-plan.js';
+import { countCsvRows, csvPlan, placeColumn, typedHelps, withPlace, type CsvLayout } from './csv-plan.js';
 import { DuckColumnBuilder, duckColumnKind } from './duck-columns.js';
 import { duckCell, sqlIdent, sqlString } from './duckdb.js';
 import { duckShardSql } from './shard.js';
@@ -182,7 +182,8 @@ export class FileSource implements BatchSource {
     let start = skip;
     for (;;) {
       const plan = layout ? csvPlan(file, layout, this.#textColumns, typed, start, { keep, last }) : undefined;
-      const sql = plan ? plan.sql : `select ${names.map(sqlIdent).join(', ')}, ordinality::double, ${keep} from ${reader(file, format)} with ordinality where ordinality > ${start} and ${keep}`;
+      const place = placeColumn(names);
+      const sql = plan ? plan.sql : `select ${names.map(sqlIdent).join(', ')}, ${place}::double, ${keep} from ${withPlace(reader(file, format), names)} where ${place} > ${start} and ${keep}`;
       const result = typed ? await this.#duck.stream(sql).catch(() => undefined) : await this.#run(file, () => this.#duck.stream(sql));
       if (!result) {
         typed = false;
