@@ -155,8 +155,34 @@ describe('PMML batch-path documents in packages (the pmml-batch evaluator)', () 
 
   it('other documents keep the full PMML engine', () => {
     assert.equal(pmmlBatchData(bytes(regressionEnsemble('median'))), undefined);
-    assert.equal(pmmlBatchData(readFileSync(join(FIXTURES, 'cases/sklearn-tree-missing/model.pmml'))), undefined);
     assert.equal(pmmlBatchData(readFileSync(join(FIXTURES, 'cases/sklearn-grm-logit/model.pmml'))), undefined);
+  });
+
+  it('missingValueReplacement: a missing input takes its MiningField\'s fill before the walk, as on the row path', async () => {
+    const text = readFileSync(join(FIXTURES, 'cases/sklearn-tree-missing/model.pmml'), 'utf8');
+    const [head, ...lines] = readFileSync(join(FIXTURES, 'cases/sklearn-tree-missing/input.csv'), 'utf8').trim().split('\n');
+    const names = head!.split(',');
+    const rows = lines.length + 1;
+    // Every 3rd cell missing (NaN), one row all missing.
+    const inputs: Record<string, Tensor> = Object.fromEntries(names.map((n, j) => [n, {
+      dtype: 'float64', shape: [rows], data: Float64Array.from({ length: rows }, (_, i) => (i === lines.length || (i + j) % 3 === 0 ? Number.NaN : Number(lines[i]!.split(',')[j]))),
+    } satisfies Tensor]));
+    const form = pmmlBatchData(bytes(text));
+    assert.ok(form?.fills && Array.from(form.fills).some((v) => !Number.isNaN(v)), 'the batch path carries the fills');
+    await compare(text, inputs);
+    // The row path (an empty LocalTransformations keeps the document off the batch path) gives the same.
+    const rowPath = text.replace('</MiningSchema>', '</MiningSchema><LocalTransformations/>');
+    assert.equal(pmmlBatchData(bytes(rowPath)), undefined);
+    const server = await loadArtifact(pmmlRuntime, bytes(text), {}, 'batch');
+    const general = await loadArtifact(pmmlRuntime, bytes(rowPath), {}, 'row');
+    try {
+      const want = await general.predict(inputs);
+      const got = await server.predict(inputs);
+      for (const name of Object.keys(want)) assert.deepEqual(got[name]!.data, want[name]!.data, name);
+    } finally {
+      await server.close();
+      await general.close();
+    }
   });
 
   it('an absent input fails with the server\'s error code', async () => {

@@ -59,7 +59,7 @@ export function pmmlBatchData(artifact: Uint8Array): PmmlBatchData | undefined {
   const kernel = ensemble ? { kind: 'ensemble' as const, layout: ensemble } : regression ? { kind: 'regression' as const, layout: regression } : undefined;
   if (!kernel) return undefined;
   if (!batch.kernel.fields.every((f) => inputs.some((i) => i.name === f && i.dtype === 'float64'))) return undefined;
-  return { kernel, inputs, outputs: outputs.map((spec) => ({ spec, how: batch.results.get(spec.name)! })), categoryValues: batch.categoryValues };
+  return { kernel, inputs, outputs: outputs.map((spec) => ({ spec, how: batch.results.get(spec.name)! })), categoryValues: batch.categoryValues, ...(batch.fills ? { fills: batch.fills } : {}) };
 }
 
 /** Files a format's evaluator needs next to index.js: ONNX needs onnxruntime-web's one single-threaded WebAssembly binary. */

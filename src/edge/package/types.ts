@@ -67,4 +67,6 @@ export interface PmmlBatchData {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly BatchOutput[];
   readonly categoryValues: readonly Value[];
+  /** Per kernel field: the missingValueReplacement a missing value takes before the walk (NaN for none); absent when none has one. */
+  readonly fills?: Float64Array;
 }

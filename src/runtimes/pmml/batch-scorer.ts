@@ -25,14 +25,17 @@ export class BatchScorer {
   readonly #outputs: readonly BatchOutput[];
   /** Classification: each category's value as the general path returns it. */
   readonly #categoryValues: readonly Value[];
+  /** Per kernel field: the number a missing (NaN) value becomes (the MiningField's missingValueReplacement); NaN for none. */
+  readonly #fills: ArrayLike<number> | undefined;
   /** Buffers (row-major inputs, the kernel's values and probabilities), reused across calls. */
   #x = new Float64Array(0);
   #value = new Float64Array(0);
   #probabilities = new Float64Array(0);
   readonly #columns: (Float64Array | undefined)[] = [];
 
-  constructor(kernel: BatchRunner, inputs: readonly TensorSpec[], outputs: readonly BatchOutput[], categoryValues: readonly Value[]) {
+  constructor(kernel: BatchRunner, inputs: readonly TensorSpec[], outputs: readonly BatchOutput[], categoryValues: readonly Value[], fills?: ArrayLike<number>) {
     this.#kernel = kernel;
+    this.#fills = fills;
     this.#inputs = inputs;
     this.#outputs = outputs;
     this.#categoryValues = categoryValues;
@@ -76,10 +79,19 @@ export class BatchScorer {
     const x = this.#x;
     const value = this.#value;
     const probabilities = this.#probabilities;
+    const fills = this.#fills;
     for (let f = 0; f < F; f++) {
       const c = cols[f];
-      if (!c) for (let r = 0; r < rows; r++) x[r * F + f] = Number.NaN;
-      else for (let r = 0; r < rows; r++) x[r * F + f] = c[r]!;
+      const fill = fills ? fills[f]! : Number.NaN;
+      if (!c) for (let r = 0; r < rows; r++) x[r * F + f] = fill;
+      else if (Number.isNaN(fill)) for (let r = 0; r < rows; r++) x[r * F + f] = c[r]!;
+      else {
+        // Only a missing value takes the replacement (as the row path's MiningSchema treatment).
+        for (let r = 0; r < rows; r++) {
+          const v = c[r]!;
+          x[r * F + f] = Number.isNaN(v) ? fill : v;
+        }
+      }
     }
     kernel.run(x, rows, value, probabilities);
     const categoryValues = this.#categoryValues;

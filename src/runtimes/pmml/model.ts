@@ -74,6 +74,12 @@ export interface TopBatch {
   readonly results: ReadonlyMap<string, BatchResult>;
   /** Classification: each category's value as the general path returns it (typed, cast to the target's data type). */
   readonly categoryValues: readonly Value[];
+  /**
+   * Per kernel field (`kernel.fields` order): the MiningField's numeric missingValueReplacement that
+   * a missing (NaN) value takes before the walk, as the row path's treatment does; NaN for none.
+   * Absent when no field has one.
+   */
+  readonly fills?: Float64Array;
 }
 
 /** What a MiningSchema does to one input value. */
@@ -223,6 +229,15 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   // its parent already did, or a top-level model over doubles and text with nothing to treat or derive.
   const passThrough = !lt && treated.every((f) => f.identity) && (!env.top || (derived.size === 0 && treated.every((f) => f.typed)));
   const chained = kernel.exposedFields ?? [];
+  // The batch path reads its inputs as they are but for missing values of fields whose one treatment
+  // is a numeric missingValueReplacement (fill): it puts those numbers in before the walk.
+  const fillPass = !lt && env.top && derived.size === 0 && treated.every((f) => f.typed && (f.identity || f.fill !== undefined));
+  const fillOf = new Map(treated.flatMap((f) => (f.fill === undefined ? [] : [[f.name, f.fill] as const])));
+  const withFills = (plan: TopBatch | undefined): TopBatch | undefined => {
+    if (!plan || fillOf.size === 0) return plan;
+    const fills = Float64Array.from(plan.kernel.fields, (name) => fillOf.get(name) ?? Number.NaN);
+    return fills.some((v) => !Number.isNaN(v)) ? { ...plan, fills } : plan;
+  };
 
   const score = (inputs: Row): ScoredRow => {
     let row: Row;
@@ -262,8 +277,8 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   for (const f of output.fields) if (f.final) addResult(f.info);
   for (const t of targetFields) addResult(t);
   for (const f of chained) addResult(f);
-  const batch = env.top && passThrough && !targets && kernel.batch && chained.length === 0
-    ? batchPlan(kernel.batch, outputEl, targetFields, output, functionName)
+  const batch = env.top && fillPass && !targets && kernel.batch && chained.length === 0
+    ? withFills(batchPlan(kernel.batch, outputEl, targetFields, output, functionName))
     : undefined;
   const numericInput = (name: string): boolean => activeFields.some((f) => f.name === name && isNumeric(f.dataType));
   const inputField = (name: string): boolean => activeFields.some((f) => f.name === name);
@@ -276,7 +291,7 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     : undefined;
   const isInput = (name: string): boolean => activeFields.some((f) => f.name === name) && !derived.has(name);
   const numericKernel = kernel.numeric;
-  const single = env.top && passThrough && !targets && !kernel.batch && chained.length === 0 && numericKernel?.binary && numericKernel.fields.every(numericInput)
+  const single = env.top && fillPass && !targets && !kernel.batch && chained.length === 0 && numericKernel?.binary && numericKernel.fields.every(numericInput)
     && (functionName === 'regression' || functionName === 'classification')
     ? compileEnsemble({
       method: functionName === 'regression' ? 'sum' : 'average', classification: functionName === 'classification', fields: numericKernel.fields,
@@ -284,10 +299,11 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
       categories: targetFields[0]?.values ?? [], categoryValues: (targetFields[0]?.values ?? []).map((c) => parseFor(scope, targetFields[0]!.name, c)),
     })
     : undefined;
-  const tree = single?.structure ? (): TreeStructure | undefined => single.structure?.() : undefined;
+  // Explanations read the tree as it is: only when no fill changes its inputs.
+  const tree = passThrough && single?.structure ? (): TreeStructure | undefined => single.structure?.() : undefined;
   // A standalone TreeModel scored as a one-tree ensemble, when that gives every leaf exactly the tree's own prediction.
   const singlePlan = !batch && single ? batchPlan(single, outputEl, targetFields, output, functionName) : undefined;
-  const singleBatch = singlePlan && sameAsTree(singlePlan, numericKernel!, targetFields[0]!) ? singlePlan : undefined;
+  const singleBatch = singlePlan && sameAsTree(singlePlan, numericKernel!, targetFields[0]!) ? withFills(singlePlan) : undefined;
   const scorecard = env.top && !targets && kernel.scorecard && chained.length === 0 && kernel.scorecard.fields.every(isInput) ? kernel.scorecard : undefined;
   const exportForm = (): ExportForm | string => {
     if (!env.top) return 'not a top-level model';

@@ -158,7 +158,8 @@ class PmmlModel implements ModelRuntime {
     const model = this.#doc.model;
     const batch = model.batch;
     if (model.groups.length > 0) return Promise.resolve(undefined);
-    if (batch?.kernel.structure && this.#batch) return Promise.resolve(batch.kernel.structure());
+    // Explanations read the trees as they are: not when the batch path fills missing inputs first.
+    if (batch?.kernel.structure && this.#batch && !batch.fills) return Promise.resolve(batch.kernel.structure());
     if (model.scorecard) return Promise.resolve(this.#scorecardStructure(model.scorecard));
     if (model.tree) return Promise.resolve(model.tree());
     if (model.linear?.categorical) return Promise.resolve(this.#categoricalStructure(model.linear, model.linear.categorical));
@@ -325,7 +326,7 @@ export function batchScorer(doc: CompiledDocument, inputs: readonly TensorSpec[]
     if (!how) return undefined;
     reads.push({ spec, how });
   }
-  return new BatchScorer(batch.kernel, inputs, reads, batch.categoryValues);
+  return new BatchScorer(batch.kernel, inputs, reads, batch.categoryValues, batch.fills);
 }
 
 /** A linear kernel as the neutral structure; a row with a missing field has no margin (the model gives no score). */

@@ -17,7 +17,7 @@ export const evaluator: EdgeEvaluator = {
     const form = decodeAnyModel<PmmlBatchData>(data);
     const { kernel } = form;
     const run = kernel.kind === 'ensemble' ? ensembleRun(kernel.layout) : regressionRun(kernel.layout);
-    const scorer = new BatchScorer({ fields: kernel.layout.fields, categories: kernel.layout.categories, run }, form.inputs, form.outputs, form.categoryValues);
+    const scorer = new BatchScorer({ fields: kernel.layout.fields, categories: kernel.layout.categories, run }, form.inputs, form.outputs, form.categoryValues, form.fills);
     const model: EdgeModel = {
       predict(inputs, outputs) {
         try {
