@@ -10,29 +10,14 @@
  */
 import type { TreeStructure } from '../../model-structure.js';
 import { treeDepth } from '../../model-structure.js';
+import type { EnsembleLayout } from '../types.js';
 import { TREE_MODES } from './tree.js';
 
-export interface EnsembleArrays {
-  readonly method: string;
-  readonly fields: readonly string[];
+/** The batch kernel's layout (types.ts `EnsembleLayout`), with what TreeSHAP also needs: groups, covers, margins. */
+export interface EnsembleArrays extends Omit<EnsembleLayout, 'classification' | 'vote' | 'categories'> {
   /** Categories (probability vectors), else 1. */
   readonly groups: number;
-  readonly root: Int32Array;
-  readonly mode: Uint8Array;
-  readonly returnLast: Uint8Array;
-  readonly weight: Float64Array;
-  readonly feature: Int32Array;
-  readonly thr: Float64Array;
-  readonly strict: Uint8Array;
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-  readonly rightAlways: Uint8Array;
-  readonly dflt: Int32Array;
   readonly cover: Float64Array;
-  /** 0: no prediction at this node. */
-  readonly kind: Uint8Array;
-  readonly leafValue: Float64Array;
-  readonly leafVector: Float64Array;
   readonly margins: (x: Float64Array, rows: number) => Float64Array;
 }
 

@@ -126,9 +126,7 @@ export function compileEnsemble(spec: EnsembleSpec): BatchKernel | undefined {
     fields,
     categories: layout.categories,
     layout: () => layout,
-    structure: () => (vote ? undefined : ensembleStructure({
-      method, fields, groups: classification ? K : 1, root, mode, returnLast, weight, feature, thr, strict, left, right, rightAlways, dflt, cover, kind, leafValue, leafVector, margins,
-    })),
+    structure: () => (vote ? undefined : ensembleStructure({ ...layout, groups: classification ? K : 1, cover, margins })),
     run,
   };
 }
