@@ -19,6 +19,7 @@ import { rawRun } from './lib/raw-run.js';
 import { LOG_CONCURRENCY, logCells, logTable, logTarget, type LogRow } from './lib/log-cost.js';
 import { largeTable, mainTable, ms, rate, targetsList, type LargeRow, type ResultRow } from './lib/report.js';
 import { PEER_CONCURRENCY, peerCells, peerTable, peerTarget, type PeerRow } from './lib/peer.js';
+import { layouts, PROCESS_CONCURRENCY, processCells, processTable, type ProcessRow } from './lib/processes.js';
 import { MODELS, startBare, startDefaultFerry, startFastApi, startFerry, type FerryServer } from './lib/servers.js';
 import { loadSettings, type Settings } from './lib/settings.js';
 import { summarize, type Summary } from './lib/stats.js';
@@ -69,6 +70,7 @@ interface Results {
   peer: PeerRow[];
   /** Why the FastAPI row was not measured. */
   peerSkipped: string | undefined;
+  processes: ProcessRow[];
 }
 
 async function rawCell(s: Settings, row: readonly number[], out: Results): Promise<void> {
@@ -160,6 +162,39 @@ async function peerSection(s: Settings, one: readonly number[][], wanted: (id: s
   }
 }
 
+/** OIP JSON, batching on, against `ferry serve --processes N`: rows of the main table beside the one-process rows. */
+async function multiProcessCells(s: Settings, one: readonly number[][], wanted: (id: string) => boolean, out: Results): Promise<void> {
+  const levels = s.concurrency.filter((c) => wanted(`oip-json/on/p${s.processes}/c${c}`));
+  if (levels.length === 0) return;
+  const server = await startFerry(s.batching, s.profileDir, { processes: s.processes });
+  const driver = PROTOCOLS[0]!.driver(server, MODELS.on, one);
+  try {
+    for (const c of levels) out.rows.push({ target: LABELS.oipJsonProcesses(s.processes), batching: 'on', concurrency: c, summary: await measure(`oip-json/on/p${s.processes}/c${c}`, driver, c, s, server.child.proc.pid) });
+  } finally {
+    driver.close();
+    await server.stop();
+  }
+}
+
+/** Processes × cores (bench/lib/processes.ts): every layout's server started first, then alternated rounds. */
+async function processSection(s: Settings, one: readonly number[][], wanted: (id: string) => boolean, out: Results): Promise<void> {
+  const picked = layouts(s.processes).filter((l) => wanted(`procs/${l.id}/c${PROCESS_CONCURRENCY}`));
+  if (picked.length === 0) return;
+  const cells: { layout: (typeof picked)[number]; driver: Driver; pid: number | undefined }[] = [];
+  const servers: FerryServer[] = [];
+  try {
+    for (const layout of picked) {
+      const server = await startFerry(s.batching, undefined, layout);
+      servers.push(server);
+      cells.push({ layout, driver: PROTOCOLS[0]!.driver(server, MODELS.on, one), pid: server.child.proc.pid });
+    }
+    out.processes = await processCells(cells, s.processRounds, (id, d, pid) => measure(id, d, PROCESS_CONCURRENCY, s, pid));
+  } finally {
+    for (const c of cells) c.driver.close();
+    for (const server of servers) await server.stop();
+  }
+}
+
 function ortVersion(): string {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string };
   return pkg.version;
@@ -193,6 +228,12 @@ function markdown(s: Settings, r: Results): string {
     r.peerSkipped ? `FastAPI row skipped: ${r.peerSkipped}.` : '',
     r.peer.length > 0 ? peerTable(r.peer) : '_not run_',
     '',
+    `### Server processes and cores: OIP REST JSON, batching on, concurrency ${PROCESS_CONCURRENCY}, alternated rounds`,
+    '',
+    'The server pinned with `taskset -c 0` (its processes inherit the mask); the load generator is not pinned. This machine has 2 cores: what 8 cores would do is not measured here.',
+    '',
+    r.processes.length > 0 ? processTable(r.processes) : '_not run_',
+    '',
     '### Targets',
     '',
     targetsList([peerTarget(r.peer, r.peerSkipped), ...targets, logTarget(r.log)]),
@@ -204,13 +245,15 @@ async function main(): Promise<void> {
   const s = loadSettings();
   const wanted = (id: string) => !s.filter || s.filter.test(id);
   const one = [fixtureRows()[0] ?? []];
-  const out: Results = { raw: undefined, bare: new Map(), rows: [], large: [], log: [], peer: [], peerSkipped: undefined };
+  const out: Results = { raw: undefined, bare: new Map(), rows: [], large: [], log: [], peer: [], peerSkipped: undefined, processes: [] };
   if (s.profileDir) mkdirSync(s.profileDir, { recursive: true });
 
   if (wanted('raw')) await rawCell(s, one[0]!, out);
   await peerSection(s, one, wanted, out);
   await bareCells('ceiling', s, one, wanted, out);
   await bareCells('bare', s, one, wanted, out);
+  // Right after the bare server: the --processes rows are compared with it.
+  await multiProcessCells(s, one, wanted, out);
   const ferryIds = [...PROTOCOLS.flatMap((p) => ['off', 'on'].flatMap((b) => s.concurrency.map((c) => `${p.id}/${b}/c${c}`))), ...PROTOCOLS.map((p) => `large/${p.id}`), `log/c${LOG_CONCURRENCY}`];
   if (ferryIds.some(wanted)) {
     const server = await startFerry(s.batching, s.profileDir);
@@ -222,6 +265,7 @@ async function main(): Promise<void> {
       await server.stop();
     }
   }
+  await processSection(s, one, wanted, out);
 
   const text = markdown(s, out);
   process.stdout.write(`${text}\n`);

@@ -1,6 +1,7 @@
 /** ferry.yaml validation: defaults, per-model settings, and errors that name the bad key. */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isFerryError } from '../src/core/errors.js';
@@ -39,6 +40,14 @@ describe('serve config', () => {
     assert.equal(c.models, undefined);
     assert.deepEqual({ load: c.defaults.load, route: c.defaults.route, batching: c.defaults.batching, cache: c.defaults.cacheBytes }, { load: 'eager', route: 'latest', batching: DEFAULT_BATCH_POLICY, cache: undefined });
     assert.ok(c.grpcMaxMessageBytes > 4 * 1024 * 1024);
+    assert.equal(c.processes, 1, 'one server process unless asked');
+  });
+
+  it('processes: a number, or auto for the CPUs this process may use; the flag wins', () => {
+    assert.equal(parseServeConfig({ processes: 3 }).processes, 3);
+    assert.equal(parseServeConfig({ processes: 'auto' }).processes, availableParallelism());
+    assert.equal(parseServeConfig({ processes: 3 }, { processes: '2' }).processes, 2);
+    assert.equal(parseServeConfig({ processes: 3 }, { processes: 'auto' }).processes, availableParallelism());
   });
 
   it('--no-batching turns the default off; a model\'s own batching still wins', () => {
@@ -94,6 +103,8 @@ describe('serve config', () => {
     [{ models: [{ name: 'm', shadow: { target: 'b', share: 2 } }] }, /shadow needs a target and a share between 0 and 1/],
     [{ models: [{ load: 'lazy' }] }, /models\[0\] needs a name/],
     [{ tls: { cert: 'a.pem' } }, /TLS needs both a certificate and a key/],
+    [{ processes: 0 }, /processes \(a number or "auto"\) must be an integer between 1/],
+    [{ processes: 'many' }, /processes \(a number or "auto"\) must be a number/],
   ] as const) {
     it(`refuses ${JSON.stringify(raw)}`, () => {
       assert.throws(() => parseServeConfig(raw), (e) => isFerryError(e, 'FERRY_E_CONFIG_INVALID') && message.test(e.message));

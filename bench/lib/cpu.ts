@@ -19,6 +19,31 @@ export function processCpuMs(pid: number | undefined): number {
   }
 }
 
+/** `pid` and every process below it (the server processes of `ferry serve --processes N`), from /proc/<pid>/task/<tid>/children. */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const task of readdirSync(`/proc/${out[i]}/task`)) {
+        const children = readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim();
+        if (children) out.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU time of `pid` and its descendants so far (all threads), in ms; NaN where unavailable. */
+export function processTreeCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  return processTree(pid).reduce((sum, p) => {
+    const ms = processCpuMs(p);
+    return Number.isFinite(ms) ? sum + ms : sum;
+  }, 0) || processCpuMs(pid);
+}
+
 /** CPU time of this process so far, in ms. */
 export function selfCpuMs(): number {
   const { user, system } = process.cpuUsage();
@@ -43,8 +68,9 @@ export interface CpuSnapshot {
   readonly machine: number;
 }
 
+/** Readings now; the server's CPU includes its child processes (a process that ended meanwhile drops out: keep its server running across a cell). */
 export function cpuSnapshot(serverPid: number | undefined): CpuSnapshot {
-  return { server: processCpuMs(serverPid), client: selfCpuMs(), machine: machineBusyMs() };
+  return { server: processTreeCpuMs(serverPid), client: selfCpuMs(), machine: machineBusyMs() };
 }
 
 /** What the run used: server and client ms, and the cores other processes kept busy meanwhile. */

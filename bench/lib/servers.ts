@@ -15,6 +15,16 @@ export interface BatchingOptions {
   readonly maxQueueDelayUs: number;
 }
 
+/** How the server's processes are laid out (the processes section, bench/lib/processes.ts). */
+export interface ProcessLayout {
+  /** `ferry serve --processes N` (1: the flag is not given). */
+  readonly processes: number;
+  /** `taskset -c <cpus>` around the server (its children inherit the mask); undefined = every core. */
+  readonly cpus?: string | undefined;
+  /** node:cluster's scheduling: `rr` (the primary hands out connections; Node's default on Linux) or `none` (every process accepts on the shared socket). */
+  readonly schedPolicy?: 'rr' | 'none' | undefined;
+}
+
 export interface FerryServer {
   readonly url: string;
   readonly grpcAddress: string;
@@ -78,18 +88,20 @@ function ferryYaml(batching: BatchingOptions): string {
 }
 
 /** A temporary FERRY_HOME with the fixture registered twice (batching off / on), and `ferry serve` on it. */
-export async function startFerry(batching: BatchingOptions, profileDir?: string): Promise<FerryServer> {
+export async function startFerry(batching: BatchingOptions, profileDir?: string, layout: ProcessLayout = { processes: 1 }): Promise<FerryServer> {
   const { dir: home, remove } = tempDir('ferry-bench-');
   try {
     const env = childEnv({ FERRY_HOME: home });
     for (const name of [MODELS.off, MODELS.on, MODELS.onLogged]) await runCli(['register', MODEL_PATH, '--name', name], env);
     const config = join(home, 'ferry.yaml');
     writeFileSync(config, ferryYaml(batching));
-    const { child, info } = await startChild<{ http: string; grpc: number }>('ferry serve', {
+    const node = [...profileFlags(profileDir, layout.processes > 1 ? `ferry-p${layout.processes}` : 'ferry'), FERRY_BIN, 'serve', '--port', '0', '--grpc-port', '0', '--config', config, ...(layout.processes > 1 ? ['--processes', String(layout.processes)] : [])];
+    const { child, info } = await startChild<{ http: string; grpc: number }>(`ferry serve${layout.processes > 1 ? ` --processes ${layout.processes}` : ''}${layout.cpus ? ` (taskset -c ${layout.cpus})` : ''}`, {
       cwd: ROOT,
-      args: [...profileFlags(profileDir, 'ferry'), FERRY_BIN, 'serve', '--port', '0', '--grpc-port', '0', '--config', config],
+      // taskset execs node: the child's pid stays the server's.
+      ...(layout.cpus ? { command: 'taskset', args: ['-c', layout.cpus, process.execPath, ...node] } : { args: node }),
       // info: the "ferry serving" line carries the URL and gRPC port; per-request logs are off at this level anyway.
-      env: { ...env, FERRY_LOG_LEVEL: 'info' },
+      env: { ...env, FERRY_LOG_LEVEL: 'info', ...(layout.schedPolicy ? { NODE_CLUSTER_SCHED_POLICY: layout.schedPolicy } : {}) },
       ready: (line) => (line.includes('"ferry serving"') ? JSON.parse(line) as { http: string; grpc: number } : undefined),
     });
     return {

@@ -17,6 +17,10 @@ export interface Settings {
   readonly largeRows: number;
   readonly largeConcurrency: number;
   readonly batching: { readonly maxBatchSize: number; readonly maxQueueDelayUs: number };
+  /** N of the `--processes N` rows and of the processes section. */
+  readonly processes: number;
+  /** Alternated rounds of the processes section. */
+  readonly processRounds: number;
   /** Where the Markdown goes (besides stdout). */
   readonly output: string;
 }
@@ -50,6 +54,8 @@ export function loadSettings(): Settings {
     largeRows: num('BENCH_LARGE_ROWS', 3334, 1),
     largeConcurrency: num('BENCH_LARGE_CONCURRENCY', 8, 1),
     batching: { maxBatchSize: num('BENCH_MAX_BATCH_SIZE', 64, 1), maxQueueDelayUs: num('BENCH_MAX_QUEUE_DELAY_US', 2000, 0) },
+    processes: num('BENCH_PROCESSES', 2, 2),
+    processRounds: num('BENCH_PROCESS_ROUNDS', 2, 1),
     output: process.env.BENCH_OUTPUT ?? join(ROOT, 'bench/results/serve.md'),
   };
 }

@@ -110,6 +110,7 @@ export const errorCatalog = {
   FERRY_E_QUEUE_FULL: spec(429, RESOURCE_EXHAUSTED, X.UNAVAILABLE, 'The request queue of {model} is full ({limit} waiting). Retry after {retryAfter} s or raise max_queue_size.'),
   FERRY_E_TIMEOUT: spec(504, DEADLINE_EXCEEDED, X.UNAVAILABLE, 'The request to {model} did not finish within {timeoutMs} ms.'),
   FERRY_E_SHUTTING_DOWN: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'The server is shutting down; send the request to another instance.'),
+  FERRY_E_SERVER_PROCESS_FAILED: spec(503, UNAVAILABLE, X.UNAVAILABLE, 'A server process of `ferry serve --processes` exited while starting (exit code {code}); its error is printed above, and the other processes were stopped.'),
   FERRY_E_API_KEY_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'There is no API key "{id}". Run `ferry apikey list` to see the keys.'),
   FERRY_E_UNAUTHENTICATED: spec(401, UNAUTHENTICATED, X.USAGE, 'An API key is required: send "Authorization: Bearer <key>" (create one with `ferry apikey create`).'),
   FERRY_E_FORBIDDEN: spec(403, PERMISSION_DENIED, X.USAGE, 'This API key lacks the "{scope}" scope needed for {action}.'),

@@ -11,7 +11,8 @@ const REUSE_MS = 30_000;
  * `ferry_attribution_mean_abs{model, feature}` (mean |contribution| of the explained predictions),
  * `ferry_attribution_share{model, feature}` and `ferry_attribution_rows{model}`. Computed on scrape
  * from the prediction log (at most the newest `maxRows` explained rows), at most every 30 s per model;
- * a model without explained predictions in the hour has no series.
+ * a model without explained predictions in the hour has no series. Every process of a server reads
+ * the same log, so summing processes takes one figure (`aggregator: first`).
  */
 export class AttributionGauges {
   readonly #db: RegistryDb;
@@ -25,21 +26,21 @@ export class AttributionGauges {
     this.#maxRows = maxRows;
     const self = this.#snapshot.bind(this);
     new Gauge({
-      name: 'ferry_attribution_mean_abs', help: 'Mean absolute contribution per input column over the last hour of explained, logged predictions (see ferry monitor attributions).', labelNames: ['model', 'feature'], registers: [registry],
+      name: 'ferry_attribution_mean_abs', help: 'Mean absolute contribution per input column over the last hour of explained, logged predictions (see ferry monitor attributions).', labelNames: ['model', 'feature'], registers: [registry], aggregator: 'first',
       async collect() {
         this.reset();
         for (const a of await self()) for (const f of a.features) this.labels(a.model, f.feature).set(f.mean_abs);
       },
     });
     new Gauge({
-      name: 'ferry_attribution_share', help: 'Share of the total mean absolute contribution per input column over the last hour.', labelNames: ['model', 'feature'], registers: [registry],
+      name: 'ferry_attribution_share', help: 'Share of the total mean absolute contribution per input column over the last hour.', labelNames: ['model', 'feature'], registers: [registry], aggregator: 'first',
       async collect() {
         this.reset();
         for (const a of await self()) for (const f of a.features) this.labels(a.model, f.feature).set(f.share);
       },
     });
     new Gauge({
-      name: 'ferry_attribution_rows', help: 'Explained, logged predictions of the last hour.', labelNames: ['model'], registers: [registry],
+      name: 'ferry_attribution_rows', help: 'Explained, logged predictions of the last hour.', labelNames: ['model'], registers: [registry], aggregator: 'first',
       async collect() {
         this.reset();
         for (const a of await self()) this.labels(a.model).set(a.rows);

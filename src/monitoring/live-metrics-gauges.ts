@@ -10,7 +10,8 @@ const REUSE_MS = 30_000;
  * Prometheus gauges of the live metrics over the last hour, per logged model:
  * `ferry_live_metric{model, metric}` (accuracy, f1, roc_auc, … or mae, rmse, r2),
  * `ferry_live_label_coverage{model}`, `ferry_live_predictions{model, kind="total"|"labelled"|"low_confidence"}`.
- * Computed on scrape from the prediction log, at most every 30 s per model.
+ * Computed on scrape from the prediction log, at most every 30 s per model; every process of a
+ * server reads the same log, so summing processes takes one figure (`aggregator: first`), not their sum.
  */
 export class LiveMetricGauges {
   readonly #db: RegistryDb;
@@ -22,21 +23,21 @@ export class LiveMetricGauges {
     this.#models = models;
     const self = this.#snapshot.bind(this);
     new Gauge({
-      name: 'ferry_live_metric', help: 'Model quality over the last hour of logged predictions with ground truth (see ferry monitor metrics).', labelNames: ['model', 'metric'], registers: [registry],
+      name: 'ferry_live_metric', help: 'Model quality over the last hour of logged predictions with ground truth (see ferry monitor metrics).', labelNames: ['model', 'metric'], registers: [registry], aggregator: 'first',
       async collect() {
         this.reset();
         for (const m of await self()) for (const [metric, v] of Object.entries(m.metrics)) if (v !== null) this.labels(m.model, metric).set(v);
       },
     });
     new Gauge({
-      name: 'ferry_live_label_coverage', help: 'Share of the last hour\'s logged predictions that have ground truth.', labelNames: ['model'], registers: [registry],
+      name: 'ferry_live_label_coverage', help: 'Share of the last hour\'s logged predictions that have ground truth.', labelNames: ['model'], registers: [registry], aggregator: 'first',
       async collect() {
         this.reset();
         for (const m of await self()) this.labels(m.model).set(m.coverage);
       },
     });
     new Gauge({
-      name: 'ferry_live_predictions', help: 'Logged predictions of the last hour: total, labelled, low_confidence.', labelNames: ['model', 'kind'], registers: [registry],
+      name: 'ferry_live_predictions', help: 'Logged predictions of the last hour: total, labelled, low_confidence.', labelNames: ['model', 'kind'], registers: [registry], aggregator: 'first',
       async collect() {
         this.reset();
         for (const m of await self()) {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { readConfigFile, type ConfigFile } from '../core/config-file.js';
 import { ferry } from '../core/errors.js';
 import { DEFAULT_DEPLOYMENT, type CanaryRoute, type DeploymentsConfig, type ModelDeployment } from '../scoring/deployment-config.js';
@@ -33,6 +34,8 @@ export interface ServeConfig extends DeploymentsConfig {
   readonly apiKeysFile: string | undefined;
   /** Listening on a non-loopback address without auth was asked for explicitly (`--insecure-no-auth`). */
   readonly insecureNoAuth: boolean;
+  /** HTTP/gRPC front-end processes sharing the ports (`serve --processes`), each with its own models; 1 = this process serves alone. */
+  readonly processes: number;
   /** Worker threads per loaded model version (inference off the event loop); 0 = on the main thread. */
   readonly runtimeWorkers: number;
   /** Batches expected to compute faster than this (ms) run on the main thread; 0 = always the workers. */
@@ -61,6 +64,8 @@ export interface ServeFlags {
   batching?: boolean | undefined;
   pollInterval?: string | undefined;
   runtimeWorkers?: string | undefined;
+  /** `--processes <n|auto>`: server processes sharing the ports. */
+  processes?: string | undefined;
   /** `--log-predictions [share]`: log every model's predictions (true = all of them). */
   logPredictions?: string | boolean | undefined;
   /** `--alerts-interval <ms>`: evaluate alert rules this often (0 = off). */
@@ -78,7 +83,7 @@ export function loadServeConfig(flags: ServeFlags, file: ConfigFile | undefined 
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Readonly<Raw>, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'cold_start_wait_ms', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'cold_start_wait_ms', 'processes', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   // A copy: the flags below change it, and the file is shared (and frozen).
   const rawDefaults: Raw = file.defaults === undefined ? {} : { ...asObject(file.defaults, `${where}: defaults`) };
   if (flags.lazy) rawDefaults.load = 'lazy';
@@ -119,6 +124,7 @@ export function parseServeConfig(file: Readonly<Raw>, flags: ServeFlags = {}, wh
     registryTraffic: true,
     maxOnDemandVersions: int(file.max_on_demand_versions, `${where}: max_on_demand_versions`, 1, 1000) ?? 4,
     coldStartWaitMs: int(file.cold_start_wait_ms, `${where}: cold_start_wait_ms`, 0) ?? 10_000,
+    processes: processCount(flags.processes !== undefined ? { value: flags.processes, where: '--processes' } : { value: file.processes, where: `${where}: processes` }),
     runtimeWorkers: (flags.runtimeWorkers !== undefined ? int(flags.runtimeWorkers, '--runtime-workers', 0, 64) : int(file.runtime_workers, `${where}: runtime_workers`, 0, 64)) ?? 1,
     inlineBelowMs: num(file.inline_below_ms, `${where}: inline_below_ms`) ?? 0.5,
     auth,
@@ -131,6 +137,15 @@ export function parseServeConfig(file: Readonly<Raw>, flags: ServeFlags = {}, wh
     alertsIntervalMs: (flags.alertsInterval !== undefined ? int(flags.alertsInterval, '--alerts-interval', 0) : int(file.alerts_interval_ms, `${where}: alerts_interval_ms`, 0)) ?? 60_000,
     monitoringMaxRows: int(file.monitoring_max_rows, `${where}: monitoring_max_rows`, 1) ?? 100_000,
   });
+}
+
+/** Most server processes accepted: beyond the cores they only add memory (every process loads every model). */
+const MAX_PROCESSES = 256;
+
+/** `processes: 4` or `auto` (the CPUs this process may run on: its affinity mask, so `taskset -c 0` gives 1). */
+function processCount({ value, where }: { value: unknown; where: string }): number {
+  if (value === 'auto') return availableParallelism();
+  return int(value, `${where} (a number or "auto")`, 1, MAX_PROCESSES) ?? 1;
 }
 
 function predictionLogSettings(raw: Raw, where: string): PredictionLogSettings {

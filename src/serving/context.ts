@@ -13,6 +13,7 @@ import type { Pipeline } from '../scoring/pipeline.js';
 import type { InputStage } from '../scoring/pipeline-hooks.js';
 import type { FeatureLookups } from '../features/lookup.js';
 import type { ServingMetrics } from './metrics.js';
+import type { ProcessGroup } from './process-group.js';
 import type { WebhookDestinations } from '../monitoring/webhook-destinations.js';
 
 /** What the server is built from (the composition root's parts, `openServing`). */
@@ -47,6 +48,19 @@ export interface OperationsView {
   streams(): Promise<readonly object[]>;
 }
 
+/**
+ * Changes to what is served, made through this process (admin and repository endpoints):
+ * applied here and in every other process of the server (`serve --processes`) before they resolve.
+ */
+export interface ServedChanges {
+  /** Re-read the registry (after an alias, promotion or traffic change). */
+  refresh(): Promise<void>;
+  /** Repository load of a model. */
+  load(model: string): Promise<void>;
+  /** Repository unload of a model. */
+  unload(model: string): Promise<void>;
+}
+
 /** What every protocol adapter is given (wired once in server.ts). */
 export interface ServingContext {
   readonly app: ServingParts;
@@ -57,6 +71,10 @@ export interface ServingContext {
   /** The one inference pipeline (the composition root's), with the served models' `Deployments`. */
   readonly pipeline: Pipeline;
   readonly metrics: ServingMetrics;
+  /** The server's processes (one unless `serve --processes N`): summed metrics. */
+  readonly group: ProcessGroup;
+  /** Changes to what is served, applied in every process of the server. */
+  readonly served: ServedChanges;
   /** Live traffic in memory (the last minutes, per second), fed by a pipeline observer. */
   readonly traffic: TrafficRecorder;
   readonly auth: Auth;

@@ -26,9 +26,12 @@ export class ServingMetrics {
   readonly predictionLogWritten: Counter<never>;
   readonly predictionLogDropped: Counter<'reason'>;
   readonly predictionLogQueued: Gauge<never>;
+  /** Inference requests this process answered (ferry_requests_total without labels), read on scrape. */
+  #answered = 0;
   #logStats: (() => LogStats) | undefined;
 
-  constructor(registry: Registry = new Registry()) {
+  /** `processSlot`: this process's slot under `serve --processes N` (1…N), 0 when it serves alone. */
+  constructor(registry: Registry = new Registry(), processSlot = 0) {
     this.registry = registry;
     collectDefaultMetrics({ register: registry, prefix: 'ferry_process_' });
     this.requests = new Counter({ name: 'ferry_requests_total', help: 'Inference requests by model, version, protocol and result code (HTTP status).', labelNames: ['model', 'version', 'protocol', 'code'], registers: [registry] });
@@ -36,13 +39,25 @@ export class ServingMetrics {
     this.queueDuration = new Histogram({ name: 'ferry_queue_duration_seconds', help: 'Time requests waited in a dynamic-batching queue.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [registry] });
     this.computeDuration = new Histogram({ name: 'ferry_compute_duration_seconds', help: 'Time spent in the model runtime per request.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [registry] });
     this.batchSize = new Histogram({ name: 'ferry_batch_size', help: 'Rows per runtime call under dynamic batching (average = sum / count).', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] });
-    this.modelsLoaded = new Gauge({ name: 'ferry_models_loaded', help: 'Model versions loaded in this server.', registers: [registry] });
+    // Every process of a server loads the same versions: their maximum, not their sum, is what the server serves.
+    this.modelsLoaded = new Gauge({ name: 'ferry_models_loaded', help: 'Model versions loaded in this server (in each of its processes).', registers: [registry], aggregator: 'max' });
     this.cacheLookups = new Counter({ name: 'ferry_cache_lookups_total', help: 'Response cache lookups by result (hit or miss).', labelNames: ['model', 'result'], registers: [registry] });
     this.shadowRequests = new Counter({ name: 'ferry_shadow_requests_total', help: 'Requests mirrored to a shadow version, by outcome (agree, differ, error).', labelNames: ['model', 'outcome'], registers: [registry] });
     this.predictionLogWritten = new Counter({ name: 'ferry_prediction_log_written_total', help: 'Predictions (rows) written to the prediction log.', registers: [registry] });
     this.predictionLogDropped = new Counter({ name: 'ferry_prediction_log_dropped_total', help: 'Predictions (rows) not logged: buffer_full (the bounded buffer was full) or write_failed (the database refused the batch).', labelNames: ['reason'], registers: [registry] });
     // Both series exist from the start, so `rate(…[5m]) > 0` alerts work before the first drop.
     for (const reason of ['buffer_full', 'write_failed']) this.predictionLogDropped.labels(reason).inc(0);
+    // Counted as a plain number (no label lookup per request) and copied into the counter on scrape; the
+    // process label keeps one series per process when a server's processes are summed.
+    const answered = () => this.#answered;
+    const slot = String(processSlot);
+    new Counter({
+      name: 'ferry_process_requests_total', help: 'Inference requests answered by each process of the server (process: 1…N under serve --processes N, 0 for a single process).', labelNames: ['process'], registers: [registry],
+      collect() {
+        this.reset();
+        this.labels(slot).inc(answered());
+      },
+    });
     const queued = () => this.#logStats?.().queued ?? 0;
     this.predictionLogQueued = new Gauge({
       name: 'ferry_prediction_log_queued', help: 'Predictions (rows) waiting in the prediction log buffer.', registers: [registry],
@@ -64,6 +79,7 @@ export class ServingMetrics {
       this.#children.set(key, child);
     }
     child.inc();
+    this.#answered++;
   }
 
   /**

@@ -10,7 +10,8 @@ import { TrafficRecorder } from '../monitoring/traffic.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { ApiKeyAuth, openAuth, type Auth } from './auth.js';
 import type { ServeConfig } from './config.js';
-import type { OperationsView, ServingContext, ServingParts } from './context.js';
+import type { OperationsView, ServedChanges, ServingContext, ServingParts } from './context.js';
+import { LONE_PROCESS, type ProcessGroup, type ServedChange } from './process-group.js';
 import { startGrpc } from './grpc/grpc-server.js';
 import { adminRoutes } from './http/admin.js';
 import { authenticateBeforeBody } from './http/early-auth.js';
@@ -46,7 +47,7 @@ export interface RunningServer {
  * served models' `Deployments` and the prediction log); this adds the server's own observers
  * (metrics, shadow mirror) to that pipeline and starts the deployments.
  */
-export async function startServer(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger, operations?: OperationsView): Promise<RunningServer> {
+export async function startServer(app: ServingParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger, operations?: OperationsView, group: ProcessGroup = LONE_PROCESS): Promise<RunningServer> {
   const { deployments, pipeline } = app;
   const shadow = new ShadowMirror(pipeline, metrics, new ShadowResultStore(app.database));
   const traffic = new TrafficRecorder();
@@ -61,9 +62,18 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
     auth = keys;
   }
   const monitoring: MonitoringParts = { registry: app.registry, database: app.database, pipeline };
-  const context: ServingContext = { app, monitoring, config, deployments, pipeline, metrics, traffic, auth, operations, logger, version: FERRY_VERSION };
+  const apply = (change: ServedChange): Promise<void> => change.kind === 'refresh' ? deployments.refresh()
+    : change.kind === 'load' ? deployments.load(change.model) : Promise.resolve(deployments.unload(change.model));
+  // Here and in the other processes at once: the answer waits until every process serves the change.
+  const served: ServedChanges = {
+    refresh: () => both(apply({ kind: 'refresh' }), group.announce({ kind: 'refresh' })),
+    load: (model) => both(apply({ kind: 'load', model }), group.announce({ kind: 'load', model })),
+    unload: (model) => both(apply({ kind: 'unload', model }), group.announce({ kind: 'unload', model })),
+  };
+  const context: ServingContext = { app, monitoring, config, deployments, pipeline, metrics, group, served, traffic, auth, operations, logger, version: FERRY_VERSION };
 
   await deployments.start();
+  const leave = group.join({ snapshot: () => metrics.registry.getMetricsAsJSON(), apply });
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
   authenticateBeforeBody(http, auth);
@@ -73,7 +83,8 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
   uiRoutes(http);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);
-  const alerts = startAlerts(monitoring, config, metrics, logger, driftGauges, app.webhooks, app.featureLookups);
+  // Alert rules are evaluated once per server, not once per process (deliveries would repeat).
+  const alerts = group.lead ? startAlerts(monitoring, config, group, metrics, logger, driftGauges, app.webhooks, app.featureLookups) : undefined;
   const address = await http.listen({ host: config.host, port: config.port });
 
   let grpcServer: grpc.Server | undefined;
@@ -89,12 +100,15 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
       await alerts?.stop();
       await http.close();
       for (const remove of observers) remove();
+      leave();
       await deployments.close();
       throw err;
     }
   }
   if (!auth.enabled && config.insecureNoAuth) logger.warn({ host: config.host }, 'listening beyond loopback WITHOUT auth (--insecure-no-auth): anyone who can reach these ports can predict, move aliases and unload models');
-  logger.info({ http: address, ui: `${address}/ui/`, grpc: grpcPort, models: deployments.models, auth: auth.enabled, tls: config.tls !== undefined }, 'ferry serving');
+  // A process of a group reports to the group's primary, which says "ferry serving" once all listen.
+  logger.info({ http: address, ui: `${address}/ui/`, grpc: grpcPort, models: deployments.models, auth: auth.enabled, tls: config.tls !== undefined }, group.slot === 0 ? 'ferry serving' : 'server process listening');
+  group.listening({ http: address, grpc: grpcPort });
 
   return {
     httpUrl: address,
@@ -116,20 +130,25 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
       await shadow.flush().catch(() => undefined);
       await pipeline.flush().catch((err: unknown) => logger.warn({ err }, 'prediction log: final flush failed'));
       for (const remove of observers) remove();
+      leave();
       await deployments.close();
     },
   };
 }
 
-/** Evaluate alert rules inside the server (`alerts_interval_ms`, 0 = off); error rates come from this server's own counters. */
-function startAlerts(app: MonitoringParts, config: ServeConfig, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges, destinations: WebhookDestinations, featureLookups: ServingParts['featureLookups']): AlertEngine | undefined {
+async function both(here: Promise<void>, others: Promise<void>): Promise<void> {
+  await Promise.all([here, others]);
+}
+
+/** Evaluate alert rules inside the server (`alerts_interval_ms`, 0 = off); error rates come from the server's counters (every process's). */
+function startAlerts(app: MonitoringParts, config: ServeConfig, group: ProcessGroup, metrics: ServingMetrics, logger: Logger, gauges: DriftGauges, destinations: WebhookDestinations, featureLookups: ServingParts['featureLookups']): AlertEngine | undefined {
   if (config.alertsIntervalMs <= 0) return undefined;
   const engine = new AlertEngine(app, {
     featureFreshness: featureLookups ? async () => (await featureLookups()).freshness() : undefined,
     delivery: { ...DEFAULT_DELIVERY, destinations },
     maxRows: config.monitoringMaxRows,
     driftOffThread: true,
-    requestCounter: async (model) => countsFromPrometheus(await metrics.registry.getSingleMetricAsString('ferry_requests_total'), model),
+    requestCounter: async (model) => countsFromPrometheus(await (await group.metrics(metrics.registry)).getSingleMetricAsString('ferry_requests_total'), model),
     onDrift: (report) => gauges.record(report),
     log: (msg, extra) => logger.info(extra ?? {}, msg),
   });

@@ -1,12 +1,18 @@
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { openServing } from '../../main/ferry.js';
 import { batchOverview } from '../../batch/overview.js';
 import { startServeScheduler } from '../../batch/serve-hook.js';
-import { loadConfig } from '../../core/config.js';
+import { loadConfig, type FerryConfig } from '../../core/config.js';
+import { ferry } from '../../core/errors.js';
+import { SLOT_ENV } from '../../serving/cluster/messages.js';
+import { runPrimary } from '../../serving/cluster/primary.js';
+import { clusterGroup } from '../../serving/cluster/worker-group.js';
+import { LONE_PROCESS, type ProcessGroup } from '../../serving/process-group.js';
 import { readConfigFile } from '../../core/config-file.js';
 import { batchJobsOf } from '../../batch/config.js';
-import { loadServeConfig, type ServeFlags } from '../../serving/config.js';
+import { loadServeConfig, type ServeConfig, type ServeFlags } from '../../serving/config.js';
 import { ServingMetrics } from '../../serving/metrics.js';
 import { startServer } from '../../serving/server.js';
 import { parseWatchedStream, streamOverview } from '../../stream/overview.js';
@@ -30,6 +36,7 @@ export function serveCommand(program: Command, ctx: CliContext): void {
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
     .option('--body-limit <bytes>', 'largest request body accepted (413 beyond it)')
     .option('--poll-interval <ms>', 'how often alias moves in the registry are checked')
+    .option('--processes <n>', 'HTTP/gRPC server processes sharing the ports, each with its own models ("auto" = one per CPU this process may use; default 1)')
     .option('--runtime-workers <n>', 'worker threads per loaded model, so inference never blocks the event loop (0 = main thread)', undefined)
     .option('--no-scheduler', 'do not run scheduled batch jobs in this server')
     .option('--alerts-interval <ms>', 'evaluate alert rules (`ferry alerts add`) this often inside the server; 0 = off (default 60000)')
@@ -48,43 +55,70 @@ interface ServeExtras {
 
 /** Start the server and run until SIGTERM/SIGINT (also used by `ferry demo --serve`). */
 export async function runServe(ctx: CliContext, opts: ServeFlags & ServeExtras): Promise<void> {
-      const config = loadConfig(ctx.env);
-      // ferry.yaml is read once: the server's settings and the scheduler's jobs are its sections.
-      const file = opts.config ? readConfigFile(opts.config) : undefined;
-      const serve = loadServeConfig(opts, file);
-      const declared = file ? batchJobsOf(file) : [];
-      const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry' } });
-      const metrics = new ServingMetrics();
-      const app = await openServing(config, serve, metrics, logger);
-      const watched = (opts.watchStream ?? []).map(parseWatchedStream);
-      const streams = streamOverview(watched, opts.streamState ?? 'redis://127.0.0.1:6379');
-      const operations = { batch: (limit: number) => batchOverview(app.database, limit), streams };
-      let server;
-      try {
-        server = await startServer(app, serve, metrics, logger, operations);
-      } catch (err) {
-        await app.close();
-        throw err;
-      }
-      // Scheduled batch jobs run beside the server; their lease keeps replicas from overlapping.
-      let scheduler;
-      try {
-        scheduler = opts.scheduler === false ? undefined : await startServeScheduler(app, declared, logger);
-      } catch (err) {
-        await server.close();
-        await app.close();
-        throw err;
-      }
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down: draining in-flight requests');
-          resolve();
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
-      await scheduler?.stop();
-      await server.close();
-      await app.close();
-      logger.info('stopped');
+  const config = loadConfig(ctx.env);
+  // ferry.yaml is read once: the server's settings and the scheduler's jobs are its sections.
+  const file = opts.config ? readConfigFile(opts.config) : undefined;
+  const serve = loadServeConfig(opts, file);
+  const slot = cluster.isWorker ? Number(ctx.env[SLOT_ENV] ?? 0) : 0;
+  const logger = pino({ level: ctx.env.FERRY_LOG_LEVEL ?? 'info', base: { service: 'ferry', ...(slot > 0 ? { process: slot } : {}) } });
+  if (slot === 0 && serve.processes > 1) {
+    // The primary opens nothing: each process it forks runs this same command as slot 1…N.
+    const { started, code } = await runPrimary(serve.processes, logger);
+    if (!started) throw ferry('FERRY_E_SERVER_PROCESS_FAILED', { code });
+    logger.info({ code }, 'stopped');
+    if (code !== 0) process.exitCode = code;
+    return;
+  }
+  const group = slot > 0 ? clusterGroup(slot, process as Parameters<typeof clusterGroup>[1]) : LONE_PROCESS;
+  await serveProcess(serve, file ? batchJobsOf(file) : [], opts, config, logger, group);
+}
+
+/** One server process: the whole server, or one of `--processes N` (then `group` says which). */
+async function serveProcess(serve: ServeConfig, declared: ReturnType<typeof batchJobsOf>, opts: ServeExtras, config: FerryConfig, logger: Logger, group: ProcessGroup): Promise<void> {
+  const metrics = new ServingMetrics(undefined, group.slot);
+  const app = await openServing(config, serve, metrics, logger);
+  const watched = (opts.watchStream ?? []).map(parseWatchedStream);
+  const streams = streamOverview(watched, opts.streamState ?? 'redis://127.0.0.1:6379');
+  const operations = { batch: (limit: number) => batchOverview(app.database, limit), streams };
+  let server;
+  try {
+    server = await startServer(app, serve, metrics, logger, operations, group);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  // Scheduled batch jobs run beside the server (in one process of a group); their lease keeps replicas from overlapping.
+  let scheduler;
+  try {
+    scheduler = opts.scheduler === false || !group.lead ? undefined : await startServeScheduler(app, declared, logger);
+  } catch (err) {
+    await server.close();
+    await app.close();
+    throw err;
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      // A process of a group can get two signals (Ctrl-C reaches the whole process group, then the primary forwards SIGTERM): drain once.
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: draining in-flight requests');
+      resolve();
+    };
+    if (group.slot === 0) {
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    } else {
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      // The primary is gone (killed): nobody hands this process connections any more.
+      process.once('disconnect', () => stop('primary exited'));
+    }
+  });
+  await scheduler?.stop();
+  await server.close();
+  await app.close();
+  logger.info('stopped');
+  // A cluster worker's IPC channel keeps its event loop alive.
+  if (group.slot > 0 && process.connected) process.disconnect();
 }

@@ -11,8 +11,8 @@ interface AliasParams { model: string; alias: string }
 /**
  * Ferry's own admin endpoints (admin scope): move or roll back an alias, promote, set a
  * model's traffic (canary, shadow) through the server.
- * The move is recorded in the registry like `ferry alias set`, then this server reloads at
- * once (other replicas pick it up on their next registry poll).
+ * The move is recorded in the registry like `ferry alias set`, then every process of this
+ * server reloads before the answer (other replicas pick it up on their next registry poll).
  */
 export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
   app.put('/ferry/v1/models/:model/aliases/:alias', async (req: FastifyRequest<{ Params: AliasParams }>) => {
@@ -24,7 +24,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
     }
     const event = await ctx.app.registry.setAlias(req.params.model, req.params.alias, version, actor);
     ctx.logger.info({ model: req.params.model, alias: req.params.alias, from: event.fromVersion, to: event.toVersion, actor, ip: req.ip }, 'alias moved through the server');
-    await ctx.deployments.refresh();
+    await ctx.served.refresh();
     return event;
   });
 
@@ -32,7 +32,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
     const actor = ctx.auth.check(req, 'admin', 'moving aliases');
     const event = await ctx.app.registry.rollbackAlias(req.params.model, req.params.alias, actor);
     ctx.logger.info({ model: req.params.model, alias: req.params.alias, from: event.fromVersion, to: event.toVersion, actor, ip: req.ip }, 'alias rolled back through the server');
-    await ctx.deployments.refresh();
+    await ctx.served.refresh();
     return event;
   });
 
@@ -53,7 +53,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
       window: last !== undefined ? { last } : { sinceMs: Date.now() - parseWindow(typeof body.window === 'string' ? body.window : '24h', 'window') },
     });
     ctx.logger.info({ model: req.params.model, alias, to: version, actor, ip: req.ip }, 'version promoted through the server');
-    await ctx.deployments.refresh();
+    await ctx.served.refresh();
     return outcome;
   });
 
@@ -62,7 +62,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
     const actor = ctx.auth.check(req, 'admin', 'setting traffic');
     const event = await ctx.app.registry.setTraffic(req.params.model, trafficBody(parseJsonBody(bodyText(req), 'traffic setting')), actor);
     ctx.logger.info({ model: req.params.model, traffic: event.note, actor, ip: req.ip }, 'traffic set through the server');
-    await ctx.deployments.refresh();
+    await ctx.served.refresh();
     return event;
   });
 
@@ -70,7 +70,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServingContext): void {
     const actor = ctx.auth.check(req, 'admin', 'setting traffic');
     const event = await ctx.app.registry.setTraffic(req.params.model, null, actor);
     ctx.logger.info({ model: req.params.model, actor, ip: req.ip }, 'traffic setting removed through the server');
-    await ctx.deployments.refresh();
+    await ctx.served.refresh();
     return event;
   });
 

@@ -21,16 +21,19 @@ interface DriftQuery {
   share?: string;
 }
 
-/** Prometheus gauges of the latest drift computed for each model (REST call or alert rule). */
+/**
+ * Prometheus gauges of the latest drift computed for each model (REST call or alert rule). Under
+ * `serve --processes N` a process's figures are not added to another's: the first one that has them is shown.
+ */
 export class DriftGauges {
   readonly share: Gauge<'model' | 'version' | 'target'>;
   readonly detected: Gauge<'model' | 'version' | 'target'>;
   readonly column: Gauge<'model' | 'version' | 'column' | 'test'>;
 
   constructor(registry: Registry) {
-    this.share = new Gauge({ name: 'ferry_drift_share', help: 'Share of columns that drifted in the latest drift test (target: features or predictions).', labelNames: ['model', 'version', 'target'], registers: [registry] });
-    this.detected = new Gauge({ name: 'ferry_drift_detected', help: '1 when the latest drift test found dataset (or prediction) drift, else 0.', labelNames: ['model', 'version', 'target'], registers: [registry] });
-    this.column = new Gauge({ name: 'ferry_drift_column_drifted', help: '1 when the column drifted in the latest drift test, else 0.', labelNames: ['model', 'version', 'column', 'test'], registers: [registry] });
+    this.share = new Gauge({ name: 'ferry_drift_share', help: 'Share of columns that drifted in the latest drift test (target: features or predictions).', labelNames: ['model', 'version', 'target'], registers: [registry], aggregator: 'first' });
+    this.detected = new Gauge({ name: 'ferry_drift_detected', help: '1 when the latest drift test found dataset (or prediction) drift, else 0.', labelNames: ['model', 'version', 'target'], registers: [registry], aggregator: 'first' });
+    this.column = new Gauge({ name: 'ferry_drift_column_drifted', help: '1 when the column drifted in the latest drift test, else 0.', labelNames: ['model', 'version', 'column', 'test'], registers: [registry], aggregator: 'first' });
   }
 
   record(report: DriftReport): void {

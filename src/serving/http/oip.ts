@@ -97,13 +97,13 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
   app.post('/v2/repository/models/:model/load', async (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
     const actor = ctx.auth.check(req, 'admin');
     ctx.logger.info({ model: req.params.model, actor, from: req.ip }, 'repository load');
-    await ctx.deployments.load(req.params.model);
+    await ctx.served.load(req.params.model);
     return reply.code(200).send({});
   });
-  app.post('/v2/repository/models/:model/unload', (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
+  app.post('/v2/repository/models/:model/unload', async (req: FastifyRequest<{ Params: ModelParams }>, reply) => {
     const actor = ctx.auth.check(req, 'admin');
     ctx.logger.info({ model: req.params.model, actor, from: req.ip }, 'repository unload');
-    ctx.deployments.unload(req.params.model);
+    await ctx.served.unload(req.params.model);
     return reply.code(200).send({});
   });
 }
