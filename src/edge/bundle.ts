@@ -5,10 +5,11 @@
  * cannot drift from the server's evaluator.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { ferry } from '../core/errors.js';
+import { codesIn, ERROR_CATALOG, isCatalog, narrowingPlugin, type Narrowing } from './narrowing.js';
 
 const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'package');
 
@@ -39,13 +40,28 @@ function packagePlugin(format: string, entry: PackageModule): Plugin {
   };
 }
 
-/** One module of a package for a model of `format`, as minified ES2022 source text. */
-export async function bundleModule(entry: PackageModule, format: string): Promise<string> {
+/**
+ * One module of a package for a model of `format`, as minified ES2022 source text: the server's
+ * code narrowed to what the model reaches (`narrowing`), and the error catalog to the codes that
+ * code can throw (a first pass finds the modules the bundle holds, a second drops the other codes).
+ */
+export async function bundleModule(entry: PackageModule, format: string, narrowing: Narrowing = {}): Promise<string> {
   if (!existsSync(source(`evaluators/${format}`))) throw ferry('FERRY_E_INTERNAL', { detail: `no edge evaluator for format "${format}"` });
-  const result = await build({
+  const first = await bundleOnce(entry, format, narrowing, true);
+  const files = Object.keys(first.metafile?.inputs ?? {}).map((f) => resolve(f)).filter((f) => existsSync(f) && !isCatalog(f, existsSync));
+  const codes = { ...ERROR_CATALOG, keep: codesIn(files) };
+  const result = await bundleOnce(entry, format, { ...narrowing, tables: [...(narrowing.tables ?? []), codes] }, false);
+  const file = result.outputFiles[0];
+  if (!file) throw ferry('FERRY_E_INTERNAL', { detail: `esbuild produced no output for ${entry}` });
+  return file.text;
+}
+
+function bundleOnce(entry: PackageModule, format: string, narrowing: Narrowing, metafile: boolean) {
+  return build({
     entryPoints: [source(entry)],
     bundle: true,
     write: false,
+    metafile,
     format: 'esm',
     platform: entry === 'test-main' ? 'node' : 'neutral',
     mainFields: ['module', 'main'],
@@ -53,13 +69,10 @@ export async function bundleModule(entry: PackageModule, format: string): Promis
     minify: true,
     legalComments: 'none',
     logLevel: 'silent',
-    plugins: [packagePlugin(format, entry)],
+    plugins: [packagePlugin(format, entry), narrowingPlugin(narrowing, existsSync)],
     // ONNX: the server's runtime code on onnxruntime-web's WebAssembly build (same API as onnxruntime-node).
     alias: { 'onnxruntime-node': 'onnxruntime-web/wasm' },
     // Node built-ins stay imports (the ONNX evaluator reads its .wasm with node:fs only when running under Node).
     external: ['node:*'],
   });
-  const file = result.outputFiles[0];
-  if (!file) throw ferry('FERRY_E_INTERNAL', { detail: `esbuild produced no output for ${entry}` });
-  return file.text;
 }

@@ -6,10 +6,13 @@
 import { compileLightgbm } from '../runtimes/lightgbm/lightgbm-text.js';
 import { compileModel } from '../runtimes/xgboost/xgboost-model.js';
 import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-runtime.js';
-import { parseXml, packTree } from '../runtimes/pmml/xml.js';
-import { batchScorer, loadDocument, loadPmmlModel } from '../runtimes/pmml/pmml-model.js';
+import { attr, parseXml, packTree, type XmlElement } from '../runtimes/pmml/xml.js';
+import { compileDocument, type CompiledDocument } from '../runtimes/pmml/document.js';
+import { batchScorer } from '../runtimes/pmml/document-scorer.js';
+import { loadDocument, loadPmmlModel } from '../runtimes/pmml/pmml-model.js';
 import { encodeModel, encodeModelText } from './package/codec.js';
 import type { PmmlBatchData } from './package/types.js';
+import type { Narrowing } from './narrowing.js';
 
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
@@ -18,6 +21,8 @@ import { gzipSync } from 'node:zlib';
 export type PackageData = ({ readonly encoding: 'base64'; readonly bytes: Uint8Array } | { readonly encoding: 'text'; readonly text: string }) & {
   /** The evaluator in package/evaluators/ when it is not the format's own (a PMML document scored by its batch path: `pmml-batch`). */
   readonly evaluator?: string;
+  /** What the bundle leaves out of the server's code for this model (src/edge/narrowing.ts). */
+  readonly narrowing?: Narrowing;
 };
 
 /** Formats a package can evaluate, each with how its data is made from the artifact. */
@@ -35,7 +40,8 @@ export const PACKAGE_FORMATS: Readonly<Record<string, (artifact: Uint8Array) => 
       const base64 = Buffer.from(bytes).toString('base64');
       return gzipSync(text).length <= gzipSync(base64).length ? { encoding: 'text', text, evaluator: 'pmml-batch' } : { encoding: 'base64', bytes, evaluator: 'pmml-batch' };
     }
-    return { encoding: 'text', text: JSON.stringify(packTree(parseXml(new TextDecoder().decode(artifact)))) };
+    const root = parseXml(new TextDecoder().decode(artifact));
+    return { encoding: 'text', text: JSON.stringify(packTree(root)), narrowing: pmmlNarrowing(root, compileDocument(root)) };
   },
   onnx: (artifact) => ({ encoding: 'base64', bytes: artifact }),
 };
@@ -60,6 +66,40 @@ export function pmmlBatchData(artifact: Uint8Array): PmmlBatchData | undefined {
   if (!kernel) return undefined;
   if (!batch.kernel.fields.every((f) => inputs.some((i) => i.name === f && i.dtype === 'float64'))) return undefined;
   return { kernel, inputs, outputs: outputs.map((spec) => ({ spec, how: batch.results.get(spec.name)! })), categoryValues: batch.categoryValues, ...(batch.fills ? { fills: batch.fills } : {}) };
+}
+
+const PMML = 'runtimes/pmml';
+
+/**
+ * The PMML engine a document reaches: the model kernels of the model elements it holds, the
+ * expression and predicate compilers of its elements, the built-in functions its Apply elements
+ * call; no flat-ensemble compiler, batch planner or batch scorer when the server compiled no batch
+ * path for it (its rows take the general path there too), no Targets compiler without a Targets
+ * element, and never the SQL export's form.
+ */
+export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowing {
+  const elements = new Set<string>();
+  const functions = new Set<string>();
+  const walk = (el: XmlElement): void => {
+    elements.add(el.name);
+    const fn = el.name === 'Apply' ? attr(el, 'function') : undefined;
+    if (fn !== undefined) functions.add(fn);
+    el.children.forEach(walk);
+  };
+  walk(root);
+  return {
+    tables: [
+      { module: `${PMML}/models/index`, table: 'KERNELS', keep: elements },
+      { module: `${PMML}/expressions`, table: 'EXPRESSION_COMPILERS', keep: elements },
+      { module: `${PMML}/expressions`, table: 'PREDICATE_COMPILERS', keep: elements },
+      { module: `${PMML}/functions`, table: 'BUILTINS', keep: functions },
+    ],
+    stubs: [
+      `${PMML}/export-form`,
+      ...(doc.model.batch ? [] : [`${PMML}/models/ensemble`, `${PMML}/batch-scorer`, `${PMML}/batch-plan`]),
+      ...(elements.has('Targets') ? [] : [`${PMML}/targets`]),
+    ],
+  };
 }
 
 /** Files a format's evaluator needs next to index.js: ONNX needs onnxruntime-web's one single-threaded WebAssembly binary. */

@@ -36,7 +36,7 @@ export async function packageFiles(model: ExportModel, target: string, options: 
   const packed = encode(model.artifact);
   const meta: EdgeMeta = { provenance, signature: version.signature, encoding: packed.encoding, ...(options.reportUrl ? { report: { url: options.reportUrl } } : {}) };
   const data = packed.encoding === 'text' ? packed.text : Buffer.from(packed.bytes).toString('base64');
-  const code = async (module: PackageModule, path: string): Promise<ExportFile> => ({ path, kind: 'js', bytes: text(await bundleModule(module, packed.evaluator ?? version.format)) });
+  const code = async (module: PackageModule, path: string): Promise<ExportFile> => ({ path, kind: 'js', bytes: text(await bundleModule(module, packed.evaluator ?? version.format, packed.narrowing)) });
   const pkg = {
     name: packageName(version.model),
     version: `${version.version}.0.0`,

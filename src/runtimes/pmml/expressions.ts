@@ -96,35 +96,47 @@ export function expressionChild(el: XmlElement): XmlElement | undefined {
 
 /** Compile an expression element. */
 export function compileExpression(el: XmlElement, scope: ExprScope): Expr {
-  switch (el.name) {
-    case 'Constant': {
-      const v = constantValue(el);
-      return () => v;
-    }
-    case 'FieldRef': {
-      const name = need(el, 'field');
-      const mapMissing = attr(el, 'mapMissingTo');
-      if (mapMissing === undefined) return (row) => row.get(name);
-      const m = parseFor(scope, name, mapMissing);
-      return (row) => row.get(name) ?? m;
-    }
-    case 'NormContinuous': return normContinuous(el, scope);
-    case 'NormDiscrete': {
-      const name = need(el, 'field');
-      const value = parseFor(scope, name, need(el, 'value'));
-      const mapMissing = attr(el, 'mapMissingTo');
-      const m = mapMissing === undefined ? null : parseNumber(mapMissing);
-      return (row) => {
-        const v = row.get(name);
-        if (v === null) return m;
-        return valuesEqual(v, value) ? 1 : 0;
-      };
-    }
-    case 'Discretize': return discretize(el, scope);
-    case 'MapValues': return mapValues(el, scope);
-    case 'Apply': return apply(el, scope);
-    default: return unsupported(el);
-  }
+  const compile = Object.hasOwn(EXPRESSION_COMPILERS, el.name) ? EXPRESSION_COMPILERS[el.name] : undefined;
+  return compile ? compile(el, scope) : unsupported(el);
+}
+
+/**
+ * Expression compilers by element name, one entry a line: an edge package's bundle keeps only the
+ * entries its document uses (src/edge/bundle.ts), so the table is the one place that reaches them.
+ */
+const EXPRESSION_COMPILERS: Readonly<Record<string, (el: XmlElement, scope: ExprScope) => Expr>> = {
+  Constant: constant,
+  FieldRef: fieldRef,
+  NormContinuous: normContinuous,
+  NormDiscrete: normDiscrete,
+  Discretize: discretize,
+  MapValues: mapValues,
+  Apply: apply,
+};
+
+function constant(el: XmlElement): Expr {
+  const v = constantValue(el);
+  return () => v;
+}
+
+function fieldRef(el: XmlElement, scope: ExprScope): Expr {
+  const name = need(el, 'field');
+  const mapMissing = attr(el, 'mapMissingTo');
+  if (mapMissing === undefined) return (row) => row.get(name);
+  const m = parseFor(scope, name, mapMissing);
+  return (row) => row.get(name) ?? m;
+}
+
+function normDiscrete(el: XmlElement, scope: ExprScope): Expr {
+  const name = need(el, 'field');
+  const value = parseFor(scope, name, need(el, 'value'));
+  const mapMissing = attr(el, 'mapMissingTo');
+  const m = mapMissing === undefined ? null : parseNumber(mapMissing);
+  return (row) => {
+    const v = row.get(name);
+    if (v === null) return m;
+    return valuesEqual(v, value) ? 1 : 0;
+  };
 }
 
 function normContinuous(el: XmlElement, scope: ExprScope): Expr {
@@ -284,15 +296,18 @@ function apply(el: XmlElement, scope: ExprScope): Expr {
 
 /** Compile a predicate element. */
 export function compilePredicate(el: XmlElement, scope: ExprScope): Predicate {
-  switch (el.name) {
-    case 'True': return () => true;
-    case 'False': return () => false;
-    case 'SimplePredicate': return simplePredicate(el, scope);
-    case 'SimpleSetPredicate': return simpleSetPredicate(el, scope);
-    case 'CompoundPredicate': return compoundPredicate(el, scope);
-    default: return unsupported(el, `<${el.name}> is not a supported predicate`);
-  }
+  const compile = Object.hasOwn(PREDICATE_COMPILERS, el.name) ? PREDICATE_COMPILERS[el.name] : undefined;
+  return compile ? compile(el, scope) : unsupported(el, `<${el.name}> is not a supported predicate`);
 }
+
+/** Predicate compilers by element name, one entry a line (an edge package keeps those its document uses). */
+const PREDICATE_COMPILERS: Readonly<Record<string, (el: XmlElement, scope: ExprScope) => Predicate>> = {
+  True: () => () => true,
+  False: () => () => false,
+  SimplePredicate: simplePredicate,
+  SimpleSetPredicate: simpleSetPredicate,
+  CompoundPredicate: compoundPredicate,
+};
 
 /** The predicate child of an element (Node, Segment, SimpleRule…). */
 export function predicateChild(el: XmlElement): XmlElement | undefined {

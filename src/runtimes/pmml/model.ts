@@ -7,13 +7,15 @@ import { MODEL_ELEMENTS } from './model-elements.js';
 import { derivedField, fieldInfo, Scope, type DataFieldDef } from './scope.js';
 import { KERNELS } from './models/index.js';
 import { compileEnsemble } from './models/ensemble.js';
-import { byCategory, compileOutput, type OutputPlan } from './output.js';
+import { compileOutput, type OutputPlan } from './output.js';
+import { batchPlan, sameAsTree } from './batch-plan.js';
+import { exportFormOf } from './export-form.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
 import { compileTargets } from './targets.js';
-import type { BatchKernel, CompileContext, EnsembleLayout, LinearKernel, NumericKernel, ScorecardKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
+import type { BatchKernel, CompileContext, EnsembleLayout, LinearKernel, ScorecardKernel, CompiledModel, DataType, Expr, FieldInfo, ModelKernel, Prediction, Row, ScoredRow, Value } from './types.js';
 import { attr, child, children, type XmlElement } from './xml.js';
 import type { TreeStructure } from '../model-structure.js';
-import { isNumeric, toType, valueKey } from './values.js';
+import { castResult, isNumeric, toType, valueKey } from './values.js';
 
 export interface ModelEnv {
   readonly scope: Scope;
@@ -305,40 +307,10 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   const singlePlan = !batch && single ? batchPlan(single, outputEl, targetFields, output, functionName) : undefined;
   const singleBatch = singlePlan && sameAsTree(singlePlan, numericKernel!, targetFields[0]!) ? withFills(singlePlan) : undefined;
   const scorecard = env.top && !targets && kernel.scorecard && chained.length === 0 && kernel.scorecard.fields.every(isInput) ? kernel.scorecard : undefined;
-  const exportForm = (): ExportForm | string => {
-    if (!env.top) return 'not a top-level model';
-    if (lt || derived.size > 0) return 'it derives fields (LocalTransformations or a TransformationDictionary)';
-    const treatedOther = treated.find((f) => !f.identity && f.fill === undefined);
-    if (treatedOther) return `the MiningSchema treats field "${treatedOther.name}" (only a numeric missingValueReplacement is written)`;
-    if (targets) return 'it has Targets (the score is rescaled or cast)';
-    if (chained.length > 0 || kernel.segmentResults) return 'its segments are chained or selected (modelChain, selectFirst, selectAll)';
-    const fills = new Map(treated.flatMap((f) => (f.fill === undefined ? [] : [[f.name, f.fill] as const])));
-    const categories = targetFields[0]?.values ?? [];
-    const tree = !kernel.batch && numericKernel?.binary && numericKernel.fields.every(numericInput) && (functionName === 'regression' || functionName === 'classification')
-      ? compileEnsemble({
-        method: functionName === 'regression' ? 'sum' : 'average', classification: functionName === 'classification', fields: numericKernel.fields,
-        segments: [{ numeric: numericKernel, slots: Int32Array.from(numericKernel.fields, (_, i) => i), weight: 1 }],
-        categories, categoryValues: categories.map((c) => parseFor(scope, targetFields[0]!.name, c)),
-      })
-      : undefined;
-    const ensemble = kernel.batch ?? tree;
-    if (ensemble?.layout) {
-      const layout = ensemble.layout();
-      if (!layout.fields.every(numericInput)) return 'a tree reads a field that is not a numeric input';
-      const plan = resultPlan(ensemble.categories, outputEl, targetFields, output, functionName);
-      return plan ? { kind: 'ensemble', layout, plan, fills } : 'an OutputField is not the predicted value or a declared category\'s probability';
-    }
-    const lin = kernel.linear;
-    if (lin && !lin.categorical && lin.fields.every(numericInput) && el.name === 'RegressionModel') {
-      const cats = functionName === 'classification' ? children(el, 'RegressionTable').map((t) => attr(t, 'targetCategory') ?? '') : [];
-      const plan = resultPlan(cats, outputEl, targetFields, output, functionName);
-      return plan ? { kind: 'linear', linear: lin, categories: cats, plan, fills } : 'an OutputField is not the predicted value or a declared category\'s probability';
-    }
-    if (kernel.batch?.layout || numericKernel?.binary) return 'its trees are not all binary splits on numeric inputs with outcomes of the declared categories';
-    if (el.name === 'MiningModel') return 'its segments are not all <True/> binary trees combined by sum, average, weightedAverage or weightedSum (regression) or average, weightedAverage or sum (classification)';
-    if (el.name === 'RegressionModel') return 'its regression tables are not linear in numeric inputs (exponents, interaction terms or categorical predictors), or its normalizationMethod has no closed form here (none, logit, exp, softmax)';
-    return `<${el.name}> models are not written in SQL (TreeModel, RegressionModel and MiningModel ensembles of trees are)`;
-  };
+  const exportForm = (): ExportForm | string => exportFormOf({
+    el, top: env.top, derives: lt !== undefined || derived.size > 0, treated, targets: targets !== undefined,
+    selects: chained.length > 0 || kernel.segmentResults !== undefined, kernel, functionName, targetFields, scope, outputEl, output, numericInput,
+  });
   const model: TopModel = {
     exportForm,
     ...(batch ?? singleBatch ? { batch: batch ?? singleBatch } : {}),
@@ -356,87 +328,6 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     ...(passThrough && !targets && output.fields.length === 0 && kernel.numeric ? { numeric: kernel.numeric } : {}),
   };
   return model;
-}
-
-/**
- * The batch path's results, when every one is the target's predicted value or a declared category's
- * probability (OutputFields with no expression, no other target, the same data type as the general
- * path would give); undefined otherwise.
- */
-function batchPlan(kernel: BatchKernel, outputEl: XmlElement | undefined, targetFields: readonly FieldInfo[], output: OutputPlan, functionName: string): TopBatch | undefined {
-  const plan = resultPlan(kernel.categories, outputEl, targetFields, output, functionName);
-  return plan ? { kernel, ...plan } : undefined;
-}
-
-/**
- * Whether a one-tree ensemble (a standalone TreeModel's batch path) answers exactly what the tree
- * does at every node a walk can end at: regression, the leaf's own number (already of the target's
- * type); classification, a ScoreDistribution whose first highest probability, in the target's
- * category order (the ensemble's pick), is the node's own score, typed as the general path casts
- * it. A node with no score and no distribution is no prediction on both paths. Anything else —
- * a score that is not the distribution's pick, a score without a distribution (the general path
- * then has no probabilities), a distribution without a score — keeps the row path.
- */
-function sameAsTree(plan: TopBatch, numeric: NumericKernel, target: FieldInfo): boolean {
-  const layout = plan.kernel.layout?.();
-  const outcomes = numeric.outcomes;
-  if (!layout || !outcomes || layout.root.length !== 1 || layout.kind.length !== outcomes.length) return false;
-  const K = layout.categories.length;
-  for (let i = 0; i < outcomes.length; i++) {
-    const p = outcomes[i]!;
-    if (layout.kind[i] === 0) {
-      if (p.value !== null || p.probabilities) return false;
-      continue;
-    }
-    if (p.value === null) return false;
-    const own = castResult(target, p.value);
-    if (!layout.classification) {
-      if (typeof p.value !== 'number' || !Object.is(own, p.value) || !Object.is(layout.leafValue[i], p.value)) return false;
-      continue;
-    }
-    if (!p.probabilities) return false;
-    let best = 0;
-    for (let k = 1; k < K; k++) if (layout.leafVector[i * K + k]! > layout.leafVector[i * K + best]!) best = k;
-    const pick = plan.categoryValues[best];
-    if (pick === undefined || pick === null || own === null || typeof pick !== typeof own || valueKey(pick) !== valueKey(own)) return false;
-  }
-  return true;
-}
-
-/** How each result reads a kernel's value and per-category probabilities (`categories` empty for regression). */
-function resultPlan(categories: readonly string[], outputEl: XmlElement | undefined, targetFields: readonly FieldInfo[], output: OutputPlan, functionName: string): ResultPlan | undefined {
-  const target = targetFields[0];
-  if (!target || targetFields.length !== 1) return undefined;
-  const classification = categories.length > 0;
-  if (classification !== (functionName === 'classification')) return undefined;
-  if (!classification && !isNumeric(target.dataType)) return undefined;
-  const results = new Map<string, BatchResult>([[target.name, { kind: 'value' }]]);
-  const catIndex = new Map(categories.map((c, i) => [c, i]));
-  const fieldEls = outputEl ? children(outputEl, 'OutputField') : [];
-  if (fieldEls.length !== output.fields.length) return undefined;
-  for (let i = 0; i < fieldEls.length; i++) {
-    const el = fieldEls[i]!;
-    const info = output.fields[i]!.info;
-    if (el.children.length > 0) return undefined;
-    const targetField = attr(el, 'targetField');
-    if (targetField !== undefined && targetField !== target.name) return undefined;
-    const feature = attr(el, 'feature') ?? 'predictedValue';
-    if (feature === 'predictedValue' && info.dataType === target.dataType) results.set(info.name, { kind: 'value' });
-    else if (feature === 'probability' && classification && isNumeric(info.dataType) && attr(el, 'value') !== undefined) {
-      const k = byCategory(catIndex, attr(el, 'value')!);
-      if (k === undefined) return undefined;
-      results.set(info.name, { kind: 'probability', index: k });
-    } else return undefined;
-  }
-  // The predicted category as the general path gives it: parsed for the target, then cast to its data type.
-  const categoryValues = categories.map((c) => castResult(target, toType(target.dataType, c) ?? c));
-  return { results, categoryValues };
-}
-
-function castResult(info: FieldInfo, v: Value): Value {
-  if (v === null) return null;
-  const c = toType(info.dataType, v);
-  return c === undefined ? v : c;
 }
 
 function invalidResult(targetNames: readonly string[], output: OutputPlan): ScoredRow {

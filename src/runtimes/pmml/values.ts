@@ -4,7 +4,7 @@
  * strings for string, booleans for boolean; `null` is missing.
  */
 import { ArtifactError } from '../artifact-error.js';
-import type { Value } from './types.js';
+import type { FieldInfo, Value } from './types.js';
 
 /** Thrown while compiling a document; the catalog reports it as FERRY_E_PMML_UNSUPPORTED or FERRY_E_PMML_INVALID, naming the element. */
 export class PmmlError extends ArtifactError {
@@ -137,4 +137,11 @@ export function parseArrayItems(text: string): string[] {
     }
   }
   return out;
+}
+
+/** A result value cast to its field's data type (as it is when it cannot be). */
+export function castResult(info: FieldInfo, v: Value): Value {
+  if (v === null) return null;
+  const c = toType(info.dataType, v);
+  return c === undefined ? v : c;
 }
