@@ -44,6 +44,12 @@ const MODELS = [
   { name: 'lgb_multiclass', model: 'fixtures/lightgbm/multiclass/model.txt', input: 'fixtures/lightgbm/multiclass/input.csv', keys: ['id'] },
   { name: 'pmml_forest_100_trees', model: 'fixtures/pmml/forest.pmml', input: 'fixtures/pmml/cases/sklearn-forest/input.csv', keys: [] },
   { name: 'pmml_logistic', model: 'fixtures/pmml/cases/sklearn-logistic/model.pmml', input: 'fixtures/pmml/cases/sklearn-logistic/input.csv', keys: [] },
+  // PMML documents outside the batch path: the package carries the engine parts each one reaches.
+  { name: 'pmml_general_regression', model: 'fixtures/pmml/cases/sklearn-grm-logit/model.pmml', input: 'fixtures/pmml/cases/sklearn-grm-logit/input.csv', keys: [] },
+  { name: 'pmml_neural_network', model: 'fixtures/pmml/kernels/neural-classification.pmml', input: 'test/edge-fixtures/pmml/neural-classification.csv', keys: ['id'] },
+  { name: 'pmml_svm', model: 'fixtures/pmml/kernels/svm-classification.pmml', input: 'test/edge-fixtures/pmml/svm-classification.csv', keys: ['id'] },
+  { name: 'pmml_scorecard', model: 'fixtures/pmml/kernels/scorecard.pmml', input: 'test/edge-fixtures/pmml/scorecard.csv', keys: ['id'] },
+  { name: 'pmml_tree_derived', model: 'test/edge-fixtures/pmml/tree-derived.pmml', input: 'test/edge-fixtures/pmml/tree-derived.csv', keys: ['id'] },
 ];
 
 interface SizeLine { kind: string; raw: number; gzip: number }
