@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { openFerry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log-store.js';
@@ -104,6 +105,34 @@ for (const store of stores) {
         assert.deepEqual([...new Set(withId.map((x) => Math.floor(Number(x.id) / 10)))], [1, 3]);
         const log = (await logged(store.env, 'bmlp')).filter((p) => ids.has(p.id));
         assertLogMatches(log, withId, 'batch');
+      });
+
+      it('a model whose signature names its input columns logs each row as the tensor it was scored as (packed, as the server does) plus its key', async () => {
+        const mapping = bc.meta.input_columns.input ?? [];
+        const reg = await cli(['register', bc.model, '-n', 'bnamed', '--input-columns', `input=${mapping.join(',')}`]);
+        assert.equal(reg.code, 0, reg.stderr);
+        const out = at('named.jsonl');
+        const r = await cli(['batch', 'run', 'bnamed', '-i', bc.input, '-o', out, '-k', 'id', '--chunk-size', '16', '--log-predictions']);
+        assert.equal(r.code, 0, r.stderr);
+        const rows = await readRows([out]);
+        const log = await logged(store.env, 'bnamed');
+        assertLogMatches(log, rows, 'batch');
+        const app = await openFerry(loadConfig(store.env));
+        try {
+          const raw = (await sql<{ inputs: string }>`select inputs from prediction_log where model_name = 'bnamed'`.execute(app.database.kysely)).rows;
+          assert.equal(raw.length, rows.length);
+          for (const x of raw) assert.match(x.inputs, /^\{"id":\d+,"@input":"float32:[A-Za-z0-9+/]+={0,2}"\}$/, 'stored packed, the key as a cell');
+        } finally {
+          await app.close();
+        }
+        // Read back by column: the float32 values the model saw, in the signature's column order.
+        const inputs = records(bc); // the fixture ids are the row numbers from 0
+        for (const p of log) {
+          const source = inputs[p.inputs.id as number];
+          assert.ok(source, `logged key ${String(p.inputs.id)} is an input row`);
+          assert.deepEqual(Object.keys(p.inputs), ['id', ...mapping]);
+          for (const c of mapping) assert.equal(p.inputs[c], Math.fround(Number(source[c])), c);
+        }
       });
 
       it('a job declared in ferry.yaml with `log:` logs its runs; --log-predictions rejects a share outside 0..1', async () => {

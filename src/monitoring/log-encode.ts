@@ -2,12 +2,17 @@ import type { Frame } from '../core/frame.js';
 import type { ModelSignature, TensorSpec } from '../core/signature.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ScoredOutputs } from '../scoring/confidence.js';
+import type { ScoredTensors } from '../scoring/scorer.js';
 
 /** The inputs of a scored request, as the caller already holds them (no copy is made). */
 export type ScoredInputs =
   | { readonly kind: 'tensors'; readonly tensors: Readonly<Record<string, Tensor>> }
-  /** A Frame and the indexes of its rows that were scored (rejected rows are not logged). */
-  | { readonly kind: 'frame'; readonly frame: Frame; readonly rows: readonly number[] };
+  /**
+   * A Frame and the indexes of its rows that were scored (rejected rows are not logged); with
+   * `scored`, the tensors those rows became: inputs filled from the columns the signature names
+   * are then logged packed from them, and only the other columns (keys, passthrough) as cells.
+   */
+  | { readonly kind: 'frame'; readonly frame: Frame; readonly rows: readonly number[]; readonly scored?: ScoredTensors | undefined };
 
 /** A run's explanation as the pipeline's explain stage computed it (scoring/explanations.ts ExplainedRows). */
 export interface ExplainedInputs {
@@ -29,6 +34,7 @@ export interface ExplainedInputs {
 export class RowEncoder {
   readonly #inputs: readonly InputPlan[];
   readonly #byName: ReadonlyMap<string, InputPlan>;
+  #lastFrame: { readonly inputs: ScoredInputs; readonly plan: FramePlan } | undefined;
 
   constructor(signature: ModelSignature) {
     this.#inputs = signature.inputs.map(planInput);
@@ -39,8 +45,14 @@ export class RowEncoder {
   inputs(inputs: ScoredInputs, r: number): string {
     if (inputs.kind === 'frame') {
       const row = inputs.rows[r] ?? r;
+      const plan = this.#framePlan(inputs);
       let s = '{';
-      for (const name of inputs.frame.columns) {
+      for (const c of plan.cells) {
+        if (c.values) {
+          s += `${s.length > 1 ? ',' : ''}${c.key}${c.valid?.[row] === 0 ? 'null' : json(c.values[row])}`;
+          continue;
+        }
+        const name = c.name;
         const cell = inputs.frame.column(name)?.[row] ?? null;
         // A whole input given under its name (`{"input": [30 values]}`) is logged by column, like tensors.
         const keys = Array.isArray(cell) ? this.#byName.get(name)?.keys : undefined;
@@ -48,9 +60,10 @@ export class RowEncoder {
         if (keys && flat && flat.length === keys.length) {
           for (let j = 0; j < keys.length; j++) s += (s.length > 1 ? ',' : '') + (keys[j] as string) + json(flat[j]);
         } else {
-          s += `${s.length > 1 ? ',' : ''}${JSON.stringify(name)}:${json(cell)}`;
+          s += `${s.length > 1 ? ',' : ''}${c.key}${json(cell)}`;
         }
       }
+      for (const p of plan.packed) s = packRow(s, p.plan, p.tensor, r);
       return `${s}}`;
     }
     let s = '{';
@@ -60,10 +73,7 @@ export class RowEncoder {
       const width = plan.width ?? (t.shape.slice(1).reduce((a, b) => a * b, 1));
       const offset = r * width;
       if (t.dtype !== 'string' && typeof t.data[0] !== 'string') {
-        const data = t.data as Exclude<typeof t.data, readonly string[]>;
-        const bytes = data.BYTES_PER_ELEMENT;
-        const packed = Buffer.from(data.buffer, data.byteOffset + offset * bytes, width * bytes).toString('base64');
-        s += `${s.length > 1 ? ',' : ''}${plan.packedKey}"${t.dtype}:${packed}"`;
+        s = packRow(s, plan, t, r);
       } else if (plan.keys && plan.keys.length === width) {
         for (let j = 0; j < width; j++) s += (s.length > 1 ? ',' : '') + (plan.keys[j] as string) + element(t, offset + j);
       } else {
@@ -79,11 +89,49 @@ export class RowEncoder {
     return `${s}}`;
   }
 
+  /**
+   * Which of a Frame's columns are logged as cells, and which inputs packed from the scored
+   * tensors: an input whose columns are the ones its signature names (the reader names the
+   * packed elements after them). Worked out once per logged entry.
+   */
+  #framePlan(inputs: Extract<ScoredInputs, { kind: 'frame' }>): FramePlan {
+    if (this.#lastFrame?.inputs === inputs) return this.#lastFrame.plan;
+    const packed: FramePlan['packed'][number][] = [];
+    const covered = new Set<string>();
+    const scored = inputs.scored;
+    for (const plan of scored ? this.#inputs : []) {
+      const tensor = scored?.tensors[plan.name];
+      const columns = scored?.columns[plan.name];
+      if (!tensor || tensor.dtype === 'string' || typeof tensor.data[0] === 'string' || !columns || !sameList(columns, plan.columns)) continue;
+      packed.push({ plan, tensor });
+      for (const c of columns) covered.add(c);
+    }
+    const cells = inputs.frame.columns.filter((name) => !covered.has(name)).map((name) => {
+      const vector = inputs.frame.vector(name);
+      const key = `${JSON.stringify(name)}:`;
+      return vector?.kind === 'number' ? { name, key, values: vector.values, valid: vector.valid } : { name, key };
+    });
+    const plan: FramePlan = { cells, packed };
+    this.#lastFrame = { inputs, plan };
+    return plan;
+  }
+
   /** Outputs of row `r` as a JSON object (a scalar per row, else a flat array in row-major order). */
   outputs(outputs: ScoredOutputs, r: number, rows: number): string {
     let s = '{';
     if (outputs.kind === 'columns') {
-      for (const col of outputs.columns) s += `${s.length > 1 ? ',' : ''}${JSON.stringify(col.name)}:${json(col.values[r] ?? null)}`;
+      for (const col of outputs.columns) {
+        s += `${s.length > 1 ? ',' : ''}${keyOf(col.name)}`;
+        // From the batched tensor when it holds exactly these rows: no per-row value is built.
+        const t = col.tensor;
+        if (t && t.shape[0] === rows && col.rowShape.length === 0) s += element(t, r);
+        else if (t && t.shape[0] === rows && col.rowShape.length === 1) {
+          const width = col.rowShape[0] ?? 0;
+          s += '[';
+          for (let j = 0; j < width; j++) s += (j > 0 ? ',' : '') + element(t, r * width + j);
+          s += ']';
+        } else s += json(col.values[r] ?? null);
+      }
       return `${s}}`;
     }
     for (const name in outputs.tensors) {
@@ -121,6 +169,26 @@ export function encodeAttributions(e: ExplainedInputs | undefined, r: number): s
   return `${s}}}`;
 }
 
+/** How one logged Frame's rows are written (RowEncoder.#framePlan). */
+interface FramePlan {
+  /** Columns written as cells, in Frame order; a number column straight from its storage. */
+  readonly cells: readonly { readonly name: string; readonly key: string; readonly values?: Float64Array; readonly valid?: Uint8Array | undefined }[];
+  readonly packed: readonly { readonly plan: InputPlan; readonly tensor: Tensor }[];
+}
+
+/** `"@name":"<dtype>:<base64 of row r's elements>"` appended to the object text `s`. */
+function packRow(s: string, plan: InputPlan, t: Tensor, r: number): string {
+  const width = plan.width ?? (t.shape.slice(1).reduce((a, b) => a * b, 1));
+  const data = t.data as Exclude<typeof t.data, readonly string[]>;
+  const bytes = data.BYTES_PER_ELEMENT;
+  const packed = Buffer.from(data.buffer, data.byteOffset + r * width * bytes, width * bytes).toString('base64');
+  return `${s}${s.length > 1 ? ',' : ''}${plan.packedKey}"${t.dtype}:${packed}"`;
+}
+
+function sameList(a: readonly string[], b: readonly string[] | undefined): boolean {
+  return b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 interface InputPlan {
   readonly name: string;
   /** `"name":` */
@@ -129,6 +197,8 @@ interface InputPlan {
   readonly packedKey: string;
   /** `"column":` per element, when the input has a column mapping. */
   readonly keys: readonly string[] | undefined;
+  /** The signature's column mapping (the reader names packed elements after it). */
+  readonly columns: readonly string[] | undefined;
   readonly width: number | undefined;
 }
 
@@ -140,6 +210,7 @@ function planInput(spec: TensorSpec): InputPlan {
     key: `${JSON.stringify(spec.name)}:`,
     packedKey: `${JSON.stringify(`@${spec.name}`)}:`,
     keys: spec.columns?.map((c) => `${JSON.stringify(c)}:`),
+    columns: spec.columns,
     width,
   };
 }

@@ -24,6 +24,15 @@ export function predictionLogObserver(writer: Pick<PredictionLogWriter, 'log' | 
   };
 }
 
+/**
+ * A batch chunk's model inputs are logged as the tensors they were scored as (packed, as a
+ * served tensor request is): decimal text for every cell cost about five times the run itself.
+ * Requests and stream messages keep their cells as sent.
+ */
+function packed(event: ScoredEvent): boolean {
+  return event.source === 'batch' && event.inputTensors !== undefined;
+}
+
 function policyOf(run: RunInfo): LogPolicy | undefined {
   if (run.log !== undefined) return run.log > 0 ? { sample: run.log } : undefined;
   const sample = run.deployment?.log?.sample;
@@ -40,7 +49,7 @@ function entryOf(event: ScoredEvent, policy: LogPolicy): PredictionEntry {
     signature: event.version.signature,
     source: event.source,
     rows,
-    inputs: input.kind === 'tensors' ? { kind: 'tensors', tensors: input.tensors } : { kind: 'frame', frame: input.frame, rows: event.frameRows ?? [] },
+    inputs: input.kind === 'tensors' ? { kind: 'tensors', tensors: input.tensors } : { kind: 'frame', frame: input.frame, rows: event.frameRows ?? [], ...(packed(event) ? { scored: event.inputTensors } : {}) },
     outputs: event.outputs,
     latencyMs: perRow && rows > 0 ? event.latencyMs / rows : event.latencyMs,
     confidence: event.confidence,

@@ -66,6 +66,8 @@ export function confidenceOf(output: TensorSpec | undefined, outputs: ScoredOutp
   }
   const col = outputs.columns.find((c) => c.name === output.name);
   if (!col) return undefined;
+  // The batched tensor, when it holds exactly these rows: no per-row value is built.
+  if (col.tensor && col.tensor.shape[0] === rows && typeof col.tensor.data[0] === 'number') return confidenceOf(output, { kind: 'tensors', tensors: { [output.name]: col.tensor } }, rows);
   for (let r = 0; r < rows; r++) {
     const v = col.values[r];
     if (typeof v === 'number') out[r] = Math.max(v, 1 - v);

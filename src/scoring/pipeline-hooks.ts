@@ -5,7 +5,7 @@ import type { ModelVersion } from '../registry/types.js';
 import type { ScoredOutputs } from './confidence.js';
 import type { ModelDeployment } from './deployment-config.js';
 import type { PlanOptions } from './input-plan.js';
-import type { LoadedModel } from './scorer.js';
+import type { LoadedModel, ScoredTensors } from './scorer.js';
 import type { Reject } from './tensorize.js';
 
 /** What a mode hands the pipeline: named tensors (OIP, gRPC), or rows of named columns (everything else). */
@@ -51,6 +51,8 @@ export interface ScoredEvent extends RunInfo {
   /** Scored rows; for a Frame, `frameRows` names them (rejected rows are left out). */
   readonly rows: number;
   readonly frameRows: readonly number[] | undefined;
+  /** For a Frame, the tensors its scored rows became (rows in `frameRows` order), when known. */
+  readonly inputTensors?: ScoredTensors | undefined;
   /** Every output that was scored (the requested ones, plus the probability output when confidence needed it). */
   readonly outputs: ScoredOutputs;
   /** The outputs the caller asked for (undefined = all). */

@@ -254,7 +254,7 @@ export class Pipeline {
       // Listed property by property: a spread of `info` here took ~6 % of a server's CPU (V8's generic clone path).
       const event: ScoredEvent = {
         source: info.source, version, deployment, log: info.log,
-        requestId: request.requestId, pointer: target.pointer, input, rows, frameRows, outputs, requested, extras: observed ?? extras, confidence, latencyMs, queueMs, lossless: request.lossless === true,
+        requestId: request.requestId, pointer: target.pointer, input, rows, frameRows, inputTensors: frameResult?.inputs, outputs, requested, extras: observed ?? extras, confidence, latencyMs, queueMs, lossless: request.lossless === true,
       };
       notes = await notify(observers, event);
     }
@@ -360,8 +360,10 @@ function wholeGroups(result: ScoreResult, groups: ArrayLike<number>): ScoreResul
   const keep: number[] = [];
   result.rows.forEach((row, i) => { if (!bad.has(groups[row])) keep.push(i); });
   if (keep.length === result.rows.length) return result;
+  // The scored input tensors still hold the rows left out: the log falls back to the Frame's cells.
+  const { inputs: _inputs, ...rest } = result;
   return {
-    ...result,
+    ...rest,
     rows: keep.map((i) => result.rows[i] ?? 0),
     outputs: result.outputs.map((c) => ({ ...c, values: keep.map((i) => c.values[i] ?? null) })),
   };

@@ -5,7 +5,7 @@ import type { ModelVersion } from '../registry/types.js';
 import type { ModelRuntime } from '../runtimes/model-runtime.js';
 import { Batcher, type BatchObserver, type BatchPolicy } from './batcher.js';
 import type { ResponseCache } from './cache.js';
-import { planInputs, type PlanOptions } from './input-plan.js';
+import { planInputs, type InputPlan, type PlanOptions } from './input-plan.js';
 import { splitRows, type OutputColumn } from './outputs.js';
 import { packTensors, validateRows, type Reject } from './tensorize.js';
 import { checkTensors, concatRows, sliceRows, takeRows } from './tensor-ops.js';
@@ -33,6 +33,18 @@ export interface ScoreResult {
   readonly rejects: readonly Reject[];
   /** Columns of the Frame no input used (ignored; refused with `strictColumns`). */
   readonly ignoredColumns?: readonly string[];
+  /** The model's inputs as scored (rows aligned with `rows`), when a row was scored. */
+  readonly inputs?: ScoredTensors;
+}
+
+/**
+ * The tensors a Frame was scored as, and the Frame columns that filled each input element by
+ * element (inputs filled from one whole-row cell are not listed). The prediction log stores them
+ * packed, as it stores a served request's tensors, instead of the Frame's cells one by one.
+ */
+export interface ScoredTensors {
+  readonly tensors: Readonly<Record<string, Tensor>>;
+  readonly columns: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The predictions for named tensors. */
@@ -89,8 +101,10 @@ export class Scorer {
     const plan = planInputs(version.signature, frame, options);
     const { valid, rejects, values } = validateRows(plan, frame);
     let outputs: OutputColumn[] = outputNames.map((name) => ({ name, dtype: outputDtype(version, name), rowShape: [], values: [] }));
+    let inputs: ScoredTensors | undefined;
     if (valid.length > 0) {
       const tensors = packTensors(plan, values, valid, frame.length);
+      inputs = { tensors, columns: inputColumns(plan) };
       const result = await this.#run(model, tensors, valid.length, outputNames);
       outputs = outputNames.map((name) => {
         const t = result.outputs[name];
@@ -98,7 +112,7 @@ export class Scorer {
         return splitRows(name, t, valid.length, label(version));
       });
     }
-    return { model: version.model, version: version.version, rows: valid, outputs, rejects, ignoredColumns: plan.unused };
+    return { model: version.model, version: version.version, rows: valid, outputs, rejects, ignoredColumns: plan.unused, ...(inputs ? { inputs } : {}) };
   }
 
   /** Score named tensors (Open Inference Protocol, gRPC): checked against the signature first. */
@@ -185,6 +199,12 @@ async function runDirect(model: LoadedModel, tensors: Readonly<Record<string, Te
   const result: Record<string, Tensor> = {};
   for (const name of outputs) result[name] = concatRows(parts.map((p) => p[name] as Tensor));
   return result;
+}
+
+function inputColumns(plan: InputPlan): Record<string, readonly string[]> {
+  const out: Record<string, readonly string[]> = {};
+  for (const b of plan.bindings) if (b.source.kind === 'columns') out[b.spec.name] = b.source.columns;
+  return out;
 }
 
 function fixedBatch(model: LoadedModel): number | undefined {
