@@ -180,13 +180,13 @@ async function multiProcessCells(s: Settings, one: readonly number[][], wanted: 
 async function processSection(s: Settings, one: readonly number[][], wanted: (id: string) => boolean, out: Results): Promise<void> {
   const picked = layouts(s.processes).filter((l) => wanted(`procs/${l.id}/c${PROCESS_CONCURRENCY}`));
   if (picked.length === 0) return;
-  const cells: { layout: (typeof picked)[number]; driver: Driver; pid: number | undefined }[] = [];
+  const cells: { layout: (typeof picked)[number]; driver: Driver; url: string; pid: number | undefined }[] = [];
   const servers: FerryServer[] = [];
   try {
     for (const layout of picked) {
       const server = await startFerry(s.batching, undefined, layout);
       servers.push(server);
-      cells.push({ layout, driver: PROTOCOLS[0]!.driver(server, MODELS.on, one), pid: server.child.proc.pid });
+      cells.push({ layout, driver: PROTOCOLS[0]!.driver(server, MODELS.on, one), url: server.url, pid: server.child.proc.pid });
     }
     out.processes = await processCells(cells, s.processRounds, (id, d, pid) => measure(id, d, PROCESS_CONCURRENCY, s, pid));
   } finally {

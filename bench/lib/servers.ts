@@ -23,6 +23,8 @@ export interface ProcessLayout {
   readonly cpus?: string | undefined;
   /** node:cluster's scheduling: `rr` (the primary hands out connections; Node's default on Linux) or `none` (every process accepts on the shared socket). */
   readonly schedPolicy?: 'rr' | 'none' | undefined;
+  /** More `ferry serve` flags. */
+  readonly args?: readonly string[] | undefined;
 }
 
 export interface FerryServer {
@@ -95,7 +97,7 @@ export async function startFerry(batching: BatchingOptions, profileDir?: string,
     for (const name of [MODELS.off, MODELS.on, MODELS.onLogged]) await runCli(['register', MODEL_PATH, '--name', name], env);
     const config = join(home, 'ferry.yaml');
     writeFileSync(config, ferryYaml(batching));
-    const node = [...profileFlags(profileDir, layout.processes > 1 ? `ferry-p${layout.processes}` : 'ferry'), FERRY_BIN, 'serve', '--port', '0', '--grpc-port', '0', '--config', config, ...(layout.processes > 1 ? ['--processes', String(layout.processes)] : [])];
+    const node = [...profileFlags(profileDir, layout.processes > 1 ? `ferry-p${layout.processes}` : 'ferry'), FERRY_BIN, 'serve', '--port', '0', '--grpc-port', '0', '--config', config, ...(layout.processes > 1 ? ['--processes', String(layout.processes)] : []), ...(layout.args ?? [])];
     const { child, info } = await startChild<{ http: string; grpc: number }>(`ferry serve${layout.processes > 1 ? ` --processes ${layout.processes}` : ''}${layout.cpus ? ` (taskset -c ${layout.cpus})` : ''}`, {
       cwd: ROOT,
       // taskset execs node: the child's pid stays the server's.
