@@ -193,3 +193,29 @@ describe('ferry serve --processes 2', () => {
     for (const pid of pids) assert.throws(() => process.kill(pid, 0));
   });
 });
+
+describe('ferry serve --processes 2 when its primary is killed', () => {
+  it('leaves no server process behind', async () => {
+    const tmp = tempDir('ferry-procs-kill-');
+    const env = { FERRY_HOME: join(tmp.dir, 'home') };
+    try {
+      const r = await runCli(['register', bc.model, '--name', 'bc'], env);
+      assert.equal(r.code, 0, r.stderr);
+      const server = await startServe(env, ['--processes', '2', '--grpc-port', 'off']);
+      const line = server.output().split('\n').find((l) => l.includes('"ferry serving"')) ?? '{}';
+      const pids = (JSON.parse(line) as { pids?: number[] }).pids ?? [];
+      assert.equal(pids.length, 2);
+      server.proc.kill('SIGKILL');
+      await waitFor('the server processes to exit', () => pids.every((pid) => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }), 10_000);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});

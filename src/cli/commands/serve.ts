@@ -111,8 +111,7 @@ async function serveProcess(serve: ServeConfig, declared: ReturnType<typeof batc
     } else {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
-      // The primary is gone (killed): nobody hands this process connections any more.
-      process.once('disconnect', () => stop('primary exited'));
+      // A primary that is killed closes the IPC channel: node:cluster then exits this process at once.
     }
   });
   await scheduler?.stop();
