@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
-import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log-store.js';
+import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, logDb, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log-store.js';
+import { RowEncoder } from '../src/monitoring/log-encode.js';
+import type { Tensor } from '../src/core/tensor.js';
 import { frameEntry, PredictionLogWriter, predictionIds, type PredictionEntry } from '../src/monitoring/prediction-log-writer.js';
 import { ColumnFrame } from '../src/core/frame.js';
 import type { ModelVersion } from '../src/registry/types.js';
@@ -156,6 +158,61 @@ for (const [name, open] of Object.entries(stores)) {
       assert.equal(first?.version, 3);
       await writer.close();
       assert.equal(writer.log(entry(1)), undefined, 'a closed writer takes nothing');
+    });
+
+    it('stores numeric tensor requests exactly as the row encoder writes them (raw rows on SQLite, text on PostgreSQL)', async () => {
+      // Every fixed-size dtype but float16, several rows per request, two layouts and a string
+      // input (the text path) interleaved in one batch.
+      const signature = {
+        inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }, { name: 'w', dtype: 'float64', shape: [-1, 2] }, { name: 'n', dtype: 'int64', shape: [-1, 1] }, { name: 'f', dtype: 'bool', shape: [-1, 2] }, { name: 'b', dtype: 'uint8', shape: [-1, 1] }],
+        outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }, { name: 'probabilities', dtype: 'float32', shape: [-1, 3] }],
+      } as unknown as ModelSignature;
+      const t = (dtype: string, shape: number[], data: ArrayLike<number | bigint> | readonly string[]) => ({ dtype, shape, data }) as unknown as Tensor;
+      const request = (n: number, seed: number, extra: boolean): PredictionEntry => ({
+        model: 'raw', version: 1, signature, source: 'oip-rest', rows: n, latencyMs: 0.25,
+        inputs: { kind: 'tensors', tensors: {
+          x: t('float32', [n, 3], Float32Array.from({ length: 3 * n }, (_, i) => (i === 4 ? NaN : seed + i / 7))),
+          w: t('float64', [n, 2], Float64Array.from({ length: 2 * n }, (_, i) => (i === 1 ? Infinity : seed * 1e-9 + i / 3))),
+          n: t('int64', [n, 1], BigInt64Array.from({ length: n }, (_, i) => BigInt(seed * 1000 - i))),
+          f: t('bool', [n, 2], Uint8Array.from({ length: 2 * n }, (_, i) => i % 3 === 0 ? 1 : 0)),
+          b: t('uint8', [n, 1], Uint8Array.from({ length: n }, (_, i) => (seed + i) % 256)),
+        } },
+        outputs: { kind: 'tensors', tensors: {
+          label: t('int64', [n], BigInt64Array.from({ length: n }, (_, i) => BigInt((seed + i) % 3))),
+          probabilities: t('float32', [n, 3], Float32Array.from({ length: 3 * n }, (_, i) => ((seed + i) % 5) / 4)),
+          ...(extra ? {
+            score: t('float64', [n], Float64Array.from({ length: n }, (_, i) => (i === 0 ? NaN : seed / 3 + i))),
+            mask: t('bool', [n, 2, 2], Uint8Array.from({ length: 4 * n }, (_, i) => i % 2)),
+            count: t('uint64', [n], BigUint64Array.from({ length: n }, (_, i) => BigInt(seed + i))),
+            code: t('int32', [n, 2], Int32Array.from({ length: 2 * n }, (_, i) => -seed - i)),
+          } : {}),
+        } },
+      });
+      const texts: PredictionEntry[] = [{ ...entry(2, 'raw'), version: 1 }];
+      const entries = [request(1, 1, false), request(3, 2, true), texts[0] as PredictionEntry, request(2, 3, false), request(1, 4, true)];
+      const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 1, confidence: { min: 0.6, respond: false } }), flushIntervalMs: 60_000 });
+      const expected = new Map<string, [string, string, number | null]>();
+      for (const e of entries) {
+        const ids = writer.log(e);
+        assert.equal(ids?.length, e.rows);
+        const encoder = new RowEncoder(e.signature);
+        ids?.forEach((id, r) => {
+          // Confidence: the row's top probability (multiples of 0.25, exact in float32).
+          const p = e.outputs.kind === 'tensors' ? e.outputs.tensors.probabilities?.data as Float32Array : undefined;
+          const width = (p?.length ?? 0) / e.rows;
+          expected.set(id, [encoder.inputs(e.inputs, r), encoder.outputs(e.outputs, r, e.rows), p ? Math.max(...p.subarray(r * width, (r + 1) * width)) : null]);
+        });
+      }
+      await writer.close();
+      const stored = await logDb(store.app.database).selectFrom('prediction_log').select(['id', 'inputs', 'outputs', 'confidence', 'low_confidence']).where('model_name', '=', 'raw').execute();
+      assert.equal(stored.length, expected.size);
+      for (const row of stored) {
+        const [inputs, outputs, confidence] = expected.get(row.id) ?? [];
+        assert.equal(row.inputs, inputs, `inputs of ${row.id}`);
+        assert.equal(row.outputs, outputs, `outputs of ${row.id}`);
+        assert.equal(row.confidence === null ? null : Number(row.confidence), confidence ?? null, `confidence of ${row.id}`);
+        assert.equal(Number(row.low_confidence) === 1, typeof confidence === 'number' && confidence < 0.6);
+      }
     });
 
     it('flushes by itself once flush_rows are queued, and on close', async () => {

@@ -1,6 +1,7 @@
 import type { Frame } from '../core/frame.js';
 import type { ModelSignature, TensorSpec } from '../core/signature.js';
-import type { Tensor } from '../core/tensor.js';
+import type { DType } from '../core/dtype.js';
+import { BYTES_PER_ELEMENT, viewOf, type Tensor } from '../core/tensor.js';
 import type { ScoredOutputs } from '../scoring/confidence.js';
 import type { ScoredTensors } from '../scoring/scorer.js';
 
@@ -36,9 +37,71 @@ export class RowEncoder {
   readonly #byName: ReadonlyMap<string, InputPlan>;
   #lastFrame: { readonly inputs: ScoredInputs; readonly plan: FramePlan } | undefined;
 
+  readonly #signature: ModelSignature;
+  #lastLayout: RawLayout | undefined;
+
   constructor(signature: ModelSignature) {
+    this.#signature = signature;
     this.#inputs = signature.inputs.map(planInput);
     this.#byName = new Map(this.#inputs.map((p) => [p.name, p]));
+  }
+
+  /**
+   * The raw layout of an entry whose inputs and outputs are all numeric tensors (the server's
+   * requests): which tensors, their element types and widths per row; undefined when a part is a
+   * Frame, a string tensor or float16 (those are encoded on the event loop as before). The same
+   * object is returned while requests keep the same layout.
+   */
+  rawLayout(inputs: ScoredInputs, outputs: ScoredOutputs, rows: number): RawLayout | undefined {
+    if (inputs.kind !== 'tensors' || outputs.kind !== 'tensors' || rows <= 0) return undefined;
+    const last = this.#lastLayout;
+    if (last && sameLayout(last, inputs.tensors, outputs.tensors, rows)) return last;
+    const ins: RawPart[] = [];
+    for (const plan of this.#inputs) {
+      const t = inputs.tensors[plan.name];
+      if (!t || !isRawType(t)) return undefined;
+      const width = plan.width ?? (t.shape.slice(1).reduce((a, b) => a * b, 1));
+      if (t.data.length !== width * rows) return undefined;
+      ins.push({ name: plan.name, dtype: t.dtype, width });
+    }
+    const outs: RawPart[] = [];
+    for (const name in outputs.tensors) {
+      const t = outputs.tensors[name] as Tensor;
+      const width = t.data.length / rows;
+      if (!isRawType(t) || !Number.isInteger(width) || width < 1) return undefined;
+      outs.push({ name, dtype: t.dtype, width });
+    }
+    const layout: RawLayout = { signature: this.#signature, inputs: ins, outputs: outs, bytes: [...ins, ...outs].reduce((n, p) => n + aligned(p), 0) };
+    this.#lastLayout = layout;
+    return layout;
+  }
+
+  /**
+   * Row `r`'s raw bytes into `out` at `o` (a multiple of 8): each input's then each output's
+   * elements, every part starting at a multiple of 8. Returns the offset after the row.
+   */
+  static copyRaw(layout: RawLayout, inputs: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>, r: number, out: Uint8Array, o: number): number {
+    for (const part of layout.inputs) o = copyPart(part, inputs[part.name] as Tensor, r, out, o);
+    for (const part of layout.outputs) o = copyPart(part, outputs[part.name] as Tensor, r, out, o);
+    return o;
+  }
+
+  /**
+   * The inputs and outputs JSON of a row copied by `copyRaw`, rebuilt from its bytes through the
+   * same `inputs`/`outputs` code (so the writer thread stores exactly what the event loop would have).
+   */
+  rawRow(layout: RawLayout, buffer: ArrayBuffer, o: number): [inputs: string, outputs: string] {
+    const ins: Record<string, Tensor> = {};
+    for (const part of layout.inputs) {
+      ins[part.name] = { dtype: part.dtype, shape: [1, part.width], data: viewOf(part.dtype as Exclude<DType, 'string'>, buffer, o, part.width) };
+      o += aligned(part);
+    }
+    const outs: Record<string, Tensor> = {};
+    for (const part of layout.outputs) {
+      outs[part.name] = { dtype: part.dtype, shape: [1, part.width], data: viewOf(part.dtype as Exclude<DType, 'string'>, buffer, o, part.width) };
+      o += aligned(part);
+    }
+    return [this.inputs({ kind: 'tensors', tensors: ins }, 0), this.outputs({ kind: 'tensors', tensors: outs }, 0, 1)];
   }
 
   /** Inputs of row `r` as a JSON object. */
@@ -187,6 +250,53 @@ function packRow(s: string, plan: InputPlan, t: Tensor, r: number): string {
 
 function sameList(a: readonly string[], b: readonly string[] | undefined): boolean {
   return b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** One tensor of a raw row: `width` elements of `dtype`. */
+export interface RawPart {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly width: number;
+}
+
+/** What the writer thread needs to rebuild raw rows of one layout: the signature and the parts, in copy order. */
+export interface RawLayout {
+  readonly signature: ModelSignature;
+  readonly inputs: readonly RawPart[];
+  readonly outputs: readonly RawPart[];
+  /** Bytes of one row (each part padded to a multiple of 8). */
+  readonly bytes: number;
+}
+
+/** Numeric tensors with a typed array (float16 is printed from its bits by `element`, so it stays on the text path). */
+function isRawType(t: Tensor): boolean {
+  return t.dtype !== 'string' && t.dtype !== 'float16' && ArrayBuffer.isView(t.data);
+}
+
+function aligned(part: RawPart): number {
+  const bytes = part.width * BYTES_PER_ELEMENT[part.dtype as Exclude<DType, 'string'>];
+  return (bytes + 7) & ~7;
+}
+
+function copyPart(part: RawPart, t: Tensor, r: number, out: Uint8Array, o: number): number {
+  const data = t.data as Exclude<Tensor['data'], readonly string[]>;
+  const bytes = part.width * data.BYTES_PER_ELEMENT;
+  out.set(new Uint8Array(data.buffer, data.byteOffset + r * bytes, bytes), o);
+  return o + aligned(part);
+}
+
+function sameLayout(layout: RawLayout, inputs: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>, rows: number): boolean {
+  for (const part of layout.inputs) {
+    const t = inputs[part.name];
+    if (!t || t.dtype !== part.dtype || t.data.length !== part.width * rows || !ArrayBuffer.isView(t.data)) return false;
+  }
+  let n = 0;
+  for (const name in outputs) {
+    const part = layout.outputs[n++];
+    const t = outputs[name] as Tensor;
+    if (!part || part.name !== name || t.dtype !== part.dtype || t.data.length !== part.width * rows || !ArrayBuffer.isView(t.data)) return false;
+  }
+  return n === layout.outputs.length;
 }
 
 interface InputPlan {

@@ -1,11 +1,15 @@
 import { Worker } from 'node:worker_threads';
-import { asFerryError } from '../core/errors.js';
+import { asFerryError, ferry } from '../core/errors.js';
 import type { RegistryDb } from '../registry/registry-db.js';
-import { FIELD, NUMS_PER_ROW, ROW, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
+import type { Tensor } from '../core/tensor.js';
+import { RowEncoder, type RawLayout } from './log-encode.js';
+import { FIELD_BYTE, NUMS_PER_ROW, ROW_BYTE, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
 import { insertPredictions, type PredictionRow } from './prediction-log-store.js';
 
 /** Where encoded prediction rows go. */
 export interface LogSink {
+  /** Whether batches take raw rows (`LogBatch.addRaw`), encoded where they are written. */
+  readonly raw: boolean;
   /** A new batch: rows are added one by one (no row object is kept), then sent together. */
   batch(): LogBatch;
   close(): Promise<void>;
@@ -15,6 +19,13 @@ export interface LogSink {
 export interface LogBatch {
   /** `attributions`: the row's explanation as JSON text, or '' when it was not explained. */
   add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean, attributions: string): void;
+  /**
+   * Row `r` of an entry whose inputs and outputs are numeric tensors of `layout`: their bytes are
+   * copied now and encoded by the writer thread. Only when the sink's `raw` is true.
+   */
+  addRaw(id: string, model: string, version: number, at: number, source: string, layout: RawLayout, inputs: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>, r: number, latencyMs: number, confidence: number | null, lowConfidence: boolean): void;
+  /** Rows added so far. */
+  readonly rows: number;
   send(): Promise<void>;
 }
 
@@ -26,6 +37,8 @@ class RowBatch implements LogBatch {
   add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean, attributions: string): void {
     this.#rows.push({ id, model, version, at, source, inputs, outputs, latencyMs, confidence, lowConfidence, attributions: attributions === '' ? null : attributions });
   }
+  addRaw(): void { throw ferry('FERRY_E_INTERNAL', { detail: 'raw prediction-log rows go to the SQLite writer thread only' }); }
+  get rows(): number { return this.#rows.length; }
   send(): Promise<void> { return insertPredictions(this.#db, this.#rows); }
 }
 
@@ -36,7 +49,7 @@ class RowBatch implements LogBatch {
  */
 export function openLogSink(db: RegistryDb): LogSink {
   if (db.capabilities.file) return new SqliteWorkerSink(db, db.capabilities.file);
-  return { batch: () => new RowBatch(db), close: () => Promise.resolve() };
+  return { raw: false, batch: () => new RowBatch(db), close: () => Promise.resolve() };
 }
 
 // The writer thread is a sibling module: log-writer-thread.js once built; from the TypeScript
@@ -44,7 +57,11 @@ export function openLogSink(db: RegistryDb): LogSink {
 const WRITER_THREAD = new URL(import.meta.url.endsWith('.ts') ? './log-writer-thread-dev.mjs' : './log-writer-thread.js', import.meta.url);
 
 class SqliteWorkerSink implements LogSink {
+  readonly raw = true;
   readonly #db: RegistryDb;
+  /** Layout numbers, and the layouts already sent to the thread. */
+  readonly #layouts = new Map<RawLayout, number>();
+  readonly #sent = new Set<number>();
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
   #next = 0;
@@ -77,17 +94,35 @@ class SqliteWorkerSink implements LogSink {
     return new TextBatch(this);
   }
 
-  /** Send one batch of `rows` rows to the writer thread (`nums` is moved, not copied). */
-  send(text: string, nums: Float64Array, rows: number): Promise<void> {
+  /** The number of a raw layout (the thread learns it with the first batch that uses it). */
+  layoutId(layout: RawLayout): number {
+    let id = this.#layouts.get(layout);
+    if (id === undefined) {
+      id = this.#layouts.size;
+      // A bounded table: layouts are few (one per model version and output set); past the bound
+      // a new layout is a new number and the old ones stay known to the thread.
+      if (id < 10_000) this.#layouts.set(layout, id);
+    }
+    return id;
+  }
+
+  /** Send one batch of `rows` rows to the writer thread (the buffers are moved, not copied). */
+  send(text: ArrayBuffer, textBytes: number, nums: Float64Array, raw: ArrayBuffer | undefined, rows: number, used: ReadonlyMap<number, RawLayout>): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (rows === 0) return Promise.resolve();
     const id = this.#next++;
+    const layouts: [number, RawLayout][] = [];
+    for (const [n, layout] of used) {
+      if (this.#sent.has(n)) continue;
+      layouts.push([n, layout]);
+      this.#sent.add(n);
+    }
     return new Promise<void>((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
       const buffer = nums.buffer as ArrayBuffer;
-      const request: WriterRequest = { id, text, nums: buffer, rows };
-      this.#worker.postMessage(request, [buffer]);
+      const request: WriterRequest = { id, text, textBytes, nums: buffer, raw, rows, layouts };
+      this.#worker.postMessage(request, raw ? [text, buffer, raw] : [text, buffer]);
     });
   }
 
@@ -101,15 +136,63 @@ class SqliteWorkerSink implements LogSink {
   }
 }
 
-/** Rows appended to one string and one Float64Array as they are added (layout in log-writer-protocol.ts). */
+/**
+ * Rows written as UTF-8 into one growing byte buffer, their numbers into a Float64Array and raw
+ * rows' tensor bytes into a third buffer, as they are added (layout in log-writer-protocol.ts);
+ * all three are moved to the writer thread. Bytes, not one long string: a string grown by `+=`
+ * is a rope of thousands of pieces that `postMessage` flattens and copies on the event loop.
+ */
 class TextBatch implements LogBatch {
   readonly #sink: SqliteWorkerSink;
-  #text = '';
+  #text: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+  #textBytes = 0;
+  #raw: Buffer | undefined;
+  #rawBytes = 0;
   #nums = new Float64Array(NUMS_PER_ROW * 256);
   #rows = 0;
+  readonly #used = new Map<number, RawLayout>();
   constructor(sink: SqliteWorkerSink) { this.#sink = sink; }
+
+  get rows(): number { return this.#rows; }
+
   add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean, attributions: string): void {
-    this.#text += (this.#rows > 0 ? ROW : '') + id + FIELD + model + FIELD + source + FIELD + inputs + FIELD + outputs + FIELD + attributions;
+    this.#addText(id, model, source, inputs, outputs, attributions);
+    this.#addNums(version, at, latencyMs, confidence, lowConfidence, -1, 0);
+  }
+
+  addRaw(id: string, model: string, version: number, at: number, source: string, layout: RawLayout, inputs: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>, r: number, latencyMs: number, confidence: number | null, lowConfidence: boolean): void {
+    const n = this.#sink.layoutId(layout);
+    this.#used.set(n, layout);
+    const at0 = this.#rawBytes;
+    const raw = this.#reserveRaw(layout.bytes);
+    this.#rawBytes = RowEncoder.copyRaw(layout, inputs, outputs, r, raw, at0);
+    this.#addText(id, model, source, '', '', '');
+    this.#addNums(version, at, latencyMs, confidence, lowConfidence, n, at0);
+  }
+
+  send(): Promise<void> {
+    return this.#sink.send(this.#text.buffer as ArrayBuffer, this.#textBytes, this.#nums.subarray(0, this.#rows * NUMS_PER_ROW).slice(), this.#raw?.buffer as ArrayBuffer | undefined, this.#rows, this.#used);
+  }
+
+  #addText(id: string, model: string, source: string, inputs: string, outputs: string, attributions: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; 6 separators.
+    const need = 3 * (id.length + model.length + source.length + inputs.length + outputs.length + attributions.length) + 8;
+    if (this.#textBytes + need > this.#text.length) this.#text = grow(this.#text, this.#textBytes, need);
+    const b = this.#text;
+    let o = this.#textBytes;
+    if (this.#rows > 0) b[o++] = ROW_BYTE;
+    o += b.write(id, o); b[o++] = FIELD_BYTE;
+    o += b.write(model, o); b[o++] = FIELD_BYTE;
+    o += b.write(source, o); b[o++] = FIELD_BYTE;
+    if (inputs.length > 0) o += b.write(inputs, o);
+    b[o++] = FIELD_BYTE;
+    if (outputs.length > 0) o += b.write(outputs, o);
+    b[o++] = FIELD_BYTE;
+    if (attributions.length > 0) o += b.write(attributions, o);
+    this.#textBytes = o;
+  }
+
+  #addNums(version: number, at: number, latencyMs: number, confidence: number | null, lowConfidence: boolean, layout: number, rawAt: number): void {
     let n = this.#rows++ * NUMS_PER_ROW;
     if (n + NUMS_PER_ROW > this.#nums.length) {
       const grown = new Float64Array(this.#nums.length * 2);
@@ -121,7 +204,21 @@ class TextBatch implements LogBatch {
     nums[n++] = at;
     nums[n++] = latencyMs;
     nums[n++] = confidence ?? Number.NaN;
-    nums[n] = lowConfidence ? 1 : 0;
+    nums[n++] = lowConfidence ? 1 : 0;
+    nums[n++] = layout;
+    nums[n] = rawAt;
   }
-  send(): Promise<void> { return this.#sink.send(this.#text, this.#nums.subarray(0, this.#rows * NUMS_PER_ROW).slice(), this.#rows); }
+
+  #reserveRaw(n: number): Buffer {
+    if (!this.#raw) this.#raw = Buffer.allocUnsafeSlow(Math.max(64 * 1024, n));
+    else if (this.#rawBytes + n > this.#raw.length) this.#raw = grow(this.#raw, this.#rawBytes, n);
+    return this.#raw;
+  }
+}
+
+/** A copy of `b`'s first `used` bytes with room for `need` more (doubling; allocUnsafeSlow: an ArrayBuffer of its own, movable). */
+function grow(b: Buffer, used: number, need: number): Buffer {
+  const grown = Buffer.allocUnsafeSlow(Math.max(b.length * 2, used + need));
+  b.copy(grown, 0, 0, used);
+  return grown;
 }

@@ -1,15 +1,24 @@
+import type { RawLayout } from './log-encode.js';
+
 /**
  * What the prediction log's SQLite writer thread (log-writer-thread.ts) and its owner
- * (log-sink.ts) send each other. A batch travels as one string and one Float64Array, both
- * moved rather than cloned per value: the string holds id, model, source, inputs, outputs and
- * attributions ('' when none) of each row (fields separated by FIELD, rows by ROW; JSON and base64
- * never contain them raw);
- * the array holds version, at, latency, confidence (NaN = none) and the low-confidence flag,
- * NUMS_PER_ROW per row, so no number is printed and parsed again.
+ * (log-sink.ts) send each other. A batch travels as three buffers, all moved rather than cloned:
+ * - `text`, UTF-8: id, model, source, inputs, outputs and attributions ('' when none) of each row
+ *   (fields separated by FIELD, rows by ROW; JSON and base64 never contain them raw). A raw row
+ *   has empty inputs and outputs: the thread rebuilds them from `raw`.
+ * - `nums`: version, at, latency, confidence (NaN = none), the low-confidence flag, the raw
+ *   layout (-1 for a text row) and the row's offset in `raw`, NUMS_PER_ROW per row, so no
+ *   number is printed and parsed again.
+ * - `raw`: the numeric tensors of raw rows as they came from the request and the runtime (copied
+ *   when the request was logged, so queued rows hold no request memory), encoded to the stored
+ *   JSON on the thread (RowEncoder.rawRow) instead of on the event loop.
+ * Layouts are numbered by the sink; a message carries the layouts the thread has not seen yet.
  */
 export const FIELD = '\u001f';
 export const ROW = '\u001e';
-export const NUMS_PER_ROW = 5;
+export const FIELD_BYTE = 0x1f;
+export const ROW_BYTE = 0x1e;
+export const NUMS_PER_ROW = 7;
 
 /** What the thread needs to open its own connection. */
 export interface WriterThreadData {
@@ -19,7 +28,7 @@ export interface WriterThreadData {
 
 /** To the thread: a batch to insert, or the order to close. */
 export type WriterRequest =
-  | { readonly id: number; readonly text: string; readonly nums: ArrayBuffer; readonly rows: number }
+  | { readonly id: number; readonly text: ArrayBuffer; readonly textBytes: number; readonly nums: ArrayBuffer; readonly raw: ArrayBuffer | undefined; readonly rows: number; readonly layouts: readonly (readonly [number, RawLayout])[] }
   | { readonly close: true };
 
 /** From the thread: one batch inserted, or why not (the driver's error code and message). */

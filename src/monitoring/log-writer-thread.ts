@@ -5,6 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { ferry } from '../core/errors.js';
+import { RowEncoder, type RawLayout } from './log-encode.js';
 import { FIELD, NUMS_PER_ROW, ROW, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
 
 const COLUMNS = 11;
@@ -28,6 +30,9 @@ if (port) {
   const chunk = new Array<unknown>(CHUNK * COLUMNS);
   const row = new Array<unknown>(COLUMNS);
   let at = 0;
+  /** Raw layouts by number, each with the encoder of its signature (rebuilds raw rows' JSON). */
+  const layouts = new Map<number, { layout: RawLayout; encoder: RowEncoder }>();
+  let raw: ArrayBuffer | undefined;
 
   /** Cut row `r` of the batch into the bound parameters `out[o … o + 10]`, reading the text from `at` on. */
   const fill = (out: unknown[], o: number, text: string, nums: Float64Array, r: number): void => {
@@ -38,6 +43,12 @@ if (port) {
     e = text.indexOf(FIELD, at); out[o + 6] = text.slice(at, e); at = e + 1;
     e = text.indexOf(ROW, at); if (e < 0) e = text.length; out[o + 10] = e > at ? text.slice(at, e) : null; at = e + 1;
     const n = r * NUMS_PER_ROW;
+    const layout = nums[n + 5] as number;
+    if (layout >= 0) {
+      const known = layouts.get(layout);
+      if (!known || !raw) throw ferry('FERRY_E_INTERNAL', { detail: `raw prediction-log row of unknown layout ${layout}` });
+      [out[o + 5], out[o + 6]] = known.encoder.rawRow(known.layout, raw, nums[n + 6] as number);
+    }
     const confidence = nums[n + 3] as number;
     out[o + 2] = nums[n]; out[o + 3] = nums[n + 1]; out[o + 7] = nums[n + 2]; out[o + 8] = Number.isNaN(confidence) ? null : confidence; out[o + 9] = nums[n + 4];
   };
@@ -63,7 +74,9 @@ if (port) {
     }
     let reply: WriterReply;
     try {
-      insert.immediate(m.text, new Float64Array(m.nums), m.rows);
+      for (const [n, layout] of m.layouts) layouts.set(n, { layout, encoder: new RowEncoder(layout.signature) });
+      raw = m.raw;
+      insert.immediate(Buffer.from(m.text, 0, m.textBytes).toString('utf8'), new Float64Array(m.nums), m.rows);
       reply = { id: m.id, ok: true };
     } catch (err) {
       const code = (err as { code?: unknown }).code;

@@ -36,7 +36,7 @@ export interface PredictionEntry {
 
 /**
  * What the server, batch jobs and stream consumers call after scoring. Never blocks and never
- * throws: the entry is queued (by reference, no copy) for a background writer.
+ * throws: a numeric-tensor entry is copied as bytes, any other queued by reference, for a background writer.
  *
  * @example
  *   const ids = logger.log({ model, version, signature, source: 'batch', rows: result.rows.length,
@@ -113,9 +113,11 @@ export interface LogStats {
 }
 
 /**
- * The bounded, asynchronous prediction log writer. `log()` pushes a reference to the request's
- * tensors/frame and outputs into a queue bounded in rows; a background flush serialises the
- * queued rows and writes them with multi-row INSERTs in one transaction. When the queue is
+ * The bounded, asynchronous prediction log writer. `log()` copies a request whose inputs and
+ * outputs are numeric tensors into the open batch as bytes (the SQLite writer thread turns them
+ * into the stored JSON), and queues a reference to any other entry (frames, strings) for the
+ * background flush to serialise; the queue is bounded in rows. A flush sends the batch, written
+ * with multi-row INSERTs in one transaction. When the queue is
  * full, new entries are dropped and counted, never waited for. One flush runs at a time.
  */
 export class PredictionLogWriter implements PredictionLogger {
@@ -138,6 +140,8 @@ export class PredictionLogWriter implements PredictionLogger {
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   #flushing: Promise<void> | undefined;
+  /** The batch raw rows are copied into as they are logged (sent by the next flush). */
+  #open: LogBatch | undefined;
   #retention: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -187,12 +191,47 @@ export class PredictionLogWriter implements PredictionLogger {
       return undefined;
     }
     const ids = entry.ids?.length === entry.rows ? entry.ids : predictionIds(entry.rows);
-    this.#queue.push(entry);
-    this.#ids.push(ids);
-    this.#at.push(entry.at ?? Date.now());
+    if (!this.#addRaw(entry, ids)) {
+      this.#queue.push(entry);
+      this.#ids.push(ids);
+      this.#at.push(entry.at ?? Date.now());
+    }
     this.#queuedRows += entry.rows;
     this.#schedule();
     return ids;
+  }
+
+  /**
+   * Numeric-tensor entries (the servers' requests) are copied into the open batch now, as bytes:
+   * the queue keeps no reference to the request, and the writer thread turns the bytes into the
+   * stored JSON. False when the entry is not of that kind or the sink takes rows.
+   */
+  #addRaw(entry: PredictionEntry, ids: readonly string[]): boolean {
+    if (!this.#sink.raw || entry.explained || entry.inputs.kind !== 'tensors' || entry.outputs.kind !== 'tensors') return false;
+    const encoder = this.#encoder(entry.signature);
+    const layout = encoder.rawLayout(entry.inputs, entry.outputs, entry.rows);
+    if (!layout) return false;
+    const batch = this.#open ??= this.#sink.batch();
+    const spec = (entry.policy ?? this.#policy(entry.model))?.confidence;
+    const confidence = entry.confidence ?? confidenceOf(confidenceOutput(entry.signature, spec), entry.outputs, entry.rows);
+    const min = spec?.min;
+    const time = entry.at ?? Date.now();
+    for (let r = 0; r < entry.rows; r++) {
+      const c = confidence?.[r];
+      const known = c !== undefined && Number.isFinite(c);
+      batch.addRaw(ids[r] ?? '', entry.model, entry.version, time, entry.source, layout, entry.inputs.tensors, entry.outputs.tensors, r, entry.latencyMs,
+        known ? c : null, known && min !== undefined && c < min);
+    }
+    return true;
+  }
+
+  #encoder(signature: ModelSignature): RowEncoder {
+    let encoder = this.#encoders.get(signature);
+    if (!encoder) {
+      encoder = new RowEncoder(signature);
+      this.#encoders.set(signature, encoder);
+    }
+    return encoder;
   }
 
   stats(): LogStats {
@@ -201,7 +240,7 @@ export class PredictionLogWriter implements PredictionLogger {
 
   /** Write everything queued now (and wait for it). */
   async flush(): Promise<void> {
-    while (this.#flushing || this.#queue.length > 0) {
+    while (this.#flushing || this.#queue.length > 0 || this.#open) {
       if (this.#flushing) await this.#flushing;
       else await this.#startFlush();
     }
@@ -253,7 +292,7 @@ export class PredictionLogWriter implements PredictionLogger {
 
   #startFlush(): Promise<void> {
     if (this.#flushing) return this.#flushing;
-    if (this.#queue.length === 0) return Promise.resolve();
+    if (this.#queue.length === 0 && !this.#open) return Promise.resolve();
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -266,17 +305,20 @@ export class PredictionLogWriter implements PredictionLogger {
     const entries = this.#queue.splice(0, take);
     const ids = this.#ids.splice(0, take);
     const at = this.#at.splice(0, take);
-    this.#flushing = this.#write(entries, ids, at, rows).finally(() => {
+    // The raw rows copied since the last flush go in the same batch.
+    const batch = this.#open ?? this.#sink.batch();
+    this.#open = undefined;
+    rows += batch.rows;
+    this.#flushing = this.#write(batch, entries, ids, at, rows).finally(() => {
       this.#queuedRows -= rows;
       this.#flushing = undefined;
-      if (this.#queue.length > 0) this.#schedule();
+      if (this.#queue.length > 0 || this.#open) this.#schedule();
     });
     return this.#flushing;
   }
 
-  async #write(entries: readonly PredictionEntry[], ids: readonly (readonly string[])[], at: readonly number[], rows: number): Promise<void> {
+  async #write(batch: LogBatch, entries: readonly PredictionEntry[], ids: readonly (readonly string[])[], at: readonly number[], rows: number): Promise<void> {
     try {
-      const batch = this.#sink.batch();
       this.#encode(batch, entries, ids, at);
       await batch.send();
     } catch (err) {
@@ -294,11 +336,7 @@ export class PredictionLogWriter implements PredictionLogger {
     entries.forEach((e, k) => {
       const time = at[k] ?? Date.now();
       const rowIds = ids[k] ?? [];
-      let encoder = this.#encoders.get(e.signature);
-      if (!encoder) {
-        encoder = new RowEncoder(e.signature);
-        this.#encoders.set(e.signature, encoder);
-      }
+      const encoder = this.#encoder(e.signature);
       const spec = (e.policy ?? this.#policy(e.model))?.confidence;
       const confidence = e.confidence ?? confidenceOf(confidenceOutput(e.signature, spec), e.outputs, e.rows);
       const min = spec?.min;
