@@ -73,17 +73,19 @@ const PMML = 'runtimes/pmml';
 /**
  * The PMML engine a document reaches: the model kernels of the model elements it holds, the
  * expression and predicate compilers of its elements, the built-in functions its Apply elements
- * call; no flat-ensemble compiler, batch planner or batch scorer when the server compiled no batch
+ * call, the OutputField features it names; no tree arrays without a batch path or a MiningModel
+ * (whose row path walks them); no flat-ensemble compiler, batch planner or batch scorer when the server compiled no batch
  * path for it (its rows take the general path there too), no Targets compiler without a Targets
  * element, and never the SQL export's form.
  */
 export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowing {
   const elements = new Set<string>();
   const functions = new Set<string>();
+  const features = new Set<string>();
   const walk = (el: XmlElement): void => {
     elements.add(el.name);
-    const fn = el.name === 'Apply' ? attr(el, 'function') : undefined;
-    if (fn !== undefined) functions.add(fn);
+    if (el.name === 'Apply') functions.add(attr(el, 'function') ?? '');
+    if (el.name === 'OutputField') features.add(attr(el, 'feature') ?? 'predictedValue');
     el.children.forEach(walk);
   };
   walk(root);
@@ -93,10 +95,12 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       { module: `${PMML}/expressions`, table: 'EXPRESSION_COMPILERS', keep: elements },
       { module: `${PMML}/expressions`, table: 'PREDICATE_COMPILERS', keep: elements },
       { module: `${PMML}/functions`, table: 'BUILTINS', keep: functions },
+      { module: `${PMML}/output`, table: 'FEATURES', keep: features },
     ],
     stubs: [
       `${PMML}/export-form`,
       ...(doc.model.batch ? [] : [`${PMML}/models/ensemble`, `${PMML}/batch-scorer`, `${PMML}/batch-plan`]),
+      ...(doc.model.batch || elements.has('MiningModel') ? [] : [`${PMML}/models/tree-arrays`]),
       ...(elements.has('Targets') ? [] : [`${PMML}/targets`]),
     ],
   };

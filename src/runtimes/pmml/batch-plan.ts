@@ -3,18 +3,76 @@
  * arrays (the predicted value or one category's probability). The SQL export's form reads the
  * same plan (export-form.ts).
  */
-import type { BatchKernel, FieldInfo, NumericKernel } from './types.js';
+import type { TreeStructure } from '../model-structure.js';
+import type { BatchKernel, FieldInfo, ModelKernel, NumericKernel } from './types.js';
 import type { ResultPlan, BatchResult, TopBatch } from './model.js';
+import { parseFor } from './expressions.js';
+import { compileEnsemble } from './models/ensemble.js';
 import { byCategory, type OutputPlan } from './output.js';
+import type { Scope } from './scope.js';
 import { attr, children, type XmlElement } from './xml.js';
 import { castResult, isNumeric, toType, valueKey } from './values.js';
+
+/** What a top-level model's batch path is planned from (a model without Targets or chained results). */
+export interface TopBatchSource {
+  /** LocalTransformations, and any derived field (TransformationDictionary included). */
+  readonly lt: boolean;
+  readonly derives: boolean;
+  readonly treated: readonly { readonly name: string; readonly typed: boolean; readonly identity: boolean; readonly fill?: number }[];
+  readonly kernel: ModelKernel;
+  /** The model reads its inputs as they are. */
+  readonly passThrough: boolean;
+  readonly functionName: string;
+  readonly targetFields: readonly FieldInfo[];
+  readonly scope: Scope;
+  readonly outputEl: XmlElement | undefined;
+  readonly output: OutputPlan;
+  readonly numericInput: (name: string) => boolean;
+}
+
+/**
+ * A top-level model's batch path — its kernel's batch form, or a standalone TreeModel as a
+ * one-tree ensemble when that answers exactly as the tree — and, for explanations, a single
+ * tree's structure.
+ */
+export function topBatch(m: TopBatchSource): { readonly batch?: TopBatch; readonly tree?: () => TreeStructure | undefined } {
+  const { kernel, outputEl, targetFields, output, functionName } = m;
+  // The batch path reads its inputs as they are but for missing values of fields whose one treatment
+  // is a numeric missingValueReplacement (fill): it puts those numbers in before the walk.
+  if (m.lt || m.derives || !m.treated.every((f) => f.typed && (f.identity || f.fill !== undefined))) return {};
+  const fillOf = new Map(m.treated.flatMap((f) => (f.fill === undefined ? [] : [[f.name, f.fill] as const])));
+  const withFills = (plan: TopBatch | undefined): TopBatch | undefined => {
+    if (!plan || fillOf.size === 0) return plan;
+    const fills = Float64Array.from(plan.kernel.fields, (name) => fillOf.get(name) ?? Number.NaN);
+    return fills.some((v) => !Number.isNaN(v)) ? { ...plan, fills } : plan;
+  };
+  if (kernel.batch) {
+    const batch = withFills(batchPlan(kernel.batch, outputEl, targetFields, output, functionName));
+    return batch ? { batch } : {};
+  }
+  const numericKernel = kernel.numeric;
+  const single = numericKernel?.binary && numericKernel.fields.every(m.numericInput) && (functionName === 'regression' || functionName === 'classification')
+    ? compileEnsemble({
+      method: functionName === 'regression' ? 'sum' : 'average', classification: functionName === 'classification', fields: numericKernel.fields,
+      segments: [{ numeric: numericKernel, slots: Int32Array.from(numericKernel.fields, (_, i) => i), weight: 1 }],
+      categories: targetFields[0]?.values ?? [], categoryValues: (targetFields[0]?.values ?? []).map((c) => parseFor(m.scope, targetFields[0]!.name, c)),
+    })
+    : undefined;
+  if (!single) return {};
+  // Explanations read the tree as it is: only when no fill changes its inputs.
+  const tree = m.passThrough && single.structure ? (): TreeStructure | undefined => single.structure?.() : undefined;
+  // A standalone TreeModel scored as a one-tree ensemble, when that gives every leaf exactly the tree's own prediction.
+  const singlePlan = batchPlan(single, outputEl, targetFields, output, functionName);
+  const batch = singlePlan && sameAsTree(singlePlan, numericKernel!, targetFields[0]!) ? withFills(singlePlan) : undefined;
+  return { ...(batch ? { batch } : {}), ...(tree ? { tree } : {}) };
+}
 
 /**
  * The batch path's results, when every one is the target's predicted value or a declared category's
  * probability (OutputFields with no expression, no other target, the same data type as the general
  * path would give); undefined otherwise.
  */
-export function batchPlan(kernel: BatchKernel, outputEl: XmlElement | undefined, targetFields: readonly FieldInfo[], output: OutputPlan, functionName: string): TopBatch | undefined {
+function batchPlan(kernel: BatchKernel, outputEl: XmlElement | undefined, targetFields: readonly FieldInfo[], output: OutputPlan, functionName: string): TopBatch | undefined {
   const plan = resultPlan(kernel.categories, outputEl, targetFields, output, functionName);
   return plan ? { kernel, ...plan } : undefined;
 }
@@ -28,7 +86,7 @@ export function batchPlan(kernel: BatchKernel, outputEl: XmlElement | undefined,
  * a score that is not the distribution's pick, a score without a distribution (the general path
  * then has no probabilities), a distribution without a score — keeps the row path.
  */
-export function sameAsTree(plan: TopBatch, numeric: NumericKernel, target: FieldInfo): boolean {
+function sameAsTree(plan: TopBatch, numeric: NumericKernel, target: FieldInfo): boolean {
   const layout = plan.kernel.layout?.();
   const outcomes = numeric.outcomes;
   if (!layout || !outcomes || layout.root.length !== 1 || layout.kind.length !== outcomes.length) return false;

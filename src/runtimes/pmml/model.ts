@@ -6,9 +6,8 @@ import { compileExpression, compilePredicate, invalid, need, numberAttr, parseFo
 import { MODEL_ELEMENTS } from './model-elements.js';
 import { derivedField, fieldInfo, Scope, type DataFieldDef } from './scope.js';
 import { KERNELS } from './models/index.js';
-import { compileEnsemble } from './models/ensemble.js';
 import { compileOutput, type OutputPlan } from './output.js';
-import { batchPlan, sameAsTree } from './batch-plan.js';
+import { topBatch } from './batch-plan.js';
 import { exportFormOf } from './export-form.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
 import { compileTargets } from './targets.js';
@@ -231,16 +230,6 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   // its parent already did, or a top-level model over doubles and text with nothing to treat or derive.
   const passThrough = !lt && treated.every((f) => f.identity) && (!env.top || (derived.size === 0 && treated.every((f) => f.typed)));
   const chained = kernel.exposedFields ?? [];
-  // The batch path reads its inputs as they are but for missing values of fields whose one treatment
-  // is a numeric missingValueReplacement (fill): it puts those numbers in before the walk.
-  const fillPass = !lt && env.top && derived.size === 0 && treated.every((f) => f.typed && (f.identity || f.fill !== undefined));
-  const fillOf = new Map(treated.flatMap((f) => (f.fill === undefined ? [] : [[f.name, f.fill] as const])));
-  const withFills = (plan: TopBatch | undefined): TopBatch | undefined => {
-    if (!plan || fillOf.size === 0) return plan;
-    const fills = Float64Array.from(plan.kernel.fields, (name) => fillOf.get(name) ?? Number.NaN);
-    return fills.some((v) => !Number.isNaN(v)) ? { ...plan, fills } : plan;
-  };
-
   const score = (inputs: Row): ScoredRow => {
     let row: Row;
     if (passThrough) row = inputs;
@@ -279,9 +268,6 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   for (const f of output.fields) if (f.final) addResult(f.info);
   for (const t of targetFields) addResult(t);
   for (const f of chained) addResult(f);
-  const batch = env.top && fillPass && !targets && kernel.batch && chained.length === 0
-    ? withFills(batchPlan(kernel.batch, outputEl, targetFields, output, functionName))
-    : undefined;
   const numericInput = (name: string): boolean => activeFields.some((f) => f.name === name && isNumeric(f.dataType));
   const inputField = (name: string): boolean => activeFields.some((f) => f.name === name);
   // With categorical predictors the inputs are checked against their declared values (no pass-through):
@@ -292,20 +278,9 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
     ? kernel.linear
     : undefined;
   const isInput = (name: string): boolean => activeFields.some((f) => f.name === name) && !derived.has(name);
-  const numericKernel = kernel.numeric;
-  const single = env.top && fillPass && !targets && !kernel.batch && chained.length === 0 && numericKernel?.binary && numericKernel.fields.every(numericInput)
-    && (functionName === 'regression' || functionName === 'classification')
-    ? compileEnsemble({
-      method: functionName === 'regression' ? 'sum' : 'average', classification: functionName === 'classification', fields: numericKernel.fields,
-      segments: [{ numeric: numericKernel, slots: Int32Array.from(numericKernel.fields, (_, i) => i), weight: 1 }],
-      categories: targetFields[0]?.values ?? [], categoryValues: (targetFields[0]?.values ?? []).map((c) => parseFor(scope, targetFields[0]!.name, c)),
-    })
-    : undefined;
-  // Explanations read the tree as it is: only when no fill changes its inputs.
-  const tree = passThrough && single?.structure ? (): TreeStructure | undefined => single.structure?.() : undefined;
-  // A standalone TreeModel scored as a one-tree ensemble, when that gives every leaf exactly the tree's own prediction.
-  const singlePlan = !batch && single ? batchPlan(single, outputEl, targetFields, output, functionName) : undefined;
-  const singleBatch = singlePlan && sameAsTree(singlePlan, numericKernel!, targetFields[0]!) ? withFills(singlePlan) : undefined;
+  const planned = env.top && !targets && chained.length === 0
+    ? topBatch({ lt: lt !== undefined, derives: derived.size > 0, treated, kernel, passThrough, functionName, targetFields, scope, outputEl, output, numericInput })
+    : {};
   const scorecard = env.top && !targets && kernel.scorecard && chained.length === 0 && kernel.scorecard.fields.every(isInput) ? kernel.scorecard : undefined;
   const exportForm = (): ExportForm | string => exportFormOf({
     el, top: env.top, derives: lt !== undefined || derived.size > 0, treated, targets: targets !== undefined,
@@ -313,10 +288,10 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   });
   const model: TopModel = {
     exportForm,
-    ...(batch ?? singleBatch ? { batch: batch ?? singleBatch } : {}),
+    ...(planned.batch ? { batch: planned.batch } : {}),
     ...(linear ? { linear } : {}),
     ...(scorecard ? { scorecard } : {}),
-    ...(tree ? { tree } : {}),
+    ...(planned.tree ? { tree: planned.tree } : {}),
     functionName,
     score,
     inputs: activeFields,

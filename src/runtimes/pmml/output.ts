@@ -102,66 +102,118 @@ function predictionGetter(el: XmlElement, env: OutputEnv): OutputGetter {
   const own = env.kernel.resolveOutput?.(el);
   if (own) return own;
   const feature = attr(el, 'feature') ?? 'predictedValue';
+  rankOf(el); // a rank that is not a number is refused whatever the feature
+  const make = Object.hasOwn(FEATURES, feature) ? FEATURES[feature] : undefined;
+  return make ? make(el, env, feature) : env.ctx.unsupported(el, `OutputField feature="${feature}" is not supported`);
+}
+
+/** A getter for the OutputField's feature; the third argument is the feature's name. */
+type FeatureGetter = (el: XmlElement, env: OutputEnv, feature: string) => OutputGetter;
+
+const predictedValue: FeatureGetter = (el, env) => {
+  const targetField = attr(el, 'targetField');
+  return (p) => targetValue(p, targetField, env);
+};
+
+const predictedDisplayValue: FeatureGetter = (el, env) => {
+  // A target Value's displayValue in the DataDictionary, when Targets gives none.
+  const targetField = attr(el, 'targetField');
+  const info = env.scope.field(targetField ?? env.targets[0]?.name ?? '');
+  const displays = info && 'displayValues' in info ? (info as { displayValues: ReadonlyMap<string, string> }).displayValues : undefined;
+  const declaredDisplay = (v: Value): string | undefined => displays?.get(valueKey(v));
+  return (p) => {
+    if (p.displayValue !== undefined) return p.displayValue;
+    const v = targetValue(p, targetField, env);
+    if (v === null) return null;
+    return env.targetsInfo?.displayValue(v) ?? declaredDisplay(v) ?? (typeof v === 'string' ? v : String(v));
+  };
+};
+
+const probability: FeatureGetter = (el, env) => {
   const targetField = attr(el, 'targetField');
   const valueText = attr(el, 'value');
-  const rank = attr(el, 'rank') === undefined ? 1 : numberAttr(el, 'rank');
-  switch (feature) {
-    case 'predictedValue':
-      return (p) => targetValue(p, targetField, env);
-    case 'predictedDisplayValue': {
-      // A target Value's displayValue in the DataDictionary, when Targets gives none.
-      const info = env.scope.field(targetField ?? env.targets[0]?.name ?? '');
-      const displays = info && 'displayValues' in info ? (info as { displayValues: ReadonlyMap<string, string> }).displayValues : undefined;
-      const declaredDisplay = (v: Value): string | undefined => displays?.get(valueKey(v));
-      return (p) => {
-        if (p.displayValue !== undefined) return p.displayValue;
-        const v = targetValue(p, targetField, env);
-        if (v === null) return null;
-        return env.targetsInfo?.displayValue(v) ?? declaredDisplay(v) ?? (typeof v === 'string' ? v : String(v));
-      };
-    }
-    case 'probability':
-      return (p) => {
-        const category = valueText ?? targetValue(p, targetField, env);
-        if (!p.probabilities) return null;
-        return byCategory(p.probabilities, category) ?? (category === null ? null : 0);
-      };
-    case 'confidence':
-      return (p) => {
-        const category = valueText ?? targetValue(p, targetField, env);
-        return byCategory(p.confidences, category) ?? byCategory(p.probabilities, category) ?? null;
-      };
-    case 'affinity': case 'entityAffinity': case 'clusterAffinity':
-      return (p) => {
-        if (valueText !== undefined) return byCategory(p.affinities, valueText) ?? null;
-        const e = p.entities?.[rank - 1];
-        if (e) return e.affinity;
-        const id = p.entityId ?? (p.value === null ? undefined : String(p.value));
-        return byCategory(p.affinities, id ?? null) ?? null;
-      };
-    case 'entityId':
-      return (p) => (rank > 1 || (p.entityId === undefined && p.entities) ? p.entities?.[rank - 1]?.id ?? null : p.entityId ?? null);
-    case 'clusterId':
-      return (p) => p.extra?.get('clusterId') ?? p.entityId ?? p.value;
-    case 'reasonCode':
-      return (p) => p.reasonCodes?.[rank - 1] ?? null;
-    case 'transformedValue': case 'decision': {
-      const e = expressionChild(el);
-      if (!e) {
-        // Without an expression: the segment's or model's value passed on.
-        return (p) => targetValue(p, targetField, env);
-      }
-      const expr = compileExpression(e, env.scope);
-      const decisions = children(el, 'Decisions');
-      void decisions;
-      return (_p, row) => expr(row);
-    }
-    case 'standardError': case 'standardDeviation': case 'residual': case 'warning': case 'segmentId': case 'ruleValue': case 'antecedent': case 'consequent': case 'rule': case 'ruleId':
-      return (p) => p.extra?.get(feature) ?? null;
-    default:
-      return env.ctx.unsupported(el, `OutputField feature="${feature}" is not supported`);
+  return (p) => {
+    const category = valueText ?? targetValue(p, targetField, env);
+    if (!p.probabilities) return null;
+    return byCategory(p.probabilities, category) ?? (category === null ? null : 0);
+  };
+};
+
+const confidence: FeatureGetter = (el, env) => {
+  const targetField = attr(el, 'targetField');
+  const valueText = attr(el, 'value');
+  return (p) => {
+    const category = valueText ?? targetValue(p, targetField, env);
+    return byCategory(p.confidences, category) ?? byCategory(p.probabilities, category) ?? null;
+  };
+};
+
+const rankOf = (el: XmlElement): number => (attr(el, 'rank') === undefined ? 1 : numberAttr(el, 'rank'));
+
+const affinity: FeatureGetter = (el) => {
+  const valueText = attr(el, 'value');
+  const rank = rankOf(el);
+  return (p) => {
+    if (valueText !== undefined) return byCategory(p.affinities, valueText) ?? null;
+    const e = p.entities?.[rank - 1];
+    if (e) return e.affinity;
+    const id = p.entityId ?? (p.value === null ? undefined : String(p.value));
+    return byCategory(p.affinities, id ?? null) ?? null;
+  };
+};
+
+const entityId: FeatureGetter = (el) => {
+  const rank = rankOf(el);
+  return (p) => (rank > 1 || (p.entityId === undefined && p.entities) ? p.entities?.[rank - 1]?.id ?? null : p.entityId ?? null);
+};
+
+const reasonCode: FeatureGetter = (el) => {
+  const rank = rankOf(el);
+  return (p) => p.reasonCodes?.[rank - 1] ?? null;
+};
+
+const transformedValue: FeatureGetter = (el, env) => {
+  const e = expressionChild(el);
+  if (!e) {
+    // Without an expression: the segment's or model's value passed on.
+    const targetField = attr(el, 'targetField');
+    return (p) => targetValue(p, targetField, env);
   }
-}
+  const expr = compileExpression(e, env.scope);
+  return (_p, row) => expr(row);
+};
+
+/** A value the kernel put in `Prediction.extra` under the feature's name. */
+const extra: FeatureGetter = (_el, _env, feature) => (p) => p.extra?.get(feature) ?? null;
+
+/**
+ * Getters by OutputField feature, one entry a line: an edge package's bundle keeps only the
+ * features its document's OutputFields name (src/edge/bundle.ts).
+ */
+const FEATURES: Readonly<Record<string, FeatureGetter>> = {
+  predictedValue: predictedValue,
+  predictedDisplayValue: predictedDisplayValue,
+  probability: probability,
+  confidence: confidence,
+  affinity: affinity,
+  entityAffinity: affinity,
+  clusterAffinity: affinity,
+  entityId: entityId,
+  clusterId: () => (p) => p.extra?.get('clusterId') ?? p.entityId ?? p.value,
+  reasonCode: reasonCode,
+  transformedValue: transformedValue,
+  decision: transformedValue,
+  standardError: extra,
+  standardDeviation: extra,
+  residual: extra,
+  warning: extra,
+  segmentId: extra,
+  ruleValue: extra,
+  antecedent: extra,
+  consequent: extra,
+  rule: extra,
+  ruleId: extra,
+};
 
 /** Compile an Output element (or none). */
 export function compileOutput(el: XmlElement | undefined, env: OutputEnv): OutputPlan {
