@@ -169,6 +169,8 @@ async function multiProcessCells(s: Settings, one: readonly number[][], wanted: 
   const server = await startFerry(s.batching, s.profileDir, { processes: s.processes });
   const driver = PROTOCOLS[0]!.driver(server, MODELS.on, one);
   try {
+    // Each process warms its own JIT on a share of the requests: N times the warm-up in all.
+    if (s.warmupSeconds > 0) await driver.run({ concurrency: Math.max(...levels), seconds: s.warmupSeconds * (s.processes - 1), maxRequests: s.maxRequests });
     for (const c of levels) out.rows.push({ target: LABELS.oipJsonProcesses(s.processes), batching: 'on', concurrency: c, summary: await measure(`oip-json/on/p${s.processes}/c${c}`, driver, c, s, server.child.proc.pid) });
   } finally {
     driver.close();
@@ -188,7 +190,7 @@ async function processSection(s: Settings, one: readonly number[][], wanted: (id
       servers.push(server);
       cells.push({ layout, driver: PROTOCOLS[0]!.driver(server, MODELS.on, one), url: server.url, pid: server.child.proc.pid });
     }
-    out.processes = await processCells(cells, s.processRounds, (id, d, pid) => measure(id, d, PROCESS_CONCURRENCY, s, pid));
+    out.processes = await processCells(cells, s.processRounds, s.warmupSeconds, (id, d, pid) => measure(id, d, PROCESS_CONCURRENCY, s, pid));
   } finally {
     for (const c of cells) c.driver.close();
     for (const server of servers) await server.stop();

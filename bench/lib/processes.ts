@@ -49,8 +49,10 @@ async function counters(url: string): Promise<{ perProcess: Map<string, number>;
 }
 
 /** Measure every layout once per round, rounds alternated; `measure` is the bench's cell runner. */
-export async function processCells(cells: readonly { layout: NamedLayout; driver: Driver; url: string; pid: number | undefined }[], rounds: number, measure: (id: string, driver: Driver, pid: number | undefined) => Promise<Summary>): Promise<ProcessRow[]> {
+export async function processCells(cells: readonly { layout: NamedLayout; driver: Driver; url: string; pid: number | undefined }[], rounds: number, warmupSeconds: number, measure: (id: string, driver: Driver, pid: number | undefined) => Promise<Summary>): Promise<ProcessRow[]> {
   const rows: ProcessRow[] = [];
+  // Each process warms its own JIT on a share of the requests: warm a server of N processes N − 1 more times first.
+  for (const c of cells) if (warmupSeconds > 0 && c.layout.processes > 1) await c.driver.run({ concurrency: PROCESS_CONCURRENCY, seconds: warmupSeconds * (c.layout.processes - 1), maxRequests: 1e9 });
   for (let round = 1; round <= rounds; round++) {
     for (const c of cells) {
       const before = await counters(c.url);
