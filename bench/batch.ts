@@ -1,5 +1,6 @@
 /**
- * `npm run bench:batch [-- --rows N] [-- --rss-rows M]`: `ferry batch run` against its limits and
+ * `npm run bench:batch [-- --rows N] [-- --rss-rows M] [-- --models mlp,xgb] [-- --pairs csv-csv,csv-parquet,parquet-parquet]
+ * [-- --no-pandas] [-- --log]`: `ferry batch run` against its limits and
  * against the pandas script it replaces, all in one run, on N rows (default 1 000 000) × 30 float
  * features (id + the breast-cancer columns, the fixture rows repeated):
  *
@@ -10,7 +11,11 @@
  *   feature (so every feature is parsed), with the same thread count Ferry's DuckDB uses;
  * - pandas: `bench/batch_pandas.py` with Debian's /usr/bin/python3 (pandas + torch for the MLP,
  *   xgboost for the trees; CSV out, as Debian has no pyarrow);
- * - peak RSS of Ferry's Parquet→Parquet run at N and at M rows (default 5 000 000; 0 skips).
+ * - peak RSS of Ferry's Parquet→Parquet run at N and at M rows (default 5 000 000; 0 skips);
+ * - with `--log`, each model's CSV→CSV run again with `--log-predictions` (a fresh registry),
+ *   and its cost against the run without.
+ *
+ * `--models`, `--pairs` and `--no-pandas` pick fewer jobs (a quick pair to compare one change).
  *
  * Generated files go to bench/.data/ (gitignored). Prints a Markdown table and writes it to
  * bench/results/batch.md. Targets: Ferry ≥ 0.7 × min(compute, I/O); ≥ 4 × pandas; RSS at M ≤ 1.2 × RSS at N.
@@ -39,6 +44,16 @@ function arg(name: string, fallback: number): number {
 }
 const ROWS = arg('--rows', 1_000_000);
 const RSS_ROWS = arg('--rss-rows', 5_000_000);
+function list(name: string): string[] | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? (process.argv[i + 1] ?? '').split(',') : undefined;
+}
+const ONLY_MODELS = list('--models');
+const ONLY_PAIRS = list('--pairs');
+const PANDAS = !process.argv.includes('--no-pandas');
+const LOG = process.argv.includes('--log');
+const PAIR_KEYS: Readonly<Record<string, string>> = { 'CSV→CSV': 'csv-csv', 'CSV→Parquet': 'csv-parquet', 'Parquet→Parquet': 'parquet-parquet' };
+const wanted = (pair: string) => !ONLY_PAIRS || ONLY_PAIRS.includes(PAIR_KEYS[pair] ?? pair);
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -85,6 +100,18 @@ function timed(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}
 
 /** `ferry batch run …`, checked to have scored `rows` rows (a rate over rows never read would flatter). */
 function ferry(home: string, rows: number, ...args: string[]): Timed {
+  return ferryIn(home, rows, args);
+}
+
+/** Register the two models in a registry home. */
+function registerModels(home: string): void {
+  for (const [name, m] of Object.entries(MODELS)) {
+    const reg = spawnSync(process.execPath, [join(ROOT, 'bin/ferry.js'), 'register', m.path, '--name', name, ...(name === 'mlp' ? ['--input-columns', `input=${FEATURES.join(',')}`] : [])], { env: { ...process.env, FERRY_HOME: home }, encoding: 'utf8' });
+    if (reg.status !== 0) throw new Error(`register ${name} failed: ${reg.stderr}`);
+  }
+}
+
+function ferryIn(home: string, rows: number, args: readonly string[]): Timed {
   const run = timed(process.execPath, [join(ROOT, 'bin/ferry.js'), ...args], { FERRY_HOME: home, FERRY_LOG_LEVEL: 'warn' });
   if (!run.stdout.includes(`: ${rows} row(s) in, ${rows} scored`)) throw new Error(`ferry ${args.join(' ')} did not score ${rows} rows: ${run.stdout.slice(-500)}`);
   return run;
@@ -136,32 +163,48 @@ async function main(): Promise<void> {
   const lines: Line[] = [];
   const verdicts: string[] = [];
   try {
-    for (const [name, m] of Object.entries(MODELS)) {
-      const reg = spawnSync(process.execPath, [join(ROOT, 'bin/ferry.js'), 'register', m.path, '--name', name, ...(name === 'mlp' ? ['--input-columns', `input=${FEATURES.join(',')}`] : [])], { env: { ...process.env, FERRY_HOME: home }, encoding: 'utf8' });
-      if (reg.status !== 0) throw new Error(`register ${name} failed: ${reg.stderr}`);
-    }
+    registerModels(home);
     const io: Record<string, number> = {};
     for (const [pair, input, output] of [['CSV→CSV', files.csv, 'io.csv'], ['CSV→Parquet', files.csv, 'io.parquet'], ['Parquet→Parquet', files.parquet, 'io2.parquet']] as const) {
+      if (!wanted(pair)) continue;
       io[pair] = await ioLimit(input, join(work, output));
       lines.push({ job: `DuckDB alone (I/O limit) ${pair}`, rowsPerSecond: io[pair], note: '2 threads, no model' });
       log(`I/O ${pair}: ${Math.round(io[pair])} rows/s`);
     }
     for (const model of Object.keys(MODELS) as ModelName[]) {
+      if (ONLY_MODELS && !ONLY_MODELS.includes(model)) continue;
       const compute = await computeLimit(model, ROWS);
       lines.push({ job: `${model}: runtime alone (compute limit)`, rowsPerSecond: compute, note: `batches of ${CHUNK}, in memory` });
       log(`${model} compute: ${Math.round(compute)} rows/s`);
-      const pandas = timed('/usr/bin/python3', [join(ROOT, 'bench/batch_pandas.py'), MODELS[model].pandas, MODELS[model].path, files.csv, join(work, `pandas-${model}.csv`)]);
-      const pandasRate = ROWS / pandas.seconds;
-      lines.push({ job: `${model}: pandas read_csv → ${model === 'mlp' ? 'TorchScript' : 'xgboost'} (1 thread) → to_csv`, rowsPerSecond: pandasRate, note: `${pandas.seconds.toFixed(1)} s, peak RSS ${Math.round(pandas.rssMb)} MB` });
+      let pandasRate = Number.NaN;
+      if (PANDAS) {
+        const pandas = timed('/usr/bin/python3', [join(ROOT, 'bench/batch_pandas.py'), MODELS[model].pandas, MODELS[model].path, files.csv, join(work, `pandas-${model}.csv`)]);
+        pandasRate = ROWS / pandas.seconds;
+        lines.push({ job: `${model}: pandas read_csv → ${model === 'mlp' ? 'TorchScript' : 'xgboost'} (1 thread) → to_csv`, rowsPerSecond: pandasRate, note: `${pandas.seconds.toFixed(1)} s, peak RSS ${Math.round(pandas.rssMb)} MB` });
+      }
+      const rates: Record<string, number> = {};
       for (const [pair, input, output] of [['CSV→CSV', files.csv, `${model}.csv`], ['CSV→Parquet', files.csv, `${model}.parquet`], ['Parquet→Parquet', files.parquet, `${model}-pq.parquet`]] as const) {
+        if (!wanted(pair)) continue;
         const run = ferry(home, ROWS, 'batch', 'run', model, '-i', input, '-o', join(work, output), '-k', 'id', '--chunk-size', String(CHUNK));
         const rate = ROWS / run.seconds;
+        rates[pair] = rate;
         const limit = Math.min(compute, io[pair] ?? Infinity);
         const vsLimit = rate / limit;
         const vsPandas = rate / pandasRate;
-        lines.push({ job: `${model}: ferry batch run ${pair}`, rowsPerSecond: rate, note: `${run.seconds.toFixed(1)} s, RSS ${Math.round(run.rssMb)} MB; ${vsLimit.toFixed(2)}× min(limits) (target ≥ 0.7: ${vsLimit >= 0.7 ? 'met' : 'NOT met'}); ${vsPandas.toFixed(2)}× pandas (target ≥ 4: ${vsPandas >= 4 ? 'met' : 'NOT met'})` });
+        const pandasNote = PANDAS ? `; ${vsPandas.toFixed(2)}× pandas (target ≥ 4: ${vsPandas >= 4 ? 'met' : 'NOT met'})` : '';
+        lines.push({ job: `${model}: ferry batch run ${pair}`, rowsPerSecond: rate, note: `${run.seconds.toFixed(1)} s, RSS ${Math.round(run.rssMb)} MB; ${vsLimit.toFixed(2)}× min(limits) (target ≥ 0.7: ${vsLimit >= 0.7 ? 'met' : 'NOT met'})${pandasNote}` });
         verdicts.push(`${model} ${pair}: ${vsLimit >= 0.7 ? 'met' : 'not met'} / ${vsPandas >= 4 ? 'met' : 'not met'}`);
         log(`${model} ${pair}: ${Math.round(rate)} rows/s`);
+      }
+      if (LOG && rates['CSV→CSV'] !== undefined) {
+        // A registry of its own: the log's table starts empty, as it did for the run without.
+        const logHome = join(work, `home-log-${model}`);
+        registerModels(logHome);
+        const run = ferry(logHome, ROWS, 'batch', 'run', model, '-i', files.csv, '-o', join(work, `${model}-log.csv`), '-k', 'id', '--chunk-size', String(CHUNK), '--log-predictions');
+        const rate = ROWS / run.seconds;
+        const cost = 1 - rate / rates['CSV→CSV'];
+        lines.push({ job: `${model}: ferry batch run CSV→CSV --log-predictions`, rowsPerSecond: rate, note: `${run.seconds.toFixed(1)} s, RSS ${Math.round(run.rssMb)} MB; logging costs ${(cost * 100).toFixed(0)} % of rows/s (target ≤ 15 %: ${cost <= 0.15 ? 'met' : 'NOT met'})` });
+        log(`${model} CSV→CSV --log-predictions: ${Math.round(rate)} rows/s`);
       }
     }
     if (RSS_ROWS > 0) {

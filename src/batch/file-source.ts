@@ -6,7 +6,7 @@ import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
 import { fileFormat, type FileFormatName } from '../data/file-formats.js';
 import { csvCell } from '../data/formats/csv.js';
-import { countCsvRows, csvPlan, placeColumn, typedHelps, withPlace, type CsvLayout } from './csv-plan.js';
+import { countCsvRows, csvPlan, placeColumn, typedHelps, withPlace, type CsvColumn, type CsvLayout } from './csv-plan.js';
 import { DuckColumnBuilder, duckColumnKind } from './duck-columns.js';
 import { duckCell, sqlIdent, sqlString } from './duckdb.js';
 import { duckShardSql } from './shard.js';
@@ -28,6 +28,7 @@ export class FileSource implements BatchSource {
   readonly #format: string | undefined;
   readonly #types = new Map<string, string>();
   readonly #rows = new Map<string, number | undefined>();
+  readonly #layouts = new Map<string, Promise<CsvLayout>>();
   readonly #textColumns: ReadonlySet<string>;
   readonly #shard: ShardFilter | undefined;
 
@@ -57,7 +58,8 @@ export class FileSource implements BatchSource {
         total += await countLines(file);
         continue;
       }
-      const rows = format === 'csv' ? await this.#csvRows(file) : undefined;
+      // The layout is sniffed by DuckDB's threads while the rows are counted here (kept for the read).
+      const rows = format === 'csv' ? (await Promise.all([this.#csvRows(file), this.#csvLayout(file)]))[0] : undefined;
       if (rows !== undefined) {
         total += rows;
         continue;
@@ -80,7 +82,7 @@ export class FileSource implements BatchSource {
     }
   }
 
-  async *#readDuck(f: number, file: string, format: Exclude<FileFormatName, 'jsonl'>, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
+  async *#readDuck(f: number, file: string, format: Exclude<FileFormatName, 'jsonl'>, skip: number, chunkSize: number): AsyncGenerator<SourceChunk> {
     // Types first: a query on the connection ends a streaming result that is still open.
     const layout = format === 'csv' ? await this.#csvLayout(file) : undefined;
     // The typed CSV read needs the file's row count, to tell the end of the file from a read
@@ -88,68 +90,14 @@ export class FileSource implements BatchSource {
     // start, ends the stream as if the file ended there).
     const expected = layout && typedHelps(layout, this.#textColumns) ? await this.#csvRows(file) : undefined;
     let typed = expected !== undefined;
-    let start = skip;
-    for (;;) {
+    let start: number | undefined = skip;
+    while (start !== undefined) {
       const plan = layout ? csvPlan(file, layout, this.#textColumns, typed, start) : undefined;
-      const sql = plan ? plan.sql : `select * from ${reader(file, format)}${start > 0 ? ` offset ${start}` : ''}`;
-      // A typed read that fails is read again as text.
-      const result = typed ? await this.#duck.stream(sql).catch(() => undefined) : await this.#run(file, () => this.#duck.stream(sql));
-      if (!result) {
-        typed = false;
-        continue;
-      }
-      const names = plan ? plan.columns.map((p) => p.name) : result.columnNames();
-      const types = result.columnTypes();
-      if (!plan) types.forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
-      // Where each Frame column's value comes from in the result, and how it is read.
-      const sources = names.map((_, c) => {
-        const column = plan?.columns[c];
-        const index = column ? column.value : c;
-        return { index, text: column?.text, kind: duckColumnKind(types[index]?.typeId, column?.strict) };
-      });
-      const builders = sources.map((s) => new DuckColumnBuilder(s.kind, chunkSize));
-      let row = start;
-      let rows = 0;
-      let refused = false;
-      const flush = (): SourceChunk => {
-        const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
-        const first = row - rows + 1;
-        rows = 0;
-        return { frame, unreadable: [], position: (i) => ({ source: file, row: first + i }), end: { kind: 'files', file: f, row } };
-      };
-      fetch: for (;;) {
-        const chunk = typed ? await result.fetchChunk().catch(() => undefined) : await this.#run(file, () => result.fetchChunk());
-        if (chunk === undefined) {
-          refused = true;
-          break;
-        }
-        if (!chunk || chunk.rowCount === 0) break;
-        let from = 0;
-        while (from < chunk.rowCount) {
-          const count = Math.min(chunk.rowCount - from, chunkSize - rows);
-          for (let c = 0; c < sources.length; c++) {
-            const s = sources[c] as (typeof sources)[number];
-            if (!(builders[c] as DuckColumnBuilder).add(chunk, s.index, from, count, rows, cellReader(chunk, s.index, plan !== undefined), textReader(chunk, s.text))) {
-              refused = true;
-              break fetch;
-            }
-          }
-          from += count;
-          rows += count;
-          row += count;
-          if (rows === chunkSize) yield flush();
-        }
-      }
-      if (typed && (refused || row < (expected ?? 0))) {
-        // Read on from the start of this chunk, every cell as text: the same cells, any file.
-        typed = false;
-        start = row - rows;
-        for (const b of builders) b.reset();
-        continue;
-      }
-      if (layout && !refused) await this.#checkComplete(file, row);
-      if (rows > 0) yield flush();
-      return;
+      const query: FileQuery = plan
+        ? { sql: plan.sql, names: plan.columns.map((p) => p.name), columns: plan.columns, csv: true }
+        : { sql: `select * from ${reader(file, format)}${start > 0 ? ` offset ${start}` : ''}`, csv: false };
+      start = yield* this.#query(f, file, query, typed, start, chunkSize, expected, layout !== undefined);
+      typed = false;
     }
   }
 
@@ -159,7 +107,7 @@ export class FileSource implements BatchSource {
    * position. The file's last CSV row is read too, whatever its shard, to see the read reach the
    * end (a typed read that stops early is read on as text, as in `#readDuck`).
    */
-  async *#readShard(f: number, file: string, format: Exclude<FileFormatName, 'jsonl'>, skip: number, chunkSize: number, shard: ShardFilter): AsyncIterable<SourceChunk> {
+  async *#readShard(f: number, file: string, format: Exclude<FileFormatName, 'jsonl'>, skip: number, chunkSize: number, shard: ShardFilter): AsyncGenerator<SourceChunk> {
     const layout = format === 'csv' ? await this.#csvLayout(file) : undefined;
     let names: string[];
     let types: string[];
@@ -179,79 +127,94 @@ export class FileSource implements BatchSource {
     const last = layout ? await this.#csvRows(file) : undefined;
     // The typed plan, as in `#readDuck`: the last row (always read) tells an early end from the file's end.
     let typed = layout !== undefined && last !== undefined && typedHelps(layout, this.#textColumns);
-    let start = skip;
-    for (;;) {
+    let start: number | undefined = skip;
+    while (start !== undefined) {
       const plan = layout ? csvPlan(file, layout, this.#textColumns, typed, start, { keep, last }) : undefined;
       const place = placeColumn(names);
-      const sql = plan ? plan.sql : `select ${names.map(sqlIdent).join(', ')}, ${place}::double, ${keep} from ${withPlace(reader(file, format), names)} where ${place} > ${start} and ${keep}`;
-      const result = typed ? await this.#duck.stream(sql).catch(() => undefined) : await this.#run(file, () => this.#duck.stream(sql));
-      if (!result) {
-        typed = false;
-        continue;
-      }
-      const resultTypes = result.columnTypes();
-      const ordIndex = plan?.ordinality ?? names.length;
-      const keepIndex = plan?.keep ?? names.length + 1;
-      const sources = names.map((_, c) => {
-        const column = plan?.columns[c];
-        const index = column ? column.value : c;
-        return { index, text: column?.text, kind: duckColumnKind(resultTypes[index]?.typeId, column?.strict) };
-      });
-      const builders = sources.map((s) => new DuckColumnBuilder(s.kind, chunkSize));
-      let rows = 0;
-      let ords = new Float64Array(chunkSize);
-      let seen = start;
-      let refused = false;
-      const flush = (): SourceChunk => {
-        const frame = new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows);
-        const at = ords;
-        const end = at[rows - 1] ?? seen;
-        const passed = end - start - rows;
-        rows = 0;
-        ords = new Float64Array(chunkSize);
-        start = end;
-        return { frame, unreadable: [], position: (i) => ({ source: file, row: at[i] ?? 0 }), end: { kind: 'files', file: f, row: end }, sharded: true, passed };
+      const query: FileQuery = plan
+        ? { sql: plan.sql, names, columns: plan.columns, csv: true, shard: { ordinality: plan.ordinality ?? names.length, keep: plan.keep ?? names.length + 1 } }
+        : { sql: `select ${names.map(sqlIdent).join(', ')}, ${place}::double, ${keep} from ${withPlace(reader(file, format), names)} where ${place} > ${start} and ${keep}`, names, csv: false, shard: { ordinality: names.length, keep: names.length + 1 } };
+      start = yield* this.#query(f, file, query, typed, start, chunkSize, last, layout !== undefined);
+      typed = false;
+    }
+  }
+
+  /**
+   * One query's rows in chunks of `chunkSize`, from the row after place `start` of the file. A
+   * typed read that fails, stops at a cell it cannot hold, or ends before `expected` rows keeps
+   * nothing past the last chunk it handed out and returns that place, to be read on as text (the
+   * same cells, any file); otherwise it returns undefined once every row is handed out.
+   */
+  async *#query(f: number, file: string, query: FileQuery, typed: boolean, start: number, chunkSize: number, expected: number | undefined, csv: boolean): AsyncGenerator<SourceChunk, number | undefined> {
+    const result = typed ? await this.#duck.stream(query.sql).catch(() => undefined) : await this.#run(file, () => this.#duck.stream(query.sql));
+    if (!result) return start;
+    const names = query.names ?? result.columnNames();
+    const types = result.columnTypes();
+    if (!query.names) types.forEach((t, i) => { if (!this.#types.has(names[i] ?? '')) this.#types.set(names[i] ?? '', t.toString()); });
+    // Where each Frame column's value comes from in the result, and how it is read.
+    const sources = names.map((_, c) => {
+      const column = query.columns?.[c];
+      const index = column ? column.value : c;
+      return { index, text: column?.text, kind: duckColumnKind(types[index]?.typeId, column?.strict) };
+    });
+    const builders = sources.map((s) => new DuckColumnBuilder(s.kind, chunkSize));
+    const shard = query.shard;
+    // Each row's 1-based place in the file: counted here, or (a shard's rows) read from the query.
+    let places = new Float64Array(chunkSize);
+    let rows = 0;
+    let handed = start;
+    let seen = start;
+    const flush = (): SourceChunk => {
+      const at = places;
+      const end = at[rows - 1] ?? seen;
+      const chunk: SourceChunk = {
+        frame: new ColumnFrame(new Map(names.map((n, i) => [n, (builders[i] as DuckColumnBuilder).take(rows)])), rows),
+        unreadable: [], position: (i) => ({ source: file, row: at[i] ?? 0 }), end: { kind: 'files', file: f, row: end },
+        ...(shard ? { sharded: true, passed: end - handed - rows } : {}),
       };
-      fetch: for (;;) {
-        const chunk = typed ? await result.fetchChunk().catch(() => undefined) : await this.#run(file, () => result.fetchChunk());
-        if (chunk === undefined) {
-          refused = true;
-          break;
-        }
-        if (!chunk || chunk.rowCount === 0) break;
-        const bytes = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, ordIndex), chunk.rowCount * 8);
-        const place = new Float64Array(bytes.slice().buffer);
-        let size = chunk.rowCount;
+      rows = 0;
+      places = new Float64Array(chunkSize);
+      handed = end;
+      return chunk;
+    };
+    let refused = false;
+    fetch: for (;;) {
+      const chunk = typed ? await result.fetchChunk().catch(() => undefined) : await this.#run(file, () => result.fetchChunk());
+      if (chunk === undefined) {
+        refused = true;
+        break;
+      }
+      if (!chunk || chunk.rowCount === 0) break;
+      let size = chunk.rowCount;
+      let place: Float64Array | undefined;
+      if (shard) {
+        place = new Float64Array(duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, shard.ordinality), size * 8).slice().buffer);
         seen = place[size - 1] ?? seen;
         // The file's last row, read only to see the end: not the shard's.
-        if (chunk.getColumnVector(keepIndex).getItem(size - 1) !== true) size--;
-        let from = 0;
-        while (from < size) {
-          const count = Math.min(size - from, chunkSize - rows);
-          for (let c = 0; c < sources.length; c++) {
-            const s = sources[c] as (typeof sources)[number];
-            if (!(builders[c] as DuckColumnBuilder).add(chunk, s.index, from, count, rows, cellReader(chunk, s.index, plan !== undefined), textReader(chunk, s.text))) {
-              refused = true;
-              break fetch;
-            }
+        if (chunk.getColumnVector(shard.keep).getItem(size - 1) !== true) size--;
+      }
+      let from = 0;
+      while (from < size) {
+        const count = Math.min(size - from, chunkSize - rows);
+        for (let c = 0; c < sources.length; c++) {
+          const s = sources[c] as (typeof sources)[number];
+          if (!(builders[c] as DuckColumnBuilder).add(chunk, s.index, from, count, rows, cellReader(chunk, s.index, query.csv), textReader(chunk, s.text))) {
+            refused = true;
+            break fetch;
           }
-          ords.set(place.subarray(from, from + count), rows);
-          from += count;
-          rows += count;
-          if (rows === chunkSize) yield flush();
         }
+        if (place) places.set(place.subarray(from, from + count), rows);
+        else for (let i = 0; i < count; i++) places[rows + i] = seen + i + 1;
+        if (!place) seen += count;
+        from += count;
+        rows += count;
+        if (rows === chunkSize) yield flush();
       }
-      if (typed && (refused || seen < (last ?? 0))) {
-        // Read on after the last chunk handed out, every cell as text.
-        typed = false;
-        rows = 0;
-        for (const b of builders) b.reset();
-        continue;
-      }
-      if (layout) await this.#checkComplete(file, seen);
-      if (rows > 0) yield flush();
-      return;
     }
+    if (typed && (refused || seen < (expected ?? 0))) return handed;
+    if (csv) await this.#checkComplete(file, seen);
+    if (rows > 0) yield flush();
+    return undefined;
   }
 
   /**
@@ -273,8 +236,17 @@ export class FileSource implements BatchSource {
     return this.#rows.get(file);
   }
 
-  /** CSV cells are read as text; the output keeps the types DuckDB detects (keys as BIGINT, …). */
-  async #csvLayout(file: string): Promise<CsvLayout> {
+  /** CSV cells are read as text; the output keeps the types DuckDB detects (keys as BIGINT, …). Sniffed once per file. */
+  #csvLayout(file: string): Promise<CsvLayout> {
+    let layout = this.#layouts.get(file);
+    if (!layout) {
+      layout = this.#sniff(file);
+      this.#layouts.set(file, layout);
+    }
+    return layout;
+  }
+
+  async #sniff(file: string): Promise<CsvLayout> {
     const result = await this.#run(file, () => this.#duck.runAndReadAll(`describe select * from read_csv(${sqlString(file)}, header=true)`));
     const names: string[] = [];
     const types: string[] = [];
@@ -342,6 +314,19 @@ export class FileSource implements BatchSource {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** One query over a file: its SQL, and how its result becomes Frame columns. */
+interface FileQuery {
+  readonly sql: string;
+  /** The Frame's column names (undefined: the result's). */
+  readonly names?: readonly string[];
+  /** Per Frame column, where its value (and stand-in text) is in the result (undefined: column i is result column i). */
+  readonly columns?: readonly CsvColumn[];
+  /** The values are CSV text, converted as `ferry predict` reads them. */
+  readonly csv: boolean;
+  /** A shard's query: result indexes of each row's place in the file and of its in-shard flag. */
+  readonly shard?: { readonly ordinality: number; readonly keep: number };
 }
 
 /** The shard a source keeps, and the key columns hashed. */

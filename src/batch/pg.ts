@@ -1,19 +1,25 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { ferry } from '../core/errors.js';
 import { redact } from './locations.js';
 
 /** Numbers come back as numbers (int8 and numeric too), times as ISO text: cells a Frame holds. */
-const types = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === 20 || oid === 21 || oid === 23 || oid === 700 || oid === 701 || oid === 1700) return (v: string) => Number(v);
-    if (oid === 1114 || oid === 1184 || oid === 1082) return (v: string) => v;
-    return pg.types.getTypeParser(oid, format) as (v: string) => unknown;
-  },
-};
+function typesOf(driver: typeof pg): pg.CustomTypesConfig {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === 20 || oid === 21 || oid === 23 || oid === 700 || oid === 701 || oid === 1700) return (v: string) => Number(v);
+      if (oid === 1114 || oid === 1184 || oid === 1082) return (v: string) => v;
+      return driver.types.getTypeParser(oid, format) as (v: string) => unknown;
+    },
+  };
+}
 
-/** A pg client for batch data (not the registry), with catalog errors. */
+/**
+ * A pg client for batch data (not the registry), with catalog errors. The driver is loaded here,
+ * on first use: a run between files never pays for it.
+ */
 export async function connectPg(url: string, what: 'source' | 'sink'): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, types: types, connectionTimeoutMillis: 10_000 });
+  const driver = (await import('pg')).default;
+  const client = new driver.Client({ connectionString: url, types: typesOf(driver), connectionTimeoutMillis: 10_000 });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -14,7 +14,7 @@ import { recordsTable, type OutputTable, type TableColumn } from './output-table
 import { outputTable, PREDICTION_ID_COLUMN, rejectColumns, rejectRecord, type OutputColumnSpec } from './records.js';
 import { SHARD_HASH, shardOf } from './shard.js';
 import type { BatchSink } from './sink.js';
-import type { SourceChunk } from './source.js';
+import type { BatchSource, SourceChunk } from './source.js';
 import { newOwner, type BatchStore } from './store.js';
 import type { BatchRun, Checkpoint, RunCounts, RunSpec, SinkState, WatermarkValue } from './types.js';
 
@@ -49,7 +49,7 @@ export interface RunSummary {
 export interface RunnerOptions {
   readonly registry: Pick<Registry, 'resolve'>;
   /** The one inference pipeline (its observers log predictions when a run asks). */
-  readonly pipeline: Pick<Pipeline, 'run' | 'flush'>;
+  readonly pipeline: Pick<Pipeline, 'run' | 'flush' | 'prepare'>;
   readonly store: BatchStore;
   readonly progress?: Progress | undefined;
   /** Lease length; renewed every third of it while the run is alive. */
@@ -87,20 +87,20 @@ export async function startRun(options: RunnerOptions, request: RunRequest): Pro
     return execute(options, existing);
   }
   const duck = await openDuckDb();
+  let source: BatchSource | undefined;
   try {
     const version = await options.registry.resolve(request.modelRef);
+    // The runtime loads (an ONNX session, a tree ensemble) while the input is listed and counted.
+    options.pipeline.prepare(version);
     const files = await listInputFiles(duck, request.input, request.inputFormat);
     const spec: RunSpec = { ...request, runId, model: version.model, version: version.version, ...(files ? { files } : {}), ...(request.shard ? { shardHash: SHARD_HASH } : {}) };
-    const source = await openSource(spec, duck);
-    let total: number | undefined;
-    try {
-      total = await source.count();
-    } finally {
-      await source.close();
-    }
+    source = await openSource(spec, duck);
+    const total = await source.count();
     const { run } = await options.store.createRun(id, spec, total);
-    return await execute(options, run, duck);
+    // The same source reads the rows: what it learnt counting (a CSV file's rows and layout) is not worked out again.
+    return await execute(options, run, duck, source);
   } finally {
+    await source?.close();
     duck.close();
   }
 }
@@ -110,7 +110,7 @@ export async function resumeRun(options: RunnerOptions, id: string): Promise<Run
   return execute(options, await options.store.requireRun(id));
 }
 
-async function execute(options: RunnerOptions, run: BatchRun, sharedDuck?: DuckDb): Promise<RunSummary> {
+async function execute(options: RunnerOptions, run: BatchRun, sharedDuck?: DuckDb, counted?: BatchSource): Promise<RunSummary> {
   const { store } = options;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const owner = newOwner();
@@ -128,7 +128,7 @@ async function execute(options: RunnerOptions, run: BatchRun, sharedDuck?: DuckD
     const fresh = await store.requireRun(run.id);
     if (fresh.status === 'succeeded') return summaryOf(fresh, true);
     await store.startRun(run.id, owner);
-    const result = await scoreRun(options, fresh, owner, duck, closers, () => leaseLost);
+    const result = await scoreRun(options, fresh, owner, duck, closers, () => leaseLost, counted);
     return result;
   } catch (err) {
     const error = asFerryError(err);
@@ -153,12 +153,17 @@ interface Scored {
   readonly ignoredColumns: readonly string[];
 }
 
-async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, duck: DuckDb, closers: (() => Promise<void>)[], lost: () => boolean): Promise<RunSummary> {
+async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, duck: DuckDb, closers: (() => Promise<void>)[], lost: () => boolean, counted: BatchSource | undefined): Promise<RunSummary> {
   const { pipeline, store, progress } = options;
   const spec = run.spec;
   const version = await options.registry.resolve({ kind: 'version', model: spec.model, version: spec.version });
-  const source = await openSource(spec, duck);
-  closers.push(() => source.close());
+  pipeline.prepare(version);
+  let source = counted;
+  if (!source) {
+    const opened = await openSource(spec, duck);
+    closers.push(() => opened.close());
+    source = opened;
+  }
   const tag = safeTag(run.id);
   const sink = openSink(spec.output, spec.outputFormat, spec, tag, duck);
   closers.push(() => sink.close());

@@ -154,6 +154,15 @@ export class Pipeline {
     else this.#outputStages.set(stage.name, stage);
   }
 
+  /**
+   * Load a version now, before its first rows arrive (a batch run starts this while it opens and
+   * counts its input): the first `run` then finds the runtime ready. A failed load is not
+   * reported here; the next `run` loads again and reports it.
+   */
+  prepare(version: ModelVersion): void {
+    this.#parts.loader.loadVersion(version).catch(() => undefined);
+  }
+
   /** Let every observer write what it queued (the end of a batch run). */
   async flush(): Promise<void> {
     await Promise.all(this.#observers.map((o) => o.flush?.() ?? Promise.resolve()));
