@@ -31,8 +31,10 @@ const CASES: Case[] = [
   { name: 'pmml_tree_derived', model: 'test/edge-fixtures/pmml/tree-derived.pmml' },
 ];
 
-/** Largest index.js (gzip -9) of these packages today; the whole engine was 47 KB. */
-const MAX_INDEX_GZIP = 23 * 1024;
+/** Largest index.js (gzip -9) of these packages today (a model chain of trees and regressions); the whole engine was 47 KB. */
+const MAX_INDEX_GZIP = 22 * 1024;
+/** Packages within the issue's 15 KB of evaluator code. */
+const WITHIN_TARGET = new Set(['pmml_neural_classification', 'pmml_scorecard', 'pmml_naive_bayes', 'pmml_rule_set']);
 
 /** Rows over the document's active fields: declared categories in turn, spread numbers, a missing value now and then. */
 function generatedInput(pmml: string): string {
@@ -113,7 +115,7 @@ describe('ferry export --target node: PMML documents the batch path does not tak
 
       const index = readFileSync(join(away, 'index.js'));
       const gzip = gzipSync(index, { level: 9 }).length;
-      assert.ok(gzip <= MAX_INDEX_GZIP, `${c.name}: index.js is ${gzip} bytes gzipped`);
+      assert.ok(gzip <= (WITHIN_TARGET.has(c.name) ? 15 * 1024 : MAX_INDEX_GZIP), `${c.name}: index.js is ${gzip} bytes gzipped`);
       // No XML parser, no SQL export form, no batch path the document does not take.
       assert.doesNotMatch(index.toString('utf8'), /XMLParser|models are not written in SQL/);
     });

@@ -73,19 +73,25 @@ const PMML = 'runtimes/pmml';
 /**
  * The PMML engine a document reaches: the model kernels of the model elements it holds, the
  * expression and predicate compilers of its elements, the built-in functions its Apply elements
- * call, the OutputField features it names; no tree arrays without a batch path or a MiningModel
- * (whose row path walks them); no flat-ensemble compiler, batch planner or batch scorer when the server compiled no batch
- * path for it (its rows take the general path there too), no Targets compiler without a Targets
- * element, and never the SQL export's form.
+ * call, the OutputField features and neural activation functions it names. No tree arrays without
+ * a batch path or a MiningModel (whose row path walks them), no segment outputs without a
+ * MiningModel, no grouped-input scoring without group MiningFields; no flat-ensemble compiler,
+ * batch planner or batch scorer when the server compiled no batch path for it (its rows take the
+ * general path there too); no Targets compiler without a Targets element; never the SQL export's
+ * form nor the parts explanations read.
  */
 export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowing {
   const elements = new Set<string>();
   const functions = new Set<string>();
   const features = new Set<string>();
+  const activations = new Set<string>(['identity']);
+  let grouped = false;
   const walk = (el: XmlElement): void => {
     elements.add(el.name);
     if (el.name === 'Apply') functions.add(attr(el, 'function') ?? '');
     if (el.name === 'OutputField') features.add(attr(el, 'feature') ?? 'predictedValue');
+    if (el.name === 'MiningField' && attr(el, 'usageType') === 'group') grouped = true;
+    if (el.name === 'NeuralNetwork' || el.name === 'NeuralLayer') activations.add(attr(el, 'activationFunction') ?? '');
     el.children.forEach(walk);
   };
   walk(root);
@@ -96,12 +102,16 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       { module: `${PMML}/expressions`, table: 'PREDICATE_COMPILERS', keep: elements },
       { module: `${PMML}/functions`, table: 'BUILTINS', keep: functions },
       { module: `${PMML}/output`, table: 'FEATURES', keep: features },
+      { module: `${PMML}/models/neural-network`, table: 'ACTIVATIONS', keep: activations },
     ],
     stubs: [
       `${PMML}/export-form`,
+      `${PMML}/explained-forms`,
       ...(doc.model.batch ? [] : [`${PMML}/models/ensemble`, `${PMML}/batch-scorer`, `${PMML}/batch-plan`]),
       ...(doc.model.batch || elements.has('MiningModel') ? [] : [`${PMML}/models/tree-arrays`]),
       ...(elements.has('Targets') ? [] : [`${PMML}/targets`]),
+      ...(grouped ? [] : [`${PMML}/group-scoring`]),
+      ...(elements.has('MiningModel') ? [] : [`${PMML}/output-segments`]),
     ],
   };
 }

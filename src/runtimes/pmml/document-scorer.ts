@@ -9,6 +9,7 @@ import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { CompiledDocument } from './document.js';
 import { BatchScorer, type BatchOutput } from './batch-scorer.js';
+import { scoreGroups } from './group-scoring.js';
 import type { DataType, Row, Value } from './types.js';
 import { isNumeric } from './values.js';
 
@@ -91,18 +92,7 @@ export class DocumentScorer {
       }
     };
     if (model.groups.length > 0) {
-      for (const group of groupRows(readers, model.groups.map((g) => g.name), rows)) {
-        const first = group[0]!;
-        const transaction: Row = {
-          get: (name) => readers.find((x) => x.name === name)?.read(first) ?? null,
-          values: (name) => {
-            const read = readers.find((x) => x.name === name)?.read;
-            return read ? group.map(read).filter((v) => v !== null) : [];
-          },
-        };
-        const { fields } = model.score(transaction);
-        for (const r of group) write(r, fields);
-      }
+      scoreGroups(model, readers, rows, write);
     } else {
       for (let r = 0; r < rows; r++) {
         current = r;
@@ -115,22 +105,6 @@ export class DocumentScorer {
     });
     return out;
   }
-}
-
-/**
- * Rows with equal group-field values, in order of first appearance (one transaction each). Every
- * row of a group gets the group's result.
- */
-function groupRows(readers: readonly { name: string; read: (r: number) => Value }[], groupFields: readonly string[], rows: number): number[][] {
-  const keyReaders = groupFields.map((g) => readers.find((x) => x.name === g)!.read);
-  const groups = new Map<string, number[]>();
-  for (let r = 0; r < rows; r++) {
-    const key = JSON.stringify(keyReaders.map((read) => read(r)));
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = []));
-    g.push(r);
-  }
-  return [...groups.values()];
 }
 
 /** Read row r of a 1-D tensor as a PMML value: NaN and null are missing, bools become booleans. */

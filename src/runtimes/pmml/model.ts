@@ -8,6 +8,7 @@ import { derivedField, fieldInfo, Scope, type DataFieldDef } from './scope.js';
 import { KERNELS } from './models/index.js';
 import { compileOutput, type OutputPlan } from './output.js';
 import { topBatch } from './batch-plan.js';
+import { explainedForms } from './explained-forms.js';
 import { exportFormOf } from './export-form.js';
 import { EMPTY_ROW, ModelRow } from './row.js';
 import { compileTargets } from './targets.js';
@@ -269,19 +270,12 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   for (const t of targetFields) addResult(t);
   for (const f of chained) addResult(f);
   const numericInput = (name: string): boolean => activeFields.some((f) => f.name === name && isNumeric(f.dataType));
-  const inputField = (name: string): boolean => activeFields.some((f) => f.name === name);
-  // With categorical predictors the inputs are checked against their declared values (no pass-through):
-  // explanations then take each row's score from the model itself, so the residual shows any treatment.
-  const readsInputs = kernel.linear?.categorical ? !lt && derived.size === 0 : passThrough;
-  const linear = env.top && readsInputs && !targets && kernel.linear && chained.length === 0 && kernel.linear.fields.every(numericInput)
-    && (kernel.linear.categorical ?? []).every((c) => inputField(c.field))
-    ? kernel.linear
-    : undefined;
-  const isInput = (name: string): boolean => activeFields.some((f) => f.name === name) && !derived.has(name);
   const planned = env.top && !targets && chained.length === 0
     ? topBatch({ lt: lt !== undefined, derives: derived.size > 0, treated, kernel, passThrough, functionName, targetFields, scope, outputEl, output, numericInput })
     : {};
-  const scorecard = env.top && !targets && kernel.scorecard && chained.length === 0 && kernel.scorecard.fields.every(isInput) ? kernel.scorecard : undefined;
+  const explained = env.top && !targets && chained.length === 0
+    ? explainedForms({ kernel, lt: lt !== undefined, derives: derived.size > 0, derived, passThrough, activeFields, numericInput })
+    : {};
   const exportForm = (): ExportForm | string => exportFormOf({
     el, top: env.top, derives: lt !== undefined || derived.size > 0, treated, targets: targets !== undefined,
     selects: chained.length > 0 || kernel.segmentResults !== undefined, kernel, functionName, targetFields, scope, outputEl, output, numericInput,
@@ -289,8 +283,7 @@ export function compileModel(el: XmlElement, env: ModelEnv): CompiledModel {
   const model: TopModel = {
     exportForm,
     ...(planned.batch ? { batch: planned.batch } : {}),
-    ...(linear ? { linear } : {}),
-    ...(scorecard ? { scorecard } : {}),
+    ...explained,
     ...(planned.tree ? { tree: planned.tree } : {}),
     functionName,
     score,

@@ -6,6 +6,7 @@
 import { compileExpression, expressionChild, need, numberAttr } from './expressions.js';
 import type { Scope } from './scope.js';
 import { ModelRow } from './row.js';
+import { segmentGetter } from './output-segments.js';
 import type { TargetsPlan } from './targets.js';
 import type { CompileContext, DataType, Expr, FieldInfo, ModelKernel, OpType, OutputGetter, Prediction, Row, Value } from './types.js';
 import { attr, children, type XmlElement } from './xml.js';
@@ -24,7 +25,7 @@ export interface OutputPlan {
   evaluate(prediction: Prediction, row: Row, results: Map<string, Value>): void;
 }
 
-interface OutputEnv {
+export interface OutputEnv {
   readonly scope: Scope;
   readonly ctx: CompileContext;
   readonly kernel: ModelKernel;
@@ -74,31 +75,13 @@ function defaultDataType(feature: string, el: XmlElement, env: OutputEnv): DataT
   }
 }
 
-/** Features that read a model's prediction (as opposed to computing an expression over the row). */
-const EXPRESSION_FEATURES = new Set(['transformedValue', 'decision']);
-
 function getter(el: XmlElement, env: OutputEnv): OutputGetter {
-  const segmentId = attr(el, 'segmentId');
-  const feature = attr(el, 'feature') ?? 'predictedValue';
-  const perSegment = env.kernel.segmentResults;
-  if (segmentId !== undefined) {
-    // The feature of one segment's result (MiningModel selectAll or modelChain); missing when that segment was not selected.
-    if (!perSegment) return env.ctx.unsupported(el, `OutputField segmentId="${segmentId}" is supported only in a MiningModel with multipleModelMethod="selectAll" or "modelChain"`);
-    if (!perSegment.ids.has(segmentId)) return env.ctx.invalid(el, `OutputField segmentId="${segmentId}" names no Segment of this MiningModel (ids: ${[...perSegment.ids].join(', ')})`);
-    if (EXPRESSION_FEATURES.has(feature) && expressionChild(el)) return env.ctx.unsupported(el, `OutputField segmentId="${segmentId}" with a ${feature} expression is not supported`);
-    const inner = predictionGetter(el, env);
-    return (p, row) => {
-      const r = p.segments?.get(segmentId);
-      return r ? inner(r.prediction, row) : null;
-    };
-  }
-  if (perSegment && !perSegment.whole && !(EXPRESSION_FEATURES.has(feature) && expressionChild(el))) {
-    return env.ctx.unsupported(el, `OutputField "${attr(el, 'name') ?? ''}" reads the whole selectAll result, which PMML defines as the list of every selected segment's value (one value per row cannot hold it): give it a segmentId naming one Segment`);
-  }
-  return predictionGetter(el, env);
+  // A MiningModel's OutputFields may read one segment's result (selectAll, modelChain).
+  return attr(el, 'segmentId') !== undefined || env.kernel.segmentResults ? segmentGetter(el, env, predictionGetter) : predictionGetter(el, env);
 }
 
-function predictionGetter(el: XmlElement, env: OutputEnv): OutputGetter {
+/** The getter of a feature of the model's own prediction. */
+export function predictionGetter(el: XmlElement, env: OutputEnv): OutputGetter {
   const own = env.kernel.resolveOutput?.(el);
   if (own) return own;
   const feature = attr(el, 'feature') ?? 'predictedValue';

@@ -11,6 +11,7 @@ import { categoryKey, labelTyper, numAttr, reqAttr, reqChild, reqChildren, toNum
 
 type Activation = (z: number, threshold: number) => number;
 
+/** Activation functions by name, one entry a line: an edge package keeps those its document names (and identity). */
 const ACTIVATIONS: Record<string, Activation> = {
   threshold: (z, t) => (z > t ? 1 : 0),
   logistic: (z) => 1 / (1 + Math.exp(-z)),
