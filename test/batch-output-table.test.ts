@@ -1,7 +1,7 @@
 /** Batch outputs written by column: the CSV and JSON Lines text is the record writer's text, byte for byte. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatCsv, formatJsonl, tableRecords, type OutputTable } from '../src/batch/output-table.js';
+import { formatCsv, formatJsonl, tableRecords, type OutputTable } from '../src/data/output-table.js';
 import { serialise } from '../src/data/writers.js';
 
 const table: OutputTable = {

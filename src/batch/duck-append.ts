@@ -1,6 +1,6 @@
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBConnection } from '@duckdb/node-api';
-import type { TableColumn, OutputTable } from './output-table.js';
+import type { TableColumn, OutputTable } from '../data/output-table.js';
 import { sqlIdent, sqlString } from './duckdb.js';
 
 /** How one output column goes into a DuckDB data chunk, memory to memory. */
@@ -17,14 +17,14 @@ type Constant = { readonly sql: string };
 const SAFE_INT = 2 ** 53;
 
 /**
- * Write a table to Parquet through DuckDB without text in between: the columns are copied into
+ * Write a table to a file DuckDB writes (Parquet; COPY options `copy`) without text in between: the columns are copied into
  * data chunks (numbers and lists straight from the model's output tensors, one memory copy per
  * vector), appended to a staging table, and written with COPY; one-value columns (model, run,
  * time) are literals in the COPY's select. Returns false, having written nothing, for a table
  * with a column it does not handle (the caller stages it as JSON Lines instead): mixed-type
  * cells, nested outputs, non-finite floats — whatever JSON Lines would turn into something else.
  */
-export async function writeParquetColumns(duck: DuckDBConnection, path: string, table: OutputTable, staging: string): Promise<boolean> {
+export async function writeDuckColumns(duck: DuckDBConnection, path: string, table: OutputTable, staging: string, copy = 'format parquet'): Promise<boolean> {
   const plans = table.columns.map((c) => planColumn(c, table.length));
   if (plans.some((p) => p === undefined)) return false;
   const writers = plans.filter((p): p is ColumnWriter => p !== undefined && 'fill' in p);
@@ -49,7 +49,7 @@ export async function writeParquetColumns(duck: DuckDBConnection, path: string, 
     }
     let w = 0;
     const select = plans.map((p, i) => `${p && 'sql' in p ? p.sql : `c${w++}`} as ${sqlIdent(table.columns[i]?.name ?? '')}`);
-    await duck.run(`copy (select ${select.join(', ')} from ${name}) to ${sqlString(path)} (format parquet)`);
+    await duck.run(`copy (select ${select.join(', ')} from ${name}) to ${sqlString(path)} (${copy})`);
   } finally {
     await duck.run(`drop table if exists ${name}`);
   }

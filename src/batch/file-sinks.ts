@@ -4,16 +4,14 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ferry, FerryError } from '../core/errors.js';
 import { sqlIdent, sqlString } from './duckdb.js';
-import type { FileFormatName } from '../data/file-formats.js';
-import { writeParquetColumns } from './duck-append.js';
-import { formatCsv, formatJsonl, type OutputTable } from './output-table.js';
+import type { FileFormat } from '../data/file-formats.js';
+import { writeDuckColumns } from './duck-append.js';
+import { formatJsonl, tableRecords, type OutputTable } from '../data/output-table.js';
 import type { BatchSink } from './sink.js';
 import type { SinkState } from './types.js';
 
-type TextFormat = 'csv' | 'jsonl';
-
 /**
- * One CSV or JSON Lines file, appended chunk by chunk through one open handle (fsynced by
+ * One file of an appendable text format (CSV, JSON Lines), appended chunk by chunk through one open handle (fsynced by
  * `sync`, before each checkpoint). The checkpoint holds the file's length; resuming truncates
  * the file to it, so rows written after the last checkpoint by a killed process are dropped and
  * written again exactly once.
@@ -21,11 +19,11 @@ type TextFormat = 'csv' | 'jsonl';
 export class AppendFileSink implements BatchSink {
   readonly description: string;
   readonly #path: string;
-  readonly #format: TextFormat;
+  readonly #format: FileFormat;
   #bytes = 0;
   #fh: FileHandle | undefined;
 
-  constructor(path: string, format: TextFormat) {
+  constructor(path: string, format: FileFormat) {
     this.#path = path;
     this.#format = format;
     this.description = path;
@@ -45,7 +43,7 @@ export class AppendFileSink implements BatchSink {
   async write(_seq: number, table: OutputTable): Promise<SinkState> {
     const fh = this.#fh;
     if (!fh) throw ferry('FERRY_E_INTERNAL', { detail: 'AppendFileSink.write before open' });
-    const bytes = Buffer.from(this.#format === 'csv' ? formatCsv(table, this.#bytes === 0) : formatJsonl(table));
+    const bytes = Buffer.from(formatText(this.#format, table, this.#bytes === 0));
     await guard(this.#path, async () => {
       let done = 0;
       while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done, this.#bytes + done)).bytesWritten;
@@ -78,18 +76,21 @@ export class PartsSink implements BatchSink {
   readonly description: string;
   readonly #dir: string;
   readonly #tag: string;
-  readonly #format: FileFormatName;
+  readonly #format: FileFormat;
+  /** The parts' file name extension, without the dot. */
+  readonly #ext: string;
   readonly #duck: () => Promise<DuckDBConnection>;
   /** Parts renamed into place since the last `sync`. */
   #unsynced: string[] = [];
   #connection: DuckDBConnection | undefined;
 
-  constructor(dir: string, tag: string, format: FileFormatName, duck: () => Promise<DuckDBConnection>) {
+  constructor(dir: string, tag: string, format: FileFormat, duck: () => Promise<DuckDBConnection>) {
     this.#dir = dir;
     this.#tag = tag;
-    this.#format = format === 'json' ? 'jsonl' : format;
+    this.#format = format;
+    this.#ext = (format.extensions[0] ?? `.${format.name}`).slice(1);
     this.#duck = duck;
-    this.description = `${dir}/part-${tag}-*.${this.#format}`;
+    this.description = `${dir}/part-${tag}-*.${this.#ext}`;
   }
 
   async open(state: SinkState | null): Promise<void> {
@@ -112,17 +113,18 @@ export class PartsSink implements BatchSink {
 
   #seqOf(name: string): number | undefined {
     const prefix = `part-${this.#tag}-`;
-    if (!name.startsWith(prefix) || !name.endsWith(`.${this.#format}`)) return undefined;
-    const seq = Number(name.slice(prefix.length, -this.#format.length - 1));
+    if (!name.startsWith(prefix) || !name.endsWith(`.${this.#ext}`)) return undefined;
+    const seq = Number(name.slice(prefix.length, -this.#ext.length - 1));
     return Number.isInteger(seq) ? seq : undefined;
   }
 
   async write(seq: number, table: OutputTable): Promise<SinkState> {
-    const name = `part-${this.#tag}-${String(seq).padStart(6, '0')}.${this.#format}`;
+    const name = `part-${this.#tag}-${String(seq).padStart(6, '0')}.${this.#ext}`;
     const tmp = join(this.#dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
     await guard(this.#dir, async () => {
-      if (this.#format === 'parquet') await writeParquet(this.#connection ??= await this.#duck(), tmp, table, `ferry_part_${this.#tag}`);
-      else await writeFile(tmp, this.#format === 'csv' ? formatCsv(table, true) : formatJsonl(table));
+      const copy = this.#format.duckdbWrite;
+      if (copy !== undefined) await writeThroughDuck(this.#connection ??= await this.#duck(), tmp, table, `ferry_part_${this.#tag}`, copy);
+      else await writeFile(tmp, formatText(this.#format, table, true));
       await rename(tmp, join(this.#dir, name));
     }, tmp);
     this.#unsynced.push(join(this.#dir, name));
@@ -146,20 +148,25 @@ export class PartsSink implements BatchSink {
 }
 
 /**
- * One Parquet file. Chunks are staged as parts in a hidden folder beside it; `finish` joins them
- * into a temporary file and renames it, so the file appears under its name only when complete.
+ * One file of a format DuckDB writes (Parquet). Chunks are staged as parts in a hidden folder
+ * beside it; `finish` joins them into a temporary file and renames it, so the file appears
+ * under its name only when complete.
  */
-export class ParquetFileSink implements BatchSink {
+export class DuckFileSink implements BatchSink {
   readonly description: string;
   readonly #path: string;
+  readonly #format: FileFormat;
+  readonly #copy: string;
   readonly #parts: PartsSink;
   readonly #stage: string;
   readonly #duck: () => Promise<DuckDBConnection>;
 
-  constructor(path: string, tag: string, duck: () => Promise<DuckDBConnection>) {
+  constructor(path: string, format: FileFormat & { readonly duckdbWrite: string }, tag: string, duck: () => Promise<DuckDBConnection>) {
     this.#path = path;
+    this.#format = format;
+    this.#copy = format.duckdbWrite;
     this.#stage = join(dirname(path), `.${basename(path)}.parts`);
-    this.#parts = new PartsSink(this.#stage, tag, 'parquet', duck);
+    this.#parts = new PartsSink(this.#stage, tag, format, duck);
     this.#duck = duck;
     this.description = path;
   }
@@ -177,13 +184,13 @@ export class ParquetFileSink implements BatchSink {
     const tmp = join(dirname(this.#path), `.${basename(this.#path)}.${randomBytes(4).toString('hex')}.tmp`);
     await guard(this.#path, async () => {
       const duck = await this.#duck();
-      if (parts.length === 0) await duck.run(`copy (select null::varchar as no_rows where false) to ${sqlString(tmp)} (format parquet)`);
+      if (parts.length === 0) await duck.run(`copy (select null::varchar as no_rows where false) to ${sqlString(tmp)} (${this.#copy})`);
       else {
         // One thread streams the parts in order with constant memory; two reorder row groups in
         // memory that grows with the file (and are slower here).
         await duck.run('set threads = 1');
         try {
-          await duck.run(`copy (select * from read_parquet([${parts.map(sqlString).join(', ')}])) to ${sqlString(tmp)} (format parquet)`);
+          await duck.run(`copy (select * from ${this.#format.duckdbRead(`[${parts.map(sqlString).join(', ')}]`)}) to ${sqlString(tmp)} (${this.#copy})`);
         } finally {
           await duck.run('reset threads');
         }
@@ -202,20 +209,27 @@ export class ParquetFileSink implements BatchSink {
   close(): Promise<void> { return Promise.resolve(); }
 }
 
+/** A chunk as the text of a format: column by column where the format can, else by record. */
+function formatText(format: FileFormat, table: OutputTable, header: boolean): string {
+  if (format.formatTable) return format.formatTable(table, header);
+  if (format.serialise) return format.serialise(tableRecords(table));
+  throw ferry('FERRY_E_INTERNAL', { detail: `${format.label} has no text writer` });
+}
+
 /**
- * A table → Parquet through DuckDB, with the columns' declared types (lists stay lists): from
- * memory through an appender, or — for columns that path does not take — as JSON Lines text
- * DuckDB reads back with those types.
+ * A table → a file DuckDB writes with COPY options `copy` (Parquet), with the columns' declared
+ * types (lists stay lists): from memory through an appender, or — for columns that path does
+ * not take — as JSON Lines text DuckDB reads back with those types.
  */
-async function writeParquet(duck: DuckDBConnection, path: string, table: OutputTable, staging: string): Promise<void> {
-  if (await writeParquetColumns(duck, path, table, staging)) return;
+async function writeThroughDuck(duck: DuckDBConnection, path: string, table: OutputTable, staging: string, copy: string): Promise<void> {
+  if (await writeDuckColumns(duck, path, table, staging, copy)) return;
   const staged = `${path}.jsonl`;
   const columns = table.columns;
   try {
     await writeFile(staged, formatJsonl(table));
     const types = columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
     const select = columns.map((c) => sqlIdent(c.name)).join(', ');
-    await duck.run(`copy (select ${select} from read_json(${sqlString(staged)}, format='newline_delimited', columns={${types}})) to ${sqlString(path)} (format parquet)`);
+    await duck.run(`copy (select ${select} from read_json(${sqlString(staged)}, format='newline_delimited', columns={${types}})) to ${sqlString(path)} (${copy})`);
   } finally {
     await rm(staged, { force: true });
   }

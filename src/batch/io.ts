@@ -1,9 +1,10 @@
 import { extname } from 'node:path';
 import { ferry } from '../core/errors.js';
 import type { DuckDb } from './duckdb.js';
-import { AppendFileSink, isSingleFile, ParquetFileSink, PartsSink } from './file-sinks.js';
+import { FILE_FORMATS } from '../data/file-formats.js';
+import { AppendFileSink, DuckFileSink, isSingleFile, PartsSink } from './file-sinks.js';
 import { FileSource } from './file-source.js';
-import { expandFiles, fileFormatOf, isPostgres } from './locations.js';
+import { expandFiles, fileFormatAt, isPostgres } from './locations.js';
 import { PgSink } from './pg-sink.js';
 import { PgSource } from './pg-source.js';
 import type { BatchSink } from './sink.js';
@@ -34,13 +35,16 @@ export function openSink(location: string, format: string | undefined, spec: Run
   if (isPostgres(location)) return new PgSink(location, spec.key);
   const connect = () => duck.connect();
   if (isSingleFile(location)) {
-    const fmt = fileFormatOf(location, format);
+    const fmt = fileFormatAt(location, format);
     const path = spec.shard ? shardPath(location, spec.shard) : location;
-    if (fmt === 'parquet') return new ParquetFileSink(path, tag, connect);
-    if (fmt === 'json') throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location, detail: `batch writes JSON Lines, not one JSON document: name the output "${location.slice(0, -extname(location).length)}.jsonl".` });
+    if (fmt.duckdbWrite !== undefined) return new DuckFileSink(path, { ...fmt, duckdbWrite: fmt.duckdbWrite }, tag, connect);
+    if (!fmt.appendable) {
+      const appendable = FILE_FORMATS.filter((f) => f.appendable).map((f) => `"${location.slice(0, -extname(location).length)}${f.extensions[0] ?? ''}"`);
+      throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location, detail: `batch appends its chunks to one file, and a ${fmt.label} file cannot be appended to: name the output ${appendable.join(' or ')}, or give a folder (parts).` });
+    }
     return new AppendFileSink(path, fmt);
   }
-  return new PartsSink(location, tag, fileFormatOf(`x.${format ?? 'parquet'}`), connect);
+  return new PartsSink(location, tag, fileFormatAt(`x.${format ?? 'parquet'}`), connect);
 }
 
 /** `scores.parquet` → `scores.shard-1-of-3.parquet`. */

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ferry } from '../core/errors.js';
-import { fileFormatOfPath, resolveFileFormat, type FileFormatName } from '../data/file-formats.js';
+import { FILE_FORMATS, fileFormatOfPath, resolveFileFormat, type FileFormat, type FileFormatName } from '../data/file-formats.js';
 import { sqlString } from './duckdb.js';
 
 
@@ -38,10 +38,16 @@ export function redact(location: string): string {
 }
 
 /** The format of a file by its extension, or the one given. */
-export function fileFormatOf(path: string, given?: string): FileFormatName {
+export function fileFormatAt(path: string, given?: string): FileFormat {
   const format = resolveFileFormat(path, given);
-  if (format) return format.name;
-  throw ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: '.csv, .jsonl, .json or .parquet', how: '--input-format/--output-format, or input_format/output_format in a job' });
+  if (format) return format;
+  const extensions = FILE_FORMATS.map((f) => f.extensions[0] ?? '');
+  throw ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: `${extensions.slice(0, -1).join(', ')} or ${extensions.at(-1) ?? ''}`, how: '--input-format/--output-format, or input_format/output_format in a job' });
+}
+
+/** The name of a file's format (fileFormatAt). */
+export function fileFormatOf(path: string, given?: string): FileFormatName {
+  return fileFormatAt(path, given).name;
 }
 
 /**

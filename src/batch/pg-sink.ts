@@ -2,8 +2,7 @@ import type pg from 'pg';
 import { ferry } from '../core/errors.js';
 import { parsePgLocation, redact } from './locations.js';
 import { connectPg, pgError, pgIdent } from './pg.js';
-import type { OutputColumnSpec } from './records.js';
-import { tableRecords, type OutputTable } from './output-table.js';
+import { tableRecords, type OutputTable, type OutputColumnSpec } from '../data/output-table.js';
 import type { BatchSink } from './sink.js';
 import type { SinkState } from './types.js';
 

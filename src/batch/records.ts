@@ -3,14 +3,8 @@ import type { Frame } from '../core/frame.js';
 import type { OutputRecord } from '../data/writers.js';
 import { predictionRecords } from '../scoring/records.js';
 import type { ScoreResult } from '../scoring/scorer.js';
-import type { OutputTable, TableColumn } from './output-table.js';
+import type { OutputColumnSpec, OutputTable, TableColumn } from '../data/output-table.js';
 import type { ColumnTypes, RowPosition } from './source.js';
-
-/** A column of the output and its type (DuckDB type names: BIGINT, DOUBLE, VARCHAR, DOUBLE[] …). */
-export interface OutputColumnSpec {
-  readonly name: string;
-  readonly type: string;
-}
 
 /** Columns every output row carries besides keys, passthrough and model outputs. */
 export const META_COLUMNS: readonly OutputColumnSpec[] = [

@@ -1,4 +1,4 @@
-import type { OutputTable } from './output-table.js';
+import type { OutputTable } from '../data/output-table.js';
 import type { SinkState } from './types.js';
 
 /**

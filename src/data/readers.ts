@@ -1,20 +1,28 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { ferry } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
-import { resolveFileFormat, type FileFormat } from './file-formats.js';
+import { FILE_FORMATS, resolveFileFormat, type FileFormat } from './file-formats.js';
 
-/** A format Ferry parses itself (CSV, JSON Lines, JSON): what `ferry predict` and request bodies read. */
+/** A format Ferry parses itself (CSV, JSON Lines, JSON): what request bodies and standard input are read as. */
 type TextFormat = FileFormat & { readonly parse: NonNullable<FileFormat['parse']> };
 
 /** The format of a path by its extension, or the one given; only formats Ferry parses itself. */
 export function inputFormatOf(path: string, given?: string): TextFormat {
   const format = resolveFileFormat(path, given);
   if (format?.parse) return format as TextFormat;
-  throw ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: '.csv, .jsonl or .json', how: '--input-format csv|jsonl|json' });
+  throw unknownFormat(path, FILE_FORMATS.filter((f) => f.parse));
 }
 
 /** Read a whole data file (or `-` for standard input) into a Frame. */
 export async function readFrame(path: string, format?: string): Promise<Frame> {
+  const binary = path === '-' ? undefined : resolveFileFormat(path, format);
+  if (binary?.readFile) {
+    await access(path).catch((err: unknown) => { throw ferry('FERRY_E_FILE_NOT_FOUND', { path }, err); });
+    const frame = await binary.readFile(path, `"${path}"`);
+    if (frame.length === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `"${path}"` });
+    return frame;
+  }
+  if (path !== '-' && !binary?.parse) throw unknownFormat(path, FILE_FORMATS.filter((f) => f.parse ?? f.readFile));
   const fmt = path === '-' ? inputFormatOf(path, format ?? 'jsonl') : inputFormatOf(path, format);
   let text: string;
   try {
@@ -32,6 +40,11 @@ export async function readFrame(path: string, format?: string): Promise<Frame> {
 /** Parse data held in memory (request bodies, messages) in a format Ferry parses itself. */
 export function parseText(text: string, format: string, source: string): Frame {
   return inputFormatOf(source, format).parse(text, source);
+}
+
+function unknownFormat(path: string, formats: readonly FileFormat[]) {
+  const extensions = formats.map((f) => f.extensions[0] ?? '');
+  return ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: `${extensions.slice(0, -1).join(', ')} or ${extensions.at(-1) ?? ''}`, how: `--input-format ${formats.map((f) => f.name).join('|')}` });
 }
 
 async function readStdin(): Promise<string> {

@@ -35,7 +35,7 @@ export function explainCommand(program: Command, ctx: CliContext): void {
   program.command('explain')
     .description('Explain a model\'s predictions per row: exact TreeSHAP for tree models, exact linear attributions, sampled Shapley values otherwise (docs/explain.md)')
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
-    .requiredOption('-i, --input <file>', 'rows to explain: .csv, .jsonl or .json (- for standard input)')
+    .requiredOption('-i, --input <file>', 'rows to explain: .csv, .jsonl, .json or .parquet (- for standard input)')
     .option('--input-format <format>', 'csv | jsonl | json (default: from the file extension)')
     .option('-o, --output <file>', 'write one explanation per row here (.jsonl, .json); default: print them')
     .option('-k, --key <col>', 'identifier column(s) copied to each explanation, not fed to the model (repeatable, or a,b)', collectList)

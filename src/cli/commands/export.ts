@@ -25,7 +25,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
     .requiredOption('-t, --target <target>', 'node | browser | sql | equation')
     .requiredOption('-o, --out <path>', 'where to write: a folder for node/browser (an earlier export there is replaced), a file for sql/equation')
-    .option('--sample <file>', 'rows (.csv, .jsonl or .json) whose server predictions become the parity vectors the export is checked against')
+    .option('--sample <file>', 'rows (.csv, .jsonl, .json or .parquet) whose server predictions become the parity vectors the export is checked against')
     .option('--sample-rows <n>', 'at most this many sample rows (default 200)')
     .option('-k, --key <col>', 'identifier column(s): in the sample, not fed to the model; in SQL, copied to each output row (repeatable, or a,b)', collectList)
     .option('--dialect <dialect>', 'sql: postgresql | duckdb')

@@ -14,7 +14,7 @@ interface FeedbackOptions {
 export function feedbackCommand(program: Command, ctx: CliContext): void {
   program.command('feedback')
     .description('Attach ground truth (actual values) to logged predictions by prediction id; unknown ids are reported, not fatal')
-    .requiredOption('-f, --file <file>', 'rows with a prediction id and the actual value: .csv, .jsonl or .json (- for standard input)')
+    .requiredOption('-f, --file <file>', 'rows with a prediction id and the actual value: .csv, .jsonl, .json or .parquet (- for standard input)')
     .option('--format <format>', 'csv | jsonl | json (default: from the file extension)')
     .option('--id-column <name>', 'column holding the prediction id', 'prediction_id')
     .option('--actual-column <name>', 'column holding the actual value', 'actual')

@@ -8,7 +8,7 @@ export function profileCommand(program: Command, ctx: CliContext): void {
   program.command('profile')
     .description('Store (with <data>) or show the reference profile of a model version: per-column statistics of its training/validation data and of its outputs, the baseline for drift')
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
-    .argument('[data]', 'reference data (.csv, .jsonl or .json) to profile and store; omit to show the stored profile')
+    .argument('[data]', 'reference data (.csv, .jsonl, .json or .parquet) to profile and store; omit to show the stored profile')
     .option('--ignore <cols>', 'columns that are not model inputs (keys, the label), repeatable or a,b', collectList)
     .option('--merge', 'fold <data> into the stored profile instead of replacing it (profiles merge, so windows roll up)')
     .option('--input-format <format>', 'csv | jsonl | json (default: from the file extension)')

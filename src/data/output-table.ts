@@ -1,8 +1,13 @@
 import { endianness } from 'node:os';
 import type { Tensor } from '../core/tensor.js';
 import { elementAt } from '../core/tensor.js';
-import type { OutputRecord } from '../data/writers.js';
-import type { OutputColumnSpec } from './records.js';
+import type { OutputRecord } from './writers.js';
+
+/** A column of the output and its type (DuckDB type names: BIGINT, DOUBLE, VARCHAR, DOUBLE[] …). */
+export interface OutputColumnSpec {
+  readonly name: string;
+  readonly type: string;
+}
 
 /** Where one output column's values are: cells per row, a model output tensor, or one value for every row. */
 export type TableData =
