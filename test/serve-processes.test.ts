@@ -121,6 +121,8 @@ describe('ferry serve --processes 2', () => {
     assert.equal([...processes.values()].reduce((a, b) => a + b, 0), metric(text, 'ferry_requests_total'));
     assert.equal(metric(text, 'ferry_request_duration_seconds_count', { model: 'bc' }), metric(text, 'ferry_requests_total', { model: 'bc', code: '200' }), 'histograms are summed too');
     assert.equal(metric(text, 'ferry_models_loaded'), 2, 'loaded versions are not counted once per process');
+    const live = JSON.parse((await send(`${server.url}/ferry/v1/traffic?model=bc&seconds=300`, 'GET')).body) as { series: { requests: number }[] };
+    assert.equal(live.series.reduce((n, s) => n + s.requests, 0), metric(text, 'ferry_requests_total', { model: 'bc' }), 'the dashboard\'s live traffic counts every process');
   });
 
   it('writes the prediction log from every process', async () => {

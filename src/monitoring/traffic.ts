@@ -59,6 +59,16 @@ export interface TrafficSeries {
   readonly points: readonly TrafficPoint[];
 }
 
+/** The last seconds of every series as plain data: what the processes of one server exchange (`serve --processes`) to show their traffic together. */
+export interface TrafficExport {
+  readonly series: readonly {
+    readonly model: string;
+    readonly version: string;
+    readonly source: ScoreSource;
+    readonly slots: readonly { readonly second: number; readonly requests: number; readonly rows: number; readonly errors: readonly (readonly [string, number])[]; readonly latency: readonly number[] }[];
+  }[];
+}
+
 export interface TrafficSnapshot {
   readonly now: number;
   readonly seconds: number;
@@ -162,8 +172,38 @@ export class TrafficRecorder implements PipelineObserver {
     return rates;
   }
 
-  #slot(model: string, version: string, source: ScoreSource): Slot {
-    const second = Math.floor(this.#now() / 1000);
+  /** The slots of the last `seconds` (≤ TRAFFIC_SECONDS) of every series. */
+  export(seconds = TRAFFIC_SECONDS): TrafficExport {
+    const nowSecond = Math.floor(this.#now() / 1000);
+    const first = nowSecond - Math.min(TRAFFIC_SECONDS, seconds) + 1;
+    const series: TrafficExport['series'][number][] = [];
+    for (const s of this.#series.values()) {
+      if (s.lastSecond < first) continue;
+      const slots = s.slots.filter((x): x is Slot => x !== undefined && x.second >= first && x.second <= nowSecond)
+        .map((x) => ({ second: x.second, requests: x.requests, rows: x.rows, errors: [...x.errors], latency: [...x.latency] }));
+      series.push({ model: s.model, version: s.version, source: s.source, slots });
+    }
+    return { series };
+  }
+
+  /** Add another recorder's export (another process of the server) to this one's counts. */
+  absorb(data: TrafficExport): void {
+    for (const s of data.series) {
+      const key = `${s.model}\u0000${s.version}\u0000${s.source}`;
+      for (const x of s.slots) {
+        // Clocks a second apart can put a second that has just left the window on a newer one's slot: keep the newer.
+        const held = this.#series.get(key)?.slots[x.second % TRAFFIC_SECONDS];
+        if (held && held.second > x.second) continue;
+        const slot = this.#slot(s.model, s.version, s.source, x.second);
+        slot.requests += x.requests;
+        slot.rows += x.rows;
+        for (const [code, n] of x.errors) slot.errors.set(code, (slot.errors.get(code) ?? 0) + n);
+        for (let i = 0; i < BUCKETS; i++) slot.latency[i] = (slot.latency[i] ?? 0) + (x.latency[i] ?? 0);
+      }
+    }
+  }
+
+  #slot(model: string, version: string, source: ScoreSource, second = Math.floor(this.#now() / 1000)): Slot {
     const key = `${model}\u0000${version}\u0000${source}`;
     let s = this.#series.get(key);
     if (!s) {
@@ -171,7 +211,7 @@ export class TrafficRecorder implements PipelineObserver {
       s = { model, version, source, slots: new Array<Slot | undefined>(TRAFFIC_SECONDS), lastSecond: second };
       this.#series.set(key, s);
     }
-    s.lastSecond = second;
+    s.lastSecond = Math.max(s.lastSecond, second);
     const i = second % TRAFFIC_SECONDS;
     let slot = s.slots[i];
     if (!slot) {

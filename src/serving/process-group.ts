@@ -1,4 +1,5 @@
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
+import type { TrafficExport, TrafficRecorder } from '../monitoring/traffic.js';
 
 /** One process's metrics as prom-client's JSON (`Registry.getMetricsAsJSON`), what processes exchange. */
 export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
@@ -19,6 +20,8 @@ export interface GroupMember {
   snapshot(): Promise<MetricsSnapshot>;
   /** Apply a change made through another process; resolves once it is served here. */
   apply(change: ServedChange): Promise<void>;
+  /** This process's live traffic of the last `seconds`. */
+  traffic(seconds: number): TrafficExport;
 }
 
 /**
@@ -36,6 +39,8 @@ export interface ProcessGroup {
   join(member: GroupMember): () => void;
   /** Every process's metrics as one registry (counters and histograms summed; see docs/design/serving.md). */
   metrics(own: Registry): Promise<Registry>;
+  /** Every process's live traffic of the last `seconds` in one recorder (the dashboard's view of the server). */
+  traffic(own: TrafficRecorder, seconds: number): Promise<TrafficRecorder>;
   /** Have every other process apply `change`; resolves once they have (or have stopped). */
   announce(change: ServedChange): Promise<void>;
   /** This process is listening (the group's primary reports the server ready once all are). */
@@ -48,6 +53,7 @@ export const LONE_PROCESS: ProcessGroup = Object.freeze({
   lead: true,
   join: () => () => undefined,
   metrics: (own: Registry) => Promise.resolve(own),
+  traffic: (own: TrafficRecorder) => Promise.resolve(own),
   announce: () => Promise.resolve(),
   listening: () => undefined,
 });

@@ -73,7 +73,7 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
   const context: ServingContext = { app, monitoring, config, deployments, pipeline, metrics, group, served, traffic, auth, operations, logger, version: FERRY_VERSION };
 
   await deployments.start();
-  const leave = group.join({ snapshot: () => metrics.registry.getMetricsAsJSON(), apply });
+  const leave = group.join({ snapshot: () => metrics.registry.getMetricsAsJSON(), apply, traffic: (seconds) => traffic.export(seconds) });
   const httpState = { closing: false };
   const http: FastifyInstance = createHttpApp(config, logger, httpState);
   authenticateBeforeBody(http, auth);

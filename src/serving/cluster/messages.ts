@@ -1,3 +1,4 @@
+import type { TrafficExport } from '../../monitoring/traffic.js';
 import type { MetricsSnapshot, ServedChange } from '../process-group.js';
 
 /**
@@ -5,10 +6,13 @@ import type { MetricsSnapshot, ServedChange } from '../process-group.js';
  * is a relay: a server process asks a question of the others through it, and gets every
  * answer back in one message.
  */
-export type Question = { readonly kind: 'metrics' } | { readonly kind: 'change'; readonly change: ServedChange };
+export type Question =
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'traffic'; readonly seconds: number }
+  | { readonly kind: 'change'; readonly change: ServedChange };
 
-/** What a question is answered with: a snapshot for `metrics`, nothing for `change`. */
-export type Answer = MetricsSnapshot | null;
+/** What a question is answered with: a snapshot for `metrics`, an export for `traffic`, nothing for `change`. */
+export type Answer = MetricsSnapshot | TrafficExport | null;
 
 /** Server process → primary. */
 export type ToPrimary =

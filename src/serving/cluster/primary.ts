@@ -5,7 +5,7 @@ import type { MetricsSnapshot } from '../process-group.js';
 import { isToPrimary, SLOT_ENV, type Answer, type Question, type ToServer } from './messages.js';
 
 /** How long a relayed question waits for the processes' answers: a scrape must not hang on a stuck process; a change may load a model. */
-const ANSWER_TIMEOUT_MS: Readonly<Record<Question['kind'], number>> = { metrics: 5_000, change: 120_000 };
+const ANSWER_TIMEOUT_MS: Readonly<Record<Question['kind'], number>> = { metrics: 5_000, traffic: 5_000, change: 120_000 };
 /** A process that exits sooner than this after its start counts as a failed start: its slot is restarted with a growing delay. */
 const QUICK_EXIT_MS = 10_000;
 const MAX_RESTART_DELAY_MS = 30_000;

@@ -1,4 +1,5 @@
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { TrafficRecorder } from '../../monitoring/traffic.js';
 import type { GroupMember, MetricsSnapshot, ProcessGroup, ServedChange } from '../process-group.js';
 import { isToServer, type Answer, type Question, type ToPrimary } from './messages.js';
 
@@ -47,6 +48,11 @@ export function clusterGroup(slot: number, channel: PrimaryChannel): ProcessGrou
       const answers = await ask({ kind: 'metrics' }, true);
       return AggregatorRegistry.aggregate(answers.filter((a): a is MetricsSnapshot => Array.isArray(a)));
     },
+    async traffic(_own: TrafficRecorder, seconds: number): Promise<TrafficRecorder> {
+      const merged = new TrafficRecorder();
+      for (const a of await ask({ kind: 'traffic', seconds }, true)) if (a !== null && !Array.isArray(a)) merged.absorb(a);
+      return merged;
+    },
     async announce(change: ServedChange): Promise<void> {
       await ask({ kind: 'change', change }, false);
     },
@@ -58,8 +64,9 @@ export function clusterGroup(slot: number, channel: PrimaryChannel): ProcessGrou
 
 async function answer(member: GroupMember | undefined, question: Question): Promise<Answer> {
   // Not serving yet (still starting) or no longer (draining): nothing to count, nothing to apply.
-  if (!member) return question.kind === 'metrics' ? [] : null;
+  if (!member) return question.kind === 'metrics' ? [] : question.kind === 'traffic' ? { series: [] } : null;
   if (question.kind === 'metrics') return member.snapshot();
+  if (question.kind === 'traffic') return member.traffic(question.seconds);
   await member.apply(question.change);
   return null;
 }

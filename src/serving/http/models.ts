@@ -18,7 +18,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServingContext): void {
     const q = req.query;
     const page = await ctx.app.registry.store.modelPage({ search: q.search || undefined, alias: q.alias || undefined, offset: int(q.offset, 'offset'), limit: int(q.limit, 'limit') });
     const served = new Set(ctx.deployments.models);
-    const rates = ctx.traffic.rates(60);
+    const rates = (await ctx.group.traffic(ctx.traffic, 60)).rates(60);
     return {
       ...page,
       items: page.items.map((m) => ({

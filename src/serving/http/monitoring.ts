@@ -54,20 +54,20 @@ export class DriftGauges {
  * drift), shaped like `ferry monitor drift --json` plus the prediction drift. Sets the gauges.
  */
 export function monitoringRoutes(app: FastifyInstance, ctx: ServingContext, gauges: DriftGauges): void {
-  // Live traffic of this server from memory: `?model=&seconds=60&step=` (seconds ≤ 300).
-  app.get('/ferry/v1/traffic', (req: FastifyRequest<{ Querystring: { model?: string; seconds?: string; step?: string } }>) => {
+  // Live traffic of this server from memory (every process's under `serve --processes`): `?model=&seconds=60&step=` (seconds ≤ 300).
+  app.get('/ferry/v1/traffic', async (req: FastifyRequest<{ Querystring: { model?: string; seconds?: string; step?: string } }>) => {
     ctx.auth.check(req, 'predict');
     const q = req.query;
     const seconds = q.seconds === undefined ? undefined : Number(q.seconds);
     const step = q.step === undefined ? undefined : Number(q.step);
     if ((seconds !== undefined && !(seconds >= 1)) || (step !== undefined && !(step >= 1))) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'seconds/step', detail: 'both must be ≥ 1' });
-    return ctx.traffic.snapshot({ model: q.model || undefined, seconds, step });
+    return (await ctx.group.traffic(ctx.traffic, seconds ?? 60)).snapshot({ model: q.model || undefined, seconds, step });
   });
 
   // Canary weights and shadow settings of each served model (and who set them in the registry), with the shadow outcomes counted since start.
   app.get('/ferry/v1/traffic/split', async (req: FastifyRequest<{ Querystring: { model?: string } }>) => {
     ctx.auth.check(req, 'predict');
-    const outcomes = (await ctx.metrics.shadowRequests.get()).values;
+    const outcomes = (await (await ctx.group.metrics(ctx.metrics.registry)).getSingleMetric('ferry_shadow_requests_total')?.get())?.values ?? [];
     const models = ctx.deployments.models.filter((m) => !req.query.model || m === req.query.model);
     return {
       models: models.map((model) => {
