@@ -77,8 +77,8 @@ const PMML = 'runtimes/pmml';
  * a batch path or a MiningModel (whose row path walks them), no segment outputs without a
  * MiningModel, no grouped-input scoring without group MiningFields; no flat-ensemble compiler,
  * batch planner or batch scorer when the server compiled no batch path for it (its rows take the
- * general path there too); no Targets compiler without a Targets element; never the SQL export's
- * form nor the parts explanations read.
+ * general path there too); no Targets or TransformationDictionary compiler without one; never the
+ * SQL export's form nor the parts explanations read.
  */
 export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowing {
   const elements = new Set<string>();
@@ -110,6 +110,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       ...(doc.model.batch ? [] : [`${PMML}/models/ensemble`, `${PMML}/batch-scorer`, `${PMML}/batch-plan`]),
       ...(doc.model.batch || elements.has('MiningModel') ? [] : [`${PMML}/models/tree-arrays`]),
       ...(elements.has('Targets') ? [] : [`${PMML}/targets`]),
+      ...(elements.has('TransformationDictionary') ? [] : [`${PMML}/transformations`]),
       ...(grouped ? [] : [`${PMML}/group-scoring`]),
       ...(elements.has('MiningModel') ? [] : [`${PMML}/output-segments`]),
     ],

@@ -3,10 +3,11 @@
  * DefineFunction) and the top-level model. Each model (top level or segment) is compiled by
  * `compileModel` in model.ts.
  */
-import { compileExpression, expressionChild, intervalTest, invalid, need, unsupported } from './expressions.js';
+import { intervalTest, invalid, need, unsupported } from './expressions.js';
 import { compileModel, type TopModel } from './model.js';
 import { MODEL_ELEMENTS } from './model-elements.js';
-import { derivedField, fieldInfo, Scope, type DataFieldDef } from './scope.js';
+import { Scope, type DataFieldDef } from './scope.js';
+import { compileTransformations } from './transformations.js';
 import type { DataType, Expr, OpType } from './types.js';
 import { attr, child, children, type XmlElement } from './xml.js';
 import { isNumeric, toType, valueKey } from './values.js';
@@ -60,33 +61,11 @@ export function compileDocument(root: XmlElement): CompiledDocument {
     if (MODEL_ELEMENTS.has(el.name)) continue;
     unsupported(el, `<${el.name}> is not supported at the top level of a PMML document`);
   }
-  const globals = new Map<string, Expr>();
   const td = child(root, 'TransformationDictionary');
-  if (td) {
-    for (const fn of children(td, 'DefineFunction')) defineFunction(fn, scope);
-    // Compile every body now so an unsupported one is refused at load (bodies may call each other).
-    for (const fn of children(td, 'DefineFunction')) scope.defined(need(fn, 'name'))?.body();
-    for (const df of children(td, 'DerivedField')) scope.add(fieldInfo(df));
-    for (const df of children(td, 'DerivedField')) globals.set(need(df, 'name'), derivedField(df, scope));
-  }
+  const globals = td ? compileTransformations(td, scope) : new Map<string, Expr>();
   const models = root.children.filter((c) => MODEL_ELEMENTS.has(c.name) && attr(c, 'isScorable') !== 'false');
   const top = models[0];
   if (!top) invalid(root, 'the document has no (scorable) model element');
   const model = compileModel(top, { scope, dataFields, globals, top: true, version });
   return { version, dataFields, model: model as TopModel };
-}
-
-function defineFunction(el: XmlElement, scope: Scope): void {
-  const name = need(el, 'name');
-  const params = children(el, 'ParameterField').map((p) => ({ name: need(p, 'name'), dataType: attr(p, 'dataType') as DataType | undefined }));
-  const bodyEl = expressionChild(el);
-  if (!bodyEl) invalid(el, `DefineFunction "${name}" has no expression`);
-  const fnScope = new Scope(scope);
-  for (const p of params) fnScope.add({ name: p.name, dataType: p.dataType ?? 'string', opType: 'continuous', values: [] });
-  let body: Expr | undefined;
-  scope.defineFunction(name, {
-    params,
-    dataType: attr(el, 'dataType') as DataType | undefined,
-    body: () => (body ??= compileExpression(bodyEl, fnScope)),
-  });
 }
