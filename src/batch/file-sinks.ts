@@ -43,7 +43,7 @@ export class AppendFileSink implements BatchSink {
   async write(_seq: number, table: OutputTable): Promise<SinkState> {
     const fh = this.#fh;
     if (!fh) throw ferry('FERRY_E_INTERNAL', { detail: 'AppendFileSink.write before open' });
-    const bytes = Buffer.from(formatText(this.#format, table, this.#bytes === 0));
+    const bytes = formatText(this.#format, table, this.#bytes === 0);
     await guard(this.#path, async () => {
       let done = 0;
       while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done, this.#bytes + done)).bytesWritten;
@@ -209,10 +209,10 @@ export class DuckFileSink implements BatchSink {
   close(): Promise<void> { return Promise.resolve(); }
 }
 
-/** A chunk as the text of a format: column by column where the format can, else by record. */
-function formatText(format: FileFormat, table: OutputTable, header: boolean): string {
+/** A chunk as the text of a format (UTF-8 bytes): column by column where the format can, else by record. */
+function formatText(format: FileFormat, table: OutputTable, header: boolean): Buffer {
   if (format.formatTable) return format.formatTable(table, header);
-  if (format.serialise) return format.serialise(tableRecords(table));
+  if (format.serialise) return Buffer.from(format.serialise(tableRecords(table)));
   throw ferry('FERRY_E_INTERNAL', { detail: `${format.label} has no text writer` });
 }
 

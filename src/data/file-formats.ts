@@ -33,8 +33,8 @@ export interface FileFormat {
   readonly serialise?: (records: readonly OutputRecord[]) => string;
   /** Whether records can be appended to a file already written (batch output resumed chunk by chunk). */
   readonly appendable: boolean;
-  /** Serialise an output table column by column (batch chunks); `header` for the first chunk of a file. Absent: batch uses `serialise`. */
-  readonly formatTable?: (table: OutputTable, header: boolean) => string;
+  /** Serialise an output table column by column, as UTF-8 (batch chunks); `header` for the first chunk of a file. Absent: batch uses `serialise`. */
+  readonly formatTable?: (table: OutputTable, header: boolean) => Buffer;
   /** The DuckDB table function reading a file of this format, given the path (or a list of paths) as a SQL literal. */
   readonly duckdbRead: (path: string) => string;
   /** For binary formats: the options of DuckDB's COPY that writes a file of this format (batch writes it through DuckDB). */

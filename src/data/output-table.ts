@@ -69,15 +69,45 @@ export function tableRecords(table: OutputTable): OutputRecord[] {
   return out;
 }
 
-/** JSON Lines, one object per row, keys in column order (as `JSON.stringify` of the record would give). */
-export function formatJsonl(table: OutputTable): string {
-  const parts = table.columns.map((c, i) => ({ key: `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`, text: jsonColumn(c.data, table.length) }));
-  let out = '';
-  for (let r = 0; r < table.length; r++) {
-    for (const p of parts) out += p.key + p.text(r);
-    out += '}\n';
+/**
+ * Text written a line at a time into one growing buffer (UTF-8). A chunk's text grown by `+=` is
+ * a rope of hundreds of thousands of pieces that `Buffer.from` flattens and encodes at ~1.5 µs a
+ * row (measured: the largest native cost of a CSV → CSV run); writing each line costs ~0.3 µs.
+ */
+class LineBuffer {
+  #buf: Buffer;
+  #length = 0;
+
+  constructor(sizeHint: number) {
+    this.#buf = Buffer.allocUnsafe(Math.max(1024, sizeHint));
   }
-  return out;
+
+  write(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const need = this.#length + 3 * text.length;
+    if (need > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.#buf.length, need));
+      this.#buf.copy(grown, 0, 0, this.#length);
+      this.#buf = grown;
+    }
+    this.#length += this.#buf.write(text, this.#length);
+  }
+
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.#length);
+  }
+}
+
+/** JSON Lines (UTF-8), one object per row, keys in column order (as `JSON.stringify` of the record would give). */
+export function formatJsonl(table: OutputTable): Buffer {
+  const parts = table.columns.map((c, i) => ({ key: `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`, text: jsonColumn(c.data, table.length) }));
+  const out = new LineBuffer(table.length * 128);
+  for (let r = 0; r < table.length; r++) {
+    let line = '';
+    for (const p of parts) line += p.key + p.text(r);
+    out.write(`${line}}\n`);
+  }
+  return out.bytes();
 }
 
 function jsonColumn(data: TableData, n: number): (r: number) => string {
@@ -97,11 +127,11 @@ function jsonColumn(data: TableData, n: number): (r: number) => string {
 }
 
 /**
- * CSV with a header; multi-valued outputs are expanded into `name_0`, `name_1`… (`name_0_1`
+ * CSV (UTF-8) with a header; multi-valued outputs are expanded into `name_0`, `name_1`… (`name_0_1`
  * when nested), text is quoted when it holds a comma, quote or line break — the same text the
  * record writer gives.
  */
-export function formatCsv(table: OutputTable, header = true): string {
+export function formatCsv(table: OutputTable, header = true): Buffer {
   const fields: CsvField[] = [];
   for (const c of table.columns) fields.push(...csvFields(c));
   // A run of one-value fields (model, version, run, time) is written as one piece of text.
@@ -119,14 +149,15 @@ export function formatCsv(table: OutputTable, header = true): string {
     pending = '';
   });
   const end = `${pending}\n`;
-  let out = header ? fields.map((f) => csvQuote(f.name)).join(',') + '\n' : '';
+  const out = new LineBuffer(table.length * (end.length + 16 * texts.length));
+  if (header) out.write(`${fields.map((f) => csvQuote(f.name)).join(',')}\n`);
   const n = texts.length;
   for (let r = 0; r < table.length; r++) {
     let line = '';
     for (let i = 0; i < n; i++) line += (before[i] as string) + (texts[i] as (r: number) => string)(r);
-    out += line + end;
+    out.write(line + end);
   }
-  return out;
+  return out.bytes();
 }
 
 const LITTLE_ENDIAN = endianness() === 'LE';
