@@ -215,6 +215,30 @@ for (const [name, open] of Object.entries(stores)) {
       }
     });
 
+    it('past shed_from, samples requests down evenly instead of taking all until full and then none', async () => {
+      const reasons = new Map<string, number>();
+      const options = { policy: () => ({ sample: 1 }), bufferRows: 40, flushRows: 40, flushIntervalMs: 60_000, observer: { onDropped: (n: number, why: string) => reasons.set(why, (reasons.get(why) ?? 0) + n) } };
+      const taken = (writer: PredictionLogWriter) => Array.from({ length: 120 }, () => (writer.log(entry(1, 'shed')) ? '1' : '0')).join('');
+      const never = new PredictionLogWriter(store.app.database, { ...options, shedFrom: 1 });
+      assert.equal(taken(never), '1'.repeat(40) + '0'.repeat(80), 'without shedding: a burst, then nothing');
+      assert.deepEqual([...reasons], [['buffer_full', 80]]);
+      await never.close();
+      reasons.clear();
+      const shedding = new PredictionLogWriter(store.app.database, options);
+      const pattern = taken(shedding);
+      assert.equal(pattern.slice(0, 20), '1'.repeat(20), 'every request while the buffer is under half full');
+      const later = pattern.slice(20);
+      const kept = [...later].filter((c) => c === '1').length;
+      const ones = (from: number, to: number) => [...later.slice(from, to)].filter((c) => c === '1').length;
+      assert.ok(kept >= 10 && kept <= 20, `some of the later requests, at most the room left: ${later}`);
+      assert.ok(ones(0, 20) > ones(20, 40) && ones(20, 40) >= ones(40, 100), `fewer as the buffer fills: ${later}`);
+      assert.ok(later.slice(40).includes('1'), `still taking some when the buffer is nearly full: ${later}`);
+      assert.equal(shedding.stats().queued, 20 + kept);
+      assert.equal((reasons.get('shed') ?? 0) + (reasons.get('buffer_full') ?? 0), 100 - kept);
+      assert.ok((reasons.get('shed') ?? 0) > 0);
+      await shedding.close();
+    });
+
     it('flushes by itself once flush_rows are queued, and on close', async () => {
       const writer = new PredictionLogWriter(store.app.database, { policy: () => ({ sample: 1 }), bufferRows: 100, flushRows: 4, flushIntervalMs: 60_000 });
       writer.log(entry(4, 'auto'));

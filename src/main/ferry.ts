@@ -109,7 +109,7 @@ export async function openServing(config: FerryConfig, serve: ServeConfig, metri
     },
     observer: metrics.scoreObserver(),
   };
-  const { bufferRows, flushRows, flushIntervalMs, retentionDays } = serve.predictionLog;
+  const { bufferRows, flushRows, flushIntervalMs, retentionDays, shedFrom } = serve.predictionLog;
   let lastError = 0;
   let stats: () => LogStats = () => ({ queued: 0, written: 0, dropped: 0, failed: 0 });
   const logOptions: LogWriterOptions = {
@@ -117,6 +117,7 @@ export async function openServing(config: FerryConfig, serve: ServeConfig, metri
     flushRows,
     flushIntervalMs,
     retentionDays,
+    shedFrom,
     observer: {
       ...metrics.predictionLogObserver(() => stats()),
       onError: (err) => {

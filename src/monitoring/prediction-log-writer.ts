@@ -94,13 +94,20 @@ export interface LogWriterOptions {
   readonly flushIntervalMs?: number;
   /** Delete predictions older than this many days (checked hourly); undefined = keep. */
   readonly retentionDays?: number | undefined;
+  /**
+   * Past this share of the buffer (default 0.5), `log` takes requests evenly at the share of room
+   * left — all of them at `shedFrom`, none at a full buffer — instead of taking every one until
+   * the buffer is full and then none: under overload the log stays a sample spread over time,
+   * not bursts. 1 = never sample down. `logWaiting` (batch) waits instead.
+   */
+  readonly shedFrom?: number | undefined;
   readonly observer?: LogObserver;
 }
 
 /** Counters for metrics (the server maps them to Prometheus). */
 export interface LogObserver {
   onWritten?(rows: number): void;
-  onDropped?(rows: number, reason: 'buffer_full' | 'write_failed'): void;
+  onDropped?(rows: number, reason: 'shed' | 'buffer_full' | 'write_failed'): void;
   onError?(err: unknown): void;
 }
 
@@ -127,6 +134,10 @@ export class PredictionLogWriter implements PredictionLogger {
   readonly #bufferRows: number;
   readonly #flushRows: number;
   readonly #flushIntervalMs: number;
+  /** Queued rows past which requests are sampled down (bufferRows × shedFrom). */
+  readonly #shedRows: number;
+  /** Accumulated share of requests to take while sampling down (one taken per whole unit). */
+  #shedCredit = 0;
   readonly #queue: PredictionEntry[] = [];
   readonly #ids: (readonly string[])[] = [];
   readonly #at: number[] = [];
@@ -152,6 +163,7 @@ export class PredictionLogWriter implements PredictionLogger {
     this.#bufferRows = options.bufferRows ?? 10_000;
     this.#flushRows = Math.min(options.flushRows ?? 1000, this.#bufferRows);
     this.#flushIntervalMs = options.flushIntervalMs ?? 250;
+    this.#shedRows = Math.min(1, Math.max(0, options.shedFrom ?? 0.5)) * this.#bufferRows;
     if (options.retentionDays !== undefined) {
       const prune = () => { this.prune().catch((err: unknown) => options.observer?.onError?.(err)); };
       prune();
@@ -168,7 +180,21 @@ export class PredictionLogWriter implements PredictionLogger {
     if (this.#closed || entry.rows <= 0) return undefined;
     const policy = entry.policy ?? this.#policy(entry.model);
     if (!policy || !this.#sampled(entry.model, policy.sample)) return undefined;
+    if (this.#queuedRows > this.#shedRows && !this.#keep()) {
+      this.#dropped += entry.rows;
+      this.#options.observer?.onDropped?.(entry.rows, 'shed');
+      return undefined;
+    }
     return this.#enqueue(entry, false);
+  }
+
+  /** While the buffer is past `shedFrom`: take this request? Evenly, at the share of room left. */
+  #keep(): boolean {
+    const room = this.#bufferRows - this.#queuedRows;
+    this.#shedCredit += room <= 0 ? 0 : room / (this.#bufferRows - this.#shedRows);
+    if (this.#shedCredit < 1) return false;
+    this.#shedCredit -= 1;
+    return true;
   }
 
   /**

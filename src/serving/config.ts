@@ -16,6 +16,8 @@ export interface PredictionLogSettings {
   readonly flushIntervalMs: number;
   /** Delete logged predictions older than this; undefined = keep them. */
   readonly retentionDays: number | undefined;
+  /** Share of the buffer past which requests are sampled down (evenly) instead of dropped when full; 1 = never. */
+  readonly shedFrom: number;
 }
 
 /** Everything `ferry serve` runs with, validated once. */
@@ -149,15 +151,18 @@ function processCount({ value, where }: { value: unknown; where: string }): numb
 }
 
 function predictionLogSettings(raw: Raw, where: string): PredictionLogSettings {
-  known(raw, ['buffer_rows', 'flush_rows', 'flush_interval_ms', 'retention_days'], where);
+  known(raw, ['buffer_rows', 'flush_rows', 'flush_interval_ms', 'retention_days', 'shed_from'], where);
   const bufferRows = int(raw.buffer_rows, `${where}.buffer_rows`, 1) ?? 10_000;
   const retentionDays = num(raw.retention_days, `${where}.retention_days`);
   if (retentionDays !== undefined && retentionDays <= 0) throw invalid(`${where}.retention_days must be a number of days > 0`);
+  const shedFrom = num(raw.shed_from, `${where}.shed_from`) ?? 0.5;
+  if (shedFrom <= 0 || shedFrom > 1) throw invalid(`${where}.shed_from must be a share of the buffer in (0, 1] (1: never sample down)`);
   return Object.freeze({
     bufferRows,
     flushRows: int(raw.flush_rows, `${where}.flush_rows`, 1, bufferRows) ?? Math.min(1000, bufferRows),
     flushIntervalMs: int(raw.flush_interval_ms, `${where}.flush_interval_ms`, 1) ?? 250,
     retentionDays,
+    shedFrom,
   });
 }
 

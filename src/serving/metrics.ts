@@ -44,9 +44,9 @@ export class ServingMetrics {
     this.cacheLookups = new Counter({ name: 'ferry_cache_lookups_total', help: 'Response cache lookups by result (hit or miss).', labelNames: ['model', 'result'], registers: [registry] });
     this.shadowRequests = new Counter({ name: 'ferry_shadow_requests_total', help: 'Requests mirrored to a shadow version, by outcome (agree, differ, error).', labelNames: ['model', 'outcome'], registers: [registry] });
     this.predictionLogWritten = new Counter({ name: 'ferry_prediction_log_written_total', help: 'Predictions (rows) written to the prediction log.', registers: [registry] });
-    this.predictionLogDropped = new Counter({ name: 'ferry_prediction_log_dropped_total', help: 'Predictions (rows) not logged: buffer_full (the bounded buffer was full) or write_failed (the database refused the batch).', labelNames: ['reason'], registers: [registry] });
+    this.predictionLogDropped = new Counter({ name: 'ferry_prediction_log_dropped_total', help: 'Predictions (rows) not logged: shed (sampled down evenly while the buffer was filling), buffer_full (the bounded buffer was full) or write_failed (the database refused the batch).', labelNames: ['reason'], registers: [registry] });
     // Both series exist from the start, so `rate(…[5m]) > 0` alerts work before the first drop.
-    for (const reason of ['buffer_full', 'write_failed']) this.predictionLogDropped.labels(reason).inc(0);
+    for (const reason of ['shed', 'buffer_full', 'write_failed']) this.predictionLogDropped.labels(reason).inc(0);
     // Counted as a plain number (no label lookup per request) and copied into the counter on scrape; the
     // process label keeps one series per process when a server's processes are summed.
     const answered = () => this.#answered;
