@@ -6,13 +6,14 @@
  * backwards; SIGTERM drains every process.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/env.js';
+import { ferryCli, tempDir } from './helpers/env.js';
 import { fixture, numericRows } from './helpers/fixtures.js';
 import { grpcInfer } from './helpers/grpc-client.js';
 import { startServe, type ServeProcess } from './helpers/server.js';
@@ -94,7 +95,8 @@ describe('ferry serve --processes 2', () => {
 
   it('starts two processes on one port and reports ready once both listen', async () => {
     assert.equal(pids.length, 2);
-    assert.equal(server.output().match(/"server process listening"/g)?.length, 2);
+    // Each process writes its own log line; the primary's "ferry serving" can reach the pipe first.
+    await waitFor('both processes\' log lines', () => server.output().match(/"server process listening"/g)?.length === 2, 10_000);
     assert.equal((await send(`${server.url}/v2/health/ready`, 'GET')).status, 200);
   });
 
@@ -217,6 +219,30 @@ describe('ferry serve --processes 2 when its primary is killed', () => {
         }
       }), 10_000);
     } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('ferry serve --processes 2 on a port that is taken', () => {
+  it('stops every process and exits with the processes\' error', async () => {
+    const tmp = tempDir('ferry-procs-busy-');
+    const env = { FERRY_HOME: join(tmp.dir, 'home') };
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await runCli(['register', bc.model, '--name', 'bc'], env);
+      assert.equal(r.code, 0, r.stderr);
+      const port = (holder.address() as AddressInfo).port;
+      const run = await ferryCli(['serve', '--port', String(port), '--grpc-port', 'off', '--processes', '2'], env);
+      assert.equal(run.code, 7, run.stderr);
+      assert.match(run.stderr, /FERRY_E_CONFIG_INVALID: .*cannot listen for HTTP on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+      assert.match(run.stderr, /FERRY_E_SERVER_PROCESS_FAILED/);
+      const started = [...run.stdout.matchAll(/"pid":(\d+),"msg":"server process started"/g)].map((m) => Number(m[1]));
+      assert.equal(started.length, 2);
+      for (const pid of started) assert.throws(() => process.kill(pid, 0), 'no server process is left behind');
+    } finally {
+      holder.close();
       tmp.cleanup();
     }
   });

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ferry } from '../core/errors.js';
 import { FERRY_VERSION } from '../core/version.js';
 import { AlertEngine, countsFromPrometheus, DEFAULT_DELIVERY } from '../monitoring/alerts.js';
 import type { WebhookDestinations } from '../monitoring/webhook-destinations.js';
@@ -85,7 +86,21 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
   monitoringRoutes(http, context, driftGauges);
   // Alert rules are evaluated once per server, not once per process (deliveries would repeat).
   const alerts = group.lead ? startAlerts(monitoring, config, group, metrics, logger, driftGauges, app.webhooks, app.featureLookups) : undefined;
-  const address = await http.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await http.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    // Nothing may keep running after a failed start (the alert timer would outlive the database).
+    if (authRefresh) clearInterval(authRefresh);
+    await alerts?.stop();
+    await http.close().catch(() => undefined);
+    for (const remove of observers) remove();
+    leave();
+    await deployments.close();
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw ferry('FERRY_E_CONFIG_INVALID', { detail: `cannot listen for HTTP on ${config.host}:${config.port}: ${(err as Error).message}` }, err);
+    throw err;
+  }
 
   let grpcServer: grpc.Server | undefined;
   let grpcPort: number | null = null;

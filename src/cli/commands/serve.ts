@@ -70,7 +70,13 @@ export async function runServe(ctx: CliContext, opts: ServeFlags & ServeExtras):
     return;
   }
   const group = slot > 0 ? clusterGroup(slot, process as Parameters<typeof clusterGroup>[1]) : LONE_PROCESS;
-  await serveProcess(serve, file ? batchJobsOf(file) : [], opts, config, logger, group);
+  try {
+    await serveProcess(serve, file ? batchJobsOf(file) : [], opts, config, logger, group);
+  } finally {
+    // A cluster worker's IPC channel keeps its event loop alive, also after a failed start. Leaving
+    // through the worker (not process.disconnect) keeps node:cluster from exiting with code 0 at once.
+    if (slot > 0 && cluster.worker?.isConnected()) cluster.worker.disconnect();
+  }
 }
 
 /** One server process: the whole server, or one of `--processes N` (then `group` says which). */
@@ -118,6 +124,4 @@ async function serveProcess(serve: ServeConfig, declared: ReturnType<typeof batc
   await server.close();
   await app.close();
   logger.info('stopped');
-  // A cluster worker's IPC channel keeps its event loop alive.
-  if (group.slot > 0 && process.connected) process.disconnect();
 }

@@ -54,6 +54,8 @@ export function runPrimary(processes: number, logger: Logger): Promise<{ readonl
   return new Promise((resolve) => {
     const fork = (slot: number) => {
       const worker = cluster.fork({ [SLOT_ENV]: String(slot) });
+      // A message to a process that is exiting fails on its channel: that process's exit is handled below.
+      worker.on('error', (err) => logger.warn({ err, process: slot }, 'server process channel error'));
       const s = slots.get(slot);
       if (s) {
         s.worker = worker;
@@ -154,7 +156,7 @@ export function runPrimary(processes: number, logger: Logger): Promise<{ readonl
     const onExit = (w: Worker, exitCode: number | null, signal: string | null) => {
       const s = bySlot(w);
       for (const [gid, r] of relays) if (r.waiting.delete(w.id) && r.waiting.size === 0) finish(gid);
-      void retire(w);
+      retire(w).catch((err: unknown) => logger.warn({ err }, 'the counts of an exited server process could not be kept'));
       if (!s) return;
       if (stopping) {
         if (exitCode !== 0 && code === 0) code = 1;
