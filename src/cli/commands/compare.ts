@@ -25,7 +25,7 @@ export function compareCommand(program: Command, ctx: CliContext): void {
     .option('--tolerance <x>', 'outputs within this absolute difference agree', '1e-6')
     .option('--limit <n>', 'with --shadow: the newest n mirrored requests', '10000')
     .option('--ignore <cols>', 'columns of --data that are not model inputs, repeatable or a,b', collectList)
-    .option('--input-format <format>', 'csv | jsonl | json (default: from the file extension)')
+    .option('--input-format <format>', 'csv | jsonl | json | parquet (default: from the file extension)')
     .option('--json', 'print the comparison as JSON')
     .action(async (refA: string | undefined, refB: string | undefined, opts: CompareOptions, cmd: Command) => {
       const tolerance = Number(opts.tolerance);

@@ -31,7 +31,7 @@ export function driftSubcommand(parent: Command, ctx: CliContext): void {
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
     .option('--window <duration>', 'logged predictions of the last duration, e.g. 1h, 30m, 7d')
     .option('--last <n>', 'the newest n logged predictions')
-    .option('--data <file>', 'test this data set (.csv, .jsonl, .json) instead of the log; it is scored to test prediction drift')
+    .option('--data <file>', 'test this data set (.csv, .jsonl, .json, .parquet) instead of the log; it is scored to test prediction drift')
     .option('--input-format <format>', 'csv | jsonl | json for --data (default: from the extension)')
     .option('--ignore <cols>', 'columns of --data that are not model inputs (keys, labels), repeatable or a,b', collectList)
     .option('--test <name>', `use this test for every column it applies to: ${DRIFT_TESTS.join(', ')} (default: chosen per column as Evidently does)`)

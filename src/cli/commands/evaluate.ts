@@ -15,7 +15,7 @@ export function evaluateCommand(program: Command, ctx: CliContext): void {
     .option('--versions <list>', 'versions to evaluate, e.g. 3,4 (default: the version the reference names)', collectList)
     .option('--ignore <cols>', 'other columns that are not model inputs (keys), repeatable or a,b', collectList)
     .option('--task <task>', 'classification | regression (default: from the model outputs and the labels)')
-    .option('--input-format <format>', 'csv | jsonl | json (default: from the file extension)')
+    .option('--input-format <format>', 'csv | jsonl | json | parquet (default: from the file extension)')
     .option('--json', 'print the evaluations as JSON')
     .action(async (model: string, opts: { data: string; label: string; versions?: string[]; ignore?: string[]; task?: string; inputFormat?: string }, cmd: Command) => {
       if (opts.task !== undefined && opts.task !== 'classification' && opts.task !== 'regression') throw ferry('FERRY_E_USAGE', { detail: '--task must be classification or regression.' });

@@ -36,7 +36,7 @@ export function explainCommand(program: Command, ctx: CliContext): void {
     .description('Explain a model\'s predictions per row: exact TreeSHAP for tree models, exact linear attributions, sampled Shapley values otherwise (docs/explain.md)')
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
     .requiredOption('-i, --input <file>', 'rows to explain: .csv, .jsonl, .json or .parquet (- for standard input)')
-    .option('--input-format <format>', 'csv | jsonl | json (default: from the file extension)')
+    .option('--input-format <format>', 'csv | jsonl | json | parquet (default: from the file extension)')
     .option('-o, --output <file>', 'write one explanation per row here (.jsonl, .json); default: print them')
     .option('-k, --key <col>', 'identifier column(s) copied to each explanation, not fed to the model (repeatable, or a,b)', collectList)
     .option('--input-columns <input=cols>', 'data columns that fill an input, overriding the saved mapping (repeat per input)', collect)

@@ -24,7 +24,7 @@ export function predictCommand(program: Command, ctx: CliContext): void {
     .description('Score a data set once with a registered model (one-off deployment)')
     .argument('<ref>', 'model reference: name, name:3 or name@alias')
     .requiredOption('-i, --input <file>', 'rows to score: .csv, .jsonl, .json or .parquet (- for standard input)')
-    .option('--input-format <format>', 'csv | jsonl | json (default: from the file extension)')
+    .option('--input-format <format>', 'csv | jsonl | json | parquet (default: from the file extension)')
     .option('-o, --output <file>', 'write predictions here (.jsonl, .csv or .json); default: print them')
     .option('--output-format <format>', 'jsonl | csv | json (default: from the file extension)')
     .option('-k, --key <col>', 'identifier column(s) copied to each output row, not fed to the model (repeatable, or a,b)', collectList)

@@ -11,7 +11,7 @@ export function profileCommand(program: Command, ctx: CliContext): void {
     .argument('[data]', 'reference data (.csv, .jsonl, .json or .parquet) to profile and store; omit to show the stored profile')
     .option('--ignore <cols>', 'columns that are not model inputs (keys, the label), repeatable or a,b', collectList)
     .option('--merge', 'fold <data> into the stored profile instead of replacing it (profiles merge, so windows roll up)')
-    .option('--input-format <format>', 'csv | jsonl | json (default: from the file extension)')
+    .option('--input-format <format>', 'csv | jsonl | json | parquet (default: from the file extension)')
     .option('--json', 'print the profile summary as JSON')
     .action(async (ref: string, data: string | undefined, opts: { ignore?: string[]; merge?: boolean; inputFormat?: string }, cmd: Command) => {
       const frame = data ? await readFrame(data, opts.inputFormat) : undefined;
