@@ -73,7 +73,8 @@ const PMML = 'runtimes/pmml';
 /**
  * The PMML engine a document reaches: the model kernels of the model elements it holds, the
  * expression and predicate compilers of its elements, the built-in functions its Apply elements
- * call, the OutputField features and neural activation functions it names. No tree arrays without
+ * call, the OutputField features, neural activation functions, similarity measures and
+ * GeneralRegression model types and links it names. No contrast Matrix reader without a Matrix, no tree arrays without
  * a batch path or a MiningModel (whose row path walks them), no segment outputs without a
  * MiningModel, no grouped-input scoring without group MiningFields; no flat-ensemble compiler,
  * batch planner or batch scorer when the server compiled no batch path for it (its rows take the
@@ -85,6 +86,9 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
   const functions = new Set<string>();
   const features = new Set<string>();
   const activations = new Set<string>(['identity']);
+  const modelTypes = new Set<string>();
+  const links = new Set<string>();
+  const cumulativeLinks = new Set<string>();
   let grouped = false;
   const walk = (el: XmlElement): void => {
     elements.add(el.name);
@@ -92,6 +96,11 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
     if (el.name === 'OutputField') features.add(attr(el, 'feature') ?? 'predictedValue');
     if (el.name === 'MiningField' && attr(el, 'usageType') === 'group') grouped = true;
     if (el.name === 'NeuralNetwork' || el.name === 'NeuralLayer') activations.add(attr(el, 'activationFunction') ?? '');
+    if (el.name === 'GeneralRegressionModel') {
+      modelTypes.add(attr(el, 'modelType') ?? '');
+      links.add(attr(el, 'linkFunction') ?? 'identity');
+      cumulativeLinks.add(attr(el, 'cumulativeLink') ?? 'logit');
+    }
     el.children.forEach(walk);
   };
   walk(root);
@@ -103,6 +112,10 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       { module: `${PMML}/functions`, table: 'BUILTINS', keep: functions },
       { module: `${PMML}/output`, table: 'FEATURES', keep: features },
       { module: `${PMML}/models/neural-network`, table: 'ACTIVATIONS', keep: activations },
+      { module: `${PMML}/models/kernel-helpers`, table: 'SIMILARITY_MEASURES', keep: elements },
+      { module: `${PMML}/models/general-regression`, table: 'MODEL_TYPES', keep: modelTypes },
+      { module: `${PMML}/models/general-regression`, table: 'INVERSE_LINKS', keep: links },
+      { module: `${PMML}/models/general-regression`, table: 'CUMULATIVE_LINKS', keep: cumulativeLinks },
     ],
     stubs: [
       `${PMML}/export-form`,
@@ -113,6 +126,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       ...(elements.has('TransformationDictionary') ? [] : [`${PMML}/transformations`]),
       ...(grouped ? [] : [`${PMML}/group-scoring`]),
       ...(elements.has('MiningModel') ? [] : [`${PMML}/output-segments`]),
+      ...(elements.has('Matrix') ? [] : [`${PMML}/models/matrix`]),
     ],
   };
 }

@@ -7,10 +7,10 @@
  */
 import type { Link } from '../../model-structure.js';
 import { normalCdf } from '../functions.js';
-import type { CompileContext, KernelCompiler, LinearKernel, Prediction, Row, Value } from '../types.js';
+import type { CompileContext, KernelCompiler, LinearKernel, ModelKernel, Prediction, Row, Value } from '../types.js';
 import { attr, child, children, type XmlElement } from '../xml.js';
 import { parseNumber, valueKey, valuesEqual } from '../values.js';
-import { pmmlMatrix } from './kernel-helpers.js';
+import { pmmlMatrix } from './matrix.js';
 
 type Design = (row: Row) => Float64Array | null;
 
@@ -32,34 +32,40 @@ function req(el: XmlElement, name: string, ctx: CompileContext): string {
   return attr(el, name) ?? ctx.invalid(el, `attribute "${name}" is required`);
 }
 
-/** Inverse link functions of generalizedLinear models. */
+/**
+ * Inverse link functions of generalizedLinear models (d: linkParameter), one entry a line: an
+ * exported package keeps the links its document names (src/edge/narrowing.ts).
+ */
+const INVERSE_LINKS: Readonly<Record<string, (d: number) => (eta: number) => number>> = {
+  identity: () => (e) => e,
+  log: () => Math.exp,
+  logit: () => (e) => 1 / (1 + Math.exp(-e)),
+  probit: () => normalCdf,
+  cloglog: () => (e) => 1 - Math.exp(-Math.exp(e)),
+  loglog: () => (e) => Math.exp(-Math.exp(-e)),
+  cauchit: () => (e) => 0.5 + Math.atan(e) / Math.PI,
+  logc: () => (e) => 1 - Math.exp(e),
+  power: (d) => (d === 0 ? Math.exp : (e) => Math.pow(e, 1 / d)),
+  oddspower: (d) => (d === 0 ? (e) => 1 / (1 + Math.exp(-e)) : (e) => 1 / (1 + Math.pow(1 + d * e, -1 / d))),
+  negbin: (d) => (e) => 1 / (d * (Math.exp(-e) - 1)),
+};
+
+/** Inverse cumulative links of ordinalMultinomial models, one entry a line (cut like INVERSE_LINKS). */
+const CUMULATIVE_LINKS: Readonly<Record<string, (eta: number) => number>> = {
+  logit: (e) => 1 / (1 + Math.exp(-e)),
+  probit: normalCdf,
+  cloglog: (e) => 1 - Math.exp(-Math.exp(e)),
+  loglog: (e) => Math.exp(-Math.exp(-e)),
+  cauchit: (e) => 0.5 + Math.atan(e) / Math.PI,
+};
+
 function inverseLink(name: string, d: number, el: XmlElement, ctx: CompileContext): (eta: number) => number {
-  switch (name) {
-    case 'identity': return (e) => e;
-    case 'log': return Math.exp;
-    case 'logit': return (e) => 1 / (1 + Math.exp(-e));
-    case 'probit': return normalCdf;
-    case 'cloglog': return (e) => 1 - Math.exp(-Math.exp(e));
-    case 'loglog': return (e) => Math.exp(-Math.exp(-e));
-    case 'cauchit': return (e) => 0.5 + Math.atan(e) / Math.PI;
-    case 'logc': return (e) => 1 - Math.exp(e);
-    case 'power': return d === 0 ? Math.exp : (e) => Math.pow(e, 1 / d);
-    case 'oddspower': return d === 0 ? (e) => 1 / (1 + Math.exp(-e)) : (e) => 1 / (1 + Math.pow(1 + d * e, -1 / d));
-    case 'negbin': return (e) => 1 / (d * (Math.exp(-e) - 1));
-    default: return ctx.unsupported(el, `linkFunction="${name}" is not supported`);
-  }
+  const link = INVERSE_LINKS[name] ?? ctx.unsupported(el, `linkFunction="${name}" is not supported`);
+  return link(d);
 }
 
-/** Inverse cumulative links of ordinalMultinomial models. */
 function cumulativeLink(name: string, el: XmlElement, ctx: CompileContext): (eta: number) => number {
-  switch (name) {
-    case 'logit': return (e) => 1 / (1 + Math.exp(-e));
-    case 'probit': return normalCdf;
-    case 'cloglog': return (e) => 1 - Math.exp(-Math.exp(e));
-    case 'loglog': return (e) => Math.exp(-Math.exp(-e));
-    case 'cauchit': return (e) => 0.5 + Math.atan(e) / Math.PI;
-    default: return ctx.unsupported(el, `cumulativeLink="${name}" is not supported`);
-  }
+  return CUMULATIVE_LINKS[name] ?? ctx.unsupported(el, `cumulativeLink="${name}" is not supported`);
 }
 
 export const generalRegressionModel: KernelCompiler = (el, ctx) => {
@@ -150,113 +156,152 @@ export const generalRegressionModel: KernelCompiler = (el, ctx) => {
   const target = ctx.target;
   const parseCategory = (text: string): Value => (target ? ctx.parse(target.name, text) : text);
 
-  switch (modelType) {
-    case 'regression': case 'generalLinear': case 'generalizedLinear': {
-      const link = modelType === 'generalizedLinear'
-        ? inverseLink(attr(el, 'linkFunction') ?? 'identity', num(el, 'linkParameter', ctx) ?? 1, el, ctx)
-        : (e: number) => e;
-      const trialsField = attr(el, 'trialsVariable');
-      const trialsValue = num(el, 'trialsValue', ctx);
-      if (attr(el, 'functionName') === 'classification') {
-        // Binary: μ is the probability of the category the PCells name (else the second one).
-        const categories = target?.values.length ? target.values : [...betas.keys()].filter((c) => c !== '');
-        const named = [...betas.keys()].find((c) => c !== '');
-        const b = betas.get(named ?? '');
-        const event = named ?? categories[1] ?? categories[0] ?? '';
-        const other = categories.find((c) => c !== event) ?? '';
-        return {
-          evaluate(row): Prediction {
-            const x = design(row);
-            const o = offset(row);
-            if (!x || o === null) return { value: null };
-            const mu = link(dot(x, b) + o);
-            const probabilities = new Map<string, number>();
-            for (const c of categories) probabilities.set(c, c === event ? mu : 1 - mu);
-            if (!probabilities.has(event)) probabilities.set(event, mu);
-            if (!probabilities.has(other) && other !== '') probabilities.set(other, 1 - mu);
-            let best = event;
-            let bestP = -Infinity;
-            for (const [c, p] of probabilities) if (p > bestP) { bestP = p; best = c; }
-            return { value: parseCategory(best), probabilities };
-          },
-        };
-      }
-      const b = betas.get('') ?? betas.values().next().value;
-      const linkName = modelType === 'generalizedLinear' ? attr(el, 'linkFunction') ?? 'identity' : 'identity';
-      const explained: Link | undefined = linkName === 'identity' ? { kind: 'identity' } : linkName === 'log' ? { kind: 'exp' } : linkName === 'logit' ? { kind: 'sigmoid', scale: 1 } : undefined;
-      const plain = explained && offsetField === undefined && trialsField === undefined && trialsValue === undefined;
-      const linear = plain && b ? linearForm(cells, k, b, offsetValue, explained) : undefined;
-      return {
-        ...(linear ? { linear } : {}),
-        evaluate(row): Prediction {
-          const x = design(row);
-          const o = offset(row);
-          if (!x || o === null) return { value: null };
-          let mu = link(dot(x, b) + o);
-          if (trialsField !== undefined || trialsValue !== undefined) {
-            const t = trialsField === undefined ? trialsValue! : row.get(trialsField);
-            if (t === null) return { value: null };
-            mu *= typeof t === 'number' ? t : parseNumber(String(t));
-          }
-          return { value: mu };
-        },
-      };
-    }
-    case 'multinomialLogistic': {
-      const declared = target?.values.length ? target.values : [...betas.keys()].filter((c) => c !== '');
-      const reference = attr(el, 'targetReferenceCategory');
-      const categories = reference !== undefined && !declared.includes(reference) ? [...declared, reference] : declared;
-      const tables = categories.map((c) => betas.get(c));
-      return {
-        evaluate(row): Prediction {
-          const x = design(row);
-          const o = offset(row);
-          if (!x || o === null) return { value: null };
-          const eta = tables.map((b) => (b ? dot(x, b) + o : 0));
-          const max = Math.max(...eta);
-          const e = eta.map((v) => Math.exp(v - max));
-          const sum = e.reduce((a, v) => a + v, 0);
-          const probabilities = new Map<string, number>();
-          let best = 0;
-          categories.forEach((c, i) => {
-            probabilities.set(c, e[i]! / sum);
-            if (e[i]! > e[best]!) best = i;
-          });
-          return { value: parseCategory(categories[best]!), probabilities };
-        },
-      };
-    }
-    case 'ordinalMultinomial': {
-      const categories = target?.values.length ? target.values : [...betas.keys()].filter((c) => c !== '');
-      const link = cumulativeLink(attr(el, 'cumulativeLink') ?? 'logit', el, ctx);
-      const shared = betas.get('');
-      const thresholds = categories.map((c) => betas.get(c));
-      return {
-        evaluate(row): Prediction {
-          const x = design(row);
-          const o = offset(row);
-          if (!x || o === null) return { value: null };
-          const xb = dot(x, shared) + o;
-          const probabilities = new Map<string, number>();
-          let prev = 0;
-          let best = 0;
-          let bestP = -Infinity;
-          categories.forEach((c, i) => {
-            const t = thresholds[i];
-            const cum = i === categories.length - 1 || !t ? 1 : link(dot(x, t) + xb);
-            const p = cum - prev;
-            prev = cum;
-            probabilities.set(c, p);
-            if (p > bestP) { bestP = p; best = i; }
-          });
-          return { value: parseCategory(categories[best]!), probabilities };
-        },
-      };
-    }
-    case 'CoxRegression': return cox(el, ctx, design, betas.get('') ?? new Float64Array(k), Float64Array.from(params.map((p) => p.ref)));
-    default: return ctx.unsupported(el, `modelType="${modelType}" is not supported`);
-  }
+  const compile = MODEL_TYPES[modelType] ?? ctx.unsupported(el, `modelType="${modelType}" is not supported`);
+  return compile({ el, ctx, modelType, design, betas, dot, offset, offsetField, offsetValue, cells, k, params, parseCategory });
 };
+
+/** What every model type reads: the design vector, β per target category, the offset. */
+interface Parts {
+  readonly el: XmlElement;
+  readonly ctx: CompileContext;
+  readonly modelType: string;
+  readonly design: Design;
+  readonly betas: ReadonlyMap<string, Float64Array>;
+  readonly dot: (x: Float64Array, b: Float64Array | undefined) => number;
+  readonly offset: (row: Row) => number | null;
+  readonly offsetField: string | undefined;
+  readonly offsetValue: number;
+  readonly cells: readonly Cell[];
+  readonly k: number;
+  readonly params: readonly { readonly name: string; readonly ref: number }[];
+  readonly parseCategory: (text: string) => Value;
+}
+
+interface Cell { readonly i: number; readonly predictor: string; readonly factor: boolean; readonly exponent: number }
+
+/**
+ * The kernels by modelType, one entry a line: an exported package keeps the model types its
+ * document names (src/edge/narrowing.ts).
+ */
+const MODEL_TYPES: Readonly<Record<string, (p: Parts) => ModelKernel>> = {
+  regression: linearModel,
+  generalLinear: linearModel,
+  generalizedLinear: linearModel,
+  multinomialLogistic: multinomialModel,
+  ordinalMultinomial: ordinalModel,
+  CoxRegression: (p) => cox(p.el, p.ctx, p.design, p.betas.get('') ?? new Float64Array(p.k), Float64Array.from(p.params.map((q) => q.ref))),
+};
+
+/** regression, generalLinear (η = xβ) and generalizedLinear (link function, offset, trials); binary classification gives μ as the probability. */
+function linearModel({ el, ctx, modelType, design, betas, dot, offset, offsetField, offsetValue, cells, k, parseCategory }: Parts): ModelKernel {
+  const target = ctx.target;
+  const link = modelType === 'generalizedLinear'
+    ? inverseLink(attr(el, 'linkFunction') ?? 'identity', num(el, 'linkParameter', ctx) ?? 1, el, ctx)
+    : (e: number) => e;
+  const trialsField = attr(el, 'trialsVariable');
+  const trialsValue = num(el, 'trialsValue', ctx);
+  if (attr(el, 'functionName') === 'classification') {
+    // Binary: μ is the probability of the category the PCells name (else the second one).
+    const categories = target?.values.length ? target.values : [...betas.keys()].filter((c) => c !== '');
+    const named = [...betas.keys()].find((c) => c !== '');
+    const b = betas.get(named ?? '');
+    const event = named ?? categories[1] ?? categories[0] ?? '';
+    const other = categories.find((c) => c !== event) ?? '';
+    return {
+      evaluate(row): Prediction {
+        const x = design(row);
+        const o = offset(row);
+        if (!x || o === null) return { value: null };
+        const mu = link(dot(x, b) + o);
+        const probabilities = new Map<string, number>();
+        for (const c of categories) probabilities.set(c, c === event ? mu : 1 - mu);
+        if (!probabilities.has(event)) probabilities.set(event, mu);
+        if (!probabilities.has(other) && other !== '') probabilities.set(other, 1 - mu);
+        let best = event;
+        let bestP = -Infinity;
+        for (const [c, p] of probabilities) if (p > bestP) { bestP = p; best = c; }
+        return { value: parseCategory(best), probabilities };
+      },
+    };
+  }
+  const b = betas.get('') ?? betas.values().next().value;
+  const linkName = modelType === 'generalizedLinear' ? attr(el, 'linkFunction') ?? 'identity' : 'identity';
+  const explained: Link | undefined = linkName === 'identity' ? { kind: 'identity' } : linkName === 'log' ? { kind: 'exp' } : linkName === 'logit' ? { kind: 'sigmoid', scale: 1 } : undefined;
+  const plain = explained && offsetField === undefined && trialsField === undefined && trialsValue === undefined;
+  const linear = plain && b ? linearForm(cells, k, b, offsetValue, explained) : undefined;
+  return {
+    ...(linear ? { linear } : {}),
+    evaluate(row): Prediction {
+      const x = design(row);
+      const o = offset(row);
+      if (!x || o === null) return { value: null };
+      let mu = link(dot(x, b) + o);
+      if (trialsField !== undefined || trialsValue !== undefined) {
+        const t = trialsField === undefined ? trialsValue! : row.get(trialsField);
+        if (t === null) return { value: null };
+        mu *= typeof t === 'number' ? t : parseNumber(String(t));
+      }
+      return { value: mu };
+    },
+  };
+}
+
+/** multinomialLogistic: softmax of each category's η against the reference category (η = 0). */
+function multinomialModel({ el, ctx, design, betas, dot, offset, parseCategory }: Parts): ModelKernel {
+  const target = ctx.target;
+  const declared = target?.values.length ? target.values : [...betas.keys()].filter((c) => c !== '');
+  const reference = attr(el, 'targetReferenceCategory');
+  const categories = reference !== undefined && !declared.includes(reference) ? [...declared, reference] : declared;
+  const tables = categories.map((c) => betas.get(c));
+  return {
+    evaluate(row): Prediction {
+      const x = design(row);
+      const o = offset(row);
+      if (!x || o === null) return { value: null };
+      const eta = tables.map((b) => (b ? dot(x, b) + o : 0));
+      const max = Math.max(...eta);
+      const e = eta.map((v) => Math.exp(v - max));
+      const sum = e.reduce((a, v) => a + v, 0);
+      const probabilities = new Map<string, number>();
+      let best = 0;
+      categories.forEach((c, i) => {
+        probabilities.set(c, e[i]! / sum);
+        if (e[i]! > e[best]!) best = i;
+      });
+      return { value: parseCategory(categories[best]!), probabilities };
+    },
+  };
+}
+
+/** ordinalMultinomial: cumulative link of each category's threshold plus the shared xβ. */
+function ordinalModel({ el, ctx, design, betas, dot, offset, parseCategory }: Parts): ModelKernel {
+  const target = ctx.target;
+  const categories = target?.values.length ? target.values : [...betas.keys()].filter((c) => c !== '');
+  const link = cumulativeLink(attr(el, 'cumulativeLink') ?? 'logit', el, ctx);
+  const shared = betas.get('');
+  const thresholds = categories.map((c) => betas.get(c));
+  return {
+    evaluate(row): Prediction {
+      const x = design(row);
+      const o = offset(row);
+      if (!x || o === null) return { value: null };
+      const xb = dot(x, shared) + o;
+      const probabilities = new Map<string, number>();
+      let prev = 0;
+      let best = 0;
+      let bestP = -Infinity;
+      categories.forEach((c, i) => {
+        const t = thresholds[i];
+        const cum = i === categories.length - 1 || !t ? 1 : link(dot(x, t) + xb);
+        const p = cum - prev;
+        prev = cum;
+        probabilities.set(c, p);
+        if (p > bestP) { bestP = p; best = i; }
+      });
+      return { value: parseCategory(categories[best]!), probabilities };
+    },
+  };
+}
 
 /** Cumulative hazard H(t) = H0(t) · exp(β·(x − reference)), H0 from the (stratum's) baseline table. */
 function cox(el: XmlElement, ctx: CompileContext, design: Design, beta: Float64Array, ref: Float64Array) {
@@ -302,7 +347,7 @@ function cox(el: XmlElement, ctx: CompileContext, design: Design, beta: Float64A
  * η = Σ β·x as a LinearKernel when every parameter is an intercept (no PPCell) or one covariate to the
  * power 1: the weight of a field is the sum of its parameters' β; else undefined (factors, powers, products).
  */
-function linearForm(cells: readonly { i: number; predictor: string; factor: boolean; exponent: number }[], k: number, b: Float64Array, offset: number, link: Link): LinearKernel | undefined {
+function linearForm(cells: readonly Cell[], k: number, b: Float64Array, offset: number, link: Link): LinearKernel | undefined {
   const perParam = new Array<number>(k).fill(0);
   for (const c of cells) {
     if (c.factor || c.exponent !== 1) return undefined;

@@ -181,7 +181,6 @@ export interface Measure {
 }
 
 const DISTANCES = new Set(['euclidean', 'squaredEuclidean', 'chebychev', 'cityBlock', 'minkowski']);
-const SIMILARITIES = new Set(['simpleMatching', 'jaccard', 'tanimoto', 'binarySimilarity']);
 const COMPARE_FUNCTIONS = new Set(['absDiff', 'gaussSim', 'delta', 'equal']);
 
 /**
@@ -197,7 +196,8 @@ export function compileMeasure(el: XmlElement, fields: readonly MeasureField[], 
     if (!COMPARE_FUNCTIONS.has(f.compareFunction)) ctx.unsupported(el, `compareFunction="${f.compareFunction}"`);
     if (f.compareFunction === 'gaussSim' && f.similarityScale === undefined) ctx.invalid(el, 'gaussSim needs similarityScale');
   }
-  if (SIMILARITIES.has(m.name)) return similarity(m, kind, fields, ctx);
+  const compileSimilarity = SIMILARITY_MEASURES[m.name];
+  if (compileSimilarity) return compileSimilarity(m, kind, fields, ctx);
   if (!DISTANCES.has(m.name)) return ctx.unsupported(m, 'comparison measure');
   const p = m.name === 'minkowski' ? reqNum(m, 'p-parameter', ctx) : 2;
   const n = fields.length;
@@ -244,6 +244,17 @@ export function compileMeasure(el: XmlElement, fields: readonly MeasureField[], 
     },
   };
 }
+
+/**
+ * Similarity measures over binary vectors, by element name, one entry a line: an exported package
+ * keeps the measures its document names (src/edge/narrowing.ts).
+ */
+const SIMILARITY_MEASURES: Readonly<Record<string, typeof similarity>> = {
+  simpleMatching: similarity,
+  jaccard: similarity,
+  tanimoto: similarity,
+  binarySimilarity: similarity,
+};
 
 function similarity(m: XmlElement, kind: 'distance' | 'similarity', fields: readonly MeasureField[], ctx: CompileContext): Measure {
   const n = fields.length;
@@ -293,62 +304,4 @@ export function rank(scores: Float64Array, better: (a: number, b: number) => boo
     return i - j;
   });
   return idx;
-}
-
-/**
- * A PMML `Matrix` as an element lookup, 1-based like the document: `kind` any (one Array per row),
- * diagonal (one Array of the diagonal), symmetric (the lower triangle, row i holding i entries), or
- * MatCell elements with `diagDefault`/`offDiagDefault` for the cells not listed. Undefined outside the matrix.
- */
-export function pmmlMatrix(el: XmlElement, ctx: CompileContext): (row: number, col: number) => number | undefined {
-  const kind = attr(el, 'kind') ?? 'any';
-  const rowsAttr = numAttr(el, 'nbRows', ctx);
-  const colsAttr = numAttr(el, 'nbCols', ctx);
-  const diagDefault = numAttr(el, 'diagDefault', ctx);
-  const offDiagDefault = numAttr(el, 'offDiagDefault', ctx);
-  const arrays = el.children.filter((c) => c.name === 'Array' || c.name === 'REAL-SparseArray' || c.name === 'INT-SparseArray').map((a) => numericArray(a, ctx));
-  const cells = children(el, 'MatCell');
-  if (arrays.length > 0 && cells.length > 0) ctx.invalid(el, 'a Matrix holds either Arrays or MatCells, not both');
-  if (cells.length > 0) {
-    const values = new Map<string, number>();
-    let rows = 0;
-    let cols = 0;
-    for (const c of cells) {
-      const r = reqNum(c, 'row', ctx);
-      const k = reqNum(c, 'col', ctx);
-      if (!Number.isInteger(r) || !Number.isInteger(k) || r < 1 || k < 1) ctx.invalid(c, `MatCell row="${r}" col="${k}" is not a 1-based position`);
-      const v = Number(c.text.trim());
-      if (Number.isNaN(v)) ctx.invalid(c, `"${c.text.trim()}" is not a number`);
-      values.set(`${r},${k}`, v);
-      rows = Math.max(rows, r);
-      cols = Math.max(cols, k);
-    }
-    const nr = rowsAttr ?? rows;
-    const nc = colsAttr ?? cols;
-    return (r, k) => {
-      if (r < 1 || k < 1 || r > nr || k > nc) return undefined;
-      return values.get(`${r},${k}`) ?? (r === k ? diagDefault : offDiagDefault);
-    };
-  }
-  switch (kind) {
-    case 'diagonal': {
-      if (arrays.length !== 1) ctx.invalid(el, `a diagonal Matrix has one Array, not ${arrays.length}`);
-      const d = arrays[0]!;
-      return (r, k) => (r < 1 || k < 1 || r > d.length || k > d.length ? undefined : r === k ? d[r - 1] : offDiagDefault ?? 0);
-    }
-    case 'symmetric': {
-      arrays.forEach((a, i) => { if (a.length !== i + 1) ctx.invalid(el, `row ${i + 1} of a symmetric Matrix holds ${i + 1} entries, not ${a.length}`); });
-      return (r, k) => {
-        const [i, j] = r >= k ? [r, k] : [k, r];
-        return i < 1 || j < 1 || i > arrays.length ? undefined : arrays[i - 1]![j - 1];
-      };
-    }
-    case 'any': {
-      if (rowsAttr !== undefined && rowsAttr !== arrays.length) ctx.invalid(el, `nbRows="${rowsAttr}" but ${arrays.length} rows`);
-      arrays.forEach((a, i) => { if (colsAttr !== undefined && a.length !== colsAttr) ctx.invalid(el, `row ${i + 1} has ${a.length} entries, nbCols="${colsAttr}"`); });
-      return (r, k) => (r < 1 || k < 1 || r > arrays.length ? undefined : arrays[r - 1]![k - 1]);
-    }
-    default:
-      return ctx.unsupported(el, `Matrix kind="${kind}"`);
-  }
 }

@@ -1,0 +1,37 @@
+/**
+ * Where the bytes of a PMML package's index.js go: for each document kind, the esbuild metafile's
+ * minified bytes per module of the narrowed bundle, and index.js gzipped (gzip -9).
+ * `tsx bench/edge-pmml-modules.ts [--top N] [model.pmml ...]`
+ */
+import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { bundleModule } from '../src/edge/bundle.js';
+import { PACKAGE_FORMATS } from '../src/edge/formats.js';
+import { narrowingPlugin } from '../src/edge/narrowing.js';
+
+const args = process.argv.slice(2);
+const topAt = args.indexOf('--top');
+const top = topAt >= 0 ? Number(args.splice(topAt, 2)[1]) : 25;
+const K = (f: string) => `fixtures/pmml/kernels/${f}.pmml`;
+const C = (id: string) => `fixtures/pmml/cases/${id}/model.pmml`;
+const models = args.length > 0 ? args : [
+  K('clustering'), K('nearest-neighbor'), K('anomaly-iforest'), C('sklearn-grm-logit'), C('sklearn-grm-multinomial'), C('sklearn-grm-poisson'),
+  C('hand-contrast'), C('hand-cox'), C('hand-transforms'), C('hand-missing'), C('hand-selectall'), C('hand-chain-segmentid'), C('hand-cluster-vote'),
+  'test/edge-fixtures/pmml/tree-derived.pmml',
+];
+
+for (const path of models) {
+  const data = PACKAGE_FORMATS.pmml!(readFileSync(path));
+  const narrowing = data.narrowing ?? {};
+  const index = await bundleModule('index', data.evaluator ?? 'pmml', narrowing);
+  const r = await build({
+    entryPoints: ['src/edge/package/index.ts'], bundle: true, write: false, metafile: true, format: 'esm', platform: 'neutral',
+    mainFields: ['module', 'main'], target: 'es2022', minify: true, legalComments: 'none', logLevel: 'silent',
+    plugins: [{ name: 'ev', setup(b) { b.onResolve({ filter: /^\.\/evaluator\.js$/ }, () => ({ path: `${process.cwd()}/src/edge/package/evaluators/${data.evaluator ?? 'pmml'}.ts` })); b.onResolve({ filter: /^\.\/(model|parity)\.js$/ }, (a) => (a.importer.includes('edge/package') ? { path: a.path, external: true } : undefined)); } }, narrowingPlugin(narrowing, existsSync)],
+  });
+  const inputs = Object.entries(Object.values(r.metafile.outputs)[0]!.inputs).map(([f, v]) => [f.replace(/^src\//, ''), v.bytesInOutput] as const).sort((a, b) => b[1] - a[1]);
+  console.log(`\n== ${path}: index.js ${(index.length / 1024).toFixed(1)} KB raw, ${(gzipSync(index, { level: 9 }).length / 1024).toFixed(2)} KB gzip -9`);
+  for (const [f, n] of inputs.slice(0, top)) console.log(`${String(n).padStart(7)}  ${f}`);
+}
