@@ -5,6 +5,8 @@ import { sqlIdent, sqlString } from './duckdb.js';
 export interface CsvLayout {
   readonly names: readonly string[];
   readonly types: readonly string[];
+  /** The sniffer's read_csv options for this file (`auto_detect=false, delim=',', …`), when known: the typed read then does not sniff again. */
+  readonly dialect?: string | undefined;
 }
 
 /** How one CSV column is selected and turned into cells. */
@@ -78,7 +80,9 @@ export function csvPlan(file: string, layout: CsvLayout, carried: ReadonlySet<st
       columns.push({ name, value: at, text: at + 1, strict: false });
     }
   });
-  const from = typed ? `read_csv(${sqlString(file)}, header=true, types={${types.join(', ')}})` : `read_csv(${sqlString(file)}, header=true, all_varchar=true)`;
+  const from = !typed ? `read_csv(${sqlString(file)}, header=true, all_varchar=true)`
+    : layout.dialect ? `read_csv(${sqlString(file)}, ${layout.dialect}, columns={${types.join(', ')}})`
+      : `read_csv(${sqlString(file)}, header=true, types={${types.join(', ')}})`;
   if (shard) {
     const place = placeColumn(layout.names);
     const sentinel = shard.last !== undefined ? ` or ${place} = ${shard.last}` : '';

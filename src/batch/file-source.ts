@@ -255,7 +255,23 @@ export class FileSource implements BatchSource {
       types.push(String(type));
       if (!this.#types.has(String(name))) this.#types.set(String(name), String(type));
     }
-    return { names, types };
+    return { names, types, dialect: await this.#dialect(file) };
+  }
+
+  /**
+   * The options of DuckDB's CSV sniffer for this file (`auto_detect=false, delim=…, header=true, …`),
+   * taken from `sniff_csv`'s ready-made read_csv call, so the typed read does not sniff the file
+   * again each time it opens (~0.2 s a query on a quiet machine, 0.8 s loaded). Undefined when the
+   * sniffer sees no header (the read then sniffs as it always did).
+   */
+  async #dialect(file: string): Promise<string | undefined> {
+    const sniffed = await this.#duck.runAndReadAll(`select HasHeader, Prompt from sniff_csv(${sqlString(file)})`).catch(() => undefined);
+    const [header, prompt] = sniffed?.getRows()[0] ?? [];
+    if (header !== true || typeof prompt !== 'string') return undefined;
+    const from = prompt.indexOf('auto_detect=false');
+    const to = prompt.lastIndexOf(', columns={');
+    const options = from >= 0 && to > from ? prompt.slice(from, to) : undefined;
+    return options?.includes('header=true') ? options : undefined;
   }
 
   async *#readLines(f: number, file: string, skip: number, chunkSize: number): AsyncIterable<SourceChunk> {
