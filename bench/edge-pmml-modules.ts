@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { bundleModule } from '../src/edge/bundle.js';
 import { PACKAGE_FORMATS } from '../src/edge/formats.js';
+import { packageNarrowing } from '../src/edge/js-package.js';
 import { narrowingPlugin } from '../src/edge/narrowing.js';
 
 const args = process.argv.slice(2);
@@ -24,7 +25,7 @@ const models = args.length > 0 ? args : [
 
 for (const path of models) {
   const data = PACKAGE_FORMATS.pmml!(readFileSync(path));
-  const narrowing = data.narrowing ?? {};
+  const narrowing = packageNarrowing(data.narrowing, false);
   const index = await bundleModule('index', data.evaluator ?? 'pmml', narrowing);
   const r = await build({
     entryPoints: ['src/edge/package/index.ts'], bundle: true, write: false, metafile: true, format: 'esm', platform: 'neutral',

@@ -93,7 +93,7 @@ export function declarations(signature: ModelSignature, model: string, version: 
     '  /** Queued rows are posted at least this often (ms, default 5000). */',
     '  readonly intervalMs?: number;',
     '}',
-    '/** Report predict()\'s predictions (each then has a prediction_id) to a Ferry server, or stop (false). */',
+    '/** Report predict()\'s predictions (each then has a prediction_id) to a Ferry server, or stop (false). Needs a package exported with --report-url. */',
     'export function report(options: ReportOptions | false): void;',
     '/** Post the queued reports now (before a Node process exits); never rejects. */',
     'export function flushReports(): Promise<void>;',

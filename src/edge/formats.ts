@@ -74,7 +74,7 @@ const PMML = 'runtimes/pmml';
  * The PMML engine a document reaches: the model kernels of the model elements it holds, the
  * expression and predicate compilers of its elements, the built-in functions its Apply elements
  * call, the OutputField features, neural activation functions, similarity measures and
- * GeneralRegression model types and links it names. No contrast Matrix reader without a Matrix, no tree arrays without
+ * GeneralRegression model types and links it names; `if` and DefineFunction calls only when it has them. No contrast Matrix reader without a Matrix, no tree arrays without
  * a batch path or a MiningModel (whose row path walks them), no segment outputs without a
  * MiningModel, no grouped-input scoring without group MiningFields; no flat-ensemble compiler,
  * batch planner or batch scorer when the server compiled no batch path for it (its rows take the
@@ -110,6 +110,8 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       { module: `${PMML}/expressions`, table: 'EXPRESSION_COMPILERS', keep: elements },
       { module: `${PMML}/expressions`, table: 'PREDICATE_COMPILERS', keep: elements },
       { module: `${PMML}/functions`, table: 'BUILTINS', keep: functions },
+      { module: `${PMML}/expressions`, table: 'SPECIAL_FORMS', keep: functions },
+      { module: `${PMML}/expressions`, table: 'DEFINED_CALLS', keep: elements },
       { module: `${PMML}/output`, table: 'FEATURES', keep: features },
       { module: `${PMML}/models/neural-network`, table: 'ACTIVATIONS', keep: activations },
       { module: `${PMML}/models/kernel-helpers`, table: 'SIMILARITY_MEASURES', keep: elements },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ferry } from '../core/errors.js';
 import { FERRY_VERSION } from '../core/version.js';
 import { bundleModule, type PackageModule } from './bundle.js';
+import type { Narrowing } from './narrowing.js';
 import { declarations } from './declarations.js';
 import type { ExportFile, ExportModel, ExportOptions, ParityCheck } from './export-target.js';
 import { PACKAGE_ASSETS, PACKAGE_FORMATS } from './formats.js';
@@ -27,6 +28,14 @@ export function provenanceOf(model: ExportModel): Provenance {
   return { model: v.model, version: v.version, aliases: v.aliases, format: v.format, digest: v.digest, exportedAt: new Date().toISOString(), ferryVersion: FERRY_VERSION, ...(model.quantized ? { quantized: model.quantized } : {}) };
 }
 
+/**
+ * What a package's bundle leaves out: its model's narrowing (formats.ts), and the reporter
+ * (about 0.85 KB of index.js gzipped) unless it is exported with --report-url.
+ */
+export function packageNarrowing(model: Narrowing | undefined, reports: boolean): Narrowing {
+  return { ...model, stubs: [...(model?.stubs ?? []), ...(reports ? [] : ['edge/package/report'])] };
+}
+
 /** The package's files; `extra` names more bundled modules (e.g. the browser's worker). */
 export async function packageFiles(model: ExportModel, target: string, options: ExportOptions, extra: readonly PackageModule[] = []): Promise<ExportFile[]> {
   const { version } = model;
@@ -36,7 +45,8 @@ export async function packageFiles(model: ExportModel, target: string, options: 
   const packed = encode(model.artifact);
   const meta: EdgeMeta = { provenance, signature: version.signature, encoding: packed.encoding, ...(options.reportUrl ? { report: { url: options.reportUrl } } : {}) };
   const data = packed.encoding === 'text' ? packed.text : Buffer.from(packed.bytes).toString('base64');
-  const code = async (module: PackageModule, path: string): Promise<ExportFile> => ({ path, kind: 'js', bytes: text(await bundleModule(module, packed.evaluator ?? version.format, packed.narrowing)) });
+  const narrowing = packageNarrowing(packed.narrowing, options.reportUrl !== undefined);
+  const code = async (module: PackageModule, path: string): Promise<ExportFile> => ({ path, kind: 'js', bytes: text(await bundleModule(module, packed.evaluator ?? version.format, narrowing)) });
   const pkg = {
     name: packageName(version.model),
     version: `${version.version}.0.0`,

@@ -29,7 +29,8 @@ let reporter: Reporter | undefined = meta.report ? new Reporter(meta.report, pro
 /**
  * Report `predict`'s predictions to a Ferry server's prediction log (`false`: stop). Each
  * prediction then carries a `prediction_id`, which ground truth can be posted against
- * (`POST /v1/feedback`). Set at export time with `--report-url`.
+ * (`POST /v1/feedback`). Set at export time with `--report-url`; a package exported without it
+ * carries no reporter, and `report(options)` fails with FERRY_E_EDGE_CALL_INVALID.
  */
 export function report(options: ReportOptions | false): void {
   reporter?.stop();

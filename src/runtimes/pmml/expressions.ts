@@ -249,49 +249,71 @@ function apply(el: XmlElement, scope: ExprScope): Expr {
   const dflt = defaultText === undefined ? null : looksNumeric(defaultText) ? parseNumber(defaultText) : defaultText;
   const treatment = attr(el, 'invalidValueTreatment') ?? 'returnInvalid';
   let body: (row: Row) => Value;
-  if (fn === 'if') {
-    if (args.length < 2 || args.length > 3) invalid(el, 'if takes 2 or 3 arguments');
-    const [test, then, otherwise] = args as [Expr, Expr, Expr | undefined];
-    body = (row) => {
-      const t = test(row);
-      if (t === null) return mapMissing === undefined ? null : m;
-      const yes = typeof t === 'boolean' ? t : typeof t === 'number' ? t !== 0 : t === 'true';
-      return yes ? then(row) : otherwise ? otherwise(row) : null;
-    };
+  const form = Object.hasOwn(SPECIAL_FORMS, fn) ? SPECIAL_FORMS[fn] : undefined;
+  const defined = form ? undefined : scope.defined(fn);
+  if (form) body = form(el, args, mapMissing, m);
+  else if (defined) {
+    const call = DEFINED_CALLS.DefineFunction ?? unsupported(el, `function "${fn}" is a DefineFunction`);
+    body = call(el, fn, defined, args, mapMissing, m);
   } else {
-    const defined = scope.defined(fn);
-    if (defined) {
-      if (defined.params.length !== args.length) invalid(el, `function "${fn}" takes ${defined.params.length} argument(s), got ${args.length}`);
-      const params = defined.params;
-      body = (row) => {
-        const own = new Map<string, Value>();
-        for (let i = 0; i < params.length; i++) {
-          const v = args[i]!(row);
-          if (v === null && mapMissing !== undefined) return m;
-          const p = params[i]!;
-          own.set(p.name, p.dataType ? toType(p.dataType, v) ?? null : v);
-        }
-        const fnRow: Row = { get: (name) => own.get(name) ?? null };
-        const v = defined.body()(fnRow);
-        return defined.dataType ? toType(defined.dataType, v) ?? null : v;
-      };
-    } else {
-      const builtin = BUILTINS[fn];
-      if (!builtin) unsupported(el, `function "${fn}" is not a PMML built-in function nor defined by a DefineFunction`);
-      if (args.length < builtin.arity[0] || args.length > builtin.arity[1]) invalid(el, `function "${fn}" does not take ${args.length} argument(s)`);
-      const { call, handlesMissing } = builtin;
-      body = (row) => {
-        const values = args.map((a) => a(row));
-        if (!handlesMissing && values.some((v) => v === null)) return mapMissing === undefined ? null : m;
-        if (handlesMissing && mapMissing !== undefined && values.some((v) => v === null)) return m;
-        const v = call(values);
-        if (typeof v === 'number' && !Number.isFinite(v) && !Number.isNaN(v) && treatment === 'asMissing') return null;
-        return v;
-      };
-    }
+    const builtin = BUILTINS[fn];
+    if (!builtin) unsupported(el, `function "${fn}" is not a PMML built-in function nor defined by a DefineFunction`);
+    if (args.length < builtin.arity[0] || args.length > builtin.arity[1]) invalid(el, `function "${fn}" does not take ${args.length} argument(s)`);
+    const { call, handlesMissing } = builtin;
+    body = (row) => {
+      const values = args.map((a) => a(row));
+      if (!handlesMissing && values.some((v) => v === null)) return mapMissing === undefined ? null : m;
+      if (handlesMissing && mapMissing !== undefined && values.some((v) => v === null)) return m;
+      const v = call(values);
+      if (typeof v === 'number' && !Number.isFinite(v) && !Number.isNaN(v) && treatment === 'asMissing') return null;
+      return v;
+    };
   }
   if (dflt === null) return body;
   return (row) => body(row) ?? dflt;
+}
+
+/** Apply's forms that are not calls of evaluated arguments, by function name, one entry a line (cut like BUILTINS). */
+const SPECIAL_FORMS: Readonly<Record<string, (el: XmlElement, args: readonly Expr[], mapMissing: string | undefined, m: Value) => Expr>> = {
+  if: ifForm,
+};
+
+/** `if`: the condition's branch only; a missing condition is missing (or mapMissingTo). */
+function ifForm(el: XmlElement, args: readonly Expr[], mapMissing: string | undefined, m: Value): Expr {
+  if (args.length < 2 || args.length > 3) invalid(el, 'if takes 2 or 3 arguments');
+  const [test, then, otherwise] = args as [Expr, Expr, Expr | undefined];
+  return (row) => {
+    const t = test(row);
+    if (t === null) return mapMissing === undefined ? null : m;
+    const yes = typeof t === 'boolean' ? t : typeof t === 'number' ? t !== 0 : t === 'true';
+    return yes ? then(row) : otherwise ? otherwise(row) : null;
+  };
+}
+
+/**
+ * Calls of a DefineFunction, keyed by that element's name: an exported package of a document
+ * without DefineFunction leaves it out (src/edge/narrowing.ts cuts this table like the others).
+ */
+const DEFINED_CALLS: { readonly DefineFunction?: (el: XmlElement, fn: string, defined: DefinedFunction, args: readonly Expr[], mapMissing: string | undefined, m: Value) => Expr } = {
+  DefineFunction: definedCall,
+};
+
+/** A DefineFunction's body over its parameters (typed), its result cast to its dataType. */
+function definedCall(el: XmlElement, fn: string, defined: DefinedFunction, args: readonly Expr[], mapMissing: string | undefined, m: Value): Expr {
+  if (defined.params.length !== args.length) invalid(el, `function "${fn}" takes ${defined.params.length} argument(s), got ${args.length}`);
+  const params = defined.params;
+  return (row) => {
+    const own = new Map<string, Value>();
+    for (let i = 0; i < params.length; i++) {
+      const v = args[i]!(row);
+      if (v === null && mapMissing !== undefined) return m;
+      const p = params[i]!;
+      own.set(p.name, p.dataType ? toType(p.dataType, v) ?? null : v);
+    }
+    const fnRow: Row = { get: (name) => own.get(name) ?? null };
+    const v = defined.body()(fnRow);
+    return defined.dataType ? toType(defined.dataType, v) ?? null : v;
+  };
 }
 
 /** Compile a predicate element. */
