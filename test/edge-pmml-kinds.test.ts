@@ -32,11 +32,11 @@ const CASES: Case[] = [
 ];
 
 /** Largest index.js (gzip -9) of these packages today (a model chain of trees and regressions); the whole engine was 47 KB. */
-const MAX_INDEX_GZIP = 21 * 1024;
+const MAX_INDEX_GZIP = 20 * 1024;
 /** Packages within the 15 KB of evaluator code. */
 const WITHIN_TARGET = new Set(['pmml_neural_classification', 'pmml_neural_regression', 'pmml_svm_classification', 'pmml_svm_regression', 'pmml_scorecard', 'pmml_naive_bayes', 'pmml_rule_set',
   'pmml_clustering', 'pmml_sklearn_grm_logit', 'pmml_sklearn_grm_multinomial', 'pmml_sklearn_grm_poisson', 'pmml_hand_cox',
-  'pmml_hand_contrast', 'pmml_nearest_neighbor', 'pmml_tree_derived',
+  'pmml_hand_contrast', 'pmml_nearest_neighbor', 'pmml_tree_derived', 'pmml_anomaly_iforest',
 ]);
 
 /** Rows over the document's active fields: declared categories in turn, spread numbers, a missing value now and then. */

@@ -74,7 +74,7 @@ const PMML = 'runtimes/pmml';
  * The PMML engine a document reaches: the model kernels of the model elements it holds, the
  * expression and predicate compilers of its elements, the built-in functions its Apply elements
  * call, the OutputField features, neural activation functions, similarity measures and
- * GeneralRegression model types and links it names; `if` and DefineFunction calls only when it has them. No contrast Matrix reader without a Matrix, no tree arrays without
+ * GeneralRegression model types and links, RegressionModel functions, anomaly algorithms it names; `if` and DefineFunction calls only when it has them. No contrast Matrix reader without a Matrix, no tree arrays without
  * a batch path or a MiningModel (whose row path walks them), no segment outputs without a
  * MiningModel, no grouped-input scoring without group MiningFields; no flat-ensemble compiler,
  * batch planner or batch scorer when the server compiled no batch path for it (its rows take the
@@ -88,6 +88,8 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
   const activations = new Set<string>(['identity']);
   const modelTypes = new Set<string>();
   const links = new Set<string>();
+  const regressionFunctions = new Set<string>();
+  const algorithms = new Set<string>();
   const cumulativeLinks = new Set<string>();
   let grouped = false;
   const walk = (el: XmlElement): void => {
@@ -96,6 +98,8 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
     if (el.name === 'OutputField') features.add(attr(el, 'feature') ?? 'predictedValue');
     if (el.name === 'MiningField' && attr(el, 'usageType') === 'group') grouped = true;
     if (el.name === 'NeuralNetwork' || el.name === 'NeuralLayer') activations.add(attr(el, 'activationFunction') ?? '');
+    if (el.name === 'RegressionModel') regressionFunctions.add(attr(el, 'functionName') ?? '');
+    if (el.name === 'AnomalyDetectionModel') algorithms.add(attr(el, 'algorithmType') ?? '');
     if (el.name === 'GeneralRegressionModel') {
       modelTypes.add(attr(el, 'modelType') ?? '');
       links.add(attr(el, 'linkFunction') ?? 'identity');
@@ -115,6 +119,8 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       { module: `${PMML}/output`, table: 'FEATURES', keep: features },
       { module: `${PMML}/models/neural-network`, table: 'ACTIVATIONS', keep: activations },
       { module: `${PMML}/models/kernel-helpers`, table: 'SIMILARITY_MEASURES', keep: elements },
+      { module: `${PMML}/models/regression`, table: 'FUNCTION_KERNELS', keep: regressionFunctions },
+      { module: `${PMML}/models/anomaly-detection`, table: 'ALGORITHMS', keep: algorithms },
       { module: `${PMML}/models/general-regression`, table: 'MODEL_TYPES', keep: modelTypes },
       { module: `${PMML}/models/general-regression`, table: 'INVERSE_LINKS', keep: links },
       { module: `${PMML}/models/general-regression`, table: 'CUMULATIVE_LINKS', keep: cumulativeLinks },

@@ -4,7 +4,7 @@
  * then the normalization method.
  */
 import type { Link } from '../../model-structure.js';
-import type { CompileContext, KernelCompiler, LinearKernel, Prediction, Row, Value } from '../types.js';
+import type { CompileContext, KernelCompiler, LinearKernel, ModelKernel, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
 import { parseNumber, valuesEqual } from '../values.js';
 import { classProbabilities, inverseLink, regressionLink as linkOf, regressionRun, tableMargin, type RegressionLayout } from './regression-run.js';
@@ -148,34 +148,47 @@ function readRow(row: Row, fields: readonly string[], x: Float64Array): boolean 
 }
 
 export const regressionModel: KernelCompiler = (el, ctx) => {
-  const functionName = attr(el, 'functionName');
+  const functionName = attr(el, 'functionName') ?? '';
   const method = attr(el, 'normalizationMethod') ?? 'none';
   const tables = children(el, 'RegressionTable');
   if (tables.length === 0) ctx.invalid(el, 'RegressionModel has no RegressionTable');
-  if (functionName === 'regression') {
-    const link = linkOf(method) ?? ctx.unsupported(el, `normalizationMethod="${method}" is not supported for regression`);
-    const explained = regressionLink(method);
-    const linear = explained ? linearKernel([tables[0]!], explained, ctx) : undefined;
-    const layout = numericLayout([tables[0]!], method, [], false, ctx);
-    if (layout) {
-      // The batch kernel's arithmetic, one row at a time.
-      const x = new Float64Array(layout.fields.length);
-      return {
-        ...(linear ? { linear } : {}),
-        batch: { fields: layout.fields, categories: [], run: regressionRun(layout), regression: () => layout },
-        evaluate: (row): Prediction => ({ value: readRow(row, layout.fields, x) ? link(tableMargin(layout, 0, x, 0)) : null }),
-      };
-    }
-    const t = table(tables[0]!, ctx);
+  const compile = Object.hasOwn(FUNCTION_KERNELS, functionName) ? FUNCTION_KERNELS[functionName] : undefined;
+  return compile ? compile(el, ctx, method, tables) : ctx.unsupported(el, `functionName="${functionName}" is not supported for RegressionModel`);
+};
+
+/** The kernels by functionName, one entry a line: an exported package keeps the functions its document's RegressionModels name (src/edge/narrowing.ts). */
+const FUNCTION_KERNELS: Readonly<Record<string, (el: XmlElement, ctx: CompileContext, method: string, tables: readonly XmlElement[]) => ModelKernel>> = {
+  regression: regression,
+  classification: classification,
+};
+
+/** Regression: the first table's value through the normalization's inverse link. */
+function regression(el: XmlElement, ctx: CompileContext, method: string, tables: readonly XmlElement[]): ModelKernel {
+  const link = linkOf(method) ?? ctx.unsupported(el, `normalizationMethod="${method}" is not supported for regression`);
+  const explained = regressionLink(method);
+  const linear = explained ? linearKernel([tables[0]!], explained, ctx) : undefined;
+  const layout = numericLayout([tables[0]!], method, [], false, ctx);
+  if (layout) {
+    // The batch kernel's arithmetic, one row at a time.
+    const x = new Float64Array(layout.fields.length);
     return {
       ...(linear ? { linear } : {}),
-      evaluate(row): Prediction {
-        const y = t(row);
-        return { value: y === null ? null : link(y) };
-      },
+      batch: { fields: layout.fields, categories: [], run: regressionRun(layout), regression: () => layout },
+      evaluate: (row): Prediction => ({ value: readRow(row, layout.fields, x) ? link(tableMargin(layout, 0, x, 0)) : null }),
     };
   }
-  if (functionName !== 'classification') ctx.unsupported(el, `functionName="${functionName ?? ''}" is not supported for RegressionModel`);
+  const t = table(tables[0]!, ctx);
+  return {
+    ...(linear ? { linear } : {}),
+    evaluate(row): Prediction {
+      const y = t(row);
+      return { value: y === null ? null : link(y) };
+    },
+  };
+}
+
+/** Classification: one table per category, the margins normalized into probabilities. */
+function classification(el: XmlElement, ctx: CompileContext, method: string, tables: readonly XmlElement[]): ModelKernel {
   const categories = tables.map((t) => attr(t, 'targetCategory') ?? ctx.invalid(t, 'attribute "targetCategory" is required for classification'));
   const compiled = tables.map((t) => table(t, ctx));
   const target = ctx.target;
@@ -220,4 +233,4 @@ export const regressionModel: KernelCompiler = (el, ctx) => {
       return { value: values[best] ?? null, probabilities };
     },
   };
-};
+}
