@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { runCli } from './helpers/cli.js';
 import { breastCsv, filesIn, readRows, seeded } from './helpers/batch.js';
@@ -67,6 +68,7 @@ describe('batch runs survive SIGKILL and resume exactly once', () => {
     { name: 'Parquet file (staged parts, final name only when complete), SQLite registry', output: 'out.parquet', registry: 'sqlite', seed: 2 },
     { name: 'folder of Parquet parts (rename when complete), SQLite registry', output: 'parts/', registry: 'sqlite', seed: 3 },
     { name: 'PostgreSQL table (per-chunk transactions, unique run_id+key), PostgreSQL registry', output: 'pg', registry: 'postgres', seed: 4 },
+    { name: 'JSONL file with --log-predictions: every output row\'s prediction is in the log, SQLite registry', output: 'logged.jsonl', registry: 'sqlite', seed: 5, log: true },
   ] as const;
 
   for (const c of cases) {
@@ -85,7 +87,7 @@ describe('batch runs survive SIGKILL and resume exactly once', () => {
       const reg = await runCli(['register', fixture('breast_mlp').model, '--name', 'bc'], env);
       assert.equal(reg.code, 0, reg.stderr);
       const rejects = join(tmp.dir, `${c.seed}-rejects.jsonl`);
-      const args = ['batch', 'run', 'bc', '-i', input, '-o', output, '-k', 'id', '--rejects', rejects, '--chunk-size', '400', '--run-id', 'crash'];
+      const args = ['batch', 'run', 'bc', '-i', input, '-o', output, '-k', 'id', '--rejects', rejects, '--chunk-size', '400', '--run-id', 'crash', ...('log' in c ? ['--log-predictions'] : [])];
       const random = seeded(c.seed);
       let midRun = 0;
       for (let k = 0; k < KILLS; k++) {
@@ -118,7 +120,19 @@ describe('batch runs survive SIGKILL and resume exactly once', () => {
           await client.end();
         }
       } else {
-        ids = (await readRows(c.output === 'parts/' ? filesIn(output) : [output])).map((r) => r.id as number);
+        const rows = await readRows(c.output === 'parts/' ? filesIn(output) : [output]);
+        ids = rows.map((r) => r.id as number);
+        if ('log' in c) {
+          // A checkpointed row is never scored again: its logged prediction was written before the checkpoint.
+          const db = new Database(join(home, 'registry.db'), { readonly: true });
+          try {
+            const logged = new Set((db.prepare('select id from prediction_log').pluck().all() as string[]));
+            const missing = rows.filter((r) => !logged.has(String(r.prediction_id)));
+            assert.equal(missing.length, 0, `output rows whose prediction is not in the log: ${missing.slice(0, 5).map((r) => String(r.id)).join(', ')}`);
+          } finally {
+            db.close();
+          }
+        }
         if (c.output === 'out.parquet') assert.equal(existsSync(join(tmp.dir, `.${c.seed}-out.parquet.parts`)), false, 'staged parts are removed');
       }
       const want = Array.from({ length: ROWS }, (_, i) => i).filter((i) => !BAD.has(i));

@@ -193,11 +193,15 @@ async function scoreRun(options: RunnerOptions, run: BatchRun, owner: string, du
   // The first chunk is checkpointed at once, so `batch runs` shows the run moving.
   let lastCheckpoint = Number.NEGATIVE_INFINITY;
   let pending: Checkpoint | undefined;
-  // Outputs first, made durable, then the checkpoint that points past them.
+  // Outputs first, made durable, then the checkpoint that points past them. With
+  // --log-predictions the log is written first too: a row a checkpoint covers is never scored
+  // again, so its logged prediction must not still be in memory when the process dies; and the
+  // checkpoint's registry write then never waits behind a queue of log batches (SQLite, one writer).
   const checkpoint = async (): Promise<void> => {
     if (!pending) return;
     await sink.sync();
     await rejectsSink?.sync();
+    if (log !== undefined) await pipeline.flush();
     await store.checkpoint(run.id, owner, pending, counts, activeMs);
     pending = undefined;
     lastCheckpoint = performance.now();
