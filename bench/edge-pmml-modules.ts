@@ -18,9 +18,10 @@ const top = topAt >= 0 ? Number(args.splice(topAt, 2)[1]) : 25;
 const K = (f: string) => `fixtures/pmml/kernels/${f}.pmml`;
 const C = (id: string) => `fixtures/pmml/cases/${id}/model.pmml`;
 const models = args.length > 0 ? args : [
+  K('rule-set'), K('association'), K('naive-bayes'), K('scorecard'), K('neural-classification'), K('neural-regression'), K('svm-classification'), K('svm-regression'),
   K('clustering'), K('nearest-neighbor'), K('anomaly-iforest'), C('sklearn-grm-logit'), C('sklearn-grm-multinomial'), C('sklearn-grm-poisson'),
-  C('hand-contrast'), C('hand-cox'), C('hand-transforms'), C('hand-missing'), C('hand-selectall'), C('hand-chain-segmentid'), C('hand-cluster-vote'),
-  'test/edge-fixtures/pmml/tree-derived.pmml',
+  C('hand-contrast'), C('hand-cox'), 'test/edge-fixtures/pmml/tree-derived.pmml', C('hand-transforms'), C('hand-cluster-vote'),
+  C('hand-selectall'), C('hand-chain-segmentid'), C('hand-missing'),
 ];
 
 for (const path of models) {
