@@ -313,4 +313,11 @@ describe('prediction ids', () => {
     const t = parseInt((ids[0] ?? '').replace('-', '').slice(0, 12), 16);
     assert.ok(t >= before && t <= Date.now());
   });
+
+  it('sort in the order they were made, also past 4096 ids a millisecond (borrowed milliseconds never go back)', () => {
+    // A batch chunk's ids borrow milliseconds ahead; the calls after it, made in real time that
+    // is still behind, must not start lower.
+    const made = [...predictionIds(20_000), ...predictionIds(3), ...predictionIds(5000), ...predictionIds(1)];
+    for (let k = 1; k < made.length; k++) assert.ok((made[k - 1] as string) < (made[k] as string), `id ${k} sorts before id ${k - 1}`);
+  });
 });

@@ -393,9 +393,11 @@ export function predictionIds(n: number): string[] {
   for (let k = 0; k < n; k++) {
     const i = base + k;
     const now = Date.now();
-    if (now !== idMs || idSeq >= 0xfff) {
-      // A new millisecond (or 4096 ids in this one: borrow the next millisecond, as §6.2 allows).
-      idMs = now > idMs ? now : idMs + (idSeq >= 0xfff ? 1 : 0);
+    if (now > idMs || idSeq >= 0xfff) {
+      // A new millisecond, or 4096 ids in this one: borrow the next millisecond (§6.2 allows it).
+      // Ids never go back: after borrowing, calls in the real milliseconds already borrowed go on
+      // counting in the newest one, so ids stay in logging order (the log's B-trees take them in order).
+      idMs = now > idMs ? now : idMs + 1;
       idSeq = random[9 * i + 8]! << 2; // a random start below 1024, leaving room to count up
       const hex = idMs.toString(16).padStart(12, '0');
       idHead = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7`;
