@@ -34,7 +34,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
     .option('--quantize <type>', 'ONNX, node/browser: int8 — MatMul/Gemm weights in int8 (DequantizeLinear in the graph); reports sizes and the change in predictions')
     .option('--max-label-change <share>', 'with --quantize: refuse when more than this share of sample rows change label (0.01 or 1%; default 1%)')
     .option('--force', 'with --quantize: write the export even when more labels change than --max-label-change allows')
-    .option('--report-url <url>', 'node/browser: the Ferry server the package posts its predictions to (its prediction log, for drift and live metrics); see docs/edge.md')
+    .option('--report-url <url>', 'node/browser: the Ferry server the package posts its predictions to (its prediction log, for drift and live metrics); without it the package carries no reporter and report() is refused; see docs/edge.md')
     .option('--json', 'print the report as JSON')
     .action(async (ref: string, opts: ExportFlags, cmd: Command) => {
       const maxSize = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
