@@ -10,7 +10,7 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from './helpers/cli.js';
+import { registerModels, runCli } from './helpers/cli.js';
 import { ROOT, tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixture, fixtures, inputColumnFlags } from './helpers/fixtures.js';
 
@@ -57,12 +57,7 @@ describe('ferry export --target node', () => {
   const env = { FERRY_HOME: join(tmp.dir, 'home') };
   after(() => tmp.cleanup());
 
-  before(async () => {
-    for (const c of CASES) {
-      const r = await runCli(['register', join(ROOT, c.model), '--name', c.name], env);
-      assert.equal(r.code, 0, r.stderr);
-    }
-  });
+  before(() => registerModels(CASES.map((c) => ({ name: c.name, path: join(ROOT, c.model) })), env));
 
   for (const c of CASES) {
     it(`${c.name}: the package, copied outside the project, gives the server's predictions`, async () => {

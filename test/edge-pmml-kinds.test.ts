@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { attr, child, children, parseXml } from '../src/runtimes/pmml/xml.js';
-import { runCli } from './helpers/cli.js';
+import { registerModels, runCli } from './helpers/cli.js';
 import { ROOT, tempDir } from './helpers/env.js';
 
 interface Case {
@@ -85,12 +85,7 @@ describe('ferry export --target node: PMML documents the batch path does not tak
   const env = { FERRY_HOME: join(tmp.dir, 'home') };
   after(() => tmp.cleanup());
 
-  before(async () => {
-    for (const c of CASES) {
-      const r = await runCli(['register', join(ROOT, c.model), '--name', c.name], env);
-      assert.equal(r.code, 0, r.stderr);
-    }
-  });
+  before(() => registerModels(CASES.map((c) => ({ name: c.name, path: join(ROOT, c.model) })), env));
 
   for (const c of CASES) {
     it(`${c.name}: the package, outside the project, gives the server's predictions with a narrowed engine`, async () => {

@@ -36,3 +36,11 @@ export async function runCli(args: readonly string[], env: Readonly<Record<strin
   const code = await main(['node', 'ferry', ...args], { stdout, stderr, env: { PATH: process.env.PATH ?? '', ...env } });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
+
+/** `ferry register <path> --name <name>` for each model, failing the test on the first refusal. */
+export async function registerModels(models: readonly { readonly name: string; readonly path: string }[], env: Readonly<Record<string, string>>): Promise<void> {
+  for (const m of models) {
+    const r = await runCli(['register', m.path, '--name', m.name], env);
+    if (r.code !== 0) throw new Error(`ferry register ${m.path} --name ${m.name} exited ${r.code}: ${r.stderr}`);
+  }
+}

@@ -13,21 +13,25 @@ import type { Scope } from './scope.js';
 import { attr, children, type XmlElement } from './xml.js';
 import { castResult, isNumeric, toType, valueKey } from './values.js';
 
-/** What a top-level model's batch path is planned from (a model without Targets or chained results). */
-export interface TopBatchSource {
-  /** LocalTransformations, and any derived field (TransformationDictionary included). */
-  readonly lt: boolean;
-  readonly derives: boolean;
-  readonly treated: readonly { readonly name: string; readonly typed: boolean; readonly identity: boolean; readonly fill?: number }[];
+/** What compiling a model element found: its kernel, fields, scope and Output (read by the batch planner and the SQL export's form). */
+export interface CompiledParts {
   readonly kernel: ModelKernel;
-  /** The model reads its inputs as they are. */
-  readonly passThrough: boolean;
   readonly functionName: string;
   readonly targetFields: readonly FieldInfo[];
   readonly scope: Scope;
   readonly outputEl: XmlElement | undefined;
   readonly output: OutputPlan;
   readonly numericInput: (name: string) => boolean;
+}
+
+/** What a top-level model's batch path is planned from (a model without Targets or chained results). */
+export interface TopBatchSource extends CompiledParts {
+  /** LocalTransformations, and any derived field (TransformationDictionary included). */
+  readonly lt: boolean;
+  readonly derives: boolean;
+  readonly treated: readonly { readonly name: string; readonly typed: boolean; readonly identity: boolean; readonly fill?: number }[];
+  /** The model reads its inputs as they are. */
+  readonly passThrough: boolean;
 }
 
 /**

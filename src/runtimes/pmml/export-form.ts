@@ -4,16 +4,13 @@
  * plan the batch path reads; or why it cannot be written.
  */
 import type { ExportForm } from './model.js';
-import { resultPlan } from './batch-plan.js';
+import { resultPlan, type CompiledParts } from './batch-plan.js';
 import { parseFor } from './expressions.js';
 import { compileEnsemble } from './models/ensemble.js';
-import type { OutputPlan } from './output.js';
-import type { Scope } from './scope.js';
-import type { FieldInfo, ModelKernel } from './types.js';
 import { attr, children, type XmlElement } from './xml.js';
 
 /** What the form is made from: the model element and what its compilation found. */
-export interface FormSource {
+export interface FormSource extends CompiledParts {
   readonly el: XmlElement;
   readonly top: boolean;
   /** LocalTransformations or TransformationDictionary fields. */
@@ -23,13 +20,6 @@ export interface FormSource {
   readonly targets: boolean;
   /** Chained or selected segments (modelChain, selectFirst, selectAll). */
   readonly selects: boolean;
-  readonly kernel: ModelKernel;
-  readonly functionName: string;
-  readonly targetFields: readonly FieldInfo[];
-  readonly scope: Scope;
-  readonly outputEl: XmlElement | undefined;
-  readonly output: OutputPlan;
-  readonly numericInput: (name: string) => boolean;
 }
 
 /** The model's export form, or why it has none. */
