@@ -16,19 +16,10 @@ import { evaluator } from '../src/edge/package/evaluators/pmml-batch.js';
 import { loadArtifact } from '../src/runtimes/artifact-error.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import { ROOT } from './helpers/env.js';
+import { forestInputs } from './helpers/pmml-kernels.js';
 
 const FIXTURES = join(ROOT, 'fixtures/pmml');
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-
-/** The forest fixture's rows, every 5th row with every 7th field missing, and one row all missing. */
-function forestInputs(): Record<string, Tensor> {
-  const [head, ...lines] = readFileSync(join(FIXTURES, 'cases/sklearn-forest/input.csv'), 'utf8').trim().split('\n');
-  const names = head!.split(',');
-  const rows = lines.length + 1;
-  return Object.fromEntries(names.map((n, j) => [n, {
-    dtype: 'float64', shape: [rows], data: Float64Array.from({ length: rows }, (_, i) => (i === lines.length || (i % 5 === 0 && j % 7 === 0) ? Number.NaN : Number(lines[i]!.split(',')[j]))),
-  } satisfies Tensor]));
-}
 
 /** Three regression trees, one per missing-value strategy, combined by `method`. */
 function regressionEnsemble(method: string): string {

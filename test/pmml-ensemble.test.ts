@@ -13,6 +13,7 @@ import type { Tensor } from '../src/core/tensor.js';
 import { loadDocument } from '../src/runtimes/pmml/pmml-model.js';
 import { pmmlRuntime } from '../src/runtimes/pmml/pmml-runtime.js';
 import { ROOT } from './helpers/env.js';
+import { forestInputs } from './helpers/pmml-kernels.js';
 import { loadArtifact } from '../src/runtimes/artifact-error.js';
 
 const FIXTURES = join(ROOT, 'fixtures/pmml');
@@ -50,16 +51,6 @@ async function compare(text: string, inputs: Record<string, Tensor>, expectBatch
     await fast.close();
     await slow.close();
   }
-}
-
-/** The forest fixture's rows, every 5th row with every 7th field missing, and one row all missing. */
-function forestInputs(): Record<string, Tensor> {
-  const [head, ...lines] = readFileSync(join(FIXTURES, 'cases/sklearn-forest/input.csv'), 'utf8').trim().split('\n');
-  const names = head!.split(',');
-  const rows = lines.length + 1;
-  return Object.fromEntries(names.map((n, j) => [n, {
-    dtype: 'float64', shape: [rows], data: Float64Array.from({ length: rows }, (_, i) => (i === lines.length || (i % 5 === 0 && j % 7 === 0) ? Number.NaN : Number(lines[i]!.split(',')[j]))),
-  } satisfies Tensor]));
 }
 
 /** A random binary tree over x0..x3 (depth ≤ 3) with numeric leaves, in the given missing-value strategy. */

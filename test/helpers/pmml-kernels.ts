@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isFerryError } from '../../src/core/errors.js';
 import { compileDocument } from '../../src/runtimes/pmml/document.js';
 import { pmmlRuntime } from '../../src/runtimes/pmml/pmml-runtime.js';
+import type { Tensor } from '../../src/core/tensor.js';
 import type { Row, Value } from '../../src/runtimes/pmml/types.js';
 import { parseXml } from '../../src/runtimes/pmml/xml.js';
 import { ROOT } from './env.js';
@@ -54,4 +55,14 @@ export async function refusedPmml(text: string, code: string, pattern: RegExp): 
     assert.match(err.message, pattern);
     return true;
   });
+}
+
+/** The forest fixture's rows, every 5th row with every 7th field missing, and one row all missing. */
+export function forestInputs(): Record<string, Tensor> {
+  const [head, ...lines] = readFileSync(join(ROOT, 'fixtures/pmml/cases/sklearn-forest/input.csv'), 'utf8').trim().split('\n');
+  const names = head!.split(',');
+  const rows = lines.length + 1;
+  return Object.fromEntries(names.map((n, j) => [n, {
+    dtype: 'float64', shape: [rows], data: Float64Array.from({ length: rows }, (_, i) => (i === lines.length || (i % 5 === 0 && j % 7 === 0) ? Number.NaN : Number(lines[i]!.split(',')[j]))),
+  } satisfies Tensor]));
 }
