@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ferry } from '../core/errors.js';
-import { FILE_FORMATS, fileFormatOfPath, resolveFileFormat, type FileFormat, type FileFormatName } from '../data/file-formats.js';
+import { extensionList, FILE_FORMATS, fileFormatOfPath, resolveFileFormat, type FileFormat, type FileFormatName } from '../data/file-formats.js';
 import { sqlString } from './duckdb.js';
 
 
@@ -41,8 +41,7 @@ export function redact(location: string): string {
 export function fileFormatAt(path: string, given?: string): FileFormat {
   const format = resolveFileFormat(path, given);
   if (format) return format;
-  const extensions = FILE_FORMATS.map((f) => f.extensions[0] ?? '');
-  throw ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: `${extensions.slice(0, -1).join(', ')} or ${extensions.at(-1) ?? ''}`, how: '--input-format/--output-format, or input_format/output_format in a job' });
+  throw ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: extensionList(FILE_FORMATS), how: '--input-format/--output-format, or input_format/output_format in a job' });
 }
 
 /** The name of a file's format (fileFormatAt). */

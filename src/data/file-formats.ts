@@ -69,3 +69,9 @@ export function fileFormatOfPath(path: string): FileFormat | undefined {
 export function resolveFileFormat(path: string, given?: string): FileFormat | undefined {
   return given !== undefined ? fileFormat(given) : fileFormatOfPath(path);
 }
+
+/** `.csv, .jsonl or .parquet`: the formats' first extensions, for messages. */
+export function extensionList(formats: readonly FileFormat[]): string {
+  const extensions = formats.map((f) => f.extensions[0] ?? '');
+  return extensions.length > 1 ? `${extensions.slice(0, -1).join(', ')} or ${extensions.at(-1) ?? ''}` : extensions.join('');
+}

@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { ferry } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
-import { FILE_FORMATS, resolveFileFormat, type FileFormat } from './file-formats.js';
+import { extensionList, FILE_FORMATS, resolveFileFormat, type FileFormat } from './file-formats.js';
 
 /** A format Ferry parses itself (CSV, JSON Lines, JSON): what request bodies and standard input are read as. */
 type TextFormat = FileFormat & { readonly parse: NonNullable<FileFormat['parse']> };
@@ -15,15 +15,15 @@ export function inputFormatOf(path: string, given?: string): TextFormat {
 
 /** Read a whole data file (or `-` for standard input) into a Frame. */
 export async function readFrame(path: string, format?: string): Promise<Frame> {
-  const binary = path === '-' ? undefined : resolveFileFormat(path, format);
-  if (binary?.readFile) {
+  const resolved = path === '-' ? inputFormatOf(path, format ?? 'jsonl') : resolveFileFormat(path, format);
+  if (resolved?.readFile) {
     await access(path).catch((err: unknown) => { throw ferry('FERRY_E_FILE_NOT_FOUND', { path }, err); });
-    const frame = await binary.readFile(path, `"${path}"`);
+    const frame = await resolved.readFile(path, `"${path}"`);
     if (frame.length === 0) throw ferry('FERRY_E_INPUT_EMPTY', { source: `"${path}"` });
     return frame;
   }
-  if (path !== '-' && !binary?.parse) throw unknownFormat(path, FILE_FORMATS.filter((f) => f.parse ?? f.readFile));
-  const fmt = path === '-' ? inputFormatOf(path, format ?? 'jsonl') : inputFormatOf(path, format);
+  if (!resolved?.parse) throw unknownFormat(path, FILE_FORMATS.filter((f) => f.parse ?? f.readFile));
+  const fmt = resolved as TextFormat;
   let text: string;
   try {
     text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
@@ -43,8 +43,7 @@ export function parseText(text: string, format: string, source: string): Frame {
 }
 
 function unknownFormat(path: string, formats: readonly FileFormat[]) {
-  const extensions = formats.map((f) => f.extensions[0] ?? '');
-  return ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: `${extensions.slice(0, -1).join(', ')} or ${extensions.at(-1) ?? ''}`, how: `--input-format ${formats.map((f) => f.name).join('|')}` });
+  return ferry('FERRY_E_DATA_FORMAT_UNKNOWN', { path, extensions: extensionList(formats), how: `--input-format ${formats.map((f) => f.name).join('|')}` });
 }
 
 async function readStdin(): Promise<string> {

@@ -124,8 +124,8 @@ export interface LogStats {
  * outputs are numeric tensors into the open batch as bytes (the SQLite writer thread turns them
  * into the stored JSON), and queues a reference to any other entry (frames, strings) for the
  * background flush to serialise; the queue is bounded in rows. A flush sends the batch, written
- * with multi-row INSERTs in one transaction. When the queue is
- * full, new entries are dropped and counted, never waited for. One flush runs at a time.
+ * with multi-row INSERTs in one transaction. Past `shedFrom` of the buffer requests are sampled
+ * down; when it is full, new entries are dropped; both are counted, never waited for. One flush runs at a time.
  */
 export class PredictionLogWriter implements PredictionLogger {
   readonly #db: RegistryDb;
@@ -238,17 +238,25 @@ export class PredictionLogWriter implements PredictionLogger {
     const layout = encoder.rawLayout(entry.inputs, entry.outputs, entry.rows);
     if (!layout) return false;
     const batch = this.#open ??= this.#sink.batch();
-    const spec = (entry.policy ?? this.#policy(entry.model))?.confidence;
-    const confidence = entry.confidence ?? confidenceOf(confidenceOutput(entry.signature, spec), entry.outputs, entry.rows);
-    const min = spec?.min;
+    const confidence = this.#confidence(entry);
     const time = entry.at ?? Date.now();
     for (let r = 0; r < entry.rows; r++) {
-      const c = confidence?.[r];
-      const known = c !== undefined && Number.isFinite(c);
       batch.addRaw(ids[r] ?? '', entry.model, entry.version, time, entry.source, layout, entry.inputs.tensors, entry.outputs.tensors, r, entry.latencyMs,
-        known ? c : null, known && min !== undefined && c < min);
+        confidence.value(r), confidence.low(r));
     }
     return true;
+  }
+
+  /** An entry's per-row confidence (given, or from its policy's output) and low-confidence flag. */
+  #confidence(e: PredictionEntry): { value(r: number): number | null; low(r: number): boolean } {
+    const spec = (e.policy ?? this.#policy(e.model))?.confidence;
+    const values = e.confidence ?? confidenceOf(confidenceOutput(e.signature, spec), e.outputs, e.rows);
+    const min = spec?.min;
+    const value = (r: number): number | null => {
+      const c = values?.[r];
+      return c !== undefined && Number.isFinite(c) ? c : null;
+    };
+    return { value, low: (r) => { const c = value(r); return c !== null && min !== undefined && c < min; } };
   }
 
   #encoder(signature: ModelSignature): RowEncoder {
@@ -363,15 +371,11 @@ export class PredictionLogWriter implements PredictionLogger {
       const time = at[k] ?? Date.now();
       const rowIds = ids[k] ?? [];
       const encoder = this.#encoder(e.signature);
-      const spec = (e.policy ?? this.#policy(e.model))?.confidence;
-      const confidence = e.confidence ?? confidenceOf(confidenceOutput(e.signature, spec), e.outputs, e.rows);
-      const min = spec?.min;
+      const confidence = this.#confidence(e);
       const latency = e.latencyMs;
       for (let r = 0; r < e.rows; r++) {
-        const c = confidence?.[r];
-        const known = c !== undefined && Number.isFinite(c);
         batch.add(rowIds[r] ?? '', e.model, e.version, time, e.source, encoder.inputs(e.inputs, r), encoder.outputs(e.outputs, r, e.rows), latency,
-          known ? c : null, known && min !== undefined && c < min, encodeAttributions(e.explained, r));
+          confidence.value(r), confidence.low(r), encodeAttributions(e.explained, r));
       }
     });
   }
