@@ -242,21 +242,15 @@ export class PredictionLogWriter implements PredictionLogger {
     const time = entry.at ?? Date.now();
     for (let r = 0; r < entry.rows; r++) {
       batch.addRaw(ids[r] ?? '', entry.model, entry.version, time, entry.source, layout, entry.inputs.tensors, entry.outputs.tensors, r, entry.latencyMs,
-        confidence.value(r), confidence.low(r));
+        confidenceAt(confidence, r), isLow(confidence, r));
     }
     return true;
   }
 
-  /** An entry's per-row confidence (given, or from its policy's output) and low-confidence flag. */
-  #confidence(e: PredictionEntry): { value(r: number): number | null; low(r: number): boolean } {
+  /** An entry's per-row confidence (given, or from its policy's output) and the minimum below which a row is flagged. */
+  #confidence(e: PredictionEntry): RowConfidence {
     const spec = (e.policy ?? this.#policy(e.model))?.confidence;
-    const values = e.confidence ?? confidenceOf(confidenceOutput(e.signature, spec), e.outputs, e.rows);
-    const min = spec?.min;
-    const value = (r: number): number | null => {
-      const c = values?.[r];
-      return c !== undefined && Number.isFinite(c) ? c : null;
-    };
-    return { value, low: (r) => { const c = value(r); return c !== null && min !== undefined && c < min; } };
+    return { values: e.confidence ?? confidenceOf(confidenceOutput(e.signature, spec), e.outputs, e.rows), min: spec?.min };
   }
 
   #encoder(signature: ModelSignature): RowEncoder {
@@ -375,10 +369,27 @@ export class PredictionLogWriter implements PredictionLogger {
       const latency = e.latencyMs;
       for (let r = 0; r < e.rows; r++) {
         batch.add(rowIds[r] ?? '', e.model, e.version, time, e.source, encoder.inputs(e.inputs, r), encoder.outputs(e.outputs, r, e.rows), latency,
-          confidence.value(r), confidence.low(r), encodeAttributions(e.explained, r));
+          confidenceAt(confidence, r), isLow(confidence, r), encodeAttributions(e.explained, r));
       }
     });
   }
+}
+
+interface RowConfidence {
+  readonly values: ArrayLike<number> | undefined;
+  readonly min: number | undefined;
+}
+
+/** Row `r`'s confidence, or null when it has none (or it is not finite). */
+function confidenceAt(c: RowConfidence, r: number): number | null {
+  const v = c.values?.[r];
+  return v !== undefined && Number.isFinite(v) ? v : null;
+}
+
+/** Whether row `r`'s confidence is below the policy's minimum. */
+function isLow(c: RowConfidence, r: number): boolean {
+  const v = confidenceAt(c, r);
+  return v !== null && c.min !== undefined && v < c.min;
 }
 
 let idMs = -1;
