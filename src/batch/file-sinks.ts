@@ -161,10 +161,11 @@ export class DuckFileSink implements BatchSink {
   readonly #stage: string;
   readonly #duck: () => Promise<DuckDBConnection>;
 
-  constructor(path: string, format: FileFormat & { readonly duckdbWrite: string }, tag: string, duck: () => Promise<DuckDBConnection>) {
+  /** `copy`: the format's `duckdbWrite` (COPY options). */
+  constructor(path: string, format: FileFormat, copy: string, tag: string, duck: () => Promise<DuckDBConnection>) {
     this.#path = path;
     this.#format = format;
-    this.#copy = format.duckdbWrite;
+    this.#copy = copy;
     this.#stage = join(dirname(path), `.${basename(path)}.parts`);
     this.#parts = new PartsSink(this.#stage, tag, format, duck);
     this.#duck = duck;

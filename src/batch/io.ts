@@ -37,7 +37,7 @@ export function openSink(location: string, format: string | undefined, spec: Run
   if (isSingleFile(location)) {
     const fmt = fileFormatAt(location, format);
     const path = spec.shard ? shardPath(location, spec.shard) : location;
-    if (fmt.duckdbWrite !== undefined) return new DuckFileSink(path, { ...fmt, duckdbWrite: fmt.duckdbWrite }, tag, connect);
+    if (fmt.duckdbWrite !== undefined) return new DuckFileSink(path, fmt, fmt.duckdbWrite, tag, connect);
     if (!fmt.appendable) {
       const appendable = FILE_FORMATS.filter((f) => f.appendable).map((f) => `"${location.slice(0, -extname(location).length)}${f.extensions[0] ?? ''}"`);
       throw ferry('FERRY_E_BATCH_LOCATION_INVALID', { location, detail: `batch appends its chunks to one file, and a ${fmt.label} file cannot be appended to: name the output ${appendable.join(' or ')}, or give a folder (parts).` });
