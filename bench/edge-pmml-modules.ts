@@ -4,13 +4,10 @@
  * `tsx bench/edge-pmml-modules.ts [--top N] [model.pmml ...]`
  */
 import { readFileSync } from 'node:fs';
-import { existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
-import { bundleModule } from '../src/edge/bundle.js';
+import { bundleWithSizes } from '../src/edge/bundle.js';
 import { PACKAGE_FORMATS } from '../src/edge/formats.js';
 import { packageNarrowing } from '../src/edge/js-package.js';
-import { narrowingPlugin } from '../src/edge/narrowing.js';
 
 const args = process.argv.slice(2);
 const topAt = args.indexOf('--top');
@@ -27,13 +24,8 @@ const models = args.length > 0 ? args : [
 for (const path of models) {
   const data = PACKAGE_FORMATS.pmml!(readFileSync(path));
   const narrowing = packageNarrowing(data.narrowing, false);
-  const index = await bundleModule('index', data.evaluator ?? 'pmml', narrowing);
-  const r = await build({
-    entryPoints: ['src/edge/package/index.ts'], bundle: true, write: false, metafile: true, format: 'esm', platform: 'neutral',
-    mainFields: ['module', 'main'], target: 'es2022', minify: true, legalComments: 'none', logLevel: 'silent',
-    plugins: [{ name: 'ev', setup(b) { b.onResolve({ filter: /^\.\/evaluator\.js$/ }, () => ({ path: `${process.cwd()}/src/edge/package/evaluators/${data.evaluator ?? 'pmml'}.ts` })); b.onResolve({ filter: /^\.\/(model|parity)\.js$/ }, (a) => (a.importer.includes('edge/package') ? { path: a.path, external: true } : undefined)); } }, narrowingPlugin(narrowing, existsSync)],
-  });
-  const inputs = Object.entries(Object.values(r.metafile.outputs)[0]!.inputs).map(([f, v]) => [f.replace(/^src\//, ''), v.bytesInOutput] as const).sort((a, b) => b[1] - a[1]);
+  const { text: index, bytes } = await bundleWithSizes('index', data.evaluator ?? 'pmml', narrowing, true);
+  const inputs = [...bytes].map(([f, n]) => [f.replace(/^src\//, ''), n] as const).sort((a, b) => b[1] - a[1]);
   console.log(`\n== ${path}: index.js ${(index.length / 1024).toFixed(1)} KB raw, ${(gzipSync(index, { level: 9 }).length / 1024).toFixed(2)} KB gzip -9`);
   for (const [f, n] of inputs.slice(0, top)) console.log(`${String(n).padStart(7)}  ${f}`);
 }

@@ -46,14 +46,23 @@ function packagePlugin(format: string, entry: PackageModule): Plugin {
  * code can throw (a first pass finds the modules the bundle holds, a second drops the other codes).
  */
 export async function bundleModule(entry: PackageModule, format: string, narrowing: Narrowing = {}): Promise<string> {
+  return (await bundleWithSizes(entry, format, narrowing, false)).text;
+}
+
+/**
+ * `bundleModule`, and with `sizes` the minified bytes each source module contributes to it
+ * (esbuild's metafile, paths relative to the working directory): what bench/edge-pmml-modules.ts prints.
+ */
+export async function bundleWithSizes(entry: PackageModule, format: string, narrowing: Narrowing, sizes: boolean): Promise<{ text: string; bytes: ReadonlyMap<string, number> }> {
   if (!existsSync(source(`evaluators/${format}`))) throw ferry('FERRY_E_INTERNAL', { detail: `no edge evaluator for format "${format}"` });
   const first = await bundleOnce(entry, format, narrowing, true);
   const files = Object.keys(first.metafile?.inputs ?? {}).map((f) => resolve(f)).filter((f) => existsSync(f) && !isCatalog(f, existsSync));
   const codes = { ...ERROR_CATALOG, keep: codesIn(files) };
-  const result = await bundleOnce(entry, format, { ...narrowing, tables: [...(narrowing.tables ?? []), codes] }, false);
+  const result = await bundleOnce(entry, format, { ...narrowing, tables: [...(narrowing.tables ?? []), codes] }, sizes);
   const file = result.outputFiles[0];
   if (!file) throw ferry('FERRY_E_INTERNAL', { detail: `esbuild produced no output for ${entry}` });
-  return file.text;
+  const inputs = Object.values(result.metafile?.outputs ?? {})[0]?.inputs ?? {};
+  return { text: file.text, bytes: new Map(Object.entries(inputs).map(([f, v]) => [f, v.bytesInOutput])) };
 }
 
 function bundleOnce(entry: PackageModule, format: string, narrowing: Narrowing, metafile: boolean) {

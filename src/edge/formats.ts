@@ -69,6 +69,8 @@ export function pmmlBatchData(artifact: Uint8Array): PmmlBatchData | undefined {
 }
 
 const PMML = 'runtimes/pmml';
+/** Segmentation methods that score the segments they select, each on its own (no ensemble to combine). */
+const SELECTING = new Set(['modelChain', 'selectFirst', 'selectAll']);
 
 /**
  * The PMML engine a document reaches: the model kernels of the model elements it holds, the
@@ -79,7 +81,7 @@ const PMML = 'runtimes/pmml';
  * MiningModel, no grouped-input scoring without group MiningFields; no flat-ensemble compiler,
  * batch planner or batch scorer when the server compiled no batch path for it (its rows take the
  * general path there too); no Targets or TransformationDictionary compiler without one; never the
- * SQL export's form nor the parts explanations read.
+ * SQL export's form nor the parts explanations read (a RegressionModel's linear form among them).
  */
 export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowing {
   const elements = new Set<string>();
@@ -91,6 +93,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
   const regressionFunctions = new Set<string>();
   const algorithms = new Set<string>();
   const cumulativeLinks = new Set<string>();
+  const methods = new Set<string>();
   let grouped = false;
   const walk = (el: XmlElement): void => {
     elements.add(el.name);
@@ -100,6 +103,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
     if (el.name === 'NeuralNetwork' || el.name === 'NeuralLayer') activations.add(attr(el, 'activationFunction') ?? '');
     if (el.name === 'RegressionModel') regressionFunctions.add(attr(el, 'functionName') ?? '');
     if (el.name === 'AnomalyDetectionModel') algorithms.add(attr(el, 'algorithmType') ?? '');
+    if (el.name === 'Segmentation') methods.add(attr(el, 'multipleModelMethod') ?? '');
     if (el.name === 'GeneralRegressionModel') {
       modelTypes.add(attr(el, 'modelType') ?? '');
       links.add(attr(el, 'linkFunction') ?? 'identity');
@@ -108,6 +112,8 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
     el.children.forEach(walk);
   };
   walk(root);
+  // Trees are scored from arrays by a batch path, or by a MiningModel combining their results (selecting one is a walk).
+  const treeArrays = doc.model.batch !== undefined || (elements.has('TreeModel') && [...methods].some((m) => !SELECTING.has(m)));
   return {
     tables: [
       { module: `${PMML}/models/index`, table: 'KERNELS', keep: elements },
@@ -121,6 +127,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       { module: `${PMML}/models/kernel-helpers`, table: 'SIMILARITY_MEASURES', keep: elements },
       { module: `${PMML}/models/regression`, table: 'FUNCTION_KERNELS', keep: regressionFunctions },
       { module: `${PMML}/models/anomaly-detection`, table: 'ALGORITHMS', keep: algorithms },
+      { module: `${PMML}/models/mining`, table: 'COMBINERS', keep: methods },
       { module: `${PMML}/models/general-regression`, table: 'MODEL_TYPES', keep: modelTypes },
       { module: `${PMML}/models/general-regression`, table: 'INVERSE_LINKS', keep: links },
       { module: `${PMML}/models/general-regression`, table: 'CUMULATIVE_LINKS', keep: cumulativeLinks },
@@ -128,8 +135,9 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
     stubs: [
       `${PMML}/export-form`,
       `${PMML}/explained-forms`,
+      `${PMML}/models/regression-linear`,
       ...(doc.model.batch ? [] : [`${PMML}/models/ensemble`, `${PMML}/batch-scorer`, `${PMML}/batch-plan`]),
-      ...(doc.model.batch || elements.has('MiningModel') ? [] : [`${PMML}/models/tree-arrays`]),
+      ...(treeArrays ? [] : [`${PMML}/models/tree-arrays`, `${PMML}/models/mining-fast`]),
       ...(elements.has('Targets') ? [] : [`${PMML}/targets`]),
       ...(elements.has('TransformationDictionary') ? [] : [`${PMML}/transformations`]),
       ...(grouped ? [] : [`${PMML}/group-scoring`]),

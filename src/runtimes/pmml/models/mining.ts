@@ -5,34 +5,18 @@
  * majorityVote/weightedMajorityVote/average/weightedAverage/median/max (classification),
  * majorityVote/weightedMajorityVote over cluster ids (clustering). OutputFields with a segmentId read one
  * segment's result in selectAll and modelChain. Segments
- * are compiled once; their predicates are closures. Tree ensembles also get a batch form (ensemble.ts).
+ * are compiled once; their predicates are closures. Tree ensembles also get a fast path and a batch
+ * form (mining-fast.ts).
  */
 import { ModelRow } from '../row.js';
-import type { CompiledModel, Expr, FieldInfo, KernelCompiler, Prediction, Row, ScoredRow, Value } from '../types.js';
+import type { BatchKernel, Expr, FieldInfo, KernelCompiler, Prediction, Row, ScoredRow, Value } from '../types.js';
 import { attr, child, children } from '../xml.js';
 import { MODEL_ELEMENTS } from '../model-elements.js';
 import { parseNumber } from '../values.js';
-import { compileEnsemble } from './ensemble.js';
-
-interface Segment {
-  readonly id: string;
-  readonly test: (row: Row) => boolean | null;
-  readonly weight: number;
-  /** VariableWeight: the weight is this output field of the segment's model. */
-  readonly weightField: string | undefined;
-  readonly model: CompiledModel;
-  /** The predicate is <True/>. */
-  readonly always: boolean;
-}
-
-interface Voted {
-  readonly p: Prediction;
-  readonly weight: number;
-}
+import { fastPath, type Segment, type Voted } from './mining-fast.js';
 
 const NO_DERIVED: ReadonlyMap<string, Expr> = new Map<string, Expr>();
 const PREDICATES = new Set(['SimplePredicate', 'SimpleSetPredicate', 'CompoundPredicate', 'True', 'False']);
-const METHODS = new Set(['modelChain', 'selectFirst', 'selectAll', 'sum', 'average', 'weightedAverage', 'median', 'max', 'majorityVote', 'weightedMajorityVote', 'weightedSum']);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -46,12 +30,47 @@ function weightOf(s: Segment, r: ScoredRow): number {
   return typeof w === 'number' ? w : w === null || w === undefined ? 0 : parseNumber(String(w));
 }
 
+/** A MiningModel's compiled segments and what combining their results needs. */
+interface Combining {
+  readonly segments: readonly Segment[];
+  readonly method: string;
+  readonly classification: boolean;
+  readonly clustering: boolean;
+  readonly targetNames: readonly string[];
+  /** The target's declared categories. */
+  readonly categories: readonly string[];
+  readonly parseCategory: (text: string) => Value;
+  /** Refuse the method (for a function it does not combine). */
+  readonly unsupported: () => never;
+}
+
+/** How a multipleModelMethod scores a row from its segments (and a batch form, when the ensemble has one). */
+type Combiner = (m: Combining) => { readonly evaluate: (row: Row) => Prediction; readonly batch?: BatchKernel };
+
+/**
+ * The combining methods, one entry a line: an exported package keeps the methods its document's
+ * Segmentations name (src/edge/narrowing.ts). Which functions allow which methods: `allowed` below.
+ */
+const COMBINERS: Readonly<Record<string, Combiner>> = {
+  modelChain: chained,
+  selectFirst: firstMatch,
+  selectAll: selectAll,
+  majorityVote: majorityVote,
+  weightedMajorityVote: majorityVote,
+  sum: aggregated,
+  weightedSum: aggregated,
+  average: aggregated,
+  weightedAverage: aggregated,
+  median: aggregated,
+  max: aggregated,
+};
+
 export const miningModel: KernelCompiler = (el, ctx) => {
   const segmentation = child(el, 'Segmentation') ?? ctx.invalid(el, 'MiningModel has no Segmentation');
   const segLt = child(segmentation, 'LocalTransformations');
   if (segLt) ctx.unsupported(segLt, 'LocalTransformations inside a Segmentation are not supported');
   const method = attr(segmentation, 'multipleModelMethod') ?? ctx.invalid(segmentation, 'attribute "multipleModelMethod" is required');
-  if (!METHODS.has(method)) ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported`);
+  const combine = Object.hasOwn(COMBINERS, method) ? COMBINERS[method]! : ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported`);
   const functionName = attr(el, 'functionName');
   const classification = functionName === 'classification';
   // Clustering segments vote with their cluster ids (majorityVote / weightedMajorityVote).
@@ -83,51 +102,82 @@ export const miningModel: KernelCompiler = (el, ctx) => {
   const targetNames = ctx.targets.map((t) => t.name);
   const parseCategory = (text: string): Value => (ctx.target ? ctx.parse(ctx.target.name, text) : text);
 
-  const chained = (row: Row): Prediction => {
-    const chainRow = new ModelRow(row, new Map(), NO_DERIVED);
-    const extra = new Map<string, Value>();
-    const targets = new Map<string, Value>();
-    const results = new Map<string, ScoredRow>();
-    let last: ScoredRow | undefined;
-    let lastId = '';
-    for (const s of segments) {
-      if (s.test(chainRow) !== true) continue;
-      const r = s.model.score(chainRow);
-      results.set(s.id, r);
-      for (const [k, v] of r.fields) {
-        chainRow.set(k, v);
-        extra.set(k, v);
-        if (targetNames.includes(k)) targets.set(k, v);
+  const categories = ctx.target?.values ?? [];
+  const { evaluate, batch } = combine({
+    segments, method, classification, clustering, targetNames, categories, parseCategory,
+    unsupported: () => ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported for regression`),
+  });
+  return {
+    evaluate,
+    ...(batch ? { batch } : {}),
+    ...(method === 'selectAll' || chain ? { segmentResults: { ids: new Set(segments.map((s) => s.id)), whole: chain } } : {}),
+    ...(chain ? { exposedFields: exposed } : {}),
+  };
+};
+
+/** modelChain: each selected segment scores in turn, its outputs visible to the later ones; the last one's result is the model's. */
+function chained({ segments, targetNames }: Combining): { evaluate: (row: Row) => Prediction } {
+  return {
+    evaluate: (row) => {
+      const chainRow = new ModelRow(row, new Map(), NO_DERIVED);
+      const extra = new Map<string, Value>();
+      const targets = new Map<string, Value>();
+      const results = new Map<string, ScoredRow>();
+      let last: ScoredRow | undefined;
+      let lastId = '';
+      for (const s of segments) {
+        if (s.test(chainRow) !== true) continue;
+        const r = s.model.score(chainRow);
+        results.set(s.id, r);
+        for (const [k, v] of r.fields) {
+          chainRow.set(k, v);
+          extra.set(k, v);
+          if (targetNames.includes(k)) targets.set(k, v);
+        }
+        last = r;
+        lastId = s.id;
       }
-      last = r;
-      lastId = s.id;
-    }
-    if (!last) return { value: null, extra, segments: results };
-    // OutputField feature="segmentId": the segment that gave the result.
-    extra.set('segmentId', lastId);
-    return { ...last.prediction, ...(targetNames.length > 1 ? { targets } : {}), extra, segments: results };
+      if (!last) return { value: null, extra, segments: results };
+      // OutputField feature="segmentId": the segment that gave the result.
+      extra.set('segmentId', lastId);
+      return { ...last.prediction, ...(targetNames.length > 1 ? { targets } : {}), extra, segments: results };
+    },
   };
+}
 
-  const firstMatch = (row: Row): Prediction => {
-    for (const s of segments) {
-      if (s.test(row) !== true) continue;
-      const r = s.model.score(row);
-      return { ...r.prediction, extra: new Map([...(r.prediction.extra ?? []), ...r.fields, ['segmentId', s.id]]) };
-    }
-    return { value: null };
+/** selectFirst: the first segment whose predicate is true. */
+function firstMatch({ segments }: Combining): { evaluate: (row: Row) => Prediction } {
+  return {
+    evaluate: (row) => {
+      for (const s of segments) {
+        if (s.test(row) !== true) continue;
+        const r = s.model.score(row);
+        return { ...r.prediction, extra: new Map([...(r.prediction.extra ?? []), ...r.fields, ['segmentId', s.id]]) };
+      }
+      return { value: null };
+    },
   };
+}
 
-  // selectAll: every segment whose predicate is true is scored, in document order; each result is
-  // kept by Segment id for the OutputFields that name a segmentId. The model's own predicted value
-  // (in PMML the list of all selected segments' values) is missing: a result column holds one value per row.
-  const selectAll = (row: Row): Prediction => {
-    const results = new Map<string, ScoredRow>();
-    for (const s of segments) if (s.test(row) === true) results.set(s.id, s.model.score(row));
-    return { value: null, segments: results };
+/**
+ * selectAll: every segment whose predicate is true is scored, in document order; each result is
+ * kept by Segment id for the OutputFields that name a segmentId. The model's own predicted value
+ * (in PMML the list of all selected segments' values) is missing: a result column holds one value per row.
+ */
+function selectAll({ segments }: Combining): { evaluate: (row: Row) => Prediction } {
+  return {
+    evaluate: (row) => {
+      const results = new Map<string, ScoredRow>();
+      for (const s of segments) if (s.test(row) === true) results.set(s.id, s.model.score(row));
+      return { value: null, segments: results };
+    },
   };
+}
 
-  /** Each segment whose predicate is true: its prediction and weight. */
-  const collect = (row: Row): Voted[] => {
+/** Each segment whose predicate is true: its prediction and weight (the fast path's when the ensemble has one). */
+function gathering(segments: readonly Segment[], fast: ReturnType<typeof fastPath>): (row: Row) => Voted[] {
+  if (fast) return fast.gather;
+  return (row) => {
     const out: Voted[] = [];
     for (const s of segments) {
       if (s.test(row) !== true) continue;
@@ -136,32 +186,46 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     }
     return out;
   };
+}
 
-  // Fast path for ensembles of numeric trees (every segment True, no weights from outputs):
-  // the field values are read once per row into an array the trees index.
-  const fastSegments = !chain && method !== 'selectFirst' && method !== 'selectAll' && segments.every((s) => s.always && s.weightField === undefined && s.model.numeric !== undefined);
-  const fastFields = fastSegments ? [...new Set(segments.flatMap((s) => s.model.numeric!.fields))] : [];
-  const slotOf = new Map(fastFields.map((f, i) => [f, i]));
-  const fastSlots = fastSegments ? segments.map((s) => Int32Array.from(s.model.numeric!.fields, (f) => slotOf.get(f)!)) : [];
-  const x = new Float64Array(fastFields.length);
-  const readFields = (row: Row): void => {
-    for (let i = 0; i < fastFields.length; i++) {
-      const v = row.get(fastFields[i]!);
-      x[i] = v === null ? Number.NaN : typeof v === 'number' ? v : parseNumber(String(v));
+/** majorityVote / weightedMajorityVote: the value with the most (weighted) votes; probability is its share (clustering: cluster ids vote). */
+function majorityVote(m: Combining): { evaluate: (row: Row) => Prediction; batch?: BatchKernel } {
+  const { segments, method, clustering, parseCategory } = m;
+  const fast = fastPath(m);
+  const gather = gathering(segments, fast);
+  const weighted = method === 'weightedMajorityVote';
+  const evaluate = (row: Row): Prediction => {
+    const scores = new Map<string, number>();
+    const typed = new Map<string, Value>();
+    let total = 0;
+    for (const { p, weight } of gather(row)) {
+      if (p.value === null) continue;
+      const k = String(p.value);
+      const w = weighted ? weight : 1;
+      scores.set(k, (scores.get(k) ?? 0) + w);
+      if (!typed.has(k)) typed.set(k, p.value);
+      total += w;
     }
+    if (scores.size === 0) return { value: null };
+    const probabilities = new Map([...scores].map(([k, v]) => [k, v / total]));
+    let best = '';
+    let bestV = -Infinity;
+    for (const [k, v] of scores) if (v > bestV) { bestV = v; best = k; }
+    return { value: typed.get(best) ?? parseCategory(best), probabilities, ...(clustering ? { entityId: best } : {}) };
   };
-  const collectFast = (row: Row): Voted[] => {
-    readFields(row);
-    const out: Voted[] = new Array<Voted>(segments.length);
-    for (let i = 0; i < segments.length; i++) {
-      const s = segments[i]!;
-      out[i] = { p: s.model.numeric!.evaluate(x, fastSlots[i]!), weight: s.weight };
-    }
-    return out;
-  };
-  const gather = fastSegments ? collectFast : collect;
+  return { evaluate, ...(fast?.batch ? { batch: fast.batch } : {}) };
+}
 
-  const regression = (row: Row): Prediction => {
+/** sum, weightedSum, average, weightedAverage, median, max: of the values (regression) or of the class probabilities (classification). */
+function aggregated(m: Combining): { evaluate: (row: Row) => Prediction; batch?: BatchKernel } {
+  const fast = fastPath(m);
+  const gather = gathering(m.segments, fast);
+  const evaluate = m.classification ? averagedVote(m, gather, fast?.vote) : combinedValues(m, gather);
+  return { evaluate, ...(fast?.batch ? { batch: fast.batch } : {}) };
+}
+
+function combinedValues({ method, unsupported }: Combining, gather: (row: Row) => Voted[]): (row: Row) => Prediction {
+  return (row) => {
     const values: number[] = [];
     const weights: number[] = [];
     for (const { p, weight } of gather(row)) {
@@ -183,108 +247,23 @@ export const miningModel: KernelCompiler = (el, ctx) => {
       }
       case 'median': return { value: median(values) };
       case 'max': return { value: Math.max(...values) };
-      default: return ctx.unsupported(segmentation, `multipleModelMethod="${method}" is not supported for regression`);
+      default: return unsupported();
     }
   };
+}
 
-  // Averaging a numeric tree ensemble: each leaf's probabilities as a vector over the declared
-  // categories, computed once per leaf, summed per row in segment order.
-  const categories = ctx.target?.values ?? [];
-  const vectorVote = fastSegments && classification && categories.length > 0 && (method === 'average' || method === 'weightedAverage' || method === 'sum');
-  const catIndex = new Map(categories.map((c, i) => [c, i]));
-  const vectors = new Map<Prediction, Float64Array | null>();
-  const vectorOf = (p: Prediction): Float64Array | null => {
-    let v = vectors.get(p);
-    if (v !== undefined) return v;
-    v = new Float64Array(categories.length);
-    const entries = p.probabilities ? [...p.probabilities] : p.value === null ? [] : [[String(p.value), 1] as const];
-    for (const [k, x] of entries) {
-      const i = catIndex.get(k);
-      if (i === undefined) { v = null; break; }
-      v[i] = x;
-    }
-    vectors.set(p, v);
-    return v;
-  };
-  const acc = new Float64Array(categories.length);
-  const EMPTY = new Float64Array(0);
-  const leafVectors: (Float64Array | null | undefined)[][] = segments.map(() => []);
-  const voteVectors = (row: Row): Prediction | undefined => {
-    acc.fill(0);
-    let n = 0;
-    let sw = 0;
-    const weighted = method === 'weightedAverage';
-    readFields(row);
-    for (let s = 0; s < segments.length; s++) {
-      const segment = segments[s]!;
-      const numeric = segment.model.numeric!;
-      const weight = segment.weight;
-      let v: Float64Array | null;
-      if (numeric.leaf && numeric.outcomes) {
-        // Vectors by leaf index: no hashing per tree.
-        const i = numeric.leaf(x, fastSlots[s]!);
-        if (i < 0) continue;
-        const cache = leafVectors[s]!;
-        let c = cache[i];
-        if (c === undefined) {
-          const p = numeric.outcomes[i]!;
-          c = !p.probabilities && p.value === null ? EMPTY : vectorOf(p);
-          cache[i] = c;
-        }
-        if (c === EMPTY) continue;
-        v = c;
-      } else {
-        const p = numeric.evaluate(x, fastSlots[s]!);
-        if (!p.probabilities && p.value === null) continue;
-        v = vectorOf(p);
-      }
-      if (!v) return undefined; // a category the target does not declare: take the general path
-      n++;
-      sw += weight;
-      for (let i = 0; i < v.length; i++) acc[i] = acc[i]! + (weighted ? v[i]! * weight : v[i]!);
-    }
-    if (n === 0) return { value: null };
-    const divide = method === 'sum' ? 1 : weighted ? sw : n;
-    const probabilities = new Map<string, number>();
-    let best = 0;
-    for (let i = 0; i < categories.length; i++) {
-      probabilities.set(categories[i]!, acc[i]! / divide);
-      if (acc[i]! > acc[best]!) best = i;
-    }
-    return { value: parseCategory(categories[best]!), probabilities };
-  };
-
-  const vote = (row: Row): Prediction => {
-    if (vectorVote) {
-      const p = voteVectors(row);
+function averagedVote({ method, parseCategory }: Combining, gather: (row: Row) => Voted[], vectors: ((row: Row) => Prediction | undefined) | undefined): (row: Row) => Prediction {
+  return (row) => {
+    if (vectors) {
+      const p = vectors(row);
       if (p) return p;
     }
-    const scores = new Map<string, number>();
-    const typed = new Map<string, Value>();
-    let total = 0;
     const perSegment: { probabilities: ReadonlyMap<string, number>; weight: number; value: Value }[] = [];
     for (const { p, weight } of gather(row)) {
-      if (method === 'majorityVote' || method === 'weightedMajorityVote') {
+      if (!p.probabilities) {
         if (p.value === null) continue;
-        const k = String(p.value);
-        const w = method === 'weightedMajorityVote' ? weight : 1;
-        scores.set(k, (scores.get(k) ?? 0) + w);
-        if (!typed.has(k)) typed.set(k, p.value);
-        total += w;
-      } else {
-        if (!p.probabilities) {
-          if (p.value === null) continue;
-          perSegment.push({ probabilities: new Map([[String(p.value), 1]]), weight, value: p.value });
-        } else perSegment.push({ probabilities: p.probabilities, weight, value: p.value });
-      }
-    }
-    if (method === 'majorityVote' || method === 'weightedMajorityVote') {
-      if (scores.size === 0) return { value: null };
-      const probabilities = new Map([...scores].map(([k, v]) => [k, v / total]));
-      let best = '';
-      let bestV = -Infinity;
-      for (const [k, v] of scores) if (v > bestV) { bestV = v; best = k; }
-      return { value: typed.get(best) ?? parseCategory(best), probabilities, ...(clustering ? { entityId: best } : {}) };
+        perSegment.push({ probabilities: new Map([[String(p.value), 1]]), weight, value: p.value });
+      } else perSegment.push({ probabilities: p.probabilities, weight, value: p.value });
     }
     if (perSegment.length === 0) return { value: null };
     let probabilities = new Map<string, number>();
@@ -319,19 +298,4 @@ export const miningModel: KernelCompiler = (el, ctx) => {
     for (const [k, v] of probabilities) if (v > bestV) { bestV = v; best = k; }
     return { value: parseCategory(best), probabilities };
   };
-
-  const evaluate = chain ? chained : method === 'selectFirst' ? firstMatch : method === 'selectAll' ? selectAll : classification || clustering ? vote : regression;
-  // The whole ensemble as one flat layout, scored a batch at a time (models/ensemble.ts).
-  const batch = fastSegments
-    ? compileEnsemble({
-      method, classification, fields: fastFields, categories, categoryValues: categories.map(parseCategory),
-      segments: segments.map((s, i) => ({ numeric: s.model.numeric!, slots: fastSlots[i]!, weight: s.weight })),
-    })
-    : undefined;
-  return {
-    evaluate,
-    ...(batch ? { batch } : {}),
-    ...(method === 'selectAll' || chain ? { segmentResults: { ids: new Set(segments.map((s) => s.id)), whole: chain } } : {}),
-    ...(chain ? { exposedFields: exposed } : {}),
-  };
-};
+}

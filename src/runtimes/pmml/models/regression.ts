@@ -3,26 +3,16 @@
  * (regression): intercept + Σ coefficient·x^exponent + categorical and interaction terms,
  * then the normalization method.
  */
-import type { Link } from '../../model-structure.js';
-import type { CompileContext, KernelCompiler, LinearKernel, ModelKernel, Prediction, Row, Value } from '../types.js';
+import type { CompileContext, KernelCompiler, ModelKernel, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
 import { parseNumber, valuesEqual } from '../values.js';
 import { classProbabilities, inverseLink, regressionLink as linkOf, regressionRun, tableMargin, type RegressionLayout } from './regression-run.js';
+import { explainedLink, linearKernel } from './regression-linear.js';
+import { numberOf } from './regression-attributes.js';
 
 export { inverseLink };
 
 type Table = (row: Row) => number | null;
-
-function numberOf(el: XmlElement, name: string, ctx: CompileContext, fallback?: number): number {
-  const t = attr(el, name);
-  if (t === undefined) {
-    if (fallback === undefined) ctx.invalid(el, `attribute "${name}" is required`);
-    return fallback;
-  }
-  const n = parseNumber(t);
-  if (Number.isNaN(n)) ctx.invalid(el, `attribute ${name}="${t}" is not a number`);
-  return n;
-}
 
 function table(el: XmlElement, ctx: CompileContext): Table {
   const intercept = numberOf(el, 'intercept', ctx);
@@ -69,52 +59,6 @@ function table(el: XmlElement, ctx: CompileContext): Table {
     }
     return y;
   };
-}
-
-/** A table of NumericPredictors of exponent 1 only, as intercept and coefficient per field; else undefined. */
-function linearTable(el: XmlElement, ctx: CompileContext): { intercept: number; coefficients: Map<string, number> } | undefined {
-  if (children(el, 'PredictorTerm').length > 0) return undefined;
-  const coefficients = new Map<string, number>();
-  for (const p of children(el, 'NumericPredictor')) {
-    if (numberOf(p, 'exponent', ctx, 1) !== 1) return undefined;
-    const name = attr(p, 'name') ?? ctx.invalid(p, 'attribute "name" is required');
-    coefficients.set(name, (coefficients.get(name) ?? 0) + numberOf(p, 'coefficient', ctx));
-  }
-  return { intercept: numberOf(el, 'intercept', ctx), coefficients };
-}
-
-/** Tables that are linear in their fields, as one LinearKernel with an output per table; else undefined. */
-function linearKernel(tables: readonly XmlElement[], link: Link, ctx: CompileContext): LinearKernel | undefined {
-  const linear = tables.map((t) => linearTable(t, ctx));
-  if (linear.some((t) => t === undefined)) return undefined;
-  // Categorical predictors: one indicator per level, additive per field (one output only).
-  const categoricalEls = tables.flatMap((t) => children(t, 'CategoricalPredictor'));
-  let categorical: LinearKernel['categorical'];
-  if (categoricalEls.length > 0) {
-    if (tables.length !== 1) return undefined;
-    const byField = new Map<string, { value: Value; coefficient: number }[]>();
-    for (const p of categoricalEls) {
-      const field = attr(p, 'name') ?? ctx.invalid(p, 'attribute "name" is required');
-      let levels = byField.get(field);
-      if (!levels) byField.set(field, (levels = []));
-      levels.push({ value: ctx.parse(field, attr(p, 'value') ?? ctx.invalid(p, 'attribute "value" is required')), coefficient: numberOf(p, 'coefficient', ctx) });
-    }
-    if ([...byField.keys()].some((f) => linear[0]!.coefficients.has(f))) return undefined;
-    categorical = [...byField].map(([field, levels]) => ({ field, levels }));
-  }
-  const groups = linear.length;
-  const fields = [...new Set(linear.flatMap((t) => [...t!.coefficients.keys()]))];
-  const weights = new Float64Array(fields.length * groups);
-  fields.forEach((f, j) => linear.forEach((t, g) => { weights[j * groups + g] = t!.coefficients.get(f) ?? 0; }));
-  return { fields, groups, weights, bias: Float64Array.from(linear, (t) => t!.intercept), link, ...(categorical ? { categorical } : {}) };
-}
-
-/** The link a normalization method is, in explanations' terms (undefined: none of theirs). */
-function regressionLink(method: string): Link | undefined {
-  if (method === 'none') return { kind: 'identity' };
-  if (method === 'logit' || method === 'softmax') return { kind: 'sigmoid', scale: 1 };
-  if (method === 'exp') return { kind: 'exp' };
-  return undefined;
 }
 
 /** Tables of NumericPredictors only (no CategoricalPredictor or PredictorTerm) as arrays; else undefined. */
@@ -165,8 +109,7 @@ const FUNCTION_KERNELS: Readonly<Record<string, (el: XmlElement, ctx: CompileCon
 /** Regression: the first table's value through the normalization's inverse link. */
 function regression(el: XmlElement, ctx: CompileContext, method: string, tables: readonly XmlElement[]): ModelKernel {
   const link = linkOf(method) ?? ctx.unsupported(el, `normalizationMethod="${method}" is not supported for regression`);
-  const explained = regressionLink(method);
-  const linear = explained ? linearKernel([tables[0]!], explained, ctx) : undefined;
+  const linear = linearKernel([tables[0]!], explainedLink(method), ctx);
   const layout = numericLayout([tables[0]!], method, [], false, ctx);
   if (layout) {
     // The batch kernel's arithmetic, one row at a time.
