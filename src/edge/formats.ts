@@ -76,9 +76,12 @@ const SELECTING = new Set(['modelChain', 'selectFirst', 'selectAll']);
  * The PMML engine a document reaches: the model kernels of the model elements it holds, the
  * expression and predicate compilers of its elements, the built-in functions its Apply elements
  * call, the OutputField features, neural activation functions, similarity measures and
- * GeneralRegression model types and links, RegressionModel functions, anomaly algorithms it names; `if` and DefineFunction calls only when it has them. No contrast Matrix reader without a Matrix, no tree arrays without
- * a batch path or a MiningModel (whose row path walks them), no segment outputs without a
- * MiningModel, no grouped-input scoring without group MiningFields; no flat-ensemble compiler,
+ * GeneralRegression model types and links, RegressionModel functions and normalizations,
+ * Segmentation methods, anomaly algorithms it names; `if` and DefineFunction calls only when it has
+ * them. No contrast Matrix reader without a Matrix, no tree arrays (nor MiningModel's fast path over
+ * them) without a batch path or a MiningModel combining trees' results, no segment outputs without a
+ * MiningModel, no grouped-input scoring without group MiningFields, no RegressionModel layout when
+ * no RegressionModel's tables are numeric only; no flat-ensemble compiler,
  * batch planner or batch scorer when the server compiled no batch path for it (its rows take the
  * general path there too); no Targets or TransformationDictionary compiler without one; never the
  * SQL export's form nor the parts explanations read (a RegressionModel's linear form among them).
@@ -91,17 +94,26 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
   const modelTypes = new Set<string>();
   const links = new Set<string>();
   const regressionFunctions = new Set<string>();
+  const normalizations = new Set<string>();
   const algorithms = new Set<string>();
   const cumulativeLinks = new Set<string>();
   const methods = new Set<string>();
   let grouped = false;
+  let numericTables = false;
   const walk = (el: XmlElement): void => {
     elements.add(el.name);
     if (el.name === 'Apply') functions.add(attr(el, 'function') ?? '');
     if (el.name === 'OutputField') features.add(attr(el, 'feature') ?? 'predictedValue');
     if (el.name === 'MiningField' && attr(el, 'usageType') === 'group') grouped = true;
     if (el.name === 'NeuralNetwork' || el.name === 'NeuralLayer') activations.add(attr(el, 'activationFunction') ?? '');
-    if (el.name === 'RegressionModel') regressionFunctions.add(attr(el, 'functionName') ?? '');
+    if (el.name === 'RegressionModel') {
+      regressionFunctions.add(attr(el, 'functionName') ?? '');
+      normalizations.add(attr(el, 'normalizationMethod') ?? 'none');
+      // The tables its kernel reads (a regression reads its first) have only NumericPredictors: it scores from a layout.
+      const tables = el.children.filter((c) => c.name === 'RegressionTable');
+      const read = attr(el, 'functionName') === 'classification' ? tables : tables.slice(0, 1);
+      if (read.every((t) => !t.children.some((c) => c.name === 'CategoricalPredictor' || c.name === 'PredictorTerm'))) numericTables = true;
+    }
     if (el.name === 'AnomalyDetectionModel') algorithms.add(attr(el, 'algorithmType') ?? '');
     if (el.name === 'Segmentation') methods.add(attr(el, 'multipleModelMethod') ?? '');
     if (el.name === 'GeneralRegressionModel') {
@@ -126,6 +138,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       { module: `${PMML}/models/neural-network`, table: 'ACTIVATIONS', keep: activations },
       { module: `${PMML}/models/kernel-helpers`, table: 'SIMILARITY_MEASURES', keep: elements },
       { module: `${PMML}/models/regression`, table: 'FUNCTION_KERNELS', keep: regressionFunctions },
+      { module: `${PMML}/models/regression-run`, table: 'NORMALIZATIONS', keep: normalizations },
       { module: `${PMML}/models/anomaly-detection`, table: 'ALGORITHMS', keep: algorithms },
       { module: `${PMML}/models/mining`, table: 'COMBINERS', keep: methods },
       { module: `${PMML}/models/general-regression`, table: 'MODEL_TYPES', keep: modelTypes },
@@ -143,6 +156,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       ...(grouped ? [] : [`${PMML}/group-scoring`]),
       ...(elements.has('MiningModel') ? [] : [`${PMML}/output-segments`]),
       ...(elements.has('Matrix') ? [] : [`${PMML}/models/matrix`]),
+      ...(numericTables ? [] : [`${PMML}/models/regression-layout`]),
     ],
   };
 }

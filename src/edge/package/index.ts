@@ -13,7 +13,7 @@ import { splitRows, type OutputValue } from '../../scoring/outputs.js';
 import { packTensors, validateRows } from '../../scoring/tensorize.js';
 import { evaluator } from './evaluator.js';
 import { data, meta } from './model.js';
-import { predictionId, Reporter, type ReportOptions, type ReportStats } from './report.js';
+import { Reporter, type ReportOptions, type ReportStats } from './report.js';
 import type { EdgeModel } from './types.js';
 
 /** Model name, version, aliases, format, artifact digest, export time. */
@@ -100,22 +100,8 @@ export async function predict(rows: readonly Readonly<Record<string, unknown>>[]
     for (const column of columns) record[column.name] = column.values[i] ?? null;
     return record;
   });
-  if (reporter) reportCall(reporter, rows, predictions, keys, names, Date.now() - started);
+  reporter?.record(rows, predictions, keys, names, Date.now() - started);
   return predictions;
-}
-
-/** Give each prediction an id and queue the call for the server's log (inputs without the key columns). */
-function reportCall(to: Reporter, rows: readonly Readonly<Record<string, unknown>>[], predictions: Prediction[], keys: readonly string[], names: readonly string[], latencyMs: number): void {
-  const reported = predictions.map((p, i) => {
-    const id = predictionId();
-    p.prediction_id = id;
-    const inputs: Record<string, unknown> = { ...rows[i] };
-    for (const key of keys) delete inputs[key];
-    const outputs: Record<string, unknown> = {};
-    for (const name of names) outputs[name] = p[name];
-    return { prediction_id: id, inputs, outputs };
-  });
-  to.add({ at: Date.now(), latency_ms: latencyMs, predictions: reported });
 }
 
 /**

@@ -74,6 +74,23 @@ export class Reporter {
     this.#envelope = { version, digest };
   }
 
+  /**
+   * Give each prediction of one `predict` call an id (`prediction_id`, set on the prediction) and
+   * queue the call: its inputs without the key columns, and its outputs.
+   */
+  record(rows: readonly Readonly<Record<string, unknown>>[], predictions: Record<string, unknown>[], keys: readonly string[], names: readonly string[], latencyMs: number): void {
+    const reported = predictions.map((p, i) => {
+      const id = predictionId();
+      p.prediction_id = id;
+      const inputs: Record<string, unknown> = { ...rows[i] };
+      for (const key of keys) delete inputs[key];
+      const outputs: Record<string, unknown> = {};
+      for (const name of names) outputs[name] = p[name];
+      return { prediction_id: id, inputs, outputs };
+    });
+    this.add({ at: Date.now(), latency_ms: latencyMs, predictions: reported });
+  }
+
   /** Queue one predict call's rows (never throws, never waits). */
   add(batch: Batch): void {
     this.#queue.push(batch);

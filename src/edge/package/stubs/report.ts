@@ -8,11 +8,6 @@ import { ferry } from '../../../core/errors.js';
 
 export type { ReportOptions, ReportStats } from '../report.js';
 
-/** Never called: ids are made for reported predictions only. */
-export function predictionId(): string {
-  return '';
-}
-
 export class Reporter {
   constructor() {
     throw ferry('FERRY_E_EDGE_CALL_INVALID', { detail: 'report() needs the reporter, which this package was exported without (export it with --report-url to carry it)' });

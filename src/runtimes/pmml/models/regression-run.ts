@@ -25,18 +25,23 @@ export interface RegressionLayout {
   readonly exponent: Float64Array;
 }
 
+/**
+ * The inverse link of each normalization method, one entry a line: an exported package keeps the
+ * methods its document's RegressionModels name (src/edge/narrowing.ts).
+ */
+const NORMALIZATIONS: Readonly<Record<string, (y: number) => number>> = {
+  none: (y) => y,
+  logit: (y) => 1 / (1 + Math.exp(-y)),
+  probit: normalCdf,
+  cloglog: (y) => 1 - Math.exp(-Math.exp(y)),
+  loglog: (y) => Math.exp(-Math.exp(-y)),
+  cauchit: (y) => 0.5 + Math.atan(y) / Math.PI,
+  exp: Math.exp,
+};
+
 /** The inverse link of a normalization method applied to one value. */
 export function inverseLink(method: string): ((y: number) => number) | undefined {
-  switch (method) {
-    case 'none': return (y) => y;
-    case 'logit': return (y) => 1 / (1 + Math.exp(-y));
-    case 'probit': return normalCdf;
-    case 'cloglog': return (y) => 1 - Math.exp(-Math.exp(y));
-    case 'loglog': return (y) => Math.exp(-Math.exp(-y));
-    case 'cauchit': return (y) => 0.5 + Math.atan(y) / Math.PI;
-    case 'exp': return Math.exp;
-    default: return undefined;
-  }
+  return Object.hasOwn(NORMALIZATIONS, method) ? NORMALIZATIONS[method] : undefined;
 }
 
 /** A regression's link (softmax of one value is the logistic function); undefined: not supported. */

@@ -6,7 +6,8 @@
 import type { CompileContext, KernelCompiler, ModelKernel, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
 import { parseNumber, valuesEqual } from '../values.js';
-import { classProbabilities, inverseLink, regressionLink as linkOf, regressionRun, tableMargin, type RegressionLayout } from './regression-run.js';
+import { classProbabilities, inverseLink, regressionLink as linkOf } from './regression-run.js';
+import { layoutForm } from './regression-layout.js';
 import { explainedLink, linearKernel } from './regression-linear.js';
 import { numberOf } from './regression-attributes.js';
 
@@ -61,36 +62,6 @@ function table(el: XmlElement, ctx: CompileContext): Table {
   };
 }
 
-/** Tables of NumericPredictors only (no CategoricalPredictor or PredictorTerm) as arrays; else undefined. */
-function numericLayout(tables: readonly XmlElement[], method: string, categories: readonly string[], ordinal: boolean, ctx: CompileContext): RegressionLayout | undefined {
-  if (tables.some((t) => children(t, 'CategoricalPredictor').length > 0 || children(t, 'PredictorTerm').length > 0)) return undefined;
-  const predictors = tables.map((t) => children(t, 'NumericPredictor').map((p) => ({
-    name: attr(p, 'name') ?? ctx.invalid(p, 'attribute "name" is required'),
-    exponent: numberOf(p, 'exponent', ctx, 1),
-    coefficient: numberOf(p, 'coefficient', ctx),
-  })));
-  const fields = [...new Set(predictors.flat().map((p) => p.name))];
-  const all = predictors.flat();
-  const start = new Int32Array(tables.length + 1);
-  predictors.forEach((ps, t) => { start[t + 1] = start[t]! + ps.length; });
-  return {
-    method, classification: categories.length > 0, ordinal, fields, categories,
-    intercept: Float64Array.from(tables, (t) => numberOf(t, 'intercept', ctx)),
-    start, slot: Int32Array.from(all, (p) => fields.indexOf(p.name)),
-    coefficient: Float64Array.from(all, (p) => p.coefficient), exponent: Float64Array.from(all, (p) => p.exponent),
-  };
-}
-
-/** A row's values of the layout's fields into `x` (numbers as they are, other values parsed); false when one is missing. */
-function readRow(row: Row, fields: readonly string[], x: Float64Array): boolean {
-  for (let j = 0; j < fields.length; j++) {
-    const v = row.get(fields[j]!);
-    if (v === null) return false;
-    x[j] = typeof v === 'number' ? v : parseNumber(String(v));
-  }
-  return true;
-}
-
 export const regressionModel: KernelCompiler = (el, ctx) => {
   const functionName = attr(el, 'functionName') ?? '';
   const method = attr(el, 'normalizationMethod') ?? 'none';
@@ -110,14 +81,13 @@ const FUNCTION_KERNELS: Readonly<Record<string, (el: XmlElement, ctx: CompileCon
 function regression(el: XmlElement, ctx: CompileContext, method: string, tables: readonly XmlElement[]): ModelKernel {
   const link = linkOf(method) ?? ctx.unsupported(el, `normalizationMethod="${method}" is not supported for regression`);
   const linear = linearKernel([tables[0]!], explainedLink(method), ctx);
-  const layout = numericLayout([tables[0]!], method, [], false, ctx);
-  if (layout) {
-    // The batch kernel's arithmetic, one row at a time.
-    const x = new Float64Array(layout.fields.length);
+  const form = layoutForm([tables[0]!], method, [], false, ctx);
+  if (form) {
+    const y = new Float64Array(1);
     return {
       ...(linear ? { linear } : {}),
-      batch: { fields: layout.fields, categories: [], run: regressionRun(layout), regression: () => layout },
-      evaluate: (row): Prediction => ({ value: readRow(row, layout.fields, x) ? link(tableMargin(layout, 0, x, 0)) : null }),
+      batch: form.batch,
+      evaluate: (row): Prediction => ({ value: form.margins(row, y) ? link(y[0]!) : null }),
     };
   }
   const t = table(tables[0]!, ctx);
@@ -144,17 +114,9 @@ function classification(el: XmlElement, ctx: CompileContext, method: string, tab
   const linear = method === 'softmax' ? linearKernel(tables, { kind: 'softmax' }, ctx)
     : k === 2 && method === 'logit' && !ordinal ? linearKernel([tables[0]!], { kind: 'sigmoid', scale: 1 }, ctx)
       : undefined;
-  const layout = numericLayout(tables, method, categories, ordinal, ctx);
-  const margins: ((row: Row, y: Float64Array) => boolean) = layout
-    ? (() => {
-      // The batch kernel's arithmetic, one row at a time.
-      const x = new Float64Array(layout.fields.length);
-      return (row: Row, y: Float64Array): boolean => {
-        if (!readRow(row, layout.fields, x)) return false;
-        for (let i = 0; i < k; i++) y[i] = tableMargin(layout, i, x, 0);
-        return true;
-      };
-    })()
+  const form = layoutForm(tables, method, categories, ordinal, ctx);
+  const margins: ((row: Row, y: Float64Array) => boolean) = form
+    ? form.margins
     : (row: Row, y: Float64Array): boolean => {
       for (let i = 0; i < k; i++) {
         const v = compiled[i]!(row);
@@ -165,7 +127,7 @@ function classification(el: XmlElement, ctx: CompileContext, method: string, tab
     };
   return {
     ...(linear ? { linear } : {}),
-    ...(layout ? { batch: { fields: layout.fields, categories, run: regressionRun(layout), regression: () => layout } } : {}),
+    ...(form ? { batch: form.batch } : {}),
     evaluate(row): Prediction {
       const y = new Float64Array(k);
       if (!margins(row, y)) return { value: null };
