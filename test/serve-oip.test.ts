@@ -184,6 +184,31 @@ describe('Open Inference Protocol v2 (REST)', () => {
     assert.equal((await fetch(`${server.url}/v2/health/live`)).status, 200);
   });
 
+  it('the raw infer route (JSON content types) answers exactly as the Fastify route (any other type) does', async () => {
+    const row = (oipInputs(breast)[0]!.data as number[]).slice(0, 30);
+    const one = { name: 'input', shape: [1, 30], datatype: 'FP32', data: row };
+    const cases: [string, string][] = [
+      ['/v2/models/bc/infer', JSON.stringify({ id: 'same', inputs: [one] })],
+      ['/v2/models/bc/versions/champion/infer', JSON.stringify({ id: 'same', inputs: [one], outputs: [{ name: 'label' }], parameters: { confidence: true } })],
+      ['/v2/models/bc/infer', JSON.stringify({ id: 'same', inputs: [one], parameters: { binary_data_output: true } })],
+      ['/v2/models/bc/versions/9/infer', JSON.stringify({ inputs: [one] })],
+      ['/v2/models/nope/infer', JSON.stringify({ inputs: [one] })],
+      ['/v2/models/bc/infer', '{not json'],
+      ['/v2/models/bc/infer', ''],
+      ['/v2/models/bc/infer', JSON.stringify({ inputs: [{ ...one, shape: [1, 3] }] })],
+    ];
+    const answer = async (path: string, body: string, type: string) => {
+      const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': type, 'x-request-id': 'rid-1' }, body });
+      const headers = Object.fromEntries([...res.headers].filter(([k]) => k !== 'date'));
+      return { status: res.status, headers, body: Buffer.from(await res.arrayBuffer()).toString('latin1') };
+    };
+    for (const [path, body] of cases) {
+      const raw = await answer(path, body, 'application/json');
+      assert.deepEqual(await answer(path, body, 'Application/JSON; charset=UTF-8'), raw, `${path} ${body.slice(0, 60)}`);
+      assert.deepEqual(await answer(path, body, 'text/plain'), raw, `${path} ${body.slice(0, 60)}`);
+    }
+  });
+
   it('repository extension: index, unload, load', async () => {
     const index = await postJson(`${server.url}/v2/repository/index`, {});
     const rows = index.body as { name: string; version: string; state: string }[];

@@ -25,6 +25,7 @@ import { kserveV1Routes } from './http/kserve-v1.js';
 import { mlflowRoutes } from './http/mlflow.js';
 import { DriftGauges, monitoringRoutes } from './http/monitoring.js';
 import { oipRoutes } from './http/oip.js';
+import { oipInferFront } from './http/oip-front.js';
 import { modelRoutes } from './http/models.js';
 import { operationsRoutes } from './http/operations.js';
 import { opsRoutes } from './http/ops.js';
@@ -76,7 +77,7 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
   await deployments.start();
   const leave = group.join({ snapshot: () => metrics.registry.getMetricsAsJSON(), apply, traffic: (seconds) => traffic.export(seconds) });
   const httpState = { closing: false };
-  const http: FastifyInstance = createHttpApp(config, logger, httpState);
+  const http: FastifyInstance = createHttpApp(config, logger, httpState, oipInferFront(context));
   authenticateBeforeBody(http, auth);
   const routeList: string[] = [];
   http.addHook('onRoute', (r) => { for (const m of [r.method].flat()) routeList.push(`${m} ${r.url}`); });

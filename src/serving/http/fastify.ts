@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { asFerryError, ferry, type FerryError } from '../../core/errors.js';
@@ -14,24 +15,55 @@ export interface HttpState {
 const REQUEST_ID = Symbol('ferry.requestId');
 type RawWithId = IncomingMessage & { [REQUEST_ID]?: string };
 
-/** Fastify with Ferry's conventions: raw bodies, request ids, errors from the catalog. */
-export function createHttpApp(config: ServeConfig, logger: Logger, state: HttpState = { closing: false }): FastifyInstance {
+/**
+ * A route answered on the raw request, ahead of Fastify's routing and reply pipeline (the hot
+ * inference routes): returns false to leave the request to Fastify. `id` is the request id,
+ * already set as the x-request-id response header.
+ */
+export type FrontRoute = (req: IncomingMessage, res: ServerResponse, id: string) => boolean;
+
+/** Fastify with Ferry's conventions: raw bodies, request ids, errors from the catalog; `front` answers its requests before Fastify sees them. */
+export function createHttpApp(config: ServeConfig, logger: Logger, state: HttpState = { closing: false }, front?: FrontRoute): FastifyInstance {
+  const keepAliveTimeout = 72_000;
+  // Node checks request timeouts every connectionsCheckingInterval (30 s by default), so a
+  // stalled body outlived request_timeout_ms by up to that much: check ~10 times per timeout.
+  const http = { connectionsCheckingInterval: checkInterval(config.requestTimeoutMs) };
+  const tls = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ...http } : undefined;
   const app = Fastify({
     loggerInstance: logger,
     // Per-request log lines cost more than the inference of a small model; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeoutMs,
-    // Node checks request timeouts every connectionsCheckingInterval (30 s by default), so a
-    // stalled body outlived request_timeout_ms by up to that much: check ~10 times per timeout.
-    http: { connectionsCheckingInterval: checkInterval(config.requestTimeoutMs) },
+    keepAliveTimeout,
     requestIdHeader: 'x-request-id',
-    // The id is chosen by the raw listener below, before Fastify's handler runs.
+    // The id is chosen by the server's request listener below, before Fastify's handler runs.
     genReqId: (raw) => (raw as RawWithId)[REQUEST_ID] ?? randomUUID(),
     // No child logger per request (measured: 2–4 µs each); error lines carry the request id.
     childLoggerFactory: (parent) => parent,
     return503OnClosing: true,
-    ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), connectionsCheckingInterval: checkInterval(config.requestTimeoutMs) } } : {}),
+    // Our own node:http server (what Fastify would create from these options), so that one listener
+    // runs per request: it returns the request id (taken from x-request-id or generated) on every
+    // answer, and while shutting down closes each connection after its response so the drain ends
+    // promptly (otherwise keep-alive connections hold the server open until their timeout); then
+    // the front route or Fastify answers.
+    serverFactory: (handler) => {
+      const listener = (req: IncomingMessage, res: ServerResponse) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && given !== '' ? given : randomUUID();
+        (req as RawWithId)[REQUEST_ID] = id;
+        res.setHeader('x-request-id', id);
+        if (state.closing) res.setHeader('connection', 'close');
+        else if (front?.(req, res, id)) return;
+        handler(req, res);
+      };
+      const server: Server = tls ? createHttpsServer(tls, listener) : createServer(http, listener);
+      server.keepAliveTimeout = keepAliveTimeout;
+      server.requestTimeout = config.requestTimeoutMs;
+      return server;
+    },
+    // Only for the address Fastify reports (https://…); the server above is the one that listens.
+    ...(tls ? { https: tls } : {}),
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
   app.server.maxConnections = config.maxConnections;
@@ -41,18 +73,6 @@ export function createHttpApp(config: ServeConfig, logger: Logger, state: HttpSt
   const keep = (_req: FastifyRequest, body: Buffer, done: (err: null, body: Buffer) => void) => { done(null, body); };
   app.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' }, keep);
   app.addContentTypeParser('*', { parseAs: 'buffer' }, keep);
-
-  // No per-request Fastify hook (each runs a hook chain): one listener on the raw server, ahead
-  // of Fastify's, returns the request id (taken from x-request-id or generated) on every answer,
-  // and while shutting down closes each connection after its response so the drain ends
-  // promptly (otherwise keep-alive connections hold the server open until their timeout).
-  app.server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && given !== '' ? given : randomUUID();
-    (req as RawWithId)[REQUEST_ID] = id;
-    res.setHeader('x-request-id', id);
-    if (state.closing) res.setHeader('connection', 'close');
-  });
   app.setErrorHandler((err: FastifyError | FerryError, req, reply) => sendError(reply, toFerry(err, req), 'oip'));
   app.setNotFoundHandler((req, reply) => sendError(reply, ferry('FERRY_E_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? req.url }), 'oip'));
   return app;
@@ -83,6 +103,11 @@ export function toFerry(err: unknown, req: FastifyRequest): FerryError {
   const code = (err as FastifyError).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return ferry('FERRY_E_PAYLOAD_TOO_LARGE', { limit: (req.routeOptions.config as { bodyLimit?: number } | undefined)?.bodyLimit ?? req.server.initialConfig.bodyLimit ?? 0 });
   if (typeof code === 'string' && code.startsWith('FST_ERR_CTP')) return ferry('FERRY_E_REQUEST_INVALID', { protocol: 'HTTP', detail: (err as Error).message });
+  return httpFerryError(err);
+}
+
+/** An error thrown while answering as a catalog error: another library's 4xx (an error with `statusCode`) is the client's mistake, anything else keeps its code or is internal. */
+export function httpFerryError(err: unknown): FerryError {
   const status = (err as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500 && !(err instanceof Error && err.name === 'FerryError')) {
     return ferry('FERRY_E_REQUEST_INVALID', { protocol: 'HTTP', detail: (err as Error).message });
@@ -92,16 +117,32 @@ export function toFerry(err: unknown, req: FastifyRequest): FerryError {
 
 export type ErrorStyle = 'oip' | 'mlflow';
 
-/** Send an error in the protocol's shape: OIP/KServe `{"error"}`, MLflow `{"error_code","message"}`. */
-export function sendError(reply: FastifyReply, error: FerryError, style: ErrorStyle): FastifyReply {
+/** An error answer in a protocol's shape: status, headers beside the content type, JSON body. */
+export interface ErrorAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: object;
+}
+
+/**
+ * The answer to `error` in the protocol's shape: OIP/KServe `{"error"}`, MLflow
+ * `{"error_code","message"}`; logged when it is a server failure (`request`: the request id and URL).
+ */
+export function errorAnswer(error: FerryError, style: ErrorStyle, logger: Pick<Logger, 'error'>, request: { readonly id: string; readonly url: string }): ErrorAnswer {
   const status = error.httpStatus;
-  if (error.code === 'FERRY_E_QUEUE_FULL' || error.code === 'FERRY_E_MODEL_NOT_READY' || error.code === 'FERRY_E_SHUTTING_DOWN') void reply.header('retry-after', '1');
+  const retry = error.code === 'FERRY_E_QUEUE_FULL' || error.code === 'FERRY_E_MODEL_NOT_READY' || error.code === 'FERRY_E_SHUTTING_DOWN';
   // 503 is an answer (not ready, queue full, shutting down), not a failure worth an error line.
-  if (status >= 500 && status !== 503) reply.log.error({ reqId: reply.request.id, url: reply.request.url, code: error.code, err: error.cause ?? error }, error.message);
+  if (status >= 500 && status !== 503) logger.error({ reqId: request.id, url: request.url, code: error.code, err: error.cause ?? error }, error.message);
   const body = style === 'mlflow'
     ? { error_code: status === 503 ? 'TEMPORARILY_UNAVAILABLE' : status >= 500 ? 'INTERNAL_ERROR' : status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'BAD_REQUEST', message: error.message, ferry_code: error.code }
     : { error: error.message, code: error.code };
-  return reply.code(status).type('application/json').send(body);
+  return { status, headers: retry ? { 'retry-after': '1' } : {}, body };
+}
+
+/** Send an error in the protocol's shape (see `errorAnswer`). */
+export function sendError(reply: FastifyReply, error: FerryError, style: ErrorStyle): FastifyReply {
+  const answer = errorAnswer(error, style, reply.log, { id: reply.request.id, url: reply.request.url });
+  return reply.code(answer.status).headers(answer.headers).type('application/json').send(answer.body);
 }
 
 /** Rows above this many get their prediction ids in the body only (a header line stays well under 8 KiB). */
@@ -112,9 +153,12 @@ const MAX_HEADER_IDS = 100;
  * requests find them in the body), and `x-prediction-count`: how many rows were logged.
  */
 export function setPredictionHeaders(reply: FastifyReply, ids: readonly string[] | undefined): void {
-  if (!ids) return;
-  void reply.header('x-prediction-count', String(ids.length));
-  if (ids.length <= MAX_HEADER_IDS) void reply.header('x-prediction-id', ids.join(','));
+  if (ids) void reply.headers(predictionHeaders(ids));
+}
+
+/** The `x-prediction-count` and `x-prediction-id` headers of logged rows (see `setPredictionHeaders`). */
+export function predictionHeaders(ids: readonly string[]): Record<string, string> {
+  return ids.length <= MAX_HEADER_IDS ? { 'x-prediction-count': String(ids.length), 'x-prediction-id': ids.join(',') } : { 'x-prediction-count': String(ids.length) };
 }
 
 /** The body as text (JSON and CSV routes). */

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ferry } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
@@ -39,48 +40,11 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
 
   const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     ctx.auth.check(req, 'predict');
-    const served = ctx.deployments.config(req.params.model); // an unknown model is a 404, whatever the body
-    const parsed = ctx.metrics.countRefused(req.params.model, req.params.version, 'oip-rest', () => parseInferRequest(req));
-    const explainNames = parsed.explain ? EXPLAIN_OUTPUTS : [];
-    const result = await ctx.pipeline.run({
-      model: { served, pointer: req.params.version },
-      input: { kind: 'tensors', tensors: parsed.inputs },
-      outputs: parsed.outputs.map((o) => o.name).filter((n) => !explainNames.includes(n)),
-      source: 'oip-rest',
-      requestId: parsed.id ?? req.id,
-      confidence: parsed.confidence,
-      ...(parsed.explain ? { extras: { [EXPLAIN_STAGE]: parsed.explain } } : {}),
-    });
-    void reply.header('x-ferry-model-version', String(result.version));
-    setPredictionHeaders(reply, result.predictionIds);
-    const explained = result.extras?.[EXPLAIN_STAGE];
-    const all: Readonly<Record<string, Tensor>> = explained?.kind === 'tensors' ? { ...result.outputs, ...explained.tensors } : result.outputs;
-    const asked = parsed.outputs.map((o) => o.name);
-    const names = parsed.outputs.length > 0 ? [...asked, ...explainNames.filter((n) => !asked.includes(n))] : Object.keys(all);
-    const binary: Buffer[] = [];
-    const outputs = names.map((name) => {
-      const t = all[name] as Tensor;
-      const wantsBinary = parsed.outputs.find((o) => o.name === name)?.binary ?? parsed.binaryOutput;
-      // Literals, not a spread of a shared head: a spread plus one property takes V8's slow clone path.
-      if (!wantsBinary && t.dtype !== 'float16') return { name, datatype: datatypeOf(t.dtype), shape: [...t.shape], data: tensorToJson(t) };
-      const bytes = tensorToBytes(t);
-      binary.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return { name, datatype: datatypeOf(t.dtype), shape: [...t.shape], parameters: { binary_data_size: bytes.byteLength } };
-    });
-    // Confidence is one more output tensor (FP64, one value per row), so the answer stays valid OIP.
-    if (result.confidence) outputs.push({ name: 'confidence', datatype: 'FP64', shape: [result.confidence.length], data: Array.from(result.confidence, finiteOrNull) as unknown as ReturnType<typeof tensorToJson> });
-    const body = {
-      model_name: result.model, model_version: String(result.version), ...(parsed.id !== undefined ? { id: parsed.id } : { id: req.id }),
-      // OIP parameters are scalars, so the ids are one comma-separated string (as in the header).
-      ...(result.predictionIds ? { parameters: { prediction_ids: result.predictionIds.join(',') } } : {}),
-      outputs,
-    };
-    if (binary.length === 0) return reply.type('application/json').send(body);
-    const json = Buffer.from(JSON.stringify(body));
-    return reply
-      .header('inference-header-content-length', String(json.length))
-      .type('application/octet-stream')
-      .send(Buffer.concat([json, ...binary]));
+    const answer = await inferAnswer(ctx, req.params.model, req.params.version, Buffer.isBuffer(req.body) ? req.body : undefined, req.headers, req.id);
+    void reply.header('x-ferry-model-version', answer.version);
+    setPredictionHeaders(reply, answer.predictionIds);
+    if (answer.headerLength !== undefined) void reply.header('inference-header-content-length', String(answer.headerLength));
+    return reply.type(answer.contentType).send(answer.payload);
   };
   app.post('/v2/models/:model/infer', infer);
   app.post('/v2/models/:model/versions/:version/infer', infer);
@@ -108,6 +72,63 @@ export function oipRoutes(app: FastifyInstance, ctx: ServingContext): void {
   });
 }
 
+/** An infer request's answer, ready for any HTTP front: the JSON document, or JSON header + binary outputs. */
+export interface InferAnswer {
+  readonly contentType: 'application/json' | 'application/octet-stream';
+  /** The JSON document (an object), or the whole binary body. */
+  readonly payload: object | Buffer;
+  /** Inference-Header-Content-Length of a binary body. */
+  readonly headerLength: number | undefined;
+  /** x-ferry-model-version. */
+  readonly version: string;
+  readonly predictionIds: readonly string[] | undefined;
+}
+
+/**
+ * Score one `POST /v2/models/:model[/versions/:version]/infer` body (auth already checked):
+ * the model is looked up before the body is read, so an unknown model is a 404 whatever the body.
+ */
+export async function inferAnswer(ctx: ServingContext, model: string, version: string | undefined, body: Buffer | undefined, headers: IncomingHttpHeaders, requestId: string): Promise<InferAnswer> {
+  const served = ctx.deployments.config(model);
+  const parsed = ctx.metrics.countRefused(model, version, 'oip-rest', () => parseInferRequest(body, headers));
+  const explainNames = parsed.explain ? EXPLAIN_OUTPUTS : [];
+  const result = await ctx.pipeline.run({
+    model: { served, pointer: version },
+    input: { kind: 'tensors', tensors: parsed.inputs },
+    outputs: parsed.outputs.map((o) => o.name).filter((n) => !explainNames.includes(n)),
+    source: 'oip-rest',
+    requestId: parsed.id ?? requestId,
+    confidence: parsed.confidence,
+    ...(parsed.explain ? { extras: { [EXPLAIN_STAGE]: parsed.explain } } : {}),
+  });
+  const explained = result.extras?.[EXPLAIN_STAGE];
+  const all: Readonly<Record<string, Tensor>> = explained?.kind === 'tensors' ? { ...result.outputs, ...explained.tensors } : result.outputs;
+  const asked = parsed.outputs.map((o) => o.name);
+  const names = parsed.outputs.length > 0 ? [...asked, ...explainNames.filter((n) => !asked.includes(n))] : Object.keys(all);
+  const binary: Buffer[] = [];
+  const outputs = names.map((name) => {
+    const t = all[name] as Tensor;
+    const wantsBinary = parsed.outputs.find((o) => o.name === name)?.binary ?? parsed.binaryOutput;
+    // Literals, not a spread of a shared head: a spread plus one property takes V8's slow clone path.
+    if (!wantsBinary && t.dtype !== 'float16') return { name, datatype: datatypeOf(t.dtype), shape: [...t.shape], data: tensorToJson(t) };
+    const bytes = tensorToBytes(t);
+    binary.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return { name, datatype: datatypeOf(t.dtype), shape: [...t.shape], parameters: { binary_data_size: bytes.byteLength } };
+  });
+  // Confidence is one more output tensor (FP64, one value per row), so the answer stays valid OIP.
+  if (result.confidence) outputs.push({ name: 'confidence', datatype: 'FP64', shape: [result.confidence.length], data: Array.from(result.confidence, finiteOrNull) as unknown as ReturnType<typeof tensorToJson> });
+  const modelVersion = String(result.version);
+  const doc = {
+    model_name: result.model, model_version: modelVersion, id: parsed.id ?? requestId,
+    // OIP parameters are scalars, so the ids are one comma-separated string (as in the header).
+    ...(result.predictionIds ? { parameters: { prediction_ids: result.predictionIds.join(',') } } : {}),
+    outputs,
+  };
+  if (binary.length === 0) return { contentType: 'application/json', payload: doc, headerLength: undefined, version: modelVersion, predictionIds: result.predictionIds };
+  const json = Buffer.from(JSON.stringify(doc));
+  return { contentType: 'application/octet-stream', payload: Buffer.concat([json, ...binary]), headerLength: json.length, version: modelVersion, predictionIds: result.predictionIds };
+}
+
 interface ParsedInfer {
   id: string | undefined;
   inputs: Record<string, Tensor>;
@@ -120,9 +141,9 @@ interface ParsedInfer {
 }
 
 /** Parse an infer request: JSON, or JSON header + binary tensor data (Inference-Header-Content-Length). */
-export function parseInferRequest(req: FastifyRequest): ParsedInfer {
-  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const headerLength = req.headers['inference-header-content-length'];
+export function parseInferRequest(raw: Buffer | undefined, headers: IncomingHttpHeaders): ParsedInfer {
+  const body = raw ?? Buffer.alloc(0);
+  const headerLength = headers['inference-header-content-length'];
   let jsonPart: Buffer = body;
   let binaryPart: Buffer = Buffer.alloc(0);
   if (headerLength !== undefined) {
