@@ -1,8 +1,9 @@
 import { asFerryError } from '../core/errors.js';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LogObserver, LogStats } from '../monitoring/prediction-log-writer.js';
 import { PROTOCOL_SOURCES, type PipelineObserver } from '../scoring/pipeline-hooks.js';
 import type { ScoreObserver } from '../scoring/scorer.js';
+import { RequestHistogram, type HistogramSeries } from './request-histogram.js';
 
 /** The model label of requests for a model this server does not serve. */
 const NOT_SERVED = '(not served)';
@@ -16,10 +17,10 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export class ServingMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'model' | 'version' | 'protocol' | 'code'>;
-  readonly requestDuration: Histogram<'model' | 'protocol'>;
-  readonly queueDuration: Histogram<'model'>;
-  readonly computeDuration: Histogram<'model'>;
-  readonly batchSize: Histogram<never>;
+  readonly requestDuration: RequestHistogram<'model' | 'protocol'>;
+  readonly queueDuration: RequestHistogram<'model'>;
+  readonly computeDuration: RequestHistogram<'model'>;
+  readonly batchSize: RequestHistogram<never>;
   readonly modelsLoaded: Gauge<never>;
   readonly cacheLookups: Counter<'model' | 'result'>;
   readonly shadowRequests: Counter<'model' | 'outcome'>;
@@ -34,11 +35,23 @@ export class ServingMetrics {
   constructor(registry: Registry = new Registry(), processSlot = 0) {
     this.registry = registry;
     collectDefaultMetrics({ register: registry, prefix: 'ferry_process_' });
-    this.requests = new Counter({ name: 'ferry_requests_total', help: 'Inference requests by model, version, protocol and result code (HTTP status).', labelNames: ['model', 'version', 'protocol', 'code'], registers: [registry] });
-    this.requestDuration = new Histogram({ name: 'ferry_request_duration_seconds', help: 'Time from request parsed to response ready.', labelNames: ['model', 'protocol'], buckets: LATENCY_BUCKETS, registers: [registry] });
-    this.queueDuration = new Histogram({ name: 'ferry_queue_duration_seconds', help: 'Time requests waited in a dynamic-batching queue.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [registry] });
-    this.computeDuration = new Histogram({ name: 'ferry_compute_duration_seconds', help: 'Time spent in the model runtime per request.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [registry] });
-    this.batchSize = new Histogram({ name: 'ferry_batch_size', help: 'Rows per runtime call under dynamic batching (average = sum / count).', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] });
+    // Counted per request in #counts (prom-client hashes the labels on every inc, even through a
+    // cached child) and added to the counter when it is read.
+    const counts = this.#counts;
+    this.requests = new Counter({
+      name: 'ferry_requests_total', help: 'Inference requests by model, version, protocol and result code (HTTP status).', labelNames: ['model', 'version', 'protocol', 'code'], registers: [registry],
+      collect() {
+        for (const c of counts.values()) {
+          if (c.n === 0) continue;
+          this.labels(...c.labels).inc(c.n);
+          c.n = 0;
+        }
+      },
+    });
+    this.requestDuration = new RequestHistogram({ name: 'ferry_request_duration_seconds', help: 'Time from request parsed to response ready.', labelNames: ['model', 'protocol'], buckets: LATENCY_BUCKETS, registers: [registry] });
+    this.queueDuration = new RequestHistogram({ name: 'ferry_queue_duration_seconds', help: 'Time requests waited in a dynamic-batching queue.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [registry] });
+    this.computeDuration = new RequestHistogram({ name: 'ferry_compute_duration_seconds', help: 'Time spent in the model runtime per request.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [registry] });
+    this.batchSize = new RequestHistogram({ name: 'ferry_batch_size', help: 'Rows per runtime call under dynamic batching (average = sum / count).', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] });
     // Every process of a server loads the same versions: their maximum, not their sum, is what the server serves.
     this.modelsLoaded = new Gauge({ name: 'ferry_models_loaded', help: 'Model versions loaded in this server (in each of its processes).', registers: [registry], aggregator: 'max' });
     this.cacheLookups = new Counter({ name: 'ferry_cache_lookups_total', help: 'Response cache lookups by result (hit or miss).', labelNames: ['model', 'result'], registers: [registry] });
@@ -65,20 +78,21 @@ export class ServingMetrics {
     });
   }
 
-  readonly #children = new Map<string, { inc(): void }>();
-  readonly #durations = new Map<string, { observe(v: number): void }>();
-  readonly #queued = new Map<string, { observe(v: number): void }>();
-  readonly #computed = new Map<string, { observe(v: number): void }>();
+  /** Requests counted since ferry_requests_total was last read, by label set. */
+  readonly #counts = new Map<string, { readonly labels: [string, string, string, string]; n: number }>();
+  readonly #durations = new Map<string, HistogramSeries>();
+  readonly #queued = new Map<string, HistogramSeries>();
+  readonly #computed = new Map<string, HistogramSeries>();
 
-  /** Count one request. Label children are cached: prom-client hashes labels on every `.labels()` call. */
+  /** Count one request. */
   countRequest(model: string, version: string, protocol: string, code: string): void {
     const key = `${model}\u0000${version}\u0000${protocol}\u0000${code}`;
-    let child = this.#children.get(key);
-    if (!child) {
-      child = this.requests.labels(model, version, protocol, code);
-      this.#children.set(key, child);
+    let count = this.#counts.get(key);
+    if (!count) {
+      count = { labels: [model, version, protocol, code], n: 0 };
+      this.#counts.set(key, count);
     }
-    child.inc();
+    count.n++;
     this.#answered++;
   }
 
