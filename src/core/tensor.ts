@@ -24,10 +24,35 @@ export const BYTES_PER_ELEMENT: Readonly<Record<Exclude<DType, 'string'>, number
   bool: 1, uint8: 1, int8: 1, uint16: 2, int16: 2, float16: 2, uint32: 4, int32: 4, float32: 4, uint64: 8, int64: 8, float64: 8,
 };
 
+/** A typed array class of the tensors' storage. */
+interface TypedArrayClass {
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): Exclude<TensorData, readonly string[]>;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/**
+ * The typed array holding each fixed-size dtype, one entry a line: an exported package keeps the
+ * dtypes its model's inputs take (src/edge/narrowing.ts).
+ */
+const TYPED_ARRAYS: Readonly<Record<Exclude<DType, 'string'>, TypedArrayClass>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  uint16: Uint16Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+};
+
 /** Allocate flat storage for `n` elements of `dtype`. */
 export function allocate(dtype: DType, n: number): TensorData {
   if (dtype === 'string') return new Array<string>(n).fill('');
-  return viewOf(dtype, new ArrayBuffer(n * BYTES_PER_ELEMENT[dtype]));
+  return viewOf(dtype, new ArrayBuffer(n * TYPED_ARRAYS[dtype].BYTES_PER_ELEMENT));
 }
 
 /**
@@ -35,18 +60,7 @@ export function allocate(dtype: DType, n: number): TensorData {
  * `length` elements from `byteOffset` on (a multiple of the element size).
  */
 export function viewOf(dtype: Exclude<DType, 'string'>, buffer: ArrayBufferLike, byteOffset = 0, length?: number): Exclude<TensorData, readonly string[]> {
-  switch (dtype) {
-    case 'float32': return new Float32Array(buffer, byteOffset, length);
-    case 'float64': return new Float64Array(buffer, byteOffset, length);
-    case 'float16': case 'uint16': return new Uint16Array(buffer, byteOffset, length);
-    case 'int8': return new Int8Array(buffer, byteOffset, length);
-    case 'int16': return new Int16Array(buffer, byteOffset, length);
-    case 'int32': return new Int32Array(buffer, byteOffset, length);
-    case 'int64': return new BigInt64Array(buffer, byteOffset, length);
-    case 'uint32': return new Uint32Array(buffer, byteOffset, length);
-    case 'uint64': return new BigUint64Array(buffer, byteOffset, length);
-    case 'uint8': case 'bool': return new Uint8Array(buffer, byteOffset, length);
-  }
+  return new TYPED_ARRAYS[dtype](buffer, byteOffset, length);
 }
 
 /** One element as a JSON-friendly value: 64-bit integers become numbers, bools booleans. */

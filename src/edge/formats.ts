@@ -8,7 +8,7 @@ import { compileModel } from '../runtimes/xgboost/xgboost-model.js';
 import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-runtime.js';
 import { attr, parseXml, packTree, type XmlElement } from '../runtimes/pmml/xml.js';
 import { compileDocument, type CompiledDocument } from '../runtimes/pmml/document.js';
-import { batchScorer } from '../runtimes/pmml/document-scorer.js';
+import { batchScorer, dtypeOf } from '../runtimes/pmml/document-scorer.js';
 import { loadDocument, loadPmmlModel } from '../runtimes/pmml/pmml-model.js';
 import { encodeModel, encodeModelText } from './package/codec.js';
 import type { PmmlBatchData } from './package/types.js';
@@ -71,9 +71,12 @@ export function pmmlBatchData(artifact: Uint8Array): PmmlBatchData | undefined {
 const PMML = 'runtimes/pmml';
 /** Segmentation methods that score the segments they select, each on its own (no ensemble to combine). */
 const SELECTING = new Set(['modelChain', 'selectFirst', 'selectAll']);
+/** TreeModel missing-value strategies that weigh the children of a node (models/tree-weighted.ts). */
+const WEIGHTED_STRATEGIES = new Set(['weightedConfidence', 'aggregateNodes']);
 
 /**
- * The PMML engine a document reaches: the model kernels of the model elements it holds, the
+ * The PMML engine a document reaches (and the input conversions and typed arrays of its input
+ * fields' dtypes): the model kernels of the model elements it holds, the
  * expression and predicate compilers of its elements, the built-in functions its Apply elements
  * call, the OutputField features, neural activation functions, similarity measures and
  * GeneralRegression model types and links, RegressionModel functions and normalizations,
@@ -81,7 +84,8 @@ const SELECTING = new Set(['modelChain', 'selectFirst', 'selectAll']);
  * them. No contrast Matrix reader without a Matrix, no tree arrays (nor MiningModel's fast path over
  * them) without a batch path or a MiningModel combining trees' results, no segment outputs without a
  * MiningModel, no grouped-input scoring without group MiningFields, no RegressionModel layout when
- * no RegressionModel's tables are numeric only; no flat-ensemble compiler,
+ * no RegressionModel's tables are numeric only, no weighted tree walk when no TreeModel's
+ * missingValueStrategy weighs children; no flat-ensemble compiler,
  * batch planner or batch scorer when the server compiled no batch path for it (its rows take the
  * general path there too); no Targets or TransformationDictionary compiler without one; never the
  * SQL export's form nor the parts explanations read (a RegressionModel's linear form among them).
@@ -100,6 +104,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
   const methods = new Set<string>();
   let grouped = false;
   let numericTables = false;
+  let weightedTrees = false;
   const walk = (el: XmlElement): void => {
     elements.add(el.name);
     if (el.name === 'Apply') functions.add(attr(el, 'function') ?? '');
@@ -114,6 +119,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       const read = attr(el, 'functionName') === 'classification' ? tables : tables.slice(0, 1);
       if (read.every((t) => !t.children.some((c) => c.name === 'CategoricalPredictor' || c.name === 'PredictorTerm'))) numericTables = true;
     }
+    if (el.name === 'TreeModel' && WEIGHTED_STRATEGIES.has(attr(el, 'missingValueStrategy') ?? '')) weightedTrees = true;
     if (el.name === 'AnomalyDetectionModel') algorithms.add(attr(el, 'algorithmType') ?? '');
     if (el.name === 'Segmentation') methods.add(attr(el, 'multipleModelMethod') ?? '');
     if (el.name === 'GeneralRegressionModel') {
@@ -124,10 +130,14 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
     el.children.forEach(walk);
   };
   walk(root);
+  // The dtypes of the input tensors: what the package's rows are converted to.
+  const dtypes = new Set([...doc.model.groups, ...doc.model.inputs].map((f) => dtypeOf(f.dataType)));
   // Trees are scored from arrays by a batch path, or by a MiningModel combining their results (selecting one is a walk).
   const treeArrays = doc.model.batch !== undefined || (elements.has('TreeModel') && [...methods].some((m) => !SELECTING.has(m)));
   return {
     tables: [
+      { module: 'scoring/tensorize', table: 'CONVERTERS', keep: dtypes },
+      { module: 'core/tensor', table: 'TYPED_ARRAYS', keep: dtypes },
       { module: `${PMML}/models/index`, table: 'KERNELS', keep: elements },
       { module: `${PMML}/expressions`, table: 'EXPRESSION_COMPILERS', keep: elements },
       { module: `${PMML}/expressions`, table: 'PREDICATE_COMPILERS', keep: elements },
@@ -157,6 +167,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       ...(elements.has('MiningModel') ? [] : [`${PMML}/output-segments`]),
       ...(elements.has('Matrix') ? [] : [`${PMML}/models/matrix`]),
       ...(numericTables ? [] : [`${PMML}/models/regression-layout`]),
+      ...(weightedTrees ? [] : [`${PMML}/models/tree-weighted`]),
     ],
   };
 }

@@ -1,4 +1,4 @@
-import { describeDType, integerRange, isFloatType, isIntegerType, type DType } from '../core/dtype.js';
+import { describeDType, integerRange, isFloatType, type DType } from '../core/dtype.js';
 import { ferry, type FerryError } from '../core/errors.js';
 import { flattenNested } from '../core/nested.js';
 import type { Cell, Frame } from '../core/frame.js';
@@ -189,24 +189,51 @@ function convert(cell: Cell, dtype: DType, nullable: boolean): Converted | typeo
     if (nullable && dtype === 'string') return null; // a missing text value (PMML inputs)
     return nullable && isFloatType(dtype) ? Number.NaN : MISSING;
   }
-  if (Array.isArray(cell)) return INVALID;
-  if (dtype === 'string') return typeof cell === 'string' ? cell : typeof cell === 'number' || typeof cell === 'bigint' ? String(cell) : INVALID;
-  if (dtype === 'bool') return toBool(cell);
-  if (typeof cell === 'boolean') return INVALID;
-  if (isFloatType(dtype)) {
-    const n = typeof cell === 'string' ? parseNumber(cell) : Number(cell);
-    if (Number.isNaN(n) && !(nullable && typeof cell === 'string' && /^\s*nan\s*$/i.test(cell))) return INVALID;
-    return n;
-  }
-  if (isIntegerType(dtype)) {
-    if (typeof cell === 'bigint') return dtype.endsWith('64') ? cell : Number(cell);
-    const n = typeof cell === 'string' ? parseNumber(cell) : cell;
-    const [lo, hi] = integerRange(dtype);
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < lo || n > hi) return INVALID;
-    return dtype.endsWith('64') ? BigInt(n) : n;
-  }
-  return INVALID;
+  if (typeof cell === 'object') return INVALID; // a list
+  const to = Object.hasOwn(CONVERTERS, dtype) ? CONVERTERS[dtype] : undefined;
+  return to ? to(cell, dtype, nullable) : INVALID;
 }
+
+/** A present cell (not null, not a list) as an element of `dtype`, or INVALID. */
+type Converter = (cell: string | number | boolean | bigint, dtype: DType, nullable: boolean) => Converted | typeof INVALID;
+
+const toText: Converter = (cell) => (typeof cell === 'string' ? cell : typeof cell === 'number' || typeof cell === 'bigint' ? String(cell) : INVALID);
+
+const toFloat: Converter = (cell, _dtype, nullable) => {
+  if (typeof cell === 'boolean') return INVALID;
+  const n = typeof cell === 'string' ? parseNumber(cell) : Number(cell);
+  if (Number.isNaN(n) && !(nullable && typeof cell === 'string' && /^\s*nan\s*$/i.test(cell))) return INVALID;
+  return n;
+};
+
+const toInteger: Converter = (cell, dtype) => {
+  if (typeof cell === 'boolean') return INVALID;
+  if (typeof cell === 'bigint') return dtype.endsWith('64') ? cell : Number(cell);
+  const n = typeof cell === 'string' ? parseNumber(cell) : cell;
+  const [lo, hi] = integerRange(dtype);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < lo || n > hi) return INVALID;
+  return dtype.endsWith('64') ? BigInt(n) : n;
+};
+
+/**
+ * The converter of each dtype, one entry a line: an exported package keeps the dtypes its model's
+ * inputs take (src/edge/narrowing.ts).
+ */
+const CONVERTERS: Readonly<Record<DType, Converter>> = {
+  string: toText,
+  bool: (cell) => toBool(cell),
+  float16: toFloat,
+  float32: toFloat,
+  float64: toFloat,
+  int8: toInteger,
+  int16: toInteger,
+  int32: toInteger,
+  int64: toInteger,
+  uint8: toInteger,
+  uint16: toInteger,
+  uint32: toInteger,
+  uint64: toInteger,
+};
 
 function parseNumber(text: string): number {
   const t = text.trim();

@@ -13,7 +13,8 @@ import { scoreGroups } from './group-scoring.js';
 import type { DataType, Row, Value } from './types.js';
 import { isNumeric } from './values.js';
 
-function dtypeOf(dataType: DataType): DType {
+/** The dtype of an input field's tensor. */
+export function dtypeOf(dataType: DataType): DType {
   if (isNumeric(dataType)) return 'float64';
   if (dataType === 'boolean') return 'bool';
   return 'string';

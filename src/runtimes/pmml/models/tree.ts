@@ -9,6 +9,7 @@ import { isNumeric, looksNumeric, parseNumber } from '../values.js';
 import { MODEL_ELEMENTS } from '../model-elements.js';
 import { TREE_MODES } from './ensemble-run.js';
 import { arrayForm } from './tree-arrays.js';
+import { distribution, weightedPrediction } from './tree-weighted.js';
 import { FALSE_OP, NULL_PREDICTION, OPS, TRUE_OP, type TreeNode } from './tree-ops.js';
 
 function simpleOf(el: XmlElement, ctx: CompileContext): TreeNode['simple'] {
@@ -110,23 +111,6 @@ export const treeModel: KernelCompiler = (el, ctx) => {
   const returnLast = noTrueChild === 'returnLastPrediction';
   const cached = new Map<TreeNode, Prediction>();
 
-  /** Weighted confidences of the subtree under `node` (weightedConfidence / aggregateNodes). */
-  const distribution = (node: TreeNode, row: Row): Map<string, number> => {
-    const live = node.children.filter((c) => c.test(row) !== false);
-    const known = live.find((c) => c.test(row) === true);
-    if (node.children.length === 0 || live.length === 0) {
-      const src = strategy === 'aggregateNodes' ? node.counts : node.confidences ?? node.probabilities;
-      return new Map(src ?? (node.score === null ? [] : [[String(node.score), 1]]));
-    }
-    if (known && !live.some((c) => c.test(row) === null)) return distribution(known, row);
-    const out = new Map<string, number>();
-    for (const c of live) {
-      const w = strategy === 'aggregateNodes' ? 1 : node.recordCount > 0 ? c.recordCount / node.recordCount : 0;
-      for (const [k, v] of distribution(c, row)) out.set(k, (out.get(k) ?? 0) + w * v);
-    }
-    return out;
-  };
-
   const walk = (row: Row): Walk => {
     const rootTest = root.test(row);
     if (rootTest !== true) {
@@ -151,7 +135,7 @@ export const treeModel: KernelCompiler = (el, ctx) => {
               penalties++;
               break;
             case 'weightedConfidence': case 'aggregateNodes':
-              return { weighted: distribution(node, row) };
+              return { weighted: distribution(node, row, strategy === 'aggregateNodes') };
             default: continue; // none: unknown counts as false
           }
           break;
@@ -171,16 +155,7 @@ export const treeModel: KernelCompiler = (el, ctx) => {
     ...(numeric ? { numeric } : {}),
     evaluate(row): Prediction {
       const w = walk(row);
-      if ('weighted' in w) {
-        let total = 0;
-        for (const v of w.weighted.values()) total += v;
-        let best: string | undefined;
-        let bestV = -Infinity;
-        for (const [k, v] of w.weighted) if (v > bestV) { bestV = v; best = k; }
-        const value = best === undefined ? null : ctx.target ? ctx.parse(ctx.target.name, best) : best;
-        const probabilities = strategy === 'aggregateNodes' && total > 0 ? new Map([...w.weighted].map(([k, v]) => [k, v / total])) : w.weighted;
-        return { value, probabilities, confidences: w.weighted };
-      }
+      if ('weighted' in w) return weightedPrediction(w.weighted, strategy === 'aggregateNodes', ctx);
       const { node } = w;
       if (!node) return NULL_PREDICTION;
       if (w.penalties === 0) {
