@@ -25,6 +25,14 @@ export interface ProcessLayout {
   readonly schedPolicy?: 'rr' | 'none' | undefined;
   /** More `ferry serve` flags. */
   readonly args?: readonly string[] | undefined;
+  /** Another build's `bin/ferry.js` (an A/B of two builds, bench/ab.ts); default: this checkout's. */
+  readonly bin?: string | undefined;
+  /** Node options before the script (e.g. `--single-threaded-gc`); the processes of `--processes N` inherit them. */
+  readonly nodeArgs?: readonly string[] | undefined;
+  /** More environment variables for the server. */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /** More top-level `ferry.yaml` lines (e.g. `inline_below_ms: 1`). */
+  readonly yaml?: readonly string[] | undefined;
 }
 
 export interface FerryServer {
@@ -59,9 +67,9 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
   return env;
 }
 
-function runCli(args: readonly string[], env: Record<string, string>): Promise<void> {
+function runCli(args: readonly string[], env: Record<string, string>, bin = FERRY_BIN): Promise<void> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [FERRY_BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     proc.stderr.on('data', (d: Buffer) => { out += d.toString(); });
@@ -70,8 +78,9 @@ function runCli(args: readonly string[], env: Record<string, string>): Promise<v
   });
 }
 
-function ferryYaml(batching: BatchingOptions): string {
+function ferryYaml(batching: BatchingOptions, top: readonly string[] = []): string {
   return [
+    ...top,
     'models:',
     `  - name: ${MODELS.off}`,
     '    batching: false',
@@ -93,11 +102,12 @@ function ferryYaml(batching: BatchingOptions): string {
 export async function startFerry(batching: BatchingOptions, profileDir?: string, layout: ProcessLayout = { processes: 1 }): Promise<FerryServer> {
   const { dir: home, remove } = tempDir('ferry-bench-');
   try {
-    const env = childEnv({ FERRY_HOME: home });
-    for (const name of [MODELS.off, MODELS.on, MODELS.onLogged]) await runCli(['register', MODEL_PATH, '--name', name], env);
+    const env = childEnv({ FERRY_HOME: home, ...layout.env });
+    const bin = layout.bin ?? FERRY_BIN;
+    for (const name of [MODELS.off, MODELS.on, MODELS.onLogged]) await runCli(['register', MODEL_PATH, '--name', name], env, bin);
     const config = join(home, 'ferry.yaml');
-    writeFileSync(config, ferryYaml(batching));
-    const node = [...profileFlags(profileDir, layout.processes > 1 ? `ferry-p${layout.processes}` : 'ferry'), FERRY_BIN, 'serve', '--port', '0', '--grpc-port', '0', '--config', config, ...(layout.processes > 1 ? ['--processes', String(layout.processes)] : []), ...(layout.args ?? [])];
+    writeFileSync(config, ferryYaml(batching, layout.yaml));
+    const node = [...(layout.nodeArgs ?? []), ...profileFlags(profileDir, layout.processes > 1 ? `ferry-p${layout.processes}` : 'ferry'), bin, 'serve', '--port', '0', '--grpc-port', '0', '--config', config, ...(layout.processes > 1 ? ['--processes', String(layout.processes)] : []), ...(layout.args ?? [])];
     const { child, info } = await startChild<{ http: string; grpc: number }>(`ferry serve${layout.processes > 1 ? ` --processes ${layout.processes}` : ''}${layout.cpus ? ` (taskset -c ${layout.cpus})` : ''}`, {
       cwd: ROOT,
       // taskset execs node: the child's pid stays the server's.
