@@ -3,10 +3,14 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Packages that src/vendor bundles at build: imported through their vendor module only.
+const vendored = [{ name: 'kysely', message: 'Import kysely from src/vendor/kysely.js (bundled into one file at build).' }];
+
 const layerRule = (from, forbidden) => ({
   files: [`src/${from}/**/*.ts`],
   rules: {
     'no-restricted-imports': ['error', {
+      paths: vendored,
       patterns: forbidden.map((layer) => ({ group: [`**/${layer}/*`, `../${layer}/*`], message: `src/${from} must not import from src/${layer} (layering).` })),
     }],
   },
@@ -64,12 +68,14 @@ export default tseslint.config(
       }],
     },
   },
+  { files: ['src/{cli,main}/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: vendored }] } },
   // Any other area (new folders included) stays below the composition root and the CLI.
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/{core,artifacts,runtimes,registry,scoring,data,explain,batch,stream,monitoring,serving,edge,features,cli,main}/**'],
+    ignores: ['src/{core,artifacts,runtimes,registry,scoring,data,explain,batch,stream,monitoring,serving,edge,features,cli,main,vendor}/**'],
     rules: {
       'no-restricted-imports': ['error', {
+        paths: vendored,
         patterns: ['main', 'cli'].map((layer) => ({ group: [`**/${layer}/*`, `../${layer}/*`], message: `only src/cli imports src/${layer} (layering).` })),
       }],
     },

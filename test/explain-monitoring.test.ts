@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'kysely';
+import { sql } from '../src/vendor/kysely.js';
 import { loadConfig } from '../src/core/config.js';
 import { openFerry } from '../src/main/ferry.js';
 import type { AlertRule } from '../src/monitoring/alerts-store.js';
@@ -145,11 +145,12 @@ describe('attribution monitoring', () => {
       }
       let summary: AttributionSummary | undefined;
       let logged = 0;
-      for (let i = 0; i < 50 && logged < 4; i++) {
+      // The log and its explanations are written after the answers: wait for both (the rows count must not pass 2).
+      for (let i = 0; i < 50 && (logged < 4 || (summary?.rows ?? 0) < 2); i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
-        summary = await (await fetch(`${server.url}/ferry/v1/models/breast/attributions?window=1h`)).json() as AttributionSummary;
         const m = await runCli(['monitor', 'log', 'breast', '--json'], home);
         logged = (JSON.parse(m.stdout) as unknown[]).length;
+        summary = await (await fetch(`${server.url}/ferry/v1/models/breast/attributions?window=1h`)).json() as AttributionSummary;
       }
       assert.equal(logged, 4, 'every request is logged');
       assert.equal(summary?.rows, 2, 'every other one with its explanation');

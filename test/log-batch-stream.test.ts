@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'kysely';
+import { sql } from '../src/vendor/kysely.js';
 import { openFerry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { listPredictions, type LoggedPrediction } from '../src/monitoring/prediction-log-store.js';

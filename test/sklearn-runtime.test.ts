@@ -4,9 +4,11 @@
  * each joblib compressor), loaded without Python and scored on held-back rows.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { isFerryError } from '../src/core/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { decompress, decompressAsync } from '../src/runtimes/sklearn/pickle/joblib.js';
@@ -82,6 +84,19 @@ describe('sklearn runtime: scikit-learn 1.2.1 predictions reproduced', () => {
 
   it('plain pickles of protocols 2, 4 and 5, and joblib files compressed with zlib, gzip, bz2 and xz', async () => {
     for (const f of ['model.p2.pkl', 'model.p4.pkl', 'model.p5.pkl', 'model.joblib.zlib', 'model.joblib.gzip', 'model.joblib.bz2', 'model.joblib.xz', 'model.joblib.lzma']) await check('dt_iris', f);
+  });
+
+  it('a zlib or gzip joblib file whose pickle is larger than 64 KB is recognised by its content', () => {
+    // knn_diabetes keeps its training rows (78 KB); compressed, the first 64 KB of the file inflate to more than 64 KB.
+    const pickle = readFileSync(join(DIR, 'knn_diabetes', 'model.joblib'));
+    assert.ok(pickle.length > 1 << 16);
+    const noise = Buffer.concat([pickle, randomBytes(1 << 17)]);
+    for (const bytes of [deflateSync(noise, { level: 3 }), gzipSync(noise, { level: 3 })]) {
+      assert.ok(bytes.length > 1 << 16);
+      assert.equal(sklearnRuntime.sniff(bytes), 'yes');
+      assert.equal(sklearnRuntime.sniff(bytes.subarray(0, 200)), 'yes'); // a cut stream too
+    }
+    assert.equal(sklearnRuntime.sniff(deflateSync(Buffer.from('{"not": "a pickle"}'))), 'no');
   });
 
   it('an xz stream stops at the size limit, before the memory is taken', async () => {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely } from '../vendor/kysely.js';
 import type { AreaMigrations } from '../registry/registry-db.js';
 
 /** Batch's tables: jobs, runs (with their checkpoints) and leases. */

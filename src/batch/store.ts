@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Transaction } from '../vendor/kysely.js';
 import { ferry, FerryError } from '../core/errors.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import type { BatchJob, BatchRun, Checkpoint, JobSpec, RunCounts, RunSpec, RunStatus } from './types.js';

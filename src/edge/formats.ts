@@ -5,7 +5,7 @@
  */
 import { compileLightgbm } from '../runtimes/lightgbm/lightgbm-text.js';
 import { compileModel } from '../runtimes/xgboost/xgboost-model.js';
-import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-runtime.js';
+import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-loaded.js';
 import { attr, parseXml, packTree, type XmlElement } from '../runtimes/pmml/xml.js';
 import { compileDocument, type CompiledDocument } from '../runtimes/pmml/document.js';
 import { batchScorer, dtypeOf } from '../runtimes/pmml/document-scorer.js';

@@ -1,5 +1,4 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { isDuration, parseDuration } from '../core/duration.js';
 import { ferry } from '../core/errors.js';
 import type { EntityKeyType } from './entity-key.js';
@@ -118,16 +117,11 @@ function unique<T extends { name: string }>(items: readonly T[], what: string): 
 }
 
 /**
- * Read a `features.yaml` text (or the `features:` section of a `ferry.yaml`); relative source
- * paths are resolved against `file`'s folder. Every problem names where it is.
+ * The declarations of a parsed `features.yaml` document (or of a `ferry.yaml` with a `features:`
+ * section); relative source paths are resolved against `file`'s folder. Every problem names
+ * where it is. (declarations-file.ts reads the YAML text.)
  */
-export function parseDeclarations(text: string, file: string): FeatureDeclarations {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    invalid(`${file} is not valid YAML (${(err as Error).message})`);
-  }
+export function declarationsOfDocument(doc: unknown, file: string): FeatureDeclarations {
   let top = record(doc ?? {}, file);
   if (top.features !== undefined && top.views === undefined) top = record(top.features, `${file}: features`);
   return validateDeclarations(top, dirname(resolve(file)));

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely } from '../vendor/kysely.js';
 import { ferry } from '../core/errors.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import { declarationsDocument, validateDeclarations, type FeatureDeclarations } from './declarations.js';

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely } from '../vendor/kysely.js';
 import type { Cell } from '../core/frame.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import type { OnlineStore, Progress, StoredRow, ViewRef } from './online-store.js';

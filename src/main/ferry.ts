@@ -18,9 +18,9 @@ import type { AreaMigrations, RegistryDb, SqlCapabilities } from '../registry/re
 import { Registry } from '../registry/registry.js';
 import { RuntimeCatalog } from '../runtimes/catalog.js';
 import type { RuntimeOptions } from '../runtimes/model-runtime.js';
-import { ResponseCache } from '../scoring/cache.js';
+import type { ResponseCache } from '../scoring/cache.js';
 import type { DeploymentsConfig } from '../scoring/deployment-config.js';
-import { Deployments, type DeploymentsLog, type DeploymentsParts } from '../scoring/deployments.js';
+import type { Deployments, DeploymentsLog, DeploymentsParts } from '../scoring/deployments.js';
 import { ModelLoader } from '../scoring/model-loader.js';
 import { explainStage } from '../scoring/explain-stage.js';
 import { Explanations } from '../scoring/explanations.js';
@@ -93,6 +93,8 @@ export function openFerry(config: FerryConfig, scorerOptions: ScorerOptions = {}
  * metrics, and `Deployments` in the one pipeline — one pipeline and one log writer per process.
  */
 export async function openServing(config: FerryConfig, serve: ServeConfig, metrics: ServingMetrics, logger: Logger): Promise<ServingFerry> {
+  // Loaded here, not with every command: only servers and consumers keep models deployed.
+  const [{ ResponseCache }, { Deployments }] = await Promise.all([import('../scoring/cache.js'), import('../scoring/deployments.js')]);
   const modelConfig = (name: string) => serve.models?.find((m) => m.name === name) ?? serve.defaults;
   const caches = new Map<string, ResponseCache>();
   const scorerOptions: ScorerOptions = {
@@ -141,6 +143,7 @@ export async function openServing(config: FerryConfig, serve: ServeConfig, metri
  * following its alias) by `Deployments` inside the one pipeline, as in a server.
  */
 export async function openStreaming(config: FerryConfig, deployment: DeploymentsConfig, log: DeploymentsLog, runtimeOverrides: Partial<RuntimeOptions>, options: FerryOptions = {}): Promise<ServingFerry> {
+  const { Deployments } = await import('../scoring/deployments.js');
   const app = await wire(config, {}, runtimeOverrides, { ...(options.predictionLog ? { observer: options.predictionLog } : {}) }, (parts) => new Deployments(parts, deployment, log));
   const { deployments } = app;
   if (!deployments) throw ferry('FERRY_E_INTERNAL', { detail: 'the streaming pipeline was wired without deployments' });

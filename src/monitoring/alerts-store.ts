@@ -2,7 +2,7 @@
  * Alert rules and alert history in the registry database (tables `alert_rules`,
  * `alert_events`, migration 0006).
  */
-import type { Generated, Kysely } from 'kysely';
+import type { Generated, Kysely } from '../vendor/kysely.js';
 import { ferry } from '../core/errors.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import type { RegistryDatabase } from '../registry/schema.js';

@@ -13,7 +13,7 @@ import { startDriftJob } from './drift-thread-client.js';
 import { logDb } from './prediction-log-store.js';
 import { guarded } from '../registry/registry-db.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { sql } from 'kysely';
+import { sql } from '../vendor/kysely.js';
 import { outputColumns } from './profile.js';
 import { requireProfile } from './profile-store.js';
 

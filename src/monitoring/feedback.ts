@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from '../vendor/kysely.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
 import { logDb } from './prediction-log-store.js';
 

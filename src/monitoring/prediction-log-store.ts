@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from '../vendor/kysely.js';
 import type { ModelSignature } from '../core/signature.js';
 import { guarded, type RegistryDb, type SqlCapabilities } from '../registry/registry-db.js';
 import type { RegistryDatabase } from '../registry/schema.js';

@@ -2,7 +2,7 @@
  * Reference profiles in the registry database (table `reference_profiles`, migration 0006),
  * one per model version, and building them from a data file through the scoring core.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely } from '../vendor/kysely.js';
 import type { MonitoringParts } from './parts.js';
 import { ferry } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';

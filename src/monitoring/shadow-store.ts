@@ -1,4 +1,4 @@
-import type { Generated, Kysely } from 'kysely';
+import type { Generated, Kysely } from '../vendor/kysely.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
 
 /** One request mirrored to a shadow version: both answers, for comparison. */

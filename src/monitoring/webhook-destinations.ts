@@ -5,8 +5,6 @@
  * through a redirect, and link-local addresses (cloud metadata services) are always refused.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
 import { ferry, type FerryError } from '../core/errors.js';
 
@@ -69,12 +67,12 @@ export class WebhookDestinations {
    * followed. Resolves with the status (and Location of a redirect); rejects with
    * FERRY_E_WEBHOOK_REFUSED before any connection to a refused address, or with a network error.
    */
-  post(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; location?: string }> {
+  async post(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; location?: string }> {
     const target = new URL(url);
     const literal = target.hostname.replace(/^\[|\]$/g, '');
     if (isIP(literal) !== 0) {
       const why = this.refusal(literal, literal);
-      if (why) return Promise.reject(refused(url, why));
+      if (why) throw refused(url, why);
     }
     const lookup = (hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
       dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
@@ -86,7 +84,8 @@ export class WebhookDestinations {
         return first ? callback(null, first.address, first.family) : callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '');
       });
     };
-    const client = target.protocol === 'https:' ? https : http;
+    // The HTTP clients (TLS included) load with the first POST, not with every command that opens Ferry.
+    const client = target.protocol === 'https:' ? (await import('node:https')).default : (await import('node:http')).default;
     return new Promise((resolve, reject) => {
       const req = client.request(target, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup, signal }, (res) => {
         res.resume(); // the answer's body is not used

@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Migration, type Selectable, type Transaction } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type Selectable, type Transaction } from '../vendor/kysely.js';
 import { asFerryError, ferry, FerryError, quoteList } from '../core/errors.js';
 import { registryMigrations } from './migrations.js';
 import { modelPage, versionPage } from './pages.js';

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from '../vendor/kysely.js';
 import type { RegistryDatabase } from './schema.js';
 import { toModel, toVersion } from './rows.js';
 import type { ModelPage, ModelPageQuery, ModelSummary, VersionPage, VersionPageQuery } from './types.js';

@@ -1,4 +1,4 @@
-import type { Kysely, Migration, RawBuilder } from 'kysely';
+import type { Kysely, Migration, RawBuilder } from '../vendor/kysely.js';
 import { asFerryError, FerryError } from '../core/errors.js';
 import type { RegistryDatabase } from './schema.js';
 

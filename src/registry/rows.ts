@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Selectable } from '../vendor/kysely.js';
 import type { ModelSignature } from '../core/signature.js';
 import type { AliasesTable, AliasEventsTable, ModelsTable, ModelTrafficTable, VersionsTable } from './schema.js';
 import type { Alias, AliasEvent, Model, ModelVersion, Tags, TrafficSetting } from './types.js';

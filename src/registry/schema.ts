@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { Generated } from '../vendor/kysely.js';
 
 /** Table shapes as stored (JSON columns hold text in both dialects). */
 export interface RegistryDatabase {

@@ -8,7 +8,7 @@
 import type { Frame } from '../core/frame.js';
 import type { Tensor } from '../core/tensor.js';
 import type { Attributions, OutputSpace } from '../explain/explainer.js';
-import { explainerFor, type ExplainSources, type ModelExplainer } from '../explain/explainers.js';
+import type { ExplainSources, ModelExplainer } from '../explain/explainers.js';
 import { explanationsOf, topK, type Explanation } from '../explain/explanation.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { ModelRuntime } from '../runtimes/model-runtime.js';
@@ -45,7 +45,9 @@ export class Explanations {
     let e = this.#explainers.get(model.runtime);
     if (!e) {
       const label = `${model.version.model}:${model.version.version}`;
-      e = this.#sources(model.version).then((sources) => explainerFor(model.runtime, model.version.signature, label, sources));
+      // The explainers (TreeSHAP, sampling, linear) load with the first explanation, not with every command.
+      e = Promise.all([this.#sources(model.version), import('../explain/explainers.js')])
+        .then(([sources, { explainerFor }]) => explainerFor(model.runtime, model.version.signature, label, sources));
       this.#explainers.set(model.runtime, e);
       e.catch(() => this.#explainers.delete(model.runtime));
     }

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable } from '../vendor/kysely.js';
 import { ferry } from '../core/errors.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
 

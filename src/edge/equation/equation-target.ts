@@ -1,5 +1,5 @@
 import { compileModel, type CompiledModel } from '../../runtimes/xgboost/xgboost-model.js';
-import { parse as parseXgboost } from '../../runtimes/xgboost/xgboost-runtime.js';
+import { parse as parseXgboost } from '../../runtimes/xgboost/xgboost-loaded.js';
 import type { ExportModel, ExportTarget } from '../export-target.js';
 
 const f32 = Math.fround;

@@ -4,7 +4,7 @@ import { compileLightgbm } from '../../runtimes/lightgbm/lightgbm-text.js';
 import type { ExportForm } from '../../runtimes/pmml/model.js';
 import { loadDocument } from '../../runtimes/pmml/pmml-model.js';
 import { compileModel, type CompiledModel } from '../../runtimes/xgboost/xgboost-model.js';
-import { parse as parseXgboost } from '../../runtimes/xgboost/xgboost-runtime.js';
+import { parse as parseXgboost } from '../../runtimes/xgboost/xgboost-loaded.js';
 import type { ExportModel, ExportOptions, ExportTarget } from '../export-target.js';
 import { sqlColumns } from './columns.js';
 import { checkSqlInDuckDb } from './duckdb-check.js';

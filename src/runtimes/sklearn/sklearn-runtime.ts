@@ -3,22 +3,13 @@
  * anything the file names. Registration translates the pickle (restricted unpickler → inert
  * records → Ferry's model document); the document is what is stored and loaded afterwards.
  */
-import { createHash } from 'node:crypto';
-import { ferry } from '../../core/errors.js';
-import type { ModelSignature, TensorSpec } from '../../core/signature.js';
-import type { Tensor } from '../../core/tensor.js';
+import { constants, gunzipSync, inflateSync } from 'node:zlib';
 import type { ModelRuntime, RuntimeFactory, SniffResult, Translation } from '../model-runtime.js';
-import { matrixInput, requestedOutputs, settle } from '../tree-outputs.js';
 import { isPickle } from '../unsafe-formats.js';
-import { compileDocument, type CompiledModel } from './compile.js';
-import { translate } from './convert/translate.js';
-import { decodeDocument, encodeDocument, isDocument } from './document.js';
-import { score, scoreTable, type Scores } from './evaluate.js';
-import type { Column } from './columns.js';
-import type { ModelStructure } from '../model-structure.js';
-import { sklearnLinearStructure, sklearnStructure } from './sklearn-structure.js';
-import { compressionOf, decompress, decompressAsync, loadPickle } from './pickle/joblib.js';
+import { isDocument } from './document.js';
+import { compressionOf } from './pickle/compression.js';
 
+/** The unpickler, translator and evaluator (sklearn-loaded.ts) load with the first model, not with the catalog. */
 export const sklearnRuntime: RuntimeFactory = {
   format: 'sklearn',
   title: 'scikit-learn',
@@ -27,135 +18,32 @@ export const sklearnRuntime: RuntimeFactory = {
     return isDocument(bytes) || looksLikePickle(bytes) ? 'yes' : 'no';
   },
 
-  translate(bytes: Uint8Array): Promise<Translation | undefined> {
-    if (isDocument(bytes)) return Promise.resolve(undefined);
-    return (async () => {
-      // Verified (compileDocument) when the registry loads the artifact, before it is stored.
-      const doc = translatePickle(bytes, await decompressAsync(bytes));
-      const source = doc.source as Record<string, string | number | null>;
-      return { artifact: encodeDocument(doc), lineage: source };
-    })();
+  async translate(bytes: Uint8Array): Promise<Translation | undefined> {
+    if (isDocument(bytes)) return undefined;
+    const { translateFile } = await import('./sklearn-loaded.js');
+    return translateFile(bytes);
   },
 
   async load(bytes: Uint8Array, _options, label: string): Promise<ModelRuntime> {
-    const doc = isDocument(bytes) ? decodeDocument(bytes) : translatePickle(bytes, await decompressAsync(bytes));
-    return new SklearnModel(compileDocument(doc), label);
+    const { loadSklearn } = await import('./sklearn-loaded.js');
+    return loadSklearn(bytes, label);
   },
 };
+
+/** How many compressed bytes sniffing inflates: at most ~1 MB out (deflate expands 1032:1 at most). */
+const SNIFF_COMPRESSED = 1024;
 
 /** A pickle or joblib file (compressed or not), judged by its first bytes. */
 export function looksLikePickle(bytes: Uint8Array): boolean {
   const c = compressionOf(bytes);
   if (c === undefined) return isPickle(bytes);
-  if (c === 'none' || c === 'xz' || c === 'lzma' || c === 'lz4' || c === 'bz2') return true;
+  if (c !== 'zlib' && c !== 'gzip') return true;
   try {
-    // zlib and gzip are also other things: look at the first decompressed bytes.
-    return isPickle(decompress(bytes.subarray(0, 1 << 16), 1 << 16).data);
+    // zlib and gzip are also other things: look at the first decompressed bytes (of a stream cut short).
+    const head = bytes.subarray(0, SNIFF_COMPRESSED);
+    const options = { finishFlush: constants.Z_SYNC_FLUSH };
+    return isPickle(c === 'zlib' ? inflateSync(head, options) : gunzipSync(head, options));
   } catch {
     return false;
   }
-}
-
-/** The model document of a pickle or joblib file (throws the pickle/estimator errors). */
-export function translatePickle(bytes: Uint8Array, decompressed?: Awaited<ReturnType<typeof decompressAsync>>): ReturnType<typeof translate> {
-  const loaded = loadPickle(bytes, decompressed ? { decompressed } : {});
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return translate(loaded.value, { sha256, container: loaded.joblib ? 'joblib' : 'pickle', compression: loaded.compression, bytes: bytes.length });
-}
-
-function labelSpec(classes: readonly (string | number)[]): TensorSpec {
-  const dtype = classes.every((c) => typeof c === 'number' && Number.isInteger(c)) ? 'int64' : classes.every((c) => typeof c === 'number') ? 'float64' : 'string';
-  return { name: 'label', dtype, shape: [-1] };
-}
-
-class SklearnModel implements ModelRuntime {
-  readonly format = 'sklearn';
-  readonly #model: CompiledModel;
-  readonly #signature: ModelSignature;
-  readonly #label: string;
-
-  constructor(model: CompiledModel, label: string) {
-    this.#model = model;
-    this.#label = label;
-    const input: TensorSpec = { name: 'input', dtype: 'float64', shape: [-1, model.features], ...(model.names ? { columns: model.names } : {}), nullable: model.nullable };
-    // Text columns (a ColumnTransformer with encoders): one input per column, as the DataFrame had them.
-    const inputs: TensorSpec[] = model.types && model.names
-      ? model.names.map((name, j) => ({ name, dtype: model.types![j] === 'string' ? 'string' as const : 'float64' as const, shape: [-1], nullable: true }))
-      : [input];
-    const classes = model.classes;
-    const hasProba = !(model.estimator.kind === 'linear' && model.estimator.link === 'none');
-    const outputs: TensorSpec[] = classes
-      ? [labelSpec(classes), ...(hasProba ? [{ name: 'probabilities', dtype: 'float64' as const, shape: [-1, classes.length] }] : [])]
-      : [{ name: 'prediction', dtype: 'float64', shape: [-1] }];
-    this.#signature = { inputs, outputs };
-  }
-
-  signature(): ModelSignature {
-    return this.#signature;
-  }
-
-  predict(inputs: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    return settle('scikit-learn', this.#label, () => {
-      const m = this.#model;
-      if (m.types) {
-        const { table, rows } = tableInput(this.#signature, inputs);
-        return this.#outputs(scoreTable(m, table, rows), rows, outputs);
-      }
-      const { data, rows } = matrixInput(inputs, m.features, 'float64');
-      const x = data instanceof Float64Array ? data : Float64Array.from(data);
-      if (!m.nullable) {
-        for (let i = 0; i < x.length; i++) {
-          if (x[i] !== x[i]) throw ferry('FERRY_E_VALUE_MISSING', { row: Math.floor(i / m.features), column: m.names?.[i % m.features] ?? `input[${i % m.features}]`, expected: 'a number (this model does not accept missing values, as scikit-learn does not)' });
-        }
-      }
-      return this.#outputs(score(m, x, rows), rows, outputs);
-    });
-  }
-
-  #outputs(s: Scores, rows: number, outputs: readonly string[] | undefined): Record<string, Tensor> {
-    const m = this.#model;
-    const out: Record<string, Tensor> = {};
-    for (const name of requestedOutputs(this.#signature, outputs)) {
-      if (name === 'prediction' && s.values) out.prediction = { dtype: 'float64', shape: [rows], data: s.values };
-      if (name === 'probabilities' && s.probabilities) out.probabilities = { dtype: 'float64', shape: [rows, m.classes?.length ?? 0], data: s.probabilities };
-      if (name === 'label' && s.labels && m.classes) out.label = labels(this.#signature.outputs[0]!, m.classes, s.labels);
-    }
-    return out;
-  }
-
-  /** Models whose steps keep each input column as one feature: trees (TreeSHAP) and linear models with affine steps. */
-  structure(): Promise<ModelStructure | undefined> {
-    return Promise.resolve(sklearnStructure(this.#model) ?? sklearnLinearStructure(this.#model));
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-/** One tensor per input column ([N] or [N, 1]), numbers as float64 and text as strings. */
-function tableInput(signature: ModelSignature, inputs: Readonly<Record<string, Tensor>>): { table: Column[]; rows: number } {
-  let rows = -1;
-  const table = signature.inputs.map((spec) => {
-    const t = inputs[spec.name];
-    if (!t) throw ferry('FERRY_E_INPUT_MISSING', { input: spec.name, expected: `${spec.dtype} [N]`, present: Object.keys(inputs).join(', ') || 'no inputs' });
-    const n = t.shape[0] ?? 0;
-    if (t.shape.length > 2 || (t.shape.length === 2 && t.shape[1] !== 1) || (rows >= 0 && n !== rows)) {
-      throw ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `${spec.dtype} [N] (one value per row, N the same for every input)`, actual: `${t.dtype} [${t.shape.join(', ')}]` });
-    }
-    rows = n;
-    const d = t.data;
-    if (spec.dtype === 'string') return Array.isArray(d) ? (d as readonly (string | null)[]) : Array.from(d as ArrayLike<number | bigint>, (v) => (typeof v === 'number' && Number.isNaN(v) ? null : String(v)));
-    if (d instanceof Float64Array) return d;
-    if (Array.isArray(d)) return Float64Array.from(d as readonly (string | null)[], (v) => (v === null || v === '' ? Number.NaN : Number(v)));
-    return Float64Array.from(d as ArrayLike<number | bigint>, Number);
-  });
-  return { table, rows: Math.max(rows, 0) };
-}
-
-function labels(spec: TensorSpec, classes: readonly (string | number)[], index: Int32Array): Tensor {
-  const rows = index.length;
-  if (spec.dtype === 'int64') return { dtype: 'int64', shape: [rows], data: BigInt64Array.from(index, (i) => BigInt(classes[i] as number)) };
-  if (spec.dtype === 'float64') return { dtype: 'float64', shape: [rows], data: Float64Array.from(index, (i) => classes[i] as number) };
-  return { dtype: 'string', shape: [rows], data: Array.from(index, (i) => String(classes[i])) };
 }
