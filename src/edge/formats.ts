@@ -84,9 +84,9 @@ const WEIGHTED_STRATEGIES = new Set(['weightedConfidence', 'aggregateNodes']);
  * them. No contrast Matrix reader without a Matrix, no tree arrays (nor MiningModel's fast path over
  * them) without a batch path or a MiningModel combining trees' results, no segment outputs without a
  * MiningModel, no grouped-input scoring without group MiningFields, no RegressionModel layout when
- * no RegressionModel's tables are numeric only, no weighted tree walk when no TreeModel's
+ * no RegressionModel's tables are numeric only (nor table closures when all are), no weighted tree walk when no TreeModel's
  * missingValueStrategy weighs children; no flat-ensemble compiler,
- * batch planner or batch scorer when the server compiled no batch path for it (its rows take the
+ * regression batch kernel, batch planner or batch scorer when the server compiled no batch path for it (its rows take the
  * general path there too); no Targets or TransformationDictionary compiler without one; never the
  * SQL export's form nor the parts explanations read (a RegressionModel's linear form among them).
  */
@@ -104,6 +104,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
   const methods = new Set<string>();
   let grouped = false;
   let numericTables = false;
+  let generalTables = false;
   let weightedTrees = false;
   const walk = (el: XmlElement): void => {
     elements.add(el.name);
@@ -114,10 +115,11 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
     if (el.name === 'RegressionModel') {
       regressionFunctions.add(attr(el, 'functionName') ?? '');
       normalizations.add(attr(el, 'normalizationMethod') ?? 'none');
-      // The tables its kernel reads (a regression reads its first) have only NumericPredictors: it scores from a layout.
+      // The tables its kernel reads (a regression reads its first) have only NumericPredictors: it scores from a layout, else from closures.
       const tables = el.children.filter((c) => c.name === 'RegressionTable');
       const read = attr(el, 'functionName') === 'classification' ? tables : tables.slice(0, 1);
       if (read.every((t) => !t.children.some((c) => c.name === 'CategoricalPredictor' || c.name === 'PredictorTerm'))) numericTables = true;
+      else generalTables = true;
     }
     if (el.name === 'TreeModel' && WEIGHTED_STRATEGIES.has(attr(el, 'missingValueStrategy') ?? '')) weightedTrees = true;
     if (el.name === 'AnomalyDetectionModel') algorithms.add(attr(el, 'algorithmType') ?? '');
@@ -159,7 +161,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       `${PMML}/export-form`,
       `${PMML}/explained-forms`,
       `${PMML}/models/regression-linear`,
-      ...(doc.model.batch ? [] : [`${PMML}/models/ensemble`, `${PMML}/batch-scorer`, `${PMML}/batch-plan`]),
+      ...(doc.model.batch ? [] : [`${PMML}/models/ensemble`, `${PMML}/batch-scorer`, `${PMML}/batch-plan`, `${PMML}/models/regression-batch`]),
       ...(treeArrays ? [] : [`${PMML}/models/tree-arrays`, `${PMML}/models/mining-fast`]),
       ...(elements.has('Targets') ? [] : [`${PMML}/targets`]),
       ...(elements.has('TransformationDictionary') ? [] : [`${PMML}/transformations`]),
@@ -167,6 +169,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       ...(elements.has('MiningModel') ? [] : [`${PMML}/output-segments`]),
       ...(elements.has('Matrix') ? [] : [`${PMML}/models/matrix`]),
       ...(numericTables ? [] : [`${PMML}/models/regression-layout`]),
+      ...(generalTables ? [] : [`${PMML}/models/regression-table`]),
       ...(weightedTrees ? [] : [`${PMML}/models/tree-weighted`]),
     ],
   };

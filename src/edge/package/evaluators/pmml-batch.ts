@@ -2,7 +2,7 @@ import { ferry } from '../../../core/errors.js';
 import type { Tensor } from '../../../core/tensor.js';
 import { BatchScorer } from '../../../runtimes/pmml/batch-scorer.js';
 import { ensembleRun } from '../../../runtimes/pmml/models/ensemble-run.js';
-import { regressionRun } from '../../../runtimes/pmml/models/regression-run.js';
+import { regressionRun } from '../../../runtimes/pmml/models/regression-batch.js';
 import { decodeAnyModel } from '../codec.js';
 import type { EdgeEvaluator, EdgeModel, PmmlBatchData } from '../types.js';
 

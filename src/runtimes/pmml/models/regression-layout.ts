@@ -8,7 +8,8 @@ import type { BatchKernel, CompileContext, Row } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
 import { parseNumber } from '../values.js';
 import { numberOf } from './regression-attributes.js';
-import { regressionRun, tableMargin, type RegressionLayout } from './regression-run.js';
+import { regressionRun } from './regression-batch.js';
+import { tableMargin, type RegressionLayout } from './regression-run.js';
 
 /** The batch kernel of numeric tables, and their margins for one row. */
 export interface LayoutForm {

@@ -1,8 +1,8 @@
 /**
  * A RegressionModel whose tables hold only NumericPredictors, as arrays, and its arithmetic: each
  * table's margin (intercept, then coefficient · x^exponent in document order), the normalization
- * method, the predicted category. Dependency-free (type imports only): regression.ts scores rows
- * with these functions, its batch kernel scores batches with them, and an exported package scores
+ * method, the predicted category. Dependency-free: regression.ts scores rows with these functions,
+ * its batch kernel (regression-batch.ts) scores batches with them, and an exported package scores
  * with the same batch kernel without the PMML engine.
  */
 import { normalCdf } from '../normal.js';
@@ -91,39 +91,4 @@ export function classProbabilities(method: string, ordinal: boolean, link: ((y: 
   let best = 0;
   for (let i = 1; i < k; i++) if (p[i]! > p[best]!) best = i;
   return best;
-}
-
-/**
- * The batch scorer of a layout (see `BatchKernel.run`): a row with any predictor's field missing
- * (NaN) has no prediction, as in the per-row path.
- */
-export function regressionRun(L: RegressionLayout): (x: Float64Array, rows: number, value: Float64Array, probabilities: Float64Array) => void {
-  const F = L.fields.length;
-  const k = L.intercept.length;
-  const K = L.classification ? k : 0;
-  const link = L.classification ? inverseLink(L.method) : regressionLink(L.method);
-  const y = new Float64Array(k);
-  const p = new Float64Array(k);
-  const { slot } = L;
-  return (x, rows, value, probabilities) => {
-    for (let r = 0, off = 0; r < rows; r++, off += F) {
-      let missing = false;
-      for (let i = 0; i < slot.length; i++) {
-        const v = x[off + slot[i]!]!;
-        if (v !== v) { missing = true; break; }
-      }
-      if (missing) {
-        value[r] = Number.NaN;
-        if (K > 0) probabilities.fill(Number.NaN, r * K, r * K + K);
-        continue;
-      }
-      if (K === 0) {
-        value[r] = link!(tableMargin(L, 0, x, off));
-        continue;
-      }
-      for (let t = 0; t < k; t++) y[t] = tableMargin(L, t, x, off);
-      value[r] = classProbabilities(L.method, L.ordinal, link, y, k, p);
-      for (let c = 0; c < K; c++) probabilities[r * K + c] = p[c]!;
-    }
-  };
 }

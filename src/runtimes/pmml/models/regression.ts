@@ -5,62 +5,12 @@
  */
 import type { CompileContext, KernelCompiler, ModelKernel, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
-import { parseNumber, valuesEqual } from '../values.js';
 import { classProbabilities, inverseLink, regressionLink as linkOf } from './regression-run.js';
 import { layoutForm } from './regression-layout.js';
 import { explainedLink, linearKernel } from './regression-linear.js';
-import { numberOf } from './regression-attributes.js';
+import { table } from './regression-table.js';
 
 export { inverseLink };
-
-type Table = (row: Row) => number | null;
-
-function table(el: XmlElement, ctx: CompileContext): Table {
-  const intercept = numberOf(el, 'intercept', ctx);
-  const numeric = children(el, 'NumericPredictor').map((p) => ({
-    name: attr(p, 'name') ?? ctx.invalid(p, 'attribute "name" is required'),
-    exponent: numberOf(p, 'exponent', ctx, 1),
-    coefficient: numberOf(p, 'coefficient', ctx),
-  }));
-  const categorical = children(el, 'CategoricalPredictor').map((p) => {
-    const name = attr(p, 'name') ?? ctx.invalid(p, 'attribute "name" is required');
-    return { name, value: ctx.parse(name, attr(p, 'value') ?? ctx.invalid(p, 'attribute "value" is required')), coefficient: numberOf(p, 'coefficient', ctx) };
-  });
-  const terms = children(el, 'PredictorTerm').map((t) => ({
-    fields: children(t, 'FieldRef').map((f) => ctx.expression(f)),
-    coefficient: numberOf(t, 'coefficient', ctx),
-  }));
-  const names = numeric.map((p) => p.name);
-  const exps = Float64Array.from(numeric.map((p) => p.exponent));
-  const coefs = Float64Array.from(numeric.map((p) => p.coefficient));
-  // Categorical predictors grouped by field: a missing field makes the result missing.
-  const catFields = [...new Set(categorical.map((c) => c.name))].map((name) => ({ name, options: categorical.filter((c) => c.name === name) }));
-  return (row) => {
-    let y = intercept;
-    for (let i = 0; i < names.length; i++) {
-      const v = row.get(names[i]!);
-      if (v === null) return null;
-      const x = typeof v === 'number' ? v : parseNumber(String(v));
-      const e = exps[i]!;
-      y += coefs[i]! * (e === 1 ? x : Math.pow(x, e));
-    }
-    for (const f of catFields) {
-      const v = row.get(f.name);
-      if (v === null) return null;
-      for (const o of f.options) if (valuesEqual(v, o.value)) { y += o.coefficient; break; }
-    }
-    for (const t of terms) {
-      let prod = t.coefficient;
-      for (const f of t.fields) {
-        const v = f(row);
-        if (v === null) return null;
-        prod *= typeof v === 'number' ? v : parseNumber(String(v));
-      }
-      y += prod;
-    }
-    return y;
-  };
-}
 
 export const regressionModel: KernelCompiler = (el, ctx) => {
   const functionName = attr(el, 'functionName') ?? '';
@@ -103,10 +53,9 @@ function regression(el: XmlElement, ctx: CompileContext, method: string, tables:
 /** Classification: one table per category, the margins normalized into probabilities. */
 function classification(el: XmlElement, ctx: CompileContext, method: string, tables: readonly XmlElement[]): ModelKernel {
   const categories = tables.map((t) => attr(t, 'targetCategory') ?? ctx.invalid(t, 'attribute "targetCategory" is required for classification'));
-  const compiled = tables.map((t) => table(t, ctx));
   const target = ctx.target;
   const values: Value[] = categories.map((c) => (target ? ctx.parse(target.name, c) : c));
-  const k = compiled.length;
+  const k = tables.length;
   const link = inverseLink(method);
   if (method !== 'softmax' && method !== 'simplemax' && !link) ctx.unsupported(el, `normalizationMethod="${method}" is not supported for classification`);
   const ordinal = target?.opType === 'ordinal';
@@ -115,6 +64,8 @@ function classification(el: XmlElement, ctx: CompileContext, method: string, tab
     : k === 2 && method === 'logit' && !ordinal ? linearKernel([tables[0]!], { kind: 'sigmoid', scale: 1 }, ctx)
       : undefined;
   const form = layoutForm(tables, method, categories, ordinal, ctx);
+  // Tables with predictors other than numeric ones: each compiled to a closure.
+  const compiled = form ? [] : tables.map((t) => table(t, ctx));
   const margins: ((row: Row, y: Float64Array) => boolean) = form
     ? form.margins
     : (row: Row, y: Float64Array): boolean => {

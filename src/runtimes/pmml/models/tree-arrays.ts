@@ -2,9 +2,11 @@
  * A TreeModel as flat typed arrays (its `NumericKernel`): what tree ensembles are scored with, a
  * row at a time (MiningModel's fast path) or a batch at a time (ensemble.ts).
  */
-import type { BinaryTree, NumericKernel, Prediction } from '../types.js';
+import type { BinaryTree, CompileContext, NumericKernel, Prediction } from '../types.js';
+import { isNumeric } from '../values.js';
+import { attr, type XmlElement } from '../xml.js';
 import { TREE_MODES } from './ensemble-run.js';
-import { FALSE_OP, NULL_PREDICTION, TRUE_OP, type TreeNode } from './tree-ops.js';
+import { FALSE_OP, NULL_PREDICTION, OPS, TRUE_OP, type TreeNode } from './tree-ops.js';
 
 /**
  * The tree as flat arrays, when every predicate compares a numeric field with a number (or is
@@ -69,18 +71,42 @@ function binaryForm(count: number, op: Uint8Array, field: Int32Array, value: Flo
   return { walk, binary };
 }
 
-export function arrayForm(root: TreeNode, strategy: string, returnLast: boolean, penalty: number, predictionOf: (n: TreeNode) => Prediction): NumericKernel | undefined {
+interface Simple {
+  readonly field: string;
+  readonly op: number;
+  readonly value: number;
+}
+
+/** A predicate as a numeric comparison (True and False as operators of their own), when it is one. */
+function simpleOf(el: XmlElement, ctx: CompileContext): Simple | undefined {
+  if (el.name === 'True') return { field: '', op: TRUE_OP, value: 0 };
+  if (el.name === 'False') return { field: '', op: FALSE_OP, value: 0 };
+  if (el.name !== 'SimplePredicate') return undefined;
+  const field = attr(el, 'field');
+  const op = OPS[attr(el, 'operator') ?? ''];
+  const text = attr(el, 'value');
+  if (field === undefined || op === undefined || text === undefined) return undefined;
+  const info = ctx.field(field);
+  if (!info || !isNumeric(info.dataType)) return undefined;
+  const value = ctx.parse(field, text);
+  return typeof value === 'number' && !Number.isNaN(value) ? { field, op, value } : undefined;
+}
+
+export function arrayForm(root: TreeNode, ctx: CompileContext, strategy: string, returnLast: boolean, penalty: number, predictionOf: (n: TreeNode) => Prediction): NumericKernel | undefined {
   if (!['none', 'lastPrediction', 'nullPrediction', 'defaultChild'].includes(strategy)) return undefined;
   if (strategy === 'defaultChild' && penalty !== 1) return undefined;
   const nodes: TreeNode[] = [];
+  const simples = new Map<TreeNode, Simple>();
   const visit = (n: TreeNode): boolean => {
-    if (!n.simple) return false;
+    const simple = simpleOf(n.predicate, ctx);
+    if (!simple) return false;
+    simples.set(n, simple);
     nodes.push(n);
     return n.children.every(visit);
   };
-  if (!visit(root) || root.simple?.op !== TRUE_OP) return undefined;
+  if (!visit(root) || simples.get(root)!.op !== TRUE_OP) return undefined;
   const index = new Map(nodes.map((n, i) => [n, i]));
-  const fields = [...new Set(nodes.map((n) => n.simple!.field).filter((f) => f !== ''))];
+  const fields = [...new Set(nodes.map((n) => simples.get(n)!.field).filter((f) => f !== ''))];
   const fieldIndex = new Map(fields.map((f, i) => [f, i]));
   const count = nodes.length;
   const op = new Uint8Array(count);
@@ -91,9 +117,9 @@ export function arrayForm(root: TreeNode, strategy: string, returnLast: boolean,
   const dflt = new Int32Array(count).fill(-1);
   const order: number[] = [];
   nodes.forEach((n, i) => {
-    op[i] = n.simple!.op;
-    field[i] = fieldIndex.get(n.simple!.field) ?? 0;
-    value[i] = n.simple!.value;
+    op[i] = simples.get(n)!.op;
+    field[i] = fieldIndex.get(simples.get(n)!.field) ?? 0;
+    value[i] = simples.get(n)!.value;
     first[i] = order.length;
     kids[i] = n.children.length;
     for (const c of n.children) order.push(index.get(c)!);

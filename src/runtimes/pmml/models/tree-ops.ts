@@ -1,7 +1,8 @@
 /** A TreeModel's compiled nodes and the operator codes of its array form (tree.ts, tree-arrays.ts). */
 import type { Prediction, Row, Value } from '../types.js';
+import type { XmlElement } from '../xml.js';
 
-/** A compiled tree node: its predicate closure, its outcome, and the predicate as a comparison when it is one. */
+/** A compiled tree node: its predicate closure and element, and its outcome. */
 export interface TreeNode {
   readonly id: string | undefined;
   readonly test: (row: Row) => boolean | null;
@@ -15,8 +16,8 @@ export interface TreeNode {
   readonly confidences: ReadonlyMap<string, number> | undefined;
   /** Record count per category (aggregateNodes). */
   readonly counts: ReadonlyMap<string, number> | undefined;
-  /** The predicate as a numeric comparison (for the array form), when it is one. */
-  readonly simple: { readonly field: string; readonly op: number; readonly value: number } | undefined;
+  /** The predicate element (the array form reads it as a numeric comparison, when it is one). */
+  readonly predicate: XmlElement;
 }
 
 /** Operator codes of the array form. */

@@ -5,26 +5,12 @@
  */
 import type { CompileContext, KernelCompiler, Prediction, Row, Value } from '../types.js';
 import { attr, children, type XmlElement } from '../xml.js';
-import { isNumeric, looksNumeric, parseNumber } from '../values.js';
+import { looksNumeric, parseNumber } from '../values.js';
 import { MODEL_ELEMENTS } from '../model-elements.js';
 import { TREE_MODES } from './ensemble-run.js';
 import { arrayForm } from './tree-arrays.js';
 import { distribution, weightedPrediction } from './tree-weighted.js';
-import { FALSE_OP, NULL_PREDICTION, OPS, TRUE_OP, type TreeNode } from './tree-ops.js';
-
-function simpleOf(el: XmlElement, ctx: CompileContext): TreeNode['simple'] {
-  if (el.name === 'True') return { field: '', op: TRUE_OP, value: 0 };
-  if (el.name === 'False') return { field: '', op: FALSE_OP, value: 0 };
-  if (el.name !== 'SimplePredicate') return undefined;
-  const field = attr(el, 'field');
-  const op = OPS[attr(el, 'operator') ?? ''];
-  const text = attr(el, 'value');
-  if (field === undefined || op === undefined || text === undefined) return undefined;
-  const info = ctx.field(field);
-  if (!info || !isNumeric(info.dataType)) return undefined;
-  const value = ctx.parse(field, text);
-  return typeof value === 'number' && !Number.isNaN(value) ? { field, op, value } : undefined;
-}
+import { NULL_PREDICTION, type TreeNode } from './tree-ops.js';
 
 const PREDICATES = new Set(['SimplePredicate', 'SimpleSetPredicate', 'CompoundPredicate', 'True', 'False']);
 
@@ -77,7 +63,7 @@ function compileNode(el: XmlElement, ctx: CompileContext, targetName: string | u
   return {
     id: attr(el, 'id') ?? implicitId,
     test: ctx.predicate(predicateEl),
-    simple: simpleOf(predicateEl, ctx),
+    predicate: predicateEl,
     score,
     recordCount: num(el, 'recordCount', ctx) ?? sumCounts(counts),
     children: kids,
@@ -146,7 +132,7 @@ export const treeModel: KernelCompiler = (el, ctx) => {
     }
   };
 
-  const numeric = arrayForm(root, strategy, returnLast, penalty, (node) => {
+  const numeric = arrayForm(root, ctx, strategy, returnLast, penalty, (node) => {
     let p = cached.get(node);
     if (!p) cached.set(node, (p = nodePrediction(node, 1)));
     return p;
