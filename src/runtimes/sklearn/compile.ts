@@ -239,7 +239,7 @@ function treeParts(t: number, s: number, n: number, a: NodeArrays, width: number
     const f = a.feature[s + i]!;
     if (f < 0 || f >= width) throw new DocumentError(`${at}: node ${i} splits on feature ${f}, but the model has ${width} features`);
     const c = a.catIndex[s + i]!;
-    if (c >= 0 ? (c + 1) * 8 > a.catBits.length : !Number.isFinite(a.threshold[s + i]!)) throw new DocumentError(`${at}: node ${i} has a non-finite threshold or a missing category set`);
+    if (c >= 0 ? (c + 1) * 8 > a.catBits.length : Number.isNaN(a.threshold[s + i]!)) throw new DocumentError(`${at}: node ${i} has a NaN threshold or a missing category set`);
     splitOf[i] = splits++;
     stack.push(r, l);
   }
