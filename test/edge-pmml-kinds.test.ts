@@ -31,12 +31,13 @@ const CASES: Case[] = [
   { name: 'pmml_tree_derived', model: 'test/edge-fixtures/pmml/tree-derived.pmml' },
 ];
 
-/** Largest index.js (gzip -9) of these packages today (a model chain of trees and regressions); the whole engine was 47 KB. */
-const MAX_INDEX_GZIP = 20 * 1024;
+/** Largest index.js (gzip -9) of these packages today (a model chain of a tree and a regression with Output expressions); the whole engine was 47 KB. */
+const MAX_INDEX_GZIP = 16 * 1024;
 /** Packages within the 15 KB of evaluator code. */
 const WITHIN_TARGET = new Set(['pmml_neural_classification', 'pmml_neural_regression', 'pmml_svm_classification', 'pmml_svm_regression', 'pmml_scorecard', 'pmml_naive_bayes', 'pmml_rule_set',
   'pmml_clustering', 'pmml_sklearn_grm_logit', 'pmml_sklearn_grm_multinomial', 'pmml_sklearn_grm_poisson', 'pmml_hand_cox',
   'pmml_hand_contrast', 'pmml_nearest_neighbor', 'pmml_tree_derived', 'pmml_anomaly_iforest',
+  'pmml_hand_transforms', 'pmml_hand_cluster_vote', 'pmml_hand_selectall', 'pmml_hand_chain_segmentid',
 ]);
 
 /** Rows over the document's active fields: declared categories in turn, spread numbers, a missing value now and then. */

@@ -8,7 +8,8 @@ import { compileModel } from '../runtimes/xgboost/xgboost-model.js';
 import { parse as parseXgboost } from '../runtimes/xgboost/xgboost-loaded.js';
 import { attr, parseXml, packTree, type XmlElement } from '../runtimes/pmml/xml.js';
 import { compileDocument, type CompiledDocument } from '../runtimes/pmml/document.js';
-import { batchScorer, dtypeOf } from '../runtimes/pmml/document-scorer.js';
+import { batchScorer } from '../runtimes/pmml/batch-scorer.js';
+import { dtypeOf } from '../runtimes/pmml/document-scorer.js';
 import { loadDocument, loadPmmlModel } from '../runtimes/pmml/pmml-model.js';
 import { encodeModel, encodeModelText } from './package/codec.js';
 import type { PmmlBatchData } from './package/types.js';
@@ -139,6 +140,8 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
   return {
     tables: [
       { module: 'scoring/tensorize', table: 'CONVERTERS', keep: dtypes },
+      // One value per row ([-1] inputs): from mapped columns or a cell of width 1, never a free width.
+      { module: 'scoring/tensorize', table: 'READERS', keep: new Set(['columns', 'cells']) },
       { module: 'core/tensor', table: 'TYPED_ARRAYS', keep: dtypes },
       { module: `${PMML}/models/index`, table: 'KERNELS', keep: elements },
       { module: `${PMML}/expressions`, table: 'EXPRESSION_COMPILERS', keep: elements },

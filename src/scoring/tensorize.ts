@@ -16,10 +16,15 @@ export interface Reject {
 /** A converted element, or the reason the cell cannot be one. */
 type Converted = number | bigint | string | null | FerryError;
 
-/** One input's converted values: a dense row-major buffer, or (free width) one array per row. */
+/**
+ * One input's converted values: a dense row-major buffer, or (free width) one array per row, packed
+ * for the rows given (the first one's width is the tensor's).
+ */
 type InputValues =
   | { readonly kind: 'dense'; readonly data: TensorData; readonly width: number }
-  | { readonly kind: 'rows'; readonly rows: (readonly (number | bigint | string | null)[] | undefined)[] };
+  | { readonly kind: 'rows'; readonly pack: (rows: readonly number[]) => { readonly data: TensorData; readonly width: number } };
+
+type Fail = (r: number, error: FerryError) => void;
 
 /** Per input, its converted values (entries of rejected rows are meaningless). */
 export type ConvertedColumns = Map<string, InputValues>;
@@ -37,38 +42,8 @@ export function validateRows(plan: InputPlan, frame: Frame): { valid: number[]; 
     if (errors[r] === undefined) errors[r] = error;
   };
   for (const binding of plan.bindings) {
-    const { spec, source, width } = binding;
-    if (source.kind === 'columns') {
-      const w = source.columns.length;
-      const data = allocate(spec.dtype, frame.length * w);
-      source.columns.forEach((column, j) => fillColumn(data, w, j, frame, column, spec.dtype, spec.nullable === true, fail));
-      values.set(spec.name, { kind: 'dense', data, width: w });
-    } else if (width !== undefined) {
-      const data = allocate(spec.dtype, frame.length * width);
-      const cells = frame.column(source.column);
-      for (let r = 0; r < frame.length; r++) {
-        const result = cellValues(binding, cells?.[r] ?? null, r);
-        // A null element is a missing value (NaN, or null text), not 0.
-        if (result instanceof Array) {
-          for (let j = 0; j < width; j++) {
-            const v = result[j];
-            setElement(data, r * width + j, v === undefined ? 0 : v);
-          }
-        } else {
-          fail(r, result);
-        }
-      }
-      values.set(spec.name, { kind: 'dense', data, width });
-    } else {
-      const cells = frame.column(source.column);
-      const rows = new Array<readonly (number | bigint | string | null)[] | undefined>(frame.length);
-      for (let r = 0; r < frame.length; r++) {
-        const result = cellValues(binding, cells?.[r] ?? null, r);
-        if (result instanceof Array) rows[r] = result;
-        else fail(r, result);
-      }
-      values.set(spec.name, { kind: 'rows', rows });
-    }
+    const kind = binding.source.kind === 'columns' ? 'columns' : binding.width !== undefined ? 'cells' : 'rows';
+    values.set(binding.spec.name, READERS[kind](binding, frame, fail));
   }
   const valid: number[] = [];
   const rejects: Reject[] = [];
@@ -78,6 +53,66 @@ export function validateRows(plan: InputPlan, frame: Frame): { valid: number[]; 
     else valid.push(r);
   }
   return { valid, rejects, values };
+}
+
+/**
+ * How each kind of input is read from the Frame, one entry a line: mapped columns, a cell per row of
+ * a width the shape fixes, or of a free width. An exported package keeps the kinds its model's
+ * inputs can take (src/edge/narrowing.ts).
+ */
+const READERS: Readonly<Record<'columns' | 'cells' | 'rows', (binding: InputBinding, frame: Frame, fail: Fail) => InputValues>> = {
+  columns: readColumns,
+  cells: readCells,
+  rows: readRows,
+};
+
+function readColumns({ spec, source }: InputBinding, frame: Frame, fail: Fail): InputValues {
+  const columns = source.kind === 'columns' ? source.columns : [];
+  const w = columns.length;
+  const data = allocate(spec.dtype, frame.length * w);
+  columns.forEach((column, j) => fillColumn(data, w, j, frame, column, spec.dtype, spec.nullable === true, fail));
+  return { kind: 'dense', data, width: w };
+}
+
+function readCells(binding: InputBinding, frame: Frame, fail: Fail): InputValues {
+  const { spec, source } = binding;
+  const width = binding.width ?? 0;
+  const data = allocate(spec.dtype, frame.length * width);
+  const cells = source.kind === 'cell' ? frame.column(source.column) : undefined;
+  for (let r = 0; r < frame.length; r++) {
+    const result = cellValues(binding, cells?.[r] ?? null, r);
+    // A null element is a missing value (NaN, or null text), not 0.
+    if (result instanceof Array) {
+      for (let j = 0; j < width; j++) {
+        const v = result[j];
+        setElement(data, r * width + j, v === undefined ? 0 : v);
+      }
+    } else {
+      fail(r, result);
+    }
+  }
+  return { kind: 'dense', data, width };
+}
+
+function readRows(binding: InputBinding, frame: Frame, fail: Fail): InputValues {
+  const { spec, source } = binding;
+  const cells = source.kind === 'cell' ? frame.column(source.column) : undefined;
+  const perRow = new Array<readonly (number | bigint | string | null)[] | undefined>(frame.length);
+  for (let r = 0; r < frame.length; r++) {
+    const result = cellValues(binding, cells?.[r] ?? null, r);
+    if (result instanceof Array) perRow[r] = result;
+    else fail(r, result);
+  }
+  const pack = (rows: readonly number[]): { data: TensorData; width: number } => {
+    const w = perRow[rows[0] ?? 0]?.length ?? 0;
+    const data = allocate(spec.dtype, rows.length * w);
+    rows.forEach((r, i) => {
+      const elements = perRow[r] ?? [];
+      for (let j = 0; j < w; j++) setElement(data, i * w + j, elements[j] === undefined ? 0 : elements[j]!);
+    });
+    return { data, width: w };
+  };
+  return { kind: 'rows', pack };
 }
 
 /**
@@ -127,13 +162,7 @@ export function packTensors(plan: InputPlan, values: ConvertedColumns, rows: rea
       w = input.width;
       data = rows.length === total ? input.data : gather(spec.dtype, input.data, w, rows);
     } else {
-      const perRow = input?.rows ?? [];
-      w = perRow[rows[0] ?? 0]?.length ?? 0;
-      data = allocate(spec.dtype, rows.length * w);
-      rows.forEach((r, i) => {
-        const elements = perRow[r] ?? [];
-        for (let j = 0; j < w; j++) setElement(data, i * w + j, elements[j] === undefined ? 0 : elements[j]!);
-      });
+      ({ data, width: w } = input ? input.pack(rows) : { data: allocate(spec.dtype, 0), width: 0 });
     }
     const tail = rowShape(spec).map((d) => (d < 0 ? w : d));
     tensors[spec.name] = { dtype: spec.dtype, shape: [rows.length, ...(spec.shape.length <= 1 ? [] : tail)], data };

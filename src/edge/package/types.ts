@@ -60,7 +60,7 @@ export interface ParityVectors {
  * A PMML document the server scores by its batch path, as its package ships it: the batch kernel's
  * arrays (a tree ensemble's flat layout or a RegressionModel's tables), the runtime's input and
  * output specs with how each output reads the kernel's arrays, and the predicted categories' values
- * (see `batchScorer` in src/runtimes/pmml/document-scorer.ts).
+ * (see `batchScorer` in src/runtimes/pmml/batch-scorer.ts).
  */
 export interface PmmlBatchData {
   readonly kernel: { readonly kind: 'ensemble'; readonly layout: EnsembleLayout } | { readonly kind: 'regression'; readonly layout: RegressionLayout };

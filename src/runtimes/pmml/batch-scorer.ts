@@ -2,10 +2,11 @@
  * The PMML batch path from tensors to tensors: every input column copied once into one row-major
  * Float64Array, the batch kernel scores the whole batch, results are read from its arrays.
  * Dependency-free (type imports only): the server's PmmlModel and an exported package's PMML
- * ensemble evaluator score through this one class.
+ * ensemble evaluator score through this one class; `batchScorer` makes it for a compiled document.
  */
 import type { TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
+import type { CompiledDocument } from './document.js';
 import type { BatchResult } from './model.js';
 import type { Value } from './types.js';
 
@@ -125,4 +126,21 @@ function nullIfNaN(v: number): Value {
 /** A value in a float64 result column, as the general path writes it. */
 function toNumber(v: Value): number {
   return v === null ? Number.NaN : typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+}
+
+/**
+ * The batch path of a document: its batch kernel with every result in
+ * signature order, or undefined when it has none, a result the kernel cannot give, or group fields.
+ */
+export function batchScorer(doc: CompiledDocument, inputs: readonly TensorSpec[], outputs: readonly TensorSpec[]): BatchScorer | undefined {
+  const batch = doc.model.batch;
+  if (!batch || doc.model.groups.length > 0) return undefined;
+  const reads: BatchOutput[] = [];
+  for (const spec of outputs) {
+    const how = batch.results.get(spec.name);
+    // A result the batch path cannot read (none: batchPlan maps every result): the general path scores.
+    if (!how) return undefined;
+    reads.push({ spec, how });
+  }
+  return new BatchScorer(batch.kernel, inputs, reads, batch.categoryValues, batch.fills);
 }

@@ -8,7 +8,7 @@ import type { DType } from '../../core/dtype.js';
 import type { ModelSignature, TensorSpec } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { CompiledDocument } from './document.js';
-import { BatchScorer, type BatchOutput } from './batch-scorer.js';
+import { batchScorer, type BatchScorer } from './batch-scorer.js';
 import { scoreGroups } from './group-scoring.js';
 import type { DataType, Row, Value } from './types.js';
 import { isNumeric } from './values.js';
@@ -125,21 +125,4 @@ export function reader(t: Tensor): (r: number) => Value {
     const v = nums[r]!;
     return Number.isNaN(v) ? null : v;
   };
-}
-
-/**
- * The batch path of a document (see batch-scorer.ts): its batch kernel with every result in
- * signature order, or undefined when it has none, a result the kernel cannot give, or group fields.
- */
-export function batchScorer(doc: CompiledDocument, inputs: readonly TensorSpec[], outputs: readonly TensorSpec[]): BatchScorer | undefined {
-  const batch = doc.model.batch;
-  if (!batch || doc.model.groups.length > 0) return undefined;
-  const reads: BatchOutput[] = [];
-  for (const spec of outputs) {
-    const how = batch.results.get(spec.name);
-    // A result the batch path cannot read (none: batchPlan maps every result): the general path scores.
-    if (!how) return undefined;
-    reads.push({ spec, how });
-  }
-  return new BatchScorer(batch.kernel, inputs, reads, batch.categoryValues, batch.fills);
 }
