@@ -81,7 +81,7 @@ const WEIGHTED_STRATEGIES = new Set(['weightedConfidence', 'aggregateNodes']);
  * expression and predicate compilers of its elements, the built-in functions its Apply elements
  * call, the OutputField features, neural activation functions, similarity measures and
  * GeneralRegression model types and links, RegressionModel functions and normalizations,
- * Segmentation methods, anomaly algorithms it names; `if` and DefineFunction calls only when it has
+ * Segmentation methods, MiningField outlier treatments, anomaly algorithms it names; `if` and DefineFunction calls only when it has
  * them. No contrast Matrix reader without a Matrix, no tree arrays (nor MiningModel's fast path over
  * them) without a batch path or a MiningModel combining trees' results, no segment outputs without a
  * MiningModel, no grouped-input scoring without group MiningFields, no RegressionModel layout when
@@ -103,6 +103,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
   const algorithms = new Set<string>();
   const cumulativeLinks = new Set<string>();
   const methods = new Set<string>();
+  const outliers = new Set<string>(['asIs']);
   let grouped = false;
   let numericTables = false;
   let generalTables = false;
@@ -112,6 +113,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
     if (el.name === 'Apply') functions.add(attr(el, 'function') ?? '');
     if (el.name === 'OutputField') features.add(attr(el, 'feature') ?? 'predictedValue');
     if (el.name === 'MiningField' && attr(el, 'usageType') === 'group') grouped = true;
+    if (el.name === 'MiningField') outliers.add(attr(el, 'outliers') ?? 'asIs');
     if (el.name === 'NeuralNetwork' || el.name === 'NeuralLayer') activations.add(attr(el, 'activationFunction') ?? '');
     if (el.name === 'RegressionModel') {
       regressionFunctions.add(attr(el, 'functionName') ?? '');
@@ -144,6 +146,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       { module: 'scoring/tensorize', table: 'READERS', keep: new Set(['columns', 'cells']) },
       { module: 'core/tensor', table: 'TYPED_ARRAYS', keep: dtypes },
       { module: `${PMML}/models/index`, table: 'KERNELS', keep: elements },
+      { module: `${PMML}/model`, table: 'OUTLIERS', keep: outliers },
       { module: `${PMML}/expressions`, table: 'EXPRESSION_COMPILERS', keep: elements },
       { module: `${PMML}/expressions`, table: 'PREDICATE_COMPILERS', keep: elements },
       { module: `${PMML}/functions`, table: 'BUILTINS', keep: functions },

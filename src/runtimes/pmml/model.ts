@@ -99,6 +99,17 @@ interface MiningFieldPlan {
 }
 
 const INVALID = Symbol('invalid');
+
+/**
+ * Outlier treatments (a number below lowValue or above highValue), one entry a line: an exported
+ * package keeps those its MiningFields name (src/edge/narrowing.ts).
+ */
+const OUTLIERS: Readonly<Record<string, (low: number | undefined, high: number | undefined) => ((v: number) => Value) | undefined>> = {
+  asIs: () => undefined,
+  asMissingValues: (low, high) => (v) => ((low !== undefined && v < low) || (high !== undefined && v > high) ? null : v),
+  asExtremeValues: (low, high) => (v) => (low !== undefined && v < low ? low : high !== undefined && v > high ? high : v),
+};
+
 const NO_DERIVED: ReadonlyMap<string, Expr> = new Map<string, Expr>();
 
 function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPlan {
@@ -115,9 +126,10 @@ function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPl
   if (!['returnInvalid', 'asIs', 'asMissing', 'asValue'].includes(invalidTreatment)) invalid(el, `invalidValueTreatment="${invalidTreatment}" is not supported`);
   const missingTreatment = attr(el, 'missingValueTreatment');
   const outliers = attr(el, 'outliers') ?? 'asIs';
-  if (!['asIs', 'asMissingValues', 'asExtremeValues'].includes(outliers)) invalid(el, `outliers="${outliers}" is not supported`);
+  const outlierTreatment = Object.hasOwn(OUTLIERS, outliers) ? OUTLIERS[outliers]! : invalid(el, `outliers="${outliers}" is not supported`);
   const low = attr(el, 'lowValue') === undefined ? undefined : numberAttr(el, 'lowValue');
   const high = attr(el, 'highValue') === undefined ? undefined : numberAttr(el, 'highValue');
+  const clip = outlierTreatment(low, high);
   const parse = (text: string | undefined): Value | undefined => (text === undefined ? undefined : dataType ? toType(dataType, text) ?? text : parseFor(scope, name, text));
   const replacement = parse(attr(el, 'missingValueReplacement'));
   const invalidReplacement = parse(attr(el, 'invalidValueReplacement'));
@@ -154,10 +166,7 @@ function miningField(el: XmlElement, env: ModelEnv, scope: Scope): MiningFieldPl
       if (invalidTreatment === 'returnInvalid') return INVALID;
       v = invalidTreatment === 'asMissing' ? null : invalidReplacement ?? null;
     }
-    if (v !== null && typeof v === 'number' && outliers !== 'asIs') {
-      if (low !== undefined && v < low) v = outliers === 'asMissingValues' ? null : low;
-      else if (high !== undefined && v > high) v = outliers === 'asMissingValues' ? null : high;
-    }
+    if (v !== null && typeof v === 'number' && clip) v = clip(v);
     if (v === null) {
       if (replacement !== undefined) return replacement;
       if (returnInvalidOnMissing) return INVALID;
