@@ -8,13 +8,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/env.js';
+import { ROOT, tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixture, type Fixture } from './helpers/fixtures.js';
 import { postJson, startServe, type ServeProcess } from './helpers/server.js';
 
 const breast = fixture('breast_mlp');
 const wine = fixture('wine_two_inputs');
 const iris = fixture('iris_string');
+const XGB_NAN = join(ROOT, 'fixtures/xgboost/breast_nan');
 
 /** Rows of a fixture's input.csv as numbers/strings by column. */
 function csvRows(f: Fixture): Record<string, string>[] {
@@ -55,6 +56,8 @@ describe('Open Inference Protocol v2 (REST)', () => {
       const r = await runCli(['register', f.model, '--name', name, ...extra], env);
       assert.equal(r.code, 0, r.stderr);
     }
+    const x = await runCli(['register', join(XGB_NAN, 'model.json'), '--name', 'xgb-nan'], env);
+    assert.equal(x.code, 0, x.stderr);
     server = await startServe(env);
   });
   after(async () => {
@@ -89,6 +92,18 @@ describe('Open Inference Protocol v2 (REST)', () => {
       assertMatchesReference(f, rowsOf(body.outputs, csvRows(f).length));
     });
   }
+
+  it('JSON null in an FP32 tensor is a missing value: an XGBoost model takes its learned default directions', async () => {
+    const [head, ...lines] = readFileSync(join(XGB_NAN, 'input.csv'), 'utf8').trim().split('\n');
+    const width = head!.split(',').length - 1;
+    const data = lines.flatMap((l) => l.split(',').slice(1).map((v) => (v === '' ? null : Number(v))));
+    assert.ok(data.includes(null));
+    const res = await postJson(`${server.url}/v2/models/xgb-nan/infer`, { inputs: [{ name: 'input', shape: [lines.length, width], datatype: 'FP32', data }] });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const out = (res.body as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === 'probabilities')!;
+    const expected = (JSON.parse(readFileSync(join(XGB_NAN, 'expected.json'), 'utf8')) as { probabilities: number[][] }).probabilities;
+    expected.forEach((p, r) => assert.ok(Math.abs(out.data[r * 2 + 1]! - p[1]!) <= 1e-6, `row ${r}: ${out.data[r * 2 + 1]} vs ${p[1]}`));
+  });
 
   it('nested data, requested outputs, version by number and by alias', async () => {
     const [input] = oipInputs(breast);
@@ -212,7 +227,7 @@ describe('Open Inference Protocol v2 (REST)', () => {
   it('repository extension: index, unload, load', async () => {
     const index = await postJson(`${server.url}/v2/repository/index`, {});
     const rows = index.body as { name: string; version: string; state: string }[];
-    assert.deepEqual(rows.map((r) => `${r.name}:${r.version}:${r.state}`).sort(), ['bc:1:READY', 'iris:1:READY', 'wine:1:READY']);
+    assert.deepEqual(rows.map((r) => `${r.name}:${r.version}:${r.state}`).sort(), ['bc:1:READY', 'iris:1:READY', 'wine:1:READY', 'xgb-nan:1:READY']);
     assert.equal((await postJson(`${server.url}/v2/repository/models/wine/unload`, {})).status, 200);
     assert.equal((await fetch(`${server.url}/v2/models/wine/ready`)).status, 400);
     const refused = await postJson(`${server.url}/v2/models/wine/infer`, { inputs: oipInputs(wine) });
@@ -228,7 +243,7 @@ describe('Open Inference Protocol v2 (REST)', () => {
     assert.match(text, /ferry_requests_total\{model="bc",version="1",protocol="oip-rest",code="200"\} \d+/);
     assert.match(text, /ferry_requests_total\{model="bc",version="1",protocol="oip-rest",code="400"\} \d+/);
     assert.match(text, /ferry_request_duration_seconds_bucket/);
-    assert.match(text, /ferry_models_loaded 3/);
+    assert.match(text, /ferry_models_loaded 4/);
     const doc = await (await fetch(`${server.url}/openapi.json`)).json() as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, '3.0.3');
     for (const p of ['/v2/models/{model}/infer', '/v2/models/{model}/versions/{version}/infer', '/invocations', '/v1/models/{model}:predict', '/v2/repository/index']) assert.ok(doc.paths[p], p);

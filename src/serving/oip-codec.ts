@@ -91,6 +91,11 @@ function setJsonElement(out: TensorData, dtype: DType, i: number, v: unknown): b
     (out as Uint8Array)[i] = v ? 1 : 0;
     return true;
   }
+  if (v === null && (dtype === 'float32' || dtype === 'float64')) {
+    // JSON has no NaN: null is a missing value, as tensorToJson writes non-finite outputs.
+    (out as Float32Array)[i] = Number.NaN;
+    return true;
+  }
   if (typeof v !== 'number' || !Number.isFinite(v)) return false;
   if (dtype.startsWith('float')) {
     (out as Float32Array)[i] = v;
