@@ -30,7 +30,7 @@ export function provenanceOf(model: ExportModel): Provenance {
 
 /**
  * What a package's bundle leaves out: its model's narrowing (formats.ts), and the reporter
- * (about 0.85 KB of index.js gzipped) unless it is exported with --report-url.
+ * (about 0.9–1.0 KB of index.js gzipped) unless it is exported with --report-url.
  */
 export function packageNarrowing(model: Narrowing | undefined, reports: boolean): Narrowing {
   return { ...model, stubs: [...(model?.stubs ?? []), ...(reports ? [] : ['edge/package/report'])] };
