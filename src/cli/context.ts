@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { openFerry, type Ferry } from '../main/ferry.js';
+import type { Ferry } from '../main/ferry.js';
+import type { RegistryRoot } from '../main/registry-root.js';
 import { loadConfig, type FerryConfig } from '../core/config.js';
 import { ferry } from '../core/errors.js';
 
@@ -13,11 +14,27 @@ export interface CliContext {
 /** Open Ferry for one command and always close it, whatever the command does. */
 export async function withFerry<T>(ctx: CliContext, fn: (app: Ferry, config: FerryConfig) => Promise<T>): Promise<T> {
   const config = loadConfig(ctx.env);
+  const { openFerry } = await import('../main/ferry.js');
   const app = await openFerry(config);
   try {
     return await fn(app, config);
   } finally {
     await app.close();
+  }
+}
+
+/**
+ * Open the registry alone for one command (models, versions, aliases, traffic, archiving) and
+ * always close it: the scoring pipeline and the runtimes are not loaded.
+ */
+export async function withRegistry<T>(ctx: CliContext, fn: (root: RegistryRoot, config: FerryConfig) => Promise<T>): Promise<T> {
+  const config = loadConfig(ctx.env);
+  const { openRegistry } = await import('../main/registry-root.js');
+  const root = await openRegistry(config);
+  try {
+    return await fn(root, config);
+  } finally {
+    await root.close();
   }
 }
 

@@ -1,20 +1,13 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { openArtifactStore } from '../artifacts/open.js';
 import type { FerryConfig } from '../core/config.js';
 import { ferry } from '../core/errors.js';
-import { batchMigrations } from '../batch/migrations.js';
 import { FeatureRegistry } from '../features/feature-registry.js';
 import { featureStage } from '../features/feature-stage.js';
 import type { FeatureLookups } from '../features/lookup.js';
-import { featureMigrations } from '../features/migrations.js';
-import { monitoringMigrations } from '../monitoring/migrations.js';
 import { WebhookDestinations } from '../monitoring/webhook-destinations.js';
 import { lazyPredictionLog, type LazyPredictionLog } from '../monitoring/prediction-log-observer.js';
 import { PredictionLogWriter, type LogObserver, type LogStats, type LogWriterOptions } from '../monitoring/prediction-log-writer.js';
-import type { KyselyRegistryStore } from '../registry/kysely-store.js';
-import { registryMigrations } from '../registry/migrations.js';
-import type { AreaMigrations, RegistryDb, SqlCapabilities } from '../registry/registry-db.js';
+import type { RegistryDb } from '../registry/registry-db.js';
 import { Registry } from '../registry/registry.js';
 import { RuntimeCatalog } from '../runtimes/catalog.js';
 import type { RuntimeOptions } from '../runtimes/model-runtime.js';
@@ -25,19 +18,13 @@ import { ModelLoader } from '../scoring/model-loader.js';
 import { explainStage } from '../scoring/explain-stage.js';
 import { Explanations } from '../scoring/explanations.js';
 import { Pipeline } from '../scoring/pipeline.js';
+import { openStores, runtimeOptionsOf } from './registry-root.js';
 import type { InputStage } from '../scoring/pipeline-hooks.js';
 import { Scorer, type ScorerOptions } from '../scoring/scorer.js';
 import type { ServeConfig } from '../serving/config.js';
 import type { ServingMetrics } from '../serving/metrics.js';
-import { servingMigrations } from '../serving/migrations.js';
 
-/** Every area's tables besides the registry's own, applied with them on every open. */
-export const AREA_MIGRATIONS: readonly AreaMigrations[] = [batchMigrations, monitoringMigrations, servingMigrations, featureMigrations];
-
-/** Names of every migration this Ferry applies (the registry's and the areas'), sorted. */
-export function migrationNames(capabilities: SqlCapabilities): string[] {
-  return [registryMigrations, ...AREA_MIGRATIONS].flatMap((area) => Object.keys(area(capabilities))).sort();
-}
+export { AREA_MIGRATIONS, migrationNames } from './registry-root.js';
 
 /**
  * Everything a command needs, wired once from the config. Only the CLI (and tests) hold this;
@@ -158,13 +145,10 @@ interface Wired extends Ferry {
 
 async function wire(config: FerryConfig, scorerOptions: ScorerOptions, runtimeOverrides: Partial<RuntimeOptions>, logOptions: LogWriterOptions, deploymentsOf: ((parts: DeploymentsParts) => Deployments) | undefined): Promise<Wired> {
   const webhooks = new WebhookDestinations(config.webhooks); // invalid entries fail here, before anything opens
-  // Only the configured database's driver is loaded (pg and better-sqlite3 each cost start-up time).
-  const store: KyselyRegistryStore = config.databaseUrl
-    ? await (await import('../registry/postgres-store.js')).openPostgresStore({ url: config.databaseUrl, busyTimeoutMs: config.busyTimeoutMs, listen: config.registryListen, migrations: AREA_MIGRATIONS })
-    : await (await import('../registry/sqlite-store.js')).openSqliteStore({ path: join(config.home, 'registry.db'), busyTimeoutMs: config.busyTimeoutMs, migrations: AREA_MIGRATIONS });
-  const artifacts = await openArtifactStore(config);
+  const stores = await openStores(config);
+  const { store, artifacts } = stores;
   const runtimes = new RuntimeCatalog();
-  const runtimeOptions: RuntimeOptions = { intraOpThreads: config.onnx.intraOpThreads, interOpThreads: config.onnx.interOpThreads, spinning: config.onnx.spinning, ...runtimeOverrides };
+  const runtimeOptions = runtimeOptionsOf(config, runtimeOverrides);
   const registry = new Registry(store, artifacts, runtimes.inspector(runtimeOptions));
   const loader = new ModelLoader(registry, runtimes, runtimeOptions);
   const scorer = new Scorer(scorerOptions);
@@ -213,8 +197,7 @@ async function wire(config: FerryConfig, scorerOptions: ScorerOptions, runtimeOv
       if (lookups) await (await lookups.catch(() => undefined))?.store.close();
       scorer.close();
       await loader.close();
-      await store.close();
-      await artifacts.close?.();
+      await stores.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
 import type { AliasEvent } from '../../registry/types.js';
-import { print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
+import { print, printJson, table, wantsJson, withRegistry, type CliContext } from '../context.js';
 
 export function aliasCommand(program: Command, ctx: CliContext): void {
   const alias = program.command('alias').description('Point names such as champion or challenger at versions');
@@ -13,7 +13,7 @@ export function aliasCommand(program: Command, ctx: CliContext): void {
     .argument('<name>', 'model name').argument('<alias>', 'alias, e.g. champion').argument('<version>', 'version number or reference')
     .option('--json', 'print the recorded move as JSON')
     .action(async (name: string, aliasName: string, version: string, _o: unknown, cmd: Command) => {
-      const event = await withFerry(ctx, (app, config) => app.registry.setAlias(name, aliasName, version, config.actor));
+      const event = await withRegistry(ctx, (app, config) => app.registry.setAlias(name, aliasName, version, config.actor));
       if (wantsJson(cmd)) return printJson(ctx, event);
       print(ctx, `Moved ${describe(event)}`);
     });
@@ -23,7 +23,7 @@ export function aliasCommand(program: Command, ctx: CliContext): void {
     .argument('<name>', 'model name').argument('<alias>', 'alias')
     .option('--json', 'print the recorded move as JSON')
     .action(async (name: string, aliasName: string, _o: unknown, cmd: Command) => {
-      const event = await withFerry(ctx, (app, config) => app.registry.rollbackAlias(name, aliasName, config.actor));
+      const event = await withRegistry(ctx, (app, config) => app.registry.rollbackAlias(name, aliasName, config.actor));
       if (wantsJson(cmd)) return printJson(ctx, event);
       print(ctx, `Rolled back ${describe(event)}`);
     });
@@ -33,7 +33,7 @@ export function aliasCommand(program: Command, ctx: CliContext): void {
     .argument('<name>', 'model name').argument('<alias>', 'alias')
     .option('--json', 'print the recorded move as JSON')
     .action(async (name: string, aliasName: string, _o: unknown, cmd: Command) => {
-      const event = await withFerry(ctx, (app, config) => app.registry.store.deleteAlias(name, aliasName, config.actor));
+      const event = await withRegistry(ctx, (app, config) => app.registry.store.deleteAlias(name, aliasName, config.actor));
       if (wantsJson(cmd)) return printJson(ctx, event);
       print(ctx, `Deleted ${describe(event)}`);
     });
@@ -43,7 +43,7 @@ export function aliasCommand(program: Command, ctx: CliContext): void {
     .argument('<name>', 'model name')
     .option('--json', 'print JSON')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const aliases = await withFerry(ctx, async (app) => {
+      const aliases = await withRegistry(ctx, async (app) => {
         if (!(await app.registry.store.getModel(name))) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: name });
         return app.registry.store.listAliases(name);
       });
@@ -56,7 +56,7 @@ export function aliasCommand(program: Command, ctx: CliContext): void {
     .argument('<name>', 'model name').argument('[alias]', 'only this alias')
     .option('--json', 'print JSON')
     .action(async (name: string, aliasName: string | undefined, _o: unknown, cmd: Command) => {
-      const events = await withFerry(ctx, async (app) => {
+      const events = await withRegistry(ctx, async (app) => {
         if (!(await app.registry.store.getModel(name))) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: name });
         return app.registry.store.aliasHistory(name, aliasName);
       });

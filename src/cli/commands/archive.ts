@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
-import { print, printJson, wantsJson, withFerry, type CliContext } from '../context.js';
+import { print, printJson, wantsJson, withRegistry, type CliContext } from '../context.js';
 
 export function archiveCommand(program: Command, ctx: CliContext): void {
   program.command('archive')
@@ -10,7 +10,7 @@ export function archiveCommand(program: Command, ctx: CliContext): void {
     .option('--restore', 'bring an archived version back')
     .option('--json', 'print the version as JSON')
     .action(async (ref: string, opts: { restore?: boolean }, cmd: Command) => {
-      const version = await withFerry(ctx, (app) => app.registry.archive(ref, opts.restore === true));
+      const version = await withRegistry(ctx, (app) => app.registry.archive(ref, opts.restore === true));
       if (wantsJson(cmd)) return printJson(ctx, version);
       print(ctx, `${opts.restore ? 'Restored' : 'Archived'} ${version.model}:${version.version}`);
     });
@@ -22,7 +22,7 @@ export function archiveCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string, _o: unknown, cmd: Command) => {
       const parsed = parseModelRef(ref);
       if (parsed.kind !== 'version') throw ferry('FERRY_E_USAGE', { detail: `delete needs an explicit version, e.g. ${parsed.model}:3.` });
-      const version = await withFerry(ctx, (app) => app.registry.deleteVersion(parsed.model, parsed.version));
+      const version = await withRegistry(ctx, (app) => app.registry.deleteVersion(parsed.model, parsed.version));
       if (wantsJson(cmd)) return printJson(ctx, version);
       print(ctx, `Deleted ${version.model}:${version.version}`);
     });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
-import { collect, parsePairs, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
+import { collect, parsePairs, print, printJson, table, wantsJson, withFerry, withRegistry, type CliContext } from '../context.js';
 import { signatureLines, VERSION_HEADER, versionRows } from '../format.js';
 
 export function modelsCommand(program: Command, ctx: CliContext): void {
@@ -11,7 +11,7 @@ export function modelsCommand(program: Command, ctx: CliContext): void {
     .option('--tag <k=v>', 'only models with this tag (repeatable)', collect)
     .option('--json', 'print JSON')
     .action(async (opts: { search?: string; tag?: string[] }, cmd: Command) => {
-      const rows = await withFerry(ctx, async (app) => {
+      const rows = await withRegistry(ctx, async (app) => {
         const list = await app.registry.store.listModels({ ...(opts.search ? { search: opts.search } : {}), tags: parsePairs(opts.tag, '--tag') });
         return Promise.all(list.map(async (m) => ({
           ...m,
@@ -66,7 +66,7 @@ export function modelsCommand(program: Command, ctx: CliContext): void {
     .argument('<name>', 'model name')
     .option('--json', 'print JSON')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const detail = await withFerry(ctx, async (app) => {
+      const detail = await withRegistry(ctx, async (app) => {
         const model = await app.registry.store.getModel(name);
         if (!model) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: name });
         const versions = await app.registry.store.listVersions(name, { includeArchived: true });

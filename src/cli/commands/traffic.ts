@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
 import { describeTraffic } from '../../registry/traffic.js';
 import type { AliasEvent, TrafficRoute } from '../../registry/types.js';
-import { print, printJson, wantsJson, withFerry, type CliContext } from '../context.js';
+import { print, printJson, wantsJson, withRegistry, type CliContext } from '../context.js';
 
 interface SetOptions {
   canary?: string[];
@@ -29,7 +29,7 @@ export function trafficCommand(program: Command, ctx: CliContext): void {
       if (!opts.canary && !opts.shadow) throw ferry('FERRY_E_USAGE', { detail: 'Give --canary <target=weight> (repeatable) and/or --shadow <target>; `ferry traffic clear` removes the setting.' });
       const share = Number(opts.shadowShare);
       const spec = { canary: opts.canary ? opts.canary.map(parseRoute) : null, shadow: opts.shadow ? { target: opts.shadow, share } : null };
-      const event = await withFerry(ctx, (app, config) => app.registry.setTraffic(name, spec, config.actor));
+      const event = await withRegistry(ctx, (app, config) => app.registry.setTraffic(name, spec, config.actor));
       done(cmd, event, 'Traffic of');
     });
 
@@ -38,7 +38,7 @@ export function trafficCommand(program: Command, ctx: CliContext): void {
     .argument('<name>', 'model name')
     .option('--json', 'print the recorded change as JSON')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const event = await withFerry(ctx, (app, config) => app.registry.setTraffic(name, null, config.actor));
+      const event = await withRegistry(ctx, (app, config) => app.registry.setTraffic(name, null, config.actor));
       done(cmd, event, 'Traffic of');
     });
 
@@ -47,7 +47,7 @@ export function trafficCommand(program: Command, ctx: CliContext): void {
     .argument('<name>', 'model name')
     .option('--json', 'print JSON (null when there is none)')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const setting = await withFerry(ctx, async (app) => {
+      const setting = await withRegistry(ctx, async (app) => {
         if (!(await app.registry.store.getModel(name))) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: name });
         return app.registry.store.getTraffic(name);
       });

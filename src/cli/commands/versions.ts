@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ferry } from '../../core/errors.js';
 import { checkName } from '../../registry/refs.js';
-import { collect, parsePairs, print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
+import { collect, parsePairs, print, printJson, table, wantsJson, withRegistry, type CliContext } from '../context.js';
 import { VERSION_HEADER, versionRows } from '../format.js';
 
 export function versionsCommand(program: Command, ctx: CliContext): void {
@@ -14,7 +14,7 @@ export function versionsCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print a JSON array of versions')
     .action(async (name: string, opts: { all?: boolean; tag?: string[]; format?: string }, cmd: Command) => {
       checkName('Model', name);
-      const versions = await withFerry(ctx, async (app) => {
+      const versions = await withRegistry(ctx, async (app) => {
         if (!(await app.registry.store.getModel(name))) throw ferry('FERRY_E_MODEL_NOT_FOUND', { model: name });
         return app.registry.store.listVersions(name, { includeArchived: opts.all === true, tags: parsePairs(opts.tag, '--tag'), ...(opts.format ? { format: opts.format } : {}) });
       });
