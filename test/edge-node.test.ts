@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { registerModels, runCli } from './helpers/cli.js';
-import { ROOT, tempDir } from './helpers/env.js';
+import { ferryCli, ROOT, tempDir } from './helpers/env.js';
 import { assertMatchesReference, fixture, fixtures, inputColumnFlags } from './helpers/fixtures.js';
 
 interface Case {
@@ -144,6 +144,16 @@ describe('ferry export --target node', () => {
       assertMatchesReference(f, await mod.predict(csvObjects(f.input), { keys: ['id'] }));
     });
   }
+
+  it('onnx: an export run from a working directory outside Ferry finds onnxruntime-web from Ferry\'s own folder', async () => {
+    const f = fixture('diabetes_regressor');
+    assert.equal((await runCli(['register', f.model, '--name', 'onnx_elsewhere', ...inputColumnFlags(f, true)], env)).code, 0);
+    const out = join(tmp.dir, 'exports', 'elsewhere');
+    // A real process: in this one esbuild's service already runs from the project folder (tsx started it).
+    const exp = await ferryCli(['export', 'onnx_elsewhere', '--target', 'node', '--out', out, '--sample', f.input, '--key', 'id', '--json'], env, undefined, tempDir('ferry-edge-cwd-').dir);
+    assert.equal(exp.code, 0, exp.stderr);
+    assert.equal((JSON.parse(exp.stdout) as { parity: { ok: boolean } }).parity.ok, true);
+  });
 
   it('onnx breast_mlp --quantize int8: int8 weights behind DequantizeLinear, within 0.01 of the reference and no label changed', async () => {
     const f = fixture('breast_mlp');

@@ -31,6 +31,9 @@ function packagePlugin(format: string, entry: PackageModule): Plugin {
     name: 'ferry-edge-package',
     setup(b) {
       b.onResolve({ filter: /^\.\/evaluator\.js$/ }, () => ({ path: source(`evaluators/${format}`) }));
+      // ONNX: the server's runtime code on onnxruntime-web's WebAssembly build (same API as onnxruntime-node),
+      // found from Ferry's own folder (esbuild's `alias` would look in the working directory of the export).
+      b.onResolve({ filter: /^onnxruntime-node$/ }, (args) => b.resolve('onnxruntime-web/wasm', { kind: args.kind, resolveDir: PACKAGE_DIR }));
       b.onResolve({ filter: SIBLINGS }, (args) => {
         const name = SIBLINGS.exec(args.path)?.[1];
         if (dirname(args.importer) !== PACKAGE_DIR || name === entry) return undefined;
@@ -79,8 +82,6 @@ function bundleOnce(entry: PackageModule, format: string, narrowing: Narrowing, 
     legalComments: 'none',
     logLevel: 'silent',
     plugins: [packagePlugin(format, entry), narrowingPlugin(narrowing, existsSync)],
-    // ONNX: the server's runtime code on onnxruntime-web's WebAssembly build (same API as onnxruntime-node).
-    alias: { 'onnxruntime-node': 'onnxruntime-web/wasm' },
     // Node built-ins stay imports (the ONNX evaluator reads its .wasm with node:fs only when running under Node).
     external: ['node:*'],
   });

@@ -44,10 +44,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the built `ferry` binary as a real process. */
-export function ferryCli(args: readonly string[], env: Readonly<Record<string, string>>, input?: string): Promise<CliResult> {
+/** Run the built `ferry` binary as a real process (in `cwd`, default this process's working directory). */
+export function ferryCli(args: readonly string[], env: Readonly<Record<string, string>>, input?: string, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [FERRY_BIN, ...args], {
+      ...(cwd === undefined ? {} : { cwd }),
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
