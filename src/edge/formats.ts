@@ -77,19 +77,20 @@ const WEIGHTED_STRATEGIES = new Set(['weightedConfidence', 'aggregateNodes']);
 
 /**
  * The PMML engine a document reaches (and the input conversions and typed arrays of its input
- * fields' dtypes): the model kernels of the model elements it holds, the
- * expression and predicate compilers of its elements, the built-in functions its Apply elements
- * call, the OutputField features, neural activation functions, similarity measures and
- * GeneralRegression model types and links, RegressionModel functions and normalizations,
- * Segmentation methods, MiningField outlier treatments, anomaly algorithms it names; `if` and DefineFunction calls only when it has
- * them. No contrast Matrix reader without a Matrix, no tree arrays (nor MiningModel's fast path over
- * them) without a batch path or a MiningModel combining trees' results, no segment outputs without a
- * MiningModel, no grouped-input scoring without group MiningFields, no RegressionModel layout when
- * no RegressionModel's tables are numeric only (nor table closures when all are), no weighted tree walk when no TreeModel's
- * missingValueStrategy weighs children; no flat-ensemble compiler,
- * regression batch kernel, batch planner or batch scorer when the server compiled no batch path for it (its rows take the
- * general path there too); no Targets or TransformationDictionary compiler without one; never the
- * SQL export's form nor the parts explanations read (a RegressionModel's linear form among them).
+ * fields' dtypes): the model kernels of the model elements it holds, the expression and predicate
+ * compilers of its elements, the built-in functions its Apply elements call, the OutputField
+ * features, neural activation functions, similarity measures, GeneralRegression model types and
+ * links, RegressionModel functions and normalizations, Segmentation methods, MiningField outlier
+ * treatments and anomaly algorithms it names; `if` and DefineFunction calls only when it has them.
+ * No contrast Matrix reader without a Matrix; no tree arrays (nor MiningModel's fast path over
+ * them) without a batch path or a MiningModel combining trees' results; no segment outputs without
+ * a MiningModel; no grouped-input scoring without group MiningFields; no RegressionModel layout
+ * when no RegressionModel's tables are numeric only, nor table closures when all are; no weighted
+ * tree walk when no TreeModel's missingValueStrategy weighs children; no flat-ensemble compiler,
+ * regression batch kernel, batch planner or batch scorer when the server compiled no batch path
+ * for it (its rows take the general path there too); no Targets or TransformationDictionary
+ * compiler without one; never the SQL export's form nor the parts explanations read (a
+ * RegressionModel's linear form among them).
  */
 export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowing {
   const elements = new Set<string>();
