@@ -33,6 +33,18 @@ describe('ferry register / predict / inspect with scikit-learn files', () => {
     rows.forEach((r, i) => r.probabilities.forEach((p, k) => assert.ok(Math.abs(p - expected.probabilities[i]![k]!) <= 1e-9, `row ${i}`)));
   });
 
+  it('a category unseen in training (handle_unknown="error") is reported at its row, counted from 1 like every row error', async () => {
+    const [head, ...lines] = readFileSync(join(SK, 'ct_onehot_drop_rf/input.csv'), 'utf8').trim().split(/\r?\n/);
+    const plan = head!.split(',').indexOf('plan');
+    const rows = lines.slice(0, 4).map((l, i) => (i === 2 ? l.split(',').map((v, j) => (j === plan ? 'enterprise' : v)).join(',') : l));
+    const input = join(tmp.dir, 'unseen-plan.csv');
+    writeFileSync(input, `${head}\n${rows.join('\n')}\n`);
+    assert.equal((await runCli(['register', join(SK, 'ct_onehot_drop_rf/model.joblib'), '--name', 'unseen'], env)).code, 0);
+    const r = await runCli(['predict', 'unseen', '--input', input, '--output', join(tmp.dir, 'unseen.jsonl')], env);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /FERRY_E_VALUE_TYPE: Row 3, column "[^"]*": expected one of the categories seen in training \([^)]*\) but got "enterprise"/);
+  });
+
   it('--sample/--expected: registers when the answers match, refuses (nothing stored) when they differ', async () => {
     const expected = JSON.parse(readFileSync(join(SK, 'gb_diabetes/expected.json'), 'utf8')) as { prediction: number[] };
     const good = join(tmp.dir, 'good.csv');

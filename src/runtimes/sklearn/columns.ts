@@ -158,7 +158,7 @@ function categoryOf(cats: Categories, missing: number, v: string | number | null
 
 function unknownError(name: string, r: number, j: number, v: string | number | null, cats: Categories): never {
   const known = [...cats.index.keys()].slice(0, 10).map((k) => JSON.stringify(k)).join(', ');
-  throw ferry('FERRY_E_VALUE_TYPE', { row: r, column: `${name} column ${j}`, expected: `one of the categories seen in training (${known}${cats.index.size > 10 ? ', …' : ''})`, actual: v === null ? 'a missing value' : JSON.stringify(v) });
+  throw ferry('FERRY_E_VALUE_TYPE', { row: r + 1, column: `${name} column ${j}`, expected: `one of the categories seen in training (${known}${cats.index.size > 10 ? ', …' : ''})`, actual: v === null ? 'a missing value' : JSON.stringify(v) });
 }
 
 function oneHot(op: Extract<ColumnOp, { op: 'onehot' }>, cols: readonly Column[], rows: number): Column[] {
