@@ -94,6 +94,13 @@ describe('file formats: every line of FILE_FORMATS through predict, DuckDB and b
   });
   after(() => tmp.cleanup());
 
+  it('CSV with mixed line endings (a CRLF header, LF rows appended, a lone CR) reads every row', () => {
+    const frame = parseCsvText('a,b\r\n1,"x\ny"\r\n2,z\n3,w\r4,v\n', 'mixed.csv');
+    assert.deepEqual(frame.columns, ['a', 'b']);
+    assert.deepEqual(Array.from({ length: frame.length }, (_, r) => frame.column('b')?.[r]), ['x\ny', 'z', 'w', 'v']);
+    assert.deepEqual(numbersAt(frame, 3), { a: 4, b: Number.NaN });
+  });
+
   it('the table is well formed: names, labels and extensions are unique; every format can be written', () => {
     const names = FILE_FORMATS.map((f) => f.name);
     const extensions = FILE_FORMATS.flatMap((f) => f.extensions);

@@ -8,7 +8,8 @@ import type { OutputRecord } from '../output-record.js';
 export function parseCsvText(text: string, source: string): Frame {
   let records: string[][];
   try {
-    records = parseCsv(text, { bom: true, skip_empty_lines: true, relax_quotes: false });
+    // Every line ending, mixed in one file (a CRLF header with LF rows appended): csv-parse otherwise keeps the first it meets.
+    records = parseCsv(text, { bom: true, skip_empty_lines: true, relax_quotes: false, record_delimiter: ['\r\n', '\n', '\r'] });
   } catch (err) {
     throw ferry('FERRY_E_INPUT_FORMAT', { source, format: 'CSV', detail: err instanceof Error ? err.message : String(err) }, err);
   }
