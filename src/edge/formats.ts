@@ -79,9 +79,10 @@ const WEIGHTED_STRATEGIES = new Set(['weightedConfidence', 'aggregateNodes']);
  * The PMML engine a document reaches (and the input conversions and typed arrays of its input
  * fields' dtypes): the model kernels of the model elements it holds, the expression and predicate
  * compilers of its elements, the built-in functions its Apply elements call, the OutputField
- * features, neural activation functions, similarity measures, GeneralRegression model types and
+ * features (and default data types of those OutputFields that declare none), neural activation functions, similarity measures, GeneralRegression model types and
  * links, RegressionModel functions and normalizations, Segmentation methods, MiningField outlier
- * treatments and anomaly algorithms it names; `if` and DefineFunction calls only when it has them.
+ * treatments and anomaly algorithms it names; `if`, DefineFunction calls and the Interval reader
+ * only when it has them.
  * No contrast Matrix reader without a Matrix; no tree arrays (nor MiningModel's fast path over
  * them) without a batch path or a MiningModel combining trees' results; no segment outputs without
  * a MiningModel; no grouped-input scoring without group MiningFields; no RegressionModel layout
@@ -96,6 +97,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
   const elements = new Set<string>();
   const functions = new Set<string>();
   const features = new Set<string>();
+  const untypedFeatures = new Set<string>();
   const activations = new Set<string>(['identity']);
   const modelTypes = new Set<string>();
   const links = new Set<string>();
@@ -113,6 +115,7 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
     elements.add(el.name);
     if (el.name === 'Apply') functions.add(attr(el, 'function') ?? '');
     if (el.name === 'OutputField') features.add(attr(el, 'feature') ?? 'predictedValue');
+    if (el.name === 'OutputField' && attr(el, 'dataType') === undefined) untypedFeatures.add(attr(el, 'feature') ?? 'predictedValue');
     if (el.name === 'MiningField' && attr(el, 'usageType') === 'group') grouped = true;
     if (el.name === 'MiningField') outliers.add(attr(el, 'outliers') ?? 'asIs');
     if (el.name === 'NeuralNetwork' || el.name === 'NeuralLayer') activations.add(attr(el, 'activationFunction') ?? '');
@@ -153,7 +156,9 @@ export function pmmlNarrowing(root: XmlElement, doc: CompiledDocument): Narrowin
       { module: `${PMML}/functions`, table: 'BUILTINS', keep: functions },
       { module: `${PMML}/expressions`, table: 'SPECIAL_FORMS', keep: functions },
       { module: `${PMML}/expressions`, table: 'DEFINED_CALLS', keep: elements },
+      { module: `${PMML}/expressions`, table: 'INTERVAL_READERS', keep: elements },
       { module: `${PMML}/output`, table: 'FEATURES', keep: features },
+      { module: `${PMML}/output`, table: 'DEFAULT_TYPES', keep: untypedFeatures },
       { module: `${PMML}/models/neural-network`, table: 'ACTIVATIONS', keep: activations },
       { module: `${PMML}/models/kernel-helpers`, table: 'SIMILARITY_MEASURES', keep: elements },
       { module: `${PMML}/models/regression`, table: 'FUNCTION_KERNELS', keep: regressionFunctions },

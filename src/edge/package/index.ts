@@ -127,11 +127,10 @@ export type { OutputValue };
 const ALL_OUTPUTS: readonly string[] = signature.outputs.map((o) => o.name);
 
 function outputNames(wanted: readonly string[] | undefined): readonly string[] {
-  const all = ALL_OUTPUTS;
-  if (!wanted || wanted.length === 0) return all;
-  const unknown = (wanted ?? []).find((n) => !all.includes(n));
-  if (unknown !== undefined) throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: unknown, outputs: all.join(', ') });
-  return wanted && wanted.length > 0 ? wanted : all;
+  if (!wanted || wanted.length === 0) return ALL_OUTPUTS;
+  const unknown = wanted.find((n) => !ALL_OUTPUTS.includes(n));
+  if (unknown !== undefined) throw ferry('FERRY_E_OUTPUT_UNKNOWN', { output: unknown, outputs: ALL_OUTPUTS.join(', ') });
+  return wanted;
 }
 
 function fromBase64(text: string): Uint8Array {

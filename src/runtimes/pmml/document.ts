@@ -3,7 +3,7 @@
  * DefineFunction) and the top-level model. Each model (top level or segment) is compiled by
  * `compileModel` in model.ts.
  */
-import { intervalTest, invalid, need, unsupported } from './expressions.js';
+import { INTERVAL_READERS, invalid, need, unsupported } from './expressions.js';
 import { compileModel, type TopModel } from './model.js';
 import { MODEL_ELEMENTS } from './model-elements.js';
 import { Scope, type DataFieldDef } from './scope.js';
@@ -33,7 +33,7 @@ function dataField(el: XmlElement): DataFieldDef {
     const display = attr(v, 'displayValue');
     if (display !== undefined) displayValues.set(key(text), display);
   }
-  const intervals = children(el, 'Interval').map(intervalTest);
+  const intervals = children(el, 'Interval').map((i) => (INTERVAL_READERS.Interval ?? unsupported)(i));
   return { name, dataType, opType, values, valid, invalidValues, missingValues, intervals, displayValues };
 }
 

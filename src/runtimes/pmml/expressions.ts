@@ -191,6 +191,14 @@ export function intervalTest(el: XmlElement): (x: number) => boolean {
   }
 }
 
+/**
+ * The Interval reader by element name (a DataField's valid intervals), one entry a line: an exported
+ * package of a document without an Interval leaves it out (src/edge/narrowing.ts).
+ */
+export const INTERVAL_READERS: { readonly Interval?: (el: XmlElement) => (x: number) => boolean } = {
+  Interval: intervalTest,
+};
+
 function discretize(el: XmlElement, scope: ExprScope): Expr {
   const name = need(el, 'field');
   const dataType = attr(el, 'dataType');

@@ -54,25 +54,45 @@ function targetValue(prediction: Prediction, field: string | undefined, _env: Ou
   return prediction.value;
 }
 
+/** An OutputField's data type when it declares none: the target's for a predicted value, else by its expression. */
+function predictedType(el: XmlElement, env: OutputEnv): DataType {
+  const t = attr(el, 'targetField');
+  const info = (t === undefined ? undefined : env.scope.field(t)) ?? env.targets[0];
+  return info?.dataType ?? (env.functionName === 'regression' ? 'double' : 'string');
+}
+
+function expressionType(el: XmlElement, env: OutputEnv): DataType {
+  const e = expressionChild(el);
+  if (e && (e.name === 'NormContinuous' || e.name === 'NormDiscrete')) return 'double';
+  if (e && e.name === 'Apply' && ['+', '-', '*', '/', 'exp', 'ln', 'log10', 'pow', 'sqrt', 'abs', 'min', 'max', 'sum', 'avg', 'round', 'floor', 'ceil'].includes(attr(e, 'function') ?? '')) return 'double';
+  if (e && e.name === 'FieldRef') return env.scope.field(need(e, 'field'))?.dataType ?? 'string';
+  return 'string';
+}
+
+const text = (): DataType => 'string';
+
+/**
+ * Data types of OutputFields without a dataType attribute, by feature (any other feature: double), one
+ * entry a line: an edge package keeps the features of its document's OutputFields that declare none.
+ */
+const DEFAULT_TYPES: Readonly<Record<string, (el: XmlElement, env: OutputEnv) => DataType>> = {
+  predictedValue: predictedType,
+  predictedDisplayValue: text,
+  entityId: text,
+  clusterId: text,
+  reasonCode: text,
+  ruleValue: text,
+  antecedent: text,
+  consequent: text,
+  rule: text,
+  warning: text,
+  transformedValue: expressionType,
+  decision: expressionType,
+};
+
 function defaultDataType(feature: string, el: XmlElement, env: OutputEnv): DataType {
-  switch (feature) {
-    case 'predictedValue': {
-      const t = attr(el, 'targetField');
-      const info = (t === undefined ? undefined : env.scope.field(t)) ?? env.targets[0];
-      return info?.dataType ?? (env.functionName === 'regression' ? 'double' : 'string');
-    }
-    case 'predictedDisplayValue': case 'entityId': case 'clusterId': case 'reasonCode': case 'ruleValue': case 'antecedent': case 'consequent': case 'rule': case 'warning':
-      return 'string';
-    case 'transformedValue': case 'decision': {
-      const e = expressionChild(el);
-      if (e && (e.name === 'NormContinuous' || e.name === 'NormDiscrete')) return 'double';
-      if (e && e.name === 'Apply' && ['+', '-', '*', '/', 'exp', 'ln', 'log10', 'pow', 'sqrt', 'abs', 'min', 'max', 'sum', 'avg', 'round', 'floor', 'ceil'].includes(attr(e, 'function') ?? '')) return 'double';
-      if (e && e.name === 'FieldRef') return env.scope.field(need(e, 'field'))?.dataType ?? 'string';
-      return 'string';
-    }
-    default:
-      return 'double';
-  }
+  const type = Object.hasOwn(DEFAULT_TYPES, feature) ? DEFAULT_TYPES[feature] : undefined;
+  return type ? type(el, env) : 'double';
 }
 
 function getter(el: XmlElement, env: OutputEnv): OutputGetter {
