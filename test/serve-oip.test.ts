@@ -105,6 +105,17 @@ describe('Open Inference Protocol v2 (REST)', () => {
     expected.forEach((p, r) => assert.ok(Math.abs(out.data[r * 2 + 1]! - p[1]!) <= 1e-6, `row ${r}: ${out.data[r * 2 + 1]} vs ${p[1]}`));
   });
 
+  it('JSON null for a model that does not accept missing values is refused, not scored as NaN', async () => {
+    const [input] = oipInputs(breast);
+    const data: (number | string | null)[] = [...input!.data.slice(0, 60)];
+    data[37] = null; // row 2, the 8th column
+    const res = await postJson(`${server.url}/v2/models/bc/infer`, { inputs: [{ name: input!.name, shape: [2, 30], datatype: 'FP32', data }] });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    const body = res.body as { error: string; code?: string };
+    assert.match(JSON.stringify(body), /FERRY_E_VALUE_MISSING/);
+    assert.match(body.error, /Row 2, column "[^"]+"/);
+  });
+
   it('nested data, requested outputs, version by number and by alias', async () => {
     const [input] = oipInputs(breast);
     const nested = Array.from({ length: input!.shape[0]! }, (_, r) => input!.data.slice(r * 30, (r + 1) * 30));
