@@ -11,31 +11,28 @@ export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** Open Ferry for one command and always close it, whatever the command does. */
-export async function withFerry<T>(ctx: CliContext, fn: (app: Ferry, config: FerryConfig) => Promise<T>): Promise<T> {
+/** Open what `open` builds from the environment's config for one command, and always close it. */
+async function withOpened<P extends { close(): Promise<void> }, T>(ctx: CliContext, open: (config: FerryConfig) => Promise<P>, fn: (parts: P, config: FerryConfig) => Promise<T>): Promise<T> {
   const config = loadConfig(ctx.env);
-  const { openFerry } = await import('../main/ferry.js');
-  const app = await openFerry(config);
+  const parts = await open(config);
   try {
-    return await fn(app, config);
+    return await fn(parts, config);
   } finally {
-    await app.close();
+    await parts.close();
   }
+}
+
+/** Open Ferry for one command and always close it, whatever the command does. */
+export function withFerry<T>(ctx: CliContext, fn: (app: Ferry, config: FerryConfig) => Promise<T>): Promise<T> {
+  return withOpened(ctx, async (config) => (await import('../main/ferry.js')).openFerry(config), fn);
 }
 
 /**
  * Open the registry alone for one command (models, versions, aliases, traffic, archiving) and
  * always close it: the scoring pipeline and the runtimes are not loaded.
  */
-export async function withRegistry<T>(ctx: CliContext, fn: (root: RegistryRoot, config: FerryConfig) => Promise<T>): Promise<T> {
-  const config = loadConfig(ctx.env);
-  const { openRegistry } = await import('../main/registry-root.js');
-  const root = await openRegistry(config);
-  try {
-    return await fn(root, config);
-  } finally {
-    await root.close();
-  }
+export function withRegistry<T>(ctx: CliContext, fn: (root: RegistryRoot, config: FerryConfig) => Promise<T>): Promise<T> {
+  return withOpened(ctx, async (config) => (await import('../main/registry-root.js')).openRegistry(config), fn);
 }
 
 export function print(ctx: CliContext, text: string): void {

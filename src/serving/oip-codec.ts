@@ -41,8 +41,12 @@ export function checkShape(shape: unknown, input: string, protocol: string): num
   return dims;
 }
 
-/** A tensor from JSON `data` (flat or nested, row-major). */
-export function tensorFromJson(name: string, dtype: DType, shape: number[], data: unknown, protocol: string): Tensor {
+/**
+ * A tensor from JSON `data` (flat or nested, row-major). A `null` in a float tensor becomes NaN
+ * (JSON has none) and `onNull` hears the first one's element index, so the caller can refuse it
+ * for an input that does not accept missing values.
+ */
+export function tensorFromJson(name: string, dtype: DType, shape: number[], data: unknown, protocol: string, onNull?: (index: number) => void): Tensor {
   if (dtype === 'float16') throw bad(protocol, `input "${name}" is FP16, which JSON cannot carry; use the binary tensor extension`);
   if (data === undefined) throw bad(protocol, `input "${name}" has no "data"`);
   // Fast path: a flat list of numbers into a numeric tensor (the common case; no copy, no branching per element).
@@ -55,8 +59,13 @@ export function tensorFromJson(name: string, dtype: DType, shape: number[], data
   const n = elementCount(shape);
   if (flat.length !== n) throw bad(protocol, `input "${name}" has ${flat.length} element(s) but shape [${shape.join(', ')}] needs ${n}`);
   const out = allocate(dtype, n);
+  let nullSeen = false;
   for (let i = 0; i < n; i++) {
     const v = flat[i];
+    if (v === null && !nullSeen && (dtype === 'float32' || dtype === 'float64')) {
+      nullSeen = true;
+      onNull?.(i);
+    }
     if (!setJsonElement(out, dtype, i, v)) {
       throw bad(protocol, `input "${name}" element ${i} is ${describe(v)}, not ${TO_DATATYPE[dtype]}`);
     }

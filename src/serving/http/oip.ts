@@ -91,7 +91,7 @@ export interface InferAnswer {
 export async function inferAnswer(ctx: ServingContext, model: string, version: string | undefined, body: Buffer | undefined, headers: IncomingHttpHeaders, requestId: string): Promise<InferAnswer> {
   const served = ctx.deployments.config(model);
   const parsed = ctx.metrics.countRefused(model, version, 'oip-rest', () => parseInferRequest(body, headers));
-  if (parsed.nulls.size > 0) await refuseNulls(ctx, model, version, parsed);
+  if (parsed.nulls) await refuseNulls(ctx, model, version, parsed.nulls, parsed.inputs);
   const explainNames = parsed.explain ? EXPLAIN_OUTPUTS : [];
   const result = await ctx.pipeline.run({
     model: { served, pointer: version },
@@ -135,12 +135,12 @@ export async function inferAnswer(ctx: ServingContext, model: string, version: s
  * accepts them (XGBoost, LightGBM, scikit-learn with missing-value support, PMML). An input that
  * does not is refused as an empty cell is in a file, not scored as NaN.
  */
-async function refuseNulls(ctx: ServingContext, model: string, version: string | undefined, parsed: ParsedInfer): Promise<void> {
+async function refuseNulls(ctx: ServingContext, model: string, version: string | undefined, nulls: ReadonlyMap<string, number>, inputs: Readonly<Record<string, Tensor>>): Promise<void> {
   const { signature } = await ctx.deployments.describe(model, version);
-  for (const [name, index] of parsed.nulls) {
+  for (const [name, index] of nulls) {
     const spec = signature.inputs.find((i) => i.name === name);
     if (!spec || spec.nullable === true) continue;
-    const shape = parsed.inputs[name]?.shape ?? [];
+    const shape = inputs[name]?.shape ?? [];
     const width = shape.slice(1).reduce((a, b) => a * b, 1) || 1;
     const j = index % width;
     throw ferry('FERRY_E_VALUE_MISSING', { row: Math.floor(index / width) + 1, column: spec.columns?.[j] ?? `${name}[${j}]`, expected: `a number: this model does not accept missing values, and null is one` });
@@ -150,8 +150,8 @@ async function refuseNulls(ctx: ServingContext, model: string, version: string |
 interface ParsedInfer {
   id: string | undefined;
   inputs: Record<string, Tensor>;
-  /** Inputs whose JSON data held null (a missing value, NaN in the tensor), with the first one's element index. */
-  nulls: Map<string, number>;
+  /** Inputs whose JSON data held null (a missing value, NaN in the tensor), with the first one's element index; undefined when none did. */
+  nulls: Map<string, number> | undefined;
   outputs: { name: string; binary: boolean | undefined }[];
   binaryOutput: boolean;
   /** `parameters.confidence`: true/false to ask for (or refuse) the confidence score. */
@@ -181,7 +181,7 @@ export function parseInferRequest(raw: Buffer | undefined, headers: IncomingHttp
   if (!Array.isArray(inputs) || inputs.length === 0) throw bad('"inputs" must be a non-empty list of tensors');
   // No prototype: an input named "constructor" or "__proto__" is just a name.
   const tensors = Object.create(null) as Record<string, Tensor>;
-  const nulls = new Map<string, number>();
+  let nulls: Map<string, number> | undefined;
   let offset = 0;
   inputs.forEach((raw: unknown, i) => {
     if (typeof raw !== 'object' || raw === null) throw bad(`inputs[${i}] must be an object`);
@@ -200,13 +200,7 @@ export function parseInferRequest(raw: Buffer | undefined, headers: IncomingHttp
       tensors[name] = tensorFromBytes(name, dtype, shape, binaryPart.subarray(offset, offset + (size as number)), PROTOCOL);
       offset += size as number;
     } else {
-      const t = tensorFromJson(name, dtype, shape, input.data, PROTOCOL);
-      tensors[name] = t;
-      // JSON carries no NaN: in a float tensor decoded from it, a NaN was a null.
-      if (dtype === 'float32' || dtype === 'float64') {
-        const at = (t.data as Float32Array | Float64Array).findIndex(Number.isNaN);
-        if (at >= 0) nulls.set(name, at);
-      }
+      tensors[name] = tensorFromJson(name, dtype, shape, input.data, PROTOCOL, (at) => (nulls ??= new Map()).set(name, at));
     }
   });
   if (offset !== binaryPart.length) throw bad(`${binaryPart.length - offset} byte(s) of binary data are not claimed by any input's binary_data_size`);
