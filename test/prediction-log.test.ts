@@ -1,5 +1,8 @@
 /** The prediction log's storage and read API, on SQLite and on PostgreSQL. */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+import { Registry } from 'prom-client';
 import { after, before, describe, it } from 'node:test';
 import { openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
@@ -11,6 +14,8 @@ import { ColumnFrame } from '../src/core/frame.js';
 import type { ModelVersion } from '../src/registry/types.js';
 import type { ModelSignature } from '../src/core/signature.js';
 import { pgSchema, tempDir } from './helpers/env.js';
+import { applyFeedback } from '../src/monitoring/feedback.js';
+import { LiveMetricGauges } from '../src/monitoring/live-metrics-gauges.js';
 
 interface Store { app: Ferry; cleanup(): Promise<void> }
 
@@ -319,5 +324,65 @@ describe('prediction ids', () => {
     // is still behind, must not start lower.
     const made = [...predictionIds(20_000), ...predictionIds(3), ...predictionIds(5000), ...predictionIds(1)];
     for (let k = 1; k < made.length; k++) assert.ok((made[k - 1] as string) < (made[k] as string), `id ${k} sorts before id ${k - 1}`);
+  });
+});
+
+describe('the SQLite writer thread and the live-metric gauges', () => {
+  /** Nice values of this process's threads (Linux: field 19 of /proc/self/task/<tid>/stat). */
+  function threadNices(): number[] {
+    return readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+  }
+
+  it('runs the writer thread `writerNice` steps below the process priority, and the rest of the process at it', { skip: !existsSync('/proc/thread-self') }, async () => {
+    const home = tempDir('ferry-plog-nice-');
+    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir }));
+    try {
+      const base = getPriority();
+      const before = threadNices();
+      const writer = new PredictionLogWriter(app.database, { policy: () => ({ sample: 1 }), writerNice: 7 });
+      const version = { model: 'n', version: 1, signature: { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 1] }], outputs: [{ name: 'y', dtype: 'float32', shape: [-1] }] } } as unknown as ModelVersion;
+      const result = { model: 'n', version: 1, rows: [0, 1], rejects: [], outputs: [{ name: 'y', dtype: 'float32' as const, rowShape: [], values: [10, 30] }] };
+      const entry = frameEntry(version, ColumnFrame.fromRows([{ x: 1 }, { x: 3 }]), result, 'batch', 1);
+      assert.equal(writer.log(entry)?.length, 2);
+      await writer.flush(); // the thread has started, and written
+      const after = threadNices();
+      assert.equal(after.filter((n) => n === Math.min(19, base + 7)).length - before.filter((n) => n === Math.min(19, base + 7)).length, 1, `thread nice values ${after.join(',')} (process ${base})`);
+      assert.equal(after.filter((n) => n === base).length, after.length - 1 - before.filter((n) => n !== base).length);
+      await writer.close();
+      assert.equal((await listPredictions(app.database, { model: 'n' })).length, 2);
+    } finally {
+      await app.close();
+      home.cleanup();
+    }
+  });
+
+  it('compute the last hour over at most maxRows predictions, decoding outputs only where there is ground truth', async () => {
+    const home = tempDir('ferry-plog-gauges-');
+    const app = await openFerry(loadConfig({ FERRY_HOME: home.dir }));
+    try {
+      const now = Date.now();
+      // 30 rows in the hour; the 5 newest are labelled (label = actual), so the capped window of 10 has 5 labelled.
+      const rows = Array.from({ length: 30 }, (_, i) => row(i, { id: `g${String(i).padStart(3, '0')}`, model: 'g', at: now - 60_000 + i }));
+      rows.push(row(99, { id: 'g-bad-outputs', model: 'g', at: now - 120_000, outputs: '{not json' })); // unlabelled, outside the newest 10: never decoded
+      await insertPredictions(app.database, rows);
+      const labelled = rows.slice(25, 30).map((r) => ({ prediction_id: r.id, actual: (JSON.parse(r.outputs) as { label: number }).label }));
+      assert.equal((await applyFeedback(app.database, labelled)).attached, 5);
+      const registry = new Registry();
+      new LiveMetricGauges(app.database, registry, () => ['g'], 10);
+      const text = await registry.metrics();
+      assert.match(text, /^ferry_live_predictions\{model="g",kind="total"\} 10$/m);
+      assert.match(text, /^ferry_live_predictions\{model="g",kind="labelled"\} 5$/m);
+      assert.match(text, /^ferry_live_metric\{model="g",metric="accuracy"\} 1$/m);
+      const all = new Registry();
+      new LiveMetricGauges(app.database, all, () => ['g']);
+      // Unbounded, the window holds the row whose outputs are not JSON but unlabelled: outputs are not decoded, so it counts.
+      assert.match(await all.metrics(), /^ferry_live_predictions\{model="g",kind="total"\} 31$/m);
+    } finally {
+      await app.close();
+      home.cleanup();
+    }
   });
 });

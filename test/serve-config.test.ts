@@ -41,6 +41,8 @@ describe('serve config', () => {
     assert.deepEqual({ load: c.defaults.load, route: c.defaults.route, batching: c.defaults.batching, cache: c.defaults.cacheBytes }, { load: 'eager', route: 'latest', batching: DEFAULT_BATCH_POLICY, cache: undefined });
     assert.ok(c.grpcMaxMessageBytes > 4 * 1024 * 1024);
     assert.equal(c.processes, 1, 'one server process unless asked');
+    assert.equal(c.predictionLog.writerNice, 10, 'the log writer thread runs 10 steps below the server');
+    assert.equal(parseServeConfig({ prediction_log: { writer_nice: 0 } }).predictionLog.writerNice, 0);
   });
 
   it('processes: a number, or auto for the CPUs this process may use; the flag wins', () => {
@@ -105,6 +107,7 @@ describe('serve config', () => {
     [{ tls: { cert: 'a.pem' } }, /TLS needs both a certificate and a key/],
     [{ processes: 0 }, /processes \(a number or "auto"\) must be an integer between 1/],
     [{ processes: 'many' }, /processes \(a number or "auto"\) must be a number/],
+    [{ prediction_log: { writer_nice: 20 } }, /prediction_log.writer_nice must be an integer between 0 and 19/],
   ] as const) {
     it(`refuses ${JSON.stringify(raw)}`, () => {
       assert.throws(() => parseServeConfig(raw), (e) => isFerryError(e, 'FERRY_E_CONFIG_INVALID') && message.test(e.message));

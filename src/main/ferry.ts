@@ -98,7 +98,7 @@ export async function openServing(config: FerryConfig, serve: ServeConfig, metri
     },
     observer: metrics.scoreObserver(),
   };
-  const { bufferRows, flushRows, flushIntervalMs, retentionDays, shedFrom } = serve.predictionLog;
+  const { bufferRows, flushRows, flushIntervalMs, retentionDays, shedFrom, writerNice } = serve.predictionLog;
   let lastError = 0;
   let stats: () => LogStats = () => ({ queued: 0, written: 0, dropped: 0, failed: 0 });
   const logOptions: LogWriterOptions = {
@@ -107,6 +107,7 @@ export async function openServing(config: FerryConfig, serve: ServeConfig, metri
     flushIntervalMs,
     retentionDays,
     shedFrom,
+    writerNice,
     observer: {
       ...metrics.predictionLogObserver(() => stats()),
       onError: (err) => {

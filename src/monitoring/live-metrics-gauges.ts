@@ -10,17 +10,22 @@ const REUSE_MS = 30_000;
  * Prometheus gauges of the live metrics over the last hour, per logged model:
  * `ferry_live_metric{model, metric}` (accuracy, f1, roc_auc, … or mae, rmse, r2),
  * `ferry_live_label_coverage{model}`, `ferry_live_predictions{model, kind="total"|"labelled"|"low_confidence"}`.
- * Computed on scrape from the prediction log, at most every 30 s per model; every process of a
+ * Computed on scrape from the prediction log, at most every 30 s per model, over at most the newest
+ * `maxRows` predictions of the hour (a busy server logs millions an hour: reading them all on every
+ * scrape would hold its event loop for seconds); every process of a
  * server reads the same log, so summing processes takes one figure (`aggregator: first`), not their sum.
  */
 export class LiveMetricGauges {
   readonly #db: RegistryDb;
   readonly #models: () => readonly string[];
+  readonly #maxRows: number | undefined;
   readonly #cache = new Map<string, { at: number; value: LiveMetrics | undefined }>();
 
-  constructor(db: RegistryDb, registry: Registry, models: () => readonly string[]) {
+  /** `maxRows`: read at most the newest this many predictions of the hour (the server's `monitoring_max_rows`). */
+  constructor(db: RegistryDb, registry: Registry, models: () => readonly string[], maxRows?: number) {
     this.#db = db;
     this.#models = models;
+    this.#maxRows = maxRows;
     const self = this.#snapshot.bind(this);
     new Gauge({
       name: 'ferry_live_metric', help: 'Model quality over the last hour of logged predictions with ground truth (see ferry monitor metrics).', labelNames: ['model', 'metric'], registers: [registry], aggregator: 'first',
@@ -58,7 +63,7 @@ export class LiveMetricGauges {
       if (!entry || now - entry.at > REUSE_MS) {
         let value: LiveMetrics | undefined;
         try {
-          value = await liveMetrics(this.#db, { model, since: now - WINDOW_MS });
+          value = await liveMetrics(this.#db, { model, since: now - WINDOW_MS }, this.#maxRows === undefined ? {} : { maxRows: this.#maxRows });
         } catch {
           value = undefined; // a scrape must not fail because one model's outputs are odd
         }

@@ -83,7 +83,8 @@ export async function liveMetrics(db: RegistryDb, query: PredictionQuery, option
   };
   let read = 0;
   let oldest: LoggedPrediction | undefined;
-  for await (const chunk of readPredictionChunks(db, bounded, { inputs: false })) {
+  // Outputs are needed only where there is ground truth to score them against.
+  for await (const chunk of readPredictionChunks(db, bounded, { inputs: false, outputs: 'labelled' })) {
     for (const p of chunk) {
       if (read++ === 0 && maxRows !== undefined) oldest = p;
       else count(p);

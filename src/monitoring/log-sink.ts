@@ -3,7 +3,7 @@ import { asFerryError, ferry } from '../core/errors.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import type { Tensor } from '../core/tensor.js';
 import { RowEncoder, type RawLayout } from './log-encode.js';
-import { FIELD_BYTE, NUMS_PER_ROW, ROW_BYTE, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
+import { DEFAULT_WRITER_NICE, FIELD_BYTE, NUMS_PER_ROW, ROW_BYTE, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
 import { insertPredictions, type PredictionRow } from './prediction-log-store.js';
 
 /** Where encoded prediction rows go. */
@@ -47,8 +47,8 @@ class RowBatch implements LogBatch {
  * inserts — B-tree and WAL work, ~5–10 µs a row — stay off the event loop, and a busy
  * database never stalls requests); on PostgreSQL the pool (the database does the work).
  */
-export function openLogSink(db: RegistryDb): LogSink {
-  if (db.capabilities.file) return new SqliteWorkerSink(db, db.capabilities.file);
+export function openLogSink(db: RegistryDb, options: { readonly writerNice?: number | undefined } = {}): LogSink {
+  if (db.capabilities.file) return new SqliteWorkerSink(db, db.capabilities.file, options.writerNice ?? DEFAULT_WRITER_NICE);
   return { raw: false, batch: () => new RowBatch(db), close: () => Promise.resolve() };
 }
 
@@ -67,9 +67,9 @@ class SqliteWorkerSink implements LogSink {
   #next = 0;
   #failed: Error | undefined;
 
-  constructor(db: RegistryDb, sqlite: NonNullable<RegistryDb['capabilities']['file']>) {
+  constructor(db: RegistryDb, sqlite: NonNullable<RegistryDb['capabilities']['file']>, nice: number) {
     this.#db = db;
-    const data: WriterThreadData = { path: sqlite.path, busyTimeoutMs: sqlite.busyTimeoutMs };
+    const data: WriterThreadData = { path: sqlite.path, busyTimeoutMs: sqlite.busyTimeoutMs, nice };
     this.#worker = new Worker(WRITER_THREAD, { workerData: data });
     this.#worker.unref();
     this.#worker.on('message', (r: WriterReply) => {

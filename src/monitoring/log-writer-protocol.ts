@@ -20,10 +20,20 @@ export const FIELD_BYTE = 0x1f;
 export const ROW_BYTE = 0x1e;
 export const NUMS_PER_ROW = 7;
 
+/**
+ * How far the SQLite writer thread lowers its priority below the process's by default (ferry.yaml
+ * `prediction_log.writer_nice`). With the cores saturated, the request path then runs first and
+ * the writer takes the CPU time left over: `npm run bench:serve`'s log section shows the cost
+ * and that every row is still written (docs/design/prediction-log.md).
+ */
+export const DEFAULT_WRITER_NICE = 10;
+
 /** What the thread needs to open its own connection. */
 export interface WriterThreadData {
   readonly path: string;
   readonly busyTimeoutMs: number;
+  /** Steps (0–19) by which the thread lowers its own scheduling priority below the process's (Linux; elsewhere ignored). */
+  readonly nice: number;
 }
 
 /** To the thread: a batch to insert, or the order to close. */

@@ -3,6 +3,8 @@
  * once, every batch in one IMMEDIATE transaction. `synchronous = NORMAL` (WAL): a power cut may
  * lose the newest batches of the log, never corrupt the registry. Started by log-sink.ts.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ferry } from '../core/errors.js';
@@ -15,7 +17,8 @@ const CHUNK = 128;
 
 const port = parentPort;
 if (port) {
-  const { path, busyTimeoutMs } = workerData as WriterThreadData;
+  const { path, busyTimeoutMs, nice } = workerData as WriterThreadData;
+  lowerPriority(nice);
   const db = new Database(path);
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   db.pragma('synchronous = NORMAL');
@@ -84,4 +87,22 @@ if (port) {
     }
     port.postMessage(reply);
   });
+}
+
+/**
+ * Lower this thread's scheduling priority by `steps` below the process's (Linux: a thread is a
+ * task with its own nice value, set through its thread id). When the cores are saturated, the
+ * request threads then run first and the writer takes the time they leave; the log only lags
+ * (the buffer and its shedding bound how far, and both are counted). Where threads cannot be
+ * told apart (no /proc/thread-self) or the call is refused, the thread keeps the process's priority.
+ */
+function lowerPriority(steps: number): void {
+  if (steps <= 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) return;
+    setPriority(tid, Math.min(19, getPriority(tid) + steps));
+  } catch {
+    // not Linux, or not allowed: the writer runs at the process's priority
+  }
 }

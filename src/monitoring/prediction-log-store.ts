@@ -103,8 +103,8 @@ export interface ReadOptions {
   readonly chunkSize?: number;
   /** Parse `inputs` (default true); when false, `inputs` is `{}`. */
   readonly inputs?: boolean;
-  /** Parse `outputs` (default true); when false, `outputs` is `{}`. */
-  readonly outputs?: boolean;
+  /** Parse `outputs` (default true); when false, `outputs` is `{}`; 'labelled': only for rows with ground truth. */
+  readonly outputs?: boolean | 'labelled';
   /** Parse `attributions` (default false). */
   readonly attributions?: boolean;
 }
@@ -351,7 +351,7 @@ function decodeInputs(text: string, signature: ModelSignature | null): Record<st
   return out ?? raw;
 }
 
-function toPrediction(r: PredictionLogTable, parseInputs: boolean, parseOutputs: boolean, signatures: Signatures, parseAttributions: boolean): LoggedPrediction {
+function toPrediction(r: PredictionLogTable, parseInputs: boolean, parseOutputs: boolean | 'labelled', signatures: Signatures, parseAttributions: boolean): LoggedPrediction {
   const base = {
     id: r.id,
     model: r.model_name,
@@ -359,7 +359,7 @@ function toPrediction(r: PredictionLogTable, parseInputs: boolean, parseOutputs:
     at: Number(r.at),
     source: r.source,
     inputs: parseInputs ? decodeInputs(r.inputs, signatures.get(Number(r.version))) : {},
-    outputs: parseOutputs ? JSON.parse(r.outputs) as Record<string, unknown> : {},
+    outputs: parseOutputs === true || (parseOutputs === 'labelled' && r.actual !== null) ? JSON.parse(r.outputs) as Record<string, unknown> : {},
     latencyMs: Number(r.latency_ms),
     confidence: r.confidence === null ? null : Number(r.confidence),
     lowConfidence: Number(r.low_confidence) === 1,

@@ -94,6 +94,8 @@ export interface LogWriterOptions {
   readonly flushIntervalMs?: number;
   /** Delete predictions older than this many days (checked hourly); undefined = keep. */
   readonly retentionDays?: number | undefined;
+  /** Steps by which the SQLite writer thread lowers its scheduling priority (0–19; default DEFAULT_WRITER_NICE, 0 = the process's). */
+  readonly writerNice?: number | undefined;
   /**
    * Past this share of the buffer (default 0.5), `log` takes requests evenly at the share of room
    * left — all of them at `shedFrom`, none at a full buffer — instead of taking every one until
@@ -158,7 +160,7 @@ export class PredictionLogWriter implements PredictionLogger {
 
   constructor(db: RegistryDb, options: LogWriterOptions) {
     this.#db = db;
-    this.#sink = openLogSink(db);
+    this.#sink = openLogSink(db, { writerNice: options.writerNice });
     this.#options = options;
     this.#bufferRows = options.bufferRows ?? 10_000;
     this.#flushRows = Math.min(options.flushRows ?? 1000, this.#bufferRows);

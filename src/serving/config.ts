@@ -3,6 +3,7 @@ import { readConfigFile, type ConfigFile } from '../core/config-file.js';
 import { ferry } from '../core/errors.js';
 import { DEFAULT_DEPLOYMENT, type CanaryRoute, type DeploymentsConfig, type ModelDeployment } from '../scoring/deployment-config.js';
 import type { ConfidenceSpec } from '../scoring/confidence.js';
+import { DEFAULT_WRITER_NICE } from '../monitoring/log-writer-protocol.js';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '../scoring/batcher.js';
 
 /** How one model is served (ferry.yaml `models:` entry): the scoring layer's deployment settings. */
@@ -18,6 +19,8 @@ export interface PredictionLogSettings {
   readonly retentionDays: number | undefined;
   /** Share of the buffer past which requests are sampled down (evenly) instead of dropped when full; 1 = never. */
   readonly shedFrom: number;
+  /** Steps (0–19) by which the SQLite writer thread lowers its scheduling priority below the server's. */
+  readonly writerNice: number;
 }
 
 /** Everything `ferry serve` runs with, validated once. */
@@ -151,7 +154,7 @@ function processCount({ value, where }: { value: unknown; where: string }): numb
 }
 
 function predictionLogSettings(raw: Raw, where: string): PredictionLogSettings {
-  known(raw, ['buffer_rows', 'flush_rows', 'flush_interval_ms', 'retention_days', 'shed_from'], where);
+  known(raw, ['buffer_rows', 'flush_rows', 'flush_interval_ms', 'retention_days', 'shed_from', 'writer_nice'], where);
   const bufferRows = int(raw.buffer_rows, `${where}.buffer_rows`, 1) ?? 10_000;
   const retentionDays = num(raw.retention_days, `${where}.retention_days`);
   if (retentionDays !== undefined && retentionDays <= 0) throw invalid(`${where}.retention_days must be a number of days > 0`);
@@ -163,6 +166,7 @@ function predictionLogSettings(raw: Raw, where: string): PredictionLogSettings {
     flushIntervalMs: int(raw.flush_interval_ms, `${where}.flush_interval_ms`, 1) ?? 250,
     retentionDays,
     shedFrom,
+    writerNice: int(raw.writer_nice, `${where}.writer_nice`, 0, 19) ?? DEFAULT_WRITER_NICE,
   });
 }
 

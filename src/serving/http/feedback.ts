@@ -19,7 +19,7 @@ const PROTOCOL = 'feedback';
 export function feedbackRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const { config } = ctx;
   const logged = () => (config.models ? config.models.filter((m) => m.log).map((m) => m.name) : config.defaults.log ? ctx.deployments.models : []);
-  new LiveMetricGauges(ctx.app.database, ctx.metrics.registry, logged);
+  new LiveMetricGauges(ctx.app.database, ctx.metrics.registry, logged, config.monitoringMaxRows);
 
   app.post('/v1/feedback', async (req) => {
     // Labels feed live metrics, alerts and retraining: a predict key must not rewrite them.
