@@ -190,6 +190,11 @@ for (const [name, open] of Object.entries(stores)) {
             mask: t('bool', [n, 2, 2], Uint8Array.from({ length: 4 * n }, (_, i) => i % 2)),
             count: t('uint64', [n], BigUint64Array.from({ length: n }, (_, i) => BigInt(seed + i))),
             code: t('int32', [n, 2], Int32Array.from({ length: 2 * n }, (_, i) => -seed - i)),
+            // Parts narrower than 8 bytes: each row's next part starts at the next multiple of 8.
+            small: t('int8', [n, 3], Int8Array.from({ length: 3 * n }, (_, i) => (i % 2 ? -1 : 1) * (seed + i))),
+            half: t('int16', [n], Int16Array.from({ length: n }, (_, i) => -300 * seed - i)),
+            wide: t('uint16', [n], Uint16Array.from({ length: n }, (_, i) => 60_000 + seed + i)),
+            big: t('uint32', [n], Uint32Array.from({ length: n }, (_, i) => 4_000_000_000 + seed + i)),
           } : {}),
         } },
       });

@@ -1,7 +1,7 @@
 import type { Frame } from '../core/frame.js';
 import type { ModelSignature, TensorSpec } from '../core/signature.js';
 import type { DType } from '../core/dtype.js';
-import { BYTES_PER_ELEMENT, viewOf, type Tensor } from '../core/tensor.js';
+import { BYTES_PER_ELEMENT, type Tensor } from '../core/tensor.js';
 import type { ScoredOutputs } from '../scoring/confidence.js';
 import type { ScoredTensors } from '../scoring/scorer.js';
 
@@ -84,24 +84,6 @@ export class RowEncoder {
     for (const part of layout.inputs) o = copyPart(part, inputs[part.name] as Tensor, r, out, o);
     for (const part of layout.outputs) o = copyPart(part, outputs[part.name] as Tensor, r, out, o);
     return o;
-  }
-
-  /**
-   * The inputs and outputs JSON of a row copied by `copyRaw`, rebuilt from its bytes through the
-   * same `inputs`/`outputs` code (so the writer thread stores exactly what the event loop would have).
-   */
-  rawRow(layout: RawLayout, buffer: ArrayBuffer, o: number): [inputs: string, outputs: string] {
-    const ins: Record<string, Tensor> = {};
-    for (const part of layout.inputs) {
-      ins[part.name] = { dtype: part.dtype, shape: [1, part.width], data: viewOf(part.dtype as Exclude<DType, 'string'>, buffer, o, part.width) };
-      o += aligned(part);
-    }
-    const outs: Record<string, Tensor> = {};
-    for (const part of layout.outputs) {
-      outs[part.name] = { dtype: part.dtype, shape: [1, part.width], data: viewOf(part.dtype as Exclude<DType, 'string'>, buffer, o, part.width) };
-      o += aligned(part);
-    }
-    return [this.inputs({ kind: 'tensors', tensors: ins }, 0), this.outputs({ kind: 'tensors', tensors: outs }, 0, 1)];
   }
 
   /** Inputs of row `r` as a JSON object. */
@@ -266,6 +248,85 @@ export interface RawLayout {
   readonly outputs: readonly RawPart[];
   /** Bytes of one row (each part padded to a multiple of 8). */
   readonly bytes: number;
+}
+
+/** Typed views of one batch's raw bytes, made once per batch and per element type. */
+export class RawViews {
+  readonly buffer: ArrayBuffer;
+  readonly bytes: Buffer;
+  readonly #views = new Map<string, ArrayLike<number | bigint>>();
+  constructor(buffer: ArrayBuffer) {
+    this.buffer = buffer;
+    this.bytes = Buffer.from(buffer);
+  }
+  /** The whole buffer as elements of `dtype` (parts start at multiples of 8, so every part is aligned). */
+  of(dtype: string): ArrayLike<number | bigint> {
+    let v = this.#views.get(dtype);
+    if (v === undefined) {
+      const Ctor = PACKED[dtype] as unknown as { new (b: ArrayBuffer, o: number, n: number): ArrayLike<number | bigint>; BYTES_PER_ELEMENT: number };
+      v = new Ctor(this.buffer, 0, Math.floor(this.buffer.byteLength / Ctor.BYTES_PER_ELEMENT));
+      this.#views.set(dtype, v);
+    }
+    return v;
+  }
+}
+
+/**
+ * The stored JSON of one raw layout's rows, straight from the batch's bytes: the same text as
+ * `RowEncoder.inputs`/`outputs` give for the tensors the bytes were copied from (a test compares
+ * them for every element type),
+ * without a Tensor, a record or a view per row. What the writer thread runs for every raw row.
+ */
+export class RawRowText {
+  readonly #layout: RawLayout;
+  /** `{"@a":"float32:` … `","@b":"int64:` … `"}`: the text around each input's base64. */
+  readonly #inputHeads: readonly string[];
+  readonly #outputKeys: readonly string[];
+
+  constructor(layout: RawLayout) {
+    this.#layout = layout;
+    this.#inputHeads = layout.inputs.map((part, i) => `${i === 0 ? '{' : '",'}${JSON.stringify(`@${part.name}`)}:"${part.dtype}:`);
+    this.#outputKeys = layout.outputs.map((part, i) => `${i === 0 ? '{' : ','}${keyOf(part.name)}`);
+  }
+
+  /** The inputs and outputs JSON of the row at byte offset `o` of `raw`. */
+  row(raw: RawViews, o: number): [inputs: string, outputs: string] {
+    const layout = this.#layout;
+    let inputs = '';
+    for (let i = 0; i < layout.inputs.length; i++) {
+      const part = layout.inputs[i] as RawPart;
+      const bytes = part.width * BYTES_PER_ELEMENT[part.dtype as Exclude<DType, 'string'>];
+      inputs += (this.#inputHeads[i] as string) + raw.bytes.toString('base64', o, o + bytes);
+      o += (bytes + 7) & ~7;
+    }
+    inputs = layout.inputs.length === 0 ? '{}' : `${inputs}"}`;
+    let outputs = layout.outputs.length === 0 ? '{' : '';
+    for (let i = 0; i < layout.outputs.length; i++) {
+      const part = layout.outputs[i] as RawPart;
+      const size = BYTES_PER_ELEMENT[part.dtype as Exclude<DType, 'string'>];
+      const view = raw.of(part.dtype);
+      const at = o / size;
+      outputs += this.#outputKeys[i] as string;
+      if (part.width === 1) outputs += rawElement(part.dtype, view[at]);
+      else {
+        outputs += '[';
+        for (let j = 0; j < part.width; j++) outputs += (j > 0 ? ',' : '') + rawElement(part.dtype, view[at + j]);
+        outputs += ']';
+      }
+      o += (part.width * size + 7) & ~7;
+    }
+    return [inputs, `${outputs}}`];
+  }
+}
+
+/** `element` for a value read from a typed view of `dtype` (never a string, never float16). */
+function rawElement(dtype: string, v: number | bigint | undefined): string {
+  if (typeof v === 'number') {
+    if (dtype === 'bool') return v !== 0 ? 'true' : 'false';
+    return Number.isFinite(v) ? String(v) : 'null';
+  }
+  if (typeof v === 'bigint') return String(Number(v));
+  return 'null';
 }
 
 /** Numeric tensors with a typed array (float16 is printed from its bits by `element`, so it stays on the text path). */

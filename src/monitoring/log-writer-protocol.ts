@@ -11,7 +11,7 @@ import type { RawLayout } from './log-encode.js';
  *   number is printed and parsed again.
  * - `raw`: the numeric tensors of raw rows as they came from the request and the runtime (copied
  *   when the request was logged, so queued rows hold no request memory), encoded to the stored
- *   JSON on the thread (RowEncoder.rawRow) instead of on the event loop.
+ *   JSON on the thread (RawRowText) instead of on the event loop.
  * Layouts are numbered by the sink; a message carries the layouts the thread has not seen yet.
  */
 export const FIELD = '\u001f';

@@ -8,7 +8,7 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ferry } from '../core/errors.js';
-import { RowEncoder, type RawLayout } from './log-encode.js';
+import { RawRowText, RawViews } from './log-encode.js';
 import { FIELD, NUMS_PER_ROW, ROW, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
 
 const COLUMNS = 11;
@@ -33,9 +33,9 @@ if (port) {
   const chunk = new Array<unknown>(CHUNK * COLUMNS);
   const row = new Array<unknown>(COLUMNS);
   let at = 0;
-  /** Raw layouts by number, each with the encoder of its signature (rebuilds raw rows' JSON). */
-  const layouts = new Map<number, { layout: RawLayout; encoder: RowEncoder }>();
-  let raw: ArrayBuffer | undefined;
+  /** Raw layouts by number, each with the encoder that rebuilds its rows' JSON. */
+  const layouts = new Map<number, RawRowText>();
+  let raw: RawViews | undefined;
 
   /** Cut row `r` of the batch into the bound parameters `out[o … o + 10]`, reading the text from `at` on. */
   const fill = (out: unknown[], o: number, text: string, nums: Float64Array, r: number): void => {
@@ -50,7 +50,7 @@ if (port) {
     if (layout >= 0) {
       const known = layouts.get(layout);
       if (!known || !raw) throw ferry('FERRY_E_INTERNAL', { detail: `raw prediction-log row of unknown layout ${layout}` });
-      [out[o + 5], out[o + 6]] = known.encoder.rawRow(known.layout, raw, nums[n + 6] as number);
+      [out[o + 5], out[o + 6]] = known.row(raw, nums[n + 6] as number);
     }
     const confidence = nums[n + 3] as number;
     out[o + 2] = nums[n]; out[o + 3] = nums[n + 1]; out[o + 7] = nums[n + 2]; out[o + 8] = Number.isNaN(confidence) ? null : confidence; out[o + 9] = nums[n + 4];
@@ -77,8 +77,8 @@ if (port) {
     }
     let reply: WriterReply;
     try {
-      for (const [n, layout] of m.layouts) layouts.set(n, { layout, encoder: new RowEncoder(layout.signature) });
-      raw = m.raw;
+      for (const [n, layout] of m.layouts) layouts.set(n, new RawRowText(layout));
+      raw = m.raw ? new RawViews(m.raw) : undefined;
       insert.immediate(Buffer.from(m.text, 0, m.textBytes).toString('utf8'), new Float64Array(m.nums), m.rows);
       reply = { id: m.id, ok: true };
     } catch (err) {
