@@ -7,6 +7,8 @@ export interface CsvLayout {
   readonly types: readonly string[];
   /** The sniffer's read_csv options for this file (`auto_detect=false, delim=',', …`), when known: the typed read then does not sniff again. */
   readonly dialect?: string | undefined;
+  /** DuckDB cannot read the file as a whole (its sniffer failed, or saw other columns than the header line): read it record by record (csv-careful.ts). */
+  readonly careful?: boolean;
 }
 
 /** How one CSV column is selected and turned into cells. */

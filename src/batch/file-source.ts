@@ -6,6 +6,7 @@ import { ferry, FerryError } from '../core/errors.js';
 import { ColumnFrame, type Cell } from '../core/frame.js';
 import { fileFormat, type FileFormatName } from '../data/file-formats.js';
 import { csvCell } from '../data/formats/csv.js';
+import { countCsvRecords, csvHeader, readCsvCarefully } from './csv-careful.js';
 import { countCsvRows, csvPlan, placeColumn, typedHelps, withPlace, type CsvColumn, type CsvLayout } from './csv-plan.js';
 import { DuckColumnBuilder, duckColumnKind } from './duck-columns.js';
 import { duckCell, sqlIdent, sqlString } from './duckdb.js';
@@ -59,7 +60,11 @@ export class FileSource implements BatchSource {
         continue;
       }
       // The layout is sniffed by DuckDB's threads while the rows are counted here (kept for the read).
-      const rows = format === 'csv' ? (await Promise.all([this.#csvRows(file), this.#csvLayout(file)]))[0] : undefined;
+      const [rows, layout] = format === 'csv' ? await Promise.all([this.#csvRows(file), this.#csvLayout(file)]) : [undefined, undefined];
+      if (layout?.careful) {
+        total += rows ?? await this.#run(file, () => countCsvRecords(file));
+        continue;
+      }
       if (rows !== undefined) {
         total += rows;
         continue;
@@ -77,6 +82,7 @@ export class FileSource implements BatchSource {
       const skip = f === start.file ? start.row : 0;
       const format = fileFormatOf(file, this.#format);
       if (format === 'jsonl') yield* this.#readLines(f, file, skip, chunkSize);
+      else if (format === 'csv' && (await this.#csvLayout(file)).careful) yield* this.#readCareful(f, file, skip, chunkSize);
       else if (this.#shard) yield* this.#readShard(f, file, format, skip, chunkSize, this.#shard);
       else yield* this.#readDuck(f, file, format, skip, chunkSize);
     }
@@ -96,7 +102,7 @@ export class FileSource implements BatchSource {
       const query: FileQuery = plan
         ? { sql: plan.sql, names: plan.columns.map((p) => p.name), columns: plan.columns, csv: true }
         : { sql: `select * from ${reader(file, format)}${start > 0 ? ` offset ${start}` : ''}`, csv: false };
-      start = yield* this.#query(f, file, query, typed, start, chunkSize, expected, layout !== undefined);
+      start = yield* this.#orCareful(f, file, this.#query(f, file, query, typed, start, chunkSize, expected, layout !== undefined), start, chunkSize, layout !== undefined);
       typed = false;
     }
   }
@@ -134,9 +140,37 @@ export class FileSource implements BatchSource {
       const query: FileQuery = plan
         ? { sql: plan.sql, names, columns: plan.columns, csv: true, shard: { ordinality: plan.ordinality ?? names.length, keep: plan.keep ?? names.length + 1 } }
         : { sql: `select ${names.map(sqlIdent).join(', ')}, ${place}::double, ${keep} from ${withPlace(reader(file, format), names)} where ${place} > ${start} and ${keep}`, names, csv: false, shard: { ordinality: names.length, keep: names.length + 1 } };
-      start = yield* this.#query(f, file, query, typed, start, chunkSize, last, layout !== undefined);
+      start = yield* this.#orCareful(f, file, this.#query(f, file, query, typed, start, chunkSize, last, layout !== undefined), start, chunkSize, layout !== undefined);
       typed = false;
     }
+  }
+
+  /**
+   * A CSV read that DuckDB gives up on part way (a bad line past its sniffer's sample: too many
+   * fields, line endings that change) is read on record by record from the last row handed out,
+   * so the bad line becomes a reject and the rows after it are scored.
+   */
+  async *#orCareful(f: number, file: string, read: AsyncGenerator<SourceChunk, number | undefined>, start: number, chunkSize: number, csv: boolean): AsyncGenerator<SourceChunk, number | undefined> {
+    let handed = start;
+    try {
+      for (;;) {
+        const step = await read.next();
+        if (step.done) return step.value;
+        const end = step.value.end;
+        if (end.kind === 'files') handed = Number(end.row);
+        yield step.value;
+      }
+    } catch (err) {
+      if (!csv || !(err instanceof FerryError) || err.code !== 'FERRY_E_BATCH_SOURCE') throw err;
+      yield* this.#readCareful(f, file, handed, chunkSize);
+      return undefined;
+    }
+  }
+
+  #readCareful(f: number, file: string, skip: number, chunkSize: number): AsyncGenerator<SourceChunk> {
+    return readCsvCarefully(f, file, skip, chunkSize, this.#textColumns, (frame) => {
+      for (const name of frame.columns) if (!this.#types.has(name)) this.#types.set(name, inferType(frame.column(name) ?? []));
+    });
   }
 
   /**
@@ -247,14 +281,24 @@ export class FileSource implements BatchSource {
   }
 
   async #sniff(file: string): Promise<CsvLayout> {
-    const result = await this.#run(file, () => this.#duck.runAndReadAll(`describe select * from read_csv(${sqlString(file)}, header=true)`));
+    const [described, header] = await Promise.all([this.#duck.runAndReadAll(`describe select * from read_csv(${sqlString(file)}, header=true)`).catch((err: unknown) => err as Error), csvHeader(file)]);
+    // DuckDB's sniffer reads a sample as a whole: a bad line in it (a field too many, mixed line
+    // endings) fails it or makes it guess another dialect (one column holding each line).
+    // Then the file is read record by record, as its comma-separated header line says.
+    const commaSeparated = header !== undefined && header.length > 1;
+    if (described instanceof Error) {
+      if (!header || header.length === 0) throw ferry('FERRY_E_BATCH_SOURCE', { source: file, detail: described.message }, described);
+      return { names: header, types: header.map(() => 'VARCHAR'), careful: true };
+    }
+    const result = described;
     const names: string[] = [];
     const types: string[] = [];
     for (const [name, type] of result.getRows()) {
       names.push(String(name));
       types.push(String(type));
-      if (!this.#types.has(String(name))) this.#types.set(String(name), String(type));
     }
+    if (commaSeparated && (names.length !== header.length || names.some((n, i) => n.trim() !== header[i]))) return { names: header, types: header.map(() => 'VARCHAR'), careful: true };
+    names.forEach((n, i) => { if (!this.#types.has(n)) this.#types.set(n, types[i] ?? 'VARCHAR'); });
     return { names, types, dialect: await this.#dialect(file) };
   }
 
