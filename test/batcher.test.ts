@@ -126,25 +126,38 @@ describe('Batcher', () => {
     assert.deepEqual(rt.calls, [1], 'the timed-out queued request never reached the runtime');
   });
 
-  it('a runtime failure fails exactly the requests of that batch; closing fails what is queued', async () => {
-    let n = 0;
+  it('a batch of several requests that fails runs each request alone: only the one that fails alone fails', async () => {
+    const calls: number[][] = [];
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => { open = r; });
     const b = new Batcher(async (inputs) => {
-      const call = ++n;
+      const x = [...(inputs.x?.data as Float32Array)];
+      calls.push(x);
       await gate;
-      if (call === 2) throw new Error('boom');
+      if (x.includes(2)) throw new Error('boom'); // request c's row makes any batch holding it fail
       return { y: inputs.x! };
     }, policy({ maxBatchSize: 2, maxQueueDelayUs: 10_000_000, maxInflight: 2 }), 'm');
     const first = b.submit(req([0]), 1);
     await tick();
     const [a, c, d] = [b.submit(req([1]), 1), b.submit(req([2]), 1), b.submit(req([3]), 1)];
-    const failed = (e: unknown) => isFerryError(e, 'FERRY_E_PREDICTION_FAILED') && /boom/.test(e.message);
-    const settled = [assert.rejects(a, failed), assert.rejects(c, failed)];
+    const failed = assert.rejects(c, (e: unknown) => isFerryError(e, 'FERRY_E_PREDICTION_FAILED') && /boom/.test(e.message));
     open();
     assert.deepEqual(values(await first), [0]);
-    await Promise.all(settled);
+    assert.deepEqual(values(await a), [1], 'batched with the failing request, it is run again alone');
+    await failed;
     assert.deepEqual(values(await d), [3], 'the next batch runs normally');
+    assert.deepEqual(calls.slice(0, 2), [[0], [1, 2]]);
+    assert.ok(calls.some((x) => x.length === 1 && x[0] === 1) && calls.some((x) => x.length === 1 && x[0] === 2), JSON.stringify(calls));
+  });
+
+  it('a lone request that fails is not run again', async () => {
+    let n = 0;
+    const b = new Batcher(async () => {
+      n++;
+      throw new Error('boom');
+    }, policy({}), 'm');
+    await assert.rejects(b.submit(req([1]), 1), /boom/);
+    assert.equal(n, 1);
   });
 
   it('closing fails what is still queued with FERRY_E_SHUTTING_DOWN and refuses new work', async () => {

@@ -42,7 +42,7 @@ describe('ferry register / predict / inspect with scikit-learn files', () => {
     assert.equal((await runCli(['register', join(SK, 'ct_onehot_drop_rf/model.joblib'), '--name', 'unseen'], env)).code, 0);
     const r = await runCli(['predict', 'unseen', '--input', input, '--output', join(tmp.dir, 'unseen.jsonl')], env);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /FERRY_E_VALUE_TYPE: Row 3, column "[^"]*": expected one of the categories seen in training \([^)]*\) but got "enterprise"/);
+    assert.match(r.stderr, /FERRY_E_VALUE_TYPE: Row 3, column "plan": expected one of the categories seen in training \([^)]*\) but got "enterprise"/);
   });
 
   it('--sample/--expected: registers when the answers match, refuses (nothing stored) when they differ', async () => {

@@ -231,6 +231,10 @@ export class Batcher {
     return batch;
   }
 
+  #error(err: unknown): FerryError {
+    return err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'model', model: this.#label, detail: err instanceof Error ? err.message : String(err) }, err);
+  }
+
   #armTimer(ms: number): void {
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
@@ -262,8 +266,17 @@ export class Batcher {
           this.#settle(p, () => p.resolve({ outputs: part, queueMs: started - p.enqueuedAt }));
         }
       })
-      .catch((err: unknown) => {
-        const error = err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: 'model', model: this.#label, detail: err instanceof Error ? err.message : String(err) }, err);
+      .catch(async (err: unknown) => {
+        // One request's rows can fail a batch of several (a category the model never saw): each
+        // request then runs alone, so only its own rows fail it, with its own row numbers.
+        if (live.length > 1) {
+          await Promise.all(live.filter((p) => !p.settled && p.tensors).map((p) => this.#run(p.tensors as Record<string, Tensor>).then(
+            (outputs) => this.#settle(p, () => p.resolve({ outputs, queueMs: started - p.enqueuedAt })),
+            (alone: unknown) => this.#settle(p, () => p.reject(this.#error(alone))),
+          )));
+          return;
+        }
+        const error = this.#error(err);
         for (const p of live) this.#settle(p, () => p.reject(error));
       })
       .finally(() => {

@@ -1,4 +1,4 @@
-import { ferry, quoteList } from '../core/errors.js';
+import { ferry, FerryError, quoteList } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelVersion } from '../registry/types.js';
@@ -7,7 +7,7 @@ import { Batcher, type BatchObserver, type BatchPolicy } from './batcher.js';
 import type { ResponseCache } from './cache.js';
 import { planInputs, type InputPlan, type PlanOptions } from './input-plan.js';
 import { splitRows, type OutputColumn } from './outputs.js';
-import { packTensors, validateRows, type Reject } from './tensorize.js';
+import { packTensors, validateRows, type ConvertedColumns, type Reject } from './tensorize.js';
 import { checkTensors, concatRows, sliceRows, takeRows } from './tensor-ops.js';
 
 /** A registered version with its runtime loaded. */
@@ -99,20 +99,56 @@ export class Scorer {
     const { version } = model;
     const outputNames = this.#outputNames(version, options.outputs);
     const plan = planInputs(version.signature, frame, options);
-    const { valid, rejects, values } = validateRows(plan, frame);
+    const checked = validateRows(plan, frame);
+    const { values } = checked;
     let outputs: OutputColumn[] = outputNames.map((name) => ({ name, dtype: outputDtype(version, name), rowShape: [], values: [] }));
     let inputs: ScoredTensors | undefined;
-    if (valid.length > 0) {
-      const tensors = packTensors(plan, values, valid, frame.length);
-      inputs = { tensors, columns: inputColumns(plan) };
-      const result = await this.#run(model, tensors, valid.length, outputNames);
+    const scored = await this.#scoreRows(model, plan, values, checked.valid, frame.length, outputNames);
+    const valid = scored.rows;
+    if (scored.outputs && valid.length > 0) {
+      const result = scored.outputs;
+      inputs = { tensors: scored.tensors ?? packTensors(plan, values, valid, frame.length), columns: inputColumns(plan) };
       outputs = outputNames.map((name) => {
-        const t = result.outputs[name];
+        const t = result[name];
         if (!t) throw ferry('FERRY_E_PREDICTION_FAILED', { format: model.runtime.format, model: label(version), detail: `the runtime returned no output "${name}"` });
         return splitRows(name, t, valid.length, label(version));
       });
     }
+    const rejects = scored.rejects.length === 0 ? checked.rejects : [...checked.rejects, ...scored.rejects].sort((a, b) => a.row - b.row);
     return { model: version.model, version: version.version, rows: valid, outputs, rejects, ignoredColumns: plan.unused, ...(inputs ? { inputs } : {}) };
+  }
+
+  /**
+   * Run the validated `rows` of a Frame. A row the runtime itself refuses (a category the model
+   * never saw in training) is rejected like a row validation refuses, with its Frame row number,
+   * and the other rows run again without it; after a few refusals the rest run in halves, so k
+   * bad rows cost O(k log n) runs, not k. `tensors`: what the one successful run was given.
+   */
+  async #scoreRows(model: LoadedModel, plan: InputPlan, values: ConvertedColumns, rows: readonly number[], frameLength: number, outputNames: readonly string[]): Promise<{ rows: readonly number[]; outputs: Record<string, Tensor> | undefined; tensors?: Record<string, Tensor>; rejects: Reject[] }> {
+    const rejects: Reject[] = [];
+    let left = rows;
+    for (let refused = 0; left.length > 0;) {
+      if (refused >= 4 && left.length > 1) {
+        const mid = left.length >> 1;
+        const a = await this.#scoreRows(model, plan, values, left.slice(0, mid), frameLength, outputNames);
+        const b = await this.#scoreRows(model, plan, values, left.slice(mid), frameLength, outputNames);
+        const outputs = a.outputs && b.outputs ? Object.fromEntries(outputNames.map((n) => [n, concatRows([a.outputs?.[n], b.outputs?.[n]].filter((t): t is Tensor => t !== undefined))])) : a.outputs ?? b.outputs;
+        return { rows: [...a.rows, ...b.rows], outputs, rejects: [...rejects, ...a.rejects, ...b.rejects] };
+      }
+      const tensors = packTensors(plan, values, left, frameLength);
+      try {
+        const result = await this.#run(model, tensors, left.length, outputNames);
+        return { rows: left, outputs: result.outputs, tensors, rejects };
+      } catch (err) {
+        const at = refusedRow(err, left.length);
+        if (at === undefined || !(err instanceof FerryError)) throw err;
+        const row = left[at] as number;
+        rejects.push({ row, error: ferry(err.code, { ...err.params, row: row + 1 }, err) });
+        left = left.filter((_, i) => i !== at);
+        refused++;
+      }
+    }
+    return { rows: [], outputs: undefined, rejects };
   }
 
   /** Score named tensors (Open Inference Protocol, gRPC): checked against the signature first. */
@@ -199,6 +235,16 @@ async function runDirect(model: LoadedModel, tensors: Readonly<Record<string, Te
   const result: Record<string, Tensor> = {};
   for (const name of outputs) result[name] = concatRows(parts.map((p) => p[name] as Tensor));
   return result;
+}
+
+/**
+ * The 0-based row of a batch of `rows` that a runtime error blames: a bad-value error naming
+ * row 1 … rows (the row's own cell, checked by the runtime rather than by validation).
+ */
+function refusedRow(err: unknown, rows: number): number | undefined {
+  if (!(err instanceof FerryError) || (err.code !== 'FERRY_E_VALUE_TYPE' && err.code !== 'FERRY_E_VALUE_MISSING')) return undefined;
+  const row = err.params.row;
+  return typeof row === 'number' && Number.isInteger(row) && row >= 1 && row <= rows ? row - 1 : undefined;
 }
 
 function inputColumns(plan: InputPlan): Record<string, readonly string[]> {

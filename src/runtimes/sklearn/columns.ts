@@ -101,24 +101,29 @@ export function tableOf(x: Float64Array, rows: number, width: number): Column[] 
  * Apply the step: every branch over its columns, outputs side by side (row-major, `width` wide).
  * `numeric` applies an ordinary step to a row-major matrix (the code used outside branches).
  */
-export function applyColumns(s: ColumnsStep, table: readonly Column[], rows: number, numeric: (step: NumericStep, x: Float64Array, rows: number, width: number) => { x: Float64Array; width: number }): Float64Array {
+export function applyColumns(s: ColumnsStep, table: readonly Column[], rows: number, numeric: (step: NumericStep, x: Float64Array, rows: number, width: number) => { x: Float64Array; width: number }, names?: readonly string[]): Float64Array {
   const out = new Float64Array(rows * s.width);
   let offset = 0;
   for (const b of s.branches) {
     let cols: Column[] = Array.from(b.select, (j) => table[j]!);
+    // Each column's input name while the columns are still the selected ones (an error names it).
+    let named: readonly (string | undefined)[] = Array.from(b.select, (j) => names?.[j]);
     for (const op of b.ops) {
       if (op.op === 'numeric') {
         const m = numeric(op.step, matrixOf(cols, rows, 'a numeric step'), rows, cols.length);
         cols = tableOf(m.x, rows, m.width);
+        named = [];
       } else if (op.op === 'impute-text') {
         cols = cols.map((c, j) => Array.from({ length: rows }, (_, r) => {
           const v = valueAt(c, r);
           return v === null ? op.statistics[j]! : String(v);
         }));
       } else if (op.op === 'onehot') {
-        cols = oneHot(op, cols, rows);
+        cols = oneHot(op, cols, rows, named);
+        named = [];
       } else {
-        cols = ordinal(op, cols, rows);
+        cols = ordinal(op, cols, rows, named);
+        named = [];
       }
     }
     for (const [j, c] of cols.entries()) {
@@ -156,12 +161,12 @@ function categoryOf(cats: Categories, missing: number, v: string | number | null
   return cats.index.get(n) ?? -1;
 }
 
-function unknownError(name: string, r: number, j: number, v: string | number | null, cats: Categories): never {
+function unknownError(name: string, r: number, j: number, v: string | number | null, cats: Categories, column: string | undefined): never {
   const known = [...cats.index.keys()].slice(0, 10).map((k) => JSON.stringify(k)).join(', ');
-  throw ferry('FERRY_E_VALUE_TYPE', { row: r + 1, column: `${name} column ${j}`, expected: `one of the categories seen in training (${known}${cats.index.size > 10 ? ', …' : ''})`, actual: v === null ? 'a missing value' : JSON.stringify(v) });
+  throw ferry('FERRY_E_VALUE_TYPE', { row: r + 1, column: column ?? `${name} column ${j}`, expected: `one of the categories seen in training (${known}${cats.index.size > 10 ? ', …' : ''})`, actual: v === null ? 'a missing value' : JSON.stringify(v) });
 }
 
-function oneHot(op: Extract<ColumnOp, { op: 'onehot' }>, cols: readonly Column[], rows: number): Column[] {
+function oneHot(op: Extract<ColumnOp, { op: 'onehot' }>, cols: readonly Column[], rows: number, named: readonly (string | undefined)[]): Column[] {
   const out: Column[] = [];
   cols.forEach((c, j) => {
     const block = Array.from({ length: op.widths[j]! }, () => new Float64Array(rows));
@@ -171,7 +176,7 @@ function oneHot(op: Extract<ColumnOp, { op: 'onehot' }>, cols: readonly Column[]
       const k = categoryOf(op.categories[j]!, op.missing[j]!, v);
       let at: number;
       if (k >= 0) at = map[k]!;
-      else if (op.unknown === 'error') unknownError(op.name, r, j, v, op.categories[j]!);
+      else if (op.unknown === 'error') unknownError(op.name, r, j, v, op.categories[j]!, named[j]);
       else at = op.unknownTo[j]!;
       if (at >= 0) block[at]![r] = 1;
     }
@@ -180,7 +185,7 @@ function oneHot(op: Extract<ColumnOp, { op: 'onehot' }>, cols: readonly Column[]
   return out;
 }
 
-function ordinal(op: Extract<ColumnOp, { op: 'ordinal' }>, cols: readonly Column[], rows: number): Column[] {
+function ordinal(op: Extract<ColumnOp, { op: 'ordinal' }>, cols: readonly Column[], rows: number, named: readonly (string | undefined)[]): Column[] {
   return cols.map((c, j) => {
     const o = new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
@@ -188,7 +193,7 @@ function ordinal(op: Extract<ColumnOp, { op: 'ordinal' }>, cols: readonly Column
       const k = categoryOf(op.categories[j]!, op.missing[j]!, v);
       if (k >= 0) o[r] = k === op.missing[j] ? op.missingValue : k;
       else if (op.unknown === 'value') o[r] = op.unknownValue;
-      else unknownError(op.name, r, j, v, op.categories[j]!);
+      else unknownError(op.name, r, j, v, op.categories[j]!, named[j]);
     }
     return o;
   });

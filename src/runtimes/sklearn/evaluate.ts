@@ -44,7 +44,8 @@ export function applySteps(m: CompiledModel, input: Float64Array, table: readonl
   let width = m.features;
   for (const step of m.steps) {
     if (step.op === 'columns') {
-      x = applyColumns(step, table ?? tableOf(x, rows, width), rows, (s, y, n, w) => applyStep(s, y, n, w, true));
+      // The first step works on the model's input columns: an error names the column.
+      x = applyColumns(step, table ?? tableOf(x, rows, width), rows, (s, y, n, w) => applyStep(s, y, n, w, true), step === m.steps[0] ? m.names ?? undefined : undefined);
       width = step.width;
       table = null;
       continue;
