@@ -152,9 +152,9 @@ describe('Batcher', () => {
 
   it('a lone request that fails is not run again', async () => {
     let n = 0;
-    const b = new Batcher(async () => {
+    const b = new Batcher(() => {
       n++;
-      throw new Error('boom');
+      return Promise.reject(new Error('boom'));
     }, policy({}), 'm');
     await assert.rejects(b.submit(req([1]), 1), /boom/);
     assert.equal(n, 1);
