@@ -120,6 +120,16 @@ describe('row validation', () => {
     assert.deepEqual(result.outputs[0]?.values, [6, 6]);
     assert.equal(result.rejects[0]?.error.code, 'FERRY_E_TENSOR_SHAPE');
   });
+  it('a bad value inside a whole-input cell names its element (and its column when the signature maps one)', async () => {
+    const rows = [{ x: [1, 2, 3] }, { x: [1, 'two', 3] }, { x: [1, 2, null] }];
+    const plain = await score(model(sig([{ name: 'x', dtype: 'float32', shape: [-1, 3] }])), frame(rows));
+    assert.deepEqual(plain.rejects.map((r) => [r.row, r.error.code, r.error.params.column]), [[1, 'FERRY_E_VALUE_TYPE', 'x[1]'], [2, 'FERRY_E_VALUE_MISSING', 'x[2]']]);
+    const mapped = await score(model(sig([{ name: 'x', dtype: 'float32', shape: [-1, 3], columns: ['a', 'b', 'c'] }])), frame(rows));
+    assert.deepEqual(mapped.rejects.map((r) => r.error.message), [
+      'Row 2, column "x[1] (b)": expected a number (float32) but got text.',
+      'Row 3, column "x[2] (c)": a value is required (a number (float32)) but the cell is empty.',
+    ]);
+  });
 });
 
 describe('scoring', () => {

@@ -199,14 +199,24 @@ function cellValues(binding: InputBinding, cell: Cell, row: number): (number | b
     return ferry('FERRY_E_TENSOR_SHAPE', { input: spec.name, expected: `${width} value(s) per row (shape ${describeShape(spec.shape)})`, actual: `${flat.length} in row ${row + 1}` });
   }
   const out: (number | bigint | string | null)[] = [];
-  for (const c of flat) {
+  for (const [j, c] of flat.entries()) {
     const v = convert(c, spec.dtype, spec.nullable === true);
     if (v !== null && typeof v === 'object') return v;
-    if (v === MISSING) return ferry('FERRY_E_VALUE_MISSING', { row: row + 1, column, expected: describeDType(spec.dtype) });
-    if (v === INVALID) return ferry('FERRY_E_VALUE_TYPE', { row: row + 1, column, expected: describeDType(spec.dtype), actual: describeCell(c) });
+    if (v === MISSING) return ferry('FERRY_E_VALUE_MISSING', { row: row + 1, column: elementName(spec, column, j, flat.length), expected: describeDType(spec.dtype) });
+    if (v === INVALID) return ferry('FERRY_E_VALUE_TYPE', { row: row + 1, column: elementName(spec, column, j, flat.length), expected: describeDType(spec.dtype), actual: describeCell(c) });
     out.push(v);
   }
   return out;
+}
+
+/**
+ * Element `j` of a row given whole (`[30 numbers]`): the column the signature maps it to, else
+ * `input[j]` — the cell's column alone would not say which of its values is wrong.
+ */
+function elementName(spec: InputBinding['spec'], column: string, j: number, n: number): string {
+  if (n <= 1) return column;
+  const mapped = spec.columns?.length === n ? spec.columns[j] : undefined;
+  return mapped !== undefined ? `${column}[${j}] (${mapped})` : `${column}[${j}]`;
 }
 
 const MISSING = Symbol('missing');
