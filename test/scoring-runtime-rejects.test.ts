@@ -81,4 +81,14 @@ describe('rows a runtime refuses', () => {
     assert.deepEqual(good.outputs.map((o) => o.values), alone.outputs.map((o) => o.values));
     scorer.close();
   });
+
+  it('a NaN the runtime refuses (a scikit-learn model without missing-value support) is named at its row counted from 1', async () => {
+    const runtime = await loadArtifact(sklearnRuntime, readFileSync(join(ROOT, 'fixtures/sklearn/logreg_breast/model.joblib')), {}, 'lr');
+    const spec = runtime.signature().inputs[0];
+    const width = Number(spec?.shape[1]);
+    const data = new Float64Array(3 * width).fill(1);
+    data[width + 4] = Number.NaN; // row 2, column 5
+    const tensors = { [spec?.name ?? 'input']: { dtype: 'float64', shape: [3, width], data } } as unknown as Parameters<typeof runtime.predict>[0];
+    await assert.rejects(runtime.predict(tensors), (e) => isFerryError(e, 'FERRY_E_VALUE_MISSING') && e.params.row === 2 && /^Row 2, column "mean_smoothness"/.test(e.message));
+  });
 });

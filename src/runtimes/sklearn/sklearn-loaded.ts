@@ -75,7 +75,7 @@ class SklearnModel implements ModelRuntime {
       const x = data instanceof Float64Array ? data : Float64Array.from(data);
       if (!m.nullable) {
         for (let i = 0; i < x.length; i++) {
-          if (x[i] !== x[i]) throw ferry('FERRY_E_VALUE_MISSING', { row: Math.floor(i / m.features), column: m.names?.[i % m.features] ?? `input[${i % m.features}]`, expected: 'a number (this model does not accept missing values, as scikit-learn does not)' });
+          if (x[i] !== x[i]) throw ferry('FERRY_E_VALUE_MISSING', { row: Math.floor(i / m.features) + 1, column: m.names?.[i % m.features] ?? `input[${i % m.features}]`, expected: 'a number (this model does not accept missing values, as scikit-learn does not)' });
         }
       }
       return this.#outputs(score(m, x, rows), rows, outputs);
