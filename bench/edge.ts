@@ -12,8 +12,8 @@
  * Prints Markdown tables with each target met or not, and writes them to bench/results/edge.md
  * with the machine's load. BENCH_SECONDS (default 1) is the measuring time of each cell,
  * BENCH_ROUNDS (default 3) the alternating rounds whose best counts. BENCH_ONLY=onnx runs only the
- * ONNX first-answer table, BENCH_ONLY=packages only the others (a partial run prints its tables and
- * leaves bench/results/edge.md alone).
+ * ONNX first-answer table, BENCH_ONLY=packages only the others, BENCH_MODELS=a,b only those models'
+ * package rows (a partial run prints its tables and leaves bench/results/edge.md alone).
  *
  * The first answer is timed from navigation start in a window that has finished opening: Chromium
  * (156) boots its omnibox popup WebUI in a renderer of its own for every new window, about 0.7 s of
@@ -44,6 +44,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FIRST_RUNS = Number(process.env.BENCH_FIRST_RUNS ?? 5);
 const ONLY = process.env.BENCH_ONLY;
+/** Comma-separated model names: only these rows of the package tables (all when unset). */
+const PICK = process.env.BENCH_MODELS?.split(',').map((n) => n.trim()).filter((n) => n !== '');
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
 /** The ONNX MLP exported for browsers, as is and quantized: time from navigation to its first answer. */
 const ONNX = { name: 'onnx_breast_mlp', model: 'fixtures/models/breast_mlp/model.onnx', input: 'fixtures/models/breast_mlp/input.csv', keys: ['id'] };
@@ -62,6 +64,9 @@ const MODELS = [
   { name: 'pmml_scorecard', model: 'fixtures/pmml/kernels/scorecard.pmml', input: 'test/edge-fixtures/pmml/scorecard.csv', keys: ['id'] },
   { name: 'pmml_tree_derived', model: 'test/edge-fixtures/pmml/tree-derived.pmml', input: 'test/edge-fixtures/pmml/tree-derived.csv', keys: ['id'] },
 ];
+
+const unknownModel = PICK?.find((n) => !MODELS.some((m) => m.name === n));
+if (unknownModel !== undefined) throw new Error(`BENCH_MODELS: no model "${unknownModel}" (models: ${MODELS.map((m) => m.name).join(', ')})`);
 
 interface SizeLine { kind: string; raw: number; gzip: number }
 /** What bench/edge-page/first.js measures, in ms from navigation start (fetch: the .wasm's transfer). */
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
       }
       await cdp.detach();
     }
-    for (const m of ONLY === 'onnx' ? [] : MODELS) {
+    for (const m of ONLY === 'onnx' ? [] : MODELS.filter((x) => !PICK || PICK.includes(x.name))) {
       cli(['register', join(ROOT, m.model), '--name', m.name]);
       const out = join(tmp, 'exports', m.name);
       const report = JSON.parse(cli(['export', m.name, '--target', 'node', '--out', out, '--sample', join(ROOT, m.input), ...m.keys.flatMap((k) => ['--key', k]), '--json'])) as { size: { lines: SizeLine[]; raw: number; gzip: number } };
@@ -211,7 +216,7 @@ async function main(): Promise<void> {
     ...(firstRows.length > 0 ? firstRows : ['| (no Chromium or not run) | | | | | | | | | |']),
   ].join('\n');
   console.log(table);
-  if (ONLY) console.log(`\n(BENCH_ONLY=${ONLY}: bench/results/edge.md not written)`);
+  if (ONLY || PICK) console.log(`\n(a partial run, BENCH_ONLY or BENCH_MODELS: bench/results/edge.md not written)`);
   else writeFileSync(join(ROOT, 'bench/results/edge.md'), `# npm run bench:edge\n\n${table}\n`);
 }
 
