@@ -21,6 +21,14 @@ describe('columnar Frame', () => {
     assert.deepEqual(f.column('c'), [1, null], 'cells of a number column: null where missing');
   });
 
+  it('reads only a row object\'s own properties, columns in the order they first appear', () => {
+    const inherited = Object.assign(Object.create({ hidden: 1 }) as Record<string, unknown>, { b: 2, a: 1 });
+    const f = ColumnFrame.fromRows([inherited, { c: 3, a: 4 }]);
+    assert.deepEqual(f.columns, ['b', 'a', 'c']);
+    assert.deepEqual(f.column('a'), [1, 4]);
+    assert.deepEqual(f.column('c'), [null, 3]);
+  });
+
   it('keeps a column with any text as cells (CSV "" and "007" are not numbers)', () => {
     const f = ColumnFrame.fromRecords(['k', 'v'], [['007', 1], ['', 2]]);
     assert.equal(f.vector('k')?.kind, 'cells');

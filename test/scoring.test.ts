@@ -130,6 +130,13 @@ describe('row validation', () => {
       'Row 3, column "x[2] (c)": a value is required (a number (float32)) but the cell is empty.',
     ]);
   });
+  it('a one-value input takes a plain cell or a one-element list, and rejects a longer list or a NaN number', async () => {
+    const s = sig([{ name: 'x', dtype: 'float64', shape: [-1] }]);
+    const result = await score(model(s), frame([{ x: '7' }, { x: [8] }, { x: [1, 2] }, { x: 9.5 }, { x: Number.NaN }]));
+    assert.deepEqual(result.rows, [0, 1, 3]);
+    assert.deepEqual(result.outputs[0]?.values, [7, 8, 9.5]);
+    assert.deepEqual(result.rejects.map((r) => [r.row, r.error.code]), [[2, 'FERRY_E_TENSOR_SHAPE'], [4, 'FERRY_E_VALUE_TYPE']]);
+  });
 });
 
 describe('scoring', () => {

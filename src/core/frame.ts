@@ -95,7 +95,9 @@ export class ColumnFrame implements Frame {
   static fromRows(rows: readonly Readonly<Record<string, unknown>>[]): ColumnFrame {
     const data = new Map<string, Cell[]>();
     rows.forEach((row, i) => {
-      for (const key of Object.keys(row)) {
+      // for…in with an own-property check: Object.keys's order without an array of keys per row.
+      for (const key in row) {
+        if (!Object.hasOwn(row, key)) continue;
         let col = data.get(key);
         if (!col) {
           col = new Array<Cell>(rows.length).fill(null);

@@ -78,6 +78,12 @@ function readCells(binding: InputBinding, frame: Frame, fail: Fail): InputValues
   const { spec, source } = binding;
   const width = binding.width ?? 0;
   const data = allocate(spec.dtype, frame.length * width);
+  // One value a row (a PMML field, a `[-1]` input) and no list among them: filled as a mapped column is,
+  // from the typed array of a number column, else cell by cell with no array per cell.
+  if (width === 1 && source.kind === 'cell' && (frame.vector(source.column)?.kind === 'number' || !frame.column(source.column)?.some(Array.isArray))) {
+    fillColumn(data, 1, 0, frame, source.column, spec.dtype, spec.nullable === true, fail);
+    return { kind: 'dense', data, width };
+  }
   const cells = source.kind === 'cell' ? frame.column(source.column) : undefined;
   for (let r = 0; r < frame.length; r++) {
     const result = cellValues(binding, cells?.[r] ?? null, r);
@@ -240,7 +246,8 @@ const toText: Converter = (cell) => (typeof cell === 'string' ? cell : typeof ce
 
 const toFloat: Converter = (cell, _dtype, nullable) => {
   if (typeof cell === 'boolean') return INVALID;
-  const n = typeof cell === 'string' ? parseNumber(cell) : Number(cell);
+  // A number is returned as it is, not converted (a number converted and returned is boxed anew).
+  const n = typeof cell === 'number' ? cell : typeof cell === 'string' ? parseNumber(cell) : Number(cell);
   if (Number.isNaN(n) && !(nullable && typeof cell === 'string' && /^\s*nan\s*$/i.test(cell))) return INVALID;
   return n;
 };
