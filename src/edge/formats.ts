@@ -12,6 +12,7 @@ import { batchScorer } from '../runtimes/pmml/batch-scorer.js';
 import { dtypeOf } from '../runtimes/pmml/document-scorer.js';
 import { loadDocument, loadPmmlModel } from '../runtimes/pmml/pmml-model.js';
 import { encodeModel, encodeModelText } from './package/codec.js';
+import { decodeDocument } from '../runtimes/sklearn/document.js';
 import type { PmmlBatchData } from './package/types.js';
 import type { Narrowing } from './narrowing.js';
 
@@ -45,9 +46,28 @@ export const PACKAGE_FORMATS: Readonly<Record<string, (artifact: Uint8Array) => 
     return { encoding: 'text', text: JSON.stringify(packTree(root)), narrowing: pmmlNarrowing(root, compileDocument(root)) };
   },
   onnx: (artifact) => ({ encoding: 'base64', bytes: artifact }),
+  // The registered artifact is already Ferry's model document (typed arrays in a small binary container);
+  // the evaluators of wrapped XGBoost / LightGBM estimators go only with a model that holds one.
+  sklearn: (artifact) => ({ encoding: 'base64', bytes: artifact, narrowing: sklearnNarrowing(artifact) }),
 };
 
 const require = createRequire(import.meta.url);
+
+/**
+ * The modules a scikit-learn model document never reaches: the evaluators of estimator kinds it
+ * does not hold, the column-transformer code without a `columns` step, and the explainers' structure.
+ */
+function sklearnNarrowing(artifact: Uint8Array): Narrowing {
+  const doc = decodeDocument(artifact);
+  const kind = (doc.estimator as { kind?: unknown } | undefined)?.kind;
+  const stubs = ['runtimes/sklearn/sklearn-structure'];
+  if (kind === 'linear' || kind === 'trees') stubs.push('runtimes/sklearn/other-models');
+  if (kind !== 'xgboost') stubs.push('runtimes/xgboost/xgboost-model', 'runtimes/sklearn/convert/boosters');
+  if (kind !== 'lightgbm') stubs.push('runtimes/lightgbm/lightgbm-text');
+  const steps = Array.isArray(doc.steps) ? doc.steps as { op?: unknown }[] : [];
+  if (!steps.some((s) => s.op === 'columns')) stubs.push('runtimes/sklearn/columns');
+  return { stubs };
+}
 
 /**
  * A PMML document the server scores by its batch path (a MiningModel of binary trees over numeric
