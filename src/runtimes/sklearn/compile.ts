@@ -139,14 +139,15 @@ function compileStep(s: Obj, width: number, at: string): Step {
   }
 }
 
-const LINEAR_LINKS = new Set(['identity', 'logistic', 'softmax2', 'softmax', 'ovr', 'modified_huber', 'none']);
+const LINEAR_LINKS = new Set(['identity', 'exp', 'logistic', 'softmax2', 'softmax', 'ovr', 'modified_huber', 'none']);
 
 function compileLinear(e: Obj, width: number, classes: readonly (string | number)[] | null): LinearModel {
   const outputs = int(e.outputs, 'estimator.outputs', 1);
   const link = str(e.link, 'estimator.link');
   if (!LINEAR_LINKS.has(link)) throw new DocumentError(`estimator.link "${link}" is unknown`);
   if (classes && outputs !== (classes.length === 2 ? 1 : classes.length)) throw new DocumentError(`${outputs} coefficient rows for ${classes.length} classes`);
-  if (!classes && (outputs !== 1 || link !== 'identity')) throw new DocumentError('a regressor must have one output and the identity link');
+  if (!classes && (outputs !== 1 || (link !== 'identity' && link !== 'exp'))) throw new DocumentError('a regressor must have one output and the identity or exp link');
+  if (classes && link === 'exp') throw new DocumentError('the exp link is for regressors');
   return { kind: 'linear', coef: f64(e.coef, 'estimator.coef', outputs * width), intercept: f64(e.intercept, 'estimator.intercept', outputs), outputs, link };
 }
 

@@ -111,6 +111,8 @@ function linear(m: LinearModel, x: Float64Array, rows: number, width: number, cl
     }
   }
   if (m.link === 'identity') return { probabilities: undefined, labels: undefined, values: d };
+  // Generalised linear models with the log link (Poisson, gamma, Tweedie).
+  if (m.link === 'exp') return { probabilities: undefined, labels: undefined, values: d.map(Math.exp) };
   const labels = new Int32Array(rows);
   for (let r = 0; r < rows; r++) labels[r] = K === 1 ? (d[r]! > 0 ? 1 : 0) : argmax(d, r * K, K);
   let probabilities: Float64Array | undefined;

@@ -105,6 +105,7 @@ function linearLink(link: string): Link {
   // Binary multinomial LogisticRegression: p = softmax([−d, d])₁ = sigmoid(2d).
   if (link === 'softmax2') return { kind: 'sigmoid', scale: 2 };
   if (link === 'softmax') return { kind: 'softmax' };
+  if (link === 'exp') return { kind: 'exp' };
   return { kind: 'identity' };
 }
 

@@ -8,6 +8,8 @@ import type { DocValue } from '../document.js';
 
 export const LINEAR_REGRESSORS = new Set(['LinearRegression', 'Ridge', 'Lasso', 'ElasticNet', 'SGDRegressor', 'LassoLars', 'Lars', 'BayesianRidge', 'ARDRegression', 'HuberRegressor']);
 export const LINEAR_CLASSIFIERS = new Set(['LogisticRegression', 'SGDClassifier']);
+/** Generalised linear models: prediction = link⁻¹(X·coef + intercept). */
+export const GLM_REGRESSORS = new Set(['PoissonRegressor', 'GammaRegressor', 'TweedieRegressor']);
 
 /** coef_ as K × F (one row per output) and intercept_ as K values. */
 function weights(est: Estimator, features: number): { coef: Float64Array; intercept: Float64Array; k: number } {
@@ -25,6 +27,23 @@ export function linearRegressor(est: Estimator, features: number): Record<string
   const { coef, intercept, k } = weights(est, features);
   if (k !== 1) est.unsupported(`multi-target regression (${k} targets) is not supported`);
   return { kind: 'linear', coef, intercept, outputs: 1, link: 'identity' };
+}
+
+/**
+ * PoissonRegressor, GammaRegressor (log link) and TweedieRegressor (its `link`: "auto" is the
+ * identity for power ≤ 0 and the log link otherwise), as scikit-learn 1.2's
+ * `_GeneralizedLinearRegressor.predict`: the inverse link of X·coef + intercept.
+ */
+export function glmRegressor(est: Estimator, features: number): Record<string, DocValue> {
+  const { coef, intercept, k } = weights(est, features);
+  if (k !== 1) est.fail(`coef_ has ${k} rows, expected one`);
+  let log = true;
+  if (est.name === 'TweedieRegressor') {
+    const link = est.optStr('link') ?? 'auto';
+    if (link !== 'auto' && link !== 'identity' && link !== 'log') est.unsupported(`link "${link}" is not supported`);
+    log = link === 'log' || (link === 'auto' && est.num('power') > 0);
+  }
+  return { kind: 'linear', coef, intercept, outputs: 1, link: log ? 'exp' : 'identity' };
 }
 
 /**

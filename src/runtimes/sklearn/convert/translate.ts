@@ -7,7 +7,7 @@
 import { Estimator, EstimatorError, labelsOf, UnsupportedError } from '../attrs.js';
 import { DOCUMENT_VERSION, type DocValue } from '../document.js';
 import { itemsOf, kindOf, NdArray, PyObject, type PyValue } from '../pickle/values.js';
-import { LINEAR_CLASSIFIERS, LINEAR_REGRESSORS, linearClassifier, linearRegressor } from './linear.js';
+import { GLM_REGRESSORS, glmRegressor, LINEAR_CLASSIFIERS, LINEAR_REGRESSORS, linearClassifier, linearRegressor } from './linear.js';
 import { TRANSFORMERS, transformStep } from './preprocess.js';
 import { columnsStep, ENCODERS, ROUTERS, type ColumnType } from './columns.js';
 import { BOOSTER_CLASSIFIERS, BOOSTER_REGRESSORS, boosterDoc, boosterInputs, lightgbmClasses } from './boosters.js';
@@ -22,7 +22,7 @@ export interface SourceInfo {
   readonly bytes: number;
 }
 
-export const SUPPORTED = [...TRANSFORMERS, ...ROUTERS, ...ENCODERS, 'Pipeline', ...LINEAR_REGRESSORS, ...LINEAR_CLASSIFIERS, ...TREE_CLASSIFIERS, ...TREE_REGRESSORS, ...OTHER_CLASSIFIERS, ...OTHER_REGRESSORS, ...BOOSTER_CLASSIFIERS, ...BOOSTER_REGRESSORS];
+export const SUPPORTED = [...TRANSFORMERS, ...ROUTERS, ...ENCODERS, 'Pipeline', ...LINEAR_REGRESSORS, ...GLM_REGRESSORS, ...LINEAR_CLASSIFIERS, ...TREE_CLASSIFIERS, ...TREE_REGRESSORS, ...OTHER_CLASSIFIERS, ...OTHER_REGRESSORS, ...BOOSTER_CLASSIFIERS, ...BOOSTER_REGRESSORS];
 
 const ALTERNATIVES = 'Supported estimators are listed in docs/sklearn.md. Alternatives: export the model to ONNX (skl2onnx) or PMML (sklearn2pmml) and register that file.';
 
@@ -162,6 +162,7 @@ function finalEstimator(est: Estimator, width: number): { estimator: Record<stri
   if (TRANSFORMERS.has(name)) est.unsupported(`a Pipeline must end with a predictor; ${name} is a transformer`);
   const classes = name.startsWith('LGBM') ? lightgbmClasses(est) : est.has('classes_') ? classLabels(est) : null;
   if (LINEAR_REGRESSORS.has(name)) return { estimator: linearRegressor(est, width), classes: null, missingOk: false };
+  if (GLM_REGRESSORS.has(name)) return { estimator: glmRegressor(est, width), classes: null, missingOk: false };
   if (LINEAR_CLASSIFIERS.has(name)) return { estimator: linearClassifier(est, width, classes?.length ?? 0), classes, missingOk: false };
   if (TREE_CLASSIFIERS.has(name) || TREE_REGRESSORS.has(name)) {
     const boosted = name.includes('GradientBoosting');
