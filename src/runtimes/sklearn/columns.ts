@@ -78,6 +78,7 @@ export function compileColumns(s: Obj, width: number, at: string, numeric: (s: O
       const step = numeric(o, w, at2);
       if (step.op === 'columns') throw new DocumentError(`${at2}: a columns step inside a branch`);
       if (step.op === 'impute') w = step.keep.length;
+      if (step.op === 'poly') w = step.offsets.length - 1;
       return { op: 'numeric', step };
     });
     if (w !== b.width) throw new DocumentError(`${where}: gives ${w} columns, declares ${show(b.width)}`);

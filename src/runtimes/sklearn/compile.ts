@@ -17,6 +17,8 @@ export type Step =
   | { readonly op: 'robust'; readonly center: Float64Array | null; readonly scale: Float64Array | null }
   | { readonly op: 'maxabs'; readonly scale: Float64Array }
   | { readonly op: 'impute'; readonly statistics: Float64Array; readonly missing: number; readonly keep: Int32Array }
+  /** PolynomialFeatures: output column t is the product of input columns terms[offsets[t] … offsets[t + 1]) (1 when none). */
+  | { readonly op: 'poly'; readonly offsets: Int32Array; readonly terms: Int32Array }
   | ColumnsStep;
 
 /** A step that works on a row-major numeric matrix (everything but `columns`). */
@@ -109,8 +111,7 @@ export function compileDocument(doc: Obj): CompiledModel {
   for (const [i, s] of (Array.isArray(doc.steps) ? (doc.steps as readonly DocValue[]) : []).entries()) {
     const step = compileStep(obj(s, `steps[${i}]`), width, `steps[${i}]`);
     steps.push(step);
-    if (step.op === 'impute') width = step.keep.length;
-    if (step.op === 'columns') width = step.width;
+    width = stepWidth(step, width);
   }
   const classes = Array.isArray(doc.classes) ? (doc.classes as readonly DocValue[]).map((c, i) => (typeof c === 'string' || typeof c === 'number' ? c : str(c, `classes[${i}]`))) : null;
   const est = obj(doc.estimator, 'estimator');
@@ -120,6 +121,14 @@ export function compileDocument(doc: Obj): CompiledModel {
   if (types && types.length !== features) throw new DocumentError(`features.types has ${types.length} entries for ${features} features`);
   if (types && !names) throw new DocumentError('a model with text columns needs their names');
   return { features, names, types: types?.includes('string') ? types : null, nullable: doc.nullable === true, steps, width, estimator, classes, source: obj(doc.source, 'source') };
+}
+
+/** The columns a step gives for `width` it receives. */
+export function stepWidth(step: Step, width: number): number {
+  if (step.op === 'impute') return step.keep.length;
+  if (step.op === 'columns') return step.width;
+  if (step.op === 'poly') return step.offsets.length - 1;
+  return width;
 }
 
 function compileStep(s: Obj, width: number, at: string): Step {
@@ -133,6 +142,13 @@ function compileStep(s: Obj, width: number, at: string): Step {
       for (const j of keep) if (j < 0 || j >= width) throw new DocumentError(`${at}.keep names column ${j} of ${width}`);
       const missing = typeof s.missing === 'number' ? s.missing : Number.NaN;
       return { op: 'impute', statistics: f64(s.statistics, `${at}.statistics`, width, false), missing, keep };
+    }
+    case 'poly': {
+      const offsets = i32(s.offsets, `${at}.offsets`);
+      const terms = i32(s.terms, `${at}.terms`);
+      if (offsets.length < 2 || offsets[0] !== 0 || offsets[offsets.length - 1] !== terms.length || offsets.some((o, i) => i > 0 && o < offsets[i - 1]!)) throw new DocumentError(`${at}: offsets do not cut the terms`);
+      for (const j of terms) if (j < 0 || j >= width) throw new DocumentError(`${at}.terms names column ${j} of ${width}`);
+      return { op: 'poly', offsets, terms };
     }
     case 'columns': return compileColumns(s, width, at, compileStep);
     default: throw new DocumentError(`${at}: step ${show(s.op)} is unknown`);

@@ -71,6 +71,23 @@ function applyStep(s: NumericStep, input: Float64Array, rows: number, width: num
     }
     return { x: out, width: keep.length };
   }
+  if (s.op === 'poly') {
+    // scikit-learn builds degree d as (the product of the term's later columns) × its first
+    // column, so x_a·x_b·x_c is (x_c·x_b)·x_a: multiplied from the last column back, the same doubles.
+    const W = s.offsets.length - 1;
+    const out = new Float64Array(rows * W);
+    for (let r = 0; r < rows; r++) {
+      const row = r * width;
+      for (let t = 0; t < W; t++) {
+        const first = s.offsets[t]!;
+        let k = s.offsets[t + 1]! - 1;
+        let v = k >= first ? input[row + s.terms[k]!]! : 1;
+        for (k--; k >= first; k--) v *= input[row + s.terms[k]!]!;
+        out[r * W + t] = v;
+      }
+    }
+    return { x: out, width: W };
+  }
   const x = copy ? Float64Array.from(input) : input;
   const n = rows * width;
   switch (s.op) {

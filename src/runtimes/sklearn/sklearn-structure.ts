@@ -30,7 +30,7 @@ function linkOf(m: TreeModel): Link {
 export function sklearnStructure(model: CompiledModel): TreeStructure | undefined {
   const m = model.estimator;
   if (m.kind !== 'trees' || model.types) return undefined;
-  for (const s of model.steps) if (s.op === 'columns' || (s.op === 'impute' && s.keep.length !== model.features)) return undefined;
+  for (const s of model.steps) if (s.op === 'columns' || s.op === 'poly' || (s.op === 'impute' && s.keep.length !== model.features)) return undefined;
   const f = m.forest;
   if (!f.cover) return undefined;
   const N = f.feature.length;
@@ -124,7 +124,7 @@ export function sklearnLinearStructure(model: CompiledModel): LinearStructure | 
   const d = new Float64Array(F);
   let fill: Float64Array | undefined;
   for (const s of model.steps) {
-    if (s.op === 'columns') return undefined;
+    if (s.op === 'columns' || s.op === 'poly') return undefined;
     if (s.op === 'impute') {
       if (s.keep.length !== F || s.keep.some((c, j) => c !== j) || !Number.isNaN(s.missing)) return undefined;
       // Only the first imputer sees missing values; its statistic is in the space of the steps before it.
