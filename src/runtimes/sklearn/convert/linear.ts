@@ -6,8 +6,10 @@
 import { Estimator } from '../attrs.js';
 import type { DocValue } from '../document.js';
 
-export const LINEAR_REGRESSORS = new Set(['LinearRegression', 'Ridge', 'Lasso', 'ElasticNet', 'SGDRegressor', 'LassoLars', 'Lars', 'BayesianRidge', 'ARDRegression', 'HuberRegressor']);
-export const LINEAR_CLASSIFIERS = new Set(['LogisticRegression', 'SGDClassifier']);
+export const LINEAR_REGRESSORS = new Set(['LinearRegression', 'Ridge', 'Lasso', 'ElasticNet', 'SGDRegressor', 'LassoLars', 'Lars', 'BayesianRidge', 'ARDRegression', 'HuberRegressor',
+  'LinearSVR', 'TheilSenRegressor', 'QuantileRegressor', 'OrthogonalMatchingPursuit', 'PassiveAggressiveRegressor']);
+/** Classifiers scored by their decision function; only LogisticRegression and SGDClassifier (log_loss, modified_huber) have predict_proba. */
+export const LINEAR_CLASSIFIERS = new Set(['LogisticRegression', 'SGDClassifier', 'LinearSVC', 'Perceptron', 'PassiveAggressiveClassifier']);
 /** Generalised linear models: prediction = link⁻¹(X·coef + intercept). */
 export const GLM_REGRESSORS = new Set(['PoissonRegressor', 'GammaRegressor', 'TweedieRegressor']);
 
@@ -60,6 +62,8 @@ export function linearClassifier(est: Estimator, features: number, classes: numb
     const solver = est.optStr('solver') ?? 'lbfgs';
     const ovr = multi === 'ovr' || multi === 'warn' || (multi === 'auto' && (classes <= 2 || solver === 'liblinear'));
     link = ovr ? (binary ? 'logistic' : 'ovr') : binary ? 'softmax2' : 'softmax';
+  } else if (est.name !== 'SGDClassifier') {
+    link = 'none'; // LinearSVC, Perceptron, PassiveAggressiveClassifier: labels from the decision function only
   } else {
     const loss = est.optStr('loss') ?? 'hinge';
     if (loss === 'log_loss' || loss === 'log') link = binary ? 'logistic' : 'ovr';
