@@ -10,6 +10,7 @@ import { compileModel, computeMargins, transformMargins, type CompiledModel as X
 import { snapshotModel } from './convert/boosters.js';
 import { rawScores, transformScores, type LgbmModel } from '../lightgbm/lightgbm-model.js';
 import { compileLightgbm } from '../lightgbm/lightgbm-text.js';
+import { compileSvm, scoreSvm, type SvmModel } from './svm.js';
 
 type Obj = Readonly<Record<string, DocValue>>;
 
@@ -44,7 +45,7 @@ export interface LgbmWrapperModel {
   readonly kind: 'lightgbm';
   readonly model: LgbmModel;
 }
-export type OtherModel = MlpModel | GnbModel | KnnModel | BoosterModel | LgbmWrapperModel;
+export type OtherModel = MlpModel | GnbModel | KnnModel | BoosterModel | LgbmWrapperModel | SvmModel;
 
 function f64(v: DocValue | undefined, what: string, length: number): Float64Array {
   if (!(v instanceof Float64Array) || v.length !== length) throw new DocumentError(`${what} is not a float64 array of ${length} values`);
@@ -107,6 +108,7 @@ export function compileOther(e: Obj, width: number, classes: readonly (string | 
     if (!fits) throw new DocumentError(`objective ${model.objective} does not give ${classes ? `probabilities for ${K} classes` : 'one value per row'}`);
     return { kind: 'lightgbm', model };
   }
+  if (e.kind === 'svm') return compileSvm(e, width, classes);
   if (e.kind === 'knn') {
     const k = posInt(e.k, 'estimator.k');
     const weights = e.weights === 'distance' ? 'distance' : e.weights === 'uniform' ? 'uniform' : undefined;
@@ -128,6 +130,7 @@ const expit = (v: number): number => 1 / (1 + Math.exp(-v));
 
 export function scoreOther(m: OtherModel, x: Float64Array, rows: number, width: number, classes: number): Scores {
   switch (m.kind) {
+    case 'svm': return scoreSvm(m, x, rows, width, classes);
     case 'mlp': return mlp(m, x, rows, classes);
     case 'gnb': return gnb(m, x, rows, width, classes);
     case 'knn': return knn(m, x, rows, width, classes);

@@ -7,8 +7,8 @@ import { Estimator } from '../attrs.js';
 import type { DocValue } from '../document.js';
 import { itemsOf, kindOf, NdArray } from '../pickle/values.js';
 
-export const OTHER_CLASSIFIERS = new Set(['MLPClassifier', 'GaussianNB', 'KNeighborsClassifier']);
-export const OTHER_REGRESSORS = new Set(['MLPRegressor', 'KNeighborsRegressor']);
+export const OTHER_CLASSIFIERS = new Set(['MLPClassifier', 'GaussianNB', 'KNeighborsClassifier', 'SVC', 'NuSVC']);
+export const OTHER_REGRESSORS = new Set(['MLPRegressor', 'KNeighborsRegressor', 'SVR', 'NuSVR']);
 
 const HIDDEN = new Set(['relu', 'tanh', 'logistic', 'identity']);
 
@@ -19,6 +19,11 @@ export function otherDoc(est: Estimator, width: number, classes: readonly (strin
       return mlpDoc(est, width, classes);
     case 'GaussianNB':
       return gnbDoc(est, width, classes);
+    case 'SVC':
+    case 'NuSVC':
+    case 'SVR':
+    case 'NuSVR':
+      return svmDoc(est, width, classes);
     default:
       return knnDoc(est, width, classes);
   }
@@ -82,4 +87,31 @@ function knnDoc(est: Estimator, width: number, classes: readonly (string | numbe
   const y = est.floats('_y', rows);
   if (classes) for (const c of y) if (!Number.isInteger(c) || c < 0 || c >= classes.length) est.fail(`_y holds ${c}, not a class index below ${classes.length}`);
   return { kind: 'knn', k, weights, power: Number.isFinite(power) ? power : -1, fitX, y };
+}
+
+/**
+ * A kernel SVM as libsvm keeps it (scikit-learn's private fields, the ones its predict passes to
+ * libsvm): the support vectors, `_dual_coef_` (libsvm's signs, which `dual_coef_` flips for two
+ * classes), `_intercept_` (−rho), `_n_support`, the fitted `_gamma`, and `_probA`/`_probB` when
+ * fitted with probability=True.
+ */
+function svmDoc(est: Estimator, width: number, classes: readonly (string | number)[] | null): Record<string, DocValue> {
+  if (est.bool('_sparse', false)) est.unsupported('a model fitted on a sparse matrix is not supported');
+  const kernel = est.raw('kernel');
+  if (kernel !== 'linear' && kernel !== 'poly' && kernel !== 'rbf' && kernel !== 'sigmoid') est.unsupported(`kernel=${typeof kernel === 'string' ? `"${kernel}"` : kindOf(kernel)} is not supported (linear, poly, rbf and sigmoid are; a callable would be code)`);
+  if (classes && est.bool('break_ties', false) && est.optStr('decision_function_shape') === 'ovr' && classes.length > 2) est.unsupported('break_ties=True is not supported');
+  const sv = est.floats('support_vectors_');
+  const n = sv.length / width;
+  if (!Number.isInteger(n) || n < 1) est.fail(`support_vectors_ holds ${sv.length} values, not rows of ${width} features`);
+  const K = classes?.length ?? 0;
+  const pairs = classes ? (K * (K - 1)) / 2 : 1;
+  const counts = classes ? Int32Array.from(est.floats('_n_support', K)) : new Int32Array(0);
+  const probability = classes !== null && est.bool('probability', false);
+  const probA = probability ? est.floats('_probA', pairs) : null;
+  const probB = probability ? est.floats('_probB', pairs) : null;
+  const rho = Float64Array.from(est.floats('_intercept_', pairs), (v) => -v);
+  return {
+    kind: 'svm', kernel, gamma: est.num('_gamma'), coef0: est.num('coef0'), degree: est.int('degree'),
+    sv, coef: est.floats('_dual_coef_', (classes ? K - 1 : 1) * n), rho, counts, probA, probB,
+  };
 }
