@@ -41,7 +41,7 @@ function f64(v: DocValue | undefined, what: string, length?: number): Float64Arr
 /** Check an `svm` estimator node against the input width and the classes. */
 export function compileSvm(e: Obj, width: number, classes: readonly (string | number)[] | null): SvmModel {
   const kernel = e.kernel;
-  if (typeof kernel !== 'string' || !KERNELS.has(kernel)) throw new DocumentError(`estimator.kernel ${String(kernel)} is unknown`);
+  if (typeof kernel !== 'string' || !KERNELS.has(kernel)) throw new DocumentError(`estimator.kernel ${typeof kernel === 'string' ? kernel : typeof kernel} is unknown`);
   const num = (v: DocValue | undefined, what: string): number => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new DocumentError(`estimator.${what} is not a number`);
     return v;
