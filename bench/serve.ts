@@ -131,7 +131,7 @@ async function logCostCells(server: FerryServer, s: Settings, one: readonly numb
   const off = PROTOCOLS[0]!.driver(server, MODELS.on, one);
   const on = PROTOCOLS[0]!.driver(server, MODELS.onLogged, one);
   try {
-    out.log = await logCells(server.url, { off, on }, (id, d) => measure(id, d, LOG_CONCURRENCY, s, server.child.proc.pid));
+    out.log = await logCells(server.url, { off, on }, (id, d) => measure(id, d, LOG_CONCURRENCY, s, server.child.proc.pid), s.logRounds);
   } finally {
     off.close();
     on.close();

@@ -21,6 +21,8 @@ export interface Settings {
   readonly processes: number;
   /** Alternated rounds of the processes section. */
   readonly processRounds: number;
+  /** Alternated off/on rounds of the prediction-log section. */
+  readonly logRounds: number;
   /** Where the Markdown goes (besides stdout). */
   readonly output: string;
 }
@@ -56,6 +58,7 @@ export function loadSettings(): Settings {
     batching: { maxBatchSize: num('BENCH_MAX_BATCH_SIZE', 64, 1), maxQueueDelayUs: num('BENCH_MAX_QUEUE_DELAY_US', 2000, 0) },
     processes: num('BENCH_PROCESSES', 2, 2),
     processRounds: num('BENCH_PROCESS_ROUNDS', 2, 1),
+    logRounds: num('BENCH_LOG_ROUNDS', 4, 1),
     output: process.env.BENCH_OUTPUT ?? join(ROOT, 'bench/results/serve.md'),
   };
 }
