@@ -2,7 +2,7 @@
  * `ferry export --target node` of scikit-learn models (registered from pickles): the package,
  * copied outside the project, reproduces scikit-learn's own outputs (the fixtures' expected.json)
  * for each estimator family — linear, trees, a ColumnTransformer with text columns, k-nearest
- * neighbours, an MLP, and wrapped LightGBM / XGBoost boosters — and ships only the evaluator code
+ * neighbours, an MLP, kernel SVMs, and wrapped LightGBM / XGBoost boosters — and ships only the evaluator code
  * its model reaches.
  */
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { ROOT, tempDir } from './helpers/env.js';
 /** Fixture → the largest difference allowed against scikit-learn (XGBoost scores in float32, as xgboost does). */
 const CASES: Record<string, number> = {
   logreg_breast: 1e-9, rf_diabetes: 1e-9, ct_onehot_drop_rf: 1e-9, hgb_missing_split: 1e-9,
-  knn_wine: 1e-9, mlp_iris: 1e-9, lgbm_binary_wrapper: 1e-9, xgb_iris: 1e-6,
+  knn_wine: 1e-9, mlp_iris: 1e-9, lgbm_binary_wrapper: 1e-9, xgb_iris: 1e-6, svc_rbf_iris: 1e-9, svr_rbf_diabetes: 1e-9,
 };
 
 /** CSV rows as an application passes them: numbers, text, and null for empty cells. */
@@ -63,5 +63,6 @@ describe('ferry export --target node: scikit-learn', () => {
     assert.ok(linear.includes('exported without the column-transformer steps'), 'a model without a ColumnTransformer has its stand-in');
     assert.ok(!columns.includes('exported without the column-transformer steps'), 'a model with one carries the real code');
     assert.ok(linear.length + 10_000 < booster.length, `${linear.length} vs ${booster.length} bytes`);
+    assert.ok(code('knn_wine').includes('exported without the SVM evaluator') && !code('svc_rbf_iris').includes('exported without the SVM evaluator'), 'the SVM evaluator goes with SVMs only');
   });
 });

@@ -1,7 +1,8 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { asFerryError, ExitCode } from '../core/errors.js';
 import { FERRY_VERSION } from '../core/version.js';
 import type { CliContext } from './context.js';
+import { COMMAND_SUMMARY } from './help-summary.js';
 
 /** Adds one command (or a group's subcommands) to the program. */
 type AddCommand = (program: Command, ctx: CliContext) => void;
@@ -71,10 +72,23 @@ export async function buildProgram(ctx: CliContext, argv?: readonly string[]): P
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .exitOverride();
+  if (argv && isTopLevelHelp(argv)) {
+    // The list of commands alone: from the summary table, without loading any command module.
+    for (const [name, [, description]] of Object.entries(COMMAND_SUMMARY)) program.command(name).description(description);
+    const plain = new Help();
+    program.configureHelp({ subcommandTerm: (cmd) => COMMAND_SUMMARY[cmd.name()]?.[0] ?? plain.subcommandTerm(cmd) });
+    return program;
+  }
   const adders = await Promise.all(rowsFor(argv).map((c) => c.load()));
   for (const add of adders) add(program, ctx);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
+}
+
+/** `ferry`, `ferry --help` or `ferry -h`: the top-level help and nothing else. */
+function isTopLevelHelp(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  return args.length === 0 || (args.length === 1 && (args[0] === '--help' || args[0] === '-h'));
 }
 
 function applyExitOverride(cmd: Command): void {

@@ -62,6 +62,7 @@ function sklearnNarrowing(artifact: Uint8Array): Narrowing {
   const kind = (doc.estimator as { kind?: unknown } | undefined)?.kind;
   const stubs = ['runtimes/sklearn/sklearn-structure'];
   if (kind === 'linear' || kind === 'trees') stubs.push('runtimes/sklearn/other-models');
+  else if (kind !== 'svm') stubs.push('runtimes/sklearn/svm');
   if (kind !== 'xgboost') stubs.push('runtimes/xgboost/xgboost-model', 'runtimes/sklearn/convert/boosters');
   if (kind !== 'lightgbm') stubs.push('runtimes/lightgbm/lightgbm-text');
   const steps = Array.isArray(doc.steps) ? doc.steps as { op?: unknown }[] : [];
