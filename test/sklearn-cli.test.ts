@@ -77,10 +77,10 @@ describe('ferry register / predict / inspect with scikit-learn files', () => {
     assert.match(evil.stdout, /(posix|os)\.system\s+NO — refused/);
     assert.match(evil.stdout, /Loadable: no/);
 
-    const svc = await runCli(['inspect', join(ROOT, 'fixtures/sklearn-unsupported/svc_pipeline.joblib')], env);
-    assert.match(svc.stdout, /step "clf" \(sklearn\.svm\._classes\.SVC\)/);
-    assert.match(svc.stdout, /skl2onnx/);
-    const reg = await runCli(['register', join(ROOT, 'fixtures/sklearn-unsupported/svc_pipeline.joblib'), '--name', 'svc'], env);
+    const ada = await runCli(['inspect', join(ROOT, 'fixtures/sklearn-unsupported/adaboost_pipeline.joblib')], env);
+    assert.match(ada.stdout, /step "clf" \(sklearn\.ensemble\._weight_boosting\.AdaBoostClassifier\)/);
+    assert.match(ada.stdout, /skl2onnx/);
+    const reg = await runCli(['register', join(ROOT, 'fixtures/sklearn-unsupported/adaboost_pipeline.joblib'), '--name', 'ada'], env);
     assert.match(reg.stderr, /FERRY_E_SKLEARN_UNSUPPORTED/);
   });
 });
