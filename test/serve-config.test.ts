@@ -41,8 +41,8 @@ describe('serve config', () => {
     assert.deepEqual({ load: c.defaults.load, route: c.defaults.route, batching: c.defaults.batching, cache: c.defaults.cacheBytes }, { load: 'eager', route: 'latest', batching: DEFAULT_BATCH_POLICY, cache: undefined });
     assert.ok(c.grpcMaxMessageBytes > 4 * 1024 * 1024);
     assert.equal(c.processes, 1, 'one server process unless asked');
-    assert.equal(c.predictionLog.writerNice, 10, 'the log writer thread runs 10 steps below the server');
-    assert.equal(parseServeConfig({ prediction_log: { writer_nice: 0 } }).predictionLog.writerNice, 0);
+    assert.equal(c.predictionLog.writerNice, 0, 'the log writer thread runs at the server\'s priority unless asked');
+    assert.equal(parseServeConfig({ prediction_log: { writer_nice: 5 } }).predictionLog.writerNice, 5);
   });
 
   it('processes: a number, or auto for the CPUs this process may use; the flag wins', () => {
