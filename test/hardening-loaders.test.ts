@@ -62,3 +62,27 @@ describe('warm-up memory', () => {
     }
   });
 });
+
+describe('warm-up input a model refuses', () => {
+  it('a scikit-learn model whose encoder refuses empty text (handle_unknown="error") is loaded and answers', async () => {
+    const lines: string[] = [];
+    const dir = join(ROOT, 'fixtures/sklearn/ct_onehot_drop_rf');
+    const srv = await startInProcess({ register: [{ path: join(dir, 'model.joblib'), name: 'ct' }], log: (l) => lines.push(l) });
+    try {
+      assert.equal((await fetch(`${srv.url}/v2/health/ready`)).status, 200);
+      const refused = lines.map((l) => JSON.parse(l) as { msg: string; code?: string }).find((l) => l.msg.startsWith('warm-up input refused'));
+      assert.equal(refused?.code, 'FERRY_E_VALUE_TYPE', 'the encoder refused the empty text as an unknown category');
+      const [head = '', first = ''] = readFileSync(join(dir, 'input.csv'), 'utf8').split(/\r?\n/);
+      const cells = first.split(',');
+      const row = Object.fromEntries(head.split(',').map((c, i) => [c, i < 2 ? (cells[i] === '' ? null : Number(cells[i])) : cells[i]]));
+      const r = await fetch(`${srv.url}/models/ct/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataframe_records: [row] }) });
+      assert.equal(r.status, 200, await r.clone().text());
+      const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { label: string[]; probabilities: number[][] };
+      const body = await r.json() as { predictions: { label: string; probabilities: number[] }[] };
+      assert.equal(body.predictions[0]?.label, expected.label[0]);
+      body.predictions[0]?.probabilities.forEach((p, k) => assert.ok(Math.abs(p - expected.probabilities[0]![k]!) < 1e-9));
+    } finally {
+      await srv.cleanup();
+    }
+  });
+});

@@ -555,6 +555,12 @@ export class Deployments {
     try {
       await this.#parts.scorer.tensors(loaded, tensors, { direct: true });
     } catch (err) {
+      // A model may refuse zeros and empty text as input (a category encoder that knows only its
+      // training categories): it ran and answered, so it is loaded; its first request warms it.
+      if (err instanceof FerryError && err.httpStatus >= 400 && err.httpStatus < 500) {
+        this.#log.info({ model: loaded.version.model, version: loaded.version.version, code: err.code }, 'warm-up input refused by the model (zeros and empty text); it is loaded, and its first request warms it');
+        return;
+      }
       await this.#parts.loader.unload(loaded.version).catch(() => undefined);
       throw err instanceof FerryError ? err : ferry('FERRY_E_PREDICTION_FAILED', { format: loaded.runtime.format, model: `${loaded.version.model}:${loaded.version.version}`, detail: `warm-up failed: ${String(err)}` });
     }
