@@ -11,7 +11,7 @@
  * run: nothing cached; median of BENCH_FIRST_RUNS, default 5, for the float and the int8 export).
  * Prints Markdown tables with each target met or not, and writes them to bench/results/edge.md
  * with the machine's load. BENCH_SECONDS (default 1) is the measuring time of each cell,
- * BENCH_ROUNDS (default 3) the alternating rounds whose best counts. BENCH_ONLY=onnx runs only the
+ * BENCH_ROUNDS (default 4) the alternating rounds whose best counts (server and package take turns going first). BENCH_ONLY=onnx runs only the
  * ONNX first-answer table, BENCH_ONLY=packages only the others, BENCH_MODELS=a,b only those models'
  * package rows (a partial run prints its tables and leaves bench/results/edge.md alone).
  *
@@ -41,7 +41,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);
 const CHROMIUM = '/usr/bin/chromium';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const FIRST_RUNS = Number(process.env.BENCH_FIRST_RUNS ?? 5);
 const ONLY = process.env.BENCH_ONLY;
 /** Comma-separated model names: only these rows of the package tables (all when unset). */
@@ -167,13 +167,20 @@ async function main(): Promise<void> {
         const frame = ColumnFrame.fromRows(rows);
         return predictionRecords(await app.scorer.frame(loaded, frame, { ignore: vectors.keys }), frame, vectors.keys);
       };
-      // Alternating rounds, best of each: on a shared machine the first runner would otherwise pay for JIT warm-up and neighbours' load.
+      // Alternating rounds, best of each: on a shared machine the first runner would otherwise pay for
+      // JIT warm-up and neighbours' load. Both run in this one heap, so each cell can also pay for the
+      // garbage the one before it left: the order flips every round, so neither side always goes second.
       let [serverOne, serverMany, nodeOne, nodeMany] = [0, 0, 0, 0];
       for (let round = 0; round < ROUNDS; round++) {
-        serverOne = Math.max(serverOne, await rate(1, (i) => serverRecords(one(i))));
-        nodeOne = Math.max(nodeOne, await rate(1, (i) => predict(one(i), options)));
-        serverMany = Math.max(serverMany, await rate(ROWS, () => serverRecords(many)));
-        nodeMany = Math.max(nodeMany, await rate(ROWS, () => predict(many, options)));
+        const serverFirst = round % 2 === 0;
+        for (const side of serverFirst ? ['server', 'node'] : ['node', 'server']) {
+          if (side === 'server') serverOne = Math.max(serverOne, await rate(1, (i) => serverRecords(one(i))));
+          else nodeOne = Math.max(nodeOne, await rate(1, (i) => predict(one(i), options)));
+        }
+        for (const side of serverFirst ? ['server', 'node'] : ['node', 'server']) {
+          if (side === 'server') serverMany = Math.max(serverMany, await rate(ROWS, () => serverRecords(many)));
+          else nodeMany = Math.max(nodeMany, await rate(ROWS, () => predict(many, options)));
+        }
       }
       let chrome = { batch1: Number.NaN, batchN: Number.NaN };
       if (browser) {
