@@ -8,7 +8,7 @@
 import { ferry } from '../../core/errors.js';
 import { DocumentError, type DocValue } from './document.js';
 import type { NumericStep, Step } from './compile.js';
-import { show } from './numeric.js';
+import { show, stepWidth } from './numeric.js';
 
 /** A column of the input table. */
 export type Column = Float64Array | readonly (string | null)[];
@@ -77,8 +77,7 @@ export function compileColumns(s: Obj, width: number, at: string, numeric: (s: O
       }
       const step = numeric(o, w, at2);
       if (step.op === 'columns') throw new DocumentError(`${at2}: a columns step inside a branch`);
-      if (step.op === 'impute') w = step.keep.length;
-      if (step.op === 'poly') w = step.offsets.length - 1;
+      w = stepWidth(step, w);
       return { op: 'numeric', step };
     });
     if (w !== b.width) throw new DocumentError(`${where}: gives ${w} columns, declares ${show(b.width)}`);

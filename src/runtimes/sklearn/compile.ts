@@ -7,7 +7,7 @@
  */
 import { DECISION_DEFAULT_LEFT, DECISION_NAN_MISSING, flatten, type LgbmForest, type TreeParts } from '../lightgbm/lightgbm-model.js';
 import { DocumentError, type DocArray, type DocValue } from './document.js';
-import { numpySum, show } from './numeric.js';
+import { numpySum, show, stepWidth } from './numeric.js';
 import { compileOther, type OtherModel } from './other-models.js';
 import { compileColumns, type ColumnsStep } from './columns.js';
 
@@ -121,14 +121,6 @@ export function compileDocument(doc: Obj): CompiledModel {
   if (types && types.length !== features) throw new DocumentError(`features.types has ${types.length} entries for ${features} features`);
   if (types && !names) throw new DocumentError('a model with text columns needs their names');
   return { features, names, types: types?.includes('string') ? types : null, nullable: doc.nullable === true, steps, width, estimator, classes, source: obj(doc.source, 'source') };
-}
-
-/** The columns a step gives for `width` it receives. */
-export function stepWidth(step: Step, width: number): number {
-  if (step.op === 'impute') return step.keep.length;
-  if (step.op === 'columns') return step.width;
-  if (step.op === 'poly') return step.offsets.length - 1;
-  return width;
 }
 
 function compileStep(s: Obj, width: number, at: string): Step {

@@ -3,6 +3,15 @@
  * (pairwise summation, first-maximum argmax), and how a document value is shown in messages.
  */
 import type { DocValue } from './document.js';
+import type { Step } from './compile.js';
+
+/** The columns a step gives for the `width` it receives (the compiler and column branches both track it). */
+export function stepWidth(step: Step, width: number): number {
+  if (step.op === 'impute') return step.keep.length;
+  if (step.op === 'columns') return step.width;
+  if (step.op === 'poly') return step.offsets.length - 1;
+  return width;
+}
 
 export function show(v: DocValue | undefined): string {
   return v === undefined ? 'absent' : ArrayBuffer.isView(v) ? 'an array' : JSON.stringify(v).slice(0, 40);
