@@ -633,16 +633,19 @@ describe('prediction log reads (through the public read API, whatever the storag
       const inner = { sinceMs: T0 + 120_000, untilMs: T0 + 240_000, windows: 4 };
       assert.equal((await driftTimeline(app, v1, inner)).rows, matching(v1Rows, { since: inner.sinceMs, until: inner.untilMs }).length);
 
-      // The histogram of a window whose newest row is a tensor row: logColumns, given a frame row before the first
-      // packed tensor row, loses the frame rows' values of the columns the tensor input spreads over (a bug of its own).
-      const tensorAts = logged.rows.filter((e) => e.kind === 'tensor' && e.row.version === 1).map((e) => e.row.at);
-      const until = (tensorAts.find((at) => at > T0 + 400_000) as number) + 1;
-      const windowRows = matching(v1Rows, { since: T0 + 100_000, until });
-      assert.equal(windowRows.at(-1)?.inputs.k, undefined, 'the newest row of the window is a tensor row');
-      for (const feature of ['a', 'c']) {
-        const histogram = await featureHistogram(app, v1, feature, T0 + 100_000, until);
-        assert.deepEqual(histogram, histogramOf(feature, profile.features[feature]!, values(windowRows, feature)), `histogram of ${feature}`);
-        assert.equal(histogram?.currentRows, windowRows.length);
+      // The histograms of a window whose newest row is a tensor row and of one whose newest row is a frame row
+      // (logColumns once lost the frame rows' values of the spread columns when a frame row came first).
+      const newestIsFrame = (until: number) => matching(v1Rows, { since: T0 + 100_000, until }).at(-1)?.inputs.k !== undefined;
+      for (const kind of ['tensor', 'frame'] as const) {
+        const ats = logged.rows.filter((e) => e.kind === kind && e.row.version === 1 && e.row.at > T0 + 400_000).map((e) => e.row.at + 1);
+        const until = ats.find((u) => newestIsFrame(u) === (kind === 'frame')) as number;
+        assert.ok(until !== undefined, `a window whose newest row is a ${kind} row`);
+        const windowRows = matching(v1Rows, { since: T0 + 100_000, until });
+        for (const feature of ['a', 'c']) {
+          const histogram = await featureHistogram(app, v1, feature, T0 + 100_000, until);
+          assert.deepEqual(histogram, histogramOf(feature, profile.features[feature]!, values(windowRows, feature)), `histogram of ${feature} (newest row: ${kind})`);
+          assert.equal(histogram?.currentRows, windowRows.length);
+        }
       }
 
       // A drift report over the log counts the rows of the window.

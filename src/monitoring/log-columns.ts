@@ -5,6 +5,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { unpackRow } from './log-encode.js';
+import { numericValue } from './profile.js';
 
 /** One logged prediction as stored: its inputs and outputs as JSON text. */
 export interface RawLoggedRow {
@@ -61,13 +62,19 @@ function columnBuilder(n: number, inputColumns: Readonly<Record<string, readonly
     }
     return c;
   };
-  // Spread inputs write numbers into typed columns, looked up once per input.
+  // Spread inputs write numbers into typed columns, looked up once per input. A column that frame
+  // rows (cells by name) filled before the first spread row is taken over: its cells so far become
+  // numbers (NaN = missing), as later frame cells of a typed column do, so that the columns are
+  // the same whatever order frame and tensor rows come in.
   const typed = new Map<string, Float64Array[]>();
   const targets = (name: string, columns: readonly string[]) => {
     let t = typed.get(name);
     if (!t) {
       t = columns.map((c) => {
+        const prior = inputs.get(c);
+        if (prior instanceof Float64Array) return prior;
         const col = new Float64Array(n).fill(Number.NaN);
+        if (prior) for (let k = 0; k < n; k++) col[k] = cellNumber(prior[k]);
         inputs.set(c, col);
         return col;
       });
@@ -91,7 +98,10 @@ function columnBuilder(n: number, inputColumns: Readonly<Record<string, readonly
           (t[j] as Float64Array)[i] = typeof v === 'number' ? v : Number.NaN;
         }
       } else {
-        column(inputs as Map<string, unknown[]>, name)[i] = Array.isArray(row) && row.length === 1 ? row[0] as unknown : row;
+        const cell = Array.isArray(row) && row.length === 1 ? row[0] as unknown : row;
+        const c = column(inputs as Map<string, unknown[]>, name) as unknown[] | Float64Array;
+        if (c instanceof Float64Array) c[i] = cellNumber(cell);
+        else c[i] = cell;
       }
     }
     for (const key in p.outputs) {
@@ -104,6 +114,11 @@ function columnBuilder(n: number, inputColumns: Readonly<Record<string, readonly
     }
   };
   return { put, columns: { inputs, outputs } };
+}
+
+/** A frame cell in a typed (spread) column: its number, NaN when missing or not numeric (as drift reads it). */
+function cellNumber(v: unknown): number {
+  return typeof v === 'number' ? v : numericValue(v) ?? Number.NaN;
 }
 
 /** Decode a packed float32/float64 row straight into typed columns; false for other dtypes. */
