@@ -8,6 +8,7 @@ import { openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, logDb, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log-store.js';
 import { RowEncoder } from '../src/monitoring/log-encode.js';
+import { scanLog, type StoredRow } from '../src/monitoring/log-scan.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { frameEntry, PredictionLogWriter, predictionIds, type PredictionEntry } from '../src/monitoring/prediction-log-writer.js';
 import { ColumnFrame } from '../src/core/frame.js';
@@ -214,7 +215,9 @@ for (const [name, open] of Object.entries(stores)) {
         });
       }
       await writer.close();
-      const stored = await logDb(store.app.database).selectFrom('prediction_log').select(['id', 'inputs', 'outputs', 'confidence', 'low_confidence']).where('model_name', '=', 'raw').execute();
+      // As stored: the table's rows and, on SQLite, the blocks' rows rebuilt as the table would hold them.
+      const stored: StoredRow[] = [];
+      for await (const page of scanLog(store.app.database, { model: 'raw' }, 'asc', { pageSize: 100, texts: true })) stored.push(...page);
       assert.equal(stored.length, expected.size);
       for (const row of stored) {
         const [inputs, outputs, confidence] = expected.get(row.id) ?? [];

@@ -133,8 +133,11 @@ describe('ferry serve --processes 2', () => {
     await waitFor('every logged row written', async () => metric(await metricsText(), 'ferry_prediction_log_written_total') >= answered);
     const db = new Database(join(home, 'registry.db'), { readonly: true });
     try {
+      // Rows in blocks (one per flushed batch, per process) and in the table.
+      const blocks = db.prepare("select coalesce(sum(rows - dead_rows), 0) as n from prediction_block where model_name = 'bc'").get() as { n: number };
       const rows = db.prepare("select count(*) as n from prediction_log where model_name = 'bc'").get() as { n: number };
-      assert.equal(rows.n, answered, 'one row per answered request, from both processes');
+      assert.equal(rows.n + blocks.n, answered, 'one row per answered request, from both processes');
+      assert.ok(blocks.n > 0, 'tensor requests are logged in blocks');
     } finally {
       db.close();
     }

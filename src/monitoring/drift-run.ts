@@ -10,10 +10,8 @@ import type { ModelVersion } from '../registry/types.js';
 import { profileDriftYielding, type CurrentColumns, type DriftOptions, type DriftResult } from './drift.js';
 import { logColumnsYielding, type LoggedRow, type RawLoggedRow } from './log-columns.js';
 import { startDriftJob } from './drift-thread-client.js';
-import { logDb } from './prediction-log-store.js';
-import { guarded } from '../registry/registry-db.js';
+import { scanLog } from './log-scan.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { sql } from '../vendor/kysely.js';
 import { outputColumns } from './profile.js';
 import { requireProfile } from './profile-store.js';
 
@@ -126,24 +124,12 @@ export async function readLogPages(app: Pick<MonitoringParts, 'database'>, model
   const want = Math.min(last ?? Infinity, maxRows === undefined ? Infinity : maxRows + 1);
   let count = 0;
   let capped = false;
-  let after: { at: number; id: string } | undefined;
-  while (count < want) {
-    const size = Math.min(PAGE, want - count);
-    const from = after;
-    const rows = await guarded(app.database, () => {
-      let q = logDb(app.database).selectFrom('prediction_log').select(['inputs', 'outputs', 'at', 'id']).where('model_name', '=', model);
-      if (version !== undefined) q = q.where('version', '=', version);
-      if (sinceMs !== undefined) q = q.where('at', '>=', sinceMs);
-      if (from !== undefined) q = q.where(sql<boolean>`(at, id) < (${from.at}, ${from.id})`);
-      return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(size).execute();
-    });
-    const keep = maxRows === undefined ? rows.length : Math.min(rows.length, maxRows - count);
-    if (keep < rows.length) capped = true;
+  for await (const rows of scanLog(app.database, { model, version, since: sinceMs }, 'desc', { pageSize: Math.min(PAGE, want), texts: true })) {
+    const keep = Math.min(rows.length, want - count, maxRows === undefined ? Infinity : maxRows - count);
+    if (keep < rows.length && maxRows !== undefined && count + keep >= maxRows) capped = true;
     if (keep > 0) onPage(keep === rows.length ? rows : rows.slice(0, keep));
     count += keep;
-    const tail = rows.at(-1);
-    if (capped || rows.length < size || tail === undefined) break;
-    after = { at: Number(tail.at), id: tail.id };
+    if (count >= want || capped) break;
     await nextTurn();
   }
   return { rows: count, capped };

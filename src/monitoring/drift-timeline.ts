@@ -4,12 +4,11 @@
  * histogram. Rows read are capped and the event loop is yielded between windows.
  */
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { guarded } from '../registry/registry-db.js';
 import type { ModelVersion } from '../registry/types.js';
 import { profileDriftYielding, type DriftOptions } from './drift.js';
 import { logColumns, logColumnsYielding, type LoggedRow } from './log-columns.js';
 import type { MonitoringParts } from './parts.js';
-import { logDb } from './prediction-log-store.js';
+import { scanLog, type StoredRow } from './log-scan.js';
 import type { ColumnProfile } from './profile.js';
 import { requireProfile } from './profile-store.js';
 import { KllSketch } from './sketch.js';
@@ -44,10 +43,11 @@ export interface DriftTimeline {
 interface TimedRow extends LoggedRow { readonly at: number }
 
 async function readTimed(app: Pick<MonitoringParts, 'database'>, version: ModelVersion, sinceMs: number, untilMs: number): Promise<TimedRow[]> {
-  const rows = await guarded(app.database, () => logDb(app.database).selectFrom('prediction_log').select(['at', 'inputs', 'outputs'])
-    .where('model_name', '=', version.model).where('version', '=', version.version)
-    .where('at', '>=', sinceMs).where('at', '<', untilMs)
-    .orderBy('at', 'desc').orderBy('id', 'desc').limit(MAX_TIMELINE_ROWS + 1).execute());
+  const rows: StoredRow[] = [];
+  for await (const page of scanLog(app.database, { model: version.model, version: version.version, since: sinceMs, until: untilMs }, 'desc', { pageSize: MAX_TIMELINE_ROWS + 1, texts: true })) {
+    rows.push(...page.slice(0, MAX_TIMELINE_ROWS + 1 - rows.length));
+    if (rows.length > MAX_TIMELINE_ROWS) break;
+  }
   return rows.map((r) => ({ at: Number(r.at), inputs: JSON.parse(r.inputs) as Record<string, unknown>, outputs: JSON.parse(r.outputs) as Record<string, unknown> }));
 }
 

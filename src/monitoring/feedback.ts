@@ -1,6 +1,7 @@
 import { sql } from '../vendor/kysely.js';
 import { guarded, type RegistryDb } from '../registry/registry-db.js';
-import { logDb } from './prediction-log-store.js';
+import { markDead } from './log-block.js';
+import { BlockRows, findInBlocks, hasBlocks, logKysely, type FoundBlockRow, type LogKysely } from './log-scan.js';
 
 /** Ground truth for one logged prediction. `actual: null` removes a label given before. */
 export interface FeedbackItem {
@@ -53,7 +54,7 @@ export async function attachFeedback(db: RegistryDb, items: readonly FeedbackIte
   const entries = [...byId.entries()];
   if (entries.length === 0) return { attached: 0, unknown: [] };
   const found = new Set<string>();
-  const k = logDb(db);
+  const k = logKysely(db);
   await guarded(db, () => k.transaction().execute(async (trx) => {
     for (let start = 0; start < entries.length; start += CHUNK) {
       const part = entries.slice(start, start + CHUNK);
@@ -62,8 +63,40 @@ export async function attachFeedback(db: RegistryDb, items: readonly FeedbackIte
       const { rows } = await query.execute(trx);
       for (const r of rows) found.add(r.id);
     }
+    await moveOutOfBlocks(db, trx, entries.filter(([id]) => !found.has(id)), now, found);
   }));
   return { attached: found.size, unknown: entries.map(([id]) => id).filter((id) => !found.has(id)) };
+}
+
+/**
+ * Ground truth for rows still in blocks (log-block.ts): each such row moves to `prediction_log`
+ * with its label, and its block marks it gone, so readers see it once, from the table (where every
+ * labelled row lives). A `null` label on a row never labelled changes nothing but is found.
+ */
+async function moveOutOfBlocks(db: RegistryDb, trx: LogKysely, entries: readonly (readonly [string, string | null])[], now: number, found: Set<string>): Promise<void> {
+  if (entries.length === 0 || !hasBlocks(db)) return;
+  const reader = new BlockRows(db, trx, true);
+  const rows = await findInBlocks(db, trx, entries.map(([id]) => id), reader);
+  const touched = new Map<number, { block: FoundBlockRow['block']; dead: Buffer | null; rows: number; low: number }>();
+  for (const [id, actual] of entries) {
+    const at = rows.get(id);
+    if (at === undefined) continue;
+    found.add(id);
+    if (actual === null) continue;
+    const row = await reader.row(at.block, at.decoded, at.row);
+    await trx.insertInto('prediction_log').values({ ...row, actual, actual_at: now }).execute();
+    const seq = Number(at.block.seq);
+    let t = touched.get(seq);
+    if (t === undefined) touched.set(seq, t = { block: at.block, dead: at.block.dead, rows: 0, low: 0 });
+    t.dead = markDead(t.dead, at.decoded.rows, at.row);
+    t.rows++;
+    t.low += at.decoded.low[at.row] === 1 ? 1 : 0;
+  }
+  for (const [seq, t] of touched) {
+    await trx.updateTable('prediction_block')
+      .set((eb) => ({ dead: t.dead, dead_rows: eb('dead_rows', '+', t.rows), dead_low: eb('dead_low', '+', t.low) }))
+      .where('seq', '=', seq).execute();
+  }
 }
 
 /** Parse and attach in one go (REST and CLI). */

@@ -84,4 +84,36 @@ export const monitoringMigrations: AreaMigrations = (capabilities) => ({
       await db.schema.alterTable('prediction_log').addColumn('attributions', 'text').execute();
     },
   },
+  '0010_prediction_blocks': {
+    async up(db: Kysely<unknown>) {
+      // SQLite only (the writer thread that fills them runs there; PostgreSQL keeps one row per
+      // prediction): a server's numeric-tensor rows, one row per flushed batch (log-block.ts).
+      if (!capabilities.file) return;
+      await db.schema.createTable('prediction_block')
+        .addColumn('seq', 'integer', (c) => c.primaryKey())
+        .addColumn('model_name', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('first_at', 'integer', (c) => c.notNull())
+        .addColumn('last_at', 'integer', (c) => c.notNull())
+        .addColumn('id_min', 'text', (c) => c.notNull())
+        .addColumn('id_max', 'text', (c) => c.notNull())
+        .addColumn('rows', 'integer', (c) => c.notNull())
+        .addColumn('low', 'integer', (c) => c.notNull())
+        .addColumn('dead_rows', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('dead_low', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('layout', 'text', (c) => c.notNull())
+        .addColumn('sources', 'text', (c) => c.notNull())
+        .addColumn('dead', 'blob')
+        // Last: a read of the other columns leaves its overflow pages alone.
+        .addColumn('data', 'blob', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('prediction_block_first').on('prediction_block').columns(['model_name', 'first_at', 'seq']).execute();
+      await db.schema.createIndex('prediction_block_last').on('prediction_block').columns(['model_name', 'last_at', 'seq']).execute();
+      await db.schema.createIndex('prediction_block_id').on('prediction_block').columns(['id_min']).execute();
+      await db.schema.createTable('prediction_layout')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('layout', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 });

@@ -1,9 +1,10 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CompiledQuery, sql, type Kysely } from '../vendor/kysely.js';
 import type { ModelSignature } from '../core/signature.js';
 import { guarded, type RegistryDb, type SqlCapabilities } from '../registry/registry-db.js';
 import type { RegistryDatabase } from '../registry/schema.js';
 import { unpackRow } from './log-encode.js';
+import { MAX_BLOCK_SPAN_MS } from './log-block.js';
+import { BlockRows, filtered, findInBlocks, hasBlocks, logKysely, scanLog, type LogKey, type LogKysely, type ScanFilter, type StoredRow } from './log-scan.js';
 
 /**
  * The prediction log: one row per scored row, in the registry database (SQLite or
@@ -183,38 +184,22 @@ export async function insertPredictions(db: RegistryDb, rows: readonly Predictio
 }
 
 /**
- * Read logged predictions in chunks, oldest first (keyset pagination on `(at, id)` over the
- * `(model_name, at, id)` index, so memory stays bounded and each chunk is one query).
+ * Read logged predictions in chunks, oldest first: the table by keyset pages on `(at, id)` over
+ * the `(model_name, at, id)` index and, on SQLite, the blocks of the window merged in
+ * (log-scan.ts), so memory stays bounded.
  */
 export async function* readPredictionChunks(db: RegistryDb, query: PredictionQuery, options: ReadOptions = {}): AsyncGenerator<LoggedPrediction[]> {
   const chunkSize = options.chunkSize ?? 5000;
   const parseInputs = options.inputs ?? true;
   const parseOutputs = options.outputs ?? true;
   const parseAttributions = options.attributions ?? false;
-  const k = logDb(db);
   const signatures = new Signatures(db, query.model);
-  let from = await startOf(db, query);
+  const f = scanFilter(query);
+  const from = await startOf(db, query, f);
   if (from === null) return;
-  for (;;) {
-    const after = from;
-    const rows = await guarded(db, () => {
-      let q = filtered(k, query);
-      if (after !== undefined) {
-        q = after.inclusive
-          ? q.where(sql<boolean>`(at, id) >= (${after.at}, ${after.id})`)
-          : q.where(sql<boolean>`(at, id) > (${after.at}, ${after.id})`);
-      }
-      return q.selectAll().orderBy('at').orderBy('id').limit(chunkSize).execute();
-    });
-    if (rows.length === 0) return;
+  for await (const rows of scanLog(db, f, 'asc', { from, pageSize: chunkSize, texts: parseInputs || parseOutputs === true })) {
     if (parseInputs) await signatures.load(rows);
     yield rows.map((r) => toPrediction(r, parseInputs, parseOutputs, signatures, parseAttributions));
-    if (rows.length < chunkSize) return;
-    // A SQLite query resolves without giving the event loop a turn: give it one between chunks,
-    // so a long read inside the server never holds requests for more than one chunk.
-    await nextTurn();
-    const tail = rows[rows.length - 1] as PredictionLogTable;
-    from = { at: Number(tail.at), id: tail.id, inclusive: false };
   }
 }
 
@@ -232,7 +217,13 @@ export async function listPredictions(db: RegistryDb, query: PredictionQuery, op
 
 /** One prediction by id, or undefined. */
 export async function getPrediction(db: RegistryDb, id: string): Promise<LoggedPrediction | undefined> {
-  const row = await guarded(db, () => logDb(db).selectFrom('prediction_log').selectAll().where('id', '=', id).executeTakeFirst());
+  const k = logKysely(db);
+  let row: PredictionLogTable | undefined = await guarded(db, () => k.selectFrom('prediction_log').selectAll().where('id', '=', id).executeTakeFirst());
+  if (!row) {
+    const reader = new BlockRows(db, k, true);
+    const found = (await findInBlocks(db, k, [id], reader)).get(id);
+    if (found) row = await reader.row(found.block, found.decoded, found.row);
+  }
   if (!row) return undefined;
   const signatures = new Signatures(db, row.model_name);
   await signatures.load([row]);
@@ -254,41 +245,106 @@ export async function countPredictions(db: RegistryDb, query: PredictionQuery): 
     }
     return { total, labelled, lowConfidence: low };
   }
-  const row = await guarded(db, () => filtered(logDb(db), query)
+  const f = scanFilter(query);
+  const k = logKysely(db);
+  const row = await guarded(db, () => filtered(k, f)
     .select((eb) => [
       eb.fn.countAll<number | string>().as('total'),
       eb.fn.count<number | string>('actual').as('labelled'),
       eb.fn.sum<number | string | null>('low_confidence').as('low'),
     ])
     .executeTakeFirstOrThrow());
-  return { total: Number(row.total), labelled: Number(row.labelled), lowConfidence: Number(row.low ?? 0) };
+  const blocks = await countBlocks(db, k, f);
+  return { total: Number(row.total) + blocks.total, labelled: Number(row.labelled), lowConfidence: Number(row.low ?? 0) + blocks.low };
 }
 
-/** Delete predictions scored before `before` (epoch ms); returns how many. */
+/**
+ * Block rows matching `f` (no ground truth, no explanation in blocks): the counts kept per block
+ * for blocks wholly inside the window, the rows themselves for the few across its edges.
+ */
+async function countBlocks(db: RegistryDb, k: LogKysely, f: ScanFilter): Promise<{ total: number; low: number }> {
+  if (!hasBlocks(db) || f.labelled === true || f.explained === true) return { total: 0, low: 0 };
+  const since = f.since === undefined ? undefined : Math.ceil(f.since);
+  const until = f.until;
+  const inside = await guarded(db, () => {
+    let q = k.selectFrom('prediction_block').where('model_name', '=', f.model);
+    if (f.version !== undefined) q = q.where('version', '=', f.version);
+    if (since !== undefined) q = q.where('first_at', '>=', since);
+    if (until !== undefined) q = q.where('last_at', '<', until);
+    return q.select((eb) => [
+      eb.fn.sum<number | string | null>(sql`rows - dead_rows`).as('total'),
+      eb.fn.sum<number | string | null>(sql`low - dead_low`).as('low'),
+    ]).executeTakeFirstOrThrow();
+  });
+  const all = Number(inside.total ?? 0);
+  const lowInside = Number(inside.low ?? 0);
+  let total = f.lowConfidence === undefined ? all : f.lowConfidence ? lowInside : all - lowInside;
+  let low = f.lowConfidence === false ? 0 : lowInside;
+  if (since === undefined && until === undefined) return { total, low };
+  // Blocks across an edge of the window: count their rows inside it.
+  const reader = new BlockRows(db, k, false);
+  const edges = await guarded(db, () => {
+    let q = k.selectFrom('prediction_block').selectAll().where('model_name', '=', f.model);
+    if (f.version !== undefined) q = q.where('version', '=', f.version);
+    if (f.since !== undefined) q = q.where('last_at', '>=', Math.floor(f.since)).where('first_at', '>=', Math.floor(f.since) - MAX_BLOCK_SPAN_MS - 2);
+    if (f.until !== undefined) q = q.where('first_at', '<', Math.ceil(f.until)).where('last_at', '<', Math.ceil(f.until) + MAX_BLOCK_SPAN_MS + 2);
+    const across = [
+      ...(since !== undefined ? [sql<boolean>`first_at < ${since}`] : []),
+      ...(until !== undefined ? [sql<boolean>`last_at >= ${until}`] : []),
+    ];
+    return q.where(sql<boolean>`(${sql.join(across, sql` or `)})`).execute();
+  });
+  for (const block of edges) {
+    for (const r of await reader.rows(block)) {
+      if ((f.since !== undefined && r.at < f.since) || (f.until !== undefined && r.at >= f.until)) continue;
+      const isLow = r.low_confidence === 1;
+      if (f.lowConfidence !== undefined && isLow !== f.lowConfidence) continue;
+      total++;
+      if (isLow) low++;
+    }
+  }
+  return { total, low };
+}
+
+/**
+ * Delete predictions scored before `before` (epoch ms); returns how many. Blocks go whole: one
+ * that still holds a row at or after `before` stays (its rows are at most MAX_BLOCK_SPAN_MS older).
+ */
 export async function deletePredictionsBefore(db: RegistryDb, before: number): Promise<number> {
-  const result = await guarded(db, () => logDb(db).deleteFrom('prediction_log').where('at', '<', before).executeTakeFirst());
-  return Number(result.numDeletedRows);
+  const k = logKysely(db);
+  const result = await guarded(db, () => k.deleteFrom('prediction_log').where('at', '<', before).executeTakeFirst());
+  let deleted = Number(result.numDeletedRows);
+  if (hasBlocks(db)) {
+    deleted += await guarded(db, () => k.transaction().execute(async (trx) => {
+      const gone = await trx.selectFrom('prediction_block').where('last_at', '<', before)
+        .select((eb) => eb.fn.sum<number | string | null>(sql`rows - dead_rows`).as('rows')).executeTakeFirstOrThrow();
+      await trx.deleteFrom('prediction_block').where('last_at', '<', before).execute();
+      return Number(gone.rows ?? 0);
+    }));
+  }
+  return deleted;
 }
 
-function filtered(k: Kysely<RegistryDatabase & PredictionLogTables>, query: PredictionQuery) {
-  let q = k.selectFrom('prediction_log').where('model_name', '=', query.model);
-  if (query.version !== undefined) q = q.where('version', '=', query.version);
-  if (query.since !== undefined) q = q.where('at', '>=', ms(query.since));
-  if (query.until !== undefined) q = q.where('at', '<', ms(query.until));
-  if (query.labelled !== undefined) q = q.where('actual', query.labelled ? 'is not' : 'is', null);
-  if (query.lowConfidence !== undefined) q = q.where('low_confidence', '=', query.lowConfidence ? 1 : 0);
-  if (query.explained !== undefined) q = q.where('attributions', query.explained ? 'is not' : 'is', null);
-  return q;
+function scanFilter(query: PredictionQuery): ScanFilter {
+  return {
+    model: query.model, version: query.version,
+    since: query.since === undefined ? undefined : ms(query.since), until: query.until === undefined ? undefined : ms(query.until),
+    labelled: query.labelled, lowConfidence: query.lowConfidence, explained: query.explained,
+  };
 }
 
 /** Where reading starts: undefined = the beginning; null = nothing to read; for `last`, the Nth newest row. */
-async function startOf(db: RegistryDb, query: PredictionQuery): Promise<{ at: number; id: string; inclusive: boolean } | undefined | null> {
+async function startOf(db: RegistryDb, query: PredictionQuery, f: ScanFilter): Promise<(LogKey & { inclusive: boolean }) | undefined | null> {
   if (query.last === undefined) return undefined;
   if (query.last <= 0) return null;
-  const last = query.last;
-  const row = await guarded(db, () => filtered(logDb(db), query)
-    .select(['at', 'id']).orderBy('at', 'desc').orderBy('id', 'desc').offset(last - 1).limit(1).executeTakeFirst());
-  if (row) return { at: Number(row.at), id: row.id, inclusive: true };
+  let seen = 0;
+  for await (const rows of scanLog(db, f, 'desc', { pageSize: Math.min(query.last, 5000), texts: false })) {
+    if (seen + rows.length >= query.last) {
+      const row = rows[query.last - seen - 1] as StoredRow;
+      return { at: row.at, id: row.id, inclusive: true };
+    }
+    seen += rows.length;
+  }
   return undefined; // fewer than N rows: read them all
 }
 
