@@ -3,7 +3,8 @@ import { asFerryError, ferry } from '../core/errors.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import type { Tensor } from '../core/tensor.js';
 import { RowEncoder, type RawLayout } from './log-encode.js';
-import { DEFAULT_WRITER_NICE, FIELD_BYTE, NUMS_PER_ROW, ROW_BYTE, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
+import { ID_LENGTH } from './log-block.js';
+import { DEFAULT_WRITER_NICE, FIELD_BYTE, NUMS_PER_ROW, RAW_ID_BYTES, ROW_BYTE, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
 import { insertPredictions, type PredictionRow } from './prediction-log-store.js';
 
 /** Where encoded prediction rows go. */
@@ -107,7 +108,7 @@ class SqliteWorkerSink implements LogSink {
   }
 
   /** Send one batch of `rows` rows to the writer thread (the buffers are moved, not copied). */
-  send(text: ArrayBuffer, textBytes: number, nums: Float64Array, raw: ArrayBuffer | undefined, rows: number, used: ReadonlyMap<number, RawLayout>): Promise<void> {
+  send(text: ArrayBuffer, textBytes: number, nums: Float64Array, raw: ArrayBuffer | undefined, rows: number, used: ReadonlyMap<number, RawLayout>, names: readonly string[]): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (rows === 0) return Promise.resolve();
     const id = this.#next++;
@@ -121,7 +122,7 @@ class SqliteWorkerSink implements LogSink {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
       const buffer = nums.buffer as ArrayBuffer;
-      const request: WriterRequest = { id, text, textBytes, nums: buffer, raw, rows, layouts };
+      const request: WriterRequest = { id, text, textBytes, nums: buffer, raw, rows, layouts, names };
       this.#worker.postMessage(request, raw ? [text, buffer, raw] : [text, buffer]);
     });
   }
@@ -146,11 +147,17 @@ class TextBatch implements LogBatch {
   readonly #sink: SqliteWorkerSink;
   #text: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
   #textBytes = 0;
+  #textRows = 0;
   #raw: Buffer | undefined;
   #rawBytes = 0;
   #nums = new Float64Array(NUMS_PER_ROW * 256);
   #rows = 0;
   readonly #used = new Map<number, RawLayout>();
+  /** Models and sources of raw rows, numbered. */
+  readonly #names: string[] = [];
+  readonly #numbers = new Map<string, number>();
+  #lastName = '';
+  #lastNumber = -1;
   constructor(sink: SqliteWorkerSink) { this.#sink = sink; }
 
   get rows(): number { return this.#rows; }
@@ -164,14 +171,31 @@ class TextBatch implements LogBatch {
     const n = this.#sink.layoutId(layout);
     this.#used.set(n, layout);
     const at0 = this.#rawBytes;
-    const raw = this.#reserveRaw(layout.bytes);
-    this.#rawBytes = RowEncoder.copyRaw(layout, inputs, outputs, r, raw, at0);
-    this.#addText(id, model, source, '', '', '');
+    const raw = this.#reserveRaw(RAW_ID_BYTES + layout.bytes);
+    raw.write(id, at0, ID_LENGTH, 'latin1');
+    this.#rawBytes = RowEncoder.copyRaw(layout, inputs, outputs, r, raw, at0 + RAW_ID_BYTES);
     this.#addNums(version, at, latencyMs, confidence, lowConfidence, n, at0);
+    const nums = this.#nums;
+    const o = (this.#rows - 1) * NUMS_PER_ROW;
+    nums[o + 7] = this.#name(model);
+    nums[o + 8] = this.#name(source);
   }
 
   send(): Promise<void> {
-    return this.#sink.send(this.#text.buffer as ArrayBuffer, this.#textBytes, this.#nums.subarray(0, this.#rows * NUMS_PER_ROW).slice(), this.#raw?.buffer as ArrayBuffer | undefined, this.#rows, this.#used);
+    return this.#sink.send(this.#text.buffer as ArrayBuffer, this.#textBytes, this.#nums.subarray(0, this.#rows * NUMS_PER_ROW).slice(), this.#raw?.buffer as ArrayBuffer | undefined, this.#rows, this.#used, this.#names);
+  }
+
+  /** A model's or source's number in this batch's `names`. */
+  #name(name: string): number {
+    if (name === this.#lastName) return this.#lastNumber;
+    let n = this.#numbers.get(name);
+    if (n === undefined) {
+      n = this.#names.push(name) - 1;
+      this.#numbers.set(name, n);
+    }
+    this.#lastName = name;
+    this.#lastNumber = n;
+    return n;
   }
 
   #addText(id: string, model: string, source: string, inputs: string, outputs: string, attributions: string): void {
@@ -180,7 +204,7 @@ class TextBatch implements LogBatch {
     if (this.#textBytes + need > this.#text.length) this.#text = grow(this.#text, this.#textBytes, need);
     const b = this.#text;
     let o = this.#textBytes;
-    if (this.#rows > 0) b[o++] = ROW_BYTE;
+    if (this.#textRows++ > 0) b[o++] = ROW_BYTE;
     o += b.write(id, o); b[o++] = FIELD_BYTE;
     o += b.write(model, o); b[o++] = FIELD_BYTE;
     o += b.write(source, o); b[o++] = FIELD_BYTE;

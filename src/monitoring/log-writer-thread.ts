@@ -8,9 +8,9 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ferry } from '../core/errors.js';
-import { blockOffsets, ID_LENGTH, idMs, layoutKey, MAX_BLOCK_SPAN_MS } from './log-block.js';
-import { RawRowText, RawViews, type RawLayout } from './log-encode.js';
-import { FIELD, NUMS_PER_ROW, ROW, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
+import { BLOCK_FORMAT, blockOffsets, ID_LENGTH, layoutKey, MAX_BLOCK_SPAN_MS } from './log-block.js';
+import type { RawLayout } from './log-encode.js';
+import { FIELD, NUMS_PER_ROW, RAW_ID_BYTES, ROW, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
 
 const COLUMNS = 11;
 /** Rows per multi-row INSERT. */
@@ -37,39 +37,22 @@ if (port) {
   const chunk = new Array<unknown>(CHUNK * COLUMNS);
   const row = new Array<unknown>(COLUMNS);
   let at = 0;
-  /** Raw layouts by number, each with the encoder that rebuilds its rows' JSON and its key in `prediction_layout`. */
-  const layouts = new Map<number, { text: RawRowText; layout: RawLayout; json: string; key: string }>();
-  let raw: RawViews | undefined;
+  /** Raw layouts by number, with their JSON and key in `prediction_layout`. */
+  const layouts = new Map<number, { layout: RawLayout; json: string; key: string }>();
+  let raw: Buffer | undefined;
+  let names: readonly string[] = [];
   const saveLayout = db.prepare('insert into prediction_layout (key, layout) values (?, ?) on conflict (key) do nothing');
   const saveBlock = db.prepare('insert into prediction_block (model_name, version, first_at, last_at, id_min, id_max, rows, low, layout, sources, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
 
-  // The fields of the row being read (cut from the batch's text with indexOf, no array per row).
-  let id = '';
-  let model = '';
-  let source = '';
-  let inputs = '';
-  let outputs = '';
-  let attributions = '';
-  /** Read the next row's text fields, from `at` on. */
-  const next = (text: string): void => {
-    let e = text.indexOf(FIELD, at); id = text.slice(at, e); at = e + 1;
-    e = text.indexOf(FIELD, at); model = text.slice(at, e); at = e + 1;
-    e = text.indexOf(FIELD, at); source = text.slice(at, e); at = e + 1;
-    e = text.indexOf(FIELD, at); inputs = text.slice(at, e); at = e + 1;
-    e = text.indexOf(FIELD, at); outputs = text.slice(at, e); at = e + 1;
-    e = text.indexOf(ROW, at); if (e < 0) e = text.length; attributions = text.slice(at, e); at = e + 1;
-  };
-
-  /** Row `r` (its text fields just read) as the bound parameters `out[o … o + 10]` of a row INSERT. */
-  const fill = (out: unknown[], o: number, nums: Float64Array, r: number): void => {
-    out[o] = id; out[o + 1] = model; out[o + 4] = source; out[o + 5] = inputs; out[o + 6] = outputs; out[o + 10] = attributions === '' ? null : attributions;
+  /** The next text row's fields (cut from the batch's text with indexOf, no array per row) as the bound parameters `out[o … o + 10]`. */
+  const fill = (out: unknown[], o: number, text: string, nums: Float64Array, r: number): void => {
+    let e = text.indexOf(FIELD, at); out[o] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(FIELD, at); out[o + 1] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(FIELD, at); out[o + 4] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(FIELD, at); out[o + 5] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(FIELD, at); out[o + 6] = text.slice(at, e); at = e + 1;
+    e = text.indexOf(ROW, at); if (e < 0) e = text.length; out[o + 10] = e > at ? text.slice(at, e) : null; at = e + 1;
     const n = r * NUMS_PER_ROW;
-    const layout = nums[n + 5] as number;
-    if (layout >= 0) {
-      const known = layouts.get(layout);
-      if (!known || !raw) throw ferry('FERRY_E_INTERNAL', { detail: `raw prediction-log row of unknown layout ${layout}` });
-      [out[o + 5], out[o + 6]] = known.text.row(raw, nums[n + 6] as number);
-    }
     const confidence = nums[n + 3] as number;
     out[o + 2] = nums[n]; out[o + 3] = nums[n + 1]; out[o + 7] = nums[n + 2]; out[o + 8] = Number.isNaN(confidence) ? null : confidence; out[o + 9] = nums[n + 4];
   };
@@ -77,22 +60,22 @@ if (port) {
   const insert = db.transaction((text: string, nums: Float64Array, rows: number, { many, one }: typeof plain) => {
     at = 0;
     let pending = 0;
-    const groups = new Map<string, BlockGroup>();
+    // Raw rows by model version and layout, each group a block (or more: encodeBlocks).
+    const groups = new Map<number, BlockGroup>();
     for (let r = 0; r < rows; r++) {
-      next(text);
       const n = r * NUMS_PER_ROW;
       const layout = nums[n + 5] as number;
-      // A generated id, numeric tensors, no explanation: the row goes into its batch's block.
-      if (layout >= 0 && id.length === ID_LENGTH && attributions === '') {
-        const key = `${model}\u0000${nums[n]}\u0000${layout}`;
+      if (layout >= 0) {
+        const model = nums[n + 7] as number;
+        const version = nums[n] as number;
+        // One number per (model, version, layout): versions and layouts stay far below 2^20.
+        const key = (model * 1_048_576 + version) * 1_048_576 + layout;
         let group = groups.get(key);
-        if (group === undefined) groups.set(key, group = { model, version: nums[n] as number, layout, rows: [], ids: [], sources: [] });
+        if (group === undefined) groups.set(key, group = { model: names[model] ?? '', version, layout, rows: [] });
         group.rows.push(r);
-        group.ids.push(id);
-        group.sources.push(source);
         continue;
       }
-      fill(chunk, pending * COLUMNS, nums, r);
+      fill(chunk, pending * COLUMNS, text, nums, r);
       if (++pending === CHUNK) {
         many.run(chunk);
         pending = 0;
@@ -110,7 +93,7 @@ if (port) {
         saveLayout.run(known.key, known.json);
         saved.add(group.layout);
       }
-      for (const block of encodeBlocks(group, nums, raw, known.layout.bytes)) {
+      for (const block of encodeBlocks(group, nums, raw, names, known.layout.bytes)) {
         saveBlock.run(group.model, group.version, block.firstAt, block.lastAt, block.idMin, block.idMax, block.rows, block.low, known.key, block.sources, block.data);
       }
     }
@@ -126,9 +109,10 @@ if (port) {
     try {
       for (const [n, layout] of m.layouts) {
         const json = JSON.stringify(layout);
-        layouts.set(n, { text: new RawRowText(layout), layout, json, key: layoutKey(json) });
+        layouts.set(n, { layout, json, key: layoutKey(json) });
       }
-      raw = m.raw ? new RawViews(m.raw) : undefined;
+      raw = m.raw ? Buffer.from(m.raw) : undefined;
+      names = m.names;
       const text = Buffer.from(m.text, 0, m.textBytes).toString('utf8');
       const nums = new Float64Array(m.nums);
       try {
@@ -147,15 +131,13 @@ if (port) {
   });
 }
 
-/** One batch's block rows of one model version and layout, in logging order. */
+/** One batch's raw rows of one model version and layout, in logging order. */
 interface BlockGroup {
   readonly model: string;
   readonly version: number;
   readonly layout: number;
   /** Row numbers in the batch. */
   readonly rows: number[];
-  readonly ids: string[];
-  readonly sources: string[];
 }
 
 interface EncodedBlock {
@@ -172,51 +154,64 @@ interface EncodedBlock {
 /** Rows per block at most (a batch holds `flush_rows`, 1 000 by default). */
 const MAX_BLOCK_ROWS = 65_536;
 
+/** The millisecond time of the uuid v7 at `o` in `b` (`xxxxxxxx-xxxx-…`, ASCII hex), or NaN. */
+function idMsAt(b: Buffer, o: number): number {
+  let ms = 0;
+  for (let i = 0; i < 13; i++) {
+    if (i === 8) continue;
+    const c = b[o + i]!;
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return Number.NaN;
+    ms = ms * 16 + d;
+  }
+  return ms;
+}
+
 /**
  * A group's rows as blocks (log-block.ts): usually one; another starts where the rows would span
- * more than MAX_BLOCK_SPAN_MS in time or in their ids' milliseconds (readers rely on that bound).
+ * more than MAX_BLOCK_SPAN_MS in time or in their ids' milliseconds (readers rely on that bound),
+ * or would name more than 256 sources.
  */
-function encodeBlocks(group: BlockGroup, nums: Float64Array, raw: RawViews, rowBytes: number): EncodedBlock[] {
+function encodeBlocks(group: BlockGroup, nums: Float64Array, raw: Buffer, names: readonly string[], rowBytes: number): EncodedBlock[] {
   const out: EncodedBlock[] = [];
   let start = 0;
   while (start < group.rows.length) {
-    const t0 = nums[group.rows[start]! * NUMS_PER_ROW + 1]!;
-    const i0 = idMs(group.ids[start]!);
-    let lo = t0;
-    let hi = t0;
+    const n0 = group.rows[start]! * NUMS_PER_ROW;
+    const i0 = idMsAt(raw, nums[n0 + 6]!);
+    let lo = nums[n0 + 1]!;
+    let hi = lo;
+    const sources = new Set([nums[n0 + 8]]);
     let end = start + 1;
-    const sources = new Set([group.sources[start]]);
     for (; end < group.rows.length && end - start < MAX_BLOCK_ROWS; end++) {
-      // A block numbers its sources in one byte.
-      if (!sources.has(group.sources[end]) && sources.add(group.sources[end]).size > 256) break;
-      const t = nums[group.rows[end]! * NUMS_PER_ROW + 1]!;
-      const ms = idMs(group.ids[end]!);
-      if (Math.max(hi, t) - Math.min(lo, t) > MAX_BLOCK_SPAN_MS || !(Math.abs(ms - i0) <= MAX_BLOCK_SPAN_MS)) break;
+      const n = group.rows[end]! * NUMS_PER_ROW;
+      const t = nums[n + 1]!;
+      if (Math.max(hi, t) - Math.min(lo, t) > MAX_BLOCK_SPAN_MS || !(Math.abs(idMsAt(raw, nums[n + 6]!) - i0) <= MAX_BLOCK_SPAN_MS)) break;
+      if (!sources.has(nums[n + 8]) && sources.add(nums[n + 8]).size > 256) break;
       if (t < lo) lo = t;
       if (t > hi) hi = t;
     }
-    out.push(encodeBlock(group, start, end, nums, raw, rowBytes));
+    out.push(encodeBlock(group, start, end, nums, raw, names, rowBytes));
     start = end;
   }
   return out;
 }
 
-function encodeBlock(group: BlockGroup, start: number, end: number, nums: Float64Array, raw: RawViews, rowBytes: number): EncodedBlock {
+function encodeBlock(group: BlockGroup, start: number, end: number, nums: Float64Array, raw: Buffer, names: readonly string[], rowBytes: number): EncodedBlock {
   const rows = end - start;
   const o = blockOffsets(rows, rowBytes);
   const buffer = new ArrayBuffer(o.end);
   const data = Buffer.from(buffer);
-  data.writeUInt32LE(1, 0);
+  data.writeUInt32LE(BLOCK_FORMAT, 0);
   data.writeUInt32LE(rows, 4);
   const at = new Float64Array(buffer, o.at, rows);
   const latency = new Float64Array(buffer, o.latency, rows);
   const confidence = new Float64Array(buffer, o.confidence, rows);
-  const sourceNames: string[] = [];
+  const sourceNumbers: number[] = [];
   let low = 0;
   let first = Infinity;
   let last = -Infinity;
-  let idMin = group.ids[start]!;
-  let idMax = idMin;
+  let min = -1;
+  let max = -1;
   for (let k = 0; k < rows; k++) {
     const n = group.rows[start + k]! * NUMS_PER_ROW;
     const t = nums[n + 1]!;
@@ -228,18 +223,20 @@ function encodeBlock(group: BlockGroup, start: number, end: number, nums: Float6
     const flag = nums[n + 4] === 1 ? 1 : 0;
     data[o.low + k] = flag;
     low += flag;
-    const source = group.sources[start + k]!;
-    let s = sourceNames.indexOf(source);
-    if (s < 0) s = sourceNames.push(source) - 1;
+    const source = nums[n + 8]!;
+    let s = sourceNumbers.indexOf(source);
+    if (s < 0) s = sourceNumbers.push(source) - 1;
     data[o.source + k] = s;
-    const rowId = group.ids[start + k]!;
-    data.write(rowId, o.ids + ID_LENGTH * k, 'latin1');
-    if (rowId < idMin) idMin = rowId;
-    if (rowId > idMax) idMax = rowId;
     const from = nums[n + 6]!;
-    raw.bytes.copy(data, o.raw + rowBytes * k, from, from + rowBytes);
+    raw.copy(data, o.ids + ID_LENGTH * k, from, from + ID_LENGTH);
+    if (min < 0 || raw.compare(raw, from, from + ID_LENGTH, min, min + ID_LENGTH) < 0) min = from;
+    if (max < 0 || raw.compare(raw, from, from + ID_LENGTH, max, max + ID_LENGTH) > 0) max = from;
+    raw.copy(data, o.raw + rowBytes * k, from + RAW_ID_BYTES, from + RAW_ID_BYTES + rowBytes);
   }
-  return { firstAt: Math.floor(first), lastAt: Math.ceil(last), idMin, idMax, rows, low, sources: JSON.stringify(sourceNames), data };
+  return {
+    firstAt: Math.floor(first), lastAt: Math.ceil(last), idMin: raw.toString('latin1', min, min + ID_LENGTH), idMax: raw.toString('latin1', max, max + ID_LENGTH),
+    rows, low, sources: JSON.stringify(sourceNumbers.map((x) => names[x] ?? '')), data,
+  };
 }
 
 /**

@@ -231,11 +231,12 @@ export class PredictionLogWriter implements PredictionLogger {
 
   /**
    * Numeric-tensor entries (the servers' requests) are copied into the open batch now, as bytes:
-   * the queue keeps no reference to the request, and the writer thread turns the bytes into the
-   * stored JSON. False when the entry is not of that kind or the sink takes rows.
+   * the queue keeps no reference to the request, and the writer thread stores the bytes in a
+   * block (log-block.ts). False when the entry is not of that kind or the sink takes rows.
    */
   #addRaw(entry: PredictionEntry, ids: readonly string[]): boolean {
-    if (!this.#sink.raw || entry.explained || entry.inputs.kind !== 'tensors' || entry.outputs.kind !== 'tensors') return false;
+    // Blocks hold generated ids only (ids from elsewhere may repeat and stay in the table).
+    if (!this.#sink.raw || entry.explained || entry.ids !== undefined || entry.inputs.kind !== 'tensors' || entry.outputs.kind !== 'tensors') return false;
     const encoder = this.#encoder(entry.signature);
     const layout = encoder.rawLayout(entry.inputs, entry.outputs, entry.rows);
     if (!layout) return false;
