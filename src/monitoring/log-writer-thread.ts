@@ -229,8 +229,9 @@ function encodeBlock(group: BlockGroup, start: number, end: number, nums: Float6
     data[o.source + k] = s;
     const from = nums[n + 6]!;
     raw.copy(data, o.ids + ID_LENGTH * k, from, from + ID_LENGTH);
-    if (min < 0 || raw.compare(raw, from, from + ID_LENGTH, min, min + ID_LENGTH) < 0) min = from;
-    if (max < 0 || raw.compare(raw, from, from + ID_LENGTH, max, max + ID_LENGTH) > 0) max = from;
+    // buf.compare(target, tStart, tEnd, sStart, sEnd) orders buf[sStart, sEnd) against target[tStart, tEnd).
+    if (min < 0 || raw.compare(raw, min, min + ID_LENGTH, from, from + ID_LENGTH) < 0) min = from;
+    if (max < 0 || raw.compare(raw, max, max + ID_LENGTH, from, from + ID_LENGTH) > 0) max = from;
     raw.copy(data, o.raw + rowBytes * k, from + RAW_ID_BYTES, from + RAW_ID_BYTES + rowBytes);
   }
   return {
