@@ -35,7 +35,7 @@ function request(seed: number, rows: number, at: number, source = 'oip-rest'): P
     inputs: { kind: 'tensors', tensors: { x: tensor('float32', [rows, 3], x) } },
     outputs: { kind: 'tensors', tensors: { label: tensor('int64', [rows], label), probabilities: tensor('float32', [rows, 2], p) } },
     latencyMs: 0.25,
-  } as PredictionEntry;
+  };
 }
 
 const T0 = Date.UTC(2026, 11, 1);

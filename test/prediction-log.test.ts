@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { after, before, describe, it } from 'node:test';
 import { openFerry, type Ferry } from '../src/main/ferry.js';
 import { loadConfig } from '../src/core/config.js';
-import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, logDb, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log-store.js';
+import { countPredictions, deletePredictionsBefore, getPrediction, insertPredictions, listPredictions, readPredictionChunks, type PredictionRow } from '../src/monitoring/prediction-log-store.js';
 import { RowEncoder } from '../src/monitoring/log-encode.js';
 import { scanLog, type StoredRow } from '../src/monitoring/log-scan.js';
 import type { Tensor } from '../src/core/tensor.js';
