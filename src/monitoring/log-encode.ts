@@ -79,10 +79,12 @@ export class RowEncoder {
   /**
    * Row `r`'s raw bytes into `out` at `o` (a multiple of 8): each input's then each output's
    * elements, every part starting at a multiple of 8. Returns the offset after the row.
+   * `views`: typed views of `out`'s whole buffer (`out` starting at its byte 0), for copying small
+   * parts without a view per part.
    */
-  static copyRaw(layout: RawLayout, inputs: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>, r: number, out: Uint8Array, o: number): number {
-    for (const part of layout.inputs) o = copyPart(part, inputs[part.name] as Tensor, r, out, o);
-    for (const part of layout.outputs) o = copyPart(part, outputs[part.name] as Tensor, r, out, o);
+  static copyRaw(layout: RawLayout, inputs: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>, r: number, out: Uint8Array, o: number, views?: RawViews): number {
+    for (const part of layout.inputs) o = copyPart(part, inputs[part.name] as Tensor, r, out, o, views);
+    for (const part of layout.outputs) o = copyPart(part, outputs[part.name] as Tensor, r, out, o, views);
     return o;
   }
 
@@ -339,10 +341,22 @@ function aligned(part: RawPart): number {
   return (bytes + 7) & ~7;
 }
 
-function copyPart(part: RawPart, t: Tensor, r: number, out: Uint8Array, o: number): number {
+/** Parts up to this many bytes are copied element by element: a view per part cost more than the copy. */
+const SMALL_PART = 256;
+
+function copyPart(part: RawPart, t: Tensor, r: number, out: Uint8Array, o: number, views: RawViews | undefined): number {
   const data = t.data as Exclude<Tensor['data'], readonly string[]>;
-  const bytes = part.width * data.BYTES_PER_ELEMENT;
-  out.set(new Uint8Array(data.buffer, data.byteOffset + r * bytes, bytes), o);
+  const size = data.BYTES_PER_ELEMENT;
+  const bytes = part.width * size;
+  if (views !== undefined && bytes <= SMALL_PART && size !== 8) {
+    // Same element type on both sides (8-byte types go by memcpy: int64 elements would be BigInts).
+    const to = views.of(part.dtype) as Exclude<Tensor['data'], readonly string[]>;
+    const at = o / size;
+    const from = r * part.width;
+    for (let j = 0; j < part.width; j++) to[at + j] = data[from + j] as never;
+  } else {
+    out.set(new Uint8Array(data.buffer, data.byteOffset + r * bytes, bytes), o);
+  }
   return o + aligned(part);
 }
 

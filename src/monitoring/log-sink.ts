@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { asFerryError, ferry } from '../core/errors.js';
 import type { RegistryDb } from '../registry/registry-db.js';
 import type { Tensor } from '../core/tensor.js';
-import { RowEncoder, type RawLayout } from './log-encode.js';
+import { RawViews, RowEncoder, type RawLayout } from './log-encode.js';
 import { ID_LENGTH } from './log-block.js';
 import { DEFAULT_WRITER_NICE, FIELD_BYTE, NUMS_PER_ROW, RAW_ID_BYTES, ROW_BYTE, type WriterReply, type WriterRequest, type WriterThreadData } from './log-writer-protocol.js';
 import { insertPredictions, type PredictionRow } from './prediction-log-store.js';
@@ -67,6 +67,8 @@ class SqliteWorkerSink implements LogSink {
   readonly #pending = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
   #next = 0;
   #failed: Error | undefined;
+  /** Raw bytes of the last batch: where the next batch's buffer starts. */
+  rawHint = 64 * 1024;
 
   constructor(db: RegistryDb, sqlite: NonNullable<RegistryDb['capabilities']['file']>, nice: number) {
     this.#db = db;
@@ -149,6 +151,7 @@ class TextBatch implements LogBatch {
   #textBytes = 0;
   #textRows = 0;
   #raw: Buffer | undefined;
+  #views: RawViews | undefined;
   #rawBytes = 0;
   #nums = new Float64Array(NUMS_PER_ROW * 256);
   #rows = 0;
@@ -173,7 +176,7 @@ class TextBatch implements LogBatch {
     const at0 = this.#rawBytes;
     const raw = this.#reserveRaw(RAW_ID_BYTES + layout.bytes);
     raw.write(id, at0, ID_LENGTH, 'latin1');
-    this.#rawBytes = RowEncoder.copyRaw(layout, inputs, outputs, r, raw, at0 + RAW_ID_BYTES);
+    this.#rawBytes = RowEncoder.copyRaw(layout, inputs, outputs, r, raw, at0 + RAW_ID_BYTES, this.#views);
     this.#addNums(version, at, latencyMs, confidence, lowConfidence, n, at0);
     const nums = this.#nums;
     const o = (this.#rows - 1) * NUMS_PER_ROW;
@@ -182,6 +185,7 @@ class TextBatch implements LogBatch {
   }
 
   send(): Promise<void> {
+    if (this.#rawBytes > 0) this.#sink.rawHint = this.#rawBytes;
     return this.#sink.send(this.#text.buffer as ArrayBuffer, this.#textBytes, this.#nums.subarray(0, this.#rows * NUMS_PER_ROW).slice(), this.#raw?.buffer as ArrayBuffer | undefined, this.#rows, this.#used, this.#names);
   }
 
@@ -234,8 +238,11 @@ class TextBatch implements LogBatch {
   }
 
   #reserveRaw(n: number): Buffer {
-    if (!this.#raw) this.#raw = Buffer.allocUnsafeSlow(Math.max(64 * 1024, n));
-    else if (this.#rawBytes + n > this.#raw.length) this.#raw = grow(this.#raw, this.#rawBytes, n);
+    if (!this.#raw || this.#rawBytes + n > this.#raw.length) {
+      // The first batch's size is a guess; later ones start at the size the last batch reached.
+      this.#raw = this.#raw ? grow(this.#raw, this.#rawBytes, n) : Buffer.allocUnsafeSlow(Math.max(this.#sink.rawHint, n));
+      this.#views = new RawViews(this.#raw.buffer as ArrayBuffer);
+    }
     return this.#raw;
   }
 }

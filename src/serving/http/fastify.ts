@@ -161,7 +161,7 @@ export function sendError(reply: FastifyReply, error: FerryError, style: ErrorSt
 }
 
 /** Rows above this many get their prediction ids in the body only (a header line stays well under 8 KiB). */
-const MAX_HEADER_IDS = 100;
+export const MAX_HEADER_IDS = 100;
 
 /**
  * `x-prediction-id`: the logged rows' ids, comma-separated in row order (up to 100 rows; larger

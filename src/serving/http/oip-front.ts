@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServingContext } from '../context.js';
-import { errorAnswer, httpFerryError, predictionHeaders, type FrontRoute } from './fastify.js';
+import { errorAnswer, httpFerryError, MAX_HEADER_IDS, type FrontRoute } from './fastify.js';
 import { inferAnswer, type InferAnswer } from './oip.js';
 
 /** `/v2/models/:model/infer` and `/v2/models/:model/versions/:version/infer`, plain segments only (no escapes, no query). */
@@ -57,7 +57,11 @@ function readBody(req: IncomingMessage, length: number, done: (body: Buffer) => 
 function send(res: ServerResponse, answer: InferAnswer): void {
   const body = Buffer.isBuffer(answer.payload) ? answer.payload : JSON.stringify(answer.payload);
   res.setHeader('x-ferry-model-version', answer.version);
-  if (answer.predictionIds) for (const [name, value] of Object.entries(predictionHeaders(answer.predictionIds))) res.setHeader(name, value);
+  const ids = answer.predictionIds;
+  if (ids) {
+    res.setHeader('x-prediction-count', String(ids.length));
+    if (ids.length <= MAX_HEADER_IDS) res.setHeader('x-prediction-id', answer.predictionIdText ?? ids.join(','));
+  }
   if (answer.headerLength !== undefined) res.setHeader('inference-header-content-length', String(answer.headerLength));
   res.setHeader('content-type', answer.contentType === 'application/json' ? 'application/json; charset=utf-8' : answer.contentType);
   res.setHeader('content-length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
