@@ -131,7 +131,8 @@ async function logCostCells(server: FerryServer, s: Settings, one: readonly numb
   const off = PROTOCOLS[0]!.driver(server, MODELS.on, one);
   const on = PROTOCOLS[0]!.driver(server, MODELS.onLogged, one);
   try {
-    out.log = await logCells(server.url, { off, on }, (id, d) => measure(id, d, LOG_CONCURRENCY, s, server.child.proc.pid), s.logRounds);
+    const warm = async (d: Driver) => { await d.run({ concurrency: LOG_CONCURRENCY, seconds: s.seconds + s.warmupSeconds, maxRequests: s.maxRequests }); };
+    out.log = await logCells(server.url, { off, on }, (id, d) => measure(id, d, LOG_CONCURRENCY, s, server.child.proc.pid), s.logRounds, warm);
   } finally {
     off.close();
     on.close();

@@ -58,7 +58,7 @@ export function loadSettings(): Settings {
     batching: { maxBatchSize: num('BENCH_MAX_BATCH_SIZE', 64, 1), maxQueueDelayUs: num('BENCH_MAX_QUEUE_DELAY_US', 2000, 0) },
     processes: num('BENCH_PROCESSES', 2, 2),
     processRounds: num('BENCH_PROCESS_ROUNDS', 2, 1),
-    logRounds: num('BENCH_LOG_ROUNDS', 4, 1),
+    logRounds: num('BENCH_LOG_ROUNDS', 6, 1),
     output: process.env.BENCH_OUTPUT ?? join(ROOT, 'bench/results/serve.md'),
   };
 }

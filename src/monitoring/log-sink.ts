@@ -69,6 +69,10 @@ class SqliteWorkerSink implements LogSink {
   #failed: Error | undefined;
   /** Raw bytes of the last batch: where the next batch's buffer starts. */
   rawHint = 64 * 1024;
+  /** Rows of the last batch: where the next batch's numbers start. */
+  rowsHint = 256;
+  /** A raw buffer the writer thread gave back, for the next batch (one allocation less per batch). */
+  spare: ArrayBuffer | undefined;
 
   constructor(db: RegistryDb, sqlite: NonNullable<RegistryDb['capabilities']['file']>, nice: number) {
     this.#db = db;
@@ -76,6 +80,7 @@ class SqliteWorkerSink implements LogSink {
     this.#worker = new Worker(WRITER_THREAD, { workerData: data });
     this.#worker.unref();
     this.#worker.on('message', (r: WriterReply) => {
+      if (r.raw && (!this.spare || this.spare.byteLength < r.raw.byteLength)) this.spare = r.raw;
       const p = this.#pending.get(r.id);
       this.#pending.delete(r.id);
       // Only pending writes keep the process alive; an idle writer thread never does.
@@ -95,6 +100,13 @@ class SqliteWorkerSink implements LogSink {
 
   batch(): LogBatch {
     return new TextBatch(this);
+  }
+
+  /** A raw buffer of at least `bytes`: the one the thread gave back when it is large enough. */
+  takeRaw(bytes: number): Buffer {
+    const spare = this.spare;
+    this.spare = undefined;
+    return spare && spare.byteLength >= bytes ? Buffer.from(spare) : Buffer.allocUnsafeSlow(bytes);
   }
 
   /** The number of a raw layout (the thread learns it with the first batch that uses it). */
@@ -147,13 +159,14 @@ class SqliteWorkerSink implements LogSink {
  */
 class TextBatch implements LogBatch {
   readonly #sink: SqliteWorkerSink;
-  #text: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+  /** Allocated with the first text row (a batch of server requests has none). */
+  #text: Buffer = EMPTY;
   #textBytes = 0;
   #textRows = 0;
   #raw: Buffer | undefined;
   #views: RawViews | undefined;
   #rawBytes = 0;
-  #nums = new Float64Array(NUMS_PER_ROW * 256);
+  #nums: Float64Array;
   #rows = 0;
   readonly #used = new Map<number, RawLayout>();
   /** Models and sources of raw rows, numbered. */
@@ -161,7 +174,10 @@ class TextBatch implements LogBatch {
   readonly #numbers = new Map<string, number>();
   #lastName = '';
   #lastNumber = -1;
-  constructor(sink: SqliteWorkerSink) { this.#sink = sink; }
+  constructor(sink: SqliteWorkerSink) {
+    this.#sink = sink;
+    this.#nums = new Float64Array(NUMS_PER_ROW * Math.max(256, sink.rowsHint));
+  }
 
   get rows(): number { return this.#rows; }
 
@@ -186,6 +202,7 @@ class TextBatch implements LogBatch {
 
   send(): Promise<void> {
     if (this.#rawBytes > 0) this.#sink.rawHint = this.#rawBytes;
+    this.#sink.rowsHint = this.#rows;
     return this.#sink.send(this.#text.buffer as ArrayBuffer, this.#textBytes, this.#nums.subarray(0, this.#rows * NUMS_PER_ROW).slice(), this.#raw?.buffer as ArrayBuffer | undefined, this.#rows, this.#used, this.#names);
   }
 
@@ -205,7 +222,7 @@ class TextBatch implements LogBatch {
   #addText(id: string, model: string, source: string, inputs: string, outputs: string, attributions: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit; 6 separators.
     const need = 3 * (id.length + model.length + source.length + inputs.length + outputs.length + attributions.length) + 8;
-    if (this.#textBytes + need > this.#text.length) this.#text = grow(this.#text, this.#textBytes, need);
+    if (this.#textBytes + need > this.#text.length) this.#text = this.#text === EMPTY ? Buffer.allocUnsafeSlow(Math.max(64 * 1024, need)) : grow(this.#text, this.#textBytes, need);
     const b = this.#text;
     let o = this.#textBytes;
     if (this.#textRows++ > 0) b[o++] = ROW_BYTE;
@@ -240,12 +257,15 @@ class TextBatch implements LogBatch {
   #reserveRaw(n: number): Buffer {
     if (!this.#raw || this.#rawBytes + n > this.#raw.length) {
       // The first batch's size is a guess; later ones start at the size the last batch reached.
-      this.#raw = this.#raw ? grow(this.#raw, this.#rawBytes, n) : Buffer.allocUnsafeSlow(Math.max(this.#sink.rawHint, n));
+      this.#raw = this.#raw ? grow(this.#raw, this.#rawBytes, n) : this.#sink.takeRaw(Math.max(this.#sink.rawHint, n));
       this.#views = new RawViews(this.#raw.buffer as ArrayBuffer);
     }
     return this.#raw;
   }
 }
+
+/** No text yet. */
+const EMPTY = Buffer.alloc(0);
 
 /** A copy of `b`'s first `used` bytes with room for `need` more (doubling; allocUnsafeSlow: an ArrayBuffer of its own, movable). */
 function grow(b: Buffer, used: number, need: number): Buffer {

@@ -50,4 +50,6 @@ export interface WriterReply {
   readonly ok: boolean;
   readonly code?: string;
   readonly message?: string;
+  /** The batch's raw buffer, given back for reuse. */
+  readonly raw?: ArrayBuffer;
 }

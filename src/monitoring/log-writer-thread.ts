@@ -122,12 +122,13 @@ if (port) {
         if (!String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) throw err;
         insert.immediate(text, nums, m.rows, tolerant);
       }
-      reply = { id: m.id, ok: true };
+      // The raw buffer goes back to the sink for a later batch (moved, not copied).
+      reply = m.raw ? { id: m.id, ok: true, raw: m.raw } : { id: m.id, ok: true };
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       reply = { id: m.id, ok: false, ...(typeof code === 'string' ? { code } : {}), message: err instanceof Error ? err.message : String(err) };
     }
-    port.postMessage(reply);
+    port.postMessage(reply, reply.raw ? [reply.raw] : []);
   });
 }
 
