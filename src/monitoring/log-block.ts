@@ -14,8 +14,10 @@ import type { RawLayout } from './log-encode.js';
  *
  * `data` holds, for `rows` rows, little-endian and each section starting at a multiple of 8:
  *   u32 format (1), u32 rows, then f64[rows] at, f64[rows] latency_ms, f64[rows] confidence
- *   (NaN = none), u8[rows] low_confidence, u8[rows] source (index into `sources`), the ids
- *   (ID_LENGTH ASCII bytes each), then the rows' raw bytes (`layout.bytes` each, as RawRowText reads them).
+ *   (NaN = none), u8[rows] low_confidence, u8[rows] source (index into `sources`), then the rows,
+ *   ROW_HEAD + `layout.bytes` each: the id (ID_LENGTH ASCII bytes, zero-padded to ROW_HEAD) and the
+ *   tensors' bytes as RawRowText reads them — the layout the sink copies requests into, so the
+ *   writer moves consecutive rows with one copy.
  */
 
 /** The block table's shape as stored (SQLite; type aliases for Kysely's `withTables`). */
@@ -57,6 +59,8 @@ export type PredictionBlockTables = {
 export const BLOCK_FORMAT = 1;
 /** Generated prediction ids (uuid v7 text) are this long; rows with other ids are never put in blocks. */
 export const ID_LENGTH = 36;
+/** Bytes before a row's tensors, in a block and in the sink's raw buffer: its id, padded to a multiple of 8. */
+export const ROW_HEAD = 40;
 /**
  * A block spans at most this much time, both in `at` and in its ids' milliseconds (the writer
  * starts another beyond it): window reads and id lookups search that far before their bound.
@@ -70,8 +74,8 @@ export interface BlockOffsets {
   readonly confidence: number;
   readonly low: number;
   readonly source: number;
-  readonly ids: number;
-  readonly raw: number;
+  /** Where the rows start; row r at `rows + r * (ROW_HEAD + rowBytes)`. */
+  readonly rows: number;
   readonly end: number;
 }
 
@@ -83,9 +87,8 @@ export function blockOffsets(rows: number, rowBytes: number): BlockOffsets {
   const confidence = latency + 8 * rows;
   const low = confidence + 8 * rows;
   const source = low + rows;
-  const ids = align(source + rows);
-  const raw = align(ids + ID_LENGTH * rows);
-  return { at, latency, confidence, low, source, ids, raw, end: raw + rowBytes * rows };
+  const start = align(source + rows);
+  return { at, latency, confidence, low, source, rows: start, end: start + (ROW_HEAD + rowBytes) * rows };
 }
 
 /** The millisecond time at the head of a uuid v7 (`xxxxxxxx-xxxx-7…`), or NaN. */
@@ -141,32 +144,37 @@ export class DecodedBlock {
   }
 
   id(r: number): string {
-    const o = this.#offsets.ids + ID_LENGTH * r;
+    const o = this.#offsets.rows + (ROW_HEAD + this.#rowBytes) * r;
     return this.#data.toString('latin1', o, o + ID_LENGTH);
   }
 
   /** The row holding `id`, or -1. */
   find(id: string): number {
     if (id.length !== ID_LENGTH) return -1;
-    const { ids } = this.#offsets;
-    const end = ids + ID_LENGTH * this.rows;
-    let from = ids;
+    const start = this.#offsets.rows;
+    const stride = ROW_HEAD + this.#rowBytes;
+    let from = start;
     for (;;) {
       const at = this.#data.indexOf(id, from, 'latin1');
-      if (at < 0 || at >= end) return -1;
-      if ((at - ids) % ID_LENGTH === 0) return (at - ids) / ID_LENGTH;
+      if (at < 0 || at >= this.#offsets.end) return -1;
+      if ((at - start) % stride === 0) return (at - start) / stride;
       from = at + 1;
     }
   }
 
-  /** The rows' raw bytes in a buffer of their own (8-aligned for RawViews); row r at `r * layout.bytes`. */
+  /** The rows in a buffer of their own (8-aligned for RawViews); row r's tensors at `rawOffset(r)`. */
   raw(): ArrayBuffer {
     if (this.#raw === undefined) {
-      const copy = new Uint8Array(this.#rowBytes * this.rows);
-      copy.set(this.#data.subarray(this.#offsets.raw, this.#offsets.end));
+      const copy = new Uint8Array(this.#offsets.end - this.#offsets.rows);
+      copy.set(this.#data.subarray(this.#offsets.rows, this.#offsets.end));
       this.#raw = copy.buffer;
     }
     return this.#raw;
+  }
+
+  /** Where row r's tensors start in `raw()`. */
+  rawOffset(r: number): number {
+    return (ROW_HEAD + this.#rowBytes) * r + ROW_HEAD;
   }
 }
 

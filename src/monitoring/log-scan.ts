@@ -224,28 +224,28 @@ export class BlockRows {
     return known;
   }
 
-  async decode(block: PredictionBlockTable): Promise<{ decoded: DecodedBlock; text: RawRowText; rowBytes: number }> {
+  async decode(block: PredictionBlockTable): Promise<{ decoded: DecodedBlock; text: RawRowText }> {
     const { layout, text } = await this.#layout(block.layout);
-    return { decoded: new DecodedBlock(block.data, block.dead, layout.bytes), text, rowBytes: layout.bytes };
+    return { decoded: new DecodedBlock(block.data, block.dead, layout.bytes), text };
   }
 
   /** The block's rows still in it (not moved to the table), in block order. */
   async rows(block: PredictionBlockTable): Promise<StoredRow[]> {
-    const { decoded, text, rowBytes } = await this.decode(block);
+    const { decoded, text } = await this.decode(block);
     const sources = JSON.parse(block.sources) as string[];
     const views = this.#texts ? new RawViews(decoded.raw()) : undefined;
     const out: StoredRow[] = [];
     for (let r = 0; r < decoded.rows; r++) {
       if (decoded.dead(r)) continue;
-      out.push(blockRow(block, decoded, r, sources, views ? text.row(views, r * rowBytes) : ['', '']));
+      out.push(blockRow(block, decoded, r, sources, views ? text.row(views, decoded.rawOffset(r)) : ['', '']));
     }
     return out;
   }
 
   /** Row `r` of a block with its texts. */
   async row(block: PredictionBlockTable, decoded: DecodedBlock, r: number): Promise<StoredRow> {
-    const { text, rowBytes } = await this.decode(block);
-    return blockRow(block, decoded, r, JSON.parse(block.sources) as string[], text.row(new RawViews(decoded.raw()), r * rowBytes));
+    const { text } = await this.decode(block);
+    return blockRow(block, decoded, r, JSON.parse(block.sources) as string[], text.row(new RawViews(decoded.raw()), decoded.rawOffset(r)));
   }
 }
 

@@ -192,6 +192,7 @@ class TextBatch implements LogBatch {
     const at0 = this.#rawBytes;
     const raw = this.#reserveRaw(RAW_ID_BYTES + layout.bytes);
     raw.write(id, at0, ID_LENGTH, 'latin1');
+    raw.writeUInt32LE(0, at0 + ID_LENGTH);
     this.#rawBytes = RowEncoder.copyRaw(layout, inputs, outputs, r, raw, at0 + RAW_ID_BYTES, this.#views);
     this.#addNums(version, at, latencyMs, confidence, lowConfidence, n, at0);
     const nums = this.#nums;

@@ -1,3 +1,4 @@
+import { ROW_HEAD } from './log-block.js';
 import type { RawLayout } from './log-encode.js';
 
 /**
@@ -20,8 +21,8 @@ export const ROW = '\u001e';
 export const FIELD_BYTE = 0x1f;
 export const ROW_BYTE = 0x1e;
 export const NUMS_PER_ROW = 9;
-/** Bytes before a raw row's tensors: its id, padded to a multiple of 8. */
-export const RAW_ID_BYTES = 40;
+/** Bytes before a raw row's tensors: its id, zero-padded to a multiple of 8 (as in a block's rows). */
+export const RAW_ID_BYTES = ROW_HEAD;
 
 /**
  * How far the SQLite writer thread lowers its priority below the process's by default (ferry.yaml

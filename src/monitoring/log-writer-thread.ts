@@ -207,12 +207,15 @@ function encodeBlock(group: BlockGroup, start: number, end: number, nums: Float6
   const at = new Float64Array(buffer, o.at, rows);
   const latency = new Float64Array(buffer, o.latency, rows);
   const confidence = new Float64Array(buffer, o.confidence, rows);
+  const stride = RAW_ID_BYTES + rowBytes;
   const sourceNumbers: number[] = [];
   let low = 0;
   let first = Infinity;
   let last = -Infinity;
-  let min = -1;
-  let max = -1;
+  // Consecutive rows of the sink's buffer are consecutive in the block: copied as one run.
+  let runFrom = -1;
+  let runTo = -1;
+  let runAt = o.rows;
   for (let k = 0; k < rows; k++) {
     const n = group.rows[start + k]! * NUMS_PER_ROW;
     const t = nums[n + 1]!;
@@ -225,18 +228,22 @@ function encodeBlock(group: BlockGroup, start: number, end: number, nums: Float6
     data[o.low + k] = flag;
     low += flag;
     const source = nums[n + 8]!;
-    let s = sourceNumbers.indexOf(source);
+    let s = source === sourceNumbers[0] ? 0 : sourceNumbers.indexOf(source);
     if (s < 0) s = sourceNumbers.push(source) - 1;
     data[o.source + k] = s;
     const from = nums[n + 6]!;
-    raw.copy(data, o.ids + ID_LENGTH * k, from, from + ID_LENGTH);
-    // buf.compare(target, tStart, tEnd, sStart, sEnd) orders buf[sStart, sEnd) against target[tStart, tEnd).
-    if (min < 0 || raw.compare(raw, min, min + ID_LENGTH, from, from + ID_LENGTH) < 0) min = from;
-    if (max < 0 || raw.compare(raw, max, max + ID_LENGTH, from, from + ID_LENGTH) > 0) max = from;
-    raw.copy(data, o.raw + rowBytes * k, from + RAW_ID_BYTES, from + RAW_ID_BYTES + rowBytes);
+    if (from !== runTo) {
+      if (runTo > runFrom) runAt += raw.copy(data, runAt, runFrom, runTo);
+      runFrom = from;
+    }
+    runTo = from + stride;
   }
+  if (runTo > runFrom) raw.copy(data, runAt, runFrom, runTo);
+  // A process's generated ids only grow (predictionIds), so in logging order the first is the least.
+  const head = nums[group.rows[start]! * NUMS_PER_ROW + 6]!;
+  const tail = nums[group.rows[end - 1]! * NUMS_PER_ROW + 6]!;
   return {
-    firstAt: Math.floor(first), lastAt: Math.ceil(last), idMin: raw.toString('latin1', min, min + ID_LENGTH), idMax: raw.toString('latin1', max, max + ID_LENGTH),
+    firstAt: Math.floor(first), lastAt: Math.ceil(last), idMin: raw.toString('latin1', head, head + ID_LENGTH), idMax: raw.toString('latin1', tail, tail + ID_LENGTH),
     rows, low, sources: JSON.stringify(sourceNumbers.map((x) => names[x] ?? '')), data,
   };
 }
