@@ -357,7 +357,10 @@ function copyPart(part: RawPart, t: Tensor, r: number, out: Uint8Array, o: numbe
   } else {
     out.set(new Uint8Array(data.buffer, data.byteOffset + r * bytes, bytes), o);
   }
-  return o + aligned(part);
+  const next = o + aligned(part);
+  // The padding to the next multiple of 8: zeros, not what a reused buffer held before.
+  if (next > o + bytes) out.fill(0, o + bytes, next);
+  return next;
 }
 
 function sameLayout(layout: RawLayout, inputs: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>, rows: number): boolean {
