@@ -28,6 +28,7 @@ import { logColumns, type RawLoggedRow } from '../src/monitoring/log-columns.js'
 import { buildProfile } from '../src/monitoring/profile.js';
 import { saveProfile } from '../src/monitoring/profile-store.js';
 import { tempDir } from './helpers/env.js';
+import { mulberry32 } from '../src/core/random.js';
 
 const T0 = Date.UTC(2026, 0, 5, 12);
 /** The tensor traffic of model `m` spans about this long (one entry every 480 ms). */
@@ -55,17 +56,8 @@ interface Expected {
   readonly row: LoggedPrediction;
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** Deterministic pseudo-random numbers in [0, 1). */
+const random = mulberry32;
 
 /** Oldest first by (at, id), as the log reads. */
 function byAtId(a: LoggedPrediction, b: LoggedPrediction): number {
