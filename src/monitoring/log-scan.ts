@@ -140,6 +140,9 @@ export async function* scanLog(db: RegistryDb, f: ScanFilter, dir: 'asc' | 'desc
     if (out.length >= options.pageSize) {
       yield out;
       out = [];
+      // Block pages, like table pages, resolve without giving the event loop a turn: give it one
+      // between pages, so a long read inside the server never holds requests for more than a page.
+      await nextTurn();
     }
   }
   if (out.length > 0) yield out;

@@ -7,10 +7,11 @@ import { MAX_BLOCK_SPAN_MS } from './log-block.js';
 import { BlockRows, filtered, findInBlocks, hasBlocks, logKysely, scanLog, type LogKey, type LogKysely, type ScanFilter, type StoredRow } from './log-scan.js';
 
 /**
- * The prediction log: one row per scored row, in the registry database (SQLite or
- * PostgreSQL), table `prediction_log` (migration 0005). The server, batch jobs and stream
- * consumers write it through a `PredictionLogger` (prediction-log-writer.ts); this module is
- * the storage format and the read API (drift, live metrics, `ferry monitor log`).
+ * The prediction log, in the registry database (SQLite or PostgreSQL): table `prediction_log`
+ * (migration 0005), one row per scored row, and on SQLite the blocks of a server's tensor
+ * requests (log-block.ts, migration 0010), read merged (log-scan.ts). The server, batch jobs and
+ * stream consumers write it through a `PredictionLogger` (prediction-log-writer.ts); this module
+ * is the table's format and the read API (drift, live metrics, `ferry monitor log`).
  */
 
 /** The table as stored. `at`/`actual_at` are epoch milliseconds (bigint: a string from `pg`). */
