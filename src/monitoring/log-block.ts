@@ -180,8 +180,8 @@ export class DecodedBlock {
 
 /** Set row `r`'s bit in a dead bitmap (a new one when `dead` is null). */
 export function markDead(dead: Buffer | null, rows: number, r: number): Buffer {
-  const out = dead !== null && dead.length >= (rows + 7) >> 3 ? Buffer.from(dead) : Buffer.alloc((rows + 7) >> 3);
-  if (dead !== null && out !== dead) dead.copy(out);
+  const out = Buffer.alloc((rows + 7) >> 3);
+  dead?.copy(out);
   out[r >> 3] = out[r >> 3]! | (1 << (r & 7));
   return out;
 }

@@ -247,7 +247,7 @@ export class BlockRows {
 
   /** Row `r` of a block with its texts. */
   async row(block: PredictionBlockTable, decoded: DecodedBlock, r: number): Promise<StoredRow> {
-    const { text } = await this.decode(block);
+    const { text } = await this.#layout(block.layout);
     return blockRow(block, decoded, r, JSON.parse(block.sources) as string[], text.row(new RawViews(decoded.raw()), decoded.rawOffset(r)));
   }
 }

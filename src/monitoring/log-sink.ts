@@ -137,7 +137,10 @@ class SqliteWorkerSink implements LogSink {
       this.#pending.set(id, { resolve, reject });
       const buffer = nums.buffer as ArrayBuffer;
       const request: WriterRequest = { id, text, textBytes, nums: buffer, raw, rows, layouts, names };
-      this.#worker.postMessage(request, raw ? [text, buffer, raw] : [text, buffer]);
+      // A batch of server requests has no text: its empty buffer is cloned, not moved.
+      const moved: ArrayBuffer[] = textBytes > 0 ? [text, buffer] : [buffer];
+      if (raw) moved.push(raw);
+      this.#worker.postMessage(request, moved);
     });
   }
 
@@ -172,8 +175,6 @@ class TextBatch implements LogBatch {
   /** Models and sources of raw rows, numbered. */
   readonly #names: string[] = [];
   readonly #numbers = new Map<string, number>();
-  #lastName = '';
-  #lastNumber = -1;
   constructor(sink: SqliteWorkerSink) {
     this.#sink = sink;
     this.#nums = new Float64Array(NUMS_PER_ROW * Math.max(256, sink.rowsHint));
@@ -209,16 +210,14 @@ class TextBatch implements LogBatch {
 
   /** A model's or source's number in this batch's `names`. */
   #name(name: string): number {
-    if (name === this.#lastName) return this.#lastNumber;
     let n = this.#numbers.get(name);
     if (n === undefined) {
       n = this.#names.push(name) - 1;
       this.#numbers.set(name, n);
     }
-    this.#lastName = name;
-    this.#lastNumber = n;
     return n;
   }
+
 
   #addText(id: string, model: string, source: string, inputs: string, outputs: string, attributions: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit; 6 separators.
