@@ -277,7 +277,7 @@ export class RawViews {
  * The stored JSON of one raw layout's rows, straight from the batch's bytes: the same text as
  * `RowEncoder.inputs`/`outputs` give for the tensors the bytes were copied from (a test compares
  * them for every element type),
- * without a Tensor, a record or a view per row. What the writer thread runs for every raw row.
+ * without a Tensor, a record or a view per row. What readers run for every row of a block (log-scan.ts).
  */
 export class RawRowText {
   readonly #layout: RawLayout;

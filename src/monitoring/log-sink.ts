@@ -9,7 +9,7 @@ import { insertPredictions, type PredictionRow } from './prediction-log-store.js
 
 /** Where encoded prediction rows go. */
 export interface LogSink {
-  /** Whether batches take raw rows (`LogBatch.addRaw`), encoded where they are written. */
+  /** Whether batches take raw rows (`LogBatch.addRaw`), stored as bytes in blocks (log-block.ts). */
   readonly raw: boolean;
   /** A new batch: rows are added one by one (no row object is kept), then sent together. */
   batch(): LogBatch;
@@ -22,7 +22,7 @@ export interface LogBatch {
   add(id: string, model: string, version: number, at: number, source: string, inputs: string, outputs: string, latencyMs: number, confidence: number | null, lowConfidence: boolean, attributions: string): void;
   /**
    * Row `r` of an entry whose inputs and outputs are numeric tensors of `layout`: their bytes are
-   * copied now and encoded by the writer thread. Only when the sink's `raw` is true.
+   * copied now and stored in the batch's block by the writer thread. Only when the sink's `raw` is true.
    */
   addRaw(id: string, model: string, version: number, at: number, source: string, layout: RawLayout, inputs: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>, r: number, latencyMs: number, confidence: number | null, lowConfidence: boolean): void;
   /** Rows added so far. */
@@ -44,8 +44,8 @@ class RowBatch implements LogBatch {
 }
 
 /**
- * The sink for a registry database: on SQLite a writer thread with its own connection (the
- * inserts — B-tree and WAL work, ~5–10 µs a row — stay off the event loop, and a busy
+ * The sink for a registry database: on SQLite a writer thread with its own connection (blocks
+ * and row inserts — ~2.5 µs a logged request for blocks — stay off the event loop, and a busy
  * database never stalls requests); on PostgreSQL the pool (the database does the work).
  */
 export function openLogSink(db: RegistryDb, options: { readonly writerNice?: number | undefined } = {}): LogSink {
