@@ -43,6 +43,8 @@ describe('serve config', () => {
     assert.equal(c.processes, 1, 'one server process unless asked');
     assert.equal(c.predictionLog.writerNice, 0, 'the log writer thread runs at the server\'s priority unless asked');
     assert.equal(parseServeConfig({ prediction_log: { writer_nice: 5 } }).predictionLog.writerNice, 5);
+    assert.equal(c.memoryReducer, false, 'V8\'s memory reducer is off in a server unless asked');
+    assert.equal(parseServeConfig({ memory_reducer: true }).memoryReducer, true);
   });
 
   it('processes: a number, or auto for the CPUs this process may use; the flag wins', () => {
@@ -108,6 +110,7 @@ describe('serve config', () => {
     [{ processes: 0 }, /processes \(a number or "auto"\) must be an integer between 1/],
     [{ processes: 'many' }, /processes \(a number or "auto"\) must be a number/],
     [{ prediction_log: { writer_nice: 20 } }, /prediction_log.writer_nice must be an integer between 0 and 19/],
+    [{ memory_reducer: 'no' }, /memory_reducer must be true or false/],
   ] as const) {
     it(`refuses ${JSON.stringify(raw)}`, () => {
       assert.throws(() => parseServeConfig(raw), (e) => isFerryError(e, 'FERRY_E_CONFIG_INVALID') && message.test(e.message));

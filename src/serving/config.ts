@@ -51,6 +51,12 @@ export interface ServeConfig extends DeploymentsConfig {
   readonly alertsIntervalMs: number;
   /** Logged predictions one drift, live-metric or alert evaluation reads at most (the newest of its window). */
   readonly monitoringMaxRows: number;
+  /**
+   * V8's memory reducer (shrink the heap when the process looks idle). Off by default in a server:
+   * after an idle spell it left the heap's limits so tight that a burst of large requests ran
+   * back-to-back full GCs (docs/serving.md, "Memory and GC").
+   */
+  readonly memoryReducer: boolean;
 }
 
 /** Command-line flags of `ferry serve` (they win over the file). */
@@ -88,7 +94,7 @@ export function loadServeConfig(flags: ServeFlags, file: ConfigFile | undefined 
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Readonly<Raw>, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'cold_start_wait_ms', 'processes', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'cold_start_wait_ms', 'processes', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'memory_reducer', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   // A copy: the flags below change it, and the file is shared (and frozen).
   const rawDefaults: Raw = file.defaults === undefined ? {} : { ...asObject(file.defaults, `${where}: defaults`) };
   if (flags.lazy) rawDefaults.load = 'lazy';
@@ -141,6 +147,7 @@ export function parseServeConfig(file: Readonly<Raw>, flags: ServeFlags = {}, wh
     predictionLog: predictionLogSettings(file.prediction_log === undefined ? {} : asObject(file.prediction_log, `${where}: prediction_log`), `${where}: prediction_log`),
     alertsIntervalMs: (flags.alertsInterval !== undefined ? int(flags.alertsInterval, '--alerts-interval', 0) : int(file.alerts_interval_ms, `${where}: alerts_interval_ms`, 0)) ?? 60_000,
     monitoringMaxRows: int(file.monitoring_max_rows, `${where}: monitoring_max_rows`, 1) ?? 100_000,
+    memoryReducer: bool(file.memory_reducer, `${where}: memory_reducer`) ?? false,
   });
 }
 

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { openServing } from '../../main/ferry.js';
@@ -81,6 +82,8 @@ export async function runServe(ctx: CliContext, opts: ServeFlags & ServeExtras):
 
 /** One server process: the whole server, or one of `--processes N` (then `group` says which). */
 async function serveProcess(serve: ServeConfig, declared: ReturnType<typeof batchJobsOf>, opts: ServeExtras, config: FerryConfig, logger: Logger, group: ProcessGroup): Promise<void> {
+  // Set before the first request; V8 reads the flag each time the reducer would start.
+  if (!serve.memoryReducer) setFlagsFromString('--no-memory-reducer');
   const metrics = new ServingMetrics(undefined, group.slot);
   const app = await openServing(config, serve, metrics, logger);
   const watched = (opts.watchStream ?? []).map(parseWatchedStream);
