@@ -29,7 +29,7 @@ describe('isolation between models', () => {
     tmp.cleanup();
   });
 
-  it('small requests to one model are answered while another model runs a huge request', async () => {
+  it('small requests to one model are answered while another model runs a huge request', async (t) => {
     const n = 150_000; // ~0.4 s of CNN work on this machine, sent as 38 MB of binary tensor data
     const images = Buffer.from(new Float32Array(n * 64).fill(0.5).buffer);
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'image', shape: [n, 1, 8, 8], datatype: 'FP32', parameters: { binary_data_size: images.length } }], outputs: [{ name: 'label' }] }));
@@ -52,6 +52,7 @@ describe('isolation between models', () => {
     const computeMs = 1000 * Number(/ferry_compute_duration_seconds_sum\{model="slow"\} ([\d.e-]+)/.exec(metrics)?.[1]);
     assert.ok(computeMs > 100, `the big request computed for ${computeMs} ms; too short to tell`);
     const worst = Math.max(...latencies);
+    t.diagnostic(`worst small-request wait ${worst.toFixed(0)} ms, bound ${(computeMs / 4).toFixed(0)} ms (compute ${computeMs.toFixed(0)} ms, big request ${bigMs.toFixed(0)} ms, ${latencies.length} small requests)`);
     assert.ok(latencies.length >= 3, `only ${latencies.length} small requests were answered during the ${bigMs.toFixed(0)} ms big one`);
     // Were the event loop blocked by the computation, some small request would wait most of it.
     assert.ok(worst < computeMs / 4, `a small request waited ${worst.toFixed(0)} ms while the CNN computed for ${computeMs.toFixed(0)} ms`);

@@ -52,10 +52,13 @@ export default async function run(task: { inputs: Record<string, Tensor>; output
   } catch (err) {
     return failed(err, () => ferry('FERRY_E_PREDICTION_FAILED', { format, model: label, detail: String(err) }));
   }
-  const buffers: ArrayBuffer[] = [];
+  // Each buffer once, and never shared memory (an output that is a view of a shared input): a
+  // transfer list refuses both, and shared memory crosses without a copy anyway.
+  const buffers = new Set<ArrayBuffer>();
   for (const t of Object.values(out)) {
-    if (!Array.isArray(t.data)) buffers.push((t.data as Float32Array).buffer as ArrayBuffer);
+    const buffer = Array.isArray(t.data) ? undefined : (t.data as Float32Array).buffer;
+    if (buffer instanceof ArrayBuffer) buffers.add(buffer);
   }
   const result = { outputs: out, computeMs: performance.now() - started };
-  return move({ [transferableSymbol]: buffers, [valueSymbol]: result });
+  return move({ [transferableSymbol]: [...buffers], [valueSymbol]: result });
 }

@@ -16,7 +16,8 @@ type Answer = { outputs: Record<string, Tensor>; computeMs: number } | Failed;
 
 /**
  * Any model format in worker threads (piscina), one model copy per thread: inputs are copied
- * over, outputs moved back. Optionally a second copy on the calling thread takes the batches
+ * over (those on a SharedArrayBuffer, as large binary request bodies are, are shared, not
+ * copied), outputs moved back. Optionally a second copy on the calling thread takes the batches
  * expected to compute for less than `inlineBelowMs` (from the time per row the workers
  * measure), where the hop to a thread would cost more than the work: small requests stay fast,
  * large ones never block the event loop.

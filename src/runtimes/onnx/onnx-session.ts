@@ -53,7 +53,7 @@ export function sessionSignature(session: ort.InferenceSession): ModelSignature 
 export async function runSession(session: ort.InferenceSession, inputs: Readonly<Record<string, Tensor>>, fetches: readonly string[], label: string): Promise<Record<string, Tensor>> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(inputs)) {
-    feeds[name] = new ort.Tensor(t.dtype, t.data, [...t.shape]);
+    feeds[name] = new ort.Tensor(t.dtype, unshared(t.data), [...t.shape]);
   }
   let result: ort.InferenceSession.ReturnType;
   try {
@@ -69,6 +69,16 @@ export async function runSession(session: ort.InferenceSession, inputs: Readonly
     t.dispose();
   }
   return out;
+}
+
+/**
+ * Tensor data in memory of its own: onnxruntime-node takes a tensor's bytes through N-API, which
+ * refuses a SharedArrayBuffer (`session.run` rejects with "Invalid argument"). Large binary
+ * request bodies are shared memory (serving/http/body-reader.ts), so their tensors are copied
+ * here — in a worker thread, on the thread that runs the model, off the event loop.
+ */
+function unshared(data: Tensor['data']): Tensor['data'] {
+  return !Array.isArray(data) && (data as Float32Array).buffer instanceof SharedArrayBuffer ? (data as Float32Array).slice() : data;
 }
 
 function toSpec(meta: ort.InferenceSession.ValueMetadata, role: 'input' | 'output'): TensorSpec {

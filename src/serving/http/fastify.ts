@@ -2,10 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { asFerryError, ferry, type FerryError } from '../../core/errors.js';
 import type { ServeConfig } from '../config.js';
+import { readBody, type BodyDone } from './body-reader.js';
 
 /** Shared with the server's shutdown: once closing, every response ends its connection. */
 export interface HttpState {
@@ -69,11 +71,12 @@ export function createHttpApp(config: ServeConfig, logger: Logger, state: HttpSt
   app.server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
   app.server.maxConnections = config.maxConnections;
 
-  // Every protocol parses its own body: keep it as bytes (JSON, CSV and binary tensors alike).
+  // Every protocol parses its own body: keep it as bytes (JSON, CSV and binary tensors alike),
+  // read with Fastify's limits and errors into one buffer (body-reader.ts).
   app.removeAllContentTypeParsers();
-  const keep = (_req: FastifyRequest, body: Buffer, done: (err: null, body: Buffer) => void) => { done(null, body); };
-  app.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' }, keep);
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, keep);
+  const read = (req: FastifyRequest, payload: Readable, done: BodyDone) => { readBody(payload, req.headers, req.routeOptions.bodyLimit, done); };
+  app.addContentTypeParser(['application/json', 'application/octet-stream'], read);
+  app.addContentTypeParser('*', read);
   app.setErrorHandler((err: FastifyError | FerryError, req, reply) => sendError(reply, toFerry(err, req), 'oip'));
   app.setNotFoundHandler((req, reply) => sendError(reply, ferry('FERRY_E_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? req.url }), 'oip'));
   return app;

@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { ServingContext } from '../context.js';
+import { readBody } from './body-reader.js';
 import { errorAnswer, httpFerryError, MAX_HEADER_IDS, type FrontRoute } from './fastify.js';
 import { inferAnswer, type InferAnswer } from './oip.js';
 
@@ -29,7 +30,10 @@ export function oipInferFront(ctx: ServingContext): FrontRoute {
     const length = Number(headers['content-length']);
     if (!Number.isInteger(length) || length < 0 || length > limit) return false;
     const [, model = '', version] = match;
-    readBody(req, length, (body) => {
+    // A client gone mid-body needs no answer; the listener outlives the read, so a late stream error is not thrown.
+    req.on('error', () => undefined);
+    readBody(req, headers, limit, (err, body) => {
+      if (err || !body) return;
       inferAnswer(ctx, model, version, body, headers, id).then(
         (answer) => send(res, answer),
         (err: unknown) => {
@@ -44,14 +48,6 @@ export function oipInferFront(ctx: ServingContext): FrontRoute {
     });
     return true;
   };
-}
-
-/** The whole body (`length` bytes, as Content-Length said: node's parser reads no more), then `done`; nothing if the client goes away. */
-function readBody(req: IncomingMessage, length: number, done: (body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => done(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, length)));
-  req.on('error', () => undefined);
 }
 
 function send(res: ServerResponse, answer: InferAnswer): void {
