@@ -51,6 +51,15 @@ describe('Batcher', () => {
     assert.deepEqual(rt.calls, [1]);
   });
 
+  it('requests that arrive in one turn of the event loop on an idle runtime share one call (the first does not go alone)', async () => {
+    const rt = doubler();
+    const b = new Batcher(rt.run, policy({ maxBatchSize: 8, maxQueueDelayUs: 10_000_000, maxInflight: 2 }), 'm');
+    const all = [1, 2, 3].map((v) => b.submit(req([v]), 1));
+    assert.deepEqual(rt.calls, [], 'nothing runs before the turn ends');
+    assert.deepEqual((await Promise.all(all)).map(values), [[2], [4], [6]]);
+    assert.deepEqual(rt.calls, [3]);
+  });
+
   it('requests arriving while a batch runs are joined into one call, answers split back in order', async () => {
     const rt = doubler();
     rt.hold();
@@ -69,10 +78,12 @@ describe('Batcher', () => {
     rt.hold();
     const b = new Batcher(rt.run, policy({ maxBatchSize: 2, maxQueueDelayUs: 10_000_000, maxInflight: 2 }), 'm');
     const all = [0, 1, 2].map((v) => b.submit(req([v]), 1));
+    assert.deepEqual(rt.calls, [2], 'two rows waiting: dispatched at once, before the end of this turn of the event loop');
     await tick();
-    assert.deepEqual(rt.calls, [1, 2], 'the second call started while the first was still running');
+    assert.deepEqual(rt.calls, [2], 'the third waits for company while the first batch runs (the delay is long)');
     rt.release();
     assert.deepEqual((await Promise.all(all)).map(values), [[0], [2], [4]]);
+    assert.deepEqual(rt.calls, [2, 1], 'and goes when the runtime is free again');
   });
 
   it('dispatches at a preferred batch size', async () => {
@@ -80,10 +91,12 @@ describe('Batcher', () => {
     rt.hold();
     const b = new Batcher(rt.run, policy({ maxBatchSize: 64, preferredBatchSizes: [3], maxQueueDelayUs: 10_000_000, maxInflight: 2 }), 'm');
     const all = [0, 1, 2, 3].map((v) => b.submit(req([v]), 1));
+    assert.deepEqual(rt.calls, [3]);
     await tick();
-    assert.deepEqual(rt.calls, [1, 3]);
+    assert.deepEqual(rt.calls, [3]);
     rt.release();
     await Promise.all(all);
+    assert.deepEqual(rt.calls, [3, 1]);
   });
 
   it('never mixes requests whose non-batch shapes differ', async () => {

@@ -45,7 +45,7 @@ function jsonOverheadVsRaw(rows: readonly ResultRow[], raw: Summary | undefined)
   if (!off || !raw) return { name, met: undefined, detail: 'cell not run' };
   const overhead = off.p50 - raw.p50;
   const on = find(rows, LABELS.oipJson, 'on', 1);
-  const onNote = on ? `; with batching on the p50 is ${ms(on.p50)} ms (an idle batcher dispatches a lone request at once)` : '';
+  const onNote = on ? `; with batching on the p50 is ${ms(on.p50)} ms (an idle batcher dispatches a lone request at the end of the turn, with no timer)` : '';
   // The HTTP round trip itself, with no work at all: what no server on this machine answers under.
   const canned = find(rows, LABELS.ceiling, '—', 1);
   const floorNote = canned ? `; the canned-reply node:http server's own p50 here is ${ms(canned.p50)} ms, so Ferry's part is ${ms(off.p50 - canned.p50)} ms` : '';

@@ -94,6 +94,8 @@ export class Batcher {
   #deadlineTimer: NodeJS.Timeout | undefined;
   #inflight = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Set while an idle runtime's batch gathers the requests read in this turn of the event loop. */
+  #gathering: NodeJS.Immediate | undefined;
   #closed = false;
   #lastArrival: number | undefined;
   #arrivalGapUs: number | undefined;
@@ -135,6 +137,7 @@ export class Batcher {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#gathering) clearImmediate(this.#gathering);
     for (const p of this.#queue.splice(0)) this.#settle(p, () => p.reject(ferry('FERRY_E_SHUTTING_DOWN')));
   }
 
@@ -182,15 +185,28 @@ export class Batcher {
     if (this.#deadlines[this.#head] === p) this.#compact();
   }
 
-  #pump(): void {
+  /** `gathered`: called at the end of the turn of the event loop that an idle runtime waited for. */
+  #pump(gathered = false): void {
     while (this.#inflight < this.#policy.maxInflight && this.#queue.length > 0) {
       const head = this.#queue[0];
       if (!head) return;
       const ready = this.#rowsReady(head.key);
       const waitedUs = (performance.now() - head.enqueuedAt) * 1000;
       const full = ready >= this.#policy.maxBatchSize || this.#policy.preferredBatchSizes.includes(ready);
-      // An idle runtime starts at once: waiting for company only pays while another batch
-      // runs (requests then gather behind it), so a lone request never waits the delay.
+      // An idle runtime starts at the end of this turn of the event loop (setImmediate), with
+      // every request read in it: the requests a poll of the sockets brings share one call
+      // instead of the first going alone, and a lone request waits no timer. Waiting longer for
+      // company only pays while another batch runs (requests then gather behind it).
+      if (!full && !gathered) {
+        if (this.#gathering) return;
+        if (this.#inflight === 0) {
+          this.#gathering = setImmediate(() => {
+            this.#gathering = undefined;
+            this.#pump(true);
+          });
+          return;
+        }
+      }
       if (!full && this.#inflight > 0) {
         const runningForUs = (performance.now() - (this.#runningSince[0] ?? 0)) * 1000;
         const waitUs = adaptiveWaitUs(this.#policy, waitedUs, ready, this.#arrivalGapUs, this.#computeUs, runningForUs);
