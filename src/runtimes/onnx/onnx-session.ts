@@ -78,8 +78,14 @@ export async function runSession(session: ort.InferenceSession, inputs: Readonly
  * here — in a worker thread, on the thread that runs the model, off the event loop.
  */
 function unshared(data: Tensor['data']): Tensor['data'] {
-  return !Array.isArray(data) && (data as Float32Array).buffer instanceof SharedArrayBuffer ? (data as Float32Array).slice() : data;
+  return !Array.isArray(data) && SHARED !== undefined && (data as Float32Array).buffer instanceof SHARED ? (data as Float32Array).slice() : data;
 }
+
+/**
+ * The SharedArrayBuffer constructor where there is one: this module is also bundled into browser
+ * edge packages, and a page that is not cross-origin isolated has no SharedArrayBuffer at all.
+ */
+const SHARED: typeof SharedArrayBuffer | undefined = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : undefined;
 
 function toSpec(meta: ort.InferenceSession.ValueMetadata, role: 'input' | 'output'): TensorSpec {
   if (!meta.isTensor) {
