@@ -1,7 +1,8 @@
 /** gRPC raw_input_contents are aligned in place within the request's own buffer (no copy), or left for the copy when that is not safe. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alignedInPlace, inferenceService } from '../src/serving/grpc/grpc-server.js';
+import { alignedInPlace } from '../src/serving/grpc/guard.js';
+import { inferenceService } from '../src/serving/grpc/grpc-server.js';
 
 const method = inferenceService().ModelInfer!;
 
@@ -44,11 +45,24 @@ describe('gRPC raw contents aligned in place', () => {
     assert.equal(buf[0], 0xaa, 'nothing before the view was written');
   });
 
-  it('an 8-byte type whose shift is larger than its field header is left alone', () => {
-    const { raw } = decoded('mod', values);
-    const shift = raw.byteOffset % 8;
-    const out = alignedInPlace(raw, 8);
-    if (shift > 1 + 2) assert.equal(out, raw);
-    else assert.equal(out.byteOffset % 8, 0);
+  it('an 8-byte type is aligned when its shift fits in its field header, and left alone (bytes untouched) when it does not', () => {
+    const seen = new Set<string>();
+    for (const name of ['m', 'mo', 'mod', 'mode', 'model', 'model_', 'model_n', 'model_na']) {
+      const { message, raw } = decoded(name, values);
+      const before = Buffer.from(message);
+      const shift = raw.byteOffset % 8;
+      const out = alignedInPlace(raw, 8);
+      if (shift === 0 || shift > 3) {
+        // 4 000 bytes: a 1-byte tag and a 2-byte length, no room to move back further than 3.
+        assert.equal(out, raw);
+        assert.deepEqual(message, before, 'nothing written');
+        seen.add(shift === 0 ? 'aligned already' : 'left alone');
+      } else {
+        assert.equal(out.byteOffset % 8, 0);
+        assert.deepEqual(new Float32Array(out.buffer, out.byteOffset, values.length), values);
+        seen.add('moved');
+      }
+    }
+    assert.deepEqual([...seen].sort(), ['aligned already', 'left alone', 'moved'], 'the names cover every case');
   });
 });

@@ -12,7 +12,7 @@ import { checkShape, datatypeOf, dtypeOf, tensorFromBytes, tensorToBytes } from 
 import { BYTES_PER_ELEMENT } from '../../core/tensor.js';
 import { EXPLAIN_OUTPUTS, EXPLAIN_STAGE, explainOptions } from '../../scoring/explain-stage.js';
 import { contentsFromTensor, hasContents, hasContentsField, tensorFromContents } from './contents.js';
-import { authInterceptor, boundedDeserializer, isRefused, type MessageLimits } from './guard.js';
+import { alignedInPlace, authInterceptor, boundedDeserializer, isRefused, type MessageLimits } from './guard.js';
 import type {
   Empty, InferParameter, ModelInferRequest, ModelInferResponse, ModelMetadataRequest, ModelMetadataResponse, ModelReadyRequest, ModelReadyResponse,
   ServerLiveResponse, ServerMetadataResponse, ServerReadyResponse,
@@ -194,50 +194,6 @@ function parseInputs(req: ModelInferRequest): { tensors: Record<string, Tensor>;
     }
   });
   return { tensors, raw };
-}
-
-/** The wire tag of `raw_input_contents` (field 7, length-delimited). */
-const RAW_CONTENTS_TAG = (7 << 3) | 2;
-
-/**
- * A raw input's bytes moved back within the request's own buffer to where they are aligned for
- * their element type, when the bytes just before them are their own field header (tag and length,
- * already decoded): a large tensor is then a view of the request (oip-codec's `tensorFromBytes`)
- * instead of a fresh copy — one large allocation outside the JS heap less per request, which is
- * what forces young-generation collections under large-tensor load. Anything else (no room, a
- * view that is not of the message) is returned as it is and copied by `tensorFromBytes`.
- */
-export function alignedInPlace(bytes: Uint8Array, size: number): Uint8Array {
-  const shift = bytes.byteOffset % size;
-  if (!(shift > 0) || bytes.byteLength < 64) return bytes;
-  const header = 1 + varintLength(bytes.byteLength);
-  if (shift > header || bytes.byteOffset < header) return bytes;
-  const whole = new Uint8Array(bytes.buffer);
-  const at = bytes.byteOffset - header;
-  if (whole[at] !== RAW_CONTENTS_TAG || readVarint(whole, at + 1) !== bytes.byteLength) return bytes;
-  whole.copyWithin(bytes.byteOffset - shift, bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  return whole.subarray(bytes.byteOffset - shift, bytes.byteOffset - shift + bytes.byteLength);
-}
-
-function varintLength(n: number): number {
-  let length = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    length++;
-  }
-  return length;
-}
-
-function readVarint(buf: Uint8Array, at: number): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < buf.length && i < at + 8; i++) {
-    const b = buf[i] as number;
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) return value;
-    scale *= 0x80;
-  }
-  return -1;
 }
 
 /** Wrap a handler: resolve to the response, or answer any error as a status with Ferry's message. */

@@ -143,6 +143,31 @@ function scanInput(buf: Uint8Array, from: number, to: number, limits: MessageLim
   return over ?? { decoded };
 }
 
+/** The wire tag of ModelInferRequest's `raw_input_contents` (field 7, length-delimited). */
+const RAW_CONTENTS_TAG = (7 << 3) | LEN;
+
+/**
+ * A raw input's bytes moved back within the request's own buffer to where they are aligned for
+ * their element type, when the bytes just before them are their own field header (tag and length,
+ * already decoded): a large tensor is then a view of the request (oip-codec's `tensorFromBytes`)
+ * instead of a fresh copy — one large allocation outside the JS heap less per request, which is
+ * what forces young-generation collections under large-tensor load. Anything else (no room, a
+ * view that is not of the message) is returned as it is and copied by `tensorFromBytes`.
+ */
+export function alignedInPlace(bytes: Uint8Array, size: number): Uint8Array {
+  const offset = bytes.byteOffset;
+  const shift = offset % size;
+  if (!(shift > 0) || bytes.byteLength < 64) return bytes;
+  let header = 2; // the tag and at least one length byte
+  for (let n = bytes.byteLength; n >= 0x80; n = Math.floor(n / 0x80)) header++;
+  if (shift > header || offset < header) return bytes;
+  const whole = new Uint8Array(bytes.buffer);
+  const length = varint(whole, offset - header + 1, offset);
+  if (whole[offset - header] !== RAW_CONTENTS_TAG || length?.value !== bytes.byteLength || length.next !== offset) return bytes;
+  whole.copyWithin(offset - shift, offset, offset + bytes.byteLength);
+  return whole.subarray(offset - shift, offset - shift + bytes.byteLength);
+}
+
 /** Visit each field of a message in [from, to); stop when `visit` returns a reason. */
 function walk(buf: Uint8Array, from: number, to: number, visit: (field: number, wire: number, start: number, end: number) => Over | undefined): Over | undefined {
   let pos = from;
