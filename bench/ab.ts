@@ -8,14 +8,16 @@
  *   npm run build && npx tsx bench/ab.ts <rounds> <label>=<bin/ferry.js>[,<item>…] …
  *
  * Items: `ferry serve` flags (`--processes,2`), `node:<option>` (e.g. `node:--single-threaded-gc`),
- * `env:<NAME>:<value>`, `yaml:<key>:<value>` (a top-level ferry.yaml line). Knobs:
+ * `env:<NAME>:<value>`, `yaml:<key>:<value>` (a top-level ferry.yaml line), `model:<name>` (the
+ * model requested, default `bcb`; `bcbl` is the same with every request logged). Knobs:
  * BENCH_SECONDS (4), BENCH_WARMUP_SECONDS (1), BENCH_CONCURRENCY (64), AB_NO_BARE=1, AB_THREADS=1,
- * AB_PROF=<dir> (`--cpu-prof` of each server into <dir>/<label>/).
+ * AB_PROF=<dir> (`--cpu-prof` of each server into <dir>/<label>/), AB_OUTPUT=<dir> (each server's
+ * output, e.g. with `node:--trace-gc`, into <dir>/<label>.log).
  *
  * Example, the checkout against a copy of an earlier build, two processes each:
  *   npx tsx bench/ab.ts 4 before=/tmp/ferry-before/bin/ferry.js,--processes,2 after=bin/ferry.js,--processes,2
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stopAll } from './lib/children.js';
 import { cpuSnapshot, cpuUsed } from './lib/cpu.js';
@@ -28,20 +30,22 @@ import { summarize } from './lib/stats.js';
 
 interface Target {
   readonly label: string;
+  readonly output?: () => string;
   readonly driver: HttpDriver;
   readonly pid: number | undefined;
 }
 
 /** `label=bin,item,…` as a process layout. */
-function layoutOf(spec: string): { label: string; layout: ProcessLayout } {
+function layoutOf(spec: string): { label: string; layout: ProcessLayout; model: string } {
   const at = spec.indexOf('=');
   if (at <= 0) throw new Error(`expected <label>=<bin/ferry.js>[,items], got "${spec}"`);
   const [bin = '', ...items] = spec.slice(at + 1).split(',');
   const pick = (prefix: string) => items.filter((i) => i.startsWith(prefix)).map((i) => i.slice(prefix.length));
-  const args = items.filter((i) => !/^(node|env|yaml):/.test(i));
+  const args = items.filter((i) => !/^(node|env|yaml|model):/.test(i));
   const p = args.indexOf('--processes');
   return {
     label: spec.slice(0, at),
+    model: pick('model:')[0] ?? MODELS.on,
     layout: {
       processes: p >= 0 ? Number(args[p + 1]) : 1,
       args: p >= 0 ? [...args.slice(0, p), ...args.slice(p + 2)] : args,
@@ -85,9 +89,9 @@ try {
     const bare = await startBare();
     targets.push({ label: 'bare', driver: new HttpDriver(bare.url, bareJson(one)), pid: bare.child.proc.pid });
   }
-  for (const { label, layout } of specs) {
+  for (const { label, layout, model } of specs) {
     const server = await startFerry(settings.batching, process.env.AB_PROF ? join(process.env.AB_PROF, label) : undefined, layout);
-    targets.push({ label, driver: new HttpDriver(server.url, oipJson(MODELS.on, one)), pid: server.child.proc.pid });
+    targets.push({ label, driver: new HttpDriver(server.url, oipJson(model, one)), pid: server.child.proc.pid, output: () => server.child.output() });
   }
   const rps = new Map<string, number[]>();
   for (let round = 1; round <= rounds; round++) {
@@ -109,6 +113,10 @@ try {
   const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const bare = rps.get('bare');
   for (const [label, v] of rps) process.stdout.write(`mean ${label.padEnd(12)} ${mean(v).toFixed(0).padStart(6)} req/s${bare ? `  ${(mean(v) / mean(bare)).toFixed(2)}× bare` : ''}\n`);
+  if (process.env.AB_OUTPUT) {
+    mkdirSync(process.env.AB_OUTPUT, { recursive: true });
+    for (const t of targets) if (t.output) writeFileSync(join(process.env.AB_OUTPUT, `${t.label}.log`), t.output());
+  }
 } finally {
   await stopAll();
 }
