@@ -348,19 +348,43 @@ function copyPart(part: RawPart, t: Tensor, r: number, out: Uint8Array, o: numbe
   const data = t.data as Exclude<Tensor['data'], readonly string[]>;
   const size = data.BYTES_PER_ELEMENT;
   const bytes = part.width * size;
-  if (views !== undefined && bytes <= SMALL_PART && size !== 8) {
-    // Same element type on both sides (8-byte types go by memcpy: int64 elements would be BigInts).
-    const to = views.of(part.dtype) as Exclude<Tensor['data'], readonly string[]>;
-    const at = o / size;
-    const from = r * part.width;
-    for (let j = 0; j < part.width; j++) to[at + j] = data[from + j] as never;
-  } else {
+  if (views === undefined || bytes > SMALL_PART || !copySmall(data, r * part.width, part.width, views.of(part.dtype), o / size)) {
     out.set(new Uint8Array(data.buffer, data.byteOffset + r * bytes, bytes), o);
   }
   const next = o + aligned(part);
   // The padding to the next multiple of 8: zeros, not what a reused buffer held before.
   if (next > o + bytes) out.fill(0, o + bytes, next);
   return next;
+}
+
+/**
+ * `n` elements from `from[start]` to `to[at]` (views of the same element type) by a loop of the
+ * array's own kind: one loop over every typed-array kind was megamorphic, and a view of the source
+ * per part cost more than the copy. False for the kinds copied as bytes instead.
+ */
+function copySmall(from: Exclude<Tensor['data'], readonly string[]>, start: number, n: number, to: ArrayLike<number | bigint>, at: number): boolean {
+  if (from instanceof Float32Array) copyFloat32(from, start, n, to as Float32Array, at);
+  else if (from instanceof BigInt64Array) copyInt64(from, start, n, to as BigInt64Array, at);
+  else if (from instanceof Float64Array) copyFloat64(from, start, n, to as Float64Array, at);
+  else if (from instanceof Int32Array) copyInt32(from, start, n, to as Int32Array, at);
+  else return false;
+  return true;
+}
+
+function copyFloat32(from: Float32Array, start: number, n: number, to: Float32Array, at: number): void {
+  for (let j = 0; j < n; j++) to[at + j] = from[start + j] as number;
+}
+
+function copyFloat64(from: Float64Array, start: number, n: number, to: Float64Array, at: number): void {
+  for (let j = 0; j < n; j++) to[at + j] = from[start + j] as number;
+}
+
+function copyInt32(from: Int32Array, start: number, n: number, to: Int32Array, at: number): void {
+  for (let j = 0; j < n; j++) to[at + j] = from[start + j] as number;
+}
+
+function copyInt64(from: BigInt64Array, start: number, n: number, to: BigInt64Array, at: number): void {
+  for (let j = 0; j < n; j++) to[at + j] = from[start + j] as bigint;
 }
 
 function sameLayout(layout: RawLayout, inputs: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>, rows: number): boolean {

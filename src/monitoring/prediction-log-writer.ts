@@ -242,11 +242,7 @@ export class PredictionLogWriter implements PredictionLogger {
     if (!layout) return false;
     const batch = this.#open ??= this.#sink.batch();
     const confidence = this.#confidence(entry);
-    const time = entry.at ?? Date.now();
-    for (let r = 0; r < entry.rows; r++) {
-      batch.addRaw(ids[r] ?? '', entry.model, entry.version, time, entry.source, layout, entry.inputs.tensors, entry.outputs.tensors, r, entry.latencyMs,
-        confidenceAt(confidence, r), isLow(confidence, r));
-    }
+    batch.addRaw(ids, entry.model, entry.version, entry.at ?? Date.now(), entry.source, layout, entry.inputs.tensors, entry.outputs.tensors, entry.rows, entry.latencyMs, confidence.values, confidence.min);
     return true;
   }
 
