@@ -45,6 +45,8 @@ describe('serve config', () => {
     assert.equal(parseServeConfig({ prediction_log: { writer_nice: 5 } }).predictionLog.writerNice, 5);
     assert.equal(c.memoryReducer, false, 'V8\'s memory reducer is off in a server unless asked');
     assert.equal(parseServeConfig({ memory_reducer: true }).memoryReducer, true);
+    assert.equal(c.heapGrowingPercent, 300, 'the old generation may grow to 4× what a full GC kept unless asked');
+    assert.equal(parseServeConfig({ heap_growing_percent: 0 }).heapGrowingPercent, 0);
   });
 
   it('processes: a number, or auto for the CPUs this process may use; the flag wins', () => {
@@ -111,6 +113,7 @@ describe('serve config', () => {
     [{ processes: 'many' }, /processes \(a number or "auto"\) must be a number/],
     [{ prediction_log: { writer_nice: 20 } }, /prediction_log.writer_nice must be an integer between 0 and 19/],
     [{ memory_reducer: 'no' }, /memory_reducer must be true or false/],
+    [{ heap_growing_percent: -1 }, /heap_growing_percent must be an integer between 0 and 1000/],
   ] as const) {
     it(`refuses ${JSON.stringify(raw)}`, () => {
       assert.throws(() => parseServeConfig(raw), (e) => isFerryError(e, 'FERRY_E_CONFIG_INVALID') && message.test(e.message));

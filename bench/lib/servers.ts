@@ -1,6 +1,6 @@
 /** The two servers under load: `ferry serve` (built CLI) and the bare node:http floor. */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChild, tempDir, type Child } from './children.js';
 import { MODEL_PATH, ROOT } from './fixture.js';
@@ -107,7 +107,7 @@ export async function startFerry(batching: BatchingOptions, profileDir?: string,
     for (const name of [MODELS.off, MODELS.on, MODELS.onLogged]) await runCli(['register', MODEL_PATH, '--name', name], env, bin);
     const config = join(home, 'ferry.yaml');
     writeFileSync(config, ferryYaml(batching, layout.yaml));
-    const node = [...(layout.nodeArgs ?? []), ...profileFlags(profileDir, layout.processes > 1 ? `ferry-p${layout.processes}` : 'ferry'), bin, 'serve', '--port', '0', '--grpc-port', '0', '--config', config, ...(layout.processes > 1 ? ['--processes', String(layout.processes)] : []), ...(layout.args ?? [])];
+    const node = [...(layout.nodeArgs ?? []), ...serverNodeArgs(), ...profileFlags(profileDir, layout.processes > 1 ? `ferry-p${layout.processes}` : 'ferry'), bin, 'serve', '--port', '0', '--grpc-port', '0', '--config', config, ...(layout.processes > 1 ? ['--processes', String(layout.processes)] : []), ...(layout.args ?? [])];
     const { child, info } = await startChild<{ http: string; grpc: number }>(`ferry serve${layout.processes > 1 ? ` --processes ${layout.processes}` : ''}${layout.cpus ? ` (taskset -c ${layout.cpus})` : ''}`, {
       cwd: ROOT,
       // taskset execs node: the child's pid stays the server's.
@@ -122,6 +122,7 @@ export async function startFerry(batching: BatchingOptions, profileDir?: string,
       child,
       stop: async () => {
         await child.stop();
+        saveOutput(child.output());
         remove();
       },
     };
@@ -129,6 +130,17 @@ export async function startFerry(batching: BatchingOptions, profileDir?: string,
     remove();
     throw err;
   }
+}
+
+/** `BENCH_SERVER_NODE_ARGS`: Node options for the `ferry serve` processes the bench starts (e.g. `--trace-gc`). */
+function serverNodeArgs(): string[] {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+}
+
+/** `BENCH_SERVER_OUTPUT`: a file each stopped `ferry serve` appends its output to (what `--trace-gc` printed). */
+function saveOutput(text: string): void {
+  const file = process.env.BENCH_SERVER_OUTPUT;
+  if (file) appendFileSync(file, text);
 }
 
 /**

@@ -57,6 +57,14 @@ export interface ServeConfig extends DeploymentsConfig {
    * back-to-back full GCs (docs/serving.md, "Memory and GC").
    */
   readonly memoryReducer: boolean;
+  /**
+   * How far V8 lets the old generation grow past what the last full GC kept, in percent (V8's
+   * `--heap-growing-percent`); 0 = V8's own choice. Default 300 (4×, V8's largest own factor): V8
+   * counts memory outside the JS heap allocated since that GC (request bodies, HTTP/2 frames)
+   * against the limit, and its own factor (1.3×) ran full GCs back to back under large requests
+   * (docs/serving.md, "Memory and GC").
+   */
+  readonly heapGrowingPercent: number;
 }
 
 /** Command-line flags of `ferry serve` (they win over the file). */
@@ -94,7 +102,7 @@ export function loadServeConfig(flags: ServeFlags, file: ConfigFile | undefined 
 
 /** Validate a parsed config object (exported for tests). */
 export function parseServeConfig(file: Readonly<Raw>, flags: ServeFlags = {}, where = 'serve config'): ServeConfig {
-  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'cold_start_wait_ms', 'processes', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'memory_reducer', 'batch'], where); // batch: jobs, read by src/batch/config.ts
+  known(file, ['host', 'port', 'grpc_port', 'body_limit', 'request_timeout_ms', 'max_connections', 'grpc_max_message_bytes', 'poll_interval_ms', 'max_on_demand_versions', 'cold_start_wait_ms', 'processes', 'runtime_workers', 'inline_below_ms', 'auth', 'insecure_no_auth', 'tls', 'models', 'defaults', 'prediction_log', 'alerts_interval_ms', 'monitoring_max_rows', 'memory_reducer', 'heap_growing_percent', 'batch'], where); // batch: jobs, read by src/batch/config.ts
   // A copy: the flags below change it, and the file is shared (and frozen).
   const rawDefaults: Raw = file.defaults === undefined ? {} : { ...asObject(file.defaults, `${where}: defaults`) };
   if (flags.lazy) rawDefaults.load = 'lazy';
@@ -148,8 +156,12 @@ export function parseServeConfig(file: Readonly<Raw>, flags: ServeFlags = {}, wh
     alertsIntervalMs: (flags.alertsInterval !== undefined ? int(flags.alertsInterval, '--alerts-interval', 0) : int(file.alerts_interval_ms, `${where}: alerts_interval_ms`, 0)) ?? 60_000,
     monitoringMaxRows: int(file.monitoring_max_rows, `${where}: monitoring_max_rows`, 1) ?? 100_000,
     memoryReducer: bool(file.memory_reducer, `${where}: memory_reducer`) ?? false,
+    heapGrowingPercent: int(file.heap_growing_percent, `${where}: heap_growing_percent`, 0, 1000) ?? DEFAULT_HEAP_GROWING_PERCENT,
   });
 }
+
+/** `heap_growing_percent` unless set: the old generation may reach 4× what the last full GC kept. */
+export const DEFAULT_HEAP_GROWING_PERCENT = 300;
 
 /** Most server processes accepted: beyond the cores they only add memory (every process loads every model). */
 const MAX_PROCESSES = 256;

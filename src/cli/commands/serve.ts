@@ -82,8 +82,10 @@ export async function runServe(ctx: CliContext, opts: ServeFlags & ServeExtras):
 
 /** One server process: the whole server, or one of `--processes N` (then `group` says which). */
 async function serveProcess(serve: ServeConfig, declared: ReturnType<typeof batchJobsOf>, opts: ServeExtras, config: FerryConfig, logger: Logger, group: ProcessGroup): Promise<void> {
-  // Set before the first request; V8 reads the flag each time the reducer would start.
+  // Set before the first request; V8 reads these flags each time the reducer would start and
+  // each time a full GC sets the next limit.
   if (!serve.memoryReducer) setFlagsFromString('--no-memory-reducer');
+  if (serve.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${serve.heapGrowingPercent}`);
   const metrics = new ServingMetrics(undefined, group.slot);
   const app = await openServing(config, serve, metrics, logger);
   const watched = (opts.watchStream ?? []).map(parseWatchedStream);
