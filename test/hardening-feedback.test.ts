@@ -32,9 +32,10 @@ describe('feedback needs its own scope', () => {
   let srv: InProcess;
   let predict = '';
   let feedback = '';
+  let admin = '';
   before(async () => {
-    srv = await startInProcess({ register: [{ path: breast.model, name: 'bc' }], flags: { auth: true, logPredictions: true }, keys: [['predict'], ['feedback']] });
-    [predict = '', feedback = ''] = srv.keys;
+    srv = await startInProcess({ register: [{ path: breast.model, name: 'bc' }], flags: { auth: true, logPredictions: true }, keys: [['predict'], ['feedback'], ['admin']] });
+    [predict = '', feedback = '', admin = ''] = srv.keys;
   });
   after(() => srv.cleanup());
 
@@ -49,5 +50,23 @@ describe('feedback needs its own scope', () => {
     assert.match((refused.body as { error: string }).error, /"feedback" scope/);
     assert.equal((await label(predict, null)).status, 403, 'erasing is refused too');
     assert.equal((await label(feedback, 1)).status, 200);
+  });
+
+  it('a logged prediction is read by its id with a predict key; a model\'s listing of every caller\'s inputs needs an admin key', async () => {
+    const res = await postJson(`${srv.url}/v2/models/bc/infer`, oneRowRequest(breast), { authorization: `Bearer ${predict}` });
+    const id = res.headers.get('x-prediction-id') ?? '';
+    await srv.server.context.pipeline.flush();
+    const get = (path: string, key?: string) => fetch(`${srv.url}${path}`, key ? { headers: { authorization: `Bearer ${key}` } } : {});
+    assert.equal((await get(`/ferry/v1/predictions/${id}`)).status, 401, 'no key');
+    const one = await get(`/ferry/v1/predictions/${id}`, predict);
+    assert.equal(one.status, 200);
+    assert.equal((await one.json() as { id: string }).id, id);
+    const listed = await get('/ferry/v1/models/bc/predictions', predict);
+    assert.equal(listed.status, 403);
+    assert.match((await listed.json() as { error: string }).error, /"admin" scope/);
+    assert.equal((await get('/ferry/v1/models/bc/predictions', feedback)).status, 403);
+    const all = await get('/ferry/v1/models/bc/predictions', admin);
+    assert.equal(all.status, 200);
+    assert.ok((await all.json() as { predictions: { id: string }[] }).predictions.some((p) => p.id === id));
   });
 });

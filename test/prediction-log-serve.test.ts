@@ -197,6 +197,38 @@ for (const [store, open] of Object.entries(stores)) {
       assert.equal(bad.status, 400);
     });
 
+    it('GET /ferry/v1/predictions/{id} answers one logged prediction, ground truth included; the model\'s listing the newest of a window', async () => {
+      const stored = await listPredictions(env.app.database, { model: 'bc' });
+      const one = stored[2];
+      assert.ok(one && one.actual !== undefined, 'feedback attached above');
+      const r = await fetch(url(`/ferry/v1/predictions/${one.id}`));
+      assert.equal(r.status, 200);
+      const body = await r.json() as Record<string, unknown>;
+      assert.deepEqual(body, JSON.parse(JSON.stringify({ ...one, at: new Date(one.at).toISOString(), actualAt: new Date(one.actualAt ?? 0).toISOString() })));
+      const unknown = await fetch(url('/ferry/v1/predictions/01000000-0000-7000-8000-000000000000'));
+      assert.equal(unknown.status, 404);
+      assert.equal((await unknown.json() as { code: string }).code, 'FERRY_E_PREDICTION_NOT_FOUND');
+      assert.equal((await fetch(url(`/ferry/v1/predictions/${'x'.repeat(101)}`))).status, 414, 'an id is bounded before it is looked up');
+
+      const list = async (query: string) => {
+        const res = await fetch(url(`/ferry/v1/models/bc/predictions${query}`));
+        return { status: res.status, body: await res.json() as { model: string; predictions: { id: string; lowConfidence: boolean; at: string }[]; code?: string } };
+      };
+      const newest = await list('?limit=3');
+      assert.equal(newest.status, 200);
+      assert.deepEqual(newest.body.predictions.map((p) => p.id), stored.slice(-3).map((p) => p.id), 'the newest 3, oldest first');
+      assert.equal(newest.body.model, 'bc');
+      assert.equal((await list('?window=1h')).body.predictions.length, 7);
+      assert.deepEqual((await list('?low_confidence=true')).body.predictions.map((p) => p.id), stored.filter((p) => p.lowConfidence).map((p) => p.id));
+      assert.equal((await list('?labelled=false')).body.predictions.length, 0, 'every bc prediction has ground truth by now');
+      assert.equal((await list('?since=2999-01-01T00:00:00Z')).body.predictions.length, 0);
+      for (const bad of ['?limit=0', '?limit=1001', '?labelled=maybe', '?window=soon', '?version=x']) {
+        const b = await list(bad);
+        assert.equal(b.status, 400, bad);
+        assert.equal(b.body.code, 'FERRY_E_PARAMETER_INVALID', bad);
+      }
+    });
+
     it('counts written predictions and shows live metrics in Prometheus', async () => {
       const text = await (await fetch(url('/metrics'))).text();
       assert.match(text, /^ferry_prediction_log_written_total 9$/m);

@@ -149,6 +149,7 @@ export const errorCatalog = {
   FERRY_E_STREAM_MAX_DELIVER: spec(500, INTERNAL, X.INTERNAL, 'Message "{id}" was delivered {attempts} times without being scored (last error: {detail}); it goes to the dead letters.'),
 
   // --- evaluation: prediction log, feedback, live metrics ---
+  FERRY_E_PREDICTION_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, 'No logged prediction has id "{id}". Predictions are logged when their model\'s deployment logs them (log: in ferry.yaml, serve --log-predictions), and retention deletes old ones.'),
 
   // --- evaluation: profiles, drift, comparison, promotion, alerts ---
   FERRY_E_PROFILE_NOT_FOUND: spec(404, NOT_FOUND, X.NOT_FOUND, '{model}:{version} has no reference profile. Store one with `ferry profile {model}:{version} <data>` or `ferry register … --reference <data>`.'),

@@ -216,6 +216,12 @@ export async function listPredictions(db: RegistryDb, query: PredictionQuery, op
   return out;
 }
 
+/** A logged prediction as JSON answers and `--json` print it: times as ISO 8601 text. */
+export function predictionJson(p: LoggedPrediction): Omit<LoggedPrediction, 'at' | 'actualAt'> & { at: string; actualAt?: string } {
+  const { actualAt, ...rest } = p;
+  return { ...rest, at: new Date(p.at).toISOString(), ...(actualAt !== undefined ? { actualAt: new Date(actualAt).toISOString() } : {}) };
+}
+
 /** One prediction by id, or undefined. */
 export async function getPrediction(db: RegistryDb, id: string): Promise<LoggedPrediction | undefined> {
   const k = logKysely(db);

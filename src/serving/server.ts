@@ -20,6 +20,7 @@ import { closeHttp, createHttpApp } from './http/fastify.js';
 import { featureRoutes } from './http/features.js';
 import { attributionRoutes } from './http/attributions.js';
 import { feedbackRoutes } from './http/feedback.js';
+import { predictionRoutes } from './http/predictions.js';
 import { edgeRoutes } from './http/edge.js';
 import { kserveV1Routes } from './http/kserve-v1.js';
 import { mlflowRoutes } from './http/mlflow.js';
@@ -81,7 +82,7 @@ export async function startServer(app: ServingParts, config: ServeConfig, metric
   authenticateBeforeBody(http, auth);
   const routeList: string[] = [];
   http.addHook('onRoute', (r) => { for (const m of [r.method].flat()) routeList.push(`${m} ${r.url}`); });
-  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, modelRoutes, feedbackRoutes, edgeRoutes, attributionRoutes, operationsRoutes, opsRoutes, featureRoutes]) routes(http, context);
+  for (const routes of [oipRoutes, mlflowRoutes, kserveV1Routes, adminRoutes, modelRoutes, feedbackRoutes, predictionRoutes, edgeRoutes, attributionRoutes, operationsRoutes, opsRoutes, featureRoutes]) routes(http, context);
   uiRoutes(http);
   const driftGauges = new DriftGauges(metrics.registry);
   monitoringRoutes(http, context, driftGauges);

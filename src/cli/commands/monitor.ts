@@ -4,7 +4,7 @@ import { ferry } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
 import { attributionSummary, type AttributionSummary } from '../../monitoring/attributions.js';
 import { liveMetrics, type LiveMetrics, type Task } from '../../monitoring/live-metrics.js';
-import { listPredictions, deletePredictionsBefore } from '../../monitoring/prediction-log-store.js';
+import { listPredictions, deletePredictionsBefore, predictionJson } from '../../monitoring/prediction-log-store.js';
 import { parseDuration } from '../../core/duration.js';
 import { CLI_FLAGS, windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
 import { print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
@@ -62,7 +62,7 @@ export function monitorCommand(program: Command, ctx: CliContext): void {
         };
         return { model: target.model, rows: await listPredictions(app.database, query) };
       });
-      if (wantsJson(cmd)) return printJson(ctx, rows.map((p) => ({ ...p, at: new Date(p.at).toISOString(), ...(p.actualAt !== undefined ? { actualAt: new Date(p.actualAt).toISOString() } : {}) })));
+      if (wantsJson(cmd)) return printJson(ctx, rows.map(predictionJson));
       if (rows.length === 0) return print(ctx, `No logged predictions of ${model} match. Serve it with prediction logging on (ferry serve --log-predictions, or log: in ferry.yaml).`);
       print(ctx, table(['id', 'version', 'at', 'source', 'outputs', 'confidence', 'actual', 'latency ms'], rows.map((p) => [
         p.id, p.version, new Date(p.at).toISOString(), p.source, short(JSON.stringify(p.outputs)),
