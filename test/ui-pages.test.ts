@@ -119,6 +119,13 @@ describe('dashboard pages', { skip: noBrowser }, () => {
     assert.equal(compared.rows, 64);
     assert.equal(compared.agreement, 1, 'the same artifact registered twice answers the same');
     assert.match(await page.getByTestId('alias-history').innerText(), /set at registration/);
+    // The newest logged predictions, newest first, as GET /ferry/v1/models/{m}/predictions answers them.
+    const { predictions } = await json<{ predictions: { id: string }[] }>('/ferry/v1/models/breast-cancer/predictions?limit=20');
+    assert.equal(predictions.length, 20);
+    const newest = predictions.at(-1)!.id;
+    await page.getByTestId('predictions').getByRole('row').filter({ hasText: newest }).waitFor();
+    const shownIds = await page.getByTestId('predictions').locator('tbody th').allInnerTexts();
+    assert.deepEqual(shownIds, predictions.map((p) => p.id).reverse());
     await screenshot(page, 'model');
   });
 

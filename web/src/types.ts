@@ -34,3 +34,6 @@ export interface ModelDetail {
 export interface TrafficPoint { t: number; rps: number; rowsPerS: number; errors: number; p50: number | null; p95: number | null; p99: number | null }
 export interface TrafficSeries { model: string; version: string; source: string; requests: number; rows: number; errors: Record<string, number>; rowsPerRequest: number; p50: number | null; p95: number | null; p99: number | null; points: TrafficPoint[] }
 export interface Traffic { now: number; seconds: number; step: number; series: TrafficSeries[] }
+
+/** A logged prediction as `GET /ferry/v1/models/{m}/predictions` answers it (`ferry monitor log --json`). */
+export interface LoggedPrediction { id: string; model: string; version: number; at: string; source: string; inputs: Record<string, unknown>; outputs: Record<string, unknown>; latencyMs: number; confidence: number | null; lowConfidence: boolean; actual?: unknown; actualAt?: string }

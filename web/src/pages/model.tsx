@@ -3,7 +3,7 @@ import { ActionResult, useAction } from '../actions.js';
 import { ApiError, getJson, sendJson } from '../api.js';
 import { Chip, Failure, fmt, Pager, when } from '../components.js';
 import { useJson } from '../hooks.js';
-import type { AliasEvent, ModelDetail, Version } from '../types.js';
+import type { AliasEvent, LoggedPrediction, ModelDetail, Version } from '../types.js';
 
 const PAGE = 20;
 
@@ -66,6 +66,8 @@ export function ModelPage({ name }: { name: string }) {
 
       {current ? <SignatureView version={current} /> : null}
       {current ? <Profile model={model.name} version={current.version} /> : null}
+
+      <RecentPredictions model={model.name} logged={serving.log !== null} />
 
       <h2>Alias history</h2>
       <History events={history} />
@@ -210,5 +212,46 @@ function Compare({ model, a, b }: { model: string; a: Version | undefined; b: Ve
         </>
       ) : null}
     </div>
+  );
+}
+
+/** Shown of a logged prediction's outputs (the whole JSON is in the cell's title). */
+const OUTPUT_CHARS = 80;
+
+/** The newest logged predictions (every caller's inputs: the server asks for an admin key). */
+function RecentPredictions({ model, logged }: { model: string; logged: boolean }) {
+  const { data, error } = useJson<{ predictions: LoggedPrediction[] }>(`ferry/v1/models/${encodeURIComponent(model)}/predictions`, { limit: 20 });
+  const rows = data ? [...data.predictions].reverse() : [];
+  return (
+    <>
+      <h2>Recent predictions</h2>
+      <Failure error={error} />
+      {data && rows.length === 0 ? <p class="muted">{logged ? 'No logged predictions yet.' : 'No logged predictions: this server does not log this model (log: in ferry.yaml, or serve --log-predictions).'}</p> : null}
+      {rows.length > 0 ? (
+        <div class="table-wrap">
+          <table data-testid="predictions">
+            <caption class="sr-only">The newest logged predictions of {model}, newest first</caption>
+            <thead><tr><th scope="col">Id</th><th scope="col">Version</th><th scope="col">When</th><th scope="col">Source</th><th scope="col">Outputs</th><th scope="col" class="num">Confidence</th><th scope="col">Ground truth</th><th scope="col" class="num">Latency ms</th></tr></thead>
+            <tbody>
+              {rows.map((p) => {
+                const outputs = JSON.stringify(p.outputs);
+                return (
+                  <tr key={p.id}>
+                    <th scope="row" class="mono small">{p.id}</th>
+                    <td>{p.version}</td>
+                    <td class="small">{when(p.at)}</td>
+                    <td class="small">{p.source}</td>
+                    <td class="mono small" title={outputs}>{outputs.length > OUTPUT_CHARS ? `${outputs.slice(0, OUTPUT_CHARS)}…` : outputs}</td>
+                    <td class="num">{fmt(p.confidence)}{p.lowConfidence ? <Chip kind="warn">low</Chip> : null}</td>
+                    <td class="small">{p.actual === undefined ? '–' : JSON.stringify(p.actual)}</td>
+                    <td class="num">{fmt(p.latencyMs)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </>
   );
 }
