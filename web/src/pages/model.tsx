@@ -225,7 +225,8 @@ function RecentPredictions({ model, logged }: { model: string; logged: boolean }
   return (
     <>
       <h2>Recent predictions</h2>
-      <Failure error={error} />
+      {/* The page's own key form is enough: this list alone needs an admin key, so say so instead of asking again. */}
+      {error instanceof ApiError && (error.status === 401 || error.status === 403) ? <p class="muted">Logged predictions hold every caller's inputs: reading them needs an admin key.</p> : <Failure error={error} />}
       {data && rows.length === 0 ? <p class="muted">{logged ? 'No logged predictions yet.' : 'No logged predictions: this server does not log this model (log: in ferry.yaml, or serve --log-predictions).'}</p> : null}
       {rows.length > 0 ? (
         <div class="table-wrap">
