@@ -1,7 +1,8 @@
 /**
  * The shared stream test suite: every broker adapter runs the same cases against the real
  * broker through real `ferry stream run` processes — delivery (with reference predictions
- * and metrics), dead letters, SIGKILL and restart with exactly one output per input id,
+ * and metrics), dead letters, SIGKILL and restart with exactly one output per input id (RabbitMQ:
+ * at least one, a repeat the same answer),
  * scale-out with a consumer killed mid-stream and not restarted (the others take its messages
  * over), a killed member started again while the others take over, and graceful SIGTERM.
  */
@@ -25,6 +26,27 @@ function counts(messages: readonly Record<string, unknown>[]): Map<string, numbe
   const m = new Map<string, number>();
   for (const x of messages) m.set(String(x.id), (m.get(String(x.id)) ?? 0) + 1);
   return m;
+}
+
+/**
+ * After a consumer was killed: exactly once where the broker drops repeats (Redis, NATS) or a
+ * record does before every acknowledgement (MQTT); on RabbitMQ every id at least once and a
+ * repeat the same answer again: a consumer killed between a batch's commit and its idempotency
+ * records publishes it twice (docs/streaming.md). Repeats are counted in the message.
+ */
+function assertAfterKill(kind: string, messages: readonly Record<string, unknown>[], ids: readonly string[]): void {
+  if (kind !== 'amqp') return assertExactlyOnce(messages, ids);
+  const byId = new Map<string, string>();
+  for (const m of messages) {
+    const { scored_at: _at, ...answer } = m;
+    const text = JSON.stringify(answer);
+    const seen = byId.get(String(m.id));
+    if (seen !== undefined) assert.equal(text, seen, `a repeated output of ${String(m.id)} differs from the first`);
+    byId.set(String(m.id), text);
+  }
+  const missing = ids.filter((id) => !byId.has(id));
+  assert.deepEqual(missing, [], `ids without an output: ${missing.slice(0, 10).join(', ')}`);
+  assert.equal(byId.size, ids.length);
 }
 
 function assertExactlyOnce(messages: readonly Record<string, unknown>[], ids: readonly string[]): void {
@@ -193,7 +215,7 @@ export function streamSuite(makeBroker: () => TestBroker): void {
       await Promise.all([out.close(), dead.close()]);
     });
 
-    test('SIGKILL mid-stream, restart: every input id has exactly one output', async () => {
+    test('SIGKILL mid-stream, restart: every input id has exactly one output (RabbitMQ: at least one, repeats identical)', async () => {
       const n = setup('kill');
       const out = await broker.collect(n.output);
       const ids = Array.from({ length: 3000 }, (_, i) => `k-${i}`);
@@ -206,10 +228,14 @@ export function streamSuite(makeBroker: () => TestBroker): void {
           c = await consumer(n, 'c1', ['--max-batch', '32']);
         }
       });
-      await out.until((m) => counts(m).size >= ids.length, 'an output for every id');
+      await out.until((m) => counts(m).size >= ids.length, 'an output for every id', undefined, () => {
+        const c = counts(out.messages);
+        const missing = ids.filter((id) => !c.has(id));
+        return `${missing.length} id(s) without an output (${missing.slice(0, 10).join(', ')}), ${[...c.values()].filter((x) => x > 1).length} with more than one`;
+      });
       assert.ok(killed, 'the consumer was killed mid-stream');
       assert.equal(await stop(c), 0);
-      assertExactlyOnce(out.messages, ids);
+      assertAfterKill(kind, out.messages, ids);
       await out.close();
     });
 
@@ -239,7 +265,7 @@ export function streamSuite(makeBroker: () => TestBroker): void {
         assert.match(tookOver, /"dead":"b"/);
       }
       assert.equal(await stop(a), 0);
-      assertExactlyOnce(out.messages, ids);
+      assertAfterKill(kind, out.messages, ids);
       await out.close();
     });
 
@@ -262,7 +288,7 @@ export function streamSuite(makeBroker: () => TestBroker): void {
       assert.ok(killed);
       assert.equal(await stop(a), 0);
       assert.equal(await stop(b), 0);
-      assertExactlyOnce(out.messages, ids);
+      assertAfterKill(kind, out.messages, ids);
       await out.close();
     });
 

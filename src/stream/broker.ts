@@ -118,10 +118,14 @@ export interface StreamSource {
   close(): Promise<void>;
   /**
    * Optional, for a broker without idempotent publishing (RabbitMQ): true when publishes to `sink`
-   * can join this source's transactions; then the runner calls `commit` instead of publish + ack.
+   * can go through this source's channel; then the runner calls `commit` instead of publish + ack.
    */
   includes?(sink: StreamSink): boolean;
-  /** Publish these messages and acknowledge these deliveries as one transaction: all or nothing. */
+  /**
+   * Publish these messages, then acknowledge these deliveries once the broker has every publish:
+   * a failure before that acknowledges nothing (the deliveries come back); after it, at worst the
+   * acknowledgements are lost and the messages come back to be published again.
+   */
   commit?(publishes: readonly { readonly sink: StreamSink; readonly messages: readonly OutMessage[] }[], acked: readonly Delivery[]): Promise<void>;
 }
 

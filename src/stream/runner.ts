@@ -189,9 +189,9 @@ export class StreamRunner {
   }
 
   /**
-   * Publish outputs and dead letters. A source that can make them one transaction with their
-   * acknowledgements (RabbitMQ, outputs on the same broker) commits all of it at once (`acked`);
-   * otherwise each sink publishes idempotently and the caller acknowledges.
+   * Publish outputs and dead letters. A source that publishes them on its own channel and then
+   * acknowledges (RabbitMQ, outputs on the same broker) does both (`acked`); otherwise each sink
+   * publishes idempotently and the caller acknowledges.
    */
   async #deliver(outputs: readonly { message: OutMessage; delivery: Delivery }[], dead: readonly { message: OutMessage; delivery: Delivery }[]): Promise<{ published: (PublishOutcome | undefined)[]; deadPublished: (PublishOutcome | undefined)[]; acked: boolean }> {
     const { source, sink, deadLetters } = this.#parts;

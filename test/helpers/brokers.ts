@@ -3,7 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
-import { connect as connectAmqp, type Channel as AmqpChannel, type ChannelModel } from 'amqplib';
+import { connect as connectAmqp, type Channel as AmqpChannel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { AckPolicy, connect, DeliverPolicy, type NatsConnection } from 'nats';
 import { FERRY_BIN } from './env.js';
 
@@ -16,7 +16,7 @@ export const RABBITMQ = { host: '127.0.0.1', port: 5672 };
 export interface Collector {
   readonly messages: Record<string, unknown>[];
   /** Wait until `done(messages)` holds (polling; bounded by a guard so a failure does not hang). */
-  until(done: (messages: Record<string, unknown>[]) => boolean, what: string, guardMs?: number): Promise<void>;
+  until(done: (messages: Record<string, unknown>[]) => boolean, what: string, guardMs?: number, explain?: () => string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,12 +38,12 @@ export function uniqueName(prefix: string): string {
 function collector(poll: () => Promise<void>, messages: Record<string, unknown>[], close: () => Promise<void>): Collector {
   return {
     messages,
-    async until(done, what, guardMs = Number(process.env.FERRY_TEST_GUARD_MS ?? 180_000)) {
+    async until(done, what, guardMs = Number(process.env.FERRY_TEST_GUARD_MS ?? 180_000), explain) {
       const start = Date.now();
       for (;;) {
         await poll();
         if (done(messages)) return;
-        if (Date.now() - start > guardMs) throw new Error(`gave up waiting for ${what} (have ${messages.length} messages)`);
+        if (Date.now() - start > guardMs) throw new Error(`gave up waiting for ${what} (have ${messages.length} messages${explain ? `; ${explain()}` : ''})`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
@@ -226,6 +226,7 @@ export function startConsumer(args: readonly string[], env: Readonly<Record<stri
 export function rabbitmqBroker(): TestBroker {
   let conn: ChannelModel | undefined;
   let ch: AmqpChannel | undefined;
+  let confirm: ConfirmChannel | undefined;
   const channel = async () => {
     conn ??= await connectAmqp(`amqp://guest:guest@${RABBITMQ.host}:${RABBITMQ.port}`);
     ch ??= await conn.createChannel();
@@ -244,8 +245,11 @@ export function rabbitmqBroker(): TestBroker {
     },
     async publish(name, payloads) {
       await declare(name);
-      const c = await channel();
-      for (const p of payloads) c.sendToQueue(name, Buffer.from(p), { persistent: true });
+      // Confirmed: when this returns, the broker has every input (a test that finds an output
+      // missing then knows the input was there).
+      confirm ??= await conn!.createConfirmChannel();
+      for (const p of payloads) confirm.sendToQueue(name, Buffer.from(p), { persistent: true });
+      await confirm.waitForConfirms();
     },
     async cleanup(names, groups) {
       const c = await channel();
