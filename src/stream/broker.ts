@@ -89,7 +89,7 @@ export interface SourceOptions {
   readonly maxBatch: number;
   /** Deliveries before the broker itself gives up (the runner dead-letters one delivery earlier). */
   readonly maxDeliver: number;
-  /** Redis URL of the idempotency store, for brokers without their own (MQTT). */
+  /** Redis URL of the idempotency store, for brokers without their own (MQTT, RabbitMQ). */
   readonly stateUrl: string;
   /** Where the adapter reports background work (MQTT session takeovers); optional. */
   readonly log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };

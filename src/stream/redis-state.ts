@@ -4,7 +4,7 @@ import type { ConsumerHeartbeat, StreamUrl } from './broker.js';
 
 /**
  * Redis used as a side store: consumer heartbeats (every adapter may use them) and
- * idempotency records for brokers that have no dedupe of their own (MQTT).
+ * idempotency records for brokers that have no dedupe of their own (MQTT, RabbitMQ).
  */
 
 /** Open a Redis connection or fail with FERRY_E_STREAM_UNAVAILABLE. */

@@ -165,17 +165,29 @@ class RabbitSource implements StreamSource {
     const run = this.#chain.then(async () => {
       const channel = this.#channel;
       if (!channel || items.some((i) => !i || i.channel !== channel)) throw lost();
-      const fresh = await Promise.all(publishes.map(async (p) => ({ sink: p.sink as RabbitSink, messages: await (p.sink as RabbitSink).unpublished(p.messages) })));
-      if (fresh.some((f) => f.messages.length > 0)) {
-        for (const f of fresh) {
-          for (const m of f.messages) channel.sendToQueue(f.sink.queue, Buffer.from(m.payload), { persistent: true, messageId: m.key, contentType: 'application/json' });
+      try {
+        const fresh = await Promise.all(publishes.map(async (p) => ({ sink: p.sink as RabbitSink, messages: await (p.sink as RabbitSink).unpublished(p.messages) })));
+        if (fresh.some((f) => f.messages.length > 0)) {
+          for (const f of fresh) {
+            for (const m of f.messages) channel.sendToQueue(f.sink.queue, Buffer.from(m.payload), { persistent: true, messageId: m.key, contentType: 'application/json' });
+          }
+          await txCommit(channel);
+          await Promise.all(fresh.map((f) => f.sink.recordPublished(f.messages)));
         }
+        if (this.#channel !== channel) throw lost();
+        for (const i of items) channel.ack(i!.msg);
         await txCommit(channel);
-        await Promise.all(fresh.map((f) => f.sink.recordPublished(f.messages)));
+      } catch (err) {
+        // On a live channel (the state Redis failed, say) the messages are given back now, or they
+        // would stay unacknowledged on this channel until it closes. Anything published but not
+        // acknowledged is then published again: repeated, never lost.
+        if (this.#channel === channel) {
+          await txRollback(channel).catch(() => undefined);
+          for (const i of items) channel.nack(i!.msg, false, true);
+          await txCommit(channel).catch(() => undefined);
+        }
+        throw err;
       }
-      if (this.#channel !== channel) throw lost();
-      for (const i of items) channel.ack(i!.msg);
-      await txCommit(channel);
     });
     this.#chain = run.catch(() => undefined);
     return run.catch((err: unknown) => { throw unavailable(this.#url, err); });
@@ -349,7 +361,7 @@ async function readyCount(conn: ChannelModel, name: string): Promise<number | nu
 }
 
 /**
- * AMQP `tx.select` / `tx.commit`. amqplib implements the methods (lib/defs.js) but its channel API
+ * AMQP `tx.select` / `tx.commit` / `tx.rollback`. amqplib implements the methods (lib/defs.js) but its channel API
  * has no wrapper for them; `rpc` sends a method and waits for its reply.
  */
 interface RpcChannel {
@@ -359,6 +371,8 @@ const TX_SELECT = 0x005a000a;
 const TX_SELECT_OK = 0x005a000b;
 const TX_COMMIT = 0x005a0014;
 const TX_COMMIT_OK = 0x005a0015;
+const TX_ROLLBACK = 0x005a001e;
+const TX_ROLLBACK_OK = 0x005a001f;
 
 async function txSelect(channel: Channel): Promise<void> {
   await (channel as unknown as RpcChannel).rpc(TX_SELECT, {}, TX_SELECT_OK);
@@ -366,6 +380,11 @@ async function txSelect(channel: Channel): Promise<void> {
 
 async function txCommit(channel: Channel): Promise<void> {
   await (channel as unknown as RpcChannel).rpc(TX_COMMIT, {}, TX_COMMIT_OK);
+}
+
+/** Drop what the channel's open transaction holds (publishes and acks not committed). */
+async function txRollback(channel: Channel): Promise<void> {
+  await (channel as unknown as RpcChannel).rpc(TX_ROLLBACK, {}, TX_ROLLBACK_OK);
 }
 
 function unavailable(url: StreamUrl, err: unknown) {
