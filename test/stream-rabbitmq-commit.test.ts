@@ -3,7 +3,7 @@
  * commit that fails on a live channel (here: the state Redis that keeps the idempotency records
  * is not there) gives its messages back at once instead of leaving them unacknowledged until the
  * channel closes; a committed output is recorded, so the same key redelivered is acknowledged
- * without being published twice.
+ * without being published twice; a RabbitMQ output fed from another broker publishes a key once.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -14,7 +14,7 @@ import { rabbitmqBroker as adapter } from '../src/stream/rabbitmq/rabbitmq.js';
 import { rabbitmqBroker, REDIS, uniqueName } from './helpers/brokers.js';
 
 const broker = rabbitmqBroker();
-const names = { input: uniqueName('ferry-commit-in'), output: uniqueName('ferry-commit-out') };
+const names = { input: uniqueName('ferry-commit-in'), output: uniqueName('ferry-commit-out'), cross: uniqueName('ferry-commit-cross') };
 const opened: (StreamSource | StreamSink)[] = [];
 const stateUrl = `redis://${REDIS.host}:${REDIS.port}`;
 const source: SourceOptions = { group: 'g', consumer: 'c', reclaimIdleMs: 30_000, maxBatch: 8, maxDeliver: 5, stateUrl };
@@ -22,7 +22,7 @@ const sinkOptions = (state: string): SinkOptions => ({ consumer: 'c', group: 'g'
 
 after(async () => {
   for (const x of opened) await x.close();
-  await broker.cleanup([names.input, names.output], [{ group: 'g', consumers: ['c'] }]);
+  await broker.cleanup([names.input, names.output, names.cross], [{ group: 'g', consumers: ['c'] }]);
 });
 
 test('a commit that fails on a live channel gives its messages back; a recorded output is not published twice', async () => {
@@ -56,5 +56,19 @@ test('a commit that fails on a live channel gives its messages back; a recorded 
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(out.messages, [{ id: 'a', n: 2 }], 'one output for the key');
   assert.equal(await src.lag(), 0);
+  await out.close();
+});
+
+test('a RabbitMQ output fed from another broker publishes a key once (its idempotency record), with confirms', async () => {
+  const name = names.cross;
+  const out = await broker.collect(name);
+  const sink = await adapter.openSink(parseStreamUrl(broker.url(name)), sinkOptions(stateUrl));
+  opened.push(sink);
+  assert.deepEqual(await sink.publish([{ key: 'x', payload: '{"id":"x"}' }, { key: 'y', payload: '{"id":"y"}' }]), ['published', 'published']);
+  // Redelivered upstream after the publish: the record turns it into a no-op.
+  assert.deepEqual(await sink.publish([{ key: 'x', payload: '{"id":"x"}' }, { key: 'z', payload: '{"id":"z"}' }]), ['duplicate', 'published']);
+  await out.until((m) => m.length >= 3, 'the outputs');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(out.messages.map((m) => m.id), ['x', 'y', 'z']);
   await out.close();
 });
