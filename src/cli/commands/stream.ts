@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { openStreaming } from '../../main/ferry.js';
 import { loadConfig } from '../../core/config.js';
-import { ferry } from '../../core/errors.js';
+import { ferry, isFerryError } from '../../core/errors.js';
 import { parseModelRef } from '../../registry/refs.js';
 import { singleDeployment } from '../../scoring/deployment-config.js';
 import type { StreamSink, StreamSource, StreamUrl } from '../../stream/broker.js';
@@ -139,17 +139,19 @@ async function runStream(ctx: CliContext, refText: string, opts: RunOptions): Pr
     const { deployments } = app;
     await deployments.start();
     const sinkOptions = { group, consumer, dedupeTtlSeconds, stateUrl: opts.state };
-    const open = async <T extends StreamSource | StreamSink>(p: Promise<T>): Promise<T> => {
-      const x = await p;
+    // A broker that refuses or drops the first connection (restarting, or an MQTT session being
+    // handed back from a survivor's takeover) is tried again a few times before giving up.
+    const open = async <T extends StreamSource | StreamSink>(connect: () => Promise<T>, url: StreamUrl): Promise<T> => {
+      const x = await withStartRetries(connect, (err, wait) => logger.warn({ url: url.text, err: err.message, retryInMs: wait }, 'broker not reachable yet; trying again'));
       closers.push(() => x.close());
       return x;
     };
-    const sink = await open(brokerFor(to).openSink(to, sinkOptions));
-    const deadLetters = await open(brokerFor(deadLetter).openSink(deadLetter, sinkOptions));
+    const sink = await open(() => brokerFor(to).openSink(to, sinkOptions), to);
+    const deadLetters = await open(() => brokerFor(deadLetter).openSink(deadLetter, sinkOptions), deadLetter);
     const metrics = new StreamMetrics();
     const server = metricsPort === undefined ? undefined : await metrics.listen(metricsPort, opts.metricsHost);
     if (server) closers.push(() => server.close());
-    const source = await open(brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state, log: logger }));
+    const source = await open(() => brokerFor(from).openSource(from, { group, consumer, reclaimIdleMs, maxBatch: options.maxBatch, maxDeliver: options.maxDeliver, stateUrl: opts.state, log: logger }), from);
     const runner = new StreamRunner({ source, sink, deadLetters, models: { acquire: () => deployments.acquire(ref.model) }, pipeline: app.pipeline, metrics, log: logger, logPredictions, ...(opts.explain ? { explain: {} } : {}) }, options);
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping: finishing in-flight batches');
@@ -174,3 +176,23 @@ function defaultGroup(model: string): string {
 }
 
 export type { StreamUrl };
+
+/** Waits between start-up attempts to reach a broker (ms): five tries over ~4 s, then the error. */
+const START_RETRY_MS = [250, 500, 1000, 2000];
+
+/**
+ * `connect()`, tried again after `START_RETRY_MS` while it fails with FERRY_E_STREAM_UNAVAILABLE
+ * (any other error — a bad URL, say — is thrown at once).
+ */
+export async function withStartRetries<T>(connect: () => Promise<T>, onRetry: (err: Error, waitMs: number) => void, waits: readonly number[] = START_RETRY_MS): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connect();
+    } catch (err) {
+      const wait = waits[attempt];
+      if (wait === undefined || !isFerryError(err, 'FERRY_E_STREAM_UNAVAILABLE')) throw err;
+      onRetry(err, wait);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
