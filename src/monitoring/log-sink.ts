@@ -197,7 +197,7 @@ class TextBatch implements LogBatch {
     const raw = this.#reserveRaw(rowBytes * rows);
     for (let r = 0; r < rows; r++) {
       const at0 = this.#rawBytes;
-      writeId(raw, at0, ids[r] ?? '');
+      writeId(raw, at0, ids[r]!);
       raw.writeUInt32LE(0, at0 + ID_LENGTH);
       this.#rawBytes = RowEncoder.copyRaw(layout, inputs, outputs, r, raw, at0 + RAW_ID_BYTES, this.#views);
       const c = confidence?.[r];
@@ -273,15 +273,10 @@ class TextBatch implements LogBatch {
 }
 
 /**
- * A prediction id (ASCII, ID_LENGTH characters: a uuid) into `b` at `o`, byte by byte: no native
- * call for 36 bytes. Anything else (longer, or not one byte a character) goes through `latin1`.
+ * A prediction id into `b` at `o`, byte by byte (no native call for 36 bytes). Raw rows carry
+ * generated ids only (`PredictionLogWriter` sends others as text rows): uuid v7s, ID_LENGTH ASCII characters.
  */
 function writeId(b: Buffer, o: number, id: string): void {
-  if (id.length !== ID_LENGTH) {
-    b.fill(0, o, o + ID_LENGTH);
-    b.write(id, o, ID_LENGTH, 'latin1');
-    return;
-  }
   for (let i = 0; i < ID_LENGTH; i++) b[o + i] = id.charCodeAt(i);
 }
 

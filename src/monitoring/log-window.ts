@@ -46,3 +46,17 @@ export function windowQuery(model: string, opts: WindowOptions, names: SettingNa
   }
   return { model, version, since, until, last };
 }
+
+/**
+ * A listing (`ferry monitor log`, `GET /ferry/v1/models/{m}/predictions`): the newest `limit`
+ * predictions of a window, only the low-confidence ones when asked, only those with (true) or
+ * without (false) ground truth when `labelled` is given.
+ */
+export function listingQuery(window: PredictionQuery, limit: number, only: { readonly lowConfidence?: boolean; readonly labelled?: boolean | undefined }): PredictionQuery {
+  return {
+    ...window,
+    last: Math.min(window.last ?? limit, limit),
+    ...(only.lowConfidence ? { lowConfidence: true } : {}),
+    ...(only.labelled === undefined ? {} : { labelled: only.labelled }),
+  };
+}

@@ -6,7 +6,7 @@ import { attributionSummary, type AttributionSummary } from '../../monitoring/at
 import { liveMetrics, type LiveMetrics, type Task } from '../../monitoring/live-metrics.js';
 import { listPredictions, deletePredictionsBefore, predictionJson } from '../../monitoring/prediction-log-store.js';
 import { parseDuration } from '../../core/duration.js';
-import { CLI_FLAGS, windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
+import { CLI_FLAGS, listingQuery, windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
 import { print, printJson, table, wantsJson, withFerry, type CliContext } from '../context.js';
 
 /**
@@ -53,13 +53,8 @@ export function monitorCommand(program: Command, ctx: CliContext): void {
       if (opts.labelled && opts.unlabelled) throw ferry('FERRY_E_USAGE', { detail: 'give --labelled or --unlabelled, not both.' });
       const { model, rows } = await withFerry(ctx, async (app) => {
         const target = await logTarget(app, ref);
-        const base = windowQuery(target.model, { ...opts, version: target.version }, CLI_FLAGS);
-        const query = {
-          ...base,
-          last: Math.min(base.last ?? limit, limit),
-          ...(opts.lowConfidence ? { lowConfidence: true } : {}),
-          ...(opts.labelled ? { labelled: true } : opts.unlabelled ? { labelled: false } : {}),
-        };
+        const window = windowQuery(target.model, { ...opts, version: target.version }, CLI_FLAGS);
+        const query = listingQuery(window, limit, { lowConfidence: opts.lowConfidence === true, labelled: opts.labelled ? true : opts.unlabelled ? false : undefined });
         return { model: target.model, rows: await listPredictions(app.database, query) };
       });
       if (wantsJson(cmd)) return printJson(ctx, rows.map(predictionJson));

@@ -184,7 +184,7 @@ const START_RETRY_MS = [250, 500, 1000, 2000];
  * `connect()`, tried again after `START_RETRY_MS` while it fails with FERRY_E_STREAM_UNAVAILABLE
  * (any other error — a bad URL, say — is thrown at once).
  */
-export async function withStartRetries<T>(connect: () => Promise<T>, onRetry: (err: Error, waitMs: number) => void, waits: readonly number[] = START_RETRY_MS): Promise<T> {
+async function withStartRetries<T>(connect: () => Promise<T>, onRetry: (err: Error, waitMs: number) => void, waits: readonly number[] = START_RETRY_MS): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await connect();

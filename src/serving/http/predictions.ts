@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ferry } from '../../core/errors.js';
-import { QUERY_PARAMETERS, windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
+import { listingQuery, QUERY_PARAMETERS, windowQuery, type WindowOptions } from '../../monitoring/log-window.js';
 import { getPrediction, listPredictions, predictionJson } from '../../monitoring/prediction-log-store.js';
 import type { ServingContext } from '../context.js';
 
@@ -32,13 +32,8 @@ export function predictionRoutes(app: FastifyInstance, ctx: ServingContext): voi
     const q = req.query;
     const limit = q.limit === undefined ? DEFAULT_LIST : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) throw ferry('FERRY_E_PARAMETER_INVALID', { name: 'limit', detail: `"${q.limit}" must be a whole number from 1 to ${MAX_LIST}` });
-    const base = windowQuery(req.params.model, { window: q.window, since: q.since, until: q.until, last: q.last, version: q.version }, QUERY_PARAMETERS);
-    const query = {
-      ...base,
-      last: Math.min(base.last ?? limit, limit),
-      ...(flag(q.low_confidence, 'low_confidence') ? { lowConfidence: true } : {}),
-      ...(q.labelled === undefined ? {} : { labelled: flag(q.labelled, 'labelled') }),
-    };
+    const window = windowQuery(req.params.model, { window: q.window, since: q.since, until: q.until, last: q.last, version: q.version }, QUERY_PARAMETERS);
+    const query = listingQuery(window, limit, { lowConfidence: flag(q.low_confidence, 'low_confidence'), labelled: q.labelled === undefined ? undefined : flag(q.labelled, 'labelled') });
     const rows = await listPredictions(ctx.app.database, query);
     return { model: req.params.model, predictions: rows.map(predictionJson) };
   });

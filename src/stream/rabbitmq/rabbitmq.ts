@@ -169,7 +169,7 @@ class RabbitSource implements StreamSource {
         const fresh = await Promise.all(publishes.map(async (p) => ({ sink: p.sink as RabbitSink, messages: await (p.sink as RabbitSink).unpublished(p.messages) })));
         if (fresh.some((f) => f.messages.length > 0)) {
           for (const f of fresh) {
-            for (const m of f.messages) channel.sendToQueue(f.sink.queue, Buffer.from(m.payload), { persistent: true, messageId: m.key, contentType: 'application/json' });
+            for (const m of f.messages) sendOut(channel, f.sink.queue, m);
           }
           await txCommit(channel);
           await Promise.all(fresh.map((f) => f.sink.recordPublished(f.messages)));
@@ -260,7 +260,7 @@ export class RabbitSink implements StreamSink {
     let fresh: readonly OutMessage[];
     try {
       fresh = await this.unpublished(messages);
-      for (const m of fresh) this.#channel.sendToQueue(this.queue, Buffer.from(m.payload), { persistent: true, messageId: m.key, contentType: 'application/json' });
+      for (const m of fresh) sendOut(this.#channel, this.queue, m);
       if (fresh.length > 0) await this.#channel.waitForConfirms();
       await this.recordPublished(fresh);
     } catch (err) {
@@ -294,6 +294,11 @@ export class RabbitSink implements StreamSink {
     this.#state?.disconnect();
     await this.#conn.close().catch(() => undefined);
   }
+}
+
+/** One output onto `queue`: persistent, its key as the message-id (what a reader drops repeats by). */
+function sendOut(channel: Channel, queue: string, m: OutMessage): void {
+  channel.sendToQueue(queue, Buffer.from(m.payload), { persistent: true, messageId: m.key, contentType: 'application/json' });
 }
 
 function prefetchOf(options: SourceOptions): number {
